@@ -1,0 +1,2018 @@
+#!/usr/bin/env python3
+"""migrate.py: Django-style schema migrations for SQLite, in one file.
+
+Describe your tables as dataclasses in models.py, then:
+
+    python migrate.py make      # write migrations/NNNN_slug.sql for what changed
+    python migrate.py apply     # apply pending migrations to db.sqlite3
+    python migrate.py status    # [X] applied, [ ] pending
+    python migrate.py revert    # revert the last applied migration
+
+`make` never looks at your database: it replays the migration files into an
+in-memory SQLite database, renders the models into another one, and compares
+what SQLite itself reports about both (sqlite_master and PRAGMAs). Migration
+files are plain SQL with `-- migrate:up` and `-- migrate:down` sections; edit
+them freely, they are the truth. `apply` runs each migration in its own
+transaction and records it in the `_migrations` table together with the down
+SQL it will use to revert.
+
+As a library:
+
+    import migrate
+    migrate.apply("app.sqlite3", directory="migrations")
+
+Standard library only; Python 3.9+; SQLite 3.35+. See README.md.
+"""
+
+# MIT License. Copyright (c) 2026 the migrate.py authors. Full text in LICENSE.
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import sys
+import time
+from dataclasses import dataclass, field, replace
+
+__version__ = "0.1.0"
+__all__ = [
+    "MigrateError", "Column", "ForeignKey", "Index", "Table", "SchemaObject", "Schema",
+    "Migration", "MigrationStatus", "MakeResult", "Step",
+    "quote", "quote_literal", "read_schema", "schema_from_models", "read_migrations",
+    "split_statements", "make", "apply", "revert", "status", "main",
+]
+
+MIGRATIONS_TABLE = "_migrations"
+MINIMUM_SQLITE = (3, 35, 0)  # DROP COLUMN arrived in 3.35.0
+
+
+# ============================================================================
+# Errors
+# ============================================================================
+
+class MigrateError(Exception):
+    """Every problem migrate.py reports: the message names the object, the
+    reason, what to do, and what was (not) changed."""
+
+
+# ============================================================================
+# Schema types and the SQL text they are made of
+# ============================================================================
+
+def quote(name: str) -> str:
+    """Quote an SQL identifier: `a"b` -> `"a""b"`."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: object) -> str:
+    """Render a Python value as an SQL literal, escaped."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"{value!r} has no SQL literal")
+        return repr(value)
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("a NUL character cannot appear in an SQL literal")
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, (bytes, bytearray)):
+        return "X'" + bytes(value).hex().upper() + "'"
+    raise ValueError(f"{type(value).__name__} has no SQL literal")
+
+
+# A tokenizer, not a parser: it knows strings, the four identifier quotes and
+# comments, which is all we need to find the few facts PRAGMAs do not report
+# (CHECK, COLLATE, AUTOINCREMENT, generated expressions, partial-index WHERE).
+_TOKEN = re.compile(r"""
+    (?P<space>\s+|--[^\n]*|/\*.*?(?:\*/|\Z))
+  | (?P<string>[xX]?'(?:[^']|'')*')
+  | (?P<ident>"(?:[^"]|"")*"|`(?:[^`]|``)*`|\[[^\]]*\])
+  | (?P<number>0[xX][0-9a-fA-F]+|(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)
+  | (?P<word>[^\W\d]\w*|\w+|[$@:?#]\w*)
+  | (?P<op>[<>=!|]+|.)
+""", re.S | re.X)
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str
+    text: str
+    start: int
+    end: int
+
+    @property
+    def upper(self) -> str:
+        return self.text.upper() if self.kind == "word" else ""
+
+
+def _tokenize(sql: str) -> list[_Token]:
+    return [_Token(m.lastgroup, m.group(), m.start(), m.end())
+            for m in _TOKEN.finditer(sql) if m.lastgroup != "space"]
+
+
+def _unquote(text: str) -> str:
+    if text[:1] in ('"', "`"):
+        return text[1:-1].replace(text[0] * 2, text[0])
+    if text[:1] == "[":
+        return text[1:-1]
+    return text
+
+
+def _canonical(tokens: list[_Token]) -> str:
+    """Text for comparing SQL fragments: case-folded words and identifiers,
+    literal strings untouched, single spaces."""
+    parts = []
+    for token in tokens:
+        if token.kind in ("word", "ident"):
+            parts.append(quote(_unquote(token.text).casefold()))
+        else:
+            parts.append(token.text)
+    return " ".join(parts)
+
+
+def canonical_sql(sql: str | None) -> str | None:
+    """`_canonical` of a piece of SQL text (None stays None)."""
+    return None if sql is None else _canonical(_tokenize(sql))
+
+
+def _matching_paren(tokens: list[_Token], open_at: int) -> int:
+    depth = 0
+    for i in range(open_at, len(tokens)):
+        if tokens[i].text == "(":
+            depth += 1
+        elif tokens[i].text == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+    return len(tokens) - 1
+
+
+def _mentions(sql: str, name: str) -> bool:
+    """Whether an identifier `name` appears as a token in `sql`."""
+    folded = name.casefold()
+    return any(t.kind in ("word", "ident") and _unquote(t.text).casefold() == folded
+               for t in _tokenize(sql))
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column as SQLite reports it (PRAGMA table_xinfo) plus the facts only
+    the CREATE TABLE text holds. `definition` is the column's text in it."""
+    name: str
+    type: str = ""
+    notnull: bool = False
+    default: str | None = None
+    collate: str | None = None
+    check: str | None = None
+    generated: str | None = None
+    definition: str = ""
+
+    @property
+    def signature(self) -> tuple:
+        """What makes two columns the same, name and order aside."""
+        return (canonical_sql(self.type), self.notnull, canonical_sql(self.default),
+                (self.collate or "BINARY").casefold(), canonical_sql(self.check),
+                canonical_sql(self.generated))
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    columns: tuple[str, ...]
+    table: str
+    to: tuple[str, ...]
+    on_delete: str = "NO ACTION"
+    on_update: str = "NO ACTION"
+
+    @property
+    def signature(self) -> tuple:
+        return (tuple(c.casefold() for c in self.columns), self.table.casefold(),
+                tuple(c.casefold() for c in self.to), self.on_delete, self.on_update)
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    table: str
+    unique: bool
+    sql: str
+
+    @property
+    def signature(self) -> tuple:
+        """Name, uniqueness and everything after the table name."""
+        tokens = _tokenize(self.sql)
+        on = next(i for i, t in enumerate(tokens) if t.upper == "ON")
+        open_at = next(i for i in range(on, len(tokens)) if tokens[i].text == "(")
+        return (self.name.casefold(), self.unique, _canonical(tokens[open_at:]))
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table as SQLite reports it; `sql` is its CREATE TABLE as stored."""
+    name: str
+    sql: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...] = ()
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    unique: tuple[tuple[str, ...], ...] = ()
+    checks: tuple[str, ...] = ()
+    indexes: tuple[Index, ...] = ()
+    autoincrement: bool = False
+    strict: bool = False
+    without_rowid: bool = False
+
+    def column(self, name: str) -> Column | None:
+        folded = name.casefold()
+        return next((c for c in self.columns if c.name.casefold() == folded), None)
+
+    @property
+    def rowid_alias(self) -> str | None:
+        """The INTEGER PRIMARY KEY column that is the rowid, if any."""
+        if self.without_rowid or len(self.primary_key) != 1:
+            return None
+        column = self.column(self.primary_key[0])
+        return column.name if column and column.type.upper() == "INTEGER" else None
+
+
+@dataclass(frozen=True)
+class SchemaObject:
+    """A view or a trigger: not described by models, kept as written."""
+    type: str
+    name: str
+    table: str
+    sql: str
+
+
+@dataclass(frozen=True)
+class Schema:
+    tables: tuple[Table, ...] = ()
+    views: tuple[SchemaObject, ...] = ()
+    triggers: tuple[SchemaObject, ...] = ()
+    others: tuple[str, ...] = ()  # virtual tables and their shadows: never touched
+
+    def table(self, name: str) -> Table | None:
+        folded = name.casefold()
+        return next((t for t in self.tables if t.name.casefold() == folded), None)
+
+
+def render_column(name: str, sql_type: str, *, notnull: bool = False, primary_key: bool = False,
+                  autoincrement: bool = False, default: str | None = None,
+                  collate: str | None = None, check: str | None = None,
+                  references: tuple[str, str] | None = None, on_delete: str | None = None,
+                  on_update: str | None = None) -> str:
+    """One column definition of a CREATE TABLE, every identifier quoted."""
+    parts = [quote(name), sql_type]
+    if notnull and not (primary_key and sql_type == "INTEGER"):
+        parts.append("NOT NULL")
+    if primary_key:
+        parts.append("PRIMARY KEY AUTOINCREMENT" if autoincrement else "PRIMARY KEY")
+    if default is not None:
+        parts.append("DEFAULT " + _default_text(default))
+    if collate:
+        parts.append("COLLATE " + collate)
+    if check:
+        parts.append(f"CHECK ({check})")
+    if references:
+        parts.append(f"REFERENCES {quote(references[0])} ({quote(references[1])})")
+        if on_delete:
+            parts.append("ON DELETE " + on_delete)
+        if on_update:
+            parts.append("ON UPDATE " + on_update)
+    return " ".join(p for p in parts if p)
+
+
+def render_create_table(name: str, column_definitions: list[str], *,
+                        primary_key: tuple[str, ...] = (), strict: bool = False,
+                        without_rowid: bool = False) -> str:
+    lines = list(column_definitions)
+    if len(primary_key) > 1:
+        lines.append("PRIMARY KEY (" + ", ".join(map(quote, primary_key)) + ")")
+    options = [o for o, on in (("WITHOUT ROWID", without_rowid), ("STRICT", strict)) if on]
+    return (f"CREATE TABLE {quote(name)} (\n    " + ",\n    ".join(lines) + "\n)"
+            + (" " + ", ".join(options) if options else ""))
+
+
+def render_create_index(name: str, table: str, columns: tuple[str, ...], *, unique: bool) -> str:
+    kind = "UNIQUE INDEX" if unique else "INDEX"
+    return f"CREATE {kind} {quote(name)} ON {quote(table)} ({', '.join(map(quote, columns))})"
+
+
+def _is_literal(tokens: list[_Token]) -> bool:
+    """A constant SQLite accepts in ALTER TABLE ADD COLUMN ... DEFAULT."""
+    if tokens and tokens[0].text in ("+", "-"):
+        tokens = tokens[1:]
+    return len(tokens) == 1 and (
+        tokens[0].kind in ("string", "number")
+        or tokens[0].upper in ("NULL", "TRUE", "FALSE"))
+
+
+def _default_text(expression: str) -> str:
+    """PRAGMA table_xinfo drops a default's outer parentheses: put them back
+    on anything that is not a literal."""
+    tokens = _tokenize(expression)
+    simple = _is_literal(tokens) or (len(tokens) == 1 and tokens[0].upper in (
+        "CURRENT_TIME", "CURRENT_DATE", "CURRENT_TIMESTAMP"))
+    return expression if simple else f"({expression})"
+
+
+def _rename_create_table(sql: str, new_name: str) -> str:
+    """The same CREATE TABLE under another name: only the name token changes
+    (as SQLite's own ALTER TABLE RENAME does), the rest stays as written."""
+    tokens = _tokenize(sql)
+    at = next(i for i, t in enumerate(tokens) if t.text == "(") - 1
+    if at >= 2 and tokens[at - 1].text == ".":
+        at_start = tokens[at - 2].start
+    else:
+        at_start = tokens[at].start
+    return sql[:at_start] + quote(new_name) + sql[tokens[at].end:]
+
+
+# ============================================================================
+# Models -> Schema
+# ============================================================================
+
+_SQL_TYPES = {
+    "builtins.int": "INTEGER", "builtins.str": "TEXT", "builtins.float": "REAL",
+    "builtins.bytes": "BLOB", "builtins.bool": "INTEGER",
+    "datetime.datetime": "TEXT", "datetime.date": "TEXT", "datetime.time": "TEXT",
+    "decimal.Decimal": "TEXT", "uuid.UUID": "TEXT",
+}
+_FK_ACTIONS = ("CASCADE", "SET NULL", "SET DEFAULT", "RESTRICT", "NO ACTION")
+
+
+def load_models(models: str):
+    """Import the models module from a path (`models.py`) or a dotted name."""
+    import importlib
+    import importlib.util
+    if models.endswith(".py") or os.sep in models or "/" in models:
+        path = os.path.abspath(models)
+        if not os.path.isfile(path):
+            raise MigrateError(f"models file {models} not found: create it or pass --models PATH")
+        module_name = "_migrate_models_" + re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0])
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module  # dataclasses resolve string annotations through it
+        sys.path.insert(0, os.path.dirname(path))
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:
+            del sys.modules[module_name]
+            raise MigrateError(f"models file {models} failed to import: {_describe_exception(exc)}") from exc
+        finally:
+            sys.path.remove(os.path.dirname(path))
+        return module
+    try:
+        return importlib.import_module(models)
+    except Exception as exc:
+        raise MigrateError(f"models module {models} failed to import: {_describe_exception(exc)}") from exc
+
+
+def _describe_exception(exc: BaseException) -> str:
+    import traceback
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" (line {frames[-1].lineno} of {os.path.basename(frames[-1].filename)})" if frames else ""
+    if isinstance(exc, SyntaxError):
+        where = f" (line {exc.lineno} of {os.path.basename(exc.filename or '?')})"
+        return f"SyntaxError: {exc.msg}{where}"
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+def model_classes(module) -> list[type]:
+    """The dataclasses defined in `module` that are tables."""
+    import dataclasses
+    return [obj for name, obj in vars(module).items()
+            if isinstance(obj, type) and dataclasses.is_dataclass(obj)
+            and obj.__module__ == module.__name__ and not name.startswith("_")
+            and not obj.__name__.startswith("_") and not obj.__dict__.get("__abstract__", False)]
+
+
+def table_name_for(cls: type) -> str:
+    """`__tablename__`, else the class name in snake_case (HTTPLog -> http_log)."""
+    if "__tablename__" in cls.__dict__:
+        return cls.__dict__["__tablename__"]
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", cls.__name__).lower()
+
+
+@dataclass(frozen=True)
+class ModelTable:
+    """A model rendered to SQL: what `make` wants the database to contain."""
+    model: str
+    name: str
+    create_sql: str
+    index_sqls: tuple[str, ...]
+    managed: bool
+
+
+@dataclass(frozen=True)
+class _Field:
+    model: str
+    name: str
+    column: str
+    sql_type: str
+    nullable: bool
+    metadata: dict
+    default: object  # a Python value, or _NO_DEFAULT
+    target: type | None  # the model a foreign-key field points at
+
+
+_NO_DEFAULT = object()
+
+
+def _resolve_annotation(cls: type, field_name: str, annotation: object, models: dict) -> object:
+    if not isinstance(annotation, str):
+        return annotation
+    owner = next((k for k in cls.__mro__ if field_name in k.__dict__.get("__annotations__", {})), cls)
+    namespace = dict(vars(sys.modules[owner.__module__]))
+    namespace.update(models)
+    try:
+        return eval(annotation, namespace)  # noqa: S307: the user's own annotation
+    except TypeError:
+        # `int | None` as a string on Python 3.9: evaluate each side.
+        parts = _split_union(annotation)
+        if len(parts) < 2:
+            raise
+        import typing
+        return typing.Union[tuple(_resolve_annotation(cls, field_name, p, models) for p in parts)]
+
+
+def _split_union(text: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += ch in "[(" and 1 or ch in "])" and -1 or 0
+        if ch == "|" and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    return parts + [text[start:].strip()]
+
+
+def _unwrap_optional(annotation: object) -> tuple[object, bool]:
+    import typing
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or type(annotation).__name__ == "UnionType":
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        nullable = len(args) < len(typing.get_args(annotation))
+        if len(args) == 1:
+            return args[0], nullable
+        return typing.Union[tuple(args)], nullable
+    return annotation, False
+
+
+def _sql_type(annotation: object, where: str) -> str:
+    import enum
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        values = [m.value for m in annotation]
+        if values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            return "INTEGER"
+        if values and all(isinstance(v, str) for v in values):
+            return "TEXT"
+        raise MigrateError(f"{where}: enum {annotation.__name__} must have all-int or all-str values; "
+                           "or set metadata={'sql_type': ...}")
+    key = f"{getattr(annotation, '__module__', '')}.{getattr(annotation, '__qualname__', '')}"
+    if isinstance(annotation, type) and key in _SQL_TYPES:
+        return _SQL_TYPES[key]
+    shown = getattr(annotation, "__name__", None) if isinstance(annotation, type) else None
+    raise MigrateError(f"{where}: unsupported annotation {shown or annotation!r}; use int, str, float, "
+                       "bytes, bool, datetime, date, time, Decimal, UUID, an Enum or a model, "
+                       "or set metadata={'sql_type': ...}")
+
+
+def _python_default(value: object, where: str) -> str:
+    import enum
+    if isinstance(value, enum.Enum):
+        value = value.value
+    if hasattr(value, "isoformat"):
+        value = value.isoformat()
+    elif type(value).__name__ in ("Decimal", "UUID"):
+        value = str(value)
+    try:
+        return quote_literal(value)
+    except ValueError as exc:
+        raise MigrateError(f"{where}: default {value!r} cannot be written in SQL ({exc}); "
+                           "use default_factory or metadata={'default_sql': ...}") from None
+
+
+def _model_fields(cls: type, models: dict) -> list[_Field]:
+    import dataclasses
+    fields = []
+    for f in dataclasses.fields(cls):
+        where = f"model {cls.__name__} field {f.name}"
+        try:
+            annotation = _resolve_annotation(cls, f.name, f.type, models)
+        except Exception as exc:
+            raise MigrateError(f"{where}: annotation {f.type!r} cannot be resolved: {exc}") from None
+        inner, nullable = _unwrap_optional(annotation)
+        target = inner if isinstance(inner, type) and inner in models.values() else None
+        metadata = dict(f.metadata)
+        if target is not None:
+            sql_type = metadata.get("sql_type", "")
+            column = f.name + "_id"
+        else:
+            sql_type = metadata.get("sql_type") or _sql_type(inner, where)
+            column = f.name
+        default = f.default if f.default is not dataclasses.MISSING else _NO_DEFAULT
+        fields.append(_Field(cls.__name__, f.name, column, sql_type, nullable, metadata, default, target))
+    return fields
+
+
+def _primary_key(fields: list[_Field]) -> list[_Field]:
+    marked = [f for f in fields if f.metadata.get("primary_key")]
+    return marked or [f for f in fields if f.name == "id"]
+
+
+def _render_model(cls: type, fields: list[_Field], keys: dict, tables: dict) -> ModelTable:
+    name = tables[cls]
+    pk = _primary_key(fields)
+    single_pk = pk[0] if len(pk) == 1 else None
+    definitions, indexes, indexed_first = [], [], set()
+    by_name = {}
+    for f in fields:
+        by_name[f.name] = by_name[f.column] = f.column
+    for f in fields:
+        where = f"model {f.model} field {f.name}"
+        sql_type, references = f.sql_type, None
+        if f.target is not None:
+            target_key = keys[f.target]
+            if target_key is None:
+                raise MigrateError(f"{where}: {f.target.__name__} has no single-column primary key "
+                                   "to reference; give it one")
+            sql_type = sql_type or target_key[1]
+            references = (tables[f.target], target_key[0])
+        elif "references" in f.metadata:
+            references = _parse_reference(f.metadata["references"], where, tables, keys)
+        is_pk = f is single_pk
+        if f.metadata.get("autoincrement") and not (is_pk and sql_type == "INTEGER"):
+            raise MigrateError(f"{where}: autoincrement needs an int primary key")
+        default = None
+        if "default_sql" in f.metadata:
+            default = str(f.metadata["default_sql"])
+        elif f.default is not _NO_DEFAULT and f.default is not None and not is_pk:
+            default = _python_default(f.default, where)
+        collate = f.metadata.get("collate")
+        if collate and not re.fullmatch(r"\w+", collate):
+            raise MigrateError(f"{where}: collate {collate!r} is not a collation name")
+        actions = {}
+        for key in ("on_delete", "on_update"):
+            if key in f.metadata:
+                action = " ".join(str(f.metadata[key]).upper().split())
+                if action not in _FK_ACTIONS or not references:
+                    raise MigrateError(f"{where}: {key} must be one of {', '.join(_FK_ACTIONS)} "
+                                       "on a foreign key")
+                actions[key] = action
+        definitions.append(render_column(
+            f.column, sql_type, notnull=not f.nullable, primary_key=is_pk,
+            autoincrement=bool(f.metadata.get("autoincrement")), default=default,
+            collate=collate, check=f.metadata.get("check"), references=references, **actions))
+        if f.metadata.get("unique") and not is_pk:
+            indexes.append(((f.column,), True))
+        elif f.metadata.get("index") or (references and f.metadata.get("index", True) and not is_pk
+                                          and f is not (pk[0] if pk else None)):
+            indexes.append(((f.column,), False))
+    for attribute, unique in (("__indexes__", False), ("__unique__", True)):
+        for entry in getattr(cls, attribute, ()):
+            columns = (entry,) if isinstance(entry, str) else tuple(entry)
+            unknown = [c for c in columns if c not in by_name]
+            if unknown or not columns:
+                raise MigrateError(f"model {cls.__name__}: {attribute} names unknown field "
+                                   f"{', '.join(unknown) or '(none)'}")
+            indexes.append((tuple(by_name[c] for c in columns), unique))
+    index_sqls, seen = [], set()
+    for columns, unique in indexes:
+        index_name = "_".join((name,) + columns) + ("_uniq" if unique else "_idx")
+        if index_name.casefold() not in seen:
+            seen.add(index_name.casefold())
+            index_sqls.append(render_create_index(index_name, name, columns, unique=unique))
+    if getattr(cls, "__without_rowid__", False) and not pk:
+        raise MigrateError(f"model {cls.__name__}: __without_rowid__ needs a primary key")
+    create = render_create_table(
+        name, definitions, primary_key=tuple(f.column for f in pk) if len(pk) > 1 else (),
+        strict=bool(getattr(cls, "__strict__", False)),
+        without_rowid=bool(getattr(cls, "__without_rowid__", False)))
+    return ModelTable(cls.__name__, name, create, tuple(index_sqls),
+                      bool(getattr(cls, "__managed__", True)))
+
+
+def _parse_reference(reference: object, where: str, tables: dict, keys: dict) -> tuple[str, str]:
+    match = re.fullmatch(r"\s*([^()]+?)\s*(?:\(\s*([^()]+?)\s*\))?\s*", str(reference))
+    if not match:
+        raise MigrateError(f"{where}: references {reference!r} must look like 'table' or 'table(column)'")
+    table, column = match.groups()
+    model = next((m for m, t in tables.items() if t.casefold() == table.casefold()), None)
+    if model is None:
+        raise MigrateError(f"{where}: references unknown table {table!r}; "
+                           "it must be the table of a model in the same module")
+    if column is None:
+        if keys[model] is None:
+            raise MigrateError(f"{where}: table {table} has no single-column primary key; "
+                               "write references='table(column)'")
+        column = keys[model][0]
+    return tables[model], column
+
+
+def model_tables(module) -> list[ModelTable]:
+    """Render every model in `module` to CREATE TABLE / CREATE INDEX SQL."""
+    classes = model_classes(module)
+    by_name = {cls.__name__: cls for cls in classes}
+    tables = {}
+    for cls in classes:
+        name = table_name_for(cls)
+        if not isinstance(name, str) or not name.strip():
+            raise MigrateError(f"model {cls.__name__}: __tablename__ must be a non-empty string")
+        clash = next((c for c, t in tables.items() if t.casefold() == name.casefold()), None)
+        if clash is not None:
+            raise MigrateError(f"models {clash.__name__} and {cls.__name__} both map to table {name}; "
+                               "set a different __tablename__ on one of them")
+        if name.casefold().startswith("sqlite_") or name.casefold() == MIGRATIONS_TABLE:
+            raise MigrateError(f"model {cls.__name__}: table name {name} is reserved; set __tablename__")
+        tables[cls] = name
+    fields = {cls: _model_fields(cls, by_name) for cls in classes}
+    keys = {}
+    for cls in classes:
+        pk = _primary_key(fields[cls])
+        keys[cls] = (pk[0].column, pk[0].sql_type or "INTEGER") if len(pk) == 1 else None
+    for cls in classes:  # a key that is itself a foreign key takes its target's type
+        pk = _primary_key(fields[cls])
+        if len(pk) == 1 and pk[0].target is not None and keys[pk[0].target]:
+            keys[cls] = (pk[0].column, pk[0].sql_type or keys[pk[0].target][1])
+    return [_render_model(cls, fields[cls], keys, tables) for cls in classes]
+
+
+def schema_from_models(module) -> tuple[Schema, set[str]]:
+    """The schema the models describe, as SQLite reports it after running
+    their DDL in a scratch database; and the names of unmanaged tables."""
+    tables = model_tables(module)
+    scratch = _scratch_database()
+    for table in tables:
+        for sql in (table.create_sql,) + table.index_sqls:
+            try:
+                scratch.execute(sql)
+            except sqlite3.Error as exc:
+                raise MigrateError(f"model {table.model}: SQLite rejects its table: {exc} "
+                                   f"(generated SQL: {' '.join(sql.split())})") from None
+    unmanaged = {t.name.casefold() for t in tables if not t.managed}
+    return read_schema(scratch), unmanaged
+
+
+def _scratch_database() -> sqlite3.Connection:
+    return sqlite3.connect(":memory:", isolation_level=None)
+
+
+# ============================================================================
+# Database -> Schema
+# ============================================================================
+
+_IGNORED_PREFIXES = ("sqlite_", "_litestream_", "_cf_")
+
+
+def _ignored(name: str) -> bool:
+    folded = name.casefold()
+    return folded.startswith(_IGNORED_PREFIXES) or folded == MIGRATIONS_TABLE
+
+
+def read_schema(conn) -> Schema:
+    """Introspect a connection's main database: tables (with columns, keys,
+    indexes), views and triggers, skipping SQLite's own and our bookkeeping."""
+    rows = conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master "
+                        "WHERE sql IS NOT NULL ORDER BY rowid").fetchall()
+    virtual = [name for kind, name, _, sql in rows
+               if kind == "table" and sql.lstrip()[:14].upper().startswith("CREATE VIRTUAL")]
+    shadow_prefixes = tuple(v.casefold() + "_" for v in virtual)
+    tables, views, triggers, others = [], [], [], list(virtual)
+    index_sql = {name.casefold(): sql for kind, name, _, sql in rows if kind == "index"}
+    for kind, name, table_name, sql in rows:
+        if _ignored(name) or (kind != "view" and _ignored(table_name)):
+            continue
+        if kind == "table" and name not in virtual:
+            if name.casefold().startswith(shadow_prefixes):
+                others.append(name)
+            else:
+                tables.append(_read_table(conn, name, sql, index_sql))
+        elif kind == "view":
+            views.append(SchemaObject("view", name, table_name, sql))
+        elif kind == "trigger":
+            triggers.append(SchemaObject("trigger", name, table_name, sql))
+    tables = _resolve_implicit_references(tables)
+    return Schema(tuple(sorted(tables, key=lambda t: t.name.casefold())), tuple(views),
+                  tuple(triggers), tuple(others))
+
+
+def _read_table(conn, name: str, sql: str, index_sql: dict) -> Table:
+    parsed = _parse_create_table(sql)
+    columns, pk = [], []
+    for _, col_name, col_type, notnull, default, pk_position, hidden in conn.execute(
+            f"PRAGMA table_xinfo({quote(name)})"):
+        extra = parsed["columns"].get(col_name.casefold(), {})
+        if default is not None and default.upper() == "NULL":
+            default = None
+        columns.append(Column(col_name, col_type, bool(notnull), default, extra.get("collate"),
+                              extra.get("check"), extra.get("generated"), extra.get("definition", "")))
+        if pk_position:
+            pk.append((pk_position, col_name))
+    primary_key = tuple(n for _, n in sorted(pk))
+    fks = {}
+    for fk_id, _, parent, source, to, on_update, on_delete, _ in conn.execute(
+            f"PRAGMA foreign_key_list({quote(name)})"):
+        fks.setdefault(fk_id, []).append((source, to, parent, on_delete, on_update))
+    foreign_keys = tuple(ForeignKey(tuple(p[0] for p in parts), parts[0][2],
+                                    tuple(p[1] for p in parts if p[1] is not None),
+                                    parts[0][3], parts[0][4]) for _, parts in sorted(fks.items()))
+    unique, indexes = [], []
+    for _, index_name, is_unique, origin, _ in conn.execute(f"PRAGMA index_list({quote(name)})"):
+        if origin == "u":
+            unique.append(tuple(r[2] for r in conn.execute(f"PRAGMA index_info({quote(index_name)})")))
+        elif origin == "c":
+            indexes.append(Index(index_name, name, bool(is_unique), index_sql[index_name.casefold()]))
+    table = Table(name, sql, tuple(columns), primary_key, foreign_keys,
+                  tuple(sorted(unique)), tuple(parsed["checks"]),
+                  tuple(sorted(indexes, key=lambda i: i.name.casefold())),
+                  parsed["autoincrement"], parsed["strict"], parsed["without_rowid"])
+    alias = table.rowid_alias
+    if alias:  # the rowid is never NULL, whatever was declared
+        table = replace(table, columns=tuple(replace(c, notnull=True) if c.name == alias else c
+                                             for c in table.columns))
+    return table
+
+
+def _resolve_implicit_references(tables: list[Table]) -> list[Table]:
+    """`REFERENCES parent` without columns means the parent's primary key."""
+    by_name = {t.name.casefold(): t for t in tables}
+    resolved = []
+    for table in tables:
+        fks = []
+        for fk in table.foreign_keys:
+            parent = by_name.get(fk.table.casefold())
+            if not fk.to and parent is not None and parent.primary_key:
+                fk = replace(fk, to=parent.primary_key)
+            fks.append(fk)
+        resolved.append(replace(table, foreign_keys=tuple(fks)))
+    return resolved
+
+
+def _parse_create_table(sql: str) -> dict:
+    """The facts of a CREATE TABLE that no PRAGMA reports."""
+    tokens = _tokenize(sql)
+    open_at = next(i for i, t in enumerate(tokens) if t.text == "(")
+    close_at = _matching_paren(tokens, open_at)
+    items, start, depth = [], open_at + 1, 0
+    for i in range(open_at + 1, close_at):
+        depth += {"(": 1, ")": -1}.get(tokens[i].text, 0)
+        if tokens[i].text == "," and depth == 0:
+            items.append(tokens[start:i])
+            start = i + 1
+    items.append(tokens[start:close_at])
+    options = {t.upper for t in tokens[close_at + 1:]}
+    result = {"columns": {}, "checks": [], "autoincrement": False,
+              "strict": "STRICT" in options, "without_rowid": "ROWID" in options}
+    for item in items:
+        if not item:
+            continue
+        if item[0].upper in ("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"):
+            result["checks"].extend(_constraint_checks(item))
+        else:
+            facts = _column_facts(item)
+            facts["definition"] = sql[item[0].start:item[-1].end]
+            result["autoincrement"] |= facts.pop("autoincrement")
+            result["columns"][_unquote(item[0].text).casefold()] = facts
+    return result
+
+
+def _constraint_checks(item: list[_Token]) -> list[str]:
+    checks, i = [], 0
+    while i < len(item):
+        if item[i].upper == "CHECK" and i + 1 < len(item) and item[i + 1].text == "(":
+            end = _matching_paren(item, i + 1)
+            checks.append(_canonical(item[i + 2:end]))
+            i = end
+        elif item[i].text == "(":
+            i = _matching_paren(item, i)
+        i += 1
+    return checks
+
+
+def _column_facts(item: list[_Token]) -> dict:
+    facts = {"collate": None, "check": None, "generated": None, "autoincrement": False}
+    i = 1
+    while i < len(item):
+        word = item[i].upper
+        if word == "COLLATE" and i + 1 < len(item):
+            facts["collate"] = _unquote(item[i + 1].text)
+            i += 1
+        elif word in ("CHECK", "AS") and i + 1 < len(item) and item[i + 1].text == "(":
+            end = _matching_paren(item, i + 1)
+            expression = _canonical(item[i + 2:end])
+            if word == "CHECK":
+                checks = [facts["check"]] if facts["check"] else []
+                facts["check"] = " AND ".join(checks + [expression])
+            else:
+                stored = end + 1 < len(item) and item[end + 1].upper == "STORED"
+                facts["generated"] = ("STORED " if stored else "VIRTUAL ") + expression
+            i = end
+        elif word == "AUTOINCREMENT":
+            facts["autoincrement"] = True
+        elif item[i].text == "(":
+            i = _matching_paren(item, i)
+        i += 1
+    return facts
+
+
+# ============================================================================
+# Diff -> operations
+# ============================================================================
+# The recipe, in the order that makes it correct (as Django's autodetector):
+# renames first (asked, never guessed), executed so that SQLite itself rewrites
+# every reference; then drops of removed tables (children first), creations of
+# new tables (parents first), and finally one AlterTable per changed table that
+# becomes either native ALTER statements or a single rebuild.
+
+@dataclass(frozen=True)
+class CreateTable:
+    table: Table
+    triggers: tuple[SchemaObject, ...] = ()
+
+    def describe(self) -> list[str]:
+        return [f"+ Create table {self.table.name}"]
+
+    def sql(self, schema: Schema) -> list[str]:
+        return ([self.table.sql] + [i.sql for i in self.table.indexes]
+                + [t.sql for t in self.triggers])
+
+    def reverse(self, schema: Schema) -> DropTable:
+        return DropTable(self.table.name)
+
+
+@dataclass(frozen=True)
+class DropTable:
+    name: str
+
+    def describe(self) -> list[str]:
+        return [f"- Drop table {self.name}"]
+
+    def sql(self, schema: Schema) -> list[str]:
+        return [f"-- WARNING: drops table {self.name} and its rows\nDROP TABLE {quote(self.name)}"]
+
+    def reverse(self, schema: Schema) -> CreateTable:
+        table = schema.table(self.name)
+        return CreateTable(table, tuple(t for t in schema.triggers
+                                        if t.table.casefold() == self.name.casefold()))
+
+
+@dataclass(frozen=True)
+class RenameTable:
+    old: str
+    new: str
+
+    def describe(self) -> list[str]:
+        return [f"~ Rename table {self.old} to {self.new}"]
+
+    def sql(self, schema: Schema) -> list[str]:
+        return [f"ALTER TABLE {quote(self.old)} RENAME TO {quote(self.new)}"]
+
+    def reverse(self, schema: Schema) -> RenameTable:
+        return RenameTable(self.new, self.old)
+
+
+@dataclass(frozen=True)
+class RenameColumn:
+    table: str
+    old: str
+    new: str
+
+    def describe(self) -> list[str]:
+        return [f"~ Rename column {self.table}.{self.old} to {self.new}"]
+
+    def sql(self, schema: Schema) -> list[str]:
+        return [f"ALTER TABLE {quote(self.table)} RENAME COLUMN {quote(self.old)} TO {quote(self.new)}"]
+
+    def reverse(self, schema: Schema) -> RenameColumn:
+        return RenameColumn(self.table, self.new, self.old)
+
+
+@dataclass(frozen=True)
+class AlterTable:
+    """Everything that changes in one table: native statements when SQLite
+    allows them, else one rebuild. `fills` gives existing rows a value for
+    columns that become NOT NULL; `reverse_fills` does the same for the down."""
+    before: Table
+    after: Table
+    fills: dict = field(default_factory=dict)
+    reverse_fills: dict = field(default_factory=dict)
+
+    def describe(self) -> list[str]:
+        return _describe_changes(self.before, self.after)
+
+    def sql(self, schema: Schema) -> list[str]:
+        before = schema.table(self.after.name)
+        reasons = _rebuild_reasons(before, self.after, schema)
+        if reasons:
+            return _rebuild_sql(schema, before, self.after, self.fills, reasons)
+        return _native_alter_sql(before, self.after)
+
+    def reverse(self, schema: Schema) -> AlterTable:
+        return AlterTable(self.after, schema.table(self.after.name),
+                          self.reverse_fills, self.fills)
+
+
+class Questioner:
+    """Answers the questions `make` has to ask: renames and one-off values.
+
+    `renames` holds answers given in advance ("question.text=question_text",
+    "old_table=new_table"), `defaults` one-off SQL values ("question.author":
+    "''"). `prompt(question) -> str` asks a person; without it nothing is
+    guessed: no rename, no value."""
+
+    def __init__(self, *, renames=(), defaults=None, prompt=None):
+        self.renames = {}
+        for answer in renames:
+            old, sep, new = answer.partition("=")
+            if not sep or not old.strip() or not new.strip():
+                raise MigrateError(f"--rename {answer!r} must look like table.old=new or old_table=new_table")
+            self.renames[old.strip().casefold()] = new.strip().casefold()
+        self.defaults = {k.casefold(): v for k, v in (defaults or {}).items()}
+        self.prompt = prompt
+
+    def is_rename(self, table: str, old: str, new: str) -> bool:
+        """Was `old` (a table, or a column of `table`) renamed to `new`?"""
+        key = f"{table}.{old}" if table else old
+        if key.casefold() in self.renames:
+            return self.renames[key.casefold()] == new.casefold()
+        if self.prompt is None:
+            return False
+        shown = f"{table}.{old} to {table}.{new}" if table else f"table {old} to {new}"
+        answer = self.prompt(f"Did you rename {shown}? [y/N] ")
+        return answer.strip().lower() in ("y", "yes")
+
+    def fill(self, table: str, column: str, reason: str) -> str | None:
+        """A one-off SQL value for the existing rows of table.column."""
+        key = f"{table}.{column}".casefold()
+        if key in self.defaults:
+            return self.defaults[key]
+        if self.prompt is None:
+            return None
+        answer = self.prompt(f"{table}.{column} {reason}: existing rows need a value.\n"
+                             f"Enter a one-off SQL value for them (e.g. '' or 0), or leave empty to stop: ")
+        return answer.strip() or None
+
+
+def plan_renames(old: Schema, new: Schema, questioner: Questioner, *,
+                 unmanaged: frozenset = frozenset()) -> list:
+    """Ask about every removed/added pair of tables, then of columns."""
+    old_tables = {t.name.casefold(): t for t in old.tables if t.name.casefold() not in unmanaged}
+    new_tables = {t.name.casefold(): t for t in new.tables if t.name.casefold() not in unmanaged}
+    removed = [t for k, t in old_tables.items() if k not in new_tables]
+    added = [t for k, t in new_tables.items() if k not in old_tables]
+    operations, pairs = [], [(old_tables[k], t) for k, t in new_tables.items() if k in old_tables]
+    for before in removed:
+        for after in added:
+            if questioner.is_rename("", before.name, after.name):
+                operations.append(RenameTable(before.name, after.name))
+                pairs.append((before, after))
+                added.remove(after)
+                break
+    for before, after in sorted(pairs, key=lambda p: p[1].name.casefold()):
+        gone = [c for c in before.columns if after.column(c.name) is None]
+        new_columns = [c for c in after.columns if before.column(c.name) is None]
+        for column in gone:
+            for candidate in new_columns:
+                if questioner.is_rename(after.name, column.name, candidate.name):
+                    operations.append(RenameColumn(after.name, column.name, candidate.name))
+                    new_columns.remove(candidate)
+                    break
+    return operations
+
+
+def diff_schemas(old: Schema, new: Schema, questioner: Questioner, *,
+                 unmanaged: frozenset = frozenset()) -> list:
+    """The operations that turn `old` into `new` (renames already done)."""
+    old_tables = {t.name.casefold(): t for t in old.tables if t.name.casefold() not in unmanaged}
+    new_tables = {t.name.casefold(): t for t in new.tables if t.name.casefold() not in unmanaged}
+    removed = [t for k, t in old_tables.items() if k not in new_tables]
+    added = [t for k, t in new_tables.items() if k not in old_tables]
+    operations = [DropTable(t.name) for t in reversed(_dependency_order(removed))]
+    operations += [CreateTable(t) for t in _dependency_order(added)]
+    for key in sorted(k for k in new_tables if k in old_tables):
+        before, after = old_tables[key], new_tables[key]
+        if _describe_changes(before, after):
+            fills = _fills(before, after, questioner, up=True)
+            reverse_fills = _fills(after, before, questioner, up=False)
+            operations.append(AlterTable(before, after, fills, reverse_fills))
+    return operations
+
+
+def _dependency_order(tables: list[Table]) -> list[Table]:
+    """Parents before children (self references and cycles do not block)."""
+    pending = {t.name.casefold(): t for t in sorted(tables, key=lambda t: t.name.casefold())}
+    ordered = []
+    while pending:
+        ready = [k for k, t in pending.items()
+                 if not any(fk.table.casefold() in pending and fk.table.casefold() != k
+                            for fk in t.foreign_keys)]
+        for key in ready or [next(iter(pending))]:
+            ordered.append(pending.pop(key))
+    return ordered
+
+
+def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool) -> dict:
+    """One-off values for columns that become NOT NULL without a default."""
+    fills = {}
+    for column in after.columns:
+        old = before.column(column.name)
+        if not column.notnull or column.generated or (old is not None and old.notnull):
+            continue
+        if column.name == after.rowid_alias:
+            continue
+        if column.default is not None:
+            fills[column.name.casefold()] = _default_text(column.default)
+            continue
+        reason = "is a new NOT NULL column without a default" if old is None \
+            else "becomes NOT NULL without a default"
+        if up:
+            value = questioner.fill(after.name, column.name, reason)
+        else:  # the down never asks: --default or the type's zero value
+            value = questioner.defaults.get(f"{after.name}.{column.name}".casefold())
+        if value is None and up:
+            raise MigrateError(
+                f"{after.name}.{column.name} {reason} and the table may have rows: pass "
+                f"--default {after.name}.{column.name}=SQL (a one-off value for existing rows), "
+                "give the field a default, or make it Optional; nothing was written")
+        fills[column.name.casefold()] = value if value is not None else _zero_value(column.type)
+    return fills
+
+
+def _affinity(declared_type: str) -> str:
+    """SQLite's column affinity rules (datatype3.html section 3.1)."""
+    upper = declared_type.upper()
+    if "INT" in upper:
+        return "INTEGER"
+    if any(word in upper for word in ("CHAR", "CLOB", "TEXT")):
+        return "TEXT"
+    if "BLOB" in upper or not upper:
+        return "BLOB"
+    if any(word in upper for word in ("REAL", "FLOA", "DOUB")):
+        return "REAL"
+    return "NUMERIC"
+
+
+def _zero_value(declared_type: str) -> str:
+    return {"INTEGER": "0", "TEXT": "''", "BLOB": "X''", "REAL": "0.0"}.get(
+        _affinity(declared_type), "0")
+
+
+def _describe_changes(before: Table, after: Table) -> list[str]:
+    """One line per change, `+` adds, `-` removes (data!), `~` alters."""
+    name, lines = after.name, []
+    for column in before.columns:
+        if after.column(column.name) is None:
+            lines.append(f"- Drop column {name}.{column.name}")
+    for column in after.columns:
+        old = before.column(column.name)
+        if old is None:
+            lines.append(f"+ Add column {name}.{column.name}")
+        elif old.signature != column.signature:
+            lines.append(f"~ Alter column {name}.{column.name}: {_column_change(old, column)}")
+    for label, old_value, new_value in (
+            ("primary key", _folded(before.primary_key), _folded(after.primary_key)),
+            ("foreign keys", {fk.signature for fk in before.foreign_keys},
+             {fk.signature for fk in after.foreign_keys}),
+            ("unique constraints", {_folded(u) for u in before.unique},
+             {_folded(u) for u in after.unique}),
+            ("table checks", sorted(before.checks), sorted(after.checks)),
+            ("AUTOINCREMENT", before.autoincrement, after.autoincrement),
+            ("STRICT", before.strict, after.strict),
+            ("WITHOUT ROWID", before.without_rowid, after.without_rowid)):
+        if old_value != new_value:
+            lines.append(f"~ Change {label} of {name}")
+    old_indexes = {i.signature: i for i in before.indexes}
+    new_indexes = {i.signature: i for i in after.indexes}
+    lines += [f"- Drop index {i.name}" for s, i in old_indexes.items() if s not in new_indexes]
+    lines += [f"+ Create index {i.name} on {name}" for s, i in new_indexes.items() if s not in old_indexes]
+    return lines
+
+
+def _folded(names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(n.casefold() for n in names)
+
+
+def _column_change(old: Column, new: Column) -> str:
+    changes = []
+    if canonical_sql(old.type) != canonical_sql(new.type):
+        changes.append(f"type {old.type or '(none)'} -> {new.type or '(none)'}")
+    if old.notnull != new.notnull:
+        changes.append("NOT NULL added" if new.notnull else "NOT NULL removed")
+    if canonical_sql(old.default) != canonical_sql(new.default):
+        changes.append(f"default {old.default or 'none'} -> {new.default or 'none'}")
+    if (old.collate or "BINARY").casefold() != (new.collate or "BINARY").casefold():
+        changes.append(f"collate {old.collate or 'BINARY'} -> {new.collate or 'BINARY'}")
+    if canonical_sql(old.check) != canonical_sql(new.check):
+        changes.append("check changed")
+    if canonical_sql(old.generated) != canonical_sql(new.generated):
+        changes.append("generated expression changed")
+    return ", ".join(changes)
+
+
+def _is_narrowing(old: Column, new: Column) -> bool:
+    """Whether a type change may change stored values (text -> number...)."""
+    rank = {"BLOB": 0, "TEXT": 1, "NUMERIC": 2, "REAL": 3, "INTEGER": 4}
+    return rank[_affinity(new.type)] > rank[_affinity(old.type)]
+
+
+def warnings_for(operations: list) -> list[str]:
+    """The destructive steps among `operations`, in words."""
+    warnings = []
+    for operation in operations:
+        if isinstance(operation, DropTable):
+            warnings.append(f"drops table {operation.name} and all its rows")
+        elif isinstance(operation, AlterTable):
+            for column in operation.before.columns:
+                new = operation.after.column(column.name)
+                if new is None:
+                    warnings.append(f"drops column {operation.after.name}.{column.name} and its data")
+                elif _is_narrowing(column, new):
+                    warnings.append(f"narrows {operation.after.name}.{column.name} from "
+                                    f"{column.type or '(none)'} to {new.type}: values may change")
+    return warnings
+
+
+# ============================================================================
+# Operations -> SQL
+# ============================================================================
+
+def _addable(column: Column, table: Table) -> bool:
+    """Whether ALTER TABLE ADD COLUMN accepts `column` on a table with rows
+    (decided from the definition: the replay database is empty, so trying it
+    there proves nothing)."""
+    if column.generated and column.generated.startswith("STORED"):
+        return False
+    if any(c.casefold() == column.name.casefold() for c in table.primary_key):
+        return False
+    if column.default is None:
+        return not column.notnull
+    tokens = _tokenize(column.default)
+    if tokens and tokens[0].text == "(" and tokens[-1].text == ")":
+        tokens = tokens[1:-1]
+    if not _is_literal(tokens):
+        return False
+    is_null = tokens[-1].upper == "NULL"
+    references = any(column.name.casefold() in _folded(fk.columns) for fk in table.foreign_keys)
+    return not (is_null and column.notnull) and not (references and not is_null)
+
+
+def _droppable(column: Column, table: Table, schema: Schema) -> bool:
+    """Whether ALTER TABLE DROP COLUMN works (lang_altertable.html#altertabdropcol)."""
+    name = column.name.casefold()
+    if name in _folded(table.primary_key) or any(name in _folded(u) for u in table.unique):
+        return False
+    if any(name in _folded(fk.columns) for fk in table.foreign_keys):
+        return False
+    if any(_mentions(check, column.name) for check in table.checks):
+        return False
+    if any(c.generated and _mentions(c.generated, column.name) for c in table.columns):
+        return False
+    for other in schema.tables:
+        for fk in other.foreign_keys:
+            if fk.table.casefold() == table.name.casefold() and name in _folded(fk.to):
+                return False
+    return True
+
+
+def _rebuild_reasons(before: Table, after: Table, schema: Schema) -> list[str]:
+    """Why SQLite cannot make this change in place; empty when it can."""
+    reasons = []
+    for label, old_value, new_value in (
+            ("primary key", _folded(before.primary_key), _folded(after.primary_key)),
+            ("unique constraints", {_folded(u) for u in before.unique},
+             {_folded(u) for u in after.unique}),
+            ("table checks", sorted(before.checks), sorted(after.checks)),
+            ("AUTOINCREMENT", before.autoincrement, after.autoincrement),
+            ("STRICT", before.strict, after.strict),
+            ("WITHOUT ROWID", before.without_rowid, after.without_rowid)):
+        if old_value != new_value:
+            reasons.append(f"{label} changed")
+    for column in after.columns:
+        old = before.column(column.name)
+        if old is not None and old.signature != column.signature:
+            reasons.append(f"column {column.name} changed ({_column_change(old, column)})")
+        elif old is None and not _addable(column, after):
+            reasons.append(f"column {column.name} cannot be added by ALTER TABLE")
+    for column in before.columns:
+        if after.column(column.name) is None and not _droppable(column, before, schema):
+            reasons.append(f"column {column.name} cannot be dropped by ALTER TABLE")
+    old_fks = {fk.signature for fk in before.foreign_keys}
+    new_fks = {fk.signature for fk in after.foreign_keys}
+    if old_fks - new_fks:
+        reasons.append("foreign keys removed or changed")
+    for fk in after.foreign_keys:
+        if fk.signature not in old_fks and not _inline_on_new_column(fk, before, after):
+            reasons.append("foreign key added to an existing column")
+            break
+    return reasons
+
+
+def _inline_on_new_column(fk: ForeignKey, before: Table, after: Table) -> bool:
+    if len(fk.columns) != 1 or before.column(fk.columns[0]) is not None:
+        return False
+    column = after.column(fk.columns[0])
+    return any(t.upper == "REFERENCES" for t in _tokenize(column.definition))
+
+
+def _native_alter_sql(before: Table, after: Table) -> list[str]:
+    """Indexes out, columns dropped, columns added, indexes in."""
+    table = quote(after.name)
+    new_indexes = {i.signature for i in after.indexes}
+    old_indexes = {i.signature for i in before.indexes}
+    statements = [f"DROP INDEX {quote(i.name)}" for i in before.indexes if i.signature not in new_indexes]
+    for column in before.columns:
+        if after.column(column.name) is None:
+            statements.append(f"-- WARNING: drops column {after.name}.{column.name} and its data\n"
+                              f"ALTER TABLE {table} DROP COLUMN {quote(column.name)}")
+    for column in after.columns:
+        if before.column(column.name) is None:
+            statements.append(f"ALTER TABLE {table} ADD COLUMN {column.definition}")
+    statements += [i.sql for i in after.indexes if i.signature not in old_indexes]
+    return statements
+
+
+def _rebuild_sql(schema: Schema, before: Table, after: Table, fills: dict,
+                 reasons: list[str]) -> list[str]:
+    """SQLite's 12-step table rebuild (lang_altertable.html#otheralter), the
+    part that runs inside the transaction; the runner does the rest (foreign
+    keys off before BEGIN, foreign_key_check before COMMIT). Rowids, the
+    AUTOINCREMENT counter, indexes, triggers and views all survive."""
+    name, temporary = after.name, "_new_" + after.name
+    if schema.table(temporary) is not None:
+        raise MigrateError(f"cannot rebuild {name}: a table named {temporary} already exists; rename it")
+    triggers = [t for t in schema.triggers if t.table.casefold() == name.casefold()
+                or _mentions(t.sql, name)]
+    statements = [f"DROP VIEW {quote(v.name)}" for v in schema.views]
+    statements += [f"DROP TRIGGER {quote(t.name)}" for t in triggers
+                   if t.table.casefold() != name.casefold()]
+    header = (f"-- Rebuild {name}: {'; '.join(reasons)}.\n"
+              "-- Steps from https://www.sqlite.org/lang_altertable.html#otheralter\n")
+    statements.append(header + _rename_create_table(after.sql, temporary))
+    if after.autoincrement:  # keep the counter, not only max(rowid)
+        statements.append(f"INSERT INTO sqlite_sequence (name, seq) SELECT {quote_literal(temporary)}, seq "
+                          f"FROM sqlite_sequence WHERE name = {quote_literal(name)}")
+    targets, sources = _copy_columns(before, after, fills)
+    if targets:
+        statements.append(f"INSERT INTO {quote(temporary)} ({', '.join(targets)})\n"
+                          f"  SELECT {', '.join(sources)} FROM {quote(name)}")
+    statements.append(f"DROP TABLE {quote(name)}")
+    statements.append(f"ALTER TABLE {quote(temporary)} RENAME TO {quote(name)}")
+    statements += [i.sql for i in after.indexes]
+    statements += [t.sql for t in triggers]
+    statements += [v.sql for v in schema.views]
+    return statements
+
+
+def _copy_columns(before: Table, after: Table, fills: dict) -> tuple[list[str], list[str]]:
+    """INSERT ... SELECT column lists: same-named columns, one-off values for
+    columns that become NOT NULL, and the rowid of tables without an alias."""
+    targets, sources = [], []
+    if not after.rowid_alias and not after.without_rowid and not before.without_rowid:
+        targets.append("rowid")
+        sources.append("rowid")
+    for column in after.columns:
+        if column.generated:
+            continue
+        old = before.column(column.name)
+        fill = fills.get(column.name.casefold())
+        if old is not None and not old.generated:
+            source = quote(old.name)
+            if fill is not None and column.notnull and not old.notnull:
+                source = f"coalesce({source}, {fill})"
+        elif fill is not None:
+            source = fill
+        else:
+            continue
+        targets.append(quote(column.name))
+        sources.append(source)
+    return targets, sources
+
+
+# ============================================================================
+# Migration files
+# ============================================================================
+
+_FILE_NAME = re.compile(r"(\d{4,})_(\w+)\.sql")
+_SECTION = re.compile(r"^[ \t]*--[ \t]*migrate:(up|down)[ \t]*$", re.I | re.M)
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One migration file: `up` SQL, `down` SQL (None: irreversible)."""
+    name: str
+    number: int
+    path: str
+    up: str
+    down: str | None
+    checksum: str
+
+
+def read_migrations(directory: str) -> list[Migration]:
+    """Every `NNNN_slug.sql` in `directory`, in order, checked: numbers unique
+    and without gaps, each file with a `-- migrate:up` section."""
+    if not os.path.isdir(directory):
+        raise MigrateError(f"migrations directory {directory} not found: run `make` to create it, "
+                           "or pass --dir")
+    migrations = []
+    for entry in sorted(os.listdir(directory)):
+        if not entry.endswith(".sql"):
+            continue
+        match = _FILE_NAME.fullmatch(entry)
+        if not match:
+            raise MigrateError(f"migration file {os.path.join(directory, entry)} is not named "
+                               "NNNN_slug.sql (digits, underscore, letters/digits/underscores): rename it")
+        migrations.append(_read_migration(os.path.join(directory, entry), int(match.group(1))))
+    migrations.sort(key=lambda m: (m.number, m.name))
+    for previous, current in zip(migrations, migrations[1:]):
+        if current.number == previous.number:
+            raise MigrateError(
+                f"migrations {previous.name} and {current.name} share number {current.number:04d} "
+                "(two branches each made one): renumber the one not yet applied anywhere to "
+                f"{migrations[-1].number + 1:04d} and run `make --check`")
+        if current.number != previous.number + 1:
+            raise MigrateError(f"migration numbers jump from {previous.name} to {current.name}: "
+                               f"rename {current.name} to number {previous.number + 1:04d}")
+    return migrations
+
+
+def _read_migration(path: str, number: int) -> Migration:
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MigrateError(f"migration file {path} is not UTF-8 ({exc}): re-save it as UTF-8") from None
+    up, down = parse_sections(text, path)
+    return Migration(os.path.basename(path)[:-4], number, path, up, down, _checksum(raw))
+
+
+def parse_sections(text: str, path: str = "migration") -> tuple[str, str | None]:
+    """The up and down SQL of a migration file's text."""
+    marks = list(_SECTION.finditer(text))
+    kinds = [m.group(1).lower() for m in marks]
+    if kinds.count("up") != 1 or kinds.count("down") > 1 or kinds[0] != "up":
+        raise MigrateError(f"migration file {path} needs one `-- migrate:up` line, optionally followed "
+                           "by one `-- migrate:down` line: fix the section markers")
+    up_end = marks[1].start() if len(marks) > 1 else len(text)
+    up = text[marks[0].end():up_end].strip("\n")
+    down = text[marks[1].end():].strip("\n") if len(marks) > 1 else None
+    return up, down
+
+
+def _checksum(data: bytes) -> str:
+    import hashlib  # only needed here; it is slow to import
+    return hashlib.sha256(data).hexdigest()
+
+
+def split_statements(sql: str) -> list[str]:
+    """Split SQL into statements the way SQLite reads them: semicolons inside
+    strings, quoted names, comments and trigger bodies do not split."""
+    statements, buffer = [], ""
+    pieces = sql.split(";")
+    for piece in pieces[:-1]:
+        buffer += piece + ";"
+        if sqlite3.complete_statement(buffer):
+            if any(t.text != ";" for t in _tokenize(buffer)):
+                statements.append(buffer.strip())
+            buffer = ""
+    buffer += pieces[-1]
+    if _tokenize(buffer):
+        statements.append(buffer.strip())
+    return statements
+
+
+def render_migration(up: list[str], down: list[str], description: list[str]) -> str:
+    """A migration file's text."""
+    header = "".join(f"-- {line}\n" for line in description)
+    body = lambda statements: "".join(s.rstrip().rstrip(";") + ";\n\n" for s in statements)
+    return (f"-- Generated by migrate.py {__version__}\n{header}\n"
+            f"-- migrate:up\n{body(up)}"
+            f"-- migrate:down\n{body(down)}").rstrip("\n") + "\n"
+
+
+def slugify(name: str) -> str:
+    """A file-name-safe slug, or a clear error."""
+    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:60].rstrip("_")
+    if not slug:
+        raise MigrateError(f"migration name {name!r} has no letters or digits: pick a name like add_author")
+    return slug
+
+
+def _slug_for(operations: list) -> str:
+    first = operations[0]
+    if isinstance(first, CreateTable):
+        slug = f"create_{first.table.name}"
+    elif isinstance(first, DropTable):
+        slug = f"drop_{first.name}"
+    elif isinstance(first, RenameTable):
+        slug = f"rename_{first.old}_to_{first.new}"
+    elif isinstance(first, RenameColumn):
+        slug = f"rename_{first.table}_{first.old}"
+    else:
+        words = first.describe()[0].split()
+        verb = {"+": "add", "-": "drop", "~": "alter"}[words[0]]
+        slug = f"{verb}_{words[-1].replace('.', '_')}" if words[1] == "Add" or words[1] == "Drop" \
+            else f"alter_{first.after.name}"
+        if words[1] in ("Create", "Drop") and words[2] == "index":
+            slug = f"{verb}_index_{words[3]}"
+    more = "_and_more" if len(operations) > 1 or len(first.describe()) > 1 else ""
+    return slugify(slug)[:50] + more
+
+
+# ============================================================================
+# Make: plan a migration by running it on scratch databases
+# ============================================================================
+
+@dataclass(frozen=True)
+class MakeResult:
+    """What `make` found and (unless told not to) wrote."""
+    operations: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+    up: tuple[str, ...] = ()
+    down: tuple[str, ...] = ()
+    name: str | None = None
+    path: str | None = None
+    text: str | None = None
+
+
+def replay(migrations: list[Migration]) -> sqlite3.Connection:
+    """A scratch database holding what the migrations' up sections build."""
+    scratch = _scratch_database()
+    for migration in migrations:
+        for statement in split_statements(migration.up):
+            try:
+                scratch.execute(statement)
+            except sqlite3.Error as exc:
+                raise MigrateError(f"migration {migration.path} fails when replayed: {exc} in "
+                                   f"statement: {_shorten(statement)}; fix the file") from None
+    return scratch
+
+
+def make(*, models: str = "models.py", directory: str = "migrations", name: str | None = None,
+         empty: bool = False, write: bool = True, questioner: Questioner | None = None) -> MakeResult:
+    """Compare the models with what the migrations build and write the next
+    migration file. With `write=False` nothing is written (for --check and
+    --dry-run). `empty=True` writes an empty migration for hand-written SQL."""
+    questioner = questioner or Questioner()
+    migrations = read_migrations(directory) if os.path.isdir(directory) else []
+    number = migrations[-1].number + 1 if migrations else 1
+    if empty:
+        if not name:
+            raise MigrateError("make --empty needs a NAME for the migration, e.g. make --empty backfill_slugs")
+        text = render_migration([], [], ["Empty migration: write the SQL by hand."])
+        return _write_migration(directory, number, slugify(name), text, (), (), (), (), write)
+    module = load_models(models)
+    scratch = replay(migrations)
+    original = read_schema(scratch)
+    target, unmanaged = schema_from_models(module)
+    unmanaged = frozenset(unmanaged)
+    operations = plan_renames(original, target, questioner, unmanaged=unmanaged)
+    steps = _execute_operations(scratch, operations)
+    operations += diff_schemas(read_schema(scratch), target, questioner, unmanaged=unmanaged)
+    steps += _execute_operations(scratch, operations[len(steps):])
+    if not operations:
+        return MakeResult(())
+    _verify(read_schema(scratch), target, unmanaged, "the models")
+    down_steps = _execute_operations(scratch, [inverse for _, _, inverse in reversed(steps)])
+    _verify(read_schema(scratch), original, frozenset(), "the previous migrations")
+    description = [line for op in operations for line in op.describe()]
+    warnings = warnings_for(operations)
+    up = [s for _, statements, _ in steps for s in statements]
+    down = [s for _, statements, _ in down_steps for s in statements]
+    slug = "initial" if number == 1 else (slugify(name) if name else _slug_for(operations))
+    text = render_migration(up, down, description)
+    return _write_migration(directory, number, slug, text, description, warnings, up, down, write)
+
+
+def _write_migration(directory, number, slug, text, description, warnings, up, down, write) -> MakeResult:
+    file_name = f"{number:04d}_{slug}"
+    path = os.path.join(directory, file_name + ".sql")
+    if write:
+        os.makedirs(directory, exist_ok=True)
+        with open(path, "x", encoding="utf-8") as handle:
+            handle.write(text)
+    return MakeResult(tuple(description), tuple(warnings), tuple(up), tuple(down),
+                      file_name, path if write else None, text)
+
+
+def _execute_operations(scratch: sqlite3.Connection, operations: list) -> list[tuple]:
+    """Render each operation against the current scratch schema and run it
+    there, so the next one sees its effect; returns (operation, SQL, inverse)."""
+    steps = []
+    for operation in operations:
+        schema = read_schema(scratch)
+        statements = operation.sql(schema)
+        inverse = operation.reverse(schema)
+        for statement in statements:
+            try:
+                scratch.execute(statement)
+            except sqlite3.Error as exc:
+                raise MigrateError(
+                    f"cannot {operation.describe()[0][2:].lower()}: SQLite says {exc} while running "
+                    f"{_shorten(statement)}; a view or trigger that uses it may need changing in a "
+                    "hand-written migration first; nothing was written") from None
+        steps.append((operation, statements, inverse))
+    return steps
+
+
+def _verify(actual: Schema, expected: Schema, unmanaged: frozenset, what: str) -> None:
+    problems = schema_differences(actual, expected, unmanaged=unmanaged)
+    if problems:
+        raise MigrateError(f"internal error: the planned migration does not reproduce {what} "
+                           f"({'; '.join(problems)}); nothing was written. Please report this.")
+
+
+def schema_differences(actual: Schema, expected: Schema, *, unmanaged: frozenset = frozenset()) -> list[str]:
+    """What differs between two schemas, table by table (empty: the same)."""
+    problems = []
+    actual_tables = {t.name.casefold(): t for t in actual.tables if t.name.casefold() not in unmanaged}
+    expected_tables = {t.name.casefold(): t for t in expected.tables if t.name.casefold() not in unmanaged}
+    for key in sorted(set(actual_tables) | set(expected_tables)):
+        if key not in expected_tables:
+            problems.append(f"table {actual_tables[key].name} is not expected")
+        elif key not in actual_tables:
+            problems.append(f"table {expected_tables[key].name} is missing")
+        else:
+            changes = _describe_changes(actual_tables[key], expected_tables[key])
+            problems += [f"{expected_tables[key].name}: {c[2:]}" for c in changes]
+    return problems
+
+
+def _shorten(statement: str, limit: int = 200) -> str:
+    text = " ".join(line for line in statement.split("\n") if not line.lstrip().startswith("--"))
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+# ============================================================================
+# Runner: apply, revert and status on a real database
+# ============================================================================
+
+@dataclass(frozen=True)
+class Step:
+    """One migration applied or reverted, and how long it took."""
+    name: str
+    action: str  # "apply", "revert" or "fake"
+    seconds: float
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    name: str
+    applied: bool
+    applied_at: str | None = None
+    file_missing: bool = False
+    modified: bool = False
+
+
+@dataclass(frozen=True)
+class _Record:
+    name: str
+    checksum: str
+    applied_at: str
+    down: str | None
+
+
+def _check_sqlite_version() -> None:
+    if sqlite3.sqlite_version_info < MINIMUM_SQLITE:
+        raise MigrateError(f"SQLite {sqlite3.sqlite_version} is too old: migrate.py needs "
+                           f"{'.'.join(map(str, MINIMUM_SQLITE))} or newer (for ALTER TABLE DROP "
+                           "COLUMN); upgrade Python or SQLite; nothing was changed")
+
+
+class _Database:
+    """A connection we opened (and close), or the caller's (left as found)."""
+
+    def __init__(self, db, *, create: bool, timeout: float = 30.0):
+        self.path, self.created, self.owned = None, False, not hasattr(db, "execute")
+        if not self.owned:
+            self.conn = db
+            if db.in_transaction:
+                raise MigrateError("the connection has an open transaction: commit or roll it back "
+                                   "before migrating; nothing was changed")
+            return
+        self.path = os.fspath(db)
+        if os.path.isdir(self.path):
+            raise MigrateError(f"database {self.path} is a directory, not a SQLite file: pass --db FILE")
+        exists = self.path == ":memory:" or os.path.exists(self.path)
+        if not exists and not create:
+            self.conn = None
+            return
+        folder = os.path.dirname(os.path.abspath(self.path))
+        if not os.path.isdir(folder):
+            raise MigrateError(f"cannot create database {self.path}: folder {folder} does not exist")
+        self.created = not exists
+        try:
+            self.conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+            self.conn.execute("PRAGMA schema_version").fetchone()
+        except sqlite3.Error as exc:
+            self.close()
+            raise MigrateError(f"cannot open database {self.path}: {exc}; nothing was changed") from None
+
+    def close(self, *, failed_empty: bool = False) -> None:
+        conn = getattr(self, "conn", None)
+        if conn is not None and self.owned:
+            conn.close()
+        if failed_empty and self.created and self.path != ":memory:":
+            os.remove(self.path)  # we made it, nothing went in: leave no trace
+
+
+def _applied(conn) -> dict[str, _Record]:
+    exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                          (MIGRATIONS_TABLE,)).fetchone()
+    if not exists:
+        return {}
+    rows = conn.execute(f"SELECT name, checksum, applied_at, down_sql FROM {quote(MIGRATIONS_TABLE)}")
+    return {row[0]: _Record(*row) for row in rows}
+
+
+def _ensure_migrations_table(conn) -> None:
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {quote(MIGRATIONS_TABLE)} (\n"
+                 "    name TEXT NOT NULL PRIMARY KEY,\n"
+                 "    checksum TEXT NOT NULL,\n"
+                 "    applied_at TEXT NOT NULL,\n"
+                 "    down_sql TEXT\n)")
+
+
+def _number(name: str) -> int:
+    match = re.match(r"\d+", name)
+    return int(match.group()) if match else -1
+
+
+def _resolve_target(target: str, names: list[str]) -> int | None:
+    """The number of the migration `target` names; None for `zero`."""
+    if target == "zero":
+        return None
+    if target.isdigit():
+        if any(_number(n) == int(target) for n in names):
+            return int(target)
+    elif target in names:
+        return _number(target)
+    known = f"{names[0]} .. {names[-1]}" if names else "none"
+    raise MigrateError(f"unknown migration {target!r}: give a number, a full name or zero "
+                       f"(known: {known})")
+
+
+_FORBIDDEN = {"BEGIN", "COMMIT", "END", "ROLLBACK", "VACUUM", "DETACH", "ATTACH"}
+
+
+def _statement_problem(statement: str) -> str | None:
+    """Statements that would end or cannot run in the migration's transaction."""
+    tokens = _tokenize(statement)
+    words = [t.upper for t in tokens[:3]]
+    if words and words[0] in _FORBIDDEN and not (words[0] == "ROLLBACK" and "TO" in words):
+        return f"{words[0]} cannot run inside the migration's transaction"
+    if words[:1] == ["PRAGMA"] and any(t.upper in ("JOURNAL_MODE", "FOREIGN_KEYS") for t in tokens[:4]):
+        return "this PRAGMA has no effect inside a transaction"
+    return None
+
+
+def _foreign_key_violations(conn) -> set[tuple]:
+    return {(table, rowid, parent) for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check")}
+
+
+def _run_in_transaction(conn, label: str, statements: list[str], record, *, skip_if) -> tuple[bool, tuple]:
+    """Run statements and the tracking write in one BEGIN IMMEDIATE transaction,
+    with foreign keys off (they cannot change inside one) and checked before
+    COMMIT. Returns (ran, warnings); on any error the transaction is rolled
+    back and the connection's foreign_keys setting restored."""
+    for statement in statements:
+        problem = _statement_problem(statement)
+        if problem:
+            raise MigrateError(f"migration {label}: {problem}: {_shorten(statement)}; remove it "
+                               "(run it by hand outside migrations); nothing was changed")
+    foreign_keys = conn.execute("PRAGMA foreign_keys").fetchone()[0]
+    if foreign_keys:
+        conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        return _attempt(conn, label, statements, record, skip_if, allowed=None)
+    except _NewViolations as found:
+        allowed = _foreign_key_violations(conn)  # rolled back: these were there before
+        if found.rows - allowed:
+            raise _violation_error(label, found.rows - allowed) from None
+        return _attempt(conn, label, statements, record, skip_if, allowed=allowed)
+    finally:
+        if foreign_keys:
+            conn.execute("PRAGMA foreign_keys = ON")
+
+
+class _NewViolations(Exception):
+    def __init__(self, rows):
+        self.rows = rows
+
+
+def _attempt(conn, label, statements, record, skip_if, *, allowed) -> tuple[bool, tuple]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if skip_if(_applied(conn)):  # another process got here first
+            conn.execute("ROLLBACK")
+            return False, ()
+        for statement in statements:
+            try:
+                conn.execute(statement)
+            except sqlite3.Error as exc:
+                raise MigrateError(f"migration {label} failed: {exc} in statement: {_shorten(statement)}; "
+                                   "it was rolled back, the database is as it was") from None
+        violations = _foreign_key_violations(conn)
+        if violations and allowed is None:
+            raise _NewViolations(violations)
+        record(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    warnings = ()
+    if violations:
+        tables = sorted({v[0] for v in violations})
+        warnings = (f"{len(violations)} foreign key violations that were already there remain "
+                    f"in {', '.join(tables)} (PRAGMA foreign_key_check)",)
+    return True, warnings
+
+
+def _violation_error(label: str, rows: set) -> MigrateError:
+    shown = ", ".join(f"{t} rowid {r} -> {p}" for t, r, p in sorted(rows, key=str)[:5])
+    more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+    return MigrateError(f"migration {label} would leave rows whose foreign keys point nowhere: "
+                        f"{shown}{more}; it was rolled back, the database is as it was")
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()) + f".{int(time.time() * 1e6) % 1000000:06d}"
+
+
+def _apply_one(conn, migration: Migration, *, fake: bool) -> Step:
+    started = time.perf_counter()
+
+    def record(conn):
+        _ensure_migrations_table(conn)
+        conn.execute(f"INSERT INTO {quote(MIGRATIONS_TABLE)} (name, checksum, applied_at, down_sql) "
+                     "VALUES (?, ?, ?, ?)", (migration.name, migration.checksum, _now(), migration.down))
+
+    statements = [] if fake else split_statements(migration.up)
+    ran, warnings = _run_in_transaction(conn, migration.name, statements, record,
+                                        skip_if=lambda applied: migration.name in applied)
+    action = "fake" if fake else "apply"
+    return Step(migration.name, action if ran else "skip", time.perf_counter() - started, warnings)
+
+
+def _revert_one(conn, record_: _Record, migration: Migration | None, *, fake: bool) -> Step:
+    started = time.perf_counter()
+    down = record_.down
+    if down is None and migration is not None:
+        down = migration.down  # a down section added to the file since
+    if down is None:
+        raise MigrateError(f"migration {record_.name} has no `-- migrate:down` section, so it cannot be "
+                           "reverted: add one to its file (an empty one means nothing to undo); "
+                           "nothing was changed")
+
+    def unrecord(conn):
+        conn.execute(f"DELETE FROM {quote(MIGRATIONS_TABLE)} WHERE name = ?", (record_.name,))
+
+    statements = [] if fake else split_statements(down)
+    ran, warnings = _run_in_transaction(conn, record_.name, statements, unrecord,
+                                        skip_if=lambda applied: record_.name not in applied)
+    return Step(record_.name, "revert" if ran else "skip", time.perf_counter() - started, warnings)
+
+
+def _order(name: str) -> tuple:
+    return (_number(name), name)
+
+
+def _plan(names: list[str], applied: dict, available: dict, *, target: str | None,
+          reverting: bool) -> tuple[list[str], list[str]]:
+    """(migrations to revert, newest first; migrations to apply, oldest first)."""
+    applied_names = [n for n in names if n in applied]
+    if target is None:
+        if reverting:
+            return applied_names[-1:], []
+        return [], [n for n in names if n not in applied and n in available]
+    limit = _resolve_target(target, names)
+    limit = -1 if limit is None else limit
+    to_revert = [n for n in reversed(applied_names) if _number(n) > limit]
+    to_apply = [] if reverting else [n for n in names if n not in applied and n in available
+                                     and _number(n) <= limit]
+    return to_revert, to_apply
+
+
+def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: bool,
+             progress) -> list[Step]:
+    _check_sqlite_version()
+    migrations = {m.name: m for m in read_migrations(directory)}
+    database = _Database(db, create=not reverting)
+    steps, finished = [], False
+    try:
+        conn = database.conn
+        applied = _applied(conn) if conn is not None else {}
+        names = sorted(set(migrations) | set(applied), key=_order)
+        to_revert, to_apply = _plan(names, applied, migrations, target=target, reverting=reverting)
+        for action, name in [("revert", n) for n in to_revert] + [("apply", n) for n in to_apply]:
+            if progress:
+                progress(action, name, None)
+            if action == "revert":
+                steps.append(_revert_one(conn, applied[name], migrations.get(name), fake=fake))
+            else:
+                steps.append(_apply_one(conn, migrations[name], fake=fake))
+            if progress:
+                progress(action, name, steps[-1])
+        finished = True
+        return steps
+    finally:
+        database.close(failed_empty=not finished and not steps)
+
+
+def apply(db, *, directory: str = "migrations", target: str | None = None, fake: bool = False,
+          progress=None) -> list[Step]:
+    """Apply pending migrations in order, each in its own transaction. With a
+    `target` (a number, a name or "zero"), migrate to it: apply up to it and
+    revert what was applied after it. `db` is a path or an open connection
+    (left as found). `fake` records without running the SQL. `progress(action,
+    name, step)` is called before (step None) and after each migration."""
+    return _migrate(db, directory, target=target, reverting=False, fake=fake, progress=progress)
+
+
+def revert(db, *, directory: str = "migrations", target: str | None = None, fake: bool = False,
+           progress=None) -> list[Step]:
+    """Revert the last applied migration, or every migration after `target`
+    (which stays applied), using the down SQL recorded when each was applied."""
+    return _migrate(db, directory, target=target, reverting=True, fake=fake, progress=progress)
+
+
+def status(db, *, directory: str = "migrations") -> list[MigrationStatus]:
+    """Every migration on disk or in the database, applied or not. Never
+    creates the database."""
+    migrations = read_migrations(directory)
+    database = _Database(db, create=False)
+    try:
+        applied = _applied(database.conn) if database.conn is not None else {}
+    finally:
+        database.close()
+    by_name = {m.name: m for m in migrations}
+    names = sorted(set(by_name) | set(applied), key=_order)
+    return [MigrationStatus(
+        name, name in applied, applied[name].applied_at if name in applied else None,
+        name not in by_name,
+        name in applied and name in by_name and applied[name].checksum != by_name[name].checksum)
+        for name in names]
+
+
+# ============================================================================
+# Command line
+# ============================================================================
+
+_EXAMPLES = {
+    "make": "examples:\n  python migrate.py make\n  python migrate.py make add_author "
+            "--rename question.text=question_text\n  python migrate.py make --empty backfill_slugs\n"
+            "  python migrate.py make --check   # CI: exit 1 when models changed without a migration",
+    "apply": "examples:\n  python migrate.py apply\n  python migrate.py apply 0002   "
+             "# migrate to 0002 (reverts later ones)\n  python migrate.py apply zero   # revert everything",
+    "revert": "examples:\n  python migrate.py revert        # the last applied migration\n"
+              "  python migrate.py revert 0001   # everything after 0001",
+    "status": "example:\n  python migrate.py status --db app.sqlite3",
+}
+
+
+def _parser():
+    import argparse
+    parser = argparse.ArgumentParser(
+        prog="migrate.py", description="Django-style schema migrations for SQLite.",
+        epilog="Run `python migrate.py COMMAND --help` for a command's options.")
+    parser.add_argument("--version", action="version", version=f"migrate.py {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", default=os.environ.get("MIGRATE_DB", "db.sqlite3"),
+                        help="SQLite database file (env MIGRATE_DB; default db.sqlite3)")
+    common.add_argument("--models", default=os.environ.get("MIGRATE_MODELS", "models.py"),
+                        help="models file or dotted module (env MIGRATE_MODELS; default models.py)")
+    common.add_argument("--dir", default=os.environ.get("MIGRATE_DIR", "migrations"),
+                        help="migrations directory (env MIGRATE_DIR; default migrations)")
+
+    def command(name, help_text):
+        import argparse as _argparse
+        return commands.add_parser(name, parents=[common], help=help_text, description=help_text,
+                                   epilog=_EXAMPLES[name],
+                                   formatter_class=_argparse.RawDescriptionHelpFormatter)
+
+    make_ = command("make", "write the next migration from the changes in the models")
+    make_.add_argument("name", nargs="?", help="slug for the file name (default: derived)")
+    make_.add_argument("--empty", action="store_true", help="write an empty migration to fill by hand")
+    make_.add_argument("--check", action="store_true",
+                       help="write nothing; exit 1 if the models have changes without a migration")
+    make_.add_argument("--dry-run", action="store_true", help="print the SQL instead of writing it")
+    make_.add_argument("--rename", action="append", default=[], metavar="OLD=NEW",
+                       help="answer a rename question in advance: table.old=new or old_table=new_table")
+    make_.add_argument("--default", action="append", default=[], metavar="TABLE.COLUMN=SQL",
+                       help="one-off SQL value for existing rows of a column that becomes NOT NULL")
+    make_.add_argument("--no-input", action="store_true", help="never ask questions")
+    apply_ = command("apply", "apply pending migrations, or migrate to a target")
+    apply_.add_argument("target", nargs="?", help="number, name, or zero")
+    apply_.add_argument("--fake", action="store_true", help="record as applied without running the SQL")
+    revert_ = command("revert", "revert the last migration, or all after a target")
+    revert_.add_argument("target", nargs="?", help="number or name that stays applied")
+    revert_.add_argument("--fake", action="store_true", help="unrecord without running the SQL")
+    command("status", "list migrations: [X] applied, [ ] pending")
+    return parser
+
+
+def _prompt_on_tty(question: str) -> str:
+    sys.stderr.write(question)
+    sys.stderr.flush()
+    return sys.stdin.readline()
+
+
+def _run_make(args) -> int:
+    defaults = {}
+    for item in args.default:
+        key, sep, value = item.partition("=")
+        if not sep or "." not in key or not value.strip():
+            raise MigrateError(f"--default {item!r} must look like table.column=SQL, e.g. question.author=''")
+        defaults[key.strip()] = value.strip()
+    interactive = not args.no_input and not args.check and sys.stdin.isatty()
+    questioner = Questioner(renames=args.rename, defaults=defaults,
+                            prompt=_prompt_on_tty if interactive else None)
+    result = make(models=args.models, directory=args.dir, name=args.name, empty=args.empty,
+                  write=not (args.check or args.dry_run), questioner=questioner)
+    if not result.operations and not args.empty:
+        print("No changes detected")
+        return 0
+    if args.check:
+        print(f"Models have changes without a migration ({result.name}):")
+        for line in result.operations:
+            print(f"  {line}")
+        return 1
+    if args.dry_run:
+        print(result.text, end="")
+        return 0
+    print("Migrations written:")
+    print(f"  {result.path}")
+    for line in result.operations:
+        print(f"    {line}")
+    for warning in result.warnings:
+        print(f"    WARNING: {warning}")
+    return 0
+
+
+def _run_migrations(args) -> int:
+    reverting = args.command == "revert"
+    if not reverting:
+        print("Operations to perform:")
+        print(f"  Target specific migration: {args.target}" if args.target else "  Apply all migrations")
+        print("Running migrations:")
+    words = {"apply": "Applying", "revert": "Unapplying"}
+
+    def progress(action, name, step):
+        if step is None:
+            print(f"  {words[action]} {name}...", end="", flush=True)
+        else:
+            outcome = {"skip": "SKIPPED (done by another process)", "fake": "FAKED"}.get(
+                step.action, "OK")
+            print(f" {outcome} ({step.seconds:.2f}s)")
+            for warning in step.warnings:
+                print(f"    WARNING: {warning}")
+
+    run = revert if reverting else apply
+    try:
+        steps = run(args.db, directory=args.dir, target=args.target, fake=args.fake, progress=progress)
+    except MigrateError:
+        print(" FAILED", flush=True)  # ends the "Applying ..." line, if one is open
+        raise
+    if not steps:
+        print("  No migrations to revert." if reverting else "  No migrations to apply.")
+    return 0
+
+
+def _run_status(args) -> int:
+    rows = status(args.db, directory=args.dir)
+    if not rows:
+        print("(no migrations)")
+    for row in rows:
+        notes = [n for n, on in (("file missing", row.file_missing),
+                                 ("file changed since applied", row.modified)) if on]
+        print(f"[{'X' if row.applied else ' '}] {row.name}" + (f"  ({', '.join(notes)})" if notes else ""))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command line: parse, call the library, print. Returns the exit code."""
+    args = _parser().parse_args(argv)
+    handlers = {"make": _run_make, "apply": _run_migrations, "revert": _run_migrations,
+                "status": _run_status}
+    try:
+        return handlers[args.command](args)
+    except MigrateError as exc:
+        sys.stdout.flush()
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted; the migration in progress was rolled back", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
