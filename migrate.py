@@ -348,18 +348,20 @@ _FK_ACTIONS = ("CASCADE", "SET NULL", "SET DEFAULT", "RESTRICT", "NO ACTION")
 def load_models(models: str):
     """Import the models module from a path (`models.py`) or a dotted name."""
     import importlib
-    import importlib.util
+    import types
     if models.endswith(".py") or os.sep in models or "/" in models:
         path = os.path.abspath(models)
         if not os.path.isfile(path):
             raise MigrateError(f"models file {models} not found: create it or pass --models PATH")
         module_name = "_migrate_models_" + re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0])
-        spec = importlib.util.spec_from_file_location(module_name, path)
-        module = importlib.util.module_from_spec(spec)
+        module = types.ModuleType(module_name)
+        module.__file__ = path
         sys.modules[module_name] = module  # dataclasses resolve string annotations through it
         sys.path.insert(0, os.path.dirname(path))
         try:
-            spec.loader.exec_module(module)
+            # compiled from source each time: no stale or stray __pycache__
+            with open(path, "rb") as handle:
+                exec(compile(handle.read(), path, "exec"), module.__dict__)  # noqa: S102
         except Exception as exc:
             del sys.modules[module_name]
             raise MigrateError(f"models file {models} failed to import: {_describe_exception(exc)}") from exc
@@ -424,13 +426,15 @@ _NO_DEFAULT = object()
 
 
 def _resolve_annotation(cls: type, field_name: str, annotation: object, models: dict) -> object:
+    if type(annotation).__name__ == "ForwardRef":
+        annotation = annotation.__forward_arg__
     if not isinstance(annotation, str):
         return annotation
     owner = next((k for k in cls.__mro__ if field_name in k.__dict__.get("__annotations__", {})), cls)
     namespace = dict(vars(sys.modules[owner.__module__]))
     namespace.update(models)
     try:
-        return eval(annotation, namespace)  # noqa: S307: the user's own annotation
+        value = eval(annotation, namespace)  # noqa: S307: the user's own annotation
     except TypeError:
         # `int | None` as a string on Python 3.9: evaluate each side.
         parts = _split_union(annotation)
@@ -438,6 +442,9 @@ def _resolve_annotation(cls: type, field_name: str, annotation: object, models: 
             raise
         import typing
         return typing.Union[tuple(_resolve_annotation(cls, field_name, p, models) for p in parts)]
+    if isinstance(value, str) or type(value).__name__ == "ForwardRef":  # "quoted" twice
+        return _resolve_annotation(cls, field_name, value, models)
+    return value
 
 
 def _split_union(text: str) -> list[str]:
@@ -506,6 +513,7 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
         except Exception as exc:
             raise MigrateError(f"{where}: annotation {f.type!r} cannot be resolved: {exc}") from None
         inner, nullable = _unwrap_optional(annotation)
+        inner = _resolve_annotation(cls, f.name, inner, models)  # Optional["Model"]
         target = inner if isinstance(inner, type) and inner in models.values() else None
         metadata = dict(f.metadata)
         if target is not None:
@@ -1034,10 +1042,13 @@ def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool) -> 
         else:  # the down never asks: --default or the type's zero value
             value = questioner.defaults.get(f"{after.name}.{column.name}".casefold())
         if value is None and up:
+            gone = [c.name for c in before.columns if after.column(c.name) is None]
+            hint = (f" If it is {after.name}.{gone[0]} renamed, pass --rename "
+                    f"{after.name}.{gone[0]}={column.name}." if old is None and gone else "")
             raise MigrateError(
                 f"{after.name}.{column.name} {reason} and the table may have rows: pass "
                 f"--default {after.name}.{column.name}=SQL (a one-off value for existing rows), "
-                "give the field a default, or make it Optional; nothing was written")
+                f"give the field a default, or make it Optional; nothing was written.{hint}")
         fills[column.name.casefold()] = value if value is not None else _zero_value(column.type)
     return fills
 
@@ -1544,7 +1555,7 @@ def schema_differences(actual: Schema, expected: Schema, *, unmanaged: frozenset
 
 def _shorten(statement: str, limit: int = 200) -> str:
     text = " ".join(line for line in statement.split("\n") if not line.lstrip().startswith("--"))
-    text = " ".join(text.split())
+    text = " ".join(text.split()).rstrip(";")
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 

@@ -1,0 +1,127 @@
+"""Shared fixtures: a throw-away project folder with models.py, migrations/
+and a real SQLite file, driven through the library or a real subprocess."""
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MIGRATE = os.path.join(ROOT, "migrate.py")
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+import migrate  # noqa: E402
+
+HEADER = "from __future__ import annotations\n" \
+         "from dataclasses import dataclass, field\nfrom typing import Optional\n"
+
+
+class Project:
+    """A temporary project: write models, make, apply, look at the database."""
+
+    def __init__(self, testcase):
+        self.root = tempfile.mkdtemp(prefix="migrate-test-")
+        testcase.addCleanup(shutil.rmtree, self.root, ignore_errors=True)
+        self.models_path = os.path.join(self.root, "models.py")
+        self.directory = os.path.join(self.root, "migrations")
+        self.db = os.path.join(self.root, "db.sqlite3")
+
+    def models(self, source: str, *, header: bool = True) -> None:
+        with open(self.models_path, "w", encoding="utf-8") as handle:
+            handle.write((HEADER if header else "") + textwrap.dedent(source))
+
+    def make(self, **options) -> "migrate.MakeResult":
+        return migrate.make(models=self.models_path, directory=self.directory, **options)
+
+    def apply(self, **options):
+        return migrate.apply(self.db, directory=self.directory, **options)
+
+    def revert(self, **options):
+        return migrate.revert(self.db, directory=self.directory, **options)
+
+    def status(self):
+        return migrate.status(self.db, directory=self.directory)
+
+    def evolve(self, source: str, **make_options) -> "migrate.MakeResult":
+        """Change the models, make a migration, apply it."""
+        self.models(source)
+        result = self.make(**make_options)
+        self.apply()
+        return result
+
+    def write_migration(self, name: str, text: str) -> str:
+        os.makedirs(self.directory, exist_ok=True)
+        path = os.path.join(self.directory, name + ".sql")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(textwrap.dedent(text))
+        return path
+
+    def files(self) -> list:
+        return sorted(os.listdir(self.directory)) if os.path.isdir(self.directory) else []
+
+    def read(self, name: str) -> str:
+        with open(os.path.join(self.directory, name), encoding="utf-8") as handle:
+            return handle.read()
+
+    def connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.db, isolation_level=None)
+        return conn
+
+    def query(self, sql: str, params=()) -> list:
+        conn = self.connect()
+        try:
+            return conn.execute(sql, params).fetchall()
+        finally:
+            conn.close()
+
+    def execute(self, *statements: str) -> None:
+        conn = self.connect()
+        try:
+            for statement in statements:
+                conn.execute(statement)
+        finally:
+            conn.close()
+
+    def schema_sql(self) -> list:
+        """sqlite_master without our bookkeeping, whitespace normalised."""
+        return normalised_schema(self.db)
+
+    def cli(self, *args, stdin: str = "", env: dict = None) -> subprocess.CompletedProcess:
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("MIGRATE_")}
+        environment.update(env or {})
+        return subprocess.run([sys.executable, MIGRATE, *args], cwd=self.root, input=stdin,
+                              capture_output=True, text=True, env=environment, timeout=120)
+
+
+def normalised_schema(path: str) -> list:
+    conn = sqlite3.connect(path)
+    try:
+        rows = conn.execute("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL "
+                            "AND name NOT LIKE '\\_migrations%' ESCAPE '\\' "
+                            "AND name != 'sqlite_sequence' ORDER BY type, name").fetchall()
+    finally:
+        conn.close()
+    return [(kind, name, " ".join(sql.replace("(", " ( ").replace(")", " ) ").split()))
+            for kind, name, sql in rows]
+
+
+def table_dump(path: str) -> dict:
+    """Every user table's rows with rowids, for 'nothing changed' checks."""
+    conn = sqlite3.connect(path)
+    try:
+        names = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        dump = {}
+        for name in names:
+            without_rowid = "WITHOUT ROWID" in conn.execute(
+                "SELECT upper(sql) FROM sqlite_master WHERE name = ?", (name,)).fetchone()[0]
+            select = "*" if without_rowid else "rowid, *"
+            dump[name] = sorted(conn.execute(f'SELECT {select} FROM "{name}"').fetchall(), key=repr)
+        dump["sqlite_sequence"] = sorted(conn.execute(
+            "SELECT * FROM sqlite_sequence").fetchall()) if "sqlite_sequence" in names else []
+        return dump
+    finally:
+        conn.close()

@@ -1,0 +1,376 @@
+"""Models -> Schema: every rule of the model contract in README.md."""
+import sys
+import unittest
+
+from tests.support import Project, migrate
+
+
+class ModelCase(unittest.TestCase):
+    def schema(self, source: str, *, header: bool = True):
+        project = Project(self)
+        project.models(source, header=header)
+        schema, unmanaged = migrate.schema_from_models(migrate.load_models(project.models_path))
+        self.unmanaged = unmanaged
+        return schema
+
+    def table(self, source: str, name: str, **kw) -> "migrate.Table":
+        table = self.schema(source, **kw).table(name)
+        self.assertIsNotNone(table, f"no table {name}")
+        return table
+
+    def error(self, source: str, *fragments: str, header: bool = True) -> str:
+        project = Project(self)
+        project.models(source, header=header)
+        with self.assertRaises(migrate.MigrateError) as caught:
+            migrate.schema_from_models(migrate.load_models(project.models_path))
+        message = str(caught.exception)
+        self.assertNotIn("\n", message)
+        for fragment in fragments:
+            self.assertIn(fragment, message)
+        return message
+
+
+class TableNames(ModelCase):
+    def test_class_names_become_snake_case(self):
+        schema = self.schema("""
+            @dataclass
+            class Question:
+                id: int
+            @dataclass
+            class BlogPost:
+                id: int
+            @dataclass
+            class HTTPLog:
+                id: int
+        """)
+        self.assertEqual([t.name for t in schema.tables], ["blog_post", "http_log", "question"])
+
+    def test_tablename_overrides(self):
+        schema = self.schema("""
+            @dataclass
+            class Question:
+                __tablename__ = "polls_question"
+                id: int
+        """)
+        self.assertEqual([t.name for t in schema.tables], ["polls_question"])
+
+    def test_private_abstract_and_imported_classes_are_not_tables_and_fields_inherit(self):
+        schema = self.schema("""
+            from datetime import date
+            from dataclasses import dataclass as dc
+            @dataclass
+            class _Base:
+                id: Optional[int] = None
+            @dataclass
+            class Timestamped:
+                __abstract__ = True
+                created: str = "now"
+            @dataclass
+            class Post(Timestamped):
+                title: str = ""
+                id: Optional[int] = None
+            class NotADataclass:
+                x: int
+        """)
+        self.assertEqual([t.name for t in schema.tables], ["post"])
+        self.assertEqual([c.name for c in schema.table("post").columns], ["created", "title", "id"])
+
+    def test_two_models_on_one_table_is_an_error(self):
+        self.error("""
+            @dataclass
+            class A:
+                __tablename__ = "things"
+                id: int
+            @dataclass
+            class B:
+                __tablename__ = "Things"
+                id: int
+        """, "A", "B", "both map to table", "__tablename__")
+
+
+class Columns(ModelCase):
+    def test_python_types_map_to_sql_types_and_nullability(self):
+        table = self.table("""
+            import datetime, decimal, enum, uuid
+            class Color(enum.Enum):
+                RED = "red"
+            class Level(enum.IntEnum):
+                LOW = 1
+            @dataclass
+            class Everything:
+                a: int
+                b: str
+                c: float
+                d: bytes
+                e: bool
+                f: datetime.datetime
+                g: datetime.date
+                h: datetime.time
+                i: decimal.Decimal
+                j: uuid.UUID
+                k: Color
+                l: Level
+                m: Optional[int]
+                n: "str | None"
+                o: typing.Union[float, None]
+                p: str = field(default="x", metadata={"sql_type": "VARCHAR(30)"})
+            import typing
+        """, "everything")
+        types = {c.name: (c.type, c.notnull) for c in table.columns}
+        self.assertEqual(types, {
+            "a": ("INTEGER", True), "b": ("TEXT", True), "c": ("REAL", True), "d": ("BLOB", True),
+            "e": ("INTEGER", True), "f": ("TEXT", True), "g": ("TEXT", True), "h": ("TEXT", True),
+            "i": ("TEXT", True), "j": ("TEXT", True), "k": ("TEXT", True), "l": ("INTEGER", True),
+            "m": ("INTEGER", False), "n": ("TEXT", False), "o": ("REAL", False),
+            "p": ("VARCHAR(30)", True)})
+        self.assertEqual([c.name for c in table.columns], list("abcdefghijklmnop"))
+
+    def test_union_pipe_syntax_works_without_future_import_where_python_has_it(self):
+        if sys.version_info < (3, 10):
+            self.skipTest("int | None needs Python 3.10 outside string annotations")
+        table = self.table("""
+            from dataclasses import dataclass
+            @dataclass
+            class Thing:
+                a: int | None
+                b: None | str
+        """, "thing", header=False)
+        self.assertEqual([(c.name, c.notnull) for c in table.columns], [("a", False), ("b", False)])
+
+    def test_unsupported_annotation_names_model_and_field(self):
+        self.error("""
+            @dataclass
+            class Thing:
+                tags: list
+        """, "model Thing field tags", "unsupported annotation", "sql_type")
+
+    def test_unresolvable_annotation_names_model_and_field(self):
+        self.error("""
+            @dataclass
+            class Thing:
+                tag: Missing
+        """, "model Thing field tag", "cannot be resolved")
+
+    def test_mixed_enum_is_refused(self):
+        self.error("""
+            import enum
+            class Mixed(enum.Enum):
+                A = 1
+                B = "b"
+            @dataclass
+            class Thing:
+                m: Mixed
+        """, "Thing field m", "enum Mixed")
+
+
+class Defaults(ModelCase):
+    def test_literal_defaults_are_escaped_and_factories_give_none(self):
+        table = self.table("""
+            import enum
+            class Color(enum.Enum):
+                RED = "red"
+            @dataclass
+            class Thing:
+                a: int = 5
+                b: float = -1.5
+                c: str = "it's; DROP TABLE thing; --"
+                d: bytes = b"\\x00\\xff"
+                e: bool = True
+                f: Optional[str] = None
+                g: Color = Color.RED
+                h: list = field(default_factory=list, metadata={"sql_type": "TEXT"})
+                i: str = field(default="", metadata={"default_sql": "CURRENT_TIMESTAMP"})
+        """, "thing")
+        defaults = {c.name: c.default for c in table.columns}
+        self.assertEqual(defaults, {
+            "a": "5", "b": "-1.5", "c": "'it''s; DROP TABLE thing; --'", "d": "X'00FF'",
+            "e": "1", "f": None, "g": "'red'", "h": None, "i": "CURRENT_TIMESTAMP"})
+
+    def test_default_that_has_no_sql_literal_is_refused(self):
+        self.error("""
+            @dataclass
+            class Thing:
+                a: float = float("nan")
+        """, "model Thing field a", "default")
+
+
+class PrimaryKeys(ModelCase):
+    def test_id_is_the_integer_primary_key_also_when_optional(self):
+        for fields in ("id: int\n    name: str = ''", "name: str = ''\n    id: Optional[int] = None"):
+            with self.subTest(fields=fields):
+                table = self.table(f"@dataclass\nclass Thing:\n    {fields}\n", "thing")
+                self.assertEqual(table.primary_key, ("id",))
+                self.assertEqual(table.rowid_alias, "id")
+                self.assertIn('"id" INTEGER PRIMARY KEY', table.sql)
+
+    def test_marked_keys_make_a_composite_key(self):
+        table = self.table("""
+            @dataclass
+            class Membership:
+                group: int = field(metadata={"primary_key": True})
+                user: int = field(metadata={"primary_key": True})
+                id: int = 0
+        """, "membership")
+        self.assertEqual(table.primary_key, ("group", "user"))
+        self.assertIsNone(table.rowid_alias)
+
+    def test_text_key_and_no_key(self):
+        schema = self.schema("""
+            @dataclass
+            class Country:
+                code: str = field(metadata={"primary_key": True})
+            @dataclass
+            class Log:
+                line: str
+        """)
+        self.assertEqual(schema.table("country").primary_key, ("code",))
+        self.assertTrue(schema.table("country").column("code").notnull)
+        self.assertEqual(schema.table("log").primary_key, ())
+
+    def test_autoincrement_needs_an_int_key(self):
+        table = self.table("""
+            @dataclass
+            class Thing:
+                id: Optional[int] = field(default=None, metadata={"autoincrement": True})
+        """, "thing")
+        self.assertTrue(table.autoincrement)
+        self.error("""
+            @dataclass
+            class Thing:
+                code: str = field(metadata={"autoincrement": True})
+        """, "Thing field code", "autoincrement")
+
+
+class ConstraintsAndIndexes(ModelCase):
+    def test_unique_index_check_collate_and_composites(self):
+        table = self.table("""
+            @dataclass
+            class Person:
+                email: str = field(metadata={"unique": True, "collate": "NOCASE"})
+                age: int = field(metadata={"check": "age >= 0", "index": True})
+                first: str = ""
+                last: str = ""
+                id: Optional[int] = None
+                __indexes__ = [("last", "first")]
+                __unique__ = [("first", "last", "age")]
+        """, "person")
+        self.assertEqual(table.column("email").collate, "NOCASE")
+        self.assertIn('"age" >= 0', table.column("age").check)
+        indexes = {i.name: i.unique for i in table.indexes}
+        self.assertEqual(indexes, {"person_email_uniq": True, "person_age_idx": False,
+                                   "person_last_first_idx": False,
+                                   "person_first_last_age_uniq": True})
+
+    def test_unknown_field_in_composite_index_is_an_error(self):
+        self.error("""
+            @dataclass
+            class Person:
+                name: str
+                __indexes__ = [("name", "nope")]
+        """, "Person", "__indexes__", "nope")
+
+    def test_strict_without_rowid_and_unmanaged(self):
+        schema = self.schema("""
+            @dataclass
+            class Point:
+                x: int = field(metadata={"primary_key": True})
+                y: int = field(metadata={"primary_key": True})
+                __strict__ = True
+                __without_rowid__ = True
+            @dataclass
+            class Legacy:
+                __managed__ = False
+                id: int
+        """)
+        point = schema.table("point")
+        self.assertTrue(point.strict and point.without_rowid)
+        self.assertEqual(self.unmanaged, {"legacy"})
+
+    def test_without_rowid_needs_a_key(self):
+        self.error("""
+            @dataclass
+            class Log:
+                line: str
+                __without_rowid__ = True
+        """, "Log", "__without_rowid__")
+
+
+class ForeignKeys(ModelCase):
+    def test_model_annotations_become_id_columns_typed_like_the_target_key(self):
+        schema = self.schema("""
+            @dataclass
+            class Country:
+                code: str = field(metadata={"primary_key": True})
+            @dataclass
+            class Person:
+                country: Country = field(metadata={"on_delete": "CASCADE", "on_update": "set null"})
+                boss: Optional["Person"] = None
+                id: Optional[int] = None
+        """)
+        person = schema.table("person")
+        self.assertEqual([(c.name, c.type, c.notnull) for c in person.columns],
+                         [("country_id", "TEXT", True), ("boss_id", "INTEGER", False),
+                          ("id", "INTEGER", True)])
+        fks = {fk.columns: (fk.table, fk.to, fk.on_delete, fk.on_update) for fk in person.foreign_keys}
+        self.assertEqual(fks, {("country_id",): ("country", ("code",), "CASCADE", "SET NULL"),
+                               ("boss_id",): ("person", ("id",), "NO ACTION", "NO ACTION")})
+        self.assertEqual({i.name for i in person.indexes},
+                         {"person_country_id_idx", "person_boss_id_idx"})
+
+    def test_references_metadata_uses_the_field_name(self):
+        person = self.table("""
+            @dataclass
+            class Team:
+                slug: str = field(metadata={"unique": True})
+                id: Optional[int] = None
+            @dataclass
+            class Person:
+                team: int = field(metadata={"references": "team"})
+                team_slug: str = field(metadata={"references": "team(slug)"})
+                id: Optional[int] = None
+        """, "person")
+        fks = sorted((fk.columns, fk.table, fk.to) for fk in person.foreign_keys)
+        self.assertEqual(fks, [(("team",), "team", ("id",)), (("team_slug",), "team", ("slug",))])
+
+    def test_reference_to_unknown_table_and_bad_action_are_errors(self):
+        self.error("""
+            @dataclass
+            class Person:
+                team: int = field(metadata={"references": "nowhere"})
+        """, "Person field team", "unknown table", "nowhere")
+        self.error("""
+            @dataclass
+            class Team:
+                id: int
+            @dataclass
+            class Person:
+                team: Team = field(metadata={"on_delete": "EXPLODE"})
+        """, "Person field team", "on_delete")
+
+
+class LoadingModels(unittest.TestCase):
+    def test_missing_file_and_import_failure_are_one_line_errors(self):
+        project = Project(self)
+        with self.assertRaisesRegex(migrate.MigrateError, "not found"):
+            migrate.load_models(project.models_path)
+        project.models("raise RuntimeError('boom')\n")
+        with self.assertRaisesRegex(migrate.MigrateError, r"failed to import: RuntimeError: boom \(line 4"):
+            migrate.load_models(project.models_path)
+        project.models("def broken(:\n")
+        with self.assertRaisesRegex(migrate.MigrateError, "SyntaxError"):
+            migrate.load_models(project.models_path)
+
+    def test_changed_file_is_reloaded_and_leaves_no_bytecode(self):
+        import os
+        project = Project(self)
+        project.models("@dataclass\nclass A:\n    id: int\n")
+        first = migrate.schema_from_models(migrate.load_models(project.models_path))[0]
+        project.models("@dataclass\nclass B:\n    id: int\n")
+        second = migrate.schema_from_models(migrate.load_models(project.models_path))[0]
+        self.assertEqual([t.name for t in first.tables], ["a"])
+        self.assertEqual([t.name for t in second.tables], ["b"])
+        self.assertFalse(os.path.exists(os.path.join(project.root, "__pycache__")))
+
+
+if __name__ == "__main__":
+    unittest.main()
