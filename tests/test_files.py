@@ -1,0 +1,87 @@
+"""Migration files: names, sections, statement splitting, checksums."""
+import os
+import unittest
+
+from tests.support import Project, migrate
+
+
+class Splitting(unittest.TestCase):
+    def test_semicolons_in_strings_names_comments_and_trigger_bodies_do_not_split(self):
+        sql = """
+            INSERT INTO t VALUES ('a;b', "c;d");  -- trailing; comment
+            /* block; comment */ CREATE TABLE "x;y" ([semi;colon] TEXT, `back;tick` INT);
+            CREATE TRIGGER tr AFTER INSERT ON t BEGIN
+                UPDATE t SET a = 'x;' WHERE rowid = new.rowid;
+                DELETE FROM t WHERE 0;
+            END;
+            SELECT 1; SELECT 2;
+            SELECT 3
+        """
+        statements = migrate.split_statements(sql)
+        self.assertEqual(len(statements), 6, statements)
+        self.assertTrue(statements[2].endswith("END;"), statements[2])
+        self.assertEqual(statements[-1], "SELECT 3")
+
+    def test_comments_and_empty_statements_alone_are_dropped(self):
+        self.assertEqual(migrate.split_statements("-- nothing\n;\n/* x */"), [])
+
+
+class Sections(unittest.TestCase):
+    def test_up_and_down_sections(self):
+        up, down = migrate.parse_sections("-- header\n-- migrate:up\nA;\n-- migrate:down\nB;\n")
+        self.assertEqual((up, down), ("A;", "B;"))
+
+    def test_missing_down_is_none_and_empty_down_is_empty(self):
+        self.assertEqual(migrate.parse_sections("-- migrate:up\nA;\n"), ("A;", None))
+        self.assertEqual(migrate.parse_sections("-- migrate:up\nA;\n--  MIGRATE:DOWN \n"), ("A;", ""))
+
+    def test_missing_or_repeated_up_is_an_error_naming_the_file(self):
+        for text in ("A;", "-- migrate:down\nB;\n-- migrate:up\nA;", "-- migrate:up\n-- migrate:up\n"):
+            with self.subTest(text=text):
+                with self.assertRaisesRegex(migrate.MigrateError, "0001_x.sql.*migrate:up"):
+                    migrate.parse_sections(text, "migrations/0001_x.sql")
+
+
+class Directory(unittest.TestCase):
+    def setUp(self):
+        self.project = Project(self)
+
+    def test_files_are_read_in_order_with_checksums_and_other_files_ignored(self):
+        self.project.write_migration("0002_b", "-- migrate:up\nB;\n")
+        self.project.write_migration("0001_a", "-- migrate:up\nA;\n-- migrate:down\n")
+        with open(os.path.join(self.project.directory, "README.md"), "w") as handle:
+            handle.write("notes")
+        migrations = migrate.read_migrations(self.project.directory)
+        self.assertEqual([(m.name, m.number, m.down) for m in migrations],
+                         [("0001_a", 1, ""), ("0002_b", 2, None)])
+        self.assertEqual(len(migrations[0].checksum), 64)
+
+    def test_bad_names_duplicates_and_gaps_are_errors(self):
+        cases = {
+            "bad name": (["0001_a", "1_b"], "1_b.sql is not named NNNN_slug.sql"),
+            "duplicate": (["0001_a", "0002_b", "0002_c"], "share number 0002"),
+            "gap": (["0001_a", "0003_c"], "jump from 0001_a to 0003_c"),
+        }
+        for label, (names, message) in cases.items():
+            with self.subTest(label):
+                project = Project(self)
+                for name in names:
+                    project.write_migration(name, "-- migrate:up\nSELECT 1;\n")
+                with self.assertRaisesRegex(migrate.MigrateError, message):
+                    migrate.read_migrations(project.directory)
+
+    def test_missing_directory_is_an_error(self):
+        with self.assertRaisesRegex(migrate.MigrateError, "not found"):
+            migrate.read_migrations(self.project.directory)
+
+
+class Slugs(unittest.TestCase):
+    def test_names_are_sanitised_or_refused(self):
+        self.assertEqual(migrate.slugify("Add author/../../etc"), "add_author_etc")
+        self.assertEqual(migrate.slugify("über Feld"), "ber_feld")
+        with self.assertRaises(migrate.MigrateError):
+            migrate.slugify("../..")
+
+
+if __name__ == "__main__":
+    unittest.main()

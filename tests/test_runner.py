@@ -1,0 +1,209 @@
+"""Runner: apply, revert and status on real SQLite files."""
+import os
+import sqlite3
+import unittest
+
+from tests.support import Project, migrate, normalised_schema, table_dump
+
+POLLS = """
+@dataclass
+class Question:
+    question_text: str
+    id: Optional[int] = None
+
+@dataclass
+class Choice:
+    question: Question = field(metadata={"on_delete": "CASCADE"})
+    choice_text: str = ""
+    votes: int = 0
+    id: Optional[int] = None
+"""
+
+
+class ApplyAndRevert(unittest.TestCase):
+    def setUp(self):
+        self.project = Project(self)
+        self.project.models(POLLS)
+        self.project.make()
+
+    def test_apply_records_each_migration_and_status_shows_it(self):
+        steps = self.project.apply()
+        self.assertEqual([(s.name, s.action) for s in steps], [("0001_initial", "apply")])
+        rows = self.project.query("SELECT name, checksum, applied_at, down_sql FROM _migrations")
+        self.assertEqual(rows[0][0], "0001_initial")
+        self.assertEqual(rows[0][1], migrate.read_migrations(self.project.directory)[0].checksum)
+        self.assertIn('DROP TABLE "choice"', rows[0][3])
+        self.assertEqual([(s.name, s.applied) for s in self.project.status()], [("0001_initial", True)])
+        self.assertEqual(self.project.apply(), [])
+
+    def test_apply_revert_apply_round_trip_leaves_the_identical_schema(self):
+        self.project.apply()
+        first = self.project.schema_sql()
+        self.project.revert()
+        self.assertEqual(self.project.schema_sql(), [])
+        self.project.apply()
+        self.assertEqual(self.project.schema_sql(), first)
+
+    def test_targets_apply_up_to_and_revert_down_to(self):
+        self.project.models(POLLS.replace("votes: int = 0", "votes: int = 0\n    note: Optional[str] = None"))
+        self.project.make()
+        self.project.models(POLLS.replace("votes: int = 0", "votes: int = 0\n    note: Optional[str] = None\n"
+                                          "    extra: Optional[int] = None"))
+        self.project.make()
+        applied = lambda: [s.name for s in self.project.status() if s.applied]
+        self.project.apply(target="0002")
+        self.assertEqual(applied(), ["0001_initial", "0002_add_choice_note"])
+        self.project.apply(target="1")
+        self.assertEqual(applied(), ["0001_initial"])
+        self.project.apply()
+        self.project.revert(target="0001_initial")
+        self.assertEqual(applied(), ["0001_initial"])
+        self.project.apply()
+        self.project.revert()
+        self.assertEqual(len(applied()), 2)
+        self.project.apply(target="zero")
+        self.assertEqual(applied(), [])
+        with self.assertRaisesRegex(migrate.MigrateError, "unknown migration '7'"):
+            self.project.apply(target="7")
+
+    def test_read_only_commands_never_create_the_database(self):
+        self.assertEqual([s.applied for s in self.project.status()], [False])
+        self.assertEqual(self.project.revert(), [])
+        self.assertFalse(os.path.exists(self.project.db))
+
+    def test_recorded_down_sql_is_used_when_the_file_is_gone(self):
+        self.project.apply()
+        os.remove(os.path.join(self.project.directory, "0001_initial.sql"))
+        status = self.project.status()
+        self.assertTrue(status[0].file_missing)
+        self.project.revert()
+        self.assertEqual(self.project.schema_sql(), [])
+
+    def test_hand_edited_files_run_as_written(self):
+        path = os.path.join(self.project.directory, "0001_initial.sql")
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text.replace("-- migrate:down", "INSERT INTO question (question_text) "
+                                      "VALUES ('seeded; with semicolon');\n\n-- migrate:down"))
+        self.project.apply()
+        self.assertEqual(self.project.query("SELECT question_text FROM question"),
+                         [("seeded; with semicolon",)])
+        self.assertTrue(self.project.make().operations == ())
+
+    def test_migration_without_down_section_is_irreversible_but_empty_down_is_a_no_op(self):
+        self.project.apply()
+        self.project.write_migration("0002_seed", "-- migrate:up\nINSERT INTO question (question_text) VALUES ('x');\n")
+        self.project.write_migration("0003_noop", "-- migrate:up\nSELECT 1;\n-- migrate:down\n")
+        self.project.apply()
+        self.project.revert()  # 0003: empty down
+        with self.assertRaisesRegex(migrate.MigrateError, "0002_seed has no `-- migrate:down`"):
+            self.project.revert()
+        self.assertEqual([s.applied for s in self.project.status()], [True, True, False])
+
+
+class Failures(unittest.TestCase):
+    def setUp(self):
+        self.project = Project(self)
+        self.project.models(POLLS)
+        self.project.make()
+        self.project.apply()
+        self.project.execute("INSERT INTO question (question_text) VALUES ('q')",
+                             "INSERT INTO choice (question_id, choice_text) VALUES (1, 'c')")
+
+    def assert_unchanged(self, action):
+        schema, rows = self.project.schema_sql(), table_dump(self.project.db)
+        with self.assertRaises(migrate.MigrateError) as caught:
+            action()
+        self.assertEqual(self.project.schema_sql(), schema, "schema changed")
+        self.assertEqual(table_dump(self.project.db), rows, "rows changed")
+        return str(caught.exception)
+
+    def test_failing_migration_rolls_back_schema_and_rows(self):
+        self.project.write_migration("0002_broken", """\
+            -- migrate:up
+            ALTER TABLE question ADD COLUMN extra TEXT;
+            DELETE FROM choice;
+            INSERT INTO nowhere VALUES (1);
+            -- migrate:down
+            """)
+        message = self.assert_unchanged(self.project.apply)
+        self.assertIn("0002_broken failed: no such table: nowhere", message)
+        self.assertIn("INSERT INTO nowhere VALUES (1)", message)
+        self.assertEqual([s.applied for s in self.project.status()], [True, False])
+
+    def test_new_foreign_key_violations_roll_back_and_old_ones_only_warn(self):
+        self.project.write_migration("0002_orphan", """\
+            -- migrate:up
+            INSERT INTO choice (question_id, choice_text) VALUES (42, 'orphan');
+            -- migrate:down
+            """)
+        message = self.assert_unchanged(self.project.apply)
+        self.assertIn("choice rowid 2 -> question", message)
+        conn = self.project.connect()
+        conn.execute("INSERT INTO choice (question_id, choice_text) VALUES (99, 'old orphan')")
+        conn.close()
+        os.remove(os.path.join(self.project.directory, "0002_orphan.sql"))
+        self.project.write_migration("0002_unrelated", "-- migrate:up\nCREATE TABLE t (a);\n-- migrate:down\nDROP TABLE t;\n")
+        steps = self.project.apply()
+        self.assertEqual(steps[0].action, "apply")
+        self.assertIn("already there", steps[0].warnings[0])
+
+    def test_statements_that_would_end_the_transaction_are_refused_before_running(self):
+        for statement in ("COMMIT", "VACUUM", "PRAGMA journal_mode = WAL", "BEGIN"):
+            with self.subTest(statement=statement):
+                self.project.write_migration("0002_bad", f"-- migrate:up\nDELETE FROM choice;\n{statement};\n")
+                message = self.assert_unchanged(self.project.apply)
+                self.assertIn("0002_bad", message)
+
+    def test_first_failing_migration_leaves_no_database_file(self):
+        project = Project(self)
+        project.write_migration("0001_bad", "-- migrate:up\nCREATE TABLE a (x);\nSELECT * FROM nowhere;\n")
+        with self.assertRaises(migrate.MigrateError):
+            project.apply()
+        self.assertFalse(os.path.exists(project.db))
+
+
+class Connections(unittest.TestCase):
+    def test_an_open_connection_is_left_as_found_including_foreign_keys(self):
+        project = Project(self)
+        project.models(POLLS)
+        project.make()
+        conn = sqlite3.connect(project.db)
+        conn.execute("PRAGMA foreign_keys = ON")
+        migrate.apply(conn, directory=project.directory)
+        self.assertEqual(conn.execute("PRAGMA foreign_keys").fetchone(), (1,))
+        self.assertFalse(conn.in_transaction)
+        project.write_migration("0002_bad", "-- migrate:up\nSELECT * FROM nowhere;\n")
+        with self.assertRaises(migrate.MigrateError):
+            migrate.apply(conn, directory=project.directory)
+        self.assertEqual(conn.execute("PRAGMA foreign_keys").fetchone(), (1,))
+        self.assertFalse(conn.in_transaction)
+        conn.execute("INSERT INTO question (question_text) VALUES ('still usable')")
+        conn.commit()
+        conn.close()
+
+    def test_in_memory_database(self):
+        project = Project(self)
+        project.models(POLLS)
+        project.make()
+        conn = sqlite3.connect(":memory:")
+        migrate.apply(conn, directory=project.directory)
+        self.assertEqual(len(migrate.read_schema(conn).tables), 2)
+
+    def test_directory_and_non_database_paths_are_clear_errors(self):
+        project = Project(self)
+        project.write_migration("0001_a", "-- migrate:up\nCREATE TABLE a (x);\n")
+        with self.assertRaisesRegex(migrate.MigrateError, "is a directory"):
+            migrate.apply(project.directory, directory=project.directory)
+        garbage = os.path.join(project.root, "garbage.db")
+        with open(garbage, "wb") as handle:
+            handle.write(b"not a database at all" * 100)
+        with self.assertRaisesRegex(migrate.MigrateError, "not a database"):
+            migrate.apply(garbage, directory=project.directory)
+        with open(garbage, "rb") as handle:
+            self.assertEqual(handle.read(), b"not a database at all" * 100)
+
+
+if __name__ == "__main__":
+    unittest.main()
