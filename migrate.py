@@ -908,20 +908,29 @@ class AlterTable:
     after: Table
     fills: dict = field(default_factory=dict)
     reverse_fills: dict = field(default_factory=dict)
+    undoes_rebuild: bool = False
 
     def describe(self) -> list[str]:
         return _describe_changes(self.before, self.after)
 
     def sql(self, schema: Schema) -> list[str]:
         before = schema.table(self.after.name)
-        reasons = _rebuild_reasons(before, self.after, schema)
+        reasons = self._rebuild_reasons(schema)
         if reasons:
             return _rebuild_sql(schema, before, self.after, self.fills, reasons)
         return _native_alter_sql(before, self.after)
 
     def reverse(self, schema: Schema) -> AlterTable:
-        return AlterTable(self.after, schema.table(self.after.name),
-                          self.reverse_fills, self.fills)
+        # The inverse of a rebuild is a rebuild: it restores the table's SQL
+        # exactly, column order included, where ADD COLUMN would append.
+        return AlterTable(self.after, schema.table(self.after.name), self.reverse_fills,
+                          self.fills, undoes_rebuild=bool(self._rebuild_reasons(schema)))
+
+    def _rebuild_reasons(self, schema: Schema) -> list[str]:
+        reasons = _rebuild_reasons(schema.table(self.after.name), self.after, schema)
+        if self.undoes_rebuild and not reasons:
+            reasons = ["restores the table exactly as it was before a rebuild"]
+        return reasons
 
 
 class Questioner:

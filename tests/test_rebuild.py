@@ -1,0 +1,215 @@
+"""Rebuilds and native ALTERs on tables with rows: nothing is ever lost."""
+import sqlite3
+import unittest
+
+from tests.support import Project, migrate, table_dump
+
+BASE = """
+@dataclass
+class Author:
+    name: str
+    id: Optional[int] = field(default=None, metadata={"autoincrement": True})
+
+@dataclass
+class Book:
+    author: Author = field(metadata={"on_delete": "CASCADE"})
+    title: str = field(metadata={"index": True})
+    pages: Optional[int] = None
+    sequel: Optional["Book"] = None
+    id: Optional[int] = None
+
+@dataclass
+class Tag:
+    label: str
+    weight: Optional[float] = None
+
+@dataclass
+class Audit:
+    __managed__ = False
+    message: str
+"""
+
+HAND_WRITTEN = """\
+-- migrate:up
+CREATE TABLE audit (message TEXT);
+CREATE VIEW book_titles AS SELECT b.title, a.name FROM book b JOIN author a ON a.id = b.author_id;
+CREATE VIEW long_titles AS SELECT title FROM book_titles WHERE length(title) > 3;
+CREATE TRIGGER book_changed AFTER UPDATE ON book BEGIN
+  INSERT INTO audit VALUES ('book ' || new.id || '; changed');
+END;
+CREATE TRIGGER author_changed AFTER UPDATE ON author BEGIN
+  INSERT INTO audit SELECT 'books: ' || count(*) FROM book;
+END;
+CREATE TRIGGER tag_added AFTER INSERT ON tag BEGIN
+  INSERT INTO audit VALUES ('tag');
+END;
+-- migrate:down
+DROP TRIGGER tag_added;
+DROP TRIGGER author_changed;
+DROP TRIGGER book_changed;
+DROP VIEW long_titles;
+DROP VIEW book_titles;
+DROP TABLE audit;
+"""
+
+SEED = [
+    "INSERT INTO author (name) VALUES ('Ann'), ('Bob'), ('Cy')",
+    "DELETE FROM author WHERE id = 3",  # the AUTOINCREMENT counter stays at 3
+    "INSERT INTO book (author_id, title, pages) VALUES (1, 'One', 100), (1, 'Two', NULL), (2, 'Three', 30)",
+    "UPDATE book SET sequel_id = 2 WHERE id = 1",
+    "INSERT INTO tag (label, weight) VALUES ('a', 1.5), ('b', NULL), ('c', 3)",
+    "DELETE FROM tag WHERE label = 'a'",  # rowids 2 and 3 remain: a plain copy would renumber them
+]
+
+
+def change(old: str, new: str) -> str:
+    assert old in BASE, old
+    return BASE.replace(old, new)
+
+
+# (label, new models, make options, expected: "rebuild" or "native")
+CHANGES = [
+    ("type change", change("pages: Optional[int] = None", "pages: Optional[str] = None"), {}, "rebuild"),
+    ("not null with default", change("pages: Optional[int] = None", "pages: int = 0"), {}, "rebuild"),
+    ("not null with one-off value", change("pages: Optional[int] = None", "pages: int"),
+     {"defaults": {"book.pages": "-1"}}, "rebuild"),
+    ("default changed", change("weight: Optional[float] = None", "weight: Optional[float] = 2.5"), {}, "rebuild"),
+    ("check added on a referenced table",
+     change("name: str\n", "name: str = field(metadata={'check': \"name <> ''\"})\n"), {}, "rebuild"),
+    ("collate", change("label: str\n", "label: str = field(metadata={'collate': 'NOCASE'})\n"), {}, "rebuild"),
+    ("autoincrement removed from a referenced table",
+     change('id: Optional[int] = field(default=None, metadata={"autoincrement": True})', "id: Optional[int] = None"),
+     {}, "rebuild"),
+    ("self reference on_delete changed",
+     change('sequel: Optional["Book"] = None',
+            'sequel: Optional["Book"] = field(default=None, metadata={"on_delete": "SET NULL"})'), {}, "rebuild"),
+    ("drop foreign key column", change('sequel: Optional["Book"] = None', ""), {}, "rebuild"),
+    ("drop plain column natively", change("pages: Optional[int] = None", ""), {}, "native"),
+    ("drop indexed column natively",
+     change("label: str\n", "label: str = field(metadata={'index': True})\n"
+            "    color: Optional[str] = field(default=None, metadata={'index': True})\n"), {}, "native"),
+    ("unique index added", change("label: str\n", "label: str = field(metadata={'unique': True})\n"), {}, "native"),
+    ("primary key added to a rowid table",
+     change("label: str\n", "label: str = field(metadata={'primary_key': True})\n"), {}, "rebuild"),
+    ("strict", change("weight: Optional[float] = None", "weight: Optional[float] = None\n    __strict__ = True"),
+     {}, "rebuild"),
+]
+
+
+class RebuildKeepsEverything(unittest.TestCase):
+    def prepare(self):
+        project = Project(self)
+        project.models(BASE)
+        project.make()
+        project.write_migration("0002_views_and_triggers", HAND_WRITTEN)
+        project.apply()
+        project.execute(*SEED)
+        return project
+
+    def test_every_change_keeps_rows_rowids_views_triggers_and_foreign_keys(self):
+        for label, models, options, kind in CHANGES:
+            with self.subTest(label):
+                self.check_change(label, models, options, kind)
+
+    def check_change(self, label, models, options, kind):
+        project = self.prepare()
+        schema_before, rows_before = project.schema_sql(), table_dump(project.db)
+        conn = sqlite3.connect(project.db)
+        structure_before = migrate.read_schema(conn)
+        conn.close()
+        project.models(models)
+        questioner = migrate.Questioner(defaults=options.get("defaults"))
+        result = project.make(questioner=questioner)
+        sql = "\n".join(result.up)
+        self.assertEqual("_new_" in sql, kind == "rebuild", f"expected a {kind}:\n{sql}")
+        project.apply()
+        rows_after = table_dump(project.db)
+        for table, rows in rows_before.items():
+            if table in ("_migrations", "audit"):
+                continue
+            self.assertEqual([r[0] for r in rows], [r[0] for r in rows_after[table]],
+                             f"{table}: rowids changed\n{sql}")
+        self.assertEqual(rows_after["sqlite_sequence"], rows_before["sqlite_sequence"], sql)
+        names = lambda kind_: sorted(n for (k, n, _) in project.schema_sql() if k == kind_)
+        self.assertEqual(names("view"), ["book_titles", "long_titles"], sql)
+        self.assertEqual(names("trigger"), ["author_changed", "book_changed", "tag_added"], sql)
+        self.assertEqual(project.query("SELECT * FROM long_titles"), [("Three",)])
+        self.assertEqual(project.query("PRAGMA foreign_key_check"), [])
+        self.assertEqual(project.make(write=False).operations, (), "make --check is not clean")
+        conn = project.connect()
+        conn.execute("PRAGMA foreign_keys = ON")
+        with self.assertRaises(sqlite3.IntegrityError):
+            conn.execute("INSERT INTO book (author_id, title) VALUES (99, 'orphan')")
+        conn.execute("UPDATE author SET name = name")  # triggers still fire
+        conn.execute("INSERT INTO author (name) VALUES ('Dee')")
+        if "autoincrement" not in label:
+            self.assertEqual(conn.execute("SELECT max(id) FROM author").fetchone(), (4,),
+                             "AUTOINCREMENT reused an id")
+        conn.execute("DELETE FROM author WHERE name = 'Dee'")
+        conn.close()
+        project.revert()
+        if kind == "rebuild":  # a rebuild's down is a rebuild: the exact SQL comes back
+            self.assertEqual(project.schema_sql(), schema_before, "revert did not restore the schema")
+        else:  # ADD COLUMN appends: the same schema, maybe another column order
+            conn = sqlite3.connect(project.db)
+            self.assertEqual(migrate.schema_differences(migrate.read_schema(conn), structure_before), [])
+            conn.close()
+        restored = table_dump(project.db)
+        for table in ("author", "book", "tag"):
+            self.assertEqual([r[0] for r in restored[table]], [r[0] for r in rows_before[table]])
+
+    def test_rows_survive_with_their_values(self):
+        project = self.prepare()
+        project.models(change("pages: Optional[int] = None", "pages: int")
+                       .replace("weight: Optional[float] = None", "weight: Optional[str] = None"))
+        project.make(questioner=migrate.Questioner(defaults={"book.pages": "0"}))
+        project.apply()
+        self.assertEqual(project.query("SELECT id, author_id, title, pages, sequel_id FROM book ORDER BY id"),
+                         [(1, 1, "One", 100, 2), (2, 1, "Two", 0, None), (3, 2, "Three", 30, None)])
+        self.assertEqual(project.query("SELECT rowid, label, weight FROM tag ORDER BY rowid"),
+                         [(2, "b", None), (3, "c", "3.0")])
+
+    def test_dropped_not_null_column_comes_back_with_zero_values_on_revert(self):
+        project = self.prepare()
+        project.models(change("label: str\n", ""))
+        result = project.make()
+        self.assertIn("drops column tag.label and its data", result.warnings)
+        self.assertEqual(result.up, ('-- WARNING: drops column tag.label and its data\n'
+                                     'ALTER TABLE "tag" DROP COLUMN "label"',))
+        project.apply()
+        project.revert()
+        self.assertEqual(project.query("SELECT rowid, label FROM tag"), [(2, ""), (3, "")])
+
+    def test_failed_rebuild_leaves_everything_untouched(self):
+        project = self.prepare()
+        schema_before, rows_before = project.schema_sql(), table_dump(project.db)
+        project.models(change("pages: Optional[int] = None",
+                              "pages: Optional[int] = field(default=None, metadata={'check': 'pages > 50'})"))
+        project.make()
+        with self.assertRaisesRegex(migrate.MigrateError, "CHECK constraint failed"):
+            project.apply()
+        self.assertEqual(project.schema_sql(), schema_before)
+        self.assertEqual(table_dump(project.db), rows_before)
+        self.assertEqual([s.applied for s in project.status()], [True, True, False])
+
+    def test_nullable_column_on_big_table_is_a_constant_time_alter(self):
+        project = self.prepare()
+        project.models(change("pages: Optional[int] = None", "pages: Optional[int] = None\n"
+                              "    isbn: Optional[str] = None"))
+        result = project.make()
+        self.assertEqual(result.up, ('ALTER TABLE "book" ADD COLUMN "isbn" TEXT',))
+
+    def test_renaming_a_referenced_table_keeps_foreign_keys_pointing_at_it(self):
+        project = self.prepare()
+        project.models(BASE.replace("class Author:", "class Writer:").replace("author: Author", "author: Writer")
+                       .replace("FROM book b JOIN author", "FROM book b JOIN writer"))
+        project.make(questioner=migrate.Questioner(renames=["author=writer"]))
+        project.apply()
+        self.assertEqual(project.query("SELECT DISTINCT \"table\" FROM pragma_foreign_key_list('book') ORDER BY 1"),
+                         [("book",), ("writer",)])
+        self.assertEqual(project.query("PRAGMA foreign_key_check"), [])
+        self.assertEqual(project.make(write=False).operations, ())
+
+
+if __name__ == "__main__":
+    unittest.main()
