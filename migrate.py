@@ -364,19 +364,20 @@ def load_models(models: str):
                 exec(compile(handle.read(), path, "exec"), module.__dict__)  # noqa: S102
         except Exception as exc:
             del sys.modules[module_name]
-            raise MigrateError(f"models file {models} failed to import: {_describe_exception(exc)}") from exc
+            raise MigrateError(f"models file {models} failed to import: {_describe_exception(exc, path)}") from None
         finally:
             sys.path.remove(os.path.dirname(path))
         return module
     try:
         return importlib.import_module(models)
     except Exception as exc:
-        raise MigrateError(f"models module {models} failed to import: {_describe_exception(exc)}") from exc
+        raise MigrateError(f"models module {models} failed to import: {_describe_exception(exc)}") from None
 
 
-def _describe_exception(exc: BaseException) -> str:
+def _describe_exception(exc: BaseException, path: str = "") -> str:
     import traceback
     frames = traceback.extract_tb(exc.__traceback__)
+    frames = [f for f in frames if f.filename == path] or frames[-1:]
     where = f" (line {frames[-1].lineno} of {os.path.basename(frames[-1].filename)})" if frames else ""
     if isinstance(exc, SyntaxError):
         where = f" (line {exc.lineno} of {os.path.basename(exc.filename or '?')})"

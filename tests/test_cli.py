@@ -1,0 +1,129 @@
+"""The command line, run as a real subprocess."""
+import os
+import subprocess
+import sys
+import unittest
+
+from tests.support import MIGRATE, Project, normalised_schema
+
+POLLS = """
+@dataclass
+class Question:
+    question_text: str
+    id: Optional[int] = None
+"""
+
+
+class Workflow(unittest.TestCase):
+    def setUp(self):
+        self.project = Project(self)
+        self.project.models(POLLS)
+
+    def run_ok(self, *args, **kw) -> str:
+        result = self.project.cli(*args, **kw)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        return result.stdout
+
+    def test_make_apply_status_revert_like_django(self):
+        out = self.run_ok("make")
+        self.assertIn("migrations/0001_initial.sql", out)
+        self.assertIn("+ Create table question", out)
+        self.assertEqual(self.run_ok("make"), "No changes detected\n")
+        self.assertEqual(self.run_ok("status"), "[ ] 0001_initial\n")
+        out = self.run_ok("apply")
+        self.assertEqual(out.splitlines()[:3], ["Operations to perform:", "  Apply all migrations",
+                                                "Running migrations:"])
+        self.assertRegex(out, r"  Applying 0001_initial\.\.\. OK \(\d+\.\d\ds\)")
+        self.assertIn("No migrations to apply.", self.run_ok("apply"))
+        self.assertEqual(self.run_ok("status"), "[X] 0001_initial\n")
+        self.assertRegex(self.run_ok("revert"), r"Unapplying 0001_initial\.\.\. OK")
+        self.assertEqual(self.run_ok("status"), "[ ] 0001_initial\n")
+
+    def test_check_exits_one_when_models_changed_and_dry_run_prints_sql(self):
+        self.run_ok("make")
+        self.assertEqual(self.project.cli("make", "--check").returncode, 0)
+        self.project.models(POLLS + "    author: Optional[str] = None\n")
+        result = self.project.cli("make", "--check")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("+ Add column question.author", result.stdout)
+        out = self.run_ok("make", "--dry-run")
+        self.assertIn('ALTER TABLE "question" ADD COLUMN "author" TEXT;', out)
+        self.assertEqual(self.project.files(), ["0001_initial.sql"])
+
+    def test_options_come_from_the_environment_and_the_command_line(self):
+        os.rename(self.project.models_path, os.path.join(self.project.root, "app_models.py"))
+        env = {"MIGRATE_MODELS": "app_models.py", "MIGRATE_DIR": "schema", "MIGRATE_DB": "app.db"}
+        self.run_ok("make", env=env)
+        self.run_ok("apply", env=env)
+        self.assertTrue(os.path.exists(os.path.join(self.project.root, "schema", "0001_initial.sql")))
+        self.assertEqual(len(normalised_schema(os.path.join(self.project.root, "app.db"))), 1)
+        self.assertEqual(self.run_ok("status", "--db", "other.db", env=env), "[ ] 0001_initial\n")
+        self.assertFalse(os.path.exists(os.path.join(self.project.root, "other.db")))
+
+    def test_rename_and_default_answers_in_advance(self):
+        self.run_ok("make")
+        self.run_ok("apply")
+        self.project.execute("INSERT INTO question (question_text) VALUES ('Why?')")
+        self.project.models(POLLS.replace("question_text: str", "text: str\n    author: str"))
+        self.run_ok("make", "--rename", "question.question_text=text", "--default", "question.author='me'")
+        self.run_ok("apply")
+        self.assertEqual(self.project.query("SELECT text, author FROM question"), [("Why?", "me")])
+
+    def test_interactive_rename_question_on_a_terminal(self):
+        self.run_ok("make")
+        self.project.models(POLLS.replace("question_text", "text"))
+        controller, terminal = os.openpty()
+        try:
+            os.write(controller, b"y\n")
+            result = subprocess.run([sys.executable, MIGRATE, "make"], cwd=self.project.root, stdin=terminal,
+                                    capture_output=True, text=True, timeout=60)
+        finally:
+            os.close(controller)
+            os.close(terminal)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("Did you rename question.question_text to question.text? [y/N]", result.stderr)
+        self.assertIn("~ Rename column question.question_text to text", result.stdout)
+
+
+class Errors(unittest.TestCase):
+    def setUp(self):
+        self.project = Project(self)
+
+    def assert_one_line_error(self, result, *fragments, code=1):
+        self.assertEqual(result.returncode, code, result.stdout + result.stderr)
+        self.assertNotIn("Traceback", result.stderr)
+        lines = result.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, result.stderr)
+        for fragment in fragments:
+            self.assertIn(fragment, lines[0])
+
+    def test_user_mistakes_are_one_line_errors_with_exit_one(self):
+        self.assert_one_line_error(self.project.cli("make"), "models file models.py not found")
+        self.assert_one_line_error(self.project.cli("apply"), "migrations directory migrations not found")
+        self.project.models("@dataclass\nclass Thing:\n    tags: list\n")
+        self.assert_one_line_error(self.project.cli("make"), "model Thing field tags")
+        self.project.models(POLLS)
+        self.assertEqual(self.project.cli("make").returncode, 0)
+        self.project.write_migration("0002_broken", "-- migrate:up\nCREATE TABLE (;\n")
+        result = self.project.cli("apply")
+        self.assertIn("Applying 0001_initial... OK", result.stdout)
+        self.assertIn("Applying 0002_broken... FAILED", result.stdout)
+        self.assert_one_line_error(result, "0002_broken failed", "syntax error")
+        self.assertEqual(self.project.cli("status").stdout, "[X] 0001_initial\n[ ] 0002_broken\n")
+        self.assert_one_line_error(self.project.cli("apply", "0009"), "unknown migration '0009'")
+        self.assert_one_line_error(self.project.cli("make", "--default", "nonsense"), "--default")
+        self.assert_one_line_error(self.project.cli("make", "--empty", "../.."), "no letters or digits")
+
+    def test_usage_errors_exit_two_and_every_command_has_help(self):
+        self.assertEqual(self.project.cli("frobnicate").returncode, 2)
+        self.assertEqual(self.project.cli().returncode, 2)
+        for command in ("make", "apply", "revert", "status"):
+            with self.subTest(command=command):
+                result = self.project.cli(command, "--help")
+                self.assertEqual(result.returncode, 0)
+                self.assertIn("python migrate.py " + command, result.stdout)
+                self.assertIn("--db", result.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
