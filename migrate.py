@@ -1697,69 +1697,118 @@ def _foreign_key_violations(conn) -> set[tuple]:
     return {(table, rowid, parent) for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check")}
 
 
-def _run_in_transaction(conn, label: str, statements: list[str], record, *, skip_if) -> tuple[bool, tuple]:
-    """Run statements and the tracking write in one BEGIN IMMEDIATE transaction,
-    with foreign keys off (they cannot change inside one) and checked before
-    COMMIT. Returns (ran, warnings); on any error the transaction is rolled
-    back and the connection's foreign_keys setting restored."""
-    for statement in statements:
-        problem = _statement_problem(statement)
-        if problem:
-            raise MigrateError(f"migration {label}: {problem}: {_shorten(statement)}; remove it "
-                               "(run it by hand outside migrations); nothing was changed")
+@dataclass(frozen=True)
+class PlannedStep:
+    """A migration to apply or revert, with the SQL that will run."""
+    action: str  # "apply" or "revert"
+    name: str
+    statements: tuple[str, ...]
+    migration: Migration | None = None
+    record: _Record | None = None
+
+
+def _transaction(conn, steps: list[PlannedStep], *, fake: bool, on_step) -> list[Step]:
+    """Run steps and their tracking writes in ONE `BEGIN IMMEDIATE`
+    transaction, with foreign keys off (they cannot change inside one) and
+    checked before COMMIT. On any error: ROLLBACK, and the connection's
+    foreign_keys setting is restored."""
+    for step in steps:
+        for statement in () if fake else step.statements:
+            problem = _statement_problem(statement)
+            if problem:
+                raise MigrateError(f"migration {step.name}: {problem}: {_shorten(statement)}; remove it "
+                                   "(run it by hand outside migrations); nothing was changed")
     foreign_keys = conn.execute("PRAGMA foreign_keys").fetchone()[0]
     if foreign_keys:
         conn.execute("PRAGMA foreign_keys = OFF")
     try:
-        return _attempt(conn, label, statements, record, skip_if, allowed=None)
-    except _NewViolations as found:
-        allowed = _foreign_key_violations(conn)  # rolled back: these were there before
-        if found.rows - allowed:
-            raise _violation_error(label, found.rows - allowed) from None
-        return _attempt(conn, label, statements, record, skip_if, allowed=allowed)
+        try:
+            done = _attempt(conn, steps, fake=fake, on_start=on_step, allowed=None)
+        except _NewViolations as found:
+            allowed = _foreign_key_violations(conn)  # rolled back: these were there before
+            if found.rows - allowed:
+                raise _violation_error(steps, found.rows - allowed) from None
+            done = _attempt(conn, steps, fake=fake, on_start=None, allowed=allowed)
     finally:
         if foreign_keys:
             conn.execute("PRAGMA foreign_keys = ON")
+    for planned, step in zip(steps, done):  # reported once committed
+        if on_step:
+            on_step(planned.action, planned.name, step)
+    return done
 
 
 class _NewViolations(Exception):
     def __init__(self, rows):
+        super().__init__()
         self.rows = rows
 
 
-def _attempt(conn, label, statements, record, skip_if, *, allowed) -> tuple[bool, tuple]:
+def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed) -> list[Step]:
     conn.execute("BEGIN IMMEDIATE")
     try:
-        if skip_if(_applied(conn)):  # another process got here first
-            conn.execute("ROLLBACK")
-            return False, ()
-        for statement in statements:
-            try:
-                conn.execute(statement)
-            except sqlite3.Error as exc:
-                raise MigrateError(f"migration {label} failed: {exc} in statement: {_shorten(statement)}; "
-                                   "it was rolled back, the database is as it was") from None
+        applied = _applied(conn)  # again, inside the lock: another process may have been first
+        done = []
+        for step in steps:
+            started = time.perf_counter()
+            if on_start:
+                on_start(step.action, step.name, None)
+            if (step.name in applied) == (step.action == "apply"):
+                done.append(Step(step.name, "skip", 0.0))
+            else:
+                _run_statements(conn, step, () if fake else step.statements)
+                done.append(Step(step.name, "fake" if fake else step.action,
+                                 time.perf_counter() - started))
         violations = _foreign_key_violations(conn)
         if violations and allowed is None:
             raise _NewViolations(violations)
-        record(conn)
-        conn.execute("COMMIT")
+        _commit(conn)
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    warnings = ()
     if violations:
-        tables = sorted({v[0] for v in violations})
-        warnings = (f"{len(violations)} foreign key violations that were already there remain "
-                    f"in {', '.join(tables)} (PRAGMA foreign_key_check)",)
-    return True, warnings
+        tables = ", ".join(sorted({v[0] for v in violations}))
+        warning = (f"{len(violations)} foreign key violations that were already there remain in "
+                   f"{tables} (PRAGMA foreign_key_check)")
+        done[-1] = replace(done[-1], warnings=(warning,))
+    return done
 
 
-def _violation_error(label: str, rows: set) -> MigrateError:
+def _run_statements(conn, step: PlannedStep, statements) -> None:
+    for statement in statements:
+        try:
+            conn.execute(statement)
+        except sqlite3.Error as exc:
+            raise MigrateError(f"migration {step.name} failed: {exc} in statement: {_shorten(statement)}; "
+                               "it was rolled back, the database is as it was") from None
+    if step.action == "apply":
+        _ensure_migrations_table(conn)
+        migration = step.migration
+        conn.execute(f"INSERT INTO {quote(MIGRATIONS_TABLE)} (name, checksum, applied_at, down_sql) "
+                     "VALUES (?, ?, ?, ?)", (migration.name, migration.checksum, _now(), migration.down))
+    else:
+        conn.execute(f"DELETE FROM {quote(MIGRATIONS_TABLE)} WHERE name = ?", (step.name,))
+
+
+def _commit(conn) -> None:
+    """COMMIT, retried while a reader holds the database (rollback journal):
+    the transaction stays open when COMMIT answers BUSY."""
+    for attempt in range(50):
+        try:
+            conn.execute("COMMIT")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc).lower() or attempt == 49:
+                raise
+            time.sleep(0.1)
+
+
+def _violation_error(steps: list[PlannedStep], rows: set) -> MigrateError:
     shown = ", ".join(f"{t} rowid {r} -> {p}" for t, r, p in sorted(rows, key=str)[:5])
     more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
-    return MigrateError(f"migration {label} would leave rows whose foreign keys point nowhere: "
+    names = ", ".join(s.name for s in steps)
+    return MigrateError(f"migration {names} would leave rows whose foreign keys point nowhere: "
                         f"{shown}{more}; it was rolled back, the database is as it was")
 
 
@@ -1767,46 +1816,12 @@ def _now() -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()) + f".{int(time.time() * 1e6) % 1000000:06d}"
 
 
-def _apply_one(conn, migration: Migration, *, fake: bool) -> Step:
-    started = time.perf_counter()
-
-    def record(conn):
-        _ensure_migrations_table(conn)
-        conn.execute(f"INSERT INTO {quote(MIGRATIONS_TABLE)} (name, checksum, applied_at, down_sql) "
-                     "VALUES (?, ?, ?, ?)", (migration.name, migration.checksum, _now(), migration.down))
-
-    statements = [] if fake else split_statements(migration.up)
-    ran, warnings = _run_in_transaction(conn, migration.name, statements, record,
-                                        skip_if=lambda applied: migration.name in applied)
-    action = "fake" if fake else "apply"
-    return Step(migration.name, action if ran else "skip", time.perf_counter() - started, warnings)
-
-
-def _revert_one(conn, record_: _Record, migration: Migration | None, *, fake: bool) -> Step:
-    started = time.perf_counter()
-    down = record_.down
-    if down is None and migration is not None:
-        down = migration.down  # a down section added to the file since
-    if down is None:
-        raise MigrateError(f"migration {record_.name} has no `-- migrate:down` section, so it cannot be "
-                           "reverted: add one to its file (an empty one means nothing to undo); "
-                           "nothing was changed")
-
-    def unrecord(conn):
-        conn.execute(f"DELETE FROM {quote(MIGRATIONS_TABLE)} WHERE name = ?", (record_.name,))
-
-    statements = [] if fake else split_statements(down)
-    ran, warnings = _run_in_transaction(conn, record_.name, statements, unrecord,
-                                        skip_if=lambda applied: record_.name not in applied)
-    return Step(record_.name, "revert" if ran else "skip", time.perf_counter() - started, warnings)
-
-
 def _order(name: str) -> tuple:
     return (_number(name), name)
 
 
-def _plan(names: list[str], applied: dict, available: dict, *, target: str | None,
-          reverting: bool) -> tuple[list[str], list[str]]:
+def _choose(names: list[str], applied: dict, available: dict, *, target: str | None,
+            reverting: bool) -> tuple[list[str], list[str]]:
     """(migrations to revert, newest first; migrations to apply, oldest first)."""
     applied_names = [n for n in names if n in applied]
     if target is None:
@@ -1821,47 +1836,123 @@ def _plan(names: list[str], applied: dict, available: dict, *, target: str | Non
     return to_revert, to_apply
 
 
-def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: bool,
-             progress) -> list[Step]:
+def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed) -> list[PlannedStep]:
+    applied = _applied(conn) if conn is not None else {}
+    changed = [n for n in sorted(applied, key=_order)
+               if n in migrations and applied[n].checksum != migrations[n].checksum]
+    if changed and not reverting and not allow_changed:
+        raise MigrateError(f"migration file {migrations[changed[0]].path} changed since it was applied "
+                           "(its checksum differs): restore it (e.g. git checkout), or pass "
+                           "--allow-changed to accept the edit (it will not be re-run); nothing was changed")
+    names = sorted(set(migrations) | set(applied), key=_order)
+    to_revert, to_apply = _choose(names, applied, migrations, target=target, reverting=reverting)
+    steps = []
+    for name in to_revert:
+        record, migration = applied[name], migrations.get(name)
+        down = record.down if record.down is not None else migration and migration.down
+        if down is None:  # None recorded: a down section added to the file since is used
+            raise MigrateError(f"migration {name} has no `-- migrate:down` section, so it cannot be "
+                               "reverted: add one to its file (an empty one means nothing to undo); "
+                               "nothing was changed")
+        steps.append(PlannedStep("revert", name, tuple(split_statements(down)), migration, record))
+    for name in to_apply:
+        migration = migrations[name]
+        steps.append(PlannedStep("apply", name, tuple(split_statements(migration.up)), migration))
+    return steps
+
+
+def plan(db, *, directory: str = "migrations", target: str | None = None,
+         reverting: bool = False) -> list[PlannedStep]:
+    """What `apply` (or `revert`, with reverting=True) would run, in order,
+    without changing anything."""
     _check_sqlite_version()
     migrations = {m.name: m for m in read_migrations(directory)}
-    database = _Database(db, create=not reverting)
-    steps, finished = [], False
+    database = _Database(db, create=False)
+    try:
+        return _planned_steps(database.conn, migrations, target=target, reverting=reverting,
+                              allow_changed=True)
+    finally:
+        database.close()
+
+
+def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: bool = False,
+             fake_initial: bool = False, allow_changed: bool = False, atomic: bool = False,
+             timeout: float = 30.0, progress=None) -> list[Step]:
+    _check_sqlite_version()
+    migrations = {m.name: m for m in read_migrations(directory)}
+    database = _Database(db, create=not reverting, timeout=timeout)
+    done, finished = [], False
     try:
         conn = database.conn
-        applied = _applied(conn) if conn is not None else {}
-        names = sorted(set(migrations) | set(applied), key=_order)
-        to_revert, to_apply = _plan(names, applied, migrations, target=target, reverting=reverting)
-        for action, name in [("revert", n) for n in to_revert] + [("apply", n) for n in to_apply]:
-            if progress:
-                progress(action, name, None)
-            if action == "revert":
-                steps.append(_revert_one(conn, applied[name], migrations.get(name), fake=fake))
-            else:
-                steps.append(_apply_one(conn, migrations[name], fake=fake))
-            if progress:
-                progress(action, name, steps[-1])
+        steps = _planned_steps(conn, migrations, target=target, reverting=reverting,
+                               allow_changed=allow_changed) if conn is not None else []
+        if allow_changed:
+            _accept_changed_checksums(conn, migrations)
+        if fake_initial and steps and steps[0].action == "apply" and steps[0].migration.number == 1 \
+                and _initial_tables_exist(conn, steps[0].migration):
+            done += _transaction(conn, steps[:1], fake=True, on_step=progress)
+            steps = steps[1:]
+        batches = [steps] if atomic and steps else [[step] for step in steps]
+        for batch in batches:
+            done += _transaction(conn, batch, fake=fake, on_step=progress)
         finished = True
-        return steps
+        return done
     finally:
-        database.close(failed_empty=not finished and not steps)
+        database.close(failed_empty=not finished and not done)
+
+
+def _accept_changed_checksums(conn, migrations: dict) -> None:
+    applied = _applied(conn) if conn is not None else {}
+    changed = [(migrations[n].checksum, n) for n in applied
+               if n in migrations and applied[n].checksum != migrations[n].checksum]
+    if changed:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(f"UPDATE {quote(MIGRATIONS_TABLE)} SET checksum = ? WHERE name = ?", changed)
+        _commit(conn)
+
+
+def _initial_tables_exist(conn, migration: Migration) -> bool:
+    """For --fake-initial: True when every table the initial migration
+    creates already exists as it would create it; False when none does."""
+    expected = read_schema(replay([migration]))
+    actual = read_schema(conn)
+    present = [t for t in expected.tables if actual.table(t.name) is not None]
+    if not present:
+        return False
+    missing = [t.name for t in expected.tables if actual.table(t.name) is None]
+    problems = [f"table {name} is missing" for name in missing]
+    for table in present:
+        problems += [f"{table.name}: {line[2:]}" for line in _describe_changes(actual.table(table.name), table)]
+    if problems:
+        raise MigrateError(f"--fake-initial: the database does not match {migration.name} "
+                           f"({'; '.join(problems)}); apply or fix it by hand; nothing was changed")
+    return True
 
 
 def apply(db, *, directory: str = "migrations", target: str | None = None, fake: bool = False,
-          progress=None) -> list[Step]:
-    """Apply pending migrations in order, each in its own transaction. With a
-    `target` (a number, a name or "zero"), migrate to it: apply up to it and
-    revert what was applied after it. `db` is a path or an open connection
-    (left as found). `fake` records without running the SQL. `progress(action,
-    name, step)` is called before (step None) and after each migration."""
-    return _migrate(db, directory, target=target, reverting=False, fake=fake, progress=progress)
+          fake_initial: bool = False, allow_changed: bool = False, atomic: bool = False,
+          timeout: float = 30.0, progress=None) -> list[Step]:
+    """Apply pending migrations in order, each in its own transaction (all in
+    one with `atomic`). With a `target` (a number, a name or "zero"), migrate
+    to it: apply up to it and revert what was applied after it.
+
+    `db` is a path or an open sqlite3 connection (left as found). `fake`
+    records without running the SQL; `fake_initial` fakes the initial migration
+    when its tables already exist and match; `allow_changed` accepts applied
+    files edited since. `timeout` is how long to wait for another writer.
+    `progress(action, name, step)` is called before (step None) and after each
+    migration. Raises MigrateError; returns the Steps done."""
+    return _migrate(db, directory, target=target, reverting=False, fake=fake,
+                    fake_initial=fake_initial, allow_changed=allow_changed, atomic=atomic,
+                    timeout=timeout, progress=progress)
 
 
 def revert(db, *, directory: str = "migrations", target: str | None = None, fake: bool = False,
-           progress=None) -> list[Step]:
+           timeout: float = 30.0, progress=None) -> list[Step]:
     """Revert the last applied migration, or every migration after `target`
     (which stays applied), using the down SQL recorded when each was applied."""
-    return _migrate(db, directory, target=target, reverting=True, fake=fake, progress=progress)
+    return _migrate(db, directory, target=target, reverting=True, fake=fake, timeout=timeout,
+                    progress=progress)
 
 
 def status(db, *, directory: str = "migrations") -> list[MigrationStatus]:
@@ -1880,6 +1971,54 @@ def status(db, *, directory: str = "migrations") -> list[MigrationStatus]:
         name not in by_name,
         name in applied and name in by_name and applied[name].checksum != by_name[name].checksum)
         for name in names]
+
+
+def check(db=None, *, models: str = "models.py", directory: str = "migrations") -> list[str]:
+    """Everything CI should fail on, one line each (empty: all agree): models
+    that differ from what the migrations build, applied files changed since,
+    and drift (the database's schema differs from what its applied
+    migrations build: someone altered it by hand)."""
+    migrations = read_migrations(directory)
+    problems = []
+    target, unmanaged = schema_from_models(load_models(models))
+    replayed = read_schema(replay(migrations))
+    for line in schema_differences(replayed, target, unmanaged=frozenset(unmanaged)):
+        problems.append(f"models differ from {directory} (run make): {line}")
+    database = _Database(db, create=False) if db is not None else None
+    try:
+        if database is None or database.conn is None:
+            return problems
+        applied = _applied(database.conn)
+        by_name = {m.name: m for m in migrations}
+        for name in sorted(applied, key=_order):
+            if name not in by_name:
+                problems.append(f"applied migration {name} has no file in {directory}")
+            elif applied[name].checksum != by_name[name].checksum:
+                problems.append(f"migration file {by_name[name].path} changed since it was applied")
+        expected = read_schema(replay([m for m in migrations if m.name in applied]))
+        actual = read_schema(database.conn)
+        for line in schema_differences(actual, expected) + _object_differences(actual, expected):
+            problems.append(f"database drift (it differs from its applied migrations): {line}")
+        return problems
+    finally:
+        if database is not None:
+            database.close()
+
+
+def _object_differences(actual: Schema, expected: Schema) -> list[str]:
+    """Views and triggers present in one schema and not the other, or changed."""
+    lines = []
+    for kind in ("views", "triggers"):
+        have = {o.name.casefold(): o for o in getattr(actual, kind)}
+        want = {o.name.casefold(): o for o in getattr(expected, kind)}
+        for key in sorted(set(have) | set(want)):
+            if key not in have:
+                lines.append(f"{kind[:-1]} {want[key].name} is missing")
+            elif key not in want:
+                lines.append(f"{kind[:-1]} {have[key].name} is not expected")
+            elif canonical_sql(have[key].sql) != canonical_sql(want[key].sql):
+                lines.append(f"{kind[:-1]} {have[key].name} differs")
+    return lines
 
 
 # ============================================================================
