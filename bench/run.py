@@ -1110,11 +1110,23 @@ def machine() -> dict:
     return facts
 
 
+def _git_head() -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                              text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "migrate.py"], cwd=ROOT,
+                               capture_output=True, text=True).stdout.strip()
+        return head + (" (migrate.py modified)" if dirty else "")
+    except OSError:
+        return "?"
+
+
 def discover_tools() -> dict:
     tools = {"python": venv("python"), "dbmate": venv("dbmate"), "yoyo": venv("yoyo"),
              "alembic": venv("alembic") if venv_has("alembic") and venv_has("sqlalchemy") else None,
              "django": venv("python") if venv_has("django") else None}
     versions = {"migrate.py": check([PY, MIGRATE, "--version"], ROOT).strip(),
+                "migrate.py sha256[:16]": file_hash(MIGRATE), "repo HEAD": _git_head(),
                 "python (system)": platform.python_version(), "sqlite3 (system python)": sqlite3.sqlite_version}
     if tools["python"]:
         probe = ("import importlib.metadata as m, sqlite3\n"
@@ -1198,6 +1210,8 @@ def main(argv=None) -> int:
     parser.add_argument("--work", default=os.path.join(HERE, "work"), help="work dir (default bench/work)")
     parser.add_argument("--markdown", help="also write the tables as Markdown to this file")
     parser.add_argument("--json", help="also write raw results as JSON to this file")
+    parser.add_argument("--migrate", default=MIGRATE,
+                        help="the migrate.py to measure (copied into the work dir first; default ../migrate.py)")
     parser.add_argument("--profile", action="store_true",
                         help="instead of timing, run cProfile on migrate.py (runner apply, make --check)")
     args = parser.parse_args(argv)
@@ -1210,6 +1224,11 @@ def main(argv=None) -> int:
     scenarios = set(args.scenarios.split(","))
     work = os.path.abspath(args.work)
     os.makedirs(work, exist_ok=True)
+    # Benchmark a snapshot: migrate.py may be edited while a long run goes on.
+    global MIGRATE
+    snapshot = os.path.join(work, "migrate.py")
+    shutil.copyfile(os.path.abspath(args.migrate), snapshot)
+    MIGRATE = snapshot
     started = time.perf_counter()
 
     tools, versions = discover_tools()
