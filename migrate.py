@@ -1616,6 +1616,7 @@ class _Database:
             if db.in_transaction:
                 raise MigrateError("the connection has an open transaction: commit or roll it back "
                                    "before migrating; nothing was changed")
+            self._refuse_unsafe_journal()
             return
         self.path = os.fspath(db)
         if os.path.isdir(self.path):
@@ -1633,7 +1634,19 @@ class _Database:
             self.conn.execute("PRAGMA schema_version").fetchone()
         except sqlite3.Error as exc:
             self.close()
-            raise MigrateError(f"cannot open database {self.path}: {exc}; nothing was changed") from None
+            hint = " (another process holds a lock: retry, or wait longer with --timeout)" \
+                if "locked" in str(exc) else ""
+            raise MigrateError(f"cannot open database {self.path}: {exc}{hint}; nothing was changed") from None
+
+    def _refuse_unsafe_journal(self) -> None:
+        """A crash with journal_mode MEMORY or OFF corrupts the file: no
+        migrations there (in-memory databases excepted)."""
+        mode = self.conn.execute("PRAGMA journal_mode").fetchone()[0].lower()
+        files = [row[2] for row in self.conn.execute("PRAGMA database_list") if row[1] == "main"]
+        if mode in ("memory", "off") and files and files[0]:
+            raise MigrateError(f"the connection uses journal_mode={mode}, with which a crash during a "
+                               "migration corrupts the database: switch to DELETE or WAL first; "
+                               "nothing was changed")
 
     def close(self, *, failed_empty: bool = False) -> None:
         conn = getattr(self, "conn", None)
@@ -1744,8 +1757,16 @@ class _NewViolations(Exception):
         self.rows = rows
 
 
+def _begin(conn) -> None:
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        raise MigrateError(f"cannot start a write transaction: {exc} (another process is writing: "
+                           "retry, or wait longer with --timeout); nothing was changed") from None
+
+
 def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed) -> list[Step]:
-    conn.execute("BEGIN IMMEDIATE")
+    _begin(conn)
     try:
         applied = _applied(conn)  # again, inside the lock: another process may have been first
         done = []
@@ -1763,6 +1784,11 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed) -
         if violations and allowed is None:
             raise _NewViolations(violations)
         _commit(conn)
+    except sqlite3.Error as exc:  # the tracking write or COMMIT: read-only, disk full...
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise MigrateError(f"migration {', '.join(s.name for s in steps)} could not be recorded: {exc}; "
+                           "it was rolled back, the database is as it was") from None
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
@@ -1906,7 +1932,7 @@ def _accept_changed_checksums(conn, migrations: dict) -> None:
     changed = [(migrations[n].checksum, n) for n in applied
                if n in migrations and applied[n].checksum != migrations[n].checksum]
     if changed:
-        conn.execute("BEGIN IMMEDIATE")
+        _begin(conn)
         conn.executemany(f"UPDATE {quote(MIGRATIONS_TABLE)} SET checksum = ? WHERE name = ?", changed)
         _commit(conn)
 
@@ -2021,63 +2047,210 @@ def _object_differences(actual: Schema, expected: Schema) -> list[str]:
     return lines
 
 
+def find_migration(directory: str, name: str) -> Migration:
+    """The migration file a number (`2`, `0002`) or full name designates."""
+    migrations = read_migrations(directory)
+    for migration in migrations:
+        if migration.name == name or (name.isdigit() and migration.number == int(name)):
+            return migration
+    known = f"{migrations[0].name} .. {migrations[-1].name}" if migrations else "none"
+    raise MigrateError(f"no migration {name!r} in {directory} (known: {known})")
+
+
+def dump_schema(db) -> list[str]:
+    """The database's schema as SQL statements, like `dbmate dump`: tables
+    (parents first), indexes, views, triggers; without our bookkeeping."""
+    database = _Database(db, create=False)
+    try:
+        if database.conn is None:
+            raise MigrateError(f"database {db} does not exist: run apply first, or pass --db")
+        schema = read_schema(database.conn)
+        tables = _dependency_order(list(schema.tables))
+        virtual = [sql for (sql,) in database.conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name IN (%s) ORDER BY rowid"
+            % ",".join("?" * len(schema.others)), schema.others)] if schema.others else []
+        virtual = [sql for sql in virtual if sql.lstrip().upper().startswith("CREATE VIRTUAL")]
+        return ([t.sql for t in tables] + [i.sql for t in tables for i in t.indexes] + virtual
+                + [v.sql for v in schema.views] + [t.sql for t in schema.triggers])
+    finally:
+        database.close()
+
+
+def backup(db, path: str) -> None:
+    """Copy the database to `path` with SQLite's online backup API (a
+    consistent snapshot even while others write)."""
+    database = _Database(db, create=False)
+    try:
+        if database.conn is None:
+            return
+        if os.path.exists(path):
+            raise MigrateError(f"backup file {path} already exists: choose another path; nothing was changed")
+        target = sqlite3.connect(path)
+        try:
+            database.conn.backup(target)
+        except sqlite3.Error as exc:
+            target.close()
+            os.remove(path)
+            raise MigrateError(f"backup to {path} failed: {exc}; nothing was changed") from None
+        target.close()
+    finally:
+        database.close()
+
+
 # ============================================================================
 # Command line
 # ============================================================================
+# Each command parses, calls the library above, and prints. Settings come from
+# the command line, else MIGRATE_* environment variables, else [tool.migrate]
+# in pyproject.toml, else the defaults.
+
+_DEFAULTS = {"db": "db.sqlite3", "models": "models.py", "dir": "migrations"}
 
 _EXAMPLES = {
-    "make": "examples:\n  python migrate.py make\n  python migrate.py make add_author "
-            "--rename question.text=question_text\n  python migrate.py make --empty backfill_slugs\n"
-            "  python migrate.py make --check   # CI: exit 1 when models changed without a migration",
-    "apply": "examples:\n  python migrate.py apply\n  python migrate.py apply 0002   "
-             "# migrate to 0002 (reverts later ones)\n  python migrate.py apply zero   # revert everything",
-    "revert": "examples:\n  python migrate.py revert        # the last applied migration\n"
-              "  python migrate.py revert 0001   # everything after 0001",
-    "status": "example:\n  python migrate.py status --db app.sqlite3",
+    "make": """examples:
+  python migrate.py make                        # write migrations/NNNN_....sql
+  python migrate.py make add_author --rename question.text=question_text
+  python migrate.py make --default question.author="'anonymous'"
+  python migrate.py make --empty backfill_slugs  # for hand-written SQL
+  python migrate.py make --check                 # CI: exit 1 if a migration is missing""",
+    "apply": """examples:
+  python migrate.py apply                 # everything pending
+  python migrate.py apply 0002            # migrate to 0002 (reverts later ones)
+  python migrate.py apply zero            # revert everything
+  python migrate.py apply --dry-run       # show what would run
+  python migrate.py apply --backup before.sqlite3""",
+    "revert": """examples:
+  python migrate.py revert                # the last applied migration
+  python migrate.py revert 0001           # everything after 0001""",
+    "status": """examples:
+  python migrate.py status
+  python migrate.py status -v --db app.sqlite3   # with applied times
+  python migrate.py status --json""",
+    "check": """example:
+  python migrate.py check --db app.sqlite3   # exit 1 on missing migration, edited file or drift""",
+    "sql": """examples:
+  python migrate.py sql 0002
+  python migrate.py sql 0002_add_author --down""",
+    "schema": """example:
+  python migrate.py schema --db app.sqlite3 > schema.sql""",
 }
 
 
-def _parser():
+def _pyproject_settings(start: str = ".") -> dict:
+    """[tool.migrate] db/models/dir from the nearest pyproject.toml."""
+    folder = os.path.abspath(start)
+    while True:
+        path = os.path.join(folder, "pyproject.toml")
+        if os.path.isfile(path):
+            break
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return {}
+        folder = parent
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11: read the one simple table we need
+        return _read_tool_migrate(data.decode("utf-8"), path)
+    try:
+        table = tomllib.loads(data.decode("utf-8")).get("tool", {}).get("migrate", {})
+    except tomllib.TOMLDecodeError as exc:
+        raise MigrateError(f"{path} is not valid TOML ({exc}): fix it") from None
+    return {k: str(v) for k, v in table.items() if k in _DEFAULTS}
+
+
+def _read_tool_migrate(text: str, path: str) -> dict:
+    settings, inside = {}, False
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip() if not line.strip().startswith(("'", '"')) else line.strip()
+        if line.startswith("["):
+            inside = line.replace(" ", "") == "[tool.migrate]"
+        elif inside and "=" in line:
+            key, value = (part.strip() for part in line.split("=", 1))
+            if key in _DEFAULTS:
+                if len(value) < 2 or value[0] not in "'\"" or value[-1] != value[0]:
+                    raise MigrateError(f"{path}: [tool.migrate] {key} must be a quoted string")
+                settings[key] = value[1:-1]
+    return settings
+
+
+def _parser(settings: dict):
     import argparse
     parser = argparse.ArgumentParser(
         prog="migrate.py", description="Django-style schema migrations for SQLite.",
-        epilog="Run `python migrate.py COMMAND --help` for a command's options.")
+        epilog="Run `python migrate.py COMMAND --help` for a command's options and examples.")
     parser.add_argument("--version", action="version", version=f"migrate.py {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", default=os.environ.get("MIGRATE_DB", "db.sqlite3"),
-                        help="SQLite database file (env MIGRATE_DB; default db.sqlite3)")
-    common.add_argument("--models", default=os.environ.get("MIGRATE_MODELS", "models.py"),
-                        help="models file or dotted module (env MIGRATE_MODELS; default models.py)")
-    common.add_argument("--dir", default=os.environ.get("MIGRATE_DIR", "migrations"),
-                        help="migrations directory (env MIGRATE_DIR; default migrations)")
+    common.add_argument("--db", default=settings["db"],
+                        help=f"SQLite database file (env MIGRATE_DB; now {settings['db']})")
+    common.add_argument("--models", default=settings["models"],
+                        help=f"models file or dotted module (env MIGRATE_MODELS; now {settings['models']})")
+    common.add_argument("--dir", default=settings["dir"],
+                        help=f"migrations directory (env MIGRATE_DIR; now {settings['dir']})")
+    common.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    common.add_argument("-v", "--verbose", action="store_true", help="print more detail")
 
-    def command(name, help_text):
-        import argparse as _argparse
+    def command(name, help_text, aliases=()):
         return commands.add_parser(name, parents=[common], help=help_text, description=help_text,
-                                   epilog=_EXAMPLES[name],
-                                   formatter_class=_argparse.RawDescriptionHelpFormatter)
+                                   epilog=_EXAMPLES[name], aliases=list(aliases),
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
 
     make_ = command("make", "write the next migration from the changes in the models")
     make_.add_argument("name", nargs="?", help="slug for the file name (default: derived)")
     make_.add_argument("--empty", action="store_true", help="write an empty migration to fill by hand")
     make_.add_argument("--check", action="store_true",
                        help="write nothing; exit 1 if the models have changes without a migration")
-    make_.add_argument("--dry-run", action="store_true", help="print the SQL instead of writing it")
+    make_.add_argument("--dry-run", action="store_true", help="print the file instead of writing it")
     make_.add_argument("--rename", action="append", default=[], metavar="OLD=NEW",
-                       help="answer a rename question in advance: table.old=new or old_table=new_table")
+                       help="answer a rename question: table.old=new or old_table=new_table")
     make_.add_argument("--default", action="append", default=[], metavar="TABLE.COLUMN=SQL",
                        help="one-off SQL value for existing rows of a column that becomes NOT NULL")
     make_.add_argument("--no-input", action="store_true", help="never ask questions")
-    apply_ = command("apply", "apply pending migrations, or migrate to a target")
-    apply_.add_argument("target", nargs="?", help="number, name, or zero")
-    apply_.add_argument("--fake", action="store_true", help="record as applied without running the SQL")
-    revert_ = command("revert", "revert the last migration, or all after a target")
-    revert_.add_argument("target", nargs="?", help="number or name that stays applied")
-    revert_.add_argument("--fake", action="store_true", help="unrecord without running the SQL")
-    command("status", "list migrations: [X] applied, [ ] pending")
+    for name, help_text in (("apply", "apply pending migrations, or migrate to a target"),
+                            ("revert", "revert the last migration, or all after a target")):
+        sub = command(name, help_text)
+        sub.add_argument("target", nargs="?", help="number, name" + (", or zero" if name == "apply" else
+                                                                     " that stays applied"))
+        sub.add_argument("--dry-run", "--plan", action="store_true", dest="dry_run",
+                         help="list what would run, with the SQL, and change nothing")
+        sub.add_argument("--fake", action="store_true", help="record without running the SQL")
+        sub.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                         help="how long to wait for another writer (default 30)")
+        if name == "apply":
+            sub.add_argument("--fake-initial", action="store_true",
+                             help="record the initial migration without running it if its tables exist")
+            sub.add_argument("--allow-changed", action="store_true",
+                             help="accept applied migration files that were edited since")
+            sub.add_argument("--atomic", action="store_true",
+                             help="apply all pending migrations in one transaction: all or nothing")
+            sub.add_argument("--backup", metavar="PATH", help="snapshot the database to PATH first")
+    status_ = command("status", "list migrations: [X] applied, [ ] pending")
+    status_.add_argument("--json", action="store_true", help="machine-readable output")
+    command("check", "exit 1 when models, migrations and database disagree")
+    sql_ = command("sql", "print a migration's SQL")
+    sql_.add_argument("name", help="number or full name")
+    sql_.add_argument("--down", action="store_true", help="the down section instead of the up")
+    command("schema", "print the database's schema as SQL", aliases=("dump",))
     return parser
+
+
+class _Output:
+    """Printing for the CLI: quiet mode, and colour on a terminal unless NO_COLOR."""
+
+    def __init__(self, *, quiet: bool):
+        self.quiet = quiet
+        self.colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+    def paint(self, text: str, colour: str) -> str:
+        codes = {"green": "32", "red": "31", "yellow": "33", "bold": "1"}
+        return f"\033[{codes[colour]}m{text}\033[0m" if self.colour else text
+
+    def say(self, text: str = "", end: str = "\n") -> None:
+        if not self.quiet:
+            print(text, end=end, flush=True)
 
 
 def _prompt_on_tty(question: str) -> str:
@@ -2086,7 +2259,7 @@ def _prompt_on_tty(question: str) -> str:
     return sys.stdin.readline()
 
 
-def _run_make(args) -> int:
+def _run_make(args, out: _Output) -> int:
     defaults = {}
     for item in args.default:
         key, sep, value = item.partition("=")
@@ -2099,7 +2272,7 @@ def _run_make(args) -> int:
     result = make(models=args.models, directory=args.dir, name=args.name, empty=args.empty,
                   write=not (args.check or args.dry_run), questioner=questioner)
     if not result.operations and not args.empty:
-        print("No changes detected")
+        out.say("No changes detected")
         return 0
     if args.check:
         print(f"Models have changes without a migration ({result.name}):")
@@ -2109,65 +2282,134 @@ def _run_make(args) -> int:
     if args.dry_run:
         print(result.text, end="")
         return 0
-    print("Migrations written:")
-    print(f"  {result.path}")
+    out.say("Migrations written:")
+    out.say(f"  {result.path}")
     for line in result.operations:
-        print(f"    {line}")
+        out.say(f"    {line}")
     for warning in result.warnings:
-        print(f"    WARNING: {warning}")
+        out.say(f"    {out.paint('WARNING', 'yellow')}: {warning}")
+    if args.verbose:
+        out.say(result.text)
     return 0
 
 
-def _run_migrations(args) -> int:
+def _run_migrations(args, out: _Output) -> int:
     reverting = args.command == "revert"
+    if args.dry_run:
+        return _print_plan(plan(args.db, directory=args.dir, target=args.target, reverting=reverting), out)
     if not reverting:
-        print("Operations to perform:")
-        print(f"  Target specific migration: {args.target}" if args.target else "  Apply all migrations")
-        print("Running migrations:")
+        out.say("Operations to perform:")
+        out.say(f"  Target specific migration: {args.target}" if args.target else "  Apply all migrations")
+        if args.backup:
+            backup(args.db, args.backup)
+            out.say(f"  Backed up {args.db} to {args.backup}")
+        out.say("Running migrations:")
     words = {"apply": "Applying", "revert": "Unapplying"}
+    outcomes = {"skip": "SKIPPED (done by another process)", "fake": "FAKED"}
+    state = {"open": False}
 
     def progress(action, name, step):
         if step is None:
-            print(f"  {words[action]} {name}...", end="", flush=True)
-        else:
-            outcome = {"skip": "SKIPPED (done by another process)", "fake": "FAKED"}.get(
-                step.action, "OK")
-            print(f" {outcome} ({step.seconds:.2f}s)")
-            for warning in step.warnings:
-                print(f"    WARNING: {warning}")
+            if state["open"]:  # --atomic: the previous one waits for the common COMMIT
+                out.say()
+            out.say(f"  {words[action]} {name}...", end="")
+            state["open"] = True
+            return
+        if not state["open"]:
+            out.say(f"  {words[action]} {name}...", end="")
+        out.say(f" {out.paint(outcomes.get(step.action, 'OK'), 'green')} ({step.seconds:.2f}s)")
+        state["open"] = False
+        for warning in step.warnings:
+            out.say(f"    {out.paint('WARNING', 'yellow')}: {warning}")
 
-    run = revert if reverting else apply
+    options = dict(fake=args.fake, timeout=args.timeout, progress=progress)
+    if not reverting:
+        options.update(fake_initial=args.fake_initial, allow_changed=args.allow_changed, atomic=args.atomic)
     try:
-        steps = run(args.db, directory=args.dir, target=args.target, fake=args.fake, progress=progress)
+        steps = (revert if reverting else apply)(args.db, directory=args.dir, target=args.target, **options)
     except MigrateError:
-        print(" FAILED", flush=True)  # ends the "Applying ..." line, if one is open
+        if state["open"]:
+            out.say(" " + out.paint("FAILED", "red"))
         raise
     if not steps:
-        print("  No migrations to revert." if reverting else "  No migrations to apply.")
+        out.say("  No migrations to revert." if reverting else "  No migrations to apply.")
     return 0
 
 
-def _run_status(args) -> int:
+def _print_plan(steps: list[PlannedStep], out: _Output) -> int:
+    if not steps:
+        print("Nothing to do.")
+    for step in steps:
+        print(f"-- {'Apply' if step.action == 'apply' else 'Revert'} {step.name}")
+        for statement in step.statements:
+            print(statement.rstrip(";") + ";")
+        print()
+    return 0
+
+
+def _run_status(args, out: _Output) -> int:
     rows = status(args.db, directory=args.dir)
-    if not rows:
-        print("(no migrations)")
+    applied = sum(row.applied for row in rows)
+    if args.json:
+        import json
+        print(json.dumps({"database": args.db, "applied": applied, "pending": len(rows) - applied,
+                          "migrations": [vars(row) for row in rows]}, indent=2))
+        return 0
     for row in rows:
         notes = [n for n, on in (("file missing", row.file_missing),
                                  ("file changed since applied", row.modified)) if on]
-        print(f"[{'X' if row.applied else ' '}] {row.name}" + (f"  ({', '.join(notes)})" if notes else ""))
+        mark = out.paint("X", "green") if row.applied else " "
+        when = f"  (applied {row.applied_at})" if args.verbose and row.applied_at else ""
+        out.say(f"[{mark}] {row.name}{when}" + (f"  ({', '.join(notes)})" if notes else ""))
+    out.say(f"{args.db}: {applied} applied, {len(rows) - applied} pending")
+    return 0
+
+
+def _run_check(args, out: _Output) -> int:
+    problems = check(args.db, models=args.models, directory=args.dir)
+    for problem in problems:
+        print(problem)
+    if problems:
+        return 1
+    out.say("OK: models, migrations and database agree")
+    return 0
+
+
+def _run_sql(args, out: _Output) -> int:
+    migration = find_migration(args.dir, args.name)
+    sql = migration.down if args.down else migration.up
+    if sql is None:
+        raise MigrateError(f"migration {migration.name} has no down section")
+    for statement in split_statements(sql):
+        print(statement.rstrip(";") + ";")
+    return 0
+
+
+def _run_schema(args, out: _Output) -> int:
+    for statement in dump_schema(args.db):
+        print(statement.rstrip(";") + ";\n")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """The command line: parse, call the library, print. Returns the exit code."""
-    args = _parser().parse_args(argv)
-    handlers = {"make": _run_make, "apply": _run_migrations, "revert": _run_migrations,
-                "status": _run_status}
     try:
-        return handlers[args.command](args)
+        settings = dict(_DEFAULTS)
+        settings.update(_pyproject_settings())
+        settings.update({k: os.environ[f"MIGRATE_{k.upper()}"] for k in _DEFAULTS
+                         if os.environ.get(f"MIGRATE_{k.upper()}")})
+        args = _parser(settings).parse_args(argv)
+        handlers = {"make": _run_make, "apply": _run_migrations, "revert": _run_migrations,
+                    "status": _run_status, "check": _run_check, "sql": _run_sql,
+                    "schema": _run_schema, "dump": _run_schema}
+        return handlers[args.command](args, _Output(quiet=args.quiet))
     except MigrateError as exc:
         sys.stdout.flush()
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except sqlite3.Error as exc:  # not foreseen above: still one line, never a traceback
+        sys.stdout.flush()
+        print(f"error: SQLite: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\ninterrupted; the migration in progress was rolled back", file=sys.stderr)

@@ -1194,6 +1194,7 @@ def parse_projects(text: str) -> list[tuple[int, int]]:
 
 
 def main(argv=None) -> int:
+    global MIGRATE
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes, 1 repetition (< 1 minute)")
@@ -1225,7 +1226,6 @@ def main(argv=None) -> int:
     work = os.path.abspath(args.work)
     os.makedirs(work, exist_ok=True)
     # Benchmark a snapshot: migrate.py may be edited while a long run goes on.
-    global MIGRATE
     snapshot = os.path.join(work, "migrate.py")
     shutil.copyfile(os.path.abspath(args.migrate), snapshot)
     MIGRATE = snapshot

@@ -29,15 +29,15 @@ class Workflow(unittest.TestCase):
         self.assertIn("migrations/0001_initial.sql", out)
         self.assertIn("+ Create table question", out)
         self.assertEqual(self.run_ok("make"), "No changes detected\n")
-        self.assertEqual(self.run_ok("status"), "[ ] 0001_initial\n")
+        self.assertEqual(self.run_ok("status"), "[ ] 0001_initial\ndb.sqlite3: 0 applied, 1 pending\n")
         out = self.run_ok("apply")
         self.assertEqual(out.splitlines()[:3], ["Operations to perform:", "  Apply all migrations",
                                                 "Running migrations:"])
         self.assertRegex(out, r"  Applying 0001_initial\.\.\. OK \(\d+\.\d\ds\)")
         self.assertIn("No migrations to apply.", self.run_ok("apply"))
-        self.assertEqual(self.run_ok("status"), "[X] 0001_initial\n")
+        self.assertEqual(self.run_ok("status"), "[X] 0001_initial\ndb.sqlite3: 1 applied, 0 pending\n")
         self.assertRegex(self.run_ok("revert"), r"Unapplying 0001_initial\.\.\. OK")
-        self.assertEqual(self.run_ok("status"), "[ ] 0001_initial\n")
+        self.assertEqual(self.run_ok("status", "-q"), "")
 
     def test_check_exits_one_when_models_changed_and_dry_run_prints_sql(self):
         self.run_ok("make")
@@ -57,7 +57,8 @@ class Workflow(unittest.TestCase):
         self.run_ok("apply", env=env)
         self.assertTrue(os.path.exists(os.path.join(self.project.root, "schema", "0001_initial.sql")))
         self.assertEqual(len(normalised_schema(os.path.join(self.project.root, "app.db"))), 1)
-        self.assertEqual(self.run_ok("status", "--db", "other.db", env=env), "[ ] 0001_initial\n")
+        self.assertEqual(self.run_ok("status", "--db", "other.db", env=env),
+                         "[ ] 0001_initial\nother.db: 0 applied, 1 pending\n")
         self.assertFalse(os.path.exists(os.path.join(self.project.root, "other.db")))
 
     def test_rename_and_default_answers_in_advance(self):
@@ -109,7 +110,8 @@ class Errors(unittest.TestCase):
         self.assertIn("Applying 0001_initial... OK", result.stdout)
         self.assertIn("Applying 0002_broken... FAILED", result.stdout)
         self.assert_one_line_error(result, "0002_broken failed", "syntax error")
-        self.assertEqual(self.project.cli("status").stdout, "[X] 0001_initial\n[ ] 0002_broken\n")
+        self.assertEqual(self.project.cli("status").stdout,
+                         "[X] 0001_initial\n[ ] 0002_broken\ndb.sqlite3: 1 applied, 1 pending\n")
         self.assert_one_line_error(self.project.cli("apply", "0009"), "unknown migration '0009'")
         self.assert_one_line_error(self.project.cli("make", "--default", "nonsense"), "--default")
         self.assert_one_line_error(self.project.cli("make", "--empty", "../.."), "no letters or digits")

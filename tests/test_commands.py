@@ -1,0 +1,170 @@
+"""The everyday commands beyond make/apply/revert/status, as subprocesses."""
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import unittest
+
+from tests.support import MIGRATE, Project, normalised_schema, table_dump
+
+POLLS = """
+@dataclass
+class Question:
+    question_text: str
+    id: Optional[int] = None
+"""
+
+
+class Commands(unittest.TestCase):
+    def setUp(self):
+        self.project = Project(self)
+        self.project.models(POLLS)
+        self.assertEqual(self.project.cli("make").returncode, 0)
+
+    def run_ok(self, *args, **kw) -> str:
+        result = self.project.cli(*args, **kw)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        return result.stdout
+
+    def test_sql_prints_either_section(self):
+        self.assertIn('CREATE TABLE "question"', self.run_ok("sql", "1"))
+        self.assertEqual(self.run_ok("sql", "0001_initial", "--down"),
+                         '-- WARNING: drops table question and its rows\nDROP TABLE "question";\n')
+        self.assertIn("no migration '9'", self.project.cli("sql", "9").stderr)
+
+    def test_dry_run_lists_sql_and_changes_nothing(self):
+        out = self.run_ok("apply", "--dry-run")
+        self.assertIn("-- Apply 0001_initial", out)
+        self.assertIn('CREATE TABLE "question"', out)
+        self.assertFalse(os.path.exists(self.project.db))
+        self.run_ok("apply")
+        out = self.run_ok("revert", "--plan")
+        self.assertIn("-- Revert 0001_initial", out)
+        self.assertIn('DROP TABLE "question";', out)
+        self.assertEqual(len(self.project.schema_sql()), 1)
+
+    def test_status_json_and_verbose_times(self):
+        self.run_ok("apply")
+        data = json.loads(self.run_ok("status", "--json"))
+        self.assertEqual((data["applied"], data["pending"]), (1, 0))
+        self.assertEqual(data["migrations"][0]["name"], "0001_initial")
+        self.assertRegex(self.run_ok("status", "-v"), r"\[X\] 0001_initial  \(applied 20\d\d-")
+
+    def test_schema_dump_recreates_the_database(self):
+        self.run_ok("apply")
+        dump = self.run_ok("schema")
+        copy = sqlite3.connect(os.path.join(self.project.root, "copy.db"))
+        copy.executescript(dump)
+        copy.close()
+        self.assertEqual(normalised_schema(os.path.join(self.project.root, "copy.db")), self.project.schema_sql())
+        self.assertEqual(self.run_ok("dump"), dump)
+
+    def test_check_reports_missing_migrations_edited_files_and_drift(self):
+        self.run_ok("apply")
+        self.assertIn("OK", self.run_ok("check"))
+        self.project.execute("ALTER TABLE question ADD COLUMN sneaky TEXT", "CREATE VIEW v AS SELECT 1")
+        result = self.project.cli("check")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("database drift", result.stdout)
+        self.assertIn("sneaky", result.stdout)
+        self.assertIn("view v is not expected", result.stdout)
+        self.project.execute("DROP VIEW v", "ALTER TABLE question DROP COLUMN sneaky")
+        with open(os.path.join(self.project.directory, "0001_initial.sql"), "a") as handle:
+            handle.write("-- an edit\n")
+        self.project.models(POLLS + "    author: Optional[str] = None\n")
+        result = self.project.cli("check")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("changed since it was applied", result.stdout)
+        self.assertIn("models differ from migrations (run make): question: Add column question.author",
+                      result.stdout)
+
+    def test_changed_applied_file_stops_apply_unless_allowed(self):
+        self.run_ok("apply")
+        with open(os.path.join(self.project.directory, "0001_initial.sql"), "a") as handle:
+            handle.write("-- an edit\n")
+        self.project.write_migration("0002_more", "-- migrate:up\nCREATE TABLE t (x);\n-- migrate:down\nDROP TABLE t;\n")
+        result = self.project.cli("apply")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("0001_initial.sql changed since it was applied", result.stderr)
+        self.assertIn("(file changed since applied)", self.run_ok("status"))
+        self.run_ok("apply", "--allow-changed")
+        self.assertNotIn("changed", self.run_ok("status"))
+
+    def test_fake_and_fake_initial_adopt_an_existing_database(self):
+        conn = sqlite3.connect(self.project.db)
+        conn.execute('CREATE TABLE "question" ("question_text" TEXT NOT NULL, "id" INTEGER PRIMARY KEY)')
+        conn.execute("INSERT INTO question (question_text) VALUES ('kept')")
+        conn.commit()
+        conn.close()
+        self.assertIn("already exists", self.project.cli("apply").stderr)
+        out = self.run_ok("apply", "--fake-initial")
+        self.assertIn("Applying 0001_initial... FAKED", out)
+        self.assertEqual(self.project.query("SELECT question_text FROM question"), [("kept",)])
+        self.run_ok("revert", "--fake")
+        self.assertEqual(self.project.query("SELECT question_text FROM question"), [("kept",)])
+        self.project.execute("ALTER TABLE question ADD COLUMN other TEXT")
+        result = self.project.cli("apply", "--fake-initial")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("does not match 0001_initial", result.stderr)
+
+    def test_backup_snapshots_before_applying(self):
+        self.run_ok("apply")
+        self.project.execute("INSERT INTO question (question_text) VALUES ('precious')")
+        self.project.write_migration("0002_oops", "-- migrate:up\nDELETE FROM question;\n-- migrate:down\n")
+        self.run_ok("apply", "--backup", "before.sqlite3")
+        self.assertEqual(self.project.query("SELECT count(*) FROM question"), [(0,)])
+        saved = os.path.join(self.project.root, "before.sqlite3")
+        self.assertEqual(table_dump(saved)["question"], [(1, "precious", 1)])
+        self.assertIn("already exists", self.project.cli("apply", "--backup", "before.sqlite3").stderr)
+
+
+class Settings(unittest.TestCase):
+    def test_command_line_beats_environment_beats_pyproject_beats_default(self):
+        project = Project(self)
+        project.models(POLLS)
+        with open(os.path.join(project.root, "pyproject.toml"), "w") as handle:
+            handle.write('[project]\nname = "x"\n\n[tool.migrate]\ndb = "from_file.db"  # comment\n'
+                         'dir = "schema"\n')
+        self.assertEqual(project.cli("make").returncode, 0)
+        self.assertTrue(os.path.isdir(os.path.join(project.root, "schema")))
+        project.cli("apply")
+        self.assertTrue(os.path.exists(os.path.join(project.root, "from_file.db")))
+        project.cli("apply", env={"MIGRATE_DB": "from_env.db"})
+        self.assertTrue(os.path.exists(os.path.join(project.root, "from_env.db")))
+        project.cli("apply", "--db", "from_cli.db", env={"MIGRATE_DB": "from_env.db"})
+        self.assertTrue(os.path.exists(os.path.join(project.root, "from_cli.db")))
+
+    def test_python_without_tomllib_reads_the_same_table(self):
+        import migrate
+        settings = migrate._read_tool_migrate('[tool.other]\ndb = "no"\n[tool.migrate]\n'
+                                              "db = 'a.db'\nmodels = \"app/models.py\"\n", "pyproject.toml")
+        self.assertEqual(settings, {"db": "a.db", "models": "app/models.py"})
+
+
+class Colour(unittest.TestCase):
+    def run_on_terminal(self, project, env):
+        controller, terminal = os.openpty()
+        try:
+            result = subprocess.run([sys.executable, MIGRATE, "status"], cwd=project.root, stdout=terminal,
+                                    stderr=subprocess.PIPE, env=env, timeout=60)
+            output = os.read(controller, 65536).decode()
+        finally:
+            os.close(controller)
+            os.close(terminal)
+        self.assertEqual(result.returncode, 0)
+        return output
+
+    def test_colour_only_on_a_terminal_and_never_with_no_color(self):
+        project = Project(self)
+        project.models(POLLS)
+        project.cli("make")
+        project.cli("apply")
+        env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+        self.assertIn("\033[32mX\033[0m", self.run_on_terminal(project, env))
+        self.assertNotIn("\033[", self.run_on_terminal(project, dict(env, NO_COLOR="1")))
+        self.assertNotIn("\033[", project.cli("status").stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
