@@ -1,0 +1,219 @@
+"""Trust: concurrent applies, SIGKILL at random moments, journal modes,
+locks, and hostile identifiers. Real processes, real files."""
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import unittest
+
+from tests.support import MIGRATE, Project, migrate, normalised_schema, table_dump
+
+SEED = int(os.environ.get("MIGRATE_TEST_SEED", "20261127"))
+
+
+def write_chain(project, count):
+    for number in range(1, count + 1):
+        project.write_migration(f"{number:04d}_t{number}", f"""\
+            -- migrate:up
+            CREATE TABLE t{number} (id INTEGER PRIMARY KEY, v TEXT);
+            INSERT INTO t{number} (v) VALUES ('{number}');
+            -- migrate:down
+            DROP TABLE t{number};
+            """)
+
+
+class Concurrency(unittest.TestCase):
+    def test_eight_processes_apply_each_migration_exactly_once(self):
+        for journal in ("delete", "wal"):
+            with self.subTest(journal=journal):
+                project = Project(self)
+                write_chain(project, 12)
+                conn = sqlite3.connect(project.db)
+                conn.execute(f"PRAGMA journal_mode = {journal}")
+                conn.close()
+                processes = [subprocess.Popen([sys.executable, MIGRATE, "apply"], cwd=project.root,
+                                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             for _ in range(8)]
+                outputs = [p.communicate(timeout=120) + (p.returncode,) for p in processes]
+                for out, err, code in outputs:
+                    self.assertEqual(code, 0, out + err)
+                    self.assertNotIn("locked", out + err)
+                applied = "".join(out for out, _, _ in outputs).count("... OK")
+                self.assertEqual(applied, 12, [o for o, _, _ in outputs])
+                self.assertEqual(project.query("SELECT count(*) FROM _migrations"), [(12,)])
+                for number in range(1, 13):
+                    self.assertEqual(project.query(f"SELECT v FROM t{number}"), [(str(number),)])
+                self.assertEqual(project.query("PRAGMA journal_mode"), [(journal,)])
+
+
+class Crashes(unittest.TestCase):
+    ROWS = 60000
+
+    def test_sigkill_at_random_moments_leaves_every_migration_all_or_nothing(self):
+        rng = random.Random(SEED)
+        project = Project(self)
+        project.models("""
+            @dataclass
+            class Item:
+                name: str
+                size: Optional[int] = None
+                id: Optional[int] = None
+        """)
+        project.make()
+        project.apply()
+        conn = project.connect()
+        conn.execute("BEGIN")
+        conn.executemany("INSERT INTO item (name, size) VALUES (?, ?)",
+                         ((f"item {i}", i) for i in range(self.ROWS)))
+        conn.execute("COMMIT")
+        conn.close()
+        project.models("""
+            @dataclass
+            class Item:
+                name: str = field(metadata={"index": True})
+                size: Optional[str] = None
+                id: Optional[int] = None
+        """)
+        rebuild = project.make().name  # a rebuild: type change, plus an index
+        project.write_migration("0003_touch", "-- migrate:up\nUPDATE item SET name = name || '!';\n"
+                                "-- migrate:down\nUPDATE item SET name = substr(name, 1, length(name) - 1);\n")
+        pristine = os.path.join(project.root, "pristine.db")
+        migrate.backup(project.db, pristine)
+        started = time.perf_counter()
+        project.apply()
+        full_run = time.perf_counter() - started
+        kills = 0
+        for attempt in range(8):
+            with open(pristine, "rb") as source, open(project.db, "wb") as target:
+                target.write(source.read())
+            delay = rng.uniform(0.05, 0.15 + full_run * 1.5)
+            process = subprocess.Popen([sys.executable, MIGRATE, "apply"], cwd=project.root,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(delay)
+            if process.poll() is None:
+                process.send_signal(signal.SIGKILL)
+                kills += 1
+            process.wait()
+            message = f"seed {SEED}, attempt {attempt}, killed after {delay:.3f}s"
+            self.assertEqual(project.query("PRAGMA integrity_check"), [("ok",)], message)
+            applied = {name for (name,) in project.query("SELECT name FROM _migrations")}
+            columns = {row[1]: row[2] for row in project.query("PRAGMA table_info(item)")}
+            self.assertEqual(columns["size"], "TEXT" if rebuild in applied else "INTEGER",
+                             message)
+            suffixed = project.query("SELECT count(*) FROM item WHERE name LIKE '%!'")[0][0]
+            self.assertEqual(suffixed, self.ROWS if "0003_touch" in applied else 0, message)
+            self.assertEqual(project.query("SELECT count(*) FROM item"), [(self.ROWS,)], message)
+            project.apply()
+            self.assertEqual(len(project.query("SELECT name FROM _migrations")), 3, message)
+            self.assertEqual(project.query("SELECT count(*) FROM item WHERE name LIKE '%!'"), [(self.ROWS,)])
+        self.assertGreater(kills, 0, f"seed {SEED}: no run was killed mid-way")
+
+
+class Locks(unittest.TestCase):
+    def test_writer_holding_the_lock_past_the_timeout_is_a_clean_error(self):
+        project = Project(self)
+        write_chain(project, 1)
+        project.apply()
+        write_chain(project, 2)
+        holder = sqlite3.connect(project.db, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            result = project.cli("apply", "--timeout", "0.3")
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        self.assertEqual(result.returncode, 1)
+        self.assertNotIn("Traceback", result.stderr)
+        self.assertIn("database is locked", result.stderr)
+        self.assertIn("--timeout", result.stderr)
+        self.assertEqual(project.query("SELECT count(*) FROM _migrations"), [(1,)])
+
+    def test_read_only_connection_and_unsafe_journal_are_refused_cleanly(self):
+        project = Project(self)
+        write_chain(project, 1)
+        sqlite3.connect(project.db).close()
+        read_only = sqlite3.connect(f"file:{project.db}?mode=ro", uri=True)
+        with self.assertRaisesRegex(migrate.MigrateError, "readonly"):
+            migrate.apply(read_only, directory=project.directory)
+        read_only.close()
+        unsafe = sqlite3.connect(project.db)
+        unsafe.execute("PRAGMA journal_mode = MEMORY")
+        with self.assertRaisesRegex(migrate.MigrateError, "journal_mode=memory"):
+            migrate.apply(unsafe, directory=project.directory)
+        unsafe.close()
+        self.assertEqual(normalised_schema(project.db), [])
+
+
+class HostileInput(unittest.TestCase):
+    def test_hostile_names_and_defaults_are_quoted_and_escaped(self):
+        project = Project(self)
+        project.models("""
+            @dataclass
+            class Order:
+                __tablename__ = 'order "items"; DROP TABLE question; --'
+                select: str = "x'); DROP TABLE question; --"
+                group: Optional[str] = field(default=None, metadata={"index": True, "unique": True})
+                prénom: str = field(default="Zoë ; \\" ' `", metadata={"sql_type": "TEXT"})
+                id: Optional[int] = None
+
+            @dataclass
+            class Question:
+                order: Order
+                id: Optional[int] = None
+        """)
+        project.make()
+        project.apply()
+        table = 'order "items"; DROP TABLE question; --'
+        quoted = migrate.quote(table)
+        project.execute(f"INSERT INTO {quoted} DEFAULT VALUES", "INSERT INTO question (order_id) VALUES (1)")
+        self.assertEqual(project.query(f'SELECT "select", "group", "prénom" FROM {quoted}'),
+                         [("x'); DROP TABLE question; --", None, "Zoë ; \" ' `")])
+        self.assertEqual(project.query("SELECT count(*) FROM question"), [(1,)])
+        project.models("""
+            @dataclass
+            class Order:
+                __tablename__ = 'order "items"; DROP TABLE question; --'
+                select: int = 0
+                id: Optional[int] = None
+
+            @dataclass
+            class Question:
+                order: Order
+                id: Optional[int] = None
+        """)
+        project.make()
+        project.apply()
+        self.assertEqual(project.make(write=False).operations, ())
+        project.revert()
+        project.revert()
+        self.assertEqual(normalised_schema(project.db), [])
+
+    def test_broken_input_leaves_the_database_byte_for_byte_identical(self):
+        project = Project(self)
+        write_chain(project, 2)
+        project.apply()
+        with open(project.db, "rb") as handle:
+            before = handle.read()
+        cases = {
+            "syntax error": "-- migrate:up\nCREATE TABLE (;\n",
+            "vacuum": "-- migrate:up\nCREATE TABLE z (a);\nVACUUM;\n",
+            "journal mode": "-- migrate:up\nPRAGMA journal_mode = WAL;\n",
+            "no up section": "CREATE TABLE z (a);\n",
+        }
+        for label, text in cases.items():
+            with self.subTest(label):
+                path = project.write_migration("0003_bad", text)
+                result = project.cli("apply")
+                self.assertEqual(result.returncode, 1)
+                self.assertNotIn("Traceback", result.stderr)
+                self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
+                with open(project.db, "rb") as handle:
+                    self.assertEqual(handle.read(), before, label)
+                os.remove(path)
+
+
+if __name__ == "__main__":
+    unittest.main()
