@@ -952,11 +952,13 @@ class Questioner:
         self.defaults = {k.casefold(): v for k, v in (defaults or {}).items()}
         self.prompt = prompt
 
-    def is_rename(self, table: str, old: str, new: str) -> bool:
-        """Was `old` (a table, or a column of `table`) renamed to `new`?"""
-        key = f"{table}.{old}" if table else old
-        if key.casefold() in self.renames:
-            return self.renames[key.casefold()] == new.casefold()
+    def is_rename(self, table: str, old: str, new: str, *, old_table: str = "") -> bool:
+        """Was `old` (a table, or a column of `table`, once `old_table`)
+        renamed to `new`?"""
+        keys = [f"{t}.{old}" for t in (table, old_table) if t] if table else [old]
+        for key in keys:
+            if key.casefold() in self.renames:
+                return self.renames[key.casefold()] == new.casefold()
         if self.prompt is None:
             return False
         shown = f"{table}.{old} to {table}.{new}" if table else f"table {old} to {new}"
@@ -995,7 +997,7 @@ def plan_renames(old: Schema, new: Schema, questioner: Questioner, *,
         new_columns = [c for c in after.columns if before.column(c.name) is None]
         for column in gone:
             for candidate in new_columns:
-                if questioner.is_rename(after.name, column.name, candidate.name):
+                if questioner.is_rename(after.name, column.name, candidate.name, old_table=before.name):
                     operations.append(RenameColumn(after.name, column.name, candidate.name))
                     new_columns.remove(candidate)
                     break
