@@ -1084,18 +1084,43 @@ def _zero_value(declared_type: str) -> str:
         _affinity(declared_type), "0")
 
 
-def _describe_changes(before: Table, after: Table) -> list[str]:
-    """One line per change, `+` adds, `-` removes (data!), `~` alters."""
-    name, lines = after.name, []
-    for column in before.columns:
-        if after.column(column.name) is None:
-            lines.append(f"- Drop column {name}.{column.name}")
+@dataclass(frozen=True)
+class _Change:
+    """One difference between two versions of a table."""
+    sign: str  # "+" adds, "-" removes (data!), "~" alters
+    kind: str  # "column", "index" or a table property such as "primary key"
+    name: str  # the column or index; the table for properties
+    detail: str = ""
+
+    def describe(self, table: str) -> str:
+        """As `make` prints it: what the migration does."""
+        if self.kind == "column":
+            verb = {"+": "Add", "-": "Drop", "~": "Alter"}[self.sign]
+            return f"{self.sign} {verb} column {table}.{self.name}" + (f": {self.detail}" if self.detail else "")
+        if self.kind == "index":
+            return f"+ Create index {self.name} on {table}" if self.sign == "+" else f"- Drop index {self.name}"
+        return f"~ Change {self.kind} of {table}"
+
+    def difference(self, table: str, actual: str, expected: str) -> str:
+        """As `check` prints it: how `actual` differs from `expected`."""
+        subject = f"{self.kind} {table}.{self.name}" if self.kind == "column" else \
+            f"index {self.name} on {table}" if self.kind == "index" else f"{self.kind} of {table}"
+        if self.sign == "+":
+            return f"{subject}: in {expected}, not in {actual}"
+        if self.sign == "-":
+            return f"{subject}: in {actual}, not in {expected}"
+        return f"{subject} differs" + (f" ({actual} -> {expected}: {self.detail})" if self.detail else "")
+
+
+def _table_changes(before: Table, after: Table) -> list[_Change]:
+    """What turns `before` into `after`: columns, table properties, indexes."""
+    changes = [_Change("-", "column", c.name) for c in before.columns if after.column(c.name) is None]
     for column in after.columns:
         old = before.column(column.name)
         if old is None:
-            lines.append(f"+ Add column {name}.{column.name}")
+            changes.append(_Change("+", "column", column.name))
         elif old.signature != column.signature:
-            lines.append(f"~ Alter column {name}.{column.name}: {_column_change(old, column)}")
+            changes.append(_Change("~", "column", column.name, _column_change(old, column)))
     for label, old_value, new_value in (
             ("primary key", _folded(before.primary_key), _folded(after.primary_key)),
             ("foreign keys", {fk.signature for fk in before.foreign_keys},
@@ -1107,12 +1132,17 @@ def _describe_changes(before: Table, after: Table) -> list[str]:
             ("STRICT", before.strict, after.strict),
             ("WITHOUT ROWID", before.without_rowid, after.without_rowid)):
         if old_value != new_value:
-            lines.append(f"~ Change {label} of {name}")
+            changes.append(_Change("~", label, after.name))
     old_indexes = {i.signature: i for i in before.indexes}
     new_indexes = {i.signature: i for i in after.indexes}
-    lines += [f"- Drop index {i.name}" for s, i in old_indexes.items() if s not in new_indexes]
-    lines += [f"+ Create index {i.name} on {name}" for s, i in new_indexes.items() if s not in old_indexes]
-    return lines
+    changes += [_Change("-", "index", i.name) for s, i in old_indexes.items() if s not in new_indexes]
+    changes += [_Change("+", "index", i.name) for s, i in new_indexes.items() if s not in old_indexes]
+    return changes
+
+
+def _describe_changes(before: Table, after: Table) -> list[str]:
+    """One line per change, as `make` prints them."""
+    return [change.describe(after.name) for change in _table_changes(before, after)]
 
 
 def _folded(names: tuple[str, ...]) -> tuple[str, ...]:
@@ -1549,19 +1579,22 @@ def _verify(actual: Schema, expected: Schema, unmanaged: frozenset, what: str) -
                            f"({'; '.join(problems)}); nothing was written. Please report this.")
 
 
-def schema_differences(actual: Schema, expected: Schema, *, unmanaged: frozenset = frozenset()) -> list[str]:
-    """What differs between two schemas, table by table (empty: the same)."""
+def schema_differences(actual: Schema, expected: Schema, *, unmanaged: frozenset = frozenset(),
+                       names: tuple[str, str] = ("the database", "the expected schema")) -> list[str]:
+    """How `actual` differs from `expected`, table by table (empty: the same).
+    `names` says what the two are, for the messages."""
     problems = []
     actual_tables = {t.name.casefold(): t for t in actual.tables if t.name.casefold() not in unmanaged}
     expected_tables = {t.name.casefold(): t for t in expected.tables if t.name.casefold() not in unmanaged}
     for key in sorted(set(actual_tables) | set(expected_tables)):
         if key not in expected_tables:
-            problems.append(f"table {actual_tables[key].name} is not expected")
+            problems.append(f"table {actual_tables[key].name}: in {names[0]}, not in {names[1]}")
         elif key not in actual_tables:
-            problems.append(f"table {expected_tables[key].name} is missing")
+            problems.append(f"table {expected_tables[key].name}: in {names[1]}, not in {names[0]}")
         else:
-            changes = _describe_changes(actual_tables[key], expected_tables[key])
-            problems += [f"{expected_tables[key].name}: {c[2:]}" for c in changes]
+            table = expected_tables[key].name
+            problems += [c.difference(table, *names)
+                         for c in _table_changes(actual_tables[key], expected_tables[key])]
     return problems
 
 
@@ -1950,7 +1983,8 @@ def _initial_tables_exist(conn, migration: Migration) -> bool:
     missing = [t.name for t in expected.tables if actual.table(t.name) is None]
     problems = [f"table {name} is missing" for name in missing]
     for table in present:
-        problems += [f"{table.name}: {line[2:]}" for line in _describe_changes(actual.table(table.name), table)]
+        problems += schema_differences(Schema((actual.table(table.name),)), Schema((table,)),
+                                       names=("the database", migration.name))
     if problems:
         raise MigrateError(f"--fake-initial: the database does not match {migration.name} "
                            f"({'; '.join(problems)}); apply or fix it by hand; nothing was changed")
@@ -2010,8 +2044,9 @@ def check(db=None, *, models: str = "models.py", directory: str = "migrations") 
     problems = []
     target, unmanaged = schema_from_models(load_models(models))
     replayed = read_schema(replay(migrations))
-    for line in schema_differences(replayed, target, unmanaged=frozenset(unmanaged)):
-        problems.append(f"models differ from {directory} (run make): {line}")
+    for line in schema_differences(replayed, target, unmanaged=frozenset(unmanaged),
+                                   names=(directory, "the models")):
+        problems.append(f"models differ from the migrations (run make): {line}")
     database = _Database(db, create=False) if db is not None else None
     try:
         if database is None or database.conn is None:
@@ -2025,8 +2060,9 @@ def check(db=None, *, models: str = "models.py", directory: str = "migrations") 
                 problems.append(f"migration file {by_name[name].path} changed since it was applied")
         expected = read_schema(replay([m for m in migrations if m.name in applied]))
         actual = read_schema(database.conn)
-        for line in schema_differences(actual, expected) + _object_differences(actual, expected):
-            problems.append(f"database drift (it differs from its applied migrations): {line}")
+        names = ("the database", "its applied migrations")
+        for line in schema_differences(actual, expected, names=names) + _object_differences(actual, expected):
+            problems.append(f"database drift: {line}")
         return problems
     finally:
         if database is not None:
@@ -2041,11 +2077,11 @@ def _object_differences(actual: Schema, expected: Schema) -> list[str]:
         want = {o.name.casefold(): o for o in getattr(expected, kind)}
         for key in sorted(set(have) | set(want)):
             if key not in have:
-                lines.append(f"{kind[:-1]} {want[key].name} is missing")
+                lines.append(f"{kind[:-1]} {want[key].name}: in its applied migrations, not in the database")
             elif key not in want:
-                lines.append(f"{kind[:-1]} {have[key].name} is not expected")
+                lines.append(f"{kind[:-1]} {have[key].name}: in the database, not in its applied migrations")
             elif canonical_sql(have[key].sql) != canonical_sql(want[key].sql):
-                lines.append(f"{kind[:-1]} {have[key].name} differs")
+                lines.append(f"{kind[:-1]} {have[key].name} differs from its applied migrations")
     return lines
 
 
