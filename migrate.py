@@ -660,10 +660,14 @@ def schema_from_models(module) -> tuple[Schema, set[str]]:
             try:
                 scratch.execute(sql)
             except sqlite3.Error as exc:
+                scratch.close()
                 raise MigrateError(f"model {table.model}: SQLite rejects its table: {exc} "
                                    f"(generated SQL: {' '.join(sql.split())})") from None
     unmanaged = {t.name.casefold() for t in tables if not t.managed}
-    return read_schema(scratch), unmanaged
+    try:
+        return read_schema(scratch), unmanaged
+    finally:
+        scratch.close()
 
 
 def _scratch_database() -> sqlite3.Connection:
@@ -1500,9 +1504,19 @@ def replay(migrations: list[Migration]) -> sqlite3.Connection:
             try:
                 scratch.execute(statement)
             except sqlite3.Error as exc:
+                scratch.close()
                 raise MigrateError(f"migration {migration.path} fails when replayed: {exc} in "
                                    f"statement: {_shorten(statement)}; fix the file") from None
     return scratch
+
+
+def replayed_schema(migrations: list[Migration]) -> Schema:
+    """The schema the migrations' up sections build."""
+    scratch = replay(migrations)
+    try:
+        return read_schema(scratch)
+    finally:
+        scratch.close()
 
 
 def make(*, models: str = "models.py", directory: str = "migrations", name: str | None = None,
@@ -1520,6 +1534,13 @@ def make(*, models: str = "models.py", directory: str = "migrations", name: str 
         return _write_migration(directory, number, slugify(name), text, (), (), (), (), write)
     module = load_models(models)
     scratch = replay(migrations)
+    try:
+        return _make(scratch, module, directory, number, name, questioner, write)
+    finally:
+        scratch.close()
+
+
+def _make(scratch, module, directory, number, name, questioner, write) -> MakeResult:
     original = read_schema(scratch)
     target, unmanaged = schema_from_models(module)
     unmanaged = frozenset(unmanaged)
@@ -1975,7 +1996,7 @@ def _accept_changed_checksums(conn, migrations: dict) -> None:
 def _initial_tables_exist(conn, migration: Migration) -> bool:
     """For --fake-initial: True when every table the initial migration
     creates already exists as it would create it; False when none does."""
-    expected = read_schema(replay([migration]))
+    expected = replayed_schema([migration])
     actual = read_schema(conn)
     present = [t for t in expected.tables if actual.table(t.name) is not None]
     if not present:
@@ -2043,7 +2064,7 @@ def check(db=None, *, models: str = "models.py", directory: str = "migrations") 
     migrations = read_migrations(directory)
     problems = []
     target, unmanaged = schema_from_models(load_models(models))
-    replayed = read_schema(replay(migrations))
+    replayed = replayed_schema(migrations)
     for line in schema_differences(replayed, target, unmanaged=frozenset(unmanaged),
                                    names=(directory, "the models")):
         problems.append(f"models differ from the migrations (run make): {line}")
@@ -2058,7 +2079,7 @@ def check(db=None, *, models: str = "models.py", directory: str = "migrations") 
                 problems.append(f"applied migration {name} has no file in {directory}")
             elif applied[name].checksum != by_name[name].checksum:
                 problems.append(f"migration file {by_name[name].path} changed since it was applied")
-        expected = read_schema(replay([m for m in migrations if m.name in applied]))
+        expected = replayed_schema([m for m in migrations if m.name in applied])
         actual = read_schema(database.conn)
         names = ("the database", "its applied migrations")
         for line in schema_differences(actual, expected, names=names) + _object_differences(actual, expected):

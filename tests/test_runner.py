@@ -188,6 +188,7 @@ class Connections(unittest.TestCase):
         project.models(POLLS)
         project.make()
         conn = sqlite3.connect(":memory:")
+        self.addCleanup(conn.close)
         migrate.apply(conn, directory=project.directory)
         self.assertEqual(len(migrate.read_schema(conn).tables), 2)
 
