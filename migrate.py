@@ -253,7 +253,7 @@ class Schema:
     tables: tuple[Table, ...] = ()
     views: tuple[SchemaObject, ...] = ()
     triggers: tuple[SchemaObject, ...] = ()
-    others: tuple[str, ...] = ()  # virtual tables and their shadows: never touched
+    others: tuple[str, ...] = ()  # virtual tables (their shadow tables are theirs): never touched
 
     def table(self, name: str) -> Table | None:
         folded = name.casefold()
@@ -692,7 +692,7 @@ def read_schema(conn) -> Schema:
     rows = conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master "
                         "WHERE sql IS NOT NULL ORDER BY rowid").fetchall()
     virtual = [name for kind, name, _, sql in rows
-               if kind == "table" and sql.lstrip()[:14].upper().startswith("CREATE VIRTUAL")]
+               if kind == "table" and re.match(r"\s*CREATE\s+VIRTUAL\b", sql, re.I)]
     shadow_prefixes = tuple(v.casefold() + "_" for v in virtual)
     tables, views, triggers, others = [], [], [], list(virtual)
     index_sql = {name.casefold(): sql for kind, name, _, sql in rows if kind == "index"}
@@ -700,9 +700,7 @@ def read_schema(conn) -> Schema:
         if _ignored(name) or (kind != "view" and _ignored(table_name)):
             continue
         if kind == "table" and name not in virtual:
-            if name.casefold().startswith(shadow_prefixes):
-                others.append(name)
-            else:
+            if not name.casefold().startswith(shadow_prefixes):
                 tables.append(_read_table(conn, name, sql, index_sql))
         elif kind == "view":
             views.append(SchemaObject("view", name, table_name, sql))
@@ -830,6 +828,30 @@ def _column_facts(item: list[_Token]) -> dict:
             i = _matching_paren(item, i)
         i += 1
     return facts
+
+
+def _dependency_order(tables: list[Table]) -> list[Table]:
+    """Parents before children (self references and cycles do not block)."""
+    pending = {t.name.casefold(): t for t in sorted(tables, key=lambda t: t.name.casefold())}
+    ordered = []
+    while pending:
+        ready = [k for k, t in pending.items()
+                 if not any(fk.table.casefold() in pending and fk.table.casefold() != k
+                            for fk in t.foreign_keys)]
+        for key in ready or [next(iter(pending))]:
+            ordered.append(pending.pop(key))
+    return ordered
+
+
+def schema_statements(conn) -> list[str]:
+    """SQL that recreates the connection's schema (not its rows): tables,
+    parents first, then indexes, virtual tables, views and triggers."""
+    schema = read_schema(conn)
+    tables = _dependency_order(list(schema.tables))
+    virtual = [sql for (name, sql) in conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY rowid") if name in schema.others]
+    return ([t.sql for t in tables] + [i.sql for t in tables for i in t.indexes] + virtual
+            + [v.sql for v in schema.views] + [t.sql for t in schema.triggers])
 
 
 # ============================================================================
@@ -1024,19 +1046,6 @@ def diff_schemas(old: Schema, new: Schema, questioner: Questioner, *,
             reverse_fills = _fills(after, before, questioner, up=False)
             operations.append(AlterTable(before, after, fills, reverse_fills))
     return operations
-
-
-def _dependency_order(tables: list[Table]) -> list[Table]:
-    """Parents before children (self references and cycles do not block)."""
-    pending = {t.name.casefold(): t for t in sorted(tables, key=lambda t: t.name.casefold())}
-    ordered = []
-    while pending:
-        ready = [k for k, t in pending.items()
-                 if not any(fk.table.casefold() in pending and fk.table.casefold() != k
-                            for fk in t.foreign_keys)]
-        for key in ready or [next(iter(pending))]:
-            ordered.append(pending.pop(key))
-    return ordered
 
 
 def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool) -> dict:
@@ -1355,6 +1364,7 @@ def _copy_columns(before: Table, after: Table, fills: dict) -> tuple[list[str], 
 
 _FILE_NAME = re.compile(r"(\d{4,})_(\w+)\.sql")
 _SECTION = re.compile(r"^[ \t]*--[ \t]*migrate:(up|down)[ \t]*$", re.I | re.M)
+_REPLACES = re.compile(r"^--[ \t]*migrate:replaces[ \t]+(.+)$", re.M)
 
 
 @dataclass(frozen=True)
@@ -1366,6 +1376,7 @@ class Migration:
     up: str
     down: str | None
     checksum: str
+    replaces: tuple[str, ...] = ()  # a squashed migration: the names it stands for
 
 
 def read_migrations(directory: str) -> list[Migration]:
@@ -1404,7 +1415,9 @@ def _read_migration(path: str, number: int) -> Migration:
     except UnicodeDecodeError as exc:
         raise MigrateError(f"migration file {path} is not UTF-8 ({exc}): re-save it as UTF-8") from None
     up, down = parse_sections(text, path)
-    return Migration(os.path.basename(path)[:-4], number, path, up, down, _checksum(raw))
+    replaces = _REPLACES.search(text.split("-- migrate:up", 1)[0])
+    return Migration(os.path.basename(path)[:-4], number, path, up, down, _checksum(raw),
+                     tuple(replaces.group(1).split()) if replaces else ())
 
 
 def parse_sections(text: str, path: str = "migration") -> tuple[str, str | None]:
@@ -1442,9 +1455,12 @@ def split_statements(sql: str) -> list[str]:
     return statements
 
 
-def render_migration(up: list[str], down: list[str], description: list[str]) -> str:
+def render_migration(up: list[str], down: list[str], description: list[str], *,
+                     replaces: tuple[str, ...] = ()) -> str:
     """A migration file's text."""
     header = "".join(f"-- {line}\n" for line in description)
+    if replaces:
+        header += f"-- migrate:replaces {' '.join(replaces)}\n"
     body = lambda statements: "".join(s.rstrip().rstrip(";") + ";\n\n" for s in statements)
     return (f"-- Generated by migrate.py {__version__}\n{header}\n"
             f"-- migrate:up\n{body(up)}"
@@ -1560,6 +1576,47 @@ def _make(scratch, module, directory, number, name, questioner, write) -> MakeRe
     slug = "initial" if number == 1 else (slugify(name) if name else _slug_for(operations))
     text = render_migration(up, down, description)
     return _write_migration(directory, number, slug, text, description, warnings, up, down, write)
+
+
+_SCHEMA_WORDS = {"CREATE", "DROP", "ALTER"}
+
+
+def squash(*, directory: str = "migrations", upto: str | None = None, write: bool = True) -> MakeResult:
+    """Replace migrations from the first up to `upto` (default: the latest)
+    by one whose up section builds the same schema in one go. The new file
+    lists the names it replaces, so databases that applied them keep working.
+    Data statements (INSERT, UPDATE...) are not carried over: the warnings say
+    which migrations had some."""
+    migrations = read_migrations(directory)
+    last = find_migration(directory, upto) if upto else (migrations[-1] if migrations else None)
+    chosen = migrations[:migrations.index(last) + 1] if last else []
+    if len(chosen) < 2:
+        raise MigrateError(f"nothing to squash in {directory}: it needs at least two migrations up to "
+                           f"{upto or 'the latest'}")
+    scratch = replay(chosen)
+    try:
+        up = schema_statements(scratch)
+        schema = read_schema(scratch)
+    finally:
+        scratch.close()
+    down = ([f"DROP TRIGGER {quote(t.name)}" for t in reversed(schema.triggers)]
+            + [f"DROP VIEW {quote(v.name)}" for v in reversed(schema.views)]
+            + [f"DROP TABLE {quote(name)}" for name in reversed(schema.others)]
+            + [f"DROP TABLE {quote(t.name)}" for t in reversed(_dependency_order(list(schema.tables)))])
+    replaces = tuple(name for m in chosen for name in m.replaces + (m.name,))
+    warnings = []
+    for migration in chosen:
+        data = [st for st in split_statements(migration.up) if _tokenize(st)[0].upper not in _SCHEMA_WORDS]
+        if data:
+            warnings.append(f"{migration.name} has data statements (like {_shorten(data[0], 60)}) that the "
+                            "squashed migration does not repeat: copy them by hand if new databases need them")
+    description = [f"Squashed {chosen[0].name} .. {last.name}: the schema they build, in one go."]
+    text = render_migration(up, down, description, replaces=replaces)
+    slug = f"squashed_{chosen[0].number:04d}_{last.number:04d}"
+    if write:
+        for migration in chosen:
+            os.remove(migration.path)
+    return _write_migration(directory, last.number, slug, text, description, warnings, up, down, write)
 
 
 def _write_migration(directory, number, slug, text, description, warnings, up, down, write) -> MakeResult:
@@ -1774,6 +1831,7 @@ class PlannedStep:
     statements: tuple[str, ...]
     migration: Migration | None = None
     record: _Record | None = None
+    adopt: bool = False  # a squashed migration whose replaced ones are all applied
 
 
 def _transaction(conn, steps: list[PlannedStep], *, fake: bool, on_step) -> list[Step]:
@@ -1833,9 +1891,10 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed) -
             if (step.name in applied) == (step.action == "apply"):
                 done.append(Step(step.name, "skip", 0.0))
             else:
-                _run_statements(conn, step, () if fake else step.statements)
-                done.append(Step(step.name, "fake" if fake else step.action,
-                                 time.perf_counter() - started))
+                ticks = (lambda seconds, step=step: on_start(step.action, step.name, seconds)) if on_start else None
+                _run_statements(conn, step, () if fake else step.statements, ticks)
+                action = "adopt" if step.adopt else "fake" if fake else step.action
+                done.append(Step(step.name, action, time.perf_counter() - started))
         violations = _foreign_key_violations(conn)
         if violations and allowed is None:
             raise _NewViolations(violations)
@@ -1857,20 +1916,40 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed) -
     return done
 
 
-def _run_statements(conn, step: PlannedStep, statements) -> None:
-    for statement in statements:
-        try:
-            conn.execute(statement)
-        except sqlite3.Error as exc:
-            raise MigrateError(f"migration {step.name} failed: {exc} in statement: {_shorten(statement)}; "
-                               "it was rolled back, the database is as it was") from None
+def _run_statements(conn, step: PlannedStep, statements, ticks=None) -> None:
+    """Run a step's statements and its tracking write. `ticks(seconds)` hears
+    about a long statement about twice a second (from SQLite's progress handler)."""
+    watch = ticks is not None and hasattr(conn, "set_progress_handler")
+    started, last = time.perf_counter(), [time.perf_counter()]
+
+    def handler():
+        now = time.perf_counter()
+        if now - last[0] >= 0.5:
+            last[0] = now
+            ticks(now - started)
+        return 0
+
+    if watch:
+        conn.set_progress_handler(handler, 100000)
+    try:
+        for statement in statements:
+            try:
+                conn.execute(statement)
+            except sqlite3.Error as exc:
+                raise MigrateError(f"migration {step.name} failed: {exc} in statement: "
+                                   f"{_shorten(statement)}; it was rolled back, the database is as it was") from None
+    finally:
+        if watch:
+            conn.set_progress_handler(None, 0)
     if step.action == "apply":
         _ensure_migrations_table(conn)
         migration = step.migration
         conn.execute(f"INSERT INTO {quote(MIGRATIONS_TABLE)} (name, checksum, applied_at, down_sql) "
                      "VALUES (?, ?, ?, ?)", (migration.name, migration.checksum, _now(), migration.down))
     else:
-        conn.execute(f"DELETE FROM {quote(MIGRATIONS_TABLE)} WHERE name = ?", (step.name,))
+        names = (step.name,) + (step.migration.replaces if step.migration else ())
+        conn.execute(f"DELETE FROM {quote(MIGRATIONS_TABLE)} WHERE name IN ({', '.join('?' * len(names))})",
+                     names)
 
 
 def _commit(conn) -> None:
@@ -1918,8 +1997,28 @@ def _choose(names: list[str], applied: dict, available: dict, *, target: str | N
     return to_revert, to_apply
 
 
+def _visible_applied(conn, migrations: dict) -> tuple[dict, set]:
+    """The applied records, those replaced by a squashed migration folded into
+    it; and the squashed migrations to adopt (all they replace is applied)."""
+    records = _applied(conn) if conn is not None else {}
+    replaced = {name for m in migrations.values() for name in m.replaces}
+    applied = {n: r for n, r in records.items() if n not in replaced}
+    adopt = set()
+    for migration in migrations.values():
+        done = [n for n in migration.replaces if n in records]
+        if migration.name in applied or not done:
+            continue
+        if len(done) < len(migration.replaces):
+            missing = [n for n in migration.replaces if n not in records]
+            raise MigrateError(f"the database applied only some of the migrations {migration.name} replaces "
+                               f"(not {', '.join(missing)}): apply those from the files as they were before "
+                               "the squash (git checkout), then apply again; nothing was changed")
+        adopt.add(migration.name)
+    return applied, adopt
+
+
 def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed) -> list[PlannedStep]:
-    applied = _applied(conn) if conn is not None else {}
+    applied, adopt = _visible_applied(conn, migrations)
     changed = [n for n in sorted(applied, key=_order)
                if n in migrations and applied[n].checksum != migrations[n].checksum]
     if changed and not reverting and not allow_changed:
@@ -1939,7 +2038,8 @@ def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed) 
         steps.append(PlannedStep("revert", name, tuple(split_statements(down)), migration, record))
     for name in to_apply:
         migration = migrations[name]
-        steps.append(PlannedStep("apply", name, tuple(split_statements(migration.up)), migration))
+        statements = () if name in adopt else tuple(split_statements(migration.up))
+        steps.append(PlannedStep("apply", name, statements, migration, adopt=name in adopt))
     return steps
 
 
@@ -2023,8 +2123,10 @@ def apply(db, *, directory: str = "migrations", target: str | None = None, fake:
     records without running the SQL; `fake_initial` fakes the initial migration
     when its tables already exist and match; `allow_changed` accepts applied
     files edited since. `timeout` is how long to wait for another writer.
-    `progress(action, name, step)` is called before (step None) and after each
-    migration. Raises MigrateError; returns the Steps done."""
+    `progress(action, name, step)` is called before each migration (step
+    None), about twice a second while a long statement runs (step = seconds so
+    far) and once it is committed (step = its Step). Raises MigrateError;
+    returns the Steps done."""
     return _migrate(db, directory, target=target, reverting=False, fake=fake,
                     fake_initial=fake_initial, allow_changed=allow_changed, atomic=atomic,
                     timeout=timeout, progress=progress)
@@ -2042,12 +2144,14 @@ def status(db, *, directory: str = "migrations") -> list[MigrationStatus]:
     """Every migration on disk or in the database, applied or not. Never
     creates the database."""
     migrations = read_migrations(directory)
+    by_name = {m.name: m for m in migrations}
     database = _Database(db, create=False)
     try:
-        applied = _applied(database.conn) if database.conn is not None else {}
+        applied, adopt = _visible_applied(database.conn, by_name)
     finally:
         database.close()
-    by_name = {m.name: m for m in migrations}
+    applied.update({name: _Record(name, by_name[name].checksum, "(as the migrations it replaces)", None)
+                    for name in adopt})
     names = sorted(set(by_name) | set(applied), key=_order)
     return [MigrationStatus(
         name, name in applied, applied[name].applied_at if name in applied else None,
@@ -2072,8 +2176,9 @@ def check(db=None, *, models: str = "models.py", directory: str = "migrations") 
     try:
         if database is None or database.conn is None:
             return problems
-        applied = _applied(database.conn)
         by_name = {m.name: m for m in migrations}
+        applied, adopt = _visible_applied(database.conn, by_name)
+        applied.update({name: _Record(name, by_name[name].checksum, "", None) for name in adopt})
         for name in sorted(applied, key=_order):
             if name not in by_name:
                 problems.append(f"applied migration {name} has no file in {directory}")
@@ -2118,19 +2223,13 @@ def find_migration(directory: str, name: str) -> Migration:
 
 def dump_schema(db) -> list[str]:
     """The database's schema as SQL statements, like `dbmate dump`: tables
-    (parents first), indexes, views, triggers; without our bookkeeping."""
+    (parents first), indexes, virtual tables, views, triggers; without our
+    bookkeeping."""
     database = _Database(db, create=False)
     try:
         if database.conn is None:
             raise MigrateError(f"database {db} does not exist: run apply first, or pass --db")
-        schema = read_schema(database.conn)
-        tables = _dependency_order(list(schema.tables))
-        virtual = [sql for (sql,) in database.conn.execute(
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name IN (%s) ORDER BY rowid"
-            % ",".join("?" * len(schema.others)), schema.others)] if schema.others else []
-        virtual = [sql for sql in virtual if sql.lstrip().upper().startswith("CREATE VIRTUAL")]
-        return ([t.sql for t in tables] + [i.sql for t in tables for i in t.indexes] + virtual
-                + [v.sql for v in schema.views] + [t.sql for t in schema.triggers])
+        return schema_statements(database.conn)
     finally:
         database.close()
 
@@ -2190,6 +2289,9 @@ _EXAMPLES = {
     "sql": """examples:
   python migrate.py sql 0002
   python migrate.py sql 0002_add_author --down""",
+    "squash": """examples:
+  python migrate.py squash          # 0001 .. the latest become one migration
+  python migrate.py squash 0040     # 0001 .. 0040""",
     "schema": """example:
   python migrate.py schema --db app.sqlite3 > schema.sql""",
 }
@@ -2293,6 +2395,9 @@ def _parser(settings: dict):
     sql_.add_argument("name", help="number or full name")
     sql_.add_argument("--down", action="store_true", help="the down section instead of the up")
     command("schema", "print the database's schema as SQL", aliases=("dump",))
+    squash_ = command("squash", "replace the first migrations by one that builds the same schema")
+    squash_.add_argument("upto", nargs="?", help="last migration to squash (default: the latest)")
+    squash_.add_argument("--dry-run", action="store_true", help="print the file instead of writing it")
     return parser
 
 
@@ -2301,7 +2406,8 @@ class _Output:
 
     def __init__(self, *, quiet: bool):
         self.quiet = quiet
-        self.colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        self.terminal = sys.stdout.isatty()
+        self.colour = self.terminal and "NO_COLOR" not in os.environ
 
     def paint(self, text: str, colour: str) -> str:
         codes = {"green": "32", "red": "31", "yellow": "33", "bold": "1"}
@@ -2364,10 +2470,15 @@ def _run_migrations(args, out: _Output) -> int:
             out.say(f"  Backed up {args.db} to {args.backup}")
         out.say("Running migrations:")
     words = {"apply": "Applying", "revert": "Unapplying"}
-    outcomes = {"skip": "SKIPPED (done by another process)", "fake": "FAKED"}
+    outcomes = {"skip": "SKIPPED (done by another process)", "fake": "FAKED",
+                "adopt": "OK (applied before as the migrations it replaces)"}
     state = {"open": False}
 
     def progress(action, name, step):
+        if isinstance(step, float):  # a long statement is running: show it is alive
+            if out.terminal and state["open"]:
+                out.say(f"\r  {words[action]} {name}... {step:.0f}s", end="")
+            return
         if step is None:
             if state["open"]:  # --atomic: the previous one waits for the common COMMIT
                 out.say()
@@ -2444,6 +2555,18 @@ def _run_sql(args, out: _Output) -> int:
     return 0
 
 
+def _run_squash(args, out: _Output) -> int:
+    result = squash(directory=args.dir, upto=args.upto, write=not args.dry_run)
+    if args.dry_run:
+        print(result.text, end="")
+        return 0
+    out.say(f"Squashed into {result.path} (it replaces the files it lists; databases that applied "
+            "them keep working)")
+    for warning in result.warnings:
+        out.say(f"  {out.paint('WARNING', 'yellow')}: {warning}")
+    return 0
+
+
 def _run_schema(args, out: _Output) -> int:
     for statement in dump_schema(args.db):
         print(statement.rstrip(";") + ";\n")
@@ -2460,7 +2583,7 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser(settings).parse_args(argv)
         handlers = {"make": _run_make, "apply": _run_migrations, "revert": _run_migrations,
                     "status": _run_status, "check": _run_check, "sql": _run_sql,
-                    "schema": _run_schema, "dump": _run_schema}
+                    "schema": _run_schema, "dump": _run_schema, "squash": _run_squash}
         return handlers[args.command](args, _Output(quiet=args.quiet))
     except MigrateError as exc:
         sys.stdout.flush()

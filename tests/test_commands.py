@@ -142,11 +142,11 @@ class Settings(unittest.TestCase):
         self.assertEqual(settings, {"db": "a.db", "models": "app/models.py"})
 
 
-class Colour(unittest.TestCase):
-    def run_on_terminal(self, project, env):
+class TerminalCase(unittest.TestCase):
+    def run_on_terminal(self, project, env, command="status"):
         controller, terminal = os.openpty()
         try:
-            result = subprocess.run([sys.executable, MIGRATE, "status"], cwd=project.root, stdout=terminal,
+            result = subprocess.run([sys.executable, MIGRATE, command], cwd=project.root, stdout=terminal,
                                     stderr=subprocess.PIPE, env=env, timeout=60)
             output = os.read(controller, 65536).decode()
         finally:
@@ -155,6 +155,8 @@ class Colour(unittest.TestCase):
         self.assertEqual(result.returncode, 0)
         return output
 
+
+class Colour(TerminalCase):
     def test_colour_only_on_a_terminal_and_never_with_no_color(self):
         project = Project(self)
         project.models(POLLS)
@@ -164,6 +166,22 @@ class Colour(unittest.TestCase):
         self.assertIn("\033[32mX\033[0m", self.run_on_terminal(project, env))
         self.assertNotIn("\033[", self.run_on_terminal(project, dict(env, NO_COLOR="1")))
         self.assertNotIn("\033[", project.cli("status").stdout)
+
+
+class Progress(TerminalCase):
+    def test_a_long_statement_shows_a_progress_line_on_a_terminal(self):
+        project = Project(self)
+        project.write_migration("0001_slow", """\
+            -- migrate:up
+            CREATE TABLE numbers AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n
+              WHERE i < 3000000) SELECT i FROM n;
+            -- migrate:down
+            DROP TABLE numbers;
+            """)
+        output = self.run_on_terminal(project, dict(os.environ, NO_COLOR="1"), "apply")
+        self.assertRegex(output, r"\r  Applying 0001_slow\.\.\. \d+s")
+        self.assertIn("OK (", output)
+        self.assertNotIn("\r", project.cli("revert").stdout)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,101 @@
+"""Squash: many migrations become one; databases that applied them keep working."""
+import os
+import unittest
+
+from tests.support import Project, migrate, normalised_schema
+
+STEPS = [
+    """
+    @dataclass
+    class Question:
+        text: str
+        id: Optional[int] = None
+    """,
+    """
+    @dataclass
+    class Question:
+        text: str = field(metadata={"index": True})
+        author: Optional[str] = None
+        id: Optional[int] = None
+    """,
+    """
+    @dataclass
+    class Question:
+        text: str = field(metadata={"index": True})
+        author: Optional[str] = None
+        id: Optional[int] = None
+
+    @dataclass
+    class Choice:
+        question: Question
+        votes: int = 0
+        id: Optional[int] = None
+    """,
+]
+
+
+class Squash(unittest.TestCase):
+    def build(self, old_db=True):
+        project = Project(self)
+        for step, models in enumerate(STEPS):
+            project.models(models)
+            project.make()
+            if step == 0 and old_db:
+                project.apply()
+        project.write_migration("0004_view", "-- migrate:up\nCREATE VIEW busy AS SELECT * FROM choice;\n"
+                                "INSERT INTO question (text) VALUES ('seed');\n-- migrate:down\nDROP VIEW busy;\n")
+        return project
+
+    def test_squashed_migration_builds_the_same_schema_and_check_stays_clean(self):
+        project = self.build(old_db=False)
+        project.apply()
+        expected = normalised_schema(project.db)
+        result = migrate.squash(directory=project.directory)
+        self.assertEqual(project.files(), ["0004_squashed_0001_0004.sql"])
+        self.assertIn("0004_view has data statements", result.warnings[0])
+        text = project.read("0004_squashed_0001_0004.sql")
+        self.assertIn("-- migrate:replaces 0001_initial 0002_", text)
+        fresh = Project(self)
+        fresh.directory = project.directory
+        fresh.apply()
+        self.assertEqual(normalised_schema(fresh.db), expected)
+        self.assertEqual(project.make(write=False).operations, ())
+        fresh.revert()
+        self.assertEqual(normalised_schema(fresh.db), [])
+
+    def test_databases_that_applied_the_originals_keep_working(self):
+        project = self.build()
+        project.apply()
+        migrate.squash(directory=project.directory)
+        self.assertEqual([(s.name, s.applied) for s in project.status()],
+                         [("0004_squashed_0001_0004", True)])
+        self.assertEqual(migrate.check(project.db, models=project.models_path, directory=project.directory), [])
+        steps = project.apply()
+        self.assertEqual([(s.name, s.action) for s in steps], [("0004_squashed_0001_0004", "adopt")])
+        self.assertEqual(project.query("SELECT text FROM question"), [("seed",)])
+        project.models(STEPS[-1] + "    note: Optional[str] = None\n")
+        project.make()
+        project.apply()
+        project.revert(target="zero")
+        self.assertEqual(normalised_schema(project.db), [])
+        self.assertEqual(project.query("SELECT count(*) FROM _migrations"), [(0,)])
+
+    def test_partly_applied_originals_are_refused(self):
+        project = self.build()  # only 0001 applied
+        migrate.squash(directory=project.directory)
+        with self.assertRaisesRegex(migrate.MigrateError, "only some of the migrations"):
+            project.apply()
+
+    def test_cli_squash_up_to_a_target(self):
+        project = self.build(old_db=False)
+        result = project.cli("squash", "0002")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(project.files(), ["0002_squashed_0001_0002.sql", "0003_create_choice.sql",
+                                           "0004_view.sql"])
+        project.apply()
+        self.assertEqual(project.make(write=False).operations, ())
+        self.assertIn("nothing to squash", project.cli("squash", "0002").stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
