@@ -368,10 +368,13 @@ def load_models(models: str):
         finally:
             sys.path.remove(os.path.dirname(path))
         return module
+    sys.path.insert(0, os.getcwd())  # as `python -m` would find it
     try:
         return importlib.import_module(models)
     except Exception as exc:
         raise MigrateError(f"models module {models} failed to import: {_describe_exception(exc)}") from None
+    finally:
+        sys.path.remove(os.getcwd())
 
 
 def _describe_exception(exc: BaseException, path: str = "") -> str:
@@ -1317,6 +1320,13 @@ def _rebuild_sql(schema: Schema, before: Table, after: Table, fills: dict,
                    if t.table.casefold() != name.casefold()]
     header = (f"-- Rebuild {name}: {'; '.join(reasons)}.\n"
               "-- Steps from https://www.sqlite.org/lang_altertable.html#otheralter\n")
+    for column in before.columns:
+        new = after.column(column.name)
+        if new is None:
+            header += f"-- WARNING: drops column {name}.{column.name} and its data\n"
+        elif _is_narrowing(column, new):
+            header += (f"-- WARNING: narrows {name}.{column.name} from {column.type or '(none)'} "
+                       f"to {new.type}: values may change\n")
     statements.append(header + _rename_create_table(after.sql, temporary))
     if after.autoincrement:  # keep the counter, not only max(rowid)
         statements.append(f"INSERT INTO sqlite_sequence (name, seq) SELECT {quote_literal(temporary)}, seq "

@@ -202,7 +202,59 @@ class Evolution(unittest.TestCase):
         self.assertNotIn("legacy", result.text)
 
 
+class InvisibleAndDestructive(unittest.TestCase):
+    def test_a_change_sqlite_cannot_see_makes_no_migration(self):
+        project = Project(self)
+        project.models("""
+            import datetime
+            @dataclass
+            class Event:
+                when: datetime.datetime
+                id: Optional[int] = None
+        """)
+        project.make()
+        project.models("""
+            @dataclass
+            class Event:
+                when: str
+                id: Optional[int] = None
+        """)
+        self.assertEqual(project.make().operations, ())
+
+    def test_rebuild_marks_dropped_and_narrowed_columns_in_the_file(self):
+        project = Project(self)
+        project.models("""
+            @dataclass
+            class Item:
+                code: str = field(metadata={"unique": True})
+                label: str = ""
+                id: Optional[int] = None
+        """)
+        project.make()
+        project.models("""
+            @dataclass
+            class Item:
+                label: int = 0
+                id: Optional[int] = None
+        """)
+        result = project.make()
+        text = project.read(result.name + ".sql").split("-- migrate:down")[0]
+        self.assertIn("-- WARNING: narrows item.label from TEXT to INTEGER", text)
+        self.assertIn("-- WARNING: drops column item.code", text)
+        self.assertEqual(len(result.warnings), 2, result.warnings)
+
+
 class Errors(unittest.TestCase):
+    def test_models_given_as_a_dotted_module_name(self):
+        project = Project(self)
+        os.makedirs(os.path.join(project.root, "app"))
+        open(os.path.join(project.root, "app", "__init__.py"), "w").close()
+        with open(os.path.join(project.root, "app", "schema.py"), "w") as handle:
+            handle.write("from dataclasses import dataclass\n@dataclass\nclass Widget:\n    id: int\n")
+        result = project.cli("make", "--models", "app.schema")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("+ Create table widget", result.stdout)
+
     def test_replay_failure_names_the_file(self):
         project = Project(self)
         project.models("@dataclass\nclass A:\n    id: int\n")

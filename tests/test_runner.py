@@ -156,6 +156,14 @@ class Failures(unittest.TestCase):
                 message = self.assert_unchanged(self.project.apply)
                 self.assertIn("0002_bad", message)
 
+    def test_too_old_sqlite_is_refused_before_anything_runs(self):
+        original = migrate.MINIMUM_SQLITE
+        migrate.MINIMUM_SQLITE = (99, 0, 0)
+        self.addCleanup(setattr, migrate, "MINIMUM_SQLITE", original)
+        self.project.write_migration("0002_more", "-- migrate:up\nCREATE TABLE t (a);\n")
+        message = self.assert_unchanged(self.project.apply)
+        self.assertIn("needs 99.0.0 or newer", message)
+
     def test_first_failing_migration_leaves_no_database_file(self):
         project = Project(self)
         project.write_migration("0001_bad", "-- migrate:up\nCREATE TABLE a (x);\nSELECT * FROM nowhere;\n")
