@@ -1788,6 +1788,18 @@ def _applied(conn) -> dict[str, _Record]:
     return {row[0]: _Record(*row) for row in rows}
 
 
+def _recorded(conn, names: list[str]) -> set[str]:
+    """Which of `names` the migrations table holds (it may not exist yet)."""
+    try:
+        rows = conn.execute(f"SELECT name FROM {quote(MIGRATIONS_TABLE)} WHERE name IN "
+                            f"({', '.join('?' * len(names))})", names).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" not in str(exc):
+            raise
+        return set()
+    return {name for (name,) in rows}
+
+
 def _ensure_migrations_table(conn) -> None:
     conn.execute(f"CREATE TABLE IF NOT EXISTS {quote(MIGRATIONS_TABLE)} (\n"
                  "    name TEXT NOT NULL PRIMARY KEY,\n"
@@ -1818,13 +1830,23 @@ def _resolve_target(target: str, names: list[str]) -> int | None:
 _FORBIDDEN = {"BEGIN", "COMMIT", "END", "ROLLBACK", "VACUUM", "DETACH", "ATTACH"}
 
 
+def _first_words(sql: str, count: int) -> list[str]:
+    """The first `count` tokens, upper-cased (without tokenizing the rest)."""
+    words = []
+    for match in _TOKEN.finditer(sql):
+        if match.lastgroup != "space":
+            words.append(match.group().upper())
+            if len(words) == count:
+                break
+    return words
+
+
 def _statement_problem(statement: str) -> str | None:
     """Statements that would end or cannot run in the migration's transaction."""
-    tokens = _tokenize(statement)
-    words = [t.upper for t in tokens[:3]]
+    words = _first_words(statement, 4)
     if words and words[0] in _FORBIDDEN and not (words[0] == "ROLLBACK" and "TO" in words):
         return f"{words[0]} cannot run inside the migration's transaction"
-    if words[:1] == ["PRAGMA"] and any(t.upper in ("JOURNAL_MODE", "FOREIGN_KEYS") for t in tokens[:4]):
+    if words[:1] == ["PRAGMA"] and any(w in ("JOURNAL_MODE", "FOREIGN_KEYS") for w in words):
         return "this PRAGMA has no effect inside a transaction"
     return None
 
@@ -1844,31 +1866,41 @@ class PlannedStep:
     adopt: bool = False  # a squashed migration whose replaced ones are all applied
 
 
+class _ForeignKeysOff:
+    """Foreign key enforcement off for the migrations (it cannot change inside
+    a transaction, and a rebuild's DROP TABLE would cascade), the connection's
+    own setting restored afterwards, also after a failure."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def __enter__(self):
+        self.was_on = self.conn.execute("PRAGMA foreign_keys").fetchone()[0]
+        if self.was_on:
+            self.conn.execute("PRAGMA foreign_keys = OFF")
+
+    def __exit__(self, *exc_info):
+        if self.was_on:
+            self.conn.execute("PRAGMA foreign_keys = ON")
+
+
 def _transaction(conn, steps: list[PlannedStep], *, fake: bool, on_step) -> list[Step]:
     """Run steps and their tracking writes in ONE `BEGIN IMMEDIATE`
-    transaction, with foreign keys off (they cannot change inside one) and
-    checked before COMMIT. On any error: ROLLBACK, and the connection's
-    foreign_keys setting is restored."""
+    transaction, foreign keys checked before COMMIT. On any error: ROLLBACK.
+    Call it with foreign keys off (_ForeignKeysOff)."""
     for step in steps:
         for statement in () if fake else step.statements:
             problem = _statement_problem(statement)
             if problem:
                 raise MigrateError(f"migration {step.name}: {problem}: {_shorten(statement)}; remove it "
                                    "(run it by hand outside migrations); nothing was changed")
-    foreign_keys = conn.execute("PRAGMA foreign_keys").fetchone()[0]
-    if foreign_keys:
-        conn.execute("PRAGMA foreign_keys = OFF")
     try:
-        try:
-            done = _attempt(conn, steps, fake=fake, on_start=on_step, allowed=None)
-        except _NewViolations as found:
-            allowed = _foreign_key_violations(conn)  # rolled back: these were there before
-            if found.rows - allowed:
-                raise _violation_error(steps, found.rows - allowed) from None
-            done = _attempt(conn, steps, fake=fake, on_start=None, allowed=allowed)
-    finally:
-        if foreign_keys:
-            conn.execute("PRAGMA foreign_keys = ON")
+        done = _attempt(conn, steps, fake=fake, on_start=on_step, allowed=None)
+    except _NewViolations as found:
+        allowed = _foreign_key_violations(conn)  # rolled back: these were there before
+        if found.rows - allowed:
+            raise _violation_error(steps, found.rows - allowed) from None
+        done = _attempt(conn, steps, fake=fake, on_start=None, allowed=allowed)
     for planned, step in zip(steps, done):  # reported once committed
         if on_step:
             on_step(planned.action, planned.name, step)
@@ -1892,13 +1924,14 @@ def _begin(conn) -> None:
 def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed) -> list[Step]:
     _begin(conn)
     try:
-        applied = _applied(conn)  # again, inside the lock: another process may have been first
+        # again, inside the lock: another process may have been first
+        recorded = _recorded(conn, [step.name for step in steps])
         done = []
         for step in steps:
             started = time.perf_counter()
             if on_start:
                 on_start(step.action, step.name, None)
-            if (step.name in applied) == (step.action == "apply"):
+            if (step.name in recorded) == (step.action == "apply"):
                 done.append(Step(step.name, "skip", 0.0))
             else:
                 ticks = (lambda seconds, step=step: on_start(step.action, step.name, seconds)) if on_start else None
@@ -2082,11 +2115,14 @@ def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: b
             _accept_changed_checksums(conn, migrations)
         if fake_initial and steps and steps[0].action == "apply" and steps[0].migration.number == 1 \
                 and _initial_tables_exist(conn, steps[0].migration):
-            done += _transaction(conn, steps[:1], fake=True, on_step=progress)
+            with _ForeignKeysOff(conn):
+                done += _transaction(conn, steps[:1], fake=True, on_step=progress)
             steps = steps[1:]
-        batches = [steps] if atomic and steps else [[step] for step in steps]
-        for batch in batches:
-            done += _transaction(conn, batch, fake=fake, on_step=progress)
+        if steps:
+            batches = [steps] if atomic else [[step] for step in steps]
+            with _ForeignKeysOff(conn):
+                for batch in batches:
+                    done += _transaction(conn, batch, fake=fake, on_step=progress)
         finished = True
         return done
     finally:
