@@ -718,7 +718,7 @@ def _read_table(conn, name: str, sql: str, index_sql: dict) -> Table:
     parsed = _parse_create_table(sql)
     columns, pk = [], []
     for _, col_name, col_type, notnull, default, pk_position, hidden in conn.execute(
-            f"PRAGMA table_xinfo({quote(name)})"):
+            f"PRAGMA table_xinfo({quote(name)})").fetchall():
         extra = parsed["columns"].get(col_name.casefold(), {})
         if default is not None and default.upper() == "NULL":
             default = None
@@ -729,15 +729,16 @@ def _read_table(conn, name: str, sql: str, index_sql: dict) -> Table:
     primary_key = tuple(n for _, n in sorted(pk))
     fks = {}
     for fk_id, _, parent, source, to, on_update, on_delete, _ in conn.execute(
-            f"PRAGMA foreign_key_list({quote(name)})"):
+            f"PRAGMA foreign_key_list({quote(name)})").fetchall():
         fks.setdefault(fk_id, []).append((source, to, parent, on_delete, on_update))
     foreign_keys = tuple(ForeignKey(tuple(p[0] for p in parts), parts[0][2],
                                     tuple(p[1] for p in parts if p[1] is not None),
                                     parts[0][3], parts[0][4]) for _, parts in sorted(fks.items()))
     unique, indexes = [], []
-    for _, index_name, is_unique, origin, _ in conn.execute(f"PRAGMA index_list({quote(name)})"):
+    for _, index_name, is_unique, origin, _ in conn.execute(f"PRAGMA index_list({quote(name)})").fetchall():
         if origin == "u":
-            unique.append(tuple(r[2] for r in conn.execute(f"PRAGMA index_info({quote(index_name)})")))
+            info = conn.execute(f"PRAGMA index_info({quote(index_name)})").fetchall()
+            unique.append(tuple(r[2] for r in info))
         elif origin == "c":
             indexes.append(Index(index_name, name, bool(is_unique), index_sql[index_name.casefold()]))
     table = Table(name, sql, tuple(columns), primary_key, foreign_keys,
@@ -852,7 +853,8 @@ def schema_statements(conn) -> list[str]:
     schema = read_schema(conn)
     tables = _dependency_order(list(schema.tables))
     virtual = [sql for (name, sql) in conn.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY rowid") if name in schema.others]
+        "SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY rowid").fetchall()
+        if name in schema.others]
     return ([t.sql for t in tables] + [i.sql for t in tables for i in t.indexes] + virtual
             + [v.sql for v in schema.views] + [t.sql for t in schema.triggers])
 
@@ -1729,6 +1731,12 @@ def _check_sqlite_version() -> None:
                            "COLUMN); upgrade Python or SQLite; nothing was changed")
 
 
+def _errors(conn) -> tuple:
+    """What a connection raises when SQL fails: sqlite3.Error, or for other
+    DB-API drivers with sqlite3 semantics (libsql raises ValueError) anything."""
+    return (sqlite3.Error,) if isinstance(conn, sqlite3.Connection) else (Exception,)
+
+
 class _Database:
     """A connection we opened (and close), or the caller's (left as found)."""
 
@@ -1765,7 +1773,7 @@ class _Database:
         """A crash with journal_mode MEMORY or OFF corrupts the file: no
         migrations there (in-memory databases excepted)."""
         mode = self.conn.execute("PRAGMA journal_mode").fetchone()[0].lower()
-        files = [row[2] for row in self.conn.execute("PRAGMA database_list") if row[1] == "main"]
+        files = [row[2] for row in self.conn.execute("PRAGMA database_list").fetchall() if row[1] == "main"]
         if mode in ("memory", "off") and files and files[0]:
             raise MigrateError(f"the connection uses journal_mode={mode}, with which a crash during a "
                                "migration corrupts the database: switch to DELETE or WAL first; "
@@ -1784,7 +1792,7 @@ def _applied(conn) -> dict[str, _Record]:
                           (MIGRATIONS_TABLE,)).fetchone()
     if not exists:
         return {}
-    rows = conn.execute(f"SELECT name, checksum, applied_at, down_sql FROM {quote(MIGRATIONS_TABLE)}")
+    rows = conn.execute(f"SELECT name, checksum, applied_at, down_sql FROM {quote(MIGRATIONS_TABLE)}").fetchall()
     return {row[0]: _Record(*row) for row in rows}
 
 
@@ -1793,7 +1801,7 @@ def _recorded(conn, names: list[str]) -> set[str]:
     try:
         rows = conn.execute(f"SELECT name FROM {quote(MIGRATIONS_TABLE)} WHERE name IN "
                             f"({', '.join('?' * len(names))})", names).fetchall()
-    except sqlite3.OperationalError as exc:
+    except _errors(conn) as exc:
         if "no such table" not in str(exc):
             raise
         return set()
@@ -1852,7 +1860,8 @@ def _statement_problem(statement: str) -> str | None:
 
 
 def _foreign_key_violations(conn) -> set[tuple]:
-    return {(table, rowid, parent) for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check")}
+    rows = conn.execute("PRAGMA foreign_key_check").fetchall()
+    return {(table, rowid, parent) for table, rowid, parent, _ in rows}
 
 
 @dataclass(frozen=True)
@@ -1916,9 +1925,14 @@ class _NewViolations(Exception):
 def _begin(conn) -> None:
     try:
         conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
+    except _errors(conn) as exc:
         raise MigrateError(f"cannot start a write transaction: {exc} (another process is writing: "
                            "retry, or wait longer with --timeout); nothing was changed") from None
+
+
+def _rollback(conn) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
 
 
 def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed) -> list[Step]:
@@ -1942,14 +1956,15 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed) -
         if violations and allowed is None:
             raise _NewViolations(violations)
         _commit(conn)
-    except sqlite3.Error as exc:  # the tracking write or COMMIT: read-only, disk full...
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
+    except (MigrateError, _NewViolations):
+        _rollback(conn)
+        raise
+    except _errors(conn) as exc:  # the tracking write or COMMIT: read-only, disk full...
+        _rollback(conn)
         raise MigrateError(f"migration {', '.join(s.name for s in steps)} could not be recorded: {exc}; "
                            "it was rolled back, the database is as it was") from None
     except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
+        _rollback(conn)
         raise
     if violations:
         tables = ", ".join(sorted({v[0] for v in violations}))
@@ -1978,7 +1993,7 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None) -> None:
         for statement in statements:
             try:
                 conn.execute(statement)
-            except sqlite3.Error as exc:
+            except _errors(conn) as exc:
                 raise MigrateError(f"migration {step.name} failed: {exc} in statement: "
                                    f"{_shorten(statement)}; it was rolled back, the database is as it was") from None
     finally:
@@ -2002,7 +2017,7 @@ def _commit(conn) -> None:
         try:
             conn.execute("COMMIT")
             return
-        except sqlite3.OperationalError as exc:
+        except _errors(conn) as exc:
             if "locked" not in str(exc) and "busy" not in str(exc).lower() or attempt == 49:
                 raise
             time.sleep(0.1)
