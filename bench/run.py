@@ -1039,7 +1039,7 @@ def targets(cases: list[Case], sizes: list[int], projects: list[tuple]) -> list[
         faster(f"{tag} apply >= 15x faster than django", s2, "apply all (empty db)", "django migrate", 15)
         faster(f"{tag} apply zero >= 20x faster than django", s2, "apply zero (revert all)",
                "django migrate app zero", 20)
-    for rows_ in sizes:
+    for rows_ in sizes[-1:]:  # the big table is the largest size; smaller ones only show memory growth
         s3 = f"3 big table ({rows_:,} rows)"
         tag = f"[{rows_:,} rows]"
         for variant, factor in (("rebuild", 1.1), ("drop", 1.1), ("add", 2.0)):
@@ -1213,6 +1213,8 @@ def main(argv=None) -> int:
     parser.add_argument("--json", help="also write raw results as JSON to this file")
     parser.add_argument("--migrate", default=MIGRATE,
                         help="the migrate.py to measure (copied into the work dir first; default ../migrate.py)")
+    parser.add_argument("--from-json", metavar="FILE",
+                        help="measure nothing: print the tables of a run saved with --json")
     parser.add_argument("--profile", action="store_true",
                         help="instead of timing, run cProfile on migrate.py (runner apply, make --check)")
     args = parser.parse_args(argv)
@@ -1231,6 +1233,8 @@ def main(argv=None) -> int:
     MIGRATE = snapshot
     started = time.perf_counter()
 
+    if args.from_json:
+        return report_from_json(args)
     tools, versions = discover_tools()
     facts = machine()
     if args.profile:
@@ -1253,15 +1257,47 @@ def main(argv=None) -> int:
     measure(fast, reps * 5, warmup + 2)
     measure([c for c in cases if not c.scenario.startswith("4 ")], reps, warmup)
     cases.sort(key=lambda c: c.scenario[:1])  # scenario order 1..4, stable within
-
-    result_rows = results_table(cases)
-    target_rows = targets(cases, sizes if "bigtable" in scenarios else [],
-                          projects if "models" in scenarios else [])
     mode = "QUICK run (--quick): small sizes, not the issue's sizes" if q else "full run"
     header = [f"migrate.py benchmark, {mode}; {reps} measured rep(s) after {warmup} warm-up; "
               f"total {time.perf_counter() - started:.0f} s",
               "machine: " + ", ".join(f"{k} {v}" for k, v in facts.items()),
               "versions: " + ", ".join(f"{k} {v}" for k, v in versions.items())]
+    if args.json:
+        write(os.path.abspath(args.json), json.dumps({
+            "mode": mode, "reps": reps, "warmup": warmup, "machine": facts, "versions": versions,
+            "header": header, "sizes": sizes if "bigtable" in scenarios else [],
+            "projects": projects if "models" in scenarios else [],
+            "cases": [{"scenario": c.scenario, "op": c.op, "tool": c.tool, "cmd": c.cmd, "walls": c.walls,
+                       "rss_kib": c.rss, "skip": c.skip, "error": c.error} for c in cases]}, indent=1))
+    report(cases, header, sizes if "bigtable" in scenarios else [],
+           projects if "models" in scenarios else [], args.markdown)
+    return 0
+
+
+def report_from_json(args) -> int:
+    """Print (and optionally write as Markdown) the tables of a saved --json run."""
+    with open(args.from_json) as handle:
+        data = json.load(handle)
+    cases = []
+    for item in data["cases"]:
+        case = Case(item["scenario"], item["op"], item["tool"], item["cmd"], skip=item["skip"])
+        case.walls, case.rss, case.error = item["walls"], item["rss_kib"], item["error"]
+        cases.append(case)
+    sizes = data.get("sizes") or sorted({int(c.scenario.split("(")[1].split(" ")[0].replace(",", ""))
+                                         for c in cases if c.scenario.startswith("3 ")})
+    projects = [tuple(p) for p in data.get("projects") or []] or sorted(
+        {tuple(int(x.split()[0]) for x in c.scenario.split("(")[1].rstrip(")").split(", "))
+         for c in cases if c.scenario.startswith("2 ")})
+    header = data.get("header") or [f"{data['mode']}; {data['reps']} rep(s) after {data['warmup']} warm-up",
+                                    "machine: " + ", ".join(f"{k} {v}" for k, v in data["machine"].items()),
+                                    "versions: " + ", ".join(f"{k} {v}" for k, v in data["versions"].items())]
+    report(cases, header, sizes, projects, args.markdown)
+    return 0
+
+
+def report(cases, header, sizes, projects, markdown) -> None:
+    result_rows = results_table(cases)
+    target_rows = targets(cases, sizes, projects)
     print("\n".join(header))
     print()
     print(format_text(RESULT_HEADERS, result_rows))
@@ -1270,18 +1306,11 @@ def main(argv=None) -> int:
           "operation (>1: migrate.py is faster)")
     print()
     print(format_text(TARGET_HEADERS, target_rows))
-    if args.markdown:
-        write(os.path.abspath(args.markdown),
+    if markdown:
+        write(os.path.abspath(markdown),
               "\n\n".join(["\n".join(f"- {h}" for h in header),
                            format_markdown(RESULT_HEADERS, result_rows),
                            format_markdown(TARGET_HEADERS, target_rows)]) + "\n")
-    if args.json:
-        write(os.path.abspath(args.json), json.dumps({
-            "mode": mode, "reps": reps, "warmup": warmup, "machine": facts, "versions": versions,
-            "cases": [{"scenario": c.scenario, "op": c.op, "tool": c.tool, "cmd": c.cmd, "walls": c.walls,
-                       "rss_kib": c.rss, "skip": c.skip, "error": c.error} for c in cases],
-            "targets": target_rows}, indent=1))
-    return 0
 
 
 if __name__ == "__main__":
