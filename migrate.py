@@ -124,6 +124,17 @@ def _unquote(text: str) -> str:
     return text
 
 
+def _first_tokens(sql: str, count: int) -> list[_Token]:
+    """The first `count` tokens, without tokenizing the rest."""
+    tokens = []
+    for match in _TOKEN.finditer(sql):
+        if match.lastgroup != "space":
+            tokens.append(_Token(match.lastgroup, match.group(), match.start(), match.end()))
+            if len(tokens) == count:
+                break
+    return tokens
+
+
 def _canonical(tokens: list[_Token]) -> str:
     """Text for comparing SQL fragments: case-folded words and identifiers,
     literal strings untouched, single spaces."""
@@ -1467,6 +1478,22 @@ def split_statements(sql: str) -> list[str]:
     return statements
 
 
+def dropped_referenced_tables(schema: Schema, statements) -> list[str]:
+    """Tables that `DROP TABLE` statements drop (a rebuild does) while other
+    tables of `schema` reference them: safe only with foreign keys off."""
+    dropped = []
+    for statement in statements:
+        tokens = _first_tokens(statement, 5)
+        uppers = [t.upper for t in tokens]
+        if uppers[:2] != ["DROP", "TABLE"] or len(tokens) < (5 if uppers[2:4] == ["IF", "EXISTS"] else 3):
+            continue
+        name = _unquote(tokens[4].text if uppers[2:4] == ["IF", "EXISTS"] else tokens[2].text)
+        if any(fk.table.casefold() == name.casefold() and t.name.casefold() != name.casefold()
+               for t in schema.tables for fk in t.foreign_keys):
+            dropped.append(name)
+    return dropped
+
+
 def render_migration(up: list[str], down: list[str], description: list[str], *,
                      replaces: tuple[str, ...] = ()) -> str:
     """A migration file's text."""
@@ -1737,6 +1764,77 @@ def _errors(conn) -> tuple:
     return (sqlite3.Error,) if isinstance(conn, sqlite3.Connection) else (Exception,)
 
 
+class RqliteError(Exception):
+    """An error an rqlite node reported for a statement."""
+
+
+class _Rows:
+    def __init__(self, rows: list):
+        self.rows = [tuple(row) for row in rows]
+
+    def fetchone(self):
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self) -> list:
+        return self.rows
+
+
+class Rqlite:
+    """A node of an rqlite cluster (Raft-replicated SQLite), spoken to over
+    its HTTP API with urllib. Reads go to /db/query at strong consistency;
+    writes only as whole transactions (/db/execute?transaction), one request
+    each, because the cluster cannot hold a transaction open between requests."""
+    in_transaction = False
+
+    def __init__(self, url: str, *, timeout: float = 30.0):
+        self.url, self.timeout = url.rstrip("/"), timeout
+
+    def execute(self, sql: str, params=()) -> _Rows:
+        result = self._post("/db/query?level=strong", [[sql, *params]])[0]
+        if "error" in result:
+            raise RqliteError(result["error"])
+        return _Rows(result.get("values", []))
+
+    def transaction(self, statements: list) -> None:
+        """Run [sql, *params] statements as one transaction; raise the first
+        error (rqlite answers HTTP 200 and rolls the whole request back)."""
+        results = self._post("/db/execute?transaction", statements)
+        errors = [r["error"] for r in results if "error" in r]
+        if errors or len(results) != len(statements):
+            raise RqliteError(errors[0] if errors else f"{len(results)} results for {len(statements)} statements")
+
+    def close(self) -> None:
+        pass
+
+    def _post(self, path: str, body: list) -> list:
+        import json
+        import urllib.error
+        import urllib.request
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args):  # never resend a write elsewhere unasked
+                return None
+
+        request = urllib.request.Request(self.url + path, data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"}, method="POST")
+        try:
+            with urllib.request.build_opener(NoRedirect).open(request, timeout=self.timeout) as response:
+                payload = json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            raise MigrateError(f"rqlite node {self.url} answered HTTP {exc.code} "
+                               f"({exc.read()[:200].decode(errors='replace').strip()}); nothing was changed") from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise MigrateError(f"cannot reach rqlite node {self.url}: {getattr(exc, 'reason', exc)}; "
+                               "nothing was changed") from None
+        if "error" in payload:
+            raise RqliteError(payload["error"])
+        return payload["results"]
+
+
+def _is_url(db) -> bool:
+    return isinstance(db, str) and db.startswith(("http://", "https://"))
+
+
 class _Database:
     """A connection we opened (and close), or the caller's (left as found)."""
 
@@ -1750,6 +1848,9 @@ class _Database:
             self._refuse_unsafe_journal()
             return
         self.path = os.fspath(db)
+        if _is_url(self.path):
+            self.conn = Rqlite(self.path, timeout=timeout)
+            return
         if os.path.isdir(self.path):
             raise MigrateError(f"database {self.path} is a directory, not a SQLite file: pass --db FILE")
         exists = self.path == ":memory:" or os.path.exists(self.path)
@@ -1838,20 +1939,11 @@ def _resolve_target(target: str, names: list[str]) -> int | None:
 _FORBIDDEN = {"BEGIN", "COMMIT", "END", "ROLLBACK", "VACUUM", "DETACH", "ATTACH"}
 
 
-def _first_words(sql: str, count: int) -> list[str]:
-    """The first `count` tokens, upper-cased (without tokenizing the rest)."""
-    words = []
-    for match in _TOKEN.finditer(sql):
-        if match.lastgroup != "space":
-            words.append(match.group().upper())
-            if len(words) == count:
-                break
-    return words
 
 
 def _statement_problem(statement: str) -> str | None:
     """Statements that would end or cannot run in the migration's transaction."""
-    words = _first_words(statement, 4)
+    words = [t.text.upper() for t in _first_tokens(statement, 4)]
     if words and words[0] in _FORBIDDEN and not (words[0] == "ROLLBACK" and "TO" in words):
         return f"{words[0]} cannot run inside the migration's transaction"
     if words[:1] == ["PRAGMA"] and any(w in ("JOURNAL_MODE", "FOREIGN_KEYS") for w in words):
@@ -2133,8 +2225,11 @@ def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: b
             with _ForeignKeysOff(conn):
                 done += _transaction(conn, steps[:1], fake=True, on_step=progress)
             steps = steps[1:]
-        if steps:
-            batches = [steps] if atomic else [[step] for step in steps]
+        batches = [steps] if atomic and steps else [[step] for step in steps]
+        if isinstance(conn, Rqlite):
+            for batch in batches:
+                done += _rqlite_transaction(conn, batch, fake=fake, on_step=progress)
+        elif batches:
             with _ForeignKeysOff(conn):
                 for batch in batches:
                     done += _transaction(conn, batch, fake=fake, on_step=progress)
@@ -2142,6 +2237,64 @@ def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: b
         return done
     finally:
         database.close(failed_empty=not finished and not done)
+
+
+def _rqlite_transaction(conn: Rqlite, steps: list[PlannedStep], *, fake: bool, on_step) -> list[Step]:
+    """The steps and their tracking writes as ONE transaction request. The
+    tracking write goes first: a node that applied the migration already makes
+    the duplicate INSERT fail, which aborts the whole request."""
+    started = time.perf_counter()
+    _refuse_cascading_rebuilds(conn, steps)
+    table = quote(MIGRATIONS_TABLE)
+    statements = [[f"CREATE TABLE IF NOT EXISTS {table} (name TEXT NOT NULL PRIMARY KEY, "
+                   "checksum TEXT NOT NULL, applied_at TEXT NOT NULL, down_sql TEXT)"]]
+    for step in steps:
+        for statement in () if fake else step.statements:
+            problem = _statement_problem(statement)
+            if problem:
+                raise MigrateError(f"migration {step.name}: {problem}: {_shorten(statement)}; nothing was changed")
+        if on_step:
+            on_step(step.action, step.name, None)
+        if step.action == "apply":
+            migration = step.migration
+            statements.append([f"INSERT INTO {table} (name, checksum, applied_at, down_sql) VALUES (?, ?, ?, ?)",
+                               migration.name, migration.checksum, _now(), migration.down])
+        else:
+            names = (step.name,) + (step.migration.replaces if step.migration else ())
+            statements.append([f"DELETE FROM {table} WHERE name IN ({', '.join('?' * len(names))})", *names])
+        statements += [[statement] for statement in (() if fake else step.statements)]
+    try:
+        conn.transaction(statements)
+    except RqliteError as exc:
+        recorded = _recorded(conn, [step.name for step in steps])
+        if all((step.name in recorded) == (step.action == "apply") for step in steps):
+            done = [Step(step.name, "skip", 0.0) for step in steps]  # another node was first
+        else:
+            raise MigrateError(f"migration {', '.join(s.name for s in steps)} failed on rqlite: {exc}; "
+                               "the cluster rolled it back, nothing was recorded") from None
+    else:
+        seconds = time.perf_counter() - started
+        done = [Step(step.name, "adopt" if step.adopt else "fake" if fake else step.action, seconds)
+                for step in steps]
+    for planned, step in zip(steps, done):
+        if on_step:
+            on_step(planned.action, planned.name, step)
+    return done
+
+
+def _refuse_cascading_rebuilds(conn: Rqlite, steps: list[PlannedStep]) -> None:
+    """A cluster started with -fk enforces foreign keys on every statement,
+    and PRAGMA foreign_keys must not be sent (it would be replicated): dropping
+    a referenced table there deletes or orphans its children's rows."""
+    if not conn.execute("PRAGMA foreign_keys").fetchone()[0]:
+        return
+    schema = read_schema(conn)
+    for step in steps:
+        for table in dropped_referenced_tables(schema, step.statements):
+            raise MigrateError(f"migration {step.name} drops or rebuilds table {table}, which other tables "
+                               "reference, and this rqlite cluster enforces foreign keys (-fk): their rows "
+                               "would cascade away. Restart the cluster without -fk for this migration; "
+                               "nothing was changed")
 
 
 def _accept_changed_checksums(conn, migrations: dict) -> None:

