@@ -1658,6 +1658,39 @@ def squash(*, directory: str = "migrations", upto: str | None = None, write: boo
     return _write_migration(directory, last.number, slug, text, description, warnings, up, down, write)
 
 
+def export_d1(*, directory: str = "migrations", out: str) -> list[str]:
+    """Write the migrations as Cloudflare D1 (wrangler) migration files in
+    `out`: same names, up SQL only. D1 always enforces foreign keys and gives
+    no way to switch them off, so a migration that drops or rebuilds a table
+    other tables reference is refused (its children's rows would cascade away
+    or the DROP would fail). Returns the paths written."""
+    migrations = read_migrations(directory)
+    scratch = _scratch_database()
+    files = []
+    try:
+        for migration in migrations:
+            statements = split_statements(migration.up)
+            for table in dropped_referenced_tables(read_schema(scratch), statements):
+                raise MigrateError(f"migration {migration.name} drops or rebuilds table {table}, which other "
+                                   "tables reference: D1 always enforces foreign keys, so their rows would "
+                                   "cascade away; split it by hand (move the children out first); "
+                                   "nothing was exported")
+            for statement in statements:
+                scratch.execute(statement)
+            files.append((os.path.join(out, migration.name + ".sql"),
+                          f"-- {migration.name}, exported by migrate.py {__version__} for Cloudflare D1\n"
+                          + "".join(s.rstrip().rstrip(";") + ";\n" for s in statements)))
+    except sqlite3.Error as exc:
+        raise MigrateError(f"migration {migration.name} fails when replayed: {exc}; nothing was exported") from None
+    finally:
+        scratch.close()
+    os.makedirs(out, exist_ok=True)
+    for path, text in files:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    return [path for path, _ in files]
+
+
 def _write_migration(directory, number, slug, text, description, warnings, up, down, write) -> MakeResult:
     file_name = f"{number:04d}_{slug}"
     path = os.path.join(directory, file_name + ".sql")
@@ -2506,6 +2539,9 @@ _EXAMPLES = {
     "squash": """examples:
   python migrate.py squash          # 0001 .. the latest become one migration
   python migrate.py squash 0040     # 0001 .. 0040""",
+    "export": """example:
+  python migrate.py export --d1 d1-migrations
+  npx wrangler d1 migrations apply DATABASE --local   # migrations_dir = d1-migrations""",
     "schema": """example:
   python migrate.py schema --db app.sqlite3 > schema.sql""",
 }
@@ -2609,6 +2645,9 @@ def _parser(settings: dict):
     sql_.add_argument("name", help="number or full name")
     sql_.add_argument("--down", action="store_true", help="the down section instead of the up")
     command("schema", "print the database's schema as SQL", aliases=("dump",))
+    export_ = command("export", "write the migrations for another tool")
+    export_.add_argument("--d1", metavar="DIR", required=True,
+                         help="Cloudflare D1 / wrangler migration files (up SQL only) into DIR")
     squash_ = command("squash", "replace the first migrations by one that builds the same schema")
     squash_.add_argument("upto", nargs="?", help="last migration to squash (default: the latest)")
     squash_.add_argument("--dry-run", action="store_true", help="print the file instead of writing it")
@@ -2781,6 +2820,13 @@ def _run_squash(args, out: _Output) -> int:
     return 0
 
 
+def _run_export(args, out: _Output) -> int:
+    paths = export_d1(directory=args.dir, out=args.d1)
+    out.say(f"Exported {len(paths)} migrations to {args.d1} for Cloudflare D1 "
+            f"(apply with: npx wrangler d1 migrations apply DATABASE)")
+    return 0
+
+
 def _run_schema(args, out: _Output) -> int:
     for statement in dump_schema(args.db):
         print(statement.rstrip(";") + ";\n")
@@ -2797,7 +2843,8 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser(settings).parse_args(argv)
         handlers = {"make": _run_make, "apply": _run_migrations, "revert": _run_migrations,
                     "status": _run_status, "check": _run_check, "sql": _run_sql,
-                    "schema": _run_schema, "dump": _run_schema, "squash": _run_squash}
+                    "schema": _run_schema, "dump": _run_schema, "squash": _run_squash,
+                    "export": _run_export}
         return handlers[args.command](args, _Output(quiet=args.quiet))
     except MigrateError as exc:
         sys.stdout.flush()
