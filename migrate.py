@@ -34,6 +34,7 @@ import sqlite3
 import sys
 import time
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 __version__ = "0.1.0"
 __all__ = [
@@ -184,7 +185,7 @@ class Column:
     generated: str | None = None
     definition: str = ""
 
-    @property
+    @cached_property
     def signature(self) -> tuple:
         """What makes two columns the same, name and order aside."""
         return (canonical_sql(self.type), self.notnull, canonical_sql(self.default),
@@ -200,7 +201,7 @@ class ForeignKey:
     on_delete: str = "NO ACTION"
     on_update: str = "NO ACTION"
 
-    @property
+    @cached_property
     def signature(self) -> tuple:
         return (tuple(c.casefold() for c in self.columns), self.table.casefold(),
                 tuple(c.casefold() for c in self.to), self.on_delete, self.on_update)
@@ -213,7 +214,7 @@ class Index:
     unique: bool
     sql: str
 
-    @property
+    @cached_property
     def signature(self) -> tuple:
         """Name, uniqueness and everything after the table name."""
         tokens = _tokenize(self.sql)
@@ -1601,7 +1602,8 @@ def _make(scratch, module, directory, number, name, questioner, write) -> MakeRe
     unmanaged = frozenset(unmanaged)
     operations = plan_renames(original, target, questioner, unmanaged=unmanaged)
     steps = _execute_operations(scratch, operations)
-    operations += diff_schemas(read_schema(scratch), target, questioner, unmanaged=unmanaged)
+    renamed = read_schema(scratch) if operations else original
+    operations += diff_schemas(renamed, target, questioner, unmanaged=unmanaged)
     steps += _execute_operations(scratch, operations[len(steps):])
     if not operations:
         return MakeResult(())
@@ -1984,8 +1986,62 @@ def _statement_problem(statement: str) -> str | None:
     return None
 
 
-def _foreign_key_violations(conn) -> set[tuple]:
-    rows = conn.execute("PRAGMA foreign_key_check").fetchall()
+_NO_ROWS_CHANGED = {("SELECT",), ("CREATE", "INDEX"), ("CREATE", "UNIQUE"), ("CREATE", "VIEW"),
+                    ("CREATE", "TRIGGER"), ("DROP", "INDEX"), ("DROP", "VIEW"), ("DROP", "TRIGGER")}
+
+
+def _touched_tables(statements) -> set[str] | None:
+    """The tables whose rows or definition `statements` change, read from
+    their first words (INSERT INTO t, ALTER TABLE t, DROP TABLE t...); None
+    when a statement is less obvious (WITH ..., anything else): then the
+    whole database is checked."""
+    touched = set()
+    for statement in statements:
+        tokens = _first_tokens(statement, 10)
+        words = [t.upper for t in tokens]
+        if tuple(words[:1]) in _NO_ROWS_CHANGED or tuple(words[:2]) in _NO_ROWS_CHANGED:
+            continue
+        skip = {"OR": 2, "IF": 2, "NOT": 1, "EXISTS": 1}
+        position = {"INSERT": 1, "REPLACE": 1, "UPDATE": 1, "DELETE": 2, "ALTER": 2, "DROP": 2,
+                    "CREATE": 2}.get(words[0] if words else "")
+        if position is None or (words[0] in ("ALTER", "DROP", "CREATE") and words[1:2] != ["TABLE"]):
+            return None
+        while position < len(words) and (words[position] in skip or words[position] == "INTO"):
+            position += skip.get(words[position], 1)
+        if position + 2 < len(tokens) and tokens[position + 1].text == ".":
+            position += 2  # schema.table
+        if position >= len(tokens):
+            return None
+        name = _unquote(tokens[position].text)
+        if not name.isascii():  # SQLite's lower() folds ASCII only
+            return None
+        touched.add(name.casefold())
+        if words[0] == "ALTER" and words[position + 1:position + 3] == ["RENAME", "TO"]:
+            touched.add(_unquote(tokens[position + 3].text).casefold())
+    return touched
+
+
+def _foreign_key_violations(conn, touched: set[str] | None = None) -> set[tuple]:
+    """Rows whose foreign keys point nowhere: in the `touched` tables and the
+    tables that reference them, or (None) in the whole database."""
+    if touched is not None:
+        tables = {name.casefold(): name for (name,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()}
+        triggers = conn.execute("SELECT lower(tbl_name) FROM sqlite_master WHERE type = 'trigger'").fetchall()
+        if any(name in touched for (name,) in triggers):
+            touched = None  # a trigger may write anywhere
+    if touched is None:
+        rows = conn.execute("PRAGMA foreign_key_check").fetchall()
+    else:
+        names = {tables[t] for t in touched if t in tables}
+        if touched:  # children of a dropped table count too: their rows now point nowhere
+            children = conn.execute(
+                "SELECT DISTINCT m.name FROM sqlite_master AS m, pragma_foreign_key_list(m.name) AS f "
+                f"WHERE m.type = 'table' AND lower(f.\"table\") IN ({', '.join('?' * len(touched))})",
+                sorted(touched)).fetchall()
+            names |= {name for (name,) in children}
+        rows = [row for name in sorted(names)
+                for row in conn.execute(f"PRAGMA foreign_key_check({quote(name)})").fetchall()]
     return {(table, rowid, parent) for table, rowid, parent, _ in rows}
 
 
@@ -2077,7 +2133,8 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed) -
                 _run_statements(conn, step, () if fake else step.statements, ticks)
                 action = "adopt" if step.adopt else "fake" if fake else step.action
                 done.append(Step(step.name, action, time.perf_counter() - started))
-        violations = _foreign_key_violations(conn)
+        touched = _touched_tables(s for step in steps if not fake for s in step.statements)
+        violations = _foreign_key_violations(conn, touched)
         if violations and allowed is None:
             raise _NewViolations(violations)
         _commit(conn)
@@ -2157,7 +2214,9 @@ def _violation_error(steps: list[PlannedStep], rows: set) -> MigrateError:
 
 
 def _now() -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()) + f".{int(time.time() * 1e6) % 1000000:06d}"
+    """UTC, to the microsecond, from one reading of the clock."""
+    now = time.time()
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now)) + f".{int(now * 1e6) % 1000000:06d}"
 
 
 def _order(name: str) -> tuple:

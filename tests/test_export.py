@@ -1,6 +1,9 @@
 """Export for Cloudflare D1: wrangler migration files, up SQL only."""
+import json
 import os
+import shutil
 import sqlite3
+import subprocess
 import unittest
 
 from tests.support import Project, migrate
@@ -53,6 +56,35 @@ class D1Export(unittest.TestCase):
         self.assertIn("0002_alter_parent drops or rebuilds table parent", result.stderr)
         self.assertIn("D1 always enforces foreign keys", result.stderr)
         self.assertFalse(os.path.exists(os.path.join(project.root, "d1")))
+
+
+WRANGLER = shutil.which("wrangler")
+
+
+@unittest.skipIf(WRANGLER is None, "wrangler not found on PATH (.ci/run installs npm wrangler@4.86.0)")
+class WranglerLocal(unittest.TestCase):
+    def test_exported_files_apply_cleanly_with_wrangler_local(self):
+        project = Project(self)
+        project.models(MODELS)
+        project.make()
+        project.models(MODELS.replace("label: str = \"\"", "label: str = field(default='', metadata={'index': True})"))
+        project.make()
+        self.assertEqual(project.cli("export", "--d1", "d1").returncode, 0)
+        with open(os.path.join(project.root, "wrangler.toml"), "w") as handle:
+            handle.write('name = "migrate-test"\ncompatibility_date = "2025-01-01"\n\n[[d1_databases]]\n'
+                         'binding = "DB"\ndatabase_name = "testdb"\n'
+                         'database_id = "00000000-0000-0000-0000-000000000000"\nmigrations_dir = "d1"\n')
+        env = dict(os.environ, CI="true", WRANGLER_SEND_METRICS="false", HOME=project.root)
+        applied = subprocess.run([WRANGLER, "d1", "migrations", "apply", "testdb", "--local"], cwd=project.root,
+                                 capture_output=True, text=True, env=env, timeout=180)
+        self.assertEqual(applied.returncode, 0, applied.stdout + applied.stderr)
+        listed = subprocess.run([WRANGLER, "d1", "execute", "testdb", "--local", "--json", "--command",
+                                 "SELECT name FROM sqlite_master WHERE type IN ('table', 'index') "
+                                 "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name != 'd1_migrations' "
+                                 "ORDER BY name"], cwd=project.root, capture_output=True, text=True, env=env, timeout=180)
+        self.assertEqual(listed.returncode, 0, listed.stderr)
+        names = [row["name"] for row in json.loads(listed.stdout)[0]["results"]]
+        self.assertEqual(names, ["child", "child_label_idx", "child_parent_id_idx", "parent"])
 
 
 if __name__ == "__main__":

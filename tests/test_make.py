@@ -183,6 +183,8 @@ class Evolution(unittest.TestCase):
             CREATE TRIGGER question_touch AFTER UPDATE ON question BEGIN SELECT 1; END;
             CREATE VIRTUAL TABLE search USING fts5(body);
             CREATE TABLE stray (y);
+            CREATE TABLE _litestream_seq (id INTEGER PRIMARY KEY, seq INTEGER);
+            CREATE TABLE _cf_KV (key TEXT PRIMARY KEY, value BLOB);
             -- migrate:down
             """)
         self.project.apply()
@@ -200,6 +202,8 @@ class Evolution(unittest.TestCase):
         self.assertEqual(result.operations, ("- Drop table stray",))
         self.assertNotIn("search", result.text)
         self.assertNotIn("legacy", result.text)
+        self.assertNotIn("_litestream", result.text)
+        self.assertNotIn("_cf_", result.text)
 
 
 class InvisibleAndDestructive(unittest.TestCase):

@@ -140,14 +140,24 @@ class Failures(unittest.TestCase):
             """)
         message = self.assert_unchanged(self.project.apply)
         self.assertIn("choice rowid 2 -> question", message)
-        conn = self.project.connect()
-        conn.execute("INSERT INTO choice (question_id, choice_text) VALUES (99, 'old orphan')")
-        conn.close()
+        self.project.execute("INSERT INTO choice (question_id, choice_text) VALUES (99, 'old orphan')")
         os.remove(os.path.join(self.project.directory, "0002_orphan.sql"))
-        self.project.write_migration("0002_unrelated", "-- migrate:up\nCREATE TABLE t (a);\n-- migrate:down\nDROP TABLE t;\n")
+        self.project.write_migration("0002_touch", "-- migrate:up\nUPDATE choice SET choice_text = upper(choice_text);\n"
+                                     "-- migrate:down\n")
+        self.project.write_migration("0003_unrelated", "-- migrate:up\nCREATE TABLE t (a);\n-- migrate:down\nDROP TABLE t;\n")
         steps = self.project.apply()
-        self.assertEqual(steps[0].action, "apply")
-        self.assertIn("already there", steps[0].warnings[0])
+        self.assertEqual([s.action for s in steps], ["apply", "apply"])
+        self.assertIn("1 foreign key violations that were already there remain in choice", steps[0].warnings[0])
+        self.assertEqual(steps[1].warnings, ())  # only the tables a migration touches are checked
+        self.assertEqual(self.project.query("SELECT choice_text FROM choice ORDER BY rowid"), [("C",), ("OLD ORPHAN",)])
+
+    def test_deleting_parents_is_caught_in_the_child_tables(self):
+        for sql in ("DELETE FROM question", "WITH gone AS (SELECT 1) DELETE FROM question",
+                    "DROP TABLE question"):
+            with self.subTest(sql=sql):
+                self.project.write_migration("0002_orphans", f"-- migrate:up\n{sql};\n-- migrate:down\n")
+                message = self.assert_unchanged(self.project.apply)
+                self.assertIn("foreign keys point nowhere: choice rowid 1 -> question", message)
 
     def test_statements_that_would_end_the_transaction_are_refused_before_running(self):
         for statement in ("COMMIT", "VACUUM", "PRAGMA journal_mode = WAL", "BEGIN"):
