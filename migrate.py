@@ -549,53 +549,78 @@ def _primary_key(fields: list[_Field]) -> list[_Field]:
 
 
 def _render_model(cls: type, fields: list[_Field], keys: dict, tables: dict) -> ModelTable:
+    """A model's CREATE TABLE and CREATE INDEX statements."""
     name = tables[cls]
     pk = _primary_key(fields)
-    single_pk = pk[0] if len(pk) == 1 else None
-    definitions, indexes, indexed_first = [], [], set()
-    by_name = {}
+    if getattr(cls, "__without_rowid__", False) and not pk:
+        raise MigrateError(f"model {cls.__name__}: __without_rowid__ needs a primary key")
+    definitions, indexes = [], []
     for f in fields:
-        by_name[f.name] = by_name[f.column] = f.column
-    for f in fields:
-        where = f"model {f.model} field {f.name}"
-        sql_type, references = f.sql_type, None
-        if f.target is not None:
-            target_key = keys[f.target]
-            if target_key is None:
-                raise MigrateError(f"{where}: {f.target.__name__} has no single-column primary key "
-                                   "to reference; give it one")
-            sql_type = sql_type or target_key[1]
-            references = (tables[f.target], target_key[0])
-        elif "references" in f.metadata:
-            references = _parse_reference(f.metadata["references"], where, tables, keys)
-        is_pk = f is single_pk
-        if f.metadata.get("autoincrement") and not (is_pk and sql_type == "INTEGER"):
-            raise MigrateError(f"{where}: autoincrement needs an int primary key")
-        default = None
-        if "default_sql" in f.metadata:
-            default = str(f.metadata["default_sql"])
-        elif f.default is not _NO_DEFAULT and f.default is not None and not is_pk:
-            default = _python_default(f.default, where)
-        collate = f.metadata.get("collate")
-        if collate and not re.fullmatch(r"\w+", collate):
-            raise MigrateError(f"{where}: collate {collate!r} is not a collation name")
-        actions = {}
-        for key in ("on_delete", "on_update"):
-            if key in f.metadata:
-                action = " ".join(str(f.metadata[key]).upper().split())
-                if action not in _FK_ACTIONS or not references:
-                    raise MigrateError(f"{where}: {key} must be one of {', '.join(_FK_ACTIONS)} "
-                                       "on a foreign key")
-                actions[key] = action
-        definitions.append(render_column(
-            f.column, sql_type, notnull=not f.nullable, primary_key=is_pk,
-            autoincrement=bool(f.metadata.get("autoincrement")), default=default,
-            collate=collate, check=f.metadata.get("check"), references=references, **actions))
+        is_pk = len(pk) == 1 and f is pk[0]
+        definition, references = _column_sql(f, is_pk=is_pk, keys=keys, tables=tables)
+        definitions.append(definition)
         if f.metadata.get("unique") and not is_pk:
             indexes.append(((f.column,), True))
-        elif f.metadata.get("index") or (references and f.metadata.get("index", True) and not is_pk
-                                          and f is not (pk[0] if pk else None)):
+        elif f.metadata.get("index") or (references and f.metadata.get("index", True)
+                                          and not (pk and f is pk[0])):  # a key's first column is indexed
             indexes.append(((f.column,), False))
+    indexes += _declared_indexes(cls, fields)
+    index_sqls, seen = [], set()
+    for columns, unique in indexes:
+        index_name = "_".join((name,) + columns) + ("_uniq" if unique else "_idx")
+        if index_name.casefold() not in seen:
+            seen.add(index_name.casefold())
+            index_sqls.append(render_create_index(index_name, name, columns, unique=unique))
+    create = render_create_table(
+        name, definitions, primary_key=tuple(f.column for f in pk) if len(pk) > 1 else (),
+        strict=bool(getattr(cls, "__strict__", False)),
+        without_rowid=bool(getattr(cls, "__without_rowid__", False)))
+    return ModelTable(cls.__name__, name, create, tuple(index_sqls),
+                      bool(getattr(cls, "__managed__", True)))
+
+
+def _column_sql(f: _Field, *, is_pk: bool, keys: dict, tables: dict) -> tuple[str, tuple | None]:
+    """One field's column definition, and the (table, column) it references."""
+    where = f"model {f.model} field {f.name}"
+    sql_type, references = f.sql_type, None
+    if f.target is not None:
+        target_key = keys[f.target]
+        if target_key is None:
+            raise MigrateError(f"{where}: {f.target.__name__} has no single-column primary key "
+                               "to reference; give it one")
+        sql_type = sql_type or target_key[1]
+        references = (tables[f.target], target_key[0])
+    elif "references" in f.metadata:
+        references = _parse_reference(f.metadata["references"], where, tables, keys)
+    if f.metadata.get("autoincrement") and not (is_pk and sql_type == "INTEGER"):
+        raise MigrateError(f"{where}: autoincrement needs an int primary key")
+    default = None
+    if "default_sql" in f.metadata:
+        default = str(f.metadata["default_sql"])
+    elif f.default is not _NO_DEFAULT and f.default is not None and not is_pk:
+        default = _python_default(f.default, where)
+    collate = f.metadata.get("collate")
+    if collate and not re.fullmatch(r"\w+", collate):
+        raise MigrateError(f"{where}: collate {collate!r} is not a collation name")
+    actions = {}
+    for key in ("on_delete", "on_update"):
+        if key in f.metadata:
+            action = " ".join(str(f.metadata[key]).upper().split())
+            if action not in _FK_ACTIONS or not references:
+                raise MigrateError(f"{where}: {key} must be one of {', '.join(_FK_ACTIONS)} on a foreign key")
+            actions[key] = action
+    definition = render_column(
+        f.column, sql_type, notnull=not f.nullable, primary_key=is_pk,
+        autoincrement=bool(f.metadata.get("autoincrement")), default=default,
+        collate=collate, check=f.metadata.get("check"), references=references, **actions)
+    return definition, references
+
+
+def _declared_indexes(cls: type, fields: list[_Field]) -> list[tuple[tuple[str, ...], bool]]:
+    """`__indexes__` and `__unique__`: (columns, unique) pairs; fields may be
+    named by field or column name (`question` or `question_id`)."""
+    by_name = {name: f.column for f in fields for name in (f.name, f.column)}
+    indexes = []
     for attribute, unique in (("__indexes__", False), ("__unique__", True)):
         for entry in getattr(cls, attribute, ()):
             columns = (entry,) if isinstance(entry, str) else tuple(entry)
@@ -604,20 +629,7 @@ def _render_model(cls: type, fields: list[_Field], keys: dict, tables: dict) -> 
                 raise MigrateError(f"model {cls.__name__}: {attribute} names unknown field "
                                    f"{', '.join(unknown) or '(none)'}")
             indexes.append((tuple(by_name[c] for c in columns), unique))
-    index_sqls, seen = [], set()
-    for columns, unique in indexes:
-        index_name = "_".join((name,) + columns) + ("_uniq" if unique else "_idx")
-        if index_name.casefold() not in seen:
-            seen.add(index_name.casefold())
-            index_sqls.append(render_create_index(index_name, name, columns, unique=unique))
-    if getattr(cls, "__without_rowid__", False) and not pk:
-        raise MigrateError(f"model {cls.__name__}: __without_rowid__ needs a primary key")
-    create = render_create_table(
-        name, definitions, primary_key=tuple(f.column for f in pk) if len(pk) > 1 else (),
-        strict=bool(getattr(cls, "__strict__", False)),
-        without_rowid=bool(getattr(cls, "__without_rowid__", False)))
-    return ModelTable(cls.__name__, name, create, tuple(index_sqls),
-                      bool(getattr(cls, "__managed__", True)))
+    return indexes
 
 
 def _parse_reference(reference: object, where: str, tables: dict, keys: dict) -> tuple[str, str]:
@@ -1516,6 +1528,7 @@ def slugify(name: str) -> str:
 
 
 def _slug_for(operations: list) -> str:
+    """A file name slug from the first operation (`add_question_author`)."""
     first = operations[0]
     if isinstance(first, CreateTable):
         slug = f"create_{first.table.name}"
@@ -1526,12 +1539,14 @@ def _slug_for(operations: list) -> str:
     elif isinstance(first, RenameColumn):
         slug = f"rename_{first.table}_{first.old}"
     else:
-        words = first.describe()[0].split()
-        verb = {"+": "add", "-": "drop", "~": "alter"}[words[0]]
-        slug = f"{verb}_{words[-1].replace('.', '_')}" if words[1] == "Add" or words[1] == "Drop" \
-            else f"alter_{first.after.name}"
-        if words[1] in ("Create", "Drop") and words[2] == "index":
-            slug = f"{verb}_index_{words[3]}"
+        change = _table_changes(first.before, first.after)[0]
+        verb = {"+": "add", "-": "drop", "~": "alter"}[change.sign]
+        if change.kind == "index":
+            slug = f"{verb.replace('add', 'create')}_index_{change.name}"
+        elif change.kind == "column" and change.sign != "~":
+            slug = f"{verb}_{first.after.name}_{change.name}"
+        else:
+            slug = f"alter_{first.after.name}"
     more = "_and_more" if len(operations) > 1 or len(first.describe()) > 1 else ""
     return slugify(slug)[:50] + more
 
