@@ -2040,9 +2040,8 @@ def _foreign_key_violations(conn, touched: set[str] | None = None) -> set[tuple]
     """Rows whose foreign keys point nowhere, looked for in the tables that
     have foreign keys and either were `touched` or reference a touched table
     (None: in every table). Cheap when no table has a foreign key."""
-    children = [name for (name,) in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%REFERENCES%'").fetchall()]
-    if not children:
+    with_references = "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%REFERENCES%'"
+    if not conn.execute(with_references + " LIMIT 1").fetchall():
         return set()
     if touched is not None:
         triggers = conn.execute("SELECT lower(tbl_name) FROM sqlite_master WHERE type = 'trigger'").fetchall()
@@ -2051,10 +2050,12 @@ def _foreign_key_violations(conn, touched: set[str] | None = None) -> set[tuple]
     if touched is None:
         rows = conn.execute("PRAGMA foreign_key_check").fetchall()
     else:
-        checked = [name for name in children if name.casefold() in touched or any(
-            row[2].casefold() in touched
-            for row in conn.execute(f"PRAGMA foreign_key_list({quote(name)})").fetchall())]
-        rows = [row for name in checked
+        marks = ", ".join("?" * len(touched))
+        checked = conn.execute(
+            f"SELECT DISTINCT c.name FROM ({with_references}) AS c, pragma_foreign_key_list(c.name) AS f "
+            f"WHERE lower(c.name) IN ({marks}) OR lower(f.\"table\") IN ({marks})",
+            sorted(touched) * 2).fetchall() if touched else []
+        rows = [row for (name,) in checked
                 for row in conn.execute(f"PRAGMA foreign_key_check({quote(name)})").fetchall()]
     return {(table, rowid, parent) for table, rowid, parent, _ in rows}
 
