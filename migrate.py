@@ -8,6 +8,10 @@ Describe your tables as dataclasses in models.py, then:
     python migrate.py status    # [X] applied, [ ] pending
     python migrate.py revert    # revert the last applied migration
 
+and `check` (CI: models, files and database agree), `sql`, `schema`, `squash`,
+`export --d1`; `python migrate.py COMMAND --help` for each. `--db` may also be
+an rqlite node (`http://host:4001`).
+
 `make` never looks at your database: it replays the migration files into an
 in-memory SQLite database, renders the models into another one, and compares
 what SQLite itself reports about both (sqlite_master and PRAGMAs). Migration
@@ -19,9 +23,11 @@ SQL it will use to revert.
 As a library:
 
     import migrate
-    migrate.apply("app.sqlite3", directory="migrations")
+    migrate.apply("app.sqlite3", directory="migrations")   # or an open connection
 
-Standard library only; Python 3.9+; SQLite 3.35+. See README.md.
+Every failure is a MigrateError whose message says what, why, what to do and
+what was (not) changed. Standard library only; Python 3.9+; SQLite 3.35+.
+See README.md.
 """
 
 # MIT License. Copyright (c) 2026 the migrate.py authors. Full text in LICENSE.
@@ -38,10 +44,19 @@ from functools import cached_property
 
 __version__ = "0.1.0"
 __all__ = [
-    "MigrateError", "Column", "ForeignKey", "Index", "Table", "SchemaObject", "Schema",
-    "Migration", "MigrationStatus", "MakeResult", "Step",
-    "quote", "quote_literal", "read_schema", "schema_from_models", "read_migrations",
-    "split_statements", "make", "apply", "revert", "status", "main",
+    # errors and schema types
+    "MigrateError", "RqliteError", "Column", "ForeignKey", "Index", "Table", "SchemaObject", "Schema",
+    "quote", "quote_literal",
+    # models, introspection, diff
+    "load_models", "model_tables", "schema_from_models", "read_schema", "schema_statements",
+    "Questioner", "plan_renames", "diff_schemas", "schema_differences",
+    # migration files and make
+    "Migration", "MakeResult", "read_migrations", "parse_sections", "split_statements",
+    "render_migration", "make", "squash", "export_d1", "replayed_schema",
+    # runner
+    "Step", "PlannedStep", "MigrationStatus", "Rqlite", "apply", "revert", "plan", "status", "check",
+    "find_migration", "dump_schema", "backup",
+    "main",
 ]
 
 MIGRATIONS_TABLE = "_migrations"
