@@ -1868,10 +1868,22 @@ class Rqlite:
         if errors or len(results) != len(statements):
             raise RqliteError(errors[0] if errors else f"{len(results)} results for {len(statements)} statements")
 
+    def enforces_foreign_keys(self) -> bool:
+        """Whether the cluster was started with -fk (read from /status, so that
+        no PRAGMA foreign_keys is ever sent: rqlite would replicate it)."""
+        status = self._request("/status")
+        return bool(status.get("store", {}).get("db_conf", {}).get("fk_constraints"))
+
     def close(self) -> None:
         pass
 
     def _post(self, path: str, body: list) -> list:
+        payload = self._request(path, body)
+        if "error" in payload:
+            raise RqliteError(payload["error"])
+        return payload["results"]
+
+    def _request(self, path: str, body: list | None = None) -> dict:
         import json
         import urllib.error
         import urllib.request
@@ -1880,8 +1892,9 @@ class Rqlite:
             def redirect_request(self, *args):  # never resend a write elsewhere unasked
                 return None
 
-        request = urllib.request.Request(self.url + path, data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json"}, method="POST")
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, headers={"Content-Type": "application/json"},
+                                         method="GET" if body is None else "POST")
         try:
             with urllib.request.build_opener(NoRedirect).open(request, timeout=self.timeout) as response:
                 payload = json.loads(response.read())
@@ -1891,9 +1904,7 @@ class Rqlite:
         except (urllib.error.URLError, OSError) as exc:
             raise MigrateError(f"cannot reach rqlite node {self.url}: {getattr(exc, 'reason', exc)}; "
                                "nothing was changed") from None
-        if "error" in payload:
-            raise RqliteError(payload["error"])
-        return payload["results"]
+        return payload
 
 
 def _is_url(db) -> bool:
@@ -2408,7 +2419,7 @@ def _refuse_cascading_rebuilds(conn: Rqlite, steps: list[PlannedStep]) -> None:
     """A cluster started with -fk enforces foreign keys on every statement,
     and PRAGMA foreign_keys must not be sent (it would be replicated): dropping
     a referenced table there deletes or orphans its children's rows."""
-    if not conn.execute("PRAGMA foreign_keys").fetchone()[0]:
+    if not conn.enforces_foreign_keys():
         return
     schema = read_schema(conn)
     for step in steps:
