@@ -137,6 +137,12 @@ class Cluster(unittest.TestCase):
         self.assertEqual(self.cli("apply", "0001", node=2).returncode, 0)
         self.assertEqual(self.applied_on(self.nodes[0]), ["0001_t1"])
         self.assertIn('CREATE TABLE t1', self.cli("schema", node=0).stdout)
+        self.project.models("".join(f"@dataclass\nclass T{n}:\n    v: Optional[str] = None\n"
+                                    f"    id: Optional[int] = None\n" for n in (1, 2, 3)))
+        self.assertIn("OK: models, migrations and database agree", self.cli("check", node=2).stdout)
+        drift = self.project.cli("check", "--db", self.nodes[1].url, "--models", "nowhere.py")
+        self.assertEqual(drift.returncode, 1)  # models missing: a clean one-line error
+        self.assertIn("models file nowhere.py not found", drift.stderr)
         self.assertEqual(migrate.status(self.nodes[1].url, directory=self.project.directory)[0].applied, True)
         self.cli("revert", node=1)
         self.assertEqual(self.applied_on(self.nodes[2]), [])
