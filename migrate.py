@@ -1985,12 +1985,22 @@ def _recorded(conn, names: list[str]) -> set[str]:
     return {name for (name,) in rows}
 
 
-def _ensure_migrations_table(conn) -> None:
-    conn.execute(f"CREATE TABLE IF NOT EXISTS {quote(MIGRATIONS_TABLE)} (\n"
-                 "    name TEXT NOT NULL PRIMARY KEY,\n"
-                 "    checksum TEXT NOT NULL,\n"
-                 "    applied_at TEXT NOT NULL,\n"
-                 "    down_sql TEXT\n)")
+_CREATE_MIGRATIONS_TABLE = (f"CREATE TABLE IF NOT EXISTS {quote(MIGRATIONS_TABLE)} (\n"
+                            "    name TEXT NOT NULL PRIMARY KEY,\n"
+                            "    checksum TEXT NOT NULL,\n"
+                            "    applied_at TEXT NOT NULL,\n"
+                            "    down_sql TEXT\n)")
+
+
+def _tracking_write(step) -> tuple[str, tuple]:
+    """The statement that records an applied step, or forgets a reverted one
+    (with the names a squashed migration replaces)."""
+    if step.action == "apply":
+        migration = step.migration
+        return (f"INSERT INTO {quote(MIGRATIONS_TABLE)} (name, checksum, applied_at, down_sql) "
+                "VALUES (?, ?, ?, ?)", (migration.name, migration.checksum, _now(), migration.down))
+    names = (step.name,) + (step.migration.replaces if step.migration else ())
+    return f"DELETE FROM {quote(MIGRATIONS_TABLE)} WHERE name IN ({', '.join('?' * len(names))})", names
 
 
 def _number(name: str) -> int:
@@ -2223,14 +2233,8 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None) -> None:
         if watch:
             conn.set_progress_handler(None, 0)
     if step.action == "apply":
-        _ensure_migrations_table(conn)
-        migration = step.migration
-        conn.execute(f"INSERT INTO {quote(MIGRATIONS_TABLE)} (name, checksum, applied_at, down_sql) "
-                     "VALUES (?, ?, ?, ?)", (migration.name, migration.checksum, _now(), migration.down))
-    else:
-        names = (step.name,) + (step.migration.replaces if step.migration else ())
-        conn.execute(f"DELETE FROM {quote(MIGRATIONS_TABLE)} WHERE name IN ({', '.join('?' * len(names))})",
-                     names)
+        conn.execute(_CREATE_MIGRATIONS_TABLE)
+    conn.execute(*_tracking_write(step))
 
 
 def _commit(conn) -> None:
@@ -2298,6 +2302,15 @@ def _visible_applied(conn, migrations: dict) -> tuple[dict, set]:
                                "the squash (git checkout), then apply again; nothing was changed")
         adopt.add(migration.name)
     return applied, adopt
+
+
+def _applied_as_listed(conn, migrations: dict) -> dict:
+    """The applied records as `status` and `check` show them: a squashed
+    migration whose replaced ones are all applied counts as applied."""
+    applied, adopt = _visible_applied(conn, migrations)
+    applied.update({name: _Record(name, migrations[name].checksum, "(as the migrations it replaces)", None)
+                    for name in adopt})
+    return applied
 
 
 def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed) -> list[PlannedStep]:
@@ -2378,9 +2391,7 @@ def _rqlite_transaction(conn: Rqlite, steps: list[PlannedStep], *, fake: bool, o
     the duplicate INSERT fail, which aborts the whole request."""
     started = time.perf_counter()
     _refuse_cascading_rebuilds(conn, steps)
-    table = quote(MIGRATIONS_TABLE)
-    statements = [[f"CREATE TABLE IF NOT EXISTS {table} (name TEXT NOT NULL PRIMARY KEY, "
-                   "checksum TEXT NOT NULL, applied_at TEXT NOT NULL, down_sql TEXT)"]]
+    statements = [[_CREATE_MIGRATIONS_TABLE]]
     for step in steps:
         for statement in () if fake else step.statements:
             problem = _statement_problem(statement)
@@ -2388,13 +2399,8 @@ def _rqlite_transaction(conn: Rqlite, steps: list[PlannedStep], *, fake: bool, o
                 raise MigrateError(f"migration {step.name}: {problem}: {_shorten(statement)}; nothing was changed")
         if on_step:
             on_step(step.action, step.name, None)
-        if step.action == "apply":
-            migration = step.migration
-            statements.append([f"INSERT INTO {table} (name, checksum, applied_at, down_sql) VALUES (?, ?, ?, ?)",
-                               migration.name, migration.checksum, _now(), migration.down])
-        else:
-            names = (step.name,) + (step.migration.replaces if step.migration else ())
-            statements.append([f"DELETE FROM {table} WHERE name IN ({', '.join('?' * len(names))})", *names])
+        sql, params = _tracking_write(step)
+        statements.append([sql, *params])
         statements += [[statement] for statement in (() if fake else step.statements)]
     try:
         conn.transaction(statements)
@@ -2494,11 +2500,9 @@ def status(db, *, directory: str = "migrations") -> list[MigrationStatus]:
     by_name = {m.name: m for m in migrations}
     database = _Database(db, create=False)
     try:
-        applied, adopt = _visible_applied(database.conn, by_name)
+        applied = _applied_as_listed(database.conn, by_name)
     finally:
         database.close()
-    applied.update({name: _Record(name, by_name[name].checksum, "(as the migrations it replaces)", None)
-                    for name in adopt})
     names = sorted(set(by_name) | set(applied), key=_order)
     return [MigrationStatus(
         name, name in applied, applied[name].applied_at if name in applied else None,
@@ -2524,8 +2528,7 @@ def check(db=None, *, models: str = "models.py", directory: str = "migrations") 
         if database is None or database.conn is None:
             return problems
         by_name = {m.name: m for m in migrations}
-        applied, adopt = _visible_applied(database.conn, by_name)
-        applied.update({name: _Record(name, by_name[name].checksum, "", None) for name in adopt})
+        applied = _applied_as_listed(database.conn, by_name)
         for name in sorted(applied, key=_order):
             if name not in by_name:
                 problems.append(f"applied migration {name} has no file in {directory}")
