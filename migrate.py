@@ -2041,12 +2041,13 @@ _NO_ROWS_CHANGED = {("SELECT",), ("CREATE", "INDEX"), ("CREATE", "UNIQUE"), ("CR
                     ("CREATE", "TRIGGER"), ("DROP", "INDEX"), ("DROP", "VIEW"), ("DROP", "TRIGGER")}
 
 
-def _touched_tables(statements) -> set[str] | None:
-    """The tables whose rows or definition `statements` change, read from
-    their first words (INSERT INTO t, ALTER TABLE t, DROP TABLE t...); None
-    when a statement is less obvious (WITH ..., anything else): then the
-    whole database is checked."""
-    touched = set()
+def _touched_tables(statements) -> dict[str, bool] | None:
+    """The tables `statements` write to, read from their first words (INSERT
+    INTO t, ALTER TABLE t, DROP TABLE t...), each with whether rows or keys
+    may disappear from it (DELETE, UPDATE, REPLACE, ALTER, DROP) rather than
+    only appear (INSERT, CREATE). None when a statement is less obvious
+    (WITH ..., anything else): then the whole database is checked."""
+    touched = {}
     for statement in statements:
         tokens = _first_tokens(statement, 10)
         words = [t.upper for t in tokens]
@@ -2057,42 +2058,51 @@ def _touched_tables(statements) -> set[str] | None:
                     "CREATE": 2}.get(words[0] if words else "")
         if position is None or (words[0] in ("ALTER", "DROP", "CREATE") and words[1:2] != ["TABLE"]):
             return None
+        removes = (words[0] not in ("INSERT", "CREATE") or "REPLACE" in words[:3]
+                   or "CONFLICT" in statement.upper())  # an upsert may change keys
         while position < len(words) and (words[position] in skip or words[position] == "INTO"):
             position += skip.get(words[position], 1)
         if position + 2 < len(tokens) and tokens[position + 1].text == ".":
             position += 2  # schema.table
-        if position >= len(tokens):
-            return None
-        name = _unquote(tokens[position].text)
-        if not name.isascii():  # SQLite's lower() folds ASCII only
-            return None
-        touched.add(name.casefold())
+        names = [tokens[position].text] if position < len(tokens) else []
         if words[0] == "ALTER" and words[position + 1:position + 3] == ["RENAME", "TO"]:
-            touched.add(_unquote(tokens[position + 3].text).casefold())
+            names.append(tokens[position + 3].text if position + 3 < len(tokens) else "")
+        for name in map(_unquote, names):
+            if not name or not name.isascii():  # SQLite's lower() folds ASCII only
+                return None
+            touched[name.casefold()] = touched.get(name.casefold(), False) or removes
+        if not names:
+            return None
     return touched
 
 
-def _foreign_key_violations(conn, touched: set[str] | None = None) -> set[tuple]:
-    """Rows whose foreign keys point nowhere, looked for in the tables that
-    have foreign keys and either were `touched` or reference a touched table
-    (None: in every table). Cheap when no table has a foreign key."""
-    with_references = "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%REFERENCES%'"
-    if not conn.execute(with_references + " LIMIT 1").fetchall():
-        return set()
+def _foreign_key_violations(conn, touched: dict[str, bool] | None = None) -> set[tuple]:
+    """Rows whose foreign keys point nowhere. With `touched` (from
+    _touched_tables), only where they can be: the written tables that have
+    foreign keys, and the tables referencing one that lost rows or keys.
+    Without, in the whole database."""
     if touched is not None:
         triggers = conn.execute("SELECT lower(tbl_name) FROM sqlite_master WHERE type = 'trigger'").fetchall()
         if any(table in touched for (table,) in triggers):
             touched = None  # a trigger may write anywhere
+    with_references = "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%REFERENCES%'"
+    shrunk = sorted(name for name, removes in touched.items() if removes) if touched is not None else None
+    if (touched is None or shrunk) and not conn.execute(with_references + " LIMIT 1").fetchall():
+        return set()  # no table has a foreign key
     if touched is None:
         rows = conn.execute("PRAGMA foreign_key_check").fetchall()
-    else:
-        marks = ", ".join("?" * len(touched))
-        checked = conn.execute(
+        return {(table, rowid, parent) for table, rowid, parent, _ in rows}
+    checked = {name for (name,) in conn.execute(
+        f"SELECT name FROM sqlite_master WHERE type = 'table' AND lower(name) IN ({', '.join('?' * len(touched))})",
+        sorted(touched)).fetchall()} if touched else set()
+    checked = {name for name in checked if conn.execute(f"PRAGMA foreign_key_list({quote(name)})").fetchall()}
+    if shrunk:
+        marks = ", ".join("?" * len(shrunk))
+        checked |= {name for (name,) in conn.execute(
             f"SELECT DISTINCT c.name FROM ({with_references}) AS c, pragma_foreign_key_list(c.name) AS f "
-            f"WHERE lower(c.name) IN ({marks}) OR lower(f.\"table\") IN ({marks})",
-            sorted(touched) * 2).fetchall() if touched else []
-        rows = [row for (name,) in checked
-                for row in conn.execute(f"PRAGMA foreign_key_check({quote(name)})").fetchall()]
+            f"WHERE lower(f.\"table\") IN ({marks})", shrunk).fetchall()}
+    rows = [row for name in sorted(checked)
+            for row in conn.execute(f"PRAGMA foreign_key_check({quote(name)})").fetchall()]
     return {(table, rowid, parent) for table, rowid, parent, _ in rows}
 
 
