@@ -2065,15 +2065,31 @@ def _touched_tables(statements) -> dict[str, bool] | None:
         if position + 2 < len(tokens) and tokens[position + 1].text == ".":
             position += 2  # schema.table
         names = [tokens[position].text] if position < len(tokens) else []
-        if words[0] == "ALTER" and words[position + 1:position + 3] == ["RENAME", "TO"]:
+        action = words[position + 1:position + 4]
+        if words[0] == "ALTER" and action[:2] == ["RENAME", "TO"]:
             names.append(tokens[position + 3].text if position + 3 < len(tokens) else "")
+        if words[0] == "ALTER" and action[:1] != ["DROP"]:
+            removes = False  # ADD COLUMN, and renames (SQLite rewrites the references)
+        elif words[0] == "ALTER" and len(tokens) > position + 2:  # DROP [COLUMN] c: only c goes
+            column = tokens[position + 3 if action[1:2] == ["COLUMN"] else position + 2].text
+            removes = frozenset([_unquote(column).casefold()])
         for name in map(_unquote, names):
             if not name or not name.isascii():  # SQLite's lower() folds ASCII only
                 return None
-            touched[name.casefold()] = touched.get(name.casefold(), False) or removes
+            touched[name.casefold()] = _worse(touched.get(name.casefold(), False), removes)
         if not names:
             return None
     return touched
+
+
+def _worse(first, second):
+    """Combine what two statements remove from one table: False (nothing),
+    a set of dropped columns, or True (any row or key)."""
+    if first is True or second is True:
+        return True
+    if first is False or second is False:
+        return first or second
+    return first | second
 
 
 def _foreign_key_violations(conn, touched: dict[str, bool] | None = None) -> set[tuple]:
@@ -2086,7 +2102,7 @@ def _foreign_key_violations(conn, touched: dict[str, bool] | None = None) -> set
         if any(table in touched for (table,) in triggers):
             touched = None  # a trigger may write anywhere
     with_references = "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%REFERENCES%'"
-    shrunk = sorted(name for name, removes in touched.items() if removes) if touched is not None else None
+    shrunk = {name: removes for name, removes in touched.items() if removes} if touched is not None else None
     if (touched is None or shrunk) and not conn.execute(with_references + " LIMIT 1").fetchall():
         return set()  # no table has a foreign key
     if touched is None:
@@ -2097,10 +2113,12 @@ def _foreign_key_violations(conn, touched: dict[str, bool] | None = None) -> set
         sorted(touched)).fetchall()} if touched else set()
     checked = {name for name in checked if conn.execute(f"PRAGMA foreign_key_list({quote(name)})").fetchall()}
     if shrunk:
-        marks = ", ".join("?" * len(shrunk))
-        checked |= {name for (name,) in conn.execute(
-            f"SELECT DISTINCT c.name FROM ({with_references}) AS c, pragma_foreign_key_list(c.name) AS f "
-            f"WHERE lower(f.\"table\") IN ({marks})", shrunk).fetchall()}
+        references = conn.execute(
+            f"SELECT c.name, lower(f.\"table\"), lower(f.\"to\") FROM ({with_references}) AS c, "
+            f"pragma_foreign_key_list(c.name) AS f WHERE lower(f.\"table\") IN ({', '.join('?' * len(shrunk))})",
+            sorted(shrunk)).fetchall()
+        checked |= {child for child, parent, column in references  # a dropped column matters if referenced
+                    if shrunk[parent] is True or column is None or column in shrunk[parent]}
     rows = [row for name in sorted(checked)
             for row in conn.execute(f"PRAGMA foreign_key_check({quote(name)})").fetchall()]
     return {(table, rowid, parent) for table, rowid, parent, _ in rows}
