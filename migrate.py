@@ -1829,7 +1829,7 @@ def _errors(conn) -> tuple:
     return (sqlite3.Error,) if isinstance(conn, sqlite3.Connection) else (Exception,)
 
 
-class RqliteError(Exception):
+class RqliteError(MigrateError):
     """An error an rqlite node reported for a statement."""
 
 
@@ -1973,15 +1973,15 @@ def _applied(conn) -> dict[str, _Record]:
     return {row[0]: _Record(*row) for row in rows}
 
 
-def _recorded(conn, names: list[str]) -> set[str]:
-    """Which of `names` the migrations table holds (it may not exist yet)."""
+def _recorded(conn, names: list[str]) -> set[str] | None:
+    """Which of `names` the migrations table holds; None: no table yet."""
     try:
         rows = conn.execute(f"SELECT name FROM {quote(MIGRATIONS_TABLE)} WHERE name IN "
                             f"({', '.join('?' * len(names))})", names).fetchall()
     except _errors(conn) as exc:
         if "no such table" not in str(exc):
             raise
-        return set()
+        return None
     return {name for (name,) in rows}
 
 
@@ -2092,26 +2092,26 @@ def _worse(first, second):
     return first | second
 
 
-def _foreign_key_violations(conn, touched: dict[str, bool] | None = None) -> set[tuple]:
+def _foreign_key_violations(conn, touched: dict | None = None) -> set[tuple]:
     """Rows whose foreign keys point nowhere. With `touched` (from
     _touched_tables), only where they can be: the written tables that have
     foreign keys, and the tables referencing one that lost rows or keys.
     Without, in the whole database."""
-    if touched is not None:
-        triggers = conn.execute("SELECT lower(tbl_name) FROM sqlite_master WHERE type = 'trigger'").fetchall()
-        if any(table in touched for (table,) in triggers):
+    checked = set()
+    if touched:
+        marks = ", ".join("?" * len(touched))
+        objects = conn.execute(f"SELECT type, name, sql FROM sqlite_master WHERE type IN ('table', 'trigger') "
+                               f"AND lower(tbl_name) IN ({marks})", sorted(touched)).fetchall()
+        if any(kind == "trigger" for kind, _, _ in objects):
             touched = None  # a trigger may write anywhere
+        checked = {name for kind, name, sql in objects if "REFERENCES" in (sql or "").upper()}
     with_references = "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%REFERENCES%'"
-    shrunk = {name: removes for name, removes in touched.items() if removes} if touched is not None else None
-    if (touched is None or shrunk) and not conn.execute(with_references + " LIMIT 1").fetchall():
-        return set()  # no table has a foreign key
     if touched is None:
+        if not conn.execute(with_references + " LIMIT 1").fetchall():
+            return set()  # no table has a foreign key
         rows = conn.execute("PRAGMA foreign_key_check").fetchall()
         return {(table, rowid, parent) for table, rowid, parent, _ in rows}
-    checked = {name for (name,) in conn.execute(
-        f"SELECT name FROM sqlite_master WHERE type = 'table' AND lower(name) IN ({', '.join('?' * len(touched))})",
-        sorted(touched)).fetchall()} if touched else set()
-    checked = {name for name in checked if conn.execute(f"PRAGMA foreign_key_list({quote(name)})").fetchall()}
+    shrunk = {name: removes for name, removes in touched.items() if removes}
     if shrunk:
         references = conn.execute(
             f"SELECT c.name, lower(f.\"table\"), lower(f.\"to\") FROM ({with_references}) AS c, "
@@ -2200,6 +2200,7 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed) -
     try:
         # again, inside the lock: another process may have been first
         recorded = _recorded(conn, [step.name for step in steps])
+        create_table, recorded = recorded is None, recorded or set()
         done = []
         for step in steps:
             started = time.perf_counter()
@@ -2209,7 +2210,8 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed) -
                 done.append(Step(step.name, "skip", 0.0))
             else:
                 ticks = (lambda seconds, step=step: on_start(step.action, step.name, seconds)) if on_start else None
-                _run_statements(conn, step, () if fake else step.statements, ticks)
+                _run_statements(conn, step, () if fake else step.statements, ticks, create_table=create_table)
+                create_table = False
                 action = "adopt" if step.adopt else "fake" if fake else step.action
                 done.append(Step(step.name, action, time.perf_counter() - started))
         touched = _touched_tables(s for step in steps if not fake for s in step.statements)
@@ -2235,7 +2237,7 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed) -
     return done
 
 
-def _run_statements(conn, step: PlannedStep, statements, ticks=None) -> None:
+def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_table: bool = False) -> None:
     """Run a step's statements and its tracking write. `ticks(seconds)` hears
     about a long statement about twice a second (from SQLite's progress handler)."""
     watch = ticks is not None and hasattr(conn, "set_progress_handler")
@@ -2260,7 +2262,7 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None) -> None:
     finally:
         if watch:
             conn.set_progress_handler(None, 0)
-    if step.action == "apply":
+    if create_table:
         conn.execute(_CREATE_MIGRATIONS_TABLE)
     conn.execute(*_tracking_write(step))
 
@@ -2433,7 +2435,7 @@ def _rqlite_transaction(conn: Rqlite, steps: list[PlannedStep], *, fake: bool, o
     try:
         conn.transaction(statements)
     except RqliteError as exc:
-        recorded = _recorded(conn, [step.name for step in steps])
+        recorded = _recorded(conn, [step.name for step in steps]) or set()
         if all((step.name in recorded) == (step.action == "apply") for step in steps):
             done = [Step(step.name, "skip", 0.0) for step in steps]  # another node was first
         else:
