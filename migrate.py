@@ -2398,21 +2398,27 @@ def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: b
             _accept_changed_checksums(conn, migrations)
         if fake_initial and steps and steps[0].action == "apply" and steps[0].migration.number == 1 \
                 and _initial_tables_exist(conn, steps[0].migration):
-            with _ForeignKeysOff(conn):
-                done += _transaction(conn, steps[:1], fake=True, on_step=progress)
+            done += _run_batches(conn, [steps[:1]], fake=True, progress=progress)
             steps = steps[1:]
-        batches = [steps] if atomic and steps else [[step] for step in steps]
-        if isinstance(conn, Rqlite):
-            for batch in batches:
-                done += _rqlite_transaction(conn, batch, fake=fake, on_step=progress)
-        elif batches:
-            with _ForeignKeysOff(conn):
-                for batch in batches:
-                    done += _transaction(conn, batch, fake=fake, on_step=progress)
+        done += _run_batches(conn, [steps] if atomic and steps else [[step] for step in steps],
+                             fake=fake, progress=progress)
         finished = True
         return done
     finally:
         database.close(failed_empty=not finished and not done)
+
+
+def _run_batches(conn, batches: list[list[PlannedStep]], *, fake: bool, progress) -> list[Step]:
+    """Each batch in one transaction: a local one, or one rqlite request."""
+    done = []
+    if isinstance(conn, Rqlite):
+        for batch in batches:
+            done += _rqlite_transaction(conn, batch, fake=fake, on_step=progress)
+    elif batches:
+        with _ForeignKeysOff(conn):
+            for batch in batches:
+                done += _transaction(conn, batch, fake=fake, on_step=progress)
+    return done
 
 
 def _rqlite_transaction(conn: Rqlite, steps: list[PlannedStep], *, fake: bool, on_step) -> list[Step]:
@@ -2470,9 +2476,13 @@ def _accept_changed_checksums(conn, migrations: dict) -> None:
     applied = _applied(conn) if conn is not None else {}
     changed = [(migrations[n].checksum, n) for n in applied
                if n in migrations and applied[n].checksum != migrations[n].checksum]
-    if changed:
+    update = f"UPDATE {quote(MIGRATIONS_TABLE)} SET checksum = ? WHERE name = ?"
+    if changed and isinstance(conn, Rqlite):
+        conn.transaction([[update, *pair] for pair in changed])
+    elif changed:
         _begin(conn)
-        conn.executemany(f"UPDATE {quote(MIGRATIONS_TABLE)} SET checksum = ? WHERE name = ?", changed)
+        for pair in changed:
+            conn.execute(update, pair)
         _commit(conn)
 
 

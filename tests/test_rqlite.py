@@ -147,6 +147,17 @@ class Cluster(unittest.TestCase):
         self.cli("revert", node=1)
         self.assertEqual(self.applied_on(self.nodes[2]), [])
 
+    def test_edited_file_fake_and_atomic_work_on_the_cluster(self):
+        self.assertEqual(self.cli("apply", "0001", "--fake").returncode, 0)
+        self.assertEqual(self.nodes[0].query("SELECT name FROM sqlite_master WHERE name = 't1'"), [])
+        with open(os.path.join(self.project.directory, "0001_t1.sql"), "a") as handle:
+            handle.write("-- edited\n")
+        self.assertIn("changed since it was applied", self.cli("apply").stderr)
+        result = self.cli("apply", "--allow-changed", "--atomic", node=2)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(self.applied_on(self.nodes[1]), ["0001_t1", "0002_t2", "0003_t3"])
+        self.assertNotIn("changed", self.cli("status").stdout)
+
     def test_failing_migration_is_recorded_nowhere(self):
         self.project.write_migration("0004_bad", "-- migrate:up\nCREATE TABLE t4 (x);\nINSERT INTO nowhere VALUES (1);\n")
         result = self.cli("apply")
