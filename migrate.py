@@ -1957,10 +1957,15 @@ class _Database:
                                "nothing was changed")
 
     def close(self, *, failed_empty: bool = False) -> None:
+        """Close our connection; after a failure, remove a file we created
+        if nothing at all went into it (never one that holds anything)."""
         conn = getattr(self, "conn", None)
+        empty = False
+        if failed_empty and self.created and self.path != ":memory:" and conn is not None:
+            empty = not conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
         if conn is not None and self.owned:
             conn.close()
-        if failed_empty and self.created and self.path != ":memory:":
+        if empty:
             os.remove(self.path)  # we made it, nothing went in: leave no trace
 
 
@@ -2398,19 +2403,20 @@ def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: b
             _accept_changed_checksums(conn, migrations)
         if fake_initial and steps and steps[0].action == "apply" and steps[0].migration.number == 1 \
                 and _initial_tables_exist(conn, steps[0].migration):
-            done += _run_batches(conn, [steps[:1]], fake=True, progress=progress)
+            _run_batches(conn, [steps[:1]], done, fake=True, progress=progress)
             steps = steps[1:]
-        done += _run_batches(conn, [steps] if atomic and steps else [[step] for step in steps],
-                             fake=fake, progress=progress)
+        _run_batches(conn, [steps] if atomic and steps else [[step] for step in steps], done,
+                     fake=fake, progress=progress)
         finished = True
         return done
     finally:
         database.close(failed_empty=not finished and not done)
 
 
-def _run_batches(conn, batches: list[list[PlannedStep]], *, fake: bool, progress) -> list[Step]:
-    """Each batch in one transaction: a local one, or one rqlite request."""
-    done = []
+def _run_batches(conn, batches: list[list[PlannedStep]], done: list[Step], *, fake: bool, progress) -> None:
+    """Each batch in one transaction (a local one, or one rqlite request),
+    adding the Steps to `done` as each commits, so a later failure still
+    leaves the record of what was committed."""
     if isinstance(conn, Rqlite):
         for batch in batches:
             done += _rqlite_transaction(conn, batch, fake=fake, on_step=progress)
@@ -2418,7 +2424,6 @@ def _run_batches(conn, batches: list[list[PlannedStep]], *, fake: bool, progress
         with _ForeignKeysOff(conn):
             for batch in batches:
                 done += _transaction(conn, batch, fake=fake, on_step=progress)
-    return done
 
 
 def _rqlite_transaction(conn: Rqlite, steps: list[PlannedStep], *, fake: bool, on_step) -> list[Step]:

@@ -174,6 +174,19 @@ class Failures(unittest.TestCase):
         message = self.assert_unchanged(self.project.apply)
         self.assertIn("needs 99.0.0 or newer", message)
 
+    def test_a_later_failure_keeps_the_new_database_and_what_was_applied(self):
+        for atomic in (False, True):
+            with self.subTest(atomic=atomic):
+                project = Project(self)
+                project.write_migration("0001_a", "-- migrate:up\nCREATE TABLE a (x);\n")
+                project.write_migration("0002_bad", "-- migrate:up\nSELECT * FROM nowhere;\n")
+                with self.assertRaises(migrate.MigrateError):
+                    project.apply(atomic=atomic)
+                if atomic:  # all or nothing: nothing, so no file either
+                    self.assertFalse(os.path.exists(project.db))
+                else:
+                    self.assertEqual(project.query("SELECT name FROM _migrations"), [("0001_a",)])
+
     def test_first_failing_migration_leaves_no_database_file(self):
         project = Project(self)
         project.write_migration("0001_bad", "-- migrate:up\nCREATE TABLE a (x);\nSELECT * FROM nowhere;\n")
