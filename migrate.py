@@ -1637,9 +1637,9 @@ def _make(scratch, module, directory, number, name, questioner, write) -> MakeRe
     steps += _execute_operations(scratch, operations[len(steps):])
     if not operations:
         return MakeResult(())
-    _verify(read_schema(scratch), target, unmanaged, "the models")
+    _verify(read_schema(scratch), target, unmanaged, "the models", objects=original, exact=False)
     down_steps = _execute_operations(scratch, [inverse for _, _, inverse in reversed(steps)])
-    _verify(read_schema(scratch), original, frozenset(), "the previous migrations")
+    _verify(read_schema(scratch), original, frozenset(), "the previous migrations", objects=original, exact=True)
     description = [line for op in operations for line in op.describe()]
     warnings = warnings_for(operations)
     up = [s for _, statements, _ in steps for s in statements]
@@ -1754,13 +1754,6 @@ def _execute_operations(scratch: sqlite3.Connection, operations: list) -> list[t
     return steps
 
 
-def _verify(actual: Schema, expected: Schema, unmanaged: frozenset, what: str) -> None:
-    problems = schema_differences(actual, expected, unmanaged=unmanaged)
-    if problems:
-        raise MigrateError(f"internal error: the planned migration does not reproduce {what} "
-                           f"({'; '.join(problems)}); nothing was written. Please report this.")
-
-
 def schema_differences(actual: Schema, expected: Schema, *, unmanaged: frozenset = frozenset(),
                        names: tuple[str, str] = ("the database", "the expected schema")) -> list[str]:
     """How `actual` differs from `expected`, table by table (empty: the same).
@@ -1778,6 +1771,37 @@ def schema_differences(actual: Schema, expected: Schema, *, unmanaged: frozenset
             problems += [c.difference(table, *names)
                          for c in _table_changes(actual_tables[key], expected_tables[key])]
     return problems
+
+
+def _object_differences(actual: Schema, expected: Schema) -> list[str]:
+    """Views and triggers present in one schema and not the other, or changed."""
+    lines = []
+    for kind in ("views", "triggers"):
+        have = {o.name.casefold(): o for o in getattr(actual, kind)}
+        want = {o.name.casefold(): o for o in getattr(expected, kind)}
+        for key in sorted(set(have) | set(want)):
+            if key not in have:
+                lines.append(f"{kind[:-1]} {want[key].name}: in its applied migrations, not in the database")
+            elif key not in want:
+                lines.append(f"{kind[:-1]} {have[key].name}: in the database, not in its applied migrations")
+            elif canonical_sql(have[key].sql) != canonical_sql(want[key].sql):
+                lines.append(f"{kind[:-1]} {have[key].name} differs from its applied migrations")
+    return lines
+
+
+def _verify(actual: Schema, expected: Schema, unmanaged: frozenset, what: str, *,
+            objects: Schema, exact: bool) -> None:
+    """The tables must match `expected`; the views and triggers must be those
+    of `objects` (by name only when `exact` is false: renames rewrite them)."""
+    problems = schema_differences(actual, expected, unmanaged=unmanaged)
+    if exact:
+        problems += _object_differences(actual, objects)
+    elif {(o.type, o.name.casefold()) for o in actual.views + actual.triggers} != \
+            {(o.type, o.name.casefold()) for o in objects.views + objects.triggers}:
+        problems.append("views or triggers were lost or added")
+    if problems:
+        raise MigrateError(f"internal error: the planned migration does not reproduce {what} "
+                           f"({'; '.join(problems)}); nothing was written. Please report this.")
 
 
 def _shorten(statement: str, limit: int = 200) -> str:
@@ -2588,22 +2612,6 @@ def check(db=None, *, models: str = "models.py", directory: str = "migrations") 
     finally:
         if database is not None:
             database.close()
-
-
-def _object_differences(actual: Schema, expected: Schema) -> list[str]:
-    """Views and triggers present in one schema and not the other, or changed."""
-    lines = []
-    for kind in ("views", "triggers"):
-        have = {o.name.casefold(): o for o in getattr(actual, kind)}
-        want = {o.name.casefold(): o for o in getattr(expected, kind)}
-        for key in sorted(set(have) | set(want)):
-            if key not in have:
-                lines.append(f"{kind[:-1]} {want[key].name}: in its applied migrations, not in the database")
-            elif key not in want:
-                lines.append(f"{kind[:-1]} {have[key].name}: in the database, not in its applied migrations")
-            elif canonical_sql(have[key].sql) != canonical_sql(want[key].sql):
-                lines.append(f"{kind[:-1]} {have[key].name} differs from its applied migrations")
-    return lines
 
 
 def find_migration(directory: str, name: str) -> Migration:
