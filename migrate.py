@@ -2871,13 +2871,15 @@ def _run_migrations(args, out: _Output) -> int:
     reverting = args.command == "revert"
     if args.dry_run:
         return _print_plan(plan(args.db, directory=args.dir, target=args.target, reverting=reverting), out)
-    if not reverting:
-        out.say("Operations to perform:")
+    out.say("Operations to perform:")
+    if reverting:
+        out.say(f"  Revert every migration after {args.target}" if args.target else "  Revert the last migration")
+    else:
         out.say(f"  Target specific migration: {args.target}" if args.target else "  Apply all migrations")
         if args.backup:
             backup(args.db, args.backup)
             out.say(f"  Backed up {args.db} to {args.backup}")
-        out.say("Running migrations:")
+    out.say("Running migrations:")
     words = {"apply": "Applying", "revert": "Unapplying"}
     outcomes = {"skip": "SKIPPED (done by another process)", "fake": "FAKED",
                 "adopt": "OK (applied before as the migrations it replaces)"}

@@ -86,6 +86,26 @@ class Workflow(unittest.TestCase):
         self.assertIn("~ Rename column question.question_text to text", result.stdout)
 
 
+    def test_interactive_one_off_value_for_a_new_not_null_column(self):
+        self.run_ok("make")
+        self.run_ok("apply")
+        self.project.execute("INSERT INTO question (question_text) VALUES ('Why?')")
+        self.project.models(POLLS.replace("question_text: str", "question_text: str\n    author: str"))
+        controller, terminal = os.openpty()
+        try:
+            os.write(controller, b"'someone'\n")
+            result = subprocess.run([sys.executable, MIGRATE, "make"], cwd=self.project.root, stdin=terminal,
+                                    capture_output=True, text=True, timeout=60)
+        finally:
+            os.close(controller)
+            os.close(terminal)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("question.author is a new NOT NULL column without a default: existing rows need a value",
+                      result.stderr)
+        self.run_ok("apply")
+        self.assertEqual(self.project.query("SELECT author FROM question"), [("someone",)])
+
+
 class Errors(unittest.TestCase):
     def setUp(self):
         self.project = Project(self)
