@@ -89,6 +89,17 @@ class Project:
         """sqlite_master without our bookkeeping, whitespace normalised."""
         return normalised_schema(self.db)
 
+    def cli_answering(self, answer: str, *args) -> subprocess.CompletedProcess:
+        """Run the CLI with a terminal as stdin that has `answer` typed in."""
+        controller, terminal = os.openpty()
+        try:
+            os.write(controller, answer.encode() + b"\n")
+            return subprocess.run([sys.executable, MIGRATE, *args], cwd=self.root, stdin=terminal,
+                                  capture_output=True, text=True, timeout=60)
+        finally:
+            os.close(controller)
+            os.close(terminal)
+
     def cli(self, *args, stdin: str = "", env: dict = None) -> subprocess.CompletedProcess:
         environment = {k: v for k, v in os.environ.items() if not k.startswith("MIGRATE_")}
         environment.update(env or {})

@@ -1,10 +1,8 @@
 """The command line, run as a real subprocess."""
 import os
-import subprocess
-import sys
 import unittest
 
-from tests.support import MIGRATE, Project, normalised_schema
+from tests.support import Project, normalised_schema
 
 POLLS = """
 @dataclass
@@ -73,32 +71,17 @@ class Workflow(unittest.TestCase):
     def test_interactive_rename_question_on_a_terminal(self):
         self.run_ok("make")
         self.project.models(POLLS.replace("question_text", "text"))
-        controller, terminal = os.openpty()
-        try:
-            os.write(controller, b"y\n")
-            result = subprocess.run([sys.executable, MIGRATE, "make"], cwd=self.project.root, stdin=terminal,
-                                    capture_output=True, text=True, timeout=60)
-        finally:
-            os.close(controller)
-            os.close(terminal)
+        result = self.project.cli_answering('y', "make")
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("Did you rename question.question_text to question.text? [y/N]", result.stderr)
         self.assertIn("~ Rename column question.question_text to text", result.stdout)
-
 
     def test_interactive_one_off_value_for_a_new_not_null_column(self):
         self.run_ok("make")
         self.run_ok("apply")
         self.project.execute("INSERT INTO question (question_text) VALUES ('Why?')")
         self.project.models(POLLS.replace("question_text: str", "question_text: str\n    author: str"))
-        controller, terminal = os.openpty()
-        try:
-            os.write(controller, b"'someone'\n")
-            result = subprocess.run([sys.executable, MIGRATE, "make"], cwd=self.project.root, stdin=terminal,
-                                    capture_output=True, text=True, timeout=60)
-        finally:
-            os.close(controller)
-            os.close(terminal)
+        result = self.project.cli_answering("'someone'", "make")
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("question.author is a new NOT NULL column without a default: existing rows need a value",
                       result.stderr)
