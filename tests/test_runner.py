@@ -159,6 +159,17 @@ class Failures(unittest.TestCase):
                 message = self.assert_unchanged(self.project.apply)
                 self.assertIn("foreign keys point nowhere: choice rowid 1 -> question", message)
 
+    def test_orphans_inserted_into_a_table_created_in_the_same_migration_are_caught(self):
+        self.project.write_migration("0002_vote", """\
+            -- migrate:up
+            CREATE TABLE vote (id INTEGER PRIMARY KEY, choice_id INTEGER REFERENCES choice (id));
+            INSERT INTO vote (choice_id) VALUES (1), (7);
+            -- migrate:down
+            DROP TABLE vote;
+            """)
+        message = self.assert_unchanged(self.project.apply)
+        self.assertIn("foreign keys point nowhere: vote rowid 2 -> choice", message)
+
     def test_statements_that_would_end_the_transaction_are_refused_before_running(self):
         for statement in ("COMMIT", "VACUUM", "PRAGMA journal_mode = WAL", "BEGIN"):
             with self.subTest(statement=statement):
