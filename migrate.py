@@ -1587,10 +1587,106 @@ class MakeResult:
     text: str | None = None
 
 
-def replay(migrations: list[Migration]) -> sqlite3.Connection:
-    """A scratch database holding what the migrations' up sections build."""
-    scratch = _scratch_database()
+# Replaying is most of what `make` costs on a long history: SQLite re-reads the
+# whole schema after every ALTER TABLE (~0.8 ms each with 200 tables). So the
+# database a replay built is kept as a small file in a per-user cache directory,
+# named after a hash of every migration file (name and checksum) up to that
+# point, SQLite's version and ours: an edited file has another name, and never
+# matches. A state is restored page for page (Connection.backup) and only newer
+# migrations run on top. Anything wrong with the cache means a full replay.
+_CACHE_FILES_KEPT = 16
+
+
+def _cache_directory() -> str:
+    """Where replayed states are cached: $XDG_CACHE_HOME/migrate.py, by default
+    ~/.cache/migrate.py. Safe to delete at any time."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "migrate.py")
+
+
+def _state_keys(migrations: list[Migration]) -> list[str]:
+    """keys[i] names the state after migrations[:i + 1]."""
+    import hashlib
+    keys, key = [], f"migrate.py {__version__} SQLite {sqlite3.sqlite_version}"
     for migration in migrations:
+        key = hashlib.sha256(f"{key}\n{migration.name} {migration.checksum}".encode()).hexdigest()
+        keys.append(key)
+    return keys
+
+
+def _state_path(key: str) -> str:
+    return os.path.join(_cache_directory(), f"replay-{key[:40]}.sqlite3")
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def _cached_state(keys: list[str]) -> tuple[sqlite3.Connection, int]:
+    """A scratch database restored from the longest cached prefix, and how
+    many migrations it covers (0: none cached, an empty database)."""
+    from urllib.parse import quote as quote_uri  # only here: a path with '?' or '#' needs it
+    for count in range(len(keys), 0, -1):
+        path = _state_path(keys[count - 1])
+        if not os.path.exists(path):
+            continue
+        scratch = _scratch_database()
+        try:  # read-only: a file pruned meanwhile is an error, never a new empty database
+            source = sqlite3.connect(f"file:{quote_uri(os.path.abspath(path))}?mode=ro", uri=True)
+            try:
+                source.backup(scratch)
+            finally:
+                source.close()
+            scratch.execute("SELECT count(*) FROM sqlite_master").fetchall()
+            os.utime(path)  # recently used: kept by _prune_cache
+            return scratch, count
+        except (sqlite3.Error, OSError):  # damaged or just pruned: try a shorter prefix
+            scratch.close()
+            _remove_quietly(path)
+    return _scratch_database(), 0
+
+
+def _cache_state(scratch: sqlite3.Connection, key: str) -> None:
+    """Keep `scratch` as the state named `key`; a cache that cannot be
+    written (read-only home, full disk) is simply not used."""
+    path = _state_path(key)
+    temporary = f"{path}.{os.getpid()}-{id(scratch)}.tmp"
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        target = sqlite3.connect(temporary)
+        try:
+            target.execute("PRAGMA journal_mode = OFF")  # a new private file, renamed when complete
+            scratch.backup(target)
+        finally:
+            target.close()
+        os.replace(temporary, path)
+        _prune_cache(os.path.dirname(path))
+    except (sqlite3.Error, OSError):
+        _remove_quietly(temporary)
+
+
+def _prune_cache(directory: str) -> None:
+    """Keep the most recently used states only."""
+    entries = []
+    for entry in os.scandir(directory):
+        try:
+            entries.append((entry.stat().st_mtime, entry.path))
+        except OSError:
+            pass
+    for _, path in sorted(entries, reverse=True)[_CACHE_FILES_KEPT:]:
+        _remove_quietly(path)
+
+
+def replay(migrations: list[Migration]) -> sqlite3.Connection:
+    """A scratch database holding what the migrations' up sections build.
+    Starts from the longest cached state of a prefix of `migrations`, if any,
+    and caches what it built (the cache is described above)."""
+    keys = _state_keys(migrations)
+    scratch, done = _cached_state(keys)
+    for migration in migrations[done:]:
         for statement in split_statements(migration.up):
             try:
                 scratch.execute(statement)
@@ -1598,6 +1694,8 @@ def replay(migrations: list[Migration]) -> sqlite3.Connection:
                 scratch.close()
                 raise MigrateError(f"migration {migration.path} fails when replayed: {exc} in "
                                    f"statement: {_shorten(statement)}; fix the file") from None
+    if done < len(migrations):
+        _cache_state(scratch, keys[-1])
     return scratch
 
 

@@ -43,6 +43,7 @@ GENERATOR_VERSION = "1"  # bump when the generated scenarios change (invalidates
 
 MIG = "migrate.py"
 MIG_ATOMIC = "migrate.py --atomic"
+MIG_COLD = "migrate.py, empty replay cache"
 
 
 def log(message: str) -> None:
@@ -641,10 +642,24 @@ def model_scenario(work: str, models: int, migrations: int, tools: dict) -> tupl
     al_env = lambda db: child_env({"BENCH_DB_URL": f"sqlite:///{db}"})
     dj_env = lambda db: child_env({"BENCH_DB": db})
 
+    # make's replay cache: MIG runs find the state earlier runs left (the usual case: the
+    # migrations did not change since the last make); MIG_COLD starts from an empty cache
+    cold_cache = os.path.join(base, "cache-cold")
+    cold_env = child_env({"XDG_CACHE_HOME": cold_cache})
+
+    def cold(prepare=None):
+        def run_cold():
+            rm(cold_cache)
+            if prepare:
+                prepare()
+        return run_cold
+
     # make --check with no changes
     op = "make --check (no changes)"
     cases += [
         Case(scenario, op, MIG, mig(mpath, "make", "--check"), mpath, skip=skip_for("migrate")),
+        Case(scenario, op, MIG_COLD, mig(mpath, "make", "--check"), mpath, cold_env, prepare=cold(),
+             skip=skip_for("migrate")),
         Case(scenario, op, "django makemigrations --check", dj("makemigrations", "--check", "--dry-run"),
              dpath, skip=skip_for("django")),
         Case(scenario, op, "alembic check", al(apath, "check"), apath,
@@ -655,6 +670,9 @@ def model_scenario(work: str, models: int, migrations: int, tools: dict) -> tupl
     cases += [
         Case(scenario, op, MIG, mig(run("migrate"), "make", "--no-input"), run("migrate"),
              prepare=fresh_copy("migrate", new_field), skip=skip_for("migrate"),
+             verify=_expect_new_file(os.path.join(run("migrate"), "migrations"), migrations + 1, ".sql")),
+        Case(scenario, op, MIG_COLD, mig(run("migrate"), "make", "--no-input"), run("migrate"), cold_env,
+             prepare=cold(fresh_copy("migrate", new_field)), skip=skip_for("migrate"),
              verify=_expect_new_file(os.path.join(run("migrate"), "migrations"), migrations + 1, ".sql")),
         Case(scenario, op, "django makemigrations", dj("makemigrations", "app"), run("django"),
              prepare=fresh_copy("django", new_field), skip=skip_for("django"),
@@ -1229,6 +1247,7 @@ def main(argv=None) -> int:
     scenarios = set(args.scenarios.split(","))
     work = os.path.abspath(args.work)
     os.makedirs(work, exist_ok=True)
+    os.environ["XDG_CACHE_HOME"] = os.path.join(work, "cache")  # make's replay cache, not ~/.cache
     # Benchmark a snapshot: migrate.py may be edited while a long run goes on.
     snapshot = os.path.join(work, "migrate.py")
     MIGRATE_SOURCE = os.path.relpath(os.path.abspath(args.migrate), ROOT)

@@ -1,5 +1,6 @@
 """Shared fixtures: a throw-away project folder with models.py, migrations/
 and a real SQLite file, driven through the library or a real subprocess."""
+import atexit
 import os
 import shutil
 import sqlite3
@@ -14,6 +15,11 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 import migrate  # noqa: E402
+
+# make's replay cache goes to a throw-away folder, never the user's ~/.cache
+# (the CLI subprocesses inherit it).
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="migrate-test-cache-")
+atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], ignore_errors=True)
 
 HEADER = "from __future__ import annotations\n" \
          "from dataclasses import dataclass, field\nfrom typing import Optional\n"

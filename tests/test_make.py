@@ -1,5 +1,6 @@
 """Make: diff models against the replayed migrations and write the file."""
 import os
+import sqlite3
 import unittest
 
 from tests.support import Project, migrate
@@ -277,6 +278,77 @@ class Errors(unittest.TestCase):
         with self.assertRaisesRegex(migrate.MigrateError, "model Thing: SQLite rejects"):
             project.make()
         self.assertFalse(os.path.exists(project.directory))
+
+
+class ReplayCache(unittest.TestCase):
+    """make restores what earlier replays built; a cached state is named after
+    every file it comes from, so it can be stale or damaged but never wrong."""
+
+    def setUp(self):
+        self.project = Project(self)
+        self.addCleanup(os.environ.__setitem__, "XDG_CACHE_HOME", os.environ["XDG_CACHE_HOME"])
+        os.environ["XDG_CACHE_HOME"] = os.path.join(self.project.root, "cache")  # planted states stay here
+        self.project.evolve("@dataclass\nclass Question:\n    text: str\n    id: Optional[int] = None\n")
+        self.project.evolve("@dataclass\nclass Question:\n    text: str\n    votes: int = 0\n"
+                            "    id: Optional[int] = None\n")
+
+    def state_path(self, count: int) -> str:
+        migrations = migrate.read_migrations(self.project.directory)
+        return migrate._state_path(migrate._state_keys(migrations[:count])[-1])
+
+    def plant(self, count: int, sql: str) -> None:
+        """Put a state that says something else in the cache for the first `count` migrations."""
+        scratch = migrate.replay(migrate.read_migrations(self.project.directory)[:count])
+        scratch.execute(sql)
+        os.makedirs(os.path.dirname(self.state_path(count)), exist_ok=True)
+        planted = sqlite3.connect(self.state_path(count))
+        scratch.backup(planted)
+        planted.close()
+
+    def test_a_cached_state_is_used_and_newer_migrations_replayed_on_top(self):
+        self.plant(1, "CREATE TABLE planted (x)")
+        if os.path.exists(self.state_path(2)):
+            os.remove(self.state_path(2))
+        operations = self.project.make(write=False).operations
+        self.assertIn("- Drop table planted", operations)  # proof it started from the planted state
+        self.assertTrue(os.path.exists(self.state_path(2)), "the full state is cached afterwards")
+
+    def test_an_edited_migration_never_matches_its_old_state(self):
+        self.plant(2, "CREATE TABLE planted (x)")
+        self.assertIn("- Drop table planted", self.project.make(write=False).operations)
+        with open(os.path.join(self.project.directory, self.project.files()[0]), "a") as handle:
+            handle.write("-- edited by hand\n")
+        self.assertEqual(self.project.make(write=False).operations, ())
+
+    def test_a_damaged_cache_file_only_means_a_full_replay(self):
+        self.project.make(write=False)
+        with open(self.state_path(2), "wb") as handle:
+            handle.write(b"not a database" * 100)
+        self.assertEqual(self.project.make(write=False).operations, ())
+        with sqlite3.connect(self.state_path(2)) as cached:  # rewritten by the full replay
+            self.assertIn(("question",), cached.execute("SELECT name FROM sqlite_master").fetchall())
+
+    def test_a_cache_that_cannot_be_written_is_not_used(self):
+        blocker = os.path.join(self.project.root, "not-a-directory")
+        open(blocker, "w").close()
+        os.environ["XDG_CACHE_HOME"] = blocker
+        self.project.models("@dataclass\nclass Question:\n    text: str\n    id: Optional[int] = None\n")
+        self.assertEqual(self.project.make().name, "0003_drop_question_votes")
+
+    def test_only_the_most_recently_used_states_are_kept(self):
+        directory = os.path.dirname(self.state_path(2))
+        os.makedirs(directory, exist_ok=True)
+        for i in range(migrate._CACHE_FILES_KEPT + 5):
+            path = os.path.join(directory, f"replay-old{i}.sqlite3")
+            open(path, "w").close()
+            os.utime(path, (1000 + i, 1000 + i))
+        self.project.models("@dataclass\nclass Question:\n    text: str\n    id: Optional[int] = None\n")
+        self.project.make()
+        self.project.make(write=False)  # caches the state after the new migration
+        kept = os.listdir(directory)
+        self.assertEqual(len(kept), migrate._CACHE_FILES_KEPT, kept)
+        self.assertIn(os.path.basename(self.state_path(3)), kept)
+        self.assertNotIn("replay-old0.sqlite3", kept)
 
 
 if __name__ == "__main__":
