@@ -1641,11 +1641,15 @@ def _cached_state(keys: list[str]) -> tuple[sqlite3.Connection, int]:
             finally:
                 source.close()
             scratch.execute("SELECT count(*) FROM sqlite_master").fetchall()
-            os.utime(path)  # recently used: kept by _prune_cache
-            return scratch, count
         except (sqlite3.Error, OSError):  # damaged or just pruned: try a shorter prefix
             scratch.close()
             _remove_quietly(path)
+            continue
+        try:
+            os.utime(path)  # recently used: kept by _prune_cache
+        except OSError:
+            pass
+        return scratch, count
     return _scratch_database(), 0
 
 

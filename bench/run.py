@@ -992,10 +992,14 @@ def startup_scenario(work: str) -> list[Case]:
     shutil.copytree(os.path.join(ROOT, "migrations"), os.path.join(base, "migrations"))
     db = os.path.join(base, "db.sqlite3")
     check([PY, MIGRATE, "apply", "--db", db, "--dir", "migrations"], base)
+    # the same file run as a module: Python caches its byte code (a script is compiled every time)
+    shutil.copyfile(MIGRATE, os.path.join(base, "migrate.py"))
     scenario = "4 start-up"
     op = "status (up to date) vs interpreter"
     return [
         Case(scenario, op, MIG, [PY, MIGRATE, "status", "--db", db, "--dir", "migrations"], base),
+        Case(scenario, op, "python -m migrate (byte code cached)",
+             [PY, "-m", "migrate", "status", "--db", db, "--dir", "migrations"], base),
         Case(scenario, op, 'python -c "import sqlite3"', [PY, "-c", "import sqlite3"], base),
         Case(scenario, op, 'python -c "pass"', [PY, "-c", "pass"], base),
     ]
