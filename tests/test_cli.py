@@ -1,8 +1,11 @@
 """The command line, run as a real subprocess."""
 import os
+import shutil
+import subprocess
+import sys
 import unittest
 
-from tests.support import Project, normalised_schema
+from tests.support import MIGRATE, Project, normalised_schema
 
 POLLS = """
 @dataclass
@@ -36,6 +39,20 @@ class Workflow(unittest.TestCase):
         self.assertEqual(self.run_ok("status"), "[X] 0001_initial\ndb.sqlite3: 1 applied, 0 pending\n")
         self.assertRegex(self.run_ok("revert"), r"Unapplying 0001_initial\.\.\. OK")
         self.assertEqual(self.run_ok("status", "-q"), "")
+
+    def test_runs_as_a_module_whose_byte_code_python_caches(self):
+        shutil.copyfile(MIGRATE, os.path.join(self.project.root, "migrate.py"))
+        environment = {k: v for k, v in os.environ.items()
+                       if not k.startswith("MIGRATE_") and k != "PYTHONDONTWRITEBYTECODE"}
+        for args, expected in ((["make"], "+ Create table question"),
+                               (["apply"], "Applying 0001_initial... OK"),
+                               (["status"], "[X] 0001_initial\ndb.sqlite3: 1 applied, 0 pending\n")):
+            result = subprocess.run([sys.executable, "-m", "migrate", *args], cwd=self.project.root,
+                                    capture_output=True, text=True, env=environment, timeout=120)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertIn(expected, result.stdout)
+        cached = os.listdir(os.path.join(self.project.root, "__pycache__"))
+        self.assertTrue(any(name.startswith("migrate.") for name in cached), cached)
 
     def test_check_exits_one_when_models_changed_and_dry_run_prints_sql(self):
         self.run_ok("make")
