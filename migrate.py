@@ -39,7 +39,7 @@ import re
 import sqlite3
 import sys
 import time
-from collections import namedtuple
+from collections import Counter, namedtuple
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -1589,33 +1589,65 @@ class MakeResult:
 
 # Replaying is most of what `make` costs on a long history: SQLite re-reads the
 # whole schema after every ALTER TABLE (~0.8 ms each with 200 tables). So the
-# database a replay built is kept as a small file in a per-user cache directory,
-# named after a hash of every migration file (name and checksum) up to that
-# point, SQLite's version and ours: an edited file has another name, and never
-# matches. A state is restored page for page (Connection.backup) and only newer
-# migrations run on top. Anything wrong with the cache means a full replay.
+# database a replay built is kept as a file in a per-user cache directory, named
+# after a hash of every migration file (name and checksum) up to that point, of
+# this migrate.py's source and of the SQLite library: an edited file has another
+# name and never matches. A state is restored page for page (Connection.backup)
+# and only newer migrations run on top. Only the database file is kept, so no
+# state is cached once a migration changed the connection instead (a PRAGMA,
+# ATTACH, TEMP objects): replaying on top of it could differ. Anything wrong
+# with the cache means a full replay, never a different schema.
 _CACHE_FILES_KEPT = 16
+_CONNECTION_WORDS = {"PRAGMA", "ATTACH", "DETACH"}
 
 
-def _cache_directory() -> str:
-    """Where replayed states are cached: $XDG_CACHE_HOME/migrate.py, by default
-    ~/.cache/migrate.py. Safe to delete at any time."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+def _cache_directory() -> str | None:
+    """$XDG_CACHE_HOME/migrate.py, by default ~/.cache/migrate.py; None
+    without a home directory to put it in."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        home = os.path.expanduser("~")
+        if home == "~":
+            return None
+        base = os.path.join(home, ".cache")
     return os.path.join(base, "migrate.py")
+
+
+def _private(directory: str) -> bool:
+    """Whether only we can write there: in a shared folder another user could
+    plant states (their names follow from the migration files)."""
+    try:
+        info = os.stat(directory)
+    except OSError:
+        return False
+    if hasattr(os, "getuid"):  # POSIX owners and modes; Windows has neither here
+        return info.st_uid == os.getuid() and not info.st_mode & 0o022
+    return True
 
 
 def _state_keys(migrations: list[Migration]) -> list[str]:
     """keys[i] names the state after migrations[:i + 1]."""
     import hashlib
-    keys, key = [], f"migrate.py {__version__} SQLite {sqlite3.sqlite_version}"
+    try:
+        with open(__file__, "rb") as handle:
+            code = handle.read()
+    except (NameError, OSError):  # frozen or embedded without a source file
+        code = __version__.encode()
+    probe = _scratch_database()
+    try:
+        options = [row[0] for row in probe.execute("PRAGMA compile_options")]
+    finally:
+        probe.close()
+    key = hashlib.sha256(code + f"\nSQLite {sqlite3.sqlite_version} {options}".encode()).hexdigest()
+    keys = []
     for migration in migrations:
         key = hashlib.sha256(f"{key}\n{migration.name} {migration.checksum}".encode()).hexdigest()
         keys.append(key)
     return keys
 
 
-def _state_path(key: str) -> str:
-    return os.path.join(_cache_directory(), f"replay-{key[:40]}.sqlite3")
+def _state_path(directory: str, key: str) -> str:
+    return os.path.join(directory, f"replay-{key[:40]}.sqlite3")
 
 
 def _remove_quietly(path: str) -> None:
@@ -1625,23 +1657,36 @@ def _remove_quietly(path: str) -> None:
         pass
 
 
-def _cached_state(keys: list[str]) -> tuple[sqlite3.Connection, int]:
+def _restore_state(path: str, scratch: sqlite3.Connection) -> bool:
+    """Copy the state at `path` into `scratch`; False when it is gone, empty or
+    damaged. Read-only, so a file pruned meanwhile is an error, never a new
+    empty database."""
+    from urllib.parse import quote as quote_uri  # only here: a path with '?' or '#' needs it
+    try:
+        source = sqlite3.connect(f"file:{quote_uri(os.fsencode(os.path.abspath(path)))}?mode=ro", uri=True)
+        try:
+            # reading the page count parses the schema (a damaged one raises), and
+            # an empty file (a crash can leave one) opens as a database without
+            # tables, while a real state always has at least one page
+            if not source.execute("PRAGMA page_count").fetchone()[0]:
+                return False
+            source.backup(scratch)
+        finally:
+            source.close()
+        return True
+    except (sqlite3.Error, OSError, ValueError):
+        return False
+
+
+def _cached_state(directory: str, keys: list[str]) -> tuple[sqlite3.Connection, int]:
     """A scratch database restored from the longest cached prefix, and how
     many migrations it covers (0: none cached, an empty database)."""
-    from urllib.parse import quote as quote_uri  # only here: a path with '?' or '#' needs it
     for count in range(len(keys), 0, -1):
-        path = _state_path(keys[count - 1])
+        path = _state_path(directory, keys[count - 1])
         if not os.path.exists(path):
             continue
         scratch = _scratch_database()
-        try:  # read-only: a file pruned meanwhile is an error, never a new empty database
-            source = sqlite3.connect(f"file:{quote_uri(os.path.abspath(path))}?mode=ro", uri=True)
-            try:
-                source.backup(scratch)
-            finally:
-                source.close()
-            scratch.execute("SELECT count(*) FROM sqlite_master").fetchall()
-        except (sqlite3.Error, OSError):  # damaged or just pruned: try a shorter prefix
+        if not _restore_state(path, scratch):
             scratch.close()
             _remove_quietly(path)
             continue
@@ -1653,22 +1698,26 @@ def _cached_state(keys: list[str]) -> tuple[sqlite3.Connection, int]:
     return _scratch_database(), 0
 
 
-def _cache_state(scratch: sqlite3.Connection, key: str) -> None:
+def _cache_state(scratch: sqlite3.Connection, directory: str, key: str) -> None:
     """Keep `scratch` as the state named `key`; a cache that cannot be
-    written (read-only home, full disk) is simply not used."""
-    path = _state_path(key)
+    written (read-only home, full disk, not ours) is simply not used."""
+    path = _state_path(directory, key)
     temporary = f"{path}.{os.getpid()}-{id(scratch)}.tmp"
     try:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        if not _private(directory):
+            return
         target = sqlite3.connect(temporary)
         try:
             target.execute("PRAGMA journal_mode = OFF")  # a new private file, renamed when complete
             scratch.backup(target)
         finally:
             target.close()
+        with open(temporary, "rb+") as handle:
+            os.fsync(handle.fileno())  # the content is on disk before the name is
         os.replace(temporary, path)
-        _prune_cache(os.path.dirname(path))
-    except (sqlite3.Error, OSError):
+        _prune_cache(directory)
+    except (sqlite3.Error, OSError, ValueError):
         _remove_quietly(temporary)
 
 
@@ -1684,22 +1733,38 @@ def _prune_cache(directory: str) -> None:
         _remove_quietly(path)
 
 
+def _replay_onto(scratch: sqlite3.Connection, migrations: list[Migration]) -> bool:
+    """Run the migrations' up sections; True when all they changed is in the
+    database file (no PRAGMA, ATTACH or TEMP object), so the state may be cached."""
+    file_only = True
+    for migration in migrations:
+        for statement in split_statements(migration.up):
+            file_only = file_only and _first_tokens(statement, 1)[0].upper not in _CONNECTION_WORDS
+            try:
+                scratch.execute(statement)
+            except sqlite3.Error as exc:
+                raise MigrateError(f"migration {migration.path} fails when replayed: {exc} in "
+                                   f"statement: {_shorten(statement)}; fix the file") from None
+    return file_only and not scratch.execute("SELECT 1 FROM temp.sqlite_master").fetchall()
+
+
 def replay(migrations: list[Migration]) -> sqlite3.Connection:
     """A scratch database holding what the migrations' up sections build.
     Starts from the longest cached state of a prefix of `migrations`, if any,
     and caches what it built (the cache is described above)."""
-    keys = _state_keys(migrations)
-    scratch, done = _cached_state(keys)
-    for migration in migrations[done:]:
-        for statement in split_statements(migration.up):
-            try:
-                scratch.execute(statement)
-            except sqlite3.Error as exc:
-                scratch.close()
-                raise MigrateError(f"migration {migration.path} fails when replayed: {exc} in "
-                                   f"statement: {_shorten(statement)}; fix the file") from None
-    if done < len(migrations):
-        _cache_state(scratch, keys[-1])
+    directory = _cache_directory()
+    keys = _state_keys(migrations) if directory and migrations else []
+    if keys and _private(directory):
+        scratch, done = _cached_state(directory, keys)
+    else:
+        scratch, done = _scratch_database(), 0
+    try:
+        cacheable = _replay_onto(scratch, migrations[done:])
+    except BaseException:
+        scratch.close()
+        raise
+    if keys and done < len(migrations) and cacheable:
+        _cache_state(scratch, directory, keys[-1])
     return scratch
 
 
@@ -2232,11 +2297,12 @@ def _worse(first, second):
     return first | second
 
 
-def _foreign_key_violations(conn, touched: dict | None = None) -> set[tuple]:
-    """Rows whose foreign keys point nowhere. With `touched` (from
-    _touched_tables), only where they can be: the written tables that have
-    foreign keys, and the tables referencing one that lost rows or keys.
-    Without, in the whole database."""
+def _foreign_key_violations(conn, touched: dict | None = None) -> Counter:
+    """Rows whose foreign keys point nowhere, counted by (table, rowid,
+    parent): counted, because WITHOUT ROWID tables report every row as rowid
+    NULL. With `touched` (from _touched_tables), only where they can be: the
+    written tables that have foreign keys, and the tables referencing one that
+    lost rows or keys. Without, in the whole database."""
     checked = set()
     if touched:
         marks = ", ".join("?" * len(touched))
@@ -2248,9 +2314,9 @@ def _foreign_key_violations(conn, touched: dict | None = None) -> set[tuple]:
     with_references = "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%REFERENCES%'"
     if touched is None:
         if not conn.execute(with_references + " LIMIT 1").fetchall():
-            return set()  # no table has a foreign key
+            return Counter()  # no table has a foreign key
         rows = conn.execute("PRAGMA foreign_key_check").fetchall()
-        return {(table, rowid, parent) for table, rowid, parent, _ in rows}
+        return Counter((table, rowid, parent) for table, rowid, parent, _ in rows)
     shrunk = {name: removes for name, removes in touched.items() if removes}
     if shrunk:
         references = conn.execute(
@@ -2261,7 +2327,7 @@ def _foreign_key_violations(conn, touched: dict | None = None) -> set[tuple]:
                     if shrunk[parent] is True or column is None or column in shrunk[parent]}
     rows = [row for name in sorted(checked)
             for row in conn.execute(f"PRAGMA foreign_key_check({quote(name)})").fetchall()]
-    return {(table, rowid, parent) for table, rowid, parent, _ in rows}
+    return Counter((table, rowid, parent) for table, rowid, parent, _ in rows)
 
 
 @dataclass(frozen=True)
@@ -2304,12 +2370,15 @@ def _transaction(conn, steps: list[PlannedStep], *, fake: bool, on_step) -> list
                 raise MigrateError(f"migration {step.name}: {problem}: {_shorten(statement)}; remove it "
                                    "(run it by hand outside migrations); nothing was changed")
     try:
-        done = _attempt(conn, steps, fake=fake, on_start=on_step, allowed=None)
+        done = _attempt(conn, steps, fake=fake, on_start=on_step, allowed=Counter())
     except _NewViolations as found:
         allowed = _foreign_key_violations(conn)  # rolled back: these were there before
         if found.rows - allowed:
             raise _violation_error(steps, found.rows - allowed) from None
-        done = _attempt(conn, steps, fake=fake, on_start=None, allowed=allowed)
+        try:
+            done = _attempt(conn, steps, fake=fake, on_start=None, allowed=allowed)
+        except _NewViolations as again:  # another process wrote in between
+            raise _violation_error(steps, again.rows - allowed) from None
     for planned, step in zip(steps, done):  # reported once committed
         if on_step:
             on_step(planned.action, planned.name, step)
@@ -2356,7 +2425,7 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed) -
                 done.append(Step(step.name, action, time.perf_counter() - started))
         touched = _touched_tables(s for step in steps if not fake for s in step.statements)
         violations = _foreign_key_violations(conn, touched)
-        if violations and allowed is None:
+        if violations - allowed:
             raise _NewViolations(violations)
         _commit(conn)
     except (MigrateError, _NewViolations):
@@ -2371,7 +2440,7 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed) -
         raise
     if violations:
         tables = ", ".join(sorted({v[0] for v in violations}))
-        warning = (f"{len(violations)} foreign key violations that were already there remain in "
+        warning = (f"{sum(violations.values())} foreign key violations that were already there remain in "
                    f"{tables} (PRAGMA foreign_key_check)")
         done[-1] = replace(done[-1], warnings=(warning,))
     return done
@@ -2420,9 +2489,11 @@ def _commit(conn) -> None:
             time.sleep(0.1)
 
 
-def _violation_error(steps: list[PlannedStep], rows: set) -> MigrateError:
-    shown = ", ".join(f"{t} rowid {r} -> {p}" for t, r, p in sorted(rows, key=str)[:5])
-    more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+def _violation_error(steps: list[PlannedStep], rows: Counter) -> MigrateError:
+    listed = sorted(rows.elements(), key=str)
+    shown = ", ".join(f"{t} rowid {r} -> {p}" if r is not None else f"{t} (a WITHOUT ROWID row) -> {p}"
+                      for t, r, p in listed[:5])
+    more = f" and {len(listed) - 5} more" if len(listed) > 5 else ""
     names = ", ".join(s.name for s in steps)
     return MigrateError(f"migration {names} would leave rows whose foreign keys point nowhere: "
                         f"{shown}{more}; it was rolled back, the database is as it was")

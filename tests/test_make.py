@@ -2,6 +2,7 @@
 import os
 import sqlite3
 import unittest
+from contextlib import closing
 
 from tests.support import Project, migrate
 
@@ -291,19 +292,26 @@ class ReplayCache(unittest.TestCase):
         self.project.evolve("@dataclass\nclass Question:\n    text: str\n    id: Optional[int] = None\n")
         self.project.evolve("@dataclass\nclass Question:\n    text: str\n    votes: int = 0\n"
                             "    id: Optional[int] = None\n")
+        self.cache = migrate._cache_directory()
 
     def state_path(self, count: int) -> str:
         migrations = migrate.read_migrations(self.project.directory)
-        return migrate._state_path(migrate._state_keys(migrations[:count])[-1])
+        return migrate._state_path(self.cache, migrate._state_keys(migrations[:count])[-1])
 
     def plant(self, count: int, sql: str) -> None:
         """Put a state that says something else in the cache for the first `count` migrations."""
         scratch = migrate.replay(migrate.read_migrations(self.project.directory)[:count])
-        scratch.execute(sql)
-        os.makedirs(os.path.dirname(self.state_path(count)), exist_ok=True)
         planted = sqlite3.connect(self.state_path(count))
-        scratch.backup(planted)
-        planted.close()
+        try:
+            scratch.execute(sql)
+            scratch.backup(planted)
+        finally:
+            scratch.close()
+            planted.close()
+
+    def tables_in(self, path: str) -> list:
+        with closing(sqlite3.connect(path)) as conn:
+            return conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
 
     def test_a_cached_state_is_used_and_newer_migrations_replayed_on_top(self):
         self.plant(1, "CREATE TABLE planted (x)")
@@ -313,6 +321,21 @@ class ReplayCache(unittest.TestCase):
         self.assertIn("- Drop table planted", operations)  # proof it started from the planted state
         self.assertTrue(os.path.exists(self.state_path(2)), "the full state is cached afterwards")
 
+    def test_state_names_depend_on_the_code_and_every_file_before_them(self):
+        migrations = migrate.read_migrations(self.project.directory)
+        keys = migrate._state_keys(migrations)
+        copy = os.path.join(self.project.root, "migrate_copy.py")
+        with open(migrate.__file__, encoding="utf-8") as source, open(copy, "w", encoding="utf-8") as target:
+            target.write(source.read() + "\n# one more line\n")
+        original = migrate.__file__
+        migrate.__file__ = copy
+        self.addCleanup(setattr, migrate, "__file__", original)
+        self.assertFalse(set(keys) & set(migrate._state_keys(migrations)))
+        migrate.__file__ = original
+        edited = [migrations[0], migrate.replace(migrations[1], checksum="0" * 64)]
+        self.assertEqual(migrate._state_keys(edited)[0], keys[0])
+        self.assertNotEqual(migrate._state_keys(edited)[1], keys[1])
+
     def test_an_edited_migration_never_matches_its_old_state(self):
         self.plant(2, "CREATE TABLE planted (x)")
         self.assertIn("- Drop table planted", self.project.make(write=False).operations)
@@ -320,36 +343,83 @@ class ReplayCache(unittest.TestCase):
             handle.write("-- edited by hand\n")
         self.assertEqual(self.project.make(write=False).operations, ())
 
-    def test_a_damaged_cache_file_only_means_a_full_replay(self):
-        self.project.make(write=False)
-        with open(self.state_path(2), "wb") as handle:
-            handle.write(b"not a database" * 100)
-        self.assertEqual(self.project.make(write=False).operations, ())
-        with sqlite3.connect(self.state_path(2)) as cached:  # rewritten by the full replay
-            self.assertIn(("question",), cached.execute("SELECT name FROM sqlite_master").fetchall())
+    def test_a_damaged_or_empty_cache_file_only_means_a_full_replay(self):
+        def write(content):
+            return lambda path: open(path, "wb").write(content)
 
-    def test_a_cache_that_cannot_be_written_is_not_used(self):
+        def break_schema(path):
+            with closing(sqlite3.connect(path)) as conn:
+                conn.execute("PRAGMA writable_schema = ON")
+                conn.execute("UPDATE sqlite_master SET sql = 'CREATE TABLE question (' WHERE name = 'question'")
+                conn.commit()
+
+        damages = {"garbage": write(b"not a database" * 100), "empty": write(b""),  # empty: no tables
+                   "schema": break_schema}
+        for name, damage in damages.items():
+            with self.subTest(damage=name):
+                self.project.make(write=False)
+                damage(self.state_path(2))
+                self.assertEqual(self.project.make(write=False).operations, ())
+                self.assertIn(("question",), self.tables_in(self.state_path(2)))  # written again
+                damage(self.state_path(2))
+                os.rename(self.state_path(2), self.state_path(1))  # a damaged shorter prefix
+                self.assertEqual(self.project.make(write=False).operations, ())
+                self.assertFalse(os.path.exists(self.state_path(1)), "a damaged state is removed")
+
+    def test_restoring_never_creates_a_state_file(self):
+        missing = os.path.join(self.cache, "replay-gone.sqlite3")  # pruned after it was looked up
+        scratch = migrate._scratch_database()
+        self.addCleanup(scratch.close)
+        self.assertFalse(migrate._restore_state(missing, scratch))
+        self.assertFalse(os.path.exists(missing))
+
+    def test_a_restored_state_counts_as_recently_used(self):
+        self.project.make(write=False)
+        os.utime(self.state_path(2), (1000, 1000))
+        self.project.make(write=False)
+        self.assertGreater(os.stat(self.state_path(2)).st_mtime, 1000)
+
+    def test_make_works_when_the_cache_cannot_be_created(self):
         blocker = os.path.join(self.project.root, "not-a-directory")
         open(blocker, "w").close()
         os.environ["XDG_CACHE_HOME"] = blocker
         self.project.models("@dataclass\nclass Question:\n    text: str\n    id: Optional[int] = None\n")
         self.assertEqual(self.project.make().name, "0003_drop_question_votes")
 
+    def test_a_cache_folder_others_can_write_to_is_never_read_or_written(self):
+        self.plant(2, "CREATE TABLE planted (x)")
+        os.chmod(self.cache, 0o777)
+        before = sorted(os.listdir(self.cache))
+        self.project.write_migration("0003_note", "-- migrate:up\nALTER TABLE question ADD COLUMN note TEXT;\n")
+        self.assertNotIn("- Drop table planted", self.project.make(write=False).operations)
+        self.assertEqual(sorted(os.listdir(self.cache)), before)
+
+    def test_states_after_temp_objects_or_a_pragma_are_not_cached(self):
+        # only the database file is cached: replaying on top of it would not see these
+        self.project.write_migration("0003_helper", "-- migrate:up\nCREATE TEMP TABLE helper AS SELECT 5 AS n;\n")
+        self.project.write_migration("0004_use", "-- migrate:up\nCREATE TABLE copied AS SELECT n FROM helper;\n")
+        for _ in range(2):  # the second run starts from an earlier state: 0003 runs again
+            self.assertIn("- Drop table copied", self.project.make(write=False).operations)
+        self.assertFalse(os.path.exists(self.state_path(3)) or os.path.exists(self.state_path(4)))
+        for name in ("0003_helper", "0004_use"):
+            os.remove(os.path.join(self.project.directory, name + ".sql"))
+        self.project.write_migration("0003_pragma", "-- migrate:up\nPRAGMA user_version = 3;\n")
+        self.assertEqual(self.project.make(write=False).operations, ())
+        self.assertFalse(os.path.exists(self.state_path(3)))
+
     def test_only_the_most_recently_used_states_are_kept(self):
-        directory = os.path.dirname(self.state_path(2))
-        os.makedirs(directory, exist_ok=True)
+        os.makedirs(self.cache, exist_ok=True)
         for i in range(migrate._CACHE_FILES_KEPT + 5):
-            path = os.path.join(directory, f"replay-old{i}.sqlite3")
+            path = os.path.join(self.cache, f"replay-old{i}.sqlite3")
             open(path, "w").close()
             os.utime(path, (1000 + i, 1000 + i))
         self.project.models("@dataclass\nclass Question:\n    text: str\n    id: Optional[int] = None\n")
         self.project.make()
         self.project.make(write=False)  # caches the state after the new migration
-        kept = os.listdir(directory)
+        kept = os.listdir(self.cache)
         self.assertEqual(len(kept), migrate._CACHE_FILES_KEPT, kept)
         self.assertIn(os.path.basename(self.state_path(3)), kept)
         self.assertNotIn("replay-old0.sqlite3", kept)
-
 
 if __name__ == "__main__":
     unittest.main()

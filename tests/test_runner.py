@@ -159,16 +159,42 @@ class Failures(unittest.TestCase):
                 message = self.assert_unchanged(self.project.apply)
                 self.assertIn("foreign keys point nowhere: choice rowid 1 -> question", message)
 
-    def test_orphans_inserted_into_a_table_created_in_the_same_migration_are_caught(self):
-        self.project.write_migration("0002_vote", """\
+    def test_orphans_written_into_a_table_created_in_the_same_migration_are_caught(self):
+        # CREATE TABLE itself needs no check (a new table is empty); what follows it does
+        vote = "CREATE TABLE {name} (id INTEGER PRIMARY KEY, choice_id INTEGER REFERENCES choice (id) DEFAULT {d})"
+        cases = {
+            "insert": [vote.format(name="vote", d=1), "INSERT INTO vote (choice_id) VALUES (1), (7)"],
+            "replace": [vote.format(name="vote", d=1), "REPLACE INTO vote (choice_id) VALUES (7)"],
+            "upsert": [vote.format(name="vote", d=1), "INSERT INTO vote (id, choice_id) VALUES (1, 1)",
+                       "INSERT INTO vote (id, choice_id) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET choice_id = 7"],
+            "default values": [vote.format(name="vote", d=99), "INSERT INTO vote DEFAULT VALUES"],
+            "if not exists": [vote.format(name="vote", d=1), vote.format(name="IF NOT EXISTS vote", d=1),
+                              "INSERT INTO vote (choice_id) VALUES (7)"],
+            "case and schema": [vote.format(name='main."Vote"', d=1), 'INSERT INTO "main" . "VOTE" (choice_id) '
+                                'VALUES (7)'],
+            "trigger": [vote.format(name="vote", d=1),
+                        "CREATE TRIGGER tally AFTER UPDATE ON question BEGIN INSERT INTO vote (choice_id) "
+                        "VALUES (7); END", "UPDATE question SET question_text = 'again'"],
+        }
+        for name, statements in cases.items():
+            with self.subTest(name):
+                self.project.write_migration("0002_vote", "-- migrate:up\n" + ";\n".join(statements) + ";\n")
+                message = self.assert_unchanged(self.project.apply)
+                self.assertRegex(message, r"(?i)foreign keys point nowhere: vote rowid \d+ -> choice", message)
+
+    def test_a_new_orphan_in_a_without_rowid_table_is_told_from_an_old_one(self):
+        # foreign_key_check reports every WITHOUT ROWID row as rowid NULL: count them
+        self.project.write_migration("0002_tags", """\
             -- migrate:up
-            CREATE TABLE vote (id INTEGER PRIMARY KEY, choice_id INTEGER REFERENCES choice (id));
-            INSERT INTO vote (choice_id) VALUES (1), (7);
+            CREATE TABLE tag (name TEXT PRIMARY KEY, choice_id INTEGER REFERENCES choice (id)) WITHOUT ROWID;
             -- migrate:down
-            DROP TABLE vote;
+            DROP TABLE tag;
             """)
+        self.project.apply()
+        self.project.execute("INSERT INTO tag VALUES ('old', 42)")
+        self.project.write_migration("0003_more", "-- migrate:up\nINSERT INTO tag VALUES ('new', 77);\n")
         message = self.assert_unchanged(self.project.apply)
-        self.assertIn("foreign keys point nowhere: vote rowid 2 -> choice", message)
+        self.assertIn("tag (a WITHOUT ROWID row) -> choice", message)
 
     def test_statements_that_would_end_the_transaction_are_refused_before_running(self):
         for statement in ("COMMIT", "VACUUM", "PRAGMA journal_mode = WAL", "BEGIN"):
