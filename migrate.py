@@ -1748,11 +1748,12 @@ def _replay_onto(scratch: sqlite3.Connection, migrations: list[Migration]) -> bo
     return file_only and not scratch.execute("SELECT 1 FROM temp.sqlite_master").fetchall()
 
 
-def replay(migrations: list[Migration]) -> sqlite3.Connection:
+def replay(migrations: list[Migration], *, cached: bool = True) -> sqlite3.Connection:
     """A scratch database holding what the migrations' up sections build.
     Starts from the longest cached state of a prefix of `migrations`, if any,
-    and caches what it built (the cache is described above)."""
-    directory = _cache_directory()
+    and caches what it built (the cache is described above), unless `cached`
+    is false."""
+    directory = _cache_directory() if cached else None
     keys = _state_keys(migrations) if directory and migrations else []
     if keys and _private(directory):
         scratch, done = _cached_state(directory, keys)
@@ -1836,7 +1837,7 @@ def squash(*, directory: str = "migrations", upto: str | None = None, write: boo
     if len(chosen) < 2:
         raise MigrateError(f"nothing to squash in {directory}: it needs at least two migrations up to "
                            f"{upto or 'the latest'}")
-    scratch = replay(chosen)
+    scratch = replay(chosen, cached=False)  # it deletes files: from the files alone, as cheap as it is rare
     try:
         up = schema_statements(scratch)
         schema = read_schema(scratch)

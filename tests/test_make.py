@@ -407,6 +407,11 @@ class ReplayCache(unittest.TestCase):
         self.assertEqual(self.project.make(write=False).operations, ())
         self.assertFalse(os.path.exists(self.state_path(3)))
 
+    def test_squash_deletes_files_so_it_replays_them_without_the_cache(self):
+        self.plant(2, "CREATE TABLE planted (x)")
+        result = migrate.squash(directory=self.project.directory, write=False)
+        self.assertFalse([s for s in result.up if "planted" in s], result.up)
+
     def test_only_the_most_recently_used_states_are_kept(self):
         os.makedirs(self.cache, exist_ok=True)
         for i in range(migrate._CACHE_FILES_KEPT + 5):
