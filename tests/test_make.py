@@ -345,7 +345,10 @@ class ReplayCache(unittest.TestCase):
 
     def test_a_damaged_or_empty_cache_file_only_means_a_full_replay(self):
         def write(content):
-            return lambda path: open(path, "wb").write(content)
+            def damage(path):
+                with open(path, "wb") as handle:
+                    handle.write(content)
+            return damage
 
         def break_schema(path):
             with closing(sqlite3.connect(path)) as conn:
