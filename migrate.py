@@ -14,7 +14,8 @@ an rqlite node (`http://host:4001`).
 
 `make` never looks at your database: it replays the migration files into an
 in-memory SQLite database, renders the models into another one, and compares
-what SQLite itself reports about both (sqlite_master and PRAGMAs). Migration
+what SQLite itself reports about both (sqlite_master and PRAGMAs); what a
+replay built is cached in ~/.cache/migrate.py for the next run. Migration
 files are plain SQL with `-- migrate:up` and `-- migrate:down` sections; edit
 them freely, they are the truth. `apply` runs each migration in its own
 transaction and records it in the `_migrations` table together with the down
