@@ -41,8 +41,10 @@ import sqlite3
 import sys
 import time
 from collections import Counter, namedtuple
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from itertools import islice
 
 __version__ = "0.1.0"
 __all__ = [
@@ -127,9 +129,16 @@ class _Token(namedtuple("_Token", "kind text start end")):
         return self.text.upper() if self.kind == "word" else ""
 
 
+def _tokens(sql: str):
+    """The tokens of `sql` one at a time, spaces and comments skipped, so a
+    caller that needs only the first few stops there."""
+    for match in _TOKEN.finditer(sql):
+        if match.lastgroup != "space":
+            yield _Token(match.lastgroup, match.group(), match.start(), match.end())
+
+
 def _tokenize(sql: str) -> list[_Token]:
-    return [_Token(m.lastgroup, m.group(), m.start(), m.end())
-            for m in _TOKEN.finditer(sql) if m.lastgroup != "space"]
+    return list(_tokens(sql))
 
 
 def _unquote(text: str) -> str:
@@ -142,13 +151,7 @@ def _unquote(text: str) -> str:
 
 def _first_tokens(sql: str, count: int) -> list[_Token]:
     """The first `count` tokens, without tokenizing the rest."""
-    tokens = []
-    for match in _TOKEN.finditer(sql):
-        if match.lastgroup != "space":
-            tokens.append(_Token(match.lastgroup, match.group(), match.start(), match.end()))
-            if len(tokens) == count:
-                break
-    return tokens
+    return list(islice(_tokens(sql), count))
 
 
 def _canonical(tokens: list[_Token]) -> str:
@@ -1490,9 +1493,8 @@ def _checksum(data: bytes) -> str:
 
 
 def _has_code(sql: str) -> bool:
-    """Whether SQLite would run anything: not only spaces, comments and `;`.
-    Stops at the first such token instead of tokenizing everything."""
-    return any(m.lastgroup != "space" and m.group() != ";" for m in _TOKEN.finditer(sql))
+    """Whether SQLite would run anything: not only spaces, comments and `;`."""
+    return any(token.text != ";" for token in _tokens(sql))
 
 
 def split_statements(sql: str) -> list[str]:
@@ -1651,13 +1653,6 @@ def _state_path(directory: str, key: str) -> str:
     return os.path.join(directory, f"replay-{key[:40]}.sqlite3")
 
 
-def _remove_quietly(path: str) -> None:
-    try:
-        os.remove(path)
-    except OSError:
-        pass
-
-
 def _restore_state(path: str, scratch: sqlite3.Connection) -> bool:
     """Copy the state at `path` into `scratch`; False when it is gone, empty or
     damaged. Read-only, so a file pruned meanwhile is an error, never a new
@@ -1689,12 +1684,11 @@ def _cached_state(directory: str, keys: list[str]) -> tuple[sqlite3.Connection, 
         scratch = _scratch_database()
         if not _restore_state(path, scratch):
             scratch.close()
-            _remove_quietly(path)
+            with suppress(OSError):
+                os.remove(path)
             continue
-        try:
+        with suppress(OSError):
             os.utime(path)  # recently used: kept by _prune_cache
-        except OSError:
-            pass
         return scratch, count
     return _scratch_database(), 0
 
@@ -1719,19 +1713,19 @@ def _cache_state(scratch: sqlite3.Connection, directory: str, key: str) -> None:
         os.replace(temporary, path)
         _prune_cache(directory)
     except (sqlite3.Error, OSError, ValueError):
-        _remove_quietly(temporary)
+        with suppress(OSError):
+            os.remove(temporary)
 
 
 def _prune_cache(directory: str) -> None:
     """Keep the most recently used states only."""
     entries = []
     for entry in os.scandir(directory):
-        try:
+        with suppress(OSError):  # removed meanwhile by another run
             entries.append((entry.stat().st_mtime, entry.path))
-        except OSError:
-            pass
     for _, path in sorted(entries, reverse=True)[_CACHE_FILES_KEPT:]:
-        _remove_quietly(path)
+        with suppress(OSError):
+            os.remove(path)
 
 
 def _replay_onto(scratch: sqlite3.Connection, migrations: list[Migration]) -> bool:
