@@ -109,8 +109,11 @@ def quote_literal(value: object) -> str:
 # A tokenizer, not a parser: it knows strings, the four identifier quotes and
 # comments, which is all we need to find the few facts PRAGMAs do not report
 # (CHECK, COLLATE, AUTOINCREMENT, generated expressions, partial-index WHERE).
+# Spaces are SQLite's five, not Python's \s: SQLite rejects a statement made
+# of U+00A0 or \v, so it must not be taken for a blank one and skipped.
+_SQL_SPACES = " \t\n\f\r"
 _TOKEN = re.compile(r"""
-    (?P<space>\s+|--[^\n]*|/\*.*?(?:\*/|\Z))
+    (?P<space>[ \t\n\f\r]+|--[^\n]*|/\*.*?(?:\*/|\Z))
   | (?P<string>[xX]?'(?:[^']|'')*')
   | (?P<ident>"(?:[^"]|"")*"|`(?:[^`]|``)*`|\[[^\]]*\])
   | (?P<number>0[xX][0-9a-fA-F]+|(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)
@@ -1506,11 +1509,11 @@ def split_statements(sql: str) -> list[str]:
         buffer += piece + ";"
         if sqlite3.complete_statement(buffer):
             if _has_code(buffer):
-                statements.append(buffer.strip())
+                statements.append(buffer.strip(_SQL_SPACES))
             buffer = ""
     buffer += pieces[-1]
     if _has_code(buffer):
-        statements.append(buffer.strip())
+        statements.append(buffer.strip(_SQL_SPACES))
     return statements
 
 
@@ -1973,7 +1976,10 @@ def _verify(actual: Schema, expected: Schema, unmanaged: frozenset, what: str, *
 
 
 def _shorten(statement: str, limit: int = 200) -> str:
+    """The statement on one line for an error message. Spaces SQLite does not
+    accept (U+00A0, \\v) are spelled out: they may be what is wrong."""
     text = " ".join(line for line in statement.split("\n") if not line.lstrip().startswith("--"))
+    text = "".join(f"\\u{ord(c):04x}" if c.isspace() and c not in _SQL_SPACES else c for c in text)
     text = " ".join(text.split()).rstrip(";")
     return text if len(text) <= limit else text[:limit - 3] + "..."
 

@@ -25,6 +25,14 @@ class Splitting(unittest.TestCase):
     def test_comments_and_empty_statements_alone_are_dropped(self):
         self.assertEqual(migrate.split_statements("-- nothing\n;\n/* x */"), [])
 
+    def test_only_the_spaces_sqlite_knows_make_a_statement_blank(self):
+        # SQLite rejects U+00A0 and \v: skipping or trimming them would run other SQL than the file has
+        self.assertEqual(migrate.split_statements(" \t\f\r\n;SELECT 1;\n"), ["SELECT 1;"])
+        for odd in ("\xa0", "\v", "\u2003"):
+            with self.subTest(space=repr(odd)):
+                self.assertEqual(migrate.split_statements(f"SELECT 1;{odd};{odd}SELECT 2;"),
+                                 ["SELECT 1;", f"{odd};", f"{odd}SELECT 2;"])
+
 
 class Sections(unittest.TestCase):
     def test_up_and_down_sections(self):

@@ -132,6 +132,12 @@ class Failures(unittest.TestCase):
         self.assertIn("INSERT INTO nowhere VALUES (1)", message)
         self.assertEqual([s.applied for s in self.project.status()], [True, False])
 
+    def test_a_statement_of_invisible_non_sql_spaces_fails_and_the_error_spells_them_out(self):
+        self.project.write_migration("0002_pasted", "-- migrate:up\nALTER TABLE question ADD COLUMN x;\n\xa0;\n")
+        message = self.assert_unchanged(self.project.apply)
+        self.assertIn("0002_pasted failed", message)
+        self.assertIn("statement: \\u00a0", message)
+
     def test_new_foreign_key_violations_roll_back_and_old_ones_only_warn(self):
         self.project.write_migration("0002_orphan", """\
             -- migrate:up
