@@ -1599,10 +1599,11 @@ class MakeResult:
 # after a hash of every migration file (name and checksum) up to that point, of
 # this migrate.py's source and of the SQLite library: an edited file has another
 # name and never matches. A state is restored page for page (Connection.backup)
-# and only newer migrations run on top. Only the database file is kept, so no
-# state is cached once a migration changed the connection instead (a PRAGMA,
-# ATTACH, TEMP objects): replaying on top of it could differ. Anything wrong
-# with the cache means a full replay, never a different schema.
+# and only newer migrations run on top. Only the database file is kept, so a
+# state after a migration that changed the connection instead (a PRAGMA,
+# ATTACH, TEMP objects) is never cached: replaying on top of it could differ;
+# the state just before that migration is. Anything wrong with the cache means
+# a full replay, never a different schema.
 _CACHE_FILES_KEPT = 16
 _CONNECTION_WORDS = {"PRAGMA", "ATTACH", "DETACH"}
 
@@ -1731,26 +1732,36 @@ def _prune_cache(directory: str) -> None:
             os.remove(path)
 
 
-def _replay_onto(scratch: sqlite3.Connection, migrations: list[Migration]) -> bool:
-    """Run the migrations' up sections; True when all they changed is in the
-    database file (no PRAGMA, ATTACH or TEMP object), so the state may be cached."""
-    file_only = True
-    for migration in migrations:
-        for statement in split_statements(migration.up):
-            file_only = file_only and _first_tokens(statement, 1)[0].upper not in _CONNECTION_WORDS
-            try:
-                scratch.execute(statement)
-            except sqlite3.Error as exc:
-                raise MigrateError(f"migration {migration.path} fails when replayed: {exc} in "
-                                   f"statement: {_shorten(statement)}; fix the file") from None
-    return file_only and not scratch.execute("SELECT 1 FROM temp.sqlite_master").fetchall()
+def _changes_the_connection(statements: list[str]) -> bool:
+    """Whether the statements change the connection rather than the file: a
+    PRAGMA, ATTACH, DETACH or CREATE TEMP. (A TEMP object made another way,
+    `CREATE TABLE temp.t`, is caught afterwards by _only_file_state.)"""
+    for statement in statements:
+        words = [token.upper for token in _first_tokens(statement, 2)]
+        if words[0] in _CONNECTION_WORDS or words in (["CREATE", "TEMP"], ["CREATE", "TEMPORARY"]):
+            return True
+    return False
+
+
+def _only_file_state(scratch: sqlite3.Connection) -> bool:
+    return not scratch.execute("SELECT 1 FROM temp.sqlite_master").fetchall()
+
+
+def _replay_migration(scratch: sqlite3.Connection, migration: Migration, statements: list[str]) -> None:
+    for statement in statements:
+        try:
+            scratch.execute(statement)
+        except sqlite3.Error as exc:
+            raise MigrateError(f"migration {migration.path} fails when replayed: {exc} in "
+                               f"statement: {_shorten(statement)}; fix the file") from None
 
 
 def replay(migrations: list[Migration], *, cached: bool = True) -> sqlite3.Connection:
     """A scratch database holding what the migrations' up sections build.
     Starts from the longest cached state of a prefix of `migrations`, if any,
-    and caches what it built (the cache is described above), unless `cached`
-    is false."""
+    and caches what it built (the cache is described above): the whole
+    sequence, or the prefix before the first migration that changes the
+    connection. `cached=False` leaves the cache alone."""
     directory = _cache_directory() if cached else None
     keys = _state_keys(migrations) if directory and migrations else []
     if keys and _private(directory):
@@ -1758,12 +1769,19 @@ def replay(migrations: list[Migration], *, cached: bool = True) -> sqlite3.Conne
     else:
         scratch, done = _scratch_database(), 0
     try:
-        cacheable = _replay_onto(scratch, migrations[done:])
+        file_only = True
+        for index in range(done, len(migrations)):
+            statements = split_statements(migrations[index].up)
+            if file_only and _changes_the_connection(statements):
+                file_only = False
+                if keys and index > done and _only_file_state(scratch):
+                    _cache_state(scratch, directory, keys[index - 1])
+            _replay_migration(scratch, migrations[index], statements)
+        if keys and file_only and done < len(migrations) and _only_file_state(scratch):
+            _cache_state(scratch, directory, keys[-1])
     except BaseException:
         scratch.close()
         raise
-    if keys and done < len(migrations) and cacheable:
-        _cache_state(scratch, directory, keys[-1])
     return scratch
 
 

@@ -1,5 +1,6 @@
 """Make: diff models against the replayed migrations and write the file."""
 import os
+import shutil
 import sqlite3
 import unittest
 from contextlib import closing
@@ -409,6 +410,29 @@ class ReplayCache(unittest.TestCase):
         self.project.write_migration("0003_pragma", "-- migrate:up\nPRAGMA user_version = 3;\n")
         self.assertEqual(self.project.make(write=False).operations, ())
         self.assertFalse(os.path.exists(self.state_path(3)))
+
+    def test_the_state_just_before_a_migration_that_changes_the_connection_is_cached(self):
+        self.project.write_migration("0003_note", "-- migrate:up\nALTER TABLE question ADD COLUMN note TEXT;\n")
+        more = "ALTER TABLE question ADD COLUMN more TEXT;"
+        cases = {  # name: (0004's SQL, 0005's SQL, which of the states 3, 4, 5 are cached)
+            "pragma": ("PRAGMA user_version = 4;", more, [True, False, False]),
+            "create temp": ("create temporary table helper (n);", more, [True, False, False]),
+            "attach": ("ATTACH ':memory:' AS other;", more, [True, False, False]),
+            # not told by its first words: caught after the fact, nothing cached from there on
+            "temp schema": ('CREATE TABLE "TEMP".helper (n);', more, [False, False, False]),
+            "temp schema, then a pragma": ('CREATE TABLE temp.helper (n);', more + "\nPRAGMA user_version = 5;",
+                                           [False, False, False]),
+        }
+        for name, (sql_4, sql_5, expected) in cases.items():
+            with self.subTest(case=name):
+                shutil.rmtree(self.cache, ignore_errors=True)
+                self.project.write_migration("0004_connection", f"-- migrate:up\n{sql_4}\n")
+                self.project.write_migration("0005_more", f"-- migrate:up\n{sql_5}\n")
+                self.assertEqual(len(self.project.make(write=False).operations), 2)  # drop note, more
+                self.assertEqual([os.path.exists(self.state_path(count)) for count in (3, 4, 5)], expected)
+        self.project.write_migration("0004_connection", "-- migrate:up\nPRAGMA user_version = 4;\n")
+        self.plant(3, "CREATE TABLE planted (x)")
+        self.assertIn("- Drop table planted", self.project.make(write=False).operations)  # restored from 3
 
     def test_squash_deletes_files_so_it_replays_them_without_the_cache(self):
         self.plant(2, "CREATE TABLE planted (x)")
