@@ -1025,6 +1025,7 @@ class Questioner:
             if not sep or not old.strip() or not new.strip():
                 raise MigrateError(f"--rename {answer!r} must look like table.old=new or old_table=new_table")
             self.renames[old.strip().casefold()] = new.strip().casefold()
+        self.renames_used = set()
         self.defaults = {k.casefold(): v for k, v in (defaults or {}).items()}
         self.prompt = prompt
 
@@ -1034,12 +1035,24 @@ class Questioner:
         keys = [f"{t}.{old}" for t in (table, old_table) if t] if table else [old]
         for key in keys:
             if key.casefold() in self.renames:
-                return self.renames[key.casefold()] == new.casefold()
+                if self.renames[key.casefold()] != new.casefold():
+                    return False
+                self.renames_used.add(key.casefold())
+                return True
         if self.prompt is None:
             return False
         shown = f"{table}.{old} to {table}.{new}" if table else f"table {old} to {new}"
         answer = self.prompt(f"Did you rename {shown}? [y/N] ")
         return answer.strip().lower() in ("y", "yes")
+
+    def check_renames_used(self) -> None:
+        """A rename answer that matched nothing is a typo: without it the
+        column would be dropped and added, its data lost."""
+        for old, new in self.renames.items():
+            if old not in self.renames_used:
+                raise MigrateError(f"--rename {old}={new} matches no table or column that the models remove "
+                                   "and add: check the spelling (table.old=new or old_table=new_table); "
+                                   "nothing was written")
 
     def fill(self, table: str, column: str, reason: str) -> str | None:
         """A one-off SQL value for the existing rows of table.column."""
@@ -1824,6 +1837,7 @@ def _make(scratch, module, directory, number, name, questioner, write) -> MakeRe
     renamed = read_schema(scratch) if operations else original
     operations += diff_schemas(renamed, target, questioner, unmanaged=unmanaged)
     steps += _execute_operations(scratch, operations[len(steps):])
+    questioner.check_renames_used()
     if not operations:
         return MakeResult(())
     _verify(read_schema(scratch), target, unmanaged, "the models", objects=original, exact=False)

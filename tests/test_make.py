@@ -157,6 +157,20 @@ class Evolution(unittest.TestCase):
         self.project.apply()
         self.assertEqual(self.project.query("SELECT body FROM poll"), [("What?",)])
 
+    def test_a_rename_answer_that_matches_nothing_is_refused_not_ignored(self):
+        self.project.models("""
+            @dataclass
+            class Question:
+                question_text: Optional[str] = None
+                id: Optional[int] = None
+        """)
+        for typo in ("question.text=qtext", "questoin.text=question_text", "poll=question"):
+            with self.subTest(rename=typo):
+                questioner = migrate.Questioner(renames=[typo])
+                with self.assertRaisesRegex(migrate.MigrateError, f"--rename {typo} matches no table or column"):
+                    self.project.make(questioner=questioner)  # ignored, it would drop question.text and its data
+                self.assertEqual(len(self.project.files()), 1, "nothing was written")
+
     def test_new_not_null_column_takes_a_one_off_value_and_keeps_no_default(self):
         self.project.models("""
             @dataclass
