@@ -1403,13 +1403,27 @@ def _rebuild_sql(schema: Schema, before: Table, after: Table, fills: dict,
     return statements
 
 
+def _rowid_name(table: Table) -> str | None:
+    """What names the table's rowid in SQL: its INTEGER PRIMARY KEY column, or
+    the first of SQLite's three names that no column has taken. None: no
+    rowid, or all three names are columns."""
+    if table.without_rowid:
+        return None
+    if table.rowid_alias:
+        return quote(table.rowid_alias)
+    return next((name for name in ("rowid", "_rowid_", "oid") if table.column(name) is None), None)
+
+
 def _copy_columns(before: Table, after: Table, fills: dict) -> tuple[list[str], list[str]]:
     """INSERT ... SELECT column lists: same-named columns, one-off values for
-    columns that become NOT NULL, and the rowid of tables without an alias."""
+    columns that become NOT NULL, and the rowids (README: a rebuild keeps
+    them), also into a new INTEGER PRIMARY KEY column."""
     targets, sources = [], []
-    if not after.rowid_alias and not after.without_rowid and not before.without_rowid:
-        targets.append("rowid")
-        sources.append("rowid")
+    old_rowid, new_rowid = _rowid_name(before), _rowid_name(after)
+    alias = after.rowid_alias
+    if old_rowid and new_rowid and (not alias or before.column(alias) is None):
+        targets.append(new_rowid)
+        sources.append(old_rowid)
     for column in after.columns:
         if column.generated:
             continue

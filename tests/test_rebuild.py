@@ -91,6 +91,8 @@ CHANGES = [
     ("unique index added", change("label: str\n", "label: str = field(metadata={'unique': True})\n"), {}, "native"),
     ("primary key added to a rowid table",
      change("label: str\n", "label: str = field(metadata={'primary_key': True})\n"), {}, "rebuild"),
+    ("key column added to a table without one: it takes the rowids",
+     change("label: str\n", "label: str\n    id: Optional[int] = None\n"), {}, "rebuild"),
     ("strict", change("weight: Optional[float] = None", "weight: Optional[float] = None\n    __strict__ = True"),
      {}, "rebuild"),
 ]
@@ -157,6 +159,19 @@ class RebuildKeepsEverything(unittest.TestCase):
         restored = table_dump(project.db)
         for table in ("author", "book", "tag"):
             self.assertEqual([r[0] for r in restored[table]], [r[0] for r in rows_before[table]])
+
+    def test_a_column_named_rowid_does_not_hide_the_real_rowids(self):
+        project = Project(self)
+        project.models("@dataclass\nclass Reading:\n    rowid: int\n    value: int\n")
+        project.make()
+        project.apply()
+        project.execute("INSERT INTO reading (_rowid_, rowid, value) VALUES (50, 1, 10), (70, 2, 20)")
+        project.models("@dataclass\nclass Reading:\n    rowid: int\n    value: Optional[int] = None\n")
+        project.make()
+        for step in (project.apply, project.revert):
+            step()
+            self.assertEqual(project.query("SELECT _rowid_, rowid, value FROM reading ORDER BY 1"),
+                             [(50, 1, 10), (70, 2, 20)], step.__name__)
 
     def test_rows_survive_with_their_values(self):
         project = self.prepare()
