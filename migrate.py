@@ -1127,8 +1127,10 @@ def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool) -> 
             else "becomes NOT NULL without a default"
         if up:
             value = questioner.fill(after.name, column.name, reason)
-        else:  # the down never asks: --default or the type's zero value
+        else:  # the down never asks: --default, or (README) the type's zero value for a dropped column
             value = questioner.defaults.get(f"{after.name}.{column.name}".casefold())
+            if value is None and old is not None:
+                continue  # NULLs written since the up stop the revert; turned into zeros they would be lost
         if value is None and up:
             gone = [c.name for c in before.columns if after.column(c.name) is None]
             hint = (f" If it is {after.name}.{gone[0]} renamed, pass --rename "

@@ -195,6 +195,21 @@ class RebuildKeepsEverything(unittest.TestCase):
         project.revert()
         self.assertEqual(project.query("SELECT rowid, label FROM tag"), [(2, ""), (3, "")])
 
+    def test_reverting_a_column_made_nullable_refuses_nulls_instead_of_inventing_values(self):
+        project = self.prepare()
+        project.models(change("title: str = field(metadata={\"index\": True})",
+                              "title: Optional[str] = field(default=None, metadata={\"index\": True})"))
+        project.make()
+        project.apply()
+        project.execute("INSERT INTO book (author_id) VALUES (1)")
+        schema, rows = project.schema_sql(), table_dump(project.db)
+        with self.assertRaisesRegex(migrate.MigrateError, "NOT NULL constraint failed: _new_book.title"):
+            project.revert()
+        self.assertEqual((project.schema_sql(), table_dump(project.db)), (schema, rows))
+        project.execute("UPDATE book SET title = 'Untitled' WHERE title IS NULL")
+        project.revert()
+        self.assertEqual(project.query("SELECT title FROM book WHERE id = 4"), [("Untitled",)])
+
     def test_failed_rebuild_leaves_everything_untouched(self):
         project = self.prepare()
         schema_before, rows_before = project.schema_sql(), table_dump(project.db)
