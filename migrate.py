@@ -1449,7 +1449,7 @@ def _copy_columns(before: Table, after: Table, fills: dict) -> tuple[list[str], 
 # ============================================================================
 
 _FILE_NAME = re.compile(r"(\d{4,})_(\w+)\.sql")
-_SECTION = re.compile(r"^[ \t]*--[ \t]*migrate:(up|down)[ \t]*$", re.I | re.M)
+_SECTION = re.compile(r"^[ \t]*--[ \t]*migrate:(up|down)[ \t]*\r?$", re.I | re.M)  # \r: CRLF files
 _REPLACES = re.compile(r"^--[ \t]*migrate:replaces[ \t]+(.+)$", re.M)
 
 
@@ -1500,6 +1500,7 @@ def _read_migration(path: str, number: int) -> Migration:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise MigrateError(f"migration file {path} is not UTF-8 ({exc}): re-save it as UTF-8") from None
+    text = text[1:] if text.startswith("\ufeff") else text  # the byte order mark some editors write
     up, down = parse_sections(text, path)
     replaces = _REPLACES.search(text.split("-- migrate:up", 1)[0])
     return Migration(os.path.basename(path)[:-4], number, path, up, down, _checksum(raw),
@@ -1565,6 +1566,11 @@ def dropped_referenced_tables(schema: Schema, statements) -> list[str]:
 def render_migration(up: list[str], down: list[str], description: list[str], *,
                      replaces: tuple[str, ...] = ()) -> str:
     """A migration file's text."""
+    for statement in (*up, *down):
+        if _SECTION.search(statement):
+            raise MigrateError(f"the statement {_shorten(statement, 80)} has a line that reads as a section "
+                               "marker (-- migrate:up or -- migrate:down), so its file would not read back: "
+                               "change the default, CHECK or name that holds it; nothing was written")
     header = "".join(f"-- {line}\n" for line in description)
     if replaces:
         header += f"-- migrate:replaces {' '.join(replaces)}\n"

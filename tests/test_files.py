@@ -54,6 +54,21 @@ class Directory(unittest.TestCase):
     def setUp(self):
         self.project = Project(self)
 
+    def test_crlf_or_mixed_line_endings_and_a_byte_order_mark_keep_the_sections_apart(self):
+        files = {"crlf": b"-- migrate:up\r\nCREATE TABLE a (x);\r\n-- migrate:down\r\nDROP TABLE a;\r\n",
+                 "mixed": b"-- migrate:up\nCREATE TABLE a (x);\r\n-- migrate:down\r\nDROP TABLE a;\r\n",
+                 "bom": b"\xef\xbb\xbf-- migrate:up\nCREATE TABLE a (x);\n-- migrate:down\nDROP TABLE a;\n"}
+        os.makedirs(self.project.directory, exist_ok=True)
+        for name, data in files.items():
+            with self.subTest(name):
+                with open(os.path.join(self.project.directory, "0001_a.sql"), "wb") as handle:
+                    handle.write(data)
+                migration = migrate.read_migrations(self.project.directory)[0]
+                self.assertEqual(migrate.split_statements(migration.up), ["CREATE TABLE a (x);"])
+                self.assertEqual(migrate.split_statements(migration.down), ["DROP TABLE a;"])
+        self.project.apply()  # the down section never runs as part of the up
+        self.assertEqual(self.project.query("SELECT name FROM sqlite_master WHERE name = 'a'"), [("a",)])
+
     def test_files_are_read_in_order_with_checksums_and_other_files_ignored(self):
         self.project.write_migration("0002_b", "-- migrate:up\nB;\n")
         self.project.write_migration("0001_a", "-- migrate:up\nA;\n-- migrate:down\n")

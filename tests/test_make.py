@@ -171,6 +171,18 @@ class Evolution(unittest.TestCase):
                     self.project.make(questioner=questioner)  # ignored, it would drop question.text and its data
                 self.assertEqual(len(self.project.files()), 1, "nothing was written")
 
+    def test_a_default_holding_a_section_marker_line_is_refused_not_written(self):
+        self.project.models("""
+            @dataclass
+            class Question:
+                text: str
+                note: str = "first line\\n-- migrate:down\\nlast line"
+                id: Optional[int] = None
+        """)
+        with self.assertRaisesRegex(migrate.MigrateError, "reads as a section marker.*nothing was written"):
+            self.project.make()
+        self.assertEqual(len(self.project.files()), 1)
+
     def test_new_not_null_column_takes_a_one_off_value_and_keeps_no_default(self):
         self.project.models("""
             @dataclass
