@@ -106,6 +106,15 @@ def quote_literal(value: object) -> str:
     raise ValueError(f"{type(value).__name__} has no SQL literal")
 
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _fold(name: str) -> str:
+    """A name as SQLite compares names: ASCII letters in any case, every other
+    character exactly ("Ü" is not "ü", "straße" is not "strasse")."""
+    return name.translate(_ASCII_LOWER)
+
+
 # A tokenizer, not a parser: it knows strings, the four identifier quotes and
 # comments, which is all we need to find the few facts PRAGMAs do not report
 # (CHECK, COLLATE, AUTOINCREMENT, generated expressions, partial-index WHERE).
@@ -163,7 +172,7 @@ def _canonical(tokens: list[_Token]) -> str:
     parts = []
     for token in tokens:
         if token.kind in ("word", "ident"):
-            parts.append(quote(_unquote(token.text).casefold()))
+            parts.append(quote(_fold(_unquote(token.text))))
         else:
             parts.append(token.text)
     return " ".join(parts)
@@ -188,8 +197,8 @@ def _matching_paren(tokens: list[_Token], open_at: int) -> int:
 
 def _mentions(sql: str, name: str) -> bool:
     """Whether an identifier `name` appears as a token in `sql`."""
-    folded = name.casefold()
-    return any(t.kind in ("word", "ident") and _unquote(t.text).casefold() == folded
+    folded = _fold(name)
+    return any(t.kind in ("word", "ident") and _fold(_unquote(t.text)) == folded
                for t in _tokenize(sql))
 
 
@@ -210,7 +219,7 @@ class Column:
     def signature(self) -> tuple:
         """What makes two columns the same, name and order aside."""
         return (canonical_sql(self.type), self.notnull, canonical_sql(self.default),
-                (self.collate or "BINARY").casefold(), canonical_sql(self.check),
+                _fold(self.collate or "BINARY"), canonical_sql(self.check),
                 canonical_sql(self.generated))
 
 
@@ -224,8 +233,8 @@ class ForeignKey:
 
     @cached_property
     def signature(self) -> tuple:
-        return (tuple(c.casefold() for c in self.columns), self.table.casefold(),
-                tuple(c.casefold() for c in self.to), self.on_delete, self.on_update)
+        return (tuple(_fold(c) for c in self.columns), _fold(self.table),
+                tuple(_fold(c) for c in self.to), self.on_delete, self.on_update)
 
 
 @dataclass(frozen=True)
@@ -241,7 +250,7 @@ class Index:
         tokens = _tokenize(self.sql)
         on = next(i for i, t in enumerate(tokens) if t.upper == "ON")
         open_at = next(i for i in range(on, len(tokens)) if tokens[i].text == "(")
-        return (self.name.casefold(), self.unique, _canonical(tokens[open_at:]))
+        return (_fold(self.name), self.unique, _canonical(tokens[open_at:]))
 
 
 @dataclass(frozen=True)
@@ -260,8 +269,8 @@ class Table:
     without_rowid: bool = False
 
     def column(self, name: str) -> Column | None:
-        folded = name.casefold()
-        return next((c for c in self.columns if c.name.casefold() == folded), None)
+        folded = _fold(name)
+        return next((c for c in self.columns if _fold(c.name) == folded), None)
 
     @property
     def rowid_alias(self) -> str | None:
@@ -289,8 +298,8 @@ class Schema:
     others: tuple[str, ...] = ()  # virtual tables (their shadow tables are theirs): never touched
 
     def table(self, name: str) -> Table | None:
-        folded = name.casefold()
-        return next((t for t in self.tables if t.name.casefold() == folded), None)
+        folded = _fold(name)
+        return next((t for t in self.tables if _fold(t.name) == folded), None)
 
 
 def render_column(name: str, sql_type: str, *, notnull: bool = False, primary_key: bool = False,
@@ -589,8 +598,8 @@ def _render_model(cls: type, fields: list[_Field], keys: dict, tables: dict) -> 
     index_sqls, seen = [], set()
     for columns, unique in indexes:
         index_name = "_".join((name,) + columns) + ("_uniq" if unique else "_idx")
-        if index_name.casefold() not in seen:
-            seen.add(index_name.casefold())
+        if _fold(index_name) not in seen:
+            seen.add(_fold(index_name))
             index_sqls.append(render_create_index(index_name, name, columns, unique=unique))
     create = render_create_table(
         name, definitions, primary_key=tuple(f.column for f in pk) if len(pk) > 1 else (),
@@ -658,7 +667,7 @@ def _parse_reference(reference: object, where: str, tables: dict, keys: dict) ->
     if not match:
         raise MigrateError(f"{where}: references {reference!r} must look like 'table' or 'table(column)'")
     table, column = match.groups()
-    model = next((m for m, t in tables.items() if t.casefold() == table.casefold()), None)
+    model = next((m for m, t in tables.items() if _fold(t) == _fold(table)), None)
     if model is None:
         raise MigrateError(f"{where}: references unknown table {table!r}; "
                            "it must be the table of a model in the same module")
@@ -679,11 +688,11 @@ def model_tables(module) -> list[ModelTable]:
         name = table_name_for(cls)
         if not isinstance(name, str) or not name.strip():
             raise MigrateError(f"model {cls.__name__}: __tablename__ must be a non-empty string")
-        clash = next((c for c, t in tables.items() if t.casefold() == name.casefold()), None)
+        clash = next((c for c, t in tables.items() if _fold(t) == _fold(name)), None)
         if clash is not None:
             raise MigrateError(f"models {clash.__name__} and {cls.__name__} both map to table {name}; "
                                "set a different __tablename__ on one of them")
-        if name.casefold().startswith("sqlite_") or name.casefold() == MIGRATIONS_TABLE:
+        if _fold(name).startswith("sqlite_") or _fold(name) == MIGRATIONS_TABLE:
             raise MigrateError(f"model {cls.__name__}: table name {name} is reserved; set __tablename__")
         tables[cls] = name
     fields = {cls: _model_fields(cls, by_name) for cls in classes}
@@ -711,7 +720,7 @@ def schema_from_models(module) -> tuple[Schema, set[str]]:
                 scratch.close()
                 raise MigrateError(f"model {table.model}: SQLite rejects its table: {exc} "
                                    f"(generated SQL: {' '.join(sql.split())})") from None
-    unmanaged = {t.name.casefold() for t in tables if not t.managed}
+    unmanaged = {_fold(t.name) for t in tables if not t.managed}
     try:
         return read_schema(scratch), unmanaged
     finally:
@@ -730,7 +739,7 @@ _IGNORED_PREFIXES = ("sqlite_", "_litestream_", "_cf_")
 
 
 def _ignored(name: str) -> bool:
-    folded = name.casefold()
+    folded = _fold(name)
     return folded.startswith(_IGNORED_PREFIXES) or folded == MIGRATIONS_TABLE
 
 
@@ -741,21 +750,21 @@ def read_schema(conn) -> Schema:
                         "WHERE sql IS NOT NULL ORDER BY rowid").fetchall()
     virtual = [name for kind, name, _, sql in rows
                if kind == "table" and re.match(r"\s*CREATE\s+VIRTUAL\b", sql, re.I)]
-    shadow_prefixes = tuple(v.casefold() + "_" for v in virtual)
+    shadow_prefixes = tuple(_fold(v) + "_" for v in virtual)
     tables, views, triggers, others = [], [], [], list(virtual)
-    index_sql = {name.casefold(): sql for kind, name, _, sql in rows if kind == "index"}
+    index_sql = {_fold(name): sql for kind, name, _, sql in rows if kind == "index"}
     for kind, name, table_name, sql in rows:
         if _ignored(name) or (kind != "view" and _ignored(table_name)):
             continue
         if kind == "table" and name not in virtual:
-            if not name.casefold().startswith(shadow_prefixes):
+            if not _fold(name).startswith(shadow_prefixes):
                 tables.append(_read_table(conn, name, sql, index_sql))
         elif kind == "view":
             views.append(SchemaObject("view", name, table_name, sql))
         elif kind == "trigger":
             triggers.append(SchemaObject("trigger", name, table_name, sql))
     tables = _resolve_implicit_references(tables)
-    return Schema(tuple(sorted(tables, key=lambda t: t.name.casefold())), tuple(views),
+    return Schema(tuple(sorted(tables, key=lambda t: _fold(t.name))), tuple(views),
                   tuple(triggers), tuple(others))
 
 
@@ -764,7 +773,7 @@ def _read_table(conn, name: str, sql: str, index_sql: dict) -> Table:
     columns, pk = [], []
     for _, col_name, col_type, notnull, default, pk_position, hidden in conn.execute(
             f"PRAGMA table_xinfo({quote(name)})").fetchall():
-        extra = parsed["columns"].get(col_name.casefold(), {})
+        extra = parsed["columns"].get(_fold(col_name), {})
         if default is not None and default.upper() == "NULL":
             default = None
         columns.append(Column(col_name, col_type, bool(notnull), default, extra.get("collate"),
@@ -785,10 +794,10 @@ def _read_table(conn, name: str, sql: str, index_sql: dict) -> Table:
             info = conn.execute(f"PRAGMA index_info({quote(index_name)})").fetchall()
             unique.append(tuple(r[2] for r in info))
         elif origin == "c":
-            indexes.append(Index(index_name, name, bool(is_unique), index_sql[index_name.casefold()]))
+            indexes.append(Index(index_name, name, bool(is_unique), index_sql[_fold(index_name)]))
     table = Table(name, sql, tuple(columns), primary_key, foreign_keys,
                   tuple(sorted(unique)), tuple(parsed["checks"]),
-                  tuple(sorted(indexes, key=lambda i: i.name.casefold())),
+                  tuple(sorted(indexes, key=lambda i: _fold(i.name))),
                   parsed["autoincrement"], parsed["strict"], parsed["without_rowid"])
     alias = table.rowid_alias
     if alias:  # the rowid is never NULL, whatever was declared
@@ -799,12 +808,12 @@ def _read_table(conn, name: str, sql: str, index_sql: dict) -> Table:
 
 def _resolve_implicit_references(tables: list[Table]) -> list[Table]:
     """`REFERENCES parent` without columns means the parent's primary key."""
-    by_name = {t.name.casefold(): t for t in tables}
+    by_name = {_fold(t.name): t for t in tables}
     resolved = []
     for table in tables:
         fks = []
         for fk in table.foreign_keys:
-            parent = by_name.get(fk.table.casefold())
+            parent = by_name.get(_fold(fk.table))
             if not fk.to and parent is not None and parent.primary_key:
                 fk = replace(fk, to=parent.primary_key)
             fks.append(fk)
@@ -836,7 +845,7 @@ def _parse_create_table(sql: str) -> dict:
             facts = _column_facts(item)
             facts["definition"] = sql[item[0].start:item[-1].end]
             result["autoincrement"] |= facts.pop("autoincrement")
-            result["columns"][_unquote(item[0].text).casefold()] = facts
+            result["columns"][_fold(_unquote(item[0].text))] = facts
     return result
 
 
@@ -881,11 +890,11 @@ def _column_facts(item: list[_Token]) -> dict:
 
 def _dependency_order(tables: list[Table]) -> list[Table]:
     """Parents before children (self references and cycles do not block)."""
-    pending = {t.name.casefold(): t for t in sorted(tables, key=lambda t: t.name.casefold())}
+    pending = {_fold(t.name): t for t in sorted(tables, key=lambda t: _fold(t.name))}
     ordered = []
     while pending:
         ready = [k for k, t in pending.items()
-                 if not any(fk.table.casefold() in pending and fk.table.casefold() != k
+                 if not any(_fold(fk.table) in pending and _fold(fk.table) != k
                             for fk in t.foreign_keys)]
         for key in ready or [next(iter(pending))]:
             ordered.append(pending.pop(key))
@@ -942,7 +951,7 @@ class DropTable:
     def reverse(self, schema: Schema) -> CreateTable:
         table = schema.table(self.name)
         return CreateTable(table, tuple(t for t in schema.triggers
-                                        if t.table.casefold() == self.name.casefold()))
+                                        if _fold(t.table) == _fold(self.name)))
 
 
 @dataclass(frozen=True)
@@ -1024,9 +1033,9 @@ class Questioner:
             old, sep, new = answer.partition("=")
             if not sep or not old.strip() or not new.strip():
                 raise MigrateError(f"--rename {answer!r} must look like table.old=new or old_table=new_table")
-            self.renames[old.strip().casefold()] = new.strip().casefold()
+            self.renames[_fold(old.strip())] = _fold(new.strip())
         self.renames_used = set()
-        self.defaults = {k.casefold(): v for k, v in (defaults or {}).items()}
+        self.defaults = {_fold(k): v for k, v in (defaults or {}).items()}
         self.prompt = prompt
 
     def is_rename(self, table: str, old: str, new: str, *, old_table: str = "") -> bool:
@@ -1034,10 +1043,10 @@ class Questioner:
         renamed to `new`?"""
         keys = [f"{t}.{old}" for t in (table, old_table) if t] if table else [old]
         for key in keys:
-            if key.casefold() in self.renames:
-                if self.renames[key.casefold()] != new.casefold():
+            if _fold(key) in self.renames:
+                if self.renames[_fold(key)] != _fold(new):
                     return False
-                self.renames_used.add(key.casefold())
+                self.renames_used.add(_fold(key))
                 return True
         if self.prompt is None:
             return False
@@ -1056,7 +1065,7 @@ class Questioner:
 
     def fill(self, table: str, column: str, reason: str) -> str | None:
         """A one-off SQL value for the existing rows of table.column."""
-        key = f"{table}.{column}".casefold()
+        key = _fold(f"{table}.{column}")
         if key in self.defaults:
             return self.defaults[key]
         if self.prompt is None:
@@ -1069,8 +1078,8 @@ class Questioner:
 def plan_renames(old: Schema, new: Schema, questioner: Questioner, *,
                  unmanaged: frozenset = frozenset()) -> list:
     """Ask about every removed/added pair of tables, then of columns."""
-    old_tables = {t.name.casefold(): t for t in old.tables if t.name.casefold() not in unmanaged}
-    new_tables = {t.name.casefold(): t for t in new.tables if t.name.casefold() not in unmanaged}
+    old_tables = {_fold(t.name): t for t in old.tables if _fold(t.name) not in unmanaged}
+    new_tables = {_fold(t.name): t for t in new.tables if _fold(t.name) not in unmanaged}
     removed = [t for k, t in old_tables.items() if k not in new_tables]
     added = [t for k, t in new_tables.items() if k not in old_tables]
     operations, pairs = [], [(old_tables[k], t) for k, t in new_tables.items() if k in old_tables]
@@ -1081,7 +1090,7 @@ def plan_renames(old: Schema, new: Schema, questioner: Questioner, *,
                 pairs.append((before, after))
                 added.remove(after)
                 break
-    for before, after in sorted(pairs, key=lambda p: p[1].name.casefold()):
+    for before, after in sorted(pairs, key=lambda p: _fold(p[1].name)):
         gone = [c for c in before.columns if after.column(c.name) is None]
         new_columns = [c for c in after.columns if before.column(c.name) is None]
         for column in gone:
@@ -1096,8 +1105,8 @@ def plan_renames(old: Schema, new: Schema, questioner: Questioner, *,
 def diff_schemas(old: Schema, new: Schema, questioner: Questioner, *,
                  unmanaged: frozenset = frozenset()) -> list:
     """The operations that turn `old` into `new` (renames already done)."""
-    old_tables = {t.name.casefold(): t for t in old.tables if t.name.casefold() not in unmanaged}
-    new_tables = {t.name.casefold(): t for t in new.tables if t.name.casefold() not in unmanaged}
+    old_tables = {_fold(t.name): t for t in old.tables if _fold(t.name) not in unmanaged}
+    new_tables = {_fold(t.name): t for t in new.tables if _fold(t.name) not in unmanaged}
     removed = [t for k, t in old_tables.items() if k not in new_tables]
     added = [t for k, t in new_tables.items() if k not in old_tables]
     operations = [DropTable(t.name) for t in reversed(_dependency_order(removed))]
@@ -1121,14 +1130,14 @@ def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool) -> 
         if column.name == after.rowid_alias:
             continue
         if column.default is not None:
-            fills[column.name.casefold()] = _default_text(column.default)
+            fills[_fold(column.name)] = _default_text(column.default)
             continue
         reason = "is a new NOT NULL column without a default" if old is None \
             else "becomes NOT NULL without a default"
         if up:
             value = questioner.fill(after.name, column.name, reason)
         else:  # the down never asks: --default, or (README) the type's zero value for a dropped column
-            value = questioner.defaults.get(f"{after.name}.{column.name}".casefold())
+            value = questioner.defaults.get(_fold(f"{after.name}.{column.name}"))
             if value is None and old is not None:
                 continue  # NULLs written since the up stop the revert; turned into zeros they would be lost
         if value is None and up:
@@ -1139,7 +1148,7 @@ def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool) -> 
                 f"{after.name}.{column.name} {reason} and the table may have rows: pass "
                 f"--default {after.name}.{column.name}=SQL (a one-off value for existing rows), "
                 f"give the field a default, or make it Optional; nothing was written.{hint}")
-        fills[column.name.casefold()] = value if value is not None else _zero_value(column.type)
+        fills[_fold(column.name)] = value if value is not None else _zero_value(column.type)
     return fills
 
 
@@ -1224,7 +1233,7 @@ def _describe_changes(before: Table, after: Table) -> list[str]:
 
 
 def _folded(names: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(n.casefold() for n in names)
+    return tuple(_fold(n) for n in names)
 
 
 def _column_change(old: Column, new: Column) -> str:
@@ -1235,7 +1244,7 @@ def _column_change(old: Column, new: Column) -> str:
         changes.append("NOT NULL added" if new.notnull else "NOT NULL removed")
     if canonical_sql(old.default) != canonical_sql(new.default):
         changes.append(f"default {old.default or 'none'} -> {new.default or 'none'}")
-    if (old.collate or "BINARY").casefold() != (new.collate or "BINARY").casefold():
+    if _fold(old.collate or "BINARY") != _fold(new.collate or "BINARY"):
         changes.append(f"collate {old.collate or 'BINARY'} -> {new.collate or 'BINARY'}")
     if canonical_sql(old.check) != canonical_sql(new.check):
         changes.append("check changed")
@@ -1277,7 +1286,7 @@ def _addable(column: Column, table: Table) -> bool:
     there proves nothing)."""
     if column.generated and column.generated.startswith("STORED"):
         return False
-    if any(c.casefold() == column.name.casefold() for c in table.primary_key):
+    if any(_fold(c) == _fold(column.name) for c in table.primary_key):
         return False
     if column.default is None:
         return not column.notnull
@@ -1287,13 +1296,13 @@ def _addable(column: Column, table: Table) -> bool:
     if not _is_literal(tokens):
         return False
     is_null = tokens[-1].upper == "NULL"
-    references = any(column.name.casefold() in _folded(fk.columns) for fk in table.foreign_keys)
+    references = any(_fold(column.name) in _folded(fk.columns) for fk in table.foreign_keys)
     return not (is_null and column.notnull) and not (references and not is_null)
 
 
 def _droppable(column: Column, table: Table, schema: Schema) -> bool:
     """Whether ALTER TABLE DROP COLUMN works (lang_altertable.html#altertabdropcol)."""
-    name = column.name.casefold()
+    name = _fold(column.name)
     if name in _folded(table.primary_key) or any(name in _folded(u) for u in table.unique):
         return False
     if any(name in _folded(fk.columns) for fk in table.foreign_keys):
@@ -1304,7 +1313,7 @@ def _droppable(column: Column, table: Table, schema: Schema) -> bool:
         return False
     for other in schema.tables:
         for fk in other.foreign_keys:
-            if fk.table.casefold() == table.name.casefold() and name in _folded(fk.to):
+            if _fold(fk.table) == _fold(table.name) and name in _folded(fk.to):
                 return False
     return True
 
@@ -1375,11 +1384,11 @@ def _rebuild_sql(schema: Schema, before: Table, after: Table, fills: dict,
     name, temporary = after.name, "_new_" + after.name
     if schema.table(temporary) is not None:
         raise MigrateError(f"cannot rebuild {name}: a table named {temporary} already exists; rename it")
-    triggers = [t for t in schema.triggers if t.table.casefold() == name.casefold()
+    triggers = [t for t in schema.triggers if _fold(t.table) == _fold(name)
                 or _mentions(t.sql, name)]
     statements = [f"DROP VIEW {quote(v.name)}" for v in schema.views]
     statements += [f"DROP TRIGGER {quote(t.name)}" for t in triggers
-                   if t.table.casefold() != name.casefold()]
+                   if _fold(t.table) != _fold(name)]
     header = (f"-- Rebuild {name}: {'; '.join(reasons)}.\n"
               "-- Steps from https://www.sqlite.org/lang_altertable.html#otheralter\n")
     for column in before.columns:
@@ -1430,7 +1439,7 @@ def _copy_columns(before: Table, after: Table, fills: dict) -> tuple[list[str], 
         if column.generated:
             continue
         old = before.column(column.name)
-        fill = fills.get(column.name.casefold())
+        fill = fills.get(_fold(column.name))
         if old is not None and not old.generated:
             source = quote(old.name)
             if fill is not None and column.notnull and not old.notnull:
@@ -1557,7 +1566,7 @@ def dropped_referenced_tables(schema: Schema, statements) -> list[str]:
         if uppers[:2] != ["DROP", "TABLE"] or len(tokens) < (5 if uppers[2:4] == ["IF", "EXISTS"] else 3):
             continue
         name = _unquote(tokens[4].text if uppers[2:4] == ["IF", "EXISTS"] else tokens[2].text)
-        if any(fk.table.casefold() == name.casefold() and t.name.casefold() != name.casefold()
+        if any(_fold(fk.table) == _fold(name) and _fold(t.name) != _fold(name)
                for t in schema.tables for fk in t.foreign_keys):
             dropped.append(name)
     return dropped
@@ -1984,8 +1993,8 @@ def schema_differences(actual: Schema, expected: Schema, *, unmanaged: frozenset
     """How `actual` differs from `expected`, table by table (empty: the same).
     `names` says what the two are, for the messages."""
     problems = []
-    actual_tables = {t.name.casefold(): t for t in actual.tables if t.name.casefold() not in unmanaged}
-    expected_tables = {t.name.casefold(): t for t in expected.tables if t.name.casefold() not in unmanaged}
+    actual_tables = {_fold(t.name): t for t in actual.tables if _fold(t.name) not in unmanaged}
+    expected_tables = {_fold(t.name): t for t in expected.tables if _fold(t.name) not in unmanaged}
     for key in sorted(set(actual_tables) | set(expected_tables)):
         if key not in expected_tables:
             problems.append(f"table {actual_tables[key].name}: in {names[0]}, not in {names[1]}")
@@ -2002,8 +2011,8 @@ def _object_differences(actual: Schema, expected: Schema) -> list[str]:
     """Views and triggers present in one schema and not the other, or changed."""
     lines = []
     for kind in ("views", "triggers"):
-        have = {o.name.casefold(): o for o in getattr(actual, kind)}
-        want = {o.name.casefold(): o for o in getattr(expected, kind)}
+        have = {_fold(o.name): o for o in getattr(actual, kind)}
+        want = {_fold(o.name): o for o in getattr(expected, kind)}
         for key in sorted(set(have) | set(want)):
             if key not in have:
                 lines.append(f"{kind[:-1]} {want[key].name}: in its applied migrations, not in the database")
@@ -2021,8 +2030,8 @@ def _verify(actual: Schema, expected: Schema, unmanaged: frozenset, what: str, *
     problems = schema_differences(actual, expected, unmanaged=unmanaged)
     if exact:
         problems += _object_differences(actual, objects)
-    elif {(o.type, o.name.casefold()) for o in actual.views + actual.triggers} != \
-            {(o.type, o.name.casefold()) for o in objects.views + objects.triggers}:
+    elif {(o.type, _fold(o.name)) for o in actual.views + actual.triggers} != \
+            {(o.type, _fold(o.name)) for o in objects.views + objects.triggers}:
         problems.append("views or triggers were lost or added")
     if problems:
         raise MigrateError(f"internal error: the planned migration does not reproduce {what} "
@@ -2333,11 +2342,11 @@ def _touched_tables(statements) -> dict[str, bool] | None:
             removes = False  # ADD COLUMN, and renames (SQLite rewrites the references)
         elif words[0] == "ALTER" and len(tokens) > position + 2:  # DROP [COLUMN] c: only c goes
             column = tokens[position + 3 if action[1:2] == ["COLUMN"] else position + 2].text
-            removes = frozenset([_unquote(column).casefold()])
+            removes = frozenset([_fold(_unquote(column))])
         for name in map(_unquote, names):
             if not name or not name.isascii():  # SQLite's lower() folds ASCII only
                 return None
-            touched[name.casefold()] = _worse(touched.get(name.casefold(), False), removes)
+            touched[_fold(name)] = _worse(touched.get(_fold(name), False), removes)
         if not names:
             return None
     return touched

@@ -183,6 +183,29 @@ class Evolution(unittest.TestCase):
             self.project.make()
         self.assertEqual(len(self.project.files()), 1)
 
+    def test_names_differing_beyond_ascii_case_are_different_names_as_in_sqlite(self):
+        self.project.evolve("""
+            @dataclass
+            class Question:
+                text: str
+                strasse: Optional[str] = None
+                Ünï: Optional[int] = None
+                id: Optional[int] = None
+        """)
+        result = self.project.evolve("""
+            @dataclass
+            class Question:
+                text: str
+                straße: Optional[str] = None
+                Ünï: Optional[int] = None
+                ünï: Optional[int] = None
+                id: Optional[int] = None
+        """)
+        self.assertEqual(sorted(result.operations), ["+ Add column question.straße", "+ Add column question.ünï",
+                                                     "- Drop column question.strasse"])
+        self.project.execute("INSERT INTO question (text, straße, Ünï, ünï) VALUES ('x', 'y', 1, 2)")
+        self.assertEqual(self.project.make(write=False).operations, ())
+
     def test_new_not_null_column_takes_a_one_off_value_and_keeps_no_default(self):
         self.project.models("""
             @dataclass
