@@ -2307,21 +2307,38 @@ def _statement_problem(statement: str) -> str | None:
 # foreign keys), and creating a parent cannot break a child's rows: SQLite
 # reports rows pointing at a missing table as violations already.
 _NO_ROWS_CHANGED = {("SELECT",), ("CREATE", "TABLE"), ("CREATE", "INDEX"), ("CREATE", "UNIQUE"),
-                    ("CREATE", "VIEW"), ("CREATE", "TRIGGER"), ("DROP", "INDEX"), ("DROP", "VIEW"),
-                    ("DROP", "TRIGGER")}
+                    ("CREATE", "VIEW"), ("CREATE", "TRIGGER"), ("DROP", "VIEW"), ("DROP", "TRIGGER")}
 
 
-def _touched_tables(statements) -> dict[str, bool] | None:
+def _index_tables(conn, statements) -> dict[str, str]:
+    """Index name -> table, read before `statements` run when they drop an
+    index: a dropped UNIQUE index can leave a foreign key without the parent
+    key it needs ("foreign key mismatch")."""
+    if not any([t.upper for t in _first_tokens(s, 2)] == ["DROP", "INDEX"] for s in statements):
+        return {}
+    return {_fold(name): _fold(table) for name, table in conn.execute(
+        "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index'")}
+
+
+def _touched_tables(statements, index_tables: dict[str, str]) -> dict[str, bool] | None:
     """The tables `statements` write to, read from their first words (INSERT
     INTO t, ALTER TABLE t, DROP TABLE t...), each with whether rows or keys
     may disappear from it (DELETE, UPDATE, REPLACE, ALTER, DROP) rather than
     only appear (INSERT). None when a statement is less obvious
-    (WITH ..., anything else): then the whole database is checked."""
+    (WITH ..., anything else): then the whole database is checked. A DROP
+    INDEX counts as its table losing keys (`index_tables` from _index_tables)."""
     touched = {}
     for statement in statements:
         tokens = _first_tokens(statement, 10)
         words = [t.upper for t in tokens]
         if tuple(words[:1]) in _NO_ROWS_CHANGED or tuple(words[:2]) in _NO_ROWS_CHANGED:
+            continue
+        if words[:2] == ["DROP", "INDEX"]:
+            parts = [t.text for t in tokens if t.text != ";"]  # DROP INDEX [IF EXISTS] [schema.]name
+            table = index_tables.get(_fold(_unquote(parts[-1]))) if len(tokens) < 10 else None
+            if table is None:  # made by this migration, or not there: check everything
+                return None
+            touched[table] = True
             continue
         skip = {"OR": 2, "IF": 2, "NOT": 1, "EXISTS": 1}
         position = {"INSERT": 1, "REPLACE": 1, "UPDATE": 1, "DELETE": 2, "ALTER": 2,
@@ -2475,6 +2492,8 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed) -
         # again, inside the lock: another process may have been first
         recorded = _recorded(conn, [step.name for step in steps])
         create_table, recorded = recorded is None, recorded or set()
+        statements = [s for step in steps if not fake for s in step.statements]
+        index_tables = _index_tables(conn, statements)
         done = []
         for step in steps:
             started = time.perf_counter()
@@ -2488,8 +2507,13 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed) -
                 create_table = False
                 action = "adopt" if step.adopt else "fake" if fake else step.action
                 done.append(Step(step.name, action, time.perf_counter() - started))
-        touched = _touched_tables(s for step in steps if not fake for s in step.statements)
-        violations = _foreign_key_violations(conn, touched)
+        touched = _touched_tables(statements, index_tables)
+        try:
+            violations = _foreign_key_violations(conn, touched)
+        except _errors(conn) as exc:  # "foreign key mismatch": a parent key lost its UNIQUE index
+            raise MigrateError(f"migration {', '.join(s.name for s in steps)} failed the foreign key check: "
+                               f"{exc} (a foreign key's parent columns need a PRIMARY KEY or UNIQUE index); "
+                               "it was rolled back, the database is as it was") from None
         if violations - allowed:
             raise _NewViolations(violations)
         _commit(conn)

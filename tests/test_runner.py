@@ -188,6 +188,25 @@ class Failures(unittest.TestCase):
                 message = self.assert_unchanged(self.project.apply)
                 self.assertRegex(message, r"(?i)foreign keys point nowhere: vote rowid \d+ -> choice", message)
 
+    def test_dropping_the_unique_index_a_foreign_key_needs_is_rolled_back(self):
+        self.project.write_migration("0002_codes", """\
+            -- migrate:up
+            ALTER TABLE question ADD COLUMN code TEXT;
+            CREATE UNIQUE INDEX question_code ON question (code);
+            CREATE INDEX question_text ON question (question_text);
+            CREATE TABLE badge (id INTEGER PRIMARY KEY, code TEXT REFERENCES question (code));
+            -- migrate:down
+            """)
+        self.project.apply()
+        for drop in ("DROP INDEX question_code", 'DROP INDEX IF EXISTS main."QUESTION_CODE"'):
+            with self.subTest(drop):
+                self.project.write_migration("0003_drop", f"-- migrate:up\n{drop};\n-- migrate:down\n")
+                message = self.assert_unchanged(self.project.apply)
+                self.assertIn('0003_drop failed the foreign key check: foreign key mismatch - "badge" '
+                              'referencing "question"', message)
+        self.project.write_migration("0003_drop", "-- migrate:up\nDROP INDEX question_text;\n-- migrate:down\n")
+        self.assertEqual([s.action for s in self.project.apply()], ["apply"])  # a plain index: fine
+
     def test_a_new_orphan_in_a_without_rowid_table_is_told_from_an_old_one(self):
         # foreign_key_check reports every WITHOUT ROWID row as rowid NULL: count them
         self.project.write_migration("0002_tags", """\
