@@ -2188,6 +2188,9 @@ class _Database:
         if _is_url(self.path):
             self.conn = Rqlite(self.path, timeout=timeout)
             return
+        if not self.path or self.path.startswith("file:"):  # SQLite: a temporary database, or a URI
+            raise MigrateError(f"database path {self.path!r} is {'empty' if not self.path else 'a URI'}: "
+                               "pass --db with a file path (or :memory:); nothing was changed")
         if os.path.isdir(self.path):
             raise MigrateError(f"database {self.path} is a directory, not a SQLite file: pass --db FILE")
         exists = self.path == ":memory:" or os.path.exists(self.path)

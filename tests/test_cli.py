@@ -135,6 +135,9 @@ class Errors(unittest.TestCase):
         self.assert_one_line_error(self.project.cli("apply", "0009"), "unknown migration '0009'")
         self.assert_one_line_error(self.project.cli("make", "--default", "nonsense"), "--default")
         self.assert_one_line_error(self.project.cli("make", "--empty", "../.."), "no letters or digits")
+        for db in ("", "file:x.db", "file:x.db?mode=memory"):  # SQLite would open a temporary or another file
+            self.assert_one_line_error(self.project.cli("apply", "--db", db), "pass --db with a file path")
+        self.assertNotIn("x.db", os.listdir(self.project.root))
 
     def test_usage_errors_exit_two_and_every_command_has_help(self):
         self.assertEqual(self.project.cli("frobnicate").returncode, 2)
