@@ -2911,23 +2911,36 @@ def dump_schema(db) -> list[str]:
         database.close()
 
 
-def backup(db, path: str) -> None:
+def backup(db, path: str) -> bool:
     """Copy the database to `path` with SQLite's online backup API (a
-    consistent snapshot even while others write)."""
+    consistent snapshot even while others write). False when there is no
+    database yet, so nothing to copy."""
+    if not path:
+        raise MigrateError("the backup path is empty: pass --backup FILE; nothing was changed")
     database = _Database(db, create=False)
     try:
         if database.conn is None:
-            return
+            return False
+        if not hasattr(database.conn, "backup"):
+            raise MigrateError("--backup copies SQLite files: back up an rqlite cluster with its own "
+                               "tools (rqlite's /db/backup); nothing was changed")
         if os.path.exists(path):
             raise MigrateError(f"backup file {path} already exists: choose another path; nothing was changed")
-        target = sqlite3.connect(path)
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise MigrateError(f"cannot write backup {path}: folder {folder} does not exist; nothing was changed")
+        target = None
         try:
+            target = sqlite3.connect(path)
             database.conn.backup(target)
         except sqlite3.Error as exc:
-            target.close()
-            os.remove(path)
+            if target is not None:
+                target.close()
+            with suppress(OSError):
+                os.remove(path)
             raise MigrateError(f"backup to {path} failed: {exc}; nothing was changed") from None
         target.close()
+        return True
     finally:
         database.close()
 
@@ -3150,9 +3163,11 @@ def _run_migrations(args, out: _Output) -> int:
         out.say(f"  Revert every migration after {args.target}" if args.target else "  Revert the last migration")
     else:
         out.say(f"  Target specific migration: {args.target}" if args.target else "  Apply all migrations")
-        if args.backup:
-            backup(args.db, args.backup)
-            out.say(f"  Backed up {args.db} to {args.backup}")
+        if args.backup is not None:
+            if backup(args.db, args.backup):
+                out.say(f"  Backed up {args.db} to {args.backup}")
+            else:
+                out.say(f"  No backup: {args.db} does not exist yet")
     out.say("Running migrations:")
     words = {"apply": "Applying", "revert": "Unapplying"}
     outcomes = {"skip": "SKIPPED (done by another process)", "fake": "FAKED",

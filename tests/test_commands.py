@@ -117,6 +117,15 @@ class Commands(unittest.TestCase):
         saved = os.path.join(self.project.root, "before.sqlite3")
         self.assertEqual(table_dump(saved)["question"], [(1, "precious", 1)])
         self.assertIn("already exists", self.project.cli("apply", "--backup", "before.sqlite3").stderr)
+        for path, error in (("", "backup path is empty"), ("no/such/folder/b.sqlite3", "folder .* does not exist")):
+            result = self.project.cli("apply", "--backup", path)
+            self.assertEqual(result.returncode, 1, result.stdout)
+            self.assertRegex(result.stderr, error)
+
+    def test_backup_of_a_database_not_created_yet_says_so(self):
+        out = self.run_ok("apply", "--backup", "before.sqlite3")
+        self.assertIn("No backup: db.sqlite3 does not exist yet", out)
+        self.assertNotIn("Backed up", out)
 
 
 class Settings(unittest.TestCase):

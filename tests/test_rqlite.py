@@ -167,6 +167,12 @@ class Cluster(unittest.TestCase):
             self.assertEqual(self.applied_on(node), ["0001_t1", "0002_t2", "0003_t3"])
             self.assertEqual(node.query("SELECT name FROM sqlite_master WHERE name = 't4'"), [])
 
+    def test_backup_is_refused_with_a_pointer_to_the_cluster_tools(self):
+        result = self.cli("apply", "--backup", "bk.sqlite3")
+        self.assertEqual(result.returncode, 1, result.stdout)
+        self.assertIn("back up an rqlite cluster with its own tools", result.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.project.root, "bk.sqlite3")))
+
     def test_two_applies_on_different_nodes_apply_each_migration_once(self):
         for number in range(4, 13):
             self.project.write_migration(f"{number:04d}_t{number}",
