@@ -138,6 +138,22 @@ class Errors(unittest.TestCase):
         for db in ("", "file:x.db", "file:x.db?mode=memory"):  # SQLite would open a temporary or another file
             self.assert_one_line_error(self.project.cli("apply", "--db", db), "pass --db with a file path")
         self.assertNotIn("x.db", os.listdir(self.project.root))
+        self.assert_one_line_error(self.project.cli("apply", "\u00b2"), "unknown migration '\u00b2'")
+        os.remove(os.path.join(self.project.directory, "0002_broken.sql"))
+        blocker = os.path.join(self.project.root, "a-file")
+        open(blocker, "w").close()
+        self.assert_one_line_error(self.project.cli("export", "--d1", blocker), "cannot write")
+
+    def test_a_migrations_table_made_by_another_tool_is_named_not_a_traceback(self):
+        self.project.models(POLLS)
+        self.assertEqual(self.project.cli("make").returncode, 0)
+        self.project.execute("CREATE TABLE _migrations (id INTEGER PRIMARY KEY, name TEXT, applied TEXT)")
+        for command in ("status", "apply"):
+            self.assert_one_line_error(self.project.cli(command), "table _migrations in this database is not")
+        self.project.execute("DROP TABLE _migrations",
+                             "CREATE TABLE _migrations (name TEXT, checksum TEXT, applied_at TEXT, down_sql TEXT)",
+                             "INSERT INTO _migrations VALUES (NULL, 'x', 'now', NULL)")
+        self.assert_one_line_error(self.project.cli("status"), "has a row with name None")
 
     def test_usage_errors_exit_two_and_every_command_has_help(self):
         self.assertEqual(self.project.cli("frobnicate").returncode, 2)

@@ -93,6 +93,26 @@ class Directory(unittest.TestCase):
                 with self.assertRaisesRegex(migrate.MigrateError, message):
                     migrate.read_migrations(project.directory)
 
+    def test_unreadable_entries_are_errors_naming_the_file(self):
+        self.project.write_migration("0001_a", "-- migrate:up\nA;\n")
+        bad = os.path.join(self.project.directory, "0002_b.sql")
+        cases = {"a folder": lambda: os.mkdir(bad),
+                 "a dangling link": lambda: os.symlink(os.path.join(self.project.root, "gone.sql"), bad),
+                 "a NUL byte": lambda: self.project.write_migration("0002_b", "-- migrate:up\nA;\nB\x00;\n")}
+        for name, create in cases.items():
+            with self.subTest(name):
+                create()
+                with self.assertRaisesRegex(migrate.MigrateError, "0002_b.sql"):
+                    migrate.read_migrations(self.project.directory)
+                os.rmdir(bad) if os.path.isdir(bad) else os.remove(bad)
+
+    def test_statements_are_printed_runnable_even_when_they_end_in_a_comment(self):
+        for statement in ("INSERT INTO a VALUES (1) -- seed row", "SELECT 1;", "SELECT ';' ; "):
+            with self.subTest(statement):
+                printed = migrate._terminated(statement)
+                self.assertTrue(migrate.sqlite3.complete_statement(printed), printed)
+                self.assertEqual(migrate.split_statements(printed + "\nSELECT 2;")[1], "SELECT 2;")
+
     def test_missing_directory_is_an_error(self):
         with self.assertRaisesRegex(migrate.MigrateError, "not found"):
             migrate.read_migrations(self.project.directory)
