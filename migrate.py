@@ -3021,7 +3021,8 @@ _EXAMPLES = {
 
 
 def _pyproject_settings(start: str = ".") -> dict:
-    """[tool.migrate] db/models/dir from the nearest pyproject.toml."""
+    """[tool.migrate] db/models/dir from the nearest pyproject.toml, its paths made
+    relative to the current folder."""
     folder = os.path.abspath(start)
     while True:
         path = os.path.join(folder, "pyproject.toml")
@@ -3031,32 +3032,172 @@ def _pyproject_settings(start: str = ".") -> dict:
         if parent == folder:
             return {}
         folder = parent
-    with open(path, "rb") as handle:
-        data = handle.read()
+    try:
+        with open(path, "rb") as handle:
+            text = handle.read().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MigrateError(f"{path} is not UTF-8 (byte {exc.start}): save it as UTF-8") from None
+    except OSError as exc:
+        raise MigrateError(f"cannot read {path}: {exc.strerror}") from None
     try:
         import tomllib
-    except ImportError:  # Python < 3.11: read the one simple table we need
-        return _read_tool_migrate(data.decode("utf-8"), path)
-    try:
-        table = tomllib.loads(data.decode("utf-8")).get("tool", {}).get("migrate", {})
-    except tomllib.TOMLDecodeError as exc:
-        raise MigrateError(f"{path} is not valid TOML ({exc}): fix it") from None
-    return {k: str(v) for k, v in table.items() if k in _DEFAULTS}
+    except ImportError:  # Python < 3.11
+        settings = _read_tool_migrate(text, path)
+    else:
+        try:
+            document = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise MigrateError(f"{path} is not valid TOML ({exc}): fix it") from None
+        settings = _tool_migrate_strings(document, path)
+    return _relative_to_folder(settings, folder)
+
+
+def _tool_migrate_strings(document: dict, path: str) -> dict:
+    """db/models/dir from a parsed pyproject.toml; each must be a string."""
+    tool = document.get("tool", {})
+    table = tool.get("migrate", {}) if isinstance(tool, dict) else None
+    if not isinstance(table, dict):
+        raise _not_a_table(path)
+    for key in _DEFAULTS:
+        if key in table and not isinstance(table[key], str):
+            raise _not_a_string(path, key)
+    return {key: value for key, value in table.items() if key in _DEFAULTS}
+
+
+def _not_a_table(path: str) -> MigrateError:
+    return MigrateError(f"{path}: tool.migrate must be a table: write [tool.migrate] and "
+                        'below it db = "...", models = "...", dir = "..."')
+
+
+def _not_a_string(path: str, key: str) -> MigrateError:
+    return MigrateError(f"{path}: [tool.migrate] {key} must be a quoted string, "
+                        f'like {key} = "{_DEFAULTS[key]}"')
+
+
+def _relative_to_folder(settings: dict, folder: str) -> dict:
+    """Paths in pyproject.toml are relative to its folder (as pytest and ruff read
+    theirs), so that commands work from any folder below it. An rqlite URL,
+    :memory: and a dotted module name are not paths."""
+    base = os.path.relpath(folder)
+    resolved = dict(settings)
+    for key, value in settings.items():
+        if key == "db":
+            is_path = value != ":memory:" and not _is_url(value)
+        elif key == "models":  # load_models' rule: else a module name, imported from the current folder
+            is_path = value.endswith(".py") or os.sep in value or "/" in value
+        else:
+            is_path = True
+        if is_path and value and base != os.curdir:
+            resolved[key] = os.path.join(base, value)
+    return resolved
+
+
+# Python 3.9 and 3.10 have no tomllib. _read_tool_migrate reads any pyproject.toml
+# token by token (so a "#" or "[" inside a string, or a multi-line string or array
+# elsewhere, cannot mislead it) and decodes the strings of [tool.migrate]; what it
+# cannot read exactly is an error, never a guess. A pattern, not a compiled regex:
+# start-up time matters and Python 3.11+ never needs it.
+_TOML_TOKEN = "|".join([
+    r'(?P<string>"""(?:[^\\]|\\.)*?"""(?!")|' r"'''.*?'''(?!')|"  # multi-line strings
+    r'"(?:[^"\\\n]|\\[^\n])*"|' r"'[^'\n]*')",                     # one-line strings
+    r"(?P<comment>#[^\n]*)", r"(?P<space>[ \t]+)", r"(?P<newline>\r?\n)",
+    r"(?P<bare>[A-Za-z0-9_+:-]+)",  # keys, numbers, booleans, dates
+    r"(?P<punctuation>[\[\]{}=,.])", r"(?P<other>.)",
+])
+_TOML_ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "\\": "\\"}
 
 
 def _read_tool_migrate(text: str, path: str) -> dict:
-    settings, inside = {}, False
-    for line in text.splitlines():
-        line = line.split("#", 1)[0].strip() if not line.strip().startswith(("'", '"')) else line.strip()
-        if line.startswith("["):
-            inside = line.replace(" ", "") == "[tool.migrate]"
-        elif inside and "=" in line:
-            key, value = (part.strip() for part in line.split("=", 1))
-            if key in _DEFAULTS:
-                if len(value) < 2 or value[0] not in "'\"" or value[-1] != value[0]:
-                    raise MigrateError(f"{path}: [tool.migrate] {key} must be a quoted string")
-                settings[key] = value[1:-1]
+    """[tool.migrate] db/models/dir strings from TOML text, for Pythons without tomllib."""
+    migrate, settings, table = ("tool", "migrate"), {}, ()
+    for line, tokens in _toml_statements(text, path):
+        where = f"{path} line {line}"
+        if tokens[0] == "[":  # a [table] or [[array of tables]] header
+            brackets = 2 if tokens[1:2] == ["["] else 1
+            table, rest = _toml_key(tokens[brackets:], where)
+            if rest != ["]"] * brackets:
+                raise MigrateError(f"{where}: cannot read this table header: is it valid TOML?")
+            if table[:2] == migrate and len(table) > 2 and table[2] in _DEFAULTS:
+                raise _not_a_string(path, table[2])
+            if brackets == 2 and table == migrate[:len(table)]:
+                raise _not_a_table(path)
+            continue
+        keys, rest = _toml_key(tokens, where)
+        if rest[:1] != ["="] or len(rest) < 2:
+            raise MigrateError(f"{where}: expected key = value: is it valid TOML?")
+        name, value = table + keys, rest[1:]
+        if name == migrate[:len(name)]:  # tool = ... or tool.migrate = ...
+            if value[0] == "{":
+                raise MigrateError(f"{where}: an inline table for tool.migrate needs Python 3.11+: "
+                                   "write it as a [tool.migrate] table")
+            raise _not_a_table(path)
+        if name[:2] == migrate and name[2] in _DEFAULTS:
+            if len(name) > 3 or len(value) > 1 or value[0][0] not in "'\"":
+                raise _not_a_string(path, name[2])
+            if name[2] in settings:
+                raise MigrateError(f"{where}: [tool.migrate] {name[2]} is set twice: keep one")
+            settings[name[2]] = _toml_string(value[0], f"{where}: [tool.migrate] {name[2]}")
     return settings
+
+
+def _toml_statements(text: str, path: str):
+    """Yield (line number, tokens) for each header or key = value; a value in
+    brackets or braces may span lines. Spaces and comments are left out."""
+    tokens, depth, line, start = [], 0, 1, 1
+    for match in re.finditer(_TOML_TOKEN, text, re.DOTALL):
+        kind, token = match.lastgroup, match.group()
+        if kind == "other" or (depth == 0 and token in ("]", "}")):
+            raise MigrateError(f"{path} line {line}: cannot read {token!r} here: is it valid TOML?")
+        if kind == "newline" and depth == 0 and tokens:
+            yield start, tokens
+            tokens = []
+        elif kind in ("string", "bare", "punctuation"):
+            if not tokens:
+                start = line
+            tokens.append(token)
+            depth += (token in ("[", "{")) - (token in ("]", "}"))
+        line += token.count("\n")
+    if tokens:
+        yield start, tokens
+
+
+def _toml_key(tokens: list, where: str) -> tuple:
+    """Split a dotted key (a."b".c) off the front of tokens: (keys, the rest)."""
+    keys = []
+    while True:
+        token = tokens[0] if tokens else ""
+        if re.fullmatch(r"[A-Za-z0-9_-]+", token):
+            keys.append(token)
+        elif token[:1] in ("'", '"') and token[:3] not in ("'''", '"""'):
+            keys.append(_toml_string(token, where))
+        else:
+            raise MigrateError(f"{where}: cannot read the key {token!r}: is it valid TOML?")
+        if tokens[1:2] != ["."]:
+            return tuple(keys), tokens[1:]
+        tokens = tokens[2:]
+
+
+def _toml_string(token: str, where: str) -> str:
+    """The value of a TOML string token of any of the four kinds."""
+    quotes = token[:3] if token[:3] in ("'''", '"""') else token[0]
+    body = token[len(quotes):-len(quotes)]
+    if len(quotes) == 3:  # a newline right after the opening quotes is not part of the value
+        body = re.sub(r"\A\r?\n", "", body)
+    if quotes[0] == "'":
+        return body
+
+    def unescape(match):
+        short, unicode, line_ending = match.groups()
+        if short:
+            return _TOML_ESCAPES[short]
+        if line_ending:  # only multi-line strings have them: the backslash trims the line break
+            return ""
+        code = int(unicode[1:], 16) if unicode else -1
+        if 0 <= code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF:  # a Unicode scalar value
+            return chr(code)
+        raise MigrateError(f"{where}: cannot read the escape {match.group()!r}: is it valid TOML?")
+    return re.sub(r'\\(?:([btnfr"\\])|(u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8})|([ \t]*\r?\n\s*)|.?)',
+                  unescape, body, flags=re.DOTALL)
 
 
 def _parser(settings: dict):

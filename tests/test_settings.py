@@ -1,0 +1,163 @@
+"""Settings from pyproject.toml: the same [tool.migrate] values on every Python
+(tomllib on 3.11+, migrate.py's own reader before), paths relative to the file."""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+from tests.support import MIGRATE, Project, migrate
+
+try:
+    import tomllib
+except ImportError:  # Python < 3.11: only the fallback reader is checked
+    tomllib = None
+
+# (pyproject.toml text, the [tool.migrate] settings tomllib reads from it)
+READABLE = [
+    ('[tool.migrate]\ndb = "a.db"\nmodels = "app/models.py"\ndir = "app/migrations"\n',
+     {"db": "a.db", "models": "app/models.py", "dir": "app/migrations"}),
+    ('[tool.migrate]\ndb = "a\\\\b.db"', {"db": "a\\b.db"}),
+    ('[tool.migrate]\ndb = "C:\\\\data\\\\app.db"', {"db": "C:\\data\\app.db"}),
+    ("[tool.migrate]\ndb = 'C:\\data\\app.db'", {"db": "C:\\data\\app.db"}),
+    ('[tool.migrate]\ndb = "\\"q\\"\\t\\n\\b\\f\\r\\u00e9\\U0001F600.db"', {"db": '"q"\t\n\b\f\ré\U0001F600.db'}),
+    ('[tool.migrate]\n"db" = "q.db"', {"db": "q.db"}),
+    ("[tool.migrate]\n'db' = 'q.db'", {"db": "q.db"}),
+    ('[tool.migrate]\n"d\\u0062" = "q.db"', {"db": "q.db"}),
+    ('[tool.migrate]\ndb = """t.db"""', {"db": "t.db"}),
+    ("[tool.migrate]\ndb = '''t.db'''", {"db": "t.db"}),
+    ('[tool.migrate]\ndb = """\nt.db"""', {"db": "t.db"}),
+    ('[tool.migrate]\ndb = """a\\\n      b.db"""', {"db": "ab.db"}),
+    ('[tool.migrate]\ndb = """say "hi"""""', {"db": 'say "hi""'}),
+    ('[tool]\nmigrate.db = "x.db"', {"db": "x.db"}),
+    ('tool.migrate.db = "x.db"', {"db": "x.db"}),
+    ('[tool]\n"migrate" . \'db\' = "x.db"', {"db": "x.db"}),
+    ('[ "tool" . migrate ]\ndb = "x.db"', {"db": "x.db"}),
+    ('[tool.migrate]\ndb = "a#b.db"  # a comment with "quotes" and [brackets]', {"db": "a#b.db"}),
+    ('# [tool.migrate]\n[tool.migrate]  # the table\ndb="x.db"#', {"db": "x.db"}),
+    ('[tool.migrate]\r\ndb = "crlf.db"\r\n', {"db": "crlf.db"}),
+    ('[tool.migrate]\ndb = "http://127.0.0.1:4001"\nmodels = "app.models"', {"db": "http://127.0.0.1:4001",
+                                                                            "models": "app.models"}),
+    ('[tool.migrate]\ndb = ""', {"db": ""}),
+    ('[tool.migrate]\ncolour = 5\ndb = "x.db"', {"db": "x.db"}),
+    ('[tool.other]\ndb = "no"\n[tool.migrate]\ndb = "yes"\n[tool.migrate.extra]\ndb = "no"', {"db": "yes"}),
+    ('[tool.other]\ntext = """\n[tool.migrate]\ndb = "inside a string"\n"""\n', {}),
+    ("[tool.other]\ntext = '''\n[tool.migrate]\ndb = \"inside a string\"\n'''\n", {}),
+    ('[project]\ndependencies = [\n  "x[extra]>=1",  # [tool.migrate]\n  "y",\n]\n'
+     '[tool.x]\nmatrix = [\n  ["a", "b"],\n  [1, 2.5],\n]\ninline = {a = 1, b = [true, false]}\n'
+     'when = 1979-05-27 07:32:00.999-07:00\nnumbers = [0xBEEF, -1e+3, inf, nan, 1_000]\n'
+     '[tool.migrate]\ndir = "m"\n', {"dir": "m"}),
+    ("[project]\nname = 'x'\n", {}),
+]
+
+# (pyproject.toml text, what the error names): tomllib rejects these, or they are
+# not a table of strings
+UNREADABLE = [
+    ('[tool.migrate]\ndb = 5', "db must be a quoted string"),
+    ('[tool.migrate]\nmodels = ["a.py"]', "models must be a quoted string"),
+    ('[tool.migrate]\ndb.x = "a.db"', "db must be a quoted string"),
+    ('[tool.migrate.dir]\nx = "a"', "dir must be a quoted string"),
+    ('[tool]\nmigrate = "x"', "tool.migrate must be a table"),
+    ('tool = "x"', "tool.migrate must be a table"),
+    ('[[tool.migrate]]\ndb = "x"', "tool.migrate must be a table"),
+    ('[tool.migrate]\ndb = "\\q.db"', "db: cannot read the escape"),
+    ('[tool.migrate]\ndb = "\\ud800.db"', "db: cannot read the escape"),
+    ('[tool.migrate]\ndb = "x.db"\ndb = "y.db"', "db is set twice"),
+    ('[tool.migrate]\ndb = "x.db', "line 2: cannot read"),
+    ('[tool.migrate]\ndb = "x.db" dir = "m"', "db must be a quoted string"),
+    ('[tool.migrate\ndb = "x.db"', "line 1: cannot read"),
+    ('\ufeff[tool.migrate]\ndb = "x.db"', "line 1: cannot read"),
+]
+
+
+class FallbackReader(unittest.TestCase):
+    """_read_tool_migrate runs on every Python here, and must agree with tomllib."""
+
+    def test_reads_what_tomllib_reads(self):
+        for text, expected in READABLE:
+            with self.subTest(text=text):
+                self.assertEqual(migrate._read_tool_migrate(text, "pyproject.toml"), expected)
+                if tomllib:
+                    self.assertEqual(migrate._tool_migrate_strings(tomllib.loads(text), "pyproject.toml"),
+                                     expected)
+
+    def test_an_inline_table_is_an_error_not_a_guess(self):
+        with self.assertRaisesRegex(migrate.MigrateError, r"^pyproject.toml line 2: .*tool.migrate"):
+            migrate._read_tool_migrate('[tool]\nmigrate = {db = "x.db"}', "pyproject.toml")
+
+    def test_refuses_what_tomllib_refuses(self):
+        for text, message in UNREADABLE:
+            with self.subTest(text=text):
+                with self.assertRaises(migrate.MigrateError) as caught:
+                    migrate._read_tool_migrate(text, "pyproject.toml")
+                self.assertIn(message, str(caught.exception))
+                self.assertTrue(str(caught.exception).startswith("pyproject.toml"), caught.exception)
+                self.assertNotIn("\n", str(caught.exception))
+                if tomllib:
+                    with self.assertRaises((migrate.MigrateError, tomllib.TOMLDecodeError)):
+                        migrate._tool_migrate_strings(tomllib.loads(text), "pyproject.toml")
+
+
+class PyprojectFile(unittest.TestCase):
+    def setUp(self):
+        self.root = tempfile.mkdtemp(prefix="migrate-test-")
+        self.addCleanup(shutil.rmtree, self.root, ignore_errors=True)
+        self.sub = os.path.join(self.root, "app", "sub")
+        os.makedirs(self.sub)
+
+    def write(self, data: bytes) -> str:
+        path = os.path.join(self.root, "pyproject.toml")
+        with open(path, "wb") as handle:
+            handle.write(data)
+        return path
+
+    def test_paths_are_relative_to_the_pyproject_folder_urls_and_module_names_as_written(self):
+        self.write(b'[tool.migrate]\ndb = "app.sqlite3"\nmodels = "app/models.py"\ndir = "/abs/migrations"\n')
+        settings = migrate._pyproject_settings(self.sub)
+        self.assertEqual({key: os.path.abspath(value) for key, value in settings.items()},
+                         {"db": os.path.join(self.root, "app.sqlite3"),
+                          "models": os.path.join(self.root, "app", "models.py"),
+                          "dir": os.path.abspath("/abs/migrations")})
+        for db, models in [("http://127.0.0.1:4001", "app.models"), (":memory:", "models")]:
+            self.write(f'[tool.migrate]\ndb = "{db}"\nmodels = "{models}"\n'.encode())
+            self.assertEqual(migrate._pyproject_settings(self.sub), {"db": db, "models": models})
+
+    def test_non_utf8_file_is_one_line_error(self):
+        path = self.write('[tool.migrate]\ndb = "café.db"\n'.encode("latin-1"))
+        with self.assertRaisesRegex(migrate.MigrateError, f"^{re.escape(path)} is not UTF-8 .*: save it as UTF-8$"):
+            migrate._pyproject_settings(self.sub)
+
+    def test_tool_migrate_that_is_not_a_table_is_one_line_error(self):
+        path = self.write(b'[tool]\nmigrate = "x"\n')
+        with self.assertRaisesRegex(migrate.MigrateError, f"^{re.escape(path)}: tool.migrate must be a table"):
+            migrate._pyproject_settings(self.sub)
+
+    def test_cli_from_a_subfolder_uses_the_pyproject_folder_and_flags_the_current_one(self):
+        project = Project(self)
+        project.models("@dataclass\nclass Note:\n    text: str\n    id: Optional[int] = None\n")
+        with open(os.path.join(project.root, "pyproject.toml"), "w") as handle:
+            handle.write('[tool.migrate]\ndb = "app.sqlite3"\nmodels = "models.py"\ndir = "migrations"\n')
+        sub = os.path.join(project.root, "sub")
+        os.mkdir(sub)
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("MIGRATE_")}
+
+        def run(*args, env=None):
+            result = subprocess.run([sys.executable, MIGRATE, *args], cwd=sub, capture_output=True,
+                                    text=True, env={**environment, **(env or {})}, timeout=120)
+            self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+            return result
+
+        self.assertEqual(project.cli("make").returncode, 0)
+        run("apply")
+        self.assertTrue(os.path.exists(os.path.join(project.root, "app.sqlite3")))
+        self.assertFalse(os.path.exists(os.path.join(sub, "app.sqlite3")))
+        run("apply", "--db", "flag.sqlite3")
+        self.assertTrue(os.path.exists(os.path.join(sub, "flag.sqlite3")))
+        run("apply", env={"MIGRATE_DB": "env.sqlite3"})
+        self.assertTrue(os.path.exists(os.path.join(sub, "env.sqlite3")))
+
+
+if __name__ == "__main__":
+    unittest.main()
