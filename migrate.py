@@ -1662,10 +1662,11 @@ class MakeResult:
 # this migrate.py's source and of the SQLite library: an edited file has another
 # name and never matches. A state is restored page for page (Connection.backup)
 # and only newer migrations run on top. Only the database file is kept, so a
-# state after a migration that changed the connection instead (a PRAGMA,
-# ATTACH, TEMP objects) is never cached: replaying on top of it could differ;
-# the state just before that migration is. Anything wrong with the cache means
-# a full replay, never a different schema.
+# state after a migration that changed the connection instead (a PRAGMA or an
+# ATTACH) is never cached: replaying on top of it could differ; the state just
+# before that migration is. (TEMP objects are dropped after each migration, as
+# apply drops them.) Anything wrong with the cache means a full replay, never a
+# different schema.
 _CACHE_FILES_KEPT = 16
 _CONNECTION_WORDS = {"PRAGMA", "ATTACH", "DETACH"}
 
@@ -1796,17 +1797,24 @@ def _prune_cache(directory: str) -> None:
 
 def _changes_the_connection(statements: list[str]) -> bool:
     """Whether the statements change the connection rather than the file: a
-    PRAGMA, ATTACH, DETACH or CREATE TEMP. (A TEMP object made another way,
-    `CREATE TABLE temp.t`, is caught afterwards by _only_file_state.)"""
-    for statement in statements:
-        words = [token.upper for token in _first_tokens(statement, 2)]
-        if words[0] in _CONNECTION_WORDS or words in (["CREATE", "TEMP"], ["CREATE", "TEMPORARY"]):
-            return True
-    return False
+    PRAGMA, ATTACH or DETACH."""
+    return any(_first_tokens(statement, 1)[0].upper in _CONNECTION_WORDS for statement in statements)
 
 
-def _only_file_state(scratch: sqlite3.Connection) -> bool:
-    return not scratch.execute("SELECT 1 FROM temp.sqlite_master").fetchall()
+def _temp_objects(conn) -> set[tuple[str, str]]:
+    """The connection's TEMP tables, views, triggers and indexes (usually
+    none: one query on a tiny table)."""
+    return set(conn.execute("SELECT type, name FROM temp.sqlite_master WHERE sql IS NOT NULL "
+                            "AND name NOT LIKE 'sqlite!_%' ESCAPE '!'").fetchall())
+
+
+def _drop_temp_objects(conn, kept: set) -> None:
+    """Drop the TEMP objects a migration made (all but `kept`): they live as
+    long as the connection, so the next migration of the same run would find
+    them (CREATE TEMP TABLE fails, a TEMP trigger fires) where a run of its
+    own would not. Triggers, views and indexes first, then tables."""
+    for kind, name in sorted(_temp_objects(conn) - kept, key=lambda item: (item[0] == "table", item)):
+        conn.execute(f"DROP {kind.upper()} IF EXISTS temp.{quote(name)}")
 
 
 def _replay_migration(scratch: sqlite3.Connection, migration: Migration, statements: list[str]) -> None:
@@ -1836,10 +1844,11 @@ def replay(migrations: list[Migration], *, cached: bool = True) -> sqlite3.Conne
             statements = split_statements(migrations[index].up)
             if file_only and _changes_the_connection(statements):
                 file_only = False
-                if keys and index > done and _only_file_state(scratch):
+                if keys and index > done:
                     _cache_state(scratch, directory, keys[index - 1])
             _replay_migration(scratch, migrations[index], statements)
-        if keys and file_only and done < len(migrations) and _only_file_state(scratch):
+            _drop_temp_objects(scratch, set())  # as apply does after each migration
+        if keys and file_only and done < len(migrations):
             _cache_state(scratch, directory, keys[-1])
     except BaseException:
         scratch.close()
@@ -2474,10 +2483,12 @@ class _ForeignKeysOff:
             self.conn.execute("PRAGMA foreign_keys = ON")
 
 
-def _transaction(conn, steps: list[PlannedStep], *, fake: bool, on_step) -> list[Step]:
+def _transaction(conn, steps: list[PlannedStep], *, fake: bool, on_step, timeout: float,
+                 accepted=()) -> list[Step]:
     """Run steps and their tracking writes in ONE `BEGIN IMMEDIATE`
-    transaction, foreign keys checked before COMMIT. On any error: ROLLBACK.
-    Call it with foreign keys off (_ForeignKeysOff)."""
+    transaction, after the `accepted` writes (_accepted_edits), foreign keys
+    checked before COMMIT. On any error: ROLLBACK. Call it with foreign keys
+    off (_ForeignKeysOff)."""
     for step in steps:
         for statement in () if fake else step.statements:
             problem = _statement_problem(statement)
@@ -2485,13 +2496,15 @@ def _transaction(conn, steps: list[PlannedStep], *, fake: bool, on_step) -> list
                 raise MigrateError(f"migration {step.name}: {problem}: {_shorten(statement)}; remove it "
                                    "(run it by hand outside migrations); nothing was changed")
     try:
-        done = _attempt(conn, steps, fake=fake, on_start=on_step, allowed=Counter())
+        done = _attempt(conn, steps, fake=fake, on_start=on_step, allowed=Counter(), timeout=timeout,
+                        accepted=accepted)
     except _NewViolations as found:
         allowed = _foreign_key_violations(conn)  # rolled back: these were there before
         if found.rows - allowed:
             raise _violation_error(steps, found.rows - allowed) from None
         try:
-            done = _attempt(conn, steps, fake=fake, on_start=None, allowed=allowed)
+            done = _attempt(conn, steps, fake=fake, on_start=None, allowed=allowed, timeout=timeout,
+                            accepted=accepted)
         except _NewViolations as again:  # another process wrote in between
             raise _violation_error(steps, again.rows - allowed) from None
     for planned, step in zip(steps, done):  # reported once committed
@@ -2519,7 +2532,8 @@ def _rollback(conn) -> None:
         conn.execute("ROLLBACK")
 
 
-def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed) -> list[Step]:
+def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, timeout: float,
+             accepted) -> list[Step]:
     _begin(conn)
     try:
         # again, inside the lock: another process may have been first
@@ -2527,6 +2541,9 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed) -
         create_table, recorded = recorded is None, recorded or set()
         statements = [s for step in steps if not fake for s in step.statements]
         index_tables = _index_tables(conn, statements)
+        for write in accepted:
+            conn.execute(*write)
+        kept = _temp_objects(conn)  # the caller's own, on a connection passed in
         done = []
         for step in steps:
             started = time.perf_counter()
@@ -2537,6 +2554,7 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed) -
             else:
                 ticks = (lambda seconds, step=step: on_start(step.action, step.name, seconds)) if on_start else None
                 _run_statements(conn, step, () if fake else step.statements, ticks, create_table=create_table)
+                _drop_temp_objects(conn, kept)
                 create_table = False
                 action = "adopt" if step.adopt else "fake" if fake else step.action
                 done.append(Step(step.name, action, time.perf_counter() - started))
@@ -2549,13 +2567,13 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed) -
                                "it was rolled back, the database is as it was") from None
         if violations - allowed:
             raise _NewViolations(violations)
-        _commit(conn)
+        _commit(conn, steps, timeout=timeout)
     except (MigrateError, _NewViolations):
         _rollback(conn)
         raise
     except _errors(conn) as exc:  # the tracking write or COMMIT: read-only, disk full...
         _rollback(conn)
-        raise MigrateError(f"migration {', '.join(s.name for s in steps)} could not be recorded: {exc}; "
+        raise MigrateError(f"{_subject(steps)} could not be recorded: {exc}; "
                            "it was rolled back, the database is as it was") from None
     except BaseException:
         _rollback(conn)
@@ -2598,16 +2616,28 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
     conn.execute(*_tracking_write(step))
 
 
-def _commit(conn) -> None:
-    """COMMIT, retried while a reader holds the database (rollback journal):
-    the transaction stays open when COMMIT answers BUSY."""
-    for attempt in range(50):
+def _subject(steps: list[PlannedStep]) -> str:
+    return f"migration {', '.join(s.name for s in steps)}" if steps else "accepting the edited files"
+
+
+def _commit(conn, steps: list[PlannedStep], *, timeout: float) -> None:
+    """COMMIT, retried while readers hold the database, until `timeout`
+    seconds have passed. (Rollback journal: COMMIT answers BUSY after the
+    connection's busy timeout, which is `timeout` when we opened it, and the
+    transaction stays open holding the PENDING lock, which keeps new readers
+    out: so the wait must end.)"""
+    deadline = time.monotonic() + timeout
+    while True:
         try:
             conn.execute("COMMIT")
             return
         except _errors(conn) as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc).lower() or attempt == 49:
+            if "locked" not in str(exc) and "busy" not in str(exc).lower():
                 raise
+            if time.monotonic() >= deadline:
+                raise MigrateError(f"{_subject(steps)} could not be committed: {exc} (another process kept "
+                                   f"reading the database for {timeout:g}s: retry, or wait longer with "
+                                   "--timeout); it was rolled back, the database is as it was") from None
             time.sleep(0.1)
 
 
@@ -2689,8 +2719,11 @@ def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed) 
     steps = []
     for name in to_revert:
         record, migration = applied[name], migrations.get(name)
-        down = record.down if record.down is not None else migration and migration.down
-        if down is None:  # None recorded: a down section added to the file since is used
+        if name in changed and not reverting:  # --allow-changed: the file as edited is accepted
+            down = migration.down
+        else:  # None recorded: a down section added to the file since is used
+            down = record.down if record.down is not None else migration and migration.down
+        if down is None:
             raise MigrateError(f"migration {name} has no `-- migrate:down` section, so it cannot be "
                                "reverted: add one to its file (an empty one means nothing to undo); "
                                "nothing was changed")
@@ -2727,40 +2760,50 @@ def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: b
         conn = database.conn
         steps = _planned_steps(conn, migrations, target=target, reverting=reverting,
                                allow_changed=allow_changed) if conn is not None else []
-        if allow_changed:
-            _accept_changed_checksums(conn, migrations)
+        accepted = _accepted_edits(conn, migrations) if allow_changed else []
         if fake_initial and steps and steps[0].action == "apply" and steps[0].migration.number == 1 \
                 and _initial_tables_exist(conn, steps[0].migration):
-            _run_batches(conn, [steps[:1]], done, fake=True, progress=progress)
-            steps = steps[1:]
+            _run_batches(conn, [steps[:1]], done, fake=True, progress=progress, timeout=timeout,
+                         accepted=accepted)
+            steps, accepted = steps[1:], []
         _run_batches(conn, [steps] if atomic and steps else [[step] for step in steps], done,
-                     fake=fake, progress=progress)
+                     fake=fake, progress=progress, timeout=timeout, accepted=accepted)
         finished = True
         return done
     finally:
         database.close(failed_empty=not finished and not done)
 
 
-def _run_batches(conn, batches: list[list[PlannedStep]], done: list[Step], *, fake: bool, progress) -> None:
+def _run_batches(conn, batches: list[list[PlannedStep]], done: list[Step], *, fake: bool, progress,
+                 timeout: float, accepted=()) -> None:
     """Each batch in one transaction (a local one, or one rqlite request),
     adding the Steps to `done` as each commits, so a later failure still
-    leaves the record of what was committed."""
+    leaves the record of what was committed. The `accepted` writes
+    (_accepted_edits) go into the first transaction, so that whatever fails
+    "as it was" also holds for them; alone when there is nothing to run."""
+    if accepted and not batches:
+        batches = [[]]
     if isinstance(conn, Rqlite):
         for batch in batches:
-            done += _rqlite_transaction(conn, batch, fake=fake, on_step=progress)
+            done += _rqlite_transaction(conn, batch, fake=fake, on_step=progress, accepted=accepted)
+            accepted = ()  # recorded with the first batch
     elif batches:
         with _ForeignKeysOff(conn):
             for batch in batches:
-                done += _transaction(conn, batch, fake=fake, on_step=progress)
+                done += _transaction(conn, batch, fake=fake, on_step=progress, timeout=timeout,
+                                     accepted=accepted)
+                accepted = ()  # recorded with the first batch
 
 
-def _rqlite_transaction(conn: Rqlite, steps: list[PlannedStep], *, fake: bool, on_step) -> list[Step]:
-    """The steps and their tracking writes as ONE transaction request. The
-    tracking write goes first: a node that applied the migration already makes
-    the duplicate INSERT fail, which aborts the whole request."""
+def _rqlite_transaction(conn: Rqlite, steps: list[PlannedStep], *, fake: bool, on_step,
+                        accepted=()) -> list[Step]:
+    """The `accepted` writes, the steps and their tracking writes as ONE
+    transaction request. The tracking write goes first: a node that applied the
+    migration already makes the duplicate INSERT fail, which aborts the whole
+    request."""
     started = time.perf_counter()
     _refuse_cascading_rebuilds(conn, steps)
-    statements = [[_CREATE_MIGRATIONS_TABLE]]
+    statements = [[_CREATE_MIGRATIONS_TABLE]] + [[sql, *params] for sql, params in accepted]
     for step in steps:
         for statement in () if fake else step.statements:
             problem = _statement_problem(statement)
@@ -2775,10 +2818,10 @@ def _rqlite_transaction(conn: Rqlite, steps: list[PlannedStep], *, fake: bool, o
         conn.transaction(statements)
     except RqliteError as exc:
         recorded = _recorded(conn, [step.name for step in steps]) or set()
-        if all((step.name in recorded) == (step.action == "apply") for step in steps):
+        if steps and all((step.name in recorded) == (step.action == "apply") for step in steps):
             done = [Step(step.name, "skip", 0.0) for step in steps]  # another node was first
         else:
-            raise MigrateError(f"migration {', '.join(s.name for s in steps)} failed on rqlite: {exc}; "
+            raise MigrateError(f"{_subject(steps)} failed on rqlite: {exc}; "
                                "the cluster rolled it back, nothing was recorded") from None
     else:
         seconds = time.perf_counter() - started
@@ -2805,18 +2848,14 @@ def _refuse_cascading_rebuilds(conn: Rqlite, steps: list[PlannedStep]) -> None:
                                "nothing was changed")
 
 
-def _accept_changed_checksums(conn, migrations: dict) -> None:
+def _accepted_edits(conn, migrations: dict) -> list[tuple[str, tuple]]:
+    """For --allow-changed: the writes that record each applied file edited
+    since as it is now: its checksum, and its down SQL, which revert uses."""
     applied = _applied(conn) if conn is not None else {}
-    changed = [(migrations[n].checksum, n) for n in applied
-               if n in migrations and applied[n].checksum != migrations[n].checksum]
-    update = f"UPDATE {quote(MIGRATIONS_TABLE)} SET checksum = ? WHERE name = ?"
-    if changed and isinstance(conn, Rqlite):
-        conn.transaction([[update, *pair] for pair in changed])
-    elif changed:
-        _begin(conn)
-        for pair in changed:
-            conn.execute(update, pair)
-        _commit(conn)
+    update = f"UPDATE {quote(MIGRATIONS_TABLE)} SET checksum = ?, down_sql = ? WHERE name = ?"
+    return [(update, (migrations[name].checksum, migrations[name].down, name))
+            for name in sorted(applied, key=_order)
+            if name in migrations and applied[name].checksum != migrations[name].checksum]
 
 
 def _initial_tables_exist(conn, migration: Migration) -> bool:
@@ -2848,7 +2887,9 @@ def apply(db, *, directory: str = "migrations", target: str | None = None, fake:
     `db` is a path or an open sqlite3 connection (left as found). `fake`
     records without running the SQL; `fake_initial` fakes the initial migration
     when its tables already exist and match; `allow_changed` accepts applied
-    files edited since. `timeout` is how long to wait for another writer.
+    files edited since (records their checksum and down SQL, in the first
+    transaction). `timeout` is how long to wait for another writer, and for
+    readers at each COMMIT.
     `progress(action, name, step)` is called before each migration (step
     None), about twice a second while a long statement runs (step = seconds so
     far) and once it is committed (step = its Step). Raises MigrateError;
@@ -3243,7 +3284,7 @@ def _parser(settings: dict):
                          help="list what would run, with the SQL, and change nothing")
         sub.add_argument("--fake", action="store_true", help="record without running the SQL")
         sub.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
-                         help="how long to wait for another writer (default 30)")
+                         help="how long to wait for other processes: writers, and readers at COMMIT (default 30)")
         if name == "apply":
             sub.add_argument("--fake-initial", action="store_true",
                              help="record the initial migration without running it if its tables exist")

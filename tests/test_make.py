@@ -447,30 +447,23 @@ class ReplayCache(unittest.TestCase):
         self.assertNotIn("- Drop table planted", self.project.make(write=False).operations)
         self.assertEqual(sorted(os.listdir(self.cache)), before)
 
-    def test_states_after_temp_objects_or_a_pragma_are_not_cached(self):
-        # only the database file is cached: replaying on top of it would not see these
-        self.project.write_migration("0003_helper", "-- migrate:up\nCREATE TEMP TABLE helper AS SELECT 5 AS n;\n")
-        self.project.write_migration("0004_use", "-- migrate:up\nCREATE TABLE copied AS SELECT n FROM helper;\n")
-        for _ in range(2):  # the second run starts from an earlier state: 0003 runs again
-            self.assertIn("- Drop table copied", self.project.make(write=False).operations)
-        self.assertFalse(os.path.exists(self.state_path(3)) or os.path.exists(self.state_path(4)))
-        for name in ("0003_helper", "0004_use"):
-            os.remove(os.path.join(self.project.directory, name + ".sql"))
-        self.project.write_migration("0003_pragma", "-- migrate:up\nPRAGMA user_version = 3;\n")
-        self.assertEqual(self.project.make(write=False).operations, ())
-        self.assertFalse(os.path.exists(self.state_path(3)))
+    def test_temp_objects_end_with_their_migration_in_make_as_in_apply(self):
+        self.project.write_migration("0003_helper", "-- migrate:up\nCREATE TEMP TABLE helper AS SELECT 5 AS n;\n"
+                                     "CREATE TABLE copied AS SELECT n FROM helper;\n")
+        self.project.write_migration("0004_again", "-- migrate:up\nCREATE TEMP TABLE helper (m);\n")  # no clash
+        self.assertIn("- Drop table copied", self.project.make(write=False).operations)
+        self.assertTrue(os.path.exists(self.state_path(4)), "a state after TEMP objects is the file alone")
+        self.project.apply()
+        self.assertEqual(self.project.query("SELECT n FROM copied"), [(5,)])
 
     def test_the_state_just_before_a_migration_that_changes_the_connection_is_cached(self):
         self.project.write_migration("0003_note", "-- migrate:up\nALTER TABLE question ADD COLUMN note TEXT;\n")
         more = "ALTER TABLE question ADD COLUMN more TEXT;"
         cases = {  # name: (0004's SQL, 0005's SQL, which of the states 3, 4, 5 are cached)
             "pragma": ("PRAGMA user_version = 4;", more, [True, False, False]),
-            "create temp": ("create temporary table helper (n);", more, [True, False, False]),
             "attach": ("ATTACH ':memory:' AS other;", more, [True, False, False]),
-            # not told by its first words: caught after the fact, nothing cached from there on
-            "temp schema": ('CREATE TABLE "TEMP".helper (n);', more, [False, False, False]),
-            "temp schema, then a pragma": ('CREATE TABLE temp.helper (n);', more + "\nPRAGMA user_version = 5;",
-                                           [False, False, False]),
+            "temp schema, then a pragma": ('CREATE TABLE "TEMP".helper (n);', more + "\nPRAGMA user_version = 5;",
+                                           [False, True, False]),  # TEMP objects end with their migration
         }
         for name, (sql_4, sql_5, expected) in cases.items():
             with self.subTest(case=name):

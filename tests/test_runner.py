@@ -257,6 +257,87 @@ class Failures(unittest.TestCase):
         self.assertFalse(os.path.exists(project.db))
 
 
+class AllowChanged(unittest.TestCase):
+    """apply --allow-changed: an applied file edited since is accepted as it is now."""
+
+    def setUp(self):
+        self.project = Project(self)
+        self.project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n"
+                                     "-- migrate:down\nDROP TABLE wrong_name;\n")
+        self.project.apply()
+        self.project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n"
+                                     "-- migrate:down\nDROP TABLE t;\n")  # the down section fixed
+        self.edited = migrate.read_migrations(self.project.directory)[0]
+        self.before = self.recorded()
+
+    def recorded(self):
+        return self.project.query("SELECT checksum, down_sql FROM _migrations WHERE name = '0001_t'")
+
+    def test_the_edited_down_section_is_recorded_and_revert_uses_it(self):
+        self.project.apply(allow_changed=True)
+        self.assertEqual(self.recorded(), [(self.edited.checksum, self.edited.down)])
+        self.project.revert()
+        self.assertEqual(self.project.schema_sql(), [])
+
+    def test_a_migration_reverted_in_the_same_run_uses_the_edited_down_section(self):
+        self.project.apply(target="zero", allow_changed=True)
+        self.assertEqual(self.project.schema_sql(), [])
+        self.assertEqual(self.project.query("SELECT count(*) FROM _migrations"), [(0,)])
+
+    def test_a_failing_first_migration_leaves_the_edit_unaccepted(self):
+        self.project.write_migration("0002_bad", "-- migrate:up\nSELECT * FROM nowhere;\n")
+        for atomic in (False, True):
+            with self.subTest(atomic=atomic):
+                with self.assertRaisesRegex(migrate.MigrateError, "0002_bad failed.*the database is as it was"):
+                    self.project.apply(allow_changed=True, atomic=atomic)
+                self.assertEqual(self.recorded(), self.before)
+                self.assertEqual([s.modified for s in self.project.status()], [True, False])
+
+    def test_the_edit_is_accepted_with_the_first_migration_of_the_run(self):
+        self.project.write_migration("0002_ok", "-- migrate:up\nCREATE TABLE u (x);\n")
+        self.project.write_migration("0003_bad", "-- migrate:up\nSELECT * FROM nowhere;\n")
+        with self.assertRaisesRegex(migrate.MigrateError, "0003_bad failed"):
+            self.project.apply(allow_changed=True)
+        self.assertEqual(self.recorded(), [(self.edited.checksum, self.edited.down)])
+        self.assertEqual([s.applied for s in self.project.status()], [True, True, False])
+
+
+class TempObjects(unittest.TestCase):
+    TEMP = """\
+        -- migrate:up
+        CREATE TEMP TABLE ids AS SELECT id FROM t WHERE v > 1;
+        CREATE TEMP VIEW picked AS SELECT id FROM ids;
+        CREATE TEMP TRIGGER stamp AFTER UPDATE ON t BEGIN INSERT INTO log VALUES (new.id); END;
+        UPDATE t SET v = v * 10 WHERE id IN picked;
+        """
+
+    def project_with_temp_migrations(self):
+        project = Project(self)
+        project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (id INTEGER PRIMARY KEY, v);\n"
+                                "CREATE TABLE log (id);\nINSERT INTO t (v) VALUES (1), (2), (3);\n")
+        project.write_migration("0002_temp", self.TEMP)
+        project.write_migration("0003_temp_again", self.TEMP)
+        project.write_migration("0004_after", "-- migrate:up\nUPDATE t SET v = v + 1 WHERE id = 1;\n")
+        return project
+
+    def test_each_migration_starts_without_the_temp_objects_of_the_ones_before(self):
+        for atomic in (False, True):
+            with self.subTest(atomic=atomic):
+                project = self.project_with_temp_migrations()
+                project.apply(atomic=atomic)
+                self.assertEqual(project.query("SELECT v FROM t ORDER BY id"), [(2,), (200,), (300,)])
+                self.assertEqual(project.query("SELECT id FROM log ORDER BY rowid"), [(2,), (3,), (2,), (3,)],
+                                 "0004's UPDATE fired a TEMP trigger of 0003")
+
+    def test_an_open_connection_keeps_its_own_temp_objects_and_gets_none_of_the_migrations(self):
+        project = self.project_with_temp_migrations()
+        conn = sqlite3.connect(project.db, isolation_level=None)
+        self.addCleanup(conn.close)
+        conn.execute("CREATE TEMP TABLE mine (x)")
+        migrate.apply(conn, directory=project.directory, target="0002")
+        self.assertEqual(conn.execute("SELECT type, name FROM temp.sqlite_master").fetchall(), [("table", "mine")])
+
+
 class Connections(unittest.TestCase):
     def test_an_open_connection_is_left_as_found_including_foreign_keys(self):
         project = Project(self)

@@ -131,6 +131,33 @@ class Locks(unittest.TestCase):
         self.assertIn("--timeout", result.stderr)
         self.assertEqual(project.query("SELECT count(*) FROM _migrations"), [(1,)])
 
+    def test_a_reader_holding_the_database_past_the_timeout_rolls_back_at_commit(self):
+        # rollback journal: COMMIT waits for readers while holding the PENDING lock,
+        # which locks new readers out, so --timeout must bound that wait too
+        project = Project(self)
+        write_chain(project, 1)
+        project.apply()
+        write_chain(project, 2)
+        reader = sqlite3.connect(project.db, isolation_level=None)
+        reader.execute("BEGIN")
+        reader.execute("SELECT * FROM t1").fetchall()
+        started = time.monotonic()
+        try:
+            result = subprocess.run([sys.executable, MIGRATE, "apply", "--timeout", "0.5"], cwd=project.root,
+                                    capture_output=True, text=True, timeout=10)
+        finally:
+            reader.execute("COMMIT")
+            reader.close()
+        self.assertLess(time.monotonic() - started, 5, result.stdout + result.stderr)
+        self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
+        self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
+        self.assertIn("0002_t2 could not be committed: database is locked", result.stderr)
+        self.assertIn("another process", result.stderr)
+        self.assertIn("--timeout", result.stderr)
+        self.assertIn("the database is as it was", result.stderr)
+        self.assertEqual(project.query("SELECT name FROM _migrations"), [("0001_t1",)])
+        self.assertEqual(project.query("SELECT name FROM sqlite_master WHERE name = 't2'"), [])
+
     def test_read_only_connection_and_unsafe_journal_are_refused_cleanly(self):
         project = Project(self)
         write_chain(project, 1)
