@@ -2345,6 +2345,17 @@ def _statement_problem(statement: str) -> str | None:
     return None
 
 
+def _refuse_unrunnable(steps, *, fake: bool) -> None:
+    """Before anything runs, statements that would end the migration's
+    transaction or cannot run inside one."""
+    for step in steps:
+        for statement in () if fake else step.statements:
+            problem = _statement_problem(statement)
+            if problem:
+                raise MigrateError(f"migration {step.name}: {problem}: {_shorten(statement)}; remove it "
+                                   "(run it by hand outside migrations); nothing was changed")
+
+
 # A new table is empty (and one made by CREATE TABLE ... AS SELECT has no
 # foreign keys), and creating a parent cannot break a child's rows: SQLite
 # reports rows pointing at a missing table as violations already.
@@ -2489,12 +2500,6 @@ def _transaction(conn, steps: list[PlannedStep], *, fake: bool, on_step, timeout
     transaction, after the `accepted` writes (_accepted_edits), foreign keys
     checked before COMMIT. On any error: ROLLBACK. Call it with foreign keys
     off (_ForeignKeysOff)."""
-    for step in steps:
-        for statement in () if fake else step.statements:
-            problem = _statement_problem(statement)
-            if problem:
-                raise MigrateError(f"migration {step.name}: {problem}: {_shorten(statement)}; remove it "
-                                   "(run it by hand outside migrations); nothing was changed")
     try:
         done = _attempt(conn, steps, fake=fake, on_start=on_step, allowed=Counter(), timeout=timeout,
                         accepted=accepted)
@@ -2760,6 +2765,7 @@ def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: b
         conn = database.conn
         steps = _planned_steps(conn, migrations, target=target, reverting=reverting,
                                allow_changed=allow_changed) if conn is not None else []
+        _refuse_unrunnable(steps, fake=fake)
         accepted = _accepted_edits(conn, migrations) if allow_changed else []
         if fake_initial and steps and steps[0].action == "apply" and steps[0].migration.number == 1 \
                 and _initial_tables_exist(conn, steps[0].migration):
@@ -2805,10 +2811,6 @@ def _rqlite_transaction(conn: Rqlite, steps: list[PlannedStep], *, fake: bool, o
     _refuse_cascading_rebuilds(conn, steps)
     statements = [[_CREATE_MIGRATIONS_TABLE]] + [[sql, *params] for sql, params in accepted]
     for step in steps:
-        for statement in () if fake else step.statements:
-            problem = _statement_problem(statement)
-            if problem:
-                raise MigrateError(f"migration {step.name}: {problem}: {_shorten(statement)}; nothing was changed")
         if on_step:
             on_step(step.action, step.name, None)
         sql, params = _tracking_write(step)

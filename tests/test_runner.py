@@ -228,6 +228,13 @@ class Failures(unittest.TestCase):
                 message = self.assert_unchanged(self.project.apply)
                 self.assertIn("0002_bad", message)
 
+    def test_a_refused_statement_in_a_later_migration_stops_the_earlier_ones_too(self):
+        self.project.write_migration("0002_fine", "-- migrate:up\nCREATE TABLE fine (x);\n-- migrate:down\n")
+        self.project.write_migration("0003_vacuum", "-- migrate:up\nVACUUM;\n-- migrate:down\n")
+        message = self.assert_unchanged(self.project.apply)
+        self.assertIn("0003_vacuum: VACUUM cannot run", message)
+        self.assertEqual([s.applied for s in self.project.status()], [True, False, False])
+
     def test_too_old_sqlite_is_refused_before_anything_runs(self):
         original = migrate.MINIMUM_SQLITE
         migrate.MINIMUM_SQLITE = (99, 0, 0)
