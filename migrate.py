@@ -64,6 +64,8 @@ __all__ = [
 ]
 
 MIGRATIONS_TABLE = "_migrations"
+# Tables that belong to SQLite, Litestream and Cloudflare D1: never diffed, never a model's
+_IGNORED_PREFIXES = ("sqlite_", "_litestream_", "_cf_")
 MINIMUM_SQLITE = (3, 35, 0)  # DROP COLUMN arrived in 3.35.0
 
 
@@ -562,6 +564,9 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
         inner = _resolve_annotation(cls, f.name, inner, models)  # Optional["Model"]
         target = inner if isinstance(inner, type) and inner in models.values() else None
         metadata = dict(f.metadata)
+        for key in ("sql_type", "collate", "check", "references", "on_delete", "on_update"):
+            if key in metadata and not isinstance(metadata[key], str):
+                raise MigrateError(f"{where}: metadata {key!r} must be a string, not {metadata[key]!r}")
         if target is not None:
             sql_type = metadata.get("sql_type", "")
             column = f.name + "_id"
@@ -692,8 +697,9 @@ def model_tables(module) -> list[ModelTable]:
         if clash is not None:
             raise MigrateError(f"models {clash.__name__} and {cls.__name__} both map to table {name}; "
                                "set a different __tablename__ on one of them")
-        if _fold(name).startswith("sqlite_") or _fold(name) == MIGRATIONS_TABLE:
-            raise MigrateError(f"model {cls.__name__}: table name {name} is reserved; set __tablename__")
+        if _fold(name).startswith(_IGNORED_PREFIXES) or _fold(name) == MIGRATIONS_TABLE:
+            raise MigrateError(f"model {cls.__name__}: table name {name} is reserved (SQLite, Litestream or "
+                               "D1 use the prefix, or migrate.py the name); set __tablename__")
         tables[cls] = name
     fields = {cls: _model_fields(cls, by_name) for cls in classes}
     keys = {}
@@ -722,9 +728,25 @@ def schema_from_models(module) -> tuple[Schema, set[str]]:
                                    f"(generated SQL: {' '.join(sql.split())})") from None
     unmanaged = {_fold(t.name) for t in tables if not t.managed}
     try:
+        for table in tables:
+            _check_parent_keys(scratch, table)
         return read_schema(scratch), unmanaged
     finally:
         scratch.close()
+
+
+def _check_parent_keys(scratch: sqlite3.Connection, table: ModelTable) -> None:
+    """A foreign key must point at its parent's primary key or UNIQUE columns;
+    otherwise every write fails later with "foreign key mismatch". SQLite
+    checks that even on empty tables."""
+    try:
+        scratch.execute(f"PRAGMA foreign_key_check({quote(table.name)})").fetchall()
+    except sqlite3.Error as exc:  # "foreign key mismatch - "child" referencing "parent""
+        keys = [f"{source} -> {parent}({to or 'its primary key'})" for _, _, parent, source, to, *_
+                in scratch.execute(f"PRAGMA foreign_key_list({quote(table.name)})") if f'"{parent}"' in str(exc)]
+        raise MigrateError(f"model {table.model}: field {', '.join(keys)} must point at the primary key or "
+                           f"at UNIQUE columns of its table ({exc}): reference those, or mark the target "
+                           "field unique") from None
 
 
 def _scratch_database() -> sqlite3.Connection:
@@ -734,9 +756,6 @@ def _scratch_database() -> sqlite3.Connection:
 # ============================================================================
 # Database -> Schema
 # ============================================================================
-
-_IGNORED_PREFIXES = ("sqlite_", "_litestream_", "_cf_")
-
 
 def _ignored(name: str) -> bool:
     folded = _fold(name)
@@ -3268,9 +3287,10 @@ def _parser(settings: dict):
 
     make_ = command("make", "write the next migration from the changes in the models")
     make_.add_argument("name", nargs="?", help="slug for the file name (default: derived)")
-    make_.add_argument("--empty", action="store_true", help="write an empty migration to fill by hand")
-    make_.add_argument("--check", action="store_true",
-                       help="write nothing; exit 1 if the models have changes without a migration")
+    empty_or_check = make_.add_mutually_exclusive_group()
+    empty_or_check.add_argument("--empty", action="store_true", help="write an empty migration to fill by hand")
+    empty_or_check.add_argument("--check", action="store_true",
+                                help="write nothing; exit 1 if the models have changes without a migration")
     make_.add_argument("--dry-run", action="store_true", help="print the file instead of writing it")
     make_.add_argument("--rename", action="append", default=[], metavar="OLD=NEW",
                        help="answer a rename question: table.old=new or old_table=new_table")

@@ -158,6 +158,9 @@ class Errors(unittest.TestCase):
     def test_usage_errors_exit_two_and_every_command_has_help(self):
         self.assertEqual(self.project.cli("frobnicate").returncode, 2)
         self.assertEqual(self.project.cli().returncode, 2)
+        result = self.project.cli("make", "--empty", "--check", "notes")  # --check would ignore --empty
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("not allowed with argument", result.stderr)
         for command in ("make", "apply", "revert", "status"):
             with self.subTest(command=command):
                 result = self.project.cli(command, "--help")

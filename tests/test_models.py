@@ -88,6 +88,13 @@ class TableNames(ModelCase):
         """, "A", "B", "both map to table", "__tablename__")
 
 
+    def test_names_sqlite_litestream_d1_or_migrate_py_use_are_reserved(self):
+        for name in ("sqlite_data", "_litestream_seq", "_CF_KV", "_migrations"):
+            with self.subTest(name):
+                self.error(f"@dataclass\nclass Data:\n    __tablename__ = {name!r}\n    x: int\n",
+                           "model Data", f"table name {name} is reserved", "__tablename__")
+
+
 class Columns(ModelCase):
     def test_python_types_map_to_sql_types_and_nullability(self):
         table = self.table("""
@@ -346,6 +353,28 @@ class ForeignKeys(ModelCase):
             class Person:
                 team: Team = field(metadata={"on_delete": "EXPLODE"})
         """, "Person field team", "on_delete")
+
+
+    def test_metadata_that_should_be_text_is_checked(self):
+        for key, value in (("sql_type", 5), ("collate", 5), ("check", True), ("references", None)):
+            with self.subTest(key):
+                self.error(f"@dataclass\nclass A:\n    x: int = field(metadata={{{key!r}: {value!r}}})\n",
+                           "model A field x", f"metadata {key!r} must be a string")
+
+    def test_reference_to_a_column_that_is_neither_key_nor_unique_is_an_error(self):
+        team = """
+            @dataclass
+            class Team:
+                name: str
+                id: Optional[int] = None
+            @dataclass
+            class Player:
+                team: str = field(metadata={"references": "team(%s)"})
+                id: Optional[int] = None
+        """
+        for column in ("name", "nope"):
+            with self.subTest(column):
+                self.error(team % column, "model Player", f"team -> team({column})", "foreign key mismatch")
 
 
 class LoadingModels(unittest.TestCase):
