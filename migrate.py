@@ -1403,11 +1403,13 @@ def _rebuild_sql(schema: Schema, before: Table, after: Table, fills: dict,
     name, temporary = after.name, "_new_" + after.name
     if schema.table(temporary) is not None:
         raise MigrateError(f"cannot rebuild {name}: a table named {temporary} already exists; rename it")
-    triggers = [t for t in schema.triggers if _fold(t.table) == _fold(name)
-                or _mentions(t.sql, name)]
-    statements = [f"DROP VIEW {quote(v.name)}" for v in schema.views]
-    statements += [f"DROP TRIGGER {quote(t.name)}" for t in triggers
-                   if _fold(t.table) != _fold(name)]
+    # Every view is dropped (a view of a view of the table counts too), so the
+    # triggers on views and those that read one go and come back with them.
+    views = {_fold(v.name) for v in schema.views}
+    triggers = [t for t in schema.triggers if _fold(t.table) == _fold(name) or _fold(t.table) in views
+                or any(_mentions(t.sql, other) for other in [name, *(v.name for v in schema.views)])]
+    statements = [f"DROP TRIGGER {quote(t.name)}" for t in triggers if _fold(t.table) != _fold(name)]
+    statements += [f"DROP VIEW {quote(v.name)}" for v in schema.views]
     header = (f"-- Rebuild {name}: {'; '.join(reasons)}.\n"
               "-- Steps from https://www.sqlite.org/lang_altertable.html#otheralter\n")
     for column in before.columns:
@@ -1428,8 +1430,8 @@ def _rebuild_sql(schema: Schema, before: Table, after: Table, fills: dict,
     statements.append(f"DROP TABLE {quote(name)}")
     statements.append(f"ALTER TABLE {quote(temporary)} RENAME TO {quote(name)}")
     statements += [i.sql for i in after.indexes]
-    statements += [t.sql for t in triggers]
     statements += [v.sql for v in schema.views]
+    statements += [t.sql for t in triggers]
     return statements
 
 
@@ -2034,8 +2036,27 @@ def _execute_operations(scratch: sqlite3.Connection, operations: list) -> list[t
                     f"cannot {operation.describe()[0][2:].lower()}: SQLite says {exc} while running "
                     f"{_shorten(statement)}; a view or trigger that uses it may need changing in a "
                     "hand-written migration first; nothing was written") from None
+        if isinstance(operation, DropTable):
+            _refuse_dangling_objects(scratch, schema, operation.name)
         steps.append((operation, statements, inverse))
     return steps
+
+
+def _refuse_dangling_objects(scratch: sqlite3.Connection, schema: Schema, dropped: str) -> None:
+    """SQLite drops a table that a view or another table's trigger still
+    reads; they would fail when used. `schema` is from before the drop."""
+    for view in schema.views:
+        if _mentions(view.sql, dropped):
+            try:
+                scratch.execute(f"SELECT * FROM {quote(view.name)} LIMIT 0")
+            except sqlite3.Error as exc:
+                raise MigrateError(f"cannot drop table {dropped}: view {view.name} reads it ({exc}); drop or "
+                                   "change the view in a hand-written migration first; nothing was written") from None
+    for trigger in schema.triggers:
+        if _fold(trigger.table) != _fold(dropped) and _mentions(trigger.sql, dropped):
+            raise MigrateError(f"cannot drop table {dropped}: trigger {trigger.name} on {trigger.table} uses "
+                               "it; drop or change the trigger in a hand-written migration first; nothing "
+                               "was written")
 
 
 def schema_differences(actual: Schema, expected: Schema, *, unmanaged: frozenset = frozenset(),
@@ -2078,10 +2099,14 @@ def _verify(actual: Schema, expected: Schema, unmanaged: frozenset, what: str, *
     """The tables must match `expected`; the views and triggers must be those
     of `objects` (by name only when `exact` is false: renames rewrite them)."""
     problems = schema_differences(actual, expected, unmanaged=unmanaged)
+    have = {(o.type, _fold(o.name)) for o in actual.views + actual.triggers}
+    tables = {_fold(t.name) for t in actual.tables}
+    # a trigger goes with its table when the table is dropped
+    want = {(o.type, _fold(o.name)) for o in objects.views + objects.triggers
+            if (o.type, _fold(o.name)) in have or o.type == "view" or _fold(o.table) in tables}
     if exact:
         problems += _object_differences(actual, objects)
-    elif {(o.type, _fold(o.name)) for o in actual.views + actual.triggers} != \
-            {(o.type, _fold(o.name)) for o in objects.views + objects.triggers}:
+    elif have != want:
         problems.append("views or triggers were lost or added")
     if problems:
         raise MigrateError(f"internal error: the planned migration does not reproduce {what} "

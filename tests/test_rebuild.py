@@ -1,4 +1,5 @@
 """Rebuilds and native ALTERs on tables with rows: nothing is ever lost."""
+import re
 import sqlite3
 import unittest
 
@@ -60,6 +61,13 @@ SEED = [
     "INSERT INTO tag (label, weight) VALUES ('a', 1.5), ('b', NULL), ('c', 3)",
     "DELETE FROM tag WHERE label = 'a'",  # rowids 2 and 3 remain: a plain copy would renumber them
 ]
+
+
+def without(model: str) -> str:
+    """BASE without one model's class."""
+    source = re.sub(rf"@dataclass\nclass {model}:\n(    .*\n)+\n?", "", BASE)
+    assert source != BASE, model
+    return source
 
 
 def change(old: str, new: str) -> str:
@@ -172,6 +180,50 @@ class RebuildKeepsEverything(unittest.TestCase):
             step()
             self.assertEqual(project.query("SELECT _rowid_, rowid, value FROM reading ORDER BY 1"),
                              [(50, 1, 10), (70, 2, 20)], step.__name__)
+
+    def test_a_rebuild_keeps_triggers_on_views_and_triggers_that_read_a_view(self):
+        project = self.prepare()
+        project.write_migration("0003_view_triggers", """\
+            -- migrate:up
+            CREATE TRIGGER tag_counts AFTER INSERT ON tag BEGIN
+              INSERT INTO audit SELECT 'long titles: ' || count(*) FROM long_titles;
+            END;
+            CREATE TRIGGER new_title INSTEAD OF INSERT ON book_titles BEGIN
+              INSERT INTO book (author_id, title) SELECT id, new.title FROM author WHERE name = new.name;
+            END;
+            -- migrate:down
+            DROP TRIGGER new_title;
+            DROP TRIGGER tag_counts;
+            """)
+        project.apply()
+        project.models(change("pages: Optional[int] = None", "pages: Optional[str] = None"))
+        self.assertIn("_new_book", "\n".join(project.make().up))
+        project.apply()
+        project.execute("INSERT INTO book_titles (title, name) VALUES ('Four', 'Bob')", "INSERT INTO tag (label) VALUES ('d')")
+        self.assertEqual(project.query("SELECT title FROM book WHERE id = 4"), [("Four",)])
+        self.assertIn(("long titles: 2",), project.query("SELECT message FROM audit"))
+
+    def test_dropping_a_table_drops_its_triggers_and_revert_brings_them_back(self):
+        project = self.prepare()
+        project.models(without("Tag"))
+        self.assertEqual(project.make().operations, ("- Drop table tag",))
+        project.apply()
+        project.revert()
+        before = project.query("SELECT count(*) FROM audit")[0][0]
+        project.execute("INSERT INTO tag (label) VALUES ('back')")  # tag_added fires again
+        self.assertEqual(project.query("SELECT count(*) FROM audit"), [(before + 1,)])
+        self.assertEqual(project.query("SELECT message FROM audit ORDER BY rowid DESC LIMIT 1"), [("tag",)])
+
+    def test_dropping_a_table_a_view_or_another_trigger_reads_is_refused(self):
+        project = self.prepare()
+        project.models(without("Book"))
+        with self.assertRaisesRegex(migrate.MigrateError, "cannot drop table book: view book_titles reads it"):
+            project.make()
+        project.write_migration("0003_no_views", "-- migrate:up\nDROP VIEW long_titles;\nDROP VIEW book_titles;\n")
+        with self.assertRaisesRegex(migrate.MigrateError, "cannot drop table book: trigger author_changed on "
+                                                          "author uses it"):
+            project.make()
+        self.assertEqual(len(project.files()), 3, "nothing was written")
 
     def test_rows_survive_with_their_values(self):
         project = self.prepare()
