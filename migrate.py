@@ -254,6 +254,18 @@ class Index:
         open_at = next(i for i in range(on, len(tokens)) if tokens[i].text == "(")
         return (_fold(self.name), self.unique, _canonical(tokens[open_at:]))
 
+    @cached_property
+    def declarable(self) -> bool:
+        """Whether a model can declare it: named columns only, no expression,
+        ASC/DESC, COLLATE or WHERE."""
+        tokens = _tokenize(self.sql)
+        on = next(i for i, t in enumerate(tokens) if t.upper == "ON")
+        open_at = next(i for i in range(on, len(tokens)) if tokens[i].text == "(")
+        close_at = _matching_paren(tokens, open_at)
+        inside = tokens[open_at + 1:close_at]
+        return (len(inside) % 2 == 1 and all(t.kind in ("word", "ident") for t in inside[0::2])
+                and all(t.text == "," for t in inside[1::2]) and all(t.text == ";" for t in tokens[close_at + 1:]))
+
 
 @dataclass(frozen=True)
 class Table:
@@ -1121,6 +1133,20 @@ def plan_renames(old: Schema, new: Schema, questioner: Questioner, *,
     return operations
 
 
+def with_hand_written_indexes(target: Schema, replayed: Schema) -> Schema:
+    """The models' schema plus the indexes the migrations made that no model
+    can declare (on expressions, partial, ordered or collated): like views and
+    triggers, they belong to hand-written migrations, so `make` keeps them."""
+    tables = []
+    for table in target.tables:
+        before = replayed.table(table.name)
+        names = {_fold(i.name) for i in table.indexes}
+        kept = tuple(i for i in (before.indexes if before else ()) if not i.declarable and _fold(i.name) not in names)
+        tables.append(replace(table, indexes=tuple(sorted(table.indexes + kept, key=lambda i: _fold(i.name))))
+                      if kept else table)
+    return replace(target, tables=tuple(tables))
+
+
 def diff_schemas(old: Schema, new: Schema, questioner: Questioner, *,
                  unmanaged: frozenset = frozenset()) -> list:
     """The operations that turn `old` into `new` (renames already done)."""
@@ -1914,6 +1940,7 @@ def _make(scratch, module, directory, number, name, questioner, write) -> MakeRe
     operations = plan_renames(original, target, questioner, unmanaged=unmanaged)
     steps = _execute_operations(scratch, operations)
     renamed = read_schema(scratch) if operations else original
+    target = with_hand_written_indexes(target, renamed)
     operations += diff_schemas(renamed, target, questioner, unmanaged=unmanaged)
     steps += _execute_operations(scratch, operations[len(steps):])
     questioner.check_renames_used()
@@ -2980,6 +3007,7 @@ def check(db=None, *, models: str = "models.py", directory: str = "migrations") 
     problems = []
     target, unmanaged = schema_from_models(load_models(models))
     replayed = replayed_schema(migrations)
+    target = with_hand_written_indexes(target, replayed)
     for line in schema_differences(replayed, target, unmanaged=frozenset(unmanaged),
                                    names=(directory, "the models")):
         problems.append(f"models differ from the migrations (run make): {line}")

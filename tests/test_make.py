@@ -206,6 +206,22 @@ class Evolution(unittest.TestCase):
         self.project.execute("INSERT INTO question (text, straße, Ünï, ünï) VALUES ('x', 'y', 1, 2)")
         self.assertEqual(self.project.make(write=False).operations, ())
 
+    def test_indexes_no_model_can_declare_are_kept_and_plain_ones_follow_the_models(self):
+        self.project.write_migration("0002_indexes", """\
+            -- migrate:up
+            CREATE INDEX question_lower ON question (lower(text));
+            CREATE INDEX question_recent ON question (id) WHERE id > 100;
+            CREATE INDEX question_desc ON question (text DESC);
+            CREATE INDEX question_nocase ON question (text COLLATE NOCASE);
+            CREATE INDEX question_plain ON question ("text");
+            -- migrate:down
+            """)
+        self.project.apply()
+        self.assertEqual(self.project.make(write=False).operations, ("- Drop index question_plain",))
+        problems = migrate.check(self.project.db, models=self.project.models_path, directory=self.project.directory)
+        self.assertEqual(len(problems), 1, problems)
+        self.assertIn("index question_plain on question: in", problems[0])
+
     def test_new_not_null_column_takes_a_one_off_value_and_keeps_no_default(self):
         self.project.models("""
             @dataclass

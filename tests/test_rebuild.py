@@ -44,7 +44,11 @@ END;
 CREATE TRIGGER tag_added AFTER INSERT ON tag BEGIN
   INSERT INTO audit VALUES ('tag');
 END;
+CREATE INDEX book_lower_title ON book (lower(title));
+CREATE INDEX tag_heavy ON tag (weight) WHERE weight > 2;
 -- migrate:down
+DROP INDEX tag_heavy;
+DROP INDEX book_lower_title;
 DROP TRIGGER tag_added;
 DROP TRIGGER author_changed;
 DROP TRIGGER book_changed;
