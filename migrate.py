@@ -1600,18 +1600,33 @@ def _has_code(sql: str) -> bool:
 def split_statements(sql: str) -> list[str]:
     """Split SQL into statements the way SQLite reads them: semicolons inside
     strings, quoted names, comments and trigger bodies do not split."""
-    statements, buffer = [], ""
-    pieces = sql.split(";")
-    for piece in pieces[:-1]:
-        buffer += piece + ";"
-        if sqlite3.complete_statement(buffer):
-            if _has_code(buffer):
-                statements.append(buffer.strip(_SQL_SPACES))
-            buffer = ""
-    buffer += pieces[-1]
-    if _has_code(buffer):
-        statements.append(buffer.strip(_SQL_SPACES))
+    statements, start, misses = [], 0, 0
+    end = sql.find(";")
+    while end != -1:
+        if misses == 32:  # a long run of quoted semicolons: checking each would be quadratic
+            end = _statement_end(sql, start)
+            if end == -1:
+                break
+        candidate = sql[start:end + 1]
+        if sqlite3.complete_statement(candidate):
+            if _has_code(candidate):
+                statements.append(candidate.strip(_SQL_SPACES))
+            start, misses = end + 1, 0
+        else:
+            misses += 1
+        end = sql.find(";", end + 1)
+    if _has_code(sql[start:]):
+        statements.append(sql[start:].strip(_SQL_SPACES))
     return statements
+
+
+def _statement_end(sql: str, start: int) -> int:
+    """Where the statement from `start` ends: the first `;` outside strings,
+    names and comments that completes it (-1: none does)."""
+    for match in _TOKEN.finditer(sql, start):
+        if match.group() == ";" and sqlite3.complete_statement(sql[start:match.end()]):
+            return match.start()
+    return -1
 
 
 def _terminated(statement: str) -> str:

@@ -22,6 +22,16 @@ class Splitting(unittest.TestCase):
         self.assertTrue(statements[2].endswith("END;"), statements[2])
         self.assertEqual(statements[-1], "SELECT 3")
 
+    def test_many_quoted_semicolons_split_the_same_way(self):
+        # after 32 semicolons that end nothing, the tokenizer finds the real end in one pass
+        many = ";" * 40
+        text = f"CREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT '{many}' /* {many} */; SELECT 2; END; SELECT 3;"
+        self.assertEqual(migrate._statement_end(text, 0), text.index("END;") + 3)
+        statements = [f"INSERT INTO t VALUES ('{many}', \"{many}\") /* {many} */;",
+                      f"-- {many}\nCREATE TRIGGER tr AFTER INSERT ON t BEGIN SELECT '{many}'; SELECT 2; END;",
+                      "SELECT 3;", f"SELECT '{many}'"]
+        self.assertEqual(migrate.split_statements("\n".join(statements)), statements)
+
     def test_comments_and_empty_statements_alone_are_dropped(self):
         self.assertEqual(migrate.split_statements("-- nothing\n;\n/* x */"), [])
 
