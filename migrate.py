@@ -2386,6 +2386,20 @@ _CREATE_MIGRATIONS_TABLE = (f"CREATE TABLE IF NOT EXISTS {quote(MIGRATIONS_TABLE
                             "    down_sql TEXT\n)")
 
 
+def _tracked_names(step) -> tuple[str, ...]:
+    """The names in the migrations table that stand for a step's migration:
+    a squash also by the names it replaces (an adopted one is recorded only
+    under those)."""
+    return (step.name,) + (step.migration.replaces if step.migration else ())
+
+
+def _done_meanwhile(step, recorded: set) -> bool:
+    """Whether another process did the step before we got the lock."""
+    if step.action == "apply":
+        return step.name in recorded
+    return not any(name in recorded for name in _tracked_names(step))
+
+
 def _tracking_write(step) -> tuple[str, tuple]:
     """The statement that records an applied step, or forgets a reverted one
     (with the names a squashed migration replaces)."""
@@ -2393,7 +2407,7 @@ def _tracking_write(step) -> tuple[str, tuple]:
         migration = step.migration
         return (f"INSERT INTO {quote(MIGRATIONS_TABLE)} (name, checksum, applied_at, down_sql) "
                 "VALUES (?, ?, ?, ?)", (migration.name, migration.checksum, _now(), migration.down))
-    names = (step.name,) + (step.migration.replaces if step.migration else ())
+    names = _tracked_names(step)
     return f"DELETE FROM {quote(MIGRATIONS_TABLE)} WHERE name IN ({', '.join('?' * len(names))})", names
 
 
@@ -2633,7 +2647,7 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
     _begin(conn)
     try:
         # again, inside the lock: another process may have been first
-        recorded = _recorded(conn, [step.name for step in steps])
+        recorded = _recorded(conn, [name for step in steps for name in _tracked_names(step)])
         create_table, recorded = recorded is None, recorded or set()
         statements = [s for step in steps if not fake for s in step.statements]
         index_tables = _index_tables(conn, statements)
@@ -2646,7 +2660,7 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
             started = time.perf_counter()
             if on_start:
                 on_start(step.action, step.name, None)
-            if (step.name in recorded) == (step.action == "apply"):
+            if _done_meanwhile(step, recorded):
                 done.append(Step(step.name, "skip", 0.0))
             else:
                 ticks = (lambda seconds, step=step: on_start(step.action, step.name, seconds)) if on_start else None
@@ -2760,9 +2774,11 @@ def _order(name: str) -> tuple:
 
 
 def _choose(names: list[str], applied: dict, available: dict, *, target: str | None,
-            reverting: bool) -> tuple[list[str], list[str]]:
-    """(migrations to revert, newest first; migrations to apply, oldest first)."""
-    applied_names = [n for n in names if n in applied]
+            reverting: bool, adopted: frozenset = frozenset()) -> tuple[list[str], list[str]]:
+    """(migrations to revert, newest first; migrations to apply, oldest first).
+    An `adopted` squash (all it replaces is applied) can be reverted, and
+    applying it only records it."""
+    applied_names = [n for n in names if n in applied or n in adopted]
     if target is None:
         if reverting:
             return applied_names[-1:], []
@@ -2786,8 +2802,8 @@ def _visible_applied(conn, migrations: dict) -> tuple[dict, set]:
         done = [n for n in migration.replaces if n in records]
         if migration.name in applied or not done:
             continue
-        if len(done) < len(migration.replaces):
-            missing = [n for n in migration.replaces if n not in records]
+        missing = _not_applied(migration.replaces, records)
+        if missing:
             raise MigrateError(f"the database applied only some of the migrations {migration.name} replaces "
                                f"(not {', '.join(missing)}): apply those from the files as they were before "
                                "the squash (git checkout), then apply again; nothing was changed")
@@ -2795,12 +2811,29 @@ def _visible_applied(conn, migrations: dict) -> tuple[dict, set]:
     return applied, adopt
 
 
+def _not_applied(replaced: tuple[str, ...], records: dict) -> list[str]:
+    """Which of a squash's `replaced` names the database lacks. Squashing
+    again lists an earlier squash after the names it replaced (squashes
+    always start at the first migration), so a database has either that
+    squash or everything before it, and either counts."""
+    squashes = [i for i, name in enumerate(replaced) if "_squashed_" in name]
+    covered_up_to = max((i for i in squashes if replaced[i] in records), default=-1)
+    missing = []
+    for i, name in enumerate(replaced):
+        if name in records or i < covered_up_to or (i in squashes and not missing):
+            continue
+        missing.append(name)
+    return missing
+
+
 def _applied_as_listed(conn, migrations: dict) -> dict:
     """The applied records as `status` and `check` show them: a squashed
     migration whose replaced ones are all applied counts as applied."""
     applied, adopt = _visible_applied(conn, migrations)
-    applied.update({name: _Record(name, migrations[name].checksum, "(as the migrations it replaces)", None)
-                    for name in adopt})
+    records = _applied(conn) if adopt else {}
+    for name in adopt:  # applied when the last of the migrations it replaces was
+        applied_at = max(records[n].applied_at for n in migrations[name].replaces if n in records)
+        applied[name] = _Record(name, migrations[name].checksum, applied_at, None)
     return applied
 
 
@@ -2813,14 +2846,15 @@ def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed) 
                            "(its checksum differs): restore it (e.g. git checkout), or pass "
                            "--allow-changed to accept the edit (it will not be re-run); nothing was changed")
     names = sorted(set(migrations) | set(applied), key=_order)
-    to_revert, to_apply = _choose(names, applied, migrations, target=target, reverting=reverting)
+    to_revert, to_apply = _choose(names, applied, migrations, target=target, reverting=reverting,
+                                  adopted=frozenset(adopt))
     steps = []
     for name in to_revert:
-        record, migration = applied[name], migrations.get(name)
+        record, migration = applied.get(name), migrations.get(name)  # no record: an adopted squash
         if name in changed and not reverting:  # --allow-changed: the file as edited is accepted
             down = migration.down
         else:  # None recorded: a down section added to the file since is used
-            down = record.down if record.down is not None else migration and migration.down
+            down = record.down if record and record.down is not None else migration and migration.down
         if down is None:
             raise MigrateError(f"migration {name} has no `-- migrate:down` section, so it cannot be "
                                "reverted: add one to its file (an empty one means nothing to undo); "
@@ -2912,8 +2946,8 @@ def _rqlite_transaction(conn: Rqlite, steps: list[PlannedStep], *, fake: bool, o
     try:
         conn.transaction(statements)
     except RqliteError as exc:
-        recorded = _recorded(conn, [step.name for step in steps]) or set()
-        if steps and all((step.name in recorded) == (step.action == "apply") for step in steps):
+        recorded = _recorded(conn, [name for step in steps for name in _tracked_names(step)]) or set()
+        if steps and all(_done_meanwhile(step, recorded) for step in steps):
             done = [Step(step.name, "skip", 0.0) for step in steps]  # another node was first
         else:
             raise MigrateError(f"{_subject(steps)} failed on rqlite: {exc}; "

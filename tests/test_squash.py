@@ -80,6 +80,32 @@ class Squash(unittest.TestCase):
         self.assertEqual(normalised_schema(project.db), [])
         self.assertEqual(project.query("SELECT count(*) FROM _migrations"), [(0,)])
 
+    def test_revert_works_before_apply_has_recorded_the_squash(self):
+        project = self.build()
+        project.apply()
+        migrate.squash(directory=project.directory)
+        self.assertEqual([(s.name, s.action) for s in project.revert()], [("0004_squashed_0001_0004", "revert")])
+        self.assertEqual(normalised_schema(project.db), [])
+        self.assertEqual(project.query("SELECT count(*) FROM _migrations"), [(0,)])
+
+    def test_squashing_again_keeps_every_database_working(self):
+        databases = {}
+        for applied_by in ("originals", "first squash"):
+            project = self.build(old_db=False)
+            if applied_by == "originals":
+                project.apply()
+            migrate.squash(directory=project.directory, upto="0002")
+            if applied_by == "first squash":
+                project.apply()  # records 0002_squashed_0001_0002, then 0003 and 0004
+            migrate.squash(directory=project.directory)
+            with self.subTest(applied_by):
+                self.assertEqual([(s.name, s.applied) for s in project.status()],
+                                 [("0004_squashed_0002_0004", True)])
+                self.assertEqual([s.action for s in project.apply()], ["adopt"])
+                project.revert()
+                self.assertEqual(normalised_schema(project.db), [])
+            databases[applied_by] = project
+
     def test_partly_applied_originals_are_refused(self):
         project = self.build()  # only 0001 applied
         migrate.squash(directory=project.directory)
