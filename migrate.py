@@ -2020,6 +2020,9 @@ def export_d1(*, directory: str = "migrations", out: str) -> list[str]:
     no way to switch them off, so a migration that drops or rebuilds a table
     other tables reference is refused (its children's rows would cascade away
     or the DROP would fail). Returns the paths written."""
+    if os.path.realpath(out) == os.path.realpath(directory):
+        raise MigrateError(f"{out} is the migrations folder: exporting there would overwrite the migrations "
+                           "with their up sections only; choose another folder; nothing was exported")
     migrations = read_migrations(directory)
     scratch = _scratch_database()
     files = []
@@ -2033,6 +2036,7 @@ def export_d1(*, directory: str = "migrations", out: str) -> list[str]:
                                    "nothing was exported")
             for statement in statements:
                 scratch.execute(statement)
+            _drop_temp_objects(scratch, set())  # as apply does after each migration
             files.append((os.path.join(out, migration.name + ".sql"),
                           f"-- {migration.name}, exported by migrate.py {__version__} for Cloudflare D1\n"
                           + "".join(_terminated(s) + "\n" for s in statements)))
@@ -2076,8 +2080,8 @@ def _execute_operations(scratch: sqlite3.Connection, operations: list) -> list[t
             except sqlite3.Error as exc:
                 raise MigrateError(
                     f"cannot {operation.describe()[0][2:].lower()}: SQLite says {exc} while running "
-                    f"{_shorten(statement)}; a view or trigger that uses it may need changing in a "
-                    "hand-written migration first; nothing was written") from None
+                    f"{_shorten(statement)}; a view, trigger or hand-written index that uses it may need "
+                    "changing in a hand-written migration first; nothing was written") from None
         if isinstance(operation, DropTable):
             _refuse_dangling_objects(scratch, schema, operation.name)
         steps.append((operation, statements, inverse))
@@ -2360,10 +2364,12 @@ def _applied(conn) -> dict[str, _Record]:
     except _errors(conn) as exc:
         raise MigrateError(f"table {MIGRATIONS_TABLE} in this database is not migrate.py's ({exc}): another "
                            "tool's? rename it, or use another database; nothing was changed") from None
-    for name, checksum, *_ in rows:
-        if not isinstance(name, str) or not name or not isinstance(checksum, str):
-            raise MigrateError(f"table {MIGRATIONS_TABLE} has a row with name {name!r} and checksum "
-                               f"{checksum!r}: fix or delete that row; nothing was changed")
+    for name, checksum, applied_at, down_sql in rows:
+        if not (isinstance(name, str) and name and isinstance(checksum, str)
+                and isinstance(down_sql, (str, type(None)))):
+            raise MigrateError(f"table {MIGRATIONS_TABLE} has a damaged row (name {name!r}, checksum "
+                               f"{checksum!r}, down_sql of type {type(down_sql).__name__}): fix or delete "
+                               "that row; nothing was changed")
     return {row[0]: _Record(*row) for row in rows}
 
 
@@ -2431,8 +2437,6 @@ def _resolve_target(target: str, names: list[str]) -> int | None:
 
 
 _FORBIDDEN = {"BEGIN", "COMMIT", "END", "ROLLBACK", "VACUUM", "DETACH", "ATTACH"}
-
-
 
 
 def _statement_problem(statement: str) -> str | None:
@@ -2519,7 +2523,7 @@ def _touched_tables(statements, index_tables: dict[str, str]) -> dict[str, bool]
             column = tokens[position + 3 if action[1:2] == ["COLUMN"] else position + 2].text
             removes = frozenset([_fold(_unquote(column))])
         for name in map(_unquote, names):
-            if not name or not name.isascii():  # SQLite's lower() folds ASCII only
+            if not name:
                 return None
             touched[_fold(name)] = _worse(touched.get(_fold(name), False), removes)
         if not names:
@@ -2892,10 +2896,11 @@ def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: b
         conn = database.conn
         steps = _planned_steps(conn, migrations, target=target, reverting=reverting,
                                allow_changed=allow_changed) if conn is not None else []
-        _refuse_unrunnable(steps, fake=fake)
+        faked = fake_initial and steps and steps[0].action == "apply" and steps[0].migration.number == 1 \
+            and _initial_tables_exist(conn, steps[0].migration)
+        _refuse_unrunnable(steps[1:] if faked else steps, fake=fake)
         accepted = _accepted_edits(conn, migrations) if allow_changed else []
-        if fake_initial and steps and steps[0].action == "apply" and steps[0].migration.number == 1 \
-                and _initial_tables_exist(conn, steps[0].migration):
+        if faked:
             _run_batches(conn, [steps[:1]], done, fake=True, progress=progress, timeout=timeout,
                          accepted=accepted)
             steps, accepted = steps[1:], []
@@ -3252,8 +3257,8 @@ def _relative_to_folder(settings: dict, folder: str) -> dict:
     base = os.path.relpath(folder)
     resolved = dict(settings)
     for key, value in settings.items():
-        if key == "db":
-            is_path = value != ":memory:" and not _is_url(value)
+        if key == "db":  # (a file: URI is refused when the database is opened)
+            is_path = value != ":memory:" and not _is_url(value) and not value.startswith("file:")
         elif key == "models":  # load_models' rule: else a module name, imported from the current folder
             is_path = value.endswith(".py") or os.sep in value or "/" in value
         else:

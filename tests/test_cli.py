@@ -153,7 +153,9 @@ class Errors(unittest.TestCase):
         self.project.execute("DROP TABLE _migrations",
                              "CREATE TABLE _migrations (name TEXT, checksum TEXT, applied_at TEXT, down_sql TEXT)",
                              "INSERT INTO _migrations VALUES (NULL, 'x', 'now', NULL)")
-        self.assert_one_line_error(self.project.cli("status"), "has a row with name None")
+        self.assert_one_line_error(self.project.cli("status"), "has a damaged row (name None")
+        self.project.execute("UPDATE _migrations SET name = '0001_initial', down_sql = x'414243'")
+        self.assert_one_line_error(self.project.cli("revert"), "down_sql of type bytes")
 
     def test_usage_errors_exit_two_and_every_command_has_help(self):
         self.assertEqual(self.project.cli("frobnicate").returncode, 2)

@@ -108,6 +108,14 @@ class Commands(unittest.TestCase):
         self.assertEqual(result.returncode, 1)
         self.assertIn("does not match 0001_initial", result.stderr)
 
+    def test_fake_initial_adopts_a_dump_pasted_into_the_initial_migration(self):
+        # `sqlite3 .dump` output has PRAGMA/BEGIN/COMMIT, which only a migration that runs may not have
+        self.project.write_migration("0001_initial", "-- migrate:up\nPRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\n"
+                                     "CREATE TABLE item (qty INTEGER NOT NULL, id INTEGER PRIMARY KEY);\n"
+                                     "COMMIT;\n-- migrate:down\nDROP TABLE item;\n")
+        self.project.execute("CREATE TABLE item (qty INTEGER NOT NULL, id INTEGER PRIMARY KEY)")
+        self.assertIn("Applying 0001_initial... FAKED", self.run_ok("apply", "--fake-initial"))
+
     def test_backup_snapshots_before_applying(self):
         self.run_ok("apply")
         self.project.execute("INSERT INTO question (question_text) VALUES ('precious')")

@@ -45,6 +45,17 @@ class D1Export(unittest.TestCase):
         self.assertEqual(migrate.schema_differences(migrate.read_schema(d1), migrate.replayed_schema(
             migrate.read_migrations(project.directory))), [])
 
+    def test_temp_tables_end_with_their_migration_and_the_migrations_folder_is_refused(self):
+        project = Project(self)
+        temp = "-- migrate:up\nCREATE TEMP TABLE ids AS SELECT 1 AS id;\nCREATE TABLE t{n} AS SELECT id FROM ids;\n"
+        project.write_migration("0001_a", temp.format(n=1))
+        project.write_migration("0002_b", temp.format(n=2))
+        self.assertEqual(len(migrate.export_d1(directory=project.directory, out=os.path.join(project.root, "d1"))), 2)
+        before = [project.read(name) for name in project.files()]
+        with self.assertRaisesRegex(migrate.MigrateError, "is the migrations folder"):
+            migrate.export_d1(directory=project.directory, out=project.directory + "/.")
+        self.assertEqual([project.read(name) for name in project.files()], before)
+
     def test_rebuild_of_a_referenced_table_is_refused(self):
         project = Project(self)
         project.models(MODELS)
