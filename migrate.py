@@ -1958,6 +1958,7 @@ def _make(scratch, module, directory, number, name, questioner, write) -> MakeRe
     target = with_hand_written_indexes(target, renamed)
     operations += diff_schemas(renamed, target, questioner, unmanaged=unmanaged)
     steps += _execute_operations(scratch, operations[len(steps):])
+    _refuse_dangling_objects(scratch, [op.name for op in operations if isinstance(op, DropTable)])
     questioner.check_renames_used()
     if not operations:
         return MakeResult(())
@@ -2082,27 +2083,30 @@ def _execute_operations(scratch: sqlite3.Connection, operations: list) -> list[t
                     f"cannot {operation.describe()[0][2:].lower()}: SQLite says {exc} while running "
                     f"{_shorten(statement)}; a view, trigger or hand-written index that uses it may need "
                     "changing in a hand-written migration first; nothing was written") from None
-        if isinstance(operation, DropTable):
-            _refuse_dangling_objects(scratch, schema, operation.name)
         steps.append((operation, statements, inverse))
     return steps
 
 
-def _refuse_dangling_objects(scratch: sqlite3.Connection, schema: Schema, dropped: str) -> None:
+def _refuse_dangling_objects(scratch: sqlite3.Connection, dropped: list[str]) -> None:
     """SQLite drops a table that a view or another table's trigger still
-    reads; they would fail when used. `schema` is from before the drop."""
-    for view in schema.views:
-        if _mentions(view.sql, dropped):
-            try:
-                scratch.execute(f"SELECT * FROM {quote(view.name)} LIMIT 0")
-            except sqlite3.Error as exc:
-                raise MigrateError(f"cannot drop table {dropped}: view {view.name} reads it ({exc}); drop or "
-                                   "change the view in a hand-written migration first; nothing was written") from None
-    for trigger in schema.triggers:
-        if _fold(trigger.table) != _fold(dropped) and _mentions(trigger.sql, dropped):
-            raise MigrateError(f"cannot drop table {dropped}: trigger {trigger.name} on {trigger.table} uses "
-                               "it; drop or change the trigger in a hand-written migration first; nothing "
-                               "was written")
+    reads, and they fail later when used. Renaming any table makes SQLite
+    check every view and trigger (lang_altertable.html), so one rename,
+    undone at once, finds them."""
+    table = scratch.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                            "AND name NOT LIKE 'sqlite!_%' ESCAPE '!' LIMIT 1").fetchone()
+    if not dropped or table is None:  # no table left: no trigger either
+        return
+    scratch.execute("SAVEPOINT dangling")
+    try:
+        scratch.execute(f"ALTER TABLE {quote(table[0])} RENAME TO {quote(table[0] + '__renamed')}")
+    except sqlite3.Error as exc:  # "error in view v: no such table: main.t"
+        if any(f"main.{_fold(name)}" in _fold(str(exc)) for name in dropped):
+            raise MigrateError(f"cannot drop table {', '.join(dropped)}: SQLite says {exc}; drop or change "
+                               "that view or trigger in a hand-written migration first; nothing was "
+                               "written") from None
+    finally:
+        scratch.execute("ROLLBACK TO dangling")
+        scratch.execute("RELEASE dangling")
 
 
 def schema_differences(actual: Schema, expected: Schema, *, unmanaged: frozenset = frozenset(),

@@ -221,13 +221,30 @@ class RebuildKeepsEverything(unittest.TestCase):
     def test_dropping_a_table_a_view_or_another_trigger_reads_is_refused(self):
         project = self.prepare()
         project.models(without("Book"))
-        with self.assertRaisesRegex(migrate.MigrateError, "cannot drop table book: view book_titles reads it"):
+        with self.assertRaisesRegex(migrate.MigrateError, "cannot drop table book: SQLite says error in view "
+                                                          "book_titles: no such table: main.book"):
             project.make()
         project.write_migration("0003_no_views", "-- migrate:up\nDROP VIEW long_titles;\nDROP VIEW book_titles;\n")
-        with self.assertRaisesRegex(migrate.MigrateError, "cannot drop table book: trigger author_changed on "
-                                                          "author uses it"):
+        with self.assertRaisesRegex(migrate.MigrateError, "cannot drop table book: SQLite says error in trigger "
+                                                          "author_changed: no such table: main.book"):
             project.make()
         self.assertEqual(len(project.files()), 3, "nothing was written")
+
+    def test_triggers_that_only_share_a_name_or_go_with_the_drop_do_not_block_it(self):
+        project = Project(self)
+        models = "@dataclass\nclass {0}:\n    x: Optional[int] = None\n    id: Optional[int] = None\n"
+        project.models("".join(models.format(name) for name in ("Alpha", "Beta", "Keep")))
+        project.make()
+        project.write_migration("0002_triggers", """\
+            -- migrate:up
+            CREATE TRIGGER alpha_to_beta AFTER INSERT ON alpha BEGIN INSERT INTO beta (x) VALUES (1); END;
+            CREATE TRIGGER keep_note AFTER UPDATE OF x ON keep BEGIN SELECT new.x AS alpha, 2 AS beta; END;
+            -- migrate:down
+            """)
+        project.apply()
+        project.models(models.format("Keep"))  # alpha_to_beta goes with alpha; keep_note only says the names
+        self.assertEqual(sorted(project.make().operations), ["- Drop table alpha", "- Drop table beta"])
+        project.apply()
 
     def test_rows_survive_with_their_values(self):
         project = self.prepare()
