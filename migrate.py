@@ -2473,6 +2473,7 @@ _NO_ROWS_CHANGED = {("SELECT",), ("CREATE", "TABLE"), ("CREATE", "INDEX"), ("CRE
 
 _DROP_INDEX = re.compile(r"drop\s+index", re.I)  # a quick look before the tokenizer's (runner speed)
 _MAY_MAKE_TEMP = re.compile(r"temp", re.I)  # CREATE TEMP[ORARY] ..., or temp.name
+_REFERENCES = re.compile(r"references", re.I)
 
 
 def _index_tables(conn, statements) -> dict[str, str]:
@@ -2497,6 +2498,15 @@ def _touched_tables(statements, index_tables: dict[str, str]) -> dict[str, bool]
     for statement in statements:
         tokens = _first_tokens(statement, 10)
         words = [t.upper for t in tokens]
+        if words[:2] == ["CREATE", "TABLE"] and _REFERENCES.search(statement):
+            # empty, but its foreign keys must have a parent key to point at ("foreign key mismatch")
+            position = 5 if words[2:3] == ["IF"] else 2  # CREATE TABLE [IF NOT EXISTS] [schema.]name
+            if position + 2 < len(tokens) and tokens[position + 1].text == ".":
+                position += 2
+            if position >= len(tokens):
+                return None
+            touched.setdefault(_fold(_unquote(tokens[position].text)), False)
+            continue
         if tuple(words[:1]) in _NO_ROWS_CHANGED or tuple(words[:2]) in _NO_ROWS_CHANGED:
             continue
         if words[:2] == ["DROP", "INDEX"]:
@@ -2578,6 +2588,21 @@ def _foreign_key_violations(conn, touched: dict | None = None) -> Counter:
     return Counter((table, rowid, parent) for table, rowid, parent, _ in rows)
 
 
+def _subject(steps: list[PlannedStep]) -> str:
+    return f"migration {', '.join(s.name for s in steps)}" if steps else "accepting the edited files"
+
+
+def _checked_violations(conn, steps, touched: dict | None = None) -> Counter:
+    """_foreign_key_violations, with SQLite's "foreign key mismatch" (a
+    parent key that is neither PRIMARY KEY nor UNIQUE) as the steps' error."""
+    try:
+        return _foreign_key_violations(conn, touched)
+    except _errors(conn) as exc:
+        raise MigrateError(f"{_subject(steps)} failed the foreign key check: {exc} (a foreign key's parent "
+                           "columns need a PRIMARY KEY or UNIQUE index); it was rolled back, the database "
+                           "is as it was") from None
+
+
 @dataclass(frozen=True)
 class PlannedStep:
     """A migration to apply or revert, with the SQL that will run."""
@@ -2617,7 +2642,7 @@ def _transaction(conn, steps: list[PlannedStep], *, fake: bool, on_step, timeout
         done = _attempt(conn, steps, fake=fake, on_start=on_step, allowed=Counter(), timeout=timeout,
                         accepted=accepted)
     except _NewViolations as found:
-        allowed = _foreign_key_violations(conn)  # rolled back: these were there before
+        allowed = _checked_violations(conn, steps)  # rolled back: these were there before
         if found.rows - allowed:
             raise _violation_error(steps, found.rows - allowed) from None
         try:
@@ -2679,12 +2704,7 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
                 action = "adopt" if step.adopt else "fake" if fake else step.action
                 done.append(Step(step.name, action, time.perf_counter() - started))
         touched = _touched_tables(statements, index_tables)
-        try:
-            violations = _foreign_key_violations(conn, touched)
-        except _errors(conn) as exc:  # "foreign key mismatch": a parent key lost its UNIQUE index
-            raise MigrateError(f"migration {', '.join(s.name for s in steps)} failed the foreign key check: "
-                               f"{exc} (a foreign key's parent columns need a PRIMARY KEY or UNIQUE index); "
-                               "it was rolled back, the database is as it was") from None
+        violations = _checked_violations(conn, steps, touched)
         if violations - allowed:
             raise _NewViolations(violations)
         _commit(conn, steps, timeout=timeout)
@@ -2734,10 +2754,6 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
     if create_table:
         conn.execute(_CREATE_MIGRATIONS_TABLE)
     conn.execute(*_tracking_write(step))
-
-
-def _subject(steps: list[PlannedStep]) -> str:
-    return f"migration {', '.join(s.name for s in steps)}" if steps else "accepting the edited files"
 
 
 def _commit(conn, steps: list[PlannedStep], *, timeout: float) -> None:

@@ -207,6 +207,14 @@ class Failures(unittest.TestCase):
         self.project.write_migration("0003_drop", "-- migrate:up\nDROP INDEX question_text;\n-- migrate:down\n")
         self.assertEqual([s.action for s in self.project.apply()], ["apply"])  # a plain index: fine
 
+    def test_a_new_table_whose_foreign_key_has_no_parent_key_is_rolled_back(self):
+        for create in ("CREATE TABLE badge (code TEXT REFERENCES question (question_text))",
+                       'CREATE TABLE IF NOT EXISTS main."Badge" (code TEXT REFERENCES question (nope))'):
+            with self.subTest(create):
+                self.project.write_migration("0002_badge", f"-- migrate:up\n{create};\n-- migrate:down\n")
+                message = self.assert_unchanged(self.project.apply)
+                self.assertIn("0002_badge failed the foreign key check: foreign key mismatch", message)
+
     def test_a_new_orphan_in_a_without_rowid_table_is_told_from_an_old_one(self):
         # foreign_key_check reports every WITHOUT ROWID row as rowid NULL: count them
         self.project.write_migration("0002_tags", """\
