@@ -669,8 +669,14 @@ def _declared_indexes(cls: type, fields: list[_Field]) -> list[tuple[tuple[str, 
     by_name = {name: f.column for f in fields for name in (f.name, f.column)}
     indexes = []
     for attribute, unique in (("__indexes__", False), ("__unique__", True)):
-        for entry in getattr(cls, attribute, ()):
-            columns = (entry,) if isinstance(entry, str) else tuple(entry)
+        entries = getattr(cls, attribute, ())
+        shape = f"model {cls.__name__}: {attribute} must be a list of field names or of tuples of them"
+        if isinstance(entries, str) or not isinstance(entries, (list, tuple)):
+            raise MigrateError(f"{shape}, like [\"email\", (\"last\", \"first\")]")
+        for entry in entries:
+            columns = (entry,) if isinstance(entry, str) else entry
+            if not isinstance(columns, (list, tuple)) or not all(isinstance(c, str) for c in columns):
+                raise MigrateError(f"{shape}, not {entry!r}")
             unknown = [c for c in columns if c not in by_name]
             if unknown or not columns:
                 raise MigrateError(f"model {cls.__name__}: {attribute} names unknown field "

@@ -276,6 +276,13 @@ class ConstraintsAndIndexes(ModelCase):
                 __indexes__ = [("name", "nope")]
         """, "Person", "__indexes__", "nope")
 
+    def test_malformed_index_declarations_are_errors_not_tracebacks(self):
+        for attribute, value in (("__indexes__", '[("name", 1)]'), ("__indexes__", "5"), ("__indexes__", "[1]"),
+                                 ("__unique__", '[("name", None)]'), ("__unique__", '"name"')):
+            with self.subTest(f"{attribute} = {value}"):
+                self.error(f"@dataclass\nclass Person:\n    name: str\n    {attribute} = {value}\n",
+                           "model Person", f"{attribute} must be a list of field names")
+
     def test_strict_without_rowid_and_unmanaged(self):
         schema = self.schema("""
             @dataclass
