@@ -2015,10 +2015,14 @@ def squash(*, directory: str = "migrations", upto: str | None = None, write: boo
     description = [f"Squashed {chosen[0].name} .. {last.name}: the schema they build, in one go."]
     text = render_migration(up, down, description, replaces=replaces)
     slug = f"squashed_{chosen[0].number:04d}_{last.number:04d}"
-    if write:
-        for migration in chosen:
+    result = _write_migration(directory, last.number, slug, text, description, warnings, up, down, write)
+    for migration in chosen if write else ():  # only once the squash is safely written
+        try:
             os.remove(migration.path)
-    return _write_migration(directory, last.number, slug, text, description, warnings, up, down, write)
+        except OSError as exc:
+            raise MigrateError(f"wrote {result.path} but cannot remove {migration.path} ({exc.strerror}): "
+                               f"remove {', '.join(m.path for m in chosen)} by hand") from None
+    return result
 
 
 def export_d1(*, directory: str = "migrations", out: str) -> list[str]:
@@ -2066,9 +2070,15 @@ def _write_migration(directory, number, slug, text, description, warnings, up, d
     file_name = f"{number:04d}_{slug}"
     path = os.path.join(directory, file_name + ".sql")
     if write:
-        os.makedirs(directory, exist_ok=True)
-        with open(path, "x", encoding="utf-8") as handle:
-            handle.write(text)
+        try:
+            os.makedirs(directory, exist_ok=True)
+            with open(path, "x", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as exc:
+            if not isinstance(exc, FileExistsError):  # a part written (disk full) is not a migration
+                with suppress(OSError):
+                    os.remove(path)
+            raise MigrateError(f"cannot write {path}: {exc.strerror}; nothing was written") from None
     return MakeResult(tuple(description), tuple(warnings), tuple(up), tuple(down),
                       file_name, path if write else None, text)
 

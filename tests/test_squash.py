@@ -1,6 +1,7 @@
 """Squash: many migrations become one; databases that applied them keep working."""
 import os
 import unittest
+from unittest import mock
 
 from tests.support import Project, migrate, normalised_schema
 
@@ -105,6 +106,22 @@ class Squash(unittest.TestCase):
                 project.revert()
                 self.assertEqual(normalised_schema(project.db), [])
             databases[applied_by] = project
+
+    def test_the_squash_is_written_before_any_file_it_replaces_is_removed(self):
+        project = self.build(old_db=False)
+        originals = project.files()
+        real_remove = os.remove
+
+        def remove(path):
+            if path.endswith("0002_add_question_author_and_more.sql"):
+                raise PermissionError(1, "Operation not permitted")
+            real_remove(path)
+        with mock.patch("os.remove", remove):
+            with self.assertRaisesRegex(migrate.MigrateError, "wrote .*0004_squashed_0001_0004.sql but cannot "
+                                                              "remove .*0002_add_question_author_and_more.sql"):
+                migrate.squash(directory=project.directory)
+        self.assertIn("0004_squashed_0001_0004.sql", project.files())
+        self.assertIn(originals[1], project.files())
 
     def test_partly_applied_originals_are_refused(self):
         project = self.build()  # only 0001 applied
