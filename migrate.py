@@ -2318,12 +2318,21 @@ class _Database:
 
     def __init__(self, db, *, create: bool, timeout: float = 30.0):
         self.path, self.created, self.owned = None, False, not hasattr(db, "execute")
+        self.factories = None
         if not self.owned:
             self.conn = db
             if db.in_transaction:
-                raise MigrateError("the connection has an open transaction: commit or roll it back "
-                                   "before migrating; nothing was changed")
-            self._refuse_unsafe_journal()
+                raise MigrateError("the connection has an open transaction: commit or roll it back before "
+                                   "migrating (with Python 3.12's autocommit=False one is always open: pass "
+                                   "a connection with autocommit=True, or a path); nothing was changed")
+            if isinstance(db, sqlite3.Connection):  # plain rows and str text while we read; restored in close
+                self.factories = db.row_factory, db.text_factory
+                db.row_factory, db.text_factory = None, str
+            try:
+                self._refuse_unsafe_journal()
+            except MigrateError:
+                self.close()
+                raise
             return
         self.path = os.fspath(db)
         if _is_url(self.path):
@@ -2370,6 +2379,8 @@ class _Database:
             empty = not conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
         if conn is not None and self.owned:
             conn.close()
+        elif self.factories:
+            conn.row_factory, conn.text_factory = self.factories
         if empty:
             os.remove(self.path)  # we made it, nothing went in: leave no trace
 

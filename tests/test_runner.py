@@ -372,6 +372,19 @@ class Connections(unittest.TestCase):
         conn.commit()
         conn.close()
 
+    def test_a_connection_with_its_own_row_and_text_factories_works_and_keeps_them(self):
+        project = Project(self)
+        project.models(POLLS)
+        project.make()
+        conn = sqlite3.connect(project.db)
+        self.addCleanup(conn.close)
+        as_dict = lambda cursor, row: {column[0]: value for column, value in zip(cursor.description, row)}
+        conn.row_factory, conn.text_factory = as_dict, bytes  # the recipe in Python's sqlite3 docs
+        self.assertEqual([s.action for s in migrate.apply(conn, directory=project.directory)], ["apply"])
+        self.assertEqual([s.applied for s in migrate.status(conn, directory=project.directory)], [True])
+        self.assertEqual(migrate.check(conn, models=project.models_path, directory=project.directory), [])
+        self.assertEqual((conn.row_factory, conn.text_factory), (as_dict, bytes))
+
     def test_in_memory_database(self):
         project = Project(self)
         project.models(POLLS)
