@@ -780,6 +780,28 @@ def _ignored(name: str) -> bool:
     return folded.startswith(_IGNORED_PREFIXES) or folded == MIGRATIONS_TABLE
 
 
+def _errors(conn) -> tuple:
+    """What a connection raises when SQL fails: sqlite3.Error, or for other
+    DB-API drivers with sqlite3 semantics (libsql raises ValueError) anything."""
+    return (sqlite3.Error,) if isinstance(conn, sqlite3.Connection) else (Exception,)
+
+
+# The tables FTS3/4/5 and R*Tree keep their data in, named after the virtual table
+_SHADOW_SUFFIXES = ("_content", "_data", "_idx", "_docsize", "_config", "_segments", "_segdir", "_stat",
+                    "_node", "_rowid", "_parent")
+
+
+def _shadow_tables(conn, virtual: list[str]) -> set[str]:
+    """The virtual tables' shadow tables: as SQLite 3.37+ reports them (PRAGMA
+    table_list), else by the names FTS and R*Tree give them. Not by prefix:
+    `search_history` is no shadow of `search`."""
+    try:
+        return {_fold(name) for name, kind in conn.execute(
+            "SELECT name, type FROM pragma_table_list WHERE schema = 'main'") if kind == "shadow"}
+    except _errors(conn):  # older SQLite, or rqlite
+        return {_fold(v + suffix) for v in virtual for suffix in _SHADOW_SUFFIXES}
+
+
 def read_schema(conn) -> Schema:
     """Introspect a connection's main database: tables (with columns, keys,
     indexes), views and triggers, skipping SQLite's own and our bookkeeping."""
@@ -787,14 +809,14 @@ def read_schema(conn) -> Schema:
                         "WHERE sql IS NOT NULL ORDER BY rowid").fetchall()
     virtual = [name for kind, name, _, sql in rows
                if kind == "table" and re.match(r"\s*CREATE\s+VIRTUAL\b", sql, re.I)]
-    shadow_prefixes = tuple(_fold(v) + "_" for v in virtual)
+    shadow = _shadow_tables(conn, virtual) if virtual else set()
     tables, views, triggers, others = [], [], [], list(virtual)
     index_sql = {_fold(name): sql for kind, name, _, sql in rows if kind == "index"}
     for kind, name, table_name, sql in rows:
         if _ignored(name) or (kind != "view" and _ignored(table_name)):
             continue
         if kind == "table" and name not in virtual:
-            if not _fold(name).startswith(shadow_prefixes):
+            if _fold(name) not in shadow:
                 tables.append(_read_table(conn, name, sql, index_sql))
         elif kind == "view":
             views.append(SchemaObject("view", name, table_name, sql))
@@ -2223,12 +2245,6 @@ def _check_sqlite_version() -> None:
         raise MigrateError(f"SQLite {sqlite3.sqlite_version} is too old: migrate.py needs "
                            f"{'.'.join(map(str, MINIMUM_SQLITE))} or newer (for ALTER TABLE DROP "
                            "COLUMN); upgrade Python or SQLite; nothing was changed")
-
-
-def _errors(conn) -> tuple:
-    """What a connection raises when SQL fails: sqlite3.Error, or for other
-    DB-API drivers with sqlite3 semantics (libsql raises ValueError) anything."""
-    return (sqlite3.Error,) if isinstance(conn, sqlite3.Connection) else (Exception,)
 
 
 class RqliteError(MigrateError):

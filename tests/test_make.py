@@ -222,6 +222,26 @@ class Evolution(unittest.TestCase):
         self.assertEqual(len(problems), 1, problems)
         self.assertIn("index question_plain on question: in", problems[0])
 
+    def test_a_table_named_like_a_virtual_tables_shadow_is_still_a_table(self):
+        self.project.write_migration("0002_search", "-- migrate:up\nCREATE VIRTUAL TABLE search USING fts5(text);\n"
+                                     "CREATE VIRTUAL TABLE box USING rtree(id, x0, x1);\n-- migrate:down\n")
+        self.project.apply()
+        result = self.project.evolve("""
+            @dataclass
+            class Question:
+                text: str
+                id: Optional[int] = None
+
+            @dataclass
+            class SearchHistory:
+                query: str
+                id: Optional[int] = None
+        """)
+        self.assertEqual(result.operations, ("+ Create table search_history",))
+        with closing(self.project.connect()) as conn:
+            tables = migrate.read_schema(conn).tables
+        self.assertEqual(sorted(t.name for t in tables), ["question", "search_history"])  # no shadows
+
     def test_new_not_null_column_takes_a_one_off_value_and_keeps_no_default(self):
         self.project.models("""
             @dataclass
