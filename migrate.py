@@ -297,7 +297,8 @@ class Table:
 
 @dataclass(frozen=True)
 class SchemaObject:
-    """A view or a trigger: not described by models, kept as written."""
+    """A view, a trigger or a virtual table: not described by models, kept
+    as written."""
     type: str
     name: str
     table: str
@@ -309,7 +310,7 @@ class Schema:
     tables: tuple[Table, ...] = ()
     views: tuple[SchemaObject, ...] = ()
     triggers: tuple[SchemaObject, ...] = ()
-    others: tuple[str, ...] = ()  # virtual tables (their shadow tables are theirs): never touched
+    others: tuple[SchemaObject, ...] = ()  # virtual tables (their shadow tables are theirs): never touched
 
     def table(self, name: str) -> Table | None:
         folded = _fold(name)
@@ -810,7 +811,8 @@ def read_schema(conn) -> Schema:
     virtual = [name for kind, name, _, sql in rows
                if kind == "table" and re.match(r"\s*CREATE\s+VIRTUAL\b", sql, re.I)]
     shadow = _shadow_tables(conn, virtual) if virtual else set()
-    tables, views, triggers, others = [], [], [], list(virtual)
+    tables, views, triggers = [], [], []
+    others = [SchemaObject("virtual table", name, name, sql) for kind, name, _, sql in rows if name in virtual]
     index_sql = {_fold(name): sql for kind, name, _, sql in rows if kind == "index"}
     for kind, name, table_name, sql in rows:
         if _ignored(name) or (kind != "view" and _ignored(table_name)):
@@ -965,10 +967,7 @@ def schema_statements(conn) -> list[str]:
     parents first, then indexes, virtual tables, views and triggers."""
     schema = read_schema(conn)
     tables = _dependency_order(list(schema.tables))
-    virtual = [sql for (name, sql) in conn.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY rowid").fetchall()
-        if name in schema.others]
-    return ([t.sql for t in tables] + [i.sql for t in tables for i in t.indexes] + virtual
+    return ([t.sql for t in tables] + [i.sql for t in tables for i in t.indexes] + [o.sql for o in schema.others]
             + [v.sql for v in schema.views] + [t.sql for t in schema.triggers])
 
 
@@ -2025,7 +2024,7 @@ def squash(*, directory: str = "migrations", upto: str | None = None, write: boo
         scratch.close()
     down = ([f"DROP TRIGGER {quote(t.name)}" for t in reversed(schema.triggers)]
             + [f"DROP VIEW {quote(v.name)}" for v in reversed(schema.views)]
-            + [f"DROP TABLE {quote(name)}" for name in reversed(schema.others)]
+            + [f"DROP TABLE {quote(o.name)}" for o in reversed(schema.others)]
             + [f"DROP TABLE {quote(t.name)}" for t in reversed(_dependency_order(list(schema.tables)))])
     replaces = tuple(name for m in chosen for name in m.replaces + (m.name,))
     warnings = []
@@ -2167,18 +2166,20 @@ def schema_differences(actual: Schema, expected: Schema, *, unmanaged: frozenset
 
 
 def _object_differences(actual: Schema, expected: Schema) -> list[str]:
-    """Views and triggers present in one schema and not the other, or changed."""
+    """Views, triggers and virtual tables present in one schema and not the
+    other, or changed."""
     lines = []
-    for kind in ("views", "triggers"):
+    for kind in ("views", "triggers", "others"):
         have = {_fold(o.name): o for o in getattr(actual, kind)}
         want = {_fold(o.name): o for o in getattr(expected, kind)}
         for key in sorted(set(have) | set(want)):
+            what = (have.get(key) or want[key]).type
             if key not in have:
-                lines.append(f"{kind[:-1]} {want[key].name}: in its applied migrations, not in the database")
+                lines.append(f"{what} {want[key].name}: in its applied migrations, not in the database")
             elif key not in want:
-                lines.append(f"{kind[:-1]} {have[key].name}: in the database, not in its applied migrations")
+                lines.append(f"{what} {have[key].name}: in the database, not in its applied migrations")
             elif canonical_sql(have[key].sql) != canonical_sql(want[key].sql):
-                lines.append(f"{kind[:-1]} {have[key].name} differs from its applied migrations")
+                lines.append(f"{what} {have[key].name} differs from its applied migrations")
     return lines
 
 

@@ -63,13 +63,16 @@ class Commands(unittest.TestCase):
     def test_check_reports_missing_migrations_edited_files_and_drift(self):
         self.run_ok("apply")
         self.assertIn("OK", self.run_ok("check"))
-        self.project.execute("ALTER TABLE question ADD COLUMN sneaky TEXT", "CREATE VIEW v AS SELECT 1")
+        self.project.execute("ALTER TABLE question ADD COLUMN sneaky TEXT", "CREATE VIEW v AS SELECT 1",
+                             "CREATE VIRTUAL TABLE search USING fts5(text)")
         result = self.project.cli("check")
         self.assertEqual(result.returncode, 1)
         self.assertIn("database drift: column question.sneaky: in the database, not in its applied migrations",
                       result.stdout)
         self.assertIn("database drift: view v: in the database, not in its applied migrations", result.stdout)
-        self.project.execute("DROP VIEW v", "ALTER TABLE question DROP COLUMN sneaky")
+        self.assertIn("database drift: virtual table search: in the database, not in its applied migrations",
+                      result.stdout)
+        self.project.execute("DROP VIEW v", "ALTER TABLE question DROP COLUMN sneaky", "DROP TABLE search")
         with open(os.path.join(self.project.directory, "0001_initial.sql"), "a") as handle:
             handle.write("-- an edit\n")
         self.project.models(POLLS + "    author: Optional[str] = None\n")
