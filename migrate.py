@@ -2004,6 +2004,20 @@ def _make(scratch, module, directory, number, name, questioner, write) -> MakeRe
 _SCHEMA_WORDS = {"CREATE", "DROP", "ALTER"}
 
 
+def _carries_rows(statement: str) -> bool:
+    """Whether a statement puts rows in a table that a schema-only squash would
+    not (INSERT, UPDATE..., CREATE TABLE ... AS SELECT); a rebuild's own copy
+    into _new_<table> or sqlite_sequence only moves rows that were there."""
+    tokens = _first_tokens(statement, 12)
+    words = [t.upper for t in tokens]
+    if words[0] in _SCHEMA_WORDS:  # rows only from CREATE TABLE t AS SELECT (an AS before any "(")
+        texts = [t.text for t in tokens]
+        return words[:2] == ["CREATE", "TABLE"] and "AS" in words and "(" not in texts[:words.index("AS")]
+    target = next((_unquote(t.text) for t, w in zip(tokens[1:], words[1:]) if w not in ("INTO", "OR", "REPLACE",
+                                                                                      "IGNORE")), "")
+    return not (target.startswith("_new_") or _fold(target) == "sqlite_sequence")
+
+
 def squash(*, directory: str = "migrations", upto: str | None = None, write: bool = True) -> MakeResult:
     """Replace migrations from the first up to `upto` (default: the latest)
     by one whose up section builds the same schema in one go. The new file
@@ -2029,7 +2043,7 @@ def squash(*, directory: str = "migrations", upto: str | None = None, write: boo
     replaces = tuple(name for m in chosen for name in m.replaces + (m.name,))
     warnings = []
     for migration in chosen:
-        data = [st for st in split_statements(migration.up) if _tokenize(st)[0].upper not in _SCHEMA_WORDS]
+        data = [st for st in split_statements(migration.up) if _carries_rows(st)]
         if data:
             warnings.append(f"{migration.name} has data statements (like {_shorten(data[0], 60)}) that the "
                             "squashed migration does not repeat: copy them by hand if new databases need them")
@@ -3554,6 +3568,8 @@ def _run_make(args, out: _Output) -> int:
         return 1
     if args.dry_run:
         print(result.text, end="")
+        for warning in result.warnings:  # beside the file's text, not in it
+            print(f"WARNING: {warning}", file=sys.stderr)
         return 0
     out.say("Migrations written:")
     out.say(f"  {result.path}")
@@ -3671,6 +3687,8 @@ def _run_squash(args, out: _Output) -> int:
     result = squash(directory=args.dir, upto=args.upto, write=not args.dry_run)
     if args.dry_run:
         print(result.text, end="")
+        for warning in result.warnings:  # beside the file's text, not in it
+            print(f"WARNING: {warning}", file=sys.stderr)
         return 0
     out.say(f"Squashed into {result.path} (it replaces the files it lists; databases that applied "
             "them keep working)")
@@ -3716,6 +3734,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted; the migration in progress was rolled back", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `schema | head`: the reader left; say nothing more (Python's signal docs)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The command line, run as a real subprocess."""
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import unittest
@@ -156,6 +157,16 @@ class Errors(unittest.TestCase):
         self.assert_one_line_error(self.project.cli("status"), "has a damaged row (name None")
         self.project.execute("UPDATE _migrations SET name = '0001_initial', down_sql = x'414243'")
         self.assert_one_line_error(self.project.cli("revert"), "down_sql of type bytes")
+
+    def test_output_into_a_closed_pipe_is_no_traceback(self):
+        conn = sqlite3.connect(os.path.join(self.project.root, "db.sqlite3"))
+        conn.executescript("".join(f"CREATE TABLE t{i} (a, b, c);" for i in range(3000)))  # > a pipe's buffer
+        conn.close()
+        result = subprocess.run(f'"{sys.executable}" "{MIGRATE}" schema | head -c 10', shell=True, cwd=self.project.root,
+                                capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.stdout, "CREATE TAB")
+        self.assertNotIn("Traceback", result.stderr)
+        self.assertNotIn("BrokenPipeError", result.stderr)
 
     def test_usage_errors_exit_two_and_every_command_has_help(self):
         self.assertEqual(self.project.cli("frobnicate").returncode, 2)

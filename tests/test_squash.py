@@ -123,6 +123,16 @@ class Squash(unittest.TestCase):
         self.assertIn("0004_squashed_0001_0004.sql", project.files())
         self.assertIn(originals[1], project.files())
 
+    def test_warnings_name_statements_that_carry_rows_and_not_a_rebuilds_own_copy(self):
+        project = self.build(old_db=False)
+        project.models(STEPS[-1].replace("votes: int = 0", "votes: float = 0"))  # a rebuild of choice
+        project.make()
+        project.write_migration("0006_seed", "-- migrate:up\nCREATE TABLE country AS SELECT upper('fr') AS code;\n")
+        result = project.cli("squash", "--dry-run")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        warned = [line.split()[1] for line in result.stderr.splitlines()]
+        self.assertEqual(warned, ["0004_view", "0006_seed"], result.stderr)
+
     def test_partly_applied_originals_are_refused(self):
         project = self.build()  # only 0001 applied
         migrate.squash(directory=project.directory)
