@@ -247,24 +247,26 @@ class Index:
     sql: str
 
     @cached_property
-    def signature(self) -> tuple:
-        """Name, uniqueness and everything after the table name."""
+    def _definition(self) -> list[_Token]:
+        """The tokens from the "(" after ON table: columns, then any WHERE."""
         tokens = _tokenize(self.sql)
         on = next(i for i, t in enumerate(tokens) if t.upper == "ON")
-        open_at = next(i for i in range(on, len(tokens)) if tokens[i].text == "(")
-        return (_fold(self.name), self.unique, _canonical(tokens[open_at:]))
+        return tokens[next(i for i in range(on, len(tokens)) if tokens[i].text == "("):]
+
+    @cached_property
+    def signature(self) -> tuple:
+        """Name, uniqueness and everything after the table name."""
+        return (_fold(self.name), self.unique, _canonical(self._definition))
 
     @cached_property
     def declarable(self) -> bool:
         """Whether a model can declare it: named columns only, no expression,
         ASC/DESC, COLLATE or WHERE."""
-        tokens = _tokenize(self.sql)
-        on = next(i for i, t in enumerate(tokens) if t.upper == "ON")
-        open_at = next(i for i in range(on, len(tokens)) if tokens[i].text == "(")
-        close_at = _matching_paren(tokens, open_at)
-        inside = tokens[open_at + 1:close_at]
-        return (len(inside) % 2 == 1 and all(t.kind in ("word", "ident") for t in inside[0::2])
-                and all(t.text == "," for t in inside[1::2]) and all(t.text == ";" for t in tokens[close_at + 1:]))
+        definition = self._definition
+        close_at = _matching_paren(definition, 0)
+        names, commas = definition[1:close_at:2], definition[2:close_at:2]
+        return (all(t.kind in ("word", "ident") for t in names) and all(t.text == "," for t in commas)
+                and len(names) == len(commas) + 1 and all(t.text == ";" for t in definition[close_at + 1:]))
 
 
 @dataclass(frozen=True)
@@ -761,8 +763,9 @@ def _check_parent_keys(scratch: sqlite3.Connection, table: ModelTable) -> None:
     try:
         scratch.execute(f"PRAGMA foreign_key_check({quote(table.name)})").fetchall()
     except sqlite3.Error as exc:  # "foreign key mismatch - "child" referencing "parent""
-        keys = [f"{source} -> {parent}({to or 'its primary key'})" for _, _, parent, source, to, *_
-                in scratch.execute(f"PRAGMA foreign_key_list({quote(table.name)})") if f'"{parent}"' in str(exc)]
+        references = scratch.execute(f"PRAGMA foreign_key_list({quote(table.name)})").fetchall()
+        keys = [f"{source} -> {parent}({to or 'its primary key'})"
+                for _, _, parent, source, to, *_ in references if f'"{parent}"' in str(exc)]
         raise MigrateError(f"model {table.model}: field {', '.join(keys)} must point at the primary key or "
                            f"at UNIQUE columns of its table ({exc}): reference those, or mark the target "
                            "field unique") from None
@@ -1167,10 +1170,11 @@ def with_hand_written_indexes(target: Schema, replayed: Schema) -> Schema:
     tables = []
     for table in target.tables:
         before = replayed.table(table.name)
-        names = {_fold(i.name) for i in table.indexes}
-        kept = tuple(i for i in (before.indexes if before else ()) if not i.declarable and _fold(i.name) not in names)
-        tables.append(replace(table, indexes=tuple(sorted(table.indexes + kept, key=lambda i: _fold(i.name))))
-                      if kept else table)
+        declared = {_fold(i.name) for i in table.indexes}
+        kept = tuple(i for i in (before.indexes if before else ())
+                     if not i.declarable and _fold(i.name) not in declared)
+        indexes = tuple(sorted(table.indexes + kept, key=lambda i: _fold(i.name)))
+        tables.append(replace(table, indexes=indexes))
     return replace(target, tables=tuple(tables))
 
 
