@@ -589,6 +589,10 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
             sql_type = metadata.get("sql_type") or _sql_type(inner, where)
             column = f.name
         default = f.default if f.default is not dataclasses.MISSING else _NO_DEFAULT
+        accepted = {int: int, float: (int, float), str: str, bytes: (bytes, bytearray), bool: bool}.get(inner)
+        if accepted and default not in (_NO_DEFAULT, None) and not isinstance(default, accepted):
+            raise MigrateError(f"{where}: default {default!r} is not a {inner.__name__}: give it a "
+                               f"{inner.__name__} (or metadata={{'default_sql': ...}} for an SQL expression)")
         fields.append(_Field(cls.__name__, f.name, column, sql_type, nullable, metadata, default, target))
     return fields
 

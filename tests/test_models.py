@@ -193,6 +193,13 @@ class Defaults(ModelCase):
             "a": "5", "b": "-1.5", "c": "'it''s; DROP TABLE thing; --'", "d": "X'00FF'",
             "e": "1", "f": None, "g": "'red'", "h": None, "i": "CURRENT_TIMESTAMP"})
 
+    def test_default_of_another_type_is_refused(self):
+        for annotation, default in (("int", '"abc"'), ("str", "5"), ("bool", "1"), ("bytes", '"x"'), ("float", '"1.5"')):
+            with self.subTest(f"{annotation} = {default}"):
+                self.error(f"@dataclass\nclass A:\n    x: {annotation} = {default}\n", "model A field x",
+                           f"is not a {annotation}")
+        self.table("@dataclass\nclass A:\n    x: float = 2\n    y: Optional[int] = None\n", "a")  # int is a float
+
     def test_default_that_has_no_sql_literal_is_refused(self):
         self.error("""
             @dataclass
