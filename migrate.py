@@ -3709,6 +3709,16 @@ def _run_export(args, out: _Output) -> int:
     paths = export_d1(directory=args.dir, out=args.d1)
     out.say(f"Exported {len(paths)} migrations to {args.d1} for Cloudflare D1 "
             f"(apply with: npx wrangler d1 migrations apply DATABASE)")
+    # D1 applies every file in the folder it has not recorded, by name: say what would surprise
+    written = {os.path.basename(path) for path in paths}
+    for name in sorted(set(os.listdir(args.d1)) - written):
+        if _FILE_NAME.fullmatch(name):
+            out.say(f"  {out.paint('WARNING', 'yellow')}: {name} in {args.d1} is not one of the migrations: "
+                    "remove it, or D1 will apply it")
+    for migration in read_migrations(args.dir):
+        if migration.replaces:
+            out.say(f"  {out.paint('WARNING', 'yellow')}: {migration.name} is a squash; a D1 database that "
+                    "applied the migrations it replaces would run it again: keep exporting those files for it")
     return 0
 
 

@@ -56,6 +56,17 @@ class D1Export(unittest.TestCase):
             migrate.export_d1(directory=project.directory, out=project.directory + "/.")
         self.assertEqual([project.read(name) for name in project.files()], before)
 
+    def test_stale_files_in_the_folder_and_squashes_are_warned_about(self):
+        project = Project(self)
+        project.write_migration("0001_a", "-- migrate:up\nCREATE TABLE a (x);\n")
+        project.write_migration("0002_b", "-- migrate:up\nCREATE TABLE b (x);\n")
+        self.assertEqual(project.cli("export", "--d1", "d1").returncode, 0)
+        migrate.squash(directory=project.directory)
+        result = project.cli("export", "--d1", "d1")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("0001_a.sql in d1 is not one of the migrations: remove it", result.stdout)
+        self.assertIn("0002_squashed_0001_0002 is a squash; a D1 database that applied", result.stdout)
+
     def test_rebuild_of_a_referenced_table_is_refused(self):
         project = Project(self)
         project.models(MODELS)
