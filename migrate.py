@@ -2057,7 +2057,7 @@ def squash(*, directory: str = "migrations", upto: str | None = None, write: boo
                             "squashed migration does not repeat: copy them by hand if new databases need them")
     description = [f"Squashed {chosen[0].name} .. {last.name}: the schema they build, in one go."]
     text = render_migration(up, down, description, replaces=replaces)
-    slug = f"squashed_{chosen[0].number:04d}_{last.number:04d}"
+    slug = f"squashed_{int(replaces[0].split('_', 1)[0]):04d}_{last.number:04d}"  # 0001, also when squashed again
     result = _write_migration(directory, last.number, slug, text, description, warnings, up, down, write)
     for migration in chosen if write else ():  # only once the squash is safely written
         try:
@@ -2901,12 +2901,15 @@ def _visible_applied(conn, migrations: dict) -> tuple[dict, set]:
     return applied, adopt
 
 
+_SQUASH_NAME = re.compile(r"\d{4,}_squashed_\d{4,}_\d{4,}")  # as squash names its files
+
+
 def _not_applied(replaced: tuple[str, ...], records: dict) -> list[str]:
     """Which of a squash's `replaced` names the database lacks. Squashing
     again lists an earlier squash after the names it replaced (squashes
     always start at the first migration), so a database has either that
     squash or everything before it, and either counts."""
-    squashes = [i for i, name in enumerate(replaced) if "_squashed_" in name]
+    squashes = [i for i, name in enumerate(replaced) if _SQUASH_NAME.fullmatch(name)]
     covered_up_to = max((i for i in squashes if replaced[i] in records), default=-1)
     missing = []
     for i, name in enumerate(replaced):
@@ -2982,8 +2985,9 @@ def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: b
         conn = database.conn
         steps = _planned_steps(conn, migrations, target=target, reverting=reverting,
                                allow_changed=allow_changed) if conn is not None else []
-        faked = fake_initial and steps and steps[0].action == "apply" and steps[0].migration.number == 1 \
-            and _initial_tables_exist(conn, steps[0].migration)
+        first = min(migrations.values(), key=lambda m: m.number, default=None)  # 0001, or a squash of it
+        faked = fake_initial and steps and steps[0].action == "apply" and steps[0].migration is first \
+            and _initial_tables_exist(conn, first)
         _refuse_unrunnable(steps[1:] if faked else steps, fake=fake)
         accepted = _accepted_edits(conn, migrations) if allow_changed else []
         if faked:

@@ -101,7 +101,7 @@ class Squash(unittest.TestCase):
             migrate.squash(directory=project.directory)
             with self.subTest(applied_by):
                 self.assertEqual([(s.name, s.applied) for s in project.status()],
-                                 [("0004_squashed_0002_0004", True)])
+                                 [("0004_squashed_0001_0004", True)])  # named for all it replaces
                 self.assertEqual([s.action for s in project.apply()], ["adopt"])
                 project.revert()
                 self.assertEqual(normalised_schema(project.db), [])
@@ -132,6 +132,24 @@ class Squash(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         warned = [line.split()[1] for line in result.stderr.splitlines()]
         self.assertEqual(warned, ["0004_view", "0006_seed"], result.stderr)
+
+    def test_a_migration_merely_named_like_a_squash_is_not_taken_for_one(self):
+        project = self.build()  # only 0001 applied
+        os.rename(os.path.join(project.directory, "0002_add_question_author_and_more.sql"),
+                  os.path.join(project.directory, "0002_create_squashed_juice.sql"))
+        migrate.squash(directory=project.directory)
+        with self.assertRaisesRegex(migrate.MigrateError, "only some of the migrations .* 0002_create_squashed_juice"):
+            project.apply()
+
+    def test_fake_initial_adopts_a_database_for_a_squashed_project(self):
+        project = self.build(old_db=False)
+        project.apply()
+        migrate.squash(directory=project.directory)
+        adopted = Project(self)
+        adopted.directory = project.directory
+        adopted.execute(*migrate.dump_schema(project.db))
+        self.assertEqual([s.action for s in migrate.apply(adopted.db, directory=project.directory, fake_initial=True)],
+                         ["fake"])
 
     def test_partly_applied_originals_are_refused(self):
         project = self.build()  # only 0001 applied
