@@ -1993,7 +1993,6 @@ def _make(scratch, module, directory, number, name, questioner, write) -> MakeRe
     target = with_hand_written_indexes(target, renamed)
     operations += diff_schemas(renamed, target, questioner, unmanaged=unmanaged)
     steps += _execute_operations(scratch, operations[len(steps):])
-    _refuse_dangling_objects(scratch, [op.name for op in operations if isinstance(op, DropTable)])
     questioner.check_renames_used()
     if not operations:
         return MakeResult(())
@@ -2130,6 +2129,7 @@ def _execute_operations(scratch: sqlite3.Connection, operations: list) -> list[t
     """Render each operation against the current scratch schema and run it
     there, so the next one sees its effect; returns (operation, SQL, inverse)."""
     steps = []
+    dropping = {_fold(op.name) for op in operations if isinstance(op, DropTable)}
     for operation in operations:
         schema = read_schema(scratch)
         statements = operation.sql(schema)
@@ -2142,30 +2142,60 @@ def _execute_operations(scratch: sqlite3.Connection, operations: list) -> list[t
                     f"cannot {operation.describe()[0][2:].lower()}: SQLite says {exc} while running "
                     f"{_shorten(statement)}; a view, trigger or hand-written index that uses it may need "
                     "changing in a hand-written migration first; nothing was written") from None
+        if isinstance(operation, DropTable):
+            _refuse_dangling_objects(scratch, operation.name, dropping)
         steps.append((operation, statements, inverse))
     return steps
 
 
-def _refuse_dangling_objects(scratch: sqlite3.Connection, dropped: list[str]) -> None:
+def _refuse_dangling_objects(scratch: sqlite3.Connection, dropped: str, dropping: set[str]) -> None:
     """SQLite drops a table that a view or another table's trigger still
-    reads, and they fail later when used. Renaming any table makes SQLite
-    check every view and trigger (lang_altertable.html), so one rename,
-    undone at once, finds them."""
-    table = scratch.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
-                            "AND name NOT LIKE 'sqlite!_%' ESCAPE '!' LIMIT 1").fetchone()
-    if not dropped or table is None:  # no table left: no trigger either
+    reads; they would fail later when used. Run right after `dropped` goes,
+    so no later step fails on them first; triggers on a table that is
+    `dropping` too go with it."""
+    schema = read_schema(scratch)
+    for view in schema.views:
+        if _mentions(view.sql, dropped):
+            try:
+                scratch.execute(f"SELECT * FROM {quote(view.name)} LIMIT 0")
+            except sqlite3.Error as exc:
+                _refuse_if_missing(exc, dropped, f"view {view.name}")
+    for trigger in schema.triggers:
+        if _fold(trigger.table) not in dropping and _mentions(trigger.sql, dropped):
+            _probe_trigger(scratch, schema, trigger, dropped)
+
+
+def _probe_trigger(scratch: sqlite3.Connection, schema: Schema, trigger: SchemaObject, dropped: str) -> None:
+    """SQLite parses a trigger only when it fires, or when a table is renamed:
+    then it checks every view and trigger. So, in a savepoint undone at once,
+    everything else goes and one table is renamed: an error is this trigger's."""
+    table = next((t.name for t in schema.tables if _fold(t.name) == _fold(trigger.table)),
+                 schema.tables[0].name if schema.tables else None)
+    if table is None:
         return
-    scratch.execute("SAVEPOINT dangling")
+    taken = {_fold(t.name) for t in schema.tables} | {_fold(o.name) for o in schema.views + schema.others}
+    free = next(f"{table}_{n}" for n in range(len(taken) + 1) if _fold(f"{table}_{n}") not in taken)
+    scratch.execute("SAVEPOINT probe")
     try:
-        scratch.execute(f"ALTER TABLE {quote(table[0])} RENAME TO {quote(table[0] + '__renamed')}")
-    except sqlite3.Error as exc:  # "error in view v: no such table: main.t"
-        if any(f"main.{_fold(name)}" in _fold(str(exc)) for name in dropped):
-            raise MigrateError(f"cannot drop table {', '.join(dropped)}: SQLite says {exc}; drop or change "
-                               "that view or trigger in a hand-written migration first; nothing was "
-                               "written") from None
+        for other in schema.triggers:
+            if other.name != trigger.name:
+                scratch.execute(f"DROP TRIGGER {quote(other.name)}")
+        for view in reversed(schema.views):
+            if _fold(view.name) != _fold(trigger.table):  # an INSTEAD OF trigger keeps its view
+                scratch.execute(f"DROP VIEW {quote(view.name)}")
+        scratch.execute(f"ALTER TABLE {quote(table)} RENAME TO {quote(free)}")
+    except sqlite3.Error as exc:  # "error in trigger t: no such table: main.x"
+        _refuse_if_missing(exc, dropped, f"trigger {trigger.name} on {trigger.table}")
     finally:
-        scratch.execute("ROLLBACK TO dangling")
-        scratch.execute("RELEASE dangling")
+        scratch.execute("ROLLBACK TO probe")
+        scratch.execute("RELEASE probe")
+
+
+def _refuse_if_missing(exc: Exception, dropped: str, user: str) -> None:
+    missing = re.search(r"no such table: (?:main\.)?(\S+)", str(exc))
+    if missing and _fold(missing.group(1)) == _fold(dropped):
+        raise MigrateError(f"cannot drop table {dropped}: {user} uses it ({exc}); drop or change it in a "
+                           "hand-written migration first; nothing was written") from None
 
 
 def schema_differences(actual: Schema, expected: Schema, *, unmanaged: frozenset = frozenset(),
