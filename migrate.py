@@ -3764,12 +3764,14 @@ def _run_schema(args, out: _Output) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """The command line: parse, call the library, print. Returns the exit code."""
+    command = None
     try:
         settings = dict(_DEFAULTS)
         settings.update(_pyproject_settings())
         settings.update({k: os.environ[f"MIGRATE_{k.upper()}"] for k in _DEFAULTS
                          if os.environ.get(f"MIGRATE_{k.upper()}")})
         args = _parser(settings).parse_args(argv)
+        command = args.command
         handlers = {"make": _run_make, "apply": _run_migrations, "revert": _run_migrations,
                     "status": _run_status, "check": _run_check, "sql": _run_sql,
                     "schema": _run_schema, "dump": _run_schema, "squash": _run_squash,
@@ -3786,8 +3788,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted; the migration in progress was rolled back", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # `schema | head`: the reader left; say nothing more (Python's signal docs)
+    except BrokenPipeError:  # `schema | head`: the reader left (Python's signal docs)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        if command not in ("status", "sql", "schema", "dump"):  # it was changing something: say where it stopped
+            print("error: the output was closed while working; the step in progress was rolled back, what "
+                  "finished before stays: run status", file=sys.stderr)
         return 1
 
 

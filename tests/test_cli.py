@@ -168,6 +168,20 @@ class Errors(unittest.TestCase):
         self.assertNotIn("Traceback", result.stderr)
         self.assertNotIn("BrokenPipeError", result.stderr)
 
+    def test_apply_into_a_closed_pipe_says_where_it_stopped(self):
+        for number in range(1, 201):
+            self.project.write_migration(f"{number:04d}_t{number}", f"-- migrate:up\nCREATE TABLE t{number} (x);\n")
+        result = subprocess.run(f'"{sys.executable}" "{MIGRATE}" apply | head -c 1', shell=True, cwd=self.project.root,
+                                capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.assertNotIn("Traceback", result.stderr)
+        self.assertIn("error: the output was closed while working; the step in progress was rolled back",
+                      result.stderr)
+        status = self.project.cli("status").stdout.splitlines()
+        applied = sum(line.startswith("[X]") for line in status)
+        tables = self.project.query("SELECT count(*) FROM sqlite_master WHERE name GLOB 't[0-9]*'")[0][0] \
+            if os.path.exists(self.project.db) else 0
+        self.assertEqual(applied, tables, "every recorded migration ran, and only those")
+
     def test_usage_errors_exit_two_and_every_command_has_help(self):
         self.assertEqual(self.project.cli("frobnicate").returncode, 2)
         self.assertEqual(self.project.cli().returncode, 2)
