@@ -2594,15 +2594,6 @@ def _touched_tables(statements, index_tables: dict[str, str]) -> dict[str, bool]
     for statement in statements:
         tokens = _first_tokens(statement, 10)
         words = [t.upper for t in tokens]
-        if words[:2] == ["CREATE", "TABLE"] and _REFERENCES.search(statement):
-            # empty, but its foreign keys must have a parent key to point at ("foreign key mismatch")
-            position = 5 if words[2:3] == ["IF"] else 2  # CREATE TABLE [IF NOT EXISTS] [schema.]name
-            if position + 2 < len(tokens) and tokens[position + 1].text == ".":
-                position += 2
-            if position >= len(tokens):
-                return None
-            touched.setdefault(_fold(_unquote(tokens[position].text)), False)
-            continue
         if tuple(words[:1]) in _NO_ROWS_CHANGED or tuple(words[:2]) in _NO_ROWS_CHANGED:
             continue
         if words[:2] == ["DROP", "INDEX"]:
@@ -2641,6 +2632,24 @@ def _touched_tables(statements, index_tables: dict[str, str]) -> dict[str, bool]
     return touched
 
 
+def _created_with_references(statements) -> list[str]:
+    """Tables the statements create with foreign keys: empty, but a foreign
+    key must have a parent key to point at ("foreign key mismatch")."""
+    created = []
+    for statement in statements:
+        if not _REFERENCES.search(statement):
+            continue
+        tokens = _first_tokens(statement, 8)
+        words = [t.upper for t in tokens]
+        if words[:2] == ["CREATE", "TABLE"]:
+            position = 5 if words[2:3] == ["IF"] else 2  # CREATE TABLE [IF NOT EXISTS] [schema.]name
+            if position + 2 < len(tokens) and tokens[position + 1].text == ".":
+                position += 2
+            if position < len(tokens):
+                created.append(_unquote(tokens[position].text))
+    return created
+
+
 def _worse(first, second):
     """Combine what two statements remove from one table: False (nothing),
     a set of dropped columns, or True (any row or key)."""
@@ -2651,7 +2660,7 @@ def _worse(first, second):
     return first | second
 
 
-def _foreign_key_violations(conn, touched: dict | None = None) -> Counter:
+def _foreign_key_violations(conn, touched: dict | None = None, created=()) -> Counter:
     """Rows whose foreign keys point nowhere, counted by (table, rowid,
     parent): counted, because WITHOUT ROWID tables report every row as rowid
     NULL. With `touched` (from _touched_tables), only where they can be: the
@@ -2679,6 +2688,10 @@ def _foreign_key_violations(conn, touched: dict | None = None) -> Counter:
             sorted(shrunk)).fetchall()
         checked |= {child for child, parent, column in references  # a dropped column matters if referenced
                     if shrunk[parent] is True or column is None or column in shrunk[parent]}
+    if created:  # (see _created_with_references) unless renamed or dropped since, as a rebuild's _new_ table
+        marks = ", ".join("?" * len(created))
+        checked |= {name for (name,) in conn.execute(f"SELECT name FROM sqlite_master WHERE type = 'table' "
+                                                      f"AND lower(name) IN ({marks})", [_fold(c) for c in created])}
     rows = [row for name in sorted(checked)
             for row in conn.execute(f"PRAGMA foreign_key_check({quote(name)})").fetchall()]
     return Counter((table, rowid, parent) for table, rowid, parent, _ in rows)
@@ -2688,15 +2701,15 @@ def _subject(steps: list[PlannedStep]) -> str:
     return f"migration {', '.join(s.name for s in steps)}" if steps else "accepting the edited files"
 
 
-def _checked_violations(conn, steps, touched: dict | None = None) -> Counter:
+def _checked_violations(conn, steps, touched: dict | None = None, created=()) -> Counter:
     """_foreign_key_violations, with SQLite's "foreign key mismatch" (a
     parent key that is neither PRIMARY KEY nor UNIQUE) as the steps' error."""
     try:
-        return _foreign_key_violations(conn, touched)
+        return _foreign_key_violations(conn, touched, created)
     except _errors(conn) as exc:
         raise MigrateError(f"{_subject(steps)} failed the foreign key check: {exc} (a foreign key's parent "
-                           "columns need a PRIMARY KEY or UNIQUE index); it was rolled back, the database "
-                           "is as it was") from None
+                           "columns need a PRIMARY KEY or UNIQUE index; if that table was so before, fix it "
+                           "first); it was rolled back, the database is as it was") from None
 
 
 @dataclass(frozen=True)
@@ -2800,7 +2813,7 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
                 action = "adopt" if step.adopt else "fake" if fake else step.action
                 done.append(Step(step.name, action, time.perf_counter() - started))
         touched = _touched_tables(statements, index_tables)
-        violations = _checked_violations(conn, steps, touched)
+        violations = _checked_violations(conn, steps, touched, _created_with_references(statements))
         if violations - allowed:
             raise _NewViolations(violations)
         _commit(conn, steps, timeout=timeout)

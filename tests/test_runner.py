@@ -215,6 +215,16 @@ class Failures(unittest.TestCase):
                 message = self.assert_unchanged(self.project.apply)
                 self.assertIn("0002_badge failed the foreign key check: foreign key mismatch", message)
 
+    def test_a_new_table_is_checked_alone_not_blamed_for_an_old_mismatch_elsewhere(self):
+        self.project.execute("CREATE TABLE legacy (text TEXT REFERENCES question (question_text))")
+        self.project.write_migration("0002_note", """\
+            -- migrate:up
+            CREATE TABLE note (question_id INTEGER REFERENCES question (id), body TEXT);
+            CREATE TRIGGER note_added AFTER INSERT ON note BEGIN SELECT 1; END;
+            -- migrate:down
+            """)
+        self.assertEqual([s.action for s in self.project.apply()], ["apply"])
+
     def test_a_new_orphan_in_a_without_rowid_table_is_told_from_an_old_one(self):
         # foreign_key_check reports every WITHOUT ROWID row as rowid NULL: count them
         self.project.write_migration("0002_tags", """\
