@@ -805,7 +805,7 @@ def _shadow_tables(conn, virtual: list[str]) -> set[str]:
     `search_history` is no shadow of `search`."""
     try:
         return {_fold(name) for name, kind in conn.execute(
-            "SELECT name, type FROM pragma_table_list WHERE schema = 'main'") if kind == "shadow"}
+            "SELECT name, type FROM pragma_table_list WHERE schema = 'main'").fetchall() if kind == "shadow"}
     except _errors(conn):  # older SQLite, or rqlite
         return {_fold(v + suffix) for v in virtual for suffix in _SHADOW_SUFFIXES}
 
@@ -2580,7 +2580,7 @@ def _index_tables(conn, statements) -> dict[str, str]:
                for s in statements):
         return {}
     return {_fold(name): _fold(table) for name, table in conn.execute(
-        "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index'")}
+        "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index'").fetchall()}
 
 
 def _touched_tables(statements, index_tables: dict[str, str]) -> dict[str, bool] | None:
@@ -2689,9 +2689,9 @@ def _foreign_key_violations(conn, touched: dict | None = None, created=()) -> Co
         checked |= {child for child, parent, column in references  # a dropped column matters if referenced
                     if shrunk[parent] is True or column is None or column in shrunk[parent]}
     if created:  # (see _created_with_references) unless renamed or dropped since, as a rebuild's _new_ table
-        marks = ", ".join("?" * len(created))
-        checked |= {name for (name,) in conn.execute(f"SELECT name FROM sqlite_master WHERE type = 'table' "
-                                                      f"AND lower(name) IN ({marks})", [_fold(c) for c in created])}
+        existing = conn.execute(f"SELECT name FROM sqlite_master WHERE type = 'table' AND lower(name) IN "
+                                f"({', '.join('?' * len(created))})", [_fold(c) for c in created]).fetchall()
+        checked |= {name for (name,) in existing}
     rows = [row for name in sorted(checked)
             for row in conn.execute(f"PRAGMA foreign_key_check({quote(name)})").fetchall()]
     return Counter((table, rowid, parent) for table, rowid, parent, _ in rows)
