@@ -113,11 +113,15 @@ class Crashes(unittest.TestCase):
 
 
 class Locks(unittest.TestCase):
-    def test_writer_holding_the_lock_past_the_timeout_is_a_clean_error(self):
+    def one_applied_one_pending(self) -> Project:
         project = Project(self)
         write_chain(project, 1)
         project.apply()
         write_chain(project, 2)
+        return project
+
+    def test_writer_holding_the_lock_past_the_timeout_is_a_clean_error(self):
+        project = self.one_applied_one_pending()
         holder = sqlite3.connect(project.db, isolation_level=None)
         holder.execute("BEGIN IMMEDIATE")
         try:
@@ -134,10 +138,7 @@ class Locks(unittest.TestCase):
     def test_a_reader_holding_the_database_past_the_timeout_rolls_back_at_commit(self):
         # rollback journal: COMMIT waits for readers while holding the PENDING lock,
         # which locks new readers out, so --timeout must bound that wait too
-        project = Project(self)
-        write_chain(project, 1)
-        project.apply()
-        write_chain(project, 2)
+        project = self.one_applied_one_pending()
         reader = sqlite3.connect(project.db, isolation_level=None)
         reader.execute("BEGIN")
         reader.execute("SELECT * FROM t1").fetchall()
