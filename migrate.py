@@ -1997,7 +1997,7 @@ def _make(scratch, module, directory, number, name, questioner, write) -> MakeRe
     if not operations:
         return MakeResult(())
     _verify(read_schema(scratch), target, unmanaged, "the models", objects=original, exact=False)
-    down_steps = _execute_operations(scratch, [inverse for _, _, inverse in reversed(steps)])
+    down_steps = _execute_operations(scratch, [inverse for _, _, inverse in reversed(steps)], down=True)
     _verify(read_schema(scratch), original, frozenset(), "the previous migrations", objects=original, exact=True)
     description = [line for op in operations for line in op.describe()]
     warnings = warnings_for(operations)
@@ -2125,9 +2125,10 @@ def _write_migration(directory, number, slug, text, description, warnings, up, d
                       file_name, path if write else None, text)
 
 
-def _execute_operations(scratch: sqlite3.Connection, operations: list) -> list[tuple]:
+def _execute_operations(scratch: sqlite3.Connection, operations: list, *, down: bool = False) -> list[tuple]:
     """Render each operation against the current scratch schema and run it
-    there, so the next one sees its effect; returns (operation, SQL, inverse)."""
+    there, so the next one sees its effect; returns (operation, SQL, inverse).
+    A down section only restores what was there: its drops are not checked."""
     steps = []
     dropping = {_fold(op.name) for op in operations if isinstance(op, DropTable)}
     for operation in operations:
@@ -2142,24 +2143,24 @@ def _execute_operations(scratch: sqlite3.Connection, operations: list) -> list[t
                     f"cannot {operation.describe()[0][2:].lower()}: SQLite says {exc} while running "
                     f"{_shorten(statement)}; a view, trigger or hand-written index that uses it may need "
                     "changing in a hand-written migration first; nothing was written") from None
-        if isinstance(operation, DropTable):
+        if isinstance(operation, DropTable) and not down:
             _refuse_dangling_objects(scratch, operation.name, dropping)
         steps.append((operation, statements, inverse))
     return steps
 
 
 def _refuse_dangling_objects(scratch: sqlite3.Connection, dropped: str, dropping: set[str]) -> None:
-    """SQLite drops a table that a view or another table's trigger still
-    reads; they would fail later when used. Run right after `dropped` goes,
-    so no later step fails on them first; triggers on a table that is
-    `dropping` too go with it."""
+    """SQLite drops a table that a view, a virtual table (FTS content=) or
+    another table's trigger still reads; they would fail later when used. Run
+    right after `dropped` goes, so no later step fails on them first; triggers
+    on a table that is `dropping` too go with it."""
     schema = read_schema(scratch)
-    for view in schema.views:
-        if _mentions(view.sql, dropped):
-            try:
-                scratch.execute(f"SELECT * FROM {quote(view.name)} LIMIT 0")
-            except sqlite3.Error as exc:
-                _refuse_if_missing(exc, dropped, f"view {view.name}")
+    readers = [v for v in schema.views if _mentions(v.sql, dropped)] + list(schema.others)  # content='t'
+    for reader in readers:
+        try:
+            scratch.execute(f"SELECT * FROM {quote(reader.name)} LIMIT 1").fetchall()  # FTS reads on a step
+        except sqlite3.Error as exc:
+            _refuse_if_missing(exc, dropped, f"{reader.type} {reader.name}")
     for trigger in schema.triggers:
         if _fold(trigger.table) not in dropping and _mentions(trigger.sql, dropped):
             _probe_trigger(scratch, schema, trigger, dropped)
@@ -2168,32 +2169,28 @@ def _refuse_dangling_objects(scratch: sqlite3.Connection, dropped: str, dropping
 def _probe_trigger(scratch: sqlite3.Connection, schema: Schema, trigger: SchemaObject, dropped: str) -> None:
     """SQLite parses a trigger only when it fires, or when a table is renamed:
     then it checks every view and trigger. So, in a savepoint undone at once,
-    everything else goes and one table is renamed: an error is this trigger's."""
-    table = next((t.name for t in schema.tables if _fold(t.name) == _fold(trigger.table)),
-                 schema.tables[0].name if schema.tables else None)
-    if table is None:
-        return
-    taken = {_fold(t.name) for t in schema.tables} | {_fold(o.name) for o in schema.views + schema.others}
-    free = next(f"{table}_{n}" for n in range(len(taken) + 1) if _fold(f"{table}_{n}") not in taken)
+    the other triggers go and a new table is renamed: an error in this
+    trigger is this trigger's."""
+    taken = {_fold(o.name) for o in schema.tables + schema.views + schema.others + schema.triggers}
+    free = [name for name in (f"_probe_{n}" for n in range(len(taken) + 2)) if _fold(name) not in taken][:2]
     scratch.execute("SAVEPOINT probe")
     try:
         for other in schema.triggers:
             if other.name != trigger.name:
                 scratch.execute(f"DROP TRIGGER {quote(other.name)}")
-        for view in reversed(schema.views):
-            if _fold(view.name) != _fold(trigger.table):  # an INSTEAD OF trigger keeps its view
-                scratch.execute(f"DROP VIEW {quote(view.name)}")
-        scratch.execute(f"ALTER TABLE {quote(table)} RENAME TO {quote(free)}")
+        scratch.execute(f"CREATE TABLE {quote(free[0])} (x)")
+        scratch.execute(f"ALTER TABLE {quote(free[0])} RENAME TO {quote(free[1])}")
     except sqlite3.Error as exc:  # "error in trigger t: no such table: main.x"
-        _refuse_if_missing(exc, dropped, f"trigger {trigger.name} on {trigger.table}")
+        if str(exc).startswith(f"error in trigger {trigger.name}:"):
+            _refuse_if_missing(exc, dropped, f"trigger {trigger.name} on {trigger.table}")
     finally:
         scratch.execute("ROLLBACK TO probe")
         scratch.execute("RELEASE probe")
 
 
 def _refuse_if_missing(exc: Exception, dropped: str, user: str) -> None:
-    missing = re.search(r"no such table: (?:main\.)?(\S+)", str(exc))
-    if missing and _fold(missing.group(1)) == _fold(dropped):
+    missing = re.search(r"no such table: (?:main\.)?(.+)$", str(exc))
+    if missing and _fold(missing.group(1).strip()) == _fold(dropped):
         raise MigrateError(f"cannot drop table {dropped}: {user} uses it ({exc}); drop or change it in a "
                            "hand-written migration first; nothing was written") from None
 

@@ -270,6 +270,40 @@ class RebuildKeepsEverything(unittest.TestCase):
         with self.assertRaisesRegex(migrate.MigrateError, "cannot drop table b: trigger a_new on a uses it"):
             project.make()
 
+    def test_more_readers_of_a_dropped_table_are_found(self):
+        cases = {  # name: (hand-written SQL beside tables keep and "old stuff", models kept)
+            "a name with a space": ('CREATE VIEW v AS SELECT v FROM "old stuff";', "Keep"),
+            "a trigger that also reads a view": (
+                'CREATE VIEW kv AS SELECT id FROM keep; CREATE TRIGGER keep_ai AFTER INSERT ON keep BEGIN '
+                'UPDATE keep SET x = (SELECT count(*) FROM kv); INSERT INTO "old stuff" (v) VALUES (1); END;', "Keep"),
+            "an INSTEAD OF trigger on a view of a view": (
+                'CREATE VIEW v0 AS SELECT id FROM keep; CREATE VIEW v AS SELECT id FROM v0; CREATE TRIGGER v_ins '
+                'INSTEAD OF INSERT ON v BEGIN INSERT INTO "old stuff" (v) VALUES (1); END;', "Keep"),
+            "no table left": ('CREATE VIEW inbox AS SELECT 1 AS n; CREATE TRIGGER inbox_ins INSTEAD OF INSERT ON '
+                              'inbox BEGIN INSERT INTO "old stuff" (v) VALUES (1); END;', None),
+            "an FTS index of it": ('CREATE VIRTUAL TABLE docs USING fts5(v, content=\'old stuff\');', "Keep"),
+        }
+        models = ("@dataclass\nclass Keep:\n    x: Optional[int] = None\n    id: Optional[int] = None\n"
+                  "@dataclass\nclass Old:\n    __tablename__ = 'old stuff'\n    v: Optional[int] = None\n"
+                  "    id: Optional[int] = None\n")
+        for name, (sql, kept) in cases.items():
+            with self.subTest(name):
+                project = Project(self)
+                project.models(models)
+                project.make()
+                project.write_migration("0002_readers", f"-- migrate:up\n{sql}\n")
+                project.apply()
+                project.models(models.split("@dataclass\nclass Old")[0] if kept else "")
+                with self.assertRaisesRegex(migrate.MigrateError, "cannot drop table old stuff: .* uses it"):
+                    project.make()
+
+    def test_a_new_table_that_an_older_view_expects_can_be_made(self):
+        project = Project(self)
+        project.write_migration("0001_view", "-- migrate:up\nCREATE VIEW recent AS SELECT note FROM audit_log;\n"
+                                "-- migrate:down\nDROP VIEW recent;\n")
+        project.models("@dataclass\nclass AuditLog:\n    note: str\n    id: Optional[int] = None\n")
+        self.assertEqual(project.make().operations, ("+ Create table audit_log",))  # its down drops it again
+
     def test_triggers_that_only_share_a_name_or_go_with_the_drop_do_not_block_it(self):
         project = Project(self)
         models = "@dataclass\nclass {0}:\n    x: Optional[int] = None\n    id: Optional[int] = None\n"
