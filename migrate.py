@@ -2630,8 +2630,7 @@ def _touched_tables(statements, index_tables: dict[str, str]) -> dict[str, bool]
 
 
 def _created_with_references(statements) -> list[str]:
-    """Tables the statements create with foreign keys: empty, but a foreign
-    key must have a parent key to point at ("foreign key mismatch")."""
+    """Tables the statements create with foreign keys."""
     created = []
     for statement in statements:
         if not _REFERENCES.search(statement):
@@ -2647,6 +2646,21 @@ def _created_with_references(statements) -> list[str]:
     return created
 
 
+def _without_parent_keys(conn, created: list[str]) -> list[str]:
+    """Warnings for new tables whose foreign keys have no parent key (PRIMARY
+    KEY or UNIQUE) to point at: a later migration may add it, but until then
+    every write fails with foreign keys on. A rebuild's _new_ table is gone."""
+    warnings = []
+    for name in created:
+        try:
+            conn.execute(f"PRAGMA foreign_key_check({quote(name)})").fetchall()
+        except _errors(conn) as exc:
+            if "mismatch" in str(exc):
+                warnings.append(f"{exc}: writes to {name} fail with foreign keys on until the parent columns "
+                                "are its PRIMARY KEY or UNIQUE")
+    return warnings
+
+
 def _worse(first, second):
     """Combine what two statements remove from one table: False (nothing),
     a set of dropped columns, or True (any row or key)."""
@@ -2657,7 +2671,7 @@ def _worse(first, second):
     return first | second
 
 
-def _foreign_key_violations(conn, touched: dict | None = None, created=()) -> Counter:
+def _foreign_key_violations(conn, touched: dict | None = None) -> Counter:
     """Rows whose foreign keys point nowhere, counted by (table, rowid,
     parent): counted, because WITHOUT ROWID tables report every row as rowid
     NULL. With `touched` (from _touched_tables), only where they can be: the
@@ -2685,10 +2699,6 @@ def _foreign_key_violations(conn, touched: dict | None = None, created=()) -> Co
             sorted(shrunk)).fetchall()
         checked |= {child for child, parent, column in references  # a dropped column matters if referenced
                     if shrunk[parent] is True or column is None or column in shrunk[parent]}
-    if created:  # (see _created_with_references) unless renamed or dropped since, as a rebuild's _new_ table
-        existing = conn.execute(f"SELECT name FROM sqlite_master WHERE type = 'table' AND lower(name) IN "
-                                f"({', '.join('?' * len(created))})", [_fold(c) for c in created]).fetchall()
-        checked |= {name for (name,) in existing}
     rows = [row for name in sorted(checked)
             for row in conn.execute(f"PRAGMA foreign_key_check({quote(name)})").fetchall()]
     return Counter((table, rowid, parent) for table, rowid, parent, _ in rows)
@@ -2698,11 +2708,11 @@ def _subject(steps: list[PlannedStep]) -> str:
     return f"migration {', '.join(s.name for s in steps)}" if steps else "accepting the edited files"
 
 
-def _checked_violations(conn, steps, touched: dict | None = None, created=()) -> Counter:
+def _checked_violations(conn, steps, touched: dict | None = None) -> Counter:
     """_foreign_key_violations, with SQLite's "foreign key mismatch" (a
     parent key that is neither PRIMARY KEY nor UNIQUE) as the steps' error."""
     try:
-        return _foreign_key_violations(conn, touched, created)
+        return _foreign_key_violations(conn, touched)
     except _errors(conn) as exc:
         raise MigrateError(f"{_subject(steps)} failed the foreign key check: {exc} (a foreign key's parent "
                            "columns need a PRIMARY KEY or UNIQUE index; if that table was so before, fix it "
@@ -2810,9 +2820,10 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
                 action = "adopt" if step.adopt else "fake" if fake else step.action
                 done.append(Step(step.name, action, time.perf_counter() - started))
         touched = _touched_tables(statements, index_tables)
-        violations = _checked_violations(conn, steps, touched, _created_with_references(statements))
+        violations = _checked_violations(conn, steps, touched)
         if violations - allowed:
             raise _NewViolations(violations)
+        keyless = _without_parent_keys(conn, _created_with_references(statements))
         _commit(conn, steps, timeout=timeout)
     except (MigrateError, _NewViolations):
         _rollback(conn)
@@ -2824,11 +2835,13 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
     except BaseException:
         _rollback(conn)
         raise
+    warnings = keyless
     if violations:
         tables = ", ".join(sorted({v[0] for v in violations}))
-        warning = (f"{sum(violations.values())} foreign key violations that were already there remain in "
-                   f"{tables} (PRAGMA foreign_key_check)")
-        done[-1] = replace(done[-1], warnings=(warning,))
+        warnings.append(f"{sum(violations.values())} foreign key violations that were already there remain in "
+                        f"{tables} (PRAGMA foreign_key_check)")
+    if warnings:
+        done[-1] = replace(done[-1], warnings=tuple(warnings))
     return done
 
 
