@@ -3676,12 +3676,14 @@ def _run_migrations(args, out: _Output) -> int:
             if state["open"]:  # --atomic: the previous one waits for the common COMMIT
                 out.say()
             out.say(f"  {words[action]} {name}...", end="")
-            state["open"] = True
+            state["open"] = name
             return
-        if not state["open"]:
+        if state["open"] != name:  # --atomic: the results come after the common COMMIT
+            if state["open"]:
+                out.say()
             out.say(f"  {words[action]} {name}...", end="")
         out.say(f" {out.paint(outcomes.get(step.action, 'OK'), 'green')} ({step.seconds:.2f}s)")
-        state["open"] = False
+        state["open"] = None
         for warning in step.warnings:
             out.say(f"    {out.paint('WARNING', 'yellow')}: {warning}")
 

@@ -1,6 +1,7 @@
 """The everyday commands beyond make/apply/revert/status, as subprocesses."""
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -118,6 +119,13 @@ class Commands(unittest.TestCase):
                                      "COMMIT;\n-- migrate:down\nDROP TABLE item;\n")
         self.project.execute("CREATE TABLE item (qty INTEGER NOT NULL, id INTEGER PRIMARY KEY)")
         self.assertIn("Applying 0001_initial... FAKED", self.run_ok("apply", "--fake-initial"))
+
+    def test_atomic_apply_reports_each_migration_once(self):
+        self.project.write_migration("0002_a", "-- migrate:up\nCREATE TABLE a (x);\n")
+        self.project.write_migration("0003_b", "-- migrate:up\nCREATE TABLE b (x);\n")
+        out = self.run_ok("apply", "--atomic")
+        for name in ("0001_initial", "0002_a", "0003_b"):
+            self.assertEqual(len(re.findall(rf"Applying {name}\.\.\. OK", out)), 1, out)
 
     def test_backup_snapshots_before_applying(self):
         self.run_ok("apply")
