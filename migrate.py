@@ -589,12 +589,26 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
             sql_type = metadata.get("sql_type") or _sql_type(inner, where)
             column = f.name
         default = f.default if f.default is not dataclasses.MISSING else _NO_DEFAULT
-        accepted = {int: int, float: (int, float), str: str, bytes: (bytes, bytearray), bool: bool}.get(inner)
+        accepted = _default_types(inner) if target is None and "sql_type" not in metadata else None
         if accepted and default not in (_NO_DEFAULT, None) and not isinstance(default, accepted):
             raise MigrateError(f"{where}: default {default!r} is not a {inner.__name__}: give it a "
                                f"{inner.__name__} (or metadata={{'default_sql': ...}} for an SQL expression)")
         fields.append(_Field(cls.__name__, f.name, column, sql_type, nullable, metadata, default, target))
     return fields
+
+
+def _default_types(annotation: object) -> tuple[type, ...] | None:
+    """What a field's Python default may be: an instance of its annotation
+    (an int also for float and Decimal). None: not checked."""
+    if not isinstance(annotation, type):
+        return None
+    if annotation is float or annotation.__name__ == "Decimal":
+        return (int, annotation)
+    if annotation is bytes:
+        return (bytes, bytearray)
+    key = f"{annotation.__module__}.{annotation.__qualname__}"
+    import enum
+    return (annotation,) if key in _SQL_TYPES or issubclass(annotation, enum.Enum) else None
 
 
 def _primary_key(fields: list[_Field]) -> list[_Field]:
@@ -3789,14 +3803,14 @@ def _run_schema(args, out: _Output) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """The command line: parse, call the library, print. Returns the exit code."""
-    command = None
+    changing = False  # apply or revert that runs SQL: a closed output stops it mid-way
     try:
         settings = dict(_DEFAULTS)
         settings.update(_pyproject_settings())
         settings.update({k: os.environ[f"MIGRATE_{k.upper()}"] for k in _DEFAULTS
                          if os.environ.get(f"MIGRATE_{k.upper()}")})
         args = _parser(settings).parse_args(argv)
-        command = args.command
+        changing = args.command in ("apply", "revert") and not args.dry_run
         handlers = {"make": _run_make, "apply": _run_migrations, "revert": _run_migrations,
                     "status": _run_status, "check": _run_check, "sql": _run_sql,
                     "schema": _run_schema, "dump": _run_schema, "squash": _run_squash,
@@ -3815,9 +3829,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:  # `schema | head`: the reader left (Python's signal docs)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        if command not in ("status", "sql", "schema", "dump"):  # it was changing something: say where it stopped
-            print("error: the output was closed while working; the step in progress was rolled back, what "
-                  "finished before stays: run status", file=sys.stderr)
+        if changing:
+            print("error: the output was closed while migrating: the migration in progress, if any, was rolled "
+                  "back, those finished before stay applied: run status", file=sys.stderr)
         return 1
 
 

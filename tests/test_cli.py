@@ -174,8 +174,8 @@ class Errors(unittest.TestCase):
         result = subprocess.run(f'"{sys.executable}" "{MIGRATE}" apply | head -c 1', shell=True, cwd=self.project.root,
                                 capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         self.assertNotIn("Traceback", result.stderr)
-        self.assertIn("error: the output was closed while working; the step in progress was rolled back",
-                      result.stderr)
+        self.assertIn("error: the output was closed while migrating: the migration in progress, if any, was "
+                      "rolled back", result.stderr)
         status = self.project.cli("status").stdout.splitlines()
         applied = sum(line.startswith("[X]") for line in status)
         tables = self.project.query("SELECT count(*) FROM sqlite_master WHERE name GLOB 't[0-9]*'")[0][0] \

@@ -199,6 +199,14 @@ class Defaults(ModelCase):
                 self.error(f"@dataclass\nclass A:\n    x: {annotation} = {default}\n", "model A field x",
                            f"is not a {annotation}")
         self.table("@dataclass\nclass A:\n    x: float = 2\n    y: Optional[int] = None\n", "a")  # int is a float
+        header = "import datetime, decimal, enum, uuid\nclass Color(enum.Enum):\n    RED = 1\n"
+        for annotation, default in (("Color", "'red'"), ("decimal.Decimal", "1.5"), ("datetime.date", "'nope'"),
+                                    ("uuid.UUID", "3")):
+            with self.subTest(f"{annotation} = {default}"):
+                self.error(f"{header}@dataclass\nclass A:\n    x: {annotation} = {default}\n", "model A field x",
+                           "is not a")
+        self.table(f"{header}@dataclass\nclass A:\n    c: Color = Color.RED\n    d: decimal.Decimal = 2\n"
+                   "    t: datetime.date = datetime.date(2026, 1, 1)\n", "a")
 
     def test_default_that_has_no_sql_literal_is_refused(self):
         self.error("""
