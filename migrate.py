@@ -2863,13 +2863,17 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
     """Run a step's statements and its tracking write. `ticks(seconds)` hears
     about a long statement about twice a second (from SQLite's progress handler)."""
     watch = ticks is not None and hasattr(conn, "set_progress_handler")
-    started, last = time.perf_counter(), [time.perf_counter()]
+    started, last, raised = time.perf_counter(), [time.perf_counter()], []
 
     def handler():
         now = time.perf_counter()
         if now - last[0] >= 0.5:
             last[0] = now
-            ticks(now - started)
+            try:
+                ticks(now - started)
+            except BaseException as exc:  # the caller's callback failed: stop, and raise that, not "interrupted"
+                raised.append(exc)
+                return 1
         return 0
 
     if watch:
@@ -2879,6 +2883,8 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
             try:
                 conn.execute(statement)
             except _errors(conn) as exc:
+                if raised:
+                    raise raised[0] from None
                 raise MigrateError(f"migration {step.name} failed: {exc} in statement: "
                                    f"{_shorten(statement)}; it was rolled back, the database is as it was") from None
     finally:
@@ -3603,12 +3609,12 @@ def _parser(settings: dict):
 
 
 class _Output:
-    """Printing for the CLI: quiet mode, and colour on a terminal unless NO_COLOR."""
+    """Printing for the CLI: quiet mode, and colour on a terminal unless NO_COLOR is set."""
 
     def __init__(self, *, quiet: bool):
         self.quiet = quiet
         self.terminal = sys.stdout.isatty()
-        self.colour = self.terminal and "NO_COLOR" not in os.environ
+        self.colour = self.terminal and not os.environ.get("NO_COLOR")  # no-color.org: set and not empty
 
     def paint(self, text: str, colour: str) -> str:
         codes = {"green": "32", "red": "31", "yellow": "33", "bold": "1"}
@@ -3750,7 +3756,10 @@ def _run_check(args, out: _Output) -> int:
         print(problem)
     if problems:
         return 1
-    out.say("OK: models, migrations and database agree")
+    if os.path.exists(args.db) or _is_url(args.db):
+        out.say("OK: models, migrations and database agree")
+    else:  # a mistyped --db in CI should be seen
+        out.say(f"OK: models and migrations agree (no database at {args.db} to compare)")
     return 0
 
 

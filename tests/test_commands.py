@@ -62,6 +62,7 @@ class Commands(unittest.TestCase):
         self.assertEqual(self.run_ok("dump"), dump)
 
     def test_check_reports_missing_migrations_edited_files_and_drift(self):
+        self.assertIn("OK: models and migrations agree (no database at db.sqlite3 to compare)", self.run_ok("check"))
         self.run_ok("apply")
         self.assertIn("OK", self.run_ok("check"))
         self.project.execute("ALTER TABLE question ADD COLUMN sneaky TEXT", "CREATE VIEW v AS SELECT 1",

@@ -391,6 +391,18 @@ class Connections(unittest.TestCase):
         conn.commit()
         conn.close()
 
+    def test_a_failing_progress_callback_raises_its_own_error_and_rolls_back(self):
+        project = Project(self)
+        project.write_migration("0001_slow", "-- migrate:up\nCREATE TABLE t (x);\nWITH RECURSIVE c(x) AS (SELECT 1 "
+                                "UNION ALL SELECT x + 1 FROM c WHERE x < 20000000) SELECT count(*) FROM c;\n")
+
+        def progress(action, name, step):
+            if isinstance(step, float):  # about twice a second during a long statement (README)
+                raise ValueError("the callback's own mistake")
+        with self.assertRaisesRegex(ValueError, "the callback's own mistake"):
+            migrate.apply(project.db, directory=project.directory, progress=progress)
+        self.assertFalse(os.path.exists(project.db))
+
     def test_a_connection_with_its_own_row_and_text_factories_works_and_keeps_them(self):
         project = Project(self)
         project.models(POLLS)
