@@ -3792,15 +3792,17 @@ def _run_export(args, out: _Output) -> int:
     out.say(f"Exported {len(paths)} migrations to {args.d1} for Cloudflare D1 "
             f"(apply with: npx wrangler d1 migrations apply DATABASE)")
     # D1 applies every file in the folder it has not recorded, by name: say what would surprise
+    squashes = [m for m in read_migrations(args.dir) if m.replaces]
+    replaced = {name + ".sql" for m in squashes for name in m.replaces}
     written = {os.path.basename(path) for path in paths}
-    for name in sorted(set(os.listdir(args.d1)) - written):
+    for name in sorted(set(os.listdir(args.d1)) - written - replaced):
         if _FILE_NAME.fullmatch(name):
             out.say(f"  {out.paint('WARNING', 'yellow')}: {name} in {args.d1} is not one of the migrations: "
                     "remove it, or D1 will apply it")
-    for migration in read_migrations(args.dir):
-        if migration.replaces:
-            out.say(f"  {out.paint('WARNING', 'yellow')}: {migration.name} is a squash; a D1 database that "
-                    "applied the migrations it replaces would run it again: keep exporting those files for it")
+    for migration in squashes:
+        out.say(f"  {out.paint('WARNING', 'yellow')}: {migration.name} replaces {len(migration.replaces)} "
+                "migrations, which D1 does not know: a D1 database that applied them would run it again and "
+                "fail; for such a database keep the exported files from before the squash")
     return 0
 
 
