@@ -2954,9 +2954,11 @@ def _choose(names: list[str], applied: dict, available: dict, *, target: str | N
     return to_revert, to_apply
 
 
-def _visible_applied(conn, migrations: dict) -> tuple[dict, set]:
+def _visible_applied(conn, migrations: dict, *, partly: bool = False) -> tuple[dict, set]:
     """The applied records, those replaced by a squashed migration folded into
-    it; and the squashed migrations to adopt (all they replace is applied)."""
+    it; and the squashed migrations to adopt (all they replace is applied).
+    A database that applied only some of them is an error, or with `partly`
+    (to show it as it is) keeps those records as they are."""
     records = _applied(conn) if conn is not None else {}
     replaced = {name for m in migrations.values() for name in m.replaces}
     applied = {n: r for n, r in records.items() if n not in replaced}
@@ -2966,6 +2968,9 @@ def _visible_applied(conn, migrations: dict) -> tuple[dict, set]:
         if migration.name in applied or not done:
             continue
         missing = _not_applied(migration.replaces, records)
+        if missing and partly:
+            applied.update((name, records[name]) for name in done)
+            continue
         if missing:
             raise MigrateError(f"the database applied only some of the migrations {migration.name} replaces "
                                f"(not {', '.join(missing)}): apply those from the files as they were before "
@@ -2995,7 +3000,7 @@ def _not_applied(replaced: tuple[str, ...], records: dict) -> list[str]:
 def _applied_as_listed(conn, migrations: dict) -> dict:
     """The applied records as `status` and `check` show them: a squashed
     migration whose replaced ones are all applied counts as applied."""
-    applied, adopt = _visible_applied(conn, migrations)
+    applied, adopt = _visible_applied(conn, migrations, partly=True)
     records = _applied(conn) if adopt else {}
     for name in adopt:  # applied when the last of the migrations it replaces was
         applied_at = max(records[n].applied_at for n in migrations[name].replaces if n in records)
@@ -3240,6 +3245,10 @@ def check(db=None, *, models: str = "models.py", directory: str = "migrations") 
         if database is None or database.conn is None:
             return problems
         by_name = {m.name: m for m in migrations}
+        try:
+            _visible_applied(database.conn, by_name)
+        except MigrateError as exc:  # applied part of what a squash replaces
+            problems.append(str(exc))
         applied = _applied_as_listed(database.conn, by_name)
         for name in sorted(applied, key=_order):
             if name not in by_name:

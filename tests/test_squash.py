@@ -151,11 +151,15 @@ class Squash(unittest.TestCase):
         self.assertEqual([s.action for s in migrate.apply(adopted.db, directory=project.directory, fake_initial=True)],
                          ["fake"])
 
-    def test_partly_applied_originals_are_refused(self):
+    def test_partly_applied_originals_are_refused_but_shown(self):
         project = self.build()  # only 0001 applied
         migrate.squash(directory=project.directory)
         with self.assertRaisesRegex(migrate.MigrateError, "only some of the migrations"):
             project.apply()
+        self.assertEqual([(s.name, s.applied, s.file_missing) for s in project.status()],
+                         [("0001_initial", True, True), ("0004_squashed_0001_0004", False, False)])
+        problems = migrate.check(project.db, models=project.models_path, directory=project.directory)
+        self.assertIn("only some of the migrations", problems[0])
 
     def test_cli_squash_up_to_a_target(self):
         project = self.build(old_db=False)
