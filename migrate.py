@@ -590,11 +590,18 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
             column = f.name
         default = f.default if f.default is not dataclasses.MISSING else _NO_DEFAULT
         accepted = _default_types(inner) if target is None and "sql_type" not in metadata else None
-        if accepted and default not in (_NO_DEFAULT, None) and not isinstance(default, accepted):
+        if accepted and default not in (_NO_DEFAULT, None) and not isinstance(default, accepted) \
+                and default not in [getattr(member, "value", None) for member in _members(inner)]:
             raise MigrateError(f"{where}: default {default!r} is not a {inner.__name__}: give it a "
                                f"{inner.__name__} (or metadata={{'default_sql': ...}} for an SQL expression)")
         fields.append(_Field(cls.__name__, f.name, column, sql_type, nullable, metadata, default, target))
     return fields
+
+
+def _members(annotation: object) -> list:
+    """An Enum's members (whose values are fine defaults too); [] otherwise."""
+    import enum
+    return list(annotation) if isinstance(annotation, type) and issubclass(annotation, enum.Enum) else []
 
 
 def _default_types(annotation: object) -> tuple[type, ...] | None:
@@ -2174,6 +2181,9 @@ def _refuse_dangling_objects(scratch: sqlite3.Connection, dropped: str, dropping
         try:
             scratch.execute(f"SELECT * FROM {quote(reader.name)} LIMIT 1").fetchall()  # FTS reads on a step
         except sqlite3.Error as exc:
+            if reader.type == "virtual table" and _fold(dropped) in _fold(reader.sql):  # FTS4 says "logic error"
+                raise MigrateError(f"cannot drop table {dropped}: virtual table {reader.name} uses it ({exc}); "
+                                   "drop or change it in a hand-written migration first; nothing was written") from None
             _refuse_if_missing(exc, dropped, f"{reader.type} {reader.name}")
     for trigger in schema.triggers:
         if _fold(trigger.table) not in dropping and _mentions(trigger.sql, dropped):
@@ -3247,8 +3257,8 @@ def check(db=None, *, models: str = "models.py", directory: str = "migrations") 
         by_name = {m.name: m for m in migrations}
         try:
             _visible_applied(database.conn, by_name)
-        except MigrateError as exc:  # applied part of what a squash replaces
-            problems.append(str(exc))
+        except MigrateError as exc:  # applied part of what a squash replaces: the rest would only echo it
+            return problems + [str(exc)]
         applied = _applied_as_listed(database.conn, by_name)
         for name in sorted(applied, key=_order):
             if name not in by_name:
@@ -3802,16 +3812,15 @@ def _run_export(args, out: _Output) -> int:
             f"(apply with: npx wrangler d1 migrations apply DATABASE)")
     # D1 applies every file in the folder it has not recorded, by name: say what would surprise
     squashes = [m for m in read_migrations(args.dir) if m.replaces]
-    replaced = {name + ".sql" for m in squashes for name in m.replaces}
     written = {os.path.basename(path) for path in paths}
-    for name in sorted(set(os.listdir(args.d1)) - written - replaced):
+    for name in sorted(set(os.listdir(args.d1)) - written):
         if _FILE_NAME.fullmatch(name):
             out.say(f"  {out.paint('WARNING', 'yellow')}: {name} in {args.d1} is not one of the migrations: "
                     "remove it, or D1 will apply it")
     for migration in squashes:
         out.say(f"  {out.paint('WARNING', 'yellow')}: {migration.name} replaces {len(migration.replaces)} "
                 "migrations, which D1 does not know: a D1 database that applied them would run it again and "
-                "fail; for such a database keep the exported files from before the squash")
+                "fail; for such a database use an export from before the squash, in a folder of its own")
     return 0
 
 
@@ -3851,7 +3860,8 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         if changing:
             print("error: the output was closed while migrating: the migration in progress, if any, was rolled "
-                  "back, those finished before stay applied: run status", file=sys.stderr)
+                  "back (with --atomic: all of them), those committed before stay applied: run status",
+                  file=sys.stderr)
         return 1
 
 

@@ -205,6 +205,7 @@ class Defaults(ModelCase):
             with self.subTest(f"{annotation} = {default}"):
                 self.error(f"{header}@dataclass\nclass A:\n    x: {annotation} = {default}\n", "model A field x",
                            "is not a")
+        self.table(f"{header}@dataclass\nclass B:\n    c: Color = 1\n", "b")  # a member's value is fine
         self.table(f"{header}@dataclass\nclass A:\n    c: Color = Color.RED\n    d: decimal.Decimal = 2\n"
                    "    t: datetime.date = datetime.date(2026, 1, 1)\n", "a")
 

@@ -282,6 +282,7 @@ class RebuildKeepsEverything(unittest.TestCase):
             "no table left": ('CREATE VIEW inbox AS SELECT 1 AS n; CREATE TRIGGER inbox_ins INSTEAD OF INSERT ON '
                               'inbox BEGIN INSERT INTO "old stuff" (v) VALUES (1); END;', None),
             "an FTS index of it": ('CREATE VIRTUAL TABLE docs USING fts5(v, content=\'old stuff\');', "Keep"),
+            "an FTS4 index of it": ('CREATE VIRTUAL TABLE docs USING fts4(v, content="old stuff");', "Keep"),
         }
         models = ("@dataclass\nclass Keep:\n    x: Optional[int] = None\n    id: Optional[int] = None\n"
                   "@dataclass\nclass Old:\n    __tablename__ = 'old stuff'\n    v: Optional[int] = None\n"
