@@ -168,6 +168,17 @@ def _first_tokens(sql: str, count: int) -> list[_Token]:
     return list(islice(_tokens(sql), count))
 
 
+def _name_at(tokens: list[_Token], position: int) -> str | None:
+    """The name a statement gives at `position` (CREATE TABLE, DROP INDEX...),
+    past IF [NOT] EXISTS and a schema prefix, unquoted; None if cut short."""
+    words = [t.upper for t in tokens]
+    if words[position:position + 1] == ["IF"]:
+        position += 3 if words[position + 1:position + 2] == ["NOT"] else 2
+    if position + 2 < len(tokens) and tokens[position + 1].text == ".":
+        position += 2
+    return _unquote(tokens[position].text) if position < len(tokens) else None
+
+
 def _canonical(tokens: list[_Token]) -> str:
     """Text for comparing SQL fragments: case-folded words and identifiers,
     literal strings untouched, single spaces."""
@@ -589,33 +600,27 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
             sql_type = metadata.get("sql_type") or _sql_type(inner, where)
             column = f.name
         default = f.default if f.default is not dataclasses.MISSING else _NO_DEFAULT
-        accepted = _default_types(inner) if target is None and "sql_type" not in metadata else None
-        if accepted and default not in (_NO_DEFAULT, None) and not isinstance(default, accepted) \
-                and default not in [getattr(member, "value", None) for member in _members(inner)]:
+        checked = target is None and "sql_type" not in metadata and default not in (_NO_DEFAULT, None)
+        if checked and not _default_fits(inner, default):
             raise MigrateError(f"{where}: default {default!r} is not a {inner.__name__}: give it a "
                                f"{inner.__name__} (or metadata={{'default_sql': ...}} for an SQL expression)")
         fields.append(_Field(cls.__name__, f.name, column, sql_type, nullable, metadata, default, target))
     return fields
 
 
-def _members(annotation: object) -> list:
-    """An Enum's members (whose values are fine defaults too); [] otherwise."""
+def _default_fits(annotation: object, default: object) -> bool:
+    """Whether a field's Python default suits its annotation: an instance of
+    it (an int also for float and Decimal, a bytearray for bytes, a member's
+    value for an Enum). Types migrate.py does not map are not checked."""
     import enum
-    return list(annotation) if isinstance(annotation, type) and issubclass(annotation, enum.Enum) else []
-
-
-def _default_types(annotation: object) -> tuple[type, ...] | None:
-    """What a field's Python default may be: an instance of its annotation
-    (an int also for float and Decimal). None: not checked."""
     if not isinstance(annotation, type):
-        return None
-    if annotation is float or annotation.__name__ == "Decimal":
-        return (int, annotation)
-    if annotation is bytes:
-        return (bytes, bytearray)
-    key = f"{annotation.__module__}.{annotation.__qualname__}"
-    import enum
-    return (annotation,) if key in _SQL_TYPES or issubclass(annotation, enum.Enum) else None
+        return True
+    if issubclass(annotation, enum.Enum):
+        return isinstance(default, annotation) or default in [member.value for member in annotation]
+    if f"{annotation.__module__}.{annotation.__qualname__}" not in _SQL_TYPES:
+        return True
+    also = {float: int, bytes: bytearray}.get(annotation, int if annotation.__name__ == "Decimal" else annotation)
+    return isinstance(default, (annotation, also))
 
 
 def _primary_key(fields: list[_Field]) -> list[_Field]:
@@ -1697,12 +1702,9 @@ def dropped_referenced_tables(schema: Schema, statements) -> list[str]:
     tables of `schema` reference them: safe only with foreign keys off."""
     dropped = []
     for statement in statements:
-        tokens = _first_tokens(statement, 5)
-        uppers = [t.upper for t in tokens]
-        if uppers[:2] != ["DROP", "TABLE"] or len(tokens) < (5 if uppers[2:4] == ["IF", "EXISTS"] else 3):
-            continue
-        name = _unquote(tokens[4].text if uppers[2:4] == ["IF", "EXISTS"] else tokens[2].text)
-        if any(_fold(fk.table) == _fold(name) and _fold(t.name) != _fold(name)
+        tokens = _first_tokens(statement, 7)
+        name = _name_at(tokens, 2) if [t.upper for t in tokens[:2]] == ["DROP", "TABLE"] else None
+        if name and any(_fold(fk.table) == _fold(name) and _fold(t.name) != _fold(name)
                for t in schema.tables for fk in t.foreign_keys):
             dropped.append(name)
     return dropped
@@ -2618,8 +2620,8 @@ def _touched_tables(statements, index_tables: dict[str, str]) -> dict[str, bool]
         if tuple(words[:1]) in _NO_ROWS_CHANGED or tuple(words[:2]) in _NO_ROWS_CHANGED:
             continue
         if words[:2] == ["DROP", "INDEX"]:
-            parts = [t.text for t in tokens if t.text != ";"]  # DROP INDEX [IF EXISTS] [schema.]name
-            table = index_tables.get(_fold(_unquote(parts[-1]))) if len(tokens) < 10 else None
+            name = _name_at(tokens, 2)
+            table = index_tables.get(_fold(name)) if name else None
             if table is None:  # made by this migration, or not there: check everything
                 return None
             touched[table] = True
@@ -2660,13 +2662,9 @@ def _created_with_references(statements) -> list[str]:
         if not _REFERENCES.search(statement):
             continue
         tokens = _first_tokens(statement, 8)
-        words = [t.upper for t in tokens]
-        if words[:2] == ["CREATE", "TABLE"]:
-            position = 5 if words[2:3] == ["IF"] else 2  # CREATE TABLE [IF NOT EXISTS] [schema.]name
-            if position + 2 < len(tokens) and tokens[position + 1].text == ".":
-                position += 2
-            if position < len(tokens):
-                created.append(_unquote(tokens[position].text))
+        name = _name_at(tokens, 2) if [t.upper for t in tokens[:2]] == ["CREATE", "TABLE"] else None
+        if name:
+            created.append(name)
     return created
 
 
