@@ -56,7 +56,7 @@ __all__ = [
     "Questioner", "plan_renames", "diff_schemas", "schema_differences",
     # migration files and make
     "Migration", "MakeResult", "read_migrations", "parse_sections", "split_statements",
-    "render_migration", "make", "squash", "export_d1", "replayed_schema",
+    "render_migration", "make", "squash", "export_d1", "d1_warnings", "replayed_schema",
     # runner
     "Step", "PlannedStep", "MigrationStatus", "Rqlite", "apply", "revert", "plan", "status", "check",
     "find_migration", "dump_schema", "backup",
@@ -2131,6 +2131,19 @@ def export_d1(*, directory: str = "migrations", out: str) -> list[str]:
     return [path for path, _ in files]
 
 
+def d1_warnings(*, directory: str = "migrations", out: str) -> list[str]:
+    """What would surprise in an exported folder: D1 applies every file there
+    it has not recorded, by name, and knows no squashes."""
+    migrations = read_migrations(directory)
+    exported = {m.name + ".sql" for m in migrations}
+    warnings = [f"{name} in {out} is not one of the migrations: remove it, or D1 will apply it"
+                for name in sorted(set(os.listdir(out)) - exported) if _FILE_NAME.fullmatch(name)]
+    warnings += [f"{m.name} replaces {len(m.replaces)} migrations, which D1 does not know: a D1 database that "
+                 "applied them would run it again and fail; for such a database use an export from before "
+                 "the squash, in a folder of its own" for m in migrations if m.replaces]
+    return warnings
+
+
 def _write_migration(directory, number, slug, text, description, warnings, up, down, write) -> MakeResult:
     file_name = f"{number:04d}_{slug}"
     path = os.path.join(directory, file_name + ".sql")
@@ -3808,17 +3821,8 @@ def _run_export(args, out: _Output) -> int:
     paths = export_d1(directory=args.dir, out=args.d1)
     out.say(f"Exported {len(paths)} migrations to {args.d1} for Cloudflare D1 "
             f"(apply with: npx wrangler d1 migrations apply DATABASE)")
-    # D1 applies every file in the folder it has not recorded, by name: say what would surprise
-    squashes = [m for m in read_migrations(args.dir) if m.replaces]
-    written = {os.path.basename(path) for path in paths}
-    for name in sorted(set(os.listdir(args.d1)) - written):
-        if _FILE_NAME.fullmatch(name):
-            out.say(f"  {out.paint('WARNING', 'yellow')}: {name} in {args.d1} is not one of the migrations: "
-                    "remove it, or D1 will apply it")
-    for migration in squashes:
-        out.say(f"  {out.paint('WARNING', 'yellow')}: {migration.name} replaces {len(migration.replaces)} "
-                "migrations, which D1 does not know: a D1 database that applied them would run it again and "
-                "fail; for such a database use an export from before the squash, in a folder of its own")
+    for warning in d1_warnings(directory=args.dir, out=args.d1):
+        out.say(f"  {out.paint('WARNING', 'yellow')}: {warning}")
     return 0
 
 
