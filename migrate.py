@@ -3569,15 +3569,32 @@ def _toml_string(token: str, where: str) -> str:
                   unescape, body, flags=re.DOTALL)
 
 
+def _terminal_columns() -> int:
+    """shutil.get_terminal_size().columns without importing shutil, which
+    argparse would do on every start (3 ms, for help text rarely printed)."""
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):  # no stdout, or not a terminal
+        return 80
+
+
 def _parser(settings: dict):
     import argparse
+
+    def formatter(prog):
+        return argparse.RawDescriptionHelpFormatter(prog, width=_terminal_columns() - 2)  # as argparse does
+
     parser = argparse.ArgumentParser(
         prog="migrate.py", description="Django-style schema migrations for SQLite.",
-        epilog="Run `python migrate.py COMMAND --help` for a command's options and examples.")
+        epilog="Run `python migrate.py COMMAND --help` for a command's options and examples.",
+        formatter_class=formatter)
     parser.add_argument("--version", action="version", version=f"migrate.py {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    common = argparse.ArgumentParser(add_help=False)
+    common = argparse.ArgumentParser(add_help=False, formatter_class=formatter)
     common.add_argument("--db", default=settings["db"],
                         help=f"SQLite database file (env MIGRATE_DB; now {settings['db']})")
     common.add_argument("--models", default=settings["models"],
@@ -3590,7 +3607,7 @@ def _parser(settings: dict):
     def command(name, help_text, aliases=()):
         return commands.add_parser(name, parents=[common], help=help_text, description=help_text,
                                    epilog=_EXAMPLES[name], aliases=list(aliases),
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+                                   formatter_class=formatter)
 
     make_ = command("make", "write the next migration from the changes in the models")
     make_.add_argument("name", nargs="?", help="slug for the file name (default: derived)")

@@ -195,6 +195,17 @@ class Errors(unittest.TestCase):
                 self.assertIn("python migrate.py " + command, result.stdout)
                 self.assertIn("--db", result.stdout)
 
+    def test_help_wraps_at_the_terminal_width(self):
+        for columns in (50, 200):
+            with self.subTest(columns=columns):
+                result = self.project.cli("apply", "--help", env={"COLUMNS": str(columns)})
+                self.assertEqual(result.returncode, 0, result.stderr)
+                options = result.stdout.split("options:" if "options:" in result.stdout else "optional")[1]
+                wrapped = options.split("examples:")[0].splitlines()  # the examples are kept as written
+                widest = max(len(line) for line in wrapped)
+                self.assertLessEqual(widest, columns)
+                self.assertGreater(widest, 80 if columns == 200 else 40)  # wider than the default 80 when allowed
+
 
 if __name__ == "__main__":
     unittest.main()
