@@ -2728,10 +2728,14 @@ def _foreign_key_violations(conn, touched: dict | None = None) -> Counter:
         return Counter((table, rowid, parent) for table, rowid, parent, _ in rows)
     shrunk = {name: removes for name, removes in touched.items() if removes}
     if shrunk:
+        children, names = with_references, sorted(shrunk)
+        if not any(set(name) & set("\"'`]") for name in names):  # then a child's SQL names it as it is
+            children += " AND (" + " OR ".join(["sql LIKE ?"] * len(names)) + ")"  # saves asking every table
+            names = [f"%{name}%" for name in names] + names
         references = conn.execute(
-            f"SELECT c.name, lower(f.\"table\"), lower(f.\"to\") FROM ({with_references}) AS c, "
+            f"SELECT c.name, lower(f.\"table\"), lower(f.\"to\") FROM ({children}) AS c, "
             f"pragma_foreign_key_list(c.name) AS f WHERE lower(f.\"table\") IN ({', '.join('?' * len(shrunk))})",
-            sorted(shrunk)).fetchall()
+            names).fetchall()
         checked |= {child for child, parent, column in references  # a dropped column matters if referenced
                     if shrunk[parent] is True or column is None or column in shrunk[parent]}
     rows = [row for name in sorted(checked)

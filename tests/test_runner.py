@@ -159,11 +159,24 @@ class Failures(unittest.TestCase):
 
     def test_deleting_parents_is_caught_in_the_child_tables(self):
         for sql in ("DELETE FROM question", "WITH gone AS (SELECT 1) DELETE FROM question",
-                    "DROP TABLE question"):
+                    "DROP TABLE question", "DROP TABLE main.[QUESTION]"):
             with self.subTest(sql=sql):
                 self.project.write_migration("0002_orphans", f"-- migrate:up\n{sql};\n-- migrate:down\n")
                 message = self.assert_unchanged(self.project.apply)
                 self.assertIn("foreign keys point nowhere: choice rowid 1 -> question", message)
+
+    def test_parents_whose_names_need_quotes_are_checked_too(self):
+        self.project.write_migration("0002_quoted", "-- migrate:up\n"
+                                     "CREATE TABLE \"o'clock\" (id INTEGER PRIMARY KEY);\n"
+                                     "CREATE TABLE bell (id INTEGER PRIMARY KEY, at REFERENCES \"o'clock\" (id));\n"
+                                     "INSERT INTO \"o'clock\" VALUES (1);\n"
+                                     "INSERT INTO bell VALUES (1, 1);\n-- migrate:down\n")
+        self.project.apply()
+        for sql in ("DELETE FROM \"o'clock\"", "DROP TABLE \"O'CLOCK\""):
+            with self.subTest(sql=sql):
+                self.project.write_migration("0003_orphans", f"-- migrate:up\n{sql};\n-- migrate:down\n")
+                message = self.assert_unchanged(self.project.apply)
+                self.assertIn("foreign keys point nowhere: bell rowid 1 -> o'clock", message)
 
     def test_orphans_written_into_a_table_created_in_the_same_migration_are_caught(self):
         # CREATE TABLE itself needs no check (a new table is empty); what follows it does
