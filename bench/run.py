@@ -44,6 +44,7 @@ GENERATOR_VERSION = "1"  # bump when the generated scenarios change (invalidates
 MIG = "migrate.py"
 MIG_ATOMIC = "migrate.py --atomic"
 MIG_COLD = "migrate.py, empty replay cache"
+RAW_NORMAL = "sqlite3 (tx per file, synchronous=NORMAL as dbmate)"
 
 
 def log(message: str) -> None:
@@ -233,8 +234,11 @@ def statements(sql):
                 yield buffer
             buffer = ""
 
-db, directory, mode = sys.argv[1:4]   # mode: each (transaction per file) | one | file
+db, directory, mode = sys.argv[1:4]   # mode: each (transaction per file) | one | file [+ "-normal"]
 conn = sqlite3.connect(db, isolation_level=None)
+if mode.endswith("-normal"):  # commit as dbmate's driver does: one journal fsync fewer than FULL
+    conn.execute("PRAGMA synchronous = NORMAL")
+    mode = mode[:-len("-normal")]
 if mode == "file":   # run one file's up section in one transaction, untracked
     text = open(directory, encoding="utf-8").read()
     up = text.split("-- migrate:up", 1)[1].split("-- migrate:down", 1)[0]
@@ -350,8 +354,8 @@ def runner_scenario(work: str, n: int, tools: dict) -> list[Case]:
             write(os.path.join(base, "yoyo", f"{i:04d}_{slug}.sql"), sql(up))
             write(os.path.join(base, "yoyo", f"{i:04d}_{slug}.rollback.sql"), sql(down))
             alembic_revision(os.path.join(base, "alembic"), i, slug, up, down)
-        write(os.path.join(base, "raw_apply.py"), RAW_APPLY)
         cache.done()
+    write(os.path.join(base, "raw_apply.py"), RAW_APPLY)
     migrations = os.path.join(base, "migrations")
     db = lambda tool: os.path.join(base, f"db-{tool}.sqlite3")
     mig = lambda *args, d="migrate": [PY, MIGRATE, *args, "--db", db(d), "--dir", migrations]
@@ -374,6 +378,7 @@ def runner_scenario(work: str, n: int, tools: dict) -> list[Case]:
         ("alembic", "alembic", alembic("upgrade", "head"), alembic("upgrade", "head"),
          alembic("current"), alembic_env, None if tools["alembic"] else "skipped (not installed)"),
         ("sqlite3 (tx per file)", "raw", raw("each", "raw"), raw("each", "raw"), None, None, None),
+        (RAW_NORMAL, "rawn", raw("each-normal", "rawn"), None, None, None, None),
         ("sqlite3 (one tx)", "raw1", raw("one", "raw1"), raw("one", "raw1"), None, None, None),
     ]
     scenario = f"1 runner (N={n})"
@@ -1155,6 +1160,28 @@ def _git_head() -> str:
         return "?"
 
 
+_SYNCHRONOUS = {0: "0 (OFF)", 1: "1 (NORMAL)", 2: "2 (FULL)", 3: "3 (EXTRA)"}
+
+
+def dbmate_synchronous(dbmate: str) -> str:
+    """The synchronous setting dbmate's SQLite driver commits with, read by a
+    migration that dbmate itself runs: it decides how many fsyncs a commit
+    costs (FULL syncs the rollback journal twice, NORMAL once)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        os.makedirs(os.path.join(scratch, "m"))
+        write(os.path.join(scratch, "m", "0001_probe.sql"),
+              "-- migrate:up\nCREATE TABLE probe AS SELECT synchronous FROM pragma_synchronous;\n"
+              "-- migrate:down\n")
+        db = os.path.join(scratch, "probe.sqlite3")
+        check([dbmate, "--url", f"sqlite:{db}", "--migrations-dir", os.path.join(scratch, "m"),
+               "--no-dump-schema", "up"], scratch)
+        conn = sqlite3.connect(db)
+        try:
+            return _SYNCHRONOUS.get(conn.execute("SELECT synchronous FROM probe").fetchone()[0], "?")
+        finally:
+            conn.close()
+
+
 def discover_tools() -> dict:
     tools = {"python": venv("python"), "dbmate": venv("dbmate"), "yoyo": venv("yoyo"),
              "alembic": venv("alembic") if venv_has("alembic") and venv_has("sqlalchemy") else None,
@@ -1174,6 +1201,9 @@ def discover_tools() -> dict:
             versions[name] = version
     if tools["dbmate"]:
         versions["dbmate binary"] = check([tools["dbmate"], "--version"], ROOT).strip()
+        versions["dbmate PRAGMA synchronous"] = dbmate_synchronous(tools["dbmate"])
+    versions["python sqlite3 PRAGMA synchronous"] = _SYNCHRONOUS[
+        sqlite3.connect(":memory:").execute("PRAGMA synchronous").fetchone()[0]]
     tools["django_version"] = versions.get("Django", "-")
     tools["alembic_version"] = versions.get("alembic", "-") + "/" + versions.get("SQLAlchemy", "-")
     help_text = check([PY, MIGRATE, "apply", "--help"], ROOT)
