@@ -3730,23 +3730,27 @@ def _run_migrations(args, out: _Output) -> int:
     reverting = args.command == "revert"
     if args.dry_run:
         return _print_plan(plan(args.db, directory=args.dir, target=args.target, reverting=reverting), out)
-    out.say("Operations to perform:")
+    header = ["Operations to perform:"]  # said once something runs: a refusal is the error alone
     if reverting:
-        out.say(f"  Revert every migration after {args.target}" if args.target else "  Revert the last migration")
+        header.append(f"  Revert every migration after {args.target}" if args.target else "  Revert the last migration")
     else:
-        out.say(f"  Target specific migration: {args.target}" if args.target else "  Apply all migrations")
+        header.append(f"  Target specific migration: {args.target}" if args.target else "  Apply all migrations")
         if args.backup is not None:
-            if backup(args.db, args.backup):
-                out.say(f"  Backed up {args.db} to {args.backup}")
-            else:
-                out.say(f"  No backup: {args.db} does not exist yet")
-    out.say("Running migrations:")
+            header.append(f"  Backed up {args.db} to {args.backup}" if backup(args.db, args.backup)
+                          else f"  No backup: {args.db} does not exist yet")
+    header.append("Running migrations:")
+
+    def say_header():
+        while header:
+            out.say(header.pop(0))
+
     words = {"apply": "Applying", "revert": "Unapplying"}
     outcomes = {"skip": "SKIPPED (done by another process)", "fake": "FAKED",
                 "adopt": "OK (applied before as the migrations it replaces)"}
     state = {"open": False}
 
     def progress(action, name, step):
+        say_header()
         if isinstance(step, float):  # a long statement is running: show it is alive
             if out.terminal and state["open"]:
                 out.say(f"\r  {words[action]} {name}... {step:.0f}s", end="")
@@ -3775,6 +3779,7 @@ def _run_migrations(args, out: _Output) -> int:
         if state["open"]:
             out.say(" " + out.paint("FAILED", "red"))
         raise
+    say_header()
     if not steps:
         out.say("  No migrations to revert." if reverting else "  No migrations to apply.")
     return 0

@@ -195,6 +195,18 @@ class Errors(unittest.TestCase):
                 self.assertIn("python migrate.py " + command, result.stdout)
                 self.assertIn("--db", result.stdout)
 
+    def test_a_refused_run_prints_the_error_alone(self):
+        self.project.models(POLLS)
+        self.assertEqual(self.project.cli("make").returncode, 0)
+        self.assertEqual(self.project.cli("apply").returncode, 0)
+        with open(os.path.join(self.project.root, "migrations", "0001_initial.sql"), "a") as handle:
+            handle.write("-- edited\n")
+        for args in (["apply"], ["apply", "zero"]):  # revert runs the recorded down SQL: no refusal
+            with self.subTest(args=args):
+                result = self.project.cli(*args)
+                self.assert_one_line_error(result, "0001_initial.sql changed since it was applied")
+                self.assertEqual(result.stdout, "")  # no "Operations to perform:" for what never ran
+
     def test_help_wraps_at_the_terminal_width(self):
         for columns in (50, 200):
             with self.subTest(columns=columns):
