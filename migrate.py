@@ -3007,7 +3007,7 @@ def _visible_applied(conn, migrations: dict, *, partly: bool = False) -> tuple[d
         if missing:
             raise MigrateError(f"the database applied only some of the migrations {migration.name} replaces "
                                f"(not {', '.join(missing)}): apply those from the files as they were before "
-                               "the squash (git checkout), then apply again; nothing was changed")
+                               "they were squashed (git checkout), then apply again; nothing was changed")
         adopt.add(migration.name)
     return applied, adopt
 
@@ -3019,15 +3019,12 @@ def _not_applied(replaced: tuple[str, ...], records: dict) -> list[str]:
     """Which of a squash's `replaced` names the database lacks. Squashing
     again lists an earlier squash after the names it replaced (squashes
     always start at the first migration), so a database has either that
-    squash or everything before it, and either counts."""
-    squashes = [i for i, name in enumerate(replaced) if _SQUASH_NAME.fullmatch(name)]
+    squash or everything before it, and either counts: an earlier squash
+    itself is never what is missing, the names before it are."""
+    squashes = {i for i, name in enumerate(replaced) if _SQUASH_NAME.fullmatch(name)}
     covered_up_to = max((i for i in squashes if replaced[i] in records), default=-1)
-    missing = []
-    for i, name in enumerate(replaced):
-        if name in records or i < covered_up_to or (i in squashes and not missing):
-            continue
-        missing.append(name)
-    return missing
+    return [name for i, name in enumerate(replaced)
+            if name not in records and i > covered_up_to and i not in squashes]
 
 
 def _applied_as_listed(conn, migrations: dict) -> dict:

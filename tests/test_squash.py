@@ -162,6 +162,15 @@ class Squash(unittest.TestCase):
         self.assertEqual(len(problems), 1, problems)  # no echo of it as missing files or drift
         self.assertIn("only some of the migrations", problems[0])
 
+    def test_after_two_squashes_the_refusal_names_only_the_originals_to_apply(self):
+        project = self.build()  # only 0001 applied
+        migrate.squash(directory=project.directory, upto="0002")
+        migrate.squash(directory=project.directory)  # replaces 0001, 0002, 0002_squashed_..., 0003, 0004
+        with self.assertRaises(migrate.MigrateError) as refused:
+            project.apply()
+        self.assertIn("(not 0002_add_question_author_and_more, 0003_create_choice, 0004_view)",
+                      str(refused.exception))
+
     def test_cli_squash_up_to_a_target(self):
         project = self.build(old_db=False)
         result = project.cli("squash", "0002")
