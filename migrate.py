@@ -640,17 +640,20 @@ def _render_model(cls: type, fields: list[_Field], keys: dict, tables: dict) -> 
         definition, references = _column_sql(f, is_pk=is_pk, keys=keys, tables=tables)
         definitions.append(definition)
         if f.metadata.get("unique") and not is_pk:
-            indexes.append(((f.column,), True))
+            indexes.append(((f.column,), True, f"field {f.name} (unique)"))
         elif f.metadata.get("index") or (references and f.metadata.get("index", True)
                                           and not (pk and f is pk[0])):  # a key's first column is indexed
-            indexes.append(((f.column,), False))
+            indexes.append(((f.column,), False, f"field {f.name} (indexed)"))
     indexes += _declared_indexes(cls, fields)
-    index_sqls, seen = [], set()
-    for columns, unique in indexes:
+    index_sqls, seen = [], {}
+    for columns, unique, source in indexes:
         index_name = "_".join((name,) + columns) + ("_uniq" if unique else "_idx")
         if _fold(index_name) not in seen:
-            seen.add(_fold(index_name))
+            seen[_fold(index_name)] = (columns, source)
             index_sqls.append(render_create_index(index_name, name, columns, unique=unique))
+        elif seen[_fold(index_name)][0] != columns:  # the same name for other columns: one would be lost
+            raise MigrateError(f"model {cls.__name__}: {seen[_fold(index_name)][1]} and {source} would both be "
+                               f"the index {index_name}; rename the field or drop one of them")
     create = render_create_table(
         name, definitions, primary_key=tuple(f.column for f in pk) if len(pk) > 1 else (),
         strict=bool(getattr(cls, "__strict__", False)),
@@ -696,9 +699,9 @@ def _column_sql(f: _Field, *, is_pk: bool, keys: dict, tables: dict) -> tuple[st
     return definition, references
 
 
-def _declared_indexes(cls: type, fields: list[_Field]) -> list[tuple[tuple[str, ...], bool]]:
-    """`__indexes__` and `__unique__`: (columns, unique) pairs; fields may be
-    named by field or column name (`question` or `question_id`)."""
+def _declared_indexes(cls: type, fields: list[_Field]) -> list[tuple[tuple[str, ...], bool, str]]:
+    """`__indexes__` and `__unique__`: (columns, unique, where declared);
+    fields may be named by field or column name (`question` or `question_id`)."""
     by_name = {name: f.column for f in fields for name in (f.name, f.column)}
     indexes = []
     for attribute, unique in (("__indexes__", False), ("__unique__", True)):
@@ -714,7 +717,7 @@ def _declared_indexes(cls: type, fields: list[_Field]) -> list[tuple[tuple[str, 
             if unknown or not columns:
                 raise MigrateError(f"model {cls.__name__}: {attribute} names unknown field "
                                    f"{', '.join(unknown) or '(none)'}")
-            indexes.append((tuple(by_name[c] for c in columns), unique))
+            indexes.append((tuple(by_name[c] for c in columns), unique, f"{attribute} {tuple(columns)!r}"))
     return indexes
 
 

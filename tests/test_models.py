@@ -292,6 +292,26 @@ class ConstraintsAndIndexes(ModelCase):
                 __indexes__ = [("name", "nope")]
         """, "Person", "__indexes__", "nope")
 
+    def test_two_indexes_that_would_share_a_name_are_an_error_not_one_lost(self):
+        for declared, field_index in (('__unique__ = [("org", "user")]', "unique"),
+                                      ('__indexes__ = [("org", "user")]', "index")):
+            with self.subTest(declared):
+                self.error(f"""
+                    @dataclass
+                    class Member:
+                        org: int
+                        user: int
+                        org_user: str = field(metadata={{"{field_index}": True}})
+                        {declared}
+                """, "model Member", "field org_user", "('org', 'user')", "rename the field")
+        table = self.table("""
+            @dataclass
+            class Member:
+                email: str = field(metadata={"unique": True})
+                __unique__ = ["email"]
+        """, "member")  # the same index declared twice is one index
+        self.assertEqual([i.name for i in table.indexes], ["member_email_uniq"])
+
     def test_malformed_index_declarations_are_errors_not_tracebacks(self):
         for attribute, value in (("__indexes__", '[("name", 1)]'), ("__indexes__", "5"), ("__indexes__", "[1]"),
                                  ("__unique__", '[("name", None)]'), ("__unique__", '"name"')):
