@@ -2605,6 +2605,117 @@ def _refuse_unrunnable(steps, *, fake: bool) -> None:
                                    "(run it by hand outside migrations); nothing was changed")
 
 
+def _refuse_number_clashes(steps, migrations: dict, records: dict) -> None:
+    """A migration to apply that has the number of an applied one whose file
+    is gone was made without it (another branch's history, or a file deleted
+    after it was applied): its SQL, a rebuild especially, may undo or lose
+    what that one did."""
+    replaced = {name for m in migrations.values() for name in m.replaces}
+    gone = {_number(name): name for name in records if name not in migrations and name not in replaced}
+    for step in steps:
+        other = gone.get(_number(step.name)) if step.action == "apply" else None
+        if other:
+            raise MigrateError(f"migration {step.name} has the number of {other}, which the database applied "
+                               f"and whose file is gone (another branch?): restore that file, or revert it first "
+                               f"(its down SQL is recorded: python migrate.py apply {_number(other) - 1:04d}); "
+                               "nothing was changed")
+
+
+_DROP_TABLE = re.compile(r"drop\s+table", re.I)  # a quick look before the tokenizer's (runner speed)
+
+
+def _rebuilt_tables(statements) -> list[str]:
+    """Tables the statements drop and then create again under the same name
+    (a rebuild: CREATE TABLE "_new_t", DROP TABLE "t", ALTER TABLE "_new_t"
+    RENAME TO "t"), folded."""
+    if not any(_DROP_TABLE.search(s) for s in statements):
+        return []
+    dropped, rebuilt = set(), []
+    for statement in statements:
+        tokens = _first_tokens(statement, 12)
+        words = [t.upper for t in tokens]
+        name = None
+        if words[:2] == ["DROP", "TABLE"]:
+            dropped.add(_fold(_name_at(tokens, 2) or ""))
+        elif words[:2] == ["CREATE", "TABLE"]:
+            name = _name_at(tokens, 2)
+        elif words[:2] == ["ALTER", "TABLE"] and "RENAME" in words:
+            at = words.index("RENAME")
+            if words[at + 1:at + 2] == ["TO"] and at + 2 < len(tokens):
+                name = _unquote(tokens[at + 2].text)
+        if name and _fold(name) in dropped and _fold(name) not in rebuilt:
+            rebuilt.append(_fold(name))
+    return rebuilt
+
+
+def _table_objects(conn, table: str) -> tuple[str, dict, dict, dict] | None:
+    """A table's name, its columns, and the indexes and triggers made for
+    it, each as {folded name: name}; None when there is no such table."""
+    rows = conn.execute("SELECT type, name FROM sqlite_master WHERE lower(tbl_name) = ? AND sql IS NOT NULL "
+                        "AND type IN ('table', 'index', 'trigger')", (table,)).fetchall()
+    names = [name for kind, name in rows if kind == "table"]
+    if not names:
+        return None
+    columns = conn.execute(f"PRAGMA table_xinfo({quote(names[0])})").fetchall()
+    by_kind = lambda kind: {_fold(name): name for k, name in rows if k == kind}
+    return names[0], {_fold(c[1]): c[1] for c in columns}, by_kind("index"), by_kind("trigger")
+
+
+def _rebuild_expectations(steps: list[PlannedStep], migrations: list[Migration],
+                          records: dict) -> list[PlannedStep]:
+    """The steps, each that rebuilds tables with those tables as the
+    migration files leave them for its SQL: before the migration to apply,
+    after the one to revert (then only while no applied file is changed or
+    gone: the recorded down SQL was written for the files as they were). One
+    scratch database replays the files once, in order."""
+    position = {m.name: i for i, m in enumerate(migrations)}
+    files_as_applied = all(name in position or any(name in m.replaces for m in migrations) for name in records) \
+        and all(records[m.name].checksum == m.checksum for m in migrations if m.name in records)
+    wanted = sorted((position[step.name] + (step.action == "revert"), index, tables)
+                    for index, step in enumerate(steps) if step.name in position
+                    and (step.action == "apply" or files_as_applied)
+                    for tables in [_rebuilt_tables(step.statements)] if tables)
+    expectations, scratch, done = {}, None, 0
+    cache = _cache_directory()
+    try:
+        for upto, index, tables in wanted:
+            if scratch is None:  # the replay cache where make keeps one; apply never starts one (servers)
+                scratch, done = replay(migrations[:upto], cached=bool(cache) and _private(cache)), upto
+            for migration in migrations[done:upto]:
+                _replay_migration(scratch, migration, split_statements(migration.up))
+                _drop_temp_objects(scratch, set())
+            done = upto
+            expectations[index] = tuple((table, *map(frozenset, objects[1:])) for table in tables
+                                        for objects in [_table_objects(scratch, table)] if objects)
+    except MigrateError:
+        pass  # a file that does not replay (it needs a table made outside migrations): nothing to expect after it
+    finally:
+        if scratch is not None:
+            scratch.close()
+    return [replace(step, rebuilds=expectations[index]) if index in expectations else step
+            for index, step in enumerate(steps)]
+
+
+def _refuse_lossy_rebuild(conn, step: PlannedStep) -> None:
+    """Before a step's rebuild runs: a column, index or trigger of the table
+    in the database that the files do not make would be dropped with it."""
+    for table, columns, indexes, triggers in step.rebuilds:
+        live = _table_objects(conn, table)
+        if live is None:
+            continue
+        lost = [f"{kind} {have[key]}" for kind, have, expected in zip(("column", "index", "trigger"), live[1:],
+                                                                        (columns, indexes, triggers))
+                for key in sorted(have.keys() - expected)]
+        if lost:
+            doing, files = (f"migration {step.name}", "before it") if step.action == "apply" else \
+                (f"reverting {step.name}", "up to it")
+            them = "them" if len(lost) > 1 else "it"
+            raise MigrateError(f"{doing} rebuilds table {live[0]}, whose {', '.join(lost)} in the database the "
+                               f"migrations {files} do not make (added by hand, or by a migration whose file is "
+                               f"gone): the rebuild would drop {them}. Add {them} to the models (or to a migration) "
+                               f"and make again, or drop {them} by hand; nothing was changed")
+
+
 # A new table is empty (and one made by CREATE TABLE ... AS SELECT has no
 # foreign keys), and creating a parent cannot break a child's rows: SQLite
 # reports rows pointing at a missing table as violations already.
@@ -2778,6 +2889,9 @@ class PlannedStep:
     migration: Migration | None = None
     record: _Record | None = None
     adopt: bool = False  # a squashed migration whose replaced ones are all applied
+    # the tables its SQL rebuilds, as the migration files leave them for it:
+    # (name, columns, indexes, triggers), each a set of folded names (_rebuild_expectations)
+    rebuilds: tuple = ()
 
 
 class _ForeignKeysOff:
@@ -2863,6 +2977,8 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
                 done.append(Step(step.name, "skip", 0.0))
             else:
                 ticks = (lambda seconds, step=step: on_start(step.action, step.name, seconds)) if on_start else None
+                if not fake:
+                    _refuse_lossy_rebuild(conn, step)
                 _run_statements(conn, step, () if fake else step.statements, ticks, create_table=create_table)
                 if may_make_temp:
                     _drop_temp_objects(conn, kept)
@@ -3100,6 +3216,10 @@ def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: b
         faked = fake_initial and steps and steps[0].action == "apply" and steps[0].migration is first \
             and _initial_tables_exist(conn, first)
         _refuse_unrunnable(steps[1:] if faked else steps, fake=fake)
+        if steps and not fake:
+            records = _applied(conn)
+            _refuse_number_clashes(steps, migrations, records)
+            steps = _rebuild_expectations(steps, list(migrations.values()), records)
         accepted = _accepted_edits(conn, migrations) if allow_changed else []
         if faked:
             _run_batches(conn, [steps[:1]], done, fake=True, progress=progress, timeout=timeout,
@@ -3142,6 +3262,8 @@ def _rqlite_transaction(conn: Rqlite, steps: list[PlannedStep], *, fake: bool, o
     request."""
     started = time.perf_counter()
     _refuse_cascading_rebuilds(conn, steps)
+    if steps and not fake:  # the state the first step finds; the others' is only known in the request
+        _refuse_lossy_rebuild(conn, steps[0])
     statements = [[_CREATE_MIGRATIONS_TABLE]] + [[sql, *params] for sql, params in accepted]
     for step in steps:
         if on_step:

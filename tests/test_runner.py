@@ -303,6 +303,59 @@ class Failures(unittest.TestCase):
             project.apply()
         self.assertFalse(os.path.exists(project.db))
 
+    def test_a_rebuild_refuses_a_table_with_columns_indexes_or_triggers_the_files_do_not_make(self):
+        self.project.execute("ALTER TABLE choice ADD COLUMN hotfix TEXT DEFAULT 'important'",
+                             "CREATE INDEX choice_hot ON choice (hotfix)")
+        self.project.models(POLLS.replace('choice_text: str = ""', "choice_text: Optional[str] = None"))
+        self.project.make()  # 0002 rebuilds choice from what 0001 made, without hotfix
+        message = self.assert_unchanged(self.project.apply)
+        self.assertIn("migration 0002_alter_choice rebuilds table choice, whose column hotfix, index choice_hot "
+                      "in the database the migrations before it do not make", message)
+        self.project.execute("DROP INDEX choice_hot", "ALTER TABLE choice DROP COLUMN hotfix",
+                             "CREATE TRIGGER stamp AFTER INSERT ON choice BEGIN SELECT 1; END")
+        self.assertIn("whose trigger stamp in the database", self.assert_unchanged(self.project.apply))
+        self.project.execute("DROP TRIGGER stamp")
+        self.project.apply()  # as the files made it: the rebuild runs
+        self.project.execute("ALTER TABLE choice ADD COLUMN hotfix TEXT")  # and its revert is a rebuild too
+        self.assertIn("reverting 0002_alter_choice rebuilds table choice, whose column hotfix in the database "
+                      "the migrations up to it do not make", self.assert_unchanged(self.project.revert))
+
+    def test_rebuilds_of_tables_made_in_the_same_run_or_outside_migrations_are_not_refused(self):
+        self.project.revert()
+        self.project.models(POLLS.replace('choice_text: str = ""', "choice_text: Optional[str] = None"))
+        self.project.make()
+        for atomic in (False, True):
+            with self.subTest(atomic=atomic):
+                self.assertEqual(len(self.project.apply(atomic=atomic)), 2)
+                self.project.apply(target="zero")
+        # a migration that needs a table made by the application does not replay: nothing is expected
+        self.project.execute("CREATE TABLE app_settings (key TEXT)")
+        self.project.write_migration("0003_settings", "-- migrate:up\nINSERT INTO app_settings VALUES ('x');\n"
+                                     "-- migrate:down\nDELETE FROM app_settings;\n")
+        self.project.models(POLLS.replace('choice_text: str = ""', "choice_text: Optional[str] = None")
+                            .replace("votes: int = 0", "votes: float = 0.0"))
+        with self.assertRaises(migrate.MigrateError):
+            self.project.make()  # make replays the files, so it cannot
+        self.project.write_migration("0004_rebuild", "-- migrate:up\nCREATE TABLE _new_question (question_text "
+                                     "TEXT NOT NULL, id INTEGER PRIMARY KEY);\nINSERT INTO _new_question SELECT "
+                                     "question_text, id FROM question;\nDROP TABLE question;\n"
+                                     "ALTER TABLE _new_question RENAME TO question;\n-- migrate:down\n")
+        self.assertEqual([s.name for s in self.project.apply()], ["0001_initial", "0002_alter_choice",
+                                                                  "0003_settings", "0004_rebuild"])
+
+    def test_a_migration_numbered_like_an_applied_one_whose_file_is_gone_is_refused(self):
+        self.project.models(POLLS.replace("votes: int = 0", "votes: int = 0\n    note: Optional[str] = None"))
+        self.project.make()
+        self.project.apply()
+        os.remove(os.path.join(self.project.directory, "0002_add_choice_note.sql"))  # another branch
+        self.project.models(POLLS.replace('choice_text: str = ""', "choice_text: Optional[str] = None"))
+        self.project.make()
+        message = self.assert_unchanged(self.project.apply)
+        self.assertIn("migration 0002_alter_choice has the number of 0002_add_choice_note, which the database "
+                      "applied and whose file is gone", message)
+        self.project.apply(target="0001")  # reverts 0002_add_choice_note with its recorded down SQL
+        self.assertEqual([s.name for s in self.project.apply()], ["0002_alter_choice"])
+
 
 class AllowChanged(unittest.TestCase):
     """apply --allow-changed: an applied file edited since is accepted as it is now."""
