@@ -1238,7 +1238,7 @@ def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool) -> 
             continue
         if column.name == after.rowid_alias:
             continue
-        if column.default is not None:
+        if column.default is not None and (up or old is None):  # the down keeps NULLs written since: see below
             fills[_fold(column.name)] = _default_text(column.default)
             continue
         reason = "is a new NOT NULL column without a default" if old is None \

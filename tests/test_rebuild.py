@@ -358,6 +358,19 @@ class RebuildKeepsEverything(unittest.TestCase):
         project.revert()
         self.assertEqual(project.query("SELECT title FROM book WHERE id = 4"), [("Untitled",)])
 
+    def test_reverting_a_column_made_nullable_refuses_nulls_also_when_it_had_a_default(self):
+        project = Project(self)
+        project.models("@dataclass\nclass Meter:\n    reading: int = 5\n    id: Optional[int] = None\n")
+        project.make()
+        project.models("@dataclass\nclass Meter:\n    reading: Optional[int] = None\n    id: Optional[int] = None\n")
+        project.make()
+        project.apply()
+        project.execute("INSERT INTO meter (reading) VALUES (NULL), (7)")
+        schema, rows = project.schema_sql(), table_dump(project.db)
+        with self.assertRaisesRegex(migrate.MigrateError, "NOT NULL constraint failed"):
+            project.revert()  # the old default would pass for a reading that was never taken
+        self.assertEqual((project.schema_sql(), table_dump(project.db)), (schema, rows))
+
     def test_failed_rebuild_leaves_everything_untouched(self):
         project = self.prepare()
         schema_before, rows_before = project.schema_sql(), table_dump(project.db)
