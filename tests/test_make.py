@@ -334,6 +334,31 @@ class InvisibleAndDestructive(unittest.TestCase):
         self.assertIn("-- WARNING: narrows item.label from TEXT to INTEGER", text)
         self.assertIn("-- WARNING: drops column item.code", text)
         self.assertEqual(len(result.warnings), 2, result.warnings)
+        project.models("""
+            @dataclass
+            class Item:
+                label: float = 0.0
+                id: Optional[int] = None
+        """)
+        result = project.make()  # 9007199254740993 has no exact float
+        self.assertEqual(result.warnings, ("narrows item.label from INTEGER to REAL: values may change",))
+        project.models("""
+            @dataclass
+            class Item:
+                label: float = 0.0
+                size: int = 0
+                id: Optional[int] = None
+        """)
+        project.make()
+        project.models("""
+            @dataclass
+            class Item:
+                label: str = ""
+                size: str = ""
+                id: Optional[int] = None
+        """)
+        self.assertEqual(project.make().warnings,  # 0.1 + 0.2 becomes '0.3'; integers stay exact
+                         ("narrows item.label from REAL to TEXT: values may change",))
 
 
 class Errors(unittest.TestCase):
