@@ -2033,7 +2033,7 @@ def _make(scratch, module, directory, number, name, questioner, write) -> MakeRe
     warnings = warnings_for(operations)
     up = [s for _, statements, _ in steps for s in statements]
     down = [s for _, statements, _ in down_steps for s in statements]
-    slug = "initial" if number == 1 else (slugify(name) if name else _slug_for(operations))
+    slug = slugify(name) if name else "initial" if number == 1 else _slug_for(operations)
     text = render_migration(up, down, description)
     return _write_migration(directory, number, slug, text, description, warnings, up, down, write)
 

@@ -72,6 +72,7 @@ class MakeThenCheck(unittest.TestCase):
     def test_empty_migration_and_names(self):
         project = Project(self)
         project.models(SHOP)
+        self.assertEqual(project.make(name="shop", write=False).name, "0001_shop")  # as Django's --name
         project.make()
         result = project.make(empty=True, name="Backfill slugs!")
         self.assertEqual(result.name, "0002_backfill_slugs")
