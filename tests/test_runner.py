@@ -469,6 +469,15 @@ class Connections(unittest.TestCase):
             migrate.apply(project.db, directory=project.directory, progress=progress)
         self.assertFalse(os.path.exists(project.db))
 
+        def after_commit(action, name, step):
+            if isinstance(step, migrate.Step):
+                raise ValueError("stop here")
+        project.write_migration("0001_slow", "-- migrate:up\nCREATE TABLE t (x);\n")
+        project.write_migration("0002_more", "-- migrate:up\nCREATE TABLE u (x);\n")
+        with self.assertRaisesRegex(ValueError, "stop here"):
+            migrate.apply(project.db, directory=project.directory, progress=after_commit)
+        self.assertEqual([s.applied for s in project.status()], [True, False])  # committed; the next not begun
+
     def test_a_connection_with_its_own_row_and_text_factories_works_and_keeps_them(self):
         project = Project(self)
         project.models(POLLS)
