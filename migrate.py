@@ -2625,30 +2625,37 @@ def _refuse_number_clashes(steps, migrations: dict, records: dict) -> None:
                                "nothing was changed")
 
 
-_DROP_TABLE = re.compile(r"drop\s+table", re.I)  # a quick look before the tokenizer's (runner speed)
+_DROP_TABLE = re.compile(r"drop\s+table", re.I)  # quick looks before the tokenizer's (runner speed)
+_FROM = re.compile(r"from", re.I)
 
 
 def _rebuilt_tables(statements) -> list[str]:
-    """Tables the statements drop and then create again under the same name
-    (a rebuild: CREATE TABLE "_new_t", DROP TABLE "t", ALTER TABLE "_new_t"
-    RENAME TO "t"), folded."""
+    """Tables the statements copy rows from, drop, and create again under the
+    same name (a rebuild: CREATE TABLE "_new_t", INSERT INTO "_new_t" ...
+    SELECT ... FROM "t", DROP TABLE "t", ALTER TABLE "_new_t" RENAME TO "t"),
+    folded. A table dropped without its rows being read first is emptied on
+    purpose: whatever it had goes, known or not."""
     if not any(_DROP_TABLE.search(s) for s in statements):
         return []
-    dropped, rebuilt = set(), []
+    read, dropped, rebuilt = set(), set(), []
     for statement in statements:
         tokens = _first_tokens(statement, 12)
         words = [t.upper for t in tokens]
         name = None
         if words[:2] == ["DROP", "TABLE"]:
             dropped.add(_fold(_name_at(tokens, 2) or ""))
-        elif words[:2] == ["CREATE", "TABLE"]:
+            continue
+        if words[:2] == ["CREATE", "TABLE"]:
             name = _name_at(tokens, 2)
         elif words[:2] == ["ALTER", "TABLE"] and "RENAME" in words:
             at = words.index("RENAME")
             if words[at + 1:at + 2] == ["TO"] and at + 2 < len(tokens):
                 name = _unquote(tokens[at + 2].text)
-        if name and _fold(name) in dropped and _fold(name) not in rebuilt:
+        if name and _fold(name) in dropped & read and _fold(name) not in rebuilt:
             rebuilt.append(_fold(name))
+        elif _FROM.search(statement) and words[:1] != ["DELETE"]:  # rows copied somewhere (or read)
+            tokens = _tokenize(statement)
+            read |= {_fold(_name_at(tokens, i + 1) or "") for i, t in enumerate(tokens) if t.upper == "FROM"}
     return rebuilt
 
 

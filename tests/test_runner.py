@@ -343,6 +343,13 @@ class Failures(unittest.TestCase):
         self.assertEqual([s.name for s in self.project.apply()], ["0001_initial", "0002_alter_choice",
                                                                   "0003_settings", "0004_rebuild"])
 
+    def test_a_table_dropped_and_made_anew_without_copying_its_rows_is_not_a_rebuild(self):
+        self.project.execute("ALTER TABLE choice ADD COLUMN hotfix TEXT")
+        self.project.write_migration("0002_reset", "-- migrate:up\nDROP TABLE choice;\nCREATE TABLE choice (id "
+                                     "INTEGER PRIMARY KEY, question_id INTEGER REFERENCES question (id));\n"
+                                     "-- migrate:down\n")
+        self.assertEqual([s.name for s in self.project.apply()], ["0002_reset"])  # emptied on purpose
+
     def test_a_migration_numbered_like_an_applied_one_whose_file_is_gone_is_refused(self):
         self.project.models(POLLS.replace("votes: int = 0", "votes: int = 0\n    note: Optional[str] = None"))
         self.project.make()
