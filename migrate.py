@@ -2662,8 +2662,8 @@ def _rebuilt_tables(statements) -> list[str]:
 def _table_objects(conn, table: str) -> tuple[str, dict, dict, dict] | None:
     """A table's name, its columns, and the indexes and triggers made for
     it, each as {folded name: name}; None when there is no such table."""
-    rows = conn.execute("SELECT type, name FROM sqlite_master WHERE lower(tbl_name) = ? AND sql IS NOT NULL "
-                        "AND type IN ('table', 'index', 'trigger')", (table,)).fetchall()
+    rows = conn.execute("SELECT type, name FROM sqlite_master WHERE tbl_name = ? COLLATE NOCASE "
+                        "AND sql IS NOT NULL AND type IN ('table', 'index', 'trigger')", (table,)).fetchall()
     names = [name for kind, name in rows if kind == "table"]
     if not names:
         return None
@@ -2721,10 +2721,11 @@ def _refuse_lossy_rebuild(conn, step: PlannedStep) -> None:
             doing, files = (f"migration {step.name}", "before it") if step.action == "apply" else \
                 (f"reverting {step.name}", "up to it")
             them = "them" if len(lost) > 1 else "it"
-            raise MigrateError(f"{doing} rebuilds table {live[0]}, whose {', '.join(lost)} in the database the "
-                               f"migrations {files} do not make (added by hand, or by a migration whose file is "
-                               f"gone): the rebuild would drop {them}. Add {them} to the models (or to a migration) "
-                               f"and make again, or drop {them} by hand; nothing was changed")
+            listed = ", ".join(lost[:-1]) + " and " + lost[-1] if len(lost) > 1 else lost[0]
+            raise MigrateError(f"{doing} rebuilds table {live[0]}, and the database's {live[0]} has {listed}, "
+                               f"which the migrations {files} do not make (added by hand, or by a migration whose "
+                               f"file is gone): the rebuild would drop {them}. Add {them} to the models (or to a "
+                               f"migration) and make again, or drop {them} by hand; nothing was changed")
 
 
 # A new table is empty (and one made by CREATE TABLE ... AS SELECT has no

@@ -309,16 +309,16 @@ class Failures(unittest.TestCase):
         self.project.models(POLLS.replace('choice_text: str = ""', "choice_text: Optional[str] = None"))
         self.project.make()  # 0002 rebuilds choice from what 0001 made, without hotfix
         message = self.assert_unchanged(self.project.apply)
-        self.assertIn("migration 0002_alter_choice rebuilds table choice, whose column hotfix, index choice_hot "
-                      "in the database the migrations before it do not make", message)
+        self.assertIn("migration 0002_alter_choice rebuilds table choice, and the database's choice has column "
+                      "hotfix and index choice_hot, which the migrations before it do not make", message)
         self.project.execute("DROP INDEX choice_hot", "ALTER TABLE choice DROP COLUMN hotfix",
                              "CREATE TRIGGER stamp AFTER INSERT ON choice BEGIN SELECT 1; END")
-        self.assertIn("whose trigger stamp in the database", self.assert_unchanged(self.project.apply))
+        self.assertIn("choice has trigger stamp, which", self.assert_unchanged(self.project.apply))
         self.project.execute("DROP TRIGGER stamp")
         self.project.apply()  # as the files made it: the rebuild runs
         self.project.execute("ALTER TABLE choice ADD COLUMN hotfix TEXT")  # and its revert is a rebuild too
-        self.assertIn("reverting 0002_alter_choice rebuilds table choice, whose column hotfix in the database "
-                      "the migrations up to it do not make", self.assert_unchanged(self.project.revert))
+        self.assertIn("reverting 0002_alter_choice rebuilds table choice, and the database's choice has column "
+                      "hotfix, which the migrations up to it do not make", self.assert_unchanged(self.project.revert))
 
     def test_rebuilds_of_tables_made_in_the_same_run_or_outside_migrations_are_not_refused(self):
         self.project.revert()
