@@ -2618,45 +2618,83 @@ def _refuse_number_clashes(steps, migrations: dict, records: dict) -> None:
     gone = {_number(name): name for name in records if name not in migrations and name not in replaced}
     for step in steps:
         other = gone.get(_number(step.name)) if step.action == "apply" else None
+        if other and _SQUASH_NAME.fullmatch(other):  # reverting it would revert all it replaced
+            raise MigrateError(f"migration {step.name} has the number of {other}, which the database applied "
+                               "in place of the migrations it replaces and whose file is gone: restore that file "
+                               "(git checkout); nothing was changed")
         if other:
+            before = f"{_number(other) - 1:04d}" if _number(other) > 1 else "zero"
             raise MigrateError(f"migration {step.name} has the number of {other}, which the database applied "
                                f"and whose file is gone (another branch?): restore that file, or revert it first "
-                               f"(its down SQL is recorded: python migrate.py apply {_number(other) - 1:04d}); "
-                               "nothing was changed")
+                               f"(its down SQL is recorded: python migrate.py apply {before}); nothing was changed")
 
 
-_DROP_TABLE = re.compile(r"drop\s+table", re.I)  # quick looks before the tokenizer's (runner speed)
-_FROM = re.compile(r"from", re.I)
+_DROP = re.compile(r"\bdrop\b", re.I)  # a quick look before the tokenizer's (runner speed)
+
+
+def _table_at(tokens: list[_Token], position: int) -> str:
+    """_name_at, folded, also for a name in single quotes (SQLite takes
+    DROP TABLE 't' for "t")."""
+    name = _name_at(tokens, position) or ""
+    if name[:1] == "'" and name[-1:] == "'" and len(name) > 1:
+        name = name[1:-1].replace("''", "'")
+    return _fold(name)
 
 
 def _rebuilt_tables(statements) -> list[str]:
-    """Tables the statements copy rows from, drop, and create again under the
-    same name (a rebuild: CREATE TABLE "_new_t", INSERT INTO "_new_t" ...
-    SELECT ... FROM "t", DROP TABLE "t", ALTER TABLE "_new_t" RENAME TO "t"),
-    folded. A table dropped without its rows being read first is emptied on
-    purpose: whatever it had goes, known or not."""
-    if not any(_DROP_TABLE.search(s) for s in statements):
+    """The tables that `statements` rebuild, by the names they have before
+    them, folded: their rows are read, the table holding them is dropped,
+    and a table is made under its name. The generated rebuild is CREATE
+    TABLE "_new_t", INSERT INTO "_new_t" ... SELECT ... FROM "t", DROP TABLE
+    "t", ALTER TABLE "_new_t" RENAME TO "t"; hand-written ones may rename
+    "t" away first, and a table renamed earlier in the migration counts by
+    its old name. A table dropped without its rows being read first is
+    emptied on purpose: whatever it had goes, known or not."""
+    if not any(_DROP.search(s) for s in statements):
         return []
-    read, dropped, rebuilt = set(), set(), []
-    for statement in statements:
+    holder = {}  # current name -> name before the statements, for the tables that were there
+    holders = {}  # name before the statements -> every name it had
+    made, dropped = set(), []
+    for position, statement in enumerate(statements):
         tokens = _first_tokens(statement, 12)
         words = [t.upper for t in tokens]
-        name = None
         if words[:2] == ["DROP", "TABLE"]:
-            dropped.add(_fold(_name_at(tokens, 2) or ""))
-            continue
-        if words[:2] == ["CREATE", "TABLE"]:
-            name = _name_at(tokens, 2)
+            name = _table_at(tokens, 2)
+            if name in made:
+                made.discard(name)
+            else:
+                table = holder.pop(name, name)
+                dropped.append((position, table, holders.get(table, set()) | {table, name}))
+        elif words[:2] == ["CREATE", "TABLE"]:
+            made.add(_table_at(tokens, 2))
         elif words[:2] == ["ALTER", "TABLE"] and "RENAME" in words:
             at = words.index("RENAME")
             if words[at + 1:at + 2] == ["TO"] and at + 2 < len(tokens):
-                name = _unquote(tokens[at + 2].text)
-        if name and _fold(name) in dropped & read and _fold(name) not in rebuilt:
-            rebuilt.append(_fold(name))
-        elif _FROM.search(statement) and words[:1] != ["DELETE"]:  # rows copied somewhere (or read)
-            tokens = _tokenize(statement)
-            read |= {_fold(_name_at(tokens, i + 1) or "") for i, t in enumerate(tokens) if t.upper == "FROM"}
+                old, new = _table_at(tokens, 2), _table_at(tokens, at + 2)
+                if old in made:
+                    made = made - {old} | {new}
+                else:
+                    holder[new] = holder.pop(old, old)
+                    holders.setdefault(holder[new], {holder[new]}).add(new)
+    rebuilt = []
+    for position, table, names in dropped:
+        if names & made and table not in rebuilt and any(_reads(s, names) for s in statements[:position]):
+            rebuilt.append(table)
     return rebuilt
+
+
+def _reads(statement: str, names: set[str]) -> bool:
+    """Whether a statement that is not DDL or DELETE names one of the
+    (folded) tables: reads rows from it, as a rebuild's copy does."""
+    lowered = statement.lower()
+    if "select" not in lowered or not any(name in lowered for name in names):
+        return False  # most statements, and a long seed INSERT, end here
+    tokens = _tokenize(statement)
+    words = [t.upper for t in tokens[:2]]
+    if words[:1] in (["DROP"], ["ALTER"], ["DELETE"]) or (words == ["CREATE", "TABLE"] and
+                                                         not any(t.upper == "SELECT" for t in tokens)):
+        return False
+    return any(_table_at([t], 0) in names for t in tokens if t.kind in ("word", "ident", "string"))
 
 
 def _table_objects(conn, table: str) -> tuple[str, dict, dict, dict] | None:
@@ -2672,26 +2710,32 @@ def _table_objects(conn, table: str) -> tuple[str, dict, dict, dict] | None:
     return names[0], {_fold(c[1]): c[1] for c in columns}, by_kind("index"), by_kind("trigger")
 
 
-def _rebuild_expectations(steps: list[PlannedStep], migrations: list[Migration],
+def _rebuild_expectations(conn, steps: list[PlannedStep], migrations: list[Migration],
                           records: dict) -> list[PlannedStep]:
     """The steps, each that rebuilds tables with those tables as the
     migration files leave them for its SQL: before the migration to apply,
     after the one to revert (then only while no applied file is changed or
-    gone: the recorded down SQL was written for the files as they were). One
-    scratch database replays the files once, in order."""
+    gone: the recorded down SQL was written for the files as they were). A
+    table that is not in the database yet will be made by this run, as the
+    files make it: nothing to compare. The files are replayed once, in
+    order, from make's replay cache where there is one."""
     position = {m.name: i for i, m in enumerate(migrations)}
     files_as_applied = all(name in position or any(name in m.replaces for m in migrations) for name in records) \
         and all(records[m.name].checksum == m.checksum for m in migrations if m.name in records)
-    wanted = sorted((position[step.name] + (step.action == "revert"), index, tables)
-                    for index, step in enumerate(steps) if step.name in position
-                    and (step.action == "apply" or files_as_applied)
-                    for tables in [_rebuilt_tables(step.statements)] if tables)
+    wanted = [(position[step.name] + (step.action == "revert"), index, _rebuilt_tables(step.statements))
+              for index, step in enumerate(steps) if step.name in position
+              and (step.action == "apply" or files_as_applied)]
+    wanted = [want for want in wanted if want[2]]
+    if wanted:
+        existing = {_fold(name) for name, in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()}
+        wanted = sorted((upto, index, [t for t in tables if t in existing]) for upto, index, tables in wanted)
+        wanted = [want for want in wanted if want[2]]
     expectations, scratch, done = {}, None, 0
-    cache = _cache_directory()
     try:
         for upto, index, tables in wanted:
-            if scratch is None:  # the replay cache where make keeps one; apply never starts one (servers)
-                scratch, done = replay(migrations[:upto], cached=bool(cache) and _private(cache)), upto
+            if scratch is None:
+                scratch, done = replay(migrations[:upto]), upto
             for migration in migrations[done:upto]:
                 _replay_migration(scratch, migration, split_statements(migration.up))
                 _drop_temp_objects(scratch, set())
@@ -2707,25 +2751,32 @@ def _rebuild_expectations(steps: list[PlannedStep], migrations: list[Migration],
             for index, step in enumerate(steps)]
 
 
-def _refuse_lossy_rebuild(conn, step: PlannedStep) -> None:
-    """Before a step's rebuild runs: a column, index or trigger of the table
-    in the database that the files do not make would be dropped with it."""
+def _check_rebuilt_tables(conn, step: PlannedStep) -> list[str]:
+    """Before a step's rebuild runs, compare each rebuilt table in the
+    database with the files' (`step.rebuilds`). A column they do not make
+    would be dropped with its values: refuse. An index or trigger they do
+    not make carries no data (a down section that is a deliberate no-op
+    leaves them, too): a warning that the rebuild drops it."""
+    warnings = []
     for table, columns, indexes, triggers in step.rebuilds:
         live = _table_objects(conn, table)
         if live is None:
             continue
-        lost = [f"{kind} {have[key]}" for kind, have, expected in zip(("column", "index", "trigger"), live[1:],
-                                                                        (columns, indexes, triggers))
-                for key in sorted(have.keys() - expected)]
-        if lost:
-            doing, files = (f"migration {step.name}", "before it") if step.action == "apply" else \
-                (f"reverting {step.name}", "up to it")
-            them = "them" if len(lost) > 1 else "it"
-            listed = ", ".join(lost[:-1]) + " and " + lost[-1] if len(lost) > 1 else lost[0]
-            raise MigrateError(f"{doing} rebuilds table {live[0]}, and the database's {live[0]} has {listed}, "
-                               f"which the migrations {files} do not make (added by hand, or by a migration whose "
-                               f"file is gone): the rebuild would drop {them}. Add {them} to the models (or to a "
-                               f"migration) and make again, or drop {them} by hand; nothing was changed")
+        name, have_columns, have_indexes, have_triggers = live
+        unknown = [have_columns[key] for key in sorted(have_columns.keys() - columns)]
+        doing, files = (f"migration {step.name}", "before it") if step.action == "apply" else \
+            (f"reverting {step.name}", "up to it")
+        if unknown:
+            listed = ", ".join(unknown)
+            raise MigrateError(f"{doing} rebuilds table {name}, and the database's {name} has column{'s' * (len(unknown) > 1)} "
+                               f"{listed}, which the migrations {files} do not make (added by hand, or by a migration "
+                               f"whose file is gone): the rebuild would drop {'them' if len(unknown) > 1 else 'it'} "
+                               "with the values. Drop it by hand if it is not needed, or keep it as README 'Changes "
+                               "made by hand' shows; nothing was changed")
+        for kind, have, expected in (("index", have_indexes, indexes), ("trigger", have_triggers, triggers)):
+            warnings += [f"the rebuild of {name} dropped {kind} {have[key]}, which the migrations {files} do not "
+                         "make (made by hand, or left by a down section)" for key in sorted(have.keys() - expected)]
+    return warnings
 
 
 # A new table is empty (and one made by CREATE TABLE ... AS SELECT has no
@@ -2989,14 +3040,13 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
                 done.append(Step(step.name, "skip", 0.0))
             else:
                 ticks = (lambda seconds, step=step: on_start(step.action, step.name, seconds)) if on_start else None
-                if not fake:
-                    _refuse_lossy_rebuild(conn, step)
+                dropped = _check_rebuilt_tables(conn, step) if step.rebuilds and not fake else []
                 _run_statements(conn, step, () if fake else step.statements, ticks, create_table=create_table)
                 if may_make_temp:
                     _drop_temp_objects(conn, kept)
                 create_table = False
                 action = "adopt" if step.adopt else "fake" if fake else step.action
-                done.append(Step(step.name, action, time.perf_counter() - started))
+                done.append(Step(step.name, action, time.perf_counter() - started, tuple(dropped)))
         touched = _touched_tables(statements, index_tables)
         violations = _checked_violations(conn, steps, touched)
         if violations - allowed:
@@ -3019,7 +3069,7 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
         warnings.append(f"{sum(violations.values())} foreign key violations that were already there remain in "
                         f"{tables} (PRAGMA foreign_key_check)")
     if warnings:
-        done[-1] = replace(done[-1], warnings=tuple(warnings))
+        done[-1] = replace(done[-1], warnings=done[-1].warnings + tuple(warnings))
     return done
 
 
@@ -3231,7 +3281,7 @@ def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: b
         if steps and not fake:
             records = _applied(conn)
             _refuse_number_clashes(steps, migrations, records)
-            steps = _rebuild_expectations(steps, list(migrations.values()), records)
+            steps = _rebuild_expectations(conn, steps, list(migrations.values()), records)
         accepted = _accepted_edits(conn, migrations) if allow_changed else []
         if faked:
             _run_batches(conn, [steps[:1]], done, fake=True, progress=progress, timeout=timeout,
@@ -3274,8 +3324,8 @@ def _rqlite_transaction(conn: Rqlite, steps: list[PlannedStep], *, fake: bool, o
     request."""
     started = time.perf_counter()
     _refuse_cascading_rebuilds(conn, steps)
-    if steps and not fake:  # the state the first step finds; the others' is only known in the request
-        _refuse_lossy_rebuild(conn, steps[0])
+    # the state the first step finds; the others' is only known inside the request (README)
+    dropped = _check_rebuilt_tables(conn, steps[0]) if steps and steps[0].rebuilds and not fake else []
     statements = [[_CREATE_MIGRATIONS_TABLE]] + [[sql, *params] for sql, params in accepted]
     for step in steps:
         if on_step:
@@ -3294,8 +3344,8 @@ def _rqlite_transaction(conn: Rqlite, steps: list[PlannedStep], *, fake: bool, o
                                "the cluster rolled it back, nothing was recorded") from None
     else:
         seconds = time.perf_counter() - started
-        done = [Step(step.name, "adopt" if step.adopt else "fake" if fake else step.action, seconds)
-                for step in steps]
+        done = [Step(step.name, "adopt" if step.adopt else "fake" if fake else step.action, seconds,
+                     tuple(dropped) if i == 0 else ()) for i, step in enumerate(steps)]
     for planned, step in zip(steps, done):
         if on_step:
             on_step(planned.action, planned.name, step)

@@ -111,12 +111,13 @@ class Failures(unittest.TestCase):
         self.project.execute("INSERT INTO question (question_text) VALUES ('q')",
                              "INSERT INTO choice (question_id, choice_text) VALUES (1, 'c')")
 
-    def assert_unchanged(self, action):
-        schema, rows = self.project.schema_sql(), table_dump(self.project.db)
+    def assert_unchanged(self, action, project=None):
+        project = project or self.project
+        schema, rows = project.schema_sql(), table_dump(project.db)
         with self.assertRaises(migrate.MigrateError) as caught:
             action()
-        self.assertEqual(self.project.schema_sql(), schema, "schema changed")
-        self.assertEqual(table_dump(self.project.db), rows, "rows changed")
+        self.assertEqual(project.schema_sql(), schema, "schema changed")
+        self.assertEqual(table_dump(project.db), rows, "rows changed")
         return str(caught.exception)
 
     def test_failing_migration_rolls_back_schema_and_rows(self):
@@ -303,22 +304,71 @@ class Failures(unittest.TestCase):
             project.apply()
         self.assertFalse(os.path.exists(project.db))
 
-    def test_a_rebuild_refuses_a_table_with_columns_indexes_or_triggers_the_files_do_not_make(self):
-        self.project.execute("ALTER TABLE choice ADD COLUMN hotfix TEXT DEFAULT 'important'",
-                             "CREATE INDEX choice_hot ON choice (hotfix)")
+    def test_a_rebuild_refuses_a_table_with_columns_the_files_do_not_make(self):
+        self.project.execute("ALTER TABLE choice ADD COLUMN hotfix TEXT DEFAULT 'important'")
         self.project.models(POLLS.replace('choice_text: str = ""', "choice_text: Optional[str] = None"))
         self.project.make()  # 0002 rebuilds choice from what 0001 made, without hotfix
         message = self.assert_unchanged(self.project.apply)
         self.assertIn("migration 0002_alter_choice rebuilds table choice, and the database's choice has column "
-                      "hotfix and index choice_hot, which the migrations before it do not make", message)
-        self.project.execute("DROP INDEX choice_hot", "ALTER TABLE choice DROP COLUMN hotfix",
-                             "CREATE TRIGGER stamp AFTER INSERT ON choice BEGIN SELECT 1; END")
-        self.assertIn("choice has trigger stamp, which", self.assert_unchanged(self.project.apply))
-        self.project.execute("DROP TRIGGER stamp")
+                      "hotfix, which the migrations before it do not make", message)
+        self.assertIn("the rebuild would drop it with the values", message)
+        self.project.execute("ALTER TABLE choice DROP COLUMN hotfix")
         self.project.apply()  # as the files made it: the rebuild runs
         self.project.execute("ALTER TABLE choice ADD COLUMN hotfix TEXT")  # and its revert is a rebuild too
         self.assertIn("reverting 0002_alter_choice rebuilds table choice, and the database's choice has column "
                       "hotfix, which the migrations up to it do not make", self.assert_unchanged(self.project.revert))
+
+    def test_a_rebuild_drops_indexes_and_triggers_the_files_do_not_make_with_a_warning(self):
+        self.project.execute("CREATE INDEX choice_lower ON choice (lower(choice_text))",
+                             "CREATE TRIGGER stamp AFTER INSERT ON choice BEGIN SELECT 1; END")
+        self.project.models(POLLS.replace('choice_text: str = ""', "choice_text: Optional[str] = None"))
+        self.project.make()
+        [step] = self.project.apply()
+        self.assertEqual(step.warnings, (
+            "the rebuild of choice dropped index choice_lower, which the migrations before it do not make "
+            "(made by hand, or left by a down section)",
+            "the rebuild of choice dropped trigger stamp, which the migrations before it do not make "
+            "(made by hand, or left by a down section)"))
+
+    def test_reverting_past_a_down_section_that_left_an_index_is_not_refused(self):
+        self.project.models(POLLS.replace('choice_text: str = ""', "choice_text: Optional[str] = None"))
+        self.project.make()
+        self.project.write_migration("0003_lower", "-- migrate:up\nCREATE INDEX choice_lower ON choice "
+                                     "(lower(choice_text));\n-- migrate:down\n")  # a deliberate no-op down
+        self.project.apply()
+        for atomic in (False, True):
+            with self.subTest(atomic=atomic):
+                steps = self.project.apply(target="0001", atomic=atomic)
+                self.assertEqual([s.name for s in steps], ["0003_lower", "0002_alter_choice"])
+                self.assertIn("dropped index choice_lower", " ".join(steps[-1].warnings))
+                self.project.apply()
+
+    def test_hand_written_rebuilds_are_recognised_however_they_are_spelled(self):
+        columns = "id INTEGER PRIMARY KEY, question_id INTEGER REFERENCES question (id), choice_text TEXT"
+        copy = "id, question_id, choice_text"
+        variants = {
+            "rename the old table away": [f"ALTER TABLE choice RENAME TO choice_old",
+                                          f"CREATE TABLE choice ({columns})",
+                                          f"INSERT INTO choice ({copy}) SELECT {copy} FROM choice_old",
+                                          "DROP TABLE choice_old"],
+            "copy through a join": [f"CREATE TABLE new_choice ({columns})",
+                                    f"INSERT INTO new_choice SELECT c.id, c.question_id, c.choice_text "
+                                    f"FROM (SELECT 1) AS one JOIN choice AS c", "DROP TABLE choice",
+                                    "ALTER TABLE new_choice RENAME TO choice"],
+            "quotes and a comment": [f"CREATE TABLE 'new' ({columns})", f"INSERT INTO 'new' SELECT {copy} FROM "
+                                     "'CHOICE'", "DROP /* the old one */ TABLE 'choice'",
+                                     "ALTER TABLE 'new' RENAME TO 'choice'"],
+            "after a rename of the table": ["ALTER TABLE choice RENAME TO answer",
+                                            f"CREATE TABLE _new_answer ({columns})",
+                                            f"INSERT INTO _new_answer SELECT {copy} FROM answer",
+                                            "DROP TABLE answer", "ALTER TABLE _new_answer RENAME TO answer"],
+        }
+        self.project.execute("ALTER TABLE choice ADD COLUMN hotfix TEXT DEFAULT 'important'")
+        for name, statements in variants.items():
+            with self.subTest(name):
+                self.project.write_migration("0002_rebuild", "-- migrate:up\n" + ";\n".join(statements) + ";\n")
+                message = self.assert_unchanged(self.project.apply)
+                self.assertIn("rebuilds table choice, and the database's choice has column hotfix", message)
 
     def test_rebuilds_of_tables_made_in_the_same_run_or_outside_migrations_are_not_refused(self):
         self.project.revert()
@@ -362,6 +412,19 @@ class Failures(unittest.TestCase):
                       "applied and whose file is gone", message)
         self.project.apply(target="0001")  # reverts 0002_add_choice_note with its recorded down SQL
         self.assertEqual([s.name for s in self.project.apply()], ["0002_alter_choice"])
+
+    def test_a_number_clash_with_a_first_migration_or_a_squash_says_what_works(self):
+        project = Project(self)
+        project.write_migration("0001_a", "-- migrate:up\nCREATE TABLE a (x);\n-- migrate:down\nDROP TABLE a;\n")
+        project.apply()
+        os.rename(os.path.join(project.directory, "0001_a.sql"), os.path.join(project.directory, "0001_b.sql"))
+        with open(os.path.join(project.directory, "0001_b.sql"), "a") as handle:
+            handle.write("-- another file\n")
+        self.assertIn("python migrate.py apply zero", self.assert_unchanged(project.apply, project))
+        project.execute("UPDATE _migrations SET name = '0001_squashed_0001_0001'")  # as if squashed, file gone
+        message = self.assert_unchanged(project.apply, project)
+        self.assertIn("in place of the migrations it replaces and whose file is gone: restore that file", message)
+        self.assertNotIn("revert", message)  # that would revert everything it replaced
 
 
 class AllowChanged(unittest.TestCase):
