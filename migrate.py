@@ -1257,8 +1257,29 @@ def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool) -> 
                 f"{after.name}.{column.name} {reason} and the table may have rows: pass "
                 f"--default {after.name}.{column.name}=SQL (a one-off value for existing rows), "
                 f"give the field a default, or make it Optional; nothing was written.{hint}")
+        if value is None and column.check and not _value_fits(column, _zero_value(column.type)):
+            raise MigrateError(
+                f"{after.name}.{column.name}: the down section brings the column back and would fill its rows "
+                f"with {_zero_value(column.type)}, which its CHECK ({column.check}) refuses: pass --default "
+                f"{after.name}.{column.name}=SQL (a value for those rows); nothing was written")
         fills[_fold(column.name)] = value if value is not None else _zero_value(column.type)
     return fills
+
+
+def _value_fits(column: Column, value: str) -> bool:
+    """Whether the column's CHECK takes `value`, asked of SQLite on a scratch
+    table of that column alone; True when the check needs other columns."""
+    probe = sqlite3.connect(":memory:")
+    try:
+        probe.execute(f"CREATE TABLE probe ({column.definition})")
+        probe.execute(f"INSERT INTO probe VALUES ({value})")
+        return True
+    except sqlite3.IntegrityError:
+        return False
+    except sqlite3.Error:
+        return True
+    finally:
+        probe.close()
 
 
 def _affinity(declared_type: str) -> str:

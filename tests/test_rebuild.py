@@ -358,6 +358,22 @@ class RebuildKeepsEverything(unittest.TestCase):
         project.revert()
         self.assertEqual(project.query("SELECT title FROM book WHERE id = 4"), [("Untitled",)])
 
+    def test_a_dropped_column_whose_check_refuses_the_zero_value_needs_a_default_for_the_down(self):
+        project = Project(self)
+        project.models("@dataclass\nclass Acct:\n    x: int = field(metadata={\"check\": \"x > 0\"})\n"
+                       "    id: Optional[int] = None\n")
+        project.make()
+        project.apply()
+        project.execute("INSERT INTO acct (x) VALUES (3)")
+        project.models("@dataclass\nclass Acct:\n    id: Optional[int] = None\n")
+        with self.assertRaisesRegex(migrate.MigrateError, r"acct\.x: the down section .* with 0, which its CHECK"):
+            project.make()
+        self.assertEqual(project.files(), ["0001_initial.sql"])
+        project.make(questioner=migrate.Questioner(defaults={"acct.x": "5"}))
+        project.apply()
+        project.revert()
+        self.assertEqual(project.query("SELECT x FROM acct"), [(5,)])
+
     def test_reverting_a_column_made_nullable_refuses_nulls_also_when_it_had_a_default(self):
         project = Project(self)
         project.models("@dataclass\nclass Meter:\n    reading: int = 5\n    id: Optional[int] = None\n")
