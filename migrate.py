@@ -2643,11 +2643,17 @@ def _refuse_number_clashes(steps, migrations: dict, records: dict) -> None:
             raise MigrateError(f"migration {step.name} has the number of {other}, which the database applied "
                                "in place of the migrations it replaces and whose file is gone: restore that file "
                                "(git checkout); nothing was changed")
+        if other and step.migration is not None and records[other].checksum == step.migration.checksum:
+            raise MigrateError(f"migration {step.name} is {other}, applied under that name, renamed: rename the "
+                               "file back (the database knows migrations by name); nothing was changed")
         if other:
             before = f"{_number(other) - 1:04d}" if _number(other) > 1 else "zero"
+            later = sum(1 for name in records if _number(name) >= _number(other))
             raise MigrateError(f"migration {step.name} has the number of {other}, which the database applied "
-                               f"and whose file is gone (another branch?): restore that file, or revert it first "
-                               f"(its down SQL is recorded: python migrate.py apply {before}); nothing was changed")
+                               f"and whose file is gone (another branch?): restore that file, or revert it with "
+                               f"python migrate.py apply {before} (its down SQL is recorded), which reverts "
+                               f"{'it' if later == 1 else f'the {later} applied migrations from it on'}, dropping "
+                               "what they made; nothing was changed")
 
 
 _DROP = re.compile(r"\bdrop\b", re.I)  # a quick look before the tokenizer's (runner speed)
@@ -2707,7 +2713,7 @@ def _rebuilt_tables(statements) -> list[str]:
 def _reads(statement: str, names: set[str]) -> bool:
     """Whether a statement that is not DDL or DELETE names one of the
     (folded) tables: reads rows from it, as a rebuild's copy does."""
-    lowered = statement.lower()
+    lowered = _fold(statement)  # ASCII only, as the names are
     if "select" not in lowered or not any(name in lowered for name in names):
         return False  # most statements, and a long seed INSERT, end here
     tokens = _tokenize(statement)
@@ -2746,12 +2752,10 @@ def _rebuild_expectations(conn, steps: list[PlannedStep], migrations: list[Migra
     wanted = [(position[step.name] + (step.action == "revert"), index, _rebuilt_tables(step.statements))
               for index, step in enumerate(steps) if step.name in position
               and (step.action == "apply" or files_as_applied)]
-    wanted = [want for want in wanted if want[2]]
-    if wanted:
-        existing = {_fold(name) for name, in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()}
-        wanted = sorted((upto, index, [t for t in tables if t in existing]) for upto, index, tables in wanted)
-        wanted = [want for want in wanted if want[2]]
+    wanted = sorted(want for want in wanted if want[2])
+    if wanted and not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name != ? LIMIT 1",
+                                   (MIGRATIONS_TABLE,)).fetchall():
+        return steps
     expectations, scratch, done = {}, None, 0
     try:
         for upto, index, tables in wanted:
@@ -2772,32 +2776,48 @@ def _rebuild_expectations(conn, steps: list[PlannedStep], migrations: list[Migra
             for index, step in enumerate(steps)]
 
 
-def _check_rebuilt_tables(conn, step: PlannedStep) -> list[str]:
+def _check_rebuilt_tables(conn, step: PlannedStep) -> list[tuple[str, str, str]]:
     """Before a step's rebuild runs, compare each rebuilt table in the
     database with the files' (`step.rebuilds`). A column they do not make
     would be dropped with its values: refuse. An index or trigger they do
     not make carries no data (a down section that is a deliberate no-op
-    leaves them, too): a warning that the rebuild drops it."""
-    warnings = []
+    leaves them, too): returned as (kind, name, table), for
+    _rebuild_warnings to say which the rebuild dropped."""
+    unknown_objects = []
     for table, columns, indexes, triggers in step.rebuilds:
         live = _table_objects(conn, table)
         if live is None:
             continue
         name, have_columns, have_indexes, have_triggers = live
         unknown = [have_columns[key] for key in sorted(have_columns.keys() - columns)]
-        doing, files = (f"migration {step.name}", "before it") if step.action == "apply" else \
-            (f"reverting {step.name}", "up to it")
         if unknown:
-            listed = ", ".join(unknown)
-            raise MigrateError(f"{doing} rebuilds table {name}, and the database's {name} has column{'s' * (len(unknown) > 1)} "
-                               f"{listed}, which the migrations {files} do not make (added by hand, or by a migration "
-                               f"whose file is gone): the rebuild would drop {'them' if len(unknown) > 1 else 'it'} "
-                               "with the values. Drop it by hand if it is not needed, or keep it as README 'Changes "
-                               "made by hand' shows; nothing was changed")
-        for kind, have, expected in (("index", have_indexes, indexes), ("trigger", have_triggers, triggers)):
-            warnings += [f"the rebuild of {name} dropped {kind} {have[key]}, which the migrations {files} do not "
-                         "make (made by hand, or left by a down section)" for key in sorted(have.keys() - expected)]
-    return warnings
+            them = "them" if len(unknown) > 1 else "it"
+            doing, files, advice = (
+                (f"migration {step.name}", "before it", f"Drop {them} by hand if not needed, or keep {them} as "
+                 "README 'Changes made by hand' shows") if step.action == "apply" else
+                (f"reverting {step.name}", "up to it", f"Drop {them} by hand if not needed, or leave "
+                 f"{step.name} applied"))
+            raise MigrateError(f"{doing} rebuilds table {name}, and the database's {name} has "
+                               f"column{'s' * (len(unknown) > 1)} {', '.join(unknown)}, which the migrations "
+                               f"{files} do not make (added by hand, or by a migration whose file is gone): the "
+                               f"rebuild would drop {them} with the values. {advice}; nothing was changed")
+        unknown_objects += [(kind, have[key], name) for kind, have, expected in
+                            (("index", have_indexes, indexes), ("trigger", have_triggers, triggers))
+                            for key in sorted(have.keys() - expected)]
+    return unknown_objects
+
+
+def _rebuild_warnings(conn, step: PlannedStep, unknown_objects) -> tuple[str, ...]:
+    """Of the indexes and triggers _check_rebuilt_tables found, those the
+    step's rebuild dropped (it may have made some again)."""
+    if not unknown_objects:
+        return ()
+    there = {_fold(name) for name, in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type IN ('index', 'trigger')").fetchall()}
+    files = "before it" if step.action == "apply" else "up to it"
+    return tuple(f"the rebuild of {table} dropped {kind} {name}, which the migrations {files} do not make "
+                 "(made by hand, or left by a down section)"
+                 for kind, name, table in unknown_objects if _fold(name) not in there)
 
 
 # A new table is empty (and one made by CREATE TABLE ... AS SELECT has no
@@ -3061,13 +3081,14 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
                 done.append(Step(step.name, "skip", 0.0))
             else:
                 ticks = (lambda seconds, step=step: on_start(step.action, step.name, seconds)) if on_start else None
-                dropped = _check_rebuilt_tables(conn, step) if step.rebuilds and not fake else []
+                unknown = _check_rebuilt_tables(conn, step) if step.rebuilds and not fake else []
                 _run_statements(conn, step, () if fake else step.statements, ticks, create_table=create_table)
                 if may_make_temp:
                     _drop_temp_objects(conn, kept)
                 create_table = False
                 action = "adopt" if step.adopt else "fake" if fake else step.action
-                done.append(Step(step.name, action, time.perf_counter() - started, tuple(dropped)))
+                done.append(Step(step.name, action, time.perf_counter() - started,
+                                 _rebuild_warnings(conn, step, unknown)))
         touched = _touched_tables(statements, index_tables)
         violations = _checked_violations(conn, steps, touched)
         if violations - allowed:
@@ -3346,7 +3367,7 @@ def _rqlite_transaction(conn: Rqlite, steps: list[PlannedStep], *, fake: bool, o
     started = time.perf_counter()
     _refuse_cascading_rebuilds(conn, steps)
     # the state the first step finds; the others' is only known inside the request (README)
-    dropped = _check_rebuilt_tables(conn, steps[0]) if steps and steps[0].rebuilds and not fake else []
+    unknown = _check_rebuilt_tables(conn, steps[0]) if steps and steps[0].rebuilds and not fake else []
     statements = [[_CREATE_MIGRATIONS_TABLE]] + [[sql, *params] for sql, params in accepted]
     for step in steps:
         if on_step:
@@ -3366,7 +3387,7 @@ def _rqlite_transaction(conn: Rqlite, steps: list[PlannedStep], *, fake: bool, o
     else:
         seconds = time.perf_counter() - started
         done = [Step(step.name, "adopt" if step.adopt else "fake" if fake else step.action, seconds,
-                     tuple(dropped) if i == 0 else ()) for i, step in enumerate(steps)]
+                     _rebuild_warnings(conn, step, unknown) if i == 0 else ()) for i, step in enumerate(steps)]
     for planned, step in zip(steps, done):
         if on_step:
             on_step(planned.action, planned.name, step)

@@ -343,6 +343,51 @@ class Failures(unittest.TestCase):
                 self.assertIn("dropped index choice_lower", " ".join(steps[-1].warnings))
                 self.project.apply()
 
+    def test_a_table_renamed_earlier_in_the_same_run_is_compared_too(self):
+        self.project.execute("ALTER TABLE choice ADD COLUMN hotfix TEXT DEFAULT 'important'")
+        self.project.models(POLLS.replace("class Choice:", "class Answer:"))
+        self.project.make(questioner=migrate.Questioner(renames=["choice=answer"]))
+        self.project.models(POLLS.replace("class Choice:", "class Answer:")
+                            .replace('choice_text: str = ""', "choice_text: Optional[str] = None"))
+        self.project.make()  # 0003 rebuilds answer, 0002 renamed choice to answer: both run in this apply
+        message = self.assert_unchanged(lambda: self.project.apply(atomic=True))
+        self.assertIn("migration 0003_alter_answer rebuilds table answer, and the database's answer has column "
+                      "hotfix", message)
+        with self.assertRaisesRegex(migrate.MigrateError, "0003_alter_answer rebuilds table answer"):
+            self.project.apply()  # a transaction each: the rename stays, the rebuild is refused
+        self.assertEqual(self.project.query("SELECT hotfix FROM answer"), [("important",)])
+
+    def test_reverting_a_rename_and_then_a_rebuild_compares_the_table_under_its_old_name(self):
+        self.project.models(POLLS.replace('choice_text: str = ""', "choice_text: Optional[str] = None"))
+        self.project.make()  # 0002 rebuilds choice
+        self.project.models(POLLS.replace("class Choice:", "class Answer:")
+                            .replace('choice_text: str = ""', "choice_text: Optional[str] = None"))
+        self.project.make(questioner=migrate.Questioner(renames=["choice=answer"]))  # 0003 renames it
+        self.project.apply()
+        self.project.execute("ALTER TABLE answer ADD COLUMN hotfix TEXT DEFAULT 'important'")
+        message = self.assert_unchanged(lambda: self.project.apply(target="0001", atomic=True))
+        self.assertIn("reverting 0002_alter_choice rebuilds table choice, and the database's choice has column "
+                      "hotfix", message)
+        self.assertIn("or leave 0002_alter_choice applied", message)
+
+    def test_a_rebuild_that_makes_an_index_again_does_not_warn_it_dropped_it(self):
+        self.project.execute('CREATE INDEX "choice_choice_text_idx" ON choice (choice_text)')
+        self.project.models(POLLS.replace('choice_text: str = ""',
+                                          'choice_text: Optional[str] = field(default=None, metadata={"index": True})'))
+        self.project.make()  # a rebuild, then CREATE INDEX with the name made by hand
+        [step] = self.project.apply()
+        self.assertEqual(step.warnings, ())
+
+    def test_a_non_ascii_table_name_is_recognised_in_a_rebuild(self):
+        project = Project(self)
+        project.write_migration("0001_t", '-- migrate:up\nCREATE TABLE "Ünï" (a, b);\n')
+        project.apply()
+        project.execute('ALTER TABLE "Ünï" ADD COLUMN hot', 'INSERT INTO "Ünï" VALUES (1, 2, 3)')
+        project.write_migration("0002_rebuild", '-- migrate:up\nCREATE TABLE _new (a, b);\nINSERT INTO _new '
+                                'SELECT a, b FROM "Ünï";\nDROP TABLE "Ünï";\nALTER TABLE _new RENAME TO "Ünï";\n')
+        message = self.assert_unchanged(project.apply, project)
+        self.assertIn("rebuilds table Ünï, and the database's Ünï has column hot", message)
+
     def test_hand_written_rebuilds_are_recognised_however_they_are_spelled(self):
         columns = "id INTEGER PRIMARY KEY, question_id INTEGER REFERENCES question (id), choice_text TEXT"
         copy = "id, question_id, choice_text"
@@ -410,8 +455,13 @@ class Failures(unittest.TestCase):
         message = self.assert_unchanged(self.project.apply)
         self.assertIn("migration 0002_alter_choice has the number of 0002_add_choice_note, which the database "
                       "applied and whose file is gone", message)
+        self.assertIn("which reverts it, dropping what they made", message)
         self.project.apply(target="0001")  # reverts 0002_add_choice_note with its recorded down SQL
         self.assertEqual([s.name for s in self.project.apply()], ["0002_alter_choice"])
+        os.rename(os.path.join(self.project.directory, "0002_alter_choice.sql"),
+                  os.path.join(self.project.directory, "0002_nullable_text.sql"))  # the same file, renamed
+        self.assertIn("migration 0002_nullable_text is 0002_alter_choice, applied under that name, renamed: rename "
+                      "the file back", self.assert_unchanged(self.project.apply))
 
     def test_a_number_clash_with_a_first_migration_or_a_squash_says_what_works(self):
         project = Project(self)
