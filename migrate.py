@@ -2681,7 +2681,12 @@ def _rebuilt_tables(statements) -> list[str]:
         return []
     holder = {}  # current name -> name before the statements, for the tables that were there
     holders = {}  # name before the statements -> every name it had
-    made, dropped = set(), []
+    made, dropped, remade = set(), [], set()  # remade: indexes in `dropped`
+
+    def make(name):  # a table of this migration's takes a name: does it replace a dropped one?
+        made.add(name)
+        remade.update(i for i, (_, _, names) in enumerate(dropped) if name in names)
+
     for position, statement in enumerate(statements):
         tokens = _first_tokens(statement, 12)
         words = [t.upper for t in tokens]
@@ -2693,19 +2698,22 @@ def _rebuilt_tables(statements) -> list[str]:
                 table = holder.pop(name, name)
                 dropped.append((position, table, holders.get(table, set()) | {table, name}))
         elif words[:2] == ["CREATE", "TABLE"]:
-            made.add(_table_at(tokens, 2))
+            make(_table_at(tokens, 2))
         elif words[:2] == ["ALTER", "TABLE"] and "RENAME" in words:
             at = words.index("RENAME")
             if words[at + 1:at + 2] == ["TO"] and at + 2 < len(tokens):
                 old, new = _table_at(tokens, 2), _table_at(tokens, at + 2)
                 if old in made:
-                    made = made - {old} | {new}
+                    made.discard(old)
+                    make(new)
                 else:
                     holder[new] = holder.pop(old, old)
                     holders.setdefault(holder[new], {holder[new]}).add(new)
+    remade.update(i for i, (_, _, names) in enumerate(dropped) if names & made)  # made before the drop
     rebuilt = []
-    for position, table, names in dropped:
-        if names & made and table not in rebuilt and any(_reads(s, names) for s in statements[:position]):
+    for index in sorted(remade):
+        position, table, names = dropped[index]
+        if table not in rebuilt and any(_reads(s, names) for s in statements[:position]):
             rebuilt.append(table)
     return rebuilt
 

@@ -370,6 +370,15 @@ class Failures(unittest.TestCase):
                       "hotfix", message)
         self.assertIn("or leave 0002_alter_choice applied", message)
 
+    def test_reverting_a_migration_that_renamed_and_rebuilt_a_table_is_compared(self):
+        self.project.models(POLLS.replace("class Choice:", "class Answer:").replace("votes: int = 0",
+                                                                                 "votes: float = 0.0"))
+        self.project.make(questioner=migrate.Questioner(renames=["choice=answer"]))  # its down: rebuild, rename
+        self.project.apply()
+        self.project.execute("ALTER TABLE answer ADD COLUMN hotfix TEXT DEFAULT 'important'")
+        message = self.assert_unchanged(self.project.revert)
+        self.assertIn("rebuilds table answer, and the database's answer has column hotfix", message)
+
     def test_a_rebuild_that_makes_an_index_again_does_not_warn_it_dropped_it(self):
         self.project.execute('CREATE INDEX "choice_choice_text_idx" ON choice (choice_text)')
         self.project.models(POLLS.replace('choice_text: str = ""',
