@@ -2643,11 +2643,16 @@ def _refuse_number_clashes(steps, migrations: dict, records: dict) -> None:
             raise MigrateError(f"migration {step.name} has the number of {other}, which the database applied "
                                "in place of the migrations it replaces and whose file is gone: restore that file "
                                "(git checkout); nothing was changed")
-        if other and step.migration is not None and records[other].checksum == step.migration.checksum:
+        same = next((m.name for m in migrations.values() if other and m.checksum == records[other].checksum), None)
+        before = f"{_number(other) - 1:04d}" if other and _number(other) > 1 else "zero"
+        if same == step.name:
             raise MigrateError(f"migration {step.name} is {other}, applied under that name, renamed: rename the "
                                "file back (the database knows migrations by name); nothing was changed")
+        if same:
+            raise MigrateError(f"the database applied {other}, which is {same} before it was renumbered, and "
+                               f"{step.name} now has its number: revert it with python migrate.py apply {before} "
+                               "(its down SQL is recorded), then apply again; nothing was changed")
         if other:
-            before = f"{_number(other) - 1:04d}" if _number(other) > 1 else "zero"
             later = sum(1 for name in records if _number(name) >= _number(other))
             raise MigrateError(f"migration {step.name} has the number of {other}, which the database applied "
                                f"and whose file is gone (another branch?): restore that file, or revert it with "
@@ -2764,7 +2769,7 @@ def _rebuild_expectations(conn, steps: list[PlannedStep], migrations: list[Migra
     if wanted and not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name != ? LIMIT 1",
                                    (MIGRATIONS_TABLE,)).fetchall():
         return steps
-    expectations, scratch, done = {}, None, 0
+    expectations, forgotten, scratch, done = {}, {}, None, 0
     try:
         for upto, index, tables in wanted:
             if scratch is None:
@@ -2775,13 +2780,47 @@ def _rebuild_expectations(conn, steps: list[PlannedStep], migrations: list[Migra
             done = upto
             expectations[index] = tuple((table, *map(frozenset, objects[1:])) for table in tables
                                         for objects in [_table_objects(scratch, table)] if objects)
+            if steps[index].action == "apply" and steps[index].migration.down:
+                forgotten[index] = _forgotten_columns(scratch, steps[index].migration, expectations[index])
     except MigrateError:
         pass  # a file that does not replay (it needs a table made outside migrations): nothing to expect after it
     finally:
         if scratch is not None:
             scratch.close()
+    for index, columns in sorted(forgotten.items()):
+        if columns:
+            them = "them" if len(columns) > 1 else "it"
+            raise MigrateError(f"migration {steps[index].name} drops column{'s' * (len(columns) > 1)} "
+                               f"{', '.join(columns)}, and its down section does not bring {them} back: it was "
+                               f"written without {them} (on a branch older than the migration that adds {them}?). "
+                               "If it is applied nowhere yet, delete it and run make again; nothing was changed")
     return [replace(step, rebuilds=expectations[index]) if index in expectations else step
             for index, step in enumerate(steps)]
+
+
+def _forgotten_columns(scratch, migration: Migration, expected: tuple) -> list[str]:
+    """Columns of the tables a migration rebuilds that its up section drops
+    and its down section does not bring back, tried on the replayed scratch
+    database and undone: a migration written from other files than these
+    (another branch's, made before a column was added) copies only what it
+    knew. A generated drop is always brought back by its down section."""
+    scratch.execute("SAVEPOINT probe")
+    try:
+        for statement in split_statements(migration.up):
+            scratch.execute(statement)
+        gone = [(table, column) for table, columns, _, _ in expected
+                for after in [_table_objects(scratch, table)] if after  # a table renamed away: not followed
+                for column in sorted(columns - after[1].keys())]
+        if gone:
+            for statement in split_statements(migration.down):
+                scratch.execute(statement)
+        back = {table: (_table_objects(scratch, table) or ("", {}))[1] for table, _ in gone}
+        return [f"{table}.{column}" for table, column in gone if column not in back[table]]
+    except sqlite3.Error:
+        return []  # the sections do not run here as they are: nothing to tell
+    finally:
+        scratch.execute("ROLLBACK TO probe")
+        scratch.execute("RELEASE probe")
 
 
 def _check_rebuilt_tables(conn, step: PlannedStep) -> list[tuple[str, str, str]]:

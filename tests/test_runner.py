@@ -379,6 +379,23 @@ class Failures(unittest.TestCase):
         message = self.assert_unchanged(self.project.revert)
         self.assertIn("rebuilds table answer, and the database's answer has column hotfix", message)
 
+    def test_a_rebuild_from_a_branch_older_than_a_new_column_is_refused(self):
+        project = Project(self)
+        item = "@dataclass\nclass Item:\n    name: str\n    price: {price}\n{note}    id: Optional[int] = None\n"
+        project.models(item.format(price="int", note=""))
+        project.make()
+        project.models(item.format(price="float", note=""))  # branch B
+        rebuild = project.read(project.make().name + ".sql")
+        os.remove(os.path.join(project.directory, "0002_alter_item.sql"))
+        project.models(item.format(price="int", note="    note: Optional[str] = None\n"))  # branch A, deployed
+        project.make()
+        project.apply()
+        project.execute("INSERT INTO item (name, price, note) VALUES ('a', 1, 'important')")
+        project.write_migration("0003_alter_item", rebuild)  # B merged and renumbered, as README says
+        message = self.assert_unchanged(project.apply, project)
+        self.assertIn("migration 0003_alter_item drops column item.note, and its down section does not bring it "
+                      "back: it was written without it", message)
+
     def test_a_rebuild_that_makes_an_index_again_does_not_warn_it_dropped_it(self):
         self.project.execute('CREATE INDEX "choice_choice_text_idx" ON choice (choice_text)')
         self.project.models(POLLS.replace('choice_text: str = ""',
@@ -471,6 +488,11 @@ class Failures(unittest.TestCase):
                   os.path.join(self.project.directory, "0002_nullable_text.sql"))  # the same file, renamed
         self.assertIn("migration 0002_nullable_text is 0002_alter_choice, applied under that name, renamed: rename "
                       "the file back", self.assert_unchanged(self.project.apply))
+        os.rename(os.path.join(self.project.directory, "0002_nullable_text.sql"),
+                  os.path.join(self.project.directory, "0003_alter_choice.sql"))  # renumbered after a merge
+        self.project.write_migration("0002_other_branch", "-- migrate:up\nCREATE TABLE other (x);\n")
+        self.assertIn("the database applied 0002_alter_choice, which is 0003_alter_choice before it was renumbered",
+                      self.assert_unchanged(self.project.apply))
 
     def test_a_number_clash_with_a_first_migration_or_a_squash_says_what_works(self):
         project = Project(self)
