@@ -2643,22 +2643,25 @@ def _refuse_number_clashes(steps, migrations: dict, records: dict) -> None:
             raise MigrateError(f"migration {step.name} has the number of {other}, which the database applied "
                                "in place of the migrations it replaces and whose file is gone: restore that file "
                                "(git checkout); nothing was changed")
-        same = next((m.name for m in migrations.values() if other and m.checksum == records[other].checksum), None)
+        same = next((m.name for m in migrations.values() if other and m.name not in records
+                     and m.checksum == records[other].checksum), None)
         before = f"{_number(other) - 1:04d}" if other and _number(other) > 1 else "zero"
         if same == step.name:
             raise MigrateError(f"migration {step.name} is {other}, applied under that name, renamed: rename the "
                                "file back (the database knows migrations by name); nothing was changed")
+        later = sum(1 for name in records if other and _number(name) >= _number(other))
+        reverts = "it, dropping what it made" if later == 1 else \
+            f"the {later} applied migrations from it on, dropping what they made"
         if same:
-            raise MigrateError(f"the database applied {other}, which is {same} before it was renumbered, and "
-                               f"{step.name} now has its number: revert it with python migrate.py apply {before} "
-                               "(its down SQL is recorded), then apply again; nothing was changed")
+            raise MigrateError(f"the database applied {other}, since renumbered to {same}, and {step.name} now "
+                               f"has its number: revert it with python migrate.py apply {before} (its down SQL is "
+                               f"recorded), which reverts {reverts}, then apply again; "
+                               "nothing was changed")
         if other:
-            later = sum(1 for name in records if _number(name) >= _number(other))
             raise MigrateError(f"migration {step.name} has the number of {other}, which the database applied "
                                f"and whose file is gone (another branch?): restore that file, or revert it with "
                                f"python migrate.py apply {before} (its down SQL is recorded), which reverts "
-                               f"{'it' if later == 1 else f'the {later} applied migrations from it on'}, dropping "
-                               "what they made; nothing was changed")
+                               f"{reverts}; nothing was changed")
 
 
 _DROP = re.compile(r"\bdrop\b", re.I)  # a quick look before the tokenizer's (runner speed)
@@ -2673,10 +2676,11 @@ def _table_at(tokens: list[_Token], position: int) -> str:
     return _fold(name)
 
 
-def _rebuilt_tables(statements) -> list[str]:
-    """The tables that `statements` rebuild, by the names they have before
-    them, folded: their rows are read, the table holding them is dropped,
-    and a table is made under its name. The generated rebuild is CREATE
+def _rebuilt_tables(statements) -> list[tuple[str, str]]:
+    """The tables that `statements` rebuild, each as (its name before them,
+    the name of the table made in its place after them), folded: their rows
+    are read, the table holding them is dropped, and a table is made under
+    its name. The generated rebuild is CREATE
     TABLE "_new_t", INSERT INTO "_new_t" ... SELECT ... FROM "t", DROP TABLE
     "t", ALTER TABLE "_new_t" RENAME TO "t"; hand-written ones may rename
     "t" away first, and a table renamed earlier in the migration counts by
@@ -2686,11 +2690,12 @@ def _rebuilt_tables(statements) -> list[str]:
         return []
     holder = {}  # current name -> name before the statements, for the tables that were there
     holders = {}  # name before the statements -> every name it had
-    made, dropped, remade = set(), [], set()  # remade: indexes in `dropped`
+    made, dropped, replacement = set(), [], {}  # replacement: index in `dropped` -> name of its new table
 
-    def make(name):  # a table of this migration's takes a name: does it replace a dropped one?
+    def make(name, old=None):  # a table of this migration's takes a name: does it replace a dropped one?
         made.add(name)
-        remade.update(i for i, (_, _, names) in enumerate(dropped) if name in names)
+        replacement.update((i, name) for i, (_, _, names) in enumerate(dropped) if name in names)
+        replacement.update((i, name) for i, now in list(replacement.items()) if now == old)
 
     for position, statement in enumerate(statements):
         tokens = _first_tokens(statement, 12)
@@ -2710,16 +2715,18 @@ def _rebuilt_tables(statements) -> list[str]:
                 old, new = _table_at(tokens, 2), _table_at(tokens, at + 2)
                 if old in made:
                     made.discard(old)
-                    make(new)
+                    make(new, old)
                 else:
                     holder[new] = holder.pop(old, old)
                     holders.setdefault(holder[new], {holder[new]}).add(new)
-    remade.update(i for i, (_, _, names) in enumerate(dropped) if names & made)  # made before the drop
+    for i, (_, _, names) in enumerate(dropped):  # made before the drop (the old table renamed away)
+        if i not in replacement and names & made:
+            replacement[i] = min(names & made)
     rebuilt = []
-    for index in sorted(remade):
+    for index, final in sorted(replacement.items()):
         position, table, names = dropped[index]
-        if table not in rebuilt and any(_reads(s, names) for s in statements[:position]):
-            rebuilt.append(table)
+        if table not in {t for t, _ in rebuilt} and any(_reads(s, names) for s in statements[:position]):
+            rebuilt.append((table, final))
     return rebuilt
 
 
@@ -2778,10 +2785,11 @@ def _rebuild_expectations(conn, steps: list[PlannedStep], migrations: list[Migra
                 _replay_migration(scratch, migration, split_statements(migration.up))
                 _drop_temp_objects(scratch, set())
             done = upto
-            expectations[index] = tuple((table, *map(frozenset, objects[1:])) for table in tables
+            expectations[index] = tuple((table, *map(frozenset, objects[1:])) for table, _ in tables
                                         for objects in [_table_objects(scratch, table)] if objects)
-            if steps[index].action == "apply" and steps[index].migration.down:
-                forgotten[index] = _forgotten_columns(scratch, steps[index].migration, expectations[index])
+            if steps[index].action == "apply" and _has_code(steps[index].migration.down or ""):
+                forgotten[index] = _forgotten_columns(scratch, steps[index].migration, expectations[index],
+                                                      dict(tables))
     except MigrateError:
         pass  # a file that does not replay (it needs a table made outside migrations): nothing to expect after it
     finally:
@@ -2798,29 +2806,35 @@ def _rebuild_expectations(conn, steps: list[PlannedStep], migrations: list[Migra
             for index, step in enumerate(steps)]
 
 
-def _forgotten_columns(scratch, migration: Migration, expected: tuple) -> list[str]:
+def _forgotten_columns(scratch, migration: Migration, expected: tuple, renamed: dict) -> list[str]:
     """Columns of the tables a migration rebuilds that its up section drops
-    and its down section does not bring back, tried on the replayed scratch
-    database and undone: a migration written from other files than these
-    (another branch's, made before a column was added) copies only what it
-    knew. A generated drop is always brought back by its down section."""
+    and its down section, a rebuild of the same table, does not bring back,
+    tried on the replayed scratch database and undone: a migration written
+    from other files than these (another branch's, made before a column was
+    added) copies only what it knew. A generated drop is always brought back
+    by its down section. `renamed`: table -> its name after the up section."""
+    down = split_statements(migration.down)
+    rebuilt_back = {table for table, _ in _rebuilt_tables(down)}
+    if any(_statement_problem(s) for s in down) or not rebuilt_back & set(renamed.values()):
+        return []  # a down section that cannot run here, or does not rebuild the table: it tells nothing
     scratch.execute("SAVEPOINT probe")
     try:
         for statement in split_statements(migration.up):
             scratch.execute(statement)
         gone = [(table, column) for table, columns, _, _ in expected
-                for after in [_table_objects(scratch, table)] if after  # a table renamed away: not followed
+                for after in [_table_objects(scratch, renamed[table])] if after
                 for column in sorted(columns - after[1].keys())]
         if gone:
-            for statement in split_statements(migration.down):
+            for statement in down:
                 scratch.execute(statement)
         back = {table: (_table_objects(scratch, table) or ("", {}))[1] for table, _ in gone}
         return [f"{table}.{column}" for table, column in gone if column not in back[table]]
     except sqlite3.Error:
         return []  # the sections do not run here as they are: nothing to tell
     finally:
-        scratch.execute("ROLLBACK TO probe")
-        scratch.execute("RELEASE probe")
+        if scratch.in_transaction:  # a statement's ON CONFLICT ROLLBACK may have ended it, undoing all
+            scratch.execute("ROLLBACK TO probe")
+            scratch.execute("RELEASE probe")
 
 
 def _check_rebuilt_tables(conn, step: PlannedStep) -> list[tuple[str, str, str]]:

@@ -396,6 +396,39 @@ class Failures(unittest.TestCase):
         self.assertIn("migration 0003_alter_item drops column item.note, and its down section does not bring it "
                       "back: it was written without it", message)
 
+    def test_the_rebuild_probe_refuses_only_what_its_own_down_section_does_not_know(self):
+        rebuild = ("CREATE TABLE _new_{t} (id INTEGER PRIMARY KEY, a TEXT{constraint});\nINSERT INTO _new_{t} "
+                   "SELECT id, a FROM {t};\nDROP TABLE {t};\nALTER TABLE _new_{t} RENAME TO {t};\n")
+        back = "CREATE TABLE _new_t (id INTEGER PRIMARY KEY, a TEXT);\nINSERT INTO _new_t SELECT id, a FROM t;\n" \
+               "DROP TABLE t;\nALTER TABLE _new_t RENAME TO t;\n"
+        cases = {  # name: (up, down, refused)
+            "a rename, then a rebuild without x": ("ALTER TABLE t RENAME TO u;\n" + rebuild.format(t="u", constraint=""),
+                                                  back.replace("_t", "_u").replace(" t;", " u;").replace(" t\n", " u\n")
+                                                  .replace("FROM t", "FROM u") + "ALTER TABLE u RENAME TO t;\n", True),
+            "a generated-style rebuild without x": (rebuild.format(t="t", constraint=""), back, True),
+            "a down section that is only a comment": (rebuild.format(t="t", constraint=""), "-- irreversible\n", False),
+            "a down section that undoes only part": (rebuild.format(t="t", constraint=""), "DELETE FROM t;\n", False),
+            "a down section that ends the transaction": (rebuild.format(t="t", constraint=""), back + "COMMIT;\n",
+                                                         False),
+            "a rebuild that rolls back on the replayed rows": (
+                rebuild.format(t="t", constraint=" NOT NULL ON CONFLICT ROLLBACK"), back, False),
+        }
+        for name, (up, down, refused) in cases.items():
+            with self.subTest(name):
+                project = Project(self)
+                project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT);\n"
+                                        "INSERT INTO t (a) VALUES (NULL);\n-- migrate:down\nDROP TABLE t;\n")
+                project.write_migration("0002_x", "-- migrate:up\nALTER TABLE t ADD COLUMN x TEXT;\n"
+                                        "-- migrate:down\nALTER TABLE t DROP COLUMN x;\n")
+                project.apply()
+                project.execute("DELETE FROM t", "INSERT INTO t (a, x) VALUES ('a', 'precious')")
+                project.write_migration("0003_rebuild", f"-- migrate:up\n{up}-- migrate:down\n{down}")
+                if refused:
+                    self.assertIn("0003_rebuild drops column t.x, and its down section does not bring it back",
+                                  self.assert_unchanged(project.apply, project))
+                else:
+                    self.assertEqual([s.name for s in project.apply()], ["0003_rebuild"])
+
     def test_a_rebuild_that_makes_an_index_again_does_not_warn_it_dropped_it(self):
         self.project.execute('CREATE INDEX "choice_choice_text_idx" ON choice (choice_text)')
         self.project.models(POLLS.replace('choice_text: str = ""',
@@ -481,7 +514,7 @@ class Failures(unittest.TestCase):
         message = self.assert_unchanged(self.project.apply)
         self.assertIn("migration 0002_alter_choice has the number of 0002_add_choice_note, which the database "
                       "applied and whose file is gone", message)
-        self.assertIn("which reverts it, dropping what they made", message)
+        self.assertIn("which reverts it, dropping what it made", message)
         self.project.apply(target="0001")  # reverts 0002_add_choice_note with its recorded down SQL
         self.assertEqual([s.name for s in self.project.apply()], ["0002_alter_choice"])
         os.rename(os.path.join(self.project.directory, "0002_alter_choice.sql"),
@@ -491,8 +524,18 @@ class Failures(unittest.TestCase):
         os.rename(os.path.join(self.project.directory, "0002_nullable_text.sql"),
                   os.path.join(self.project.directory, "0003_alter_choice.sql"))  # renumbered after a merge
         self.project.write_migration("0002_other_branch", "-- migrate:up\nCREATE TABLE other (x);\n")
-        self.assertIn("the database applied 0002_alter_choice, which is 0003_alter_choice before it was renumbered",
+        self.assertIn("the database applied 0002_alter_choice, since renumbered to 0003_alter_choice, and "
+                      "0002_other_branch now has its number",
                       self.assert_unchanged(self.project.apply))
+
+    def test_a_gone_migration_with_the_content_of_another_applied_one_is_not_taken_for_it(self):
+        project = Project(self)
+        for name in ("0001_placeholder", "0002_later"):
+            project.write_migration(name, "-- migrate:up\n-- nothing yet\n-- migrate:down\n")  # the same text
+        project.apply()
+        os.remove(os.path.join(project.directory, "0001_placeholder.sql"))
+        project.write_migration("0001_other", "-- migrate:up\nCREATE TABLE other (x);\n")
+        self.assertIn("whose file is gone (another branch?)", self.assert_unchanged(project.apply, project))
 
     def test_a_number_clash_with_a_first_migration_or_a_squash_says_what_works(self):
         project = Project(self)
