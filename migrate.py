@@ -2762,23 +2762,27 @@ def _rebuild_expectations(conn, steps: list[PlannedStep], migrations: list[Migra
     """The steps, each that rebuilds tables with those tables as the
     migration files leave them for its SQL: before the migration to apply,
     after the one to revert (then only while no applied file is changed or
-    gone: the recorded down SQL was written for the files as they were). A
-    table that is not in the database yet will be made by this run, as the
-    files make it: nothing to compare. The files are replayed once, in
-    order, from make's replay cache where there is one."""
+    gone: the recorded down SQL was written for the files as they were).
+    Before that, a migration to apply whose down section rebuilds tables is
+    tried on the files (_round_trip_losses). A database without tables yet
+    gets them from this run, as the files make them: nothing is compared.
+    The files are replayed once, in order, from make's replay cache where
+    there is one."""
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name != ? LIMIT 1",
+                        (MIGRATIONS_TABLE,)).fetchall():
+        return steps
     position = {m.name: i for i, m in enumerate(migrations)}
     files_as_applied = all(name in position or any(name in m.replaces for m in migrations) for name in records) \
         and all(records[m.name].checksum == m.checksum for m in migrations if m.name in records)
-    wanted = [(position[step.name] + (step.action == "revert"), index, _rebuilt_tables(step.statements))
-              for index, step in enumerate(steps) if step.name in position
-              and (step.action == "apply" or files_as_applied)]
-    wanted = sorted(want for want in wanted if want[2])
-    if wanted and not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name != ? LIMIT 1",
-                                   (MIGRATIONS_TABLE,)).fetchall():
-        return steps
-    expectations, forgotten, scratch, done = {}, {}, None, 0
+    wanted = sorted((position[step.name] + (step.action == "revert"), index, _rebuilt_tables(step.statements),
+                     step.action == "apply" and _has_code(step.migration.down or ""))
+                    for index, step in enumerate(steps) if step.name in position
+                    and (step.action == "apply" or files_as_applied))
+    wanted = [want for want in wanted if want[2] or (want[3] and _rebuilt_tables(
+        split_statements(steps[want[1]].migration.down)))]
+    expectations, losses, scratch, done = {}, {}, None, 0
     try:
-        for upto, index, tables in wanted:
+        for upto, index, tables, probe in wanted:
             if scratch is None:
                 scratch, done = replay(migrations[:upto]), upto
             for migration in migrations[done:upto]:
@@ -2787,48 +2791,47 @@ def _rebuild_expectations(conn, steps: list[PlannedStep], migrations: list[Migra
             done = upto
             expectations[index] = tuple((table, *map(frozenset, objects[1:])) for table, _ in tables
                                         for objects in [_table_objects(scratch, table)] if objects)
-            if steps[index].action == "apply" and _has_code(steps[index].migration.down or ""):
-                forgotten[index] = _forgotten_columns(scratch, steps[index].migration, expectations[index],
-                                                      dict(tables))
+            if probe:
+                losses[index] = _round_trip_losses(scratch, steps[index].migration)
     except MigrateError:
         pass  # a file that does not replay (it needs a table made outside migrations): nothing to expect after it
     finally:
         if scratch is not None:
             scratch.close()
-    for index, columns in sorted(forgotten.items()):
-        if columns:
-            them = "them" if len(columns) > 1 else "it"
-            raise MigrateError(f"migration {steps[index].name} drops column{'s' * (len(columns) > 1)} "
-                               f"{', '.join(columns)}, and its down section does not bring {them} back: it was "
-                               f"written without {them} (on a branch older than the migration that adds {them}?). "
-                               "If it is applied nowhere yet, delete it and run make again; nothing was changed")
-    return [replace(step, rebuilds=expectations[index]) if index in expectations else step
+    for index, lost in sorted(losses.items()):
+        if lost:
+            them = "them" if len(lost) > 1 else "it"
+            raise MigrateError(f"migration {steps[index].name} was written without {', '.join(lost)} (on a branch "
+                               f"older than the migration that makes {them}?): tried on the migrations before it, "
+                               f"applying and reverting it loses {them}. If it is applied nowhere yet, delete it "
+                               "and run make again; nothing was changed")
+    return [replace(step, rebuilds=expectations[index]) if expectations.get(index) else step
             for index, step in enumerate(steps)]
 
 
-def _forgotten_columns(scratch, migration: Migration, expected: tuple, renamed: dict) -> list[str]:
-    """Columns of the tables a migration rebuilds that its up section drops
-    and its down section, a rebuild of the same table, does not bring back,
-    tried on the replayed scratch database and undone: a migration written
-    from other files than these (another branch's, made before a column was
-    added) copies only what it knew. A generated drop is always brought back
-    by its down section. `renamed`: table -> its name after the up section."""
-    down = split_statements(migration.down)
-    rebuilt_back = {table for table, _ in _rebuilt_tables(down)}
-    if any(_statement_problem(s) for s in down) or not rebuilt_back & set(renamed.values()):
-        return []  # a down section that cannot run here, or does not rebuild the table: it tells nothing
+def _round_trip_losses(scratch, migration: Migration) -> list[str]:
+    """What applying and then reverting a migration loses of the tables its
+    down section rebuilds (columns, indexes, triggers), tried on the
+    replayed files and undone. `make` writes only migrations that come back
+    to where they started, so a loss means the migration was written from
+    other files than these: another branch's, made before a column was
+    added, whose rebuild copies only what it knew."""
+    down = split_statements(migration.down or "")
+    tables = [table for _, table in _rebuilt_tables(down)]
+    if any(_statement_problem(s) for s in down) or not tables:
+        return []  # a down section that cannot run here, or rebuilds nothing: nothing to lose
+    before = {table: _table_objects(scratch, table) for table in tables}
     scratch.execute("SAVEPOINT probe")
     try:
-        for statement in split_statements(migration.up):
+        for statement in split_statements(migration.up) + down:
             scratch.execute(statement)
-        gone = [(table, column) for table, columns, _, _ in expected
-                for after in [_table_objects(scratch, renamed[table])] if after
-                for column in sorted(columns - after[1].keys())]
-        if gone:
-            for statement in down:
-                scratch.execute(statement)
-        back = {table: (_table_objects(scratch, table) or ("", {}))[1] for table, _ in gone}
-        return [f"{table}.{column}" for table, column in gone if column not in back[table]]
+        lost = []
+        for table, objects in before.items():
+            after = _table_objects(scratch, table) or ("", {}, {}, {})
+            lost += [f"{kind} {objects[0]}.{objects[i][key]}" if kind == "column" else f"{kind} {objects[i][key]}"
+                     for i, kind in ((1, "column"), (2, "index"), (3, "trigger")) if objects
+                     for key in sorted(objects[i].keys() - after[i].keys())]
+        return lost
     except sqlite3.Error:
         return []  # the sections do not run here as they are: nothing to tell
     finally:
