@@ -2799,14 +2799,17 @@ def _rebuild_expectations(conn, steps: list[PlannedStep], migrations: list[Migra
         if scratch is not None:
             scratch.close()
     for index, lost in sorted(losses.items()):
-        if lost:
-            them = "them" if len(lost) > 1 else "it"
-            raise MigrateError(f"migration {steps[index].name} was written without {', '.join(lost)} (on a branch "
-                               f"older than the migration that makes {them}?): tried on the migrations before it, "
-                               f"applying and reverting it loses {them}. If it is applied nowhere yet, delete it "
-                               "and run make again; nothing was changed")
-    return [replace(step, rebuilds=expectations[index]) if expectations.get(index) else step
-            for index, step in enumerate(steps)]
+        columns = [what for what in lost if what.startswith("column ")]
+        if columns:
+            them = "them" if len(columns) > 1 else "it"
+            raise MigrateError(f"migration {steps[index].name} was written without {', '.join(columns)} (on a "
+                               f"branch older than the migration that makes {them}?): tried on the migrations "
+                               f"before it, applying and reverting it loses {them} and the values. If it is "
+                               "applied nowhere yet, delete it and run make again; nothing was changed")
+    notes = {index: tuple(f"it was written without {what} (another branch's?): reverting it will drop it; "
+                          "make it again to keep it" for what in lost) for index, lost in losses.items() if lost}
+    return [replace(step, rebuilds=expectations.get(index, ()), warnings=notes.get(index, ()))
+            if expectations.get(index) or index in notes else step for index, step in enumerate(steps)]
 
 
 def _round_trip_losses(scratch, migration: Migration) -> list[str]:
@@ -3060,6 +3063,7 @@ class PlannedStep:
     # the tables its SQL rebuilds, as the migration files leave them for it:
     # (name, columns, indexes, triggers), each a set of folded names (_rebuild_expectations)
     rebuilds: tuple = ()
+    warnings: tuple[str, ...] = ()  # found before it runs, said with its result
 
 
 class _ForeignKeysOff:
@@ -3152,7 +3156,7 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
                 create_table = False
                 action = "adopt" if step.adopt else "fake" if fake else step.action
                 done.append(Step(step.name, action, time.perf_counter() - started,
-                                 _rebuild_warnings(conn, step, unknown)))
+                                 step.warnings + _rebuild_warnings(conn, step, unknown)))
         touched = _touched_tables(statements, index_tables)
         violations = _checked_violations(conn, steps, touched)
         if violations - allowed:
@@ -3451,7 +3455,8 @@ def _rqlite_transaction(conn: Rqlite, steps: list[PlannedStep], *, fake: bool, o
     else:
         seconds = time.perf_counter() - started
         done = [Step(step.name, "adopt" if step.adopt else "fake" if fake else step.action, seconds,
-                     _rebuild_warnings(conn, step, unknown) if i == 0 else ()) for i, step in enumerate(steps)]
+                     step.warnings + (_rebuild_warnings(conn, step, unknown) if i == 0 else ()))
+                for i, step in enumerate(steps)]
     for planned, step in zip(steps, done):
         if on_step:
             on_step(planned.action, planned.name, step)

@@ -430,23 +430,31 @@ class Failures(unittest.TestCase):
                 else:
                     self.assertEqual([s.name for s in project.apply()], ["0003_rebuild"])
 
-    def test_a_branch_migration_whose_down_section_would_lose_a_column_or_trigger_is_refused(self):
-        project = Project(self)
-        item = ("@dataclass\nclass Owner:\n    name: str\n    id: Optional[int] = None\n\n@dataclass\nclass Item:\n"
-                "    a: str\n{extra}    id: Optional[int] = None\n")
-        project.models(item.format(extra=""))
-        project.make()
-        project.models(item.format(extra="    owner: Optional[Owner] = None\n"))  # branch B: its down rebuilds item
-        foreign_key = project.read(project.make().name + ".sql")
-        os.remove(os.path.join(project.directory, "0002_add_item_owner_id_and_more.sql"))
-        project.write_migration("0002_audit", "-- migrate:up\nALTER TABLE item ADD COLUMN c TEXT;\nCREATE TRIGGER "
-                                "item_audit AFTER UPDATE ON item BEGIN SELECT 1; END;\n-- migrate:down\n"
-                                "DROP TRIGGER item_audit;\nALTER TABLE item DROP COLUMN c;\n")  # branch A, deployed
-        project.apply()
-        project.execute("INSERT INTO item (a, c) VALUES ('a', 'precious')")
-        project.write_migration("0003_add_item_owner_id_and_more", foreign_key)  # B merged and renumbered
-        message = self.assert_unchanged(project.apply, project)
-        self.assertIn("0003_add_item_owner_id_and_more was written without column item.c, trigger item_audit", message)
+    def test_a_branch_migration_whose_revert_would_lose_a_column_is_refused_and_a_trigger_warned(self):
+        trigger = "CREATE TRIGGER item_audit AFTER UPDATE ON item BEGIN SELECT 1; END;\n"
+        for with_column in (True, False):
+            with self.subTest(with_column=with_column):
+                project = Project(self)
+                item = ("@dataclass\nclass Owner:\n    name: str\n    id: Optional[int] = None\n\n@dataclass\n"
+                        "class Item:\n    a: str\n{extra}    id: Optional[int] = None\n")
+                project.models(item.format(extra=""))
+                project.make()
+                project.models(item.format(extra="    owner: Optional[Owner] = None\n"))  # B: its down rebuilds item
+                foreign_key = project.read(project.make().name + ".sql")
+                os.remove(os.path.join(project.directory, "0002_add_item_owner_id_and_more.sql"))
+                project.write_migration("0002_audit", "-- migrate:up\n" + trigger + (
+                    "ALTER TABLE item ADD COLUMN c TEXT;\n" if with_column else "") + "-- migrate:down\n"
+                    "DROP TRIGGER item_audit;\n" + ("ALTER TABLE item DROP COLUMN c;\n" if with_column else ""))
+                project.apply()  # branch A, deployed
+                project.execute("INSERT INTO item (a) VALUES ('a')")
+                project.write_migration("0003_add_item_owner_id_and_more", foreign_key)  # B merged and renumbered
+                if with_column:
+                    self.assertIn("0003_add_item_owner_id_and_more was written without column item.c (on a branch "
+                                  "older", self.assert_unchanged(project.apply, project))
+                else:
+                    [step] = project.apply()
+                    self.assertEqual(step.warnings, ("it was written without trigger item_audit (another "
+                                                     "branch's?): reverting it will drop it; make it again to keep it",))
 
     def test_a_rebuild_that_makes_an_index_again_does_not_warn_it_dropped_it(self):
         self.project.execute('CREATE INDEX "choice_choice_text_idx" ON choice (choice_text)')
