@@ -2798,27 +2798,30 @@ def _rebuild_expectations(conn, steps: list[PlannedStep], migrations: list[Migra
     finally:
         if scratch is not None:
             scratch.close()
-    for index, lost in sorted(losses.items()):
-        columns = [what for what in lost if what.startswith("column ")]
-        if columns:
-            them = "them" if len(columns) > 1 else "it"
-            raise MigrateError(f"migration {steps[index].name} was written without {', '.join(columns)} (on a "
+    for index, lost in sorted(losses.items()):  # columns hold values, triggers behave: refused
+        refused = [what for what, on_apply in lost if what.startswith("column ") or
+                   (what.startswith("trigger ") and on_apply)]
+        if refused:
+            them = "them" if len(refused) > 1 else "it"
+            raise MigrateError(f"migration {steps[index].name} was written without {', '.join(refused)} (on a "
                                f"branch older than the migration that makes {them}?): tried on the migrations "
-                               f"before it, applying and reverting it loses {them} and the values. If it is "
-                               "applied nowhere yet, delete it and run make again; nothing was changed")
-    notes = {index: tuple(f"it was written without {what} (another branch's?): reverting it will drop it; "
-                          "make it again to keep it" for what in lost) for index, lost in losses.items() if lost}
+                               f"before it, applying and reverting it loses {them}. If it is applied nowhere "
+                               "yet, delete it and run make again; nothing was changed")
+    notes = {index: tuple(f"it was written without {what} (another branch's?): "
+                          f"{'applying' if on_apply else 'reverting'} it drops it; make it again to keep it"
+                          for what, on_apply in lost) for index, lost in losses.items() if lost}
     return [replace(step, rebuilds=expectations.get(index, ()), warnings=notes.get(index, ()))
             if expectations.get(index) or index in notes else step for index, step in enumerate(steps)]
 
 
-def _round_trip_losses(scratch, migration: Migration) -> list[str]:
+def _round_trip_losses(scratch, migration: Migration) -> list[tuple[str, bool]]:
     """What applying and then reverting a migration loses of the tables its
-    down section rebuilds (columns, indexes, triggers), tried on the
-    replayed files and undone. `make` writes only migrations that come back
-    to where they started, so a loss means the migration was written from
-    other files than these: another branch's, made before a column was
-    added, whose rebuild copies only what it knew."""
+    down section rebuilds ("column t.c", "index i", "trigger g"), each with
+    whether applying it already drops it, tried on the replayed files and
+    undone. `make` writes only migrations that come back to where they
+    started, so a loss means the migration was written from other files than
+    these: another branch's, made before a column was added, whose rebuild
+    copies only what it knew."""
     down = split_statements(migration.down or "")
     tables = [table for _, table in _rebuilt_tables(down)]
     if any(_statement_problem(s) for s in down) or not tables:
@@ -2826,12 +2829,17 @@ def _round_trip_losses(scratch, migration: Migration) -> list[str]:
     before = {table: _table_objects(scratch, table) for table in tables}
     scratch.execute("SAVEPOINT probe")
     try:
-        for statement in split_statements(migration.up) + down:
+        for statement in split_statements(migration.up):
+            scratch.execute(statement)
+        after_up = {_fold(name) for name, in scratch.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('index', 'trigger')").fetchall()}
+        for statement in down:
             scratch.execute(statement)
         lost = []
         for table, objects in before.items():
             after = _table_objects(scratch, table) or ("", {}, {}, {})
-            lost += [f"{kind} {objects[0]}.{objects[i][key]}" if kind == "column" else f"{kind} {objects[i][key]}"
+            lost += [(f"column {objects[0]}.{objects[1][key]}" if kind == "column" else f"{kind} {objects[i][key]}",
+                      kind != "column" and key not in after_up)
                      for i, kind in ((1, "column"), (2, "index"), (3, "trigger")) if objects
                      for key in sorted(objects[i].keys() - after[i].keys())]
         return lost

@@ -454,7 +454,22 @@ class Failures(unittest.TestCase):
                 else:
                     [step] = project.apply()
                     self.assertEqual(step.warnings, ("it was written without trigger item_audit (another "
-                                                     "branch's?): reverting it will drop it; make it again to keep it",))
+                                                     "branch's?): reverting it drops it; make it again to keep it",))
+
+    def test_a_branch_rebuild_that_would_drop_a_trigger_when_applied_is_refused(self):
+        project = Project(self)
+        item = "@dataclass\nclass Item:\n    a: {a}\n    id: Optional[int] = None\n"
+        project.models(item.format(a="str"))
+        project.make()
+        project.models(item.format(a="Optional[str] = None"))  # branch B: a rebuild of item
+        rebuild = project.read(project.make().name + ".sql")
+        os.remove(os.path.join(project.directory, "0002_alter_item.sql"))
+        project.write_migration("0002_audit", "-- migrate:up\nCREATE TRIGGER item_audit AFTER UPDATE ON item BEGIN "
+                                "SELECT 1; END;\n-- migrate:down\nDROP TRIGGER item_audit;\n")  # branch A
+        project.apply()
+        project.write_migration("0003_alter_item", rebuild)
+        self.assertIn("0003_alter_item was written without trigger item_audit",
+                      self.assert_unchanged(project.apply, project))
 
     def test_a_rebuild_that_makes_an_index_again_does_not_warn_it_dropped_it(self):
         self.project.execute('CREATE INDEX "choice_choice_text_idx" ON choice (choice_text)')
