@@ -1257,12 +1257,13 @@ def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool) -> 
                 f"{after.name}.{column.name} {reason} and the table may have rows: pass "
                 f"--default {after.name}.{column.name}=SQL (a one-off value for existing rows), "
                 f"give the field a default, or make it Optional; nothing was written.{hint}")
-        if value is None and column.check and not _value_fits(column, _zero_value(column.type)):
+        value = _zero_value(column.type) if value is None else value
+        if not up and column.check and not _value_fits(column, value):
             raise MigrateError(
                 f"{after.name}.{column.name}: the down section brings the column back and would fill its rows "
-                f"with {_zero_value(column.type)}, which its CHECK ({column.check}) refuses: pass --default "
+                f"with {value}, which its CHECK ({column.check}) refuses: pass --default "
                 f"{after.name}.{column.name}=SQL (a value for those rows); nothing was written")
-        fills[_fold(column.name)] = value if value is not None else _zero_value(column.type)
+        fills[_fold(column.name)] = value
     return fills
 
 
@@ -2639,29 +2640,29 @@ def _refuse_number_clashes(steps, migrations: dict, records: dict) -> None:
     gone = {_number(name): name for name in records if name not in migrations and name not in replaced}
     for step in steps:
         other = gone.get(_number(step.name)) if step.action == "apply" else None
-        if other and _SQUASH_NAME.fullmatch(other):  # reverting it would revert all it replaced
+        if other is None:
+            continue
+        if _SQUASH_NAME.fullmatch(other):  # reverting it would revert all it replaced
             raise MigrateError(f"migration {step.name} has the number of {other}, which the database applied "
                                "in place of the migrations it replaces and whose file is gone: restore that file "
                                "(git checkout); nothing was changed")
-        same = next((m.name for m in migrations.values() if other and m.name not in records
-                     and m.checksum == records[other].checksum), None)
-        before = f"{_number(other) - 1:04d}" if other and _number(other) > 1 else "zero"
+        same = next((m.name for m in migrations.values()
+                     if m.name not in records and m.checksum == records[other].checksum), None)
         if same == step.name:
             raise MigrateError(f"migration {step.name} is {other}, applied under that name, renamed: rename the "
                                "file back (the database knows migrations by name); nothing was changed")
-        later = sum(1 for name in records if other and _number(name) >= _number(other))
+        before = f"{_number(other) - 1:04d}" if _number(other) > 1 else "zero"
+        later = sum(1 for name in records if _number(name) >= _number(other))
         reverts = "it, dropping what it made" if later == 1 else \
             f"the {later} applied migrations from it on, dropping what they made"
         if same:
             raise MigrateError(f"the database applied {other}, since renumbered to {same}, and {step.name} now "
                                f"has its number: revert it with python migrate.py apply {before} (its down SQL is "
-                               f"recorded), which reverts {reverts}, then apply again; "
-                               "nothing was changed")
-        if other:
-            raise MigrateError(f"migration {step.name} has the number of {other}, which the database applied "
-                               f"and whose file is gone (another branch?): restore that file, or revert it with "
-                               f"python migrate.py apply {before} (its down SQL is recorded), which reverts "
-                               f"{reverts}; nothing was changed")
+                               f"recorded), which reverts {reverts}, then apply again; nothing was changed")
+        raise MigrateError(f"migration {step.name} has the number of {other}, which the database applied and "
+                           f"whose file is gone (another branch?): restore that file, or revert it with python "
+                           f"migrate.py apply {before} (its down SQL is recorded), which reverts {reverts}; "
+                           "nothing was changed")
 
 
 _DROP = re.compile(r"\bdrop\b", re.I)  # a quick look before the tokenizer's (runner speed)
@@ -2680,12 +2681,12 @@ def _rebuilt_tables(statements) -> list[tuple[str, str]]:
     """The tables that `statements` rebuild, each as (its name before them,
     the name of the table made in its place after them), folded: their rows
     are read, the table holding them is dropped, and a table is made under
-    its name. The generated rebuild is CREATE
-    TABLE "_new_t", INSERT INTO "_new_t" ... SELECT ... FROM "t", DROP TABLE
-    "t", ALTER TABLE "_new_t" RENAME TO "t"; hand-written ones may rename
-    "t" away first, and a table renamed earlier in the migration counts by
-    its old name. A table dropped without its rows being read first is
-    emptied on purpose: whatever it had goes, known or not."""
+    its name. The generated rebuild is CREATE TABLE "_new_t", INSERT INTO
+    "_new_t" ... SELECT ... FROM "t", DROP TABLE "t", ALTER TABLE "_new_t"
+    RENAME TO "t"; hand-written ones may rename "t" away first, and a table
+    renamed earlier in the migration counts by its old name. A table dropped
+    without its rows being read first is emptied on purpose: whatever it had
+    goes, known or not."""
     if not any(_DROP.search(s) for s in statements):
         return []
     holder = {}  # current name -> name before the statements, for the tables that were there
@@ -2746,7 +2747,9 @@ def _reads(statement: str, names: set[str]) -> bool:
 
 def _table_objects(conn, table: str) -> tuple[str, dict, dict, dict] | None:
     """A table's name, its columns, and the indexes and triggers made for
-    it, each as {folded name: name}; None when there is no such table."""
+    it, each as {folded name: name}; None when there is no such table.
+    Names only, unlike _read_table: the rebuild checks compare names, and
+    run in the migration's transaction."""
     rows = conn.execute("SELECT type, name FROM sqlite_master WHERE tbl_name = ? COLLATE NOCASE "
                         "AND sql IS NOT NULL AND type IN ('table', 'index', 'trigger')", (table,)).fetchall()
     names = [name for kind, name in rows if kind == "table"]
@@ -2774,12 +2777,12 @@ def _rebuild_expectations(conn, steps: list[PlannedStep], migrations: list[Migra
     position = {m.name: i for i, m in enumerate(migrations)}
     files_as_applied = all(name in position or any(name in m.replaces for m in migrations) for name in records) \
         and all(records[m.name].checksum == m.checksum for m in migrations if m.name in records)
+    probed = lambda step: step.action == "apply" and bool(_rebuilt_tables(split_statements(step.migration.down or "")))
     wanted = sorted((position[step.name] + (step.action == "revert"), index, _rebuilt_tables(step.statements),
-                     step.action == "apply" and _has_code(step.migration.down or ""))
+                     probed(step))
                     for index, step in enumerate(steps) if step.name in position
                     and (step.action == "apply" or files_as_applied))
-    wanted = [want for want in wanted if want[2] or (want[3] and _rebuilt_tables(
-        split_statements(steps[want[1]].migration.down)))]
+    wanted = [want for want in wanted if want[2] or want[3]]
     expectations, losses, scratch, done = {}, {}, None, 0
     try:
         for upto, index, tables, probe in wanted:
