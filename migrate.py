@@ -3386,8 +3386,10 @@ def plan(db, *, directory: str = "migrations", target: str | None = None,
 
 def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: bool = False,
              fake_initial: bool = False, allow_changed: bool = False, atomic: bool = False,
-             timeout: float = 30.0, progress=None) -> list[Step]:
+             timeout: float = 30.0, progress=None, backup: str | None = None) -> list[Step]:
     _check_sqlite_version()
+    if backup is not None:
+        _check_backup_path(backup)
     migrations = {m.name: m for m in read_migrations(directory)}
     database = _Database(db, create=not reverting, timeout=timeout)
     done, finished = [], False
@@ -3404,6 +3406,8 @@ def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: b
             _refuse_number_clashes(steps, migrations, records)
             steps = _rebuild_expectations(conn, steps, list(migrations.values()), records)
         accepted = _accepted_edits(conn, migrations) if allow_changed else []
+        if backup is not None and not database.created:  # after every refusal: a refused run leaves no file
+            _backup_to(conn, backup)
         if faked:
             _run_batches(conn, [steps[:1]], done, fake=True, progress=progress, timeout=timeout,
                          accepted=accepted)
@@ -3520,7 +3524,7 @@ def _initial_tables_exist(conn, migration: Migration) -> bool:
 
 def apply(db, *, directory: str = "migrations", target: str | None = None, fake: bool = False,
           fake_initial: bool = False, allow_changed: bool = False, atomic: bool = False,
-          timeout: float = 30.0, progress=None) -> list[Step]:
+          timeout: float = 30.0, progress=None, backup: str | None = None) -> list[Step]:
     """Apply pending migrations in order, each in its own transaction (all in
     one with `atomic`). With a `target` (a number, a name or "zero"), migrate
     to it: apply up to it and revert what was applied after it.
@@ -3530,22 +3534,24 @@ def apply(db, *, directory: str = "migrations", target: str | None = None, fake:
     when its tables already exist and match; `allow_changed` accepts applied
     files edited since (records their checksum and down SQL, in the first
     transaction). `timeout` is how long to wait for another writer, and for
-    readers at each COMMIT.
+    readers at each COMMIT. `backup` is a new file to snapshot the database
+    into once the run is planned and checked, before anything runs (none
+    when the database is created by this run).
     `progress(action, name, step)` is called before each migration (step
     None), about twice a second while a long statement runs (step = seconds so
     far) and once it is committed (step = its Step). Raises MigrateError;
     returns the Steps done."""
     return _migrate(db, directory, target=target, reverting=False, fake=fake,
                     fake_initial=fake_initial, allow_changed=allow_changed, atomic=atomic,
-                    timeout=timeout, progress=progress)
+                    timeout=timeout, progress=progress, backup=backup)
 
 
 def revert(db, *, directory: str = "migrations", target: str | None = None, fake: bool = False,
-           timeout: float = 30.0, progress=None) -> list[Step]:
+           timeout: float = 30.0, progress=None, backup: str | None = None) -> list[Step]:
     """Revert the last applied migration, or every migration after `target`
     (which stays applied), using the down SQL recorded when each was applied."""
     return _migrate(db, directory, target=target, reverting=True, fake=fake, timeout=timeout,
-                    progress=progress)
+                    progress=progress, backup=backup)
 
 
 def status(db, *, directory: str = "migrations") -> list[MigrationStatus]:
@@ -3632,34 +3638,43 @@ def backup(db, path: str) -> bool:
     """Copy the database to `path` with SQLite's online backup API (a
     consistent snapshot even while others write). False when there is no
     database yet, so nothing to copy."""
-    if not path:
-        raise MigrateError("the backup path is empty: pass --backup FILE; nothing was changed")
+    _check_backup_path(path)
     database = _Database(db, create=False)
     try:
         if database.conn is None:
             return False
-        if not hasattr(database.conn, "backup"):
-            raise MigrateError("--backup copies SQLite files: back up an rqlite cluster with its own "
-                               "tools (rqlite's /db/backup); nothing was changed")
-        if os.path.exists(path):
-            raise MigrateError(f"backup file {path} already exists: choose another path; nothing was changed")
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(folder):
-            raise MigrateError(f"cannot write backup {path}: folder {folder} does not exist; nothing was changed")
-        target = None
-        try:
-            target = sqlite3.connect(path)
-            database.conn.backup(target)
-        except sqlite3.Error as exc:
-            if target is not None:
-                target.close()
-            with suppress(OSError):
-                os.remove(path)
-            raise MigrateError(f"backup to {path} failed: {exc}; nothing was changed") from None
-        target.close()
+        _backup_to(database.conn, path)
         return True
     finally:
         database.close()
+
+
+def _check_backup_path(path: str) -> None:
+    """Refuse a backup path that cannot be a new file, before any work."""
+    if not path:
+        raise MigrateError("the backup path is empty: pass --backup FILE; nothing was changed")
+    if os.path.exists(path):
+        raise MigrateError(f"backup file {path} already exists: choose another path; nothing was changed")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise MigrateError(f"cannot write backup {path}: folder {folder} does not exist; nothing was changed")
+
+
+def _backup_to(conn, path: str) -> None:
+    if not hasattr(conn, "backup"):
+        raise MigrateError("--backup copies SQLite files: back up an rqlite cluster with its own "
+                           "tools (rqlite's /db/backup); nothing was changed")
+    target = None
+    try:
+        target = sqlite3.connect(path)
+        conn.backup(target)
+    except sqlite3.Error as exc:
+        if target is not None:
+            target.close()
+        with suppress(OSError):
+            os.remove(path)
+        raise MigrateError(f"backup to {path} failed: {exc}; nothing was changed") from None
+    target.close()
 
 
 # ============================================================================
@@ -3956,7 +3971,8 @@ def _parser(settings: dict):
                              help="accept applied migration files that were edited since")
             sub.add_argument("--atomic", action="store_true",
                              help="apply all pending migrations in one transaction: all or nothing")
-            sub.add_argument("--backup", metavar="PATH", help="snapshot the database to PATH first")
+        sub.add_argument("--backup", metavar="PATH",
+                         help="snapshot the database to PATH once the run is checked, before it changes anything")
     status_ = command("status", "list migrations: [X] applied, [ ] pending")
     status_.add_argument("--json", action="store_true", help="machine-readable output")
     command("check", "exit 1 when models, migrations and database disagree")
@@ -4041,14 +4057,15 @@ def _run_migrations(args, out: _Output) -> int:
         header.append(f"  Revert every migration after {args.target}" if args.target else "  Revert the last migration")
     else:
         header.append(f"  Target specific migration: {args.target}" if args.target else "  Apply all migrations")
-        if args.backup is not None:
-            header.append(f"  Backed up {args.db} to {args.backup}" if backup(args.db, args.backup)
-                          else f"  No backup: {args.db} does not exist yet")
     header.append("Running migrations:")
 
     def say_header():
-        while header:
-            out.say(header.pop(0))
+        if header and args.backup is not None:  # the path was checked new: it exists if this run made it
+            header.insert(-1, f"  Backed up {args.db} to {args.backup}" if os.path.exists(args.backup)
+                          else f"  No backup: {args.db} does not exist yet")
+        for line in header:
+            out.say(line)
+        header.clear()
 
     words = {"apply": "Applying", "revert": "Unapplying"}
     outcomes = {"skip": "SKIPPED (done by another process)", "fake": "FAKED",
@@ -4076,7 +4093,7 @@ def _run_migrations(args, out: _Output) -> int:
         for warning in step.warnings:
             out.say(f"    {out.paint('WARNING', 'yellow')}: {warning}")
 
-    options = dict(fake=args.fake, timeout=args.timeout, progress=progress)
+    options = dict(fake=args.fake, timeout=args.timeout, progress=progress, backup=args.backup)
     if not reverting:
         options.update(fake_initial=args.fake_initial, allow_changed=args.allow_changed, atomic=args.atomic)
     try:

@@ -142,6 +142,19 @@ class Commands(unittest.TestCase):
             self.assertEqual(result.returncode, 1, result.stdout)
             self.assertRegex(result.stderr, error)
 
+    def test_refused_run_leaves_no_backup_and_revert_can_back_up(self):
+        self.run_ok("apply")
+        self.project.write_migration("0002_vacuum", "-- migrate:up\nVACUUM;\n-- migrate:down\n")
+        refused = self.project.cli("apply", "--backup", "before.sqlite3")
+        self.assertEqual(refused.returncode, 1, refused.stdout)
+        self.assertIn("VACUUM", refused.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.project.root, "before.sqlite3")), refused.stderr)
+        os.remove(os.path.join(self.project.root, "migrations", "0002_vacuum.sql"))
+        self.project.execute("INSERT INTO question (question_text) VALUES ('kept')")
+        out = self.run_ok("revert", "--backup", "before.sqlite3")
+        self.assertIn("Backed up db.sqlite3 to before.sqlite3", out)
+        self.assertEqual(table_dump(os.path.join(self.project.root, "before.sqlite3"))["question"], [(1, "kept", 1)])
+
     def test_backup_of_a_database_not_created_yet_says_so(self):
         out = self.run_ok("apply", "--backup", "before.sqlite3")
         self.assertIn("No backup: db.sqlite3 does not exist yet", out)
