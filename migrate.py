@@ -839,6 +839,20 @@ def _shadow_tables(conn, virtual: list[str]) -> set[str]:
         return {_fold(v + suffix) for v in virtual for suffix in _SHADOW_SUFFIXES}
 
 
+# What the PRAGMAs say of a table follows from its CREATE TABLE text and its
+# indexes' alone, and `make` reads the same tables up to six times (the replay,
+# the models, each check), so each distinct table is asked once per process.
+# The connection's type is in the key: rqlite's SQLite is not ours.
+_TABLES_READ: dict[tuple, Table] = {}
+
+
+def _remember_table(key: tuple, table: Table) -> Table:
+    if len(_TABLES_READ) >= 10_000:  # a long-lived process reading many schemas stays bounded
+        _TABLES_READ.clear()
+    _TABLES_READ[key] = table
+    return table
+
+
 def read_schema(conn) -> Schema:
     """Introspect a connection's main database: tables (with columns, keys,
     indexes), views and triggers, skipping SQLite's own and our bookkeeping."""
@@ -850,12 +864,17 @@ def read_schema(conn) -> Schema:
     tables, views, triggers = [], [], []
     others = [SchemaObject("virtual table", name, name, sql) for kind, name, _, sql in rows if name in virtual]
     index_sql = {_fold(name): sql for kind, name, _, sql in rows if kind == "index"}
+    indexes_of = {}
+    for kind, name, table_name, sql in rows:
+        if kind == "index":
+            indexes_of.setdefault(_fold(table_name), []).append((name, sql))
     for kind, name, table_name, sql in rows:
         if _ignored(name) or (kind != "view" and _ignored(table_name)):
             continue
         if kind == "table" and name not in virtual:
             if _fold(name) not in shadow:
-                tables.append(_read_table(conn, name, sql, index_sql))
+                key = (type(conn), name, sql, tuple(indexes_of.get(_fold(name), ())))
+                tables.append(_TABLES_READ.get(key) or _remember_table(key, _read_table(conn, name, sql, index_sql)))
         elif kind == "view":
             views.append(SchemaObject("view", name, table_name, sql))
         elif kind == "trigger":

@@ -243,6 +243,28 @@ class Evolution(unittest.TestCase):
             tables = migrate.read_schema(conn).tables
         self.assertEqual(sorted(t.name for t in tables), ["question", "search_history"])  # no shadows
 
+    def test_read_schema_sees_each_change_to_a_tables_indexes_in_one_process(self):
+        # read_schema remembers tables by their SQL and their indexes': prove the key is complete
+        conn = sqlite3.connect(":memory:")
+        self.addCleanup(conn.close)
+        conn.execute("CREATE TABLE t (a, b UNIQUE)")
+        seen = []
+        for change in ("", "CREATE INDEX t_a ON t (a)", "DROP INDEX t_a", "CREATE UNIQUE INDEX t_a ON t (a)",
+                       "DROP INDEX t_a", "CREATE INDEX t_a ON t (a) WHERE a > 0", "ALTER TABLE t ADD COLUMN c"):
+            if change:
+                conn.execute(change)
+            table = migrate.read_schema(conn).table("t")
+            seen.append(([c.name for c in table.columns], [(i.name, i.unique, i.sql) for i in table.indexes]))
+        self.assertEqual(seen, [
+            (["a", "b"], []),
+            (["a", "b"], [("t_a", False, "CREATE INDEX t_a ON t (a)")]),
+            (["a", "b"], []),
+            (["a", "b"], [("t_a", True, "CREATE UNIQUE INDEX t_a ON t (a)")]),
+            (["a", "b"], []),
+            (["a", "b"], [("t_a", False, "CREATE INDEX t_a ON t (a) WHERE a > 0")]),
+            (["a", "b", "c"], [("t_a", False, "CREATE INDEX t_a ON t (a) WHERE a > 0")]),
+        ])
+
     def test_new_not_null_column_takes_a_one_off_value_and_keeps_no_default(self):
         self.project.models("""
             @dataclass
