@@ -296,8 +296,11 @@ class Table:
     without_rowid: bool = False
 
     def column(self, name: str) -> Column | None:
-        folded = _fold(name)
-        return next((c for c in self.columns if _fold(c.name) == folded), None)
+        return self._columns_by_name.get(_fold(name))
+
+    @cached_property
+    def _columns_by_name(self) -> dict[str, Column]:
+        return {_fold(c.name): c for c in self.columns}  # names are unique, as SQLite compares them
 
     @property
     def rowid_alias(self) -> str | None:
@@ -326,8 +329,11 @@ class Schema:
     others: tuple[SchemaObject, ...] = ()  # virtual tables (their shadow tables are theirs): never touched
 
     def table(self, name: str) -> Table | None:
-        folded = _fold(name)
-        return next((t for t in self.tables if _fold(t.name) == folded), None)
+        return self._tables_by_name.get(_fold(name))
+
+    @cached_property
+    def _tables_by_name(self) -> dict[str, Table]:
+        return {_fold(t.name): t for t in self.tables}  # names are unique, as SQLite compares them
 
 
 def render_column(name: str, sql_type: str, *, notnull: bool = False, primary_key: bool = False,
