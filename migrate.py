@@ -1751,16 +1751,23 @@ def _terminated(statement: str) -> str:
     return text + ";" if sqlite3.complete_statement(text + ";") else text + "\n;"
 
 
-def dropped_referenced_tables(schema: Schema, statements) -> list[str]:
-    """Tables that `DROP TABLE` statements drop (a rebuild does) while other
-    tables of `schema` reference them: safe only with foreign keys off."""
+def _cascading_drops(scratch, statements) -> list[str]:
+    """Run `statements` on `scratch` (the schema, no rows needed) and name the
+    tables a `DROP TABLE` drops while another table references them: with
+    foreign keys enforced, that DROP deletes, orphans or refuses the other
+    table's rows. Asked just before each DROP, so children dropped first do
+    not count, and a rebuild's _new_ copy, which already references the old
+    name, does (a table referencing itself loses its rows that way)."""
     dropped = []
     for statement in statements:
         tokens = _first_tokens(statement, 7)
         name = _name_at(tokens, 2) if [t.upper for t in tokens[:2]] == ["DROP", "TABLE"] else None
-        if name and any(_fold(fk.table) == _fold(name) and _fold(t.name) != _fold(name)
-               for t in schema.tables for fk in t.foreign_keys):
+        if name and scratch.execute(
+                "SELECT 1 FROM sqlite_master AS m, pragma_foreign_key_list(m.name) AS fk "
+                "WHERE m.type = 'table' AND fk.\"table\" = ? COLLATE NOCASE AND m.name <> ? COLLATE NOCASE "
+                "LIMIT 1", (name, name)).fetchall():
             dropped.append(name)
+        scratch.execute(statement)
     return dropped
 
 
@@ -2159,13 +2166,11 @@ def export_d1(*, directory: str = "migrations", out: str) -> list[str]:
     try:
         for migration in migrations:
             statements = split_statements(migration.up)
-            for table in dropped_referenced_tables(read_schema(scratch), statements):
+            for table in _cascading_drops(scratch, statements):
                 raise MigrateError(f"migration {migration.name} drops or rebuilds table {table}, which other "
                                    "tables reference: D1 always enforces foreign keys, so their rows would "
                                    "cascade away; split it by hand (move the children out first); "
                                    "nothing was exported")
-            for statement in statements:
-                scratch.execute(statement)
             _drop_temp_objects(scratch, set())  # as apply does after each migration
             files.append((os.path.join(out, migration.name + ".sql"),
                           f"-- {migration.name}, exported by migrate.py {__version__} for Cloudflare D1\n"
@@ -3509,13 +3514,24 @@ def _refuse_cascading_rebuilds(conn: Rqlite, steps: list[PlannedStep]) -> None:
     a referenced table there deletes or orphans its children's rows."""
     if not conn.enforces_foreign_keys():
         return
-    schema = read_schema(conn)
-    for step in steps:
-        for table in dropped_referenced_tables(schema, step.statements):
-            raise MigrateError(f"migration {step.name} drops or rebuilds table {table}, which other tables "
-                               "reference, and this rqlite cluster enforces foreign keys (-fk): their rows "
-                               "would cascade away. Restart the cluster without -fk for this migration; "
-                               "nothing was changed")
+    scratch = _scratch_database()
+    try:
+        for statement in schema_statements(conn):
+            scratch.execute(statement)
+        for step in steps:
+            try:
+                dropped = _cascading_drops(scratch, step.statements)
+            except sqlite3.Error as exc:
+                raise MigrateError(f"migration {step.name} fails on a copy of the schema ({exc}), so it cannot "
+                                   "be checked against this cluster's foreign keys (-fk): fix it, or restart "
+                                   "the cluster without -fk for it; nothing was changed") from None
+            for table in dropped:
+                raise MigrateError(f"migration {step.name} drops or rebuilds table {table}, which other tables "
+                                   "reference, and this rqlite cluster enforces foreign keys (-fk): their rows "
+                                   "would cascade away. Restart the cluster without -fk for this migration; "
+                                   "nothing was changed")
+    finally:
+        scratch.close()
 
 
 def _accepted_edits(conn, migrations: dict) -> list[tuple[str, tuple]]:

@@ -82,6 +82,36 @@ class D1Export(unittest.TestCase):
         self.assertIn("D1 always enforces foreign keys", result.stderr)
         self.assertFalse(os.path.exists(os.path.join(project.root, "d1")))
 
+    def test_each_drop_is_judged_by_the_tables_left_when_it_runs(self):
+        # A rebuild's _new_ copy references the old name: a table referencing itself would lose its
+        # rows when D1 drops the old one. Children dropped before their parent leave nothing to lose.
+        node = """
+            @dataclass
+            class Node:
+                name: str
+                parent: Optional[Node] = field(default=None, metadata={"on_delete": "CASCADE"})
+                id: Optional[int] = None
+        """
+        project = Project(self)
+        project.models(node)
+        project.make()
+        project.models(node.replace("name: str", "name: int"))
+        project.make()
+        result = project.cli("export", "--d1", "d1")
+        self.assertEqual(result.returncode, 1, result.stdout)
+        self.assertIn("0002_alter_node drops or rebuilds table node", result.stderr)
+        os.remove(os.path.join(project.directory, project.files()[-1]))
+        project.models(MODELS)  # drops node, which references only itself
+        project.make()
+        project.models("""
+            @dataclass
+            class Other:
+                id: Optional[int] = None
+        """)
+        project.make()
+        result = project.cli("export", "--d1", "d1")
+        self.assertEqual(result.returncode, 0, result.stderr)
+
 
 WRANGLER = shutil.which("wrangler")
 
