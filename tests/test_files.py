@@ -53,6 +53,15 @@ class Sections(unittest.TestCase):
         self.assertEqual(migrate.parse_sections("-- migrate:up\nA;\n"), ("A;", None))
         self.assertEqual(migrate.parse_sections("-- migrate:up\nA;\n--  MIGRATE:DOWN \n"), ("A;", ""))
 
+    def test_a_down_marker_inside_a_comment_or_string_of_the_up_section_is_an_error(self):
+        for up in ("CREATE TABLE t (x);\n/*\n", "INSERT INTO t VALUES ('\n", "CREATE TRIGGER g AFTER INSERT ON t BEGIN\n"):
+            with self.subTest(up=up):
+                with self.assertRaisesRegex(migrate.MigrateError, "0001_x.sql: its `-- migrate:down` line is inside"):
+                    migrate.parse_sections(f"-- migrate:up\n{up}-- migrate:down\n*/ INSERT INTO t VALUES (1);\n",
+                                           "migrations/0001_x.sql")
+        self.assertEqual(migrate.parse_sections("-- migrate:up\nA -- last words\n-- migrate:down\n"),
+                         ("A -- last words", ""))
+
     def test_missing_or_repeated_up_is_an_error_naming_the_file(self):
         for text in ("A;", "-- migrate:down\nB;\n-- migrate:up\nA;", "-- migrate:up\n-- migrate:up\n"):
             with self.subTest(text=text):

@@ -127,11 +127,35 @@ class Squash(unittest.TestCase):
         project = self.build(old_db=False)
         project.models(STEPS[-1].replace("votes: int = 0", "votes: float = 0"))  # a rebuild of choice
         project.make()
-        project.write_migration("0006_seed", "-- migrate:up\nCREATE TABLE country AS SELECT upper('fr') AS code;\n")
+        project.write_migration("0006_seed", "-- migrate:up\nCREATE TABLE country AS SELECT upper('fr') AS code;\n"
+                                "-- migrate:down\nDROP TABLE country;\n")
         result = project.cli("squash", "--dry-run")
         self.assertEqual(result.returncode, 0, result.stderr)
         warned = [line.split()[1] for line in result.stderr.splitlines()]
         self.assertEqual(warned, ["0004_view", "0006_seed"], result.stderr)
+
+    def test_an_irreversible_range_stays_irreversible_and_a_counter_set_by_hand_is_warned_about(self):
+        project = Project(self)
+        project.write_migration("0001_a", "-- migrate:up\nCREATE TABLE orders (id INTEGER PRIMARY KEY AUTOINCREMENT);\n"
+                                "-- migrate:down\nDROP TABLE orders;\n")
+        project.write_migration("0002_ids", "-- migrate:up\nINSERT INTO sqlite_sequence (name, seq) VALUES ('orders', 99);\n")
+        project.apply()
+        result = migrate.squash(directory=project.directory)
+        self.assertEqual([w.split(" has ")[0] for w in result.warnings], ["0002_ids", "0002_ids"], result.warnings)
+        self.assertIn("has no down section, so the squashed migration has none either", result.warnings[0])
+        self.assertIn("has data statements (like INSERT INTO sqlite_sequence", result.warnings[1])
+        self.assertIsNone(migrate.find_migration(project.directory, "0002").down)
+        project.apply()  # adopted
+        with self.assertRaisesRegex(migrate.MigrateError, "0002_squashed_0001_0002 has no `-- migrate:down`"):
+            project.apply(target="zero")
+        self.assertEqual(project.query("SELECT seq FROM sqlite_sequence"), [(99,)])
+
+    def test_an_empty_upto_is_an_error_not_the_latest(self):
+        project = self.build(old_db=False)
+        result = project.cli("squash", "")
+        self.assertEqual(result.returncode, 1, result.stdout)
+        self.assertIn("no migration '' in", result.stderr)
+        self.assertEqual(len(project.files()), 4)
 
     def test_a_migration_merely_named_like_a_squash_is_not_taken_for_one(self):
         project = self.build()  # only 0001 applied
