@@ -1621,6 +1621,7 @@ def _copy_columns(before: Table, after: Table, fills: dict) -> tuple[list[str], 
 
 _FILE_NAME = re.compile(r"(\d{4,})_(\w+)\.sql")
 _SECTION = re.compile(r"^[ \t]*--[ \t]*migrate:(up|down)[ \t]*\r?$", re.I | re.M)  # \r: CRLF files
+_REPLACED_CHECKSUM = 16  # hex digits of each replaced file's checksum a squash lists: enough to notice an edit
 _REPLACES = re.compile(r"^--[ \t]*migrate:replaces[ \t]+(.+)$", re.M)
 
 
@@ -1634,6 +1635,7 @@ class Migration:
     down: str | None
     checksum: str
     replaces: tuple[str, ...] = ()  # a squashed migration: the names it stands for
+    replaced_checksums: tuple[str, ...] = ()  # and the start of each one's checksum when squashed ("": unknown)
 
 
 def read_migrations(directory: str) -> list[Migration]:
@@ -1685,8 +1687,9 @@ def _read_migration(path: str, number: int) -> Migration:
     text = text[1:] if text.startswith("\ufeff") else text  # the byte order mark some editors write
     up, down = parse_sections(text, path)
     replaces = _REPLACES.search(text.split("-- migrate:up", 1)[0])
+    pairs = [entry.partition(":") for entry in replaces.group(1).split()] if replaces else []
     return Migration(os.path.basename(path)[:-4], number, path, up, down, _checksum(raw),
-                     tuple(replaces.group(1).split()) if replaces else ())
+                     tuple(name for name, _, _ in pairs), tuple(checksum for _, _, checksum in pairs))
 
 
 def parse_sections(text: str, path: str = "migration") -> tuple[str, str | None]:
@@ -2143,6 +2146,7 @@ def squash(*, directory: str = "migrations", upto: str | None = None, write: boo
         + [f"DROP TABLE {quote(o.name)}" for o in reversed(schema.others)]
         + [f"DROP TABLE {quote(t.name)}" for t in reversed(_dependency_order(list(schema.tables)))])
     replaces = tuple(name for m in chosen for name in m.replaces + (m.name,))
+    checksums = [c for m in chosen for c in (m.replaced_checksums or ("",) * len(m.replaces)) + (m.checksum,)]
     warnings = [f"{irreversible[0]} has no down section, so the squashed migration has none either "
                 "(it cannot be reverted, as before)"] if irreversible else []
     for migration in chosen:
@@ -2151,7 +2155,8 @@ def squash(*, directory: str = "migrations", upto: str | None = None, write: boo
             warnings.append(f"{migration.name} has data statements (like {_shorten(data[0], 60)}) that the "
                             "squashed migration does not repeat: copy them by hand if new databases need them")
     description = [f"Squashed {chosen[0].name} .. {last.name}: the schema they build, in one go."]
-    text = render_migration(up, down, description, replaces=replaces)
+    text = render_migration(up, down, description, replaces=tuple(
+        f"{name}:{checksum[:_REPLACED_CHECKSUM]}" if checksum else name for name, checksum in zip(replaces, checksums)))
     slug = f"squashed_{int(replaces[0].split('_', 1)[0]):04d}_{last.number:04d}"  # 0001, also when squashed again
     result = _write_migration(directory, last.number, slug, text, description, warnings, up, down, write)
     for migration in chosen if write else ():  # only once the squash is safely written
@@ -3359,6 +3364,19 @@ def _visible_applied(conn, migrations: dict, *, partly: bool = False) -> tuple[d
 _SQUASH_NAME = re.compile(r"\d{4,}_squashed_\d{4,}_\d{4,}")  # as squash names its files
 
 
+def _refuse_edited_before_squash(records: dict, migrations: dict, adopt: set) -> None:
+    """A squash made from a file that was edited after this database applied
+    it would be recorded with changes the database does not have."""
+    for name in sorted(adopt, key=_order):
+        squash = migrations[name]
+        for old, checksum in zip(squash.replaces, squash.replaced_checksums):
+            if checksum and old in records and not records[old].checksum.startswith(checksum):
+                raise MigrateError(f"migration {old} was edited after this database applied it, and {name} "
+                                   "was squashed from the edited file: recording the squash would claim "
+                                   "changes this database does not have; make them by hand, then pass "
+                                   "--allow-changed to accept it; nothing was changed")
+
+
 def _not_applied(replaced: tuple[str, ...], records: dict) -> list[str]:
     """Which of a squash's `replaced` names the database lacks. Squashing
     again lists an earlier squash after the names it replaced (squashes
@@ -3384,6 +3402,8 @@ def _applied_as_listed(conn, migrations: dict) -> dict:
 
 def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed) -> list[PlannedStep]:
     applied, adopt = _visible_applied(conn, migrations)
+    if adopt and not reverting and not allow_changed:
+        _refuse_edited_before_squash(_applied(conn), migrations, adopt)
     changed = [n for n in sorted(applied, key=_order)
                if n in migrations and applied[n].checksum != migrations[n].checksum]
     if changed and not reverting and not allow_changed:
