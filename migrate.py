@@ -3432,18 +3432,37 @@ def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed) 
     return steps
 
 
-def plan(db, *, directory: str = "migrations", target: str | None = None,
-         reverting: bool = False) -> list[PlannedStep]:
+def plan(db, *, directory: str = "migrations", target: str | None = None, reverting: bool = False,
+         fake: bool = False, fake_initial: bool = False, allow_changed: bool = False) -> list[PlannedStep]:
     """What `apply` (or `revert`, with reverting=True) would run, in order,
-    without changing anything."""
+    without changing anything; it refuses what they would refuse. A step
+    that would only be recorded (`fake`, `fake_initial`) has no statements."""
     _check_sqlite_version()
     migrations = {m.name: m for m in read_migrations(directory)}
     database = _Database(db, create=False)
     try:
-        return _planned_steps(database.conn, migrations, target=target, reverting=reverting,
-                              allow_changed=True)
+        steps, faked = _checked_steps(database.conn, migrations, target=target, reverting=reverting, fake=fake,
+                                      fake_initial=fake_initial, allow_changed=allow_changed)
     finally:
         database.close()
+    return [replace(step, statements=()) if fake or (faked and i == 0) else step for i, step in enumerate(steps)]
+
+
+def _checked_steps(conn, migrations: dict, *, target, reverting: bool, fake: bool, fake_initial: bool,
+                   allow_changed: bool) -> tuple[list[PlannedStep], bool]:
+    """The steps a run takes, once every refusal that comes before anything
+    runs has passed; and whether the first is only recorded (--fake-initial
+    found its tables)."""
+    steps = _planned_steps(conn, migrations, target=target, reverting=reverting, allow_changed=allow_changed)
+    first = min(migrations.values(), key=lambda m: m.number, default=None)  # 0001, or a squash of it
+    faked = bool(fake_initial and steps and steps[0].action == "apply" and steps[0].migration is first
+                 and _initial_tables_exist(conn, first))
+    _refuse_unrunnable(steps[1:] if faked else steps, fake=fake)
+    if steps and not fake and conn is not None:  # None: a database not created yet (a dry run)
+        records = _applied(conn)
+        _refuse_number_clashes(steps, migrations, records)
+        steps = _rebuild_expectations(conn, steps, list(migrations.values()), records)
+    return steps, faked
 
 
 def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: bool = False,
@@ -3457,16 +3476,8 @@ def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: b
     done, finished = [], False
     try:
         conn = database.conn
-        steps = _planned_steps(conn, migrations, target=target, reverting=reverting,
-                               allow_changed=allow_changed) if conn is not None else []
-        first = min(migrations.values(), key=lambda m: m.number, default=None)  # 0001, or a squash of it
-        faked = fake_initial and steps and steps[0].action == "apply" and steps[0].migration is first \
-            and _initial_tables_exist(conn, first)
-        _refuse_unrunnable(steps[1:] if faked else steps, fake=fake)
-        if steps and not fake:
-            records = _applied(conn)
-            _refuse_number_clashes(steps, migrations, records)
-            steps = _rebuild_expectations(conn, steps, list(migrations.values()), records)
+        steps, faked = _checked_steps(conn, migrations, target=target, reverting=reverting, fake=fake,
+                                      fake_initial=fake_initial, allow_changed=allow_changed)
         accepted = _accepted_edits(conn, migrations) if allow_changed else []
         if backup is not None and not database.created:  # after every refusal: a refused run leaves no file
             _backup_to(conn, backup)
@@ -4124,7 +4135,9 @@ def _run_make(args, out: _Output) -> int:
 def _run_migrations(args, out: _Output) -> int:
     reverting = args.command == "revert"
     if args.dry_run:
-        return _print_plan(plan(args.db, directory=args.dir, target=args.target, reverting=reverting), out)
+        options = {} if reverting else dict(fake_initial=args.fake_initial, allow_changed=args.allow_changed)
+        return _print_plan(plan(args.db, directory=args.dir, target=args.target, reverting=reverting,
+                                fake=args.fake, **options), out)
     header = ["Operations to perform:"]  # said once something runs: a refusal is the error alone
     if reverting:
         header.append(f"  Revert every migration after {args.target}" if args.target else "  Revert the last migration")
@@ -4177,7 +4190,9 @@ def _run_migrations(args, out: _Output) -> int:
         raise
     say_header()
     if not steps:
-        out.say("  No migrations to revert." if reverting else "  No migrations to apply.")
+        missing = reverting and not _is_url(args.db) and not os.path.exists(args.db)
+        out.say(f"  No migrations to revert (database {args.db} does not exist)." if missing
+                else "  No migrations to revert." if reverting else "  No migrations to apply.")
     return 0
 
 

@@ -45,6 +45,31 @@ class Commands(unittest.TestCase):
         self.assertIn('DROP TABLE "question";', out)
         self.assertEqual(len(self.project.schema_sql()), 1)
 
+    def test_dry_run_refuses_what_apply_refuses(self):
+        self.run_ok("apply")
+        path = os.path.join(self.project.directory, "0001_initial.sql")
+        with open(path, "a") as handle:
+            handle.write("-- reviewed\n")
+        self.project.write_migration("0002_tx", "-- migrate:up\nBEGIN;\nCREATE TABLE t (x);\nCOMMIT;\n")
+        for option in ("--dry-run", "--plan"):
+            result = self.project.cli("apply", option)
+            self.assertEqual(result.returncode, 1, result.stdout)
+            self.assertIn("0001_initial.sql changed since it was applied", result.stderr)
+        result = self.project.cli("apply", "--plan", "--allow-changed")
+        self.assertEqual(result.returncode, 1, result.stdout)
+        self.assertIn("migration 0002_tx: BEGIN", result.stderr)
+        self.project.write_migration("0002_tx", "-- migrate:up\nCREATE TABLE t (x);\n")
+        self.assertIn("-- Apply 0002_tx\nCREATE TABLE t (x);", self.run_ok("apply", "--plan", "--allow-changed"))
+        self.assertEqual(self.run_ok("apply", "--plan", "--allow-changed", "--fake"), "-- Apply 0002_tx\n\n")
+
+    def test_revert_of_a_database_that_does_not_exist_says_so_and_checks_the_target(self):
+        result = self.project.cli("revert", "9999", "--db", "nosuch.sqlite3")
+        self.assertEqual(result.returncode, 1, result.stdout)
+        self.assertIn("unknown migration '9999'", result.stderr)
+        self.assertIn("No migrations to revert (database nosuch.sqlite3 does not exist).",
+                      self.run_ok("revert", "--db", "nosuch.sqlite3"))
+        self.assertFalse(os.path.exists(os.path.join(self.project.root, "nosuch.sqlite3")))
+
     def test_status_json_and_verbose_times(self):
         self.run_ok("apply")
         data = json.loads(self.run_ok("status", "--json"))
