@@ -425,6 +425,9 @@ def load_models(models: str):
     """Import the models module from a path (`models.py`) or a dotted name."""
     import importlib
     import types
+    if not isinstance(models, (str, os.PathLike)):
+        raise MigrateError(f"models must be a path or a module name, not {type(models).__name__} {models!r}")
+    models = os.fspath(models)
     if models.endswith(".py") or os.sep in models or "/" in models:
         path = os.path.abspath(models)
         if not os.path.isfile(path):
@@ -2212,8 +2215,10 @@ def d1_warnings(*, directory: str = "migrations", out: str) -> list[str]:
     it has not recorded, by name, and knows no squashes."""
     migrations = read_migrations(directory)
     exported = {m.name + ".sql" for m in migrations}
+    if not os.path.isdir(out):
+        raise MigrateError(f"export folder {out} not found: run `export --d1 {out}` first")
     warnings = [f"{name} in {out} is not one of the migrations: remove it, or D1 will apply it"
-                for name in sorted(set(os.listdir(out)) - exported) if _FILE_NAME.fullmatch(name)]
+                for name in sorted(set(os.listdir(out)) - exported) if name.endswith(".sql")]  # as wrangler picks them
     warnings += [f"{m.name} replaces {len(m.replaces)} migrations, which D1 does not know: a D1 database that "
                  "applied them would run it again and fail; for such a database use an export from before "
                  "the squash, in a folder of its own" for m in migrations if m.replaces]
@@ -2502,7 +2507,12 @@ class _Database:
         self.factories = None
         if not self.owned:
             self.conn = db
-            if db.in_transaction:
+            try:
+                busy = db.in_transaction
+            except sqlite3.ProgrammingError:  # closed
+                raise MigrateError("the connection is closed: pass an open one, or a path; nothing was "
+                                   "changed") from None
+            if busy:
                 raise MigrateError("the connection has an open transaction: commit or roll it back before "
                                    "migrating (with Python 3.12's autocommit=False one is always open: pass "
                                    "a connection with autocommit=True, or a path); nothing was changed")
@@ -2515,6 +2525,9 @@ class _Database:
                 self.close()
                 raise
             return
+        if not isinstance(db, (str, os.PathLike)) or isinstance(os.fspath(db), bytes):
+            raise MigrateError(f"the database must be a path, an rqlite URL or an open connection, not "
+                               f"{type(db).__name__} {db!r}; nothing was changed")
         self.path = os.fspath(db)
         if _is_url(self.path):
             self.conn = Rqlite(self.path, timeout=timeout)
@@ -2634,8 +2647,18 @@ def _number(name: str) -> int:
     return int(match.group()) if match else -1
 
 
-def _resolve_target(target: str, names: list[str]) -> int | None:
+def _migration_name(value, what: str) -> str:
+    """A migration number or name as given to the library: 2 is "2"."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise MigrateError(f"{what} must be a migration number or name, not {type(value).__name__} {value!r}")
+    return value
+
+
+def _resolve_target(target, names: list[str]) -> int | None:
     """The number of the migration `target` names; None for `zero`."""
+    target = _migration_name(target, "target")
     if target == "zero":
         return None
     if target.isascii() and target.isdigit():
@@ -3697,6 +3720,7 @@ def check(db=None, *, models: str = "models.py", directory: str = "migrations") 
 
 def find_migration(directory: str, name: str) -> Migration:
     """The migration file a number (`2`, `0002`) or full name designates."""
+    name = _migration_name(name, "the migration")
     migrations = read_migrations(directory)
     for migration in migrations:
         if migration.name == name or (name.isascii() and name.isdigit() and migration.number == int(name)):

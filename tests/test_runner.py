@@ -1,5 +1,6 @@
 """Runner: apply, revert and status on real SQLite files."""
 import os
+import pathlib
 import sqlite3
 import unittest
 
@@ -692,6 +693,30 @@ class Connections(unittest.TestCase):
         conn.execute("INSERT INTO question (question_text) VALUES ('still usable')")
         conn.commit()
         conn.close()
+
+    def test_library_arguments_of_the_wrong_kind_are_migrate_errors_and_numbers_may_be_ints(self):
+        project = Project(self)
+        project.models(POLLS)
+        project.make()
+        project.make(empty=True, name="nothing")
+        self.assertEqual([s.name for s in migrate.plan(project.db, directory=project.directory, target=1)],
+                         ["0001_initial"])
+        self.assertEqual([s.name for s in project.apply(target=1)], ["0001_initial"])
+        self.assertEqual(migrate.find_migration(project.directory, 2).name, "0002_nothing")
+        self.assertEqual(migrate.check(project.db, models=pathlib.Path(project.models_path),
+                                       directory=project.directory), [])
+        closed = sqlite3.connect(project.db)
+        closed.close()
+        for db, error in ((None, "must be a path, an rqlite URL or an open connection, not NoneType"),
+                          (5, "not int 5"), (b"x.db", "not bytes"), (closed, "the connection is closed")):
+            with self.subTest(db=db), self.assertRaisesRegex(migrate.MigrateError, error):
+                migrate.apply(db, directory=project.directory)
+        with self.assertRaisesRegex(migrate.MigrateError, "target must be a migration number or name, not float"):
+            project.revert(target=1.0)
+        with self.assertRaisesRegex(migrate.MigrateError, "models must be a path or a module name, not NoneType"):
+            migrate.make(models=None, directory=project.directory, write=False)
+        self.assertEqual(len(project.status()), 2)
+        self.assertEqual(sorted(os.listdir(project.root)), sorted(["db.sqlite3", "migrations", "models.py"]))
 
     def test_a_failing_progress_callback_raises_its_own_error_and_rolls_back(self):
         project = Project(self)
