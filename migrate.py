@@ -431,7 +431,8 @@ def load_models(models: str):
     if models.endswith(".py") or os.sep in models or "/" in models:
         path = os.path.abspath(models)
         if not os.path.isfile(path):
-            raise MigrateError(f"models file {models} not found: create it or pass --models PATH")
+            raise MigrateError(f"models file {models} {'is not a file' if os.path.exists(path) else 'not found'}: "
+                               "create it or pass --models PATH")
         module_name = "_migrate_models_" + re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0])
         module = types.ModuleType(module_name)
         module.__file__ = path
@@ -1645,8 +1646,9 @@ def read_migrations(directory: str) -> list[Migration]:
     """Every `NNNN_slug.sql` in `directory`, in order, checked: numbers unique
     and without gaps, each file with a `-- migrate:up` section."""
     if not os.path.isdir(directory):
-        raise MigrateError(f"migrations directory {directory} not found: run `make` to create it, "
-                           "or pass --dir")
+        raise MigrateError(f"migrations directory {directory} "
+                           f"{'is not a directory' if os.path.exists(directory) else 'not found'}: "
+                           "run `make` to create it, or pass --dir")
     try:
         entries = sorted(os.listdir(directory))
     except OSError as exc:
@@ -2157,7 +2159,7 @@ def squash(*, directory: str = "migrations", upto: str | None = None, write: boo
         if data:
             warnings.append(f"{migration.name} has data statements (like {_shorten(data[0], 60)}) that the "
                             "squashed migration does not repeat: copy them by hand if new databases need them")
-    description = [f"Squashed {chosen[0].name} .. {last.name}: the schema they build, in one go."]
+    description = [f"Squashed {replaces[0]} .. {last.name}: the schema they build, in one go."]
     text = render_migration(up, down, description, replaces=tuple(
         f"{name}:{checksum[:_REPLACED_CHECKSUM]}" if checksum else name for name, checksum in zip(replaces, checksums)))
     slug = f"squashed_{int(replaces[0].split('_', 1)[0]):04d}_{last.number:04d}"  # 0001, also when squashed again
@@ -2656,7 +2658,7 @@ def _migration_name(value, what: str) -> str:
     return value
 
 
-def _resolve_target(target, names: list[str]) -> int | None:
+def _resolve_target(target, names: list[str], squashes=()) -> int | None:
     """The number of the migration `target` names; None for `zero`."""
     target = _migration_name(target, "target")
     if target == "zero":
@@ -2668,7 +2670,16 @@ def _resolve_target(target, names: list[str]) -> int | None:
         return _number(target)
     known = f"{names[0]} .. {names[-1]}" if names else "none"
     raise MigrateError(f"unknown migration {target!r}: give a number, a full name or zero "
-                       f"(known: {known})")
+                       f"(known: {known}){_squashed_into(target, squashes)}")
+
+
+def _squashed_into(name: str, squashes) -> str:
+    """A hint for a name or number that a squash replaced."""
+    for squash in squashes:
+        if any(old == name or (name.isascii() and name.isdigit() and _number(old) == int(name))
+               for old in squash.replaces):
+            return f"; {name} was squashed into {squash.name}, the target that stands for it now"
+    return ""
 
 
 _FORBIDDEN = {"BEGIN", "COMMIT", "END", "ROLLBACK", "VACUUM", "DETACH", "ATTACH"}
@@ -3351,7 +3362,7 @@ def _choose(names: list[str], applied: dict, available: dict, *, target: str | N
         if reverting:
             return applied_names[-1:], []
         return [], [n for n in names if n not in applied and n in available]
-    limit = _resolve_target(target, names)
+    limit = _resolve_target(target, names, [m for m in available.values() if m.replaces])
     limit = -1 if limit is None else limit
     to_revert = [n for n in reversed(applied_names) if _number(n) > limit]
     to_apply = [] if reverting else [n for n in names if n not in applied and n in available
@@ -3726,7 +3737,8 @@ def find_migration(directory: str, name: str) -> Migration:
         if migration.name == name or (name.isascii() and name.isdigit() and migration.number == int(name)):
             return migration
     known = f"{migrations[0].name} .. {migrations[-1].name}" if migrations else "none"
-    raise MigrateError(f"no migration {name!r} in {directory} (known: {known})")
+    raise MigrateError(f"no migration {name!r} in {directory} (known: {known})"
+                       f"{_squashed_into(name, [m for m in migrations if m.replaces])}")
 
 
 def dump_schema(db) -> list[str]:

@@ -135,6 +135,9 @@ class Directory(unittest.TestCase):
     def test_missing_directory_is_an_error(self):
         with self.assertRaisesRegex(migrate.MigrateError, "not found"):
             migrate.read_migrations(self.project.directory)
+        open(self.project.directory, "w").close()
+        with self.assertRaisesRegex(migrate.MigrateError, "migrations directory .* is not a directory"):
+            migrate.read_migrations(self.project.directory)
 
 
 class Slugs(unittest.TestCase):

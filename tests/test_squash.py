@@ -102,6 +102,11 @@ class Squash(unittest.TestCase):
             with self.subTest(applied_by):
                 self.assertEqual([(s.name, s.applied) for s in project.status()],
                                  [("0004_squashed_0001_0004", True)])  # named for all it replaces
+                self.assertIn("Squashed 0001_initial .. 0004_view", project.read("0004_squashed_0001_0004.sql"))
+                for target in ("0002", "0002_squashed_0001_0002", 3):
+                    with self.assertRaisesRegex(migrate.MigrateError, f"; {target} was squashed into "
+                                                "0004_squashed_0001_0004, the target that stands for it now"):
+                        project.apply(target=target)
                 self.assertEqual([s.action for s in project.apply()], ["adopt"])
                 project.revert()
                 self.assertEqual(normalised_schema(project.db), [])
