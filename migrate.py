@@ -270,6 +270,13 @@ class Index:
         return (_fold(self.name), self.unique, _canonical(self._definition))
 
     @cached_property
+    def columns(self) -> tuple[str, ...] | None:
+        """The indexed columns, for an index of named columns only (declarable)."""
+        if not self.declarable:
+            return None
+        return tuple(_unquote(t.text) for t in self._definition[1:_matching_paren(self._definition, 0):2])
+
+    @cached_property
     def declarable(self) -> bool:
         """Whether a model can declare it: named columns only, no expression,
         ASC/DESC, COLLATE or WHERE."""
@@ -469,12 +476,49 @@ def _describe_exception(exc: BaseException, path: str = "") -> str:
 
 
 def model_classes(module) -> list[type]:
-    """The dataclasses defined in `module` that are tables."""
+    """The dataclasses defined in `module` that are tables (an alias such as
+    `B = A` is the same class, once)."""
     import dataclasses
-    return [obj for name, obj in vars(module).items()
-            if isinstance(obj, type) and dataclasses.is_dataclass(obj)
-            and obj.__module__ == module.__name__ and not name.startswith("_")
-            and not obj.__name__.startswith("_") and not obj.__dict__.get("__abstract__", False)]
+    return list(dict.fromkeys(
+        obj for name, obj in vars(module).items()
+        if isinstance(obj, type) and dataclasses.is_dataclass(obj)
+        and obj.__module__ == module.__name__ and not name.startswith("_")
+        and not obj.__name__.startswith("_") and not obj.__dict__.get("__abstract__", False)))
+
+
+# A model's class options, as Django's Meta: set on the model, or inherited
+# from an abstract base (never from a concrete parent, whose table they
+# describe). __tablename__ and __abstract__ are never inherited.
+_MODEL_OPTIONS = {"__tablename__": None, "__abstract__": False, "__managed__": True, "__strict__": False,
+                  "__without_rowid__": False, "__indexes__": (), "__unique__": ()}
+_OPTION_SPELLINGS = {"__unique_together__": "__unique__", "__index_together__": "__indexes__",
+                     "__indices__": "__indexes__", "__db_table__": "__tablename__",
+                     "__table__": "__tablename__"}  # Django's and others' names
+
+
+def _model_option(cls: type, name: str):
+    for klass in cls.__mro__:
+        if name in klass.__dict__ and (klass is cls or klass.__dict__.get("__abstract__", False)):
+            value = klass.__dict__[name]
+            if _MODEL_OPTIONS[name] in (True, False) and not isinstance(value, bool):
+                raise MigrateError(f"model {cls.__name__}: {name} must be True or False, not {value!r}")
+            return value
+    return _MODEL_OPTIONS[name]
+
+
+def _refuse_unknown_options(cls: type) -> None:
+    """A misspelled option would be silently ignored (no index, not STRICT)."""
+    import difflib
+    cores = {name.strip("_"): name for name in _MODEL_OPTIONS}  # compared without the underscores,
+    for klass in cls.__mro__[:-1]:                               # which would make __qualname__ a near miss
+        for name, value in klass.__dict__.items():
+            if not re.fullmatch(r"__\w+__", name) or name in _MODEL_OPTIONS or callable(value) \
+                    or isinstance(value, (classmethod, staticmethod, property)):
+                continue
+            close = difflib.get_close_matches(name.strip("_"), cores, 1, 0.8)
+            meant = _OPTION_SPELLINGS.get(name) or (cores[close[0]] if close else None)
+            if meant:
+                raise MigrateError(f"model {cls.__name__}: unknown option {name}; did you mean {meant}?")
 
 
 def table_name_for(cls: type) -> str:
@@ -576,6 +620,9 @@ def _python_default(value: object, where: str) -> str:
     import enum
     if isinstance(value, enum.Enum):
         value = value.value
+    if isinstance(value, int) and not isinstance(value, bool) and not -2**63 <= value < 2**63:
+        raise MigrateError(f"{where}: default {value} is outside SQLite's 64-bit integers (SQLite would "
+                           "store it as a REAL): use a smaller number, or a str or Decimal field")
     if hasattr(value, "isoformat"):
         value = value.isoformat()
     elif type(value).__name__ in ("Decimal", "UUID"):
@@ -592,6 +639,9 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
     fields = []
     for f in dataclasses.fields(cls):
         where = f"model {cls.__name__} field {f.name}"
+        if f.name in _MODEL_OPTIONS:
+            raise MigrateError(f"{where}: {f.name} is an option, not a field: write it without an "
+                               f"annotation ({f.name} = ...)")
         try:
             annotation = _resolve_annotation(cls, f.name, f.type, models)
         except Exception as exc:
@@ -600,9 +650,7 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
         inner = _resolve_annotation(cls, f.name, inner, models)  # Optional["Model"]
         target = inner if isinstance(inner, type) and inner in models.values() else None
         metadata = dict(f.metadata)
-        for key in ("sql_type", "collate", "check", "references", "on_delete", "on_update"):
-            if key in metadata and not isinstance(metadata[key], str):
-                raise MigrateError(f"{where}: metadata {key!r} must be a string, not {metadata[key]!r}")
+        _check_metadata(metadata, where)
         if target is not None:
             sql_type = metadata.get("sql_type", "")
             column = f.name + "_id"
@@ -616,6 +664,34 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
                                f"{inner.__name__} (or metadata={{'default_sql': ...}} for an SQL expression)")
         fields.append(_Field(cls.__name__, f.name, column, sql_type, nullable, metadata, default, target))
     return fields
+
+
+_METADATA_STRINGS = ("sql_type", "collate", "check", "references", "on_delete", "on_update")
+_METADATA_FLAGS = ("primary_key", "autoincrement", "unique", "index")
+_METADATA_KEYS = _METADATA_STRINGS + _METADATA_FLAGS + ("default_sql",)
+_METADATA_SPELLINGS = {  # what a Django user reaches for first
+    "null": "make the annotation Optional[...]", "db_index": "did you mean 'index'?",
+    "max_length": "SQLite does not enforce lengths: use 'check' (length(name) <= 20) or 'sql_type'",
+    "db_column": "the column is named after the field: rename the field",
+    "primary": "did you mean 'primary_key'?", "default": "give the field a Python default, or 'default_sql'"}
+
+
+def _check_metadata(metadata: dict, where: str) -> None:
+    """Field metadata is shared with other libraries, so unknown keys are
+    theirs; but a near miss of ours, or Django's name for one, would silently
+    lose an index or a key, and a flag set to "no" would turn it on."""
+    import difflib
+    for key, value in metadata.items():
+        if key in _METADATA_STRINGS and not isinstance(value, str):
+            raise MigrateError(f"{where}: metadata {key!r} must be a string, not {value!r}")
+        if key in _METADATA_FLAGS and not isinstance(value, bool):
+            raise MigrateError(f"{where}: metadata {key!r} must be True or False, not {value!r}")
+        if not isinstance(key, str) or key in _METADATA_KEYS:
+            continue
+        close = difflib.get_close_matches(key, _METADATA_KEYS, 1, 0.75)
+        advice = _METADATA_SPELLINGS.get(key) or (f"did you mean {close[0]!r}?" if close else None)
+        if advice:
+            raise MigrateError(f"{where}: metadata {key!r} is not one of migrate.py's: {advice}")
 
 
 def _default_fits(annotation: object, default: object) -> bool:
@@ -642,7 +718,7 @@ def _render_model(cls: type, fields: list[_Field], keys: dict, tables: dict) -> 
     """A model's CREATE TABLE and CREATE INDEX statements."""
     name = tables[cls]
     pk = _primary_key(fields)
-    if getattr(cls, "__without_rowid__", False) and not pk:
+    if _model_option(cls, "__without_rowid__") and not pk:
         raise MigrateError(f"model {cls.__name__}: __without_rowid__ needs a primary key")
     definitions, indexes = [], []
     for f in fields:
@@ -666,10 +742,8 @@ def _render_model(cls: type, fields: list[_Field], keys: dict, tables: dict) -> 
                                f"the index {index_name}; rename the field or drop one of them")
     create = render_create_table(
         name, definitions, primary_key=tuple(f.column for f in pk) if len(pk) > 1 else (),
-        strict=bool(getattr(cls, "__strict__", False)),
-        without_rowid=bool(getattr(cls, "__without_rowid__", False)))
-    return ModelTable(cls.__name__, name, create, tuple(index_sqls),
-                      bool(getattr(cls, "__managed__", True)))
+        strict=_model_option(cls, "__strict__"), without_rowid=_model_option(cls, "__without_rowid__"))
+    return ModelTable(cls.__name__, name, create, tuple(index_sqls), _model_option(cls, "__managed__"))
 
 
 def _column_sql(f: _Field, *, is_pk: bool, keys: dict, tables: dict) -> tuple[str, tuple | None]:
@@ -715,7 +789,7 @@ def _declared_indexes(cls: type, fields: list[_Field]) -> list[tuple[tuple[str, 
     by_name = {name: f.column for f in fields for name in (f.name, f.column)}
     indexes = []
     for attribute, unique in (("__indexes__", False), ("__unique__", True)):
-        entries = getattr(cls, attribute, ())
+        entries = _model_option(cls, attribute)
         shape = f"model {cls.__name__}: {attribute} must be a list of field names or of tuples of them"
         if isinstance(entries, str) or not isinstance(entries, (list, tuple)):
             raise MigrateError(f"{shape}, like [\"email\", (\"last\", \"first\")]")
@@ -754,6 +828,7 @@ def model_tables(module) -> list[ModelTable]:
     by_name = {cls.__name__: cls for cls in classes}
     tables = {}
     for cls in classes:
+        _refuse_unknown_options(cls)
         name = table_name_for(cls)
         if not isinstance(name, str) or not name.strip():
             raise MigrateError(f"model {cls.__name__}: __tablename__ must be a non-empty string")
@@ -770,10 +845,11 @@ def model_tables(module) -> list[ModelTable]:
     for cls in classes:
         pk = _primary_key(fields[cls])
         keys[cls] = (pk[0].column, pk[0].sql_type or "INTEGER") if len(pk) == 1 else None
-    for cls in classes:  # a key that is itself a foreign key takes its target's type
-        pk = _primary_key(fields[cls])
-        if len(pk) == 1 and pk[0].target is not None and keys[pk[0].target]:
-            keys[cls] = (pk[0].column, pk[0].sql_type or keys[pk[0].target][1])
+    for _ in classes:  # a key that is itself a foreign key takes its target's type, along any chain
+        for cls in classes:
+            pk = _primary_key(fields[cls])
+            if len(pk) == 1 and pk[0].target is not None and keys[pk[0].target]:
+                keys[cls] = (pk[0].column, pk[0].sql_type or keys[pk[0].target][1])
     return [_render_model(cls, fields[cls], keys, tables) for cls in classes]
 
 
@@ -1186,6 +1262,14 @@ class Questioner:
                                    "and add: check the spelling (table.old=new or old_table=new_table); "
                                    "nothing was written")
 
+    def check_defaults_known(self, *schemas: Schema) -> None:
+        """A one-off value for a column that no schema has is a typo."""
+        for key, value in self.defaults.items():
+            table, _, column = key.partition(".")
+            if not any(s.table(table) and s.table(table).column(column) for s in schemas):
+                raise MigrateError(f"--default {key}={value} names no column of the models or the migrations: "
+                                   "check the spelling (table.column=SQL); nothing was written")
+
     def fill(self, table: str, column: str, reason: str) -> str | None:
         """A one-off SQL value for the existing rows of table.column."""
         key = _fold(f"{table}.{column}")
@@ -1268,6 +1352,11 @@ def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool) -> 
         if column.name == after.rowid_alias:
             continue
         if column.default is not None and (up or old is None):  # the down keeps NULLs written since: see below
+            given = questioner.defaults.get(_fold(f"{after.name}.{column.name}")) if up else None
+            if given is not None:
+                raise MigrateError(f"--default {after.name}.{column.name}={given} is not used: the column has "
+                                   f"its own default ({column.default}), which existing rows get; drop the "
+                                   "--default (or set other values by hand, in a migration of their own)")
             fills[_fold(column.name)] = _default_text(column.default)
             continue
         reason = "is a new NOT NULL column without a default" if old is None \
@@ -1434,10 +1523,53 @@ def warnings_for(operations: list) -> list[str]:
                 new = operation.after.column(column.name)
                 if new is None:
                     warnings.append(f"drops column {operation.after.name}.{column.name} and its data")
+                    warnings += _refill_warnings(operation, column)
                 elif _is_narrowing(column, new):
                     warnings.append(f"narrows {operation.after.name}.{column.name} from "
                                     f"{column.type or '(none)'} to {new.type}: values may change")
     return warnings
+
+
+def _refill_warnings(operation: AlterTable, column: Column) -> list[str]:
+    """A revert that brings a dropped column back fills its rows with one
+    value: the type's zero unless --default gave another. A foreign key or a
+    unique index refuses that on a table with rows, so say so now, while a
+    better --default can still be given."""
+    fill = operation.reverse_fills.get(_fold(column.name))
+    before, name = operation.before, f"{operation.after.name}.{column.name}"
+    if fill is None or fill != _zero_value(column.type):
+        return []
+    warnings = [f"reverting refills {name} with {fill}, which points at no {fk.table} row: on a table with rows "
+                f"the revert fails; make this migration with --default {name}=SQL (an existing key) to avoid it"
+                for fk in before.foreign_keys if [_fold(c) for c in fk.columns] == [_fold(column.name)]]
+    folded = _fold(column.name)
+    if any(folded in map(_fold, i.columns or ()) for i in before.indexes if i.unique) \
+            or any(folded in map(_fold, columns) for columns in before.unique):
+        warnings.append(f"reverting refills {name} with {fill} in every row, which its unique index refuses "
+                        f"beyond one row; make this migration with --default {name}=SQL giving each row its "
+                        "own value (an expression such as 'x' || rowid) to avoid it")
+    return warnings
+
+
+def _lost_clauses(before: Schema, after: Schema) -> list[str]:
+    """Clauses no model can write (so only a hand edit put them there) that a
+    rebuild from the models' SQL leaves out: their behaviour would change
+    silently, since no PRAGMA reports them and so no diff sees them."""
+    warnings = []
+    for table in before.tables:
+        new = after.table(table.name)
+        if new is None or new.sql == table.sql:
+            continue
+        kept = {t.upper for t in _tokenize(new.sql)}
+        lost = [shown for word, shown in _HAND_WRITTEN_CLAUSES.items()
+                if word not in kept and any(t.upper == word for t in _tokenize(table.sql))]
+        if lost:
+            warnings.append(f"rebuilds {table.name} without its {', '.join(lost)} (written by hand in an earlier "
+                            "migration; models cannot express it): add it back to this migration's CREATE TABLE")
+    return warnings
+
+
+_HAND_WRITTEN_CLAUSES = {"DEFERRABLE": "DEFERRABLE clause", "CONFLICT": "ON CONFLICT clause", "MATCH": "MATCH clause"}
 
 
 # ============================================================================
@@ -2091,13 +2223,15 @@ def _make(scratch, module, directory, number, name, questioner, write) -> MakeRe
     operations += diff_schemas(renamed, target, questioner, unmanaged=unmanaged)
     steps += _execute_operations(scratch, operations[len(steps):])
     questioner.check_renames_used()
+    questioner.check_defaults_known(original, target)
     if not operations:
         return MakeResult(())
-    _verify(read_schema(scratch), target, unmanaged, "the models", objects=original, exact=False)
+    changed = read_schema(scratch)
+    _verify(changed, target, unmanaged, "the models", objects=original, exact=False)
     down_steps = _execute_operations(scratch, [inverse for _, _, inverse in reversed(steps)], down=True)
     _verify(read_schema(scratch), original, frozenset(), "the previous migrations", objects=original, exact=True)
     description = [line for op in operations for line in op.describe()]
-    warnings = warnings_for(operations)
+    warnings = warnings_for(operations) + _lost_clauses(original, changed)
     up = [s for _, statements, _ in steps for s in statements]
     down = [s for _, statements, _ in down_steps for s in statements]
     slug = slugify(name) if name else "initial" if number == 1 else _slug_for(operations)

@@ -1,5 +1,6 @@
 """Make: diff models against the replayed migrations and write the file."""
 import os
+import re
 import shutil
 import sqlite3
 import unittest
@@ -243,6 +244,68 @@ class Evolution(unittest.TestCase):
             tables = migrate.read_schema(conn).tables
         self.assertEqual(sorted(t.name for t in tables), ["question", "search_history"])  # no shadows
 
+    def test_a_default_for_no_column_or_one_its_own_default_overrides_is_refused(self):
+        self.project.apply()
+        self.project.models("""
+            @dataclass
+            class Question:
+                text: str
+                status: str = "new"
+                id: Optional[int] = None
+        """)
+        for defaults, fragment in (({"question.status": "'legacy'"}, "--default question.status='legacy' is not "
+                                    "used: the column has its own default ('new'), which existing rows get"),
+                                   ({"question.stauts": "'x'"}, "--default question.stauts='x' names no column")):
+            with self.subTest(defaults), self.assertRaisesRegex(migrate.MigrateError, re.escape(fragment)):
+                self.project.make(questioner=migrate.Questioner(defaults=defaults))
+        self.assertEqual(self.project.files(), ["0001_initial.sql"])
+
+    def test_a_rebuild_that_would_lose_clauses_written_by_hand_or_a_revert_that_cannot_refill_warns(self):
+        self.project.models("""
+            @dataclass
+            class P:
+                name: str
+                id: Optional[int] = None
+            @dataclass
+            class C:
+                p: P
+                note: str = ""
+                id: Optional[int] = None
+        """)
+        path = self.project.make().path
+        with open(path) as handle:
+            text = handle.read()
+        with open(path, "w") as handle:
+            handle.write(text.replace('REFERENCES "p" ("id")', 'REFERENCES "p" ("id") DEFERRABLE INITIALLY DEFERRED')
+                         .replace('"note" TEXT NOT NULL', '"note" TEXT NOT NULL ON CONFLICT REPLACE'))
+        self.project.models("""
+            @dataclass
+            class P:
+                name: str
+                id: Optional[int] = None
+            @dataclass
+            class C:
+                p: P
+                note: str = "-"
+                id: Optional[int] = None
+        """)
+        self.assertIn("rebuilds c without its DEFERRABLE clause, ON CONFLICT clause (written by hand in an "
+                      "earlier migration", self.project.make(write=False).warnings[-1])
+        self.project.models("""
+            @dataclass
+            class P:
+                name: str
+                id: Optional[int] = None
+            @dataclass
+            class C:
+                note: str = ""
+                id: Optional[int] = None
+        """)
+        warnings = self.project.make(write=False).warnings
+        self.assertIn("reverting refills c.p_id with 0, which points at no p row", " ".join(warnings))
+        given = self.project.make(write=False, questioner=migrate.Questioner(defaults={"c.p_id": "1"})).warnings
+        self.assertNotIn("reverting refills", " ".join(given))
+
     def test_read_schema_sees_each_change_to_a_tables_indexes_in_one_process(self):
         # read_schema remembers tables by their SQL and their indexes': prove the key is complete
         conn = sqlite3.connect(":memory:")
@@ -356,7 +419,9 @@ class InvisibleAndDestructive(unittest.TestCase):
         text = project.read(result.name + ".sql").split("-- migrate:down")[0]
         self.assertIn("-- WARNING: narrows item.label from TEXT to INTEGER", text)
         self.assertIn("-- WARNING: drops column item.code", text)
-        self.assertEqual(len(result.warnings), 2, result.warnings)
+        self.assertEqual(len(result.warnings), 3, result.warnings)
+        self.assertIn("reverting refills item.code with '' in every row, which its unique index refuses",
+                      result.warnings[1])
         project.models("""
             @dataclass
             class Item:

@@ -75,6 +75,45 @@ class TableNames(ModelCase):
         self.assertEqual([t.name for t in schema.tables], ["post"])
         self.assertEqual([c.name for c in schema.table("post").columns], ["created", "title", "id"])
 
+    def test_options_come_from_the_model_or_an_abstract_base_never_a_concrete_parent(self):
+        schema = self.schema("""
+            @dataclass
+            class Strict:
+                __abstract__ = True
+                __strict__ = True
+                __indexes__ = ["name"]
+                name: str = ""
+            @dataclass
+            class Legacy:
+                __managed__ = False
+                __unique__ = ["code"]
+                code: str = ""
+                id: Optional[int] = None
+            @dataclass
+            class Customer(Legacy):
+                vip: bool = False
+            @dataclass
+            class Tag(Strict):
+                id: Optional[int] = None
+            Alias = Tag
+        """)
+        self.assertEqual(self.unmanaged, {"legacy"})  # customer is a table of its own, managed
+        self.assertEqual([i.name for i in schema.table("customer").indexes], [])
+        self.assertTrue(schema.table("tag").strict)
+        self.assertEqual([i.name for i in schema.table("tag").indexes], ["tag_name_idx"])
+        self.assertEqual(sorted(t.name for t in schema.tables), ["customer", "legacy", "tag"])  # the alias once
+
+    def test_misspelled_options_and_option_annotations_are_errors(self):
+        for line, fragments in (("__abstact__ = True", ("unknown option __abstact__", "did you mean __abstract__")),
+                                ("__unique_together__ = [('a', 'b')]", ("did you mean __unique__",)),
+                                ("__index__ = ['a']", ("did you mean __indexes__",)),
+                                ("__strict__ = 'yes'", ("__strict__ must be True or False",)),
+                                ("__tablename__: str = 'things'", ("field __tablename__", "is an option, not a field",
+                                                                   "without an annotation"))):
+            with self.subTest(line):
+                self.error(f"@dataclass\nclass A:\n    {line}\n    a: str = ''\n    b: str = ''\n",
+                           "model A", *fragments)
+
     def test_two_models_on_one_table_is_an_error(self):
         self.error("""
             @dataclass
@@ -215,6 +254,11 @@ class Defaults(ModelCase):
             class Thing:
                 a: float = float("nan")
         """, "model Thing field a", "default")
+
+
+    def test_integer_default_beyond_64_bits_is_refused(self):
+        self.error("@dataclass\nclass A:\n    x: int = 2**63\n", "model A field x", "outside SQLite's 64-bit integers")
+        self.table("@dataclass\nclass A:\n    x: int = -2**63\n    y: int = 2**63 - 1\n", "a")
 
 
 class PrimaryKeys(ModelCase):
@@ -367,6 +411,26 @@ class ForeignKeys(ModelCase):
         self.assertEqual({i.name for i in person.indexes},
                          {"person_country_id_idx", "person_boss_id_idx"})
 
+    def test_a_key_that_is_a_foreign_key_takes_its_type_along_any_chain_in_any_order(self):
+        source = """
+            @dataclass
+            class D:
+                a: A
+                id: Optional[int] = None
+            @dataclass
+            class A:
+                b: B = field(metadata={"primary_key": True})
+            @dataclass
+            class B:
+                c: C = field(metadata={"primary_key": True})
+            @dataclass
+            class C:
+                id: str
+        """
+        schema = self.schema(source)
+        self.assertEqual([(t.name, t.columns[0].type) for t in schema.tables],
+                         [("a", "TEXT"), ("b", "TEXT"), ("c", "TEXT"), ("d", "TEXT")])
+
     def test_references_metadata_uses_the_field_name(self):
         person = self.table("""
             @dataclass
@@ -403,6 +467,20 @@ class ForeignKeys(ModelCase):
             with self.subTest(key):
                 self.error(f"@dataclass\nclass A:\n    x: int = field(metadata={{{key!r}: {value!r}}})\n",
                            "model A field x", f"metadata {key!r} must be a string")
+
+    def test_flags_must_be_booleans_and_near_misses_of_our_keys_are_errors(self):
+        for metadata, fragment in (({"unique": "no"}, "metadata 'unique' must be True or False"),
+                                   ({"primary_key": 1}, "metadata 'primary_key' must be True or False"),
+                                   ({"uniqe": True}, "metadata 'uniqe' is not one of migrate.py's: did you mean 'unique'?"),
+                                   ({"db_index": True}, "did you mean 'index'?"),
+                                   ({"null": True}, "make the annotation Optional"),
+                                   ({"max_length": 20}, "SQLite does not enforce lengths")):
+            with self.subTest(metadata):
+                self.error(f"@dataclass\nclass A:\n    x: str = field(default='', metadata={metadata!r})\n",
+                           "model A field x", fragment)
+        table = self.table("@dataclass\nclass A:\n    x: str = field(default='', metadata={'doc': 'other "
+                           "libraries keys are theirs', 'sa': 1})\n", "a")
+        self.assertEqual([c.name for c in table.columns], ["x"])
 
     def test_reference_to_a_column_that_is_neither_key_nor_unique_is_an_error(self):
         team = """

@@ -95,6 +95,7 @@ class Evolution:
         if choice == "drop table" and not self.referenced(table):
             self.forget(table)
             del self.tables[table]
+            self.defaults = {k: v for k, v in self.defaults.items() if not k.startswith(f"{table}.")}
         elif choice == "rename table" and not self.referenced(table):
             new = self.fresh("t")
             self.tables[new] = self.tables.pop(table)
@@ -114,6 +115,7 @@ class Evolution:
             dropped = self.rng.choice(sorted(columns))
             self.forget(table, dropped)
             del columns[dropped]
+            self.defaults.pop(f"{table}.{dropped}", None)  # make refuses a --default for no column
         elif choice == "rename column":
             old = self.rng.choice(sorted(columns))
             new = self.fresh("c")
@@ -139,6 +141,8 @@ class Evolution:
                                                                 "bytes": "b'y'", "bool": "False"}[spec["kind"]]
             if not spec["nullable"] and spec["default"] is None:
                 self.defaults[f"{table}.{column}"] = ZERO[spec["kind"]]
+            elif spec["default"] is not None:  # make refuses a --default the column's own default overrides
+                self.defaults.pop(f"{table}.{column}", None)
         self.log.append(f"{choice} on {table}")
 
     def source(self) -> str:
