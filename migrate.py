@@ -793,6 +793,10 @@ def _declared_indexes(cls: type, fields: list[_Field]) -> list[tuple[tuple[str, 
         shape = f"model {cls.__name__}: {attribute} must be a list of field names or of tuples of them"
         if isinstance(entries, str) or not isinstance(entries, (list, tuple)):
             raise MigrateError(f"{shape}, like [\"email\", (\"last\", \"first\")]")
+        if isinstance(entries, tuple) and len(entries) > 1 and all(isinstance(e, str) for e in entries):
+            # Django's unique_together = ("a", "b") is ONE constraint; here it would read as two
+            raise MigrateError(f"model {cls.__name__}: {attribute} = {entries!r} is ambiguous: write "
+                               f"[{entries!r}] for one index over them all, or {list(entries)!r} for one each")
         for entry in entries:
             columns = (entry,) if isinstance(entry, str) else entry
             if not isinstance(columns, (list, tuple)) or not all(isinstance(c, str) for c in columns):
@@ -858,14 +862,20 @@ def schema_from_models(module) -> tuple[Schema, set[str]]:
     their DDL in a scratch database; and the names of unmanaged tables."""
     tables = model_tables(module)
     scratch = _scratch_database()
+    owners = {}  # tables and indexes share one namespace: whose name is it
     for table in tables:
         for sql in (table.create_sql,) + table.index_sqls:
             try:
                 scratch.execute(sql)
             except sqlite3.Error as exc:
                 scratch.close()
-                raise MigrateError(f"model {table.model}: SQLite rejects its table: {exc} "
+                taken = re.search(r"(?:named |^(?:index|table) )(\S+)", str(exc))
+                owner = owners.get(_fold(taken.group(1))) if taken else None
+                hint = f" (model {owner} made that name: rename a field or set __tablename__)" if owner else ""
+                raise MigrateError(f"model {table.model}: SQLite rejects its table: {exc}{hint} "
                                    f"(generated SQL: {' '.join(sql.split())})") from None
+        for (name,) in scratch.execute("SELECT name FROM sqlite_master").fetchall():
+            owners.setdefault(_fold(name), table.model)
     unmanaged = {_fold(t.name) for t in tables if not t.managed}
     try:
         for table in tables:

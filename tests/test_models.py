@@ -363,6 +363,20 @@ class ConstraintsAndIndexes(ModelCase):
                 self.error(f"@dataclass\nclass Person:\n    name: str\n    {attribute} = {value}\n",
                            "model Person", f"{attribute} must be a list of field names")
 
+    def test_a_flat_tuple_of_names_is_ambiguous_and_a_name_another_model_made_is_named(self):
+        self.error("@dataclass\nclass Booking:\n    __unique__ = ('driver', 'restaurant')\n    driver: str = ''\n"
+                   "    restaurant: str = ''\n", "model Booking: __unique__ = ('driver', 'restaurant') is ambiguous",
+                   "[('driver', 'restaurant')] for one index over them all", "['driver', 'restaurant'] for one each")
+        self.error("""
+            @dataclass
+            class AB:
+                __tablename__ = "a_b"
+                c: str = field(default="", metadata={"index": True})
+            @dataclass
+            class A:
+                b_c: str = field(default="", metadata={"index": True})
+        """, "model A: SQLite rejects its table: index a_b_c_idx already exists (model AB made that name")
+
     def test_strict_without_rowid_and_unmanaged(self):
         schema = self.schema("""
             @dataclass
