@@ -2546,6 +2546,7 @@ class MigrationStatus:
     applied_at: str | None = None
     file_missing: bool = False
     modified: bool = False
+    renamed_to: str | None = None  # a missing file's content is in this file now
 
 
 @dataclass(frozen=True)
@@ -2856,6 +2857,13 @@ def _refuse_unrunnable(steps, *, fake: bool) -> None:
                                    "(run it by hand outside migrations); nothing was changed")
 
 
+def _renamed_to(record: _Record, migrations: dict, records: dict) -> str | None:
+    """The unapplied file that holds an applied migration's content, when
+    that one's own file is gone: renamed or renumbered."""
+    return next((m.name for m in migrations.values()
+                 if m.name not in records and m.checksum == record.checksum), None)
+
+
 def _refuse_number_clashes(steps, migrations: dict, records: dict) -> None:
     """A migration to apply that has the number of an applied one whose file
     is gone was made without it (another branch's history, or a file deleted
@@ -2871,8 +2879,7 @@ def _refuse_number_clashes(steps, migrations: dict, records: dict) -> None:
             raise MigrateError(f"migration {step.name} has the number of {other}, which the database applied "
                                "in place of the migrations it replaces and whose file is gone: restore that file "
                                "(git checkout); nothing was changed")
-        same = next((m.name for m in migrations.values()
-                     if m.name not in records and m.checksum == records[other].checksum), None)
+        same = _renamed_to(records[other], migrations, records)
         if same == step.name:
             raise MigrateError(f"migration {step.name} is {other}, applied under that name, renamed: rename the "
                                "file back (the database knows migrations by name); nothing was changed")
@@ -3830,7 +3837,8 @@ def status(db, *, directory: str = "migrations") -> list[MigrationStatus]:
     return [MigrationStatus(
         name, name in applied, applied[name].applied_at if name in applied else None,
         name not in by_name,
-        name in applied and name in by_name and applied[name].checksum != by_name[name].checksum)
+        name in applied and name in by_name and applied[name].checksum != by_name[name].checksum,
+        _renamed_to(applied[name], by_name, applied) if name in applied and name not in by_name else None)
         for name in names]
 
 
@@ -3838,7 +3846,8 @@ def check(db=None, *, models: str = "models.py", directory: str = "migrations") 
     """Everything CI should fail on, one line each (empty: all agree): models
     that differ from what the migrations build, applied files changed since,
     and drift (the database's schema differs from what its applied
-    migrations build: someone altered it by hand)."""
+    migrations build: someone altered it by hand; not judged while an
+    applied file is gone, whose objects would all read as drift)."""
     migrations = read_migrations(directory)
     problems = []
     target, unmanaged = schema_from_models(load_models(models))
@@ -3859,9 +3868,13 @@ def check(db=None, *, models: str = "models.py", directory: str = "migrations") 
         applied = _applied_as_listed(database.conn, by_name)
         for name in sorted(applied, key=_order):
             if name not in by_name:
-                problems.append(f"applied migration {name} has no file in {directory}")
+                same = _renamed_to(applied[name], by_name, applied)
+                problems.append(f"applied migration {name} has no file in {directory}"
+                                + (f" ({same} has its content: rename it back)" if same else ""))
             elif applied[name].checksum != by_name[name].checksum:
                 problems.append(f"migration file {by_name[name].path} changed since it was applied")
+        if any(name not in by_name for name in applied):  # what it made would all read as drift
+            return problems
         expected = replayed_schema([m for m in migrations if m.name in applied])
         actual = read_schema(database.conn)
         names = ("the database", "its applied migrations")
@@ -4396,7 +4409,8 @@ def _run_status(args, out: _Output) -> int:
                           "migrations": [vars(row) for row in rows]}, indent=2))
         return 0
     for row in rows:
-        notes = [n for n, on in (("file missing", row.file_missing),
+        notes = [n for n, on in ((f"file missing: {row.renamed_to} has its content" if row.renamed_to
+                                  else "file missing", row.file_missing),
                                  ("file changed since applied", row.modified)) if on]
         mark = out.paint("X", "green") if row.applied else " "
         when = f"  (applied {row.applied_at})" if args.verbose and row.applied_at else ""

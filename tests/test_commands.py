@@ -109,6 +109,19 @@ class Commands(unittest.TestCase):
         self.assertIn("models differ from the migrations (run make): column question.author: "
                       "in the models, not in migrations", result.stdout)
 
+    def test_a_renamed_applied_file_is_recognised_by_status_and_check_without_echoes_as_drift(self):
+        self.project.write_migration("0002_author", "-- migrate:up\nALTER TABLE question ADD COLUMN author TEXT;\n"
+                                     "-- migrate:down\nALTER TABLE question DROP COLUMN author;\n")
+        self.run_ok("apply")
+        os.rename(os.path.join(self.project.directory, "0002_author.sql"),
+                  os.path.join(self.project.directory, "0002_add_author.sql"))
+        self.assertIn("[X] 0002_author  (file missing: 0002_add_author has its content)", self.run_ok("status"))
+        result = self.project.cli("check")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("applied migration 0002_author has no file in migrations (0002_add_author has its content: "
+                      "rename it back)", result.stdout)
+        self.assertNotIn("drift", result.stdout)
+
     def test_changed_applied_file_stops_apply_unless_allowed(self):
         self.run_ok("apply")
         with open(os.path.join(self.project.directory, "0001_initial.sql"), "a") as handle:
