@@ -720,6 +720,9 @@ def _render_model(cls: type, fields: list[_Field], keys: dict, tables: dict) -> 
     pk = _primary_key(fields)
     if _model_option(cls, "__without_rowid__") and not pk:
         raise MigrateError(f"model {cls.__name__}: __without_rowid__ needs a primary key")
+    if _model_option(cls, "__without_rowid__") and any(f.nullable for f in pk):
+        raise MigrateError(f"model {cls.__name__}: key {pk[0].name} is Optional, but a WITHOUT ROWID table never "
+                           "assigns keys: make it required (and give every row one), or drop __without_rowid__")
     definitions, indexes = [], []
     for f in fields:
         is_pk = len(pk) == 1 and f is pk[0]

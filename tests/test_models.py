@@ -401,6 +401,8 @@ class ConstraintsAndIndexes(ModelCase):
                 line: str
                 __without_rowid__ = True
         """, "Log", "__without_rowid__")
+        self.error("@dataclass\nclass Log:\n    line: str\n    id: Optional[int] = None\n    __without_rowid__ = True\n",
+                   "model Log: key id is Optional, but a WITHOUT ROWID table never assigns keys")
 
 
 class ForeignKeys(ModelCase):
