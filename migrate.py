@@ -1785,6 +1785,13 @@ class Migration:
     checksum: str
     replaces: tuple[str, ...] = ()  # a squashed migration: the names it stands for
     replaced_checksums: tuple[str, ...] = ()  # and the start of each one's checksum when squashed ("": unknown)
+    raw_checksum: str = ""  # of the bytes as they are, as earlier versions recorded it
+
+    def matches(self, checksum: str) -> bool:
+        """Whether a recorded checksum is this file's: its text with LF line
+        endings and no byte order mark (a checkout with CRLF is the same
+        migration), or its bytes as earlier versions recorded them."""
+        return checksum in (self.checksum, self.raw_checksum)
 
 
 def read_migrations(directory: str) -> list[Migration]:
@@ -1838,8 +1845,10 @@ def _read_migration(path: str, number: int) -> Migration:
     up, down = parse_sections(text, path)
     replaces = _REPLACES.search(text.split("-- migrate:up", 1)[0])
     pairs = [entry.partition(":") for entry in replaces.group(1).split()] if replaces else []
-    return Migration(os.path.basename(path)[:-4], number, path, up, down, _checksum(raw),
-                     tuple(name for name, _, _ in pairs), tuple(checksum for _, _, checksum in pairs))
+    content = text.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8")
+    return Migration(os.path.basename(path)[:-4], number, path, up, down, _checksum(content),
+                     tuple(name for name, _, _ in pairs), tuple(checksum for _, _, checksum in pairs),
+                     _checksum(raw))
 
 
 def parse_sections(text: str, path: str = "migration") -> tuple[str, str | None]:
@@ -2864,7 +2873,7 @@ def _renamed_to(record: _Record, migrations: dict, records: dict) -> str | None:
     """The unapplied file that holds an applied migration's content, when
     that one's own file is gone: renamed or renumbered."""
     return next((m.name for m in migrations.values()
-                 if m.name not in records and m.checksum == record.checksum), None)
+                 if m.name not in records and m.matches(record.checksum)), None)
 
 
 def _refuse_number_clashes(steps, migrations: dict, records: dict) -> None:
@@ -3011,7 +3020,7 @@ def _rebuild_expectations(conn, steps: list[PlannedStep], migrations: list[Migra
         return steps
     position = {m.name: i for i, m in enumerate(migrations)}
     files_as_applied = all(name in position or any(name in m.replaces for m in migrations) for name in records) \
-        and all(records[m.name].checksum == m.checksum for m in migrations if m.name in records)
+        and all(m.matches(records[m.name].checksum) for m in migrations if m.name in records)
     probed = lambda step: step.action == "apply" and bool(_rebuilt_tables(split_statements(step.migration.down or "")))
     wanted = sorted((position[step.name] + (step.action == "revert"), index, _rebuilt_tables(step.statements),
                      probed(step))
@@ -3593,7 +3602,7 @@ def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed) 
     if adopt and not reverting and not allow_changed:
         _refuse_edited_before_squash(_applied(conn), migrations, adopt)
     changed = [n for n in sorted(applied, key=_order)
-               if n in migrations and applied[n].checksum != migrations[n].checksum]
+               if n in migrations and not migrations[n].matches(applied[n].checksum)]
     if changed and not reverting and not allow_changed:
         raise MigrateError(f"migration file {migrations[changed[0]].path} changed since it was applied "
                            "(its checksum differs): restore it (e.g. git checkout), or pass "
@@ -3772,7 +3781,7 @@ def _accepted_edits(conn, migrations: dict) -> list[tuple[str, tuple]]:
     update = f"UPDATE {quote(MIGRATIONS_TABLE)} SET checksum = ?, down_sql = ? WHERE name = ?"
     return [(update, (migrations[name].checksum, migrations[name].down, name))
             for name in sorted(applied, key=_order)
-            if name in migrations and applied[name].checksum != migrations[name].checksum]
+            if name in migrations and not migrations[name].matches(applied[name].checksum)]
 
 
 def _initial_tables_exist(conn, migration: Migration) -> bool:
@@ -3840,7 +3849,7 @@ def status(db, *, directory: str = "migrations") -> list[MigrationStatus]:
     return [MigrationStatus(
         name, name in applied, applied[name].applied_at if name in applied else None,
         name not in by_name,
-        name in applied and name in by_name and applied[name].checksum != by_name[name].checksum,
+        name in applied and name in by_name and not by_name[name].matches(applied[name].checksum),
         _renamed_to(applied[name], by_name, applied) if name in applied and name not in by_name else None)
         for name in names]
 
@@ -3874,7 +3883,7 @@ def check(db=None, *, models: str = "models.py", directory: str = "migrations") 
                 same = _renamed_to(applied[name], by_name, applied)
                 problems.append(f"applied migration {name} has no file in {directory}"
                                 + (f" ({same} has its content: rename it back)" if same else ""))
-            elif applied[name].checksum != by_name[name].checksum:
+            elif not by_name[name].matches(applied[name].checksum):
                 problems.append(f"migration file {by_name[name].path} changed since it was applied")
         if any(name not in by_name for name in applied):  # what it made would all read as drift
             return problems

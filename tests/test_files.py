@@ -87,6 +87,17 @@ class Directory(unittest.TestCase):
                 self.assertEqual(migrate.split_statements(migration.down), ["DROP TABLE a;"])
         self.project.apply()  # the down section never runs as part of the up
         self.assertEqual(self.project.query("SELECT name FROM sqlite_master WHERE name = 'a'"), [("a",)])
+        for name, data in files.items():  # a checkout with other line endings is the same migration
+            with self.subTest(name):
+                with open(os.path.join(self.project.directory, "0001_a.sql"), "wb") as handle:
+                    handle.write(data)
+                self.assertEqual([(s.name, s.modified) for s in self.project.status()], [("0001_a", False)])
+        recorded_raw = migrate.read_migrations(self.project.directory)[0].raw_checksum  # as earlier versions did
+        self.project.execute(f"UPDATE _migrations SET checksum = '{recorded_raw}'")
+        self.assertEqual(self.project.apply(), [])
+        with open(os.path.join(self.project.directory, "0001_a.sql"), "ab") as handle:
+            handle.write(b"-- an edit\n")
+        self.assertEqual([s.modified for s in self.project.status()], [True])
 
     def test_files_are_read_in_order_with_checksums_and_other_files_ignored(self):
         self.project.write_migration("0002_b", "-- migrate:up\nB;\n")
