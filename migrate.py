@@ -4486,6 +4486,8 @@ def _run_schema(args, out: _Output) -> int:
 def main(argv: list[str] | None = None) -> int:
     """The command line: parse, call the library, print. Returns the exit code."""
     changing = False  # apply or revert that runs SQL: a closed output stops it mid-way
+    if sys.stdout is None:  # started with stdout closed (`>&-`): the output goes nowhere, the work is done
+        sys.stdout = open(os.devnull, "w")
     try:
         settings = dict(_DEFAULTS)
         settings.update(_pyproject_settings())
@@ -4507,15 +4509,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: SQLite: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("\ninterrupted; the migration in progress was rolled back", file=sys.stderr)
+        print("\ninterrupted" + (_RUN_CUT_SHORT if changing else "; nothing was changed"), file=sys.stderr)
         return 130
     except BrokenPipeError:  # `schema | head`: the reader left (Python's signal docs)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         if changing:
-            print("error: the output was closed while migrating: the migration in progress, if any, was rolled "
-                  "back (with --atomic: all of them), those committed before stay applied: run status",
-                  file=sys.stderr)
+            print("error: the output was closed while migrating" + _RUN_CUT_SHORT, file=sys.stderr)
         return 1
+    except OSError as exc:  # the output cannot be written (a full disk): one line, as any error
+        print(f"error: {exc}" + (_RUN_CUT_SHORT if changing else ""), file=sys.stderr)
+        return 1
+
+
+# What is true of the database when a run stops between statements for a reason
+# of its own (Ctrl-C, the output gone): the last migration may just have committed.
+_RUN_CUT_SHORT = ("; a migration still running was rolled back (with --atomic: every one in the run), one that "
+                  "had committed stays applied: run status to see which")
 
 
 if __name__ == "__main__":

@@ -174,13 +174,27 @@ class Errors(unittest.TestCase):
         result = subprocess.run(f'"{sys.executable}" "{MIGRATE}" apply | head -c 1', shell=True, cwd=self.project.root,
                                 capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         self.assertNotIn("Traceback", result.stderr)
-        self.assertIn("error: the output was closed while migrating: the migration in progress, if any, was "
-                      "rolled back", result.stderr)
+        self.assertIn("error: the output was closed while migrating; a migration still running was rolled back "
+                      "(with --atomic: every one in the run), one that had committed stays applied: run status",
+                      result.stderr)
         status = self.project.cli("status").stdout.splitlines()
         applied = sum(line.startswith("[X]") for line in status)
         tables = self.project.query("SELECT count(*) FROM sqlite_master WHERE name GLOB 't[0-9]*'")[0][0] \
             if os.path.exists(self.project.db) else 0
         self.assertEqual(applied, tables, "every recorded migration ran, and only those")
+
+    @unittest.skipUnless(os.path.exists("/dev/full"), "needs /dev/full")
+    def test_output_to_a_full_disk_or_a_closed_stdout_is_one_line(self):
+        self.project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n")
+        for redirect, code in ((">/dev/full", 1), (">&-", 0)):
+            with self.subTest(redirect):
+                result = subprocess.run(f'"{sys.executable}" "{MIGRATE}" apply {redirect}', shell=True,
+                                        cwd=self.project.root, capture_output=True, text=True, timeout=60)
+                self.assertNotIn("Traceback", result.stderr)
+                self.assertEqual(result.returncode, code, result.stderr)
+        self.assertIn("error: [Errno 28] No space left on device", subprocess.run(
+            f'"{sys.executable}" "{MIGRATE}" status >/dev/full', shell=True, cwd=self.project.root,
+            capture_output=True, text=True, timeout=60).stderr)
 
     def test_usage_errors_exit_two_and_every_command_has_help(self):
         self.assertEqual(self.project.cli("frobnicate").returncode, 2)
