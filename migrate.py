@@ -4509,7 +4509,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: SQLite: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("\ninterrupted" + (_RUN_CUT_SHORT if changing else "; nothing was changed"), file=sys.stderr)
+        print("\ninterrupted" + (_RUN_CUT_SHORT if changing else ""), file=sys.stderr)
         return 130
     except BrokenPipeError:  # `schema | head`: the reader left (Python's signal docs)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
