@@ -1263,8 +1263,12 @@ class Questioner:
         if self.prompt is None:
             return False
         shown = f"{table}.{old} to {table}.{new}" if table else f"table {old} to {new}"
-        answer = self.prompt(f"Did you rename {shown}? [y/N] ")
-        return answer.strip().lower() in ("y", "yes")
+        question = f"Did you rename {shown}? [y/N] "
+        while True:  # "No" drops and adds: a typo must not choose it (Django asks again too)
+            answer = self.prompt(question).strip().lower()
+            if answer in ("y", "yes", "n", "no", ""):
+                return answer in ("y", "yes")
+            question = f"Please answer y or n. Did you rename {shown}? [y/N] "
 
     def check_renames_used(self) -> None:
         """A rename answer that matched nothing is a typo: without it the
@@ -1388,6 +1392,8 @@ def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool) -> 
                 f"{after.name}.{column.name} {reason} and the table may have rows: pass "
                 f"--default {after.name}.{column.name}=SQL (a one-off value for existing rows), "
                 f"give the field a default, or make it Optional; nothing was written.{hint}")
+        if value is not None:
+            _check_fill(before, f"{after.name}.{column.name}", value)
         value = _zero_value(column.type) if value is None else value
         if not up and column.check and not _value_fits(column, value):
             raise MigrateError(
@@ -1396,6 +1402,25 @@ def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool) -> 
                 f"{after.name}.{column.name}=SQL (a value for those rows); nothing was written")
         fills[_fold(column.name)] = value
     return fills
+
+
+def _check_fill(source: Table, name: str, value: str) -> None:
+    """A one-off value is an SQL expression over the rows of `source`
+    (`SELECT value FROM source`): a bare word is taken for a column, and
+    NULL fills nothing; say so here, not as a failing copy later."""
+    if value.strip().upper() == "NULL":
+        raise MigrateError(f"the one-off value for {name} is NULL, which does not fill a NOT NULL column: give a "
+                           "value, or make the field Optional; nothing was written")
+    probe = _scratch_database()
+    try:
+        probe.execute(source.sql)
+        probe.execute(f"SELECT ({value}) FROM {quote(source.name)}").fetchall()
+    except sqlite3.Error as exc:
+        raise MigrateError(f"the one-off value {value} for {name} is not an SQL value for its rows ({exc}): "
+                           f"quote text (--default {name}=\"'{value.strip(chr(39))}'\"), or give a number or "
+                           "an expression; nothing was written") from None
+    finally:
+        probe.close()
 
 
 def _value_fits(column: Column, value: str) -> bool:

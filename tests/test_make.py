@@ -137,10 +137,11 @@ class Evolution(unittest.TestCase):
         with self.assertRaisesRegex(migrate.MigrateError,
                                     "pass --rename question.text=question_text"):
             self.project.make()  # not a rename, and the new NOT NULL column needs a value
-        asked = []
-        answer = lambda question: asked.append(question) or "y"
+        asked, answers = [], iter(["ye", "y"])  # a typo is asked again: "No" would drop the column
+        answer = lambda question: asked.append(question) or next(answers)
         result = self.project.make(questioner=migrate.Questioner(prompt=answer))
-        self.assertEqual(asked, ["Did you rename question.text to question.question_text? [y/N] "])
+        self.assertEqual(asked, ["Did you rename question.text to question.question_text? [y/N] ",
+                                 "Please answer y or n. Did you rename question.text to question.question_text? [y/N] "])
         self.assertEqual(result.operations, ("~ Rename column question.text to question_text",))
         self.project.apply()
         self.assertEqual(self.project.query("SELECT question_text FROM question"), [("What?",)])
@@ -259,6 +260,25 @@ class Evolution(unittest.TestCase):
             with self.subTest(defaults), self.assertRaisesRegex(migrate.MigrateError, re.escape(fragment)):
                 self.project.make(questioner=migrate.Questioner(defaults=defaults))
         self.assertEqual(self.project.files(), ["0001_initial.sql"])
+
+    def test_a_one_off_value_that_is_no_sql_value_for_the_rows_or_null_is_refused(self):
+        self.project.models("""
+            @dataclass
+            class Question:
+                text: str
+                author: str
+                id: Optional[int] = None
+        """)
+        for value, fragment in (("anonymous", "the one-off value anonymous for question.author is not an SQL value "
+                                              "for its rows (no such column: anonymous): quote text "
+                                              "(--default question.author=\"'anonymous'\")"),
+                                ("NULL", "the one-off value for question.author is NULL"),
+                                ("'x", "unrecognized token")):
+            with self.subTest(value), self.assertRaisesRegex(migrate.MigrateError, re.escape(fragment)):
+                self.project.make(questioner=migrate.Questioner(defaults={"question.author": value}))
+        result = self.project.make(questioner=migrate.Questioner(defaults={"question.author": "text || '?'"}))
+        self.project.apply()
+        self.assertEqual(self.project.query("SELECT author FROM question"), [("What??",)])
 
     def test_a_rebuild_that_would_lose_clauses_written_by_hand_or_a_revert_that_cannot_refill_warns(self):
         self.project.models("""
