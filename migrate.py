@@ -658,6 +658,10 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
             sql_type = metadata.get("sql_type") or _sql_type(inner, where)
             column = f.name
         default = f.default if f.default is not dataclasses.MISSING else _NO_DEFAULT
+        assigned_key = inner is int and (f.name == "id" or metadata.get("primary_key"))  # None: SQLite assigns it
+        if default is None and not nullable and not assigned_key:
+            raise MigrateError(f"{where}: default None needs an Optional annotation (Optional[...] or ... | None), "
+                               "or give a default of the field's type")
         checked = target is None and "sql_type" not in metadata and default not in (_NO_DEFAULT, None)
         if checked and not _default_fits(inner, default):
             raise MigrateError(f"{where}: default {default!r} is not a {inner.__name__}: give it a "
@@ -669,8 +673,11 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
 _METADATA_STRINGS = ("sql_type", "collate", "check", "references", "on_delete", "on_update")
 _METADATA_FLAGS = ("primary_key", "autoincrement", "unique", "index")
 _METADATA_KEYS = _METADATA_STRINGS + _METADATA_FLAGS + ("default_sql",)
-_METADATA_SPELLINGS = {  # what a Django user reaches for first
-    "null": "make the annotation Optional[...]", "db_index": "did you mean 'index'?",
+_METADATA_SPELLINGS = {  # what a Django (or another ORM's) user reaches for first
+    "null": "make the annotation Optional[...]", "nullable": "make the annotation Optional[...]",
+    "db_index": "did you mean 'index'?", "pk": "did you mean 'primary_key'?",
+    "type": "did you mean 'sql_type'?", "db_type": "did you mean 'sql_type'?",
+    "foreign_key": "annotate the field with the model, or use 'references'",
     "max_length": "SQLite does not enforce lengths: use 'check' (length(name) <= 20) or 'sql_type'",
     "db_column": "the column is named after the field: rename the field",
     "primary": "did you mean 'primary_key'?", "default": "give the field a Python default, or 'default_sql'"}
@@ -688,8 +695,8 @@ def _check_metadata(metadata: dict, where: str) -> None:
             raise MigrateError(f"{where}: metadata {key!r} must be True or False, not {value!r}")
         if not isinstance(key, str) or key in _METADATA_KEYS:
             continue
-        close = difflib.get_close_matches(key, _METADATA_KEYS, 1, 0.75)
-        advice = _METADATA_SPELLINGS.get(key) or (f"did you mean {close[0]!r}?" if close else None)
+        close = difflib.get_close_matches(key.lower(), _METADATA_KEYS, 1, 0.75)  # "UNIQUE" too
+        advice = _METADATA_SPELLINGS.get(key.lower()) or (f"did you mean {close[0]!r}?" if close else None)
         if advice:
             raise MigrateError(f"{where}: metadata {key!r} is not one of migrate.py's: {advice}")
 
@@ -706,6 +713,8 @@ def _default_fits(annotation: object, default: object) -> bool:
     if f"{annotation.__module__}.{annotation.__qualname__}" not in _SQL_TYPES:
         return True
     also = {float: int, bytes: bytearray}.get(annotation, int if annotation.__name__ == "Decimal" else annotation)
+    if isinstance(default, bool) and annotation is not bool:  # True is an int to Python, not to a reader
+        return False
     return isinstance(default, (annotation, also))
 
 
@@ -1364,13 +1373,17 @@ def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool) -> 
     fills = {}
     for column in after.columns:
         old = before.column(column.name)
+        given = questioner.defaults.get(_fold(f"{after.name}.{column.name}"))
+        if up and old is None and not column.notnull and given is not None:
+            raise MigrateError(f"--default {after.name}.{column.name}={given} is not used: the new column is "
+                               "nullable, so existing rows get NULL; drop the --default, or make the field "
+                               "required, or set the rows by hand in a migration of their own")
         if not column.notnull or column.generated or (old is not None and old.notnull):
             continue
         if column.name == after.rowid_alias:
             continue
         if column.default is not None and (up or old is None):  # the down keeps NULLs written since: see below
-            given = questioner.defaults.get(_fold(f"{after.name}.{column.name}")) if up else None
-            if given is not None:
+            if up and given is not None:
                 raise MigrateError(f"--default {after.name}.{column.name}={given} is not used: the column has "
                                    f"its own default ({column.default}), which existing rows get; drop the "
                                    "--default (or set other values by hand, in a migration of their own)")

@@ -252,9 +252,12 @@ class Evolution(unittest.TestCase):
             class Question:
                 text: str
                 status: str = "new"
+                note: Optional[str] = None
                 id: Optional[int] = None
         """)
-        for defaults, fragment in (({"question.status": "'legacy'"}, "--default question.status='legacy' is not "
+        for defaults, fragment in ((({"question.note": "'n'"}, "--default question.note='n' is not used: the new "
+                                     "column is nullable, so existing rows get NULL")),
+                                   ({"question.status": "'legacy'"}, "--default question.status='legacy' is not "
                                     "used: the column has its own default ('new'), which existing rows get"),
                                    ({"question.stauts": "'x'"}, "--default question.stauts='x' names no column")):
             with self.subTest(defaults), self.assertRaisesRegex(migrate.MigrateError, re.escape(fragment)):

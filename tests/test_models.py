@@ -256,6 +256,11 @@ class Defaults(ModelCase):
         """, "model Thing field a", "default")
 
 
+    def test_none_needs_optional_and_a_bool_is_no_int_default(self):
+        self.error("@dataclass\nclass T:\n    a: str = None\n", "model T field a: default None needs an Optional")
+        self.error("@dataclass\nclass T:\n    flag: int = True\n", "model T field flag: default True is not a int")
+        self.table("@dataclass\nclass T:\n    id: int = None\n    a: Optional[str] = None\n", "t")  # a key SQLite assigns
+
     def test_integer_default_beyond_64_bits_is_refused(self):
         self.error("@dataclass\nclass A:\n    x: int = 2**63\n", "model A field x", "outside SQLite's 64-bit integers")
         self.table("@dataclass\nclass A:\n    x: int = -2**63\n    y: int = 2**63 - 1\n", "a")
@@ -490,7 +495,10 @@ class ForeignKeys(ModelCase):
                                    ({"uniqe": True}, "metadata 'uniqe' is not one of migrate.py's: did you mean 'unique'?"),
                                    ({"db_index": True}, "did you mean 'index'?"),
                                    ({"null": True}, "make the annotation Optional"),
-                                   ({"max_length": 20}, "SQLite does not enforce lengths")):
+                                   ({"max_length": 20}, "SQLite does not enforce lengths"),
+                                   ({"UNIQUE": True}, "metadata 'UNIQUE' is not one of migrate.py's: did you mean 'unique'?"),
+                                   ({"pk": True}, "did you mean 'primary_key'?"),
+                                   ({"nullable": True}, "make the annotation Optional")):
             with self.subTest(metadata):
                 self.error(f"@dataclass\nclass A:\n    x: str = field(default='', metadata={metadata!r})\n",
                            "model A field x", fragment)
