@@ -4050,17 +4050,22 @@ _EXAMPLES = {
 
 
 def _pyproject_settings(start: str = ".") -> dict:
-    """[tool.migrate] db/models/dir from the nearest pyproject.toml, its paths made
-    relative to the current folder."""
+    """[tool.migrate] db/models/dir from the nearest pyproject.toml that sets
+    them (a package's own pyproject.toml in a monorepo does not hide the root's),
+    its paths made relative to the current folder."""
     folder = os.path.abspath(start)
     while True:
         path = os.path.join(folder, "pyproject.toml")
-        if os.path.isfile(path):
-            break
+        settings = _read_pyproject(path) if os.path.isfile(path) else {}
+        if settings:
+            return _relative_to_folder(settings, folder)
         parent = os.path.dirname(folder)
         if parent == folder:
             return {}
         folder = parent
+
+
+def _read_pyproject(path: str) -> dict:
     try:
         with open(path, "rb") as handle:
             text = handle.read().decode("utf-8")
@@ -4078,7 +4083,7 @@ def _pyproject_settings(start: str = ".") -> dict:
         except tomllib.TOMLDecodeError as exc:
             raise MigrateError(f"{path} is not valid TOML ({exc}): fix it") from None
         settings = _tool_migrate_strings(document, path)
-    return _relative_to_folder(settings, folder)
+    return settings
 
 
 def _tool_migrate_strings(document: dict, path: str) -> dict:
@@ -4087,15 +4092,21 @@ def _tool_migrate_strings(document: dict, path: str) -> dict:
     table = tool.get("migrate", {}) if isinstance(tool, dict) else None
     if not isinstance(table, dict):
         raise _not_a_table(path)
-    for key in _DEFAULTS:
-        if key in table and not isinstance(table[key], str):
+    for key in table:
+        if key not in _DEFAULTS:
+            raise _unknown_key(path, key)
+        if not isinstance(table[key], str):
             raise _not_a_string(path, key)
-    return {key: value for key, value in table.items() if key in _DEFAULTS}
+    return dict(table)
 
 
 def _not_a_table(path: str) -> MigrateError:
     return MigrateError(f"{path}: tool.migrate must be a table: write [tool.migrate] and "
                         'below it db = "...", models = "...", dir = "..."')
+
+
+def _unknown_key(path: str, key: str) -> MigrateError:  # a typo would send apply to the default database
+    return MigrateError(f"{path}: [tool.migrate] has no setting {key!r}: use db, models or dir")
 
 
 def _not_a_string(path: str, key: str) -> MigrateError:
@@ -4146,8 +4157,8 @@ def _read_tool_migrate(text: str, path: str) -> dict:
             table, rest = _toml_key(tokens[brackets:], where)
             if rest != ["]"] * brackets:
                 raise MigrateError(f"{where}: cannot read this table header: is it valid TOML?")
-            if table[:2] == migrate and len(table) > 2 and table[2] in _DEFAULTS:
-                raise _not_a_string(path, table[2])
+            if table[:2] == migrate and len(table) > 2:
+                raise _not_a_string(path, table[2]) if table[2] in _DEFAULTS else _unknown_key(path, table[2])
             if brackets == 2 and table == migrate[:len(table)]:
                 raise _not_a_table(path)
             continue
@@ -4160,7 +4171,9 @@ def _read_tool_migrate(text: str, path: str) -> dict:
                 raise MigrateError(f"{where}: an inline table for tool.migrate needs Python 3.11+: "
                                    "write it as a [tool.migrate] table")
             raise _not_a_table(path)
-        if name[:2] == migrate and name[2] in _DEFAULTS:
+        if name[:2] == migrate and name[2] not in _DEFAULTS:
+            raise _unknown_key(path, name[2])
+        if name[:2] == migrate:
             if len(name) > 3 or len(value) > 1 or value[0][0] not in "'\"":
                 raise _not_a_string(path, name[2])
             if name[2] in settings:

@@ -41,8 +41,7 @@ READABLE = [
     ('[tool.migrate]\ndb = "http://127.0.0.1:4001"\nmodels = "app.models"', {"db": "http://127.0.0.1:4001",
                                                                             "models": "app.models"}),
     ('[tool.migrate]\ndb = ""', {"db": ""}),
-    ('[tool.migrate]\ncolour = 5\ndb = "x.db"', {"db": "x.db"}),
-    ('[tool.other]\ndb = "no"\n[tool.migrate]\ndb = "yes"\n[tool.migrate.extra]\ndb = "no"', {"db": "yes"}),
+    ('[tool.other]\ndb = "no"\n[tool.migrate]\ndb = "yes"', {"db": "yes"}),
     ('[tool.other]\ntext = """\n[tool.migrate]\ndb = "inside a string"\n"""\n', {}),
     ("[tool.other]\ntext = '''\n[tool.migrate]\ndb = \"inside a string\"\n'''\n", {}),
     ('[project]\ndependencies = [\n  "x[extra]>=1",  # [tool.migrate]\n  "y",\n]\n'
@@ -69,6 +68,9 @@ UNREADABLE = [
     ('[tool.migrate]\ndb = "x.db" dir = "m"', "db must be a quoted string"),
     ('[tool.migrate\ndb = "x.db"', "line 1: cannot read"),
     ('\ufeff[tool.migrate]\ndb = "x.db"', "line 1: cannot read"),
+    ('[tool.migrate]\ndatabase = "x.db"', "[tool.migrate] has no setting 'database': use db, models or dir"),
+    ('[tool.migrate]\ncolour = 5\ndb = "x.db"', "has no setting 'colour'"),
+    ('[tool.migrate]\ndb = "yes"\n[tool.migrate.extra]\ndb = "no"', "has no setting 'extra'"),
 ]
 
 
@@ -123,6 +125,13 @@ class PyprojectFile(unittest.TestCase):
         for db, models in [("http://127.0.0.1:4001", "app.models"), (":memory:", "models")]:
             self.write(f'[tool.migrate]\ndb = "{db}"\nmodels = "{models}"\n'.encode())
             self.assertEqual(migrate._pyproject_settings(self.sub), {"db": db, "models": models})
+
+    def test_the_nearest_pyproject_that_sets_them_wins(self):
+        self.write(b'[tool.migrate]\ndb = "root.sqlite3"\n')
+        with open(os.path.join(self.root, "app", "pyproject.toml"), "w") as handle:
+            handle.write('[project]\nname = "app"\n')  # a package of a monorepo, without [tool.migrate]
+        self.assertEqual(os.path.abspath(migrate._pyproject_settings(self.sub)["db"]),
+                         os.path.join(self.root, "root.sqlite3"))
 
     def test_non_utf8_file_is_one_line_error(self):
         path = self.write('[tool.migrate]\ndb = "café.db"\n'.encode("latin-1"))
