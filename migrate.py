@@ -2637,7 +2637,24 @@ class Rqlite:
     in_transaction = False
 
     def __init__(self, url: str, *, timeout: float = 30.0):
-        self.url, self.timeout = url.rstrip("/"), timeout
+        import urllib.parse
+        self.shown, self.timeout, self.headers = _shown(url), timeout, {"Content-Type": "application/json"}
+        try:
+            if re.search(r"[\x00-\x20\x7f]", url):
+                raise ValueError("it holds a space or a control character")
+            parts = urllib.parse.urlsplit(url.rstrip("/"))
+            parts.port  # noqa: B018 - raises on a port that is not a number
+        except ValueError as exc:
+            raise MigrateError(f"--db {self.shown} is not a valid rqlite URL ({exc}): write it like "
+                               "http://host:4001; nothing was changed") from None
+        if not parts.hostname:
+            raise MigrateError(f"--db {self.shown} names no host: write it like http://host:4001; nothing was changed")
+        if parts.username is not None:  # user:password@ is rqlite's basic auth; urllib would take it for the host
+            import base64
+            login = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
+            self.headers["Authorization"] = "Basic " + base64.b64encode(login.encode()).decode()
+            parts = parts._replace(netloc=parts.netloc.rpartition("@")[2])
+        self.url = urllib.parse.urlunsplit(parts)
 
     def execute(self, sql: str, params=()) -> _Rows:
         result = self._post("/db/query?level=strong", [[sql, *params]])[0]
@@ -2678,22 +2695,28 @@ class Rqlite:
                 return None
 
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.url + path, data=data, headers={"Content-Type": "application/json"},
+        request = urllib.request.Request(self.url + path, data=data, headers=self.headers,
                                          method="GET" if body is None else "POST")
         try:
             with urllib.request.build_opener(NoRedirect).open(request, timeout=self.timeout) as response:
                 payload = json.loads(response.read())
         except urllib.error.HTTPError as exc:
-            raise MigrateError(f"rqlite node {self.url} answered HTTP {exc.code} "
-                               f"({exc.read()[:200].decode(errors='replace').strip()}); nothing was changed") from None
-        except (urllib.error.URLError, OSError) as exc:
-            raise MigrateError(f"cannot reach rqlite node {self.url}: {getattr(exc, 'reason', exc)}; "
+            hint = "; give the user in the URL: http://user:password@host:4001" if exc.code == 401 else ""
+            raise MigrateError(f"rqlite node {self.shown} answered HTTP {exc.code} "
+                               f"({exc.read()[:200].decode(errors='replace').strip()}){hint}; nothing was changed") from None
+        except (urllib.error.URLError, OSError, ValueError) as exc:  # ValueError: a URL http.client refuses
+            raise MigrateError(f"cannot reach rqlite node {self.shown}: {getattr(exc, 'reason', exc)}; "
                                "nothing was changed") from None
         return payload
 
 
 def _is_url(db) -> bool:
-    return isinstance(db, str) and db.startswith(("http://", "https://"))
+    return isinstance(db, str) and db[:8].lower().startswith(("http://", "https://"))
+
+
+def _shown(db) -> str:
+    """A database as printed: an rqlite URL without its password."""
+    return re.sub(r"(?<=://)([^/@:]*):[^/@]*@", r"\1:***@", db) if _is_url(db) else str(db)
 
 
 class _Database:
@@ -2729,6 +2752,9 @@ class _Database:
         if _is_url(self.path):
             self.conn = Rqlite(self.path, timeout=timeout)
             return
+        if re.match(r"[A-Za-z][\w+.-]*://", self.path):
+            raise MigrateError(f"--db {_shown(self.path)} is a URL migrate.py cannot use: give a SQLite file path, "
+                               "or an rqlite node's http:// or https:// URL; nothing was changed")
         if not self.path or self.path.startswith("file:"):  # SQLite: a temporary database, or a URI
             raise MigrateError(f"database path {self.path!r} is {'empty' if not self.path else 'a URI'}: "
                                "pass --db with a file path (or :memory:); nothing was changed")
@@ -3911,6 +3937,7 @@ def check(db=None, *, models: str = "models.py", directory: str = "migrations") 
         if database is None or database.conn is None:
             return problems
         by_name = {m.name: m for m in migrations}
+        _applied(database.conn)  # an unreachable node is an error, not a disagreement
         try:
             _visible_applied(database.conn, by_name)
         except MigrateError as exc:  # applied part of what a squash replaces: the rest would only echo it
@@ -4404,7 +4431,7 @@ def _run_migrations(args, out: _Output) -> int:
     def say_header():
         if header and args.backup is not None:  # the path was checked new: it exists if this run made it
             header.insert(-1, f"  Backed up {args.db} to {args.backup}" if os.path.exists(args.backup)
-                          else f"  No backup: {args.db} does not exist yet")
+                          else f"  No backup: {_shown(args.db)} does not exist yet")
         for line in header:
             out.say(line)
         header.clear()
@@ -4468,7 +4495,7 @@ def _run_status(args, out: _Output) -> int:
     applied = sum(row.applied for row in rows)
     if args.json:
         import json
-        print(json.dumps({"database": args.db, "applied": applied, "pending": len(rows) - applied,
+        print(json.dumps({"database": _shown(args.db), "applied": applied, "pending": len(rows) - applied,
                           "migrations": [vars(row) for row in rows]}, indent=2))
         return 0
     for row in rows:
@@ -4478,7 +4505,7 @@ def _run_status(args, out: _Output) -> int:
         mark = out.paint("X", "green") if row.applied else " "
         when = f"  (applied {row.applied_at})" if args.verbose and row.applied_at else ""
         out.say(f"[{mark}] {row.name}{when}" + (f"  ({', '.join(notes)})" if notes else ""))
-    out.say(f"{args.db}: {applied} applied, {len(rows) - applied} pending")
+    out.say(f"{_shown(args.db)}: {applied} applied, {len(rows) - applied} pending")
     return 0
 
 

