@@ -451,7 +451,11 @@ def load_models(models: str):
                 exec(compile(handle.read(), path, "exec"), module.__dict__)  # noqa: S102
         except Exception as exc:
             del sys.modules[module_name]
-            raise MigrateError(f"models file {models} failed to import: {_describe_exception(exc, path)}") from None
+            dotted = os.path.splitext(os.path.relpath(path))[0].replace(os.sep, ".")
+            hint = f"; for a package, pass its module name: --models {dotted}" \
+                if isinstance(exc, ImportError) and "relative import" in str(exc) else ""
+            raise MigrateError(f"models file {models} failed to import: {_describe_exception(exc, path)}"
+                               f"{hint}") from None
         finally:
             sys.path.remove(os.path.dirname(path))
         return module
@@ -467,7 +471,7 @@ def load_models(models: str):
 def _describe_exception(exc: BaseException, path: str = "") -> str:
     import traceback
     frames = traceback.extract_tb(exc.__traceback__)
-    frames = [f for f in frames if f.filename == path] or frames[-1:]
+    frames = [f for f in frames if f.filename == path] or [f for f in frames[-1:] if not f.filename.startswith("<")]
     where = f" (line {frames[-1].lineno} of {os.path.basename(frames[-1].filename)})" if frames else ""
     if isinstance(exc, SyntaxError):
         where = f" (line {exc.lineno} of {os.path.basename(exc.filename or '?')})"
@@ -1568,7 +1572,8 @@ def warnings_for(operations: list) -> list[str]:
     warnings = []
     for operation in operations:
         if isinstance(operation, DropTable):
-            warnings.append(f"drops table {operation.name} and all its rows")
+            warnings.append(f"drops table {operation.name} and all its rows (no model describes it: if your own "
+                            "SQL made it, declare a model with __managed__ = False to keep it)")
         elif isinstance(operation, AlterTable):
             for column in operation.before.columns:
                 new = operation.after.column(column.name)
@@ -1845,6 +1850,11 @@ def read_migrations(directory: str) -> list[Migration]:
         raise MigrateError(f"cannot read migrations directory {directory}: {exc.strerror}") from None
     migrations = []
     for entry in entries:
+        if entry.startswith("."):  # an editor's lock file (.#0001_x.sql), macOS's ._0001_x.sql
+            continue
+        if entry.lower().endswith(".sql") and not entry.endswith(".sql"):
+            raise MigrateError(f"migration file {os.path.join(directory, entry)} ends in {entry[-4:]}: name it "
+                               ".sql (lower case), or it would be silently left out")
         if not entry.endswith(".sql"):
             continue
         match = _FILE_NAME.fullmatch(entry)
@@ -2922,6 +2932,14 @@ def _statement_problem(statement: str) -> str | None:
     return None
 
 
+def _check_timeout(timeout: float) -> None:
+    if not 0 <= timeout <= _LONGEST_WAIT:  # (NaN too) SQLite's busy timeout is an int of milliseconds
+        raise MigrateError(f"timeout {timeout} must be 0 to {_LONGEST_WAIT} seconds; nothing was changed")
+
+
+_LONGEST_WAIT = 2_147_483
+
+
 def _refuse_unrunnable(steps, *, fake: bool) -> None:
     """Before anything runs, statements that would end the migration's
     transaction or cannot run inside one."""
@@ -3730,6 +3748,7 @@ def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: b
              fake_initial: bool = False, allow_changed: bool = False, atomic: bool = False,
              timeout: float = 30.0, progress=None, backup: str | None = None) -> list[Step]:
     _check_sqlite_version()
+    _check_timeout(timeout)
     if backup is not None:
         _check_backup_path(backup)
     migrations = {m.name: m for m in read_migrations(directory)}
@@ -4430,7 +4449,7 @@ def _run_migrations(args, out: _Output) -> int:
 
     def say_header():
         if header and args.backup is not None:  # the path was checked new: it exists if this run made it
-            header.insert(-1, f"  Backed up {args.db} to {args.backup}" if os.path.exists(args.backup)
+            header.insert(-1, f"  Backed up {_shown(args.db)} to {args.backup}" if os.path.exists(args.backup)
                           else f"  No backup: {_shown(args.db)} does not exist yet")
         for line in header:
             out.say(line)
@@ -4453,18 +4472,22 @@ def _run_migrations(args, out: _Output) -> int:
             out.say(f"  {words[action]} {name}...", end="")
             state["open"] = name
             return
-        if state["open"] != name:  # --atomic: the results come after the common COMMIT
+        if state["open"] != name:  # --atomic: the results come after the common COMMIT, summed up below
             if state["open"]:
                 out.say()
-            out.say(f"  {words[action]} {name}...", end="")
-        out.say(f" {out.paint(outcomes.get(step.action, 'OK'), 'green')} ({step.seconds:.2f}s)")
-        state["open"] = None
+            state["open"] = None
+            if step.action in outcomes:
+                out.say(f"  {name}: {out.paint(outcomes[step.action], 'green')}")
+        else:
+            out.say(f" {out.paint(outcomes.get(step.action, 'OK'), 'green')} ({step.seconds:.2f}s)")
+            state["open"] = None
         for warning in step.warnings:
-            out.say(f"    {out.paint('WARNING', 'yellow')}: {warning}")
+            out.say(f"    {out.paint('WARNING', 'yellow')}: {warning}" + (f" ({name})" if atomic else ""))
 
+    atomic = not reverting and args.atomic
     options = dict(fake=args.fake, timeout=args.timeout, progress=progress, backup=args.backup)
     if not reverting:
-        options.update(fake_initial=args.fake_initial, allow_changed=args.allow_changed, atomic=args.atomic)
+        options.update(fake_initial=args.fake_initial, allow_changed=args.allow_changed, atomic=atomic)
     try:
         steps = (revert if reverting else apply)(args.db, directory=args.dir, target=args.target, **options)
     except MigrateError:
@@ -4472,6 +4495,9 @@ def _run_migrations(args, out: _Output) -> int:
             out.say(" " + out.paint("FAILED", "red"))
         raise
     say_header()
+    if atomic and steps:
+        out.say(f"  Committed {len(steps)} migration{'s' if len(steps) > 1 else ''} in one transaction... "
+                f"{out.paint('OK', 'green')} ({sum(step.seconds for step in steps):.2f}s)")
     if not steps:
         missing = reverting and not _is_url(args.db) and not os.path.exists(args.db)
         out.say(f"  No migrations to revert (database {args.db} does not exist)." if missing
@@ -4571,7 +4597,12 @@ def main(argv: list[str] | None = None) -> int:
         settings.update(_pyproject_settings())
         settings.update({k: os.environ[f"MIGRATE_{k.upper()}"] for k in _DEFAULTS
                          if os.environ.get(f"MIGRATE_{k.upper()}")})
-        args = _parser(settings).parse_args(argv)
+        parser = _parser(settings)
+        argv = sys.argv[1:] if argv is None else argv
+        if argv and argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
+            parser.error(f"{argv[0]} goes after the command, as every option does: "
+                         f"python migrate.py COMMAND {argv[0]} ... (e.g. status --db app.sqlite3)")
+        args = parser.parse_args(argv)
         changing = args.command in ("apply", "revert") and not args.dry_run
         handlers = {"make": _run_make, "apply": _run_migrations, "revert": _run_migrations,
                     "status": _run_status, "check": _run_check, "sql": _run_sql,

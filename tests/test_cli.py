@@ -215,6 +215,14 @@ class Errors(unittest.TestCase):
         result = self.project.cli("make", "--empty", "--check", "notes")  # --check would ignore --empty
         self.assertEqual(result.returncode, 2)
         self.assertIn("not allowed with argument", result.stderr)
+        result = self.project.cli("--db", "t.db", "status")  # git -C / alembic -c habit
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("--db goes after the command, as every option does", result.stderr)
+        for timeout in ("-5", "nan", "1e99"):
+            result = self.project.cli("apply", "--timeout", timeout)
+            self.assertEqual(result.returncode, 1, result.stdout)
+            self.assertIn("must be 0 to 2147483 seconds", result.stderr)
+        self.assertFalse(os.path.exists(self.project.db))
         for command in ("make", "apply", "revert", "status"):
             with self.subTest(command=command):
                 result = self.project.cli(command, "--help")

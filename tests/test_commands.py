@@ -164,7 +164,8 @@ class Commands(unittest.TestCase):
         self.project.write_migration("0003_b", "-- migrate:up\nCREATE TABLE b (x);\n")
         out = self.run_ok("apply", "--atomic")
         for name in ("0001_initial", "0002_a", "0003_b"):
-            self.assertEqual(len(re.findall(rf"Applying {name}\.\.\. OK", out)), 1, out)
+            self.assertEqual(len(re.findall(rf"Applying {name}\.\.\.", out)), 1, out)
+        self.assertIn("Committed 3 migrations in one transaction... OK", out)
 
     def test_backup_snapshots_before_applying(self):
         self.run_ok("apply")

@@ -102,12 +102,17 @@ class Directory(unittest.TestCase):
     def test_files_are_read_in_order_with_checksums_and_other_files_ignored(self):
         self.project.write_migration("0002_b", "-- migrate:up\nB;\n")
         self.project.write_migration("0001_a", "-- migrate:up\nA;\n-- migrate:down\n")
-        with open(os.path.join(self.project.directory, "README.md"), "w") as handle:
-            handle.write("notes")
+        for other in ("README.md", ".#0001_a.sql", "._0002_b.sql"):  # notes, an editor's lock, macOS metadata
+            with open(os.path.join(self.project.directory, other), "w") as handle:
+                handle.write("notes")
         migrations = migrate.read_migrations(self.project.directory)
         self.assertEqual([(m.name, m.number, m.down) for m in migrations],
                          [("0001_a", 1, ""), ("0002_b", 2, None)])
         self.assertEqual(len(migrations[0].checksum), 64)
+        self.project.write_migration("0003_c", "-- migrate:up\nC;\n")
+        os.rename(os.path.join(self.project.directory, "0003_c.sql"), os.path.join(self.project.directory, "0003_c.SQL"))
+        with self.assertRaisesRegex(migrate.MigrateError, "0003_c.SQL ends in .SQL: name it .sql"):
+            migrate.read_migrations(self.project.directory)
 
     def test_bad_names_duplicates_and_gaps_are_errors(self):
         cases = {

@@ -1,4 +1,5 @@
 """Models -> Schema: every rule of the model contract in README.md."""
+import os
 import sys
 import unittest
 
@@ -533,6 +534,19 @@ class LoadingModels(unittest.TestCase):
         project.models("def broken(:\n")
         with self.assertRaisesRegex(migrate.MigrateError, "SyntaxError"):
             migrate.load_models(project.models_path)
+        with self.assertRaises(migrate.MigrateError) as missing:
+            migrate.load_models("no_such_package.models")
+        self.assertNotIn("frozen", str(missing.exception))
+        os.makedirs(os.path.join(project.root, "app"))
+        open(os.path.join(project.root, "app", "__init__.py"), "w").close()
+        with open(os.path.join(project.root, "app", "models.py"), "w") as handle:
+            handle.write("from .base import Base\n")
+        cwd = os.getcwd()
+        os.chdir(project.root)
+        self.addCleanup(os.chdir, cwd)
+        with self.assertRaisesRegex(migrate.MigrateError, "relative import.*; for a package, pass its module name: "
+                                                          "--models app.models"):
+            migrate.load_models(os.path.join("app", "models.py"))
 
     def test_changed_file_is_reloaded_and_leaves_no_bytecode(self):
         import os
