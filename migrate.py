@@ -2712,8 +2712,9 @@ class Rqlite:
                 payload = json.loads(response.read())
         except urllib.error.HTTPError as exc:
             hint = "; give the user in the URL: http://user:password@host:4001" if exc.code == 401 else ""
-            raise MigrateError(f"rqlite node {self.shown} answered HTTP {exc.code} "
-                               f"({exc.read()[:200].decode(errors='replace').strip()}){hint}; nothing was changed") from None
+            answer = exc.read()[:200].decode(errors="replace").strip()
+            raise MigrateError(f"rqlite node {self.shown} answered HTTP {exc.code} ({answer}){hint}; "
+                               "nothing was changed") from None
         except (urllib.error.URLError, OSError, ValueError) as exc:  # ValueError: a URL http.client refuses
             raise MigrateError(f"cannot reach rqlite node {self.shown}: {getattr(exc, 'reason', exc)}; "
                                "nothing was changed") from None
