@@ -691,7 +691,6 @@ def _check_metadata(metadata: dict, where: str) -> None:
     """Field metadata is shared with other libraries, so unknown keys are
     theirs; but a near miss of ours, or Django's name for one, would silently
     lose an index or a key, and a flag set to "no" would turn it on."""
-    import difflib
     for key, value in metadata.items():
         if key in _METADATA_STRINGS and not isinstance(value, str):
             raise MigrateError(f"{where}: metadata {key!r} must be a string, not {value!r}")
@@ -699,6 +698,7 @@ def _check_metadata(metadata: dict, where: str) -> None:
             raise MigrateError(f"{where}: metadata {key!r} must be True or False, not {value!r}")
         if not isinstance(key, str) or key in _METADATA_KEYS:
             continue
+        import difflib
         close = difflib.get_close_matches(key.lower(), _METADATA_KEYS, 1, 0.75)  # "UNIQUE" too
         advice = _METADATA_SPELLINGS.get(key.lower()) or (f"did you mean {close[0]!r}?" if close else None)
         if advice:
