@@ -343,6 +343,20 @@ class Schema:
         return {_fold(t.name): t for t in self.tables}  # names are unique, as SQLite compares them
 
 
+def _affinity(declared_type: str) -> str:
+    """SQLite's column affinity rules (datatype3.html section 3.1)."""
+    upper = declared_type.upper()
+    if "INT" in upper:
+        return "INTEGER"
+    if any(word in upper for word in ("CHAR", "CLOB", "TEXT")):
+        return "TEXT"
+    if "BLOB" in upper or not upper:
+        return "BLOB"
+    if any(word in upper for word in ("REAL", "FLOA", "DOUB")):
+        return "REAL"
+    return "NUMERIC"
+
+
 def render_column(name: str, sql_type: str, *, notnull: bool = False, primary_key: bool = False,
                   autoincrement: bool = False, default: str | None = None,
                   collate: str | None = None, check: str | None = None,
@@ -490,9 +504,10 @@ def model_classes(module) -> list[type]:
         and not obj.__name__.startswith("_") and not obj.__dict__.get("__abstract__", False)))
 
 
-# A model's class options, as Django's Meta: set on the model, or inherited
-# from an abstract base (never from a concrete parent, whose table they
-# describe). __tablename__ and __abstract__ are never inherited.
+# A model's class options: set on the model or inherited from a base, as the
+# fields are. Except __managed__, which says who owns a table: a model that
+# subclasses an unmanaged one has a table of its own, which `make` manages
+# unless it says otherwise. __tablename__ and __abstract__ are never inherited.
 _MODEL_OPTIONS = {"__tablename__": None, "__abstract__": False, "__managed__": True, "__strict__": False,
                   "__without_rowid__": False, "__indexes__": (), "__unique__": ()}
 _OPTION_SPELLINGS = {"__unique_together__": "__unique__", "__index_together__": "__indexes__",
@@ -500,9 +515,9 @@ _OPTION_SPELLINGS = {"__unique_together__": "__unique__", "__index_together__": 
                      "__table__": "__tablename__"}  # Django's and others' names
 
 
-def _model_option(cls: type, name: str):
+def _model_option(cls: type, name: str, models):
     for klass in cls.__mro__:
-        if name in klass.__dict__ and (klass is cls or klass.__dict__.get("__abstract__", False)):
+        if name in klass.__dict__ and (klass is cls or klass not in models or name != "__managed__"):
             value = klass.__dict__[name]
             if _MODEL_OPTIONS[name] in (True, False) and not isinstance(value, bool):
                 raise MigrateError(f"model {cls.__name__}: {name} must be True or False, not {value!r}")
@@ -513,6 +528,12 @@ def _model_option(cls: type, name: str):
 def _refuse_unknown_options(cls: type) -> None:
     """A misspelled option would be silently ignored (no index, not STRICT)."""
     import difflib
+    meta = cls.__dict__.get("Meta")
+    django = sorted(set(vars(meta)) & {"db_table", "unique_together", "index_together", "managed", "indexes",
+                                       "constraints"}) if isinstance(meta, type) else []
+    if django:
+        raise MigrateError(f"model {cls.__name__}: its class Meta ({', '.join(django)}) is Django's, which "
+                           "migrate.py does not read: use __tablename__, __unique__, __indexes__, __managed__")
     cores = {name.strip("_"): name for name in _MODEL_OPTIONS}  # compared without the underscores,
     for klass in cls.__mro__[:-1]:                               # which would make __qualname__ a near miss
         for name, value in klass.__dict__.items():
@@ -624,9 +645,6 @@ def _python_default(value: object, where: str) -> str:
     import enum
     if isinstance(value, enum.Enum):
         value = value.value
-    if isinstance(value, int) and not isinstance(value, bool) and not -2**63 <= value < 2**63:
-        raise MigrateError(f"{where}: default {value} is outside SQLite's 64-bit integers (SQLite would "
-                           "store it as a REAL): use a smaller number, or a str or Decimal field")
     if hasattr(value, "isoformat"):
         value = value.isoformat()
     elif type(value).__name__ in ("Decimal", "UUID"):
@@ -663,7 +681,7 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
             column = f.name
         default = f.default if f.default is not dataclasses.MISSING else _NO_DEFAULT
         assigned_key = inner is int and (f.name == "id" or metadata.get("primary_key"))  # None: SQLite assigns it
-        if default is None and not nullable and not assigned_key:
+        if default is None and not nullable and not assigned_key and "default_sql" not in metadata:
             raise MigrateError(f"{where}: default None needs an Optional annotation (Optional[...] or ... | None), "
                                "or give a default of the field's type")
         checked = target is None and "sql_type" not in metadata and default not in (_NO_DEFAULT, None)
@@ -678,13 +696,10 @@ _METADATA_STRINGS = ("sql_type", "collate", "check", "references", "on_delete", 
 _METADATA_FLAGS = ("primary_key", "autoincrement", "unique", "index")
 _METADATA_KEYS = _METADATA_STRINGS + _METADATA_FLAGS + ("default_sql",)
 _METADATA_SPELLINGS = {  # what a Django (or another ORM's) user reaches for first
-    "null": "make the annotation Optional[...]", "nullable": "make the annotation Optional[...]",
-    "db_index": "did you mean 'index'?", "pk": "did you mean 'primary_key'?",
-    "type": "did you mean 'sql_type'?", "db_type": "did you mean 'sql_type'?",
-    "foreign_key": "annotate the field with the model, or use 'references'",
-    "max_length": "SQLite does not enforce lengths: use 'check' (length(name) <= 20) or 'sql_type'",
-    "db_column": "the column is named after the field: rename the field",
-    "primary": "did you mean 'primary_key'?", "default": "give the field a Python default, or 'default_sql'"}
+    "null": "make the annotation Optional[...]", "db_index": "did you mean 'index'?",
+    "pk": "did you mean 'primary_key'?", "primary": "did you mean 'primary_key'?",
+    "db_type": "did you mean 'sql_type'?", "foreign_key": "annotate the field with the model, or use 'references'",
+    "db_column": "the column is named after the field: rename the field"}  # (not keys other libraries use)
 
 
 def _check_metadata(metadata: dict, where: str) -> None:
@@ -699,7 +714,7 @@ def _check_metadata(metadata: dict, where: str) -> None:
         if not isinstance(key, str) or key in _METADATA_KEYS:
             continue
         import difflib
-        close = difflib.get_close_matches(key.lower(), _METADATA_KEYS, 1, 0.75)  # "UNIQUE" too
+        close = difflib.get_close_matches(key.lower(), _METADATA_KEYS, 1, 0.8)  # "UNIQUE" too
         advice = _METADATA_SPELLINGS.get(key.lower()) or (f"did you mean {close[0]!r}?" if close else None)
         if advice:
             raise MigrateError(f"{where}: metadata {key!r} is not one of migrate.py's: {advice}")
@@ -731,10 +746,12 @@ def _render_model(cls: type, fields: list[_Field], keys: dict, tables: dict) -> 
     """A model's CREATE TABLE and CREATE INDEX statements."""
     name = tables[cls]
     pk = _primary_key(fields)
-    if _model_option(cls, "__without_rowid__") and not pk:
+    without_rowid = _model_option(cls, "__without_rowid__", tables)
+    if without_rowid and not pk:
         raise MigrateError(f"model {cls.__name__}: __without_rowid__ needs a primary key")
-    if _model_option(cls, "__without_rowid__") and any(f.nullable for f in pk):
-        raise MigrateError(f"model {cls.__name__}: key {pk[0].name} is Optional, but a WITHOUT ROWID table never "
+    if without_rowid and any(f.nullable for f in pk):
+        optional = next(f for f in pk if f.nullable)
+        raise MigrateError(f"model {cls.__name__}: key {optional.name} is Optional, but a WITHOUT ROWID table never "
                            "assigns keys: make it required (and give every row one), or drop __without_rowid__")
     definitions, indexes = [], []
     for f in fields:
@@ -746,7 +763,7 @@ def _render_model(cls: type, fields: list[_Field], keys: dict, tables: dict) -> 
         elif f.metadata.get("index") or (references and f.metadata.get("index", True)
                                           and not (pk and f is pk[0])):  # a key's first column is indexed
             indexes.append(((f.column,), False, f"field {f.name} (indexed)"))
-    indexes += _declared_indexes(cls, fields)
+    indexes += _declared_indexes(cls, fields, tables)
     index_sqls, seen = [], {}
     for columns, unique, source in indexes:
         index_name = "_".join((name,) + columns) + ("_uniq" if unique else "_idx")
@@ -758,8 +775,8 @@ def _render_model(cls: type, fields: list[_Field], keys: dict, tables: dict) -> 
                                f"the index {index_name}; rename the field or drop one of them")
     create = render_create_table(
         name, definitions, primary_key=tuple(f.column for f in pk) if len(pk) > 1 else (),
-        strict=_model_option(cls, "__strict__"), without_rowid=_model_option(cls, "__without_rowid__"))
-    return ModelTable(cls.__name__, name, create, tuple(index_sqls), _model_option(cls, "__managed__"))
+        strict=_model_option(cls, "__strict__", tables), without_rowid=without_rowid)
+    return ModelTable(cls.__name__, name, create, tuple(index_sqls), _model_option(cls, "__managed__", tables))
 
 
 def _column_sql(f: _Field, *, is_pk: bool, keys: dict, tables: dict) -> tuple[str, tuple | None]:
@@ -781,6 +798,10 @@ def _column_sql(f: _Field, *, is_pk: bool, keys: dict, tables: dict) -> tuple[st
     if "default_sql" in f.metadata:
         default = str(f.metadata["default_sql"])
     elif f.default is not _NO_DEFAULT and f.default is not None and not is_pk:
+        too_big = isinstance(f.default, int) and not isinstance(f.default, bool) and not -2**63 <= f.default < 2**63
+        if too_big and _affinity(sql_type) != "REAL":
+            raise MigrateError(f"{where}: default {f.default} is outside SQLite's 64-bit integers (SQLite would "
+                               "store it as a REAL, rounded): use a smaller number, or give it as text")
         default = _python_default(f.default, where)
     collate = f.metadata.get("collate")
     if collate and not re.fullmatch(r"\w+", collate):
@@ -799,13 +820,13 @@ def _column_sql(f: _Field, *, is_pk: bool, keys: dict, tables: dict) -> tuple[st
     return definition, references
 
 
-def _declared_indexes(cls: type, fields: list[_Field]) -> list[tuple[tuple[str, ...], bool, str]]:
+def _declared_indexes(cls: type, fields: list[_Field], models) -> list[tuple[tuple[str, ...], bool, str]]:
     """`__indexes__` and `__unique__`: (columns, unique, where declared);
     fields may be named by field or column name (`question` or `question_id`)."""
     by_name = {name: f.column for f in fields for name in (f.name, f.column)}
     indexes = []
     for attribute, unique in (("__indexes__", False), ("__unique__", True)):
-        entries = _model_option(cls, attribute)
+        entries = _model_option(cls, attribute, models)
         shape = f"model {cls.__name__}: {attribute} must be a list of field names or of tuples of them"
         if isinstance(entries, str) or not isinstance(entries, (list, tuple)):
             raise MigrateError(f"{shape}, like [\"email\", (\"last\", \"first\")]")
@@ -1000,7 +1021,7 @@ def _read_table(conn, name: str, sql: str, index_sql: dict) -> Table:
     parsed = _parse_create_table(sql)
     columns, pk = [], []
     for _, col_name, col_type, notnull, default, pk_position, hidden in conn.execute(
-            f"PRAGMA table_xinfo({quote(name)})").fetchall():
+            f"PRAGMA main.table_xinfo({quote(name)})").fetchall():  # main: a TEMP table may share the name
         extra = parsed["columns"].get(_fold(col_name), {})
         if default is not None and default.upper() == "NULL":
             default = None
@@ -1011,15 +1032,15 @@ def _read_table(conn, name: str, sql: str, index_sql: dict) -> Table:
     primary_key = tuple(n for _, n in sorted(pk))
     fks = {}
     for fk_id, _, parent, source, to, on_update, on_delete, _ in conn.execute(
-            f"PRAGMA foreign_key_list({quote(name)})").fetchall():
+            f"PRAGMA main.foreign_key_list({quote(name)})").fetchall():
         fks.setdefault(fk_id, []).append((source, to, parent, on_delete, on_update))
     foreign_keys = tuple(ForeignKey(tuple(p[0] for p in parts), parts[0][2],
                                     tuple(p[1] for p in parts if p[1] is not None),
                                     parts[0][3], parts[0][4]) for _, parts in sorted(fks.items()))
     unique, indexes = [], []
-    for _, index_name, is_unique, origin, _ in conn.execute(f"PRAGMA index_list({quote(name)})").fetchall():
+    for _, index_name, is_unique, origin, _ in conn.execute(f"PRAGMA main.index_list({quote(name)})").fetchall():
         if origin == "u":
-            info = conn.execute(f"PRAGMA index_info({quote(index_name)})").fetchall()
+            info = conn.execute(f"PRAGMA main.index_info({quote(index_name)})").fetchall()
             unique.append(tuple(r[2] for r in info))
         elif origin == "c":
             indexes.append(Index(index_name, name, bool(is_unique), index_sql[_fold(index_name)]))
@@ -1295,8 +1316,8 @@ class Questioner:
     def check_defaults_known(self, *schemas: Schema) -> None:
         """A one-off value for a column that no schema has is a typo."""
         for key, value in self.defaults.items():
-            table, _, column = key.partition(".")
-            if not any(s.table(table) and s.table(table).column(column) for s in schemas):
+            splits = [(key[:i], key[i + 1:]) for i, char in enumerate(key) if char == "."]  # names may hold dots
+            if not any(s.table(table) and s.table(table).column(column) for s in schemas for table, column in splits):
                 raise MigrateError(f"--default {key}={value} names no column of the models or the migrations: "
                                    "check the spelling (table.column=SQL); nothing was written")
 
@@ -1431,13 +1452,19 @@ def _check_fill(source: Table, name: str, value: str) -> None:
     probe = _scratch_database()
     try:
         probe.execute(source.sql)
-        probe.execute(f"SELECT ({value}) FROM {quote(source.name)}").fetchall()
+        rows = probe.execute(f"SELECT ({value}) FROM {quote(source.name)}").fetchall()
     except sqlite3.Error as exc:
+        if "no such table" in str(exc):  # a subquery over another table: the probe has only this one
+            return
         raise MigrateError(f"the one-off value {value} for {name} is not an SQL value for its rows ({exc}): "
                            f"quote text (--default {name}=\"'{value.strip(chr(39))}'\"), or give a number or "
                            "an expression; nothing was written") from None
     finally:
         probe.close()
+    if rows:  # the probe table is empty: only an aggregate makes a row, and it would copy one row of all
+        raise MigrateError(f"the one-off value {value} for {name} is an aggregate, which would make one row of "
+                           "the whole table: give a per-row value, or wrap it in a subquery "
+                           f"((SELECT ... FROM {source.name})); nothing was written")
 
 
 def _value_fits(column: Column, value: str) -> bool:
@@ -1454,20 +1481,6 @@ def _value_fits(column: Column, value: str) -> bool:
         return True
     finally:
         probe.close()
-
-
-def _affinity(declared_type: str) -> str:
-    """SQLite's column affinity rules (datatype3.html section 3.1)."""
-    upper = declared_type.upper()
-    if "INT" in upper:
-        return "INTEGER"
-    if any(word in upper for word in ("CHAR", "CLOB", "TEXT")):
-        return "TEXT"
-    if "BLOB" in upper or not upper:
-        return "BLOB"
-    if any(word in upper for word in ("REAL", "FLOA", "DOUB")):
-        return "REAL"
-    return "NUMERIC"
 
 
 def _zero_value(declared_type: str) -> str:
@@ -1607,25 +1620,46 @@ def _refill_warnings(operation: AlterTable, column: Column) -> list[str]:
     return warnings
 
 
-def _lost_clauses(before: Schema, after: Schema) -> list[str]:
+def _lost_clauses(before: Schema, after: Schema, renamed: dict[str, str]) -> list[str]:
     """Clauses no model can write (so only a hand edit put them there) that a
     rebuild from the models' SQL leaves out: their behaviour would change
-    silently, since no PRAGMA reports them and so no diff sees them."""
+    silently, since no PRAGMA reports them and so no diff sees them. Compared
+    per kept column, and in the table's constraints."""
     warnings = []
     for table in before.tables:
-        new = after.table(table.name)
+        new = after.table(renamed.get(_fold(table.name), table.name))
         if new is None or new.sql == table.sql:
             continue
-        kept = {t.upper for t in _tokenize(new.sql)}
-        lost = [shown for word, shown in _HAND_WRITTEN_CLAUSES.items()
-                if word not in kept and any(t.upper == word for t in _tokenize(table.sql))]
+        lost = set()
+        for column in table.columns:
+            kept = new.column(column.name)
+            if kept is not None:
+                lost |= _clauses(_tokenize(column.definition)[1:]) - _clauses(_tokenize(kept.definition)[1:])
+        lost |= _clauses(_tokenize(_constraints_text(table))) - _clauses(_tokenize(_constraints_text(new)))
         if lost:
-            warnings.append(f"rebuilds {table.name} without its {', '.join(lost)} (written by hand in an earlier "
-                            "migration; models cannot express it): add it back to this migration's CREATE TABLE")
+            warnings.append(f"rebuilds {table.name} without its {', '.join(sorted(lost))} (written by hand in an "
+                            "earlier migration; models cannot express it): add it back to this migration's "
+                            "CREATE TABLE")
     return warnings
 
 
-_HAND_WRITTEN_CLAUSES = {"DEFERRABLE": "DEFERRABLE clause", "CONFLICT": "ON CONFLICT clause", "MATCH": "MATCH clause"}
+def _clauses(tokens: list[_Token]) -> set[str]:
+    """The clauses among `tokens` that no model writes."""
+    words = [t.upper for t in tokens]
+    found = set()
+    for i, word in enumerate(words):
+        if word == "DEFERRABLE" or (word == "CONFLICT" and words[i - 1:i] == ["ON"]) \
+                or (word == "MATCH" and "REFERENCES" in words[:i]):
+            found.add("ON CONFLICT clause" if word == "CONFLICT" else f"{word} clause")
+    return found
+
+
+def _constraints_text(table: Table) -> str:
+    """The CREATE TABLE text without its column definitions: the table's constraints."""
+    text = table.sql
+    for column in table.columns:
+        text = text.replace(column.definition, "", 1) if column.definition else text
+    return text
 
 
 # ============================================================================
@@ -2301,7 +2335,8 @@ def _make(scratch, module, directory, number, name, questioner, write) -> MakeRe
     down_steps = _execute_operations(scratch, [inverse for _, _, inverse in reversed(steps)], down=True)
     _verify(read_schema(scratch), original, frozenset(), "the previous migrations", objects=original, exact=True)
     description = [line for op in operations for line in op.describe()]
-    warnings = warnings_for(operations) + _lost_clauses(original, changed)
+    renamed = {_fold(op.old): op.new for op in operations if isinstance(op, RenameTable)}
+    warnings = warnings_for(operations) + _lost_clauses(original, changed, renamed)
     up = [s for _, statements, _ in steps for s in statements]
     down = [s for _, statements, _ in down_steps for s in statements]
     slug = slugify(name) if name else "initial" if number == 1 else _slug_for(operations)

@@ -262,6 +262,12 @@ class Evolution(unittest.TestCase):
                                    ({"question.stauts": "'x'"}, "--default question.stauts='x' names no column")):
             with self.subTest(defaults), self.assertRaisesRegex(migrate.MigrateError, re.escape(fragment)):
                 self.project.make(questioner=migrate.Questioner(defaults=defaults))
+        dotted = Project(self)  # a table whose name holds a dot is still found
+        dotted.write_migration("0001_t", '-- migrate:up\nCREATE TABLE "a.b" (id INTEGER PRIMARY KEY);\n'
+                               '-- migrate:down\nDROP TABLE "a.b";\n')
+        dotted.models("@dataclass\nclass T:\n    __tablename__ = 'a.b'\n    c: str\n    id: Optional[int] = None\n")
+        self.assertEqual(dotted.make(write=False, questioner=migrate.Questioner(defaults={"a.b.c": "''"})).operations,
+                         ("+ Add column a.b.c",))
         self.assertEqual(self.project.files(), ["0001_initial.sql"])
 
     def test_a_one_off_value_that_is_no_sql_value_for_the_rows_or_null_is_refused(self):
@@ -276,9 +282,12 @@ class Evolution(unittest.TestCase):
                                               "for its rows (no such column: anonymous): quote text "
                                               "(--default question.author=\"'anonymous'\")"),
                                 ("NULL", "the one-off value for question.author is NULL"),
+                                ("max(text)", "is an aggregate, which would make one row of the whole table"),
                                 ("'x", "unrecognized token")):
             with self.subTest(value), self.assertRaisesRegex(migrate.MigrateError, re.escape(fragment)):
                 self.project.make(questioner=migrate.Questioner(defaults={"question.author": value}))
+        self.project.make(write=False, questioner=migrate.Questioner(
+            defaults={"question.author": "(SELECT max(text) FROM question)"}))  # a subquery is one value per row
         result = self.project.make(questioner=migrate.Questioner(defaults={"question.author": "text || '?'"}))
         self.project.apply()
         self.assertEqual(self.project.query("SELECT author FROM question"), [("What??",)])
@@ -320,6 +329,19 @@ class Evolution(unittest.TestCase):
                 name: str
                 id: Optional[int] = None
             @dataclass
+            class D:
+                p: P
+                note: str = "-"
+                id: Optional[int] = None
+        """)
+        renamed = self.project.make(write=False, questioner=migrate.Questioner(renames=["c=d"]))
+        self.assertIn("rebuilds c without its DEFERRABLE clause", " ".join(renamed.warnings))
+        self.project.models("""
+            @dataclass
+            class P:
+                name: str
+                id: Optional[int] = None
+            @dataclass
             class C:
                 note: str = ""
                 id: Optional[int] = None
@@ -328,6 +350,20 @@ class Evolution(unittest.TestCase):
         self.assertIn("reverting refills c.p_id with 0, which points at no p row", " ".join(warnings))
         given = self.project.make(write=False, questioner=migrate.Questioner(defaults={"c.p_id": "1"})).warnings
         self.assertNotIn("reverting refills", " ".join(given))
+
+    def test_columns_named_like_those_clauses_are_no_lost_clauses(self):
+        project = Project(self)
+        project.write_migration("0001_t", '-- migrate:up\nCREATE TABLE t (id INTEGER PRIMARY KEY, conflict TEXT, '
+                                '"match" TEXT, note TEXT);\n-- migrate:down\nDROP TABLE t;\n')
+        project.models("""
+            @dataclass
+            class T:
+                conflict: Optional[str] = None
+                match: Optional[int] = None
+                id: Optional[int] = None
+        """)
+        result = project.make(write=False)  # a rebuild: a type change, and note dropped
+        self.assertEqual([w for w in result.warnings if "clause" in w], [], result.warnings)
 
     def test_read_schema_sees_each_change_to_a_tables_indexes_in_one_process(self):
         # read_schema remembers tables by their SQL and their indexes': prove the key is complete
@@ -341,6 +377,8 @@ class Evolution(unittest.TestCase):
                 conn.execute(change)
             table = migrate.read_schema(conn).table("t")
             seen.append(([c.name for c in table.columns], [(i.name, i.unique, i.sql) for i in table.indexes]))
+        conn.execute("CREATE TEMP TABLE t (other)")  # shadows main.t for unqualified PRAGMAs
+        self.assertEqual([c.name for c in migrate.read_schema(conn).table("t").columns], ["a", "b", "c"])
         self.assertEqual(seen, [
             (["a", "b"], []),
             (["a", "b"], [("t_a", False, "CREATE INDEX t_a ON t (a)")]),

@@ -76,8 +76,20 @@ class TableNames(ModelCase):
         self.assertEqual([t.name for t in schema.tables], ["post"])
         self.assertEqual([c.name for c in schema.table("post").columns], ["created", "title", "id"])
 
-    def test_options_come_from_the_model_or_an_abstract_base_never_a_concrete_parent(self):
+    def test_options_are_inherited_but_managed_only_from_a_base_that_is_no_table(self):
         schema = self.schema("""
+            class HandMade:
+                __managed__ = False
+            @dataclass
+            class _Stamped:
+                __strict__ = True
+                created: str = ""
+            @dataclass
+            class Audit(HandMade):
+                id: Optional[int] = None
+            @dataclass
+            class Note(_Stamped):
+                id: Optional[int] = None
             @dataclass
             class Strict:
                 __abstract__ = True
@@ -98,11 +110,17 @@ class TableNames(ModelCase):
                 id: Optional[int] = None
             Alias = Tag
         """)
-        self.assertEqual(self.unmanaged, {"legacy"})  # customer is a table of its own, managed
-        self.assertEqual([i.name for i in schema.table("customer").indexes], [])
+        self.assertEqual(self.unmanaged, {"legacy", "audit"})  # customer is a table of its own, managed
+        self.assertTrue(schema.table("note").strict)
+        self.assertEqual([i.name for i in schema.table("customer").indexes], ["customer_code_uniq"])  # as its fields
         self.assertTrue(schema.table("tag").strict)
         self.assertEqual([i.name for i in schema.table("tag").indexes], ["tag_name_idx"])
-        self.assertEqual(sorted(t.name for t in schema.tables), ["customer", "legacy", "tag"])  # the alias once
+        self.assertEqual(sorted(t.name for t in schema.tables), ["audit", "customer", "legacy", "note", "tag"])  # alias once
+
+    def test_a_django_meta_class_is_an_error_naming_what_to_use(self):
+        self.error("@dataclass\nclass A:\n    class Meta:\n        db_table = 'things'\n        ordering = ['x']\n"
+                   "    x: str = ''\n", "model A: its class Meta (db_table) is Django's", "use __tablename__")
+        self.table("@dataclass\nclass A:\n    class Meta:\n        name = 'xsdata uses Meta too'\n    x: str = ''\n", "a")
 
     def test_misspelled_options_and_option_annotations_are_errors(self):
         for line, fragments in (("__abstact__ = True", ("unknown option __abstact__", "did you mean __abstract__")),
@@ -261,10 +279,13 @@ class Defaults(ModelCase):
         self.error("@dataclass\nclass T:\n    a: str = None\n", "model T field a: default None needs an Optional")
         self.error("@dataclass\nclass T:\n    flag: int = True\n", "model T field flag: default True is not a int")
         self.table("@dataclass\nclass T:\n    id: int = None\n    a: Optional[str] = None\n", "t")  # a key SQLite assigns
+        created = self.table("@dataclass\nclass T:\n    at: str = field(default=None, metadata={'default_sql': "
+                             "'CURRENT_TIMESTAMP'})\n", "t").column("at")  # the database fills it
+        self.assertEqual((created.notnull, created.default), (True, "CURRENT_TIMESTAMP"))
 
     def test_integer_default_beyond_64_bits_is_refused(self):
         self.error("@dataclass\nclass A:\n    x: int = 2**63\n", "model A field x", "outside SQLite's 64-bit integers")
-        self.table("@dataclass\nclass A:\n    x: int = -2**63\n    y: int = 2**63 - 1\n", "a")
+        self.table("@dataclass\nclass A:\n    x: int = -2**63\n    y: int = 2**63 - 1\n    z: float = 2**70\n", "a")
 
 
 class PrimaryKeys(ModelCase):
@@ -496,15 +517,14 @@ class ForeignKeys(ModelCase):
                                    ({"uniqe": True}, "metadata 'uniqe' is not one of migrate.py's: did you mean 'unique'?"),
                                    ({"db_index": True}, "did you mean 'index'?"),
                                    ({"null": True}, "make the annotation Optional"),
-                                   ({"max_length": 20}, "SQLite does not enforce lengths"),
                                    ({"UNIQUE": True}, "metadata 'UNIQUE' is not one of migrate.py's: did you mean 'unique'?"),
-                                   ({"pk": True}, "did you mean 'primary_key'?"),
-                                   ({"nullable": True}, "make the annotation Optional")):
+                                   ({"pk": True}, "did you mean 'primary_key'?")):
             with self.subTest(metadata):
                 self.error(f"@dataclass\nclass A:\n    x: str = field(default='', metadata={metadata!r})\n",
                            "model A field x", fragment)
         table = self.table("@dataclass\nclass A:\n    x: str = field(default='', metadata={'doc': 'other "
-                           "libraries keys are theirs', 'sa': 1})\n", "a")
+                           "libraries keys are theirs', 'sa': 1, 'type': 'Element', 'nullable': False, "
+                           "'max_length': 20, 'default': 'x'})\n", "a")
         self.assertEqual([c.name for c in table.columns], ["x"])
 
     def test_reference_to_a_column_that_is_neither_key_nor_unique_is_an_error(self):
