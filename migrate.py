@@ -1863,12 +1863,19 @@ class Migration:
     replaces: tuple[str, ...] = ()  # a squashed migration: the names it stands for
     replaced_checksums: tuple[str, ...] = ()  # and the start of each one's checksum when squashed ("": unknown)
     raw_checksum: str = ""  # of the bytes as they are, as earlier versions recorded it
+    text: str = ""  # with LF line endings and no byte order mark: what `checksum` is of
 
     def matches(self, checksum: str) -> bool:
         """Whether a recorded checksum is this file's: its text with LF line
         endings and no byte order mark (a checkout with CRLF is the same
-        migration), or its bytes as earlier versions recorded them."""
-        return checksum in (self.checksum, self.raw_checksum)
+        migration), or its bytes as an earlier version recorded them, from
+        this checkout or one with other line endings."""
+        return checksum in (self.checksum, self.raw_checksum) or checksum in self._checksums_elsewhere
+
+    @cached_property
+    def _checksums_elsewhere(self) -> set[str]:
+        crlf = self.text.replace("\n", "\r\n")
+        return {_checksum(variant.encode("utf-8")) for variant in (crlf, "\ufeff" + self.text, "\ufeff" + crlf)}
 
 
 def read_migrations(directory: str) -> list[Migration]:
@@ -1930,7 +1937,7 @@ def _read_migration(path: str, number: int) -> Migration:
     content = text.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8")
     return Migration(os.path.basename(path)[:-4], number, path, up, down, _checksum(content),
                      tuple(name for name, _, _ in pairs), tuple(checksum for _, _, checksum in pairs),
-                     _checksum(raw))
+                     _checksum(raw), content.decode("utf-8"))
 
 
 def parse_sections(text: str, path: str = "migration") -> tuple[str, str | None]:
@@ -2005,10 +2012,14 @@ def _cascading_drops(scratch, statements) -> list[str]:
     foreign keys enforced, that DROP deletes, orphans or refuses the other
     table's rows. Asked just before each DROP, so children dropped first do
     not count, and a rebuild's _new_ copy, which already references the old
-    name, does (a table referencing itself loses its rows that way)."""
+    name, does (a table referencing itself loses its rows that way). Only
+    schema statements run: on tables without rows, a data statement proves
+    nothing and may fail (a subquery filling a NOT NULL column)."""
     dropped = []
     for statement in statements:
         tokens = _first_tokens(statement, 7)
+        if not tokens or tokens[0].upper not in ("CREATE", "DROP", "ALTER"):
+            continue
         name = _name_at(tokens, 2) if [t.upper for t in tokens[:2]] == ["DROP", "TABLE"] else None
         if name and scratch.execute(
                 "SELECT 1 FROM sqlite_master AS m, pragma_foreign_key_list(m.name) AS fk "
@@ -2689,9 +2700,10 @@ class Rqlite:
                 raise ValueError("it holds a space or a control character")
             parts = urllib.parse.urlsplit(url.rstrip("/"))
             parts.port  # noqa: B018 - raises on a port that is not a number
-        except ValueError as exc:
-            raise MigrateError(f"--db {self.shown} is not a valid rqlite URL ({exc}): write it like "
-                               "http://host:4001; nothing was changed") from None
+        except ValueError as exc:  # (its text may quote a password: not shown when the URL has one)
+            raise MigrateError(f"--db {self.shown} is not a valid rqlite URL{'' if '@' in url else f' ({exc})'}: "
+                               "write it like http://host:4001 (a password's @ / ? # written %40 %2F %3F %23); "
+                               "nothing was changed") from None
         if not parts.hostname:
             raise MigrateError(f"--db {self.shown} names no host: write it like http://host:4001; nothing was changed")
         if parts.username is not None:  # user:password@ is rqlite's basic auth; urllib would take it for the host
@@ -2746,7 +2758,8 @@ class Rqlite:
             with urllib.request.build_opener(NoRedirect).open(request, timeout=self.timeout) as response:
                 payload = json.loads(response.read())
         except urllib.error.HTTPError as exc:
-            hint = "; give the user in the URL: http://user:password@host:4001" if exc.code == 401 else ""
+            hint = "" if exc.code != 401 else "; check the user and password in the URL" if "Authorization" in \
+                self.headers else "; give the user in the URL: http://user:password@host:4001"
             answer = exc.read()[:200].decode(errors="replace").strip()
             raise MigrateError(f"rqlite node {self.shown} answered HTTP {exc.code} ({answer}){hint}; "
                                "nothing was changed") from None
@@ -2761,8 +2774,12 @@ def _is_url(db) -> bool:
 
 
 def _shown(db) -> str:
-    """A database as printed: an rqlite URL without its password."""
-    return re.sub(r"(?<=://)([^/@:]*):[^/@]*@", r"\1:***@", db) if _is_url(db) else str(db)
+    """A database as printed: an rqlite URL without its password (which
+    may itself hold an @, a / or a #: all up to the last @ is hidden)."""
+    if not _is_url(db) or "@" not in db:
+        return str(db)
+    scheme, _, rest = db.partition("://")
+    return f"{scheme}://{rest.partition(':')[0].partition('@')[0]}:***@{rest.rpartition('@')[2]}"
 
 
 class _Database:
@@ -2798,7 +2815,7 @@ class _Database:
         if _is_url(self.path):
             self.conn = Rqlite(self.path, timeout=timeout)
             return
-        if re.match(r"[A-Za-z][\w+.-]*://", self.path):
+        if re.match(r"[A-Za-z][\w+.-]+://", self.path):  # (two letters at least: C://x.db is a Windows path)
             raise MigrateError(f"--db {_shown(self.path)} is a URL migrate.py cannot use: give a SQLite file path, "
                                "or an rqlite node's http:// or https:// URL; nothing was changed")
         if not self.path or self.path.startswith("file:"):  # SQLite: a temporary database, or a URI
@@ -2990,8 +3007,8 @@ def _refuse_unrunnable(steps, *, fake: bool) -> None:
 def _renamed_to(record: _Record, migrations: dict, records: dict) -> str | None:
     """The unapplied file that holds an applied migration's content, when
     that one's own file is gone: renamed or renumbered."""
-    return next((m.name for m in migrations.values()
-                 if m.name not in records and m.matches(record.checksum)), None)
+    same = [m.name for m in migrations.values() if m.name not in records and m.matches(record.checksum)]
+    return same[0] if len(same) == 1 else None  # two files alike (empty ones) say nothing
 
 
 def _refuse_number_clashes(steps, migrations: dict, records: dict) -> None:
@@ -3686,10 +3703,11 @@ def _refuse_edited_before_squash(records: dict, migrations: dict, adopt: set) ->
         squash = migrations[name]
         for old, checksum in zip(squash.replaces, squash.replaced_checksums):
             if checksum and old in records and not records[old].checksum.startswith(checksum):
-                raise MigrateError(f"migration {old} was edited after this database applied it, and {name} "
-                                   "was squashed from the edited file: recording the squash would claim "
-                                   "changes this database does not have; make them by hand, then pass "
-                                   "--allow-changed to accept it; nothing was changed")
+                raise MigrateError(f"migration {old} was edited after this database applied it (or an older "
+                                   f"migrate.py applied it from a CRLF checkout), and {name} was squashed from "
+                                   "the file as it is now: recording the squash could claim changes this database "
+                                   "does not have; when `check` reports no drift (or once you made the changes "
+                                   "by hand), pass --allow-changed to accept it; nothing was changed")
 
 
 def _not_applied(replaced: tuple[str, ...], records: dict) -> list[str]:
@@ -3771,7 +3789,7 @@ def _checked_steps(conn, migrations: dict, *, target, reverting: bool, fake: boo
     steps = _planned_steps(conn, migrations, target=target, reverting=reverting, allow_changed=allow_changed)
     first = min(migrations.values(), key=lambda m: m.number, default=None)  # 0001, or a squash of it
     faked = bool(fake_initial and steps and steps[0].action == "apply" and steps[0].migration is first
-                 and _initial_tables_exist(conn, first))
+                 and conn is not None and _initial_tables_exist(conn, first))
     _refuse_unrunnable(steps[1:] if faked else steps, fake=fake)
     if steps and not fake and conn is not None:  # None: a database not created yet (a dry run)
         records = _applied(conn)
@@ -3795,7 +3813,7 @@ def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: b
         steps, faked = _checked_steps(conn, migrations, target=target, reverting=reverting, fake=fake,
                                       fake_initial=fake_initial, allow_changed=allow_changed)
         accepted = _accepted_edits(conn, migrations) if allow_changed else []
-        if backup is not None and not database.created:  # after every refusal: a refused run leaves no file
+        if backup is not None and conn is not None and not database.created:  # after every refusal: none if refused
             _backup_to(conn, backup)
         if faked:
             _run_batches(conn, [steps[:1]], done, fake=True, progress=progress, timeout=timeout,
@@ -3837,7 +3855,8 @@ def _rqlite_transaction(conn: Rqlite, steps: list[PlannedStep], *, fake: bool, o
     migration already makes the duplicate INSERT fail, which aborts the whole
     request."""
     started = time.perf_counter()
-    _refuse_cascading_rebuilds(conn, steps)
+    if not fake:  # recording runs nothing
+        _refuse_cascading_rebuilds(conn, steps)
     # the state the first step finds; the others' is only known inside the request (README)
     unknown = _check_rebuilt_tables(conn, steps[0]) if steps and steps[0].rebuilds and not fake else []
     statements = [[_CREATE_MIGRATIONS_TABLE]] + [[sql, *params] for sql, params in accepted]
@@ -4531,11 +4550,13 @@ def _run_migrations(args, out: _Output) -> int:
             out.say(" " + out.paint("FAILED", "red"))
         raise
     say_header()
-    if atomic and steps:
-        out.say(f"  Committed {len(steps)} migration{'s' if len(steps) > 1 else ''} in one transaction... "
-                f"{out.paint('OK', 'green')} ({sum(step.seconds for step in steps):.2f}s)")
+    ran = [step for step in steps if step.action == "apply"]  # not those skipped, faked or adopted
+    if atomic and len(ran) > 1:
+        out.say(f"  Committed {len(ran)} migrations in one transaction... {out.paint('OK', 'green')}")
+    elif atomic and ran:
+        out.say(f"  Committed {ran[0].name}... {out.paint('OK', 'green')}")
     if not steps:
-        missing = reverting and not _is_url(args.db) and not os.path.exists(args.db)
+        missing = reverting and not _is_url(args.db) and args.db != ":memory:" and not os.path.exists(args.db)
         out.say(f"  No migrations to revert (database {args.db} does not exist)." if missing
                 else "  No migrations to revert." if reverting else "  No migrations to apply.")
     return 0
@@ -4545,7 +4566,8 @@ def _print_plan(steps: list[PlannedStep], out: _Output) -> int:
     if not steps:
         print("Nothing to do.")
     for step in steps:
-        print(f"-- {'Apply' if step.action == 'apply' else 'Revert'} {step.name}")
+        recorded = " (recorded only: nothing to run)" if not step.statements else ""
+        print(f"-- {'Apply' if step.action == 'apply' else 'Revert'} {step.name}{recorded}")
         for statement in step.statements:
             print(_terminated(statement))
         print()
@@ -4635,7 +4657,7 @@ def main(argv: list[str] | None = None) -> int:
                          if os.environ.get(f"MIGRATE_{k.upper()}")})
         parser = _parser(settings)
         argv = sys.argv[1:] if argv is None else argv
-        if argv and argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
+        if argv and argv[0].split("=")[0] in ("--db", "--models", "--dir", "-q", "--quiet", "-v", "--verbose"):
             parser.error(f"{argv[0]} goes after the command, as every option does: "
                          f"python migrate.py COMMAND {argv[0]} ... (e.g. status --db app.sqlite3)")
         args = parser.parse_args(argv)

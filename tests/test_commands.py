@@ -60,7 +60,10 @@ class Commands(unittest.TestCase):
         self.assertIn("migration 0002_tx: BEGIN", result.stderr)
         self.project.write_migration("0002_tx", "-- migrate:up\nCREATE TABLE t (x);\n")
         self.assertIn("-- Apply 0002_tx\nCREATE TABLE t (x);", self.run_ok("apply", "--plan", "--allow-changed"))
-        self.assertEqual(self.run_ok("apply", "--plan", "--allow-changed", "--fake"), "-- Apply 0002_tx\n\n")
+        self.assertEqual(self.run_ok("apply", "--plan", "--allow-changed", "--fake"),
+                         "-- Apply 0002_tx (recorded only: nothing to run)\n\n")
+        self.assertIn("-- Apply 0001_initial\nCREATE TABLE", self.run_ok("apply", "--plan", "--fake-initial",
+                                                                          "--db", "nosuch.sqlite3"))
 
     def test_revert_of_a_database_that_does_not_exist_says_so_and_checks_the_target(self):
         result = self.project.cli("revert", "9999", "--db", "nosuch.sqlite3")
@@ -195,6 +198,8 @@ class Commands(unittest.TestCase):
         self.assertEqual(table_dump(os.path.join(self.project.root, "before.sqlite3"))["question"], [(1, "kept", 1)])
 
     def test_backup_of_a_database_not_created_yet_says_so(self):
+        self.assertIn("No migrations to revert (database db.sqlite3 does not exist).",
+                      self.run_ok("revert", "--backup", "before.sqlite3"))
         out = self.run_ok("apply", "--backup", "before.sqlite3")
         self.assertIn("No backup: db.sqlite3 does not exist yet", out)
         self.assertNotIn("Backed up", out)

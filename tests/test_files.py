@@ -95,6 +95,9 @@ class Directory(unittest.TestCase):
         recorded_raw = migrate.read_migrations(self.project.directory)[0].raw_checksum  # as earlier versions did
         self.project.execute(f"UPDATE _migrations SET checksum = '{recorded_raw}'")
         self.assertEqual(self.project.apply(), [])
+        with open(os.path.join(self.project.directory, "0001_a.sql"), "wb") as handle:
+            handle.write(files["bom"].replace(b"\xef\xbb\xbf", b""))  # a checkout with LF now
+        self.assertEqual([s.modified for s in self.project.status()], [False])
         with open(os.path.join(self.project.directory, "0001_a.sql"), "ab") as handle:
             handle.write(b"-- an edit\n")
         self.assertEqual([s.modified for s in self.project.status()], [True])
