@@ -293,59 +293,32 @@ class Evolution(unittest.TestCase):
         self.assertEqual(self.project.query("SELECT author FROM question"), [("What??",)])
 
     def test_a_rebuild_that_would_lose_clauses_written_by_hand_or_a_revert_that_cannot_refill_warns(self):
-        self.project.models("""
-            @dataclass
-            class P:
-                name: str
-                id: Optional[int] = None
-            @dataclass
-            class C:
-                p: P
-                note: str = ""
-                id: Optional[int] = None
-        """)
+        def models(child="C", note="", key="p: P"):
+            self.project.models(f"""
+                @dataclass
+                class P:
+                    name: str
+                    id: Optional[int] = None
+                @dataclass
+                class {child}:
+                    {key}
+                    note: str = "{note}"
+                    id: Optional[int] = None
+            """)
+        models()
         path = self.project.make().path
         with open(path) as handle:
             text = handle.read()
         with open(path, "w") as handle:
             handle.write(text.replace('REFERENCES "p" ("id")', 'REFERENCES "p" ("id") DEFERRABLE INITIALLY DEFERRED')
                          .replace('"note" TEXT NOT NULL', '"note" TEXT NOT NULL ON CONFLICT REPLACE'))
-        self.project.models("""
-            @dataclass
-            class P:
-                name: str
-                id: Optional[int] = None
-            @dataclass
-            class C:
-                p: P
-                note: str = "-"
-                id: Optional[int] = None
-        """)
+        models(note="-")
         self.assertIn("rebuilds c without its DEFERRABLE clause, ON CONFLICT clause (written by hand in an "
                       "earlier migration", self.project.make(write=False).warnings[-1])
-        self.project.models("""
-            @dataclass
-            class P:
-                name: str
-                id: Optional[int] = None
-            @dataclass
-            class D:
-                p: P
-                note: str = "-"
-                id: Optional[int] = None
-        """)
+        models(child="D", note="-")
         renamed = self.project.make(write=False, questioner=migrate.Questioner(renames=["c=d"]))
         self.assertIn("rebuilds c without its DEFERRABLE clause", " ".join(renamed.warnings))
-        self.project.models("""
-            @dataclass
-            class P:
-                name: str
-                id: Optional[int] = None
-            @dataclass
-            class C:
-                note: str = ""
-                id: Optional[int] = None
-        """)
+        models(key="")
         warnings = self.project.make(write=False).warnings
         self.assertIn("reverting refills c.p_id with 0, which points at no p row", " ".join(warnings))
         given = self.project.make(write=False, questioner=migrate.Questioner(defaults={"c.p_id": "1"})).warnings
