@@ -517,7 +517,9 @@ _OPTION_SPELLINGS = {"__unique_together__": "__unique__", "__index_together__": 
 
 def _model_option(cls: type, name: str, models):
     for klass in cls.__mro__:
-        if name in klass.__dict__ and (klass is cls or klass not in models or name != "__managed__"):
+        if name == "__managed__" and klass is not cls and klass in models:
+            break  # what owns a parent model's table (itself, or through its own bases) is not this one's
+        if name in klass.__dict__:
             value = klass.__dict__[name]
             if _MODEL_OPTIONS[name] in (True, False) and not isinstance(value, bool):
                 raise MigrateError(f"model {cls.__name__}: {name} must be True or False, not {value!r}")
@@ -530,7 +532,7 @@ def _refuse_unknown_options(cls: type) -> None:
     import difflib
     meta = cls.__dict__.get("Meta")
     django = sorted(set(vars(meta)) & {"db_table", "unique_together", "index_together", "managed", "indexes",
-                                       "constraints"}) if isinstance(meta, type) else []
+                                       "constraints", "abstract"}) if isinstance(meta, type) else []
     if django:
         raise MigrateError(f"model {cls.__name__}: its class Meta ({', '.join(django)}) is Django's, which "
                            "migrate.py does not read: use __tablename__, __unique__, __indexes__, __managed__")
@@ -1387,13 +1389,13 @@ def diff_schemas(old: Schema, new: Schema, questioner: Questioner, *,
     for key in sorted(k for k in new_tables if k in old_tables):
         before, after = old_tables[key], new_tables[key]
         if _describe_changes(before, after):
-            fills = _fills(before, after, questioner, up=True)
-            reverse_fills = _fills(after, before, questioner, up=False)
+            fills = _fills(before, after, questioner, up=True, context=(old, new))
+            reverse_fills = _fills(after, before, questioner, up=False, context=(new, old))
             operations.append(AlterTable(before, after, fills, reverse_fills))
     return operations
 
 
-def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool) -> dict:
+def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool, context=()) -> dict:
     """One-off values for columns that become NOT NULL without a default."""
     fills = {}
     for column in after.columns:
@@ -1431,7 +1433,7 @@ def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool) -> 
                 f"--default {after.name}.{column.name}=SQL (a one-off value for existing rows), "
                 f"give the field a default, or make it Optional; nothing was written.{hint}")
         if value is not None:
-            _check_fill(before, f"{after.name}.{column.name}", value)
+            _check_fill(before, f"{after.name}.{column.name}", value, context)
         value = _zero_value(column.type) if value is None else value
         if not up and column.check and not _value_fits(column, value):
             raise MigrateError(
@@ -1442,20 +1444,23 @@ def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool) -> 
     return fills
 
 
-def _check_fill(source: Table, name: str, value: str) -> None:
+def _check_fill(source: Table, name: str, value: str, context=()) -> None:
     """A one-off value is an SQL expression over the rows of `source`
     (`SELECT value FROM source`): a bare word is taken for a column, and
-    NULL fills nothing; say so here, not as a failing copy later."""
+    NULL fills nothing; say so here, not as a failing copy later. It is tried
+    on empty copies of the tables of the `context` schemas (the first one's
+    first), where a subquery may look."""
     if value.strip().upper() == "NULL":
         raise MigrateError(f"the one-off value for {name} is NULL, which does not fill a NOT NULL column: give a "
                            "value, or make the field Optional; nothing was written")
     probe = _scratch_database()
     try:
-        probe.execute(source.sql)
+        for sql in [source.sql] + [t.sql for schema in context for t in schema.tables] \
+                + [v.sql for schema in context for v in schema.views]:
+            with suppress(sqlite3.Error):  # (a name the first schema already made)
+                probe.execute(sql)
         rows = probe.execute(f"SELECT ({value}) FROM {quote(source.name)}").fetchall()
     except sqlite3.Error as exc:
-        if "no such table" in str(exc):  # a subquery over another table: the probe has only this one
-            return
         raise MigrateError(f"the one-off value {value} for {name} is not an SQL value for its rows ({exc}): "
                            f"quote text (--default {name}=\"'{value.strip(chr(39))}'\"), or give a number or "
                            "an expression; nothing was written") from None
@@ -1620,7 +1625,7 @@ def _refill_warnings(operation: AlterTable, column: Column) -> list[str]:
     return warnings
 
 
-def _lost_clauses(before: Schema, after: Schema, renamed: dict[str, str]) -> list[str]:
+def _lost_clauses(before: Schema, after: Schema, renamed: dict) -> list[str]:
     """Clauses no model can write (so only a hand edit put them there) that a
     rebuild from the models' SQL leaves out: their behaviour would change
     silently, since no PRAGMA reports them and so no diff sees them. Compared
@@ -1632,7 +1637,7 @@ def _lost_clauses(before: Schema, after: Schema, renamed: dict[str, str]) -> lis
             continue
         lost = set()
         for column in table.columns:
-            kept = new.column(column.name)
+            kept = new.column(renamed.get((_fold(new.name), _fold(column.name)), column.name))
             if kept is not None:
                 lost |= _clauses(_tokenize(column.definition)[1:]) - _clauses(_tokenize(kept.definition)[1:])
         lost |= _clauses(_tokenize(_constraints_text(table))) - _clauses(_tokenize(_constraints_text(new)))
@@ -1648,8 +1653,9 @@ def _clauses(tokens: list[_Token]) -> set[str]:
     words = [t.upper for t in tokens]
     found = set()
     for i, word in enumerate(words):
+        after_parent = i and (tokens[i - 1].text == ")" or words[i - 2:i - 1] == ["REFERENCES"])
         if word == "DEFERRABLE" or (word == "CONFLICT" and words[i - 1:i] == ["ON"]) \
-                or (word == "MATCH" and "REFERENCES" in words[:i]):
+                or (word == "MATCH" and after_parent):
             found.add("ON CONFLICT clause" if word == "CONFLICT" else f"{word} clause")
     return found
 
@@ -2347,6 +2353,7 @@ def _make(scratch, module, directory, number, name, questioner, write) -> MakeRe
     _verify(read_schema(scratch), original, frozenset(), "the previous migrations", objects=original, exact=True)
     description = [line for op in operations for line in op.describe()]
     renamed = {_fold(op.old): op.new for op in operations if isinstance(op, RenameTable)}
+    renamed.update({(_fold(op.table), _fold(op.old)): op.new for op in operations if isinstance(op, RenameColumn)})
     warnings = warnings_for(operations) + _lost_clauses(original, changed, renamed)
     up = [s for _, statements, _ in steps for s in statements]
     down = [s for _, statements, _ in down_steps for s in statements]
@@ -4550,11 +4557,9 @@ def _run_migrations(args, out: _Output) -> int:
             out.say(" " + out.paint("FAILED", "red"))
         raise
     say_header()
-    ran = [step for step in steps if step.action == "apply"]  # not those skipped, faked or adopted
-    if atomic and len(ran) > 1:
+    ran = [step for step in steps if step.action in ("apply", "revert")]  # not skipped, faked or adopted
+    if atomic and len(ran) > 1:  # (one alone says OK on its own line)
         out.say(f"  Committed {len(ran)} migrations in one transaction... {out.paint('OK', 'green')}")
-    elif atomic and ran:
-        out.say(f"  Committed {ran[0].name}... {out.paint('OK', 'green')}")
     if not steps:
         missing = reverting and not _is_url(args.db) and args.db != ":memory:" and not os.path.exists(args.db)
         out.say(f"  No migrations to revert (database {args.db} does not exist)." if missing
@@ -4657,7 +4662,8 @@ def main(argv: list[str] | None = None) -> int:
                          if os.environ.get(f"MIGRATE_{k.upper()}")})
         parser = _parser(settings)
         argv = sys.argv[1:] if argv is None else argv
-        if argv and argv[0].split("=")[0] in ("--db", "--models", "--dir", "-q", "--quiet", "-v", "--verbose"):
+        first = argv[0].split("=")[0] if argv else ""
+        if first.startswith("-") and first not in ("-h", "--help") and not (len(first) > 2 and "--version".startswith(first)):
             parser.error(f"{argv[0]} goes after the command, as every option does: "
                          f"python migrate.py COMMAND {argv[0]} ... (e.g. status --db app.sqlite3)")
         args = parser.parse_args(argv)

@@ -163,12 +163,16 @@ class Commands(unittest.TestCase):
         self.assertIn("Applying 0001_initial... FAKED", self.run_ok("apply", "--fake-initial"))
 
     def test_atomic_apply_reports_each_migration_once(self):
-        self.project.write_migration("0002_a", "-- migrate:up\nCREATE TABLE a (x);\n")
-        self.project.write_migration("0003_b", "-- migrate:up\nCREATE TABLE b (x);\n")
+        self.project.write_migration("0002_a", "-- migrate:up\nCREATE TABLE a (x);\n-- migrate:down\nDROP TABLE a;\n")
+        self.project.write_migration("0003_b", "-- migrate:up\nCREATE TABLE b (x);\n-- migrate:down\nDROP TABLE b;\n")
         out = self.run_ok("apply", "--atomic")
         for name in ("0001_initial", "0002_a", "0003_b"):
             self.assertEqual(len(re.findall(rf"Applying {name}\.\.\.", out)), 1, out)
         self.assertIn("Committed 3 migrations in one transaction... OK", out)
+        out = self.run_ok("apply", "0001", "--atomic")
+        self.assertIn("Unapplying 0003_b...\n  Unapplying 0002_a...\n  Committed 2 migrations in one transaction... OK", out)
+        out = self.run_ok("apply", "--atomic", "0002")  # one alone: its own OK
+        self.assertEqual((out.count("OK"), out.count("Committed")), (1, 0), out)
 
     def test_backup_snapshots_before_applying(self):
         self.run_ok("apply")

@@ -292,8 +292,22 @@ class Evolution(unittest.TestCase):
         self.project.apply()
         self.assertEqual(self.project.query("SELECT author FROM question"), [("What??",)])
 
+    def test_a_one_off_value_is_tried_against_every_table_a_subquery_may_read(self):
+        project = Project(self)
+        project.models("@dataclass\nclass Author:\n    name: str\n    id: Optional[int] = None\n\n"
+                       "@dataclass\nclass Book:\n    title: str\n    id: Optional[int] = None\n")
+        project.make()
+        project.models("@dataclass\nclass Author:\n    name: str\n    id: Optional[int] = None\n\n"
+                       "@dataclass\nclass Book:\n    title: str\n    rank: int\n    id: Optional[int] = None\n")
+        for value, fragment in (("count(*) + (SELECT count(*) FROM author)", "is an aggregate"),
+                                ("(SELECT count(*) FROM authr)", "no such table: authr")):
+            with self.subTest(value), self.assertRaisesRegex(migrate.MigrateError, re.escape(fragment)):
+                project.make(write=False, questioner=migrate.Questioner(defaults={"book.rank": value}))
+        self.assertEqual(project.make(write=False, questioner=migrate.Questioner(
+            defaults={"book.rank": "(SELECT count(*) FROM author)"})).operations, ("+ Add column book.rank",))
+
     def test_a_rebuild_that_would_lose_clauses_written_by_hand_or_a_revert_that_cannot_refill_warns(self):
-        def models(child="C", note="", key="p: P"):
+        def models(child="C", note="", key="p: P", name="note"):
             self.project.models(f"""
                 @dataclass
                 class P:
@@ -302,7 +316,7 @@ class Evolution(unittest.TestCase):
                 @dataclass
                 class {child}:
                     {key}
-                    note: str = "{note}"
+                    {name}: str = "{note}"
                     id: Optional[int] = None
             """)
         models()
@@ -318,6 +332,9 @@ class Evolution(unittest.TestCase):
         models(child="D", note="-")
         renamed = self.project.make(write=False, questioner=migrate.Questioner(renames=["c=d"]))
         self.assertIn("rebuilds c without its DEFERRABLE clause", " ".join(renamed.warnings))
+        models(name="memo", note="-")
+        renamed = self.project.make(write=False, questioner=migrate.Questioner(renames=["c.note=memo"]))
+        self.assertIn("ON CONFLICT clause", " ".join(renamed.warnings))
         models(key="")
         warnings = self.project.make(write=False).warnings
         self.assertIn("reverting refills c.p_id with 0, which points at no p row", " ".join(warnings))

@@ -88,6 +88,9 @@ class TableNames(ModelCase):
             class Audit(HandMade):
                 id: Optional[int] = None
             @dataclass
+            class AuditCopy(Audit):
+                pass
+            @dataclass
             class Note(_Stamped):
                 id: Optional[int] = None
             @dataclass
@@ -115,11 +118,14 @@ class TableNames(ModelCase):
         self.assertEqual([i.name for i in schema.table("customer").indexes], ["customer_code_uniq"])  # as its fields
         self.assertTrue(schema.table("tag").strict)
         self.assertEqual([i.name for i in schema.table("tag").indexes], ["tag_name_idx"])
-        self.assertEqual(sorted(t.name for t in schema.tables), ["audit", "customer", "legacy", "note", "tag"])  # alias once
+        self.assertEqual(sorted(t.name for t in schema.tables),
+                         ["audit", "audit_copy", "customer", "legacy", "note", "tag"])  # the alias once
 
     def test_a_django_meta_class_is_an_error_naming_what_to_use(self):
         self.error("@dataclass\nclass A:\n    class Meta:\n        db_table = 'things'\n        ordering = ['x']\n"
                    "    x: str = ''\n", "model A: its class Meta (db_table) is Django's", "use __tablename__")
+        self.error("@dataclass\nclass A:\n    class Meta:\n        abstract = True\n    x: str = ''\n",
+                   "class Meta (abstract) is Django's")
         self.table("@dataclass\nclass A:\n    class Meta:\n        name = 'xsdata uses Meta too'\n    x: str = ''\n", "a")
 
     def test_misspelled_options_and_option_annotations_are_errors(self):
