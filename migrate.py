@@ -516,9 +516,12 @@ _OPTION_SPELLINGS = {"__unique_together__": "__unique__", "__index_together__": 
 
 
 def _model_option(cls: type, name: str, models):
+    # what says who owns a parent model's table (it, or its own bases) is not about this one's
+    theirs = {k for parent in cls.__mro__[1:] if parent in models for k in parent.__mro__} \
+        if name == "__managed__" else set()
     for klass in cls.__mro__:
-        if name == "__managed__" and klass is not cls and klass in models:
-            break  # what owns a parent model's table (itself, or through its own bases) is not this one's
+        if klass in theirs:
+            continue
         if name in klass.__dict__:
             value = klass.__dict__[name]
             if _MODEL_OPTIONS[name] in (True, False) and not isinstance(value, bool):
@@ -1389,13 +1392,13 @@ def diff_schemas(old: Schema, new: Schema, questioner: Questioner, *,
     for key in sorted(k for k in new_tables if k in old_tables):
         before, after = old_tables[key], new_tables[key]
         if _describe_changes(before, after):
-            fills = _fills(before, after, questioner, up=True, context=(old, new))
-            reverse_fills = _fills(after, before, questioner, up=False, context=(new, old))
+            fills = _fills(before, after, questioner, up=True, context=new)  # other tables as they end up
+            reverse_fills = _fills(after, before, questioner, up=False, context=old)
             operations.append(AlterTable(before, after, fills, reverse_fills))
     return operations
 
 
-def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool, context=()) -> dict:
+def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool, context: Schema = Schema()) -> dict:
     """One-off values for columns that become NOT NULL without a default."""
     fills = {}
     for column in after.columns:
@@ -1444,20 +1447,19 @@ def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool, con
     return fills
 
 
-def _check_fill(source: Table, name: str, value: str, context=()) -> None:
+def _check_fill(source: Table, name: str, value: str, context: Schema = Schema()) -> None:
     """A one-off value is an SQL expression over the rows of `source`
     (`SELECT value FROM source`): a bare word is taken for a column, and
     NULL fills nothing; say so here, not as a failing copy later. It is tried
-    on empty copies of the tables of the `context` schemas (the first one's
-    first), where a subquery may look."""
+    on empty copies of `source` and of the other tables and views of
+    `context`, the schema the copy runs beside, where a subquery may look."""
     if value.strip().upper() == "NULL":
         raise MigrateError(f"the one-off value for {name} is NULL, which does not fill a NOT NULL column: give a "
                            "value, or make the field Optional; nothing was written")
     probe = _scratch_database()
     try:
-        for sql in [source.sql] + [t.sql for schema in context for t in schema.tables] \
-                + [v.sql for schema in context for v in schema.views]:
-            with suppress(sqlite3.Error):  # (a name the first schema already made)
+        for sql in [source.sql] + [t.sql for t in context.tables + context.others + context.views]:
+            with suppress(sqlite3.Error):  # (the source's own name; a module this SQLite lacks)
                 probe.execute(sql)
         rows = probe.execute(f"SELECT ({value}) FROM {quote(source.name)}").fetchall()
     except sqlite3.Error as exc:
@@ -1653,9 +1655,10 @@ def _clauses(tokens: list[_Token]) -> set[str]:
     words = [t.upper for t in tokens]
     found = set()
     for i, word in enumerate(words):
-        after_parent = i and (tokens[i - 1].text == ")" or words[i - 2:i - 1] == ["REFERENCES"])
+        in_reference = "REFERENCES" in words[:i] and i and (words[i - 1] or tokens[i - 1].text == ")") \
+            and words[i + 1:i + 2] not in ([], [""])  # MATCH name, after a word or ")": not `match < 5`
         if word == "DEFERRABLE" or (word == "CONFLICT" and words[i - 1:i] == ["ON"]) \
-                or (word == "MATCH" and after_parent):
+                or (word == "MATCH" and in_reference):
             found.add("ON CONFLICT clause" if word == "CONFLICT" else f"{word} clause")
     return found
 
@@ -4650,6 +4653,9 @@ def _run_schema(args, out: _Output) -> int:
     return 0
 
 
+_COMMANDS = {"make", "apply", "revert", "status", "check", "sql", "schema", "dump", "squash", "export"}  # main's
+
+
 def main(argv: list[str] | None = None) -> int:
     """The command line: parse, call the library, print. Returns the exit code."""
     changing = False  # apply or revert that runs SQL: a closed output stops it mid-way
@@ -4663,7 +4669,8 @@ def main(argv: list[str] | None = None) -> int:
         parser = _parser(settings)
         argv = sys.argv[1:] if argv is None else argv
         first = argv[0].split("=")[0] if argv else ""
-        if first.startswith("-") and first not in ("-h", "--help") and not (len(first) > 2 and "--version".startswith(first)):
+        own = first in ("-h", "--") or (len(first) > 2 and ("--help".startswith(first) or "--version".startswith(first)))
+        if first.startswith("-") and not own and any(arg in _COMMANDS for arg in argv[1:]):
             parser.error(f"{argv[0]} goes after the command, as every option does: "
                          f"python migrate.py COMMAND {argv[0]} ... (e.g. status --db app.sqlite3)")
         args = parser.parse_args(argv)

@@ -222,6 +222,8 @@ class Errors(unittest.TestCase):
         self.assertIn("--db goes after the command, as every option does", result.stderr)
         self.assertIn("0.1", self.project.cli("--vers").stdout)  # an abbreviation argparse knows
         self.assertIn("--timeout goes after the command", self.project.cli("--timeout", "5", "apply").stderr)
+        self.assertNotIn("goes after", self.project.cli("--bogus").stderr)  # no command: argparse's own error
+        self.assertIn("COMMAND", self.project.cli("--hel").stdout)
         for timeout in ("-5", "nan", "1e99"):
             result = self.project.cli("apply", "--timeout", timeout)
             self.assertEqual(result.returncode, 1, result.stdout)

@@ -90,6 +90,11 @@ class TableNames(ModelCase):
             @dataclass
             class AuditCopy(Audit):
                 pass
+            class External:
+                __managed__ = False
+            @dataclass
+            class OwnAudit(Audit, External):  # its own mixin counts, even after a parent model
+                pass
             @dataclass
             class Note(_Stamped):
                 id: Optional[int] = None
@@ -113,13 +118,13 @@ class TableNames(ModelCase):
                 id: Optional[int] = None
             Alias = Tag
         """)
-        self.assertEqual(self.unmanaged, {"legacy", "audit"})  # customer is a table of its own, managed
+        self.assertEqual(self.unmanaged, {"legacy", "audit", "own_audit"})  # customer is a table of its own, managed
         self.assertTrue(schema.table("note").strict)
         self.assertEqual([i.name for i in schema.table("customer").indexes], ["customer_code_uniq"])  # as its fields
         self.assertTrue(schema.table("tag").strict)
         self.assertEqual([i.name for i in schema.table("tag").indexes], ["tag_name_idx"])
         self.assertEqual(sorted(t.name for t in schema.tables),
-                         ["audit", "audit_copy", "customer", "legacy", "note", "tag"])  # the alias once
+                         ["audit", "audit_copy", "customer", "legacy", "note", "own_audit", "tag"])  # the alias once
 
     def test_a_django_meta_class_is_an_error_naming_what_to_use(self):
         self.error("@dataclass\nclass A:\n    class Meta:\n        db_table = 'things'\n        ordering = ['x']\n"
