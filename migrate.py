@@ -1392,13 +1392,13 @@ def diff_schemas(old: Schema, new: Schema, questioner: Questioner, *,
     for key in sorted(k for k in new_tables if k in old_tables):
         before, after = old_tables[key], new_tables[key]
         if _describe_changes(before, after):
-            fills = _fills(before, after, questioner, up=True, context=new)  # other tables as they end up
-            reverse_fills = _fills(after, before, questioner, up=False, context=old)
+            fills = _fills(before, after, questioner, up=True)
+            reverse_fills = _fills(after, before, questioner, up=False)
             operations.append(AlterTable(before, after, fills, reverse_fills))
     return operations
 
 
-def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool, context: Schema = Schema()) -> dict:
+def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool) -> dict:
     """One-off values for columns that become NOT NULL without a default."""
     fills = {}
     for column in after.columns:
@@ -1435,8 +1435,9 @@ def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool, con
                 f"{after.name}.{column.name} {reason} and the table may have rows: pass "
                 f"--default {after.name}.{column.name}=SQL (a one-off value for existing rows), "
                 f"give the field a default, or make it Optional; nothing was written.{hint}")
-        if value is not None:
-            _check_fill(before, f"{after.name}.{column.name}", value, context)
+        if value is not None and value.strip().upper() == "NULL":
+            raise MigrateError(f"the one-off value for {after.name}.{column.name} is NULL, which does not fill a "
+                               "NOT NULL column: give a value, or make the field Optional; nothing was written")
         value = _zero_value(column.type) if value is None else value
         if not up and column.check and not _value_fits(column, value):
             raise MigrateError(
@@ -1445,33 +1446,6 @@ def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool, con
                 f"{after.name}.{column.name}=SQL (a value for those rows); nothing was written")
         fills[_fold(column.name)] = value
     return fills
-
-
-def _check_fill(source: Table, name: str, value: str, context: Schema = Schema()) -> None:
-    """A one-off value is an SQL expression over the rows of `source`
-    (`SELECT value FROM source`): a bare word is taken for a column, and
-    NULL fills nothing; say so here, not as a failing copy later. It is tried
-    on empty copies of `source` and of the other tables and views of
-    `context`, the schema the copy runs beside, where a subquery may look."""
-    if value.strip().upper() == "NULL":
-        raise MigrateError(f"the one-off value for {name} is NULL, which does not fill a NOT NULL column: give a "
-                           "value, or make the field Optional; nothing was written")
-    probe = _scratch_database()
-    try:
-        for sql in [source.sql] + [t.sql for t in context.tables + context.others + context.views]:
-            with suppress(sqlite3.Error):  # (the source's own name; a module this SQLite lacks)
-                probe.execute(sql)
-        rows = probe.execute(f"SELECT ({value}) FROM {quote(source.name)}").fetchall()
-    except sqlite3.Error as exc:
-        raise MigrateError(f"the one-off value {value} for {name} is not an SQL value for its rows ({exc}): "
-                           f"quote text (--default {name}=\"'{value.strip(chr(39))}'\"), or give a number or "
-                           "an expression; nothing was written") from None
-    finally:
-        probe.close()
-    if rows:  # the probe table is empty: only an aggregate makes a row, and it would copy one row of all
-        raise MigrateError(f"the one-off value {value} for {name} is an aggregate, which would make one row of "
-                           "the whole table: give a per-row value, or wrap it in a subquery "
-                           f"((SELECT ... FROM {source.name})); nothing was written")
 
 
 def _value_fits(column: Column, value: str) -> bool:
@@ -1655,8 +1629,10 @@ def _clauses(tokens: list[_Token]) -> set[str]:
     words = [t.upper for t in tokens]
     found = set()
     for i, word in enumerate(words):
-        in_reference = "REFERENCES" in words[:i] and i and (words[i - 1] or tokens[i - 1].text == ")") \
-            and words[i + 1:i + 2] not in ([], [""])  # MATCH name, after a word or ")": not `match < 5`
+        before, after = tokens[i - 1] if i else None, tokens[i + 1] if i + 1 < len(tokens) else None
+        in_reference = "REFERENCES" in words[:i] and before is not None and after is not None \
+            and (before.kind in ("word", "ident") or before.text == ")") and after.kind in ("word", "ident") \
+            and before.upper not in ("REFERENCES", "OR", "AND", "NOT", "IS")  # MATCH name: not `x OR match IS ...`
         if word == "DEFERRABLE" or (word == "CONFLICT" and words[i - 1:i] == ["ON"]) \
                 or (word == "MATCH" and in_reference):
             found.add("ON CONFLICT clause" if word == "CONFLICT" else f"{word} clause")
@@ -2514,10 +2490,15 @@ def _execute_operations(scratch: sqlite3.Connection, operations: list, *, down: 
         schema = read_schema(scratch)
         statements = operation.sql(schema)
         inverse = operation.reverse(schema)
+        fills = operation.fills if isinstance(operation, AlterTable) else {}
+        if fills:
+            _check_fills(scratch, operation)
         for statement in statements:
             try:
                 scratch.execute(statement)
             except sqlite3.Error as exc:
+                if statement.startswith("INSERT INTO") and fills:  # the copy failed: the one-off values are suspects
+                    raise _fill_error(operation, f"fails in the copy of the rows ({exc})") from None
                 raise MigrateError(
                     f"cannot {operation.describe()[0][2:].lower()}: SQLite says {exc} while running "
                     f"{_shorten(statement)}; a view, trigger or hand-written index that uses it may need "
@@ -2526,6 +2507,37 @@ def _execute_operations(scratch: sqlite3.Connection, operations: list, *, down: 
             _refuse_dangling_objects(scratch, operation.name, dropping)
         steps.append((operation, statements, inverse))
     return steps
+
+
+def _check_fills(scratch: sqlite3.Connection, operation: AlterTable) -> None:
+    """Select the one-off values from an empty copy of the table, where the
+    migration will: among the tables as it leaves them up to that point. Per
+    row values give no row there; an aggregate gives one, and would copy one
+    row of all."""
+    name = quote(operation.after.name)
+    scratch.execute(f"CREATE TEMP TABLE _migrate_fill_probe AS SELECT * FROM main.{name} WHERE 0")
+    try:
+        rows = scratch.execute(f"SELECT {', '.join(operation.fills.values())} "
+                               f"FROM temp._migrate_fill_probe AS {name}").fetchall()  # as named in the copy
+    except sqlite3.Error as exc:
+        raise _fill_error(operation, f"fails on a copy of the schema as the migration leaves it ({exc})") from None
+    finally:
+        scratch.execute("DROP TABLE temp._migrate_fill_probe")
+    if rows:
+        raise _fill_error(operation, "is an aggregate, which would copy one row of the whole table: give a per-row "
+                                     "value, or wrap it in a subquery", advice="")
+
+
+def _fill_error(operation: AlterTable, problem: str, *, advice: str = "quote") -> MigrateError:
+    """A bare word is taken for a column name: say how to quote text."""
+    pairs = [(f"{operation.after.name}.{column}", value) for column, value in operation.fills.items()]
+    shown = ", ".join(f"{key}={value}" for key, value in pairs)
+    key, value = pairs[0] if len(pairs) == 1 else ("table.column", "text")
+    if advice and re.fullmatch(r"\w+", value.strip()):  # a bare word: meant as text
+        problem += f": quote text (--default {key}=\"'{value.strip()}'\")"
+    elif advice:
+        problem += ": fix the expression"
+    return MigrateError(f"the one-off value ({shown}) {problem}; nothing was written")
 
 
 def _refuse_dangling_objects(scratch: sqlite3.Connection, dropped: str, dropping: set[str]) -> None:

@@ -278,11 +278,11 @@ class Evolution(unittest.TestCase):
                 author: str
                 id: Optional[int] = None
         """)
-        for value, fragment in (("anonymous", "the one-off value anonymous for question.author is not an SQL value "
-                                              "for its rows (no such column: anonymous): quote text "
-                                              "(--default question.author=\"'anonymous'\")"),
+        for value, fragment in (("anonymous", "the one-off value (question.author=anonymous) fails on a copy of the "
+                                              "schema as the migration leaves it (no such column: anonymous): quote "
+                                              "text (--default question.author=\"'anonymous'\")"),
                                 ("NULL", "the one-off value for question.author is NULL"),
-                                ("max(text)", "is an aggregate, which would make one row of the whole table"),
+                                ("max(text)", "is an aggregate, which would copy one row of the whole table"),
                                 ("'x", "unrecognized token")):
             with self.subTest(value), self.assertRaisesRegex(migrate.MigrateError, re.escape(fragment)):
                 self.project.make(questioner=migrate.Questioner(defaults={"question.author": value}))
@@ -303,12 +303,21 @@ class Evolution(unittest.TestCase):
                                 ("(SELECT count(*) FROM authr)", "no such table: authr")):
             with self.subTest(value), self.assertRaisesRegex(migrate.MigrateError, re.escape(fragment)):
                 project.make(write=False, questioner=migrate.Questioner(defaults={"book.rank": value}))
-        self.assertEqual(project.make(write=False, questioner=migrate.Questioner(
-            defaults={"book.rank": "(SELECT count(*) FROM author)"})).operations, ("+ Add column book.rank",))
+        for value in ("(SELECT count(*) FROM author)", "(SELECT count(*) FROM author WHERE author.id = book.id)"):
+            self.assertEqual(project.make(write=False, questioner=migrate.Questioner(
+                defaults={"book.rank": value})).operations, ("+ Add column book.rank",))
         project.models("@dataclass\nclass Author:\n    name: str\n    score: int = 0\n    id: Optional[int] = None\n\n"
                        "@dataclass\nclass Book:\n    title: str\n    rank: int\n    id: Optional[int] = None\n")
         project.make(questioner=migrate.Questioner(defaults={"book.rank": "(SELECT max(score) FROM author)"}))
         project.apply()  # a subquery sees the other tables as the migration leaves them
+        project.execute("INSERT INTO author (name) VALUES ('Ann')", "INSERT INTO book (title, rank) VALUES ('B', 1)")
+        project.models("@dataclass\nclass Author:\n    name: str\n    top: str\n    score: int = 0\n"
+                       "    id: Optional[int] = None\n\n"
+                       "@dataclass\nclass Book:\n    rank: int\n    id: Optional[int] = None\n")
+        project.make(questioner=migrate.Questioner(defaults={  # a column moves: author is changed before book
+            "author.top": "(SELECT title FROM book WHERE book.id = author.id)"}))
+        project.apply()
+        self.assertEqual(project.query("SELECT top FROM author"), [("B",)])
 
     def test_a_rebuild_that_would_lose_clauses_written_by_hand_or_a_revert_that_cannot_refill_warns(self):
         def models(child="C", note="", key="p: P", name="note"):
@@ -347,8 +356,9 @@ class Evolution(unittest.TestCase):
 
     def test_columns_named_like_those_clauses_are_no_lost_clauses(self):
         project = Project(self)
-        project.write_migration("0001_t", '-- migrate:up\nCREATE TABLE t (id INTEGER PRIMARY KEY, conflict TEXT, '
-                                '"match" TEXT, note TEXT);\n-- migrate:down\nDROP TABLE t;\n')
+        project.write_migration("0001_t", '-- migrate:up\nCREATE TABLE t (id INTEGER PRIMARY KEY REFERENCES t, '
+                                'conflict TEXT, "match" TEXT, note TEXT, CHECK (note OR match IS NULL));\n'
+                                '-- migrate:down\nDROP TABLE t;\n')
         project.models("""
             @dataclass
             class T:
