@@ -2492,13 +2492,13 @@ def _execute_operations(scratch: sqlite3.Connection, operations: list, *, down: 
         inverse = operation.reverse(schema)
         fills = operation.fills if isinstance(operation, AlterTable) else {}
         if fills:
-            _check_fills(scratch, operation)
+            _check_fills(scratch, operation, down=down)
         for statement in statements:
             try:
                 scratch.execute(statement)
             except sqlite3.Error as exc:
                 if statement.startswith("INSERT INTO") and fills:  # the copy failed: the one-off values are suspects
-                    raise _fill_error(operation, f"fails in the copy of the rows ({exc})") from None
+                    raise _fill_error(operation, f"fails in the copy of the rows ({exc})", down=down) from None
                 raise MigrateError(
                     f"cannot {operation.describe()[0][2:].lower()}: SQLite says {exc} while running "
                     f"{_shorten(statement)}; a view, trigger or hand-written index that uses it may need "
@@ -2509,29 +2509,34 @@ def _execute_operations(scratch: sqlite3.Connection, operations: list, *, down: 
     return steps
 
 
-def _check_fills(scratch: sqlite3.Connection, operation: AlterTable) -> None:
+def _check_fills(scratch: sqlite3.Connection, operation: AlterTable, *, down: bool) -> None:
     """Select the one-off values from an empty copy of the table, where the
     migration will: among the tables as it leaves them up to that point. Per
     row values give no row there; an aggregate gives one, and would copy one
     row of all."""
+    if any(match.group().startswith(("--", "/*")) for value in operation.fills.values()
+           for match in _TOKEN.finditer(value) if match.lastgroup == "space"):
+        raise _fill_error(operation, "holds a comment, which would cut the statement it goes into", down=down,
+                          advice="")
     name = quote(operation.after.name)
     scratch.execute(f"CREATE TEMP TABLE _migrate_fill_probe AS SELECT * FROM main.{name} WHERE 0")
     try:
         rows = scratch.execute(f"SELECT {', '.join(operation.fills.values())} "
                                f"FROM temp._migrate_fill_probe AS {name}").fetchall()  # as named in the copy
     except sqlite3.Error as exc:
-        raise _fill_error(operation, f"fails on a copy of the schema as the migration leaves it ({exc})") from None
+        raise _fill_error(operation, f"fails on a copy of the schema as the migration leaves it ({exc})",
+                          down=down) from None
     finally:
         scratch.execute("DROP TABLE temp._migrate_fill_probe")
     if rows:
         raise _fill_error(operation, "is an aggregate, which would copy one row of the whole table: give a per-row "
-                                     "value, or wrap it in a subquery", advice="")
+                                     "value, or wrap it in a subquery", down=down, advice="")
 
 
-def _fill_error(operation: AlterTable, problem: str, *, advice: str = "quote") -> MigrateError:
+def _fill_error(operation: AlterTable, problem: str, *, down: bool, advice: str = "quote") -> MigrateError:
     """A bare word is taken for a column name: say how to quote text."""
     pairs = [(f"{operation.after.name}.{column}", value) for column, value in operation.fills.items()]
-    shown = ", ".join(f"{key}={value}" for key, value in pairs)
+    shown = ", ".join(f"{key}={value}" for key, value in pairs) + (", for the down section" if down else "")
     key, value = pairs[0] if len(pairs) == 1 else ("table.column", "text")
     if advice and re.fullmatch(r"\w+", value.strip()):  # a bare word: meant as text
         problem += f": quote text (--default {key}=\"'{value.strip()}'\")"

@@ -283,11 +283,22 @@ class Evolution(unittest.TestCase):
                                               "text (--default question.author=\"'anonymous'\")"),
                                 ("NULL", "the one-off value for question.author is NULL"),
                                 ("max(text)", "is an aggregate, which would copy one row of the whole table"),
-                                ("'x", "unrecognized token")):
+                                ("'x", "unrecognized token"), ("'a' --", "holds a comment")):
             with self.subTest(value), self.assertRaisesRegex(migrate.MigrateError, re.escape(fragment)):
                 self.project.make(questioner=migrate.Questioner(defaults={"question.author": value}))
         self.project.make(write=False, questioner=migrate.Questioner(
             defaults={"question.author": "(SELECT max(text) FROM question)"}))  # a subquery is one value per row
+        self.project.models("@dataclass\nclass Question:\n    id: Optional[int] = None\n")  # text dropped
+        with self.assertRaisesRegex(migrate.MigrateError, re.escape("(question.text=max(id), for the down section) "
+                                                                    "is an aggregate")):
+            self.project.make(write=False, questioner=migrate.Questioner(defaults={"question.text": "max(id)"}))
+        self.project.models("""
+            @dataclass
+            class Question:
+                text: str
+                author: str
+                id: Optional[int] = None
+        """)
         result = self.project.make(questioner=migrate.Questioner(defaults={"question.author": "text || '?'"}))
         self.project.apply()
         self.assertEqual(self.project.query("SELECT author FROM question"), [("What??",)])
