@@ -271,13 +271,8 @@ class Evolution(unittest.TestCase):
         self.assertEqual(self.project.files(), ["0001_initial.sql"])
 
     def test_a_one_off_value_that_is_no_sql_value_for_the_rows_or_null_is_refused(self):
-        self.project.models("""
-            @dataclass
-            class Question:
-                text: str
-                author: str
-                id: Optional[int] = None
-        """)
+        with_author = "@dataclass\nclass Question:\n    text: str\n    author: str\n    id: Optional[int] = None\n"
+        self.project.models(with_author)
         for value, fragment in (("anonymous", "the one-off value (question.author=anonymous) fails on a copy of the "
                                               "schema as the migration leaves it (no such column: anonymous): quote "
                                               "text (--default question.author=\"'anonymous'\")"),
@@ -292,13 +287,7 @@ class Evolution(unittest.TestCase):
         with self.assertRaisesRegex(migrate.MigrateError, re.escape("(question.text=max(id), for the down section) "
                                                                     "is an aggregate")):
             self.project.make(write=False, questioner=migrate.Questioner(defaults={"question.text": "max(id)"}))
-        self.project.models("""
-            @dataclass
-            class Question:
-                text: str
-                author: str
-                id: Optional[int] = None
-        """)
+        self.project.models(with_author)
         result = self.project.make(questioner=migrate.Questioner(defaults={"question.author": "text || '?'"}))
         self.project.apply()
         self.assertEqual(self.project.query("SELECT author FROM question"), [("What??",)])
