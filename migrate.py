@@ -1991,6 +1991,9 @@ def _terminated(statement: str) -> str:
     return text + ";" if sqlite3.complete_statement(text + ";") else text + "\n;"
 
 
+_SCHEMA_WORDS = {"CREATE", "DROP", "ALTER"}  # the first words of statements that change the schema
+
+
 def _cascading_drops(scratch, statements) -> list[str]:
     """Run `statements` on `scratch` (the schema, no rows needed) and name the
     tables a `DROP TABLE` drops while another table references them: with
@@ -2003,7 +2006,7 @@ def _cascading_drops(scratch, statements) -> list[str]:
     dropped = []
     for statement in statements:
         tokens = _first_tokens(statement, 7)
-        if not tokens or tokens[0].upper not in ("CREATE", "DROP", "ALTER"):
+        if not tokens or tokens[0].upper not in _SCHEMA_WORDS:
             continue
         name = _name_at(tokens, 2) if [t.upper for t in tokens[:2]] == ["DROP", "TABLE"] else None
         if name and scratch.execute(
@@ -2341,7 +2344,6 @@ def _make(scratch, module, directory, number, name, questioner, write) -> MakeRe
     return _write_migration(directory, number, slug, text, description, warnings, up, down, write)
 
 
-_SCHEMA_WORDS = {"CREATE", "DROP", "ALTER"}
 _REBUILD_COUNTER_COPY = re.compile(r"INSERT INTO sqlite_sequence \(name, seq\) SELECT '_new_")  # _rebuild_statements
 
 
@@ -4670,7 +4672,9 @@ def _run_schema(args, out: _Output) -> int:
     return 0
 
 
-_COMMANDS = {"make", "apply", "revert", "status", "check", "sql", "schema", "dump", "squash", "export"}  # main's
+_HANDLERS = {"make": _run_make, "apply": _run_migrations, "revert": _run_migrations, "status": _run_status,
+             "check": _run_check, "sql": _run_sql, "schema": _run_schema, "dump": _run_schema,
+             "squash": _run_squash, "export": _run_export}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -4687,16 +4691,12 @@ def main(argv: list[str] | None = None) -> int:
         argv = sys.argv[1:] if argv is None else argv
         first = argv[0].split("=")[0] if argv else ""
         own = first in ("-h", "--") or (len(first) > 2 and ("--help".startswith(first) or "--version".startswith(first)))
-        if first.startswith("-") and not own and any(arg in _COMMANDS for arg in argv[1:]):
+        if first.startswith("-") and not own and any(arg in _HANDLERS for arg in argv[1:]):
             parser.error(f"{argv[0]} goes after the command, as every option does: "
                          f"python migrate.py COMMAND {argv[0]} ... (e.g. status --db app.sqlite3)")
         args = parser.parse_args(argv)
         changing = args.command in ("apply", "revert") and not args.dry_run
-        handlers = {"make": _run_make, "apply": _run_migrations, "revert": _run_migrations,
-                    "status": _run_status, "check": _run_check, "sql": _run_sql,
-                    "schema": _run_schema, "dump": _run_schema, "squash": _run_squash,
-                    "export": _run_export}
-        return handlers[args.command](args, _Output(quiet=args.quiet))
+        return _HANDLERS[args.command](args, _Output(quiet=args.quiet))
     except MigrateError as exc:
         sys.stdout.flush()
         print(f"error: {exc}", file=sys.stderr)
