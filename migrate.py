@@ -4155,6 +4155,7 @@ _EXAMPLES = {
   python migrate.py apply 0002            # migrate to 0002 (reverts later ones)
   python migrate.py apply zero            # revert everything
   python migrate.py apply --dry-run       # show what would run
+  python migrate.py apply --check         # deploy gate: exit 1 if migrations are pending
   python migrate.py apply --backup before.sqlite3""",
     "revert": """examples:
   python migrate.py revert                # the last applied migration
@@ -4441,6 +4442,8 @@ def _parser(settings: dict):
                              help="accept applied migration files that were edited since")
             sub.add_argument("--atomic", action="store_true",
                              help="apply all pending migrations in one transaction: all or nothing")
+            sub.add_argument("--check", action="store_true",
+                             help="change nothing; exit 1 if migrations are pending (a deploy gate)")
         sub.add_argument("--backup", metavar="PATH",
                          help="snapshot the database to PATH once the run is checked, before it changes anything")
     status_ = command("status", "list migrations: [X] applied, [ ] pending")
@@ -4520,10 +4523,20 @@ def _run_make(args, out: _Output) -> int:
 
 def _run_migrations(args, out: _Output) -> int:
     reverting = args.command == "revert"
-    if args.dry_run:
+    checking = not reverting and args.check
+    if args.dry_run or checking:
         options = {} if reverting else dict(fake_initial=args.fake_initial, allow_changed=args.allow_changed)
-        return _print_plan(plan(args.db, directory=args.dir, target=args.target, reverting=reverting,
-                                fake=args.fake, **options), out)
+        steps = plan(args.db, directory=args.dir, target=args.target, reverting=reverting, fake=args.fake,
+                     **options)
+        if args.dry_run:
+            _print_plan(steps)
+        elif steps:  # (the list is the point of --check: printed even with -q, as make --check's)
+            print(f"{_shown(args.db)} is not up to date: {len(steps)} migration{'s' * (len(steps) > 1)} to run:")
+            for step in steps:
+                print(f"  {'Apply' if step.action == 'apply' else 'Revert'} {step.name}")
+        else:
+            out.say(f"{_shown(args.db)} is up to date: no migrations to apply.")
+        return 1 if checking and steps else 0
     header = ["Operations to perform:"]  # said once something runs: a refusal is the error alone
     if reverting:
         header.append(f"  Revert every migration after {args.target}" if args.target else "  Revert the last migration")
@@ -4589,7 +4602,7 @@ def _run_migrations(args, out: _Output) -> int:
     return 0
 
 
-def _print_plan(steps: list[PlannedStep], out: _Output) -> int:
+def _print_plan(steps: list[PlannedStep]) -> None:
     if not steps:
         print("Nothing to do.")
     for step in steps:
@@ -4598,7 +4611,6 @@ def _print_plan(steps: list[PlannedStep], out: _Output) -> int:
         for statement in step.statements:
             print(_terminated(statement))
         print()
-    return 0
 
 
 def _run_status(args, out: _Output) -> int:

@@ -65,6 +65,31 @@ class Commands(unittest.TestCase):
         self.assertIn("-- Apply 0001_initial\nCREATE TABLE", self.run_ok("apply", "--plan", "--fake-initial",
                                                                           "--db", "nosuch.sqlite3"))
 
+    def test_apply_check_exits_one_while_migrations_are_pending_and_changes_nothing(self):
+        result = self.project.cli("apply", "--check", "-q")  # a deploy gate shows why even when quiet
+        self.assertEqual((result.returncode, result.stdout),
+                         (1, "db.sqlite3 is not up to date: 1 migration to run:\n  Apply 0001_initial\n"))
+        self.assertFalse(os.path.exists(self.project.db))
+        self.run_ok("apply")
+        self.assertEqual(self.run_ok("apply", "--check"), "db.sqlite3 is up to date: no migrations to apply.\n")
+        self.project.write_migration("0002_t", "-- migrate:up\nCREATE TABLE t (x);\n-- migrate:down\nDROP TABLE t;\n")
+        self.project.write_migration("0003_u", "-- migrate:up\nCREATE TABLE u (x);\n-- migrate:down\nDROP TABLE u;\n")
+        before = self.project.schema_sql()
+        result = self.project.cli("apply", "--check")
+        self.assertEqual((result.returncode, result.stdout.splitlines()[1:]),
+                         (1, ["  Apply 0002_t", "  Apply 0003_u"]), result.stderr)
+        self.run_ok("apply")
+        result = self.project.cli("apply", "--check", "0002")  # a target: reverts pending too
+        self.assertEqual((result.returncode, result.stdout.splitlines()[1:]), (1, ["  Revert 0003_u"]))
+        result = self.project.cli("apply", "--check", "--dry-run", "0002")
+        self.assertEqual((result.returncode, result.stdout), (1, "-- Revert 0003_u\nDROP TABLE u;\n\n"))
+        self.assertEqual(len(self.project.schema_sql()), len(before) + 2)
+        with open(os.path.join(self.project.directory, "0003_u.sql"), "a") as handle:
+            handle.write("-- edited\n")
+        result = self.project.cli("apply", "--check")  # what apply would refuse is an error, as always
+        self.assertEqual(result.returncode, 1, result.stdout)
+        self.assertIn("0003_u.sql changed since it was applied", result.stderr)
+
     def test_revert_of_a_database_that_does_not_exist_says_so_and_checks_the_target(self):
         result = self.project.cli("revert", "9999", "--db", "nosuch.sqlite3")
         self.assertEqual(result.returncode, 1, result.stdout)
