@@ -693,6 +693,10 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
         if checked and not _default_fits(inner, default):
             raise MigrateError(f"{where}: default {default!r} is not a {inner.__name__}: give it a "
                                f"{inner.__name__} (or metadata={{'default_sql': ...}} for an SQL expression)")
+        if _is_import_time(default):
+            raise MigrateError(f"{where}: default {default!r} is the time the models were loaded (datetime.now() "
+                               "in the class body), so every make would write a new default; for the time a row "
+                               "is inserted use metadata={'default_sql': 'CURRENT_TIMESTAMP'}")
         fields.append(_Field(cls.__name__, f.name, column, sql_type, nullable, metadata, default, target))
     return fields
 
@@ -723,6 +727,20 @@ def _check_metadata(metadata: dict, where: str) -> None:
         advice = _METADATA_SPELLINGS.get(key.lower()) or (f"did you mean {close[0]!r}?" if close else None)
         if advice:
             raise MigrateError(f"{where}: metadata {key!r} is not one of migrate.py's: {advice}")
+
+
+def _is_import_time(default: object) -> bool:
+    """Whether a datetime default is within seconds of now: `datetime.now()`
+    evaluated when the class was defined, a new value on every run (Django
+    warns of the same mistake, fields.W161)."""
+    import datetime
+    if not isinstance(default, datetime.datetime):
+        return False
+    if default.tzinfo is not None:
+        nows = [datetime.datetime.now(default.tzinfo)]
+    else:  # now() or utcnow()
+        nows = [datetime.datetime.now(), datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)]
+    return any(abs(now - default) < datetime.timedelta(seconds=10) for now in nows)
 
 
 def _default_fits(annotation: object, default: object) -> bool:

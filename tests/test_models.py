@@ -294,6 +294,16 @@ class Defaults(ModelCase):
                              "'CURRENT_TIMESTAMP'})\n", "t").column("at")  # the database fills it
         self.assertEqual((created.notnull, created.default), (True, "CURRENT_TIMESTAMP"))
 
+    def test_datetime_now_in_the_class_body_is_refused_and_a_fixed_time_is_kept(self):
+        for now in ("datetime.now()", "datetime.now(timezone.utc)", "datetime.utcnow()"):
+            with self.subTest(now=now):
+                self.error(f"from datetime import datetime, timezone\n@dataclass\nclass Post:\n    at: datetime = {now}\n",
+                           "model Post field at: default datetime.datetime(", "CURRENT_TIMESTAMP")
+        kept = self.table("import datetime\n@dataclass\nclass Post:\n"
+                          "    at: datetime.datetime = datetime.datetime(2020, 1, 2, 3, 4, 5)\n"
+                          "    on: datetime.date = datetime.date.today()\n", "post")  # a day is stable enough
+        self.assertEqual(kept.column("at").default, "'2020-01-02T03:04:05'")
+
     def test_integer_default_beyond_64_bits_is_refused(self):
         self.error("@dataclass\nclass A:\n    x: int = 2**63\n", "model A field x", "outside SQLite's 64-bit integers")
         self.table("@dataclass\nclass A:\n    x: int = -2**63\n    y: int = 2**63 - 1\n    z: float = 2**70\n", "a")
