@@ -776,6 +776,12 @@ def _render_model(cls: type, fields: list[_Field], keys: dict, tables: dict) -> 
         optional = next(f for f in pk if f.nullable)
         raise MigrateError(f"model {cls.__name__}: key {optional.name} is Optional, but a WITHOUT ROWID table never "
                            "assigns keys: make it required (and give every row one), or drop __without_rowid__")
+    assigned = len(pk) == 1 and pk[0].sql_type.upper() == "INTEGER"  # the rowid alias: NULL means "assign one"
+    optional = next((f for f in pk if f.nullable and not assigned), None)
+    if optional is not None:  # SQLite's legacy: NULLs in any other key column, never equal to each other
+        raise MigrateError(f"model {cls.__name__}: key {optional.name} is Optional, but SQLite assigns only a "
+                           "single INTEGER key and lets any other key column hold NULL in any number of rows: "
+                           "make it required")
     definitions, indexes = [], []
     for f in fields:
         is_pk = len(pk) == 1 and f is pk[0]

@@ -342,6 +342,17 @@ class PrimaryKeys(ModelCase):
         self.assertTrue(schema.table("country").column("code").notnull)
         self.assertEqual(schema.table("log").primary_key, ())
 
+    def test_an_optional_key_is_refused_unless_sqlite_assigns_it(self):
+        for fields in ("code: Optional[str] = field(default=None, metadata={'primary_key': True})",
+                       "a: int = field(metadata={'primary_key': True})\n"
+                       "    code: Optional[int] = field(default=None, metadata={'primary_key': True})",
+                       "code: Optional[int] = field(default=None, metadata={'primary_key': True, 'sql_type': 'INT'})"):
+            with self.subTest(fields=fields):  # NULL keys, as many as rows: never what a key means
+                self.error(f"@dataclass\nclass Tag:\n    {fields}\n", "model Tag: key code is Optional",
+                           "make it required")
+        self.table("@dataclass\nclass Tag:\n    code: Optional[int] = field(default=None, "
+                   "metadata={'primary_key': True})\n", "tag")
+
     def test_autoincrement_needs_an_int_key(self):
         table = self.table("""
             @dataclass
