@@ -788,20 +788,20 @@ def _render_model(cls: type, fields: list[_Field], keys: dict, tables: dict) -> 
         definition, references = _column_sql(f, is_pk=is_pk, keys=keys, tables=tables)
         definitions.append(definition)
         if f.metadata.get("unique") and not is_pk:
-            indexes.append(((f.column,), True, f"field {f.name} (unique)"))
+            indexes.append(((f.column,), True, f"field {f.name} (unique)", None))
         elif f.metadata.get("index") or (references and f.metadata.get("index", True)
                                           and not (pk and f is pk[0])):  # a key's first column is indexed
-            indexes.append(((f.column,), False, f"field {f.name} (indexed)"))
+            indexes.append(((f.column,), False, f"field {f.name} (indexed)", None))
     indexes += _declared_indexes(cls, fields, tables)
     index_sqls, seen = [], {}
-    for columns, unique, source in indexes:
-        index_name = "_".join((name,) + columns) + ("_uniq" if unique else "_idx")
+    for columns, unique, source, given_name in indexes:
+        index_name = given_name or "_".join((name,) + columns) + ("_uniq" if unique else "_idx")
         if _fold(index_name) not in seen:
-            seen[_fold(index_name)] = (columns, source)
+            seen[_fold(index_name)] = (columns, unique, source)
             index_sqls.append(render_create_index(index_name, name, columns, unique=unique))
-        elif seen[_fold(index_name)][0] != columns:  # the same name for other columns: one would be lost
-            raise MigrateError(f"model {cls.__name__}: {seen[_fold(index_name)][1]} and {source} would both be "
-                               f"the index {index_name}; rename the field or drop one of them")
+        elif seen[_fold(index_name)][:2] != (columns, unique):  # the same name for another index: one would be lost
+            raise MigrateError(f"model {cls.__name__}: {seen[_fold(index_name)][2]} and {source} would both be "
+                               f"the index {index_name}; rename the field, name the index, or drop one of them")
     create = render_create_table(
         name, definitions, primary_key=tuple(f.column for f in pk) if len(pk) > 1 else (),
         strict=_model_option(cls, "__strict__", tables), without_rowid=without_rowid)
@@ -849,21 +849,29 @@ def _column_sql(f: _Field, *, is_pk: bool, keys: dict, tables: dict) -> tuple[st
     return definition, references
 
 
-def _declared_indexes(cls: type, fields: list[_Field], models) -> list[tuple[tuple[str, ...], bool, str]]:
-    """`__indexes__` and `__unique__`: (columns, unique, where declared);
-    fields may be named by field or column name (`question` or `question_id`)."""
+def _declared_indexes(cls: type, fields: list[_Field], models) -> list[tuple]:
+    """`__indexes__` and `__unique__`: (columns, unique, where declared, the
+    name given or None). A list's indexes get generated names, a dict's keys
+    name them (to adopt a database's own names, or avoid a clash); fields may
+    be named by field or column name (`question` or `question_id`)."""
     by_name = {name: f.column for f in fields for name in (f.name, f.column)}
     indexes = []
     for attribute, unique in (("__indexes__", False), ("__unique__", True)):
         entries = _model_option(cls, attribute, models)
-        shape = f"model {cls.__name__}: {attribute} must be a list of field names or of tuples of them"
-        if isinstance(entries, str) or not isinstance(entries, (list, tuple)):
+        shape = (f"model {cls.__name__}: {attribute} must be a list of field names or of tuples of them, "
+                 "or a dict of index names to those")
+        if isinstance(entries, str) or not isinstance(entries, (list, tuple, dict)):
             raise MigrateError(f"{shape}, like [\"email\", (\"last\", \"first\")]")
         if isinstance(entries, tuple) and len(entries) > 1 and all(isinstance(e, str) for e in entries):
             # Django's unique_together = ("a", "b") is ONE constraint; here it would read as two
             raise MigrateError(f"model {cls.__name__}: {attribute} = {entries!r} is ambiguous: write "
                                f"[{entries!r}] for one index over them all, or {list(entries)!r} for one each")
-        for entry in entries:
+        named = entries.items() if isinstance(entries, dict) else [(None, entry) for entry in entries]
+        for given_name, entry in named:
+            if given_name is not None and (not isinstance(given_name, str) or not given_name.strip()
+                                           or _fold(given_name).startswith("sqlite_")):
+                raise MigrateError(f"model {cls.__name__}: {attribute} index name {given_name!r} must be a "
+                                   "non-empty string not starting with sqlite_ (SQLite reserves the prefix)")
             columns = (entry,) if isinstance(entry, str) else entry
             if not isinstance(columns, (list, tuple)) or not all(isinstance(c, str) for c in columns):
                 raise MigrateError(f"{shape}, not {entry!r}")
@@ -871,7 +879,8 @@ def _declared_indexes(cls: type, fields: list[_Field], models) -> list[tuple[tup
             if unknown or not columns:
                 raise MigrateError(f"model {cls.__name__}: {attribute} names unknown field "
                                    f"{', '.join(unknown) or '(none)'}")
-            indexes.append((tuple(by_name[c] for c in columns), unique, f"{attribute} {tuple(columns)!r}"))
+            source = f"{attribute} {given_name + ': ' if given_name else ''}{tuple(columns)!r}"
+            indexes.append((tuple(by_name[c] for c in columns), unique, source, given_name))
     return indexes
 
 
@@ -937,7 +946,7 @@ def schema_from_models(module) -> tuple[Schema, set[str]]:
                 scratch.close()
                 taken = re.search(r"(?:named |^(?:index|table) )(\S+)", str(exc))
                 owner = owners.get(_fold(taken.group(1))) if taken else None
-                hint = f" (model {owner} made that name: rename a field or set __tablename__)" if owner else ""
+                hint = f" (model {owner} made that name: rename a field or an index, or set __tablename__)" if owner else ""
                 raise MigrateError(f"model {table.model}: SQLite rejects its table: {exc}{hint} "
                                    f"(generated SQL: {' '.join(sql.split())})") from None
         for (name,) in scratch.execute("SELECT name FROM sqlite_master").fetchall():

@@ -179,6 +179,17 @@ class Commands(unittest.TestCase):
         self.assertEqual(result.returncode, 1)
         self.assertIn("does not match 0001_initial", result.stderr)
 
+    def test_a_database_adopted_keeps_its_index_names_when_the_models_name_them(self):
+        self.project.execute('CREATE TABLE "question" ("question_text" TEXT NOT NULL, "id" INTEGER PRIMARY KEY)',
+                             'CREATE INDEX "idx_question_text" ON "question" ("question_text")')
+        os.remove(os.path.join(self.project.directory, "0001_initial.sql"))
+        self.project.models(POLLS + '    __indexes__ = {"idx_question_text": "question_text"}\n')
+        self.run_ok("make")
+        self.assertIn('CREATE INDEX "idx_question_text" ON "question" ("question_text");',
+                      self.project.read("0001_initial.sql"))
+        self.assertIn("Applying 0001_initial... FAKED", self.run_ok("apply", "--fake-initial"))
+        self.assertEqual(self.run_ok("check"), "OK: models, migrations and database agree\n")
+
     def test_fake_initial_adopts_a_dump_pasted_into_the_initial_migration(self):
         # `sqlite3 .dump` output has PRAGMA/BEGIN/COMMIT, which only a migration that runs may not have
         self.project.write_migration("0001_initial", "-- migrate:up\nPRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\n"

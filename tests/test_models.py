@@ -415,6 +415,42 @@ class ConstraintsAndIndexes(ModelCase):
         """, "member")  # the same index declared twice is one index
         self.assertEqual([i.name for i in table.indexes], ["member_email_uniq"])
 
+    def test_a_dict_names_its_indexes(self):
+        table = self.table("""
+            @dataclass
+            class User:
+                email: str
+                last: str
+                first: str
+                __unique__ = {"idx_users_email": "email"}
+                __indexes__ = {"users_by_name": ("last", "first"), "USERS_BY_NAME": ["last", "first"]}
+        """, "user")  # names fold as SQLite's do: the same index twice is one
+        self.assertEqual([(i.name, i.columns, i.unique) for i in table.indexes],
+                         [("idx_users_email", ("email",), True), ("users_by_name", ("last", "first"), False)])
+        for indexes, unique, fragments in (
+                ('{"x": "last"}', '{"x": "last"}', ("__indexes__ x: ('last',) and __unique__ x: ('last',)",
+                                                    "would both be the index x")),
+                ('{"x": "last"}', '{"user_email_uniq": "last"}', ("would both be the index user_email_uniq",)),
+                ('{"sqlite_x": "last"}', "[]", ("__indexes__ index name 'sqlite_x'", "SQLite reserves")),
+                ('{"": "last"}', "[]", ("__indexes__ index name ''",)),
+                ('{1: "last"}', "[]", ("__indexes__ index name 1",)),
+                ('{"x": 5}', "[]", ("__indexes__ must be a list", "or a dict of index names", "not 5"))):
+            with self.subTest(indexes=indexes, unique=unique):
+                self.error(f"@dataclass\nclass User:\n    email: str = field(metadata={{'unique': True}})\n"
+                           f"    last: str = ''\n    __indexes__ = {indexes}\n    __unique__ = {unique}\n",
+                           "model User", *fragments)
+        self.error("""
+            @dataclass
+            class A:
+                x: str
+                __indexes__ = {"by_x": "x"}
+            @dataclass
+            class B:
+                x: str
+                __indexes__ = {"by_x": "x"}
+        """, "model B: SQLite rejects its table: index by_x already exists (model A made that name",
+                   "rename a field or an index")
+
     def test_malformed_index_declarations_are_errors_not_tracebacks(self):
         for attribute, value in (("__indexes__", '[("name", 1)]'), ("__indexes__", "5"), ("__indexes__", "[1]"),
                                  ("__unique__", '[("name", None)]'), ("__unique__", '"name"')):
