@@ -238,6 +238,7 @@ class Column:
 
 @dataclass(frozen=True)
 class ForeignKey:
+    """A foreign key: `columns` reference `to` in `table`, with its actions."""
     columns: tuple[str, ...]
     table: str
     to: tuple[str, ...]
@@ -252,6 +253,7 @@ class ForeignKey:
 
 @dataclass(frozen=True)
 class Index:
+    """An index as SQLite stores it: its name, its table, and its CREATE INDEX text."""
     name: str
     table: str
     unique: bool
@@ -330,6 +332,7 @@ class SchemaObject:
 
 @dataclass(frozen=True)
 class Schema:
+    """What a database holds (tables, views, triggers, virtual tables): what `make` diffs and `check` compares."""
     tables: tuple[Table, ...] = ()
     views: tuple[SchemaObject, ...] = ()
     triggers: tuple[SchemaObject, ...] = ()
@@ -570,6 +573,7 @@ class ModelTable:
 
 @dataclass(frozen=True)
 class _Field:
+    """A model field as read from its dataclass, before it becomes a column."""
     model: str
     name: str
     column: str
@@ -1208,6 +1212,7 @@ def schema_statements(conn) -> list[str]:
 
 @dataclass(frozen=True)
 class CreateTable:
+    """Create a table with its indexes (and, as a revert, the triggers it had)."""
     table: Table
     triggers: tuple[SchemaObject, ...] = ()
 
@@ -1224,6 +1229,7 @@ class CreateTable:
 
 @dataclass(frozen=True)
 class DropTable:
+    """Drop a table and its rows; its reverse creates it again from the schema before."""
     name: str
 
     def describe(self) -> list[str]:
@@ -1240,6 +1246,7 @@ class DropTable:
 
 @dataclass(frozen=True)
 class RenameTable:
+    """ALTER TABLE ... RENAME TO: SQLite updates the foreign keys, views and triggers naming it."""
     old: str
     new: str
 
@@ -1255,6 +1262,7 @@ class RenameTable:
 
 @dataclass(frozen=True)
 class RenameColumn:
+    """ALTER TABLE ... RENAME COLUMN: SQLite updates the indexes, views and triggers naming it."""
     table: str
     old: str
     new: str
@@ -2709,6 +2717,7 @@ class Step:
 
 @dataclass(frozen=True)
 class MigrationStatus:
+    """One line of `status`: a migration on disk, in the database, or both."""
     name: str
     applied: bool
     applied_at: str | None = None
@@ -2719,6 +2728,7 @@ class MigrationStatus:
 
 @dataclass(frozen=True)
 class _Record:
+    """One row of the migrations table."""
     name: str
     checksum: str
     applied_at: str
