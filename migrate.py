@@ -950,7 +950,8 @@ def schema_from_models(module) -> tuple[Schema, set[str]]:
                 scratch.close()
                 taken = re.search(r"(?:named |^(?:index|table) )(\S+)", str(exc))
                 owner = owners.get(_fold(taken.group(1))) if taken else None
-                hint = f" (model {owner} made that name: rename a field or an index, or set __tablename__)" if owner else ""
+                hint = (f" (model {owner} made that name: rename a field or an index, or set __tablename__)"
+                        if owner else "")
                 raise MigrateError(f"model {table.model}: SQLite rejects its table: {exc}{hint} "
                                    f"(generated SQL: {' '.join(sql.split())})") from None
         for (name,) in scratch.execute("SELECT name FROM sqlite_master").fetchall():
