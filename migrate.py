@@ -3864,10 +3864,11 @@ def _checked_steps(conn, migrations: dict, *, target, reverting: bool, fake: boo
     faked = bool(fake_initial and steps and steps[0].action == "apply" and steps[0].migration is first
                  and conn is not None and _initial_tables_exist(conn, first))
     _refuse_unrunnable(steps[1:] if faked else steps, fake=fake)
-    if steps and not fake and conn is not None:  # None: a database not created yet (a dry run)
+    if steps and conn is not None:  # None: a database not created yet (a dry run)
         records = _applied(conn)
-        _refuse_number_clashes(steps, migrations, records)
-        steps = _rebuild_expectations(conn, steps, list(migrations.values()), records)
+        _refuse_number_clashes(steps, migrations, records)  # also when only recording: two histories
+        if not fake:
+            steps = _rebuild_expectations(conn, steps, list(migrations.values()), records)
     return steps, faked
 
 
