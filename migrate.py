@@ -78,6 +78,13 @@ class MigrateError(Exception):
     reason, what to do, and what was (not) changed."""
 
 
+def _path_argument(value, what: str) -> str:
+    """A library argument that must name a file or folder, as a str."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise MigrateError(f"{what} must be a path, not {type(value).__name__} {value!r}; nothing was changed")
+    return os.fspath(value)
+
+
 # ============================================================================
 # Schema types and the SQL text they are made of
 # ============================================================================
@@ -1908,6 +1915,7 @@ class Migration:
 def read_migrations(directory: str) -> list[Migration]:
     """Every `NNNN_slug.sql` in `directory`, in order, checked: numbers unique
     and without gaps, each file with a `-- migrate:up` section."""
+    directory = _path_argument(directory, "the migrations directory")
     if not os.path.isdir(directory):
         raise MigrateError(f"migrations directory {directory} "
                            f"{'is not a directory' if os.path.exists(directory) else 'not found'}: "
@@ -2459,6 +2467,7 @@ def export_d1(*, directory: str = "migrations", out: str) -> list[str]:
     no way to switch them off, so a migration that drops or rebuilds a table
     other tables reference is refused (its children's rows would cascade away
     or the DROP would fail). Returns the paths written."""
+    out, directory = _path_argument(out, "the export folder"), _path_argument(directory, "the migrations directory")
     if os.path.realpath(out) == os.path.realpath(directory):
         raise MigrateError(f"{out} is the migrations folder: exporting there would overwrite the migrations "
                            "with their up sections only; choose another folder; nothing was exported")
@@ -3059,6 +3068,9 @@ def _statement_problem(statement: str) -> str | None:
 
 
 def _check_timeout(timeout: float) -> None:
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise MigrateError(f"timeout must be a number of seconds, not {type(timeout).__name__} {timeout!r}; "
+                           "nothing was changed")
     if not 0 <= timeout <= _LONGEST_WAIT:  # (NaN too) SQLite's busy timeout is an int of milliseconds
         raise MigrateError(f"timeout {timeout} must be 0 to {_LONGEST_WAIT} seconds; nothing was changed")
 
@@ -3877,6 +3889,8 @@ def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: b
              timeout: float = 30.0, progress=None, backup: str | None = None) -> list[Step]:
     _check_sqlite_version()
     _check_timeout(timeout)
+    if progress is not None and not callable(progress):
+        raise MigrateError(f"progress must be a function or None, not {type(progress).__name__}; nothing was changed")
     if backup is not None:
         _check_backup_path(backup)
     migrations = {m.name: m for m in read_migrations(directory)}
@@ -4153,6 +4167,7 @@ def backup(db, path: str) -> bool:
 
 def _check_backup_path(path: str) -> None:
     """Refuse a backup path that cannot be a new file, before any work."""
+    path = _path_argument(path, "the backup path")
     if not path:
         raise MigrateError("the backup path is empty: pass --backup FILE; nothing was changed")
     if os.path.exists(path):

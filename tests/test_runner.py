@@ -717,6 +717,18 @@ class Connections(unittest.TestCase):
             project.revert(target=1.0)
         with self.assertRaisesRegex(migrate.MigrateError, "models must be a path or a module name, not NoneType"):
             migrate.make(models=None, directory=project.directory, write=False)
+        for options, error in ((dict(timeout="5"), "timeout must be a number of seconds, not str '5'"),
+                               (dict(timeout=None), "timeout must be a number of seconds, not NoneType"),
+                               (dict(timeout=True), "timeout must be a number of seconds, not bool"),
+                               (dict(backup=5), "the backup path must be a path, not int 5"),
+                               (dict(progress=5), "progress must be a function or None, not int"),
+                               (dict(directory=None), "the migrations directory must be a path, not NoneType")):
+            with self.subTest(options=options), self.assertRaisesRegex(migrate.MigrateError, error):
+                migrate.apply(project.db, **{"directory": project.directory, **options})
+        with self.assertRaisesRegex(migrate.MigrateError, "the export folder must be a path, not NoneType"):
+            migrate.export_d1(directory=project.directory, out=None)
+        with self.assertRaisesRegex(migrate.MigrateError, "the migrations directory must be a path, not int"):
+            migrate.status(project.db, directory=3)
         self.assertEqual(len(project.status()), 2)
         self.assertEqual(sorted(os.listdir(project.root)), sorted(["db.sqlite3", "migrations", "models.py"]))
 
