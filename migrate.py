@@ -1622,11 +1622,18 @@ def warnings_for(operations: list) -> list[str]:
                 new = operation.after.column(column.name)
                 if new is None:
                     warnings.append(f"drops column {operation.after.name}.{column.name} and its data")
-                    warnings += _refill_warnings(operation, column)
                 elif _is_narrowing(column, new):
                     warnings.append(f"narrows {operation.after.name}.{column.name} from "
                                     f"{column.type or '(none)'} to {new.type}: values may change")
     return warnings
+
+
+def _revert_warnings(operations: list) -> list[str]:
+    """What only a revert of `operations` would run into: a dropped column
+    brought back with a value its foreign key or unique index refuses."""
+    return [warning for operation in operations if isinstance(operation, AlterTable)
+            for column in operation.before.columns if operation.after.column(column.name) is None
+            for warning in _refill_warnings(operation, column)]
 
 
 def _refill_warnings(operation: AlterTable, column: Column) -> list[str]:
@@ -2386,11 +2393,12 @@ def _make(scratch, module, directory, number, name, questioner, write) -> MakeRe
     description = [line for op in operations for line in op.describe()]
     renamed = {_fold(op.old): op.new for op in operations if isinstance(op, RenameTable)}
     renamed.update({(_fold(op.table), _fold(op.old)): op.new for op in operations if isinstance(op, RenameColumn)})
-    warnings = warnings_for(operations) + _lost_clauses(original, changed, renamed)
+    unmarked = _revert_warnings(operations) + _lost_clauses(original, changed, renamed)  # no statement says them
+    warnings = warnings_for(operations) + unmarked
     up = [s for _, statements, _ in steps for s in statements]
     down = [s for _, statements, _ in down_steps for s in statements]
     slug = slugify(name) if name else "initial" if number == 1 else _slug_for(operations)
-    text = render_migration(up, down, description)
+    text = render_migration(up, down, description + [f"WARNING: {warning}" for warning in unmarked])
     return _write_migration(directory, number, slug, text, description, warnings, up, down, write)
 
 
