@@ -1375,6 +1375,19 @@ class Questioner:
                 raise MigrateError(f"--default {key}={value} names no column of the models or the migrations: "
                                    "check the spelling (table.column=SQL); nothing was written")
 
+    def check_defaults_used(self, operations: list) -> None:
+        """A one-off value no row needs (the column keeps its NOT NULL, or
+        is not changed at all) would be ignored: say so rather than seem to
+        have done something."""
+        used = {f"{_fold(table.name)}.{column}" for operation in operations if isinstance(operation, AlterTable)
+                for table, fills in ((operation.after, operation.fills), (operation.before, operation.reverse_fills))
+                for column in fills}
+        for key, value in self.defaults.items():
+            if key not in used:
+                raise MigrateError(f"--default {key}={value} is not used: no rows of that column need a value in "
+                                   "this migration (it neither becomes NOT NULL nor is dropped); drop the "
+                                   "--default; nothing was written")
+
     def fill(self, table: str, column: str, reason: str) -> str | None:
         """A one-off SQL value for the existing rows of table.column."""
         key = _fold(f"{table}.{column}")
@@ -2384,6 +2397,7 @@ def _make(scratch, module, directory, number, name, questioner, write) -> MakeRe
     steps += _execute_operations(scratch, operations[len(steps):])
     questioner.check_renames_used()
     questioner.check_defaults_known(original, target)
+    questioner.check_defaults_used(operations)
     if not operations:
         return MakeResult(())
     changed = read_schema(scratch)

@@ -245,7 +245,7 @@ class Evolution(unittest.TestCase):
             tables = migrate.read_schema(conn).tables
         self.assertEqual(sorted(t.name for t in tables), ["question", "search_history"])  # no shadows
 
-    def test_a_default_for_no_column_or_one_its_own_default_overrides_is_refused(self):
+    def test_a_default_for_no_column_one_unchanged_or_one_its_own_default_overrides_is_refused(self):
         self.project.apply()
         self.project.models("""
             @dataclass
@@ -259,7 +259,9 @@ class Evolution(unittest.TestCase):
                                      "column is nullable, so existing rows get NULL")),
                                    ({"question.status": "'legacy'"}, "--default question.status='legacy' is not "
                                     "used: the column has its own default ('new'), which existing rows get"),
-                                   ({"question.stauts": "'x'"}, "--default question.stauts='x' names no column")):
+                                   ({"question.stauts": "'x'"}, "--default question.stauts='x' names no column"),
+                                   ({"question.text": "'t'"}, "--default question.text='t' is not used: no rows of "
+                                    "that column need a value in this migration (it neither becomes NOT NULL")):
             with self.subTest(defaults), self.assertRaisesRegex(migrate.MigrateError, re.escape(fragment)):
                 self.project.make(questioner=migrate.Questioner(defaults=defaults))
         dotted = Project(self)  # a table whose name holds a dot is still found
