@@ -2954,12 +2954,13 @@ class _Database:
                                "migration corrupts the database: switch to DELETE or WAL first; "
                                "nothing was changed")
 
-    def close(self, *, failed_empty: bool = False) -> None:
-        """Close our connection; after a failure, remove a file we created
-        if nothing at all went into it (never one that holds anything)."""
+    def close(self, *, nothing_done: bool = False) -> None:
+        """Close our connection; after a run that failed or had nothing to
+        do, remove a file we created if nothing at all went into it (never
+        one that holds anything)."""
         conn = getattr(self, "conn", None)
         empty = False
-        if failed_empty and self.created and self.path != ":memory:" and conn is not None:
+        if nothing_done and self.created and self.path != ":memory:" and conn is not None:
             empty = not conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
         if conn is not None and self.owned:
             conn.close()
@@ -3917,13 +3918,13 @@ def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: b
         _check_backup_path(backup)
     migrations = {m.name: m for m in read_migrations(directory)}
     database = _Database(db, create=not reverting, timeout=timeout)
-    done, finished = [], False
+    done = []
     try:
         conn = database.conn
         steps, faked = _checked_steps(conn, migrations, target=target, reverting=reverting, fake=fake,
                                       fake_initial=fake_initial, allow_changed=allow_changed)
         accepted = _accepted_edits(conn, migrations) if allow_changed else []
-        if backup is not None and conn is not None and not database.created:  # after every refusal: none if refused
+        if backup is not None and steps and conn is not None and not database.created:  # after every refusal
             _backup_to(conn, backup)
         if faked:
             _run_batches(conn, [steps[:1]], done, fake=True, progress=progress, timeout=timeout,
@@ -3931,10 +3932,9 @@ def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: b
             steps, accepted = steps[1:], []
         _run_batches(conn, [steps] if atomic and steps else [[step] for step in steps], done,
                      fake=fake, progress=progress, timeout=timeout, accepted=accepted)
-        finished = True
         return done
     finally:
-        database.close(failed_empty=not finished and not done)
+        database.close(nothing_done=not done)
 
 
 def _run_batches(conn, batches: list[list[PlannedStep]], done: list[Step], *, fake: bool, progress,
@@ -4629,7 +4629,8 @@ def _run_migrations(args, out: _Output) -> int:
     def say_header():
         if header and args.backup is not None:  # the path was checked new: it exists if this run made it
             header.insert(-1, f"  Backed up {_shown(args.db)} to {args.backup}" if os.path.exists(args.backup)
-                          else f"  No backup: {_shown(args.db)} does not exist yet")
+                          else f"  No backup: {_shown(args.db)} does not exist yet" if state["new"]
+                          else "  No backup: nothing to run")
         for line in header:
             out.say(line)
         header.clear()
@@ -4637,7 +4638,7 @@ def _run_migrations(args, out: _Output) -> int:
     words = {"apply": "Applying", "revert": "Unapplying"}
     outcomes = {"skip": "SKIPPED (done by another process)", "fake": "FAKED",
                 "adopt": "OK (applied before as the migrations it replaces)"}
-    state = {"open": False}
+    state = {"open": False, "new": not _is_url(args.db) and not os.path.exists(args.db)}
 
     def progress(action, name, step):
         say_header()

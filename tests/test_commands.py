@@ -243,6 +243,14 @@ class Commands(unittest.TestCase):
         out = self.run_ok("apply", "--backup", "before.sqlite3")
         self.assertIn("No backup: db.sqlite3 does not exist yet", out)
         self.assertNotIn("Backed up", out)
+        out = self.run_ok("apply", "--backup", "idle.sqlite3")  # nothing to change: nothing to keep
+        self.assertIn("No backup: nothing to run\nRunning migrations:\n  No migrations to apply.", out)
+        self.assertFalse(os.path.exists(os.path.join(self.project.root, "idle.sqlite3")))
+
+    def test_a_run_with_nothing_to_do_creates_no_database(self):
+        self.assertIn("No migrations to apply.", self.run_ok("apply", "zero"))
+        self.assertIn("No migrations to apply.", self.run_ok("apply", "zero", "--db", "other.sqlite3", "--atomic"))
+        self.assertEqual(sorted(os.listdir(self.project.root)), ["migrations", "models.py"])
 
 
 class Settings(unittest.TestCase):
