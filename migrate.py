@@ -4241,7 +4241,8 @@ _EXAMPLES = {
   python migrate.py apply --backup before.sqlite3""",
     "revert": """examples:
   python migrate.py revert                # the last applied migration
-  python migrate.py revert 0001           # everything after 0001""",
+  python migrate.py revert 0001           # everything after 0001
+  python migrate.py revert zero           # everything""",
     "status": """examples:
   python migrate.py status
   python migrate.py status -v --db app.sqlite3   # with applied times
@@ -4488,7 +4489,8 @@ def _parser(settings: dict):
     common.add_argument("--dir", default=settings["dir"],
                         help=f"migrations directory (env MIGRATE_DIR; now {settings['dir']})")
     common.add_argument("-q", "--quiet", action="store_true", help="print errors only")
-    common.add_argument("-v", "--verbose", action="store_true", help="print more detail")
+    common.add_argument("-v", "--verbose", action="store_true",
+                        help="print more detail (make: the file written; status: applied times)")
 
     def command(name, help_text, aliases=()):
         return commands.add_parser(name, parents=[common], help=help_text, description=help_text,
@@ -4511,7 +4513,7 @@ def _parser(settings: dict):
                             ("revert", "revert the last migration, or all after a target")):
         sub = command(name, help_text)
         sub.add_argument("target", nargs="?", help="number, name" + (", or zero" if name == "apply" else
-                                                                     " that stays applied"))
+                                                                     " that stays applied, or zero"))
         sub.add_argument("--dry-run", "--plan", action="store_true", dest="dry_run",
                          help="list what would run, with the SQL, and change nothing")
         sub.add_argument("--fake", action="store_true", help="record without running the SQL")
