@@ -4363,7 +4363,7 @@ _TOML_ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"'
 
 def _read_tool_migrate(text: str, path: str) -> dict:
     """[tool.migrate] db/models/dir strings from TOML text, for Pythons without tomllib."""
-    migrate, settings, table = ("tool", "migrate"), {}, ()
+    migrate, settings, table, seen = ("tool", "migrate"), {}, (), False
     for line, tokens in _toml_statements(text, path):
         where = f"{path} line {line}"
         if tokens[0] == "[":  # a [table] or [[array of tables]] header
@@ -4375,6 +4375,9 @@ def _read_tool_migrate(text: str, path: str) -> dict:
                 raise _not_a_string(path, table[2]) if table[2] in _DEFAULTS else _unknown_key(path, table[2])
             if brackets == 2 and table == migrate[:len(table)]:
                 raise _not_a_table(path)
+            if table == migrate and seen:
+                raise MigrateError(f"{where}: [tool.migrate] is declared twice, which TOML forbids: keep one")
+            seen = seen or table == migrate
             continue
         keys, rest = _toml_key(tokens, where)
         if rest[:1] != ["="] or len(rest) < 2:

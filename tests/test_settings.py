@@ -64,6 +64,7 @@ UNREADABLE = [
     ('[tool.migrate]\ndb = "\\q.db"', "db: cannot read the escape"),
     ('[tool.migrate]\ndb = "\\ud800.db"', "db: cannot read the escape"),
     ('[tool.migrate]\ndb = "x.db"\ndb = "y.db"', "db is set twice"),
+    ('[tool.migrate]\ndb = "x.db"\n[tool.other]\n[tool.migrate]\ndir = "m"', "line 4: [tool.migrate] is declared twice"),
     ('[tool.migrate]\ndb = "x.db', "line 2: cannot read"),
     ('[tool.migrate]\ndb = "x.db" dir = "m"', "db must be a quoted string"),
     ('[tool.migrate\ndb = "x.db"', "line 1: cannot read"),
