@@ -4264,15 +4264,16 @@ _EXAMPLES = {
 
 
 def _pyproject_settings(start: str = ".") -> dict:
-    """[tool.migrate] db/models/dir from the nearest pyproject.toml that sets
-    them (a package's own pyproject.toml in a monorepo does not hide the root's),
-    its paths made relative to the current folder."""
+    """db/models/dir from the nearest pyproject.toml with a [tool.migrate]
+    that sets any (a package's own pyproject.toml in a monorepo does not hide
+    the root's), the defaults for the others, all relative to its folder and
+    made relative to the current one; empty when there is none."""
     folder = os.path.abspath(start)
     while True:
         path = os.path.join(folder, "pyproject.toml")
         settings = _read_pyproject(path) if os.path.isfile(path) else {}
         if settings:
-            return _relative_to_folder(settings, folder)
+            return _relative_to_folder({**_DEFAULTS, **settings}, folder)
         parent = os.path.dirname(folder)
         if parent == folder:
             return {}

@@ -125,7 +125,12 @@ class PyprojectFile(unittest.TestCase):
                           "dir": os.path.abspath("/abs/migrations")})
         for db, models in [("http://127.0.0.1:4001", "app.models"), (":memory:", "models")]:
             self.write(f'[tool.migrate]\ndb = "{db}"\nmodels = "{models}"\n'.encode())
-            self.assertEqual(migrate._pyproject_settings(self.sub), {"db": db, "models": models})
+            settings = migrate._pyproject_settings(self.sub)
+            self.assertEqual((settings["db"], settings["models"]), (db, models))
+        self.write(b'[tool.migrate]\ndb = "app.sqlite3"\n')  # what it leaves out is the default, there too
+        self.assertEqual({key: os.path.abspath(value) for key, value in migrate._pyproject_settings(self.sub).items()},
+                         {"db": os.path.join(self.root, "app.sqlite3"), "models": os.path.join(self.root, "models.py"),
+                          "dir": os.path.join(self.root, "migrations")})
 
     def test_the_nearest_pyproject_that_sets_them_wins(self):
         self.write(b'[tool.migrate]\ndb = "root.sqlite3"\n')
