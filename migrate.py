@@ -2742,7 +2742,7 @@ def _shorten(statement: str, limit: int = 200) -> str:
 class Step:
     """One migration applied or reverted, and how long it took."""
     name: str
-    action: str  # "apply", "revert" or "fake"
+    action: str  # "apply", "revert", "fake", "skip" (another process did it) or "adopt" (a squash recorded)
     seconds: float
     warnings: tuple[str, ...] = ()
 
