@@ -2954,20 +2954,15 @@ class _Database:
                                "migration corrupts the database: switch to DELETE or WAL first; "
                                "nothing was changed")
 
-    def close(self, *, nothing_done: bool = False) -> None:
-        """Close our connection; after a run that failed or had nothing to
-        do, remove a file we created if nothing at all went into it (never
-        one that holds anything)."""
+    def close(self) -> None:
+        """Close our connection, or leave the caller's as it was. A file we
+        created stays, even empty: another process may have opened it since,
+        and what it writes there would be lost with the file."""
         conn = getattr(self, "conn", None)
-        empty = False
-        if nothing_done and self.created and self.path != ":memory:" and conn is not None:
-            empty = not conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
         if conn is not None and self.owned:
             conn.close()
         elif self.factories:
             conn.row_factory, conn.text_factory = self.factories
-        if empty:
-            os.remove(self.path)  # we made it, nothing went in: leave no trace
 
 
 def _applied(conn) -> dict[str, _Record]:
@@ -3917,7 +3912,12 @@ def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: b
     if backup is not None:
         _check_backup_path(backup)
     migrations = {m.name: m for m in read_migrations(directory)}
-    database = _Database(db, create=not reverting, timeout=timeout)
+    database = _Database(db, create=False, timeout=timeout)
+    if database.conn is None and not reverting:  # no database yet: made only if something will go in
+        if not _checked_steps(None, migrations, target=target, reverting=False, fake=fake,
+                              fake_initial=fake_initial, allow_changed=allow_changed)[0]:
+            return []
+        database = _Database(db, create=True, timeout=timeout)
     done = []
     try:
         conn = database.conn
@@ -3934,7 +3934,7 @@ def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: b
                      fake=fake, progress=progress, timeout=timeout, accepted=accepted)
         return done
     finally:
-        database.close(nothing_done=not done)
+        database.close()
 
 
 def _run_batches(conn, batches: list[list[PlannedStep]], done: list[Step], *, fake: bool, progress,

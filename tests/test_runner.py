@@ -293,17 +293,28 @@ class Failures(unittest.TestCase):
                 project.write_migration("0002_bad", "-- migrate:up\nSELECT * FROM nowhere;\n")
                 with self.assertRaises(migrate.MigrateError):
                     project.apply(atomic=atomic)
-                if atomic:  # all or nothing: nothing, so no file either
-                    self.assertFalse(os.path.exists(project.db))
+                if atomic:  # all or nothing: nothing
+                    self.assertEqual(project.query("SELECT name FROM sqlite_master"), [])
                 else:
                     self.assertEqual(project.query("SELECT name FROM _migrations"), [("0001_a",)])
 
-    def test_first_failing_migration_leaves_no_database_file(self):
+    def test_a_failing_first_migration_leaves_the_new_file_empty_for_whoever_opened_it_since(self):
         project = Project(self)
         project.write_migration("0001_bad", "-- migrate:up\nCREATE TABLE a (x);\nSELECT * FROM nowhere;\n")
+        others = []
+
+        def progress(action, name, step):  # another worker opens the file this run created
+            if step is None:
+                others.append(sqlite3.connect(project.db, isolation_level=None))
         with self.assertRaises(migrate.MigrateError):
-            project.apply()
-        self.assertFalse(os.path.exists(project.db))
+            migrate.apply(project.db, directory=project.directory, progress=progress)
+        self.assertEqual(project.query("SELECT name FROM sqlite_master"), [])
+        others[0].execute("CREATE TABLE kept (x)")  # once deleted, this went into a file nobody could see
+        others[0].close()
+        self.assertEqual(project.query("SELECT name FROM sqlite_master"), [("kept",)])
+        self.assertEqual(migrate.apply(os.path.join(project.root, "new.sqlite3"), directory=project.directory,
+                                       target="zero"), [])
+        self.assertFalse(os.path.exists(os.path.join(project.root, "new.sqlite3")))  # nothing to do: no file
 
     def test_a_rebuild_refuses_a_table_with_columns_the_files_do_not_make(self):
         self.project.execute("ALTER TABLE choice ADD COLUMN hotfix TEXT DEFAULT 'important'")
@@ -742,7 +753,7 @@ class Connections(unittest.TestCase):
                 raise ValueError("the callback's own mistake")
         with self.assertRaisesRegex(ValueError, "the callback's own mistake"):
             migrate.apply(project.db, directory=project.directory, progress=progress)
-        self.assertFalse(os.path.exists(project.db))
+        self.assertEqual(project.query("SELECT name FROM sqlite_master"), [])
 
         def after_commit(action, name, step):
             if isinstance(step, migrate.Step):
