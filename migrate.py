@@ -2886,6 +2886,11 @@ def _shown(db) -> str:
     return f"{scheme}://{rest.partition(':')[0].partition('@')[0]}:***@{rest.rpartition('@')[2]}"
 
 
+def _main_file(conn) -> str:
+    """The file of a SQLite connection's main database; "" for an in-memory one."""
+    return next((row[2] for row in conn.execute("PRAGMA database_list").fetchall() if row[1] == "main"), "") or ""
+
+
 class _Database:
     """A connection we opened (and close), or the caller's (left as found)."""
 
@@ -2944,12 +2949,11 @@ class _Database:
                 if "locked" in str(exc) else ""
             raise MigrateError(f"cannot open database {self.path}: {exc}{hint}; nothing was changed") from None
 
-    def _refuse_unsafe_journal(self) -> None:
+    def _refuse_unsafe_journal(self) -> None:  # (a connection passed in)
         """A crash with journal_mode MEMORY or OFF corrupts the file: no
         migrations there (in-memory databases excepted)."""
         mode = self.conn.execute("PRAGMA journal_mode").fetchone()[0].lower()
-        files = [row[2] for row in self.conn.execute("PRAGMA database_list").fetchall() if row[1] == "main"]
-        if mode in ("memory", "off") and files and files[0]:
+        if mode in ("memory", "off") and _main_file(self.conn):
             raise MigrateError(f"the connection uses journal_mode={mode}, with which a crash during a "
                                "migration corrupts the database: switch to DELETE or WAL first; "
                                "nothing was changed")
@@ -3578,14 +3582,14 @@ class _ForeignKeysOff:
 
 
 def _transaction(conn, steps: list[PlannedStep], *, fake: bool, on_step, timeout: float,
-                 accepted=()) -> list[Step]:
+                 accepted=(), backup: str | None = None) -> list[Step]:
     """Run steps and their tracking writes in ONE `BEGIN IMMEDIATE`
-    transaction, after the `accepted` writes (_accepted_edits), foreign keys
-    checked before COMMIT. On any error: ROLLBACK. Call it with foreign keys
-    off (_ForeignKeysOff)."""
+    transaction, after the `backup` and the `accepted` writes
+    (_accepted_edits), foreign keys checked before COMMIT. On any error:
+    ROLLBACK. Call it with foreign keys off (_ForeignKeysOff)."""
     try:
         done = _attempt(conn, steps, fake=fake, on_start=on_step, allowed=Counter(), timeout=timeout,
-                        accepted=accepted)
+                        accepted=accepted, backup=backup)
     except _NewViolations as found:
         allowed = _checked_violations(conn, steps)  # rolled back: these were there before
         if found.rows - allowed:
@@ -3621,9 +3625,11 @@ def _rollback(conn) -> None:
 
 
 def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, timeout: float,
-             accepted) -> list[Step]:
+             accepted, backup: str | None = None) -> list[Step]:
     _begin(conn)
     try:
+        if backup is not None:  # under the write lock: exactly what the run starts from; none if the lock waits
+            _backup_to(conn, backup)
         # again, inside the lock: another process may have been first
         recorded = _recorded(conn, [name for step in steps for name in _tracked_names(step)])
         create_table, recorded = recorded is None, recorded or set()
@@ -3924,26 +3930,32 @@ def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: b
         steps, faked = _checked_steps(conn, migrations, target=target, reverting=reverting, fake=fake,
                                       fake_initial=fake_initial, allow_changed=allow_changed)
         accepted = _accepted_edits(conn, migrations) if allow_changed else []
-        if backup is not None and steps and conn is not None and not database.created:  # after every refusal
-            _backup_to(conn, backup)
+        if not (steps and conn is not None and not database.created):  # nothing to run, or nothing to copy
+            backup = None
+        if backup is not None:
+            _refuse_backup_of_cluster(conn)
+            if not _main_file(conn):  # in memory: no other connection can read it, nor write meanwhile
+                _backup_to(conn, backup)
+                backup = None
         if faked:
             _run_batches(conn, [steps[:1]], done, fake=True, progress=progress, timeout=timeout,
-                         accepted=accepted)
-            steps, accepted = steps[1:], []
+                         accepted=accepted, backup=backup)
+            steps, accepted, backup = steps[1:], [], None
         _run_batches(conn, [steps] if atomic and steps else [[step] for step in steps], done,
-                     fake=fake, progress=progress, timeout=timeout, accepted=accepted)
+                     fake=fake, progress=progress, timeout=timeout, accepted=accepted, backup=backup)
         return done
     finally:
         database.close()
 
 
 def _run_batches(conn, batches: list[list[PlannedStep]], done: list[Step], *, fake: bool, progress,
-                 timeout: float, accepted=()) -> None:
+                 timeout: float, accepted=(), backup: str | None = None) -> None:
     """Each batch in one transaction (a local one, or one rqlite request),
     adding the Steps to `done` as each commits, so a later failure still
     leaves the record of what was committed. The `accepted` writes
     (_accepted_edits) go into the first transaction, so that whatever fails
-    "as it was" also holds for them; alone when there is nothing to run."""
+    "as it was" also holds for them; alone when there is nothing to run. The
+    `backup` is taken in the first one too, once it holds the write lock."""
     if accepted and not batches:
         batches = [[]]
     if isinstance(conn, Rqlite):
@@ -3954,8 +3966,8 @@ def _run_batches(conn, batches: list[list[PlannedStep]], done: list[Step], *, fa
         with _ForeignKeysOff(conn):
             for batch in batches:
                 done += _transaction(conn, batch, fake=fake, on_step=progress, timeout=timeout,
-                                     accepted=accepted)
-                accepted = ()  # recorded with the first batch
+                                     accepted=accepted, backup=backup)
+                accepted, backup = (), None  # recorded with the first batch
 
 
 def _rqlite_transaction(conn: Rqlite, steps: list[PlannedStep], *, fake: bool, on_step,
@@ -4199,20 +4211,31 @@ def _check_backup_path(path: str) -> None:
         raise MigrateError(f"cannot write backup {path}: folder {folder} does not exist; nothing was changed")
 
 
-def _backup_to(conn, path: str) -> None:
+def _refuse_backup_of_cluster(conn) -> None:
     if not hasattr(conn, "backup"):
         raise MigrateError("--backup copies SQLite files: back up an rqlite cluster with its own "
                            "tools (rqlite's /db/backup); nothing was changed")
+
+
+def _backup_to(conn, path: str) -> None:
+    """Copy the database to the new file `path`. Inside a write transaction
+    (apply's), a connection cannot copy its own database, but another one can
+    read it: the lock keeps every writer out until the copy is done."""
+    _refuse_backup_of_cluster(conn)
+    source = sqlite3.connect(_main_file(conn)) if conn.in_transaction else conn
     target = None
     try:
         target = sqlite3.connect(path)
-        conn.backup(target)
+        source.backup(target)
     except sqlite3.Error as exc:
         if target is not None:
             target.close()
         with suppress(OSError):
             os.remove(path)
         raise MigrateError(f"backup to {path} failed: {exc}; nothing was changed") from None
+    finally:
+        if source is not conn:
+            source.close()
     target.close()
 
 

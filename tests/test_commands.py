@@ -237,6 +237,23 @@ class Commands(unittest.TestCase):
         self.assertIn("Backed up db.sqlite3 to before.sqlite3", out)
         self.assertEqual(table_dump(os.path.join(self.project.root, "before.sqlite3"))["question"], [(1, "kept", 1)])
 
+    def test_a_run_that_cannot_get_the_write_lock_leaves_no_backup(self):
+        self.run_ok("apply")
+        self.project.write_migration("0002_t", "-- migrate:up\nCREATE TABLE t (x);\n-- migrate:down\nDROP TABLE t;\n")
+        writer = sqlite3.connect(self.project.db, isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")  # another process is writing
+        try:
+            result = self.project.cli("apply", "--backup", "before.sqlite3", "--timeout", "0.2")
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()
+        self.assertEqual(result.returncode, 1, result.stdout)
+        self.assertIn("cannot start a write transaction: database is locked", result.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.project.root, "before.sqlite3")))
+        self.assertIn("Backed up db.sqlite3 to before.sqlite3", self.run_ok("apply", "--backup", "before.sqlite3"))
+        saved = normalised_schema(os.path.join(self.project.root, "before.sqlite3"))
+        self.assertFalse(any('"t"' in sql for sql in saved), saved)
+
     def test_backup_of_a_database_not_created_yet_says_so(self):
         self.assertIn("No migrations to revert (database db.sqlite3 does not exist).",
                       self.run_ok("revert", "--backup", "before.sqlite3"))
