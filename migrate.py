@@ -3708,6 +3708,8 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
             except _errors(conn) as exc:
                 if raised:
                     raise raised[0] from None
+                if watch and str(exc) == "interrupted":  # Ctrl-C: raised as handler() began, which sqlite3
+                    raise KeyboardInterrupt from None      # swallows, ending the statement; say it as Ctrl-C
                 raise MigrateError(f"migration {step.name} failed: {exc} in statement: "
                                    f"{_shorten(statement)}; it was rolled back, the database is as it was") from None
     finally:
