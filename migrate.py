@@ -3619,6 +3619,13 @@ def _begin(conn) -> None:
                            "retry, or wait longer with --timeout); nothing was changed") from None
 
 
+def _busy_timeout(conn, milliseconds: int) -> int:
+    """Set how long SQLite waits for another connection's lock; the old value."""
+    before = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+    conn.execute(f"PRAGMA busy_timeout = {int(milliseconds)}")
+    return before
+
+
 def _rollback(conn) -> None:
     if conn.in_transaction:
         conn.execute("ROLLBACK")
@@ -3627,6 +3634,9 @@ def _rollback(conn) -> None:
 def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, timeout: float,
              accepted, backup: str | None = None) -> list[Step]:
     _begin(conn)
+    # Inside the lock only COMMIT should wait for readers, polled by _commit up to `timeout`: with the
+    # connection's busy timeout, every spill of a big transaction's cache to the file waited it out too.
+    patience = _busy_timeout(conn, 0)
     try:
         if backup is not None:  # under the write lock: exactly what the run starts from; none if the lock waits
             _backup_to(conn, backup)
@@ -3672,6 +3682,8 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
     except BaseException:
         _rollback(conn)
         raise
+    finally:
+        _busy_timeout(conn, patience)
     warnings = keyless
     if violations:
         tables = ", ".join(sorted({v[0] for v in violations}))
@@ -3722,8 +3734,8 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
 
 def _commit(conn, steps: list[PlannedStep], *, timeout: float) -> None:
     """COMMIT, retried while readers hold the database, until `timeout`
-    seconds have passed. (Rollback journal: COMMIT answers BUSY after the
-    connection's busy timeout, which is `timeout` when we opened it, and the
+    seconds have passed. (Rollback journal: COMMIT answers BUSY at once, the
+    busy timeout being 0 inside the transaction (_attempt), and the
     transaction stays open holding the PENDING lock, which keeps new readers
     out: so the wait must end.)"""
     deadline = time.monotonic() + timeout
