@@ -4841,7 +4841,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except sqlite3.Error as exc:  # not foreseen above: still one line, never a traceback
         sys.stdout.flush()
-        print(f"error: SQLite: {exc}", file=sys.stderr)
+        locked = "locked" in str(exc) or "busy" in str(exc).lower()  # e.g. while reading the plan
+        print(f"error: SQLite: {exc}" + (" (another process holds a lock: retry, or wait longer with --timeout)"
+                                         if locked else ""), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\ninterrupted" + (_RUN_CUT_SHORT if changing else ""), file=sys.stderr)
