@@ -1382,7 +1382,12 @@ class Questioner:
         used = {f"{_fold(table.name)}.{column}" for operation in operations if isinstance(operation, AlterTable)
                 for table, fills in ((operation.after, operation.fills), (operation.before, operation.reverse_fills))
                 for column in fills}
+        renamed = {_fold(op.old): op.new for op in operations if isinstance(op, RenameTable)}
         for key, value in self.defaults.items():
+            table, _, column = key.rpartition(".")
+            if key not in used and f"{_fold(renamed.get(table, ''))}.{column}" in used:
+                raise MigrateError(f"--default {key}={value}: the table is renamed in this migration: name it "
+                                   f"by its new name, {renamed[table]}.{column}; nothing was written")
             if key not in used:
                 raise MigrateError(f"--default {key}={value} is not used: no rows of that column need a value in "
                                    "this migration (it neither becomes NOT NULL nor is dropped); drop the "
@@ -2396,7 +2401,7 @@ def _make(scratch, module, directory, number, name, questioner, write) -> MakeRe
     operations += diff_schemas(renamed, target, questioner, unmanaged=unmanaged)
     steps += _execute_operations(scratch, operations[len(steps):])
     questioner.check_renames_used()
-    questioner.check_defaults_known(original, target)
+    questioner.check_defaults_known(original, renamed, target)
     questioner.check_defaults_used(operations)
     if not operations:
         return MakeResult(())

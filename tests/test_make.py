@@ -272,6 +272,19 @@ class Evolution(unittest.TestCase):
                          ("+ Add column a.b.c",))
         self.assertEqual(self.project.files(), ["0001_initial.sql"])
 
+    def test_a_down_value_for_a_column_dropped_from_a_renamed_table_takes_the_new_table_name(self):
+        self.project.models("@dataclass\nclass Post:\n    title: str\n    body: str\n    id: Optional[int] = None\n")
+        self.project.make()
+        self.project.models("@dataclass\nclass Article:\n    title: str\n    id: Optional[int] = None\n")
+        renames = ["post=article"]
+        result = self.project.make(write=False, questioner=migrate.Questioner(renames=renames,
+                                                                               defaults={"article.body": "'x'"}))
+        self.assertIn('SELECT "title", \'x\', "id" FROM "article"', "\n".join(result.down))
+        with self.assertRaisesRegex(migrate.MigrateError, r"--default post.body='x': the table is renamed in this "
+                                                          r"migration: name it by its new name, article.body"):
+            self.project.make(write=False, questioner=migrate.Questioner(renames=renames,
+                                                                         defaults={"post.body": "'x'"}))
+
     def test_a_one_off_value_that_is_no_sql_value_for_the_rows_or_null_is_refused(self):
         with_author = "@dataclass\nclass Question:\n    text: str\n    author: str\n    id: Optional[int] = None\n"
         self.project.models(with_author)
