@@ -1994,10 +1994,12 @@ def _read_migration(path: str, number: int) -> Migration:
     up, down = parse_sections(text, path)
     replaces = _REPLACES.search(text.split("-- migrate:up", 1)[0])
     pairs = [entry.partition(":") for entry in replaces.group(1).split()] if replaces else []
-    content = text.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8")
-    return Migration(os.path.basename(path)[:-4], number, path, up, down, _checksum(content),
+    normalised = text.replace("\r\n", "\n").replace("\r", "\n")
+    content = normalised.encode("utf-8")
+    digest = _checksum(content)
+    return Migration(os.path.basename(path)[:-4], number, path, up, down, digest,
                      tuple(name for name, _, _ in pairs), tuple(checksum for _, _, checksum in pairs),
-                     _checksum(raw), content.decode("utf-8"))
+                     digest if content == raw else _checksum(raw), normalised)
 
 
 def parse_sections(text: str, path: str = "migration") -> tuple[str, str | None]:
