@@ -3951,11 +3951,12 @@ def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: b
         steps, faked = _checked_steps(conn, migrations, target=target, reverting=reverting, fake=fake,
                                       fake_initial=fake_initial, allow_changed=allow_changed)
         accepted = _accepted_edits(conn, migrations) if allow_changed else []
-        if not (steps and conn is not None and not database.created):  # nothing to run, or nothing to copy
+        if not ((steps or accepted) and conn is not None and not database.created):  # nothing to change or copy
             backup = None
         if backup is not None:
             _refuse_backup_of_cluster(conn)
-            if not _main_file(conn):  # in memory: no other connection can read it, nor write meanwhile
+            exclusive = conn.execute("PRAGMA locking_mode").fetchone()[0].lower() == "exclusive"
+            if not _main_file(conn) or exclusive:  # no other connection can read it, nor write meanwhile
                 _backup_to(conn, backup)
                 backup = None
         if faked:
@@ -4243,9 +4244,12 @@ def _backup_to(conn, path: str) -> None:
     (apply's), a connection cannot copy its own database, but another one can
     read it: the lock keeps every writer out until the copy is done."""
     _refuse_backup_of_cluster(conn)
-    source = sqlite3.connect(_main_file(conn)) if conn.in_transaction else conn
+    source = sqlite3.connect(_main_file(conn), timeout=1, isolation_level=None) if conn.in_transaction else conn
     target = None
     try:
+        if source is not conn:  # hold a read lock first: sqlite3's backup() would wait for one without end
+            source.execute("BEGIN")
+            source.execute("SELECT count(*) FROM sqlite_master").fetchone()
         target = sqlite3.connect(path)
         source.backup(target)
     except sqlite3.Error as exc:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import unittest
 
-from tests.support import MIGRATE, Project, normalised_schema, table_dump
+from tests.support import MIGRATE, Project, migrate, normalised_schema, table_dump
 
 POLLS = """
 @dataclass
@@ -253,6 +253,21 @@ class Commands(unittest.TestCase):
         self.assertIn("Backed up db.sqlite3 to before.sqlite3", self.run_ok("apply", "--backup", "before.sqlite3"))
         saved = normalised_schema(os.path.join(self.project.root, "before.sqlite3"))
         self.assertFalse(any('"t"' in sql for sql in saved), saved)
+
+    def test_backup_of_an_exclusive_connection_and_of_accepted_edits(self):
+        self.run_ok("apply")
+        conn = sqlite3.connect(self.project.db, isolation_level=None)
+        conn.execute("PRAGMA locking_mode = EXCLUSIVE")  # no second connection can read it: no waiting forever
+        self.project.write_migration("0002_t", "-- migrate:up\nCREATE TABLE t (x);\n-- migrate:down\nDROP TABLE t;\n")
+        saved = os.path.join(self.project.root, "exclusive.sqlite3")
+        self.assertEqual([s.name for s in migrate.apply(conn, directory=self.project.directory, backup=saved)],
+                         ["0002_t"])
+        conn.close()
+        self.assertFalse(any('"t"' in sql for sql in normalised_schema(saved)))
+        with open(os.path.join(self.project.directory, "0002_t.sql"), "a") as handle:
+            handle.write("-- edited\n")
+        out = self.run_ok("apply", "--allow-changed", "--backup", "edits.sqlite3")  # new checksums: a change
+        self.assertIn("Backed up db.sqlite3 to edits.sqlite3", out)
 
     def test_backup_of_a_database_not_created_yet_says_so(self):
         self.assertIn("No migrations to revert (database db.sqlite3 does not exist).",
