@@ -1384,14 +1384,15 @@ class Questioner:
                 for column in fills}
         renamed = {_fold(op.old): op.new for op in operations if isinstance(op, RenameTable)}
         for key, value in self.defaults.items():
+            if key in used:
+                continue
             table, _, column = key.rpartition(".")
-            if key not in used and f"{_fold(renamed.get(table, ''))}.{column}" in used:
+            if f"{_fold(renamed.get(table, ''))}.{column}" in used:
                 raise MigrateError(f"--default {key}={value}: the table is renamed in this migration: name it "
                                    f"by its new name, {renamed[table]}.{column}; nothing was written")
-            if key not in used:
-                raise MigrateError(f"--default {key}={value} is not used: no rows of that column need a value in "
-                                   "this migration (it neither becomes NOT NULL nor is dropped); drop the "
-                                   "--default; nothing was written")
+            raise MigrateError(f"--default {key}={value} is not used: no rows of that column need a value in "
+                               "this migration (it neither becomes NOT NULL nor is dropped); drop the "
+                               "--default; nothing was written")
 
     def fill(self, table: str, column: str, reason: str) -> str | None:
         """A one-off SQL value for the existing rows of table.column."""
