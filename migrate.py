@@ -3719,8 +3719,10 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
                 return 1
         return 0
 
+    ctrl_c = []
     if watch:
         conn.set_progress_handler(handler, 100000)
+        restore_sigint = _noting_sigint(ctrl_c)
     try:
         for statement in statements:
             try:
@@ -3728,16 +3730,38 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
             except _errors(conn) as exc:
                 if raised:
                     raise raised[0] from None
-                if watch and str(exc) == "interrupted":  # Ctrl-C: raised as handler() began, which sqlite3
-                    raise KeyboardInterrupt from None      # swallows, ending the statement; say it as Ctrl-C
+                if ctrl_c and str(exc) == "interrupted":  # Ctrl-C: raised as handler() began, which sqlite3
+                    raise KeyboardInterrupt from None       # swallows, ending the statement; say it as Ctrl-C
                 raise MigrateError(f"migration {step.name} failed: {exc} in statement: "
                                    f"{_shorten(statement)}; it was rolled back, the database is as it was") from None
     finally:
         if watch:
             conn.set_progress_handler(None, 0)
+            restore_sigint()
     if create_table:
         conn.execute(_CREATE_MIGRATIONS_TABLE)
     conn.execute(*_tracking_write(step))
+
+
+def _noting_sigint(seen: list):
+    """Have SIGINT append to `seen` before its handler runs, and return what
+    undoes that. An "interrupted" statement is then told apart: Ctrl-C (the
+    handler's KeyboardInterrupt is swallowed by sqlite3) from another thread's
+    conn.interrupt(), which is the statement failing. Signals reach only the
+    main thread; elsewhere, or under a handler set outside Python, nothing is
+    wrapped and "interrupted" stays an error."""
+    import signal
+    import threading
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(previous):
+        return lambda: None
+
+    def note(signum, frame):
+        seen.append(signum)
+        return previous(signum, frame)
+
+    signal.signal(signal.SIGINT, note)
+    return lambda: signal.signal(signal.SIGINT, previous)
 
 
 def _commit(conn, steps: list[PlannedStep], *, timeout: float) -> None:

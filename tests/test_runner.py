@@ -1,7 +1,9 @@
 """Runner: apply, revert and status on real SQLite files."""
 import os
 import pathlib
+import signal
 import sqlite3
+import threading
 import unittest
 
 from tests.support import Project, migrate, normalised_schema, table_dump
@@ -763,6 +765,24 @@ class Connections(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "stop here"):
             migrate.apply(project.db, directory=project.directory, progress=after_commit)
         self.assertEqual([s.applied for s in project.status()], [True, False])  # committed; the next not begun
+
+    def test_conn_interrupt_from_another_thread_is_an_error_not_ctrl_c(self):
+        project = Project(self)
+        project.write_migration("0001_slow", "-- migrate:up\nCREATE TABLE t (x);\nWITH RECURSIVE c(x) AS (SELECT 1 "
+                                "UNION ALL SELECT x + 1 FROM c WHERE x < 20000000) SELECT count(*) FROM c;\n")
+        conn = sqlite3.connect(project.db)
+        self.addCleanup(conn.close)
+        sigint = signal.getsignal(signal.SIGINT)
+
+        def progress(action, name, step):
+            if isinstance(step, float):  # a watchdog thread gives up on the statement
+                watchdog = threading.Thread(target=conn.interrupt)
+                watchdog.start()
+                watchdog.join()
+        with self.assertRaisesRegex(migrate.MigrateError, "migration 0001_slow failed: interrupted in statement"):
+            migrate.apply(conn, directory=project.directory, progress=progress)
+        self.assertIs(signal.getsignal(signal.SIGINT), sigint)
+        self.assertEqual(project.query("SELECT name FROM sqlite_master"), [])
 
     def test_a_connection_with_its_own_row_and_text_factories_works_and_keeps_them(self):
         project = Project(self)
