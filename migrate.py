@@ -3921,13 +3921,16 @@ def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed) 
 
 
 def plan(db, *, directory: str = "migrations", target: str | None = None, reverting: bool = False,
-         fake: bool = False, fake_initial: bool = False, allow_changed: bool = False) -> list[PlannedStep]:
+         fake: bool = False, fake_initial: bool = False, allow_changed: bool = False,
+         timeout: float = 30.0) -> list[PlannedStep]:
     """What `apply` (or `revert`, with reverting=True) would run, in order,
     without changing anything; it refuses what they would refuse. A step
-    that would only be recorded (`fake`, `fake_initial`) has no statements."""
+    that would only be recorded (`fake`, `fake_initial`) has no statements.
+    `timeout` is how long to wait for a writer that keeps readers out."""
     _check_sqlite_version()
+    _check_timeout(timeout)
     migrations = {m.name: m for m in read_migrations(directory)}
-    database = _Database(db, create=False)
+    database = _Database(db, create=False, timeout=timeout)
     try:
         steps, faked = _checked_steps(database.conn, migrations, target=target, reverting=reverting, fake=fake,
                                       fake_initial=fake_initial, allow_changed=allow_changed)
@@ -4688,7 +4691,7 @@ def _run_migrations(args, out: _Output) -> int:
     if args.dry_run or checking:
         options = {} if reverting else dict(fake_initial=args.fake_initial, allow_changed=args.allow_changed)
         steps = plan(args.db, directory=args.dir, target=args.target, reverting=reverting, fake=args.fake,
-                     **options)
+                     timeout=args.timeout, **options)
         if args.dry_run:
             _print_plan(steps)
         elif steps:  # (the list is the point of --check: printed even with -q, as make --check's)

@@ -152,6 +152,26 @@ class Locks(unittest.TestCase):
         self.assertIn("--timeout", result.stderr)
         self.assertEqual(project.query("SELECT count(*) FROM _migrations"), [(1,)])
 
+    def test_check_and_dry_run_wait_for_a_writer_only_as_long_as_the_timeout(self):
+        project = self.one_applied_one_pending()
+        holder = sqlite3.connect(project.db, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")  # rollback journal: readers are kept out too
+        results = []
+        try:
+            for option in ("--check", "--dry-run"):
+                started = time.monotonic()
+                results.append((project.cli("apply", option, "--timeout", "0.3"), time.monotonic() - started))
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        for result, seconds in results:
+            self.assertLess(seconds, 5)  # 0.3 s, not the default 30
+            self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
+            self.assertNotIn("Traceback", result.stderr)
+            self.assertIn("database is locked", result.stderr)
+            self.assertIn("--timeout", result.stderr)
+        self.assertEqual(project.query("SELECT count(*) FROM _migrations"), [(1,)])
+
     def test_a_reader_holding_the_database_past_the_timeout_rolls_back_at_commit(self):
         # rollback journal: COMMIT waits for readers while holding the PENDING lock,
         # which locks new readers out, so --timeout must bound that wait too
