@@ -1481,9 +1481,10 @@ def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool) -> 
         if column.name == after.rowid_alias:
             continue
         if column.default is not None and (up or old is None):  # the down keeps NULLs written since: see below
-            if up and given is not None:
+            if given is not None:
+                rows = "existing rows get" if up else "its rows get back when the migration is reverted"
                 raise MigrateError(f"--default {after.name}.{column.name}={given} is not used: the column has "
-                                   f"its own default ({column.default}), which existing rows get; drop the "
+                                   f"its own default ({column.default}), which {rows}; drop the "
                                    "--default (or set other values by hand, in a migration of their own)")
             fills[_fold(column.name)] = _default_text(column.default)
             continue

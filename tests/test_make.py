@@ -264,6 +264,15 @@ class Evolution(unittest.TestCase):
                                     "that column need a value in this migration (it neither becomes NOT NULL")):
             with self.subTest(defaults), self.assertRaisesRegex(migrate.MigrateError, re.escape(fragment)):
                 self.project.make(questioner=migrate.Questioner(defaults=defaults))
+        dropping = Project(self)  # the down brings a dropped column back with its own default
+        dropping.models("@dataclass\nclass T:\n    s: str = 'new'\n    id: Optional[int] = None\n")
+        dropping.make()
+        dropping.models("@dataclass\nclass T:\n    id: Optional[int] = None\n")
+        with self.assertRaisesRegex(migrate.MigrateError, re.escape(
+                "--default t.s='x' is not used: the column has its own default ('new'), which its rows get back "
+                "when the migration is reverted")):
+            dropping.make(questioner=migrate.Questioner(defaults={"t.s": "'x'"}))
+        self.assertEqual(dropping.files(), ["0001_initial.sql"])
         dotted = Project(self)  # a table whose name holds a dot is still found
         dotted.write_migration("0001_t", '-- migrate:up\nCREATE TABLE "a.b" (id INTEGER PRIMARY KEY);\n'
                                '-- migrate:down\nDROP TABLE "a.b";\n')
