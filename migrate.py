@@ -879,10 +879,14 @@ def _declared_indexes(cls: type, fields: list[_Field], models) -> list[tuple]:
                                f"[{entries!r}] for one index over them all, or {list(entries)!r} for one each")
         named = entries.items() if isinstance(entries, dict) else [(None, entry) for entry in entries]
         for given_name, entry in named:
-            if given_name is not None and (not isinstance(given_name, str) or not given_name.strip()
-                                           or _fold(given_name).startswith("sqlite_")):
+            if given_name is not None and (not isinstance(given_name, str) or not given_name.strip()):
                 raise MigrateError(f"model {cls.__name__}: {attribute} index name {given_name!r} must be a "
-                                   "non-empty string not starting with sqlite_ (SQLite reserves the prefix)")
+                                   "non-empty string")
+            if given_name is not None and (_ignored(given_name) or _fold(given_name).startswith("_new_")):
+                raise MigrateError(f"model {cls.__name__}: {attribute} index name {given_name} is reserved "
+                                   f"(SQLite, Litestream or D1 use the prefix, or migrate.py the name: "
+                                   f"{MIGRATIONS_TABLE}, and _new_<table> while it rebuilds a table); "
+                                   "choose another name")
             columns = (entry,) if isinstance(entry, str) else entry
             if not isinstance(columns, (list, tuple)) or not all(isinstance(c, str) for c in columns):
                 raise MigrateError(f"{shape}, not {entry!r}")

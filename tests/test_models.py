@@ -431,7 +431,10 @@ class ConstraintsAndIndexes(ModelCase):
                 ('{"x": "last"}', '{"x": "last"}', ("__indexes__ x: ('last',) and __unique__ x: ('last',)",
                                                     "would both be the index x")),
                 ('{"x": "last"}', '{"user_email_uniq": "last"}', ("would both be the index user_email_uniq",)),
-                ('{"sqlite_x": "last"}', "[]", ("__indexes__ index name 'sqlite_x'", "SQLite reserves")),
+                ('{"sqlite_x": "last"}', "[]", ("__indexes__ index name sqlite_x is reserved",)),
+                ('{"_Migrations": "last"}', "[]", ("__indexes__ index name _Migrations is reserved",)),
+                ("[]", '{"_new_user": "last"}', ("__unique__ index name _new_user is reserved",
+                                               "_new_<table> while it rebuilds a table")),
                 ('{"": "last"}', "[]", ("__indexes__ index name ''",)),
                 ('{1: "last"}', "[]", ("__indexes__ index name 1",)),
                 ('{"x": 5}', "[]", ("__indexes__ must be a list", "or a dict of index names", "not 5"))):
