@@ -704,10 +704,13 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
         if checked and not _default_fits(inner, default):
             raise MigrateError(f"{where}: default {default!r} is not a {inner.__name__}: give it a "
                                f"{inner.__name__} (or metadata={{'default_sql': ...}} for an SQL expression)")
-        if _is_import_time(default):
-            raise MigrateError(f"{where}: default {default!r} is the time the models were loaded (datetime.now() "
-                               "in the class body), so every make would write a new default; for the time a row "
-                               "is inserted use metadata={'default_sql': 'CURRENT_TIMESTAMP'}")
+        written = "default_sql" not in metadata and _model_option(cls, "__managed__", set(models.values()))
+        if written and _is_import_time(default):
+            now, sql = {"date": ("date.today()", "CURRENT_DATE"), "time": ("datetime.now().time()", "CURRENT_TIME")
+                        }.get(type(default).__name__, ("datetime.now()", "CURRENT_TIMESTAMP"))
+            raise MigrateError(f"{where}: default {default!r} is the time the models were loaded ({now} in the "
+                               "class body), so every make would write a new default; for the time a row is "
+                               f"inserted use metadata={{'default_sql': '{sql}'}}")
         fields.append(_Field(cls.__name__, f.name, column, sql_type, nullable, metadata, default, target))
     return fields
 
@@ -741,17 +744,25 @@ def _check_metadata(metadata: dict, where: str) -> None:
 
 
 def _is_import_time(default: object) -> bool:
-    """Whether a datetime default is within seconds of now: `datetime.now()`
+    """Whether a datetime, date or time default is now (within seconds), or
+    today: `datetime.now()`, `date.today()` or `datetime.now().time()`
     evaluated when the class was defined, a new value on every run (Django
     warns of the same mistake, fields.W161)."""
     import datetime
-    if not isinstance(default, datetime.datetime):
+    if not isinstance(default, (datetime.datetime, datetime.date, datetime.time)):
         return False
-    if default.tzinfo is not None:
+    if getattr(default, "tzinfo", None) is not None:
         nows = [datetime.datetime.now(default.tzinfo)]
     else:  # now() or utcnow()
         nows = [datetime.datetime.now(), datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)]
-    return any(abs(now - default) < datetime.timedelta(seconds=10) for now in nows)
+    if isinstance(default, datetime.datetime):
+        return any(abs(now - default) < datetime.timedelta(seconds=10) for now in nows)
+    if isinstance(default, datetime.date):
+        return default in [now.date() for now in nows]
+    today, day, close = datetime.date.today(), datetime.timedelta(days=1), datetime.timedelta(seconds=10)
+    apart = [abs(datetime.datetime.combine(today, now.timetz()) - datetime.datetime.combine(today, default)) % day
+             for now in nows]  # a time of day: within seconds of now, also across midnight
+    return any(gap < close or day - gap < close for gap in apart)
 
 
 def _default_fits(annotation: object, default: object) -> bool:

@@ -295,14 +295,27 @@ class Defaults(ModelCase):
         self.assertEqual((created.notnull, created.default), (True, "CURRENT_TIMESTAMP"))
 
     def test_datetime_now_in_the_class_body_is_refused_and_a_fixed_time_is_kept(self):
-        for now in ("datetime.now()", "datetime.now(timezone.utc)", "datetime.utcnow()"):
+        for annotation, now, shown, sql in (
+                ("datetime", "datetime.now()", "datetime.datetime(", "CURRENT_TIMESTAMP"),
+                ("datetime", "datetime.now(timezone.utc)", "datetime.datetime(", "CURRENT_TIMESTAMP"),
+                ("datetime", "datetime.utcnow()", "datetime.datetime(", "CURRENT_TIMESTAMP"),
+                ("date", "date.today()", "datetime.date(", "CURRENT_DATE"),  # make --check fails tomorrow
+                ("time", "datetime.now().time()", "datetime.time(", "CURRENT_TIME"),
+                ("time", "datetime.now(timezone.utc).timetz()", "datetime.time(", "CURRENT_TIME")):
             with self.subTest(now=now):
-                self.error(f"from datetime import datetime, timezone\n@dataclass\nclass Post:\n    at: datetime = {now}\n",
-                           "model Post field at: default datetime.datetime(", "CURRENT_TIMESTAMP")
+                self.error(f"from datetime import date, datetime, time, timezone\n@dataclass\nclass Post:\n"
+                           f"    at: {annotation} = {now}\n", f"model Post field at: default {shown}",
+                           {"datetime": "datetime.now()", "date": "date.today()",
+                            "time": "datetime.now().time()"}[annotation] + " in the class body", sql)
         kept = self.table("import datetime\n@dataclass\nclass Post:\n"
                           "    at: datetime.datetime = datetime.datetime(2020, 1, 2, 3, 4, 5)\n"
-                          "    on: datetime.date = datetime.date.today()\n", "post")  # a day is stable enough
+                          "    on: datetime.date = datetime.date(2020, 1, 2)\n"
+                          "    made: datetime.datetime = field(default=datetime.datetime.now(), "
+                          "metadata={'default_sql': 'CURRENT_TIMESTAMP'})\n", "post")  # the SQL default wins
         self.assertEqual(kept.column("at").default, "'2020-01-02T03:04:05'")
+        self.assertEqual(kept.column("made").default, "CURRENT_TIMESTAMP")
+        self.table("import datetime\n@dataclass\nclass Post:\n    __managed__ = False\n"
+                   "    at: datetime.datetime = datetime.datetime.now()\n", "post")  # make writes nothing for it
 
     def test_integer_default_beyond_64_bits_is_refused(self):
         self.error("@dataclass\nclass A:\n    x: int = 2**63\n", "model A field x", "outside SQLite's 64-bit integers")
