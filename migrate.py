@@ -4456,7 +4456,8 @@ _TOML_ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"'
 
 def _read_tool_migrate(text: str, path: str) -> dict:
     """[tool.migrate] db/models/dir strings from TOML text, for Pythons without tomllib."""
-    migrate, settings, table, seen = ("tool", "migrate"), {}, (), False
+    migrate, settings, table = ("tool", "migrate"), {}, ()
+    ours, headers, dotted = {("tool",), ("tool", "migrate")}, set(), set()  # TOML defines each table once
     for line, tokens in _toml_statements(text, path):
         where = f"{path} line {line}"
         if tokens[0] == "[":  # a [table] or [[array of tables]] header
@@ -4468,14 +4469,20 @@ def _read_tool_migrate(text: str, path: str) -> dict:
                 raise _not_a_string(path, table[2]) if table[2] in _DEFAULTS else _unknown_key(path, table[2])
             if brackets == 2 and table == migrate[:len(table)]:
                 raise _not_a_table(path)
-            if table == migrate and seen:
-                raise MigrateError(f"{where}: [tool.migrate] is declared twice, which TOML forbids: keep one")
-            seen = seen or table == migrate
+            if table in ours and table in headers | dotted:
+                raise MigrateError(f"{where}: [{'.'.join(table)}] is declared twice (as a header, or by dotted "
+                                   "keys above), which TOML forbids: keep one")
+            headers.add(table)
             continue
         keys, rest = _toml_key(tokens, where)
         if rest[:1] != ["="] or len(rest) < 2:
             raise MigrateError(f"{where}: expected key = value: is it valid TOML?")
         name, value = table + keys, rest[1:]
+        for inner in (name[:n] for n in range(len(table) + 1, len(name))):  # tables a dotted key defines
+            if inner in ours and inner in headers:
+                raise MigrateError(f"{where}: [{'.'.join(inner)}] is declared above, so a dotted key cannot "
+                                   f"add to it, which TOML forbids: set {name[-1]} under [{'.'.join(inner)}]")
+            dotted.add(inner)
         if name == migrate[:len(name)]:  # tool = ... or tool.migrate = ...
             if value[0] == "{":
                 raise MigrateError(f"{where}: an inline table for tool.migrate needs Python 3.11+: "

@@ -49,6 +49,8 @@ READABLE = [
      'when = 1979-05-27 07:32:00.999-07:00\nnumbers = [0xBEEF, -1e+3, inf, nan, 1_000]\n'
      '[tool.migrate]\ndir = "m"\n', {"dir": "m"}),
     ("[project]\nname = 'x'\n", {}),
+    ('[tool]\nmigrate.db = "x.db"\nmigrate.dir = "m"\n[tool.other]\nx = 1', {"db": "x.db", "dir": "m"}),
+    ('[[a]]\n[a.b]\nx = 1\n[[a]]\n[a.b]\nx = 2\n[tool.migrate]\ndir = "m"', {"dir": "m"}),
 ]
 
 # (pyproject.toml text, what the error names): tomllib rejects these, or they are
@@ -65,6 +67,11 @@ UNREADABLE = [
     ('[tool.migrate]\ndb = "\\ud800.db"', "db: cannot read the escape"),
     ('[tool.migrate]\ndb = "x.db"\ndb = "y.db"', "db is set twice"),
     ('[tool.migrate]\ndb = "x.db"\n[tool.other]\n[tool.migrate]\ndir = "m"', "line 4: [tool.migrate] is declared twice"),
+    ('[tool]\nmigrate.db = "x.db"\n[tool.migrate]\ndir = "m"', "line 3: [tool.migrate] is declared twice"),
+    ('tool.migrate.db = "x.db"\n[tool]\nx = 1', "line 2: [tool] is declared twice"),
+    ('[tool]\nx = 1\n[tool]\ny = 2', "line 3: [tool] is declared twice"),
+    ('[tool.migrate]\ndir = "m"\n[tool]\nmigrate.db = "x.db"', "line 4: [tool.migrate] is declared above, so "
+     "a dotted key cannot add to it"),
     ('[tool.migrate]\ndb = "x.db', "line 2: cannot read"),
     ('[tool.migrate]\ndb = "x.db" dir = "m"', "db must be a quoted string"),
     ('[tool.migrate\ndb = "x.db"', "line 1: cannot read"),
