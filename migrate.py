@@ -85,6 +85,14 @@ def _path_argument(value, what: str) -> str:
     return os.fspath(value)
 
 
+def _check_flags(**flags) -> None:
+    """Library flags must be True or False: "False" or "no" would be true."""
+    for name, value in flags.items():
+        if not isinstance(value, bool):
+            raise MigrateError(f"{name} must be True or False, not {type(value).__name__} {value!r}; "
+                               "nothing was changed")
+
+
 # ============================================================================
 # Schema types and the SQL text they are made of
 # ============================================================================
@@ -1343,6 +1351,14 @@ class Questioner:
     guessed: no rename, no value."""
 
     def __init__(self, *, renames=(), defaults=None, prompt=None):
+        if not isinstance(renames, (list, tuple, set, frozenset)) or not all(isinstance(a, str) for a in renames):
+            raise MigrateError(f"renames must be a list of strings like 'table.old=new', not {renames!r}")
+        if defaults is not None and (not isinstance(defaults, dict) or not all(
+                isinstance(item, str) for pair in defaults.items() for item in pair)):
+            raise MigrateError("defaults must be a dict of 'table.column' to an SQL value as a string, "
+                               f"like {{'question.author': \"''\"}}, not {defaults!r}")
+        if prompt is not None and not callable(prompt):
+            raise MigrateError(f"prompt must be a function or None, not {type(prompt).__name__}")
         self.renames = {}
         for answer in renames:
             old, sep, new = answer.partition("=")
@@ -2393,6 +2409,12 @@ def make(*, models: str = "models.py", directory: str = "migrations", name: str 
     """Compare the models with what the migrations build and write the next
     migration file. With `write=False` nothing is written (for --check and
     --dry-run). `empty=True` writes an empty migration for hand-written SQL."""
+    _check_flags(empty=empty, write=write)
+    if name is not None and not isinstance(name, str):
+        raise MigrateError(f"name must be a string or None, not {type(name).__name__} {name!r}; nothing was written")
+    if questioner is not None and not isinstance(questioner, Questioner):
+        raise MigrateError(f"questioner must be a migrate.Questioner or None, not {type(questioner).__name__}; "
+                           "nothing was written")
     questioner = questioner or Questioner()
     migrations = read_migrations(directory) if os.path.isdir(directory) else []
     number = migrations[-1].number + 1 if migrations else 1
@@ -2466,6 +2488,7 @@ def squash(*, directory: str = "migrations", upto: str | None = None, write: boo
     lists the names it replaces, so databases that applied them keep working.
     Data statements (INSERT, UPDATE...) are not carried over: the warnings say
     which migrations had some."""
+    _check_flags(write=write)
     migrations = read_migrations(directory)
     last = find_migration(directory, upto) if upto is not None else (migrations[-1] if migrations else None)
     chosen = migrations[:migrations.index(last) + 1] if last else []
@@ -3945,6 +3968,7 @@ def plan(db, *, directory: str = "migrations", target: str | None = None, revert
     `timeout` is how long to wait for a writer that keeps readers out."""
     _check_sqlite_version()
     _check_timeout(timeout)
+    _check_flags(reverting=reverting, fake=fake, fake_initial=fake_initial, allow_changed=allow_changed)
     migrations = {m.name: m for m in read_migrations(directory)}
     database = _Database(db, create=False, timeout=timeout)
     try:
@@ -3978,6 +4002,7 @@ def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: b
              timeout: float = 30.0, progress=None, backup: str | None = None) -> list[Step]:
     _check_sqlite_version()
     _check_timeout(timeout)
+    _check_flags(fake=fake, fake_initial=fake_initial, allow_changed=allow_changed, atomic=atomic)
     if progress is not None and not callable(progress):
         raise MigrateError(f"progress must be a function or None, not {type(progress).__name__}; nothing was changed")
     if backup is not None:

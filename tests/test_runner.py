@@ -1,6 +1,7 @@
 """Runner: apply, revert and status on real SQLite files."""
 import os
 import pathlib
+import re
 import signal
 import sqlite3
 import threading
@@ -738,6 +739,27 @@ class Connections(unittest.TestCase):
                                (dict(directory=None), "the migrations directory must be a path, not NoneType")):
             with self.subTest(options=options), self.assertRaisesRegex(migrate.MigrateError, error):
                 migrate.apply(project.db, **{"directory": project.directory, **options})
+        for call, error in ((lambda: project.apply(fake="False"), "fake must be True or False, not str 'False'"),
+                            (lambda: project.apply(atomic="no"), "atomic must be True or False, not str 'no'"),
+                            (lambda: project.apply(fake_initial=1), "fake_initial must be True or False, not int"),
+                            (lambda: project.revert(fake="no"), "fake must be True or False"),
+                            (lambda: migrate.plan(project.db, directory=project.directory, reverting="yes"),
+                             "reverting must be True or False"),
+                            (lambda: project.make(write="no"), "write must be True or False, not str 'no'"),
+                            (lambda: project.make(empty="yes", name="x"), "empty must be True or False"),
+                            (lambda: project.make(name=5), "name must be a string or None, not int 5"),
+                            (lambda: project.make(questioner={}), "questioner must be a migrate.Questioner or None"),
+                            (lambda: migrate.squash(directory=project.directory, write="no"),
+                             "write must be True or False"),
+                            (lambda: migrate.Questioner(renames="a=b"), "renames must be a list of strings"),
+                            (lambda: migrate.Questioner(renames=5), "renames must be a list of strings"),
+                            (lambda: migrate.Questioner(defaults=["t.c=1"]), "defaults must be a dict of 'table."),
+                            (lambda: migrate.Questioner(defaults={"t.c": 1}), "to an SQL value as a string"),
+                            (lambda: migrate.Questioner(prompt="y"), "prompt must be a function or None, not str")):
+            with self.subTest(error), self.assertRaisesRegex(migrate.MigrateError, re.escape(error)):
+                call()
+        self.assertEqual(project.files(), ["0001_initial.sql", "0002_nothing.sql"])
+        self.assertEqual(len(project.query("SELECT * FROM _migrations")), 1)
         with self.assertRaisesRegex(migrate.MigrateError, "the export folder must be a path, not NoneType"):
             migrate.export_d1(directory=project.directory, out=None)
         with self.assertRaisesRegex(migrate.MigrateError, "the migrations directory must be a path, not int"):
