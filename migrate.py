@@ -4740,15 +4740,21 @@ def _run_migrations(args, out: _Output) -> int:
         options = {} if reverting else dict(fake_initial=args.fake_initial, allow_changed=args.allow_changed)
         steps = plan(args.db, directory=args.dir, target=args.target, reverting=reverting, fake=args.fake,
                      timeout=args.timeout, **options)
+        edited = [row.name for row in status(args.db, directory=args.dir) if row.modified] \
+            if not reverting and args.allow_changed else []  # the run records their new checksum and down
         if args.dry_run:
-            _print_plan(steps)
-        elif steps:  # (the list is the point of --check: printed even with -q, as make --check's)
-            print(f"{_shown(args.db)} is not up to date: {len(steps)} migration{'s' * (len(steps) > 1)} to run:")
+            _print_plan(steps, edited)
+        elif steps or edited:  # (the list is the point of --check: printed even with -q, as make --check's)
+            todo = [f"{len(steps)} migration{'s' * (len(steps) > 1)} to run"] * bool(steps) + \
+                [f"{len(edited)} edited file{'s' * (len(edited) > 1)} to record"] * bool(edited)
+            print(f"{_shown(args.db)} is not up to date: {' and '.join(todo)}:")
+            for name in edited:
+                print(f"  Record the edited {name} (--allow-changed)")
             for step in steps:
-                print(f"  {'Apply' if step.action == 'apply' else 'Revert'} {step.name}")
+                print(f"  {'Apply' if step.action == 'apply' else 'Revert'} {step.name}{_recorded_only(step)}")
         else:
             out.say(f"{_shown(args.db)} is up to date: no migrations to apply.")
-        return 1 if checking and steps else 0
+        return 1 if checking and (steps or edited) else 0
     header = ["Operations to perform:"]  # said once something runs: a refusal is the error alone
     if reverting:
         header.append(f"  Revert every migration after {args.target}" if args.target else "  Revert the last migration")
@@ -4815,15 +4821,20 @@ def _run_migrations(args, out: _Output) -> int:
     return 0
 
 
-def _print_plan(steps: list[PlannedStep]) -> None:
-    if not steps:
+def _print_plan(steps: list[PlannedStep], edited: list[str]) -> None:
+    if not steps and not edited:
         print("Nothing to do.")
+    for name in edited:
+        print(f"-- Record the edited {name} (--allow-changed): its new checksum and down section\n")
     for step in steps:
-        recorded = " (recorded only: nothing to run)" if not step.statements else ""
-        print(f"-- {'Apply' if step.action == 'apply' else 'Revert'} {step.name}{recorded}")
+        print(f"-- {'Apply' if step.action == 'apply' else 'Revert'} {step.name}{_recorded_only(step)}")
         for statement in step.statements:
             print(_terminated(statement))
         print()
+
+
+def _recorded_only(step: PlannedStep) -> str:
+    return " (recorded only: nothing to run)" if not step.statements else ""
 
 
 def _run_status(args, out: _Output) -> int:

@@ -89,6 +89,18 @@ class Commands(unittest.TestCase):
         result = self.project.cli("apply", "--check")  # what apply would refuse is an error, as always
         self.assertEqual(result.returncode, 1, result.stdout)
         self.assertIn("0003_u.sql changed since it was applied", result.stderr)
+        result = self.project.cli("apply", "--check", "--allow-changed")  # the run would write its checksum
+        self.assertEqual((result.returncode, result.stdout), (1, "db.sqlite3 is not up to date: 1 edited file to "
+                                                                 "record:\n  Record the edited 0003_u (--allow-changed)\n"))
+        self.assertEqual(self.run_ok("apply", "--dry-run", "--allow-changed"), "-- Record the edited 0003_u "
+                         "(--allow-changed): its new checksum and down section\n\n")
+        self.run_ok("apply", "--allow-changed")
+        self.assertEqual(self.run_ok("apply", "--check", "--allow-changed"),
+                         "db.sqlite3 is up to date: no migrations to apply.\n")
+        self.project.write_migration("0004_v", "-- migrate:up\nCREATE TABLE v (x);\n")
+        result = self.project.cli("apply", "--check", "--fake")
+        self.assertEqual((result.returncode, result.stdout.splitlines()[1:]),
+                         (1, ["  Apply 0004_v (recorded only: nothing to run)"]))
 
     def test_revert_of_a_database_that_does_not_exist_says_so_and_checks_the_target(self):
         result = self.project.cli("revert", "9999", "--db", "nosuch.sqlite3")
