@@ -811,7 +811,7 @@ def _render_model(cls: type, fields: list[_Field], keys: dict, tables: dict) -> 
     if optional is not None:  # SQLite's legacy: NULLs in any other key column, never equal to each other
         raise MigrateError(f"model {cls.__name__}: key {optional.name} is Optional, but SQLite assigns only a "
                            "single INTEGER key and lets any other key column hold NULL in any number of rows: "
-                           "make it required")
+                           "make it required (make then asks for a value for rows whose key is NULL)")
     definitions, indexes = [], []
     for f in fields:
         is_pk = len(pk) == 1 and f is pk[0]
@@ -1531,9 +1531,14 @@ def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool) -> 
             gone = [c.name for c in before.columns if after.column(c.name) is None]
             hint = (f" If it is {after.name}.{gone[0]} renamed, pass --rename "
                     f"{after.name}.{gone[0]}={column.name}." if old is None and gone else "")
+            key = f"{after.name}.{column.name}"
+            if _fold(column.name) in map(_fold, after.primary_key):  # Optional is refused for it: one per row
+                raise MigrateError(f"{key} {reason} and is part of the primary key: pass --default {key}=SQL "
+                                   f"giving each existing row its own value, like --default \"{key}='k' || rowid\"; "
+                                   f"nothing was written.{hint}")
             raise MigrateError(
-                f"{after.name}.{column.name} {reason} and the table may have rows: pass "
-                f"--default {after.name}.{column.name}=SQL (a one-off value for existing rows), "
+                f"{key} {reason} and the table may have rows: pass "
+                f"--default {key}=SQL (a one-off value for existing rows), "
                 f"give the field a default, or make it Optional; nothing was written.{hint}")
         if value is not None and value.strip().upper() == "NULL":
             raise MigrateError(f"the one-off value for {after.name}.{column.name} is NULL, which does not fill a "

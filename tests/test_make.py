@@ -419,6 +419,22 @@ class Evolution(unittest.TestCase):
             (["a", "b", "c"], [("t_a", False, "CREATE INDEX t_a ON t (a) WHERE a > 0")]),
         ])
 
+    def test_a_key_column_made_required_asks_for_a_value_per_row(self):
+        project = Project(self)  # a hand-written table whose TEXT key holds NULLs, as SQLite allows
+        project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (code TEXT PRIMARY KEY, v TEXT);\n"
+                                "-- migrate:down\nDROP TABLE t;\n")
+        project.apply()
+        project.execute("INSERT INTO t VALUES (NULL, 'a'), (NULL, 'b'), ('x', 'c')")
+        project.models("@dataclass\nclass T:\n    code: str = field(metadata={'primary_key': True})\n"
+                       "    v: Optional[str] = None\n")
+        with self.assertRaisesRegex(migrate.MigrateError, re.escape(
+                "t.code becomes NOT NULL without a default and is part of the primary key: pass --default "
+                "t.code=SQL giving each existing row its own value, like --default \"t.code='k' || rowid\"")):
+            project.make()
+        project.make(questioner=migrate.Questioner(defaults={"t.code": "'k' || rowid"}))
+        project.apply()
+        self.assertEqual(project.query("SELECT code, v FROM t ORDER BY v"), [("k1", "a"), ("k2", "b"), ("x", "c")])
+
     def test_new_not_null_column_takes_a_one_off_value_and_keeps_no_default(self):
         self.project.models("""
             @dataclass

@@ -362,7 +362,7 @@ class PrimaryKeys(ModelCase):
                        "code: Optional[int] = field(default=None, metadata={'primary_key': True, 'sql_type': 'INT'})"):
             with self.subTest(fields=fields):  # NULL keys, as many as rows: never what a key means
                 self.error(f"@dataclass\nclass Tag:\n    {fields}\n", "model Tag: key code is Optional",
-                           "make it required")
+                           "make it required (make then asks for a value for rows whose key is NULL)")
         self.table("@dataclass\nclass Tag:\n    code: Optional[int] = field(default=None, "
                    "metadata={'primary_key': True})\n", "tag")
 
