@@ -365,6 +365,12 @@ class PrimaryKeys(ModelCase):
                            "make it required (make then asks for a value for rows whose key is NULL)")
         self.table("@dataclass\nclass Tag:\n    code: Optional[int] = field(default=None, "
                    "metadata={'primary_key': True})\n", "tag")
+        for metadata in ("{'primary_key': True}", "{'primary_key': True, 'sql_type': 'INTEGER'}"):
+            with self.subTest(metadata=metadata):  # a one-to-one key: SQLite's number would be no user's
+                self.error("@dataclass\nclass User:\n    id: Optional[int] = None\n"
+                           f"@dataclass\nclass Profile:\n    user: Optional[User] = field(default=None, "
+                           f"metadata={metadata})\n", "model Profile: key user is Optional, but it points at User",
+                           "make it required")
 
     def test_autoincrement_needs_an_int_key(self):
         table = self.table("""
