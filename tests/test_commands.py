@@ -61,6 +61,7 @@ class Commands(unittest.TestCase):
         self.project.write_migration("0002_tx", "-- migrate:up\nCREATE TABLE t (x);\n")
         self.assertIn("-- Apply 0002_tx\nCREATE TABLE t (x);", self.run_ok("apply", "--plan", "--allow-changed"))
         self.assertEqual(self.run_ok("apply", "--plan", "--allow-changed", "--fake"),
+                         "-- Record the edited 0001_initial (--allow-changed): its new checksum and down section\n\n"
                          "-- Apply 0002_tx (recorded only: nothing to run)\n\n")
         self.assertIn("-- Apply 0001_initial\nCREATE TABLE", self.run_ok("apply", "--plan", "--fake-initial",
                                                                           "--db", "nosuch.sqlite3"))
