@@ -2952,7 +2952,7 @@ class _Database:
 
     def __init__(self, db, *, create: bool, timeout: float = 30.0):
         self.path, self.created, self.owned = None, False, not hasattr(db, "execute")
-        self.factories = None
+        self.factories = self.patience = None
         if not self.owned:
             self.conn = db
             try:
@@ -2967,6 +2967,7 @@ class _Database:
             if isinstance(db, sqlite3.Connection):  # plain rows and str text while we read; restored in close
                 self.factories = db.row_factory, db.text_factory
                 db.row_factory, db.text_factory = None, str
+            self.patience = _busy_timeout(db, timeout * 1000)  # `timeout` bounds each wait, as for a path
             try:
                 self._refuse_unsafe_journal()
             except MigrateError:
@@ -3021,7 +3022,10 @@ class _Database:
         conn = getattr(self, "conn", None)
         if conn is not None and self.owned:
             conn.close()
-        elif self.factories:
+            return
+        if self.patience is not None:
+            _busy_timeout(conn, self.patience)
+        if self.factories:
             conn.row_factory, conn.text_factory = self.factories
 
 

@@ -5,6 +5,7 @@ import re
 import signal
 import sqlite3
 import threading
+import time
 import unittest
 
 from tests.support import Project, migrate, normalised_schema, table_dump
@@ -787,6 +788,24 @@ class Connections(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "stop here"):
             migrate.apply(project.db, directory=project.directory, progress=after_commit)
         self.assertEqual([s.applied for s in project.status()], [True, False])  # committed; the next not begun
+
+    def test_timeout_bounds_the_wait_for_a_writer_on_a_connection_passed_in_and_its_own_is_kept(self):
+        project = Project(self)
+        project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n")
+        conn = sqlite3.connect(project.db, timeout=20, isolation_level=None)
+        self.addCleanup(conn.close)
+        conn.execute("PRAGMA user_version").fetchone()  # the file exists: another process may lock it
+        holder = sqlite3.connect(project.db, isolation_level=None)
+        self.addCleanup(holder.close)
+        holder.execute("BEGIN IMMEDIATE")
+        started = time.monotonic()
+        with self.assertRaisesRegex(migrate.MigrateError, "database is locked"):
+            migrate.apply(conn, directory=project.directory, timeout=0.3)
+        self.assertLess(time.monotonic() - started, 10)  # 0.3 s, not the connection's own 20
+        holder.execute("ROLLBACK")
+        self.assertEqual(conn.execute("PRAGMA busy_timeout").fetchone(), (20000,))
+        self.assertEqual([s.name for s in migrate.apply(conn, directory=project.directory)], ["0001_t"])
+        self.assertEqual(conn.execute("PRAGMA busy_timeout").fetchone(), (20000,))
 
     def test_conn_interrupt_from_another_thread_is_an_error_not_ctrl_c(self):
         project = Project(self)
