@@ -1948,6 +1948,7 @@ def _copy_columns(before: Table, after: Table, fills: dict) -> tuple[list[str], 
 
 _FILE_NAME = re.compile(r"(\d{4,})_(\w+)\.sql")
 _SECTION = re.compile(r"^[ \t]*--[ \t]*migrate:(up|down)[ \t]*\r?$", re.I | re.M)  # \r: CRLF files
+REPLACED_FOLDER = "replaced"  # in the migrations folder: the files a squash replaced, until every database has it
 _REPLACED_CHECKSUM = 16  # hex digits of each replaced file's checksum a squash lists: enough to notice an edit
 _REPLACES = re.compile(r"^--[ \t]*migrate:replaces[ \t]+(.+)$", re.M)
 
@@ -2494,7 +2495,9 @@ def _carries_rows(statement: str) -> bool:
 def squash(*, directory: str = "migrations", upto: str | None = None, write: bool = True) -> MakeResult:
     """Replace migrations from the first up to `upto` (default: the latest)
     by one whose up section builds the same schema in one go. The new file
-    lists the names it replaces, so databases that applied them keep working.
+    lists the names it replaces, so databases that applied them keep working;
+    the files move to `replaced/` in the migrations folder, from where a
+    database that applied only some of them gets the rest.
     Data statements (INSERT, UPDATE...) are not carried over: the warnings say
     which migrations had some."""
     _check_flags(write=write)
@@ -2529,13 +2532,20 @@ def squash(*, directory: str = "migrations", upto: str | None = None, write: boo
     text = render_migration(up, down, description, replaces=tuple(
         f"{name}:{checksum[:_REPLACED_CHECKSUM]}" if checksum else name for name, checksum in zip(replaces, checksums)))
     slug = f"squashed_{int(replaces[0].split('_', 1)[0]):04d}_{last.number:04d}"  # 0001, also when squashed again
+    kept = os.path.join(directory, REPLACED_FOLDER)
+    for migration in chosen:  # (squashing again, the earlier squash's originals are there already)
+        there = os.path.join(kept, migration.name + ".sql")
+        if os.path.exists(there) and not _read_migration(there, migration.number).matches(migration.checksum):
+            raise MigrateError(f"{there} exists and differs from {migration.path}: move it away first; "
+                               "nothing was written")
     result = _write_migration(directory, last.number, slug, text, description, warnings, up, down, write)
     for migration in chosen if write else ():  # only once the squash is safely written
         try:
-            os.remove(migration.path)
+            os.makedirs(kept, exist_ok=True)
+            os.replace(migration.path, os.path.join(kept, migration.name + ".sql"))
         except OSError as exc:
-            raise MigrateError(f"wrote {result.path} but cannot remove {migration.path} ({exc.strerror}): "
-                               f"remove {', '.join(m.path for m in chosen)} by hand") from None
+            raise MigrateError(f"wrote {result.path} but cannot move {migration.path} to {kept} "
+                               f"({exc.strerror}): move {', '.join(m.path for m in chosen)} there by hand") from None
     return result
 
 
@@ -2812,6 +2822,7 @@ class MigrationStatus:
     file_missing: bool = False
     modified: bool = False
     renamed_to: str | None = None  # a missing file's content is in this file now
+    replaced_by: str | None = None  # applied, and squashed into this one, which the database has yet to adopt
 
 
 @dataclass(frozen=True)
@@ -3875,15 +3886,16 @@ def _choose(names: list[str], applied: dict, available: dict, *, target: str | N
     return to_revert, to_apply
 
 
-def _visible_applied(conn, migrations: dict, *, partly: bool = False) -> tuple[dict, set]:
+def _visible_applied(conn, migrations: dict, *, partly: bool = False) -> tuple[dict, dict]:
     """The applied records, those replaced by a squashed migration folded into
-    it; and the squashed migrations to adopt (all they replace is applied).
-    A database that applied only some of them is an error, or with `partly`
-    (to show it as it is) keeps those records as they are."""
+    it; and the squashed migrations to adopt, each with the replaced ones this
+    database has yet to apply first, from the files squash kept (none when it
+    applied them all). With `partly` (to show the database as it is, or
+    revert it) a squash partly applied is not adopted: the records stay."""
     records = _applied(conn) if conn is not None else {}
     replaced = {name for m in migrations.values() for name in m.replaces}
     applied = {n: r for n, r in records.items() if n not in replaced}
-    adopt = set()
+    adopt = {}
     for migration in migrations.values():
         done = [n for n in migration.replaces if n in records]
         if migration.name in applied or not done:
@@ -3892,12 +3904,29 @@ def _visible_applied(conn, migrations: dict, *, partly: bool = False) -> tuple[d
         if missing and partly:
             applied.update((name, records[name]) for name in done)
             continue
-        if missing:
-            raise MigrateError(f"the database applied only some of the migrations {migration.name} replaces "
-                               f"(not {', '.join(missing)}): apply those from the files as they were before "
-                               "they were squashed (git checkout), then apply again; nothing was changed")
-        adopt.add(migration.name)
+        adopt[migration.name] = _kept_originals(migration, missing)
     return applied, adopt
+
+
+def _kept_originals(squash: Migration, missing: list[str]) -> tuple[Migration, ...]:
+    """The files of the `missing` migrations that `squash` replaces, from the
+    folder squash moved them to, as they were squashed (by the checksums the
+    squash lists)."""
+    folder = os.path.join(os.path.dirname(squash.path), REPLACED_FOLDER)
+    listed = dict(zip(squash.replaces, squash.replaced_checksums))
+    originals = []
+    for name in missing:
+        path = os.path.join(folder, name + ".sql")
+        if not os.path.isfile(path):
+            raise MigrateError(f"the database applied only some of the migrations {squash.name} replaces "
+                               f"(not {', '.join(missing)}), and {path} is gone: put the files squash moved to "
+                               f"{folder} back (git checkout), then apply again; nothing was changed")
+        original = _read_migration(path, _number(name))
+        if not original.checksum.startswith(listed.get(name) or ""):
+            raise MigrateError(f"{path} is not the file {squash.name} was squashed from (its checksum differs): "
+                               "restore it (git checkout), then apply again; nothing was changed")
+        originals.append(original)
+    return tuple(originals)
 
 
 _SQUASH_NAME = re.compile(r"\d{4,}_squashed_\d{4,}_\d{4,}")  # as squash names its files
@@ -3941,7 +3970,7 @@ def _applied_as_listed(conn, migrations: dict) -> dict:
 
 
 def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed) -> list[PlannedStep]:
-    applied, adopt = _visible_applied(conn, migrations)
+    applied, adopt = _visible_applied(conn, migrations, partly=reverting)
     if adopt and not reverting and not allow_changed:
         _refuse_edited_before_squash(_applied(conn), migrations, adopt)
     changed = [n for n in sorted(applied, key=_order)
@@ -3967,6 +3996,8 @@ def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed) 
         steps.append(PlannedStep("revert", name, tuple(split_statements(down)), migration, record))
     for name in to_apply:
         migration = migrations[name]
+        for original in adopt.get(name, ()):  # the database applied only some of what the squash replaces
+            steps.append(PlannedStep("apply", original.name, tuple(split_statements(original.up)), original))
         statements = () if name in adopt else tuple(split_statements(migration.up))
         steps.append(PlannedStep("apply", name, statements, migration, adopt=name in adopt))
     return steps
@@ -4210,11 +4241,13 @@ def status(db, *, directory: str = "migrations") -> list[MigrationStatus]:
     finally:
         database.close()
     names = sorted(set(by_name) | set(applied), key=_order)
+    squashed_into = {old: m.name for m in migrations for old in m.replaces}
     return [MigrationStatus(
         name, name in applied, applied[name].applied_at if name in applied else None,
         name not in by_name,
         name in applied and name in by_name and not by_name[name].matches(applied[name].checksum),
-        _renamed_to(applied[name], by_name, applied) if name in applied and name not in by_name else None)
+        _renamed_to(applied[name], by_name, applied) if name in applied and name not in by_name else None,
+        squashed_into.get(name))
         for name in names]
 
 
@@ -4239,9 +4272,11 @@ def check(db=None, *, models: str = "models.py", directory: str = "migrations") 
         by_name = {m.name: m for m in migrations}
         _applied(database.conn)  # an unreachable node is an error, not a disagreement
         try:
-            _visible_applied(database.conn, by_name)
+            catching_up = any(_visible_applied(database.conn, by_name)[1].values())
         except MigrateError as exc:  # applied part of what a squash replaces: the rest would only echo it
             return problems + [str(exc)]
+        if catching_up:  # pending migrations are not a problem; its schema is judged once they ran
+            return problems
         applied = _applied_as_listed(database.conn, by_name)
         for name in sorted(applied, key=_order):
             if name not in by_name:
@@ -4860,6 +4895,7 @@ def _run_status(args, out: _Output) -> int:
         return 0
     for row in rows:
         notes = [n for n, on in ((f"file missing: {row.renamed_to} has its content" if row.renamed_to
+                                  else f"squashed into {row.replaced_by}" if row.replaced_by
                                   else "file missing", row.file_missing),
                                  ("file changed since applied", row.modified)) if on]
         mark = out.paint("X", "green") if row.applied else " "
@@ -4899,8 +4935,10 @@ def _run_squash(args, out: _Output) -> int:
         for warning in result.warnings:  # beside the file's text, not in it
             print(f"WARNING: {warning}", file=sys.stderr)
         return 0
-    out.say(f"Squashed into {result.path} (it replaces the files it lists; databases that applied "
-            "them keep working)")
+    kept = os.path.join(args.dir, REPLACED_FOLDER)
+    out.say(f"Squashed into {result.path} (it replaces the files it lists, now in {kept}: databases that "
+            f"applied them, or some of them, keep working; delete {kept} once every database has applied "
+            "the squash)")
     for warning in result.warnings:
         out.say(f"  {out.paint('WARNING', 'yellow')}: {warning}")
     return 0

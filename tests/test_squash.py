@@ -51,8 +51,10 @@ class Squash(unittest.TestCase):
         project = self.build(old_db=False)
         project.apply()
         expected = normalised_schema(project.db)
+        originals = project.files()
         result = migrate.squash(directory=project.directory)
-        self.assertEqual(project.files(), ["0004_squashed_0001_0004.sql"])
+        self.assertEqual(project.files(), ["0004_squashed_0001_0004.sql", "replaced"])
+        self.assertEqual(sorted(os.listdir(os.path.join(project.directory, "replaced"))), originals)
         self.assertIn("0004_view has data statements", result.warnings[0])
         text = project.read("0004_squashed_0001_0004.sql")
         self.assertRegex(text, "-- migrate:replaces 0001_initial:[0-9a-f]{16} 0002_")  # and the checksums squashed
@@ -112,18 +114,18 @@ class Squash(unittest.TestCase):
                 self.assertEqual(normalised_schema(project.db), [])
             databases[applied_by] = project
 
-    def test_the_squash_is_written_before_any_file_it_replaces_is_removed(self):
+    def test_the_squash_is_written_before_any_file_it_replaces_is_moved(self):
         project = self.build(old_db=False)
         originals = project.files()
-        real_remove = os.remove
+        real_replace = os.replace
 
-        def remove(path):
-            if path.endswith("0002_add_question_author_and_more.sql"):
+        def replace(source, destination):
+            if source.endswith("0002_add_question_author_and_more.sql"):
                 raise PermissionError(1, "Operation not permitted")
-            real_remove(path)
-        with mock.patch("os.remove", remove):
+            real_replace(source, destination)
+        with mock.patch("os.replace", replace):
             with self.assertRaisesRegex(migrate.MigrateError, "wrote .*0004_squashed_0001_0004.sql but cannot "
-                                                              "remove .*0002_add_question_author_and_more.sql"):
+                                                              "move .*0002_add_question_author_and_more.sql to"):
                 migrate.squash(directory=project.directory)
         self.assertIn("0004_squashed_0001_0004.sql", project.files())
         self.assertIn(originals[1], project.files())
@@ -188,8 +190,8 @@ class Squash(unittest.TestCase):
         os.rename(os.path.join(project.directory, "0002_add_question_author_and_more.sql"),
                   os.path.join(project.directory, "0002_create_squashed_juice.sql"))
         migrate.squash(directory=project.directory)
-        with self.assertRaisesRegex(migrate.MigrateError, "only some of the migrations .* 0002_create_squashed_juice"):
-            project.apply()
+        self.assertEqual([s.name for s in migrate.plan(project.db, directory=project.directory)],
+                         ["0002_create_squashed_juice", "0003_create_choice", "0004_view", "0004_squashed_0001_0004"])
 
     def test_fake_initial_adopts_a_database_for_a_squashed_project(self):
         project = self.build(old_db=False)
@@ -201,32 +203,64 @@ class Squash(unittest.TestCase):
         self.assertEqual([s.action for s in migrate.apply(adopted.db, directory=project.directory, fake_initial=True)],
                          ["fake"])
 
-    def test_partly_applied_originals_are_refused_but_shown(self):
+    def test_a_database_that_applied_some_originals_runs_the_rest_from_the_kept_files(self):
+        fresh = self.build(old_db=False)
+        fresh.apply()
         project = self.build()  # only 0001 applied
         migrate.squash(directory=project.directory)
-        with self.assertRaisesRegex(migrate.MigrateError, "only some of the migrations"):
-            project.apply()
-        self.assertEqual([(s.name, s.applied, s.file_missing) for s in project.status()],
-                         [("0001_initial", True, True), ("0004_squashed_0001_0004", False, False)])
-        problems = migrate.check(project.db, models=project.models_path, directory=project.directory)
-        self.assertEqual(len(problems), 1, problems)  # no echo of it as missing files or drift
-        self.assertIn("only some of the migrations", problems[0])
+        self.assertEqual([(s.name, s.applied, s.file_missing, s.replaced_by) for s in project.status()],
+                         [("0001_initial", True, True, "0004_squashed_0001_0004"),
+                          ("0004_squashed_0001_0004", False, False, None)])
+        self.assertIn("[X] 0001_initial  (squashed into 0004_squashed_0001_0004)", project.cli("status").stdout)
+        self.assertEqual(migrate.check(project.db, models=project.models_path, directory=project.directory), [])
+        self.assertEqual([(s.name, s.action) for s in project.apply()],
+                         [("0002_add_question_author_and_more", "apply"), ("0003_create_choice", "apply"),
+                          ("0004_view", "apply"), ("0004_squashed_0001_0004", "adopt")])
+        self.assertEqual(normalised_schema(project.db), normalised_schema(fresh.db))
+        self.assertEqual(project.query("SELECT text FROM question"), [("seed",)])  # the original's data
+        self.assertEqual([(s.name, s.applied) for s in project.status()], [("0004_squashed_0001_0004", True)])
+        self.assertEqual(migrate.check(project.db, models=project.models_path, directory=project.directory), [])
+        project.revert(target="zero")
+        self.assertEqual(normalised_schema(project.db), [])
 
-    def test_after_two_squashes_the_refusal_names_only_the_originals_to_apply(self):
+    def test_a_database_partly_through_a_squash_reverts_by_its_records_and_a_missing_or_edited_kept_file_stops(self):
+        project = self.build()  # only 0001 applied
+        migrate.squash(directory=project.directory)
+        kept = os.path.join(project.directory, "replaced", "0003_create_choice.sql")
+        with open(kept, "a") as handle:
+            handle.write("-- edited\n")
+        with self.assertRaisesRegex(migrate.MigrateError, "0003_create_choice.sql is not the file "
+                                    "0004_squashed_0001_0004 was squashed from"):
+            project.apply()
+        os.remove(kept)
+        with self.assertRaisesRegex(migrate.MigrateError, r"applied only some of the migrations "
+                                    r"0004_squashed_0001_0004 replaces \(not 0002_add_question_author_and_more, "
+                                    r"0003_create_choice, 0004_view\), and .*0003_create_choice.sql is gone"):
+            project.apply()
+        self.assertEqual(project.query("SELECT name FROM _migrations"), [("0001_initial",)])
+        self.assertEqual([(s.name, s.action) for s in project.revert()], [("0001_initial", "revert")])
+        self.assertEqual(normalised_schema(project.db), [])
+
+    def test_after_two_squashes_a_database_runs_only_the_originals_it_lacks(self):
         project = self.build()  # only 0001 applied
         migrate.squash(directory=project.directory, upto="0002")
         migrate.squash(directory=project.directory)  # replaces 0001, 0002, 0002_squashed_..., 0003, 0004
-        with self.assertRaises(migrate.MigrateError) as refused:
-            project.apply()
-        self.assertIn("(not 0002_add_question_author_and_more, 0003_create_choice, 0004_view)",
-                      str(refused.exception))
+        self.assertEqual(sorted(os.listdir(os.path.join(project.directory, "replaced"))),
+                         ["0001_initial.sql", "0002_add_question_author_and_more.sql", "0002_squashed_0001_0002.sql",
+                          "0003_create_choice.sql", "0004_view.sql"])
+        self.assertEqual([s.name for s in project.apply()],
+                         ["0002_add_question_author_and_more", "0003_create_choice", "0004_view",
+                          "0004_squashed_0001_0004"])
+        self.assertEqual(project.make(write=False).operations, ())
 
     def test_cli_squash_up_to_a_target(self):
         project = self.build(old_db=False)
         result = project.cli("squash", "0002")
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(project.files(), ["0002_squashed_0001_0002.sql", "0003_create_choice.sql",
-                                           "0004_view.sql"])
+                                           "0004_view.sql", "replaced"])
+        self.assertIn("now in migrations/replaced: databases that applied them, or some of them, keep working; "
+                      "delete migrations/replaced once every database has applied the squash", result.stdout)
         project.apply()
         self.assertEqual(project.make(write=False).operations, ())
         self.assertIn("nothing to squash", project.cli("squash", "0002").stderr)
