@@ -1168,7 +1168,7 @@ def _parse_create_table(sql: str) -> dict:
         if item[0].upper in ("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"):
             result["checks"].extend(_constraint_checks(item))
         else:
-            facts = _column_facts(item)
+            facts = _column_facts(item, sql)
             facts["definition"] = sql[item[0].start:item[-1].end]
             result["autoincrement"] |= facts.pop("autoincrement")
             result["columns"][_fold(_unquote(item[0].text))] = facts
@@ -1188,7 +1188,7 @@ def _constraint_checks(item: list[_Token]) -> list[str]:
     return checks
 
 
-def _column_facts(item: list[_Token]) -> dict:
+def _column_facts(item: list[_Token], sql: str) -> dict:
     facts = {"collate": None, "check": None, "generated": None, "autoincrement": False}
     i = 1
     while i < len(item):
@@ -1198,13 +1198,12 @@ def _column_facts(item: list[_Token]) -> dict:
             i += 1
         elif word in ("CHECK", "AS") and i + 1 < len(item) and item[i + 1].text == "(":
             end = _matching_paren(item, i + 1)
-            expression = _canonical(item[i + 2:end])
-            if word == "CHECK":
-                checks = [facts["check"]] if facts["check"] else []
-                facts["check"] = " AND ".join(checks + [expression])
+            if word == "CHECK":  # as written, for messages; compared by canonical_sql
+                written = sql[item[i + 2].start:item[end - 1].end] if end > i + 2 else ""
+                facts["check"] = " AND ".join(([facts["check"]] if facts["check"] else []) + [written])
             else:
                 stored = end + 1 < len(item) and item[end + 1].upper == "STORED"
-                facts["generated"] = ("STORED " if stored else "VIRTUAL ") + expression
+                facts["generated"] = ("STORED " if stored else "VIRTUAL ") + _canonical(item[i + 2:end])
             i = end
         elif word == "AUTOINCREMENT":
             facts["autoincrement"] = True
