@@ -1891,8 +1891,8 @@ def _rebuild_sql(schema: Schema, before: Table, after: Table, fills: dict,
         statements.append(f"INSERT INTO sqlite_sequence (name, seq) SELECT {quote_literal(temporary)}, seq "
                           f"FROM sqlite_sequence WHERE name = {quote_literal(name)}")
     targets, sources = _copy_columns(before, after, fills)
-    if targets:
-        statements.append(f"INSERT INTO {quote(temporary)} ({', '.join(targets)})\n"
+    if targets:  # OR ABORT overrides a table's ON CONFLICT REPLACE/IGNORE, which would drop rows silently
+        statements.append(f"INSERT OR ABORT INTO {quote(temporary)} ({', '.join(targets)})\n"
                           f"  SELECT {', '.join(sources)} FROM {quote(name)}")
     statements.append(f"DROP TABLE {quote(name)}")
     statements.append(f"ALTER TABLE {quote(temporary)} RENAME TO {quote(name)}")
@@ -2484,8 +2484,8 @@ def _carries_rows(statement: str) -> bool:
     if words[0] in _SCHEMA_WORDS:  # rows only from CREATE TABLE t AS SELECT (an AS before any "(")
         texts = [t.text for t in tokens]
         return words[:2] == ["CREATE", "TABLE"] and "AS" in words and "(" not in texts[:words.index("AS")]
-    target = next((_unquote(t.text) for t, w in zip(tokens[1:], words[1:]) if w not in ("INTO", "OR", "REPLACE",
-                                                                                      "IGNORE")), "")
+    conflict_words = ("INTO", "OR", "REPLACE", "IGNORE", "ABORT", "FAIL", "ROLLBACK")  # INSERT OR ... INTO t
+    target = next((_unquote(t.text) for t, w in zip(tokens[1:], words[1:]) if w not in conflict_words), "")
     if _fold(target) == "sqlite_sequence":
         return not _REBUILD_COUNTER_COPY.match(statement)
     return not target.startswith("_new_")
@@ -2637,7 +2637,7 @@ def _execute_operations(scratch: sqlite3.Connection, operations: list, *, down: 
             try:
                 scratch.execute(statement)
             except sqlite3.Error as exc:
-                if statement.startswith("INSERT INTO") and fills:  # the copy failed: the one-off values are suspects
+                if statement.startswith("INSERT OR ABORT INTO") and fills:  # the copy failed: the one-off values are suspects
                     raise _fill_error(operation, f"fails in the copy of the rows ({exc})", down=down) from None
                 raise MigrateError(
                     f"cannot {operation.describe()[0][2:].lower()}: SQLite says {exc} while running "

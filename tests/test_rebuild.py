@@ -358,6 +358,23 @@ class RebuildKeepsEverything(unittest.TestCase):
         project.revert()
         self.assertEqual(project.query("SELECT title FROM book WHERE id = 4"), [("Untitled",)])
 
+    def test_a_table_declared_on_conflict_replace_or_ignore_never_loses_rows_in_a_copy(self):
+        for clause, rows in (("UNIQUE ON CONFLICT REPLACE", "('a'), ('a')"), ("NOT NULL ON CONFLICT IGNORE", "(NULL)")):
+            with self.subTest(clause):  # reverting re-creates the hand-written table, clause and all
+                project = Project(self)
+                project.write_migration("0001_t", f"-- migrate:up\nCREATE TABLE t (id INTEGER PRIMARY KEY, "
+                                        f"n TEXT {clause});\n-- migrate:down\nDROP TABLE t;\n")
+                project.models("@dataclass\nclass T:\n    n: Optional[str] = None\n    id: Optional[int] = None\n")
+                project.apply()
+                project.make()
+                project.apply()
+                project.execute(f"INSERT INTO t (n) VALUES {rows}")
+                before = table_dump(project.db)
+                with self.assertRaisesRegex(migrate.MigrateError, "constraint failed: _new_t.n in statement: "
+                                                                  'INSERT OR ABORT INTO "_new_t"'):
+                    project.revert()
+                self.assertEqual(table_dump(project.db), before)
+
     def test_a_dropped_column_whose_check_refuses_the_zero_value_needs_a_default_for_the_down(self):
         project = Project(self)
         project.models("@dataclass\nclass Acct:\n    x: int = field(metadata={\"check\": \"x > 0\"})\n"
