@@ -1914,9 +1914,10 @@ def _rowid_name(table: Table) -> str | None:
 
 
 def _copy_columns(before: Table, after: Table, fills: dict) -> tuple[list[str], list[str]]:
-    """INSERT ... SELECT column lists: same-named columns, one-off values for
-    columns that become NOT NULL, and the rowids (README: a rebuild keeps
-    them), also into a new INTEGER PRIMARY KEY column."""
+    """INSERT ... SELECT column lists: same-named columns (a generated one
+    only as a source), one-off values for columns that become NOT NULL, and
+    the rowids (README: a rebuild keeps them), also into a new INTEGER
+    PRIMARY KEY column."""
     targets, sources = [], []
     old_rowid, new_rowid = _rowid_name(before), _rowid_name(after)
     alias = after.rowid_alias
@@ -1928,7 +1929,7 @@ def _copy_columns(before: Table, after: Table, fills: dict) -> tuple[list[str], 
             continue
         old = before.column(column.name)
         fill = fills.get(_fold(column.name))
-        if old is not None and not old.generated:
+        if old is not None:  # a column that stops being generated keeps the values it had
             source = quote(old.name)
             if fill is not None and column.notnull and not old.notnull:
                 source = f"coalesce({source}, {fill})"

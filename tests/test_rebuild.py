@@ -375,6 +375,21 @@ class RebuildKeepsEverything(unittest.TestCase):
                     project.revert()
                 self.assertEqual(table_dump(project.db), before)
 
+    def test_a_column_that_stops_being_generated_keeps_its_values(self):
+        project = Project(self)
+        project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER NOT NULL, "
+                                "b INTEGER GENERATED ALWAYS AS (a * 2) STORED, c AS (a + 1));\n"
+                                "-- migrate:down\nDROP TABLE t;\n")
+        project.apply()
+        project.execute("INSERT INTO t (a) VALUES (1), (2)")
+        project.models("@dataclass\nclass T:\n    a: int\n    b: Optional[int] = None\n    c: Optional[int] = None\n"
+                       "    id: Optional[int] = None\n")
+        project.make()
+        project.apply()
+        self.assertEqual(project.query("SELECT id, a, b, c FROM t"), [(1, 1, 2, 2), (2, 2, 4, 3)])
+        project.revert()
+        self.assertEqual(project.query("SELECT id, a, b, c FROM t"), [(1, 1, 2, 2), (2, 2, 4, 3)])
+
     def test_a_dropped_column_whose_check_refuses_the_zero_value_needs_a_default_for_the_down(self):
         project = Project(self)
         project.models("@dataclass\nclass Acct:\n    x: int = field(metadata={\"check\": \"x > 0\"})\n"
