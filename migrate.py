@@ -41,7 +41,7 @@ import sqlite3
 import sys
 import time
 from collections import Counter, namedtuple
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from itertools import islice
@@ -2638,7 +2638,7 @@ def _execute_operations(scratch: sqlite3.Connection, operations: list, *, down: 
             try:
                 scratch.execute(statement)
             except sqlite3.Error as exc:
-                if statement.startswith("INSERT OR ABORT INTO") and fills:  # the copy failed: the one-off values are suspects
+                if statement.startswith("INSERT OR ABORT INTO") and fills:  # the copy failed: the values are suspects
                     raise _fill_error(operation, f"fails in the copy of the rows ({exc})", down=down) from None
                 raise MigrateError(
                     f"cannot {operation.describe()[0][2:].lower()}: SQLite says {exc} while running "
@@ -2958,12 +2958,36 @@ def _main_file(conn) -> str:
     return next((row[2] for row in conn.execute("PRAGMA database_list").fetchall() if row[1] == "main"), "") or ""
 
 
+_DEFAULT_TIMEOUT = 30.0  # seconds: --timeout's default
+
+
+def _lock_hint(exc: Exception) -> str:
+    """What to do about an error that is another connection's lock."""
+    locked = "locked" in str(exc) or "busy" in str(exc).lower()
+    return " (another process holds a lock: retry, or wait longer with --timeout)" if locked else ""
+
+
+@contextmanager
+def _locks_as_errors():
+    """Another connection's lock, held past the timeout while we read, as the
+    library's one error type (any other error passes as it is)."""
+    try:
+        yield
+    except Exception as exc:
+        if isinstance(exc, MigrateError) or not _lock_hint(exc):
+            raise
+        raise MigrateError(f"cannot read the database: {exc}{_lock_hint(exc)}; nothing was changed") from None
+
+
 class _Database:
     """A connection we opened (and close), or the caller's (left as found)."""
 
-    def __init__(self, db, *, create: bool, timeout: float = 30.0):
+    def __init__(self, db, *, create: bool, timeout: float | None = None):
+        """`timeout`: how long to wait for other connections' locks; None is
+        the caller's connection's own busy timeout, or 30 s for a path."""
         self.path, self.created, self.owned = None, False, not hasattr(db, "execute")
         self.factories = self.patience = None
+        self.timeout = _DEFAULT_TIMEOUT if timeout is None else timeout
         if not self.owned:
             self.conn = db
             try:
@@ -2978,10 +3002,14 @@ class _Database:
             if isinstance(db, sqlite3.Connection):  # plain rows and str text while we read; restored in close
                 self.factories = db.row_factory, db.text_factory
                 db.row_factory, db.text_factory = None, str
-            self.patience = _busy_timeout(db, timeout * 1000)  # `timeout` bounds each wait, as for a path
             try:
-                self._refuse_unsafe_journal()
-            except MigrateError:
+                with _locks_as_errors():
+                    if timeout is None:
+                        self.timeout = db.execute("PRAGMA busy_timeout").fetchone()[0] / 1000
+                    else:
+                        self.patience = _busy_timeout(db, timeout * 1000)  # restored in close
+                    self._refuse_unsafe_journal()
+            except BaseException:
                 self.close()
                 raise
             return
@@ -2990,7 +3018,7 @@ class _Database:
                                f"{type(db).__name__} {db!r}; nothing was changed")
         self.path = os.fspath(db)
         if _is_url(self.path):
-            self.conn = Rqlite(self.path, timeout=timeout)
+            self.conn = Rqlite(self.path, timeout=self.timeout)
             return
         if re.match(r"[A-Za-z][\w+.-]+://", self.path):  # (two letters at least: C://x.db is a Windows path)
             raise MigrateError(f"--db {_shown(self.path)} is a URL migrate.py cannot use: give a SQLite file path, "
@@ -3009,13 +3037,12 @@ class _Database:
             raise MigrateError(f"cannot create database {self.path}: folder {folder} does not exist")
         self.created = not exists
         try:
-            self.conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+            self.conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
             self.conn.execute("PRAGMA schema_version").fetchone()
         except sqlite3.Error as exc:
             self.close()
-            hint = " (another process holds a lock: retry, or wait longer with --timeout)" \
-                if "locked" in str(exc) else ""
-            raise MigrateError(f"cannot open database {self.path}: {exc}{hint}; nothing was changed") from None
+            raise MigrateError(f"cannot open database {self.path}: {exc}{_lock_hint(exc)}; nothing was "
+                               "changed") from None
 
     def _refuse_unsafe_journal(self) -> None:  # (a connection passed in)
         """A crash with journal_mode MEMORY or OFF corrupts the file: no
@@ -3160,7 +3187,9 @@ def _statement_problem(statement: str) -> str | None:
     return None
 
 
-def _check_timeout(timeout: float) -> None:
+def _check_timeout(timeout: float | None) -> None:
+    if timeout is None:
+        return
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
         raise MigrateError(f"timeout must be a number of seconds, not {type(timeout).__name__} {timeout!r}; "
                            "nothing was changed")
@@ -4005,19 +4034,21 @@ def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed) 
 
 def plan(db, *, directory: str = "migrations", target: str | None = None, reverting: bool = False,
          fake: bool = False, fake_initial: bool = False, allow_changed: bool = False,
-         timeout: float = 30.0) -> list[PlannedStep]:
+         timeout: float | None = None) -> list[PlannedStep]:
     """What `apply` (or `revert`, with reverting=True) would run, in order,
     without changing anything; it refuses what they would refuse. A step
     that would only be recorded (`fake`, `fake_initial`) has no statements.
-    `timeout` is how long to wait for a writer that keeps readers out."""
+    `timeout` is how long to wait for a writer that keeps readers out (None:
+    a connection's own busy timeout, 30 s for a path)."""
     _check_sqlite_version()
     _check_timeout(timeout)
     _check_flags(reverting=reverting, fake=fake, fake_initial=fake_initial, allow_changed=allow_changed)
     migrations = {m.name: m for m in read_migrations(directory)}
     database = _Database(db, create=False, timeout=timeout)
     try:
-        steps, faked = _checked_steps(database.conn, migrations, target=target, reverting=reverting, fake=fake,
-                                      fake_initial=fake_initial, allow_changed=allow_changed)
+        with _locks_as_errors():
+            steps, faked = _checked_steps(database.conn, migrations, target=target, reverting=reverting,
+                                          fake=fake, fake_initial=fake_initial, allow_changed=allow_changed)
     finally:
         database.close()
     return [replace(step, statements=()) if fake or (faked and i == 0) else step for i, step in enumerate(steps)]
@@ -4043,7 +4074,7 @@ def _checked_steps(conn, migrations: dict, *, target, reverting: bool, fake: boo
 
 def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: bool = False,
              fake_initial: bool = False, allow_changed: bool = False, atomic: bool = False,
-             timeout: float = 30.0, progress=None, backup: str | None = None) -> list[Step]:
+             timeout: float | None = None, progress=None, backup: str | None = None) -> list[Step]:
     _check_sqlite_version()
     _check_timeout(timeout)
     _check_flags(fake=fake, fake_initial=fake_initial, allow_changed=allow_changed, atomic=atomic)
@@ -4061,9 +4092,10 @@ def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: b
     done = []
     try:
         conn = database.conn
-        steps, faked = _checked_steps(conn, migrations, target=target, reverting=reverting, fake=fake,
-                                      fake_initial=fake_initial, allow_changed=allow_changed)
-        accepted = _accepted_edits(conn, migrations) if allow_changed else []
+        with _locks_as_errors():
+            steps, faked = _checked_steps(conn, migrations, target=target, reverting=reverting, fake=fake,
+                                          fake_initial=fake_initial, allow_changed=allow_changed)
+            accepted = _accepted_edits(conn, migrations) if allow_changed else []
         if not ((steps or accepted) and conn is not None and not database.created):  # nothing to change or copy
             backup = None
         if backup is not None:
@@ -4073,11 +4105,11 @@ def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: b
                 _backup_to(conn, backup)
                 backup = None
         if faked:
-            _run_batches(conn, [steps[:1]], done, fake=True, progress=progress, timeout=timeout,
+            _run_batches(conn, [steps[:1]], done, fake=True, progress=progress, timeout=database.timeout,
                          accepted=accepted, backup=backup)
             steps, accepted, backup = steps[1:], [], None
         _run_batches(conn, [steps] if atomic and steps else [[step] for step in steps], done,
-                     fake=fake, progress=progress, timeout=timeout, accepted=accepted, backup=backup)
+                     fake=fake, progress=progress, timeout=database.timeout, accepted=accepted, backup=backup)
         return done
     finally:
         database.close()
@@ -4200,7 +4232,7 @@ def _initial_tables_exist(conn, migration: Migration) -> bool:
 
 def apply(db, *, directory: str = "migrations", target: str | None = None, fake: bool = False,
           fake_initial: bool = False, allow_changed: bool = False, atomic: bool = False,
-          timeout: float = 30.0, progress=None, backup: str | None = None) -> list[Step]:
+          timeout: float | None = None, progress=None, backup: str | None = None) -> list[Step]:
     """Apply pending migrations in order, each in its own transaction (all in
     one with `atomic`). With a `target` (a number, a name or "zero"), migrate
     to it: apply up to it and revert what was applied after it.
@@ -4210,7 +4242,8 @@ def apply(db, *, directory: str = "migrations", target: str | None = None, fake:
     when its tables already exist and match; `allow_changed` accepts applied
     files edited since (records their checksum and down SQL, in the first
     transaction). `timeout` is how long to wait for another writer, and for
-    readers at each COMMIT. `backup` is a new file to snapshot the database
+    readers at each COMMIT (None: a connection's own busy timeout, 30 s for a
+    path). `backup` is a new file to snapshot the database
     into once the run is planned and checked, before anything runs (none
     when the database is created by this run).
     `progress(action, name, step)` is called before each migration (step
@@ -4223,21 +4256,23 @@ def apply(db, *, directory: str = "migrations", target: str | None = None, fake:
 
 
 def revert(db, *, directory: str = "migrations", target: str | None = None, fake: bool = False,
-           timeout: float = 30.0, progress=None, backup: str | None = None) -> list[Step]:
+           timeout: float | None = None, progress=None, backup: str | None = None) -> list[Step]:
     """Revert the last applied migration, or every migration after `target`
     (which stays applied), using the down SQL recorded when each was applied."""
     return _migrate(db, directory, target=target, reverting=True, fake=fake, timeout=timeout,
                     progress=progress, backup=backup)
 
 
-def status(db, *, directory: str = "migrations") -> list[MigrationStatus]:
+def status(db, *, directory: str = "migrations", timeout: float | None = None) -> list[MigrationStatus]:
     """Every migration on disk or in the database, applied or not. Never
-    creates the database."""
+    creates the database. `timeout` as for `plan`."""
+    _check_timeout(timeout)
     migrations = read_migrations(directory)
     by_name = {m.name: m for m in migrations}
-    database = _Database(db, create=False)
+    database = _Database(db, create=False, timeout=timeout)
     try:
-        applied = _applied_as_listed(database.conn, by_name)
+        with _locks_as_errors():
+            applied = _applied_as_listed(database.conn, by_name)
     finally:
         database.close()
     names = sorted(set(by_name) | set(applied), key=_order)
@@ -4267,32 +4302,33 @@ def check(db=None, *, models: str = "models.py", directory: str = "migrations") 
         problems.append(f"models differ from the migrations (run make): {line}")
     database = _Database(db, create=False) if db is not None else None
     try:
-        if database is None or database.conn is None:
+        with _locks_as_errors():
+            if database is None or database.conn is None:
+                return problems
+            by_name = {m.name: m for m in migrations}
+            _applied(database.conn)  # an unreachable node is an error, not a disagreement
+            try:
+                catching_up = any(_visible_applied(database.conn, by_name)[1].values())
+            except MigrateError as exc:  # applied part of what a squash replaces: the rest would only echo it
+                return problems + [str(exc)]
+            if catching_up:  # pending migrations are not a problem; its schema is judged once they ran
+                return problems
+            applied = _applied_as_listed(database.conn, by_name)
+            for name in sorted(applied, key=_order):
+                if name not in by_name:
+                    same = _renamed_to(applied[name], by_name, applied)
+                    problems.append(f"applied migration {name} has no file in {directory}"
+                                    + (f" ({same} has its content: rename it back)" if same else ""))
+                elif not by_name[name].matches(applied[name].checksum):
+                    problems.append(f"migration file {by_name[name].path} changed since it was applied")
+            if any(name not in by_name for name in applied):  # what it made would all read as drift
+                return problems
+            expected = replayed_schema([m for m in migrations if m.name in applied])
+            actual = read_schema(database.conn)
+            names = ("the database", "its applied migrations")
+            for line in schema_differences(actual, expected, names=names) + _object_differences(actual, expected):
+                problems.append(f"database drift: {line}")
             return problems
-        by_name = {m.name: m for m in migrations}
-        _applied(database.conn)  # an unreachable node is an error, not a disagreement
-        try:
-            catching_up = any(_visible_applied(database.conn, by_name)[1].values())
-        except MigrateError as exc:  # applied part of what a squash replaces: the rest would only echo it
-            return problems + [str(exc)]
-        if catching_up:  # pending migrations are not a problem; its schema is judged once they ran
-            return problems
-        applied = _applied_as_listed(database.conn, by_name)
-        for name in sorted(applied, key=_order):
-            if name not in by_name:
-                same = _renamed_to(applied[name], by_name, applied)
-                problems.append(f"applied migration {name} has no file in {directory}"
-                                + (f" ({same} has its content: rename it back)" if same else ""))
-            elif not by_name[name].matches(applied[name].checksum):
-                problems.append(f"migration file {by_name[name].path} changed since it was applied")
-        if any(name not in by_name for name in applied):  # what it made would all read as drift
-            return problems
-        expected = replayed_schema([m for m in migrations if m.name in applied])
-        actual = read_schema(database.conn)
-        names = ("the database", "its applied migrations")
-        for line in schema_differences(actual, expected, names=names) + _object_differences(actual, expected):
-            problems.append(f"database drift: {line}")
-        return problems
     finally:
         if database is not None:
             database.close()
@@ -4318,7 +4354,8 @@ def dump_schema(db) -> list[str]:
     try:
         if database.conn is None:
             raise MigrateError(f"database {db} does not exist: run apply first, or pass --db")
-        return schema_statements(database.conn)
+        with _locks_as_errors():
+            return schema_statements(database.conn)
     finally:
         database.close()
 
@@ -4693,7 +4730,7 @@ def _parser(settings: dict):
         sub.add_argument("--dry-run", "--plan", action="store_true", dest="dry_run",
                          help="list what would run, with the SQL, and change nothing")
         sub.add_argument("--fake", action="store_true", help="record without running the SQL")
-        sub.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+        sub.add_argument("--timeout", type=float, default=_DEFAULT_TIMEOUT, metavar="SECONDS",
                          help="how long to wait for other processes: writers, and readers at COMMIT (default 30)")
         if name == "apply":
             sub.add_argument("--fake-initial", action="store_true",
@@ -4788,7 +4825,7 @@ def _run_migrations(args, out: _Output) -> int:
         options = {} if reverting else dict(fake_initial=args.fake_initial, allow_changed=args.allow_changed)
         steps = plan(args.db, directory=args.dir, target=args.target, reverting=reverting, fake=args.fake,
                      timeout=args.timeout, **options)
-        edited = [row.name for row in status(args.db, directory=args.dir) if row.modified] \
+        edited = [row.name for row in status(args.db, directory=args.dir, timeout=args.timeout) if row.modified] \
             if not reverting and args.allow_changed else []  # the run records their new checksum and down
         if args.dry_run:
             _print_plan(steps, edited)
@@ -4990,9 +5027,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except sqlite3.Error as exc:  # not foreseen above: still one line, never a traceback
         sys.stdout.flush()
-        locked = "locked" in str(exc) or "busy" in str(exc).lower()  # e.g. while reading the plan
-        print(f"error: SQLite: {exc}" + (" (another process holds a lock: retry, or wait longer with --timeout)"
-                                         if locked else ""), file=sys.stderr)
+        print(f"error: SQLite: {exc}{_lock_hint(exc)}", file=sys.stderr)  # e.g. while reading the plan
         return 1
     except KeyboardInterrupt:
         print("\ninterrupted" + (_RUN_CUT_SHORT if changing else ""), file=sys.stderr)

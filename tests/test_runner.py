@@ -733,7 +733,6 @@ class Connections(unittest.TestCase):
         with self.assertRaisesRegex(migrate.MigrateError, "models must be a path or a module name, not NoneType"):
             migrate.make(models=None, directory=project.directory, write=False)
         for options, error in ((dict(timeout="5"), "timeout must be a number of seconds, not str '5'"),
-                               (dict(timeout=None), "timeout must be a number of seconds, not NoneType"),
                                (dict(timeout=True), "timeout must be a number of seconds, not bool"),
                                (dict(backup=5), "the backup path must be a path, not int 5"),
                                (dict(progress=5), "progress must be a function or None, not int"),
@@ -806,6 +805,21 @@ class Connections(unittest.TestCase):
         self.assertEqual(conn.execute("PRAGMA busy_timeout").fetchone(), (20000,))
         self.assertEqual([s.name for s in migrate.apply(conn, directory=project.directory)], ["0001_t"])
         self.assertEqual(conn.execute("PRAGMA busy_timeout").fetchone(), (20000,))
+        holder.execute("BEGIN EXCLUSIVE")  # keeps readers out too: the first read waits, and fails
+        for call in (lambda: migrate.apply(conn, directory=project.directory, timeout=0.3),
+                     lambda: migrate.status(conn, directory=project.directory, timeout=0.3)):
+            with self.assertRaisesRegex(migrate.MigrateError, "database is locked .*--timeout"):
+                call()
+            self.assertEqual(conn.execute("PRAGMA busy_timeout").fetchone(), (20000,))  # also after a failure
+        quick = sqlite3.connect(project.db, timeout=0.3, isolation_level=None)
+        self.addCleanup(quick.close)
+        started = time.monotonic()
+        for call in (migrate.status, migrate.plan):  # no timeout given: the connection's own
+            with self.assertRaisesRegex(migrate.MigrateError, "database is locked"):
+                call(quick, directory=project.directory)
+        self.assertLess(time.monotonic() - started, 10)
+        self.assertEqual(quick.execute("PRAGMA busy_timeout").fetchone(), (300,))
+        holder.execute("ROLLBACK")
 
     def test_conn_interrupt_from_another_thread_is_an_error_not_ctrl_c(self):
         project = Project(self)
