@@ -807,11 +807,13 @@ def _render_model(cls: type, fields: list[_Field], keys: dict, tables: dict) -> 
         raise MigrateError(f"model {cls.__name__}: key {optional.name} is Optional, but a WITHOUT ROWID table never "
                            "assigns keys: make it required (and give every row one), or drop __without_rowid__")
     assigned = len(pk) == 1 and pk[0].sql_type.upper() == "INTEGER"  # the rowid alias: NULL means "assign one"
-    optional = next((f for f in pk if f.nullable and (not assigned or f.target)), None)
-    if optional is not None and optional.target is not None:
-        raise MigrateError(f"model {cls.__name__}: key {optional.name} is Optional, but it points at "
-                           f"{optional.target.__name__}: a NULL key would be a number SQLite picks, or a NULL, "
-                           f"not a {optional.target.__name__}; make it required")
+    optional = next((f for f in pk if f.nullable and (not assigned or f.target or "references" in f.metadata)),
+                    None)
+    parent = optional and (optional.target.__name__ if optional.target else optional.metadata.get("references"))
+    if parent:
+        raise MigrateError(f"model {cls.__name__}: key {optional.name} is Optional, but it points at {parent}: "
+                           f"a NULL key would be a number SQLite picks (or a NULL), not a key of {parent}; "
+                           "make it required")
     if optional is not None:  # SQLite's legacy: NULLs in any other key column, never equal to each other
         raise MigrateError(f"model {cls.__name__}: key {optional.name} is Optional, but SQLite assigns only a "
                            "single INTEGER key and lets any other key column hold NULL in any number of rows: "

@@ -371,6 +371,9 @@ class PrimaryKeys(ModelCase):
                            f"@dataclass\nclass Profile:\n    user: Optional[User] = field(default=None, "
                            f"metadata={metadata})\n", "model Profile: key user is Optional, but it points at User",
                            "make it required")
+        self.error("@dataclass\nclass User:\n    id: Optional[int] = None\n@dataclass\nclass Profile:\n"
+                   "    user_id: Optional[int] = field(default=None, metadata={'primary_key': True, 'references': "
+                   "'user'})\n", "model Profile: key user_id is Optional, but it points at user", "make it required")
 
     def test_autoincrement_needs_an_int_key(self):
         table = self.table("""
