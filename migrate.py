@@ -1537,10 +1537,14 @@ def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool) -> 
             hint = (f" If it is {after.name}.{gone[0]} renamed, pass --rename "
                     f"{after.name}.{gone[0]}={column.name}." if old is None and gone else "")
             key = f"{after.name}.{column.name}"
-            if _fold(column.name) in map(_fold, after.primary_key):  # Optional is refused for it: one per row
+            if _fold(column.name) in map(_fold, after.primary_key):  # Optional is refused for it
+                alone = len(after.primary_key) == 1
+                example = "rowid" if _affinity(column.type) in ("INTEGER", "REAL", "NUMERIC") else "'k' || rowid"
+                unique = (f"giving each existing row its own value, like --default \"{key}={example}\""
+                          if alone and not before.without_rowid else
+                          "that keeps every row's key unique" + (" (with the rest of the key)" if not alone else ""))
                 raise MigrateError(f"{key} {reason} and is part of the primary key: pass --default {key}=SQL "
-                                   f"giving each existing row its own value, like --default \"{key}='k' || rowid\"; "
-                                   f"nothing was written.{hint}")
+                                   f"{unique}; nothing was written.{hint}")
             raise MigrateError(
                 f"{key} {reason} and the table may have rows: pass "
                 f"--default {key}=SQL (a one-off value for existing rows), "

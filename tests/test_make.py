@@ -434,6 +434,15 @@ class Evolution(unittest.TestCase):
         project.make(questioner=migrate.Questioner(defaults={"t.code": "'k' || rowid"}))
         project.apply()
         self.assertEqual(project.query("SELECT code, v FROM t ORDER BY v"), [("k1", "a"), ("k2", "b"), ("x", "c")])
+        keyed = Project(self)  # a key column added to a WITHOUT ROWID table: no rowid to suggest
+        model = "@dataclass\nclass T:\n    __without_rowid__ = True\n    a: str = field(metadata={'primary_key': True})\n"
+        keyed.models(model)
+        keyed.make()
+        keyed.models(model + "    b: str = field(metadata={'primary_key': True})\n")
+        with self.assertRaisesRegex(migrate.MigrateError, re.escape(
+                "t.b is a new NOT NULL column without a default and is part of the primary key: pass --default "
+                "t.b=SQL that keeps every row's key unique (with the rest of the key); nothing was written")):
+            keyed.make()
 
     def test_new_not_null_column_takes_a_one_off_value_and_keeps_no_default(self):
         self.project.models("""
