@@ -1356,16 +1356,18 @@ class Questioner:
     guessed: no rename, no value."""
 
     def __init__(self, *, renames=(), defaults=None, prompt=None):
-        if not isinstance(renames, (list, tuple, set, frozenset)) or not all(isinstance(a, str) for a in renames):
+        from collections.abc import Iterable, Mapping
+        answers = list(renames) if isinstance(renames, Iterable) and not isinstance(renames, (str, bytes)) else None
+        if answers is None or not all(isinstance(answer, str) for answer in answers):
             raise MigrateError(f"renames must be a list of strings like 'table.old=new', not {renames!r}")
-        if defaults is not None and (not isinstance(defaults, dict) or not all(
+        if defaults is not None and (not isinstance(defaults, Mapping) or not all(
                 isinstance(item, str) for pair in defaults.items() for item in pair)):
             raise MigrateError("defaults must be a dict of 'table.column' to an SQL value as a string, "
                                f"like {{'question.author': \"''\"}}, not {defaults!r}")
         if prompt is not None and not callable(prompt):
             raise MigrateError(f"prompt must be a function or None, not {type(prompt).__name__}")
         self.renames = {}
-        for answer in renames:
+        for answer in answers:
             old, sep, new = answer.partition("=")
             if not sep or not old.strip() or not new.strip():
                 raise MigrateError(f"--rename {answer!r} must look like table.old=new or old_table=new_table")

@@ -1,4 +1,5 @@
 """Runner: apply, revert and status on real SQLite files."""
+import collections
 import os
 import pathlib
 import re
@@ -6,6 +7,7 @@ import signal
 import sqlite3
 import threading
 import time
+import types
 import unittest
 
 from tests.support import Project, migrate, normalised_schema, table_dump
@@ -760,6 +762,10 @@ class Connections(unittest.TestCase):
                 call()
         self.assertEqual(project.files(), ["0001_initial.sql", "0002_nothing.sql"])
         self.assertEqual(len(project.query("SELECT * FROM _migrations")), 1)
+        for renames, defaults in (((answer for answer in ["t.a=b"]), types.MappingProxyType({"t.c": "1"})),
+                                  (collections.deque(["t.a=b"]), collections.OrderedDict({"t.c": "1"}))):
+            questioner = migrate.Questioner(renames=renames, defaults=defaults)  # any iterable, any mapping
+            self.assertEqual((questioner.renames, questioner.defaults), ({"t.a": "b"}, {"t.c": "1"}))
         with self.assertRaisesRegex(migrate.MigrateError, "the export folder must be a path, not NoneType"):
             migrate.export_d1(directory=project.directory, out=None)
         with self.assertRaisesRegex(migrate.MigrateError, "the migrations directory must be a path, not int"):
