@@ -714,8 +714,10 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
                                f"{inner.__name__} (or metadata={{'default_sql': ...}} for an SQL expression)")
         written = "default_sql" not in metadata and _model_option(cls, "__managed__", set(models.values()))
         if written and _is_import_time(default):
-            now, sql = {"date": ("date.today()", "CURRENT_DATE"), "time": ("datetime.now().time()", "CURRENT_TIME")
-                        }.get(type(default).__name__, ("datetime.now()", "CURRENT_TIMESTAMP"))
+            import datetime
+            now, sql = (("datetime.now().time()", "CURRENT_TIME") if isinstance(default, datetime.time)
+                        else ("datetime.now()", "CURRENT_DATE") if inner is datetime.date
+                        else ("datetime.now()", "CURRENT_TIMESTAMP"))
             raise MigrateError(f"{where}: default {default!r} is the time the models were loaded ({now} in the "
                                "class body), so every make would write a new default; for the time a row is "
                                f"inserted use metadata={{'default_sql': '{sql}'}}")
@@ -752,25 +754,29 @@ def _check_metadata(metadata: dict, where: str) -> None:
 
 
 def _is_import_time(default: object) -> bool:
-    """Whether a datetime, date or time default is now (within seconds), or
-    today: `datetime.now()`, `date.today()` or `datetime.now().time()`
+    """Whether a datetime or time default is within seconds of now, with
+    microseconds as the clock gives them: `datetime.now()` (or its time())
     evaluated when the class was defined, a new value on every run (Django
-    warns of the same mistake, fields.W161)."""
+    warns of the same mistake, fields.W161). A time written out has none, so
+    `time(0, 0)` is not taken for one at midnight; `date.today()` cannot be
+    told from a date written out, so it is not checked."""
     import datetime
-    if not isinstance(default, (datetime.datetime, datetime.date, datetime.time)):
+    if not isinstance(default, (datetime.datetime, datetime.time)) or not default.microsecond:
         return False
-    if getattr(default, "tzinfo", None) is not None:
-        nows = [datetime.datetime.now(default.tzinfo)]
-    else:  # now() or utcnow()
-        nows = [datetime.datetime.now(), datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)]
-    if isinstance(default, datetime.datetime):
-        return any(abs(now - default) < datetime.timedelta(seconds=10) for now in nows)
-    if isinstance(default, datetime.date):
-        return default in [now.date() for now in nows]
-    today, day, close = datetime.date.today(), datetime.timedelta(days=1), datetime.timedelta(seconds=10)
-    apart = [abs(datetime.datetime.combine(today, now.timetz()) - datetime.datetime.combine(today, default)) % day
-             for now in nows]  # a time of day: within seconds of now, also across midnight
-    return any(gap < close or day - gap < close for gap in apart)
+    try:
+        if default.tzinfo is not None:
+            nows = [datetime.datetime.now(default.tzinfo)]
+        else:  # now() or utcnow()
+            nows = [datetime.datetime.now(), datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)]
+        close = datetime.timedelta(seconds=10)
+        if isinstance(default, datetime.datetime):
+            return any(abs(now - default) < close for now in nows)
+        today, day = datetime.date.today(), datetime.timedelta(days=1)
+        apart = [abs(datetime.datetime.combine(today, now.timetz()) - datetime.datetime.combine(today, default))
+                 % day for now in nows]  # a time of day: within seconds of now, also across midnight
+        return any(gap < close or day - gap < close for gap in apart)
+    except (ValueError, TypeError, OverflowError):  # a tzinfo that gives no offset: nothing to compare
+        return False
 
 
 def _default_fits(annotation: object, default: object) -> bool:

@@ -299,21 +299,25 @@ class Defaults(ModelCase):
                 ("datetime", "datetime.now()", "datetime.datetime(", "CURRENT_TIMESTAMP"),
                 ("datetime", "datetime.now(timezone.utc)", "datetime.datetime(", "CURRENT_TIMESTAMP"),
                 ("datetime", "datetime.utcnow()", "datetime.datetime(", "CURRENT_TIMESTAMP"),
-                ("date", "date.today()", "datetime.date(", "CURRENT_DATE"),  # make --check fails tomorrow
+                ("date", "datetime.now()", "datetime.datetime(", "CURRENT_DATE"),  # the hint fits the column
                 ("time", "datetime.now().time()", "datetime.time(", "CURRENT_TIME"),
                 ("time", "datetime.now(timezone.utc).timetz()", "datetime.time(", "CURRENT_TIME")):
             with self.subTest(now=now):
                 self.error(f"from datetime import date, datetime, time, timezone\n@dataclass\nclass Post:\n"
                            f"    at: {annotation} = {now}\n", f"model Post field at: default {shown}",
-                           {"datetime": "datetime.now()", "date": "date.today()",
+                           {"datetime": "datetime.now()", "date": "datetime.now()",
                             "time": "datetime.now().time()"}[annotation] + " in the class body", sql)
         kept = self.table("import datetime\n@dataclass\nclass Post:\n"
                           "    at: datetime.datetime = datetime.datetime(2020, 1, 2, 3, 4, 5)\n"
-                          "    on: datetime.date = datetime.date(2020, 1, 2)\n"
+                          "    on: datetime.date = datetime.date.today()\n"  # as a date written out: not told apart
+                          "    opens: datetime.time = datetime.datetime.now().time().replace(microsecond=0)\n"
                           "    made: datetime.datetime = field(default=datetime.datetime.now(), "
                           "metadata={'default_sql': 'CURRENT_TIMESTAMP'})\n", "post")  # the SQL default wins
         self.assertEqual(kept.column("at").default, "'2020-01-02T03:04:05'")
         self.assertEqual(kept.column("made").default, "CURRENT_TIMESTAMP")
+        self.table("import datetime\nclass NoOffset(datetime.tzinfo):\n    def utcoffset(self, when):\n        return None\n"
+                   "@dataclass\nclass Post:\n    at: datetime.time = datetime.time(1, 2, 3, 4, tzinfo=NoOffset())\n",
+                   "post")  # nothing to compare with now: kept, not a traceback
         self.table("import datetime\n@dataclass\nclass Post:\n    __managed__ = False\n"
                    "    at: datetime.datetime = datetime.datetime.now()\n", "post")  # make writes nothing for it
 
