@@ -1675,12 +1675,13 @@ def _column_change(old: Column, new: Column) -> str:
 
 def _is_narrowing(old: Column, new: Column) -> bool:
     """Whether a type change may change stored values: text -> number...;
-    integers -> REAL (a float holds integers exactly only up to 2**53); and
+    integers -> REAL (a float holds integers exactly only up to 2**53);
+    floats -> NUMERIC (2.0 is stored as the integer 2, as with INTEGER); and
     floats -> TEXT (SQLite writes 15 digits: 0.1 + 0.2 becomes '0.3')."""
     rank = {"BLOB": 0, "TEXT": 1, "NUMERIC": 2, "REAL": 3, "INTEGER": 4}
     before, after = _affinity(old.type), _affinity(new.type)
     return (rank[after] > rank[before] or (after == "REAL" and before in ("INTEGER", "NUMERIC"))
-            or (after == "TEXT" and before in ("REAL", "NUMERIC")))
+            or (after == "NUMERIC" and before == "REAL") or (after == "TEXT" and before in ("REAL", "NUMERIC")))
 
 
 def warnings_for(operations: list) -> list[str]:

@@ -564,6 +564,25 @@ class InvisibleAndDestructive(unittest.TestCase):
         """)
         self.assertEqual(project.make().warnings,  # 0.1 + 0.2 becomes '0.3'; integers stay exact
                          ("narrows item.label from REAL to TEXT: values may change",))
+        project.models("""
+            @dataclass
+            class Item:
+                label: str = ""
+                size: str = ""
+                price: float = 0.0
+                id: Optional[int] = None
+        """)
+        project.make()
+        project.models("""
+            @dataclass
+            class Item:
+                label: str = ""
+                size: str = ""
+                price: float = field(default=0.0, metadata={"sql_type": "DECIMAL(10,2)"})
+                id: Optional[int] = None
+        """)
+        self.assertEqual(project.make().warnings,  # NUMERIC stores 2.0 as the integer 2, as INTEGER does
+                         ("narrows item.price from REAL to DECIMAL(10,2): values may change",))
 
 
 class Errors(unittest.TestCase):
