@@ -1703,11 +1703,19 @@ def warnings_for(operations: list) -> list[str]:
 
 
 def _revert_warnings(operations: list) -> list[str]:
-    """What only a revert of `operations` would run into: a dropped column
-    brought back with a value its foreign key or unique index refuses."""
-    return [warning for operation in operations if isinstance(operation, AlterTable)
-            for column in operation.before.columns if operation.after.column(column.name) is None
-            for warning in _refill_warnings(operation, column)]
+    """What only a revert of `operations` would run into, or cannot undo: a
+    dropped column brought back with a value its foreign key or unique index
+    refuses; NULLs filled with a one-off value, which stays."""
+    warnings = []
+    for operation in (op for op in operations if isinstance(op, AlterTable)):
+        for column in operation.before.columns:
+            new = operation.after.column(column.name)
+            if new is None:
+                warnings += _refill_warnings(operation, column)
+            elif _fold(column.name) in operation.fills and new.notnull and not column.notnull:
+                warnings.append(f"reverting keeps {operation.fills[_fold(column.name)]} in the rows of "
+                                f"{operation.after.name}.{column.name} that held NULL (nothing tells them apart)")
+    return warnings
 
 
 def _refill_warnings(operation: AlterTable, column: Column) -> list[str]:

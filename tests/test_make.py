@@ -431,7 +431,10 @@ class Evolution(unittest.TestCase):
                 "t.code becomes NOT NULL without a default and is part of the primary key: pass --default "
                 "t.code=SQL giving each existing row its own value, like --default \"t.code='k' || rowid\"")):
             project.make()
-        project.make(questioner=migrate.Questioner(defaults={"t.code": "'k' || rowid"}))
+        result = project.make(questioner=migrate.Questioner(defaults={"t.code": "'k' || rowid"}))
+        warning = "reverting keeps 'k' || rowid in the rows of t.code that held NULL (nothing tells them apart)"
+        self.assertIn(warning, result.warnings)
+        self.assertIn(f"-- WARNING: {warning}", project.read(os.path.basename(result.path)))
         project.apply()
         self.assertEqual(project.query("SELECT code, v FROM t ORDER BY v"), [("k1", "a"), ("k2", "b"), ("x", "c")])
         keyed = Project(self)  # a key column added to a WITHOUT ROWID table: no rowid to suggest
