@@ -3439,12 +3439,18 @@ def _round_trip_losses(scratch, migration: Migration) -> list[tuple[str, bool]]:
     if any(_statement_problem(s) for s in down) or not tables:
         return []  # a down section that cannot run here, or rebuilds nothing: nothing to lose
     before = {table: _table_objects(scratch, table) for table in tables}
+    temporary = "SELECT type, name FROM temp.sqlite_master WHERE type IN ('table', 'view', 'trigger')"
+    kept = set(scratch.execute(temporary).fetchall())
     scratch.execute("SAVEPOINT probe")
     try:
         for statement in split_statements(migration.up):
             scratch.execute(statement)
         after_up = {_fold(name) for name, in scratch.execute(
             "SELECT name FROM sqlite_master WHERE type IN ('index', 'trigger')").fetchall()}
+        # a revert runs on another connection, without the up's TEMP tables (SQLite's FAQ
+        # rebuild makes a TEMP backup by the same name in both sections)
+        for kind, name in sorted(set(scratch.execute(temporary).fetchall()) - kept, key=lambda o: o[0] != "trigger"):
+            scratch.execute(f"DROP {kind.upper()} IF EXISTS temp.{quote(name)}")
         for statement in down:
             scratch.execute(statement)
         lost = []

@@ -425,6 +425,13 @@ class Failures(unittest.TestCase):
                 back.replace("_t", "_u").replace(" t;", " u;").replace("FROM t", "FROM u")
                 + "ALTER TABLE u RENAME TO t;\n", True),
             "a generated-style rebuild without x": (rebuild.format(t="t", constraint=""), back, True),
+            "SQLite's FAQ rebuild, a TEMP backup by the same name in both sections": (
+                "CREATE TEMP TABLE t_backup AS SELECT * FROM t;\nDROP TABLE t;\n"
+                "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT COLLATE NOCASE);\n"
+                "INSERT INTO t (id, a) SELECT id, a FROM t_backup;\n",
+                "CREATE TEMP TABLE t_backup AS SELECT * FROM t;\nDROP TABLE t;\n"
+                "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT);\nINSERT INTO t (id, a) SELECT id, a FROM t_backup;\n",
+                True),
             "a down section that is only a comment": (rebuild.format(t="t", constraint=""), "-- irreversible\n", False),
             "a down section that undoes only part": (rebuild.format(t="t", constraint=""), "DELETE FROM t;\n", False),
             "a down section that ends the transaction": (rebuild.format(t="t", constraint=""), back + "COMMIT;\n",
