@@ -1702,6 +1702,22 @@ def warnings_for(operations: list) -> list[str]:
     return warnings
 
 
+def _rename_hints(operations: list) -> list[str]:
+    """With nobody to ask, a table or column dropped beside a new one is a
+    drop and an add, and the data goes with the drop: say how to answer."""
+    dropped = [op.name for op in operations if isinstance(op, DropTable)]
+    created = [op.table.name for op in operations if isinstance(op, CreateTable)]
+    pairs = [("table ", dropped[0], created[0], f"{dropped[0]}={created[0]}")] if dropped and created else []
+    for op in (op for op in operations if isinstance(op, AlterTable)):
+        gone = [c.name for c in op.before.columns if op.after.column(c.name) is None]
+        new = [c.name for c in op.after.columns if op.before.column(c.name) is None]
+        if gone and new:
+            table = op.after.name
+            pairs.append(("", f"{table}.{gone[0]}", f"{table}.{new[0]}", f"{table}.{gone[0]}={new[0]}"))
+    return [f"drops {kind}{old} and adds {new}: if it was renamed, make the migration with --rename {answer} "
+            "instead (this one loses its data)" for kind, old, new, answer in pairs]
+
+
 def _revert_warnings(operations: list) -> list[str]:
     """What only a revert of `operations` would run into, or cannot undo: a
     dropped column brought back with a value its foreign key or unique index
@@ -2487,7 +2503,7 @@ def _make(scratch, module, directory, number, name, questioner, write) -> MakeRe
     renamed = {_fold(op.old): op.new for op in operations if isinstance(op, RenameTable)}
     renamed.update({(_fold(op.table), _fold(op.old)): op.new for op in operations if isinstance(op, RenameColumn)})
     unmarked = _revert_warnings(operations) + _lost_clauses(original, changed, renamed)  # no statement says them
-    warnings = warnings_for(operations) + unmarked
+    warnings = warnings_for(operations) + unmarked + (_rename_hints(operations) if questioner.prompt is None else [])
     up = [s for _, statements, _ in steps for s in statements]
     down = [s for _, statements, _ in down_steps for s in statements]
     slug = slugify(name) if name else "initial" if number == 1 else _slug_for(operations)
@@ -4730,7 +4746,7 @@ def _parser(settings: dict):
                         help=f"models file or dotted module (env MIGRATE_MODELS; now {settings['models']})")
     common.add_argument("--dir", default=settings["dir"],
                         help=f"migrations directory (env MIGRATE_DIR; now {settings['dir']})")
-    common.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    common.add_argument("-q", "--quiet", action="store_true", help="print errors and warnings only")
     common.add_argument("-v", "--verbose", action="store_true",
                         help="print more detail (make: the file written; status: applied times)")
 
@@ -4804,6 +4820,12 @@ class _Output:
         if not self.quiet:
             print(text, end=end, flush=True)
 
+    def warn(self, text: str, indent: str = "  ") -> None:
+        """A warning: on stderr, and also with -q (it is not progress)."""
+        sys.stdout.flush()
+        label = "\033[33mWARNING\033[0m" if sys.stderr.isatty() and not os.environ.get("NO_COLOR") else "WARNING"
+        print(f"{indent}{label}: {text}", file=sys.stderr, flush=True)
+
 
 def _prompt_on_tty(question: str) -> str:
     sys.stderr.write(question)
@@ -4841,7 +4863,7 @@ def _run_make(args, out: _Output) -> int:
     for line in result.operations:
         out.say(f"    {line}")
     for warning in result.warnings:
-        out.say(f"    {out.paint('WARNING', 'yellow')}: {warning}")
+        out.warn(warning, "    ")
     if args.verbose:
         out.say(result.text)
     return 0
@@ -4912,7 +4934,7 @@ def _run_migrations(args, out: _Output) -> int:
             out.say(f" {out.paint(outcomes.get(step.action, 'OK'), 'green')} ({step.seconds:.2f}s)")
             state["open"] = None
         for warning in step.warnings:
-            out.say(f"    {out.paint('WARNING', 'yellow')}: {warning}" + (f" ({name})" if atomic else ""))
+            out.warn(warning + (f" ({name})" if atomic else ""), "    ")
 
     atomic = not reverting and args.atomic
     options = dict(fake=args.fake, timeout=args.timeout, progress=progress, backup=args.backup)
@@ -5006,7 +5028,7 @@ def _run_squash(args, out: _Output) -> int:
             f"applied them, or some of them, keep working; delete {kept} once every database has applied "
             "the squash)")
     for warning in result.warnings:
-        out.say(f"  {out.paint('WARNING', 'yellow')}: {warning}")
+        out.warn(warning)
     return 0
 
 
@@ -5015,7 +5037,7 @@ def _run_export(args, out: _Output) -> int:
     out.say(f"Exported {len(paths)} migrations to {args.d1} for Cloudflare D1 "
             f"(apply with: npx wrangler d1 migrations apply DATABASE)")
     for warning in d1_warnings(directory=args.dir, out=args.d1):
-        out.say(f"  {out.paint('WARNING', 'yellow')}: {warning}")
+        out.warn(warning)
     return 0
 
 

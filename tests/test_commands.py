@@ -28,6 +28,17 @@ class Commands(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         return result.stdout
 
+    def test_warnings_go_to_stderr_also_when_quiet_and_a_possible_rename_is_pointed_out(self):
+        self.project.models(POLLS.replace("question_text: str", "text: str = ''"))
+        result = self.project.cli("make", "-q", "--no-input")  # no terminal: nobody to ask
+        self.assertEqual((result.returncode, result.stdout), (0, ""), result.stderr)
+        self.assertEqual(result.stderr.splitlines(), [
+            "    WARNING: drops column question.question_text and its data",
+            "    WARNING: drops question.question_text and adds question.text: if it was renamed, make the "
+            "migration with --rename question.question_text=text instead (this one loses its data)"])
+        written = [name for name in self.project.files() if name.startswith("0002_")]
+        self.assertNotIn("--rename", self.project.read(written[0]))  # a hint for now, not for the file
+
     def test_sql_prints_either_section(self):
         self.assertIn('CREATE TABLE "question"', self.run_ok("sql", "1"))
         self.assertEqual(self.run_ok("sql", "0001_initial", "--down"),

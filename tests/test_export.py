@@ -64,12 +64,12 @@ class D1Export(unittest.TestCase):
         migrate.squash(directory=project.directory)
         result = project.cli("export", "--d1", "d1")
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertIn("0001_a.sql in d1 is not one of the migrations: remove it", result.stdout)  # D1 would run it
-        self.assertIn("0002_squashed_0001_0002 replaces 2 migrations, which D1 does not know", result.stdout)
+        self.assertIn("0001_a.sql in d1 is not one of the migrations: remove it", result.stderr)  # D1 would run it
+        self.assertIn("0002_squashed_0001_0002 replaces 2 migrations, which D1 does not know", result.stderr)
         for stray in ("0009_stray.sql", "seed.sql"):  # wrangler applies every *.sql file there
             open(os.path.join(project.root, "d1", stray), "w").close()
-            self.assertIn(f"{stray} in d1 is not one of the migrations: remove it",
-                          project.cli("export", "--d1", "d1").stdout)
+            self.assertIn(f"  WARNING: {stray} in d1 is not one of the migrations: remove it",
+                          project.cli("export", "--d1", "d1", "-q").stderr)  # warnings: on stderr, also with -q
         with self.assertRaisesRegex(migrate.MigrateError, "export folder nowhere not found"):
             migrate.d1_warnings(directory=project.directory, out="nowhere")
 
