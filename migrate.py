@@ -2503,7 +2503,9 @@ def _make(scratch, module, directory, number, name, questioner, write) -> MakeRe
     renamed = {_fold(op.old): op.new for op in operations if isinstance(op, RenameTable)}
     renamed.update({(_fold(op.table), _fold(op.old)): op.new for op in operations if isinstance(op, RenameColumn)})
     unmarked = _revert_warnings(operations) + _lost_clauses(original, changed, renamed)  # no statement says them
-    warnings = warnings_for(operations) + unmarked + (_rename_hints(operations) if questioner.prompt is None else [])
+    reverted = warnings_for([inverse for _, _, inverse in reversed(steps)])  # (the down section says them)
+    warnings = (warnings_for(operations) + unmarked + [f"reverting {w}" for w in reverted if w.startswith("narrows")]
+                + (_rename_hints(operations) if questioner.prompt is None else []))
     up = [s for _, statements, _ in steps for s in statements]
     down = [s for _, statements, _ in down_steps for s in statements]
     slug = slugify(name) if name else "initial" if number == 1 else _slug_for(operations)
@@ -3438,7 +3440,7 @@ def _rebuild_expectations(conn, steps: list[PlannedStep], migrations: list[Migra
     notes = {index: tuple(f"it was written without {what} (another branch's?): "
                           f"{'applying' if on_apply else 'reverting'} it drops it; make it again to keep it"
                           for what, on_apply in lost) for index, lost in losses.items() if lost}
-    return [replace(step, rebuilds=expectations.get(index, ()), warnings=notes.get(index, ()))
+    return [replace(step, rebuilds=expectations.get(index, ()), warnings=step.warnings + notes.get(index, ()))
             if expectations.get(index) or index in notes else step for index, step in enumerate(steps)]
 
 
@@ -4043,6 +4045,16 @@ def _applied_as_listed(conn, migrations: dict) -> dict:
     return applied
 
 
+def _revert_notes(down: str, migration: Migration | None) -> tuple[str, ...]:
+    """What reverting loses, as the file says it: the `-- WARNING:` lines of
+    the down SQL, and those of the file's header about reverting."""
+    def warned(text: str) -> list[str]:
+        return [line.strip()[len("-- WARNING:"):].strip() for line in text.splitlines()
+                if line.strip().startswith("-- WARNING:")]
+    header = migration.text.split("-- migrate:up", 1)[0] if migration else ""
+    return tuple(dict.fromkeys(warned(down) + [w for w in warned(header) if w.startswith("reverting ")]))
+
+
 def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed) -> list[PlannedStep]:
     applied, adopt = _visible_applied(conn, migrations, partly=reverting)
     if adopt and not reverting and not allow_changed:
@@ -4067,7 +4079,8 @@ def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed) 
             raise MigrateError(f"migration {name} has no `-- migrate:down` section, so it cannot be "
                                "reverted: add one to its file (an empty one means nothing to undo); "
                                "nothing was changed")
-        steps.append(PlannedStep("revert", name, tuple(split_statements(down)), migration, record))
+        steps.append(PlannedStep("revert", name, tuple(split_statements(down)), migration, record,
+                                 warnings=_revert_notes(down, migration)))
     for name in to_apply:
         migration = migrations[name]
         for original in adopt.get(name, ()):  # the database applied only some of what the squash replaces

@@ -39,6 +39,21 @@ class Commands(unittest.TestCase):
         written = [name for name in self.project.files() if name.startswith("0002_")]
         self.assertNotIn("--rename", self.project.read(written[0]))  # a hint for now, not for the file
 
+    def test_revert_says_what_the_down_section_warns_of(self):
+        self.project.models(POLLS.replace("question_text: str", "question_text: str\n    votes: int = 0"))
+        self.run_ok("make")
+        self.project.models(POLLS.replace("question_text: str", "question_text: str\n    votes: str = '0'"))
+        result = self.project.cli("make")
+        self.assertIn("    WARNING: reverting narrows question.votes from TEXT to INTEGER: values may change",
+                      result.stderr)
+        self.run_ok("apply")
+        result = self.project.cli("revert", "zero")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stderr.splitlines(), [
+            "    WARNING: narrows question.votes from TEXT to INTEGER: values may change",
+            "    WARNING: drops column question.votes and its data",
+            "    WARNING: drops table question and its rows"])
+
     def test_sql_prints_either_section(self):
         self.assertIn('CREATE TABLE "question"', self.run_ok("sql", "1"))
         self.assertEqual(self.run_ok("sql", "0001_initial", "--down"),

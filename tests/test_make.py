@@ -549,7 +549,8 @@ class InvisibleAndDestructive(unittest.TestCase):
                 id: Optional[int] = None
         """)
         result = project.make()  # 9007199254740993 has no exact float
-        self.assertEqual(result.warnings, ("narrows item.label from INTEGER to REAL: values may change",))
+        self.assertEqual(result.warnings, ("narrows item.label from INTEGER to REAL: values may change",
+                                           "reverting narrows item.label from REAL to INTEGER: values may change"))
         project.models("""
             @dataclass
             class Item:
@@ -566,7 +567,9 @@ class InvisibleAndDestructive(unittest.TestCase):
                 id: Optional[int] = None
         """)
         self.assertEqual(project.make().warnings,  # 0.1 + 0.2 becomes '0.3'; integers stay exact
-                         ("narrows item.label from REAL to TEXT: values may change",))
+                         ("narrows item.label from REAL to TEXT: values may change",
+                          "reverting narrows item.label from TEXT to REAL: values may change",
+                          "reverting narrows item.size from TEXT to INTEGER: values may change"))
         project.models("""
             @dataclass
             class Item:
@@ -585,7 +588,8 @@ class InvisibleAndDestructive(unittest.TestCase):
                 id: Optional[int] = None
         """)
         self.assertEqual(project.make().warnings,  # NUMERIC stores 2.0 as the integer 2, as INTEGER does
-                         ("narrows item.price from REAL to DECIMAL(10,2): values may change",))
+                         ("narrows item.price from REAL to DECIMAL(10,2): values may change",
+                          "reverting narrows item.price from DECIMAL(10,2) to REAL: values may change"))
 
 
 class Errors(unittest.TestCase):
