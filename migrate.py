@@ -4916,6 +4916,7 @@ def _run_migrations(args, out: _Output) -> int:
             header.insert(-1, f"  Backed up {_shown(args.db)} to {args.backup}" if os.path.exists(args.backup)
                           else f"  No backup: {_shown(args.db)} does not exist yet" if state["new"]
                           else "  No backup: nothing to run")
+        header.extend(f"  Recorded the edited {name} as it is now (--allow-changed)" for name in edited * bool(header))
         for line in header:
             out.say(line)
         header.clear()
@@ -4950,6 +4951,8 @@ def _run_migrations(args, out: _Output) -> int:
             out.warn(warning + (f" ({name})" if atomic else ""), "    ")
 
     atomic = not reverting and args.atomic
+    edited = [row.name for row in status(args.db, directory=args.dir, timeout=args.timeout) if row.modified] \
+        if not reverting and args.allow_changed else []  # recorded as they are now, with the first migration
     options = dict(fake=args.fake, timeout=args.timeout, progress=progress, backup=args.backup)
     if not reverting:
         options.update(fake_initial=args.fake_initial, allow_changed=args.allow_changed, atomic=atomic)

@@ -121,7 +121,8 @@ class Commands(unittest.TestCase):
                                                                  "record:\n  Record the edited 0003_u (--allow-changed)\n"))
         self.assertEqual(self.run_ok("apply", "--dry-run", "--allow-changed"), "-- Record the edited 0003_u "
                          "(--allow-changed): its new checksum and down section\n\n")
-        self.run_ok("apply", "--allow-changed")
+        self.assertEqual(self.run_ok("apply", "--allow-changed").splitlines()[-2:],
+                         ["  Recorded the edited 0003_u as it is now (--allow-changed)", "  No migrations to apply."])
         self.assertEqual(self.run_ok("apply", "--check", "--allow-changed"),
                          "db.sqlite3 is up to date: no migrations to apply.\n")
         self.project.write_migration("0004_v", "-- migrate:up\nCREATE TABLE v (x);\n")
