@@ -570,23 +570,18 @@ class InvisibleAndDestructive(unittest.TestCase):
                          ("narrows item.label from REAL to TEXT: values may change",
                           "reverting narrows item.label from TEXT to REAL: values may change",
                           "reverting narrows item.size from TEXT to INTEGER: values may change"))
-        project.models("""
+        priced = """
             @dataclass
             class Item:
                 label: str = ""
                 size: str = ""
                 price: float = 0.0
                 id: Optional[int] = None
-        """)
+        """
+        project.models(priced)
         project.make()
-        project.models("""
-            @dataclass
-            class Item:
-                label: str = ""
-                size: str = ""
-                price: float = field(default=0.0, metadata={"sql_type": "DECIMAL(10,2)"})
-                id: Optional[int] = None
-        """)
+        project.models(priced.replace("price: float = 0.0", "price: float = field(default=0.0, "
+                                      "metadata={'sql_type': 'DECIMAL(10,2)'})"))
         self.assertEqual(project.make().warnings,  # NUMERIC stores 2.0 as the integer 2, as INTEGER does
                          ("narrows item.price from REAL to DECIMAL(10,2): values may change",
                           "reverting narrows item.price from DECIMAL(10,2) to REAL: values may change"))
