@@ -1678,10 +1678,10 @@ def _is_narrowing(old: Column, new: Column) -> bool:
     integers -> REAL (a float holds integers exactly only up to 2**53);
     floats -> NUMERIC (2.0 is stored as the integer 2, as with INTEGER); and
     floats -> TEXT (SQLite writes 15 digits: 0.1 + 0.2 becomes '0.3')."""
-    rank = {"BLOB": 0, "TEXT": 1, "NUMERIC": 2, "REAL": 3, "INTEGER": 4}
+    rank = {"BLOB": 0, "TEXT": 1, "REAL": 2, "NUMERIC": 3, "INTEGER": 3}  # the last two store values alike
     before, after = _affinity(old.type), _affinity(new.type)
     return (rank[after] > rank[before] or (after == "REAL" and before in ("INTEGER", "NUMERIC"))
-            or (after == "NUMERIC" and before == "REAL") or (after == "TEXT" and before in ("REAL", "NUMERIC")))
+            or (after == "TEXT" and before in ("REAL", "NUMERIC")))
 
 
 def warnings_for(operations: list) -> list[str]:
@@ -2559,7 +2559,7 @@ def squash(*, directory: str = "migrations", upto: str | None = None, write: boo
         [f"DROP TRIGGER {quote(t.name)}" for t in reversed(schema.triggers)]
         + [f"DROP VIEW {quote(v.name)}" for v in reversed(schema.views)]
         + [f"DROP TABLE {quote(o.name)}" for o in reversed(schema.others)]
-        + [f"DROP TABLE {quote(t.name)}" for t in reversed(_dependency_order(list(schema.tables)))])
+        + [DropTable(t.name).sql(schema)[0] for t in reversed(_dependency_order(list(schema.tables)))])
     replaces = tuple(name for m in chosen for name in m.replaces + (m.name,))
     checksums = [c for m in chosen for c in (m.replaced_checksums or ("",) * len(m.replaces)) + (m.checksum,)]
     warnings = [f"{irreversible[0]} has no down section, so the squashed migration has none either "
@@ -2576,7 +2576,7 @@ def squash(*, directory: str = "migrations", upto: str | None = None, write: boo
     kept = os.path.join(directory, REPLACED_FOLDER)
     for migration in chosen:  # (squashing again, the earlier squash's originals are there already)
         there = os.path.join(kept, migration.name + ".sql")
-        if os.path.exists(there) and not _read_migration(there, migration.number).matches(migration.checksum):
+        if os.path.exists(there) and not _same_file(there, migration):
             raise MigrateError(f"{there} exists and differs from {migration.path}: move it away first; "
                                "nothing was written")
     result = _write_migration(directory, last.number, slug, text, description, warnings, up, down, write)
@@ -2588,6 +2588,17 @@ def squash(*, directory: str = "migrations", upto: str | None = None, write: boo
             raise MigrateError(f"wrote {result.path} but cannot move {migration.path} to {kept} "
                                f"({exc.strerror}): move {', '.join(m.path for m in chosen)} there by hand") from None
     return result
+
+
+def _same_file(path: str, migration: Migration) -> bool:
+    """Whether the file at `path` holds `migration` (its bytes, or its text
+    with other line endings), read as bytes: it need not parse."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except OSError:
+        return False
+    return migration.matches(_checksum(raw)) or migration.matches(_checksum(raw.replace(b"\r\n", b"\n")))
 
 
 def export_d1(*, directory: str = "migrations", out: str) -> list[str]:
@@ -3966,8 +3977,8 @@ def _visible_applied(conn, migrations: dict, *, partly: bool = False) -> tuple[d
     """The applied records, those replaced by a squashed migration folded into
     it; and the squashed migrations to adopt, each with the replaced ones this
     database has yet to apply first, from the files squash kept (none when it
-    applied them all). With `partly` (to show the database as it is, or
-    revert it) a squash partly applied is not adopted: the records stay."""
+    applied them all). With `partly` (to show the database as it is) a squash
+    partly applied is not adopted: the records stay."""
     records = _applied(conn) if conn is not None else {}
     replaced = {name for m in migrations.values() for name in m.replaces}
     applied = {n: r for n, r in records.items() if n not in replaced}
@@ -3982,6 +3993,24 @@ def _visible_applied(conn, migrations: dict, *, partly: bool = False) -> tuple[d
             continue
         adopt[migration.name] = _kept_originals(migration, missing)
     return applied, adopt
+
+
+def _history(migrations: dict, records: dict) -> list[Migration]:
+    """The migration files as this database goes through them: a squash it
+    applied only some of stands for the files it replaces, kept by squash,
+    which the database runs before recording the squash (when one is gone,
+    the squash stays: what it replaces is then not compared)."""
+    history = []
+    for migration in migrations.values():
+        if migration.replaces and migration.name not in records and any(n in records for n in migration.replaces):
+            folder = os.path.join(os.path.dirname(migration.path), REPLACED_FOLDER)
+            paths = [os.path.join(folder, name + ".sql") for name in migration.replaces
+                     if not _SQUASH_NAME.fullmatch(name)]  # an earlier squash builds what its originals do
+            if all(os.path.isfile(path) for path in paths):
+                history += [_read_migration(path, _number(os.path.basename(path))) for path in paths]
+                continue
+        history.append(migration)
+    return history
 
 
 def _kept_originals(squash: Migration, missing: list[str]) -> tuple[Migration, ...]:
@@ -4047,16 +4076,16 @@ def _applied_as_listed(conn, migrations: dict) -> dict:
 
 def _revert_notes(down: str, migration: Migration | None) -> tuple[str, ...]:
     """What reverting loses, as the file says it: the `-- WARNING:` lines of
-    the down SQL, and those of the file's header about reverting."""
+    the down SQL, and the header's about what reverting keeps."""
     def warned(text: str) -> list[str]:
         return [line.strip()[len("-- WARNING:"):].strip() for line in text.splitlines()
                 if line.strip().startswith("-- WARNING:")]
-    header = migration.text.split("-- migrate:up", 1)[0] if migration else ""
-    return tuple(dict.fromkeys(warned(down) + [w for w in warned(header) if w.startswith("reverting ")]))
+    header = migration.text.split("-- migrate:up", 1)[0] if migration else ""  # (advice for make left out)
+    return tuple(dict.fromkeys(warned(down) + [w for w in warned(header) if w.startswith("reverting keeps ")]))
 
 
 def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed) -> list[PlannedStep]:
-    applied, adopt = _visible_applied(conn, migrations, partly=reverting)
+    applied, adopt = _visible_applied(conn, migrations)
     if adopt and not reverting and not allow_changed:
         _refuse_edited_before_squash(_applied(conn), migrations, adopt)
     changed = [n for n in sorted(applied, key=_order)
@@ -4068,6 +4097,11 @@ def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed) 
     names = sorted(set(migrations) | set(applied), key=_order)
     to_revert, to_apply = _choose(names, applied, migrations, target=target, reverting=reverting,
                                   adopted=frozenset(adopt))
+    partial = next((name for name, kept in adopt.items() if kept), None)
+    if partial and to_revert:  # its down section undoes all it replaces, of which some are not there
+        folder = os.path.join(os.path.dirname(migrations[partial].path), REPLACED_FOLDER)
+        raise MigrateError(f"the database applied only some of the migrations {partial} replaces: apply first "
+                           f"(it runs the rest from {folder}), then revert; nothing was changed")
     steps = []
     for name in to_revert:
         record, migration = applied.get(name), migrations.get(name)  # no record: an adopted squash
@@ -4126,7 +4160,9 @@ def _checked_steps(conn, migrations: dict, *, target, reverting: bool, fake: boo
         records = _applied(conn)
         _refuse_number_clashes(steps, migrations, records)  # also when only recording: two histories
         if not fake:
-            steps = _rebuild_expectations(conn, steps, list(migrations.values()), records)
+            steps = _rebuild_expectations(conn, steps, _history(migrations, records), records)
+    if fake:  # recorded only: nothing the SQL would do happens
+        steps = [replace(step, warnings=()) for step in steps]
     return steps, faked
 
 
@@ -4369,9 +4405,13 @@ def check(db=None, *, models: str = "models.py", directory: str = "migrations") 
                 catching_up = any(_visible_applied(database.conn, by_name)[1].values())
             except MigrateError as exc:  # applied part of what a squash replaces: the rest would only echo it
                 return problems + [str(exc)]
-            if catching_up:  # pending migrations are not a problem; its schema is judged once they ran
-                return problems
-            applied = _applied_as_listed(database.conn, by_name)
+            if catching_up:  # judged by the files it went through: those squash kept
+                records = _applied(database.conn)
+                by_name = {m.name: m for m in _history(by_name, records)}
+                applied = {name: record for name, record in records.items()
+                           if not (_SQUASH_NAME.fullmatch(name) and name not in by_name)}
+            else:
+                applied = _applied_as_listed(database.conn, by_name)
             for name in sorted(applied, key=_order):
                 if name not in by_name:
                     same = _renamed_to(applied[name], by_name, applied)
@@ -4381,7 +4421,7 @@ def check(db=None, *, models: str = "models.py", directory: str = "migrations") 
                     problems.append(f"migration file {by_name[name].path} changed since it was applied")
             if any(name not in by_name for name in applied):  # what it made would all read as drift
                 return problems
-            expected = replayed_schema([m for m in migrations if m.name in applied])
+            expected = replayed_schema([m for m in by_name.values() if m.name in applied])
             actual = read_schema(database.conn)
             names = ("the database", "its applied migrations")
             for line in schema_differences(actual, expected, names=names) + _object_differences(actual, expected):

@@ -47,6 +47,9 @@ class Commands(unittest.TestCase):
         self.assertIn("    WARNING: reverting narrows question.votes from TEXT to INTEGER: values may change",
                       result.stderr)
         self.run_ok("apply")
+        result = self.project.cli("revert", "--fake")  # recorded only: nothing is narrowed or dropped
+        self.assertEqual((result.returncode, result.stderr), (0, ""))
+        self.run_ok("apply", "--fake")
         result = self.project.cli("revert", "zero")
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(result.stderr.splitlines(), [

@@ -585,6 +585,9 @@ class InvisibleAndDestructive(unittest.TestCase):
         self.assertEqual(project.make().warnings,  # NUMERIC stores 2.0 as the integer 2, as INTEGER does
                          ("narrows item.price from REAL to DECIMAL(10,2): values may change",
                           "reverting narrows item.price from DECIMAL(10,2) to REAL: values may change"))
+        project.models(priced.replace("price: float = 0.0", "price: float = field(default=0.0, "
+                                      "metadata={'sql_type': 'INT'})"))
+        self.assertEqual(project.make().warnings, ())  # NUMERIC and INTEGER store values alike
 
 
 class Errors(unittest.TestCase):

@@ -58,6 +58,7 @@ class Squash(unittest.TestCase):
         self.assertIn("0004_view has data statements", result.warnings[0])
         text = project.read("0004_squashed_0001_0004.sql")
         self.assertRegex(text, "-- migrate:replaces 0001_initial:[0-9a-f]{16} 0002_")  # and the checksums squashed
+        self.assertIn('-- WARNING: drops table question and its rows\nDROP TABLE "question"', text)  # revert says it
         fresh = Project(self)
         fresh.directory = project.directory
         fresh.apply()
@@ -223,10 +224,12 @@ class Squash(unittest.TestCase):
         project.revert(target="zero")
         self.assertEqual(normalised_schema(project.db), [])
 
-    def test_a_database_partly_through_a_squash_reverts_by_its_records_and_a_missing_or_edited_kept_file_stops(self):
+    def test_a_database_partly_through_a_squash_is_checked_as_before_and_reverts_only_once_it_caught_up(self):
         project = self.build()  # only 0001 applied
         migrate.squash(directory=project.directory)
         kept = os.path.join(project.directory, "replaced", "0003_create_choice.sql")
+        with open(kept) as handle:
+            original = handle.read()
         with open(kept, "a") as handle:
             handle.write("-- edited\n")
         with self.assertRaisesRegex(migrate.MigrateError, "0003_create_choice.sql is not the file "
@@ -237,9 +240,31 @@ class Squash(unittest.TestCase):
                                     r"0004_squashed_0001_0004 replaces \(not 0002_add_question_author_and_more, "
                                     r"0003_create_choice, 0004_view\), and .*0003_create_choice.sql is gone"):
             project.apply()
+        with open(kept, "w") as handle:
+            handle.write(original)
+        for revert in (project.revert, lambda: project.apply(target="zero")):  # the squash's down drops it all
+            with self.assertRaisesRegex(migrate.MigrateError, "applied only some of the migrations "
+                                        "0004_squashed_0001_0004 replaces: apply first"):
+                revert()
         self.assertEqual(project.query("SELECT name FROM _migrations"), [("0001_initial",)])
-        self.assertEqual([(s.name, s.action) for s in project.revert()], [("0001_initial", "revert")])
-        self.assertEqual(normalised_schema(project.db), [])
+        project.execute("ALTER TABLE question ADD COLUMN nick TEXT")
+        problems = migrate.check(project.db, models=project.models_path, directory=project.directory)
+        self.assertEqual(problems, ["database drift: column question.nick: in the database, not in its applied "
+                                    "migrations"])  # judged by the files it went through, as before the squash
+
+    def test_a_kept_file_that_rebuilds_a_table_with_a_column_added_by_hand_is_refused_as_before(self):
+        project = Project(self)
+        project.models("@dataclass\nclass Author:\n    name: str\n    id: Optional[int] = None\n")
+        project.make()
+        project.models("@dataclass\nclass Author:\n    name: Optional[str] = None\n    id: Optional[int] = None\n")
+        project.make()  # NOT NULL dropped: a rebuild
+        project.apply(target="0001")
+        project.execute("ALTER TABLE author ADD COLUMN nick TEXT", "INSERT INTO author (name, nick) VALUES ('a', 'b')")
+        migrate.squash(directory=project.directory)
+        with self.assertRaisesRegex(migrate.MigrateError, "migration 0002_alter_author rebuilds table author, and "
+                                    "the database's author has column nick"):
+            project.apply()
+        self.assertEqual(project.query("SELECT name, nick FROM author"), [("a", "b")])
 
     def test_after_two_squashes_a_database_runs_only_the_originals_it_lacks(self):
         project = self.build()  # only 0001 applied
@@ -252,6 +277,17 @@ class Squash(unittest.TestCase):
                          ["0002_add_question_author_and_more", "0003_create_choice", "0004_view",
                           "0004_squashed_0001_0004"])
         self.assertEqual(project.make(write=False).operations, ())
+
+    def test_a_different_file_already_kept_under_the_same_name_stops_the_squash(self):
+        project = self.build(old_db=False)
+        os.makedirs(os.path.join(project.directory, "replaced"))
+        with open(os.path.join(project.directory, "replaced", "0001_initial.sql"), "w") as handle:
+            handle.write("not a migration at all\n")  # it need not parse to be told apart
+        files = project.files()
+        with self.assertRaisesRegex(migrate.MigrateError, r"replaced/0001_initial.sql exists and differs from "
+                                    r".*0001_initial.sql: move it away first; nothing was written"):
+            migrate.squash(directory=project.directory)
+        self.assertEqual(project.files(), files)
 
     def test_cli_squash_up_to_a_target(self):
         project = self.build(old_db=False)
