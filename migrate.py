@@ -2558,7 +2558,7 @@ def squash(*, directory: str = "migrations", upto: str | None = None, write: boo
     down = None if irreversible else (
         [f"DROP TRIGGER {quote(t.name)}" for t in reversed(schema.triggers)]
         + [f"DROP VIEW {quote(v.name)}" for v in reversed(schema.views)]
-        + [f"DROP TABLE {quote(o.name)}" for o in reversed(schema.others)]
+        + [DropTable(o.name).sql(schema)[0] for o in reversed(schema.others)]
         + [DropTable(t.name).sql(schema)[0] for t in reversed(_dependency_order(list(schema.tables)))])
     replaces = tuple(name for m in chosen for name in m.replaces + (m.name,))
     checksums = [c for m in chosen for c in (m.replaced_checksums or ("",) * len(m.replaces)) + (m.checksum,)]
@@ -3998,19 +3998,33 @@ def _visible_applied(conn, migrations: dict, *, partly: bool = False) -> tuple[d
 def _history(migrations: dict, records: dict) -> list[Migration]:
     """The migration files as this database goes through them: a squash it
     applied only some of stands for the files it replaces, kept by squash,
-    which the database runs before recording the squash (when one is gone,
-    the squash stays: what it replaces is then not compared)."""
+    which the database runs before recording the squash; an earlier squash
+    kept there stands for its own originals once those are deleted (when a
+    file is gone, the squash stays: what it replaces is then not compared)."""
     history = []
     for migration in migrations.values():
         if migration.replaces and migration.name not in records and any(n in records for n in migration.replaces):
             folder = os.path.join(os.path.dirname(migration.path), REPLACED_FOLDER)
-            paths = [os.path.join(folder, name + ".sql") for name in migration.replaces
-                     if not _SQUASH_NAME.fullmatch(name)]  # an earlier squash builds what its originals do
-            if all(os.path.isfile(path) for path in paths):
-                history += [_read_migration(path, _number(os.path.basename(path))) for path in paths]
+            chain, complete = [], True
+            for name in migration.replaces:
+                path = os.path.join(folder, name + ".sql")
+                if not _SQUASH_NAME.fullmatch(name):
+                    chain, complete = chain + [path], complete and os.path.isfile(path)
+                elif not complete and os.path.isfile(path):  # (squashes start at the first migration)
+                    chain, complete = [path], True
+            if complete:
+                history += [_read_migration(path, _number(os.path.basename(path))) for path in chain]
                 continue
         history.append(migration)
     return history
+
+
+def _applied_in(squash: Migration, records: dict) -> set[str]:
+    """The names `squash` replaces that this database has applied: recorded,
+    or before an earlier squash it recorded (squashes start at the first)."""
+    last = max((i for i, name in enumerate(squash.replaces) if _SQUASH_NAME.fullmatch(name) and name in records),
+               default=-1)
+    return {name for i, name in enumerate(squash.replaces) if name in records or i <= last}
 
 
 def _kept_originals(squash: Migration, missing: list[str]) -> tuple[Migration, ...]:
@@ -4407,9 +4421,13 @@ def check(db=None, *, models: str = "models.py", directory: str = "migrations") 
                 return problems + [str(exc)]
             if catching_up:  # judged by the files it went through: those squash kept
                 records = _applied(database.conn)
-                by_name = {m.name: m for m in _history(by_name, records)}
-                applied = {name: record for name, record in records.items()
-                           if not (_SQUASH_NAME.fullmatch(name) and name not in by_name)}
+                history = _history(by_name, records)
+                done = set(records).union(*(_applied_in(m, records) for m in migrations if m.replaces))
+                done |= {m.name for m in history if m.replaces and not _not_applied(m.replaces, records)}
+                covered = {name for m in migrations for name in m.replaces}
+                by_name = {m.name: m for m in history if m.name in done}
+                applied = {name: records.get(name) or _Record(name, by_name[name].checksum, "", None)
+                           for name in set(records) | set(by_name) if name in by_name or name not in covered}
             else:
                 applied = _applied_as_listed(database.conn, by_name)
             for name in sorted(applied, key=_order):
@@ -4956,7 +4974,6 @@ def _run_migrations(args, out: _Output) -> int:
             header.insert(-1, f"  Backed up {_shown(args.db)} to {args.backup}" if os.path.exists(args.backup)
                           else f"  No backup: {_shown(args.db)} does not exist yet" if state["new"]
                           else "  No backup: nothing to run")
-        header.extend(f"  Recorded the edited {name} as it is now (--allow-changed)" for name in edited * bool(header))
         for line in header:
             out.say(line)
         header.clear()
@@ -5003,6 +5020,8 @@ def _run_migrations(args, out: _Output) -> int:
             out.say(" " + out.paint("FAILED", "red"))
         raise
     say_header()
+    for name in edited:  # (recorded with the first migration, so only now known to be)
+        out.say(f"  Recorded the edited {name} as it is now (--allow-changed)")
     ran = [step for step in steps if step.action in ("apply", "revert")]  # not skipped, faked or adopted
     if atomic and len(ran) > 1:  # (one alone says OK on its own line)
         out.say(f"  Committed {len(ran)} migrations in one transaction... {out.paint('OK', 'green')}")

@@ -278,6 +278,35 @@ class Squash(unittest.TestCase):
                           "0004_squashed_0001_0004"])
         self.assertEqual(project.make(write=False).operations, ())
 
+    def test_after_two_squashes_and_the_first_ones_originals_deleted_a_partial_database_is_still_checked(self):
+        project = Project(self)
+        author = "@dataclass\nclass Author:\n    name: str\n    id: Optional[int] = None\n"
+        book = "@dataclass\nclass Book:\n    title: str\n    id: Optional[int] = None\n"
+        for models in (author, author.replace("name: str", "name: str\n    age: int = 0")):
+            project.models(models)
+            project.make()
+        migrate.squash(directory=project.directory)  # 0002_squashed_0001_0002
+        project.apply()
+        fresh = Project(self)  # one that ran the squash itself: no records of what it replaces
+        fresh.directory = project.directory
+        fresh.apply()
+        for name in ("0001_initial.sql", "0002_add_author_age.sql"):  # every database has the squash (README)
+            os.remove(os.path.join(project.directory, "replaced", name))
+        for models in (models + book, models + book.replace("title: str", "title: Optional[str]")):
+            project.models(models)
+            project.make()  # 0003 creates book, 0004 rebuilds it
+        project.apply(target="0003")
+        fresh.apply(target="0003")
+        migrate.squash(directory=project.directory)
+        check = lambda db: migrate.check(db, models=project.models_path, directory=project.directory)
+        self.assertEqual((check(project.db), check(fresh.db)), ([], []))
+        project.execute("ALTER TABLE book ADD COLUMN nick TEXT", "INSERT INTO book (title, nick) VALUES ('t', 'n')")
+        self.assertEqual(check(project.db), ["database drift: column book.nick: in the database, not in its applied "
+                                             "migrations"])
+        with self.assertRaisesRegex(migrate.MigrateError, "0004_alter_book rebuilds table book, and the database's "
+                                    "book has column nick"):
+            project.apply()
+
     def test_a_different_file_already_kept_under_the_same_name_stops_the_squash(self):
         project = self.build(old_db=False)
         os.makedirs(os.path.join(project.directory, "replaced"))
