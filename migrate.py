@@ -4422,6 +4422,9 @@ def check(db=None, *, models: str = "models.py", directory: str = "migrations") 
             if catching_up:  # judged by the files it went through: those squash kept
                 records = _applied(database.conn)
                 history = _history(by_name, records)
+                if any(m.name not in records and m.name in {h.name for h in history}
+                       for m in migrations if m.replaces and any(n in records for n in m.replaces)):
+                    return problems  # one is gone: not judged, as while an applied file is gone
                 done = set(records).union(*(_applied_in(m, records) for m in migrations if m.replaces))
                 done |= {m.name for m in history if m.replaces and not _not_applied(m.replaces, records)}
                 covered = {name for m in migrations for name in m.replaces}
@@ -5006,6 +5009,12 @@ def _run_migrations(args, out: _Output) -> int:
             state["open"] = None
         for warning in step.warnings:
             out.warn(warning + (f" ({name})" if atomic else ""), "    ")
+        say_recorded()
+
+    def say_recorded():  # the edited files are recorded with the first migration, so known once it committed
+        for name in edited:
+            out.say(f"  Recorded the edited {name} as it is now (--allow-changed)")
+        edited.clear()
 
     atomic = not reverting and args.atomic
     edited = [row.name for row in status(args.db, directory=args.dir, timeout=args.timeout) if row.modified] \
@@ -5020,8 +5029,7 @@ def _run_migrations(args, out: _Output) -> int:
             out.say(" " + out.paint("FAILED", "red"))
         raise
     say_header()
-    for name in edited:  # (recorded with the first migration, so only now known to be)
-        out.say(f"  Recorded the edited {name} as it is now (--allow-changed)")
+    say_recorded()  # (nothing else ran)
     ran = [step for step in steps if step.action in ("apply", "revert")]  # not skipped, faked or adopted
     if atomic and len(ran) > 1:  # (one alone says OK on its own line)
         out.say(f"  Committed {len(ran)} migrations in one transaction... {out.paint('OK', 'green')}")

@@ -132,6 +132,14 @@ class Commands(unittest.TestCase):
         result = self.project.cli("apply", "--check", "--fake")
         self.assertEqual((result.returncode, result.stdout.splitlines()[1:]),
                          (1, ["  Apply 0004_v (recorded only: nothing to run)"]))
+        with open(os.path.join(self.project.directory, "0003_u.sql"), "a") as handle:
+            handle.write("-- edited again\n")
+        self.project.write_migration("0005_broken", "-- migrate:up\nSELECT * FROM nope;\n")
+        for options, recorded in ((["--atomic"], False), ([], True)):  # recorded with the first COMMIT only
+            result = self.project.cli("apply", "--allow-changed", *options)
+            self.assertEqual(result.returncode, 1, result.stdout)
+            self.assertEqual("Recorded the edited 0003_u" in result.stdout, recorded, result.stdout)
+            self.assertEqual(self.project.cli("apply", "--check").returncode, 1)
 
     def test_revert_of_a_database_that_does_not_exist_says_so_and_checks_the_target(self):
         result = self.project.cli("revert", "9999", "--db", "nosuch.sqlite3")
