@@ -4174,10 +4174,28 @@ def _checked_steps(conn, migrations: dict, *, target, reverting: bool, fake: boo
         records = _applied(conn)
         _refuse_number_clashes(steps, migrations, records)  # also when only recording: two histories
         if not fake:
-            steps = _rebuild_expectations(conn, steps, _history(migrations, records), records)
+            history = _history(migrations, records)
+            _refuse_unchecked_rebuilds(steps, history)
+            steps = _rebuild_expectations(conn, steps, history, records)
     if fake:  # recorded only: nothing the SQL would do happens
         steps = [replace(step, warnings=()) for step in steps]
     return steps, faked
+
+
+def _refuse_unchecked_rebuilds(steps: list[PlannedStep], history: list[Migration]) -> None:
+    """A kept file to run that rebuilds a table is checked against the files
+    before it (_rebuild_expectations); when replaced/ lacks some of those,
+    nothing describes the table it would copy, and a column added by hand
+    would go with the rebuild."""
+    known = {m.name for m in history}
+    for step in steps:
+        if step.action == "apply" and step.name not in known and step.migration is not None \
+                and _rebuilt_tables(step.statements):
+            folder = os.path.dirname(step.migration.path)
+            raise MigrateError(f"migration {step.name} (kept in {folder}) rebuilds a table, which cannot be "
+                               f"checked against the files before it: {folder} lacks some the database went "
+                               "through (an earlier squash, or its originals); put them back (git checkout), "
+                               "then apply again; nothing was changed")
 
 
 def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: bool = False,
