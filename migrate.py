@@ -1699,6 +1699,10 @@ def warnings_for(operations: list) -> list[str]:
                 elif _is_narrowing(column, new):
                     warnings.append(f"narrows {operation.after.name}.{column.name} from "
                                     f"{column.type or '(none)'} to {new.type}: values may change")
+                elif (_fold(column.name) == _fold(operation.after.rowid_alias or "") and not column.notnull
+                      and _fold(column.name) != _fold(operation.before.rowid_alias or "")):
+                    warnings.append(f"{operation.after.name}.{column.name} becomes the rowid: rows where it is "
+                                    "NULL get a number SQLite picks")
     return warnings
 
 
@@ -1731,6 +1735,9 @@ def _revert_warnings(operations: list) -> list[str]:
             elif _fold(column.name) in operation.fills and new.notnull and not column.notnull:
                 warnings.append(f"reverting keeps {operation.fills[_fold(column.name)]} in the rows of "
                                 f"{operation.after.name}.{column.name} that held NULL (nothing tells them apart)")
+        if operation.before.autoincrement and not operation.after.autoincrement:
+            warnings.append(f"reverting brings back AUTOINCREMENT on {operation.after.name} with its counter at "
+                            "the largest id: ids of rows deleted meanwhile may be given again")
     return warnings
 
 

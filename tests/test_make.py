@@ -447,6 +447,18 @@ class Evolution(unittest.TestCase):
                 "t.b=SQL that keeps every row's key unique (with the rest of the key); nothing was written")):
             keyed.make()
 
+    def test_a_key_becoming_the_rowid_and_autoincrement_dropped_are_warned_about(self):
+        project = Project(self)
+        project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (id INT PRIMARY KEY, n TEXT NOT NULL);\n"
+                                "CREATE TABLE u (id INTEGER PRIMARY KEY AUTOINCREMENT);\n"
+                                "-- migrate:down\nDROP TABLE u;\nDROP TABLE t;\n")
+        project.models("@dataclass\nclass T:\n    n: str\n    id: Optional[int] = None\n"
+                       "@dataclass\nclass U:\n    id: Optional[int] = None\n")
+        result = project.make(write=False)
+        self.assertIn("t.id becomes the rowid: rows where it is NULL get a number SQLite picks", result.warnings)
+        self.assertIn("reverting brings back AUTOINCREMENT on u with its counter at the largest id: ids of rows "
+                      "deleted meanwhile may be given again", result.warnings)
+
     def test_new_not_null_column_takes_a_one_off_value_and_keeps_no_default(self):
         self.project.models("""
             @dataclass
