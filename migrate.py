@@ -4002,6 +4002,11 @@ def _visible_applied(conn, migrations: dict, *, partly: bool = False) -> tuple[d
     return applied, adopt
 
 
+def _kept_folder(squash: Migration) -> str:
+    """Where squash moved the files `squash` replaces: beside it, in replaced/."""
+    return os.path.join(os.path.dirname(squash.path), REPLACED_FOLDER)
+
+
 def _history(migrations: dict, records: dict) -> list[Migration]:
     """The migration files as this database goes through them: a squash it
     applied only some of stands for the files it replaces, kept by squash,
@@ -4011,7 +4016,7 @@ def _history(migrations: dict, records: dict) -> list[Migration]:
     history = []
     for migration in migrations.values():
         if migration.replaces and migration.name not in records and any(n in records for n in migration.replaces):
-            folder = os.path.join(os.path.dirname(migration.path), REPLACED_FOLDER)
+            folder = _kept_folder(migration)
             chain, complete = [], True
             for name in migration.replaces:
                 path = os.path.join(folder, name + ".sql")
@@ -4026,19 +4031,19 @@ def _history(migrations: dict, records: dict) -> list[Migration]:
     return history
 
 
-def _applied_in(squash: Migration, records: dict) -> set[str]:
-    """The names `squash` replaces that this database has applied: recorded,
+def _applied_in(replaced: tuple[str, ...], records: dict) -> set[str]:
+    """The names a squash replaces that this database has applied: recorded,
     or before an earlier squash it recorded (squashes start at the first)."""
-    last = max((i for i, name in enumerate(squash.replaces) if _SQUASH_NAME.fullmatch(name) and name in records),
+    last = max((i for i, name in enumerate(replaced) if _SQUASH_NAME.fullmatch(name) and name in records),
                default=-1)
-    return {name for i, name in enumerate(squash.replaces) if name in records or i <= last}
+    return {name for i, name in enumerate(replaced) if name in records or i <= last}
 
 
 def _kept_originals(squash: Migration, missing: list[str]) -> tuple[Migration, ...]:
     """The files of the `missing` migrations that `squash` replaces, from the
     folder squash moved them to, as they were squashed (by the checksums the
     squash lists)."""
-    folder = os.path.join(os.path.dirname(squash.path), REPLACED_FOLDER)
+    folder = _kept_folder(squash)
     listed = dict(zip(squash.replaces, squash.replaced_checksums))
     originals = []
     for name in missing:
@@ -4078,10 +4083,8 @@ def _not_applied(replaced: tuple[str, ...], records: dict) -> list[str]:
     always start at the first migration), so a database has either that
     squash or everything before it, and either counts: an earlier squash
     itself is never what is missing, the names before it are."""
-    squashes = {i for i, name in enumerate(replaced) if _SQUASH_NAME.fullmatch(name)}
-    covered_up_to = max((i for i in squashes if replaced[i] in records), default=-1)
-    return [name for i, name in enumerate(replaced)
-            if name not in records and i > covered_up_to and i not in squashes]
+    applied = _applied_in(replaced, records)
+    return [name for name in replaced if name not in applied and not _SQUASH_NAME.fullmatch(name)]
 
 
 def _applied_as_listed(conn, migrations: dict) -> dict:
@@ -4120,7 +4123,7 @@ def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed) 
                                   adopted=frozenset(adopt))
     partial = next((name for name, kept in adopt.items() if kept), None)
     if partial and to_revert:  # its down section undoes all it replaces, of which some are not there
-        folder = os.path.join(os.path.dirname(migrations[partial].path), REPLACED_FOLDER)
+        folder = _kept_folder(migrations[partial])
         raise MigrateError(f"the database applied only some of the migrations {partial} replaces: apply first "
                            f"(it runs the rest from {folder}), then revert; nothing was changed")
     steps = []
@@ -4439,18 +4442,17 @@ def check(db=None, *, models: str = "models.py", directory: str = "migrations") 
             if database is None or database.conn is None:
                 return problems
             by_name = {m.name: m for m in migrations}
-            _applied(database.conn)  # an unreachable node is an error, not a disagreement
+            records = _applied(database.conn)  # (an unreachable node is an error, not a disagreement)
             try:
                 catching_up = any(_visible_applied(database.conn, by_name)[1].values())
             except MigrateError as exc:  # applied part of what a squash replaces: the rest would only echo it
                 return problems + [str(exc)]
             if catching_up:  # judged by the files it went through: those squash kept
-                records = _applied(database.conn)
                 history = _history(by_name, records)
                 if any(m.name not in records and m.name in {h.name for h in history}
                        for m in migrations if m.replaces and any(n in records for n in m.replaces)):
                     return problems  # one is gone: not judged, as while an applied file is gone
-                done = set(records).union(*(_applied_in(m, records) for m in migrations if m.replaces))
+                done = set(records).union(*(_applied_in(m.replaces, records) for m in migrations if m.replaces))
                 done |= {m.name for m in history if m.replaces and not _not_applied(m.replaces, records)}
                 covered = {name for m in migrations for name in m.replaces}
                 by_name = {m.name: m for m in history if m.name in done}
@@ -4971,12 +4973,12 @@ def _run_make(args, out: _Output) -> int:
 def _run_migrations(args, out: _Output) -> int:
     reverting = args.command == "revert"
     checking = not reverting and args.check
+    edited = [row.name for row in status(args.db, directory=args.dir, timeout=args.timeout) if row.modified] \
+        if not reverting and args.allow_changed else []  # the run records their new checksum and down section
     if args.dry_run or checking:
         options = {} if reverting else dict(fake_initial=args.fake_initial, allow_changed=args.allow_changed)
         steps = plan(args.db, directory=args.dir, target=args.target, reverting=reverting, fake=args.fake,
                      timeout=args.timeout, **options)
-        edited = [row.name for row in status(args.db, directory=args.dir, timeout=args.timeout) if row.modified] \
-            if not reverting and args.allow_changed else []  # the run records their new checksum and down
         if args.dry_run:
             _print_plan(steps, edited)
         elif steps or edited:  # (the list is the point of --check: printed even with -q, as make --check's)
@@ -5042,8 +5044,6 @@ def _run_migrations(args, out: _Output) -> int:
         edited.clear()
 
     atomic = not reverting and args.atomic
-    edited = [row.name for row in status(args.db, directory=args.dir, timeout=args.timeout) if row.modified] \
-        if not reverting and args.allow_changed else []  # recorded as they are now, with the first migration
     options = dict(fake=args.fake, timeout=args.timeout, progress=progress, backup=args.backup)
     if not reverting:
         options.update(fake_initial=args.fake_initial, allow_changed=args.allow_changed, atomic=atomic)
