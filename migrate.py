@@ -2891,6 +2891,7 @@ class _Record:
     checksum: str
     applied_at: str
     down: str | None
+    up: str | None = None  # the up SQL that ran ("": an adopted squash); None: not recorded (earlier versions)
 
 
 def _check_sqlite_version() -> None:
@@ -3127,21 +3128,23 @@ class _Database:
 
 
 def _applied(conn) -> dict[str, _Record]:
-    exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                          (MIGRATIONS_TABLE,)).fetchone()
-    if not exists:
+    """The migrations table's rows, in the order they were written."""
+    columns = {row[1].lower() for row in conn.execute(f"PRAGMA table_info({quote(MIGRATIONS_TABLE)})").fetchall()}
+    if not columns:
         return {}
+    up_sql = "up_sql" if "up_sql" in columns else "NULL"  # a table made by an earlier migrate.py
     try:
-        rows = conn.execute(f"SELECT name, checksum, applied_at, down_sql FROM {quote(MIGRATIONS_TABLE)}").fetchall()
+        rows = conn.execute(f"SELECT name, checksum, applied_at, down_sql, {up_sql} FROM "
+                            f"{quote(MIGRATIONS_TABLE)} ORDER BY rowid").fetchall()
     except _errors(conn) as exc:
         raise MigrateError(f"table {MIGRATIONS_TABLE} in this database is not migrate.py's ({exc}): another "
                            "tool's? rename it, or use another database; nothing was changed") from None
-    for name, checksum, applied_at, down_sql in rows:
+    for name, checksum, applied_at, down_sql, up_sql in rows:
         if not (isinstance(name, str) and name and isinstance(checksum, str)
-                and isinstance(down_sql, (str, type(None)))):
+                and isinstance(down_sql, (str, type(None))) and isinstance(up_sql, (str, type(None)))):
             raise MigrateError(f"table {MIGRATIONS_TABLE} has a damaged row (name {name!r}, checksum "
-                               f"{checksum!r}, down_sql of type {type(down_sql).__name__}): fix or delete "
-                               "that row; nothing was changed")
+                               f"{checksum!r}, down_sql of type {type(down_sql).__name__}, up_sql of type "
+                               f"{type(up_sql).__name__}): fix or delete that row; nothing was changed")
     return {row[0]: _Record(*row) for row in rows}
 
 
@@ -3161,7 +3164,17 @@ _CREATE_MIGRATIONS_TABLE = (f"CREATE TABLE IF NOT EXISTS {quote(MIGRATIONS_TABLE
                             "    name TEXT NOT NULL PRIMARY KEY,\n"
                             "    checksum TEXT NOT NULL,\n"
                             "    applied_at TEXT NOT NULL,\n"
-                            "    down_sql TEXT\n)")
+                            "    down_sql TEXT,\n"
+                            "    up_sql TEXT\n)")
+_ADD_UP_SQL = f"ALTER TABLE {quote(MIGRATIONS_TABLE)} ADD COLUMN up_sql TEXT"  # made by an earlier migrate.py
+
+
+def _without_up_sql(conn) -> bool:
+    """Whether there is a migrations table made by an earlier migrate.py,
+    which did not record the up SQL that ran."""
+    columns = {name.lower() for name, in conn.execute("SELECT name FROM pragma_table_info(?)",
+                                                      (MIGRATIONS_TABLE,)).fetchall()}
+    return bool(columns) and "up_sql" not in columns
 
 
 def _tracked_names(step) -> tuple[str, ...]:
@@ -3183,8 +3196,9 @@ def _tracking_write(step) -> tuple[str, tuple]:
     (with the names a squashed migration replaces)."""
     if step.action == "apply":
         migration = step.migration
-        return (f"INSERT INTO {quote(MIGRATIONS_TABLE)} (name, checksum, applied_at, down_sql) "
-                "VALUES (?, ?, ?, ?)", (migration.name, migration.checksum, _now(), migration.down))
+        ran = "" if step.adopt else migration.up  # an adopted squash: its replaced ones ran
+        return (f"INSERT INTO {quote(MIGRATIONS_TABLE)} (name, checksum, applied_at, down_sql, up_sql) "
+                "VALUES (?, ?, ?, ?, ?)", (migration.name, migration.checksum, _now(), migration.down, ran))
     names = _tracked_names(step)
     return f"DELETE FROM {quote(MIGRATIONS_TABLE)} WHERE name IN ({', '.join('?' * len(names))})", names
 
@@ -3409,9 +3423,10 @@ def _rebuild_expectations(conn, steps: list[PlannedStep], migrations: list[Migra
                           records: dict) -> list[PlannedStep]:
     """The steps, each that rebuilds tables with those tables as the
     migration files leave them for its SQL: before the migration to apply,
-    after the one to revert (then only while no applied file is changed or
-    gone: the recorded down SQL was written for the files as they were).
-    Before that, a migration to apply whose down section rebuilds tables is
+    after the one to revert. When an applied file is changed or gone, a
+    revert's are what the up SQL recorded for each applied migration leaves
+    (_recorded_history), as the recorded down SQL was written for that; with
+    rows recorded by an earlier migrate.py, nothing is compared. Before that, a migration to apply whose down section rebuilds tables is
     tried on the files (_round_trip_losses). A database without tables yet
     gets them from this run, as the files make them: nothing is compared.
     The files are replayed once, in order, from make's replay cache where
@@ -3422,6 +3437,10 @@ def _rebuild_expectations(conn, steps: list[PlannedStep], migrations: list[Migra
     position = {m.name: i for i, m in enumerate(migrations)}
     files_as_applied = all(name in position or any(name in m.replaces for m in migrations) for name in records) \
         and all(m.matches(records[m.name].checksum) for m in migrations if m.name in records)
+    ran = _recorded_history(records)
+    if not files_as_applied and ran is not None and all(step.action == "revert" for step in steps):
+        migrations, files_as_applied = ran, True  # what ran, as the migrations table has it
+        position = {m.name: i for i, m in enumerate(migrations)}
     probed = lambda step: step.action == "apply" and bool(_rebuilt_tables(split_statements(step.migration.down or "")))
     wanted = sorted((position[step.name] + (step.action == "revert"), index, _rebuilt_tables(step.statements),
                      probed(step))
@@ -3460,6 +3479,16 @@ def _rebuild_expectations(conn, steps: list[PlannedStep], migrations: list[Migra
                           for what, on_apply in lost) for index, lost in losses.items() if lost}
     return [replace(step, rebuilds=expectations.get(index, ()), warnings=step.warnings + notes.get(index, ()))
             if expectations.get(index) or index in notes else step for index, step in enumerate(steps)]
+
+
+def _recorded_history(records: dict) -> list[Migration] | None:
+    """The applied migrations as the migrations table has them, in the order
+    they ran, with the up SQL that ran (None: some row, recorded by an
+    earlier migrate.py, lacks it)."""
+    if any(record.up is None for record in records.values()):
+        return None
+    return [Migration(name, _number(name), f"{MIGRATIONS_TABLE} row {name}", record.up, record.down,
+                      _checksum(record.up.encode("utf-8"))) for name, record in records.items()]
 
 
 def _round_trip_losses(scratch, migration: Migration) -> list[tuple[str, bool]]:
@@ -3807,7 +3836,8 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
             _backup_to(conn, backup)
         # again, inside the lock: another process may have been first
         recorded = _recorded(conn, [name for step in steps for name in _tracked_names(step)])
-        create_table, recorded = recorded is None, recorded or set()
+        prepare_table = recorded is None or _without_up_sql(conn)
+        recorded = recorded or set()
         statements = [s for step in steps if not fake for s in step.statements]
         index_tables = _index_tables(conn, statements)
         for write in accepted:
@@ -3824,10 +3854,10 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
             else:
                 ticks = (lambda seconds, step=step: on_start(step.action, step.name, seconds)) if on_start else None
                 unknown = _check_rebuilt_tables(conn, step) if step.rebuilds and not fake else []
-                _run_statements(conn, step, () if fake else step.statements, ticks, create_table=create_table)
+                _run_statements(conn, step, () if fake else step.statements, ticks, prepare_table=prepare_table)
                 if may_make_temp:
                     _drop_temp_objects(conn, kept)
-                create_table = False
+                prepare_table = False
                 action = "adopt" if step.adopt else "fake" if fake else step.action
                 done.append(Step(step.name, action, time.perf_counter() - started,
                                  step.warnings + _rebuild_warnings(conn, step, unknown)))
@@ -3859,7 +3889,7 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
     return done
 
 
-def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_table: bool = False) -> None:
+def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, prepare_table: bool = False) -> None:
     """Run a step's statements and its tracking write. `ticks(seconds)` hears
     about a long statement about twice a second (from SQLite's progress handler)."""
     watch = ticks is not None and hasattr(conn, "set_progress_handler")
@@ -3895,8 +3925,10 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
         if watch:
             conn.set_progress_handler(None, 0)
             restore_sigint()
-    if create_table:
+    if prepare_table:
         conn.execute(_CREATE_MIGRATIONS_TABLE)
+        if _without_up_sql(conn):
+            conn.execute(_ADD_UP_SQL)
     conn.execute(*_tracking_write(step))
 
 
@@ -4284,7 +4316,8 @@ def _rqlite_transaction(conn: Rqlite, steps: list[PlannedStep], *, fake: bool, o
         _refuse_cascading_rebuilds(conn, steps)
     # the state the first step finds; the others' is only known inside the request (README)
     unknown = _check_rebuilt_tables(conn, steps[0]) if steps and steps[0].rebuilds and not fake else []
-    statements = [[_CREATE_MIGRATIONS_TABLE]] + [[sql, *params] for sql, params in accepted]
+    statements = [[_CREATE_MIGRATIONS_TABLE]] + [[_ADD_UP_SQL]] * _without_up_sql(conn) \
+        + [[sql, *params] for sql, params in accepted]
     for step in steps:
         if on_step:
             on_step(step.action, step.name, None)

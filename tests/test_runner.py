@@ -336,6 +336,44 @@ class Failures(unittest.TestCase):
         self.assertIn("reverting 0002_alter_choice rebuilds table choice, and the database's choice has column "
                       "hotfix, which the migrations up to it do not make", self.assert_unchanged(self.project.revert))
 
+    def test_reverting_a_rebuild_is_compared_with_the_up_sql_that_ran_when_its_file_is_gone_or_edited(self):
+        self.project.models(POLLS.replace('choice_text: str = ""', "choice_text: Optional[str] = None"))
+        self.project.make()  # 0002 rebuilds choice, and so does its down section
+        self.project.apply()
+        self.project.execute("ALTER TABLE choice ADD COLUMN hotfix TEXT DEFAULT 'important'")
+        path = os.path.join(self.project.directory, "0002_alter_choice.sql")
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+        for case, edit in (("gone", lambda: os.remove(path)),
+                           ("edited", lambda: self.project.write_migration("0002_alter_choice", text.replace(
+                               "-- migrate:up", "-- migrate:up\nSELECT 'edited';")))):
+            with self.subTest(case):
+                edit()
+                message = self.assert_unchanged(self.project.revert)
+                self.assertIn("reverting 0002_alter_choice rebuilds table choice, and the database's choice has "
+                              "column hotfix, which the migrations up to it do not make", message)
+        self.project.execute("ALTER TABLE choice DROP COLUMN hotfix")
+        os.remove(path)
+        self.project.revert()  # as the recorded up SQL made it: the down section's rebuild runs
+        self.assertEqual(self.project.query("SELECT name FROM _migrations"), [("0001_initial",)])
+
+    def test_a_migrations_table_from_an_earlier_version_gets_its_up_sql_column_when_next_written(self):
+        self.project.apply()
+        self.project.execute("CREATE TABLE old (name TEXT NOT NULL PRIMARY KEY, checksum TEXT NOT NULL, "
+                             "applied_at TEXT NOT NULL, down_sql TEXT)",
+                             "INSERT INTO old SELECT name, checksum, applied_at, down_sql FROM _migrations",
+                             "DROP TABLE _migrations", "ALTER TABLE old RENAME TO _migrations")
+        before = self.project.schema_sql()
+        self.assertEqual([s.applied for s in self.project.status()], [True])  # read as it is
+        self.assertEqual(self.project.schema_sql(), before)
+        self.project.write_migration("0002_note", "-- migrate:up\nCREATE TABLE note (body TEXT);\n"
+                                     "-- migrate:down\nDROP TABLE note;\n")
+        self.project.apply()
+        self.assertEqual(self.project.query("SELECT name, up_sql FROM _migrations ORDER BY name"),
+                         [("0001_initial", None), ("0002_note", "CREATE TABLE note (body TEXT);")])
+        self.project.revert()
+        self.assertEqual([s.applied for s in self.project.status()], [True, False])
+
     def test_a_rebuild_drops_indexes_and_triggers_the_files_do_not_make_with_a_warning(self):
         self.project.execute("CREATE INDEX choice_lower ON choice (lower(choice_text))",
                              "CREATE TRIGGER stamp AFTER INSERT ON choice BEGIN SELECT 1; END")
