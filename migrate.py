@@ -43,7 +43,7 @@ import time
 from collections import Counter, namedtuple
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from itertools import islice
 
 __version__ = "0.1.0"
@@ -550,23 +550,30 @@ def _model_option(cls: type, name: str, models):
 
 def _refuse_unknown_options(cls: type) -> None:
     """A misspelled option would be silently ignored (no index, not STRICT)."""
-    import difflib
     meta = cls.__dict__.get("Meta")
     django = sorted(set(vars(meta)) & {"db_table", "unique_together", "index_together", "managed", "indexes",
                                        "constraints", "abstract"}) if isinstance(meta, type) else []
     if django:
         raise MigrateError(f"model {cls.__name__}: its class Meta ({', '.join(django)}) is Django's, which "
                            "migrate.py does not read: use __tablename__, __unique__, __indexes__, __managed__")
-    cores = {name.strip("_"): name for name in _MODEL_OPTIONS}  # compared without the underscores,
-    for klass in cls.__mro__[:-1]:                               # which would make __qualname__ a near miss
+    for klass in cls.__mro__[:-1]:
         for name, value in klass.__dict__.items():
             if not re.fullmatch(r"__\w+__", name) or name in _MODEL_OPTIONS or callable(value) \
                     or isinstance(value, (classmethod, staticmethod, property)):
                 continue
-            close = difflib.get_close_matches(name.strip("_"), cores, 1, 0.8)
-            meant = _OPTION_SPELLINGS.get(name) or (cores[close[0]] if close else None)
+            meant = _OPTION_SPELLINGS.get(name) or _near_option(name)
             if meant:
                 raise MigrateError(f"model {cls.__name__}: unknown option {name}; did you mean {meant}?")
+
+
+@lru_cache(maxsize=None)  # every class has __module__, __doc__, __dataclass_fields__...: asked once each
+def _near_option(name: str) -> str | None:
+    """The option `name` is a near miss of, compared without the underscores
+    (which would make __qualname__ one of __tablename__)."""
+    import difflib
+    cores = {option.strip("_"): option for option in _MODEL_OPTIONS}
+    close = difflib.get_close_matches(name.strip("_"), cores, 1, 0.8)
+    return cores[close[0]] if close else None
 
 
 def table_name_for(cls: type) -> str:
@@ -682,7 +689,7 @@ def _python_default(value: object, where: str) -> str:
 
 def _model_fields(cls: type, models: dict) -> list[_Field]:
     import dataclasses
-    fields = []
+    fields, known_models = [], set(models.values())
     for f in dataclasses.fields(cls):
         where = f"model {cls.__name__} field {f.name}"
         if f.name in _MODEL_OPTIONS:
@@ -694,7 +701,7 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
             raise MigrateError(f"{where}: annotation {f.type!r} cannot be resolved: {exc}") from None
         inner, nullable = _unwrap_optional(annotation)
         inner = _resolve_annotation(cls, f.name, inner, models)  # Optional["Model"]
-        target = inner if isinstance(inner, type) and inner in models.values() else None
+        target = inner if isinstance(inner, type) and inner in known_models else None
         metadata = dict(f.metadata)
         _check_metadata(metadata, where)
         if target is not None:
@@ -712,7 +719,7 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
         if checked and not _default_fits(inner, default):
             raise MigrateError(f"{where}: default {default!r} is not a {inner.__name__}: give it a "
                                f"{inner.__name__} (or metadata={{'default_sql': ...}} for an SQL expression)")
-        written = "default_sql" not in metadata and _model_option(cls, "__managed__", set(models.values()))
+        written = "default_sql" not in metadata and _model_option(cls, "__managed__", known_models)
         if written and _is_import_time(default):
             import datetime
             now, sql = (("datetime.now().time()", "CURRENT_TIME") if isinstance(default, datetime.time)
@@ -951,14 +958,14 @@ def model_tables(module) -> list[ModelTable]:
     """Render every model in `module` to CREATE TABLE / CREATE INDEX SQL."""
     classes = model_classes(module)
     by_name = {cls.__name__: cls for cls in classes}
-    tables = {}
+    tables, by_table = {}, {}
     for cls in classes:
         _refuse_unknown_options(cls)
         name = table_name_for(cls)
         if not isinstance(name, str) or not name.strip():
             raise MigrateError(f"model {cls.__name__}: __tablename__ must be a non-empty string")
-        clash = next((c for c, t in tables.items() if _fold(t) == _fold(name)), None)
-        if clash is not None:
+        clash = by_table.setdefault(_fold(name), cls)
+        if clash is not cls:
             raise MigrateError(f"models {clash.__name__} and {cls.__name__} both map to table {name}; "
                                "set a different __tablename__ on one of them")
         if _fold(name).startswith(_IGNORED_PREFIXES) or _fold(name) == MIGRATIONS_TABLE:
@@ -966,15 +973,15 @@ def model_tables(module) -> list[ModelTable]:
                                "D1 use the prefix, or migrate.py the name); set __tablename__")
         tables[cls] = name
     fields = {cls: _model_fields(cls, by_name) for cls in classes}
-    keys = {}
-    for cls in classes:
-        pk = _primary_key(fields[cls])
-        keys[cls] = (pk[0].column, pk[0].sql_type or "INTEGER") if len(pk) == 1 else None
-    for _ in classes:  # a key that is itself a foreign key takes its target's type, along any chain
-        for cls in classes:
-            pk = _primary_key(fields[cls])
-            if len(pk) == 1 and pk[0].target is not None and keys[pk[0].target]:
-                keys[cls] = (pk[0].column, pk[0].sql_type or keys[pk[0].target][1])
+    single_keys = {cls: pk[0] for cls in classes for pk in [_primary_key(fields[cls])] if len(pk) == 1}
+    keys = {cls: (single_keys[cls].column, single_keys[cls].sql_type or "INTEGER") if cls in single_keys else None
+            for cls in classes}
+    chained = [(cls, key) for cls, key in single_keys.items() if key.target is not None]
+    for _ in chained:  # a key that is itself a foreign key takes its target's type, along any chain
+        typed = {cls: (key.column, key.sql_type or keys[key.target][1]) for cls, key in chained if keys[key.target]}
+        if all(keys[cls] == key for cls, key in typed.items()):
+            break
+        keys.update(typed)
     return [_render_model(cls, fields[cls], keys, tables) for cls in classes]
 
 
@@ -996,8 +1003,8 @@ def schema_from_models(module) -> tuple[Schema, set[str]]:
                         if owner else "")
                 raise MigrateError(f"model {table.model}: SQLite rejects its table: {exc}{hint} "
                                    f"(generated SQL: {' '.join(sql.split())})") from None
-        for (name,) in scratch.execute("SELECT name FROM sqlite_master").fetchall():
-            owners.setdefault(_fold(name), table.model)
+        for (name,) in scratch.execute("SELECT name FROM sqlite_master WHERE tbl_name = ?", (table.name,)):
+            owners.setdefault(_fold(name), table.model)  # the table and its indexes
     unmanaged = {_fold(t.name) for t in tables if not t.managed}
     try:
         for table in tables:
@@ -1503,7 +1510,7 @@ def diff_schemas(old: Schema, new: Schema, questioner: Questioner, *,
     operations += [CreateTable(t) for t in _dependency_order(added)]
     for key in sorted(k for k in new_tables if k in old_tables):
         before, after = old_tables[key], new_tables[key]
-        if _describe_changes(before, after):
+        if before != after and _describe_changes(before, after):  # (equal: the same, and quick to tell)
             fills = _fills(before, after, questioner, up=True)
             reverse_fills = _fills(after, before, questioner, up=False)
             operations.append(AlterTable(before, after, fills, reverse_fills))
