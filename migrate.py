@@ -3940,11 +3940,12 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, prepare_
 
 
 def _noting_sigint(seen: list):
-    """Have SIGINT append to `seen` before its handler runs, and return what
+    """Have SIGINT append to `seen` when its handler raises, and return what
     undoes that. An "interrupted" statement is then told apart: Ctrl-C (the
     handler's KeyboardInterrupt is swallowed by sqlite3) from another thread's
-    conn.interrupt(), which is the statement failing. Signals reach only the
-    main thread; elsewhere, or under a handler set outside Python, nothing is
+    conn.interrupt(), which is the statement failing (also after a Ctrl-C that
+    an application's handler only took note of). Signals reach only the main
+    thread; elsewhere, or under a handler set outside Python, nothing is
     wrapped and "interrupted" stays an error."""
     import signal
     import threading
@@ -3953,8 +3954,11 @@ def _noting_sigint(seen: list):
         return lambda: None
 
     def note(signum, frame):
-        seen.append(signum)
-        return previous(signum, frame)
+        try:
+            return previous(signum, frame)
+        except BaseException:
+            seen.append(signum)
+            raise
 
     signal.signal(signal.SIGINT, note)
     return lambda: signal.signal(signal.SIGINT, previous)

@@ -890,6 +890,25 @@ class Connections(unittest.TestCase):
         self.assertIs(signal.getsignal(signal.SIGINT), sigint)
         self.assertEqual(project.query("SELECT name FROM sqlite_master"), [])
 
+    def test_an_application_sigint_handler_that_does_not_raise_leaves_conn_interrupt_an_error(self):
+        project = Project(self)
+        project.write_migration("0001_slow", "-- migrate:up\nCREATE TABLE t (x);\nWITH RECURSIVE c(x) AS (SELECT 1 "
+                                "UNION ALL SELECT x + 1 FROM c WHERE x < 20000000) SELECT count(*) FROM c;\n")
+        conn = sqlite3.connect(project.db)
+        self.addCleanup(conn.close)
+        noted = []
+        self.addCleanup(signal.signal, signal.SIGINT, signal.signal(signal.SIGINT, lambda *_: noted.append(1)))
+
+        def progress(action, name, step):
+            if isinstance(step, float):  # Ctrl-C, which the application only notes; then a watchdog gives up
+                os.kill(os.getpid(), signal.SIGINT)
+                watchdog = threading.Thread(target=conn.interrupt)
+                watchdog.start()
+                watchdog.join()
+        with self.assertRaisesRegex(migrate.MigrateError, "migration 0001_slow failed: interrupted in statement"):
+            migrate.apply(conn, directory=project.directory, progress=progress)
+        self.assertEqual(noted, [1])
+
     def test_a_connection_with_its_own_row_and_text_factories_works_and_keeps_them(self):
         project = Project(self)
         project.models(POLLS)
