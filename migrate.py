@@ -3843,8 +3843,9 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
             _backup_to(conn, backup)
         # again, inside the lock: another process may have been first
         recorded = _recorded(conn, [name for step in steps for name in _tracked_names(step)])
-        prepare_table = recorded is None or _without_up_sql(conn)
-        recorded = recorded or set()
+        if recorded is not None and _without_up_sql(conn):
+            conn.execute(_ADD_UP_SQL)
+        create_table, recorded = recorded is None, recorded or set()
         statements = [s for step in steps if not fake for s in step.statements]
         index_tables = _index_tables(conn, statements)
         for write in accepted:
@@ -3861,10 +3862,10 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
             else:
                 ticks = (lambda seconds, step=step: on_start(step.action, step.name, seconds)) if on_start else None
                 unknown = _check_rebuilt_tables(conn, step) if step.rebuilds and not fake else []
-                _run_statements(conn, step, () if fake else step.statements, ticks, prepare_table=prepare_table)
+                _run_statements(conn, step, () if fake else step.statements, ticks, create_table=create_table)
                 if may_make_temp:
                     _drop_temp_objects(conn, kept)
-                prepare_table = False
+                create_table = False
                 action = "adopt" if step.adopt else "fake" if fake else step.action
                 done.append(Step(step.name, action, time.perf_counter() - started,
                                  step.warnings + _rebuild_warnings(conn, step, unknown)))
@@ -3896,7 +3897,7 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
     return done
 
 
-def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, prepare_table: bool = False) -> None:
+def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_table: bool = False) -> None:
     """Run a step's statements and its tracking write. `ticks(seconds)` hears
     about a long statement about twice a second (from SQLite's progress handler)."""
     watch = ticks is not None and hasattr(conn, "set_progress_handler")
@@ -3932,10 +3933,8 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, prepare_
         if watch:
             conn.set_progress_handler(None, 0)
             restore_sigint()
-    if prepare_table:
+    if create_table:
         conn.execute(_CREATE_MIGRATIONS_TABLE)
-        if _without_up_sql(conn):
-            conn.execute(_ADD_UP_SQL)
     conn.execute(*_tracking_write(step))
 
 
@@ -4383,10 +4382,12 @@ def _refuse_cascading_rebuilds(conn: Rqlite, steps: list[PlannedStep]) -> None:
 
 def _accepted_edits(conn, migrations: dict) -> list[tuple[str, tuple]]:
     """For --allow-changed: the writes that record each applied file edited
-    since as it is now: its checksum, and its down SQL, which revert uses."""
+    since as it is now: its checksum, its down SQL, which revert uses, and
+    its up SQL, which the database is taken to be in the state of (the
+    edit was made by hand)."""
     applied = _applied(conn) if conn is not None else {}
-    update = f"UPDATE {quote(MIGRATIONS_TABLE)} SET checksum = ?, down_sql = ? WHERE name = ?"
-    return [(update, (migrations[name].checksum, migrations[name].down, name))
+    update = f"UPDATE {quote(MIGRATIONS_TABLE)} SET checksum = ?, down_sql = ?, up_sql = ? WHERE name = ?"
+    return [(update, (migrations[name].checksum, migrations[name].down, migrations[name].up, name))
             for name in sorted(applied, key=_order)
             if name in migrations and not migrations[name].matches(applied[name].checksum)]
 
@@ -4470,8 +4471,9 @@ def check(db=None, *, models: str = "models.py", directory: str = "migrations") 
     """Everything CI should fail on, one line each (empty: all agree): models
     that differ from what the migrations build, applied files changed since,
     and drift (the database's schema differs from what its applied
-    migrations build: someone altered it by hand; not judged while an
-    applied file is gone, whose objects would all read as drift)."""
+    migrations build: someone altered it by hand; judged by the up SQL
+    recorded for each when an applied file is changed or gone, and not
+    judged then if some row, recorded by an earlier migrate.py, lacks it)."""
     migrations = read_migrations(directory)
     problems = []
     target, unmanaged = schema_from_models(load_models(models))
@@ -4491,11 +4493,12 @@ def check(db=None, *, models: str = "models.py", directory: str = "migrations") 
                 catching_up = any(_visible_applied(database.conn, by_name)[1].values())
             except MigrateError as exc:  # applied part of what a squash replaces: the rest would only echo it
                 return problems + [str(exc)]
+            ran = _recorded_history(records)
             if catching_up:  # judged by the files it went through: those squash kept
                 history = _history(by_name, records)
                 if any(m.name not in records and m.name in {h.name for h in history}
                        for m in migrations if m.replaces and any(n in records for n in m.replaces)):
-                    return problems  # one is gone: not judged, as while an applied file is gone
+                    return problems + (_drift(database.conn, ran) if ran is not None else [])  # one is gone
                 done = set(records).union(*(_applied_in(m.replaces, records) for m in migrations if m.replaces))
                 done |= {m.name for m in history if m.replaces and not _not_applied(m.replaces, records)}
                 covered = {name for m in migrations for name in m.replaces}
@@ -4511,17 +4514,27 @@ def check(db=None, *, models: str = "models.py", directory: str = "migrations") 
                                     + (f" ({same} has its content: rename it back)" if same else ""))
                 elif not by_name[name].matches(applied[name].checksum):
                     problems.append(f"migration file {by_name[name].path} changed since it was applied")
+            files = [m for m in by_name.values() if m.name in applied]
+            if all(name in by_name and by_name[name].matches(applied[name].checksum) for name in applied):
+                return problems + _drift(database.conn, files)
+            if ran is not None:
+                return problems + _drift(database.conn, ran)
             if any(name not in by_name for name in applied):  # what it made would all read as drift
                 return problems
-            expected = replayed_schema([m for m in by_name.values() if m.name in applied])
-            actual = read_schema(database.conn)
-            names = ("the database", "its applied migrations")
-            for line in schema_differences(actual, expected, names=names) + _object_differences(actual, expected):
-                problems.append(f"database drift: {line}")
-            return problems
+            return problems + _drift(database.conn, files)
     finally:
         if database is not None:
             database.close()
+
+
+def _drift(conn, applied: list[Migration]) -> list[str]:
+    """How the database's schema differs from what its applied migrations
+    build, one line each."""
+    expected = replayed_schema(applied)
+    actual = read_schema(conn)
+    names = ("the database", "its applied migrations")
+    return [f"database drift: {line}"
+            for line in schema_differences(actual, expected, names=names) + _object_differences(actual, expected)]
 
 
 def find_migration(directory: str, name: str) -> Migration:

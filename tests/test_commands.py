@@ -188,6 +188,32 @@ class Commands(unittest.TestCase):
         self.assertIn("models differ from the migrations (run make): column question.author: "
                       "in the models, not in migrations", result.stdout)
 
+    def test_check_judges_drift_by_the_recorded_up_sql_when_an_applied_file_is_gone_or_edited(self):
+        path = self.project.write_migration("0002_author", "-- migrate:up\nALTER TABLE question ADD COLUMN author "
+                                            "TEXT;\n-- migrate:down\nALTER TABLE question DROP COLUMN author;\n")
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+        self.run_ok("apply")
+        self.project.execute("ALTER TABLE question ADD COLUMN sneaky TEXT")
+        os.remove(path)  # another branch checked out
+        result = self.project.cli("check")
+        self.assertIn("applied migration 0002_author has no file in migrations", result.stdout)
+        self.assertIn("database drift: column question.sneaky: in the database, not in its applied migrations",
+                      result.stdout)
+        self.assertNotIn("author: in the database", result.stdout)
+        edited = text.replace("TEXT;", "TEXT;\nALTER TABLE question ADD COLUMN extra TEXT;", 1)
+        self.project.write_migration("0002_author", edited)  # an edit nobody ran
+        result = self.project.cli("check")
+        self.assertIn("0002_author.sql changed since it was applied", result.stdout)
+        self.assertIn("database drift: column question.sneaky", result.stdout)
+        self.assertNotIn("database drift: column question.extra", result.stdout)
+        self.project.execute("ALTER TABLE question DROP COLUMN sneaky", "ALTER TABLE question ADD COLUMN extra TEXT")
+        self.run_ok("apply", "--allow-changed")  # the edit, made by hand, accepted: it is what the database has
+        self.project.models(POLLS + "    author: Optional[str] = None\n    extra: Optional[str] = None\n")
+        self.assertIn("OK", self.run_ok("check"))
+        os.remove(path)  # judged by the accepted edit's up SQL
+        self.assertNotIn("drift", self.project.cli("check").stdout)
+
     def test_a_renamed_applied_file_is_recognised_by_status_and_check_without_echoes_as_drift(self):
         self.project.write_migration("0002_author", "-- migrate:up\nALTER TABLE question ADD COLUMN author TEXT;\n"
                                      "-- migrate:down\nALTER TABLE question DROP COLUMN author;\n")
