@@ -3136,7 +3136,8 @@ class _Database:
 
 def _applied(conn) -> dict[str, _Record]:
     """The migrations table's rows, in the order they were written."""
-    columns = {row[1].lower() for row in conn.execute(f"PRAGMA table_info({quote(MIGRATIONS_TABLE)})").fetchall()}
+    info = conn.execute(f"PRAGMA table_info({quote(MIGRATIONS_TABLE)})").fetchall()
+    columns = {row[1].lower() for row in info}
     if not columns:
         return {}
     up_sql = "up_sql" if "up_sql" in columns else "NULL"  # a table made by an earlier migrate.py
@@ -3433,8 +3434,9 @@ def _rebuild_expectations(conn, steps: list[PlannedStep], migrations: list[Migra
     after the one to revert. When an applied file is changed or gone, a
     revert's are what the up SQL recorded for each applied migration leaves
     (_recorded_history), as the recorded down SQL was written for that; with
-    rows recorded by an earlier migrate.py, nothing is compared. Before that, a migration to apply whose down section rebuilds tables is
-    tried on the files (_round_trip_losses). A database without tables yet
+    rows recorded by an earlier migrate.py, nothing is compared. Before
+    that, a migration to apply whose down section rebuilds tables is tried
+    on the files (_round_trip_losses). A database without tables yet
     gets them from this run, as the files make them: nothing is compared.
     The files are replayed once, in order, from make's replay cache where
     there is one."""
