@@ -2419,13 +2419,50 @@ def _drop_temp_objects(conn, kept: set) -> None:
         conn.execute(f"DROP {kind.upper()} IF EXISTS temp.{quote(name)}")
 
 
+_FORBIDDEN = {"BEGIN", "COMMIT", "END", "ROLLBACK", "VACUUM", "DETACH", "ATTACH"}
+# The commonest statements, CREATE TABLE/INDEX/VIEW/TRIGGER, neither end a
+# transaction nor change rows; a regex tells them before the tokenizer's slower
+# look (runner speed). Anything it misses, comments first included, gets that look.
+_PLAIN_CREATE = re.compile(r"\s*create\s+(?:unique\s+)?(?:table|index|view|trigger)\s", re.I)
+
+
+def _statement_problem(statement: str) -> str | None:
+    """Statements that would end or cannot run in the migration's transaction."""
+    if _PLAIN_CREATE.match(statement):
+        return None
+    words = [_unquote(t.text[1:-1] if t.kind == "string" else t.text).upper()  # PRAGMA "foreign_keys" too
+             for t in _first_tokens(statement, 4)]
+    if words and words[0] in _FORBIDDEN and not (words[0] == "ROLLBACK" and "TO" in words):
+        return f"{words[0]} cannot run inside the migration's transaction"
+    if words[:1] == ["PRAGMA"] and any(w in ("JOURNAL_MODE", "FOREIGN_KEYS") for w in words):
+        return "this PRAGMA has no effect inside a transaction"
+    return None
+
+
+def _reaches_other_files(statement: str) -> bool:
+    """ATTACH and VACUUM INTO: what apply refuses that would reach files
+    other than the scratch database when a file is replayed."""
+    words = [t.upper for t in _first_tokens(statement, 4)]
+    return words[:1] == ["ATTACH"] or (words[:1] == ["VACUUM"] and "INTO" in words)
+
+
 def _replay_migration(scratch: sqlite3.Connection, migration: Migration, statements: list[str]) -> None:
+    """Run a migration's statements on a scratch database. Of what apply
+    refuses, what would reach other files is refused here too; the rest
+    runs harmlessly (a `sqlite3 .dump` pasted into a file adopted with
+    --fake-initial has BEGIN and COMMIT). A SAVEPOINT left open is
+    committed, as apply's COMMIT would."""
     for statement in statements:
+        if not _PLAIN_CREATE.match(statement) and _reaches_other_files(statement):
+            raise MigrateError(f"migration {migration.path}: {_statement_problem(statement)}: "
+                               f"{_shorten(statement)}; remove it (run it by hand outside migrations)")
         try:
             scratch.execute(statement)
         except sqlite3.Error as exc:
             raise MigrateError(f"migration {migration.path} fails when replayed: {exc} in "
                                f"statement: {_shorten(statement)}; fix the file") from None
+    if scratch.in_transaction:
+        scratch.execute("COMMIT")
 
 
 def replay(migrations: list[Migration], *, cached: bool = True) -> sqlite3.Connection:
@@ -3247,25 +3284,6 @@ def _squashed_into(name: str, squashes) -> str:
                for old in squash.replaces):
             return f"; {name} was squashed into {squash.name}, the target that stands for it now"
     return ""
-
-
-_FORBIDDEN = {"BEGIN", "COMMIT", "END", "ROLLBACK", "VACUUM", "DETACH", "ATTACH"}
-# The commonest statements, CREATE TABLE/INDEX/VIEW/TRIGGER, neither end a
-# transaction nor change rows; a regex tells them before the tokenizer's slower
-# look (runner speed). Anything it misses, comments first included, gets that look.
-_PLAIN_CREATE = re.compile(r"\s*create\s+(?:unique\s+)?(?:table|index|view|trigger)\s", re.I)
-
-
-def _statement_problem(statement: str) -> str | None:
-    """Statements that would end or cannot run in the migration's transaction."""
-    if _PLAIN_CREATE.match(statement):
-        return None
-    words = [t.text.upper() for t in _first_tokens(statement, 4)]
-    if words and words[0] in _FORBIDDEN and not (words[0] == "ROLLBACK" and "TO" in words):
-        return f"{words[0]} cannot run inside the migration's transaction"
-    if words[:1] == ["PRAGMA"] and any(w in ("JOURNAL_MODE", "FOREIGN_KEYS") for w in words):
-        return "this PRAGMA has no effect inside a transaction"
-    return None
 
 
 def _check_timeout(timeout: float | None) -> None:

@@ -270,7 +270,8 @@ class Failures(unittest.TestCase):
         self.assertIn("tag (a WITHOUT ROWID row) -> choice", message)
 
     def test_statements_that_would_end_the_transaction_are_refused_before_running(self):
-        for statement in ("COMMIT", "VACUUM", "PRAGMA journal_mode = WAL", "BEGIN"):
+        for statement in ("COMMIT", "VACUUM", "PRAGMA journal_mode = WAL", "BEGIN", 'PRAGMA "foreign_keys" = OFF',
+                          "PRAGMA main.[journal_mode] = OFF", "PRAGMA 'foreign_keys' = OFF"):
             with self.subTest(statement=statement):
                 self.project.write_migration("0002_bad", f"-- migrate:up\nDELETE FROM choice;\n{statement};\n")
                 message = self.assert_unchanged(self.project.apply)
