@@ -2004,6 +2004,9 @@ _SECTION = re.compile(r"^[ \t]*--[ \t]*migrate:(up|down)[ \t]*\r?$", re.I | re.M
 REPLACED_FOLDER = "replaced"  # in the migrations folder: the files a squash replaced, until every database has it
 _REPLACED_CHECKSUM = 16  # hex digits of each replaced file's checksum a squash lists: enough to notice an edit
 _REPLACES = re.compile(r"^--[ \t]*migrate:replaces[ \t]+(.+)$", re.M)
+# What looks meant as a marker and is not one would be a comment, and the
+# down SQL below it would run with the up (dbmate's `-- migrate:down transaction:false`)
+_LIKE_A_MARKER = re.compile(r"^[ \t]*--[ \t]*migrate[ \t]*:(?![ \t]*replaces[ \t]).*$", re.I | re.M)
 
 
 @dataclass(frozen=True)
@@ -2098,13 +2101,27 @@ def _read_migration(path: str, number: int) -> Migration:
                      digest if content == raw else _checksum(raw), normalised)
 
 
+def _has_code(sql: str) -> bool:
+    """Whether SQLite would run anything: not only spaces, comments and `;`."""
+    return any(token.text != ";" for token in _tokens(sql))
+
+
 def parse_sections(text: str, path: str = "migration") -> tuple[str, str | None]:
     """The up and down SQL of a migration file's text."""
     marks = list(_SECTION.finditer(text))
     kinds = [m.group(1).lower() for m in marks]
+    for line in _LIKE_A_MARKER.finditer(text):
+        if not _SECTION.fullmatch(line.group()):
+            raise MigrateError(f"migration file {path}, line {text.count(chr(10), 0, line.start()) + 1}: "
+                               f"{line.group().strip()!r} is not a section marker (only `-- migrate:up` and "
+                               "`-- migrate:down`, alone on their line; every migration runs in a transaction): "
+                               "fix the line")
     if kinds.count("up") != 1 or kinds.count("down") > 1 or kinds[0] != "up":
         raise MigrateError(f"migration file {path} needs one `-- migrate:up` line, optionally followed "
                            "by one `-- migrate:down` line: fix the section markers")
+    if _has_code(text[:marks[0].start()]):
+        raise MigrateError(f"migration file {path} has SQL before its `-- migrate:up` line, which would never "
+                           "run: move it below the marker")
     up_end = marks[1].start() if len(marks) > 1 else len(text)
     up = text[marks[0].end():up_end].strip("\n")
     if len(marks) > 1 and not sqlite3.complete_statement(up + "\n;"):
@@ -2118,11 +2135,6 @@ def parse_sections(text: str, path: str = "migration") -> tuple[str, str | None]
 def _checksum(data: bytes) -> str:
     import hashlib  # only needed here; it is slow to import
     return hashlib.sha256(data).hexdigest()
-
-
-def _has_code(sql: str) -> bool:
-    """Whether SQLite would run anything: not only spaces, comments and `;`."""
-    return any(token.text != ";" for token in _tokens(sql))
 
 
 def split_statements(sql: str) -> list[str]:

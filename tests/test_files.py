@@ -69,6 +69,21 @@ class Sections(unittest.TestCase):
                     migrate.parse_sections(text, "migrations/0001_x.sql")
 
 
+    def test_a_line_meant_as_a_marker_that_is_not_one_is_an_error_not_a_comment(self):
+        for marker in ("-- migrate:down transaction:false", "-- migrate: down", "-- migrate:downgrade",
+                       "-- migrate:down -- undo", "--migrate :down"):
+            with self.subTest(marker=marker):  # else the down SQL would run with the up
+                with self.assertRaisesRegex(migrate.MigrateError, f"0001_x.sql, line 3: '{marker}' is not a "
+                                            "section marker"):
+                    migrate.parse_sections(f"-- migrate:up\nCREATE TABLE t (x);\n{marker}\nDROP TABLE t;\n",
+                                           "migrations/0001_x.sql")
+        self.assertEqual(migrate.parse_sections("-- migrate:replaces 0001_a:00\n-- migrate:up\nA;\n"), ("A;", None))
+
+    def test_sql_before_the_up_marker_is_an_error(self):
+        with self.assertRaisesRegex(migrate.MigrateError, "0001_x.sql has SQL before its `-- migrate:up` line"):
+            migrate.parse_sections("CREATE TABLE audit (x);\n-- migrate:up\nA;\n", "migrations/0001_x.sql")
+        self.assertEqual(migrate.parse_sections("-- a header\n/* notes */\n-- migrate:up\nA;\n"), ("A;", None))
+
 class Directory(unittest.TestCase):
     def setUp(self):
         self.project = Project(self)
