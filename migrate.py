@@ -3432,7 +3432,8 @@ def _reads(statement: str, names: set[str]) -> bool:
     """Whether a statement that is not DDL or DELETE names one of the
     (folded) tables: reads rows from it, as a rebuild's copy does."""
     lowered = _fold(statement)  # ASCII only, as the names are
-    if "select" not in lowered or not any(name in lowered for name in names):
+    spelled = lambda name: (name, name.replace('"', '""'), name.replace("`", "``"))  # as quoted, too
+    if "select" not in lowered or not any(form in lowered for name in names for form in spelled(name)):
         return False  # most statements, and a long seed INSERT, end here
     tokens = _tokenize(statement)
     words = [t.upper for t in tokens[:2]]

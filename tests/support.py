@@ -136,7 +136,7 @@ def table_dump(path: str) -> dict:
             without_rowid = "WITHOUT ROWID" in conn.execute(
                 "SELECT upper(sql) FROM sqlite_master WHERE name = ?", (name,)).fetchone()[0]
             select = "*" if without_rowid else "rowid, *"
-            dump[name] = sorted(conn.execute(f'SELECT {select} FROM "{name}"').fetchall(), key=repr)
+            dump[name] = sorted(conn.execute(f"SELECT {select} FROM {migrate.quote(name)}").fetchall(), key=repr)
         dump["sqlite_sequence"] = sorted(conn.execute(
             "SELECT * FROM sqlite_sequence").fetchall()) if "sqlite_sequence" in names else []
         return dump

@@ -337,6 +337,20 @@ class Failures(unittest.TestCase):
         self.assertIn("reverting 0002_alter_choice rebuilds table choice, and the database's choice has column "
                       "hotfix, which the migrations up to it do not make", self.assert_unchanged(self.project.revert))
 
+    def test_a_rebuild_of_a_table_whose_name_has_quotes_is_compared_too(self):
+        for name in ('we"ird', "back`tick"):
+            with self.subTest(name=name):
+                project = Project(self)
+                model = "@dataclass\nclass T:\n    __tablename__ = %r\n    a: int = %d\n    id: Optional[int] = None\n"
+                project.models(model % (name, 0))
+                project.make()
+                project.apply()
+                project.execute(f"ALTER TABLE {migrate.quote(name)} ADD COLUMN hot TEXT DEFAULT 'keep'")
+                project.models(model % (name, 5))
+                project.make()  # 0002 rebuilds it for the new default
+                message = self.assert_unchanged(project.apply, project)
+                self.assertIn(f"rebuilds table {name}, and the database's {name} has column hot", message)
+
     def test_reverting_a_rebuild_is_compared_with_the_up_sql_that_ran_when_its_file_is_gone_or_edited(self):
         self.project.models(POLLS.replace('choice_text: str = ""', "choice_text: Optional[str] = None"))
         self.project.make()  # 0002 rebuilds choice, and so does its down section
