@@ -481,7 +481,10 @@ def load_models(models: str):
             # compiled from source each time: no stale or stray __pycache__
             with open(path, "rb") as handle:
                 exec(compile(handle.read(), path, "exec"), module.__dict__)  # noqa: S102
-        except Exception as exc:
+        except KeyboardInterrupt:
+            del sys.modules[module_name]
+            raise
+        except BaseException as exc:  # SystemExit too: a models file that exits must not pass for one without changes
             del sys.modules[module_name]
             dotted = os.path.splitext(os.path.relpath(path))[0].replace(os.sep, ".")
             hint = f"; for a package, pass its module name: --models {dotted}" \
@@ -494,7 +497,9 @@ def load_models(models: str):
     sys.path.insert(0, os.getcwd())  # as `python -m` would find it
     try:
         return importlib.import_module(models)
-    except Exception as exc:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # SystemExit too, as above
         raise MigrateError(f"models module {models} failed to import: {_describe_exception(exc)}") from None
     finally:
         sys.path.remove(os.getcwd())
@@ -515,11 +520,14 @@ def model_classes(module) -> list[type]:
     """The dataclasses defined in `module` that are tables (an alias such as
     `B = A` is the same class, once)."""
     import dataclasses
-    return list(dict.fromkeys(
-        obj for name, obj in vars(module).items()
-        if isinstance(obj, type) and dataclasses.is_dataclass(obj)
-        and obj.__module__ == module.__name__ and not name.startswith("_")
-        and not obj.__name__.startswith("_") and not obj.__dict__.get("__abstract__", False)))
+    classes = [obj for name, obj in vars(module).items()
+               if isinstance(obj, type) and dataclasses.is_dataclass(obj)
+               and obj.__module__ == module.__name__ and not name.startswith("_") and not obj.__name__.startswith("_")]
+    for cls in classes:
+        if not isinstance(cls.__dict__.get("__abstract__", False), bool):
+            raise MigrateError(f"model {cls.__name__}: __abstract__ must be True or False, not "
+                               f"{cls.__dict__['__abstract__']!r}")
+    return list(dict.fromkeys(cls for cls in classes if not cls.__dict__.get("__abstract__", False)))
 
 
 # A model's class options: set on the model or inherited from a base, as the
@@ -2538,6 +2546,10 @@ def make(*, models: str = "models.py", directory: str = "migrations", name: str 
     module = load_models(models)
     scratch = replay(migrations)
     try:
+        if not model_classes(module) and read_schema(scratch).tables:
+            raise MigrateError(f"{models} defines no dataclass model, so make would drop every table: "
+                               "check --models (a package's models may live in its models module); to drop "
+                               "them all, write the DROP TABLE statements in make --empty NAME")
         return _make(scratch, module, directory, number, name, questioner, write)
     finally:
         scratch.close()

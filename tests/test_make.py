@@ -615,6 +615,19 @@ class Errors(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("+ Create table widget", result.stdout)
 
+    def test_models_that_define_no_model_are_refused_instead_of_dropping_every_table(self):
+        project = Project(self)
+        project.models("@dataclass\nclass A:\n    id: int\n")
+        project.make()
+        os.makedirs(os.path.join(project.root, "app"))
+        with open(os.path.join(project.root, "app", "__init__.py"), "w") as handle:
+            handle.write("from dataclasses import dataclass\n")
+        result = subprocess.run([sys.executable, MIGRATE, "make", "--models", "app"], cwd=project.root,
+                                capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("error: app defines no dataclass model, so make would drop every table", result.stderr)
+        self.assertEqual(os.listdir(project.directory), ["0001_initial.sql"])
+
     def test_replay_failure_names_the_file(self):
         project = Project(self)
         project.models("@dataclass\nclass A:\n    id: int\n")

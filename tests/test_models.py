@@ -665,6 +665,25 @@ class LoadingModels(unittest.TestCase):
                                                           "--models app.models"):
             migrate.load_models(os.path.join("app", "models.py"))
 
+    def test_a_models_file_that_exits_is_an_error_not_a_gate_that_passes(self):
+        project = Project(self)
+        project.models("@dataclass\nclass A:\n    id: int\n")
+        project.make()
+        for code in ("import sys\nsys.exit(0)\n", "class Stop(BaseException): pass\nraise Stop()\n"):
+            with self.subTest(code):
+                project.models(code + "@dataclass\nclass A:\n    id: int\n    more: int = 0\n")
+                for args in (("make", "--check"), ("check",)):
+                    result = project.cli(*args)
+                    self.assertEqual(result.returncode, 1, result)
+                    self.assertRegex(result.stderr, r"^error: models file models.py failed to import: "
+                                                    r"(SystemExit: 0|Stop: ) \(line \d+ of models.py\)\n$")
+
+    def test_abstract_must_be_true_or_false(self):
+        project = Project(self)
+        project.models('@dataclass\nclass A:\n    __abstract__ = "False"\n    id: int\n')
+        with self.assertRaisesRegex(migrate.MigrateError, "model A: __abstract__ must be True or False, not 'False'"):
+            project.make()
+
     def test_changed_file_is_reloaded_and_leaves_no_bytecode(self):
         import os
         project = Project(self)
