@@ -2546,10 +2546,9 @@ def make(*, models: str = "models.py", directory: str = "migrations", name: str 
     module = load_models(models)
     scratch = replay(migrations)
     try:
-        if not model_classes(module) and read_schema(scratch).tables:
-            raise MigrateError(f"{models} defines no dataclass model, so make would drop every table: "
-                               "check --models (a package's models may live in its models module); to drop "
-                               "them all, write the DROP TABLE statements in make --empty NAME")
+        if hasattr(module, "__path__") and not model_classes(module) and read_schema(scratch).tables:
+            raise MigrateError(f"{models} is a package that defines no dataclass model, so make would drop every "
+                               f"table: pass the module that defines them (--models {models}.models?)")
         return _make(scratch, module, directory, number, name, questioner, write)
     finally:
         scratch.close()

@@ -615,7 +615,7 @@ class Errors(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("+ Create table widget", result.stdout)
 
-    def test_models_that_define_no_model_are_refused_instead_of_dropping_every_table(self):
+    def test_a_package_that_defines_no_model_is_refused_instead_of_dropping_every_table(self):
         project = Project(self)
         project.models("@dataclass\nclass A:\n    id: int\n")
         project.make()
@@ -625,7 +625,8 @@ class Errors(unittest.TestCase):
         result = subprocess.run([sys.executable, MIGRATE, "make", "--models", "app"], cwd=project.root,
                                 capture_output=True, text=True, timeout=60)
         self.assertEqual(result.returncode, 1)
-        self.assertIn("error: app defines no dataclass model, so make would drop every table", result.stderr)
+        self.assertIn("error: app is a package that defines no dataclass model, so make would drop every table",
+                      result.stderr)
         self.assertEqual(os.listdir(project.directory), ["0001_initial.sql"])
 
     def test_replay_failure_names_the_file(self):
