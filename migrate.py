@@ -3652,6 +3652,20 @@ def _index_tables(conn, statements) -> dict[str, str]:
         "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index'").fetchall()}
 
 
+def _fire_triggers(conn, statements, touched: dict[str, bool]) -> bool:
+    """Whether a trigger may write rows in tables the statements do not name
+    (_touched_tables): one the migration makes, or one on a table it writes,
+    read before the statements run."""
+    if any(words[0] == "CREATE" and "TRIGGER" in words[1:4]
+           for words in ([t.upper for t in _first_tokens(s, 4)] for s in statements) if words):
+        return True
+    names = sorted(touched)
+    marks = ", ".join("?" * len(names))
+    return bool(conn.execute(f"SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND lower(tbl_name) IN ({marks}) "
+                             f"UNION ALL SELECT 1 FROM temp.sqlite_master WHERE type = 'trigger' "
+                             f"AND lower(tbl_name) IN ({marks}) LIMIT 1", names + names).fetchall())
+
+
 def _touched_tables(statements, index_tables: dict[str, str]) -> dict[str, bool] | None:
     """The tables `statements` write to, read from their first words (INSERT
     INTO t, ALTER TABLE t, DROP TABLE t...), each with whether rows or keys
@@ -3744,17 +3758,16 @@ def _worse(first, second):
 def _foreign_key_violations(conn, touched: dict | None = None) -> Counter:
     """Rows whose foreign keys point nowhere, counted by (table, rowid,
     parent): counted, because WITHOUT ROWID tables report every row as rowid
-    NULL. With `touched` (from _touched_tables), only where they can be: the
-    written tables that have foreign keys, and the tables referencing one that
-    lost rows or keys. Without, in the whole database."""
+    NULL. With `touched` (from _touched_tables, None when a trigger may write:
+    _fire_triggers), only where they can be: the written tables that have
+    foreign keys, and the tables referencing one that lost rows or keys.
+    Without, in the whole database."""
     checked = set()
     if touched:
         marks = ", ".join("?" * len(touched))
-        objects = conn.execute(f"SELECT type, name, sql FROM sqlite_master WHERE type IN ('table', 'trigger') "
-                               f"AND lower(tbl_name) IN ({marks})", sorted(touched)).fetchall()
-        if any(kind == "trigger" for kind, _, _ in objects):
-            touched = None  # a trigger may write anywhere
-        checked = {name for kind, name, sql in objects if "REFERENCES" in (sql or "").upper()}
+        tables = conn.execute(f"SELECT name, sql FROM sqlite_master WHERE type = 'table' "
+                              f"AND lower(tbl_name) IN ({marks})", sorted(touched)).fetchall()
+        checked = {name for name, sql in tables if "REFERENCES" in (sql or "").upper()}
     with_references = "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%REFERENCES%'"
     if touched is None:
         if not conn.execute(with_references + " LIMIT 1").fetchall():
@@ -3892,6 +3905,9 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
         create_table, recorded = recorded is None, recorded or set()
         statements = [s for step in steps if not fake for s in step.statements]
         index_tables = _index_tables(conn, statements)
+        touched = _touched_tables(statements, index_tables)
+        if touched and _fire_triggers(conn, statements, touched):
+            touched = None  # a trigger may write any table: all are checked
         for write in accepted:
             conn.execute(*write)
         may_make_temp = any(_MAY_MAKE_TEMP.search(s) for s in statements)
@@ -3913,7 +3929,6 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
                 action = "adopt" if step.adopt else "fake" if fake else step.action
                 done.append(Step(step.name, action, time.perf_counter() - started,
                                  step.warnings + _rebuild_warnings(conn, step, unknown)))
-        touched = _touched_tables(statements, index_tables)
         violations = _checked_violations(conn, steps, touched)
         if violations - allowed:
             raise _NewViolations(violations)

@@ -209,6 +209,17 @@ class Failures(unittest.TestCase):
                 message = self.assert_unchanged(self.project.apply)
                 self.assertRegex(message, r"(?i)foreign keys point nowhere: vote rowid \d+ -> choice", message)
 
+    def test_orphans_a_trigger_writes_into_a_table_the_migration_does_not_name_are_caught(self):
+        trigger = "CREATE TRIGGER stray AFTER INSERT ON question BEGIN INSERT INTO choice (question_id, choice_text) " \
+                  "VALUES (999, 'orphan'); END"
+        insert = "INSERT INTO question (question_text) VALUES ('q')"
+        self.project.write_migration("0002_stray", f"-- migrate:up\n{trigger};\n{insert};\nDROP TRIGGER stray;\n")
+        self.assertIn("choice rowid 2 -> question", self.assert_unchanged(self.project.apply))
+        self.project.write_migration("0002_stray", f"-- migrate:up\n{trigger};\n-- migrate:down\n")
+        self.project.apply()  # a trigger already there fires too
+        self.project.write_migration("0003_insert", f"-- migrate:up\n{insert};\n-- migrate:down\n")
+        self.assertIn("choice rowid 2 -> question", self.assert_unchanged(self.project.apply))
+
     def test_dropping_the_unique_index_a_foreign_key_needs_is_rolled_back(self):
         self.project.write_migration("0002_codes", """\
             -- migrate:up
