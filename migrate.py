@@ -1003,6 +1003,10 @@ def schema_from_models(module) -> tuple[Schema, set[str]]:
         for sql in (table.create_sql,) + table.index_sqls:
             try:
                 scratch.execute(sql)
+            except UnicodeEncodeError as exc:  # a lone surrogate in a name, a type or a default
+                scratch.close()
+                raise MigrateError(f"model {table.model}: {exc.object[max(0, exc.start - 30):exc.end + 30]!r} "
+                                   f"is not valid UTF-8 text ({exc.reason}): fix it in the model") from None
             except sqlite3.Error as exc:
                 scratch.close()
                 taken = re.search(r"(?:named |^(?:index|table) )(\S+)", str(exc))
@@ -4526,13 +4530,16 @@ def status(db, *, directory: str = "migrations", timeout: float | None = None) -
         for name in names]
 
 
-def check(db=None, *, models: str = "models.py", directory: str = "migrations") -> list[str]:
+def check(db=None, *, models: str = "models.py", directory: str = "migrations",
+          timeout: float | None = None) -> list[str]:
     """Everything CI should fail on, one line each (empty: all agree): models
     that differ from what the migrations build, applied files changed since,
     and drift (the database's schema differs from what its applied
     migrations build: someone altered it by hand; judged by the up SQL
     recorded for each when an applied file is changed or gone, and not
-    judged then if some row, recorded by an earlier migrate.py, lacks it)."""
+    judged then if some row, recorded by an earlier migrate.py, lacks it).
+    `timeout` as for `plan`."""
+    _check_timeout(timeout)
     migrations = read_migrations(directory)
     problems = []
     target, unmanaged = schema_from_models(load_models(models))
@@ -4541,7 +4548,7 @@ def check(db=None, *, models: str = "models.py", directory: str = "migrations") 
     for line in schema_differences(replayed, target, unmanaged=frozenset(unmanaged),
                                    names=(directory, "the models")):
         problems.append(f"models differ from the migrations (run make): {line}")
-    database = _Database(db, create=False) if db is not None else None
+    database = _Database(db, create=False, timeout=timeout) if db is not None else None
     try:
         with _locks_as_errors():
             if database is None or database.conn is None:
@@ -4608,11 +4615,12 @@ def find_migration(directory: str, name: str) -> Migration:
                        f"{_squashed_into(name, [m for m in migrations if m.replaces])}")
 
 
-def dump_schema(db) -> list[str]:
+def dump_schema(db, *, timeout: float | None = None) -> list[str]:
     """The database's schema as SQL statements, like `dbmate dump`: tables
     (parents first), indexes, virtual tables, views, triggers; without our
-    bookkeeping."""
-    database = _Database(db, create=False)
+    bookkeeping. `timeout` as for `plan`."""
+    _check_timeout(timeout)
+    database = _Database(db, create=False, timeout=timeout)
     try:
         if database.conn is None:
             raise MigrateError(f"database {db} does not exist: run apply first, or pass --db")
@@ -5007,11 +5015,14 @@ def _parser(settings: dict):
                          help="snapshot the database to PATH once the run is checked, before it changes anything")
     status_ = command("status", "list migrations: [X] applied, [ ] pending")
     status_.add_argument("--json", action="store_true", help="machine-readable output")
-    command("check", "exit 1 when models, migrations and database disagree")
+    check_ = command("check", "exit 1 when models, migrations and database disagree")
     sql_ = command("sql", "print a migration's SQL")
     sql_.add_argument("name", help="number or full name")
     sql_.add_argument("--down", action="store_true", help="the down section instead of the up")
-    command("schema", "print the database's schema as SQL", aliases=("dump",))
+    schema_ = command("schema", "print the database's schema as SQL", aliases=("dump",))
+    for reader in (status_, check_, schema_):
+        reader.add_argument("--timeout", type=float, default=_DEFAULT_TIMEOUT, metavar="SECONDS",
+                            help="how long to wait for a writer that keeps readers out (default 30)")
     export_ = command("export", "write the migrations for another tool")
     export_.add_argument("--d1", metavar="DIR", required=True,
                          help="Cloudflare D1 / wrangler migration files (up SQL only) into DIR")
@@ -5198,7 +5209,7 @@ def _recorded_only(step: PlannedStep) -> str:
 
 
 def _run_status(args, out: _Output) -> int:
-    rows = status(args.db, directory=args.dir)
+    rows = status(args.db, directory=args.dir, timeout=args.timeout)
     applied = sum(row.applied for row in rows)
     if args.json:
         import json
@@ -5218,7 +5229,7 @@ def _run_status(args, out: _Output) -> int:
 
 
 def _run_check(args, out: _Output) -> int:
-    problems = check(args.db, models=args.models, directory=args.dir)
+    problems = check(args.db, models=args.models, directory=args.dir, timeout=args.timeout)
     for problem in problems:
         print(problem)
     if problems:
@@ -5266,7 +5277,7 @@ def _run_export(args, out: _Output) -> int:
 
 
 def _run_schema(args, out: _Output) -> int:
-    for statement in dump_schema(args.db):
+    for statement in dump_schema(args.db, timeout=args.timeout):
         print(_terminated(statement) + "\n")
     return 0
 
@@ -5279,6 +5290,7 @@ _HANDLERS = {"make": _run_make, "apply": _run_migrations, "revert": _run_migrati
 def main(argv: list[str] | None = None) -> int:
     """The command line: parse, call the library, print. Returns the exit code."""
     changing = False  # apply or revert that runs SQL: a closed output stops it mid-way
+    database = None  # the command's --db, once parsed
     if sys.stdout is None:  # started with stdout closed (`>&-`): the output goes nowhere, the work is done
         sys.stdout = open(os.devnull, "w")
     try:
@@ -5295,6 +5307,7 @@ def main(argv: list[str] | None = None) -> int:
                          f"python migrate.py COMMAND {argv[0]} ... (e.g. status --db app.sqlite3)")
         args = parser.parse_args(argv)
         changing = args.command in ("apply", "revert") and not args.dry_run
+        database = getattr(args, "db", None)
         return _HANDLERS[args.command](args, _Output(quiet=args.quiet))
     except MigrateError as exc:
         sys.stdout.flush()
@@ -5302,7 +5315,15 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except sqlite3.Error as exc:  # not foreseen above: still one line, never a traceback
         sys.stdout.flush()
-        print(f"error: SQLite: {exc}{_lock_hint(exc)}", file=sys.stderr)  # e.g. while reading the plan
+        damaged = isinstance(exc, sqlite3.DatabaseError) and ("malformed" in str(exc) or "not a database" in str(exc))
+        hint = (f" ({_shown(database)} is damaged: restore it from a backup; PRAGMA integrity_check says where)"
+                if damaged and database else _lock_hint(exc))
+        print(f"error: SQLite: {exc}{hint}", file=sys.stderr)  # e.g. while reading the plan
+        return 1
+    except UnicodeEncodeError as exc:  # a lone surrogate: bytes of an argument that are not UTF-8
+        sys.stdout.flush()
+        print(f"error: {exc.object[max(0, exc.start - 30):exc.end + 30]!r} is not valid UTF-8 text "
+              f"({exc.reason}): fix it where you wrote it", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\ninterrupted" + (_RUN_CUT_SHORT if changing else ""), file=sys.stderr)

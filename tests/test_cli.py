@@ -145,6 +145,24 @@ class Errors(unittest.TestCase):
         open(blocker, "w").close()
         self.assert_one_line_error(self.project.cli("export", "--d1", blocker), "cannot write")
 
+    def test_text_that_is_not_utf8_and_a_damaged_database_are_one_line_errors(self):
+        self.project.models(POLLS)
+        self.assertEqual(self.project.cli("make").returncode, 0)
+        self.assertEqual(self.project.cli("apply").returncode, 0)
+        self.project.models(POLLS.replace("    id: Optional[int] = None", "    author: str\n    id: Optional[int] = None"))
+        self.assert_one_line_error(self.project.cli("make", "--default", "question.author='caf\udce9'"),
+                                   "is not valid UTF-8 text")  # the byte \xe9 on the command line
+        self.project.models(POLLS + '    author: str = "caf\\udce9"\n')
+        self.assert_one_line_error(self.project.cli("make"), "model Question: ", "is not valid UTF-8 text")
+        for command in ("status", "check", "schema"):  # readers wait for writers as long as they are told
+            self.assertNotEqual(self.project.cli(command, "--timeout", "1").returncode, 2)
+        with open(self.project.db, "r+b") as handle:
+            handle.seek(100)
+            handle.write(bytes(range(256)) * 15)
+        for command in ("status", "apply"):
+            self.assert_one_line_error(self.project.cli(command), "database disk image is malformed (db.sqlite3 is "
+                                       "damaged: restore it from a backup")
+
     def test_a_migrations_table_made_by_another_tool_is_named_not_a_traceback(self):
         self.project.models(POLLS)
         self.assertEqual(self.project.cli("make").returncode, 0)
