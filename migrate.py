@@ -2652,6 +2652,9 @@ def squash(*, directory: str = "migrations", upto: str | None = None, write: boo
         f"{name}:{checksum[:_REPLACED_CHECKSUM]}" if checksum else name for name, checksum in zip(replaces, checksums)))
     slug = f"squashed_{int(replaces[0].split('_', 1)[0]):04d}_{last.number:04d}"  # 0001, also when squashed again
     kept = os.path.join(directory, REPLACED_FOLDER)
+    if os.path.exists(kept) and not os.path.isdir(kept):
+        raise MigrateError(f"{kept} is not a folder, and squash moves the files it replaces there: move it away "
+                           "first; nothing was written")
     for migration in chosen:  # (squashing again, the earlier squash's originals are there already)
         there = os.path.join(kept, migration.name + ".sql")
         if os.path.exists(there) and not _same_file(there, migration):
@@ -4322,7 +4325,7 @@ def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: b
     if progress is not None and not callable(progress):
         raise MigrateError(f"progress must be a function or None, not {type(progress).__name__}; nothing was changed")
     if backup is not None:
-        _check_backup_path(backup)
+        _check_backup_path(backup, db)
     migrations = {m.name: m for m in read_migrations(directory)}
     database = _Database(db, create=False, timeout=timeout)
     if database.conn is None and not reverting:  # no database yet: made only if something will go in
@@ -4634,7 +4637,7 @@ def backup(db, path: str) -> bool:
     """Copy the database to `path` with SQLite's online backup API (a
     consistent snapshot even while others write). False when there is no
     database yet, so nothing to copy."""
-    _check_backup_path(path)
+    _check_backup_path(path, db)
     database = _Database(db, create=False)
     try:
         if database.conn is None:
@@ -4645,11 +4648,15 @@ def backup(db, path: str) -> bool:
         database.close()
 
 
-def _check_backup_path(path: str) -> None:
+def _check_backup_path(path: str, db) -> None:
     """Refuse a backup path that cannot be a new file, before any work."""
     path = _path_argument(path, "the backup path")
     if not path:
         raise MigrateError("the backup path is empty: pass --backup FILE; nothing was changed")
+    if isinstance(db, (str, os.PathLike)) and not _is_url(os.fspath(db)) and os.path.abspath(path) in {
+            os.path.abspath(os.fspath(db)) + suffix for suffix in ("-journal", "-wal", "-shm")}:
+        raise MigrateError(f"backup file {path} is where SQLite keeps the journal of {os.fspath(db)}, which it "
+                           "deletes or overwrites: choose another path; nothing was changed")
     if os.path.exists(path):
         raise MigrateError(f"backup file {path} already exists: choose another path; nothing was changed")
     folder = os.path.dirname(os.path.abspath(path))

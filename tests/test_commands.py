@@ -314,6 +314,15 @@ class Commands(unittest.TestCase):
         self.assertIn("Backed up db.sqlite3 to before.sqlite3", out)
         self.assertEqual(table_dump(os.path.join(self.project.root, "before.sqlite3"))["question"], [(1, "kept", 1)])
 
+    def test_a_backup_into_the_databases_own_journal_is_refused(self):
+        self.project.write_migration("0002_more", "-- migrate:up\nCREATE TABLE more (x);\n-- migrate:down\n")
+        for suffix in ("-journal", "-wal", "-shm"):
+            result = self.project.cli("apply", "--backup", "db.sqlite3" + suffix)
+            self.assertEqual(result.returncode, 1)
+            self.assertIn(f"backup file db.sqlite3{suffix} is where SQLite keeps the journal of db.sqlite3",
+                          result.stderr)
+        self.assertEqual(self.project.status()[1].applied, False)
+
     def test_a_run_that_cannot_get_the_write_lock_leaves_no_backup(self):
         self.run_ok("apply")
         self.project.write_migration("0002_t", "-- migrate:up\nCREATE TABLE t (x);\n-- migrate:down\nDROP TABLE t;\n")

@@ -326,6 +326,16 @@ class Squash(unittest.TestCase):
             migrate.squash(directory=project.directory)
         self.assertEqual(project.files(), files)
 
+    def test_a_file_named_like_the_kept_folder_stops_the_squash_before_it_writes(self):
+        project = self.build(old_db=False)
+        with open(os.path.join(project.directory, "replaced"), "w") as handle:
+            handle.write("notes\n")
+        files = project.files()
+        with self.assertRaisesRegex(migrate.MigrateError, r"replaced is not a folder, and squash moves the files it "
+                                    r"replaces there: move it away first; nothing was written"):
+            migrate.squash(directory=project.directory)
+        self.assertEqual(project.files(), files)
+
     def test_cli_squash_up_to_a_target(self):
         project = self.build(old_db=False)
         result = project.cli("squash", "0002")
