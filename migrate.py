@@ -755,8 +755,15 @@ def _check_metadata(metadata: dict, where: str) -> None:
     theirs; but a near miss of ours, or Django's name for one, would silently
     lose an index or a key, and a flag set to "no" would turn it on."""
     for key, value in metadata.items():
-        if key in _METADATA_STRINGS and not isinstance(value, str):
-            raise MigrateError(f"{where}: metadata {key!r} must be a string, not {value!r}")
+        if key in _METADATA_STRINGS + ("default_sql",):
+            if not isinstance(value, str):
+                raise MigrateError(f"{where}: metadata {key!r} must be a string, not {value!r}")
+            if not value.strip(_SQL_SPACES):
+                raise MigrateError(f"{where}: metadata {key!r} is empty: leave it out")
+            if any(m.group().lstrip(_SQL_SPACES)[:2] in ("--", "/*") or m.group() == ";"
+                   for m in _TOKEN.finditer(value)):  # it is pasted into the column's definition
+                raise MigrateError(f"{where}: metadata {key!r} holds a comment or a `;` ({value!r}), which would "
+                                   "cut the column's SQL short: remove it")
         if key in _METADATA_FLAGS and not isinstance(value, bool):
             raise MigrateError(f"{where}: metadata {key!r} must be True or False, not {value!r}")
         if not isinstance(key, str) or key in _METADATA_KEYS:

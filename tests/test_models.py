@@ -608,6 +608,18 @@ class ForeignKeys(ModelCase):
                 self.error(f"@dataclass\nclass A:\n    x: int = field(metadata={{{key!r}: {value!r}}})\n",
                            "model A field x", f"metadata {key!r} must be a string")
 
+    def test_metadata_pasted_into_the_sql_must_not_be_empty_or_cut_it_short(self):
+        for key, value, fragment in (("default_sql", 3, "must be a string"), ("sql_type", "", "is empty"),
+                                     ("sql_type", "TEXT --", "holds a comment or a `;`"),
+                                     ("collate", "NOCASE /* x */", "holds a comment"),
+                                     ("check", "x != ''; DROP TABLE a", "holds a comment or a `;`")):
+            with self.subTest(key=key, value=value):
+                self.error(f"@dataclass\nclass A:\n    x: str = field(default='', metadata={{{key!r}: {value!r}}})\n",
+                           "model A field x", f"metadata {key!r}", fragment)
+        table = self.table("@dataclass\nclass A:\n    x: str = field(default='', metadata={'check': \"x != '--'\"})\n",
+                           "a")
+        self.assertEqual([c.name for c in table.columns], ["x"])  # in a string it is text
+
     def test_flags_must_be_booleans_and_near_misses_of_our_keys_are_errors(self):
         for metadata, fragment in (({"unique": "no"}, "metadata 'unique' must be True or False"),
                                    ({"primary_key": 1}, "metadata 'primary_key' must be True or False"),
