@@ -4783,6 +4783,9 @@ def _read_pyproject(path: str) -> dict:
             document = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise MigrateError(f"{path} is not valid TOML ({exc}): fix it") from None
+        except RecursionError:  # tomllib parses nested arrays by recursion
+            raise MigrateError(f"{path} nests arrays or tables too deeply for Python's TOML reader: "
+                               "fix it") from None
         settings = _tool_migrate_strings(document, path)
     return settings
 

@@ -151,6 +151,15 @@ class PyprojectFile(unittest.TestCase):
         with self.assertRaisesRegex(migrate.MigrateError, f"^{re.escape(path)} is not UTF-8 .*: save it as UTF-8$"):
             migrate._pyproject_settings(self.sub)
 
+    def test_arrays_nested_too_deeply_are_one_line_error(self):
+        path = self.write(("x = " + "[" * 3000 + "]" * 3000 + '\n[tool.migrate]\ndb = "x.db"\n').encode())
+        try:
+            settings = migrate._pyproject_settings(self.sub)
+        except migrate.MigrateError as exc:  # tomllib (3.11+) recurses
+            self.assertRegex(str(exc), f"^{re.escape(path)} nests arrays or tables too deeply")
+        else:  # the fallback reader of 3.9 and 3.10 reads only [tool.migrate]
+            self.assertTrue(settings["db"].endswith("x.db"), settings)
+
     def test_tool_migrate_that_is_not_a_table_is_one_line_error(self):
         path = self.write(b'[tool]\nmigrate = "x"\n')
         with self.assertRaisesRegex(migrate.MigrateError, f"^{re.escape(path)}: tool.migrate must be a table"):
