@@ -1403,9 +1403,13 @@ class Questioner:
             old, sep, new = answer.partition("=")
             if not sep or not old.strip() or not new.strip():
                 raise MigrateError(f"--rename {answer!r} must look like table.old=new or old_table=new_table")
+            if _fold(old.strip()) in self.renames:
+                raise MigrateError(f"--rename {old.strip()} is given twice: keep one")
             self.renames[_fold(old.strip())] = _fold(new.strip())
         self.renames_used = set()
         self.defaults = {_fold(k): v for k, v in (defaults or {}).items()}
+        if len(self.defaults) < len(defaults or {}):
+            raise MigrateError(f"defaults name a column twice (names compare case-insensitively): {defaults!r}")
         self.prompt = prompt
 
     def is_rename(self, table: str, old: str, new: str, *, old_table: str = "") -> bool:
@@ -5084,6 +5088,8 @@ def _run_make(args, out: _Output) -> int:
         key, sep, value = item.partition("=")
         if not sep or "." not in key or not value.strip():
             raise MigrateError(f"--default {item!r} must look like table.column=SQL, e.g. question.author=''")
+        if any(_fold(key.strip()) == _fold(given) for given in defaults):
+            raise MigrateError(f"--default {key.strip()} is given twice: keep one")
         defaults[key.strip()] = value.strip()
     interactive = not args.no_input and not args.check and sys.stdin.isatty()
     questioner = Questioner(renames=args.rename, defaults=defaults,

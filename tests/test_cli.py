@@ -82,6 +82,11 @@ class Workflow(unittest.TestCase):
         self.run_ok("apply")
         self.project.execute("INSERT INTO question (question_text) VALUES ('Why?')")
         self.project.models(POLLS.replace("question_text: str", "text: str\n    author: str"))
+        for twice in (("--rename", "question.question_text=other"), ("--default", "Question.Author='you'")):
+            result = self.project.cli("make", "--rename", "question.question_text=text", "--default",
+                                      "question.author='me'", *twice)
+            self.assertEqual(result.returncode, 1)
+            self.assertIn(f"{twice[0]} {twice[1].split('=')[0]} is given twice: keep one", result.stderr)
         self.run_ok("make", "--rename", "question.question_text=text", "--default", "question.author='me'")
         self.run_ok("apply")
         self.assertEqual(self.project.query("SELECT text, author FROM question"), [("Why?", "me")])
