@@ -1703,15 +1703,22 @@ def _column_change(old: Column, new: Column) -> str:
     return ", ".join(changes)
 
 
-def _is_narrowing(old: Column, new: Column) -> bool:
-    """Whether a type change may change stored values: text -> number...;
-    integers -> REAL (a float holds integers exactly only up to 2**53);
-    floats -> NUMERIC (2.0 is stored as the integer 2, as with INTEGER); and
-    floats -> TEXT (SQLite writes 15 digits: 0.1 + 0.2 becomes '0.3')."""
+def _narrowing(table: str, old: Column, new: Column, before: Table, after: Table) -> str | None:
+    """The warning for a type change that may change stored values: text ->
+    number...; integers -> REAL (a float holds integers exactly only up to
+    2**53); floats -> NUMERIC (2.0 is stored as the integer 2, as with
+    INTEGER); floats -> TEXT (SQLite writes 15 digits: 0.1 + 0.2 becomes
+    '0.3'). A STRICT table's ANY column keeps values as given, like BLOB;
+    in a table that is not STRICT, ANY is NUMERIC ('007' becomes 7)."""
     rank = {"BLOB": 0, "TEXT": 1, "REAL": 2, "NUMERIC": 3, "INTEGER": 3}  # the last two store values alike
-    before, after = _affinity(old.type), _affinity(new.type)
-    return (rank[after] > rank[before] or (after == "REAL" and before in ("INTEGER", "NUMERIC"))
-            or (after == "TEXT" and before in ("REAL", "NUMERIC")))
+    as_given = lambda column, strict: strict and column.type.upper() == "ANY"
+    old_any, new_any = as_given(old, before.strict), as_given(new, after.strict)
+    was, becomes = ("BLOB" if old_any else _affinity(old.type)), ("BLOB" if new_any else _affinity(new.type))
+    if not (rank[becomes] > rank[was] or (becomes == "REAL" and was in ("INTEGER", "NUMERIC"))
+            or (becomes == "TEXT" and was in ("REAL", "NUMERIC"))):
+        return None
+    shown = lambda column, strict_any: (column.type or "(none)") + (" of a STRICT table" if strict_any else "")
+    return f"narrows {table}.{old.name} from {shown(old, old_any)} to {shown(new, new_any)}: values may change"
 
 
 def warnings_for(operations: list) -> list[str]:
@@ -1726,9 +1733,8 @@ def warnings_for(operations: list) -> list[str]:
                 new = operation.after.column(column.name)
                 if new is None:
                     warnings.append(f"drops column {operation.after.name}.{column.name} and its data")
-                elif _is_narrowing(column, new):
-                    warnings.append(f"narrows {operation.after.name}.{column.name} from "
-                                    f"{column.type or '(none)'} to {new.type}: values may change")
+                elif narrowing := _narrowing(operation.after.name, column, new, operation.before, operation.after):
+                    warnings.append(narrowing)
                 elif (_fold(column.name) == _fold(operation.after.rowid_alias or "") and not column.notnull
                       and _fold(column.name) != _fold(operation.before.rowid_alias or "")):
                     warnings.append(f"{operation.after.name}.{column.name} becomes the rowid: rows where it is "
@@ -1959,9 +1965,8 @@ def _rebuild_sql(schema: Schema, before: Table, after: Table, fills: dict,
         new = after.column(column.name)
         if new is None:
             header += f"-- WARNING: drops column {name}.{column.name} and its data\n"
-        elif _is_narrowing(column, new):
-            header += (f"-- WARNING: narrows {name}.{column.name} from {column.type or '(none)'} "
-                       f"to {new.type}: values may change\n")
+        elif narrowing := _narrowing(name, column, new, before, after):
+            header += f"-- WARNING: {narrowing}\n"
     statements.append(header + _rename_create_table(after.sql, temporary))
     if after.autoincrement:  # keep the counter, not only max(rowid)
         statements.append(f"INSERT INTO sqlite_sequence (name, seq) SELECT {quote_literal(temporary)}, seq "

@@ -603,6 +603,26 @@ class InvisibleAndDestructive(unittest.TestCase):
                                       "metadata={'sql_type': 'INT'})"))
         self.assertEqual(project.make().warnings, ())  # NUMERIC and INTEGER store values alike
 
+    def test_a_strict_tables_any_column_keeps_values_as_given_so_leaving_it_narrows(self):
+        project = Project(self)
+        strict = """
+            @dataclass
+            class T:
+                __strict__ = True
+                v: Optional[str] = field(default=None, metadata={"sql_type": "ANY"})
+                id: Optional[int] = None
+        """
+        project.models(strict)
+        project.make()
+        project.models(strict.replace("__strict__ = True", "__strict__ = False"))  # ANY is NUMERIC there: '007' -> 7
+        self.assertEqual(project.make(write=False).warnings, (  # (back to STRICT keeps what is there)
+            "narrows t.v from ANY of a STRICT table to ANY: values may change",))
+        project.models(strict.replace('"ANY"', '"INTEGER"'))
+        result = project.make()
+        self.assertEqual(result.warnings[0], "narrows t.v from ANY of a STRICT table to INTEGER: values may change")
+        with open(result.path, encoding="utf-8") as handle:
+            self.assertIn("-- WARNING: narrows t.v from ANY of a STRICT table to INTEGER", handle.read())
+
 
 class Errors(unittest.TestCase):
     def test_models_given_as_a_dotted_module_name(self):
