@@ -2250,10 +2250,14 @@ def render_migration(up: list[str], down: list[str] | None, description: list[st
 
 
 def slugify(name: str) -> str:
-    """A file-name-safe slug, or a clear error."""
-    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:60].rstrip("_")
+    """A file-name-safe slug, ASCII (accents dropped: "Größe" -> "grosse"),
+    or a clear error."""
+    import unicodedata
+    ascii_name = unicodedata.normalize("NFKD", name.replace("ß", "ss")).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "_", ascii_name.lower()).strip("_")[:60].rstrip("_")
     if not slug:
-        raise MigrateError(f"migration name {name!r} has no letters or digits: pick a name like add_author")
+        raise MigrateError(f"migration name {name!r} has no ASCII letters or digits (file names are ASCII): pick "
+                           "a name like add_author")
     return slug
 
 
@@ -3137,6 +3141,7 @@ class _Database:
         the caller's connection's own busy timeout, or 30 s for a path."""
         self.path, self.created, self.owned = None, False, not hasattr(db, "execute")
         self.factories = self.patience = None
+        self.legacy_alter = False
         self.timeout = _DEFAULT_TIMEOUT if timeout is None else timeout
         if not self.owned:
             self.conn = db
@@ -3152,6 +3157,10 @@ class _Database:
             if isinstance(db, sqlite3.Connection):  # plain rows and str text while we read; restored in close
                 self.factories = db.row_factory, db.text_factory
                 db.row_factory, db.text_factory = None, str
+                # with it on, a table renamed leaves other tables' foreign keys naming the old one
+                self.legacy_alter = bool(db.execute("PRAGMA legacy_alter_table").fetchone()[0])
+                if self.legacy_alter:
+                    db.execute("PRAGMA legacy_alter_table = OFF")
             try:
                 with _locks_as_errors():
                     if timeout is None:
@@ -3215,6 +3224,8 @@ class _Database:
             _busy_timeout(conn, self.patience)
         if self.factories:
             conn.row_factory, conn.text_factory = self.factories
+        if self.legacy_alter:
+            conn.execute("PRAGMA legacy_alter_table = ON")
 
 
 def _applied(conn) -> dict[str, _Record]:
@@ -3477,19 +3488,22 @@ def _reads(statement: str, names: set[str]) -> bool:
     return any(_table_at([t], 0) in names for t in tokens if t.kind in ("word", "ident", "string"))
 
 
-def _table_objects(conn, table: str) -> tuple[str, dict, dict, dict] | None:
+def _table_objects(conn, table: str) -> tuple[str, dict, dict, dict, frozenset] | None:
     """A table's name, its columns, and the indexes and triggers made for
-    it, each as {folded name: name}; None when there is no such table.
-    Names only, unlike _read_table: the rebuild checks compare names, and
-    run in the migration's transaction."""
-    rows = conn.execute("SELECT type, name FROM sqlite_master WHERE tbl_name = ? COLLATE NOCASE "
+    it, each as {folded name: name}, and how each is defined: (kind, folded
+    name, declared type or SQL); None when there is no such table. Not
+    parsed, unlike _read_table: the rebuild checks compare names and these
+    texts, and run in the migration's transaction."""
+    rows = conn.execute("SELECT type, name, sql FROM sqlite_master WHERE tbl_name = ? COLLATE NOCASE "
                         "AND sql IS NOT NULL AND type IN ('table', 'index', 'trigger')", (table,)).fetchall()
-    names = [name for kind, name in rows if kind == "table"]
+    names = [name for kind, name, _ in rows if kind == "table"]
     if not names:
         return None
     columns = conn.execute(f"PRAGMA table_xinfo({quote(names[0])})").fetchall()
-    by_kind = lambda kind: {_fold(name): name for k, name in rows if k == kind}
-    return names[0], {_fold(c[1]): c[1] for c in columns}, by_kind("index"), by_kind("trigger")
+    by_kind = lambda kind: {_fold(name): name for k, name, _ in rows if k == kind}
+    definitions = frozenset([("column", _fold(c[1]), c[2]) for c in columns]
+                            + [(kind, _fold(name), sql) for kind, name, sql in rows if kind != "table"])
+    return names[0], {_fold(c[1]): c[1] for c in columns}, by_kind("index"), by_kind("trigger"), definitions
 
 
 def _rebuild_expectations(conn, steps: list[PlannedStep], migrations: list[Migration],
@@ -3611,45 +3625,73 @@ def _round_trip_losses(scratch, migration: Migration) -> list[tuple[str, bool]]:
 def _check_rebuilt_tables(conn, step: PlannedStep) -> list[tuple[str, str, str]]:
     """Before a step's rebuild runs, compare each rebuilt table in the
     database with the files' (`step.rebuilds`). A column they do not make
-    would be dropped with its values: refuse. An index or trigger they do
-    not make carries no data (a down section that is a deliberate no-op
-    leaves them, too): returned as (kind, name, table), for
-    _rebuild_warnings to say which the rebuild dropped."""
+    would be dropped with its values, and one whose type was changed by
+    hand to another affinity would have its values converted: refuse. An
+    index or trigger they do not make carries no data (a down section that
+    is a deliberate no-op leaves them, too), and one defined otherwise than
+    they make it is made as they say: returned as (kind, name, table,
+    whether it was defined otherwise), for _rebuild_warnings."""
     unknown_objects = []
-    for table, columns, indexes, triggers in step.rebuilds:
+    applying = step.action == "apply"
+    doing, files = (f"migration {step.name}", "before it") if applying else (f"reverting {step.name}", "up to it")
+    for table, columns, indexes, triggers, definitions in step.rebuilds:
         live = _table_objects(conn, table)
         if live is None:
             continue
-        name, have_columns, have_indexes, have_triggers = live
+        name, have_columns, have_indexes, have_triggers, have_definitions = live
         unknown = [have_columns[key] for key in sorted(have_columns.keys() - columns)]
         if unknown:
             them = "them" if len(unknown) > 1 else "it"
-            doing, files, advice = (
-                (f"migration {step.name}", "before it", f"Drop {them} by hand if not needed, or keep {them} as "
-                 "README 'Changes made by hand' shows") if step.action == "apply" else
-                (f"reverting {step.name}", "up to it", f"Drop {them} by hand if not needed, or leave "
-                 f"{step.name} applied"))
+            advice = (f"Drop {them} by hand if not needed, or keep {them} as README 'Changes made by hand' shows"
+                      if applying else f"Drop {them} by hand if not needed, or leave {step.name} applied")
             raise MigrateError(f"{doing} rebuilds table {name}, and the database's {name} has "
                                f"column{'s' * (len(unknown) > 1)} {', '.join(unknown)}, which the migrations "
                                f"{files} do not make (added by hand, or by a migration whose file is gone): the "
                                f"rebuild would drop {them} with the values. {advice}; nothing was changed")
-        unknown_objects += [(kind, have[key], name) for kind, have, expected in
+        expected = {(kind, key): text for kind, key, text in definitions}
+        for kind, key, text in sorted(have_definitions - definitions):
+            made = expected.get((kind, key))
+            if made is None or kind != "column" or _affinity(text or "") == _affinity(made or ""):
+                continue
+            advice = ("Adopt the change in a migration as README 'Changes made by hand' shows, or undo it by hand"
+                      if applying else f"Undo it by hand, or leave {step.name} applied")
+            raise MigrateError(f"{doing} rebuilds table {name}, and the database's {name}.{have_columns[key]} is "
+                               f"{text or '(no type)'}, which the migrations {files} make {made or '(no type)'} "
+                               f"(changed by hand): the rebuild would make it {made or '(no type)'} again and "
+                               f"convert its values. {advice}; nothing was changed")
+        changed = {(kind, key) for kind, key, text in have_definitions - definitions if kind != "column"
+                   and (kind, key) in expected and canonical_sql(text) != canonical_sql(expected[kind, key])}
+        unknown_objects += [(kind, have[key], name, (kind, key) in changed) for kind, have, known in
                             (("index", have_indexes, indexes), ("trigger", have_triggers, triggers))
-                            for key in sorted(have.keys() - expected)]
+                            for key in sorted(have) if key not in known or (kind, key) in changed]
+        unknown_objects += [("TEMP trigger", trigger, name, False) for trigger, in conn.execute(  # a caller's own
+            "SELECT name FROM temp.sqlite_master WHERE type = 'trigger' AND tbl_name = ? COLLATE NOCASE",
+            (name,)).fetchall()]
     return unknown_objects
 
 
 def _rebuild_warnings(conn, step: PlannedStep, unknown_objects) -> tuple[str, ...]:
     """Of the indexes and triggers _check_rebuilt_tables found, those the
-    step's rebuild dropped (it may have made some again)."""
+    step's rebuild dropped (it may have made some again), and those defined
+    by hand that it made as the files do."""
     if not unknown_objects:
         return ()
     there = {_fold(name) for name, in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type IN ('index', 'trigger')").fetchall()}
+        "SELECT name FROM sqlite_master WHERE type IN ('index', 'trigger') "
+        "UNION ALL SELECT name FROM temp.sqlite_master WHERE type = 'trigger'").fetchall()}
     files = "before it" if step.action == "apply" else "up to it"
-    return tuple(f"the rebuild of {table} dropped {kind} {name}, which the migrations {files} do not make "
-                 "(made by hand, or left by a down section)"
-                 for kind, name, table in unknown_objects if _fold(name) not in there)
+
+    def said(kind: str, name: str, changed: bool) -> str:
+        if changed and _fold(name) in there:
+            return f"made {kind} {name} as the migrations {files} do, not as the database had it (changed by hand)"
+        if changed:
+            return f"dropped {kind} {name}, which the database had changed by hand"
+        if kind.startswith("TEMP"):
+            return f"dropped {kind} {name}, the connection's own: make it again"
+        return (f"dropped {kind} {name}, which the migrations {files} do not make (made by hand, or left by a "
+                "down section)")
+    return tuple(f"the rebuild of {table} {said(kind, name, changed)}"
+                 for kind, name, table, changed in unknown_objects if changed or _fold(name) not in there)
 
 
 # A new table is empty (and one made by CREATE TABLE ... AS SELECT has no

@@ -140,7 +140,7 @@ class Errors(unittest.TestCase):
                          "[X] 0001_initial\n[ ] 0002_broken\ndb.sqlite3: 1 applied, 1 pending\n")
         self.assert_one_line_error(self.project.cli("apply", "0009"), "unknown migration '0009'")
         self.assert_one_line_error(self.project.cli("make", "--default", "nonsense"), "--default")
-        self.assert_one_line_error(self.project.cli("make", "--empty", "../.."), "no letters or digits")
+        self.assert_one_line_error(self.project.cli("make", "--empty", "../.."), "no ASCII letters or digits")
         for db in ("", "file:x.db", "file:x.db?mode=memory"):  # SQLite would open a temporary or another file
             self.assert_one_line_error(self.project.cli("apply", "--db", db), "pass --db with a file path")
         self.assertNotIn("x.db", os.listdir(self.project.root))

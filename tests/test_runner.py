@@ -400,6 +400,33 @@ class Failures(unittest.TestCase):
         self.project.revert()
         self.assertEqual([s.applied for s in self.project.status()], [True, False])
 
+    def test_a_rebuild_refuses_a_column_retyped_by_hand_and_says_which_index_it_made_anew(self):
+        project = Project(self)
+        model = ("@dataclass\nclass Item:\n    code: int = 0\n    label: %s = field(default='', metadata={'index': "
+                 "True})\n    id: Optional[int] = None\n")
+        project.models(model % "str")
+        project.make()
+        project.apply()
+        project.execute('CREATE TABLE item_new ("code" TEXT NOT NULL DEFAULT 0, "label" TEXT NOT NULL DEFAULT \'\', '
+                        '"id" INTEGER PRIMARY KEY)', "INSERT INTO item_new VALUES ('007', 'x', 1)",
+                        "DROP TABLE item", "ALTER TABLE item_new RENAME TO item",  # code retyped by hand
+                        'CREATE INDEX "item_label_idx" ON item (label, code)')
+        project.models(model % "Optional[str]")
+        project.make()  # 0002 rebuilds item: label becomes nullable
+        message = self.assert_unchanged(project.apply, project)
+        self.assertIn("migration 0002_alter_item rebuilds table item, and the database's item.code is TEXT, which the "
+                      "migrations before it make INTEGER (changed by hand): the rebuild would make it INTEGER again "
+                      "and convert its values", message)
+        project.execute("UPDATE item SET code = 7", "CREATE TABLE item_new (\"code\" INTEGER NOT NULL DEFAULT 0, "
+                        "\"label\" TEXT NOT NULL DEFAULT '', \"id\" INTEGER PRIMARY KEY)",
+                        "INSERT INTO item_new SELECT * FROM item", "DROP TABLE item",
+                        "ALTER TABLE item_new RENAME TO item",
+                        'CREATE UNIQUE INDEX "item_label_idx" ON item (label, code)')  # the type undone, not the index
+        [step] = project.apply()
+        self.assertEqual(step.warnings, ("the rebuild of item made index item_label_idx as the migrations before it "
+                                         "do, not as the database had it (changed by hand)",))
+        self.assertEqual(project.query("SELECT code, label FROM item"), [(7, "x")])
+
     def test_a_rebuild_drops_indexes_and_triggers_the_files_do_not_make_with_a_warning(self):
         self.project.execute("CREATE INDEX choice_lower ON choice (lower(choice_text))",
                              "CREATE TRIGGER stamp AFTER INSERT ON choice BEGIN SELECT 1; END")
@@ -783,6 +810,34 @@ class Connections(unittest.TestCase):
         conn.execute("INSERT INTO question (question_text) VALUES ('still usable')")
         conn.commit()
         conn.close()
+
+    def test_a_connection_with_legacy_alter_table_on_renames_tables_with_their_references(self):
+        project = Project(self)
+        project.models(POLLS)
+        project.make()
+        project.models(POLLS.replace("Question", "Poll"))
+        project.make(questioner=migrate.Questioner(renames=["question=poll"]))
+        conn = sqlite3.connect(project.db)
+        self.addCleanup(conn.close)
+        conn.execute("PRAGMA legacy_alter_table = ON")  # a rename would leave choice naming question
+        migrate.apply(conn, directory=project.directory)
+        self.assertIn('REFERENCES "poll"', project.query("SELECT sql FROM sqlite_master WHERE name = 'choice'")[0][0])
+        self.assertEqual(conn.execute("PRAGMA legacy_alter_table").fetchone(), (1,))
+
+    def test_a_rebuild_that_drops_the_connections_own_temp_trigger_says_so(self):
+        project = Project(self)
+        project.models(POLLS)
+        project.make()
+        conn = sqlite3.connect(project.db)
+        self.addCleanup(conn.close)
+        migrate.apply(conn, directory=project.directory)
+        conn.execute("CREATE TEMP TABLE audit (x)")
+        conn.execute("CREATE TEMP TRIGGER watch AFTER INSERT ON main.choice BEGIN INSERT INTO audit VALUES (1); END")
+        project.models(POLLS.replace('choice_text: str = ""', "choice_text: Optional[str] = None"))
+        project.make()  # 0002 rebuilds choice
+        [step] = migrate.apply(conn, directory=project.directory)
+        self.assertEqual(step.warnings, ("the rebuild of choice dropped TEMP trigger watch, the connection's own: "
+                                         "make it again",))
 
     def test_library_arguments_of_the_wrong_kind_are_migrate_errors_and_numbers_may_be_ints(self):
         project = Project(self)
