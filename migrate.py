@@ -1735,10 +1735,12 @@ def warnings_for(operations: list) -> list[str]:
                     warnings.append(f"drops column {operation.after.name}.{column.name} and its data")
                 elif narrowing := _narrowing(operation.after.name, column, new, operation.before, operation.after):
                     warnings.append(narrowing)
-                elif (_fold(column.name) == _fold(operation.after.rowid_alias or "") and not column.notnull
+                elif (_fold(column.name) == _fold(operation.after.rowid_alias or "")
                       and _fold(column.name) != _fold(operation.before.rowid_alias or "")):
-                    warnings.append(f"{operation.after.name}.{column.name} becomes the rowid: rows where it is "
-                                    "NULL get a number SQLite picks")
+                    nulls = "" if column.notnull else ", rows where it is NULL get a number SQLite picks"
+                    warnings.append(f"{operation.after.name}.{column.name} becomes the rowid: each row's rowid "
+                                    f"becomes its {column.name}{nulls} (an FTS index or anything else that kept "
+                                    "the old rowids no longer matches)")
     return warnings
 
 

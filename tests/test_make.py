@@ -457,7 +457,16 @@ class Evolution(unittest.TestCase):
         project.models("@dataclass\nclass T:\n    n: str\n    id: Optional[int] = None\n"
                        "@dataclass\nclass U:\n    id: Optional[int] = None\n")
         result = project.make(write=False)
-        self.assertIn("t.id becomes the rowid: rows where it is NULL get a number SQLite picks", result.warnings)
+        self.assertIn("t.id becomes the rowid: each row's rowid becomes its id, rows where it is NULL get a number "
+                      "SQLite picks (an FTS index or anything else that kept the old rowids no longer matches)",
+                      result.warnings)
+        project.models("@dataclass\nclass T:\n    n: str\n    id: int = 0\n"
+                       "@dataclass\nclass U:\n    id: Optional[int] = None\n")
+        project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY, n TEXT "
+                                "NOT NULL);\nCREATE TABLE u (id INTEGER PRIMARY KEY AUTOINCREMENT);\n"
+                                "-- migrate:down\nDROP TABLE u;\nDROP TABLE t;\n")
+        self.assertIn("t.id becomes the rowid: each row's rowid becomes its id (an FTS index or anything else that "
+                      "kept the old rowids no longer matches)", project.make(write=False).warnings)
         self.assertIn("reverting brings back AUTOINCREMENT on u with its counter at the largest id: ids of rows "
                       "deleted meanwhile may be given again", result.warnings)
 
