@@ -3504,7 +3504,7 @@ def _table_objects(conn, table: str) -> tuple[str, dict, dict, dict, frozenset] 
     columns = conn.execute(f"PRAGMA table_xinfo({quote(names[0])})").fetchall()
     by_kind = lambda kind: {_fold(name): name for k, name, _ in rows if k == kind}
     definitions = frozenset([("column", _fold(c[1]), c[2]) for c in columns]
-                            + [(kind, _fold(name), sql) for kind, name, sql in rows if kind != "table"])
+                            + [(kind, _fold(name), sql) for kind, name, sql in rows])
     return names[0], {_fold(c[1]): c[1] for c in columns}, by_kind("index"), by_kind("trigger"), definitions
 
 
@@ -3661,8 +3661,13 @@ def _check_rebuilt_tables(conn, step: PlannedStep) -> list[tuple[str, str, str]]
                                f"{text or '(no type)'}, which the migrations {files} make {made or '(no type)'} "
                                f"(changed by hand): the rebuild would make it {made or '(no type)'} again and "
                                f"convert its values. {advice}; nothing was changed")
-        changed = {(kind, key) for kind, key, text in have_definitions - definitions if kind != "column"
+        changed = {(kind, key) for kind, key, text in have_definitions - definitions if kind in ("index", "trigger")
                    and (kind, key) in expected and canonical_sql(text) != canonical_sql(expected[kind, key])}
+        by_hand = {("table", _fold(name))} & {(kind, key) for kind, key, _ in have_definitions - definitions}
+        for kind, key in by_hand:  # clauses no PRAGMA reports, which the files do not write: a rebuild loses them
+            live_sql = next(text for k, folded, text in have_definitions if (k, folded) == (kind, key))
+            clauses = _clauses(_tokenize(live_sql)) - _clauses(_tokenize(expected.get((kind, key)) or ""))
+            unknown_objects += [("clauses", ", ".join(sorted(clauses)), name, False)] if clauses else []
         unknown_objects += [(kind, have[key], name, (kind, key) in changed) for kind, have, known in
                             (("index", have_indexes, indexes), ("trigger", have_triggers, triggers))
                             for key in sorted(have) if key not in known or (kind, key) in changed]
@@ -3678,6 +3683,16 @@ def _rebuild_warnings(conn, step: PlannedStep, unknown_objects) -> tuple[str, ..
     by hand that it made as the files do."""
     if not unknown_objects:
         return ()
+    lost_clauses = []
+    for kind, clauses, table, _ in unknown_objects:
+        if kind == "clauses":
+            after = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE",
+                                 (table,)).fetchone()
+            lost = set(clauses.split(", ")) - _clauses(_tokenize(after[0] if after else ""))
+            lost_clauses += [f"the rebuild of {table} left out its {', '.join(sorted(lost))}, which the database "
+                             "had and the migrations do not write (no PRAGMA reports it): add it back in a migration "
+                             "of your own"] if lost and after else []
+    unknown_objects = [entry for entry in unknown_objects if entry[0] != "clauses"]
     there = {_fold(name) for name, in conn.execute(
         "SELECT name FROM sqlite_master WHERE type IN ('index', 'trigger') "
         "UNION ALL SELECT name FROM temp.sqlite_master WHERE type = 'trigger'").fetchall()}
@@ -3692,8 +3707,9 @@ def _rebuild_warnings(conn, step: PlannedStep, unknown_objects) -> tuple[str, ..
             return f"dropped {kind} {name}, the connection's own: make it again"
         return (f"dropped {kind} {name}, which the migrations {files} do not make (made by hand, or left by a "
                 "down section)")
-    return tuple(f"the rebuild of {table} {said(kind, name, changed)}"
-                 for kind, name, table, changed in unknown_objects if changed or _fold(name) not in there)
+    return tuple(lost_clauses) + tuple(f"the rebuild of {table} {said(kind, name, changed)}"
+                                       for kind, name, table, changed in unknown_objects
+                                       if changed or _fold(name) not in there)
 
 
 # A new table is empty (and one made by CREATE TABLE ... AS SELECT has no
@@ -4662,8 +4678,12 @@ def _drift(conn, applied: list[Migration]) -> list[str]:
     expected = replayed_schema(applied)
     actual = read_schema(conn)
     names = ("the database", "its applied migrations")
-    return [f"database drift: {line}"
-            for line in schema_differences(actual, expected, names=names) + _object_differences(actual, expected)]
+    clauses = [f"table {table.name}: {clause} in {where}, not in {other}"  # (no PRAGMA reports them)
+               for table in actual.tables for made in [expected.table(table.name)] if made and made.sql != table.sql
+               for mine, theirs, where, other in ((table, made) + names, (made, table) + names[::-1])
+               for clause in sorted(_clauses(_tokenize(mine.sql)) - _clauses(_tokenize(theirs.sql)))]
+    return [f"database drift: {line}" for line in
+            schema_differences(actual, expected, names=names) + _object_differences(actual, expected) + clauses]
 
 
 def find_migration(directory: str, name: str) -> Migration:

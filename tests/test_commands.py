@@ -275,6 +275,24 @@ class Commands(unittest.TestCase):
         self.project.execute("CREATE TABLE item (qty INTEGER NOT NULL, id INTEGER PRIMARY KEY)")
         self.assertIn("Applying 0001_initial... FAKED", self.run_ok("apply", "--fake-initial"))
 
+    def test_clauses_no_pragma_reports_are_drift_and_a_rebuild_that_drops_them_says_so(self):
+        self.project = Project(self)
+        self.project.models("@dataclass\nclass P:\n    id: Optional[int] = None\n@dataclass\nclass T:\n"
+                            "    p: Optional[P] = None\n    b: str = ''\n    id: Optional[int] = None\n")
+        self.run_ok("make")
+        self.project.execute("CREATE TABLE p (id INTEGER PRIMARY KEY)",  # as Django makes them
+                             "CREATE TABLE t (p_id INTEGER REFERENCES p (id) DEFERRABLE INITIALLY DEFERRED, "
+                             "b TEXT NOT NULL DEFAULT '', id INTEGER PRIMARY KEY)", "CREATE INDEX t_p_id_idx ON t (p_id)")
+        self.run_ok("apply", "--fake-initial")
+        self.assertEqual(self.project.cli("check").stdout, "database drift: table t: DEFERRABLE clause in the "
+                         "database, not in its applied migrations\n")
+        self.project.models("@dataclass\nclass P:\n    id: Optional[int] = None\n@dataclass\nclass T:\n"
+                            "    p: Optional[P] = None\n    b: str = 'z'\n    id: Optional[int] = None\n")
+        self.run_ok("make")  # 0002 rebuilds t for the new default
+        result = self.project.cli("apply")
+        self.assertIn("WARNING: the rebuild of t left out its DEFERRABLE clause, which the database had and the "
+                      "migrations do not write", result.stderr)
+
     def test_atomic_apply_reports_each_migration_once(self):
         self.project.write_migration("0002_a", "-- migrate:up\nCREATE TABLE a (x);\n-- migrate:down\nDROP TABLE a;\n")
         self.project.write_migration("0003_b", "-- migrate:up\nCREATE TABLE b (x);\n-- migrate:down\nDROP TABLE b;\n")
