@@ -117,7 +117,8 @@ class Crashes(unittest.TestCase):
         project.write_migration("0001_slow", "-- migrate:up\nCREATE TABLE t (x);\nWITH RECURSIVE c(x) AS (SELECT 1 "
                                 "UNION ALL SELECT x + 1 FROM c WHERE x < 100000000) SELECT count(*) FROM c;\n")  # ~10 s
         process = subprocess.Popen([sys.executable, MIGRATE, "apply"], cwd=project.root, text=True,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,  # Ctrl-C as in a terminal, also
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # from `cmd &`
         header = [process.stdout.readline() for _ in range(3)]
         self.assertEqual(process.stdout.read(23), "  Applying 0001_slow...", header)  # the statement has begun
         time.sleep(0.7)  # past the first progress tick
