@@ -1000,6 +1000,16 @@ def model_tables(module) -> list[ModelTable]:
     return [_render_model(cls, fields[cls], keys, tables) for cls in classes]
 
 
+def _check_utf8(text: str, where: str, fix: str) -> None:
+    """A lone surrogate (a byte that was not UTF-8, kept by Python) cannot
+    reach SQLite: say so rather than fail there (how depends on the Python)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise MigrateError(f"{where}: {exc.object[max(0, exc.start - 30):exc.end + 30]!r} is not valid UTF-8 "
+                           f"text ({exc.reason}): {fix}") from None
+
+
 def schema_from_models(module) -> tuple[Schema, set[str]]:
     """The schema the models describe, as SQLite reports it after running
     their DDL in a scratch database; and the names of unmanaged tables."""
@@ -1009,11 +1019,11 @@ def schema_from_models(module) -> tuple[Schema, set[str]]:
     for table in tables:
         for sql in (table.create_sql,) + table.index_sqls:
             try:
+                _check_utf8(sql, f"model {table.model}", "fix it in the model")
                 scratch.execute(sql)
-            except UnicodeEncodeError as exc:  # a lone surrogate in a name, a type or a default
+            except MigrateError:
                 scratch.close()
-                raise MigrateError(f"model {table.model}: {exc.object[max(0, exc.start - 30):exc.end + 30]!r} "
-                                   f"is not valid UTF-8 text ({exc.reason}): fix it in the model") from None
+                raise
             except sqlite3.Error as exc:
                 scratch.close()
                 taken = re.search(r"(?:named |^(?:index|table) )(\S+)", str(exc))
@@ -5398,6 +5408,9 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{argv[0]} goes after the command, as every option does: "
                          f"python migrate.py COMMAND {argv[0]} ... (e.g. status --db app.sqlite3)")
         args = parser.parse_args(argv)
+        for option in ("default", "rename"):  # SQL and names (paths may be any bytes)
+            for text in getattr(args, option, None) or ():
+                _check_utf8(text, f"--{option}", "type it again")
         changing = args.command in ("apply", "revert") and not args.dry_run
         database = getattr(args, "db", None)
         return _HANDLERS[args.command](args, _Output(quiet=args.quiet))
@@ -5412,10 +5425,10 @@ def main(argv: list[str] | None = None) -> int:
                 if damaged and database else _lock_hint(exc))
         print(f"error: SQLite: {exc}{hint}", file=sys.stderr)  # e.g. while reading the plan
         return 1
-    except UnicodeEncodeError as exc:  # a lone surrogate: bytes of an argument that are not UTF-8
+    except (UnicodeEncodeError, sqlite3.Warning) as exc:  # text that is not UTF-8 met elsewhere (3.10: a Warning)
         sys.stdout.flush()
-        print(f"error: {exc.object[max(0, exc.start - 30):exc.end + 30]!r} is not valid UTF-8 text "
-              f"({exc.reason}): fix it where you wrote it", file=sys.stderr)
+        print(f"error: {exc}: some text is not valid UTF-8 (a byte that was not, kept by Python); fix it where "
+              "you wrote it", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\ninterrupted" + (_RUN_CUT_SHORT if changing else ""), file=sys.stderr)
