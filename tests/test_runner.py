@@ -793,6 +793,15 @@ class TempObjects(unittest.TestCase):
 
 
 class Connections(unittest.TestCase):
+    def polls_and_a_connection(self) -> tuple:
+        """A project with the polls migration made, and a connection to its database."""
+        project = Project(self)
+        project.models(POLLS)
+        project.make()
+        conn = sqlite3.connect(project.db)
+        self.addCleanup(conn.close)
+        return project, conn
+
     def test_an_open_connection_is_left_as_found_including_foreign_keys(self):
         project = Project(self)
         project.models(POLLS)
@@ -825,11 +834,7 @@ class Connections(unittest.TestCase):
         self.assertEqual(conn.execute("PRAGMA legacy_alter_table").fetchone(), (1,))
 
     def test_a_rebuild_that_drops_the_connections_own_temp_trigger_says_so(self):
-        project = Project(self)
-        project.models(POLLS)
-        project.make()
-        conn = sqlite3.connect(project.db)
-        self.addCleanup(conn.close)
+        project, conn = self.polls_and_a_connection()
         migrate.apply(conn, directory=project.directory)
         conn.execute("CREATE TEMP TABLE audit (x)")
         conn.execute("CREATE TEMP TRIGGER watch AFTER INSERT ON main.choice BEGIN INSERT INTO audit VALUES (1); END")
@@ -991,11 +996,7 @@ class Connections(unittest.TestCase):
         self.assertEqual(noted, [1])
 
     def test_a_connection_with_its_own_row_and_text_factories_works_and_keeps_them(self):
-        project = Project(self)
-        project.models(POLLS)
-        project.make()
-        conn = sqlite3.connect(project.db)
-        self.addCleanup(conn.close)
+        project, conn = self.polls_and_a_connection()
         as_dict = lambda cursor, row: {column[0]: value for column, value in zip(cursor.description, row)}
         conn.row_factory, conn.text_factory = as_dict, bytes  # the recipe in Python's sqlite3 docs
         self.assertEqual([s.action for s in migrate.apply(conn, directory=project.directory)], ["apply"])
