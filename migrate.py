@@ -2044,9 +2044,11 @@ _SECTION = re.compile(r"^[ \t]*--[ \t]*migrate:(up|down)[ \t]*\r?$", re.I | re.M
 REPLACED_FOLDER = "replaced"  # in the migrations folder: the files a squash replaced, until every database has it
 _REPLACED_CHECKSUM = 16  # hex digits of each replaced file's checksum a squash lists: enough to notice an edit
 _REPLACES = re.compile(r"^--[ \t]*migrate:replaces[ \t]+(.+)$", re.M)
-# What looks meant as a marker and is not one would be a comment, and the
-# down SQL below it would run with the up (dbmate's `-- migrate:down transaction:false`)
-_LIKE_A_MARKER = re.compile(r"^[ \t]*--[ \t]*migrate[ \t]*:(?![ \t]*replaces[ \t]).*$", re.I | re.M)
+# What is meant as a marker and is not one would be a comment, and the down SQL
+# below it would run with the up: dbmate's options (`-- migrate:down transaction:false`),
+# a space too many, a comment after it. (`-- migrate: update the rows` is a comment.)
+_LIKE_A_MARKER = re.compile(r"^[ \t]*--[ \t]*migrate[ \t]*:[ \t]*(?:up|down)[ \t]*(?:\r?$|--|\w+:).*$",
+                            re.I | re.M)
 
 
 @dataclass(frozen=True)
@@ -2261,11 +2263,16 @@ def render_migration(up: list[str], down: list[str] | None, description: list[st
             + ("" if down is None else f"-- migrate:down\n{body(down)}")).rstrip("\n") + "\n"
 
 
+_LETTERS_WITHOUT_ACCENTS = str.maketrans({"ß": "ss", "ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "œ": "oe",
+                                          "Œ": "OE", "đ": "d", "Đ": "D", "ł": "l", "Ł": "L", "þ": "th", "Þ": "TH"})
+
+
 def slugify(name: str) -> str:
     """A file-name-safe slug, ASCII (accents dropped: "Größe" -> "grosse"),
     or a clear error."""
     import unicodedata
-    ascii_name = unicodedata.normalize("NFKD", name.replace("ß", "ss")).encode("ascii", "ignore").decode()
+    spelled = name.translate(_LETTERS_WITHOUT_ACCENTS)
+    ascii_name = unicodedata.normalize("NFKD", spelled).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "_", ascii_name.lower()).strip("_")[:60].rstrip("_")
     if not slug:
         raise MigrateError(f"migration name {name!r} has no ASCII letters or digits (file names are ASCII): pick "
@@ -2997,7 +3004,7 @@ class _Record:
     checksum: str
     applied_at: str
     down: str | None
-    up: str | None = None  # the up SQL that ran ("": an adopted squash); None: not recorded (earlier versions)
+    up: str | None = None  # the up SQL that ran (_ADOPTED for a squash); None: not recorded (earlier versions)
 
 
 def _check_sqlite_version() -> None:
@@ -3281,6 +3288,7 @@ _CREATE_MIGRATIONS_TABLE = (f"CREATE TABLE IF NOT EXISTS {quote(MIGRATIONS_TABLE
                             "    down_sql TEXT,\n"
                             "    up_sql TEXT\n)")
 _ADD_UP_SQL = f"ALTER TABLE {quote(MIGRATIONS_TABLE)} ADD COLUMN up_sql TEXT"  # made by an earlier migrate.py
+_ADOPTED = "-- applied before as the migrations it replaces"  # the up_sql of an adopted squash: it ran nothing
 
 
 def _without_up_sql(conn) -> bool:
@@ -3310,7 +3318,7 @@ def _tracking_write(step) -> tuple[str, tuple]:
     (with the names a squashed migration replaces)."""
     if step.action == "apply":
         migration = step.migration
-        ran = "" if step.adopt else migration.up  # an adopted squash: its replaced ones ran
+        ran = _ADOPTED if step.adopt else migration.up
         return (f"INSERT INTO {quote(MIGRATIONS_TABLE)} (name, checksum, applied_at, down_sql, up_sql) "
                 "VALUES (?, ?, ?, ?, ?)", (migration.name, migration.checksum, _now(), migration.down, ran))
     names = _tracked_names(step)
@@ -3583,9 +3591,11 @@ def _rebuild_expectations(conn, steps: list[PlannedStep], migrations: list[Migra
 
 def _recorded_history(records: dict) -> list[Migration] | None:
     """The applied migrations as the migrations table has them, in the order
-    they ran, with the up SQL that ran (None: some row, recorded by an
-    earlier migrate.py, lacks it)."""
-    if any(record.up is None for record in records.values()):
+    they ran, with the up SQL that ran. None when some row, recorded by an
+    earlier migrate.py, lacks it, or the database adopted a squash: the rows
+    of what it replaces may not hold an edit the squash made (README: made
+    by hand and accepted with --allow-changed)."""
+    if any(record.up is None or record.up == _ADOPTED for record in records.values()):
         return None
     return [Migration(name, _number(name), f"{MIGRATIONS_TABLE} row {name}", record.up, record.down,
                       _checksum(record.up.encode("utf-8"))) for name, record in records.items()]
@@ -3663,8 +3673,8 @@ def _check_rebuilt_tables(conn, step: PlannedStep) -> list[tuple[str, str, str]]
         expected = {(kind, key): text for kind, key, text in definitions}
         for kind, key, text in sorted(have_definitions - definitions):
             made = expected.get((kind, key))
-            if made is None or kind != "column" or _affinity(text or "") == _affinity(made or ""):
-                continue
+            if not applying or made is None or kind != "column" or _affinity(text or "") == _affinity(made or ""):
+                continue  # (a revert makes the column as its down section says, not as the files had it)
             advice = ("Adopt the change in a migration as README 'Changes made by hand' shows, or undo it by hand"
                       if applying else f"Undo it by hand, or leave {step.name} applied")
             raise MigrateError(f"{doing} rebuilds table {name}, and the database's {name}.{have_columns[key]} is "
@@ -4539,7 +4549,8 @@ def _accepted_edits(conn, migrations: dict) -> list[tuple[str, tuple]]:
     edit was made by hand)."""
     applied = _applied(conn) if conn is not None else {}
     update = f"UPDATE {quote(MIGRATIONS_TABLE)} SET checksum = ?, down_sql = ?, up_sql = ? WHERE name = ?"
-    return [(update, (migrations[name].checksum, migrations[name].down, migrations[name].up, name))
+    return [(update, (migrations[name].checksum, migrations[name].down,
+                      _ADOPTED if applied[name].up == _ADOPTED else migrations[name].up, name))
             for name in sorted(applied, key=_order)
             if name in migrations and not migrations[name].matches(applied[name].checksum)]
 

@@ -70,14 +70,17 @@ class Sections(unittest.TestCase):
 
 
     def test_a_line_meant_as_a_marker_that_is_not_one_is_an_error_not_a_comment(self):
-        for marker in ("-- migrate:down transaction:false", "-- migrate: down", "-- migrate:downgrade",
-                       "-- migrate:down -- undo", "--migrate :down"):
+        for marker in ("-- migrate:down transaction:false", "-- migrate: down", "-- migrate:down -- undo",
+                       "--migrate :down", "-- MIGRATE:DOWN  transaction:false"):
             with self.subTest(marker=marker):  # else the down SQL would run with the up
                 with self.assertRaisesRegex(migrate.MigrateError, f"0001_x.sql, line 3: '{marker}' is not a "
                                             "section marker"):
                     migrate.parse_sections(f"-- migrate:up\nCREATE TABLE t (x);\n{marker}\nDROP TABLE t;\n",
                                            "migrations/0001_x.sql")
         self.assertEqual(migrate.parse_sections("-- migrate:replaces 0001_a:00\n-- migrate:up\nA;\n"), ("A;", None))
+        for comment in ("-- Migrate: copy the legacy rows", "-- migrate: update the counters", "-- migrate:downgrade"):
+            with self.subTest(comment=comment):  # comments, as they were (files applied before stay readable)
+                self.assertEqual(migrate.parse_sections(f"-- migrate:up\n{comment}\nA;\n"), (f"{comment}\nA;", None))
 
     def test_sql_before_the_up_marker_is_an_error(self):
         with self.assertRaisesRegex(migrate.MigrateError, "0001_x.sql has SQL before its `-- migrate:up` line"):

@@ -427,6 +427,22 @@ class Failures(unittest.TestCase):
                                          "do, not as the database had it (changed by hand)",))
         self.assertEqual(project.query("SELECT code, label FROM item"), [(7, "x")])
 
+    def test_a_revert_is_not_refused_for_a_type_its_down_section_sets_anyway(self):
+        project = Project(self)
+        project.models("@dataclass\nclass Item:\n    code: int\n    id: Optional[int] = None\n")
+        project.make()
+        project.models("@dataclass\nclass Item:\n    code: float\n    id: Optional[int] = None\n")
+        project.make()  # 0002 rebuilds item: code REAL, and back to INTEGER in its down section
+        project.apply()
+        path = os.path.join(project.directory, "0002_alter_item.sql")
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+        project.write_migration("0002_alter_item", text.replace('"code" REAL NOT NULL', '"code" TEXT NOT NULL', 1))
+        project.apply(allow_changed=True)  # the edit accepted, though not made in the database: code stays REAL
+        project.revert()
+        self.assertEqual(project.query("SELECT type FROM pragma_table_info('item') WHERE name = 'code'"),
+                         [("INTEGER",)])
+
     def test_a_rebuild_drops_indexes_and_triggers_the_files_do_not_make_with_a_warning(self):
         self.project.execute("CREATE INDEX choice_lower ON choice (lower(choice_text))",
                              "CREATE TRIGGER stamp AFTER INSERT ON choice BEGIN SELECT 1; END")

@@ -84,6 +84,20 @@ class Squash(unittest.TestCase):
         self.assertEqual(normalised_schema(project.db), [])
         self.assertEqual(project.query("SELECT count(*) FROM _migrations"), [(0,)])
 
+    def test_a_database_that_adopted_a_squash_is_judged_by_the_files_after_edits(self):
+        project = self.build()
+        project.apply()
+        migrate.squash(directory=project.directory)
+        project.apply()  # adopted: the rows of what it replaces stay
+        check = lambda: migrate.check(project.db, models=project.models_path, directory=project.directory)
+        path = os.path.join(project.directory, "0004_squashed_0001_0004.sql")
+        for _ in range(2):  # an edit accepted, then another one
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write("-- reviewed\n")
+            self.assertEqual(check(), [f"migration file {path} changed since it was applied"])
+            project.apply(allow_changed=True)
+        self.assertEqual(check(), [])
+
     def test_revert_works_before_apply_has_recorded_the_squash(self):
         project = self.build()
         project.apply()
