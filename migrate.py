@@ -4566,8 +4566,8 @@ def _initial_tables_exist(conn, migration: Migration) -> bool:
     missing = [t.name for t in expected.tables if actual.table(t.name) is None]
     problems = [f"table {name} is missing" for name in missing]
     for table in present:
-        problems += schema_differences(Schema((actual.table(table.name),)), Schema((table,)),
-                                       names=("the database", migration.name))
+        one, made, names = Schema((actual.table(table.name),)), Schema((table,)), ("the database", migration.name)
+        problems += schema_differences(one, made, names=names) + _clause_differences(one, made, names)
     if problems:
         raise MigrateError(f"--fake-initial: the database does not match {migration.name} "
                            f"({'; '.join(problems)}); apply or fix it by hand; nothing was changed")
@@ -4699,12 +4699,17 @@ def _drift(conn, applied: list[Migration]) -> list[str]:
     expected = replayed_schema(applied)
     actual = read_schema(conn)
     names = ("the database", "its applied migrations")
-    clauses = [f"table {table.name}: {clause} in {where}, not in {other}"  # (no PRAGMA reports them)
-               for table in actual.tables for made in [expected.table(table.name)] if made and made.sql != table.sql
-               for mine, theirs, where, other in ((table, made) + names, (made, table) + names[::-1])
-               for clause in sorted(_clauses(_tokenize(mine.sql)) - _clauses(_tokenize(theirs.sql)))]
-    return [f"database drift: {line}" for line in
-            schema_differences(actual, expected, names=names) + _object_differences(actual, expected) + clauses]
+    return [f"database drift: {line}" for line in schema_differences(actual, expected, names=names)
+            + _object_differences(actual, expected) + _clause_differences(actual, expected, names)]
+
+
+def _clause_differences(actual: Schema, expected: Schema, names: tuple[str, str]) -> list[str]:
+    """The clauses no PRAGMA reports (DEFERRABLE, ON CONFLICT, MATCH) that
+    one schema's tables have and the other's do not, one line each."""
+    return [f"table {table.name}: {clause} in {where}, not in {other}"
+            for table in actual.tables for made in [expected.table(table.name)] if made and made.sql != table.sql
+            for mine, theirs, where, other in ((table, made) + names, (made, table) + names[::-1])
+            for clause in sorted(_clauses(_tokenize(mine.sql)) - _clauses(_tokenize(theirs.sql)))]
 
 
 def find_migration(directory: str, name: str) -> Migration:

@@ -283,7 +283,10 @@ class Commands(unittest.TestCase):
         self.project.execute("CREATE TABLE p (id INTEGER PRIMARY KEY)",  # as Django makes them
                              "CREATE TABLE t (p_id INTEGER REFERENCES p (id) DEFERRABLE INITIALLY DEFERRED, "
                              "b TEXT NOT NULL DEFAULT '', id INTEGER PRIMARY KEY)", "CREATE INDEX t_p_id_idx ON t (p_id)")
-        self.run_ok("apply", "--fake-initial")
+        refused = self.project.cli("apply", "--fake-initial")
+        self.assertIn("--fake-initial: the database does not match 0001_initial (table t: DEFERRABLE clause in the "
+                      "database, not in 0001_initial)", refused.stderr)
+        self.run_ok("apply", "--fake")  # adopted all the same
         self.assertEqual(self.project.cli("check").stdout, "database drift: table t: DEFERRABLE clause in the "
                          "database, not in its applied migrations\n")
         self.project.models("@dataclass\nclass P:\n    id: Optional[int] = None\n@dataclass\nclass T:\n"
