@@ -1746,7 +1746,8 @@ def warnings_for(operations: list) -> list[str]:
                 elif narrowing := _narrowing(operation.after.name, column, new, operation.before, operation.after):
                     warnings.append(narrowing)
                 elif (_fold(column.name) == _fold(operation.after.rowid_alias or "")
-                      and _fold(column.name) != _fold(operation.before.rowid_alias or "")):
+                      and _fold(column.name) != _fold(operation.before.rowid_alias or "")
+                      and not operation.before.without_rowid):  # (a WITHOUT ROWID table had no rowids to keep)
                     nulls = "" if column.notnull else ", rows where it is NULL get a number SQLite picks"
                     warnings.append(f"{operation.after.name}.{column.name} becomes the rowid: each row's rowid "
                                     f"becomes its {column.name}{nulls} (an FTS index or anything else that kept "
@@ -2047,8 +2048,8 @@ _REPLACES = re.compile(r"^--[ \t]*migrate:replaces[ \t]+(.+)$", re.M)
 # What is meant as a marker and is not one would be a comment, and the down SQL
 # below it would run with the up: dbmate's options (`-- migrate:down transaction:false`),
 # a space too many, a comment after it. (`-- migrate: update the rows` is a comment.)
-_LIKE_A_MARKER = re.compile(r"^[ \t]*--[ \t]*migrate[ \t]*:[ \t]*(?:up|down)[ \t]*(?:\r?$|--|\w+:).*$",
-                            re.I | re.M)
+_LIKE_A_MARKER = re.compile(r"^[ \t]*--[ \t]*migrate[ \t]*:[ \t]*(?:up|down)[ \t]*"
+                            r"(?:\r?$|--|[;:]|transaction\b).*$", re.I | re.M)
 
 
 @dataclass(frozen=True)
@@ -2263,8 +2264,9 @@ def render_migration(up: list[str], down: list[str] | None, description: list[st
             + ("" if down is None else f"-- migrate:down\n{body(down)}")).rstrip("\n") + "\n"
 
 
-_LETTERS_WITHOUT_ACCENTS = str.maketrans({"ß": "ss", "ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "œ": "oe",
-                                          "Œ": "OE", "đ": "d", "Đ": "D", "ł": "l", "Ł": "L", "þ": "th", "Þ": "TH"})
+_LETTERS_WITHOUT_ACCENTS = str.maketrans({"ß": "ss", "ẞ": "SS", "ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE",
+                                          "œ": "oe", "Œ": "OE", "đ": "d", "Đ": "D", "ł": "l", "Ł": "L", "þ": "th",
+                                          "Þ": "TH", "ı": "i", "ħ": "h", "Ħ": "H"})
 
 
 def slugify(name: str) -> str:
@@ -3558,14 +3560,19 @@ def _rebuild_expectations(conn, steps: list[PlannedStep], migrations: list[Migra
     expectations, losses, scratch, done = {}, {}, None, 0
     try:
         for upto, index, tables, probe in wanted:
+            reverting = steps[index].action == "revert"  # then also the tables before the migration to revert
+            start = max(upto - reverting, done)
             if scratch is None:
-                scratch, done = replay(migrations[:upto]), upto
+                scratch, done = replay(migrations[:start]), start
+            before = {}
             for migration in migrations[done:upto]:
+                before = {table: _table_objects(scratch, table) for table, _ in tables} if done == upto - 1 else {}
                 _replay_migration(scratch, migration, split_statements(migration.up))
                 _drop_temp_objects(scratch, set())
-            done = upto
-            expectations[index] = tuple((table, *map(frozenset, objects[1:])) for table, _ in tables
-                                        for objects in [_table_objects(scratch, table)] if objects)
+                done += 1
+            expectations[index] = tuple(
+                (table, *map(frozenset, objects[1:4]), _kept_types(objects, before, table) if reverting else objects[4])
+                for table, _ in tables for objects in [_table_objects(scratch, table)] if objects)
             if probe:
                 losses[index] = _round_trip_losses(scratch, steps[index].migration)
     except MigrateError:
@@ -3587,6 +3594,16 @@ def _rebuild_expectations(conn, steps: list[PlannedStep], migrations: list[Migra
                           for what, on_apply in lost) for index, lost in losses.items() if lost}
     return [replace(step, rebuilds=expectations.get(index, ()), warnings=step.warnings + notes.get(index, ()))
             if expectations.get(index) or index in notes else step for index, step in enumerate(steps)]
+
+
+def _kept_types(after: tuple, before: dict, table: str) -> frozenset:
+    """For a revert: the definitions of `table` after the migration, but
+    for the column types it changed or the columns it added, which the down
+    section sets itself. `before` (the tables before it, by name) empty: no
+    column types at all."""
+    known = before.get(table)
+    types = {key: text for kind, key, text in known[4] if kind == "column"} if known else {}
+    return frozenset(d for d in after[4] if d[0] != "column" or types.get(d[1], d) == d[2])
 
 
 def _recorded_history(records: dict) -> list[Migration] | None:
@@ -3673,8 +3690,8 @@ def _check_rebuilt_tables(conn, step: PlannedStep) -> list[tuple[str, str, str]]
         expected = {(kind, key): text for kind, key, text in definitions}
         for kind, key, text in sorted(have_definitions - definitions):
             made = expected.get((kind, key))
-            if not applying or made is None or kind != "column" or _affinity(text or "") == _affinity(made or ""):
-                continue  # (a revert makes the column as its down section says, not as the files had it)
+            if made is None or kind != "column" or _affinity(text or "") == _affinity(made or ""):
+                continue
             advice = ("Adopt the change in a migration as README 'Changes made by hand' shows, or undo it by hand"
                       if applying else f"Undo it by hand, or leave {step.name} applied")
             raise MigrateError(f"{doing} rebuilds table {name}, and the database's {name}.{have_columns[key]} is "
@@ -3709,9 +3726,10 @@ def _rebuild_warnings(conn, step: PlannedStep, unknown_objects) -> tuple[str, ..
             after = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE",
                                  (table,)).fetchone()
             lost = set(clauses.split(", ")) - _clauses(_tokenize(after[0] if after else ""))
-            lost_clauses += [f"the rebuild of {table} left out its {', '.join(sorted(lost))}, which the database "
-                             "had and the migrations do not write (no PRAGMA reports it): add it back in a migration "
-                             "of your own"] if lost and after else []
+            them = "them" if len(lost) > 1 else "it"
+            lost_clauses += [f"the rebuild of {table} left out its {' and '.join(sorted(lost))}, which the database "
+                             f"had and the migrations do not write (no PRAGMA reports {them}): add {them} back in a "
+                             "migration of your own"] if lost and after else []
     unknown_objects = [entry for entry in unknown_objects if entry[0] != "clauses"]
     there = {_fold(name) for name, in conn.execute(
         "SELECT name FROM sqlite_master WHERE type IN ('index', 'trigger') "

@@ -71,14 +71,15 @@ class Sections(unittest.TestCase):
 
     def test_a_line_meant_as_a_marker_that_is_not_one_is_an_error_not_a_comment(self):
         for marker in ("-- migrate:down transaction:false", "-- migrate: down", "-- migrate:down -- undo",
-                       "--migrate :down", "-- MIGRATE:DOWN  transaction:false"):
+                       "--migrate :down", "-- MIGRATE:DOWN  transaction:false", "-- migrate:down;", "-- migrate:down:"):
             with self.subTest(marker=marker):  # else the down SQL would run with the up
                 with self.assertRaisesRegex(migrate.MigrateError, f"0001_x.sql, line 3: '{marker}' is not a "
                                             "section marker"):
                     migrate.parse_sections(f"-- migrate:up\nCREATE TABLE t (x);\n{marker}\nDROP TABLE t;\n",
                                            "migrations/0001_x.sql")
         self.assertEqual(migrate.parse_sections("-- migrate:replaces 0001_a:00\n-- migrate:up\nA;\n"), ("A;", None))
-        for comment in ("-- Migrate: copy the legacy rows", "-- migrate: update the counters", "-- migrate:downgrade"):
+        for comment in ("-- Migrate: copy the legacy rows", "-- migrate: update the counters", "-- migrate:downgrade",
+                        "-- migrate: down time: 5 min"):
             with self.subTest(comment=comment):  # comments, as they were (files applied before stay readable)
                 self.assertEqual(migrate.parse_sections(f"-- migrate:up\n{comment}\nA;\n"), (f"{comment}\nA;", None))
 
@@ -180,7 +181,8 @@ class Directory(unittest.TestCase):
 class Slugs(unittest.TestCase):
     def test_names_are_sanitised_or_refused(self):
         self.assertEqual(migrate.slugify("Add author/../../etc"), "add_author_etc")
-        for name, slug in (("über Feld", "uber_feld"), ("ÄÖÜ", "aou"), ("Größe", "grosse")):  # accents dropped
+        for name, slug in (("über Feld", "uber_feld"), ("ÄÖÜ", "aou"), ("Größe", "grosse"), ("GROẞE", "grosse"),
+                           ("Størrelse", "storrelse"), ("Kırmızı", "kirmizi")):  # accents dropped
             self.assertEqual(migrate.slugify(name), slug)
         for name in ("../..", "日本"):
             with self.assertRaisesRegex(migrate.MigrateError, "has no ASCII letters or digits"):

@@ -467,6 +467,11 @@ class Evolution(unittest.TestCase):
                                 "-- migrate:down\nDROP TABLE u;\nDROP TABLE t;\n")
         self.assertIn("t.id becomes the rowid: each row's rowid becomes its id (an FTS index or anything else that "
                       "kept the old rowids no longer matches)", project.make(write=False).warnings)
+        keyed = Project(self)  # a WITHOUT ROWID table had no rowids to keep
+        keyed.models("@dataclass\nclass T:\n    id: int\n    __without_rowid__ = True\n")
+        keyed.make()
+        keyed.models("@dataclass\nclass T:\n    id: int\n")
+        self.assertEqual(keyed.make(write=False).warnings, ())
         self.assertIn("reverting brings back AUTOINCREMENT on u with its counter at the largest id: ids of rows "
                       "deleted meanwhile may be given again", result.warnings)
 

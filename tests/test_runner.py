@@ -443,6 +443,22 @@ class Failures(unittest.TestCase):
         self.assertEqual(project.query("SELECT type FROM pragma_table_info('item') WHERE name = 'code'"),
                          [("INTEGER",)])
 
+    def test_a_revert_refuses_a_column_retyped_by_hand_that_its_rebuild_does_not_touch(self):
+        project = Project(self)
+        model = "@dataclass\nclass Item:\n    code: int\n    label: %s\n    id: Optional[int] = None\n"
+        project.models(model % "str")
+        project.make()
+        project.models(model % "float")
+        project.make()  # 0002 rebuilds item: label REAL, and back to TEXT in its down section
+        project.apply()
+        project.execute('CREATE TABLE item_new ("code" TEXT NOT NULL, "label" REAL NOT NULL, "id" INTEGER PRIMARY KEY)',
+                        "INSERT INTO item_new VALUES ('007', 1.5, 1)", "DROP TABLE item",
+                        "ALTER TABLE item_new RENAME TO item")  # code retyped by hand
+        message = self.assert_unchanged(project.revert, project)
+        self.assertIn("reverting 0002_alter_item rebuilds table item, and the database's item.code is TEXT, which the "
+                      "migrations up to it make INTEGER (changed by hand): the rebuild would make it INTEGER again and "
+                      "convert its values. Undo it by hand, or leave 0002_alter_item applied", message)
+
     def test_a_rebuild_drops_indexes_and_triggers_the_files_do_not_make_with_a_warning(self):
         self.project.execute("CREATE INDEX choice_lower ON choice (lower(choice_text))",
                              "CREATE TRIGGER stamp AFTER INSERT ON choice BEGIN SELECT 1; END")
