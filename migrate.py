@@ -3524,8 +3524,17 @@ def _table_objects(conn, table: str) -> tuple[str, dict, dict, dict, frozenset] 
     columns = conn.execute(f"PRAGMA table_xinfo({quote(names[0])})").fetchall()
     by_kind = lambda kind: {_fold(name): name for k, name, _ in rows if k == kind}
     definitions = frozenset([("column", _fold(c[1]), c[2]) for c in columns]
-                            + [(kind, _fold(name), sql) for kind, name, sql in rows])
+                            + [(kind, _fold(name), sql) for kind, name, sql in rows]
+                            + [("UNIQUE constraint", key, "") for key in _unique_constraints(conn, names[0])])
     return names[0], {_fold(c[1]): c[1] for c in columns}, by_kind("index"), by_kind("trigger"), definitions
+
+
+def _unique_constraints(conn, table: str) -> set[str]:
+    """The table's UNIQUE constraints (not its CREATE INDEX ones), each as
+    its columns: "(a, b)"."""
+    return {"(" + ", ".join(_fold(info[2] or "?") for info in conn.execute(f"PRAGMA index_info({quote(name)})")) + ")"
+            for _, name, _, origin, *_ in conn.execute(f"PRAGMA index_list({quote(table)})").fetchall()
+            if origin == "u"}
 
 
 def _rebuild_expectations(conn, steps: list[PlannedStep], migrations: list[Migration],
@@ -3705,6 +3714,8 @@ def _check_rebuilt_tables(conn, step: PlannedStep) -> list[tuple[str, str, str]]
             live_sql = next(text for k, folded, text in have_definitions if (k, folded) == (kind, key))
             clauses = _clauses(_tokenize(live_sql)) - _clauses(_tokenize(expected.get((kind, key)) or ""))
             unknown_objects += [("clauses", ", ".join(sorted(clauses)), name, False)] if clauses else []
+        unknown_objects += [(kind, key, name, False) for kind, key, _ in sorted(have_definitions - definitions)
+                            if kind == "UNIQUE constraint"]  # not made by the files: a rebuild may leave it out
         unknown_objects += [(kind, have[key], name, (kind, key) in changed) for kind, have, known in
                             (("index", have_indexes, indexes), ("trigger", have_triggers, triggers))
                             for key in sorted(have) if key not in known or (kind, key) in changed]
@@ -3717,11 +3728,16 @@ def _check_rebuilt_tables(conn, step: PlannedStep) -> list[tuple[str, str, str]]
 def _rebuild_warnings(conn, step: PlannedStep, unknown_objects) -> tuple[str, ...]:
     """Of the indexes and triggers _check_rebuilt_tables found, those the
     step's rebuild dropped (it may have made some again), and those defined
-    by hand that it made as the files do."""
+    by hand that it made as the files do; and the clauses and UNIQUE
+    constraints the database had by hand that it left out."""
     if not unknown_objects:
         return ()
     lost_clauses = []
     for kind, clauses, table, _ in unknown_objects:
+        if kind == "UNIQUE constraint" and clauses not in _unique_constraints(conn, table):
+            lost_clauses.append(f"the rebuild of {table} left out its UNIQUE constraint {clauses}, which the "
+                                "database had and the migrations do not make: add it back in a migration of your "
+                                "own, or declare it on the model (__unique__)")
         if kind == "clauses":
             after = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE",
                                  (table,)).fetchone()
@@ -3730,7 +3746,7 @@ def _rebuild_warnings(conn, step: PlannedStep, unknown_objects) -> tuple[str, ..
             lost_clauses += [f"the rebuild of {table} left out its {' and '.join(sorted(lost))}, which the database "
                              f"had and the migrations do not write (no PRAGMA reports {them}): add {them} back in a "
                              "migration of your own"] if lost and after else []
-    unknown_objects = [entry for entry in unknown_objects if entry[0] != "clauses"]
+    unknown_objects = [entry for entry in unknown_objects if entry[0] not in ("clauses", "UNIQUE constraint")]
     there = {_fold(name) for name, in conn.execute(
         "SELECT name FROM sqlite_master WHERE type IN ('index', 'trigger') "
         "UNION ALL SELECT name FROM temp.sqlite_master WHERE type = 'trigger'").fetchall()}

@@ -282,19 +282,23 @@ class Commands(unittest.TestCase):
         self.run_ok("make")
         self.project.execute("CREATE TABLE p (id INTEGER PRIMARY KEY)",  # as Django makes them
                              "CREATE TABLE t (p_id INTEGER REFERENCES p (id) DEFERRABLE INITIALLY DEFERRED, "
-                             "b TEXT NOT NULL DEFAULT '', id INTEGER PRIMARY KEY)", "CREATE INDEX t_p_id_idx ON t (p_id)")
+                             "b TEXT NOT NULL DEFAULT '', id INTEGER PRIMARY KEY, UNIQUE (b, p_id))",
+                             "CREATE INDEX t_p_id_idx ON t (p_id)")
         refused = self.project.cli("apply", "--fake-initial")
-        self.assertIn("--fake-initial: the database does not match 0001_initial (table t: DEFERRABLE clause in the "
-                      "database, not in 0001_initial)", refused.stderr)
+        self.assertIn("--fake-initial: the database does not match 0001_initial (unique constraints of t differs; "
+                      "table t: DEFERRABLE clause in the database, not in 0001_initial)", refused.stderr)
         self.run_ok("apply", "--fake")  # adopted all the same
-        self.assertEqual(self.project.cli("check").stdout, "database drift: table t: DEFERRABLE clause in the "
-                         "database, not in its applied migrations\n")
+        self.assertEqual(self.project.cli("check").stdout,
+                         "database drift: unique constraints of t differs\n"
+                         "database drift: table t: DEFERRABLE clause in the database, not in its applied migrations\n")
         self.project.models("@dataclass\nclass P:\n    id: Optional[int] = None\n@dataclass\nclass T:\n"
                             "    p: Optional[P] = None\n    b: str = 'z'\n    id: Optional[int] = None\n")
         self.run_ok("make")  # 0002 rebuilds t for the new default
         result = self.project.cli("apply")
         self.assertIn("WARNING: the rebuild of t left out its DEFERRABLE clause, which the database had and the "
                       "migrations do not write", result.stderr)
+        self.assertIn("WARNING: the rebuild of t left out its UNIQUE constraint (b, p_id), which the database had and "
+                      "the migrations do not make", result.stderr)
 
     def test_atomic_apply_reports_each_migration_once(self):
         self.project.write_migration("0002_a", "-- migrate:up\nCREATE TABLE a (x);\n-- migrate:down\nDROP TABLE a;\n")
