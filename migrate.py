@@ -1746,12 +1746,14 @@ def warnings_for(operations: list) -> list[str]:
                 elif narrowing := _narrowing(operation.after.name, column, new, operation.before, operation.after):
                     warnings.append(narrowing)
                 elif (_fold(column.name) == _fold(operation.after.rowid_alias or "")
-                      and _fold(column.name) != _fold(operation.before.rowid_alias or "")
-                      and not operation.before.without_rowid):  # (a WITHOUT ROWID table had no rowids to keep)
-                    nulls = "" if column.notnull else ", rows where it is NULL get a number SQLite picks"
-                    warnings.append(f"{operation.after.name}.{column.name} becomes the rowid: each row's rowid "
-                                    f"becomes its {column.name}{nulls} (an FTS index or anything else that kept "
-                                    "the old rowids no longer matches)")
+                      and _fold(column.name) != _fold(operation.before.rowid_alias or "")):
+                    had_rowids = not operation.before.without_rowid  # (a WITHOUT ROWID table had none to keep)
+                    changes = ([f"each row's rowid becomes its {column.name}"] * had_rowids
+                               + ["rows where it is NULL get a number SQLite picks"] * (not column.notnull))
+                    if changes:
+                        warnings.append(f"{operation.after.name}.{column.name} becomes the rowid: {', '.join(changes)}"
+                                        + (" (an FTS index or anything else that kept the old rowids no longer "
+                                           "matches)" if had_rowids else ""))
     return warnings
 
 

@@ -472,6 +472,13 @@ class Evolution(unittest.TestCase):
         keyed.make()
         keyed.models("@dataclass\nclass T:\n    id: int\n")
         self.assertEqual(keyed.make(write=False).warnings, ())
+        coded = Project(self)  # but a nullable column that becomes its key still has NULLs to number
+        coded.models("@dataclass\nclass T:\n    code: str = field(metadata={'primary_key': True})\n"
+                     "    id: Optional[int] = None\n    __without_rowid__ = True\n")
+        coded.make()
+        coded.models("@dataclass\nclass T:\n    code: str\n    id: Optional[int] = None\n")
+        self.assertIn("t.id becomes the rowid: rows where it is NULL get a number SQLite picks",
+                      coded.make(write=False).warnings)
         self.assertIn("reverting brings back AUTOINCREMENT on u with its counter at the largest id: ids of rows "
                       "deleted meanwhile may be given again", result.warnings)
 
