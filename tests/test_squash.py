@@ -329,26 +329,27 @@ class Squash(unittest.TestCase):
             project.apply()  # nothing describes book before it: the hand-added column would go
         self.assertEqual(project.query("SELECT title, nick FROM book"), [("t", "n")])
 
-    def test_a_different_file_already_kept_under_the_same_name_stops_the_squash(self):
-        project = self.build(old_db=False)
-        os.makedirs(os.path.join(project.directory, "replaced"))
-        with open(os.path.join(project.directory, "replaced", "0001_initial.sql"), "w") as handle:
-            handle.write("not a migration at all\n")  # it need not parse to be told apart
-        files = project.files()
-        with self.assertRaisesRegex(migrate.MigrateError, r"replaced/0001_initial.sql exists and differs from "
-                                    r".*0001_initial.sql: move it away first; nothing was written"):
-            migrate.squash(directory=project.directory)
-        self.assertEqual(project.files(), files)
+    def test_what_is_already_at_replaced_stops_the_squash_before_it_writes(self):
+        def kept_file_that_differs(directory):
+            os.makedirs(os.path.join(directory, "replaced"))
+            with open(os.path.join(directory, "replaced", "0001_initial.sql"), "w") as handle:
+                handle.write("not a migration at all\n")  # it need not parse to be told apart
 
-    def test_a_file_named_like_the_kept_folder_stops_the_squash_before_it_writes(self):
-        project = self.build(old_db=False)
-        with open(os.path.join(project.directory, "replaced"), "w") as handle:
-            handle.write("notes\n")
-        files = project.files()
-        with self.assertRaisesRegex(migrate.MigrateError, r"replaced is not a folder, and squash moves the files it "
-                                    r"replaces there: move it away first; nothing was written"):
-            migrate.squash(directory=project.directory)
-        self.assertEqual(project.files(), files)
+        def file_named_like_the_folder(directory):
+            with open(os.path.join(directory, "replaced"), "w") as handle:
+                handle.write("notes\n")
+        for there, message in (
+                (kept_file_that_differs, r"replaced/0001_initial.sql exists and differs from .*0001_initial.sql: "
+                                         r"move it away first; nothing was written"),
+                (file_named_like_the_folder, r"replaced is not a folder, and squash moves the files it replaces "
+                                             r"there: move it away first; nothing was written")):
+            with self.subTest(there.__name__):
+                project = self.build(old_db=False)
+                there(project.directory)
+                files = project.files()
+                with self.assertRaisesRegex(migrate.MigrateError, message):
+                    migrate.squash(directory=project.directory)
+                self.assertEqual(project.files(), files)
 
     def test_cli_squash_up_to_a_target(self):
         project = self.build(old_db=False)
