@@ -3251,10 +3251,14 @@ class _Database:
             conn.execute("PRAGMA legacy_alter_table = ON")
 
 
+def _migrations_columns(conn) -> set[str]:
+    """The migrations table's columns, lowercased (none: no table yet)."""
+    return {row[1].lower() for row in conn.execute(f"PRAGMA table_info({quote(MIGRATIONS_TABLE)})").fetchall()}
+
+
 def _applied(conn) -> dict[str, _Record]:
     """The migrations table's rows, in the order they were written."""
-    info = conn.execute(f"PRAGMA table_info({quote(MIGRATIONS_TABLE)})").fetchall()
-    columns = {row[1].lower() for row in info}
+    columns = _migrations_columns(conn)
     if not columns:
         return {}
     up_sql = "up_sql" if "up_sql" in columns else "NULL"  # a table made by an earlier migrate.py
@@ -3298,8 +3302,7 @@ _ADOPTED = "-- applied before as the migrations it replaces"  # the up_sql of an
 def _without_up_sql(conn) -> bool:
     """Whether there is a migrations table made by an earlier migrate.py,
     which did not record the up SQL that ran."""
-    columns = {name.lower() for name, in conn.execute("SELECT name FROM pragma_table_info(?)",
-                                                      (MIGRATIONS_TABLE,)).fetchall()}
+    columns = _migrations_columns(conn)
     return bool(columns) and "up_sql" not in columns
 
 
