@@ -520,9 +520,12 @@ def model_classes(module) -> list[type]:
     """The dataclasses defined in `module` that are tables (an alias such as
     `B = A` is the same class, once)."""
     import dataclasses
+    # Before Python 3.12, make_dataclass() names "types" as the module of every
+    # class it makes; no class written in a file is from there.
     classes = [obj for name, obj in vars(module).items()
                if isinstance(obj, type) and dataclasses.is_dataclass(obj)
-               and obj.__module__ == module.__name__ and not name.startswith("_") and not obj.__name__.startswith("_")]
+               and obj.__module__ in (module.__name__, "types")
+               and not name.startswith("_") and not obj.__name__.startswith("_")]
     for cls in classes:
         if not isinstance(cls.__dict__.get("__abstract__", False), bool):
             raise MigrateError(f"model {cls.__name__}: __abstract__ must be True or False, not "

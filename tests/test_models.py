@@ -76,6 +76,14 @@ class TableNames(ModelCase):
         self.assertEqual([t.name for t in schema.tables], ["post"])
         self.assertEqual([c.name for c in schema.table("post").columns], ["created", "title", "id"])
 
+    def test_a_class_from_make_dataclass_is_a_table_on_every_python(self):
+        schema = self.schema("""
+            from dataclasses import make_dataclass
+            Tag = make_dataclass("Tag", [("name", str), ("id", Optional[int], field(default=None))])
+        """)
+        self.assertEqual([t.name for t in schema.tables], ["tag"])
+        self.assertEqual([c.name for c in schema.table("tag").columns], ["name", "id"])
+
     def test_options_are_inherited_but_managed_only_from_a_base_that_is_no_table(self):
         schema = self.schema("""
             class HandMade:
