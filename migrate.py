@@ -2271,7 +2271,8 @@ def render_migration(up: list[str], down: list[str] | None, description: list[st
 
 _LETTERS_WITHOUT_ACCENTS = str.maketrans({"ß": "ss", "ẞ": "SS", "ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE",
                                           "œ": "oe", "Œ": "OE", "đ": "d", "Đ": "D", "ł": "l", "Ł": "L", "þ": "th",
-                                          "Þ": "TH", "ı": "i", "ħ": "h", "Ħ": "H"})
+                                          "Þ": "TH", "ı": "i", "ħ": "h", "Ħ": "H", "ð": "d", "Ð": "D",
+                                          "ŋ": "ng", "Ŋ": "NG", "ŧ": "t", "Ŧ": "T", "ĸ": "k", "ƒ": "f"})
 
 
 def slugify(name: str) -> str:

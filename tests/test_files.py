@@ -182,7 +182,8 @@ class Slugs(unittest.TestCase):
     def test_names_are_sanitised_or_refused(self):
         self.assertEqual(migrate.slugify("Add author/../../etc"), "add_author_etc")
         for name, slug in (("über Feld", "uber_feld"), ("ÄÖÜ", "aou"), ("Größe", "grosse"), ("GROẞE", "grosse"),
-                           ("Størrelse", "storrelse"), ("Kırmızı", "kirmizi")):  # accents dropped
+                           ("Størrelse", "storrelse"), ("Kırmızı", "kirmizi"), ("Borðstofa", "bordstofa"),
+                           ("Sŋŧ ƒĸ", "sngt_fk")):  # accents dropped
             self.assertEqual(migrate.slugify(name), slug)
         for name in ("../..", "日本"):
             with self.assertRaisesRegex(migrate.MigrateError, "has no ASCII letters or digits"):
