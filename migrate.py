@@ -3387,15 +3387,25 @@ def _check_timeout(timeout: float | None) -> None:
 _LONGEST_WAIT = 2_147_483
 
 
+# The first word of every statement _statement_problem refuses: a down section
+# without any of them needs no splitting (runner speed).
+_MAYBE_UNRUNNABLE = re.compile(r"\b(?:begin|commit|end|rollback|vacuum|detach|attach|pragma)\b", re.I)
+
+
 def _refuse_unrunnable(steps, *, fake: bool) -> None:
     """Before anything runs, statements that would end the migration's
-    transaction or cannot run inside one."""
+    transaction or cannot run inside one. Also in the down section of a
+    migration to apply: it is recorded as it is now, for a revert that would
+    refuse it when it is needed."""
     for step in steps:
-        for statement in () if fake else step.statements:
-            problem = _statement_problem(statement)
-            if problem:
-                raise MigrateError(f"migration {step.name}: {problem}: {_shorten(statement)}; remove it "
-                                   "(run it by hand outside migrations); nothing was changed")
+        down = step.migration.down if step.action == "apply" and step.migration else None
+        down_statements = split_statements(down) if down and _MAYBE_UNRUNNABLE.search(down) else ()
+        for section, statements in (("", () if fake else step.statements), (" (down section)", down_statements)):
+            for statement in statements:
+                problem = _statement_problem(statement)
+                if problem:
+                    raise MigrateError(f"migration {step.name}{section}: {problem}: {_shorten(statement)}; "
+                                       "remove it (run it by hand outside migrations); nothing was changed")
 
 
 def _renamed_to(record: _Record, migrations: dict, records: dict) -> str | None:
