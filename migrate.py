@@ -3592,14 +3592,18 @@ def _rebuild_expectations(conn, steps: list[PlannedStep], migrations: list[Migra
             start = max(upto - reverting, done)
             if scratch is None:
                 scratch, done = replay(migrations[:start]), start
-            before = {}
+            before, renames = {}, {}
             for migration in migrations[done:upto]:
-                before = {table: _table_objects(scratch, table) for table, _ in tables} if done == upto - 1 else {}
-                _replay_migration(scratch, migration, split_statements(migration.up))
+                up = split_statements(migration.up)
+                if done == upto - 1:  # the migration to revert: its tables before it, by the names it gives them
+                    renames = _renames(up)
+                    before = {table: _table_objects(scratch, renames.get(table, (table,))[0]) for table, _ in tables}
+                _replay_migration(scratch, migration, up)
                 _drop_temp_objects(scratch, set())
                 done += 1
             expectations[index] = tuple(
-                (table, *map(frozenset, objects[1:4]), _kept_types(objects, before, table) if reverting else objects[4])
+                (table, *map(frozenset, objects[1:4]),
+                 _kept_types(objects, before.get(table), renames.get(table, ("", {}))[1]) if reverting else objects[4])
                 for table, _ in tables for objects in [_table_objects(scratch, table)] if objects)
             if probe:
                 losses[index] = _round_trip_losses(scratch, steps[index].migration)
@@ -3624,14 +3628,41 @@ def _rebuild_expectations(conn, steps: list[PlannedStep], migrations: list[Migra
             if expectations.get(index) or index in notes else step for index, step in enumerate(steps)]
 
 
-def _kept_types(after: tuple, before: dict, table: str) -> frozenset:
-    """For a revert: the definitions of `table` after the migration, but
+def _kept_types(after: tuple, before: tuple | None, renamed_columns: dict) -> frozenset:
+    """For a revert: the definitions of a table after the migration, but
     for the column types it changed or the columns it added, which the down
-    section sets itself. `before` (the tables before it, by name) empty: no
-    column types at all."""
-    known = before.get(table)
-    types = {key: text for kind, key, text in known[4] if kind == "column"} if known else {}
-    return frozenset(d for d in after[4] if d[0] != "column" or types.get(d[1], d) == d[2])
+    section sets itself. `before`: the table before it (None: no column
+    types at all); `renamed_columns`: {name after: name before}, folded."""
+    types = {key: text for kind, key, text in before[4] if kind == "column"} if before else {}
+    return frozenset(d for d in after[4] if d[0] != "column" or types.get(renamed_columns.get(d[1], d[1]), d) == d[2])
+
+
+def _renames(statements) -> dict[str, tuple[str, dict[str, str]]]:
+    """The tables that were there before `statements` and that they rename,
+    or rename columns of: {name after: (name before, {column after: column
+    before})}, folded. A table they make keeps the name it ends with (a
+    rebuild's "_new_t" renamed to "t" is "t"), as do its columns."""
+    renames, made = {}, set()
+    for statement in statements:
+        tokens = _first_tokens(statement, 12)
+        words = [t.upper for t in tokens]
+        if words[:2] == ["CREATE", "TABLE"]:
+            made.add(_table_at(tokens, 2))
+        elif words[:2] == ["ALTER", "TABLE"] and "RENAME" in words:
+            table, at = _table_at(tokens, 2), words.index("RENAME")
+            if words[at + 1:at + 2] == ["TO"] and at + 2 < len(tokens):
+                new = _table_at(tokens, at + 2)
+                if table in made:
+                    made.add(new)
+                else:
+                    renames[new] = renames.pop(table, (table, {}))
+                continue
+            at += 2 if words[at + 1:at + 2] == ["COLUMN"] else 1
+            if table not in made and words[at + 1:at + 2] == ["TO"] and at + 2 < len(tokens):
+                old, new = (_fold(_unquote(tokens[i].text)) for i in (at, at + 2))
+                columns = renames.setdefault(table, (table, {}))[1]
+                columns[new] = columns.pop(old, old)
+    return renames
 
 
 def _recorded_history(records: dict) -> list[Migration] | None:

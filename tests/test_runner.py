@@ -469,6 +469,25 @@ class Failures(unittest.TestCase):
                       "migrations up to it make INTEGER (changed by hand): the rebuild would make it INTEGER again and "
                       "convert its values. Undo it by hand, or leave 0002_alter_item applied", message)
 
+    def test_a_revert_compares_the_types_of_a_table_and_columns_the_migration_renamed(self):
+        project = Project(self)
+        project.models("@dataclass\nclass Item:\n    code: int\n    label: Optional[str] = None\n"
+                       "    id: Optional[int] = None\n")
+        project.make()
+        project.models("@dataclass\nclass Thing:\n    number: int\n    label: str = ''\n    id: Optional[int] = None\n")
+        project.make(questioner=migrate.Questioner(renames=["item=thing", "thing.code=number"]))  # 0002 renames both, then rebuilds thing
+        project.apply()
+        project.execute('CREATE TABLE thing_new ("number" TEXT NOT NULL, "label" TEXT NOT NULL DEFAULT \'\', '
+                        '"id" INTEGER PRIMARY KEY)', "INSERT INTO thing_new VALUES ('007', 'x', 1)",
+                        "DROP TABLE thing", "ALTER TABLE thing_new RENAME TO thing")  # number retyped by hand
+        message = self.assert_unchanged(project.revert, project)
+        self.assertIn("the database's thing.number is TEXT, which the migrations up to it make INTEGER", message)
+        project.execute('CREATE TABLE thing_new ("number" INTEGER NOT NULL, "label" TEXT NOT NULL DEFAULT \'\', '
+                        '"id" INTEGER PRIMARY KEY)', "INSERT INTO thing_new SELECT * FROM thing",
+                        "DROP TABLE thing", "ALTER TABLE thing_new RENAME TO thing")  # undone by hand
+        project.revert()
+        self.assertEqual(project.query("SELECT code, label FROM item"), [(7, "x")])
+
     def test_a_rebuild_drops_indexes_and_triggers_the_files_do_not_make_with_a_warning(self):
         self.project.execute("CREATE INDEX choice_lower ON choice (lower(choice_text))",
                              "CREATE TRIGGER stamp AFTER INSERT ON choice BEGIN SELECT 1; END")
