@@ -1851,6 +1851,9 @@ def _clauses(tokens: list[_Token]) -> set[str]:
         if word == "DEFERRABLE" or (word == "CONFLICT" and words[i - 1:i] == ["ON"]) \
                 or (word == "MATCH" and in_reference):
             found.add("ON CONFLICT clause" if word == "CONFLICT" else f"{word} clause")
+        elif word == "DESC" and words[i - 2:i] == ["PRIMARY", "KEY"]:
+            # a column's INTEGER PRIMARY KEY DESC is no rowid alias: its NULL keys stay NULL
+            found.add("PRIMARY KEY DESC clause")
     return found
 
 
@@ -3792,6 +3795,11 @@ def _rebuild_warnings(conn, step: PlannedStep, unknown_objects) -> tuple[str, ..
             after = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE",
                                  (table,)).fetchone()
             lost = set(clauses.split(", ")) - _clauses(_tokenize(after[0] if after else ""))
+            if "PRIMARY KEY DESC clause" in lost and after:
+                lost.discard("PRIMARY KEY DESC clause")
+                lost_clauses.append(f"the rebuild of {table} left out its PRIMARY KEY DESC clause, which the database "
+                                    "had and the migrations do not write: its key is the rowid now, and a key that "
+                                    "was NULL got a number")
             them = "them" if len(lost) > 1 else "it"
             lost_clauses += [f"the rebuild of {table} left out its {' and '.join(sorted(lost))}, which the database "
                              f"had and the migrations do not write (no PRAGMA reports {them}): add {them} back in a "

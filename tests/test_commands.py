@@ -300,6 +300,24 @@ class Commands(unittest.TestCase):
         self.assertIn("WARNING: the rebuild of t left out its UNIQUE constraint (b, p_id), which the database had and "
                       "the migrations do not make", result.stderr)
 
+    def test_an_integer_primary_key_desc_is_drift_since_it_is_no_rowid_alias(self):
+        self.project = Project(self)
+        self.project.models("@dataclass\nclass Item:\n    name: Optional[str] = None\n    id: Optional[int] = None\n")
+        self.run_ok("make")
+        self.project.execute("CREATE TABLE item (name TEXT, id INTEGER PRIMARY KEY DESC)",
+                             "INSERT INTO item (name) VALUES ('a')")  # its id stays NULL
+        refused = self.project.cli("apply", "--fake-initial")
+        self.assertIn("table item: PRIMARY KEY DESC clause in the database, not in 0001_initial", refused.stderr)
+        self.run_ok("apply", "--fake")
+        self.assertEqual(self.project.cli("check").stdout, "database drift: table item: PRIMARY KEY DESC clause in "
+                         "the database, not in its applied migrations\n")
+        self.project.models("@dataclass\nclass Item:\n    name: str = ''\n    id: Optional[int] = None\n")
+        self.run_ok("make")  # 0002 rebuilds item
+        self.assertIn("WARNING: the rebuild of item left out its PRIMARY KEY DESC clause, which the database had and "
+                      "the migrations do not write: its key is the rowid now, and a key that was NULL got a number\n",
+                      self.project.cli("apply").stderr)
+        self.assertEqual(self.project.query("SELECT id, name FROM item"), [(1, "a")])
+
     def test_atomic_apply_reports_each_migration_once(self):
         self.project.write_migration("0002_a", "-- migrate:up\nCREATE TABLE a (x);\n-- migrate:down\nDROP TABLE a;\n")
         self.project.write_migration("0003_b", "-- migrate:up\nCREATE TABLE b (x);\n-- migrate:down\nDROP TABLE b;\n")
