@@ -2152,6 +2152,39 @@ def _read_migration(path: str, number: int) -> Migration:
                      digest if content == raw else _checksum(raw), normalised)
 
 
+# Looser: a comment line that is only "migrate" and a word like a section's name
+# (`-- migrate:dwon`, `-- migrate:rollback`, `--- migrate down`). Files applied
+# before may hold such a line as a comment, so only a migration about to be
+# applied is refused for one in its up section (_marker_near_miss).
+_NEAR_A_MARKER = re.compile(r"^[ \t]*-{2,}[ \t]*migrat[a-z]*[ \t:\-_.]*([a-z]+)[ \t]*(?:$|--|[;:.!]|transaction\b).*$",
+                            re.I | re.M)
+_SECTION_WORDS = {"up", "down", "upgrade", "downgrade", "rollback", "undo", "revert", "reverse", "back", "backward",
+                  "backwards", "forward", "forwards", "apply"}
+
+
+def _marker_near_miss(text: str) -> str | None:
+    """The first line of a file's up section that was meant as a section
+    marker and reads as a comment, as "line N: '...'"."""
+    down = next((m for m in _SECTION.finditer(text) if m.group(1).lower() == "down"), None)
+    for line in _NEAR_A_MARKER.finditer(text, 0, down.start() if down else len(text)):
+        word = line.group(1).lower()
+        if not _SECTION.fullmatch(line.group()) and (word in _SECTION_WORDS or _one_typo(word, "up")
+                                                     or _one_typo(word, "down")):
+            return f"line {text.count(chr(10), 0, line.start()) + 1}: {line.group().strip()!r}"
+    return None
+
+
+def _one_typo(word: str, meant: str) -> bool:
+    """Whether `word` is `meant` with one letter wrong, missing, extra or
+    swapped with the next ("dwon", "dow", "downs"; not "done")."""
+    if len(word) == len(meant):
+        wrong = [i for i, (a, b) in enumerate(zip(word, meant)) if a != b]
+        return len(wrong) == 1 or (len(wrong) == 2 and wrong[1] == wrong[0] + 1
+                                   and word[wrong[0]] == meant[wrong[1]] and word[wrong[1]] == meant[wrong[0]])
+    longer, shorter = (word, meant) if len(word) > len(meant) else (meant, word)
+    return len(longer) == len(shorter) + 1 and any(longer[:i] + longer[i + 1:] == shorter for i in range(len(longer)))
+
+
 def _has_code(sql: str) -> bool:
     """Whether SQLite would run anything: not only spaces, comments and `;`."""
     return any(token.text != ";" for token in _tokens(sql))
@@ -3401,6 +3434,11 @@ def _refuse_unrunnable(steps, *, fake: bool) -> None:
     migration to apply: it is recorded as it is now, for a revert that would
     refuse it when it is needed."""
     for step in steps:
+        near_miss = _marker_near_miss(step.migration.text) if step.action == "apply" and step.migration else None
+        if near_miss:
+            raise MigrateError(f"migration {step.name}, {near_miss} looks like a section marker but is read as a "
+                               "comment, so the SQL below it would run with the up section: write `-- migrate:down` "
+                               "(or reword the comment); nothing was changed")
         down = step.migration.down if step.action == "apply" and step.migration else None
         down_statements = split_statements(down) if down and _MAYBE_UNRUNNABLE.search(down) else ()
         for section, statements in (("", () if fake else step.statements), (" (down section)", down_statements)):
