@@ -4698,6 +4698,12 @@ def _initial_tables_exist(conn, migration: Migration) -> bool:
     for table in present:
         one, made, names = Schema((actual.table(table.name),)), Schema((table,)), ("the database", migration.name)
         problems += schema_differences(one, made, names=names) + _clause_differences(one, made, names)
+    for kind in ("views", "triggers", "others"):  # a trigger missing would be missed silently
+        have = {_fold(o.name): o for o in getattr(actual, kind)}
+        for made in getattr(expected, kind):
+            there = have.get(_fold(made.name))
+            if there is None or canonical_sql(there.sql) != canonical_sql(made.sql):
+                problems.append(f"{made.type} {made.name} is {'missing' if there is None else 'defined otherwise'}")
     if problems:
         raise MigrateError(f"--fake-initial: the database does not match {migration.name} "
                            f"({'; '.join(problems)}); apply or fix it by hand; nothing was changed")

@@ -256,6 +256,21 @@ class Commands(unittest.TestCase):
         self.assertEqual(result.returncode, 1)
         self.assertIn("does not match 0001_initial", result.stderr)
 
+    def test_fake_initial_refuses_a_database_without_the_views_and_triggers_of_the_initial_migration(self):
+        self.project.write_migration("0001_initial", "-- migrate:up\nCREATE TABLE p (a TEXT);\nCREATE TABLE log (m);\n"
+                                     "CREATE TRIGGER p_log AFTER INSERT ON p BEGIN INSERT INTO log VALUES (1); END;\n"
+                                     "CREATE VIEW pv AS SELECT a FROM p;\n-- migrate:down\nDROP VIEW pv;\n"
+                                     "DROP TABLE log;\nDROP TABLE p;\n")
+        self.project.execute("CREATE TABLE p (a TEXT)", "CREATE TABLE log (m)",
+                             "CREATE VIEW pv AS SELECT a, a FROM p")
+        refused = self.project.cli("apply", "--fake-initial")
+        self.assertIn("does not match 0001_initial (view pv is defined otherwise; trigger p_log is missing)",
+                      refused.stderr)
+        self.assertEqual(refused.returncode, 1)
+        self.project.execute("DROP VIEW pv", "CREATE VIEW pv AS SELECT a FROM p",
+                             "CREATE TRIGGER p_log AFTER INSERT ON p BEGIN INSERT INTO log VALUES (1); END")
+        self.assertIn("Applying 0001_initial... FAKED", self.run_ok("apply", "--fake-initial"))
+
     def test_a_database_adopted_keeps_its_index_names_when_the_models_name_them(self):
         self.project.execute('CREATE TABLE "question" ("question_text" TEXT NOT NULL, "id" INTEGER PRIMARY KEY)',
                              'CREATE INDEX "idx_question_text" ON "question" ("question_text")')
