@@ -478,9 +478,10 @@ def load_models(models: str):
         sys.modules[module_name] = module  # dataclasses resolve string annotations through it
         sys.path.insert(0, os.path.dirname(path))
         try:
-            # compiled from source each time: no stale or stray __pycache__
+            # compiled from source each time: no stale or stray __pycache__; and
+            # without this file's `from __future__ import annotations`
             with open(path, "rb") as handle:
-                exec(compile(handle.read(), path, "exec"), module.__dict__)  # noqa: S102
+                exec(compile(handle.read(), path, "exec", dont_inherit=True), module.__dict__)  # noqa: S102
         except KeyboardInterrupt:
             del sys.modules[module_name]
             raise

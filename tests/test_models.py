@@ -209,6 +209,18 @@ class Columns(ModelCase):
             "p": ("VARCHAR(30)", True)})
         self.assertEqual([c.name for c in table.columns], list("abcdefghijklmnop"))
 
+    def test_a_models_file_without_the_future_import_keeps_its_annotations_as_objects(self):
+        table = self.table("""
+            from dataclasses import dataclass, fields
+            from typing import Optional
+            @dataclass
+            class Post:
+                n: int = 0
+                id: Optional[int] = None
+            assert fields(Post)[0].type is int, "compiled with migrate.py's own future import"
+        """, "post", header=False)
+        self.assertEqual([c.name for c in table.columns], ["n", "id"])
+
     def test_union_pipe_syntax_works_without_future_import_where_python_has_it(self):
         if sys.version_info < (3, 10):
             self.skipTest("int | None needs Python 3.10 outside string annotations")
