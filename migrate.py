@@ -629,6 +629,8 @@ def _resolve_annotation(cls: type, field_name: str, annotation: object, models: 
     owner = next((k for k in cls.__mro__ if field_name in k.__dict__.get("__annotations__", {})), cls)
     namespace = dict(vars(sys.modules[owner.__module__]))
     namespace.update(models)
+    annotated = owner.__dict__.get("__annotations__", {})  # (a field's default is no type, even if named like one)
+    namespace.update((k, v) for k, v in vars(owner).items() if isinstance(v, type) and k not in annotated)  # nested
     try:
         value = eval(annotation, namespace)  # noqa: S307: the user's own annotation
     except TypeError:

@@ -247,6 +247,18 @@ class Columns(ModelCase):
                 tag: Missing
         """, "model Thing field tag", "cannot be resolved")
 
+    def test_an_enum_nested_in_the_model_resolves_as_a_string_annotation(self):
+        table = self.table("""
+            import enum
+            @dataclass
+            class Post:
+                class Status(enum.Enum):
+                    DRAFT = "draft"
+                status: Status = Status.DRAFT
+                id: Optional[int] = None
+        """, "post")
+        self.assertEqual(table.columns[0].type, "TEXT")
+
     def test_mixed_enum_is_refused(self):
         self.error("""
             import enum
