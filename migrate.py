@@ -711,10 +711,10 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
                                f"annotation ({f.name} = ...)")
         try:
             annotation = _resolve_annotation(cls, f.name, f.type, models)
+            inner, nullable = _unwrap_optional(annotation)
+            inner = _resolve_annotation(cls, f.name, inner, models)  # Optional["Model"]
         except Exception as exc:
             raise MigrateError(f"{where}: annotation {f.type!r} cannot be resolved: {exc}") from None
-        inner, nullable = _unwrap_optional(annotation)
-        inner = _resolve_annotation(cls, f.name, inner, models)  # Optional["Model"]
         target = inner if isinstance(inner, type) and inner in known_models else None
         metadata = dict(f.metadata)
         _check_metadata(metadata, where)

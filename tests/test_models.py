@@ -246,6 +246,11 @@ class Columns(ModelCase):
             class Thing:
                 tag: Missing
         """, "model Thing field tag", "cannot be resolved")
+        self.error("""
+            @dataclass
+            class Thing:
+                tag: Optional["Nope"] = None
+        """, "model Thing field tag", "cannot be resolved")
 
     def test_an_enum_nested_in_the_model_resolves_as_a_string_annotation(self):
         table = self.table("""
