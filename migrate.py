@@ -2633,15 +2633,22 @@ def make(*, models: str = "models.py", directory: str = "migrations", name: str 
             raise MigrateError("make --empty needs a NAME for the migration, e.g. make --empty backfill_slugs")
         text = render_migration([], [], ["Empty migration: write the SQL by hand."])
         return _write_migration(directory, number, slugify(name), text, (), (), (), (), write)
-    module = load_models(models)
+    module = _models_module(models)
     scratch = replay(migrations)
     try:
-        if hasattr(module, "__path__") and not model_classes(module) and read_schema(scratch).tables:
-            raise MigrateError(f"{models} is a package that defines no dataclass model, so make would drop every "
-                               f"table: pass the module that defines them (--models {models}.models?)")
         return _make(scratch, module, directory, number, name, questioner, write)
     finally:
         scratch.close()
+
+
+def _models_module(models: str):
+    """load_models, refusing a package without models (`app` where
+    `app.models` was meant): against it, every table would read as dropped."""
+    module = load_models(models)
+    if hasattr(module, "__path__") and not model_classes(module):
+        raise MigrateError(f"{models} is a package that defines no dataclass model: pass the module that defines "
+                           f"them (--models {models}.models?)")
+    return module
 
 
 def _make(scratch, module, directory, number, name, questioner, write) -> MakeResult:
@@ -4781,7 +4788,7 @@ def check(db=None, *, models: str = "models.py", directory: str = "migrations",
     _check_timeout(timeout)
     migrations = read_migrations(directory)
     problems = []
-    target, unmanaged = schema_from_models(load_models(models))
+    target, unmanaged = schema_from_models(_models_module(models))
     replayed = replayed_schema(migrations)
     target = with_hand_written_indexes(target, replayed)
     for line in schema_differences(replayed, target, unmanaged=frozenset(unmanaged),

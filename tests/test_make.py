@@ -663,12 +663,17 @@ class Errors(unittest.TestCase):
         os.makedirs(os.path.join(project.root, "app"))
         with open(os.path.join(project.root, "app", "__init__.py"), "w") as handle:
             handle.write("from dataclasses import dataclass\n")
-        result = subprocess.run([sys.executable, MIGRATE, "make", "--models", "app"], cwd=project.root,
-                                capture_output=True, text=True, timeout=60)
-        self.assertEqual(result.returncode, 1)
-        self.assertIn("error: app is a package that defines no dataclass model, so make would drop every table",
-                      result.stderr)
+        for command, directory in (("make", project.directory), ("check", project.directory),
+                                   ("make", "none_yet"), ("make --check", "none_yet")):
+            with self.subTest(command=command, directory=directory):
+                result = subprocess.run([sys.executable, MIGRATE, *command.split(), "--models", "app",
+                                         "--dir", directory], cwd=project.root, capture_output=True, text=True,
+                                        timeout=60)
+                self.assertEqual(result.returncode, 1)
+                self.assertIn("error: app is a package that defines no dataclass model: pass the module that defines "
+                              "them (--models app.models?)", result.stderr)
         self.assertEqual(os.listdir(project.directory), ["0001_initial.sql"])
+        self.assertFalse(os.path.exists(os.path.join(project.root, "none_yet")))
 
     def test_replay_failure_names_the_file(self):
         project = Project(self)
