@@ -4780,12 +4780,34 @@ def check(db=None, *, models: str = "models.py", directory: str = "migrations",
           timeout: float | None = None) -> list[str]:
     """Everything CI should fail on, one line each (empty: all agree): models
     that differ from what the migrations build, applied files changed since,
-    and drift (the database's schema differs from what its applied
-    migrations build: someone altered it by hand; judged by the up SQL
-    recorded for each when an applied file is changed or gone, and not
-    judged then if some row, recorded by an earlier migrate.py, lacks it).
-    `timeout` as for `plan`."""
+    drift (the database's schema differs from what its applied migrations
+    build: someone altered it by hand; judged by the up SQL recorded for each
+    when an applied file is changed or gone, and not judged then if some
+    row, recorded by an earlier migrate.py, lacks it), and what would make
+    `apply` stop before running anything. `timeout` as for `plan`."""
     _check_timeout(timeout)
+    problems = _disagreements(db, models, directory, timeout)
+    if any(line.startswith(("migration file ", "applied migration ")) for line in problems):
+        return problems  # apply would stop at those, said already
+    if db is not None and (not isinstance(db, (str, os.PathLike)) or _is_url(db) or os.path.exists(db)):
+        try:
+            plan(db, directory=directory, timeout=timeout, allow_changed=True)
+        except MigrateError as exc:
+            problems.append(f"apply would stop: {exc}")
+        return problems
+    # No database (CI): what no database would run. Not in the initial migration,
+    # which may be a `sqlite3 .dump` (BEGIN, COMMIT) adopted with --fake-initial.
+    migrations = read_migrations(directory)[1:]
+    try:
+        _refuse_unrunnable([PlannedStep("apply", m.name, tuple(split_statements(m.up)), m) for m in migrations],
+                           fake=False)
+    except MigrateError as exc:
+        problems.append(f"apply would stop: {exc}")
+    return problems
+
+
+def _disagreements(db, models: str, directory: str, timeout: float | None) -> list[str]:
+    """check's lines but what apply would refuse."""
     migrations = read_migrations(directory)
     problems = []
     target, unmanaged = schema_from_models(_models_module(models))

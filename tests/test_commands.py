@@ -28,6 +28,21 @@ class Commands(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         return result.stdout
 
+    def test_check_fails_on_what_apply_would_refuse_with_or_without_a_database(self):
+        self.project.write_migration("0002_x", "-- migrate:up\nBEGIN;\nDELETE FROM question;\nCOMMIT;\n")
+        stop = ("apply would stop: migration 0002_x: BEGIN cannot run inside the migration's transaction: BEGIN; "
+                "remove it (run it by hand outside migrations); nothing was changed\n")
+        result = self.project.cli("check")  # CI: no database
+        self.assertEqual((result.returncode, result.stdout), (1, stop))
+        self.project.write_migration("0002_x", "-- migrate:up\nDELETE FROM question;\n")
+        self.run_ok("apply")
+        self.project.write_migration("0003_y", "-- migrate:up\nSELECT 1;\n-- migrate:down\nVACUUM;\n")
+        result = self.project.cli("check")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("apply would stop: migration 0003_y (down section): VACUUM cannot run", result.stdout)
+        self.project.write_migration("0003_y", "-- migrate:up\nSELECT 1;\n-- migrate:down\n")
+        self.assertEqual(self.run_ok("check"), "OK: models, migrations and database agree\n")
+
     def test_warnings_go_to_stderr_also_when_quiet_and_a_possible_rename_is_pointed_out(self):
         self.project.models(POLLS.replace("question_text: str", "text: str = ''"))
         result = self.project.cli("make", "-q", "--no-input")  # no terminal: nobody to ask
@@ -289,6 +304,10 @@ class Commands(unittest.TestCase):
                                      "COMMIT;\n-- migrate:down\nDROP TABLE item;\n")
         self.project.execute("CREATE TABLE item (qty INTEGER NOT NULL, id INTEGER PRIMARY KEY)")
         self.assertIn("Applying 0001_initial... FAKED", self.run_ok("apply", "--fake-initial"))
+        os.remove(self.project.models_path)
+        self.project.models("@dataclass\nclass Item:\n    qty: int\n    id: Optional[int] = None\n")
+        self.assertEqual(self.project.cli("check", "--db", "none.sqlite3").returncode, 0)  # CI: the dump is fine
+        self.assertEqual(self.run_ok("check"), "OK: models, migrations and database agree\n")
 
     def test_clauses_no_pragma_reports_are_drift_and_a_rebuild_that_drops_them_says_so(self):
         self.project = Project(self)

@@ -321,9 +321,12 @@ class Squash(unittest.TestCase):
                                     "book has column nick"):
             project.apply()
         os.remove(os.path.join(project.directory, "replaced", "0002_squashed_0001_0002.sql"))
-        self.assertEqual(check(fresh.db), [])  # a file it went through is gone: judged by the up SQL recorded
-        self.assertEqual(check(project.db), ["database drift: column book.nick: in the database, not in its applied "
-                                             "migrations"])
+        stop = "apply would stop: migration 0004_alter_book .* rebuilds a table, which cannot be checked against"
+        [line] = check(fresh.db)  # no drift: a file it went through is gone, judged by the up SQL recorded
+        self.assertRegex(line, stop)
+        drift, line = check(project.db)
+        self.assertEqual(drift, "database drift: column book.nick: in the database, not in its applied migrations")
+        self.assertRegex(line, stop)
         with self.assertRaisesRegex(migrate.MigrateError, "migration 0004_alter_book .* rebuilds a table, which "
                                     "cannot be checked against the files before it"):
             project.apply()  # nothing describes book before it: the hand-added column would go
