@@ -1951,18 +1951,19 @@ def _inline_on_new_column(fk: ForeignKey, before: Table, after: Table) -> bool:
 
 
 def _native_alter_sql(before: Table, after: Table) -> list[str]:
-    """Indexes out, columns dropped, columns added, indexes in."""
+    """Indexes out, columns added, columns dropped (SQLite will not drop a
+    table's last column, so the new ones come first), indexes in."""
     table = quote(after.name)
     new_indexes = {i.signature for i in after.indexes}
     old_indexes = {i.signature for i in before.indexes}
     statements = [f"DROP INDEX {quote(i.name)}" for i in before.indexes if i.signature not in new_indexes]
+    for column in after.columns:
+        if before.column(column.name) is None:
+            statements.append(f"ALTER TABLE {table} ADD COLUMN {column.definition}")
     for column in before.columns:
         if after.column(column.name) is None:
             statements.append(f"-- WARNING: drops column {after.name}.{column.name} and its data\n"
                               f"ALTER TABLE {table} DROP COLUMN {quote(column.name)}")
-    for column in after.columns:
-        if before.column(column.name) is None:
-            statements.append(f"ALTER TABLE {table} ADD COLUMN {column.definition}")
     statements += [i.sql for i in after.indexes if i.signature not in old_indexes]
     return statements
 

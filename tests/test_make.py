@@ -102,6 +102,13 @@ class Evolution(unittest.TestCase):
         """)
         self.project.execute("INSERT INTO question (text) VALUES ('What?')")
 
+    def test_every_column_of_a_keyless_table_replaced_is_added_before_the_old_ones_are_dropped(self):
+        project = Project(self)
+        for fields in ("x: int = 0", "y: str = ''", "a: int = 0\n    b: int = 0", "c: str = ''\n    d: str = ''"):
+            project.evolve(f"@dataclass\nclass Thing:\n    {fields}\n")
+        self.assertEqual(project.query("SELECT name FROM pragma_table_info('thing')"), [("c",), ("d",)])
+        project.revert(target="zero")
+
     def test_add_and_drop_nullable_columns_and_indexes_natively_keeping_rows(self):
         result = self.project.evolve("""
             @dataclass
