@@ -1545,15 +1545,22 @@ def diff_schemas(old: Schema, new: Schema, questioner: Questioner, *,
     new_tables = {_fold(t.name): t for t in new.tables if _fold(t.name) not in unmanaged}
     removed = [t for k, t in old_tables.items() if k not in new_tables]
     added = [t for k, t in new_tables.items() if k not in old_tables]
-    operations = [DropTable(t.name) for t in reversed(_dependency_order(removed))]
-    operations += [CreateTable(t) for t in _dependency_order(added)]
+    creates = [CreateTable(t) for t in _dependency_order(added)]
+    alters = []
     for key in sorted(k for k in new_tables if k in old_tables):
         before, after = old_tables[key], new_tables[key]
         if before != after and _describe_changes(before, after):  # (equal: the same, and quick to tell)
             fills = _fills(before, after, questioner, up=True)
             reverse_fills = _fills(after, before, questioner, up=False)
-            operations.append(AlterTable(before, after, fills, reverse_fills))
-    return operations
+            alters.append(AlterTable(before, after, fills, reverse_fills))
+    # Index names are the database's, not a table's: a change that frees one
+    # another table takes (an index moved between models) goes first.
+    index_names = lambda table: {_fold(i.name) for i in table.indexes}
+    taken = set().union(*(index_names(op.table) for op in creates),
+                        *(index_names(op.after) - index_names(op.before) for op in alters))
+    freeing = [op for op in alters if (index_names(op.before) - index_names(op.after)) & taken]
+    return ([DropTable(t.name) for t in reversed(_dependency_order(removed))] + freeing + creates
+            + [op for op in alters if op not in freeing])
 
 
 def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool) -> dict:

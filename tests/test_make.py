@@ -109,6 +109,19 @@ class Evolution(unittest.TestCase):
         self.assertEqual(project.query("SELECT name FROM pragma_table_info('thing')"), [("c",), ("d",)])
         project.revert(target="zero")
 
+    def test_a_named_index_moves_to_a_table_that_sorts_first_or_is_new(self):
+        project = Project(self)
+        model = "@dataclass\nclass {name}:\n    {index}x: int = 0\n"
+        index = '__indexes__ = {"by_x": "x"}\n    '
+        project.evolve(model.format(name="A", index="") + model.format(name="B", index=index))
+        for models in (model.format(name="A", index=index) + model.format(name="B", index=""),
+                       model.format(name="A", index="") + model.format(name="B", index="")
+                       + model.format(name="C", index=index)):
+            with self.subTest(models=models):
+                project.evolve(models)
+                self.assertEqual(len(project.query("SELECT 1 FROM sqlite_master WHERE name = 'by_x'")), 1)
+        project.revert(target="zero")
+
     def test_add_and_drop_nullable_columns_and_indexes_natively_keeping_rows(self):
         result = self.project.evolve("""
             @dataclass
