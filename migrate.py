@@ -4120,12 +4120,31 @@ class _NewViolations(Exception):
         self.rows = rows
 
 
+class _InterruptedWaiting(KeyboardInterrupt):
+    """Ctrl-C while waiting for another process's write lock: nothing ran."""
+
+
 def _begin(conn) -> None:
+    """BEGIN IMMEDIATE, waiting for another writer up to the connection's
+    busy timeout in waits of 0.1 s, between which Python sees Ctrl-C
+    (SQLite's own wait sleeps in C, where a signal only takes effect once it
+    ends)."""
+    patience = _busy_timeout(conn, 100) if isinstance(conn, sqlite3.Connection) else 0
+    deadline = time.monotonic() + patience / 1000
     try:
-        conn.execute("BEGIN IMMEDIATE")
-    except _errors(conn) as exc:
-        raise MigrateError(f"cannot start a write transaction: {exc} (another process is writing: "
-                           "retry, or wait longer with --timeout); nothing was changed") from None
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except _errors(conn) as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise MigrateError(f"cannot start a write transaction: {exc} (another process is writing: "
+                                       "retry, or wait longer with --timeout); nothing was changed") from None
+    except KeyboardInterrupt:
+        raise _InterruptedWaiting from None
+    finally:
+        if patience:
+            _busy_timeout(conn, patience)
 
 
 def _busy_timeout(conn, milliseconds: int) -> int:
@@ -5622,6 +5641,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}: some text is not valid UTF-8 (a byte that was not, kept by Python); fix it where "
               "you wrote it", file=sys.stderr)
         return 1
+    except _InterruptedWaiting:
+        print("\ninterrupted while waiting for another process's write lock; nothing was changed", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print("\ninterrupted" + (_RUN_CUT_SHORT if changing else ""), file=sys.stderr)
         return 130
