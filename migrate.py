@@ -4320,7 +4320,9 @@ def _violation_error(steps: list[PlannedStep], rows: Counter) -> MigrateError:
     more = f" and {len(listed) - 5} more" if len(listed) > 5 else ""
     names = ", ".join(s.name for s in steps)
     return MigrateError(f"migration {names} would leave rows whose foreign keys point nowhere: "
-                        f"{shown}{more}; it was rolled back, the database is as it was")
+                        f"{shown}{more} (foreign keys are off while migrations run, so ON DELETE and ON UPDATE "
+                        "actions do not run either: delete or update those rows in the migration first); it was "
+                        "rolled back, the database is as it was")
 
 
 def _now() -> str:
@@ -4632,16 +4634,27 @@ def _run_batches(conn, batches: list[list[PlannedStep]], done: list[Step], *, fa
     `backup` is taken in the first one too, once it holds the write lock."""
     if accepted and not batches:
         batches = [[]]
-    if isinstance(conn, Rqlite):
-        for batch in batches:
-            done += _rqlite_transaction(conn, batch, fake=fake, on_step=progress, accepted=accepted)
-            accepted = ()  # recorded with the first batch
-    elif batches:
-        with _ForeignKeysOff(conn):
+    before = len(done)
+    try:
+        if isinstance(conn, Rqlite):
             for batch in batches:
-                done += _transaction(conn, batch, fake=fake, on_step=progress, timeout=timeout,
-                                     accepted=accepted, backup=backup)
-                accepted, backup = (), None  # recorded with the first batch
+                done += _rqlite_transaction(conn, batch, fake=fake, on_step=progress, accepted=accepted)
+                accepted = ()  # recorded with the first batch
+        elif batches:
+            with _ForeignKeysOff(conn):
+                for batch in batches:
+                    done += _transaction(conn, batch, fake=fake, on_step=progress, timeout=timeout,
+                                         accepted=accepted, backup=backup)
+                    accepted, backup = (), None  # recorded with the first batch
+    except MigrateError as exc:  # "as it was" is of the failed transaction; those before it committed
+        committed = [step for step in done[before:] if step.action in ("apply", "revert")]
+        if committed and exc.args:
+            names = [step.name for step in committed]
+            listed = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            did = "reverted" if committed[-1].action == "revert" else "applied"
+            exc.args = (f"{exc.args[0]} ({listed}, which this run {did} before it, "
+                        f"stay{'s' if len(names) == 1 else ''} {did})",) + exc.args[1:]
+        raise
 
 
 def _rqlite_transaction(conn: Rqlite, steps: list[PlannedStep], *, fake: bool, on_step,

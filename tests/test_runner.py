@@ -127,6 +127,16 @@ class Failures(unittest.TestCase):
         self.assertEqual(table_dump(project.db), rows, "rows changed")
         return str(caught.exception)
 
+    def test_a_failure_after_committed_migrations_names_those_that_stay(self):
+        self.project.write_migration("0002_fine", "-- migrate:up\nCREATE TABLE fine (x);\n-- migrate:down\n")
+        self.project.write_migration("0003_broken", "-- migrate:up\nCREATE TABLE fine (x);\n")
+        with self.assertRaisesRegex(migrate.MigrateError, r"0003_broken failed: table fine already exists .*; it was "
+                                    r"rolled back, the database is as it was \(0002_fine, which this run applied "
+                                    r"before it, stays applied\)$"):
+            self.project.apply()
+        with self.assertRaisesRegex(migrate.MigrateError, r"it was rolled back, the database is as it was$"):
+            self.project.apply()  # nothing committed in this run
+
     def test_failing_migration_rolls_back_schema_and_rows(self):
         self.project.write_migration("0002_broken", """\
             -- migrate:up
