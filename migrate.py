@@ -5432,22 +5432,29 @@ def _run_migrations(args, out: _Output) -> int:
         options = {} if reverting else dict(fake_initial=args.fake_initial, allow_changed=args.allow_changed)
         steps = plan(args.db, directory=args.dir, target=args.target, reverting=reverting, fake=args.fake,
                      timeout=args.timeout, **options)
+        # a squash whose replaced migrations are all applied is only recorded: status counts it applied
+        pending = [step for step in steps if not step.adopt] if checking else steps
         if args.dry_run:
             _print_plan(steps, edited)
-        elif steps or edited:  # (the list is the point of --check: printed even with -q, as make --check's)
-            todo = [f"{len(steps)} migration{'s' * (len(steps) > 1)} to run"] * bool(steps) + \
+        if checking and (pending or edited):  # (the list is the point of --check: printed even with -q)
+            todo = [f"{len(pending)} migration{'s' * (len(pending) > 1)} to run"] * bool(pending) + \
                 [f"{len(edited)} edited file{'s' * (len(edited) > 1)} to record"] * bool(edited)
-            print(f"{_shown(args.db)} is not up to date: {' and '.join(todo)}:")
+            summary = f"{_shown(args.db)} is not up to date: {' and '.join(todo)}"
+            if args.dry_run:  # (stdout is the SQL)
+                print(summary, file=sys.stderr)
+                return 1
+            print(summary + ":")
             for name in edited:
                 print(f"  Record the edited {name} (--allow-changed)")
-            for step in steps:
+            for step in pending:
                 print(f"  {'Apply' if step.action == 'apply' else 'Revert'} {step.name}{_recorded_only(step)}")
-        else:
+        elif not args.dry_run:
             out.say(f"{_shown(args.db)} is up to date: no migrations to apply.")
-        return 1 if checking and (steps or edited) else 0
+        return 1 if checking and (pending or edited) else 0
     header = ["Operations to perform:"]  # said once something runs: a refusal is the error alone
     if reverting:
-        header.append(f"  Revert every migration after {args.target}" if args.target else "  Revert the last migration")
+        header.append("  Revert every migration" if args.target == "zero" else
+                      f"  Revert every migration after {args.target}" if args.target else "  Revert the last migration")
     else:
         header.append(f"  Target specific migration: {args.target}" if args.target else "  Apply all migrations")
     header.append("Running migrations:")

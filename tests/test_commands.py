@@ -115,8 +115,12 @@ class Commands(unittest.TestCase):
         self.assertEqual((result.returncode, result.stdout),
                          (1, "db.sqlite3 is not up to date: 1 migration to run:\n  Apply 0001_initial\n"))
         self.assertFalse(os.path.exists(self.project.db))
+        result = self.project.cli("apply", "--check", "--dry-run")
+        self.assertEqual((result.returncode, result.stderr), (1, "db.sqlite3 is not up to date: 1 migration to run\n"))
+        self.assertIn("-- Apply 0001_initial\nCREATE TABLE", result.stdout)
         self.run_ok("apply")
         self.assertEqual(self.run_ok("apply", "--check"), "db.sqlite3 is up to date: no migrations to apply.\n")
+        self.assertEqual(self.run_ok("apply", "--check", "--dry-run"), "Nothing to do.\n")
         self.project.write_migration("0002_t", "-- migrate:up\nCREATE TABLE t (x);\n-- migrate:down\nDROP TABLE t;\n")
         self.project.write_migration("0003_u", "-- migrate:up\nCREATE TABLE u (x);\n-- migrate:down\nDROP TABLE u;\n")
         before = self.project.schema_sql()

@@ -74,6 +74,8 @@ class Squash(unittest.TestCase):
         self.assertEqual([(s.name, s.applied) for s in project.status()],
                          [("0004_squashed_0001_0004", True)])
         self.assertEqual(migrate.check(project.db, models=project.models_path, directory=project.directory), [])
+        gate = project.cli("apply", "--check")  # a deploy gate: nothing to run, as status says
+        self.assertEqual((gate.returncode, gate.stdout), (0, "db.sqlite3 is up to date: no migrations to apply.\n"))
         steps = project.apply()
         self.assertEqual([(s.name, s.action) for s in steps], [("0004_squashed_0001_0004", "adopt")])
         self.assertEqual(project.query("SELECT text FROM question"), [("seed",)])
