@@ -4506,6 +4506,10 @@ def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed) 
             down = migration.down
         else:  # None recorded: a down section added to the file since is used
             down = record.down if record and record.down is not None else migration and migration.down
+        if down is None and migration is None:
+            raise MigrateError(f"migration {name} has no file and was recorded without a down section, so it "
+                               "cannot be reverted: restore its file (git checkout) with a `-- migrate:down` "
+                               "section; nothing was changed")
         if down is None:
             raise MigrateError(f"migration {name} has no `-- migrate:down` section, so it cannot be "
                                "reverted: add one to its file (an empty one means nothing to undo); "

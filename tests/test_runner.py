@@ -107,6 +107,11 @@ class ApplyAndRevert(unittest.TestCase):
         with self.assertRaisesRegex(migrate.MigrateError, "0002_seed has no `-- migrate:down`"):
             self.project.revert()
         self.assertEqual([s.applied for s in self.project.status()], [True, True, False])
+        os.remove(os.path.join(self.project.directory, "0003_noop.sql"))
+        os.remove(os.path.join(self.project.directory, "0002_seed.sql"))
+        with self.assertRaisesRegex(migrate.MigrateError, "0002_seed has no file and was recorded without a down "
+                                    "section, so it cannot be reverted: restore its file"):
+            self.project.revert()
 
 
 class Failures(unittest.TestCase):
