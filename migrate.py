@@ -4994,23 +4994,47 @@ def _backup_to(conn, path: str) -> None:
     read it: the lock keeps every writer out until the copy is done."""
     _refuse_backup_of_cluster(conn)
     source = sqlite3.connect(_main_file(conn), timeout=1, isolation_level=None) if conn.in_transaction else conn
-    target = None
+    target = partial = None
     try:
         if source is not conn:  # hold a read lock first: sqlite3's backup() would wait for one without end
             source.execute("BEGIN")
             source.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        target = sqlite3.connect(path)
+        # Copied under another name, and given its own once complete: a run
+        # killed half-way leaves a *.partial file, not one that passes for the backup.
+        import tempfile
+        handle, partial = tempfile.mkstemp(".partial", os.path.basename(path) + ".", os.path.dirname(path) or ".")
+        os.close(handle)
+        with suppress(OSError):  # as readable as the database, not mkstemp's owner-only
+            os.chmod(partial, os.stat(_main_file(source)).st_mode & 0o777)
+        target = sqlite3.connect(partial)
         source.backup(target)
-    except sqlite3.Error as exc:
+        target.close()
+        _take_name(partial, path)
+    except (sqlite3.Error, OSError) as exc:
         if target is not None:
             target.close()
-        with suppress(OSError):
-            os.remove(path)
-        raise MigrateError(f"backup to {path} failed: {exc}; nothing was changed") from None
+        with suppress(OSError, TypeError):
+            os.remove(partial)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise MigrateError(f"backup to {path} failed: {reason}; nothing was changed") from None
     finally:
         if source is not conn:
             source.close()
-    target.close()
+
+
+def _take_name(partial: str, path: str) -> None:
+    """Rename a finished file to `path`, which must still not exist."""
+    try:
+        os.link(partial, path)  # fails, rather than replace a file made meanwhile
+    except FileExistsError:
+        raise
+    except OSError:  # a file system without hard links
+        if os.path.exists(path):
+            import errno
+            raise FileExistsError(errno.EEXIST, "a file by that name appeared meanwhile", path) from None
+        os.replace(partial, path)
+        return
+    os.remove(partial)
 
 
 # ============================================================================

@@ -377,6 +377,8 @@ class Commands(unittest.TestCase):
         saved = os.path.join(self.project.root, "before.sqlite3")
         self.assertEqual(table_dump(saved)["question"], [(1, "precious", 1)])
         self.assertIn("already exists", self.project.cli("apply", "--backup", "before.sqlite3").stderr)
+        self.assertEqual([name for name in os.listdir(self.project.root) if "before" in name], ["before.sqlite3"])
+        self.assertEqual(os.stat(saved).st_mode & 0o777, os.stat(self.project.db).st_mode & 0o777)
         for path, error in (("", "backup path is empty"), ("no/such/folder/b.sqlite3", "folder .* does not exist")):
             result = self.project.cli("apply", "--backup", path)
             self.assertEqual(result.returncode, 1, result.stdout)

@@ -2,10 +2,12 @@
 locks, and hostile identifiers. Real processes, real files."""
 import os
 import random
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -152,6 +154,21 @@ class Locks(unittest.TestCase):
         self.assertIn("database is locked", result.stderr)
         self.assertIn("--timeout", result.stderr)
         self.assertEqual(project.query("SELECT count(*) FROM _migrations"), [(1,)])
+
+    def test_a_backup_takes_its_name_only_when_complete_and_never_replaces_a_file(self):
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder)
+        partial, path = os.path.join(folder, "b.partial"), os.path.join(folder, "b.sqlite3")
+        for name in (partial, path):
+            with open(name, "w") as handle:
+                handle.write(name)
+        with self.assertRaises(FileExistsError):
+            migrate._take_name(partial, path)  # made meanwhile by someone else: kept
+        with open(path) as handle:
+            self.assertEqual(handle.read(), path)
+        os.remove(path)
+        migrate._take_name(partial, path)
+        self.assertEqual(os.listdir(folder), ["b.sqlite3"])
 
     def test_ctrl_c_while_waiting_for_a_writer_stops_at_once_and_says_nothing_changed(self):
         project = self.one_applied_one_pending()
