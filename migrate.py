@@ -2885,39 +2885,41 @@ def _execute_operations(scratch: sqlite3.Connection, operations: list, *, down: 
 
 
 def _check_fills(scratch: sqlite3.Connection, operation: AlterTable, *, down: bool) -> None:
-    """Select the one-off values from an empty copy of the table, where the
+    """Select each one-off value from an empty copy of the table, where the
     migration will: among the tables as it leaves them up to that point. Per
     row values give no row there; an aggregate gives one, and would copy one
     row of all."""
-    if any(match.group().startswith(("--", "/*")) for value in operation.fills.values()
-           for match in _TOKEN.finditer(value) if match.lastgroup == "space"):
-        raise _fill_error(operation, "holds a comment, which would cut the statement it goes into", down=down,
-                          advice="")
     name = quote(operation.after.name)
     scratch.execute(f"CREATE TEMP TABLE _migrate_fill_probe AS SELECT * FROM main.{name} WHERE 0")
     try:
-        rows = scratch.execute(f"SELECT {', '.join(operation.fills.values())} "
-                               f"FROM temp._migrate_fill_probe AS {name}").fetchall()  # as named in the copy
-    except sqlite3.Error as exc:
-        raise _fill_error(operation, f"fails on a copy of the schema as the migration leaves it ({exc})",
-                          down=down) from None
+        for column, value in operation.fills.items():
+            key = f"{operation.after.name}.{column}"
+            if any(match.lastgroup == "space" and match.group().startswith(("--", "/*"))
+                   for match in _TOKEN.finditer(value)):
+                raise _fill_error(key, value, "holds a comment, which would cut the statement it goes into",
+                                  down=down, advice=False)
+            if any(t.text == ";" for t in _tokens(value)):
+                raise _fill_error(key, value, "holds a `;`: give one expression", down=down, advice=False)
+            try:
+                rows = scratch.execute(f"SELECT {value} FROM temp._migrate_fill_probe AS {name}").fetchall()
+            except sqlite3.Error as exc:  # (as named in the copy)
+                raise _fill_error(key, value, f"fails on a copy of the schema as the migration leaves it ({exc})",
+                                  down=down) from None
+            if rows:
+                raise _fill_error(key, value, "is an aggregate, which would copy one row of the whole table: give a "
+                                              "per-row value, or wrap it in a subquery", down=down, advice=False)
     finally:
         scratch.execute("DROP TABLE temp._migrate_fill_probe")
-    if rows:
-        raise _fill_error(operation, "is an aggregate, which would copy one row of the whole table: give a per-row "
-                                     "value, or wrap it in a subquery", down=down, advice="")
 
 
-def _fill_error(operation: AlterTable, problem: str, *, down: bool, advice: str = "quote") -> MigrateError:
+def _fill_error(key: str, value: str, problem: str, *, down: bool, advice: bool = True) -> MigrateError:
     """A bare word is taken for a column name: say how to quote text."""
-    pairs = [(f"{operation.after.name}.{column}", value) for column, value in operation.fills.items()]
-    shown = ", ".join(f"{key}={value}" for key, value in pairs) + (", for the down section" if down else "")
-    key, value = pairs[0] if len(pairs) == 1 else ("table.column", "text")
     if advice and re.fullmatch(r"\w+", value.strip()):  # a bare word: meant as text
         problem += f": quote text (--default {key}=\"'{value.strip()}'\")"
     elif advice:
         problem += ": fix the expression"
-    return MigrateError(f"the one-off value ({shown}) {problem}; nothing was written")
+    section = " (for the down section)" if down else ""
+    return MigrateError(f"the one-off value {key}={value}{section} {problem}; nothing was written")
 
 
 def _refuse_dangling_objects(scratch: sqlite3.Connection, dropped: str, dropping: set[str]) -> None:

@@ -319,20 +319,27 @@ class Evolution(unittest.TestCase):
     def test_a_one_off_value_that_is_no_sql_value_for_the_rows_or_null_is_refused(self):
         with_author = "@dataclass\nclass Question:\n    text: str\n    author: str\n    id: Optional[int] = None\n"
         self.project.models(with_author)
-        for value, fragment in (("anonymous", "the one-off value (question.author=anonymous) fails on a copy of the "
+        for value, fragment in (("anonymous", "the one-off value question.author=anonymous fails on a copy of the "
                                               "schema as the migration leaves it (no such column: anonymous): quote "
                                               "text (--default question.author=\"'anonymous'\")"),
                                 ("NULL", "the one-off value for question.author is NULL"),
                                 ("max(text)", "is an aggregate, which would copy one row of the whole table"),
-                                ("'x", "unrecognized token"), ("'a' --", "holds a comment")):
+                                ("'x", "unrecognized token"), ("'a' --", "holds a comment"),
+                                ("1; DROP TABLE question", "question.author=1; DROP TABLE question holds a `;`")):
             with self.subTest(value), self.assertRaisesRegex(migrate.MigrateError, re.escape(fragment)):
                 self.project.make(questioner=migrate.Questioner(defaults={"question.author": value}))
         self.project.make(write=False, questioner=migrate.Questioner(
             defaults={"question.author": "(SELECT max(text) FROM question)"}))  # a subquery is one value per row
         self.project.models("@dataclass\nclass Question:\n    id: Optional[int] = None\n")  # text dropped
-        with self.assertRaisesRegex(migrate.MigrateError, re.escape("(question.text=max(id), for the down section) "
+        with self.assertRaisesRegex(migrate.MigrateError, re.escape("question.text=max(id) (for the down section) "
                                                                     "is an aggregate")):
             self.project.make(write=False, questioner=migrate.Questioner(defaults={"question.text": "max(id)"}))
+        self.project.models(with_author.replace("author: str", "author: str\n    rank: int"))
+        with self.assertRaises(migrate.MigrateError) as caught:  # the one that fails, not every one
+            self.project.make(questioner=migrate.Questioner(defaults={"question.author": "'a'",
+                                                                      "question.rank": "(SELECT 1 FROM nosuch)"}))
+        self.assertTrue(str(caught.exception).startswith("the one-off value question.rank=(SELECT 1 FROM nosuch) "
+                                                         "fails"), caught.exception)
         self.project.models(with_author)
         result = self.project.make(questioner=migrate.Questioner(defaults={"question.author": "text || '?'"}))
         self.project.apply()
