@@ -4258,8 +4258,9 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
                     raise raised[0] from None
                 if ctrl_c and str(exc) == "interrupted":  # Ctrl-C: raised as handler() began, which sqlite3
                     raise KeyboardInterrupt from None       # swallows, ending the statement; say it as Ctrl-C
-                raise MigrateError(f"migration {step.name} failed: {exc} in statement: "
-                                   f"{_shorten(statement)}; it was rolled back, the database is as it was") from None
+                doing = "reverting migration" if step.action == "revert" else "migration"
+                raise MigrateError(f"{doing} {step.name} failed: {exc} in statement: {_shorten(statement)}"
+                                   f"{_null_hint(str(exc))}; it was rolled back, the database is as it was") from None
     finally:
         if watch:
             conn.set_progress_handler(None, 0)
@@ -4267,6 +4268,17 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
     if create_table:
         conn.execute(_CREATE_MIGRATIONS_TABLE)
     conn.execute(*_tracking_write(step))
+
+
+def _null_hint(message: str) -> str:
+    """What to do when a rebuild's copy meets NULLs its new table refuses
+    (a revert to NOT NULL, after NULLs were written)."""
+    found = re.fullmatch(r"NOT NULL constraint failed: _new_(.+)\.(.+)", message)
+    if not found:
+        return ""
+    table, column = found.groups()
+    return (f" ({table}.{column} holds NULLs, which the rebuilt table does not allow: set them first, e.g. UPDATE "
+            f"{quote(table)} SET {quote(column)} = ... WHERE {quote(column)} IS NULL)")
 
 
 def _noting_sigint(seen: list):
