@@ -731,7 +731,8 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
                                "or give a default of the field's type")
         checked = target is None and "sql_type" not in metadata and default not in (_NO_DEFAULT, None)
         if checked and not _default_fits(inner, default):
-            raise MigrateError(f"{where}: default {default!r} is not a {inner.__name__}: give it a "
+            a = "an" if inner.__name__[:1].lower() in "aeiou" else "a"
+            raise MigrateError(f"{where}: default {default!r} is not {a} {inner.__name__}: give it {a} "
                                f"{inner.__name__} (or metadata={{'default_sql': ...}} for an SQL expression)")
         written = "default_sql" not in metadata and _model_option(cls, "__managed__", known_models)
         if written and _is_import_time(default):
@@ -1669,7 +1670,8 @@ class _Change:
             return f"{subject}: in {expected}, not in {actual}"
         if self.sign == "-":
             return f"{subject}: in {actual}, not in {expected}"
-        return f"{subject} differs" + (f" ({actual} -> {expected}: {self.detail})" if self.detail else "")
+        verb = "differ" if self.kind.endswith("s") else "differs"  # foreign keys, table checks...
+        return f"{subject} {verb}" + (f" ({actual} -> {expected}: {self.detail})" if self.detail else "")
 
 
 def _table_changes(before: Table, after: Table) -> list[_Change]:
@@ -4221,8 +4223,9 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
     warnings = keyless
     if violations:
         tables = ", ".join(sorted({v[0] for v in violations}))
-        warnings.append(f"{sum(violations.values())} foreign key violations that were already there remain in "
-                        f"{tables} (PRAGMA foreign_key_check)")
+        count = sum(violations.values())
+        warnings.append(f"{count} foreign key violation{'s' * (count > 1)} that {'were' if count > 1 else 'was'} "
+                        f"already there remain{'s' * (count == 1)} in {tables} (PRAGMA foreign_key_check)")
     if warnings:
         done[-1] = replace(done[-1], warnings=done[-1].warnings + tuple(warnings))
     return done
@@ -5678,8 +5681,12 @@ def main(argv: list[str] | None = None) -> int:
         first = argv[0].split("=")[0] if argv else ""
         own = first in ("-h", "--") or (len(first) > 2 and ("--help".startswith(first) or "--version".startswith(first)))
         if first.startswith("-") and not own and any(arg in _HANDLERS for arg in argv[1:]):
+            import shlex
+            command = next(arg for arg in argv[1:] if arg in _HANDLERS)
+            others = list(argv)
+            others.remove(command)
             parser.error(f"{argv[0]} goes after the command, as every option does: "
-                         f"python migrate.py COMMAND {argv[0]} ... (e.g. status --db app.sqlite3)")
+                         f"python migrate.py {shlex.join([command, *others])}")
         args = parser.parse_args(argv)
         for option in ("default", "rename"):  # SQL and names (paths may be any bytes)
             for text in getattr(args, option, None) or ():

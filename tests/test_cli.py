@@ -242,7 +242,8 @@ class Errors(unittest.TestCase):
         self.assertIn("not allowed with argument", result.stderr)
         result = self.project.cli("--db", "t.db", "status")  # git -C / alembic -c habit
         self.assertEqual(result.returncode, 2)
-        self.assertIn("--db goes after the command, as every option does", result.stderr)
+        self.assertIn("--db goes after the command, as every option does: python migrate.py status --db t.db",
+                      result.stderr)
         self.assertIn("0.1", self.project.cli("--vers").stdout)  # an abbreviation argparse knows
         self.assertIn("--timeout goes after the command", self.project.cli("--timeout", "5", "apply").stderr)
         self.assertNotIn("goes after", self.project.cli("--bogus").stderr)  # no command: argparse's own error

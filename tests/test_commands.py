@@ -323,11 +323,11 @@ class Commands(unittest.TestCase):
                              "b TEXT NOT NULL DEFAULT '', id INTEGER PRIMARY KEY, UNIQUE (b, p_id))",
                              "CREATE INDEX t_p_id_idx ON t (p_id)")
         refused = self.project.cli("apply", "--fake-initial")
-        self.assertIn("--fake-initial: the database does not match 0001_initial (unique constraints of t differs; "
+        self.assertIn("--fake-initial: the database does not match 0001_initial (unique constraints of t differ; "
                       "table t: DEFERRABLE clause in the database, not in 0001_initial)", refused.stderr)
         self.run_ok("apply", "--fake")  # adopted all the same
         self.assertEqual(self.project.cli("check").stdout,
-                         "database drift: unique constraints of t differs\n"
+                         "database drift: unique constraints of t differ\n"
                          "database drift: table t: DEFERRABLE clause in the database, not in its applied migrations\n")
         self.project.models("@dataclass\nclass P:\n    id: Optional[int] = None\n@dataclass\nclass T:\n"
                             "    p: Optional[P] = None\n    b: str = 'z'\n    id: Optional[int] = None\n")

@@ -303,7 +303,7 @@ class Defaults(ModelCase):
         for annotation, default in (("int", '"abc"'), ("str", "5"), ("bool", "1"), ("bytes", '"x"'), ("float", '"1.5"')):
             with self.subTest(f"{annotation} = {default}"):
                 self.error(f"@dataclass\nclass A:\n    x: {annotation} = {default}\n", "model A field x",
-                           f"is not a {annotation}")
+                           f"is not {'an' if annotation == 'int' else 'a'} {annotation}")
         self.table("@dataclass\nclass A:\n    x: float = 2\n    y: Optional[int] = None\n", "a")  # int is a float
         header = "import datetime, decimal, enum, uuid\nclass Color(enum.Enum):\n    RED = 1\n"
         for annotation, default in (("Color", "'red'"), ("decimal.Decimal", "1.5"), ("datetime.date", "'nope'"),
@@ -325,7 +325,7 @@ class Defaults(ModelCase):
 
     def test_none_needs_optional_and_a_bool_is_no_int_default(self):
         self.error("@dataclass\nclass T:\n    a: str = None\n", "model T field a: default None needs an Optional")
-        self.error("@dataclass\nclass T:\n    flag: int = True\n", "model T field flag: default True is not a int")
+        self.error("@dataclass\nclass T:\n    flag: int = True\n", "model T field flag: default True is not an int")
         self.table("@dataclass\nclass T:\n    id: int = None\n    a: Optional[str] = None\n", "t")  # a key SQLite assigns
         created = self.table("@dataclass\nclass T:\n    at: str = field(default=None, metadata={'default_sql': "
                              "'CURRENT_TIMESTAMP'})\n", "t").column("at")  # the database fills it

@@ -176,7 +176,7 @@ class Failures(unittest.TestCase):
         self.project.write_migration("0003_unrelated", "-- migrate:up\nCREATE TABLE t (a);\n-- migrate:down\nDROP TABLE t;\n")
         steps = self.project.apply()
         self.assertEqual([s.action for s in steps], ["apply", "apply"])
-        self.assertIn("1 foreign key violations that were already there remain in choice", steps[0].warnings[0])
+        self.assertIn("1 foreign key violation that was already there remains in choice", steps[0].warnings[0])
         self.assertEqual(steps[1].warnings, ())  # only the tables a migration touches are checked
         self.assertEqual(self.project.query("SELECT choice_text FROM choice ORDER BY rowid"), [("C",), ("OLD ORPHAN",)])
 
