@@ -2105,9 +2105,10 @@ def read_migrations(directory: str) -> list[Migration]:
     and without gaps, each file with a `-- migrate:up` section."""
     directory = _path_argument(directory, "the migrations directory")
     if not os.path.isdir(directory):
-        raise MigrateError(f"migrations directory {directory} "
-                           f"{'is not a directory' if os.path.exists(directory) else 'not found'}: "
-                           "run `make` to create it, or pass --dir")
+        if os.path.exists(directory):
+            raise MigrateError(f"migrations directory {directory} is not a directory: pass --dir FOLDER, or move "
+                               "that file away")
+        raise MigrateError(f"migrations directory {directory} not found: run `make` to create it, or pass --dir")
     try:
         entries = sorted(os.listdir(directory))
     except OSError as exc:
@@ -2636,7 +2637,7 @@ def make(*, models: str = "models.py", directory: str = "migrations", name: str 
         raise MigrateError(f"questioner must be a migrate.Questioner or None, not {type(questioner).__name__}; "
                            "nothing was written")
     questioner = questioner or Questioner()
-    migrations = read_migrations(directory) if os.path.isdir(directory) else []
+    migrations = read_migrations(directory) if os.path.exists(directory) else []  # (a file there: its error)
     number = migrations[-1].number + 1 if migrations else 1
     if empty:
         if not name:

@@ -109,6 +109,16 @@ class Evolution(unittest.TestCase):
         self.assertEqual(project.query("SELECT name FROM pragma_table_info('thing')"), [("c",), ("d",)])
         project.revert(target="zero")
 
+    def test_a_migrations_folder_that_is_a_file_is_a_clear_error_for_every_command(self):
+        project = Project(self)
+        project.models("@dataclass\nclass A:\n    x: int = 0\n")
+        for command in ("make", "status", "apply", "check"):
+            with self.subTest(command=command):
+                result = project.cli(command, "--dir", "models.py")
+                self.assertEqual(result.returncode, 1)
+                self.assertEqual(result.stderr, "error: migrations directory models.py is not a directory: pass "
+                                                "--dir FOLDER, or move that file away\n")
+
     def test_a_named_index_moves_to_a_table_that_sorts_first_or_is_new(self):
         project = Project(self)
         model = "@dataclass\nclass {name}:\n    {index}x: int = 0\n"
