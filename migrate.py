@@ -892,7 +892,7 @@ def _column_sql(f: _Field, *, is_pk: bool, keys: dict, tables: dict) -> tuple[st
         references = (tables[f.target], target_key[0])
     elif "references" in f.metadata:
         references = _parse_reference(f.metadata["references"], where, tables, keys)
-    if f.metadata.get("autoincrement") and not (is_pk and sql_type == "INTEGER"):
+    if f.metadata.get("autoincrement") and not (is_pk and sql_type.upper() == "INTEGER"):  # (as SQLite reads it)
         raise MigrateError(f"{where}: autoincrement needs an int primary key")
     default = None
     if "default_sql" in f.metadata:
@@ -912,6 +912,9 @@ def _column_sql(f: _Field, *, is_pk: bool, keys: dict, tables: dict) -> tuple[st
             action = " ".join(str(f.metadata[key]).upper().split())
             if action not in _FK_ACTIONS or not references:
                 raise MigrateError(f"{where}: {key} must be one of {', '.join(_FK_ACTIONS)} on a foreign key")
+            if action == "SET NULL" and not f.nullable:  # Django's fields.E320
+                raise MigrateError(f"{where}: {key} SET NULL needs a nullable field (Optional[...]), or the "
+                                   "action fails on NOT NULL: make it Optional, or choose another action")
             actions[key] = action
     definition = render_column(
         f.column, sql_type, notnull=not f.nullable, primary_key=is_pk,

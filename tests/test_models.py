@@ -574,7 +574,7 @@ class ForeignKeys(ModelCase):
                 code: str = field(metadata={"primary_key": True})
             @dataclass
             class Person:
-                country: Country = field(metadata={"on_delete": "CASCADE", "on_update": "set null"})
+                country: Country = field(metadata={"on_delete": "CASCADE", "on_update": "restrict"})
                 boss: Optional["Person"] = None
                 id: Optional[int] = None
         """)
@@ -583,7 +583,7 @@ class ForeignKeys(ModelCase):
                          [("country_id", "TEXT", True), ("boss_id", "INTEGER", False),
                           ("id", "INTEGER", True)])
         fks = {fk.columns: (fk.table, fk.to, fk.on_delete, fk.on_update) for fk in person.foreign_keys}
-        self.assertEqual(fks, {("country_id",): ("country", ("code",), "CASCADE", "SET NULL"),
+        self.assertEqual(fks, {("country_id",): ("country", ("code",), "CASCADE", "RESTRICT"),
                                ("boss_id",): ("person", ("id",), "NO ACTION", "NO ACTION")})
         self.assertEqual({i.name for i in person.indexes},
                          {"person_country_id_idx", "person_boss_id_idx"})
@@ -637,6 +637,24 @@ class ForeignKeys(ModelCase):
             class Person:
                 team: Team = field(metadata={"on_delete": "EXPLODE"})
         """, "Person field team", "on_delete")
+        self.error("""
+            @dataclass
+            class Team:
+                id: int
+            @dataclass
+            class Person:
+                team: Team = field(metadata={"on_delete": "set null"})
+        """, "Person field team", "on_delete SET NULL needs a nullable field")
+        self.table("""
+            @dataclass
+            class Team:
+                id: int
+            @dataclass
+            class Person:
+                team: Optional[Team] = field(default=None, metadata={"on_delete": "SET NULL"})
+                id: int = field(default=0, metadata={"sql_type": "integer", "primary_key": True,
+                                                     "autoincrement": True})
+        """, "person")
 
 
     def test_metadata_that_should_be_text_is_checked(self):
