@@ -754,7 +754,10 @@ _METADATA_SPELLINGS = {  # what a Django (or another ORM's) user reaches for fir
     "null": "make the annotation Optional[...]", "db_index": "did you mean 'index'?",
     "pk": "did you mean 'primary_key'?", "primary": "did you mean 'primary_key'?",
     "db_type": "did you mean 'sql_type'?", "foreign_key": "annotate the field with the model, or use 'references'",
-    "db_column": "the column is named after the field: rename the field"}  # (not keys other libraries use)
+    "db_column": "the column is named after the field: rename the field",
+    "db_collation": "did you mean 'collate'?", "collation": "did you mean 'collate'?",
+    "db_default": "give the field a Python default, or use 'default_sql'",
+    "server_default": "give the field a Python default, or use 'default_sql'"}  # (not keys other libraries use)
 
 
 def _check_metadata(metadata: dict, where: str) -> None:

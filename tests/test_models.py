@@ -682,7 +682,9 @@ class ForeignKeys(ModelCase):
                                    ({"db_index": True}, "did you mean 'index'?"),
                                    ({"null": True}, "make the annotation Optional"),
                                    ({"UNIQUE": True}, "metadata 'UNIQUE' is not one of migrate.py's: did you mean 'unique'?"),
-                                   ({"pk": True}, "did you mean 'primary_key'?")):
+                                   ({"pk": True}, "did you mean 'primary_key'?"),
+                                   ({"db_collation": "NOCASE"}, "did you mean 'collate'?"),
+                                   ({"db_default": "x"}, "give the field a Python default, or use 'default_sql'")):
             with self.subTest(metadata):
                 self.error(f"@dataclass\nclass A:\n    x: str = field(default='', metadata={metadata!r})\n",
                            "model A field x", fragment)
