@@ -730,10 +730,6 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
             raise MigrateError(f"{where}: default None needs an Optional annotation (Optional[...] or ... | None), "
                                "or give a default of the field's type")
         checked = target is None and "sql_type" not in metadata and default not in (_NO_DEFAULT, None)
-        if checked and not _default_fits(inner, default):
-            a = "an" if inner.__name__[:1].lower() in "aeiou" else "a"
-            raise MigrateError(f"{where}: default {default!r} is not {a} {inner.__name__}: give it {a} "
-                               f"{inner.__name__} (or metadata={{'default_sql': ...}} for an SQL expression)")
         written = "default_sql" not in metadata and _model_option(cls, "__managed__", known_models)
         if written and _is_import_time(default):
             import datetime
@@ -743,6 +739,10 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
             raise MigrateError(f"{where}: default {default!r} is the time the models were loaded ({now} in the "
                                "class body), so every make would write a new default; for the time a row is "
                                f"inserted use metadata={{'default_sql': '{sql}'}}")
+        if checked and not _default_fits(inner, default):
+            a = "an" if inner.__name__[:1].lower() in "aeiou" else "a"
+            raise MigrateError(f"{where}: default {default!r} is not {a} {inner.__name__}: give it {a} "
+                               f"{inner.__name__} (or metadata={{'default_sql': ...}} for an SQL expression)")
         fields.append(_Field(cls.__name__, f.name, column, sql_type, nullable, metadata, default, target))
     return fields
 
@@ -824,6 +824,8 @@ def _default_fits(annotation: object, default: object) -> bool:
         return True
     also = {float: int, bytes: bytearray}.get(annotation, int if annotation.__name__ == "Decimal" else annotation)
     if isinstance(default, bool) and annotation is not bool:  # True is an int to Python, not to a reader
+        return False
+    if annotation.__name__ == "date" and type(default).__name__ == "datetime":  # a datetime is a date, to Python
         return False
     return isinstance(default, (annotation, also))
 

@@ -307,6 +307,7 @@ class Defaults(ModelCase):
         self.table("@dataclass\nclass A:\n    x: float = 2\n    y: Optional[int] = None\n", "a")  # int is a float
         header = "import datetime, decimal, enum, uuid\nclass Color(enum.Enum):\n    RED = 1\n"
         for annotation, default in (("Color", "'red'"), ("decimal.Decimal", "1.5"), ("datetime.date", "'nope'"),
+                                    ("datetime.date", "datetime.datetime(2020, 1, 1)"),
                                     ("uuid.UUID", "3")):
             with self.subTest(f"{annotation} = {default}"):
                 self.error(f"{header}@dataclass\nclass A:\n    x: {annotation} = {default}\n", "model A field x",
