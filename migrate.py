@@ -1003,6 +1003,10 @@ def model_tables(module) -> list[ModelTable]:
                                "D1 use the prefix, or migrate.py the name); set __tablename__")
         tables[cls] = name
     fields = {cls: _model_fields(cls, by_name) for cls in classes}
+    for cls, found in fields.items():
+        if not found:  # SQLite has no table without columns
+            raise MigrateError(f"model {cls.__name__} has no fields: annotate at least one (a ClassVar is no "
+                               "field), or prefix the class name with _ if it is no table")
     single_keys = {cls: pk[0] for cls in classes for pk in [_primary_key(fields[cls])] if len(pk) == 1}
     keys = {cls: (single_keys[cls].column, single_keys[cls].sql_type or "INTEGER") if cls in single_keys else None
             for cls in classes}

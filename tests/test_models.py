@@ -264,6 +264,14 @@ class Columns(ModelCase):
         """, "post")
         self.assertEqual(table.columns[0].type, "TEXT")
 
+    def test_a_model_without_fields_is_an_error_saying_so(self):
+        self.error("""
+            from typing import ClassVar
+            @dataclass
+            class Post:
+                kind: ClassVar[str] = "post"
+        """, "model Post has no fields: annotate at least one")
+
     def test_mixed_enum_is_refused(self):
         self.error("""
             import enum
