@@ -681,6 +681,10 @@ def _sql_type(annotation: object, where: str) -> str:
     if isinstance(annotation, type) and key in _SQL_TYPES:
         return _SQL_TYPES[key]
     shown = getattr(annotation, "__name__", None) if isinstance(annotation, type) else None
+    if isinstance(annotation, type) and hasattr(annotation, "__dataclass_fields__"):
+        raise MigrateError(f"{where}: {shown} is a dataclass from module {annotation.__module__}, and only those "
+                           "defined in the models module are models: define it there (a model imported from "
+                           "elsewhere is no table here), or give the column metadata={'references': ...}")
     raise MigrateError(f"{where}: unsupported annotation {shown or annotation!r}; use int, str, float, "
                        "bytes, bool, datetime, date, time, Decimal, UUID, an Enum or a model, "
                        "or set metadata={'sql_type': ...}")

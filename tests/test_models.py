@@ -264,6 +264,17 @@ class Columns(ModelCase):
         """, "post")
         self.assertEqual(table.columns[0].type, "TEXT")
 
+    def test_a_dataclass_imported_from_elsewhere_is_no_model_and_the_error_says_so(self):
+        self.error("""
+            import dataclasses
+            Point = dataclasses.make_dataclass("Point", [("x", int)])
+            Point.__module__ = "geometry"
+            @dataclass
+            class Place:
+                where: Point
+        """, "model Place field where: Point is a dataclass from module geometry, and only those defined in "
+             "the models module are models")
+
     def test_a_model_without_fields_is_an_error_saying_so(self):
         self.error("""
             from typing import ClassVar
