@@ -5630,7 +5630,9 @@ def _run_check(args, out: _Output) -> int:
     if problems:
         return 1
     if os.path.exists(args.db) or _is_url(args.db):
-        out.say("OK: models, migrations and database agree")
+        pending = sum(not row.applied for row in status(args.db, directory=args.dir, timeout=args.timeout))
+        to_apply = f" ({pending} migration{'s' * (pending > 1)} to apply: run apply)" if pending else ""
+        out.say(f"OK: models, migrations and database agree{to_apply}")
     else:  # a mistyped --db in CI should be seen
         out.say(f"OK: models and migrations agree (no database at {args.db} to compare)")
     return 0

@@ -41,6 +41,9 @@ class Commands(unittest.TestCase):
         self.assertEqual(result.returncode, 1)
         self.assertIn("apply would stop: migration 0003_y (down section): VACUUM cannot run", result.stdout)
         self.project.write_migration("0003_y", "-- migrate:up\nSELECT 1;\n-- migrate:down\n")
+        self.assertEqual(self.run_ok("check"), "OK: models, migrations and database agree (1 migration to apply: "
+                                               "run apply)\n")
+        self.run_ok("apply")
         self.assertEqual(self.run_ok("check"), "OK: models, migrations and database agree\n")
 
     def test_warnings_go_to_stderr_also_when_quiet_and_a_possible_rename_is_pointed_out(self):
