@@ -1675,7 +1675,8 @@ class _Change:
             verb = {"+": "Add", "-": "Drop", "~": "Alter"}[self.sign]
             return f"{self.sign} {verb} column {table}.{self.name}" + (f": {self.detail}" if self.detail else "")
         if self.kind == "index":
-            return f"+ Create index {self.name} on {table}" if self.sign == "+" else f"- Drop index {self.name}"
+            made = f"+ Create {self.detail} index".replace("  ", " ")  # detail: "unique" or ""
+            return f"{made} {self.name} on {table}" if self.sign == "+" else f"- Drop index {self.name}"
         return f"~ Change {self.kind} of {table}"
 
     def difference(self, table: str, actual: str, expected: str) -> str:
@@ -1714,7 +1715,8 @@ def _table_changes(before: Table, after: Table) -> list[_Change]:
     old_indexes = {i.signature: i for i in before.indexes}
     new_indexes = {i.signature: i for i in after.indexes}
     changes += [_Change("-", "index", i.name) for s, i in old_indexes.items() if s not in new_indexes]
-    changes += [_Change("+", "index", i.name) for s, i in new_indexes.items() if s not in old_indexes]
+    changes += [_Change("+", "index", i.name, "unique" if i.unique else "")
+                for s, i in new_indexes.items() if s not in old_indexes]
     return changes
 
 

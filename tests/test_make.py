@@ -136,12 +136,14 @@ class Evolution(unittest.TestCase):
         result = self.project.evolve("""
             @dataclass
             class Question:
+                __unique__ = [("author", "score")]
                 text: str = field(metadata={"index": True})
                 author: Optional[str] = None
                 score: int = 7
                 id: Optional[int] = None
         """)
         self.assertEqual(result.operations, ("+ Add column question.author", "+ Add column question.score",
+                                             "+ Create unique index question_author_score_uniq on question",
                                              "+ Create index question_text_idx on question"))
         self.assertEqual(result.name, "0002_add_question_author_and_more")
         self.assertNotIn("_new_question", "\n".join(result.up))
