@@ -5487,6 +5487,16 @@ def _run_make(args, out: _Output) -> int:
     return 0
 
 
+def _target_name(args) -> str:
+    """The migration a target designates (`2` -> `0002_add_author`), as Django names it."""
+    if args.target == "zero":
+        return "zero"
+    try:
+        return find_migration(args.dir, args.target).name
+    except MigrateError:  # (the run says why)
+        return args.target
+
+
 def _run_migrations(args, out: _Output) -> int:
     reverting = args.command == "revert"
     checking = not reverting and args.check
@@ -5520,7 +5530,7 @@ def _run_migrations(args, out: _Output) -> int:
         header.append("  Revert every migration" if args.target == "zero" else
                       f"  Revert every migration after {args.target}" if args.target else "  Revert the last migration")
     else:
-        header.append(f"  Target specific migration: {args.target}" if args.target else "  Apply all migrations")
+        header.append(f"  Target specific migration: {_target_name(args)}" if args.target else "  Apply all migrations")
     header.append("Running migrations:")
 
     def say_header():
@@ -5743,7 +5753,8 @@ def main(argv: list[str] | None = None) -> int:
             print("error: the output was closed while migrating" + _RUN_CUT_SHORT, file=sys.stderr)
         return 1
     except OSError as exc:  # the output cannot be written (a full disk): one line, as any error
-        print(f"error: {exc}" + (_RUN_CUT_SHORT if changing else ""), file=sys.stderr)
+        where = f" ({exc.filename})" if exc.filename else " while writing the output"
+        print(f"error: {exc.strerror or exc}{where}" + (_RUN_CUT_SHORT if changing else ""), file=sys.stderr)
         return 1
 
 

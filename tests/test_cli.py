@@ -215,7 +215,7 @@ class Errors(unittest.TestCase):
                                         cwd=self.project.root, capture_output=True, text=True, timeout=60)
                 self.assertNotIn("Traceback", result.stderr)
                 self.assertEqual(result.returncode, code, result.stderr)
-        self.assertIn("error: [Errno 28] No space left on device", subprocess.run(
+        self.assertIn("error: No space left on device while writing the output", subprocess.run(
             f'"{sys.executable}" "{MIGRATE}" status >/dev/full', shell=True, cwd=self.project.root,
             capture_output=True, text=True, timeout=60).stderr)
 

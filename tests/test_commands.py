@@ -366,7 +366,8 @@ class Commands(unittest.TestCase):
         for name in ("0001_initial", "0002_a", "0003_b"):
             self.assertEqual(len(re.findall(rf"Applying {name}\.\.\.", out)), 1, out)
         self.assertIn("Committed 3 migrations in one transaction... OK", out)
-        out = self.run_ok("apply", "0001", "--atomic")
+        out = self.run_ok("apply", "1", "--atomic")
+        self.assertIn("Target specific migration: 0001_initial\n", out)  # the name, as Django says it
         self.assertIn("Unapplying 0003_b...\n  Unapplying 0002_a...\n  Committed 2 migrations in one transaction... OK", out)
         out = self.run_ok("apply", "--atomic", "0002")  # one alone: its own OK
         self.assertEqual((out.count("OK"), out.count("Committed")), (1, 0), out)
