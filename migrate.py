@@ -2665,9 +2665,39 @@ def make(*, models: str = "models.py", directory: str = "migrations", name: str 
     module = _models_module(models)
     scratch = replay(migrations)
     try:
-        return _make(scratch, module, directory, number, name, questioner, write)
+        result = _make(scratch, module, directory, number, name, questioner, write)
     finally:
         scratch.close()
+    if result.operations:  # what it writes may only make up for a migration from an older branch
+        result = replace(result, warnings=result.warnings + tuple(_branch_losses(migrations)))
+    return result
+
+
+def _branch_losses(migrations: list[Migration]) -> list[str]:
+    """The migrations that, tried on the ones before them, drop a column as
+    they rebuild a table: written on a branch older than the migration that
+    made it, they lose it, and `make` sees a column to add back (README:
+    apply refuses them). Replayed anew from the first that rebuilds."""
+    probed = [i for i, m in enumerate(migrations) if _rebuilt_tables(split_statements(m.down or ""))]
+    if not probed:
+        return []
+    notes, scratch = [], replay(migrations[:probed[0]])
+    try:
+        for migration in migrations[probed[0]:]:
+            statements = split_statements(migration.up)
+            lost = [what for what, _ in _round_trip_losses(scratch, migration) if what.startswith("column ")] \
+                if _rebuilt_tables(split_statements(migration.down or "")) else []
+            if lost:
+                notes.append(f"{migration.name} was written without {', '.join(lost)} (on a branch older than the "
+                             "migration that makes it?): applying and reverting it loses it, and apply refuses it. "
+                             "If it is applied nowhere yet, delete it and what make wrote after it, and run make again")
+            _replay_migration(scratch, migration, statements)
+            _drop_temp_objects(scratch, set())
+    except MigrateError:
+        pass  # a file that does not replay: make has said so already
+    finally:
+        scratch.close()
+    return notes
 
 
 def _models_module(models: str):

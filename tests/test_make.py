@@ -109,6 +109,24 @@ class Evolution(unittest.TestCase):
         self.assertEqual(project.query("SELECT name FROM pragma_table_info('thing')"), [("c",), ("d",)])
         project.revert(target="zero")
 
+    def test_make_after_a_merge_names_the_migration_written_without_a_column(self):
+        project = Project(self)
+        model = "@dataclass\nclass Choice:\n    text: {text}\n{author}    id: Optional[int] = None\n"
+        project.models(model.format(text="str", author=""))
+        project.make()
+        author = "    author: str = ''\n"
+        project.models(model.format(text="str", author=author))
+        aside = os.path.join(project.root, "0002_branch_a.sql")
+        os.rename(project.make().path, aside)  # branch A's 0002 adds author
+        project.models(model.format(text="Optional[str] = None", author=""))
+        os.rename(project.make().path, os.path.join(project.directory, "0003_alter_choice.sql"))  # branch B's
+        os.rename(aside, os.path.join(project.directory, "0002_add_choice_author.sql"))
+        project.models(model.format(text="Optional[str] = None", author=author))  # merged
+        result = project.make(write=False)
+        self.assertEqual(result.operations, ("+ Add column choice.author",))
+        self.assertIn("0003_alter_choice was written without column choice.author (on a branch older than the "
+                      "migration that makes it?): applying and reverting it loses it, and apply refuses it", " ".join(result.warnings))
+
     def test_a_migrations_folder_that_is_a_file_is_a_clear_error_for_every_command(self):
         project = Project(self)
         project.models("@dataclass\nclass A:\n    x: int = 0\n")
