@@ -5500,6 +5500,8 @@ def _run_make(args, out: _Output) -> int:
         print(f"Models have changes without a migration ({result.name}):")
         for line in result.operations:
             print(f"  {line}")
+        for warning in result.warnings:  # (one may say why: a migration from an older branch)
+            print(f"WARNING: {warning}", file=sys.stderr)
         return 1
     if args.dry_run:
         print(result.text, end="")

@@ -126,6 +126,8 @@ class Evolution(unittest.TestCase):
         self.assertEqual(result.operations, ("+ Add column choice.author",))
         self.assertIn("0003_alter_choice was written without column choice.author (on a branch older than the "
                       "migration that makes it?): applying and reverting it loses it, and apply refuses it", " ".join(result.warnings))
+        self.assertIn("WARNING: 0003_alter_choice was written without column choice.author",
+                      project.cli("make", "--check").stderr)
 
     def test_a_migrations_folder_that_is_a_file_is_a_clear_error_for_every_command(self):
         project = Project(self)
