@@ -1580,6 +1580,17 @@ def diff_schemas(old: Schema, new: Schema, questioner: Questioner, *,
             + [op for op in alters if op not in freeing])
 
 
+def _fills_into_new_tables(operations: list) -> list[str]:
+    """One-off values that fill a foreign key into a table the same
+    migration creates, empty: any row the table has fails the migration."""
+    made = {_fold(op.table.name) for op in operations if isinstance(op, CreateTable)}
+    return [f"{op.after.name}.{column} is filled with {op.fills[_fold(column)]}, a key into {fk.table}, which this "
+            f"migration creates empty: applying it fails if {op.after.name} has rows (their keys would point "
+            f"nowhere); make the field Optional, or add {fk.table} and its rows in a migration of their own first"
+            for op in operations if isinstance(op, AlterTable) for fk in op.after.foreign_keys
+            if _fold(fk.table) in made for column in fk.columns[:1] if _fold(column) in op.fills]
+
+
 def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool) -> dict:
     """One-off values for columns that become NOT NULL without a default."""
     fills = {}
@@ -2732,7 +2743,8 @@ def _make(scratch, module, directory, number, name, questioner, write) -> MakeRe
     description = [line for op in operations for line in op.describe()]
     renamed = {_fold(op.old): op.new for op in operations if isinstance(op, RenameTable)}
     renamed.update({(_fold(op.table), _fold(op.old)): op.new for op in operations if isinstance(op, RenameColumn)})
-    unmarked = _revert_warnings(operations) + _lost_clauses(original, changed, renamed)  # no statement says them
+    unmarked = (_revert_warnings(operations) + _lost_clauses(original, changed, renamed)  # no statement says them
+                + _fills_into_new_tables(operations))
     reverted = warnings_for([inverse for _, _, inverse in reversed(steps)])  # (the down section says them)
     warnings = (warnings_for(operations) + unmarked + [f"reverting {w}" for w in reverted if w.startswith("narrows")]
                 + (_rename_hints(operations) if questioner.prompt is None else []))

@@ -109,6 +109,20 @@ class Evolution(unittest.TestCase):
         self.assertEqual(project.query("SELECT name FROM pragma_table_info('thing')"), [("c",), ("d",)])
         project.revert(target="zero")
 
+    def test_a_one_off_key_into_a_table_the_migration_creates_is_warned_about(self):
+        project = Project(self)
+        question = "@dataclass\nclass Question:\n{category}    text: str = ''\n    id: Optional[int] = None\n"
+        project.models(question.format(category=""))
+        project.make()
+        project.models("@dataclass\nclass Category:\n    name: str = ''\n    id: Optional[int] = None\n"
+                       + question.format(category="    category: Category\n"))
+        result = project.make(questioner=migrate.Questioner(defaults={"question.category_id": "1"}))
+        warning = ("question.category_id is filled with 1, a key into category, which this migration creates empty: "
+                   "applying it fails if question has rows")
+        self.assertIn(warning, " ".join(result.warnings))
+        self.assertIn(f"-- WARNING: {warning}", result.text)
+        project.apply()  # no rows: fine
+
     def test_make_after_a_merge_names_the_migration_written_without_a_column(self):
         project = Project(self)
         model = "@dataclass\nclass Choice:\n    text: {text}\n{author}    id: Optional[int] = None\n"
