@@ -4954,7 +4954,7 @@ def _disagreements(db, models: str, directory: str, timeout: float | None) -> li
                 history = _history(by_name, records)
                 if any(m.name not in records and m.name in {h.name for h in history}
                        for m in migrations if m.replaces and any(n in records for n in m.replaces)):
-                    return problems + (_drift(database.conn, ran) if ran is not None else [])  # one is gone
+                    return problems + (_drift(database.conn, ran, unmanaged) if ran is not None else [])  # one is gone
                 done = set(records).union(*(_applied_in(m.replaces, records) for m in migrations if m.replaces))
                 done |= {m.name for m in history if m.replaces and not _not_applied(m.replaces, records)}
                 covered = {name for m in migrations for name in m.replaces}
@@ -4972,22 +4972,26 @@ def _disagreements(db, models: str, directory: str, timeout: float | None) -> li
                     problems.append(f"migration file {by_name[name].path} changed since it was applied")
             files = [m for m in by_name.values() if m.name in applied]
             if all(name in by_name and by_name[name].matches(applied[name].checksum) for name in applied):
-                return problems + _drift(database.conn, files)
+                return problems + _drift(database.conn, files, unmanaged)
             if ran is not None:
-                return problems + _drift(database.conn, ran)
+                return problems + _drift(database.conn, ran, unmanaged)
             if any(name not in by_name for name in applied):  # what it made would all read as drift
                 return problems
-            return problems + _drift(database.conn, files)
+            return problems + _drift(database.conn, files, unmanaged)
     finally:
         if database is not None:
             database.close()
 
 
-def _drift(conn, applied: list[Migration]) -> list[str]:
+def _drift(conn, applied: list[Migration], unmanaged: frozenset = frozenset()) -> list[str]:
     """How the database's schema differs from what its applied migrations
-    build, one line each."""
+    build, one line each. A table of an unmanaged model that they do not
+    make was made elsewhere (an adopted Django database's auth_user): not drift."""
     expected = replayed_schema(applied)
     actual = read_schema(conn)
+    elsewhere = {_fold(t.name) for t in actual.tables} & set(unmanaged) - {_fold(t.name) for t in expected.tables}
+    actual = replace(actual, tables=tuple(t for t in actual.tables if _fold(t.name) not in elsewhere),
+                     triggers=tuple(t for t in actual.triggers if _fold(t.table) not in elsewhere))
     names = ("the database", "its applied migrations")
     return [f"database drift: {line}" for line in schema_differences(actual, expected, names=names)
             + _object_differences(actual, expected) + _clause_differences(actual, expected, names)]

@@ -341,6 +341,18 @@ class Commands(unittest.TestCase):
         self.assertIn("WARNING: the rebuild of t left out its UNIQUE constraint (b, p_id), which the database had and "
                       "the migrations do not make", result.stderr)
 
+    def test_a_table_made_elsewhere_is_no_drift_once_an_unmanaged_model_describes_it(self):
+        self.run_ok("apply")
+        self.project.execute("CREATE TABLE auth_group (id INTEGER PRIMARY KEY, name TEXT)",
+                             "CREATE TRIGGER auth_group_touch AFTER INSERT ON auth_group BEGIN SELECT 1; END")
+        result = self.project.cli("check")
+        self.assertEqual(result.stdout.splitlines(), [
+            "database drift: table auth_group: in the database, not in its applied migrations",
+            "database drift: trigger auth_group_touch: in the database, not in its applied migrations"])
+        self.project.models(POLLS + "@dataclass\nclass AuthGroup:\n    __tablename__ = 'Auth_Group'\n"
+                            "    __managed__ = False\n    name: str = ''\n    id: Optional[int] = None\n")
+        self.assertEqual(self.run_ok("check"), "OK: models, migrations and database agree\n")
+
     def test_an_integer_primary_key_desc_is_drift_since_it_is_no_rowid_alias(self):
         self.project = Project(self)
         self.project.models("@dataclass\nclass Item:\n    name: Optional[str] = None\n    id: Optional[int] = None\n")
