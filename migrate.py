@@ -3672,12 +3672,13 @@ def _table_objects(conn, table: str) -> tuple[str, dict, dict, dict, frozenset] 
     return names[0], {_fold(c[1]): c[1] for c in columns}, by_kind("index"), by_kind("trigger"), definitions
 
 
-def _unique_constraints(conn, table: str) -> set[str]:
-    """The table's UNIQUE constraints (not its CREATE INDEX ones), each as
+def _unique_constraints(conn, table: str, *, indexes_too: bool = False) -> set[str]:
+    """The table's UNIQUE constraints (not its CREATE INDEX ones, unless
+    `indexes_too`: a full unique index keeps the same rows out), each as
     its columns: "(a, b)"."""
     return {"(" + ", ".join(_fold(info[2] or "?") for info in conn.execute(f"PRAGMA index_info({quote(name)})")) + ")"
-            for _, name, _, origin, *_ in conn.execute(f"PRAGMA index_list({quote(table)})").fetchall()
-            if origin == "u"}
+            for _, name, unique, origin, partial in conn.execute(f"PRAGMA index_list({quote(table)})").fetchall()
+            if origin == "u" or (indexes_too and origin == "c" and unique and not partial)}
 
 
 def _rebuild_expectations(conn, steps: list[PlannedStep], migrations: list[Migration],
@@ -3908,7 +3909,7 @@ def _rebuild_warnings(conn, step: PlannedStep, unknown_objects) -> tuple[str, ..
         return ()
     lost_clauses = []
     for kind, clauses, table, _ in unknown_objects:
-        if kind == "UNIQUE constraint" and clauses not in _unique_constraints(conn, table):
+        if kind == "UNIQUE constraint" and clauses not in _unique_constraints(conn, table, indexes_too=True):
             lost_clauses.append(f"the rebuild of {table} left out its UNIQUE constraint {clauses}, which the "
                                 "database had and the migrations do not make: add it back in a migration of your "
                                 "own, or declare it on the model (__unique__)")

@@ -341,6 +341,19 @@ class Commands(unittest.TestCase):
         self.assertIn("WARNING: the rebuild of t left out its UNIQUE constraint (b, p_id), which the database had and "
                       "the migrations do not make", result.stderr)
 
+    def test_a_rebuild_that_keeps_a_unique_constraint_as_a_unique_index_does_not_warn(self):
+        self.project = Project(self)
+        model = "@dataclass\nclass T:\n    slug: str = field(default='', metadata={{'unique': True}})\n    b: {b}\n"
+        self.project.models(model.format(b="str = ''"))
+        self.run_ok("make")
+        self.project.execute("CREATE TABLE t (slug TEXT NOT NULL DEFAULT '' UNIQUE, b TEXT NOT NULL DEFAULT '')")
+        self.run_ok("apply", "--fake")  # as Django writes unique=True: inline
+        self.project.models(model.format(b="Optional[str] = None"))
+        self.run_ok("make")  # 0002 rebuilds t
+        result = self.project.cli("apply")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertNotIn("UNIQUE", result.stderr)
+
     def test_a_table_made_elsewhere_is_no_drift_once_an_unmanaged_model_describes_it(self):
         self.run_ok("apply")
         self.project.execute("CREATE TABLE auth_group (id INTEGER PRIMARY KEY, name TEXT)",
