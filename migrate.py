@@ -2163,6 +2163,10 @@ def read_migrations(directory: str) -> list[Migration]:
                 f"migrations {previous.name} and {current.name} share number {current.number:04d} "
                 "(two branches each made one): renumber the one not yet applied anywhere to "
                 f"{migrations[-1].number + 1:04d} and run `make --check`")
+        if current.number != previous.number + 1 and current.replaces:  # a squash keeps its number
+            raise MigrateError(f"migration numbers jump from {previous.name} to {current.name}, a squash that "
+                               f"keeps its number: rename {previous.name} (another branch's?) to number "
+                               f"{migrations[-1].number + 1:04d}, after it")
         if current.number != previous.number + 1:
             raise MigrateError(f"migration numbers jump from {previous.name} to {current.name}: "
                                f"rename {current.name} to number {previous.number + 1:04d}")

@@ -67,6 +67,14 @@ class Squash(unittest.TestCase):
         fresh.revert()
         self.assertEqual(normalised_schema(fresh.db), [])
 
+    def test_a_gap_before_a_squash_says_to_move_the_other_file_after_it(self):
+        project = self.build()
+        migrate.squash(directory=project.directory)  # 0004_squashed_0001_0004
+        project.write_migration("0002_bob", "-- migrate:up\nCREATE TABLE bob (x);\n-- migrate:down\nDROP TABLE bob;\n")
+        with self.assertRaisesRegex(migrate.MigrateError, "jump from 0002_bob to 0004_squashed_0001_0004, a squash "
+                                    "that keeps its number: rename 0002_bob .* to number 0005, after it"):
+            project.apply()
+
     def test_databases_that_applied_the_originals_keep_working(self):
         project = self.build()
         project.apply()
