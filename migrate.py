@@ -3819,6 +3819,7 @@ def _round_trip_losses(scratch, migration: Migration) -> list[tuple[str, bool]]:
     if any(_statement_problem(s) for s in down) or not tables:
         return []  # a down section that cannot run here, or rebuilds nothing: nothing to lose
     before = {table: _table_objects(scratch, table) for table in tables}
+    kinds_before = {table: _column_kinds(scratch, table) for table in tables}
     temporary = "SELECT type, name FROM temp.sqlite_master WHERE type IN ('table', 'view', 'trigger')"
     kept = set(scratch.execute(temporary).fetchall())
     scratch.execute("SAVEPOINT probe")
@@ -3840,6 +3841,15 @@ def _round_trip_losses(scratch, migration: Migration) -> list[tuple[str, bool]]:
                       kind != "column" and key not in after_up)
                      for i, kind in ((1, "column"), (2, "index"), (3, "trigger")) if objects
                      for key in sorted(objects[i].keys() - after[i].keys())]
+            # and what a rebuild written for another type or nullability does to a column's values
+            kinds_after = _column_kinds(scratch, table)
+            for key, (affinity, declared, notnull) in sorted(kinds_before[table].items()):
+                if key in kinds_after and objects:
+                    name = f"column {objects[0]}.{objects[1][key]}"
+                    if kinds_after[key][0] != affinity:
+                        lost.append((f"{name} as {declared or 'no type'}", False))
+                    elif kinds_after[key][2] and not notnull:
+                        lost.append((f"{name} as nullable", False))
         return lost
     except sqlite3.Error:
         return []  # the sections do not run here as they are: nothing to tell
@@ -3847,6 +3857,11 @@ def _round_trip_losses(scratch, migration: Migration) -> list[tuple[str, bool]]:
         if scratch.in_transaction:  # a statement's ON CONFLICT ROLLBACK may have ended it, undoing all
             scratch.execute("ROLLBACK TO probe")
             scratch.execute("RELEASE probe")
+
+
+def _column_kinds(conn, table: str) -> dict[str, tuple[str, str, bool]]:
+    """A table's columns, each as (affinity, declared type, NOT NULL), by folded name."""
+    return {_fold(c[1]): (_affinity(c[2]), c[2], bool(c[3])) for c in conn.execute(f"PRAGMA table_xinfo({quote(table)})")}
 
 
 def _check_rebuilt_tables(conn, step: PlannedStep) -> list[tuple[str, str, str]]:

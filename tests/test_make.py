@@ -143,6 +143,32 @@ class Evolution(unittest.TestCase):
         self.assertIn("WARNING: 0003_alter_choice was written without column choice.author",
                       project.cli("make", "--check").stderr)
 
+    def test_a_rebuild_from_an_older_branch_is_refused_for_the_type_and_nullability_it_undoes(self):
+        for field, changed, message in (("code: int", "code: str", "column part.code as TEXT"),
+                                        ("pages: int = 0", "pages: Optional[int] = None", "column part.pages as nullable")):
+            with self.subTest(field=field):
+                project = Project(self)
+                model = "@dataclass\nclass Part:\n    {field}\n    title: str = field(default='', metadata={meta})\n"
+                project.models(model.format(field=field, meta="{}"))
+                project.make()
+                project.models(model.format(field=field, meta="{'collate': 'NOCASE'}"))
+                aside = os.path.join(project.root, "0003_bob.sql")
+                os.rename(project.make().path, aside)  # Bob's rebuild, from the base
+                project.models(model.format(field=changed, meta="{}"))
+                project.make()  # Alice's 0002
+                os.rename(aside, os.path.join(project.directory, "0003_alter_part.sql"))
+                project.apply(target="0002")
+                project.execute("INSERT INTO part (code, title) VALUES ('007', 'a')" if "code" in field
+                                else "INSERT INTO part (pages, title) VALUES (NULL, 'a')")
+                rows = project.query("SELECT * FROM part")
+                with self.assertRaises(migrate.MigrateError) as refused:
+                    project.apply()
+                self.assertIn(f"migration 0003_alter_part was written without {message}", str(refused.exception))
+                self.assertEqual(project.query("SELECT * FROM part"), rows)
+                project.models(model.format(field=changed, meta="{'collate': 'NOCASE'}"))  # merged
+                self.assertIn(f"0003_alter_part was written without {message}",
+                              " ".join(project.make(write=False).warnings))
+
     def test_a_migrations_folder_that_is_a_file_is_a_clear_error_for_every_command(self):
         project = Project(self)
         project.models("@dataclass\nclass A:\n    x: int = 0\n")
