@@ -2203,7 +2203,7 @@ def _read_migration(path: str, number: int) -> Migration:
 # (`-- migrate:dwon`, `-- migrate:rollback`, `--- migrate down`). Files applied
 # before may hold such a line as a comment, so only a migration about to be
 # applied is refused for one in its up section (_marker_near_miss).
-_NEAR_A_MARKER = re.compile(r"^[ \t]*-{2,}[ \t]*migrat[a-z]*[ \t:\-_.]*([a-z]+)[ \t]*(?:$|--|[;:.!]|transaction\b).*$",
+_NEAR_A_MARKER = re.compile(r"^[ \t]*-{2,}[ \t]*migrat[a-z]*[ \t:\-_.]*([a-z]+)[ \t;:.!]*(?:transaction\S*[ \t]*)?$",
                             re.I | re.M)
 _SECTION_WORDS = {"up", "down", "upgrade", "downgrade", "rollback", "undo", "revert", "reverse", "back", "backward",
                   "backwards", "forward", "forwards", "apply"}
@@ -2212,8 +2212,9 @@ _SECTION_WORDS = {"up", "down", "upgrade", "downgrade", "rollback", "undo", "rev
 def _marker_near_miss(text: str) -> str | None:
     """The first line of a file's up section that was meant as a section
     marker and reads as a comment, as "line N: '...'"."""
-    down = next((m for m in _SECTION.finditer(text) if m.group(1).lower() == "down"), None)
-    for line in _NEAR_A_MARKER.finditer(text, 0, down.start() if down else len(text)):
+    marks = {m.group(1).lower(): m for m in reversed(list(_SECTION.finditer(text)))}  # the first of each
+    start, end = marks["up"].end() if "up" in marks else 0, marks["down"].start() if "down" in marks else len(text)
+    for line in _NEAR_A_MARKER.finditer(text, start, end):
         word = line.group(1).lower()
         if not _SECTION.fullmatch(line.group()) and (word in _SECTION_WORDS or _one_typo(word, "up")
                                                      or _one_typo(word, "down")):
@@ -2683,36 +2684,44 @@ def make(*, models: str = "models.py", directory: str = "migrations", name: str 
         result = _make(scratch, module, directory, number, name, questioner, write)
     finally:
         scratch.close()
-    if result.operations:  # what it writes may only make up for a migration from an older branch
+    if result.operations and not write:  # --check: the change may come from a migration of an older branch
         result = replace(result, warnings=result.warnings + tuple(_branch_losses(migrations)))
     return result
 
 
-def _branch_losses(migrations: list[Migration]) -> list[str]:
-    """The migrations that, tried on the ones before them, drop a column as
-    they rebuild a table: written on a branch older than the migration that
-    made it, they lose it, and `make` sees a column to add back (README:
-    apply refuses them). Replayed anew from the first that rebuilds."""
+def _branch_losses(migrations: list[Migration], kinds: tuple[str, ...] = ("column",)) -> list[str]:
+    """The migrations that, tried on the ones before them, lose a column (or
+    its type or nullability: `kinds` "column"), an index or a trigger as they
+    rebuild a table: written on a branch older than the migration that made
+    it (README: apply refuses them). A column lost shows as a change `make`
+    finds; an index or trigger only counts if no later migration makes it
+    again. Replayed anew from the first migration that rebuilds."""
     probed = [i for i, m in enumerate(migrations) if _rebuilt_tables(split_statements(m.down or ""))]
     if not probed:
         return []
-    notes, scratch = [], replay(migrations[:probed[0]])
+    found, scratch = [], replay(migrations[:probed[0]])
     try:
         for migration in migrations[probed[0]:]:
             statements = split_statements(migration.up)
-            lost = [what for what, _ in _round_trip_losses(scratch, migration) if what.startswith("column ")] \
-                if _rebuilt_tables(split_statements(migration.down or "")) else []
-            if lost:
-                notes.append(f"{migration.name} was written without {', '.join(lost)} (on a branch older than the "
-                             "migration that makes it?): applying and reverting it loses it, and apply refuses it. "
-                             "If it is applied nowhere yet, delete it and what make wrote after it, and run make again")
+            if _rebuilt_tables(split_statements(migration.down or "")):
+                found += [(migration.name, what) for what, _ in _round_trip_losses(scratch, migration)
+                          if what.split(" ", 1)[0] in kinds]
             _replay_migration(scratch, migration, statements)
             _drop_temp_objects(scratch, set())
+        there = {(kind, _fold(name)) for kind, name in scratch.execute("SELECT type, name FROM sqlite_master")}
     except MigrateError:
-        pass  # a file that does not replay: make has said so already
+        return []  # a file that does not replay: make and check have said so already
     finally:
         scratch.close()
-    return notes
+    notes = {}
+    for name, what in found:
+        kind, _, object_name = what.partition(" ")
+        if kind == "column" or (kind, _fold(object_name)) not in there:
+            notes.setdefault(name, []).append(what)
+    return [f"{name} was written without {', '.join(lost)} (on a branch older than the migration that makes "
+            f"{'them' if len(lost) > 1 else 'it'}?): applying and reverting it loses {'them' if len(lost) > 1 else 'it'}"
+            ", and apply refuses it. If it is applied nowhere yet, delete it and what make wrote after it, and run "
+            "make again" for name, lost in notes.items()]
 
 
 def _models_module(models: str):
@@ -3515,18 +3524,21 @@ _LONGEST_WAIT = 2_147_483
 _MAYBE_UNRUNNABLE = re.compile(r"\b(?:begin|commit|end|rollback|vacuum|detach|attach|pragma)\b", re.I)
 
 
-def _refuse_unrunnable(steps, *, fake: bool) -> None:
+def _refuse_unrunnable(steps, *, fake: bool, up_only: bool = False) -> None:
     """Before anything runs, statements that would end the migration's
-    transaction or cannot run inside one. Also in the down section of a
-    migration to apply: it is recorded as it is now, for a revert that would
-    refuse it when it is needed."""
+    transaction or cannot run inside one. Also, unless `up_only` (check
+    without a database: files applied by an earlier migrate.py may hold
+    them), a mistyped section marker, and the down section of a migration to
+    apply: it is recorded as it is now, for a revert that would refuse it
+    when it is needed."""
     for step in steps:
-        near_miss = _marker_near_miss(step.migration.text) if step.action == "apply" and step.migration else None
+        whole = step.action == "apply" and step.migration and not up_only
+        near_miss = _marker_near_miss(step.migration.text) if whole else None
         if near_miss:
             raise MigrateError(f"migration {step.name}, {near_miss} looks like a section marker but is read as a "
                                "comment, so the SQL below it would run with the up section: write `-- migrate:down` "
                                "(or reword the comment); nothing was changed")
-        down = step.migration.down if step.action == "apply" and step.migration else None
+        down = step.migration.down if whole else None
         down_statements = split_statements(down) if down and _MAYBE_UNRUNNABLE.search(down) else ()
         for section, statements in (("", () if fake else step.statements), (" (down section)", down_statements)):
             for statement in statements:
@@ -4929,6 +4941,9 @@ def check(db=None, *, models: str = "models.py", directory: str = "migrations",
     `apply` stop before running anything. `timeout` as for `plan`."""
     _check_timeout(timeout)
     problems = _disagreements(db, models, directory, timeout)
+    # a migration from an older branch: its rebuild drops what another branch's migration made
+    kinds = ("index", "trigger") + (("column",) if any(p.startswith("models differ") for p in problems) else ())
+    problems += [f"migration {note}" for note in _branch_losses(read_migrations(directory), kinds)]
     if any(line.startswith(("migration file ", "applied migration ")) for line in problems):
         return problems  # apply would stop at those, said already
     if db is not None and (not isinstance(db, (str, os.PathLike)) or _is_url(db) or os.path.exists(db)):
@@ -4942,7 +4957,7 @@ def check(db=None, *, models: str = "models.py", directory: str = "migrations",
     migrations = read_migrations(directory)[1:]
     try:
         _refuse_unrunnable([PlannedStep("apply", m.name, tuple(split_statements(m.up)), m) for m in migrations],
-                           fake=False)
+                           fake=False, up_only=True)
     except MigrateError as exc:
         problems.append(f"apply would stop: {exc}")
     return problems

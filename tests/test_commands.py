@@ -34,7 +34,12 @@ class Commands(unittest.TestCase):
                 "remove it (run it by hand outside migrations); nothing was changed\n")
         result = self.project.cli("check")  # CI: no database
         self.assertEqual((result.returncode, result.stdout), (1, stop))
-        self.project.write_migration("0002_x", "-- migrate:up\nDELETE FROM question;\n")
+        self.project.write_migration("0002_x", "-- migrate:up\n-- migrate back: not possible\nDELETE FROM question;\n"
+                                     "-- migrate:rollback\n-- migrate:down\nPRAGMA foreign_keys = ON;\n")
+        self.run_ok("check")  # files an earlier migrate.py applied may hold these; only apply refuses them
+        self.assertIn("0002_x, line 4: '-- migrate:rollback' looks like a section marker",
+                      self.project.cli("apply").stderr)
+        self.project.write_migration("0002_x", "-- migrate:up\n-- migrate back: not possible\nDELETE FROM question;\n")
         self.run_ok("apply")
         self.project.write_migration("0003_y", "-- migrate:up\nSELECT 1;\n-- migrate:down\nVACUUM;\n")
         result = self.project.cli("check")

@@ -169,6 +169,25 @@ class Evolution(unittest.TestCase):
                 self.assertIn(f"0003_alter_part was written without {message}",
                               " ".join(project.make(write=False).warnings))
 
+    def test_check_names_a_migration_from_an_older_branch_whose_rebuild_drops_a_trigger(self):
+        project = Project(self)
+        model = "@dataclass\nclass Book:\n    pages: {pages}\n    id: Optional[int] = None\n"
+        project.models(model.format(pages="int = 0"))
+        project.make()
+        project.models(model.format(pages="float = 0.0"))
+        project.make()  # Bob's rebuild of book...
+        trigger = "CREATE TRIGGER book_touch AFTER UPDATE ON book BEGIN SELECT 1; END;\n"
+        os.rename(os.path.join(project.directory, "0002_alter_book.sql"),
+                  os.path.join(project.directory, "0003_alter_book.sql"))
+        project.write_migration("0002_touch", f"-- migrate:up\n{trigger}-- migrate:down\nDROP TRIGGER book_touch;\n")
+        check = lambda: migrate.check(models=project.models_path, directory=project.directory)
+        self.assertEqual(check(), ["migration 0003_alter_book was written without trigger book_touch (on a branch "
+                                   "older than the migration that makes it?): applying and reverting it loses it, "
+                                   "and apply refuses it. If it is applied nowhere yet, delete it and what make wrote "
+                                   "after it, and run make again"])  # ...merged after Alice's trigger
+        project.write_migration("0004_touch_again", f"-- migrate:up\n{trigger}-- migrate:down\n")
+        self.assertEqual(check(), [])
+
     def test_a_migrations_folder_that_is_a_file_is_a_clear_error_for_every_command(self):
         project = Project(self)
         project.models("@dataclass\nclass A:\n    x: int = 0\n")
