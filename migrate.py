@@ -517,15 +517,30 @@ def _describe_exception(exc: BaseException, path: str = "") -> str:
     return f"{type(exc).__name__}: {exc}{where}"
 
 
+def _made_here(cls: type, module) -> bool:
+    """Before Python 3.12, make_dataclass() names "types" as the module of
+    every class it makes: one is the models module's unless another module
+    holds it too (imported from there, as on 3.12 it would say)."""
+    return cls.__module__ == "types" and not any(
+        other is not module and any(value is cls for value in vars(other).values())
+        for other in list(sys.modules.values()) if other is not None and hasattr(other, "__dict__"))
+
+
+def _home_module(cls: type):
+    """The module whose names a class's string annotations use."""
+    if cls.__module__ == "types":  # made by make_dataclass before 3.12: the models module's
+        return next((m for m in list(sys.modules.values()) if m is not None and hasattr(m, "__dict__")
+                     and m.__name__ != "types" and any(v is cls for v in vars(m).values())), sys.modules["types"])
+    return sys.modules[cls.__module__]
+
+
 def model_classes(module) -> list[type]:
     """The dataclasses defined in `module` that are tables (an alias such as
     `B = A` is the same class, once)."""
     import dataclasses
-    # Before Python 3.12, make_dataclass() names "types" as the module of every
-    # class it makes; no class written in a file is from there.
     classes = [obj for name, obj in vars(module).items()
                if isinstance(obj, type) and dataclasses.is_dataclass(obj)
-               and obj.__module__ in (module.__name__, "types")
+               and (obj.__module__ == module.__name__ or _made_here(obj, module))
                and not name.startswith("_") and not obj.__name__.startswith("_")]
     for cls in classes:
         if not isinstance(cls.__dict__.get("__abstract__", False), bool):
@@ -627,7 +642,7 @@ def _resolve_annotation(cls: type, field_name: str, annotation: object, models: 
     if not isinstance(annotation, str):
         return annotation
     owner = next((k for k in cls.__mro__ if field_name in k.__dict__.get("__annotations__", {})), cls)
-    namespace = dict(vars(sys.modules[owner.__module__]))
+    namespace = dict(vars(_home_module(owner)))
     namespace.update(models)
     annotated = owner.__dict__.get("__annotations__", {})  # (a field's default is no type, even if named like one)
     namespace.update((k, v) for k, v in vars(owner).items() if isinstance(v, type) and k not in annotated)  # nested
