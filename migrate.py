@@ -4775,6 +4775,10 @@ def _run_batches(conn, batches: list[list[PlannedStep]], done: list[Step], *, fa
                     done += _transaction(conn, batch, fake=fake, on_step=progress, timeout=timeout,
                                          accepted=accepted, backup=backup)
                     accepted, backup = (), None  # recorded with the first batch
+    except _InterruptedWaiting:  # "nothing was changed" holds only if no transaction of the run committed
+        if any(step.action in ("apply", "revert") for step in done[before:]):
+            raise KeyboardInterrupt from None  # said as a run cut short: one that had committed stays
+        raise
     except MigrateError as exc:  # "as it was" is of the failed transaction; those before it committed
         committed = [step for step in done[before:] if step.action in ("apply", "revert")]
         if committed and exc.args:

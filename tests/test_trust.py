@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -188,6 +189,24 @@ class Locks(unittest.TestCase):
                                                            "lock; nothing was changed\n"))
         holder.execute("ROLLBACK")
         self.assertEqual(project.query("SELECT count(*) FROM _migrations"), [(1,)])
+
+    def test_ctrl_c_while_waiting_after_a_migration_committed_is_no_nothing_changed(self):
+        project = self.one_applied_one_pending()
+        write_chain(project, 3)
+        holder = sqlite3.connect(project.db, isolation_level=None)
+        self.addCleanup(holder.close)  # and Ctrl-C raising, also in a suite started with `cmd &`:
+        self.addCleanup(signal.signal, signal.SIGINT, signal.signal(signal.SIGINT, signal.default_int_handler))
+
+        def progress(action, name, step):
+            if step is not None and not holder.in_transaction:  # the first committed: another writer comes in
+                holder.execute("BEGIN IMMEDIATE")
+                threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
+
+        with self.assertRaises(KeyboardInterrupt) as caught:
+            project.apply(progress=progress, timeout=30)
+        self.assertNotIsInstance(caught.exception, migrate._InterruptedWaiting)  # one had committed
+        holder.execute("ROLLBACK")
+        self.assertEqual(project.query("SELECT count(*) FROM _migrations"), [(2,)])
 
     def test_check_and_dry_run_wait_for_a_writer_only_as_long_as_the_timeout(self):
         project = self.one_applied_one_pending()
