@@ -1907,10 +1907,18 @@ def _clauses(tokens: list[_Token]) -> set[str]:
         if word == "DEFERRABLE" or (word == "CONFLICT" and words[i - 1:i] == ["ON"]) \
                 or (word == "MATCH" and in_reference):
             found.add("ON CONFLICT clause" if word == "CONFLICT" else f"{word} clause")
-        elif word == "DESC" and words[i - 2:i] == ["PRIMARY", "KEY"]:
+        elif word == "DESC" and words[i - 2:i] == ["PRIMARY", "KEY"] and _declared_integer(tokens, i - 2) \
+                and words[-2:] != ["WITHOUT", "ROWID"] and words[-4:-2] != ["WITHOUT", "ROWID"]:
             # a column's INTEGER PRIMARY KEY DESC is no rowid alias: its NULL keys stay NULL
             found.add("PRIMARY KEY DESC clause")
     return found
+
+
+def _declared_integer(tokens: list[_Token], at: int) -> bool:
+    """Whether the column whose constraint starts at `at` is declared
+    INTEGER: its name and type follow the nearest "(" or "," before."""
+    start = max((i for i in range(at) if tokens[i].text in ("(", ",")), default=-1)
+    return [t.upper for t in tokens[start + 2:start + 3]] == ["INTEGER"]
 
 
 def _constraints_text(table: Table) -> str:

@@ -371,6 +371,14 @@ class Commands(unittest.TestCase):
                             "    __managed__ = False\n    name: str = ''\n    id: Optional[int] = None\n")
         self.assertEqual(self.run_ok("check"), "OK: models, migrations and database agree\n")
 
+    def test_a_primary_key_desc_that_is_not_an_integer_rowid_key_is_no_clause_to_report(self):
+        for sql in ("CREATE TABLE t (code TEXT PRIMARY KEY DESC, x)",
+                    "CREATE TABLE t (id INTEGER PRIMARY KEY DESC, x) WITHOUT ROWID"):
+            with self.subTest(sql=sql):
+                self.assertEqual(migrate._clauses(migrate._tokenize(sql)), set())
+        self.assertEqual(migrate._clauses(migrate._tokenize("CREATE TABLE t (x, id INTEGER NOT NULL PRIMARY KEY DESC)")),
+                         {"PRIMARY KEY DESC clause"})
+
     def test_an_integer_primary_key_desc_is_drift_since_it_is_no_rowid_alias(self):
         self.project = Project(self)
         self.project.models("@dataclass\nclass Item:\n    name: Optional[str] = None\n    id: Optional[int] = None\n")
