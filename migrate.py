@@ -2724,12 +2724,12 @@ def _branch_losses(migrations: list[Migration], kinds: tuple[str, ...] = ("colum
         return []
     found, scratch = [], replay(migrations[:probed[0]])
     try:
-        for migration in migrations[probed[0]:]:
-            statements = split_statements(migration.up)
-            if _rebuilt_tables(split_statements(migration.down or "")):
+        for index in range(probed[0], len(migrations)):
+            migration = migrations[index]
+            if index in probed:
                 found += [(migration.name, what) for what, _ in _round_trip_losses(scratch, migration)
                           if what.split(" ", 1)[0] in kinds]
-            _replay_migration(scratch, migration, statements)
+            _replay_migration(scratch, migration, split_statements(migration.up))
             _drop_temp_objects(scratch, set())
         there = {(kind, _fold(name)) for kind, name in scratch.execute("SELECT type, name FROM sqlite_master")}
     except MigrateError:
