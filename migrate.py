@@ -2722,11 +2722,11 @@ def _branch_losses(migrations: list[Migration], kinds: tuple[str, ...] = ("colum
     probed = [i for i, m in enumerate(migrations) if _rebuilt_tables(split_statements(m.down or ""))]
     if not probed:
         return []
-    found, scratch = [], replay(migrations[:probed[0]])
+    found, scratch, rebuilding = [], replay(migrations[:probed[0]]), set(probed)
     try:
         for index in range(probed[0], len(migrations)):
             migration = migrations[index]
-            if index in probed:
+            if index in rebuilding:
                 found += [(migration.name, what) for what, _ in _round_trip_losses(scratch, migration)
                           if what.split(" ", 1)[0] in kinds]
             _replay_migration(scratch, migration, split_statements(migration.up))
