@@ -2722,20 +2722,34 @@ def _branch_losses(migrations: list[Migration], kinds: tuple[str, ...] = ("colum
     probed = [i for i, m in enumerate(migrations) if _rebuilt_tables(split_statements(m.down or ""))]
     if not probed:
         return []
-    found, scratch, rebuilding = [], replay(migrations[:probed[0]]), set(probed)
+    directory = _cache_directory()
+    keys = _state_keys(migrations) if directory and _private(directory) else []
+    tried = _read_round_trips(directory) if keys else {}  # by the key of the files up to each
+    losses = {i: tried.get(keys[i][:40]) if keys else None for i in probed}
+    missing = [i for i in probed if losses[i] is None]
     try:
-        for index in range(probed[0], len(migrations)):
-            migration = migrations[index]
-            if index in rebuilding:
-                found += [(migration.name, what) for what, _ in _round_trip_losses(scratch, migration)
-                          if what.split(" ", 1)[0] in kinds]
-            _replay_migration(scratch, migration, split_statements(migration.up))
-            _drop_temp_objects(scratch, set())
-        there = {(kind, _fold(name)) for kind, name in scratch.execute("SELECT type, name FROM sqlite_master")}
+        if missing:
+            scratch = replay(migrations[:missing[0]])
+            try:
+                for index in range(missing[0], missing[-1] + 1):
+                    if losses.get(index, ()) is None:
+                        losses[index] = [what for what, _ in _round_trip_losses(scratch, migrations[index])]
+                    _replay_migration(scratch, migrations[index], split_statements(migrations[index].up))
+                    _drop_temp_objects(scratch, set())
+            finally:
+                scratch.close()
+            if keys:
+                _write_round_trips(directory, {**tried, **{keys[i][:40]: losses[i] for i in missing}})
+        found = [(migrations[i].name, what) for i in probed for what in losses[i] if what.split(" ", 1)[0] in kinds]
+        there = set()
+        if any(not what.startswith("column ") for _, what in found):  # still made at the end?
+            scratch = replay(migrations)
+            try:
+                there = {(kind, _fold(name)) for kind, name in scratch.execute("SELECT type, name FROM sqlite_master")}
+            finally:
+                scratch.close()
     except MigrateError:
         return []  # a file that does not replay: make and check have said so already
-    finally:
-        scratch.close()
     notes = {}
     for name, what in found:
         kind, _, object_name = what.partition(" ")
@@ -2745,6 +2759,35 @@ def _branch_losses(migrations: list[Migration], kinds: tuple[str, ...] = ("colum
             f"{'them' if len(lost) > 1 else 'it'}?): applying and reverting it loses {'them' if len(lost) > 1 else 'it'}"
             ", and apply refuses it. If it is applied nowhere yet, delete it and what make wrote after it, and run "
             "make again" for name, lost in notes.items()]
+
+
+_ROUND_TRIPS = "round-trips.json"  # in the cache directory: what _round_trip_losses found, by files up to it
+_ROUND_TRIPS_KEPT = 5000
+
+
+def _read_round_trips(directory: str) -> dict:
+    import json
+    try:
+        with open(os.path.join(directory, _ROUND_TRIPS), encoding="utf-8") as handle:
+            tried = json.load(handle)
+    except (OSError, ValueError):
+        return {}
+    return tried if isinstance(tried, dict) and all(isinstance(v, list) for v in tried.values()) else {}
+
+
+def _write_round_trips(directory: str, tried: dict) -> None:
+    """Keep what was tried (the newest entries); a cache that cannot be
+    written is simply not used."""
+    import json
+    path = os.path.join(directory, _ROUND_TRIPS)
+    temporary = f"{path}.{os.getpid()}.tmp"
+    try:
+        with open(temporary, "w", encoding="utf-8") as handle:
+            json.dump(dict(list(tried.items())[-_ROUND_TRIPS_KEPT:]), handle)
+        os.replace(temporary, path)
+    except OSError:
+        with suppress(OSError):
+            os.remove(temporary)
 
 
 def _models_module(models: str):

@@ -185,6 +185,9 @@ class Evolution(unittest.TestCase):
                                    "older than the migration that makes it?): applying and reverting it loses it, "
                                    "and apply refuses it. If it is applied nowhere yet, delete it and what make wrote "
                                    "after it, and run make again"])  # ...merged after Alice's trigger
+        tried = os.path.join(os.environ["XDG_CACHE_HOME"], "migrate.py", "round-trips.json")
+        self.assertTrue(os.path.exists(tried))
+        self.assertEqual(len(check()), 1)  # as found the first time, kept in the cache
         project.write_migration("0004_touch_again", f"-- migrate:up\n{trigger}-- migrate:down\n")
         self.assertEqual(check(), [])
 
