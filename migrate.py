@@ -519,11 +519,10 @@ def _describe_exception(exc: BaseException, path: str = "") -> str:
 
 def _made_here(cls: type, module) -> bool:
     """Before Python 3.12, make_dataclass() names "types" as the module of
-    every class it makes: one is the models module's unless another module
-    holds it too (imported from there, as on 3.12 it would say)."""
-    return cls.__module__ == "types" and not any(
-        other is not module and any(value is cls for value in vars(other).values())
-        for other in list(sys.modules.values()) if other is not None and hasattr(other, "__dict__"))
+    every class it makes, so where it was made is not known: one in the
+    models module counts as made there. (Telling it from one imported would
+    take a guess, and a wrong guess drops a table.)"""
+    return cls.__module__ == "types"
 
 
 def _home_module(cls: type):
@@ -1917,7 +1916,10 @@ def _clauses(tokens: list[_Token]) -> set[str]:
 def _declared_integer(tokens: list[_Token], at: int) -> bool:
     """Whether the column whose constraint starts at `at` is declared
     INTEGER: its name and type follow the nearest "(" or "," before."""
-    start = max((i for i in range(at) if tokens[i].text in ("(", ",")), default=-1)
+    depth, start = 0, at - 1
+    while start >= 0 and not (depth == 0 and tokens[start].text in ("(", ",")):  # past a CHECK (...)
+        depth += {")": 1, "(": -1}.get(tokens[start].text, 0)
+        start -= 1
     return [t.upper for t in tokens[start + 2:start + 3]] == ["INTEGER"]
 
 
@@ -2228,19 +2230,17 @@ def _read_migration(path: str, number: int) -> Migration:
 # applied is refused for one in its up section (_marker_near_miss).
 _NEAR_A_MARKER = re.compile(r"^[ \t]*-{2,}[ \t]*migrat[a-z]*[ \t:\-_.]*([a-z]+)[ \t;:.!]*(?:transaction\S*[ \t]*)?$",
                             re.I | re.M)
-_SECTION_WORDS = {"up", "down", "upgrade", "downgrade", "rollback", "undo", "revert", "reverse", "back", "backward",
-                  "backwards", "forward", "forwards", "apply"}
+_DOWN_WORDS = {"down", "downgrade", "rollback", "undo", "revert", "reverse", "back", "backward", "backwards"}
 
 
 def _marker_near_miss(text: str) -> str | None:
-    """The first line of a file's up section that was meant as a section
-    marker and reads as a comment, as "line N: '...'"."""
+    """The first line of a file's up section that was meant as the down
+    section's marker and reads as a comment, as "line N: '...'"."""
     marks = {m.group(1).lower(): m for m in reversed(list(_SECTION.finditer(text)))}  # the first of each
     start, end = marks["up"].end() if "up" in marks else 0, marks["down"].start() if "down" in marks else len(text)
     for line in _NEAR_A_MARKER.finditer(text, start, end):
         word = line.group(1).lower()
-        if not _SECTION.fullmatch(line.group()) and (word in _SECTION_WORDS or _one_typo(word, "up")
-                                                     or _one_typo(word, "down")):
+        if not _SECTION.fullmatch(line.group()) and (word in _DOWN_WORDS or _one_typo(word, "down")):
             return f"line {text.count(chr(10), 0, line.start()) + 1}: {line.group().strip()!r}"
     return None
 
@@ -3919,15 +3919,11 @@ def _round_trip_losses(scratch, migration: Migration) -> list[tuple[str, bool]]:
                       kind != "column" and key not in after_up)
                      for i, kind in ((1, "column"), (2, "index"), (3, "trigger")) if objects
                      for key in sorted(objects[i].keys() - after[i].keys())]
-            # and what a rebuild written for another type or nullability does to a column's values
+            # and the values a rebuild written for another type converts ('007' -> 7)
             kinds_after = _column_kinds(scratch, table)
-            for key, (affinity, declared, notnull) in sorted(kinds_before[table].items()):
-                if key in kinds_after and objects:
-                    name = f"column {objects[0]}.{objects[1][key]}"
-                    if kinds_after[key][0] != affinity:
-                        lost.append((f"{name} as {declared or 'no type'}", False))
-                    elif kinds_after[key][2] and not notnull:
-                        lost.append((f"{name} as nullable", False))
+            lost += [(f"column {objects[0]}.{objects[1][key]} as {declared}", False)
+                     for key, (affinity, declared) in sorted(kinds_before[table].items())
+                     if objects and key in kinds_after and _converts(affinity, kinds_after[key][0])]
         return lost
     except sqlite3.Error:
         return []  # the sections do not run here as they are: nothing to tell
@@ -3937,9 +3933,16 @@ def _round_trip_losses(scratch, migration: Migration) -> list[tuple[str, bool]]:
             scratch.execute("RELEASE probe")
 
 
-def _column_kinds(conn, table: str) -> dict[str, tuple[str, str, bool]]:
-    """A table's columns, each as (affinity, declared type, NOT NULL), by folded name."""
-    return {_fold(c[1]): (_affinity(c[2]), c[2], bool(c[3])) for c in conn.execute(f"PRAGMA table_xinfo({quote(table)})")}
+def _column_kinds(conn, table: str) -> dict[str, tuple[str, str]]:
+    """A table's columns, each as (affinity, declared type), by folded name."""
+    return {_fold(c[1]): (_affinity(c[2]), c[2]) for c in conn.execute(f"PRAGMA table_xinfo({quote(table)})")}
+
+
+def _converts(before: str, after: str) -> bool:
+    """Whether values stored under one affinity can change form when copied
+    into a column of another: not into BLOB (no type: kept as given), nor
+    between INTEGER and NUMERIC, which store alike."""
+    return after != before and after != "BLOB" and {before, after} != {"INTEGER", "NUMERIC"}
 
 
 def _check_rebuilt_tables(conn, step: PlannedStep) -> list[tuple[str, str, str]]:
@@ -4422,7 +4425,7 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
                     raise KeyboardInterrupt from None       # swallows, ending the statement; say it as Ctrl-C
                 doing = "reverting migration" if step.action == "revert" else "migration"
                 raise MigrateError(f"{doing} {step.name} failed: {exc} in statement: {_shorten(statement)}"
-                                   f"{_null_hint(str(exc))}; it was rolled back, the database is as it was") from None
+                                   f"{_null_hint(str(exc), reverting=step.action == 'revert')}; it was rolled back, the database is as it was") from None
     finally:
         if watch:
             conn.set_progress_handler(None, 0)
@@ -4432,7 +4435,7 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
     conn.execute(*_tracking_write(step))
 
 
-def _null_hint(message: str) -> str:
+def _null_hint(message: str, *, reverting: bool) -> str:
     """What to do when a rebuild's copy meets NULLs its new table refuses
     (a revert to NOT NULL, after NULLs were written)."""
     found = re.fullmatch(r"NOT NULL constraint failed: _new_(.+)\.(.+)", message)
@@ -4440,7 +4443,9 @@ def _null_hint(message: str) -> str:
         return ""
     table, column = found.groups()
     return (f" ({table}.{column} holds NULLs, which the rebuilt table does not allow: set them first, e.g. UPDATE "
-            f"{quote(table)} SET {quote(column)} = ... WHERE {quote(column)} IS NULL)")
+            f"{quote(table)} SET {quote(column)} = ... WHERE {quote(column)} IS NULL"
+            + ("" if reverting else "; or, for a migration written before another made the column nullable (on "
+               "another branch), delete it and run make again") + ")")
 
 
 def _noting_sigint(seen: list):

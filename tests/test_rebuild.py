@@ -357,6 +357,8 @@ class RebuildKeepsEverything(unittest.TestCase):
                                     r"SET \"title\" = \.\.\. WHERE \"title\" IS NULL\); it was rolled back"):
             project.revert()
         self.assertEqual((project.schema_sql(), table_dump(project.db)), (schema, rows))
+        self.assertIn("or, for a migration written before another made the column nullable (on another branch), "
+                      "delete it", migrate._null_hint("NOT NULL constraint failed: _new_book.title", reverting=False))
         project.execute("UPDATE book SET title = 'Untitled' WHERE title IS NULL")
         project.revert()
         self.assertEqual(project.query("SELECT title FROM book WHERE id = 4"), [("Untitled",)])
