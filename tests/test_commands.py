@@ -376,8 +376,9 @@ class Commands(unittest.TestCase):
                     "CREATE TABLE t (id INTEGER PRIMARY KEY DESC, x) WITHOUT ROWID"):
             with self.subTest(sql=sql):
                 self.assertEqual(migrate._clauses(migrate._tokenize(sql)), set())
-        self.assertEqual(migrate._clauses(migrate._tokenize("CREATE TABLE t (x, id INTEGER NOT NULL PRIMARY KEY DESC)")),
-                         {"PRIMARY KEY DESC clause"})
+        for sql in ("CREATE TABLE t (x, id INTEGER NOT NULL PRIMARY KEY DESC)",
+                    "CREATE TABLE t (x, id INTEGER CHECK (id IN (1, 2)) PRIMARY KEY DESC)"):
+            self.assertEqual(migrate._clauses(migrate._tokenize(sql)), {"PRIMARY KEY DESC clause"}, sql)
 
     def test_an_integer_primary_key_desc_is_drift_since_it_is_no_rowid_alias(self):
         self.project = Project(self)
