@@ -654,22 +654,10 @@ class ForeignKeys(ModelCase):
             class Person:
                 team: int = field(metadata={"references": "nowhere"})
         """, "Person field team", "unknown table", "nowhere")
-        self.error("""
-            @dataclass
-            class Team:
-                id: int
-            @dataclass
-            class Person:
-                team: Team = field(metadata={"on_delete": "EXPLODE"})
-        """, "Person field team", "on_delete")
-        self.error("""
-            @dataclass
-            class Team:
-                id: int
-            @dataclass
-            class Person:
-                team: Team = field(metadata={"on_delete": "set null"})
-        """, "Person field team", "on_delete SET NULL needs a nullable field")
+        team = "@dataclass\nclass Team:\n    id: int\n@dataclass\nclass Person:\n    team: Team = field(metadata=%r)\n"
+        for metadata, fragment in (({"on_delete": "EXPLODE"}, "on_delete"),
+                                   ({"on_delete": "set null"}, "on_delete SET NULL needs a nullable field")):
+            self.error(team % metadata, "Person field team", fragment)
         self.table("""
             @dataclass
             class Team:
