@@ -525,12 +525,19 @@ def _made_here(cls: type, module) -> bool:
     return cls.__module__ == "types"
 
 
-def _home_module(cls: type):
-    """The module whose names a class's string annotations use."""
-    if cls.__module__ == "types":  # made by make_dataclass before 3.12: the models module's
-        return next((m for m in list(sys.modules.values()) if m is not None and hasattr(m, "__dict__")
-                     and m.__name__ != "types" and any(v is cls for v in vars(m).values())), sys.modules["types"])
-    return sys.modules[cls.__module__]
+def _home_names(cls: type) -> dict:
+    """The names a class's string annotations use: its module's. For one
+    made by make_dataclass before 3.12 (module "types"), those of every
+    module that holds it, the later imported ones first (the models module
+    imports the one that made it, if another did)."""
+    if cls.__module__ != "types":
+        return dict(vars(sys.modules[cls.__module__]))
+    names = {}
+    for module in list(sys.modules.values()):
+        if module is not None and hasattr(module, "__dict__") and module.__name__ != "types" \
+                and any(value is cls for value in vars(module).values()):
+            names.update(vars(module))
+    return names
 
 
 def model_classes(module) -> list[type]:
@@ -641,7 +648,7 @@ def _resolve_annotation(cls: type, field_name: str, annotation: object, models: 
     if not isinstance(annotation, str):
         return annotation
     owner = next((k for k in cls.__mro__ if field_name in k.__dict__.get("__annotations__", {})), cls)
-    namespace = dict(vars(_home_module(owner)))
+    namespace = _home_names(owner)
     namespace.update(models)
     annotated = owner.__dict__.get("__annotations__", {})  # (a field's default is no type, even if named like one)
     namespace.update((k, v) for k, v in vars(owner).items() if isinstance(v, type) and k not in annotated)  # nested
@@ -1920,7 +1927,9 @@ def _declared_integer(tokens: list[_Token], at: int) -> bool:
     while start >= 0 and not (depth == 0 and tokens[start].text in ("(", ",")):  # past a CHECK (...)
         depth += {")": 1, "(": -1}.get(tokens[start].text, 0)
         start -= 1
-    return [t.upper for t in tokens[start + 2:start + 3]] == ["INTEGER"]
+    # exactly INTEGER, as SQLite requires of a rowid alias: not INTEGER(10), nor INTEGER UNSIGNED
+    return [t.upper for t in tokens[start + 2:start + 3]] == ["INTEGER"] and start + 3 < len(tokens) \
+        and tokens[start + 3].upper in ("PRIMARY", "NOT", "NULL", "CONSTRAINT", "CHECK", "DEFAULT", "COLLATE")
 
 
 def _constraints_text(table: Table) -> str:
@@ -3921,7 +3930,7 @@ def _round_trip_losses(scratch, migration: Migration) -> list[tuple[str, bool]]:
                      for key in sorted(objects[i].keys() - after[i].keys())]
             # and the values a rebuild written for another type converts ('007' -> 7)
             kinds_after = _column_kinds(scratch, table)
-            lost += [(f"column {objects[0]}.{objects[1][key]} as {declared}", False)
+            lost += [(f"column {objects[0]}.{objects[1][key]} as {declared or 'no type'}", False)
                      for key, (affinity, declared) in sorted(kinds_before[table].items())
                      if objects and key in kinds_after and _converts(affinity, kinds_after[key][0])]
         return lost

@@ -372,7 +372,8 @@ class Commands(unittest.TestCase):
         self.assertEqual(self.run_ok("check"), "OK: models, migrations and database agree\n")
 
     def test_a_primary_key_desc_that_is_not_an_integer_rowid_key_is_no_clause_to_report(self):
-        for sql in ("CREATE TABLE t (code TEXT PRIMARY KEY DESC, x)",
+        for sql in ("CREATE TABLE t (code TEXT PRIMARY KEY DESC, x)", "CREATE TABLE t (id INTEGER(10) PRIMARY KEY DESC)",
+                    "CREATE TABLE t (id INTEGER UNSIGNED PRIMARY KEY DESC)",
                     "CREATE TABLE t (id INTEGER PRIMARY KEY DESC, x) WITHOUT ROWID"):
             with self.subTest(sql=sql):
                 self.assertEqual(migrate._clauses(migrate._tokenize(sql)), set())
