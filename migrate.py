@@ -3849,7 +3849,7 @@ def _kept_types(after: tuple, before: tuple | None, renamed_columns: dict) -> fr
     for the column types it changed or the columns it added, which the down
     section sets itself. `before`: the table before it (None: no column
     types at all); `renamed_columns`: {name after: name before}, folded."""
-    types = {key: text for kind, key, text in before[4] if kind == "column"} if before else {}
+    types = _column_types(before)
     return frozenset(d for d in after[4] if d[0] != "column" or types.get(renamed_columns.get(d[1], d[1]), d) == d[2])
 
 
@@ -3906,7 +3906,6 @@ def _round_trip_losses(scratch, migration: Migration) -> list[tuple[str, bool]]:
     if any(_statement_problem(s) for s in down) or not tables:
         return []  # a down section that cannot run here, or rebuilds nothing: nothing to lose
     before = {table: _table_objects(scratch, table) for table in tables}
-    kinds_before = {table: _column_kinds(scratch, table) for table in tables}
     temporary = "SELECT type, name FROM temp.sqlite_master WHERE type IN ('table', 'view', 'trigger')"
     kept = set(scratch.execute(temporary).fetchall())
     scratch.execute("SAVEPOINT probe")
@@ -3923,16 +3922,16 @@ def _round_trip_losses(scratch, migration: Migration) -> list[tuple[str, bool]]:
             scratch.execute(statement)
         lost = []
         for table, objects in before.items():
-            after = _table_objects(scratch, table) or ("", {}, {}, {})
+            after = _table_objects(scratch, table) or ("", {}, {}, {}, frozenset())
             lost += [(f"column {objects[0]}.{objects[1][key]}" if kind == "column" else f"{kind} {objects[i][key]}",
                       kind != "column" and key not in after_up)
                      for i, kind in ((1, "column"), (2, "index"), (3, "trigger")) if objects
                      for key in sorted(objects[i].keys() - after[i].keys())]
             # and the values a rebuild written for another type converts ('007' -> 7)
-            kinds_after = _column_kinds(scratch, table)
+            types_before, types_after = (_column_types(o) for o in (objects, after))
             lost += [(f"column {objects[0]}.{objects[1][key]} as {declared or 'no type'}", False)
-                     for key, (affinity, declared) in sorted(kinds_before[table].items())
-                     if objects and key in kinds_after and _converts(affinity, kinds_after[key][0])]
+                     for key, declared in sorted(types_before.items())
+                     if key in types_after and _converts(_affinity(declared), _affinity(types_after[key]))]
         return lost
     except sqlite3.Error:
         return []  # the sections do not run here as they are: nothing to tell
@@ -3942,9 +3941,9 @@ def _round_trip_losses(scratch, migration: Migration) -> list[tuple[str, bool]]:
             scratch.execute("RELEASE probe")
 
 
-def _column_kinds(conn, table: str) -> dict[str, tuple[str, str]]:
-    """A table's columns, each as (affinity, declared type), by folded name."""
-    return {_fold(c[1]): (_affinity(c[2]), c[2]) for c in conn.execute(f"PRAGMA table_xinfo({quote(table)})")}
+def _column_types(objects: tuple | None) -> dict[str, str]:
+    """The declared types in _table_objects' definitions, by folded column name."""
+    return {key: text for kind, key, text in objects[4] if kind == "column"} if objects else {}
 
 
 def _converts(before: str, after: str) -> bool:
