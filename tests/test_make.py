@@ -1,4 +1,5 @@
 """Make: diff models against the replayed migrations and write the file."""
+import json
 import os
 import re
 import shutil
@@ -188,8 +189,15 @@ class Evolution(unittest.TestCase):
                                    "and apply refuses it. If it is applied nowhere yet, delete it and what make wrote "
                                    "after it, and run make again"])  # ...merged after Alice's trigger
         tried = os.path.join(os.environ["XDG_CACHE_HOME"], "migrate.py", "round-trips.json")
-        self.assertTrue(os.path.exists(tried))
-        self.assertEqual(len(check()), 1)  # as found the first time, kept in the cache
+        with open(tried, encoding="utf-8") as handle:
+            kept = json.load(handle)
+        self.assertIn(["trigger book_touch"], kept.values())  # what the first check found, by the files up to it
+        with open(tried, "w", encoding="utf-8") as handle:
+            json.dump({key: [] for key in kept}, handle)
+        self.assertEqual(check(), [])  # read from the cache, not tried again
+        with open(tried, "w", encoding="utf-8") as handle:
+            json.dump(kept, handle)
+        self.assertEqual(len(check()), 1)
         project.write_migration("0004_touch_again", f"-- migrate:up\n{trigger}-- migrate:down\n")
         self.assertEqual(check(), [])
 
