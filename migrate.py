@@ -517,14 +517,6 @@ def _describe_exception(exc: BaseException, path: str = "") -> str:
     return f"{type(exc).__name__}: {exc}{where}"
 
 
-def _made_here(cls: type, module) -> bool:
-    """Before Python 3.12, make_dataclass() names "types" as the module of
-    every class it makes, so where it was made is not known: one in the
-    models module counts as made there. (Telling it from one imported would
-    take a guess, and a wrong guess drops a table.)"""
-    return cls.__module__ == "types"
-
-
 def _home_names(cls: type) -> dict:
     """The names a class's string annotations use: its module's. For one
     made by make_dataclass before 3.12 (module "types"), those of every
@@ -544,9 +536,13 @@ def model_classes(module) -> list[type]:
     """The dataclasses defined in `module` that are tables (an alias such as
     `B = A` is the same class, once)."""
     import dataclasses
+    # Before Python 3.12, make_dataclass() names "types" as the module of every
+    # class it makes, so where it was made is not known: one in the models module
+    # counts as made there (telling it from one imported would be a guess, and a
+    # wrong guess drops a table).
     classes = [obj for name, obj in vars(module).items()
                if isinstance(obj, type) and dataclasses.is_dataclass(obj)
-               and (obj.__module__ == module.__name__ or _made_here(obj, module))
+               and obj.__module__ in (module.__name__, "types")
                and not name.startswith("_") and not obj.__name__.startswith("_")]
     for cls in classes:
         if not isinstance(cls.__dict__.get("__abstract__", False), bool):
