@@ -1587,14 +1587,28 @@ def diff_schemas(old: Schema, new: Schema, questioner: Questioner, *,
             fills = _fills(before, after, questioner, up=True)
             reverse_fills = _fills(after, before, questioner, up=False)
             alters.append(AlterTable(before, after, fills, reverse_fills))
-    # Index names are the database's, not a table's: a change that frees one
-    # another table takes (an index moved between models) goes first.
+    return ([DropTable(t.name) for t in reversed(_dependency_order(removed))]
+            + _free_moved_index_names(creates, alters))
+
+
+def _free_moved_index_names(creates: list, alters: list) -> list:
+    """`creates` then `alters`, after dropping first every index whose name
+    another table takes: index names are the database's, not a table's, so an
+    index moved between models (or two tables swapping names) must leave
+    before its name is used again."""
     index_names = lambda table: {_fold(i.name) for i in table.indexes}
     taken = set().union(*(index_names(op.table) for op in creates),
                         *(index_names(op.after) - index_names(op.before) for op in alters))
-    freeing = [op for op in alters if (index_names(op.before) - index_names(op.after)) & taken]
-    return ([DropTable(t.name) for t in reversed(_dependency_order(removed))] + freeing + creates
-            + [op for op in alters if op not in freeing])
+    drops, rest = [], []
+    for op in alters:
+        moving = (index_names(op.before) - index_names(op.after)) & taken
+        if moving:
+            freed = replace(op.before, indexes=tuple(i for i in op.before.indexes if _fold(i.name) not in moving))
+            drops.append(AlterTable(op.before, freed))
+            op = replace(op, before=freed)
+        if op.before != op.after and _describe_changes(op.before, op.after):
+            rest.append(op)
+    return drops + creates + rest
 
 
 def _fills_into_new_tables(operations: list) -> list[str]:

@@ -211,17 +211,29 @@ class Evolution(unittest.TestCase):
                 self.assertEqual(result.stderr, "error: migrations directory models.py is not a directory: pass "
                                                 "--dir FOLDER, or move that file away\n")
 
-    def test_a_named_index_moves_to_a_table_that_sorts_first_or_is_new(self):
+    def test_a_named_index_moves_to_a_table_that_sorts_first_or_is_new_or_swaps_names_with_another(self):
         project = Project(self)
         model = "@dataclass\nclass {name}:\n    {index}x: int = 0\n"
-        index = '__indexes__ = {"by_x": "x"}\n    '
-        project.evolve(model.format(name="A", index="") + model.format(name="B", index=index))
-        for models in (model.format(name="A", index=index) + model.format(name="B", index=""),
-                       model.format(name="A", index="") + model.format(name="B", index="")
-                       + model.format(name="C", index=index)):
+        index = '__indexes__ = {{"{0}": "x"}}\n    '.format
+        owners_now = lambda: dict(project.query("SELECT name, tbl_name FROM sqlite_master WHERE type = 'index' "
+                                                "AND name LIKE 'by_%'"))
+        project.evolve(model.format(name="A", index="") + model.format(name="B", index=index("by_x")))
+        history = [owners_now()]
+        for models, owners in (
+                (model.format(name="A", index=index("by_x")) + model.format(name="B", index=""), {"by_x": "a"}),
+                (model.format(name="A", index="") + model.format(name="B", index="")
+                 + model.format(name="C", index=index("by_x")), {"by_x": "c"}),
+                (model.format(name="A", index=index("by_x")) + model.format(name="C", index=index("by_c")),
+                 {"by_x": "a", "by_c": "c"}),
+                (model.format(name="A", index=index("by_c")) + model.format(name="C", index=index("by_x")),
+                 {"by_x": "c", "by_c": "a"})):
             with self.subTest(models=models):
                 project.evolve(models)
-                self.assertEqual(len(project.query("SELECT 1 FROM sqlite_master WHERE name = 'by_x'")), 1)
+                self.assertEqual(owners_now(), owners)
+                history.append(owners)
+        for owners in reversed(history[:-1]):
+            project.revert()
+            self.assertEqual(owners_now(), owners)
         project.revert(target="zero")
 
     def test_add_and_drop_nullable_columns_and_indexes_natively_keeping_rows(self):
