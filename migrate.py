@@ -3916,6 +3916,8 @@ def _round_trip_losses(scratch, migration: Migration) -> list[tuple[str, bool]]:
     if any(_statement_problem(s) for s in down) or not tables:
         return []  # a down section that cannot run here, or rebuilds nothing: nothing to lose
     before = {table: _table_objects(scratch, table) for table in tables}
+    nullable = lambda table: {_fold(c[1]) for c in scratch.execute(f"PRAGMA table_xinfo({quote(table)})") if not c[3]}
+    nullable_before = {table: nullable(table) for table in tables}
     temporary = "SELECT type, name FROM temp.sqlite_master WHERE type IN ('table', 'view', 'trigger')"
     kept = set(scratch.execute(temporary).fetchall())
     scratch.execute("SAVEPOINT probe")
@@ -3942,6 +3944,9 @@ def _round_trip_losses(scratch, migration: Migration) -> list[tuple[str, bool]]:
             lost += [(f"column {objects[0]}.{objects[1][key]} as {declared or 'no type'}", False)
                      for key, declared in sorted(types_before.items())
                      if key in types_after and _converts(_affinity(declared), _affinity(types_after[key]))]
+            # and NULL, where a rebuild written while the column was NOT NULL refuses it again
+            lost += [(f"column {objects[0]}.{objects[1][key]} as nullable", False)
+                     for key in sorted(nullable_before[table] & after[1].keys() - nullable(table))]
         return lost
     except sqlite3.Error:
         return []  # the sections do not run here as they are: nothing to tell

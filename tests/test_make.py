@@ -144,11 +144,12 @@ class Evolution(unittest.TestCase):
         self.assertIn("WARNING: 0003_alter_choice was written without column choice.author",
                       project.cli("make", "--check").stderr)
 
-    def test_a_rebuild_from_an_older_branch_is_refused_for_the_type_it_undoes(self):
+    def test_a_rebuild_from_an_older_branch_is_refused_for_the_type_or_the_null_it_undoes(self):
         self.assertEqual([migrate._converts(*pair) for pair in (("TEXT", "INTEGER"), ("INTEGER", "REAL"),
                                                                ("INTEGER", "BLOB"), ("NUMERIC", "INTEGER"))],
                          [True, True, False, False])  # untyped keeps values as given; INTEGER and NUMERIC store alike
-        for field, changed, message in (("code: int", "code: str", "column part.code as TEXT"),):
+        for field, changed, message in (("code: int", "code: str", "column part.code as TEXT"),
+                                        ("pages: int", "pages: Optional[int] = None", "column part.pages as nullable")):
             with self.subTest(field=field):
                 project = Project(self)
                 model = "@dataclass\nclass Part:\n    {field}\n    title: str = field(default='', metadata={meta})\n"

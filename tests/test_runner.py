@@ -659,6 +659,24 @@ class Failures(unittest.TestCase):
                     self.assertEqual(step.warnings, ("it was written without trigger item_audit (another "
                                                      "branch's?): reverting it drops it; make it again to keep it",))
 
+    def test_a_branch_migration_whose_revert_alone_would_make_a_column_not_null_again_is_refused(self):
+        project = Project(self)
+        item = ("@dataclass\nclass Owner:\n    name: str\n    id: Optional[int] = None\n\n@dataclass\n"
+                "class Item:\n    a: {a}\n{extra}    id: Optional[int] = None\n")
+        project.models(item.format(a="str", extra=""))
+        project.make()
+        project.models(item.format(a="str", extra="    owner: Optional[Owner] = None\n"))  # B: a down rebuild
+        foreign_key = project.read(project.make().name + ".sql")
+        self.assertNotIn("_new_item", foreign_key.split("-- migrate:down")[0])  # its up section adds a column
+        os.remove(os.path.join(project.directory, "0002_add_item_owner_id_and_more.sql"))
+        project.models(item.format(a="Optional[str] = None", extra=""))  # A, deployed
+        project.make()
+        project.apply()
+        project.execute("INSERT INTO item (a) VALUES (NULL)")
+        project.write_migration("0003_add_item_owner_id_and_more", foreign_key)  # B merged and renumbered
+        self.assertIn("0003_add_item_owner_id_and_more was written without column item.a as nullable (on a branch "
+                      "older", self.assert_unchanged(project.apply, project))
+
     def test_a_branch_rebuild_that_would_drop_a_trigger_when_applied_is_refused(self):
         project = Project(self)
         item = "@dataclass\nclass Item:\n    a: {a}\n    id: Optional[int] = None\n"
