@@ -4703,9 +4703,14 @@ def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed) 
         folder = _kept_folder(migrations[partial])
         raise MigrateError(f"the database applied only some of the migrations {partial} replaces: apply first "
                            f"(it runs the rest from {folder}), then revert; nothing was changed")
+    gone_squashes = [name for name in applied if name not in migrations and _SQUASH_NAME.fullmatch(name)]
     steps = []
     for name in to_revert:
         record, migration = applied.get(name), migrations.get(name)  # no record: an adopted squash
+        squash = next((s for s in gone_squashes if _number(name) <= _number(s)), None)
+        if squash:  # its down SQL undoes all it replaced; the originals it stands for are its to revert
+            raise MigrateError(f"migration {squash} was recorded in place of the migrations it replaces, and its "
+                               "file is gone: restore that file (git checkout), then revert; nothing was changed")
         if name in changed and not reverting:  # --allow-changed: the file as edited is accepted
             down = migration.down
         else:  # None recorded: a down section added to the file since is used

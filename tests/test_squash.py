@@ -108,6 +108,27 @@ class Squash(unittest.TestCase):
             project.apply(allow_changed=True)
         self.assertEqual(check(), [])
 
+    def test_a_recorded_squash_whose_file_is_gone_is_never_reverted(self):
+        for adopted in (True, False):  # recorded in place of the applied originals, or applied on its own
+            project = self.build(old_db=False)
+            if adopted:
+                project.apply()
+            migrate.squash(directory=project.directory)
+            project.apply()
+            kept = os.path.join(project.directory, "replaced")
+            for name in os.listdir(kept):  # the folder as an older checkout has it
+                os.replace(os.path.join(kept, name), os.path.join(project.directory, name))
+            os.remove(os.path.join(project.directory, "0004_squashed_0001_0004.sql"))
+            schema, records = normalised_schema(project.db), project.query("SELECT * FROM _migrations")
+            for target in (None, "0003", "0001", "zero"):
+                with self.subTest(adopted=adopted, target=target):
+                    with self.assertRaisesRegex(migrate.MigrateError, "0004_squashed_0001_0004 was recorded in "
+                                                "place of the migrations it replaces, and its file is gone: "
+                                                "restore that file .*; nothing was changed"):
+                        project.revert(target=target)
+                    self.assertEqual(normalised_schema(project.db), schema)
+                    self.assertEqual(project.query("SELECT * FROM _migrations"), records)
+
     def test_revert_works_before_apply_has_recorded_the_squash(self):
         project = self.build()
         project.apply()
