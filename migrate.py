@@ -2718,7 +2718,11 @@ def make(*, models: str = "models.py", directory: str = "migrations", name: str 
     if empty:
         if not name:
             raise MigrateError("make --empty needs a NAME for the migration, e.g. make --empty backfill_slugs")
-        text = render_migration([], [], ["Empty migration: write the SQL by hand."])
+        text = render_migration([], None, [  # irreversible until its down section is written: not a silent no-op
+            "Empty migration: write the SQL by hand, after `-- migrate:up`. To make it",
+            "reversible, end the file with a `-- migrate:down` line and the SQL that undoes",
+            "it (nothing after that line: reverting does nothing); without that line,",
+            "revert refuses it."])
         return _write_migration(directory, number, slugify(name), text, (), (), (), (), write)
     module = _models_module(models)
     scratch = replay(migrations)

@@ -84,6 +84,23 @@ class MakeThenCheck(unittest.TestCase):
         with self.assertRaisesRegex(migrate.MigrateError, "needs a NAME"):
             project.make(empty=True)
 
+    def test_an_empty_migration_is_irreversible_until_a_down_section_is_written(self):
+        project = Project(self)
+        project.models(SHOP)
+        project.make()
+        project.make(empty=True, name="backfill")
+        path = os.path.join(project.directory, "0002_backfill.sql")
+        with open(path, "a", encoding="utf-8") as handle:  # the up section filled, the down one forgotten
+            handle.write("INSERT INTO customer (email) VALUES ('seed');\n")
+        project.apply()
+        with self.assertRaisesRegex(migrate.MigrateError, "0002_backfill has no `-- migrate:down` section"):
+            project.revert()  # not a silent no-op that a second apply would double
+        self.assertEqual(project.query("SELECT email FROM customer"), [("seed",)])
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write("-- migrate:down\nDELETE FROM customer WHERE email = 'seed';\n")
+        project.revert()
+        self.assertEqual(project.query("SELECT email FROM customer"), [])
+
     def test_dry_run_returns_the_sql_and_writes_nothing(self):
         project = Project(self)
         project.models(SHOP)
