@@ -5634,7 +5634,11 @@ class _Output:
 def _prompt_on_tty(question: str) -> str:
     sys.stderr.write(question)
     sys.stderr.flush()
-    return sys.stdin.readline()
+    answer = sys.stdin.readline()
+    if not answer:  # Ctrl-D: no answer, not the default "no" (that drops and adds a column)
+        sys.stderr.write("\n")
+        raise MigrateError("no answer (end of input): nothing was written")
+    return answer
 
 
 def _run_make(args, out: _Output) -> int:

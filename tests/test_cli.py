@@ -99,6 +99,18 @@ class Workflow(unittest.TestCase):
         self.assertIn("Did you rename question.question_text to question.text? [y/N]", result.stderr)
         self.assertIn("~ Rename column question.question_text to text", result.stdout)
 
+    def test_end_of_input_at_a_question_stops_make_and_writes_nothing(self):
+        self.run_ok("make")
+        for models, asked in ((POLLS.replace("question_text: str", "text: Optional[str] = None"), "Did you rename"),
+                              (POLLS.replace("question_text: str", "question_text: str\n    votes: int"),
+                               "existing rows need a value")):
+            self.project.models(models)
+            result = self.project.cli_answering("\x04", "make")  # Ctrl-D: not a "no" that drops the column
+            self.assertEqual(result.returncode, 1, result.stdout)
+            self.assertIn(asked, result.stderr)
+            self.assertEqual(result.stderr.splitlines()[-1], "error: no answer (end of input): nothing was written")
+            self.assertEqual(self.project.files(), ["0001_initial.sql"])
+
     def test_interactive_one_off_value_for_a_new_not_null_column(self):
         self.run_ok("make")
         self.run_ok("apply")
