@@ -941,6 +941,10 @@ def _column_sql(f: _Field, *, is_pk: bool, keys: dict, tables: dict) -> tuple[st
             if action == "SET NULL" and not f.nullable:  # Django's fields.E320
                 raise MigrateError(f"{where}: {key} SET NULL needs a nullable field (Optional[...]), or the "
                                    "action fails on NOT NULL: make it Optional, or choose another action")
+            if action == "SET DEFAULT" and default is None and not f.nullable:  # Django's fields.E321
+                raise MigrateError(f"{where}: {key} SET DEFAULT needs a default on a NOT NULL field (without "
+                                   "one it sets NULL, which fails): give the field a default, make it Optional, "
+                                   "or choose another action")
             actions[key] = action
     definition = render_column(
         f.column, sql_type, notnull=not f.nullable, primary_key=is_pk,

@@ -663,8 +663,13 @@ class ForeignKeys(ModelCase):
         """, "Person field team", "unknown table", "nowhere")
         team = "@dataclass\nclass Team:\n    id: int\n@dataclass\nclass Person:\n    team: Team = field(metadata=%r)\n"
         for metadata, fragment in (({"on_delete": "EXPLODE"}, "on_delete"),
-                                   ({"on_delete": "set null"}, "on_delete SET NULL needs a nullable field")):
+                                   ({"on_delete": "set null"}, "on_delete SET NULL needs a nullable field"),
+                                   ({"on_update": "SET DEFAULT"}, "on_update SET DEFAULT needs a default")):
             self.error(team % metadata, "Person field team", fragment)
+        for shape in ("team: Team = field(default=1, metadata=%r)", "team: Optional[Team] = field(default=None, "
+                      "metadata=%r)", "team: Team = field(metadata={'default_sql': '1', **%r})"):
+            self.table(team.replace("team: Team = field(metadata=%r)", shape) % {"on_delete": "SET DEFAULT"},
+                       "person")  # the default it sets, or NULL (Django's E321 wants one too)
         self.table("""
             @dataclass
             class Team:
