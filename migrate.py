@@ -1486,14 +1486,21 @@ class Questioner:
                 return answer in ("y", "yes")
             question = f"Please answer y or n. Did you rename {shown}? [y/N] "
 
-    def check_renames_used(self) -> None:
+    def check_renames_used(self, *schemas: Schema) -> None:
         """A rename answer that matched nothing is a typo: without it the
-        column would be dropped and added, its data lost."""
+        column would be dropped and added, its data lost. A foreign key named
+        by its field (`player.team`) is a column `team_id` in `schemas`."""
         for old, new in self.renames.items():
-            if old not in self.renames_used:
+            if old in self.renames_used:
+                continue
+            table, dot, column = old.rpartition(".")
+            if dot and any(s.table(table) and s.table(table).column(column + "_id") for s in schemas):
                 raise MigrateError(f"--rename {old}={new} matches no table or column that the models remove "
-                                   "and add: check the spelling (table.old=new or old_table=new_table); "
-                                   "nothing was written")
+                                   "and add: a foreign key field is renamed by its columns: pass --rename "
+                                   f"{old}_id={new}_id; nothing was written")
+            raise MigrateError(f"--rename {old}={new} matches no table or column that the models remove "
+                               "and add: check the spelling (table.old=new or old_table=new_table); "
+                               "nothing was written")
 
     def check_defaults_known(self, *schemas: Schema) -> None:
         """A one-off value for a column that no schema has is a typo."""
@@ -2837,7 +2844,7 @@ def _make(scratch, module, directory, number, name, questioner, write) -> MakeRe
     target = with_hand_written_indexes(target, renamed)
     operations += diff_schemas(renamed, target, questioner, unmanaged=unmanaged)
     steps += _execute_operations(scratch, operations[len(steps):])
-    questioner.check_renames_used()
+    questioner.check_renames_used(original, target)
     questioner.check_defaults_known(original, renamed, target)
     questioner.check_defaults_used(operations)
     if not operations:

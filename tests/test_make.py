@@ -330,6 +330,18 @@ class Evolution(unittest.TestCase):
                     self.project.make(questioner=questioner)  # ignored, it would drop question.text and its data
                 self.assertEqual(len(self.project.files()), 1, "nothing was written")
 
+    def test_a_rename_answer_naming_a_foreign_key_by_its_field_names_the_columns_to_give(self):
+        team = "@dataclass\nclass Team:\n    id: Optional[int] = None\n\n"
+        self.project.evolve(team + "@dataclass\nclass Player:\n    team: Optional[Team] = None\n"
+                                   "    id: Optional[int] = None\n")
+        self.project.models(team + "@dataclass\nclass Player:\n    squad: Optional[Team] = None\n"
+                                   "    id: Optional[int] = None\n")
+        with self.assertRaisesRegex(migrate.MigrateError, r"--rename player.team=squad matches no table or column"
+                                    r".*: a foreign key field is renamed by its columns: pass --rename "
+                                    r"player.team_id=squad_id; nothing was written$"):
+            self.project.make(questioner=migrate.Questioner(renames=["player.team=squad"]))
+        self.project.make(questioner=migrate.Questioner(renames=["player.team_id=squad_id"]))
+
     def test_a_default_holding_a_section_marker_line_is_refused_not_written(self):
         self.project.models("""
             @dataclass
