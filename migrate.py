@@ -166,6 +166,18 @@ def _tokens(sql: str):
             yield _Token(match.lastgroup, match.group(), match.start(), match.end())
 
 
+def _unbalanced(sql: str) -> str | None:
+    """How a fragment of SQL pasted into a statement would end the clause
+    around it or swallow what follows: a parenthesis closed that it did not
+    open, or one left open; None when they pair up."""
+    depth = 0
+    for token in _tokens(sql):
+        depth += (token.text == "(") - (token.text == ")")
+        if depth < 0:
+            return "closes a parenthesis it did not open"
+    return "leaves a parenthesis open" if depth else None
+
+
 def _tokenize(sql: str) -> list[_Token]:
     return list(_tokens(sql))
 
@@ -795,6 +807,9 @@ def _check_metadata(metadata: dict, where: str) -> None:
                    for m in _TOKEN.finditer(value)):  # it is pasted into the column's definition
                 raise MigrateError(f"{where}: metadata {key!r} holds a comment or a `;` ({value!r}), which would "
                                    "cut the column's SQL short: remove it")
+            if _unbalanced(value):
+                raise MigrateError(f"{where}: metadata {key!r} {_unbalanced(value)} ({value!r}), which would "
+                                   "change the column's SQL around it: pair them up")
         if key in _METADATA_FLAGS and not isinstance(value, bool):
             raise MigrateError(f"{where}: metadata {key!r} must be True or False, not {value!r}")
         if not isinstance(key, str) or key in _METADATA_KEYS:
@@ -3076,6 +3091,8 @@ def _check_fills(scratch: sqlite3.Connection, operation: AlterTable, *, down: bo
                                   down=down, advice=False)
             if any(t.text == ";" for t in _tokens(value)):
                 raise _fill_error(key, value, "holds a `;`: give one expression", down=down, advice=False)
+            if _unbalanced(value):
+                raise _fill_error(key, value, f"{_unbalanced(value)}: give one expression", down=down, advice=False)
             try:
                 rows = scratch.execute(f"SELECT {value} FROM temp._migrate_fill_probe AS {name}").fetchall()
             except sqlite3.Error as exc:  # (as named in the copy)

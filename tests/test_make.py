@@ -471,7 +471,8 @@ class Evolution(unittest.TestCase):
                                 ("NULL", "the one-off value for question.author is NULL"),
                                 ("max(text)", "is an aggregate, which would copy one row of the whole table"),
                                 ("'x", "unrecognized token"), ("'a' --", "holds a comment"),
-                                ("1; DROP TABLE question", "question.author=1; DROP TABLE question holds a `;`")):
+                                ("1; DROP TABLE question", "question.author=1; DROP TABLE question holds a `;`"),
+                                ("'a') , (1", "question.author='a') , (1 closes a parenthesis it did not open")):
             with self.subTest(value), self.assertRaisesRegex(migrate.MigrateError, re.escape(fragment)):
                 self.project.make(questioner=migrate.Questioner(defaults={"question.author": value}))
         self.project.make(write=False, questioner=migrate.Questioner(

@@ -692,11 +692,13 @@ class ForeignKeys(ModelCase):
         for key, value, fragment in (("default_sql", 3, "must be a string"), ("sql_type", "", "is empty"),
                                      ("sql_type", "TEXT --", "holds a comment or a `;`"),
                                      ("collate", "NOCASE /* x */", "holds a comment"),
-                                     ("check", "x != ''; DROP TABLE a", "holds a comment or a `;`")):
+                                     ("check", "x != ''; DROP TABLE a", "holds a comment or a `;`"),
+                                     ("check", "x > 1) , y INTEGER, CHECK (1", "closes a parenthesis it did not open"),
+                                     ("sql_type", "NUMERIC(10", "leaves a parenthesis open")):
             with self.subTest(key=key, value=value):
                 self.error(f"@dataclass\nclass A:\n    x: str = field(default='', metadata={{{key!r}: {value!r}}})\n",
                            "model A field x", f"metadata {key!r}", fragment)
-        table = self.table("@dataclass\nclass A:\n    x: str = field(default='', metadata={'check': \"x != '--'\"})\n",
+        table = self.table("@dataclass\nclass A:\n    x: str = field(default='', metadata={'check': \"x != '--)'\"})\n",
                            "a")
         self.assertEqual([c.name for c in table.columns], ["x"])  # in a string it is text
 
