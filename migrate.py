@@ -1877,9 +1877,22 @@ def _rename_hints(operations: list) -> list[str]:
 def _revert_warnings(operations: list) -> list[str]:
     """What only a revert of `operations` would run into, or cannot undo: a
     dropped column brought back with a value its foreign key or unique index
-    refuses; NULLs filled with a one-off value, which stays."""
+    refuses; NULLs filled with a one-off value, which stays; a table dropped
+    while a kept column loses its foreign key to it, which a revert makes
+    again empty and points that column at."""
     warnings = []
+    dropped = {_fold(op.name) for op in operations if isinstance(op, DropTable)}
     for operation in (op for op in operations if isinstance(op, AlterTable)):
+        kept_keys = {fk.signature for fk in operation.after.foreign_keys}
+        for fk in operation.before.foreign_keys:
+            columns = [operation.after.column(c) for c in fk.columns]
+            if _fold(fk.table) in dropped and fk.signature not in kept_keys and all(columns):
+                names = ", ".join(c.name for c in columns)
+                warnings.append(f"reverting makes table {fk.table} again without its rows, and the foreign key "
+                                f"of {operation.after.name}.{names} to it: a revert fails while a "
+                                f"{operation.after.name} row has {names} set ("
+                                + ("delete those rows first)" if any(c.notnull for c in columns)
+                                   else "set it to NULL first)"))
         for column in operation.before.columns:
             new = operation.after.column(column.name)
             if new is None:

@@ -556,6 +556,23 @@ class Evolution(unittest.TestCase):
         given = self.project.make(write=False, questioner=migrate.Questioner(defaults={"c.p_id": "1"})).warnings
         self.assertNotIn("reverting refills", " ".join(given))
 
+    def test_dropping_a_referenced_table_whose_key_column_stays_warns_that_a_revert_fails_on_set_keys(self):
+        project = Project(self)
+        parent = "@dataclass\nclass Team:\n    id: Optional[int] = None\n\n"
+        project.evolve(parent + "@dataclass\nclass Player:\n    team: Optional[Team] = None\n"
+                                "    id: Optional[int] = None\n")
+        project.execute("INSERT INTO team (id) VALUES (1)", "INSERT INTO player (team_id) VALUES (1)")
+        result = project.evolve("@dataclass\nclass Player:\n    team_id: Optional[int] = None\n"
+                                "    id: Optional[int] = None\n")
+        warning = ("reverting makes table team again without its rows, and the foreign key of player.team_id to "
+                   "it: a revert fails while a player row has team_id set (set it to NULL first)")
+        self.assertIn(warning, result.warnings)
+        self.assertIn(f"-- WARNING: {warning}", project.read(result.name + ".sql"))
+        with self.assertRaisesRegex(migrate.MigrateError, "FOREIGN KEY|foreign key"):
+            project.revert()  # as warned
+        project.execute("UPDATE player SET team_id = NULL")
+        project.revert()
+
     def test_columns_named_like_those_clauses_are_no_lost_clauses(self):
         project = Project(self)
         project.write_migration("0001_t", '-- migrate:up\nCREATE TABLE t (id INTEGER PRIMARY KEY REFERENCES t, '
