@@ -4492,7 +4492,8 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
                 if ctrl_c and str(exc) == "interrupted":  # Ctrl-C: raised as handler() began, which sqlite3
                     raise KeyboardInterrupt from None       # swallows, ending the statement; say it as Ctrl-C
                 doing = "reverting migration" if step.action == "revert" else "migration"
-                raise MigrateError(f"{doing} {step.name} failed: {exc} in statement: {_shorten(statement)}"
+                raise MigrateError(f"{doing} {step.name} failed: {_own_names(str(exc))} in statement: "
+                                   f"{_shorten(statement)}"
                                    f"{_null_hint(str(exc), reverting=step.action == 'revert')}; it was rolled back, the database is as it was") from None
     finally:
         if watch:
@@ -4501,6 +4502,13 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
     if create_table:
         conn.execute(_CREATE_MIGRATIONS_TABLE)
     conn.execute(*_tracking_write(step))
+
+
+def _own_names(message: str) -> str:
+    """SQLite's error about a rebuild's copy of a table (`_new_t.c`) told of
+    the table it stands for (`t.c`), the one the user knows."""
+    named = re.sub(r"(?<=[ :])_new_(?=[^ .]+\.)", "", message)
+    return named if named == message else f"{named} (as the table is rebuilt)"
 
 
 def _null_hint(message: str, *, reverting: bool) -> str:

@@ -352,7 +352,7 @@ class RebuildKeepsEverything(unittest.TestCase):
         project.execute("INSERT INTO book (author_id) VALUES (1)")
         schema, rows = project.schema_sql(), table_dump(project.db)
         with self.assertRaisesRegex(migrate.MigrateError, r"^reverting migration 0003_alter_book failed: NOT NULL "
-                                    r"constraint failed: _new_book.title in statement: .* \(book.title holds NULLs, "
+                                    r"constraint failed: book.title \(as the table is rebuilt\) in statement: .* \(book.title holds NULLs, "
                                     r"which the rebuilt table does not allow: set them first, e.g. UPDATE \"book\" "
                                     r"SET \"title\" = \.\.\. WHERE \"title\" IS NULL\); it was rolled back"):
             project.revert()
@@ -375,7 +375,7 @@ class RebuildKeepsEverything(unittest.TestCase):
                 project.apply()
                 project.execute(f"INSERT INTO t (n) VALUES {rows}")
                 before = table_dump(project.db)
-                with self.assertRaisesRegex(migrate.MigrateError, "constraint failed: _new_t.n in statement: "
+                with self.assertRaisesRegex(migrate.MigrateError, r"constraint failed: t.n \(as the table is rebuilt\) in statement: "
                                                                   'INSERT OR ABORT INTO "_new_t"'):
                     project.revert()
                 self.assertEqual(table_dump(project.db), before)
@@ -436,6 +436,16 @@ class RebuildKeepsEverything(unittest.TestCase):
         self.assertEqual(project.schema_sql(), schema_before)
         self.assertEqual(table_dump(project.db), rows_before)
         self.assertEqual([s.applied for s in project.status()], [True, True, False])
+
+    def test_a_failed_copy_names_the_table_not_the_rebuilds_copy_of_it(self):
+        project = Project(self)
+        project.evolve("@dataclass\nclass Ev:\n    n: str = ''\n    id: Optional[int] = None\n    __strict__ = True\n")
+        project.execute("INSERT INTO ev (n) VALUES ('abc')")
+        project.models("@dataclass\nclass Ev:\n    n: int = 0\n    id: Optional[int] = None\n    __strict__ = True\n")
+        project.make()
+        with self.assertRaisesRegex(migrate.MigrateError, r"^migration 0002_alter_ev failed: cannot store TEXT value "
+                                    r"in INTEGER column ev\.n \(as the table is rebuilt\) in statement: INSERT"):
+            project.apply()
 
     def test_nullable_column_on_big_table_is_a_constant_time_alter(self):
         project = self.prepare()
