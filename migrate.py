@@ -720,10 +720,13 @@ def _sql_type(annotation: object, where: str) -> str:
 
 
 def _python_default(value: object, where: str) -> str:
+    import datetime
     import enum
     if isinstance(value, enum.Enum):
         value = value.value
-    if hasattr(value, "isoformat"):
+    if isinstance(value, datetime.datetime):  # with a space, as sqlite3, Django and CURRENT_TIMESTAMP
+        value = value.isoformat(" ")            # write it: a 'T' would sort after every value of that day
+    elif hasattr(value, "isoformat"):
         value = value.isoformat()
     elif type(value).__name__ in ("Decimal", "UUID"):
         value = str(value)
