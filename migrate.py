@@ -810,8 +810,8 @@ def _check_metadata(metadata: dict, where: str) -> None:
                    for m in _TOKEN.finditer(value)):  # it is pasted into the column's definition
                 raise MigrateError(f"{where}: metadata {key!r} holds a comment or a `;` ({value!r}), which would "
                                    "cut the column's SQL short: remove it")
-            if _unbalanced(value):
-                raise MigrateError(f"{where}: metadata {key!r} {_unbalanced(value)} ({value!r}), which would "
+            if unpaired := _unbalanced(value):
+                raise MigrateError(f"{where}: metadata {key!r} {unpaired} ({value!r}), which would "
                                    "change the column's SQL around it: pair them up")
         if key in _METADATA_FLAGS and not isinstance(value, bool):
             raise MigrateError(f"{where}: metadata {key!r} must be True or False, not {value!r}")
@@ -3107,8 +3107,8 @@ def _check_fills(scratch: sqlite3.Connection, operation: AlterTable, *, down: bo
                                   down=down, advice=False)
             if any(t.text == ";" for t in _tokens(value)):
                 raise _fill_error(key, value, "holds a `;`: give one expression", down=down, advice=False)
-            if _unbalanced(value):
-                raise _fill_error(key, value, f"{_unbalanced(value)}: give one expression", down=down, advice=False)
+            if unpaired := _unbalanced(value):
+                raise _fill_error(key, value, f"{unpaired}: give one expression", down=down, advice=False)
             try:
                 rows = scratch.execute(f"SELECT {value} FROM temp._migrate_fill_probe AS {name}").fetchall()
             except sqlite3.Error as exc:  # (as named in the copy)
