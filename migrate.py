@@ -4328,23 +4328,25 @@ class _ForeignKeysOff:
 
 
 def _transaction(conn, steps: list[PlannedStep], *, fake: bool, on_step, timeout: float,
-                 accepted=(), backup: str | None = None) -> list[Step]:
+                 accepted=(), backup: str | None = None, planned: _Planned | None = None) -> list[Step]:
     """Run steps and their tracking writes in ONE `BEGIN IMMEDIATE`
     transaction, after the `backup` and the `accepted` writes
     (_accepted_edits), foreign keys checked before COMMIT. On any error:
     ROLLBACK. Call it with foreign keys off (_ForeignKeysOff)."""
     try:
         done = _attempt(conn, steps, fake=fake, on_start=on_step, allowed=Counter(), timeout=timeout,
-                        accepted=accepted, backup=backup)
+                        accepted=accepted, backup=backup, planned=planned)
     except _NewViolations as found:
         allowed = _checked_violations(conn, steps)  # rolled back: these were there before
         if found.rows - allowed:
             raise _violation_error(steps, found.rows - allowed) from None
         try:
             done = _attempt(conn, steps, fake=fake, on_start=None, allowed=allowed, timeout=timeout,
-                            accepted=accepted)
+                            accepted=accepted, planned=planned)
         except _NewViolations as again:  # another process wrote in between
             raise _violation_error(steps, again.rows - allowed) from None
+    for step in steps if planned is not None else ():  # committed: the table holds them so
+        planned.done(step)
     for planned, step in zip(steps, done):  # reported once committed
         if on_step:
             on_step(planned.action, planned.name, step)
@@ -4396,8 +4398,53 @@ def _rollback(conn) -> None:
         conn.execute("ROLLBACK")
 
 
+class _Planned:
+    """The migrations table as a run planned from it (read in one snapshot
+    with the plan), and the names its steps still record or forget. Another
+    process may apply or revert meanwhile: doing steps of this run is fine
+    (they are skipped), anything else makes the plan wrong (a rollback and a
+    plain apply at once would leave holes in the history)."""
+
+    def __init__(self, conn, pending: set):
+        self.version = conn.execute("PRAGMA data_version").fetchone()[0]
+        self.names, self.pending = _recorded_names(conn), pending
+
+    def refuse_changes(self, conn) -> None:
+        """Under the write lock: stop if another process changed the table
+        but by steps of this run. PRAGMA data_version tells, without reading
+        the table, that no other connection committed anything since."""
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        if version == self.version:
+            return
+        names = _recorded_names(conn)
+        if names - self.pending != self.names - self.pending:
+            changed = sorted((names ^ self.names) - self.pending, key=_order)
+            raise _HistoryChanged(f"another process applied or reverted migrations ({', '.join(changed[:3])}"
+                               f"{' ...' if len(changed) > 3 else ''}) since this run made its plan: run it "
+                               "again to plan from what is applied now; this step was rolled back")
+        self.version, self.names = version, names
+
+    def done(self, step: PlannedStep) -> None:
+        names = set(_tracked_names(step))
+        self.names = self.names | names if step.action == "apply" else self.names - names
+        self.pending -= names
+
+
+class _HistoryChanged(MigrateError):
+    """What this run did before may have been undone since: not said as staying."""
+
+
+def _recorded_names(conn) -> set[str]:
+    try:
+        return {name for (name,) in conn.execute(f"SELECT name FROM {quote(MIGRATIONS_TABLE)}")}
+    except _errors(conn) as exc:
+        if "no such table" not in str(exc):
+            raise
+        return set()
+
+
 def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, timeout: float,
-             accepted, backup: str | None = None) -> list[Step]:
+             accepted, backup: str | None = None, planned: _Planned | None = None) -> list[Step]:
     _begin(conn)
     # Inside the lock only COMMIT should wait for readers, polled by _commit up to `timeout`: with the
     # connection's busy timeout, every spill of a big transaction's cache to the file waited it out too.
@@ -4405,7 +4452,9 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
     try:
         if backup is not None:  # under the write lock: exactly what the run starts from; none if the lock waits
             _backup_to(conn, backup)
-        # again, inside the lock: another process may have been first
+        # again, inside the lock: another process may have been first, or changed what the plan is from
+        if planned is not None:
+            planned.refuse_changes(conn)
         recorded = _recorded(conn, [name for step in steps for name in _tracked_names(step)])
         if recorded is not None and _without_up_sql(conn):
             conn.execute(_ADD_UP_SQL)
@@ -4870,10 +4919,20 @@ def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: b
     done = []
     try:
         conn = database.conn
+        # planned in one read snapshot, so that the write lock later finds whether it still holds
+        snapshot = isinstance(conn, sqlite3.Connection) and not conn.in_transaction
         with _locks_as_errors():
-            steps, faked = _checked_steps(conn, migrations, target=target, reverting=reverting, fake=fake,
-                                          fake_initial=fake_initial, allow_changed=allow_changed)
-            accepted = _accepted_edits(conn, migrations) if allow_changed else []
+            if snapshot:
+                conn.execute("BEGIN")
+            try:
+                steps, faked = _checked_steps(conn, migrations, target=target, reverting=reverting, fake=fake,
+                                              fake_initial=fake_initial, allow_changed=allow_changed)
+                accepted = _accepted_edits(conn, migrations) if allow_changed else []
+                pending = {name for step in steps for name in _tracked_names(step)}
+                planned = _Planned(conn, pending) if snapshot and steps else None
+            finally:
+                if snapshot and conn.in_transaction:
+                    conn.execute("ROLLBACK")  # (it only read)
         if not ((steps or accepted) and conn is not None and not database.created):  # nothing to change or copy
             backup = None
         if backup is not None:
@@ -4884,17 +4943,18 @@ def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: b
                 backup = None
         if faked:
             _run_batches(conn, [steps[:1]], done, fake=True, progress=progress, timeout=database.timeout,
-                         accepted=accepted, backup=backup)
+                         accepted=accepted, backup=backup, planned=planned)
             steps, accepted, backup = steps[1:], [], None
-        _run_batches(conn, [steps] if atomic and steps else [[step] for step in steps], done,
-                     fake=fake, progress=progress, timeout=database.timeout, accepted=accepted, backup=backup)
+        _run_batches(conn, [steps] if atomic and steps else [[step] for step in steps], done, fake=fake,
+                     progress=progress, timeout=database.timeout, accepted=accepted, backup=backup,
+                     planned=planned)
         return done
     finally:
         database.close()
 
 
 def _run_batches(conn, batches: list[list[PlannedStep]], done: list[Step], *, fake: bool, progress,
-                 timeout: float, accepted=(), backup: str | None = None) -> None:
+                 timeout: float, accepted=(), backup: str | None = None, planned: _Planned | None = None) -> None:
     """Each batch in one transaction (a local one, or one rqlite request),
     adding the Steps to `done` as each commits, so a later failure still
     leaves the record of what was committed. The `accepted` writes
@@ -4913,7 +4973,7 @@ def _run_batches(conn, batches: list[list[PlannedStep]], done: list[Step], *, fa
             with _ForeignKeysOff(conn):
                 for batch in batches:
                     done += _transaction(conn, batch, fake=fake, on_step=progress, timeout=timeout,
-                                         accepted=accepted, backup=backup)
+                                         accepted=accepted, backup=backup, planned=planned)
                     accepted, backup = (), None  # recorded with the first batch
     except _InterruptedWaiting:  # "nothing was changed" holds only if no transaction of the run committed
         if any(step.action in ("apply", "revert") for step in done[before:]):
@@ -4921,7 +4981,7 @@ def _run_batches(conn, batches: list[list[PlannedStep]], done: list[Step], *, fa
         raise
     except MigrateError as exc:  # "as it was" is of the failed transaction; those before it committed
         committed = [step for step in done[before:] if step.action in ("apply", "revert")]
-        if committed and exc.args:
+        if committed and exc.args and not isinstance(exc, _HistoryChanged):
             names = [step.name for step in committed]
             listed = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
             did = "reverted" if committed[-1].action == "revert" else "applied"

@@ -1030,6 +1030,33 @@ class Connections(unittest.TestCase):
             migrate.apply(project.db, directory=project.directory, progress=after_commit)
         self.assertEqual([s.applied for s in project.status()], [True, False])  # committed; the next not begun
 
+    def test_a_run_stops_when_another_process_changed_the_history_it_planned_from(self):
+        project = Project(self)
+        for number, table in enumerate("abc", 1):
+            project.write_migration(f"000{number}_{table}", f"-- migrate:up\nCREATE TABLE {table} (x);\n"
+                                    f"-- migrate:down\nDROP TABLE {table};\n")
+        project.apply(target="0001")
+
+        def meanwhile(other):  # another process, between two of this run's transactions
+            def progress(action, name, step):
+                if name == "0002_b" and isinstance(step, migrate.Step):
+                    other()
+            return progress
+        rollback = lambda: migrate.revert(project.db, directory=project.directory, target="zero")
+        with self.assertRaisesRegex(migrate.MigrateError, r"^another process applied or reverted migrations "
+                                    r"\(0001_a, 0002_b\) since this run made its plan: run it again .*; this step "
+                                    r"was rolled back$"):
+            migrate.apply(project.db, directory=project.directory, progress=meanwhile(rollback))
+        self.assertEqual(normalised_schema(project.db), [])  # 0003 not run over the holes
+        self.assertEqual(project.query("SELECT count(*) FROM _migrations"), [(0,)])
+        project.apply(target="0001")
+        same_plan = lambda: migrate.apply(project.db, directory=project.directory)  # steps of this run: skipped
+        steps = migrate.apply(project.db, directory=project.directory, progress=meanwhile(same_plan))
+        self.assertEqual([(s.name, s.action) for s in steps], [("0002_b", "apply"), ("0003_c", "skip")])
+        unrelated = lambda: project.execute("CREATE TABLE app_data (x)")  # the app writing: no change to the plan
+        project.revert(target="0001")
+        self.assertEqual(len(migrate.apply(project.db, directory=project.directory, progress=meanwhile(unrelated))), 2)
+
     def test_timeout_bounds_the_wait_for_a_writer_on_a_connection_passed_in_and_its_own_is_kept(self):
         project = Project(self)
         project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n")
