@@ -3535,6 +3535,8 @@ def _applied(conn) -> dict[str, _Record]:
         rows = conn.execute(f"SELECT name, checksum, applied_at, down_sql, {up_sql} FROM "
                             f"{quote(MIGRATIONS_TABLE)} ORDER BY rowid").fetchall()
     except _errors(conn) as exc:
+        if _lock_hint(exc):  # another connection's lock, said as one (_locks_as_errors), not a foreign table
+            raise
         raise MigrateError(f"table {MIGRATIONS_TABLE} in this database is not migrate.py's ({exc}): another "
                            "tool's? rename it, or use another database; nothing was changed") from None
     for name, checksum, applied_at, down_sql, up_sql in rows:
