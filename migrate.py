@@ -779,6 +779,8 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
             a = "an" if inner.__name__[:1].lower() in "aeiou" else "a"
             raise MigrateError(f"{where}: default {default!r} is not {a} {inner.__name__}: give it {a} "
                                f"{inner.__name__} (or metadata={{'default_sql': ...}} for an SQL expression)")
+        if checked and getattr(inner, "__name__", "") == "Decimal" and isinstance(default, int):
+            default = inner(default)  # written as Decimal(1) is, '1': the same value gives the same default
         fields.append(_Field(cls.__name__, f.name, column, sql_type, nullable, metadata, default, target))
     return fields
 

@@ -344,8 +344,9 @@ class Defaults(ModelCase):
                 self.error(f"{header}@dataclass\nclass A:\n    x: {annotation} = {default}\n", "model A field x",
                            "is not a")
         self.table(f"{header}@dataclass\nclass B:\n    c: Color = 1\n", "b")  # a member's value is fine
-        self.table(f"{header}@dataclass\nclass A:\n    c: Color = Color.RED\n    d: decimal.Decimal = 2\n"
-                   "    t: datetime.date = datetime.date(2026, 1, 1)\n", "a")
+        table = self.table(f"{header}@dataclass\nclass A:\n    c: Color = Color.RED\n    d: decimal.Decimal = 2\n"
+                           "    t: datetime.date = datetime.date(2026, 1, 1)\n", "a")
+        self.assertEqual(table.column("d").default, "'2'")  # as Decimal(2) writes it: no rebuild between the two
 
     def test_default_that_has_no_sql_literal_is_refused(self):
         self.error("""
