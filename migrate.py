@@ -472,6 +472,17 @@ _SQL_TYPES = {
 _FK_ACTIONS = ("CASCADE", "SET NULL", "SET DEFAULT", "RESTRICT", "NO ACTION")
 
 
+def _package_hint(path: str) -> str:
+    """How to name a models file of a package as a module: its dotted name
+    up to the folder above the package, where it must be run from."""
+    parts, folder = [os.path.splitext(os.path.basename(path))[0]], os.path.dirname(os.path.abspath(path))
+    while os.path.isfile(os.path.join(folder, "__init__.py")) and os.path.dirname(folder) != folder:
+        parts.insert(0, os.path.basename(folder))
+        folder = os.path.dirname(folder)
+    where = "" if folder == os.getcwd() else f", run from {os.path.relpath(folder)}"
+    return f"; for a package, pass its module name: --models {'.'.join(parts)}{where}"
+
+
 def load_models(models: str):
     """Import the models module from a path (`models.py`) or a dotted name."""
     import importlib
@@ -499,9 +510,7 @@ def load_models(models: str):
             raise
         except BaseException as exc:  # SystemExit too: a models file that exits must not pass for one without changes
             del sys.modules[module_name]
-            dotted = os.path.splitext(os.path.relpath(path))[0].replace(os.sep, ".")
-            hint = f"; for a package, pass its module name: --models {dotted}" \
-                if isinstance(exc, ImportError) and "relative import" in str(exc) else ""
+            hint = _package_hint(path) if isinstance(exc, ImportError) and "relative import" in str(exc) else ""
             raise MigrateError(f"models file {models} failed to import: {_describe_exception(exc, path)}"
                                f"{hint}") from None
         finally:

@@ -761,6 +761,10 @@ class LoadingModels(unittest.TestCase):
         with self.assertRaisesRegex(migrate.MigrateError, "relative import.*; for a package, pass its module name: "
                                                           "--models app.models"):
             migrate.load_models(os.path.join("app", "models.py"))
+        os.chdir(os.path.join(project.root, "app"))  # from inside the package: its name needs the folder above
+        with self.assertRaisesRegex(migrate.MigrateError, r"; for a package, pass its module name: --models "
+                                                          r"app.models, run from \.\.$"):
+            migrate.load_models("models.py")
 
     def test_a_models_file_that_exits_is_an_error_not_a_gate_that_passes(self):
         project = Project(self)
