@@ -4559,7 +4559,8 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
                 doing = "reverting migration" if step.action == "revert" else "migration"
                 raise MigrateError(f"{doing} {step.name} failed: {_own_names(str(exc))} in statement: "
                                    f"{_shorten(statement)}"
-                                   f"{_null_hint(str(exc), reverting=step.action == 'revert')}; it was rolled back, the database is as it was") from None
+                                   f"{_null_hint(str(exc), reverting=step.action == 'revert')}{_adopt_hint(str(exc), step)}"
+                                   "; it was rolled back, the database is as it was") from None
     finally:
         if watch:
             conn.set_progress_handler(None, 0)
@@ -4574,6 +4575,15 @@ def _own_names(message: str) -> str:
     the table it stands for (`t.c`), the one the user knows."""
     named = re.sub(r"(?<=[ :])_new_(?=[^ .]+\.)", "", message)
     return named if named == message else f"{named} (as the table is rebuilt)"
+
+
+def _adopt_hint(message: str, step: PlannedStep) -> str:
+    """A first migration meeting its tables already there: the database was
+    made before migrations (or by another tool), which --fake-initial adopts."""
+    if step.action == "apply" and _number(step.name) == 1 and re.match(r"(table|index) \S+ already exists", message):
+        return (" (this database has it already: if it was made before migrations, adopt it with "
+                "apply --fake-initial, which records 0001 when all its tables exist)")
+    return ""
 
 
 def _null_hint(message: str, *, reverting: bool) -> str:

@@ -272,7 +272,9 @@ class Commands(unittest.TestCase):
         conn.execute("INSERT INTO question (question_text) VALUES ('kept')")
         conn.commit()
         conn.close()
-        self.assertIn("already exists", self.project.cli("apply").stderr)
+        self.assertIn("PRIMARY KEY ) (this database "
+                      "has it already: if it was made before migrations, adopt it with apply --fake-initial, which "
+                      "records 0001 when all its tables exist); it was rolled back", self.project.cli("apply").stderr)
         out = self.run_ok("apply", "--fake-initial")
         self.assertIn("Applying 0001_initial... FAKED", out)
         self.assertEqual(self.project.query("SELECT question_text FROM question"), [("kept",)])
