@@ -3559,11 +3559,12 @@ def _applied(conn) -> dict[str, _Record]:
     return {row[0]: _Record(*row) for row in rows}
 
 
-def _recorded(conn, names: list[str]) -> set[str] | None:
-    """Which of `names` the migrations table holds; None: no table yet."""
+def _recorded(conn, names: list[str] | None = None) -> set[str] | None:
+    """Which of `names` (None: any) the migrations table holds; None: no
+    table yet."""
+    where = "" if names is None else f" WHERE name IN ({', '.join('?' * len(names))})"
     try:
-        rows = conn.execute(f"SELECT name FROM {quote(MIGRATIONS_TABLE)} WHERE name IN "
-                            f"({', '.join('?' * len(names))})", names).fetchall()
+        rows = conn.execute(f"SELECT name FROM {quote(MIGRATIONS_TABLE)}{where}", names or ()).fetchall()
     except _errors(conn) as exc:
         if "no such table" not in str(exc):
             raise
@@ -4418,9 +4419,10 @@ class _Planned:
     (they are skipped), anything else makes the plan wrong (a rollback and a
     plain apply at once would leave holes in the history)."""
 
-    def __init__(self, conn, pending: set):
+    def __init__(self, conn, steps: list[PlannedStep]):
         self.version = conn.execute("PRAGMA data_version").fetchone()[0]
-        self.names, self.pending = _recorded_names(conn), pending
+        self.names = _recorded(conn) or set()
+        self.pending = {name for step in steps for name in _tracked_names(step)}
 
     def refuse_changes(self, conn) -> None:
         """Under the write lock: stop if another process changed the table
@@ -4429,12 +4431,12 @@ class _Planned:
         version = conn.execute("PRAGMA data_version").fetchone()[0]
         if version == self.version:
             return
-        names = _recorded_names(conn)
+        names = _recorded(conn) or set()
         if names - self.pending != self.names - self.pending:
             changed = sorted((names ^ self.names) - self.pending, key=_order)
             raise _HistoryChanged(f"another process applied or reverted migrations ({', '.join(changed[:3])}"
-                               f"{' ...' if len(changed) > 3 else ''}) since this run made its plan: run it "
-                               "again to plan from what is applied now; this step was rolled back")
+                                  f"{' ...' if len(changed) > 3 else ''}) since this run made its plan: run it "
+                                  "again to plan from what is applied now; this step was rolled back")
         self.version, self.names = version, names
 
     def done(self, step: PlannedStep) -> None:
@@ -4445,15 +4447,6 @@ class _Planned:
 
 class _HistoryChanged(MigrateError):
     """What this run did before may have been undone since: not said as staying."""
-
-
-def _recorded_names(conn) -> set[str]:
-    try:
-        return {name for (name,) in conn.execute(f"SELECT name FROM {quote(MIGRATIONS_TABLE)}")}
-    except _errors(conn) as exc:
-        if "no such table" not in str(exc):
-            raise
-        return set()
 
 
 def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, timeout: float,
@@ -4557,10 +4550,10 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
                 if ctrl_c and str(exc) == "interrupted":  # Ctrl-C: raised as handler() began, which sqlite3
                     raise KeyboardInterrupt from None       # swallows, ending the statement; say it as Ctrl-C
                 doing = "reverting migration" if step.action == "revert" else "migration"
+                hints = _null_hint(str(exc), reverting=step.action == "revert") + _adopt_hint(str(exc), step)
                 raise MigrateError(f"{doing} {step.name} failed: {_own_names(str(exc))} in statement: "
-                                   f"{_shorten(statement)}"
-                                   f"{_null_hint(str(exc), reverting=step.action == 'revert')}{_adopt_hint(str(exc), step)}"
-                                   "; it was rolled back, the database is as it was") from None
+                                   f"{_shorten(statement)}{hints}; it was rolled back, the database is as it "
+                                   "was") from None
     finally:
         if watch:
             conn.set_progress_handler(None, 0)
@@ -4951,8 +4944,7 @@ def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: b
                 steps, faked = _checked_steps(conn, migrations, target=target, reverting=reverting, fake=fake,
                                               fake_initial=fake_initial, allow_changed=allow_changed)
                 accepted = _accepted_edits(conn, migrations) if allow_changed else []
-                pending = {name for step in steps for name in _tracked_names(step)}
-                planned = _Planned(conn, pending) if snapshot and steps else None
+                planned = _Planned(conn, steps) if snapshot and steps else None
             finally:
                 if snapshot and conn.in_transaction:
                     conn.execute("ROLLBACK")  # (it only read)
