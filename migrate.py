@@ -5820,104 +5820,129 @@ def _target_name(args) -> str:
 
 def _run_migrations(args, out: _Output) -> int:
     reverting = args.command == "revert"
-    checking = not reverting and args.check
     edited = [row.name for row in status(args.db, directory=args.dir, timeout=args.timeout) if row.modified] \
         if not reverting and args.allow_changed else []  # the run records their new checksum and down section
-    if args.dry_run or checking:
-        options = {} if reverting else dict(fake_initial=args.fake_initial, allow_changed=args.allow_changed)
-        steps = plan(args.db, directory=args.dir, target=args.target, reverting=reverting, fake=args.fake,
-                     timeout=args.timeout, **options)
-        # a squash whose replaced migrations are all applied is only recorded: status counts it applied
-        pending = [step for step in steps if not step.adopt] if checking else steps
-        if args.dry_run:
-            _print_plan(steps, edited)
-        if checking and (pending or edited):  # (the list is the point of --check: printed even with -q)
-            todo = [f"{len(pending)} migration{'s' * (len(pending) > 1)} to run"] * bool(pending) + \
-                [f"{len(edited)} edited file{'s' * (len(edited) > 1)} to record"] * bool(edited)
-            summary = f"{_shown(args.db)} is not up to date: {' and '.join(todo)}"
-            if args.dry_run:  # (stdout is the SQL)
-                print(summary, file=sys.stderr)
-                return 1
-            print(summary + ":")
-            for name in edited:
-                print(f"  Record the edited {name} (--allow-changed)")
-            for step in pending:
-                print(f"  {'Apply' if step.action == 'apply' else 'Revert'} {step.name}{_recorded_only(step)}")
-        elif not args.dry_run:
-            out.say(f"{_shown(args.db)} is up to date: no migrations to apply.")
-        return 1 if checking and (pending or edited) else 0
-    header = ["Operations to perform:"]  # said once something runs: a refusal is the error alone
-    if reverting:
-        header.append("  Revert every migration" if args.target == "zero" else
-                      f"  Revert every migration after {args.target}" if args.target else "  Revert the last migration")
-    else:
-        header.append(f"  Target specific migration: {_target_name(args)}" if args.target else "  Apply all migrations")
-    header.append("Running migrations:")
-
-    def say_header():
-        if header and args.backup is not None:  # the path was checked new: it exists if this run made it
-            header.insert(-1, f"  Backed up {_shown(args.db)} to {args.backup}" if os.path.exists(args.backup)
-                          else f"  No backup: {_shown(args.db)} does not exist yet" if state["new"]
-                          else "  No backup: nothing to run")
-        for line in header:
-            out.say(line)
-        header.clear()
-
-    words = {"apply": "Applying", "revert": "Unapplying"}
-    outcomes = {"skip": "SKIPPED (done by another process)", "fake": "FAKED",
-                "adopt": "OK (applied before as the migrations it replaces)"}
-    state = {"open": False, "new": not _is_url(args.db) and not os.path.exists(args.db)}
-
-    def progress(action, name, step):
-        say_header()
-        if isinstance(step, float):  # a long statement is running: show it is alive
-            if out.terminal and state["open"]:
-                out.say(f"\r  {words[action]} {name}... {step:.0f}s", end="")
-            return
-        if step is None:
-            if state["open"]:  # --atomic: the previous one waits for the common COMMIT
-                out.say()
-            out.say(f"  {words[action]} {name}...", end="")
-            state["open"] = name
-            return
-        if state["open"] != name:  # --atomic: the results come after the common COMMIT, summed up below
-            if state["open"]:
-                out.say()
-            state["open"] = None
-            if step.action in outcomes:
-                out.say(f"  {name}: {out.paint(outcomes[step.action], 'green')}")
-        else:
-            out.say(f" {out.paint(outcomes.get(step.action, 'OK'), 'green')} ({step.seconds:.2f}s)")
-            state["open"] = None
-        for warning in step.warnings:
-            out.warn(warning + (f" ({name})" if atomic else ""), "    ")
-        say_recorded()
-
-    def say_recorded():  # the edited files are recorded with the first migration, so known once it committed
-        for name in edited:
-            out.say(f"  Recorded the edited {name} as it is now (--allow-changed)")
-        edited.clear()
-
-    atomic = not reverting and args.atomic
-    options = dict(fake=args.fake, timeout=args.timeout, progress=progress, backup=args.backup)
+    if args.dry_run or (not reverting and args.check):
+        return _preview_run(args, out, reverting, edited)
+    report = _RunReport(args, out, reverting, edited)
+    options = dict(fake=args.fake, timeout=args.timeout, progress=report.progress, backup=args.backup)
     if not reverting:
-        options.update(fake_initial=args.fake_initial, allow_changed=args.allow_changed, atomic=atomic)
+        options.update(fake_initial=args.fake_initial, allow_changed=args.allow_changed, atomic=report.atomic)
     try:
         steps = (revert if reverting else apply)(args.db, directory=args.dir, target=args.target, **options)
     except MigrateError:
-        if state["open"]:
-            out.say(" " + out.paint("FAILED", "red"))
+        report.failed()
         raise
-    say_header()
-    say_recorded()  # (nothing else ran)
-    ran = [step for step in steps if step.action in ("apply", "revert")]  # not skipped, faked or adopted
-    if atomic and len(ran) > 1:  # (one alone says OK on its own line)
-        out.say(f"  Committed {len(ran)} migrations in one transaction... {out.paint('OK', 'green')}")
-    if not steps:
-        missing = reverting and not _is_url(args.db) and args.db != ":memory:" and not os.path.exists(args.db)
-        out.say(f"  No migrations to revert (database {args.db} does not exist)." if missing
-                else "  No migrations to revert." if reverting else "  No migrations to apply.")
+    report.finished(steps)
     return 0
+
+
+def _preview_run(args, out: _Output, reverting: bool, edited: list[str]) -> int:
+    """`--dry-run` and `apply --check`: what the run would do, changing nothing."""
+    checking = not reverting and args.check
+    options = {} if reverting else dict(fake_initial=args.fake_initial, allow_changed=args.allow_changed)
+    steps = plan(args.db, directory=args.dir, target=args.target, reverting=reverting, fake=args.fake,
+                 timeout=args.timeout, **options)
+    # a squash whose replaced migrations are all applied is only recorded: status counts it applied
+    pending = [step for step in steps if not step.adopt] if checking else steps
+    if args.dry_run:
+        _print_plan(steps, edited)
+    if not checking or not (pending or edited):
+        if not args.dry_run:
+            out.say(f"{_shown(args.db)} is up to date: no migrations to apply.")
+        return 0
+    todo = [f"{len(pending)} migration{'s' * (len(pending) > 1)} to run"] * bool(pending) + \
+        [f"{len(edited)} edited file{'s' * (len(edited) > 1)} to record"] * bool(edited)
+    summary = f"{_shown(args.db)} is not up to date: {' and '.join(todo)}"
+    if args.dry_run:  # (stdout is the SQL)
+        print(summary, file=sys.stderr)
+        return 1
+    print(summary + ":")  # (the list is the point of --check: printed even with -q)
+    for name in edited:
+        print(f"  Record the edited {name} (--allow-changed)")
+    for step in pending:
+        print(f"  {'Apply' if step.action == 'apply' else 'Revert'} {step.name}{_recorded_only(step)}")
+    return 1
+
+
+class _RunReport:
+    """What `apply` and `revert` print as they run, as Django's `migrate` does: the header once
+    something runs (a refusal is the error alone), then `  Applying 0002_x... OK (0.01s)`."""
+
+    _WORDS = {"apply": "Applying", "revert": "Unapplying"}
+    _OUTCOMES = {"skip": "SKIPPED (done by another process)", "fake": "FAKED",
+                 "adopt": "OK (applied before as the migrations it replaces)"}
+
+    def __init__(self, args, out: _Output, reverting: bool, edited: list[str]):
+        self.args, self.out, self.edited = args, out, edited
+        self.atomic = not reverting and args.atomic
+        self.reverting = reverting
+        self.open_line = None  # the migration whose line waits for its outcome
+        self.database_was_new = not _is_url(args.db) and not os.path.exists(args.db)
+        if reverting:
+            operation = ("  Revert every migration" if args.target == "zero" else
+                         f"  Revert every migration after {args.target}" if args.target else "  Revert the last migration")
+        else:
+            operation = f"  Target specific migration: {_target_name(args)}" if args.target else "  Apply all migrations"
+        self.header = ["Operations to perform:", operation, "Running migrations:"]
+
+    def _say_header(self):
+        if self.header and self.args.backup is not None:  # the path was checked new: it exists if this run made it
+            backup, shown = self.args.backup, _shown(self.args.db)
+            self.header.insert(-1, f"  Backed up {shown} to {backup}" if os.path.exists(backup)
+                               else f"  No backup: {shown} does not exist yet" if self.database_was_new
+                               else "  No backup: nothing to run")
+        for line in self.header:
+            self.out.say(line)
+        self.header.clear()
+
+    def _say_recorded(self):  # the edited files are recorded with the first migration, so known once it committed
+        for name in self.edited:
+            self.out.say(f"  Recorded the edited {name} as it is now (--allow-changed)")
+        self.edited.clear()
+
+    def progress(self, action: str, name: str, step) -> None:
+        """The runner's callback: None as a migration starts, seconds while a statement runs, then its step."""
+        out = self.out
+        self._say_header()
+        if isinstance(step, float):  # a long statement is running: show it is alive
+            if out.terminal and self.open_line:
+                out.say(f"\r  {self._WORDS[action]} {name}... {step:.0f}s", end="")
+            return
+        if step is None:
+            if self.open_line:  # --atomic: the previous one waits for the common COMMIT
+                out.say()
+            out.say(f"  {self._WORDS[action]} {name}...", end="")
+            self.open_line = name
+            return
+        if self.open_line != name:  # --atomic: the results come after the common COMMIT, summed up below
+            if self.open_line:
+                out.say()
+            self.open_line = None
+            if step.action in self._OUTCOMES:
+                out.say(f"  {name}: {out.paint(self._OUTCOMES[step.action], 'green')}")
+        else:
+            out.say(f" {out.paint(self._OUTCOMES.get(step.action, 'OK'), 'green')} ({step.seconds:.2f}s)")
+            self.open_line = None
+        for warning in step.warnings:
+            out.warn(warning + (f" ({name})" if self.atomic else ""), "    ")
+        self._say_recorded()
+
+    def failed(self) -> None:
+        if self.open_line:
+            self.out.say(" " + self.out.paint("FAILED", "red"))
+
+    def finished(self, steps: list[Step]) -> None:
+        out, db = self.out, self.args.db
+        self._say_header()
+        self._say_recorded()  # (nothing else ran)
+        ran = [step for step in steps if step.action in ("apply", "revert")]  # not skipped, faked or adopted
+        if self.atomic and len(ran) > 1:  # (one alone says OK on its own line)
+            out.say(f"  Committed {len(ran)} migrations in one transaction... {out.paint('OK', 'green')}")
+        if not steps:
+            missing = self.reverting and not _is_url(db) and db != ":memory:" and not os.path.exists(db)
+            out.say(f"  No migrations to revert (database {db} does not exist)." if missing
+                    else "  No migrations to revert." if self.reverting else "  No migrations to apply.")
 
 
 def _print_plan(steps: list[PlannedStep], edited: list[str]) -> None:
