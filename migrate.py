@@ -3446,35 +3446,43 @@ class _Database:
         self.factories = self.patience = None
         self.legacy_alter = False
         self.timeout = _DEFAULT_TIMEOUT if timeout is None else timeout
-        if not self.owned:
-            self.conn = db
-            try:
-                busy = db.in_transaction
-            except sqlite3.ProgrammingError:  # closed
-                raise MigrateError("the connection is closed: pass an open one, or a path; nothing was "
-                                   "changed") from None
-            if busy:
-                raise MigrateError("the connection has an open transaction: commit or roll it back before "
-                                   "migrating (with Python 3.12's autocommit=False one is always open: pass "
-                                   "a connection with autocommit=True, or a path); nothing was changed")
-            if isinstance(db, sqlite3.Connection):  # plain rows and str text while we read; restored in close
-                self.factories = db.row_factory, db.text_factory
-                db.row_factory, db.text_factory = None, str
-                # with it on, a table renamed leaves other tables' foreign keys naming the old one
-                self.legacy_alter = bool(db.execute("PRAGMA legacy_alter_table").fetchone()[0])
-                if self.legacy_alter:
-                    db.execute("PRAGMA legacy_alter_table = OFF")
-            try:
-                with _locks_as_errors():
-                    if timeout is None:
-                        self.timeout = db.execute("PRAGMA busy_timeout").fetchone()[0] / 1000
-                    else:
-                        self.patience = _busy_timeout(db, timeout * 1000)  # restored in close
-                    self._refuse_unsafe_journal()
-            except BaseException:
-                self.close()
-                raise
-            return
+        if self.owned:
+            self._open(db, create=create)
+        else:
+            self._borrow(db, timeout)
+
+    def _borrow(self, db, timeout: float | None) -> None:
+        """The caller's connection: checked, and set up for reading (restored in close)."""
+        self.conn = db
+        try:
+            busy = db.in_transaction
+        except sqlite3.ProgrammingError:  # closed
+            raise MigrateError("the connection is closed: pass an open one, or a path; nothing was "
+                               "changed") from None
+        if busy:
+            raise MigrateError("the connection has an open transaction: commit or roll it back before "
+                               "migrating (with Python 3.12's autocommit=False one is always open: pass "
+                               "a connection with autocommit=True, or a path); nothing was changed")
+        if isinstance(db, sqlite3.Connection):  # plain rows and str text while we read; restored in close
+            self.factories = db.row_factory, db.text_factory
+            db.row_factory, db.text_factory = None, str
+            # with it on, a table renamed leaves other tables' foreign keys naming the old one
+            self.legacy_alter = bool(db.execute("PRAGMA legacy_alter_table").fetchone()[0])
+            if self.legacy_alter:
+                db.execute("PRAGMA legacy_alter_table = OFF")
+        try:
+            with _locks_as_errors():
+                if timeout is None:
+                    self.timeout = db.execute("PRAGMA busy_timeout").fetchone()[0] / 1000
+                else:
+                    self.patience = _busy_timeout(db, timeout * 1000)  # restored in close
+                self._refuse_unsafe_journal()
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, db, *, create: bool) -> None:
+        """A path: an rqlite URL, or a SQLite file opened (created only if `create`)."""
         if not isinstance(db, (str, os.PathLike)) or isinstance(os.fspath(db), bytes):
             raise MigrateError(f"the database must be a path, an rqlite URL or an open connection, not "
                                f"{type(db).__name__} {db!r}; nothing was changed")
@@ -4472,25 +4480,10 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
             touched = None  # a trigger may write any table: all are checked
         for write in accepted:
             conn.execute(*write)
-        may_make_temp = any(_MAY_MAKE_TEMP.search(s) for s in statements)
-        kept = _temp_objects(conn) if may_make_temp else set()  # the caller's own, on a connection passed in
-        done = []
-        for step in steps:
-            started = time.perf_counter()
-            if on_start:
-                on_start(step.action, step.name, None)
-            if _done_meanwhile(step, recorded):
-                done.append(Step(step.name, "skip", 0.0))
-            else:
-                ticks = (lambda seconds, step=step: on_start(step.action, step.name, seconds)) if on_start else None
-                unknown = _check_rebuilt_tables(conn, step) if step.rebuilds and not fake else []
-                _run_statements(conn, step, () if fake else step.statements, ticks, create_table=create_table)
-                if may_make_temp:
-                    _drop_temp_objects(conn, kept)
-                create_table = False
-                action = "adopt" if step.adopt else "fake" if fake else step.action
-                done.append(Step(step.name, action, time.perf_counter() - started,
-                                 step.warnings + _rebuild_warnings(conn, step, unknown)))
+        # the temporary objects the caller's own connection had before: kept
+        kept = _temp_objects(conn) if any(_MAY_MAKE_TEMP.search(s) for s in statements) else None
+        done = _run_steps(conn, steps, fake=fake, on_start=on_start, recorded=recorded,
+                          create_table=create_table, kept_temp=kept)
         violations = _checked_violations(conn, steps, touched)
         if violations - allowed:
             raise _NewViolations(violations)
@@ -4516,6 +4509,30 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
                         f"already there remain{'s' * (count == 1)} in {tables} (PRAGMA foreign_key_check)")
     if warnings:
         done[-1] = replace(done[-1], warnings=done[-1].warnings + tuple(warnings))
+    return done
+
+
+def _run_steps(conn, steps: list[PlannedStep], *, fake: bool, on_start, recorded: set,
+               create_table: bool, kept_temp: set | None) -> list[Step]:
+    """Each step's statements and its migrations-table row, inside the caller's transaction.
+    `kept_temp`: None when no statement can make temporary objects, else those to keep."""
+    done = []
+    for step in steps:
+        started = time.perf_counter()
+        if on_start:
+            on_start(step.action, step.name, None)
+        if _done_meanwhile(step, recorded):
+            done.append(Step(step.name, "skip", 0.0))
+            continue
+        ticks = (lambda seconds, step=step: on_start(step.action, step.name, seconds)) if on_start else None
+        unknown = _check_rebuilt_tables(conn, step) if step.rebuilds and not fake else []
+        _run_statements(conn, step, () if fake else step.statements, ticks, create_table=create_table)
+        if kept_temp is not None:
+            _drop_temp_objects(conn, kept_temp)
+        create_table = False
+        action = "adopt" if step.adopt else "fake" if fake else step.action
+        done.append(Step(step.name, action, time.perf_counter() - started,
+                         step.warnings + _rebuild_warnings(conn, step, unknown)))
     return done
 
 
@@ -6042,6 +6059,19 @@ _HANDLERS = {"make": _run_make, "apply": _run_migrations, "revert": _run_migrati
              "squash": _run_squash, "export": _run_export}
 
 
+def _refuse_option_before_command(parser, argv: list[str]) -> None:
+    """`migrate.py --db x apply`: say where options go (argparse would call --db unknown)."""
+    first = argv[0].split("=")[0] if argv else ""
+    own = first in ("-h", "--") or (len(first) > 2 and ("--help".startswith(first) or "--version".startswith(first)))
+    if first.startswith("-") and not own and any(arg in _HANDLERS for arg in argv[1:]):
+        import shlex
+        command = next(arg for arg in argv[1:] if arg in _HANDLERS)
+        others = list(argv)
+        others.remove(command)
+        parser.error(f"{argv[0]} goes after the command, as every option does: "
+                     f"python migrate.py {shlex.join([command, *others])}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """The command line: parse, call the library, print. Returns the exit code."""
     changing = False  # apply or revert that runs SQL: a closed output stops it mid-way
@@ -6055,15 +6085,7 @@ def main(argv: list[str] | None = None) -> int:
                          if os.environ.get(f"MIGRATE_{k.upper()}")})
         parser = _parser(settings)
         argv = sys.argv[1:] if argv is None else argv
-        first = argv[0].split("=")[0] if argv else ""
-        own = first in ("-h", "--") or (len(first) > 2 and ("--help".startswith(first) or "--version".startswith(first)))
-        if first.startswith("-") and not own and any(arg in _HANDLERS for arg in argv[1:]):
-            import shlex
-            command = next(arg for arg in argv[1:] if arg in _HANDLERS)
-            others = list(argv)
-            others.remove(command)
-            parser.error(f"{argv[0]} goes after the command, as every option does: "
-                         f"python migrate.py {shlex.join([command, *others])}")
+        _refuse_option_before_command(parser, argv)
         args = parser.parse_args(argv)
         for option in ("default", "rename"):  # SQL and names (paths may be any bytes)
             for text in getattr(args, option, None) or ():
