@@ -3908,7 +3908,15 @@ def _rebuild_expectations(conn, steps: list[PlannedStep], migrations: list[Migra
     finally:
         if scratch is not None:
             scratch.close()
-    for index, lost in sorted(losses.items()):  # columns hold values, triggers behave: refused
+    notes = _round_trip_notes(steps, losses)
+    return [replace(step, rebuilds=expectations.get(index, ()), warnings=step.warnings + notes.get(index, ()))
+            if expectations.get(index) or index in notes else step for index, step in enumerate(steps)]
+
+
+def _round_trip_notes(steps: list[PlannedStep], losses: dict) -> dict:
+    """What a migration from an older branch loses on its round trip: refused when a column (it
+    holds values) or a trigger on apply (it behaves); else a warning for the step at each index."""
+    for index, lost in sorted(losses.items()):
         refused = [what for what, on_apply in lost if what.startswith("column ") or
                    (what.startswith("trigger ") and on_apply)]
         if refused:
@@ -3917,11 +3925,9 @@ def _rebuild_expectations(conn, steps: list[PlannedStep], migrations: list[Migra
                                f"branch older than the migration that makes {them}?): tried on the migrations "
                                f"before it, applying and reverting it loses {them}. If it is applied nowhere "
                                "yet, delete it and run make again; nothing was changed")
-    notes = {index: tuple(f"it was written without {what} (another branch's?): "
-                          f"{'applying' if on_apply else 'reverting'} it drops it; make it again to keep it"
-                          for what, on_apply in lost) for index, lost in losses.items() if lost}
-    return [replace(step, rebuilds=expectations.get(index, ()), warnings=step.warnings + notes.get(index, ()))
-            if expectations.get(index) or index in notes else step for index, step in enumerate(steps)]
+    return {index: tuple(f"it was written without {what} (another branch's?): "
+                         f"{'applying' if on_apply else 'reverting'} it drops it; make it again to keep it"
+                         for what, on_apply in lost) for index, lost in losses.items() if lost}
 
 
 def _kept_types(after: tuple, before: tuple | None, renamed_columns: dict) -> frozenset:
