@@ -2197,6 +2197,17 @@ _REPLACES = re.compile(r"^--[ \t]*migrate:replaces[ \t]+(.+)$", re.M)
 # a space too many, a comment after it. (`-- migrate: update the rows` is a comment.)
 _LIKE_A_MARKER = re.compile(r"^[ \t]*--[ \t]*migrate[ \t]*:[ \t]*(?:up|down)[ \t]*"
                             r"(?:\r?$|--|[;:]|transaction\b).*$", re.I | re.M)
+# Pasted from a web page or a chat, a marker may hold a space that is not one
+# to the markers (a no-break or zero-width space, a vertical tab) or a
+# full-width colon: SQLite still reads the line as a comment.
+_ODD_SPACE = re.compile(r"[^\S\n\r\t ]|[\u200b-\u200d\u2060\ufeff]")
+
+
+def _plain_spaces(text: str) -> str:
+    """The text with each odd space a plain one, and a full-width colon a colon (same offsets)."""
+    if not _ODD_SPACE.search(text) and "\uff1a" not in text:
+        return text
+    return _ODD_SPACE.sub(" ", text).replace("\uff1a", ":")
 
 
 @dataclass(frozen=True)
@@ -2308,6 +2319,7 @@ _DOWN_WORDS = {"down", "downgrade", "rollback", "undo", "revert", "reverse", "ba
 def _marker_near_miss(text: str) -> str | None:
     """The first line of a file's up section that was meant as the down
     section's marker and reads as a comment, as "line N: '...'"."""
+    text = _plain_spaces(text)
     marks = {m.group(1).lower(): m for m in reversed(list(_SECTION.finditer(text)))}  # the first of each
     start, end = marks["up"].end() if "up" in marks else 0, marks["down"].start() if "down" in marks else len(text)
     for line in _NEAR_A_MARKER.finditer(text, start, end):
@@ -2337,6 +2349,14 @@ def parse_sections(text: str, path: str = "migration") -> tuple[str, str | None]
     """The up and down SQL of a migration file's text."""
     marks = list(_SECTION.finditer(text))
     kinds = [m.group(1).lower() for m in marks]
+    plain = _plain_spaces(text)
+    for line in _LIKE_A_MARKER.finditer(plain) if plain != text else ():
+        written = text[line.start():line.end()]
+        if written != line.group():
+            raise MigrateError(f"migration file {path}, line {text.count(chr(10), 0, line.start()) + 1}: "
+                               f"{ascii(written.strip())} is meant as a section marker but holds a character "
+                               "other than a plain space or colon, so it would be read as a comment: retype the "
+                               "line")
     for line in _LIKE_A_MARKER.finditer(text):
         if not _SECTION.fullmatch(line.group()):
             raise MigrateError(f"migration file {path}, line {text.count(chr(10), 0, line.start()) + 1}: "

@@ -83,6 +83,18 @@ class Sections(unittest.TestCase):
             with self.subTest(comment=comment):  # comments, as they were (files applied before stay readable)
                 self.assertEqual(migrate.parse_sections(f"-- migrate:up\n{comment}\nA;\n"), (f"{comment}\nA;", None))
 
+    def test_a_marker_with_a_pasted_odd_space_or_colon_is_an_error_not_a_comment(self):
+        for marker in ("--\u00a0migrate:down", "-- migrate:down\u00a0", "--\u200bmigrate:down", "--\vmigrate:down",
+                       "-- migrate\uff1adown", "--\u3000migrate:down", "-- migrate:\u2009up"):
+            with self.subTest(marker=ascii(marker)):  # SQLite reads each as a comment: the down SQL would run with the up
+                with self.assertRaisesRegex(migrate.MigrateError, "0001_x.sql, line 3: .* is meant as a section "
+                                            "marker but holds a character other than a plain space or colon"):
+                    migrate.parse_sections(f"-- migrate:up\nCREATE TABLE t (x);\n{marker}\nDROP TABLE t;\n",
+                                           "migrations/0001_x.sql")
+        text = "-- migrate:up\n-- café: migrate:down\u00a0later\nCREATE TABLE t (x);\n-- migrate:down\nDROP TABLE t;\n"
+        self.assertEqual(migrate.parse_sections(text), ("-- café: migrate:down\u00a0later\nCREATE TABLE t (x);",
+                                                        "DROP TABLE t;"))
+
     def test_sql_before_the_up_marker_is_an_error(self):
         with self.assertRaisesRegex(migrate.MigrateError, "0001_x.sql has SQL before its `-- migrate:up` line"):
             migrate.parse_sections("CREATE TABLE audit (x);\n-- migrate:up\nA;\n", "migrations/0001_x.sql")
