@@ -6098,12 +6098,25 @@ def _refuse_option_before_command(parser, argv: list[str]) -> None:
                      f"python migrate.py {shlex.join([command, *others])}")
 
 
+def _usable_streams() -> None:
+    """Output that cannot fail on what a run prints: a closed stdout or stderr (`>&-`, `2>&-`;
+    Python sets it to None) goes nowhere and the work is done; a console or pipe in another
+    encoding than UTF-8 (Windows' cp1252 when redirected) shows a name it cannot encode escaped."""
+    if sys.stdout is None:
+        sys.stdout = open(os.devnull, "w")
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "utf-8").lower().replace("-", "").replace("_", "")
+        if encoding != "utf8" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv: list[str] | None = None) -> int:
     """The command line: parse, call the library, print. Returns the exit code."""
     changing = False  # apply or revert that runs SQL: a closed output stops it mid-way
     database = None  # the command's --db, once parsed
-    if sys.stdout is None:  # started with stdout closed (`>&-`): the output goes nowhere, the work is done
-        sys.stdout = open(os.devnull, "w")
+    _usable_streams()
     try:
         settings = dict(_DEFAULTS)
         settings.update(_pyproject_settings())

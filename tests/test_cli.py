@@ -231,6 +231,26 @@ class Errors(unittest.TestCase):
             f'"{sys.executable}" "{MIGRATE}" status >/dev/full', shell=True, cwd=self.project.root,
             capture_output=True, text=True, timeout=60).stderr)
 
+    def test_a_closed_stderr_does_not_stop_a_run_that_warns(self):
+        self.project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n-- migrate:down\nDROP TABLE t;\n")
+        self.project.write_migration("0002_u", "-- migrate:up\nCREATE TABLE u (x);\n-- migrate:down\nDROP TABLE u;\n")
+        self.project.apply()
+        result = subprocess.run(f'"{sys.executable}" "{MIGRATE}" revert zero 2>&-', shell=True,  # (each warns)
+                                cwd=self.project.root, capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 0, result.stdout)
+        self.assertIn("Unapplying 0001_t... OK", result.stdout)
+        self.assertEqual(self.project.query("SELECT count(*) FROM _migrations"), [(0,)])
+
+    def test_output_in_an_encoding_without_a_names_letters_shows_them_escaped(self):
+        self.project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n")
+        self.project.write_migration("0002_\u65e5\u672c", "-- migrate:up\nCREATE TABLE u (x);\n")
+        for command in ("apply", "status"):
+            with self.subTest(command):
+                result = self.project.cli(command, env={"PYTHONIOENCODING": "cp1252"})
+                self.assertEqual(result.returncode, 0, result.stderr)
+                self.assertIn("0002_\\u65e5\\u672c", result.stdout)
+        self.assertEqual(self.project.query("SELECT count(*) FROM _migrations"), [(2,)])
+
     def test_a_url_that_is_no_rqlite_url_is_one_line_naming_it_without_its_password(self):
         self.project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n")
         for url, fragment in (("http://[::1", "is not a valid rqlite URL"), ("http://localhost:abc", "is not a valid"),
