@@ -2282,6 +2282,9 @@ def read_migrations(directory: str) -> list[Migration]:
 
 
 def _read_migration(path: str, number: int) -> Migration:
+    if os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path):  # reading would never end
+        raise MigrateError(f"migration file {path} is not a regular file (a pipe, or a link to a device): "
+                           "replace it with the file, or remove it")
     try:
         with open(path, "rb") as handle:
             raw = handle.read()
@@ -6147,6 +6150,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()
         print(f"error: {exc}: some text is not valid UTF-8 (a byte that was not, kept by Python); fix it where "
               "you wrote it", file=sys.stderr)
+        return 1
+    except MemoryError:  # a migration file or models module too big for this machine
+        print("error: out of memory" + (_RUN_CUT_SHORT if changing else "; nothing was changed"), file=sys.stderr)
         return 1
     except _InterruptedWaiting:
         print("\ninterrupted while waiting for another process's write lock; nothing was changed", file=sys.stderr)

@@ -168,6 +168,10 @@ class Directory(unittest.TestCase):
         cases = {"a folder": lambda: os.mkdir(bad),
                  "a dangling link": lambda: os.symlink(os.path.join(self.project.root, "gone.sql"), bad),
                  "a NUL byte": lambda: self.project.write_migration("0002_b", "-- migrate:up\nA;\nB\x00;\n")}
+        if hasattr(os, "mkfifo"):  # reading would wait for a writer forever
+            cases["a named pipe"] = lambda: os.mkfifo(bad)
+        if os.path.exists("/dev/zero"):  # reading would never end
+            cases["a link to a device"] = lambda: os.symlink("/dev/zero", bad)
         for name, create in cases.items():
             with self.subTest(name):
                 create()
