@@ -6152,7 +6152,7 @@ def main(argv: list[str] | None = None) -> int:
               "you wrote it", file=sys.stderr)
         return 1
     except MemoryError:  # a migration file or models module too big for this machine
-        print("error: out of memory" + (_RUN_CUT_SHORT if changing else "; nothing was changed"), file=sys.stderr)
+        print("error: out of memory" + (_RUN_CUT_SHORT if changing else ""), file=sys.stderr)
         return 1
     except _InterruptedWaiting:
         print("\ninterrupted while waiting for another process's write lock; nothing was changed", file=sys.stderr)
