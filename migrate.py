@@ -5875,12 +5875,38 @@ def _run_migrations(args, out: _Output) -> int:
     if not reverting:
         options.update(fake_initial=args.fake_initial, allow_changed=args.allow_changed, atomic=report.atomic)
     try:
-        steps = (revert if reverting else apply)(args.db, directory=args.dir, target=args.target, **options)
+        with _termination_as_ctrl_c():
+            steps = (revert if reverting else apply)(args.db, directory=args.dir, target=args.target, **options)
     except MigrateError:
         report.failed()
         raise
     report.finished(steps)
     return 0
+
+
+@contextmanager
+def _termination_as_ctrl_c():
+    """SIGTERM (docker stop, systemd, Kubernetes) and SIGHUP (a closed terminal) stop a run as
+    Ctrl-C does: the migration running is rolled back and the run says so, instead of the
+    process dying mid-statement with no word (its journal rolled back at the next open)."""
+    import signal
+
+    def as_ctrl_c(signum, frame):
+        handler = signal.getsignal(signal.SIGINT)
+        if not callable(handler):
+            raise KeyboardInterrupt
+        handler(signal.SIGINT, frame)
+
+    previous = {}
+    with suppress(ValueError):  # (only the main thread may set handlers)
+        for name in ("SIGTERM", "SIGHUP"):
+            if hasattr(signal, name):
+                previous[name] = signal.signal(getattr(signal, name), as_ctrl_c)
+    try:
+        yield
+    finally:
+        for name, handler in previous.items():
+            signal.signal(getattr(signal, name), handler)
 
 
 def _preview_run(args, out: _Output, reverting: bool, edited: list[str]) -> int:

@@ -115,22 +115,27 @@ class Crashes(unittest.TestCase):
         self.assertGreater(kills, 0, f"seed {SEED}: no run was killed mid-way")
 
 
-    def test_ctrl_c_inside_a_long_statement_says_interrupted_and_rolls_back(self):
-        project = Project(self)
-        project.write_migration("0001_slow", "-- migrate:up\nCREATE TABLE t (x);\nWITH RECURSIVE c(x) AS (SELECT 1 "
-                                "UNION ALL SELECT x + 1 FROM c WHERE x < 100000000) SELECT count(*) FROM c;\n")  # ~10 s
-        process = subprocess.Popen([sys.executable, MIGRATE, "apply"], cwd=project.root, text=True,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,  # Ctrl-C as in a terminal, also
-                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # from `cmd &`
-        header = [process.stdout.readline() for _ in range(3)]
-        self.assertEqual(process.stdout.read(23), "  Applying 0001_slow...", header)  # the statement has begun
-        time.sleep(0.7)  # past the first progress tick
-        process.send_signal(signal.SIGINT)
-        self.addCleanup(process.kill)
-        out, err = process.communicate(timeout=30)
-        self.assertEqual(process.returncode, 130, err)
-        self.assertTrue(err.startswith("\ninterrupted; a migration still running was rolled back"), err)
-        self.assertEqual(project.query("SELECT name FROM sqlite_master"), [])
+    def test_ctrl_c_or_sigterm_inside_a_long_statement_says_interrupted_and_rolls_back(self):
+        # SIGTERM: what docker stop, systemd and Kubernetes send
+        for sent in (signal.SIGINT, signal.SIGTERM):
+            with self.subTest(signal=sent.name):
+                project = Project(self)
+                project.write_migration("0001_slow", "-- migrate:up\nCREATE TABLE t (x);\nWITH RECURSIVE c(x) AS "
+                                        "(SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100000000) "
+                                        "SELECT count(*) FROM c;\n")  # ~10 s
+                process = subprocess.Popen([sys.executable, MIGRATE, "apply"], cwd=project.root, text=True,
+                                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,  # Ctrl-C as in a terminal,
+                                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # also `&`
+                self.addCleanup(process.kill)
+                header = [process.stdout.readline() for _ in range(3)]
+                self.assertEqual(process.stdout.read(23), "  Applying 0001_slow...", header)  # the statement has begun
+                time.sleep(0.7)  # past the first progress tick
+                process.send_signal(sent)
+                out, err = process.communicate(timeout=30)
+                self.assertEqual(process.returncode, 130, err)
+                self.assertTrue(err.startswith("\ninterrupted; a migration still running was rolled back"), err)
+                self.assertEqual(project.query("SELECT name FROM sqlite_master"), [])
+                self.assertFalse(os.path.exists(project.db + "-journal"), "rolled back, not left to the next open")
 
 
 class Locks(unittest.TestCase):
