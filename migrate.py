@@ -4447,6 +4447,12 @@ def _busy_timeout(conn, milliseconds: int) -> int:
 def _rollback(conn) -> None:
     if conn.in_transaction:
         conn.execute("ROLLBACK")
+    elif isinstance(conn, sqlite3.Connection):
+        # A full disk or an I/O error ends the transaction inside SQLite, whose
+        # journal stays hot until the file is next read: read it now, so that
+        # the file is as it was when the run says so (not only once reopened).
+        with suppress(sqlite3.Error):
+            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
 
 
 class _Planned:

@@ -138,6 +138,32 @@ class Crashes(unittest.TestCase):
                 self.assertFalse(os.path.exists(project.db + "-journal"), "rolled back, not left to the next open")
 
 
+    @unittest.skipUnless(hasattr(signal, "SIGXFSZ"), "needs RLIMIT_FSIZE (POSIX)")
+    def test_a_full_disk_mid_migration_leaves_the_file_as_it_was_not_to_the_next_open(self):
+        import resource
+        project = Project(self)
+        project.write_migration("0001_big", "-- migrate:up\nCREATE TABLE big (a INTEGER PRIMARY KEY, b TEXT);\n"
+                                "INSERT INTO big SELECT x, hex(randomblob(40)) FROM (WITH RECURSIVE c(x) AS "
+                                "(SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000) SELECT x FROM c);\n")
+        project.apply()
+        with open(project.db, "rb") as handle:
+            before = handle.read()
+        project.write_migration("0002_grow", "-- migrate:up\nUPDATE big SET b = b || b || b;\n")
+        limit = len(before) + 100_000  # the file may not grow past this: as a full disk, for the database only
+
+        def full_disk():
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails instead of killing
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+        result = subprocess.run([sys.executable, MIGRATE, "apply"], cwd=project.root, capture_output=True,
+                                text=True, timeout=120, preexec_fn=full_disk)
+        self.assertEqual(result.returncode, 1, result.stdout)
+        self.assertIn("it was rolled back, the database is as it was", result.stderr)
+        self.assertFalse(os.path.exists(project.db + "-journal"), "a hot journal left for the next open")
+        with open(project.db, "rb") as handle:
+            self.assertTrue(handle.read() == before, "the file is not as it was")
+
+
 class Locks(unittest.TestCase):
     def one_applied_one_pending(self) -> Project:
         project = Project(self)
