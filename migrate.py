@@ -5416,8 +5416,9 @@ def _backup_to(conn, path: str) -> None:
     except (sqlite3.Error, OSError) as exc:
         if target is not None:
             target.close()
-        with suppress(OSError, TypeError):
-            os.remove(partial)
+        for leftover in (partial, f"{partial}-journal") if partial else ():  # (a full disk leaves the journal)
+            with suppress(OSError):
+                os.remove(leftover)
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         raise MigrateError(f"backup to {path} failed: {reason}; nothing was changed") from None
     finally:

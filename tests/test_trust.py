@@ -164,6 +164,24 @@ class Crashes(unittest.TestCase):
             self.assertTrue(handle.read() == before, "the file is not as it was")
 
 
+    def test_a_backup_onto_a_full_disk_leaves_no_file_behind(self):
+        folder = tempfile.mkdtemp()  # a real full disk (ENOSPC): SQLite leaves the copy's journal hot
+        self.addCleanup(shutil.rmtree, folder)
+        if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", folder],
+                                               capture_output=True).returncode:
+            self.skipTest("needs root to mount a small tmpfs")
+        self.addCleanup(subprocess.run, ["umount", folder])
+        project = Project(self)
+        project.write_migration("0001_big", "-- migrate:up\nCREATE TABLE big (b);\nINSERT INTO big SELECT "
+                                "randomblob(1000) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 "
+                                "FROM c WHERE x < 3000) SELECT x FROM c);\n")
+        project.apply()
+        project.write_migration("0002_x", "-- migrate:up\nCREATE TABLE x (a);\n")
+        result = project.cli("apply", "--backup", os.path.join(folder, "b.sqlite3"))
+        self.assertRegex(result.stderr, r"^error: backup to .*b\.sqlite3 failed: .*; nothing was changed\n$")
+        self.assertEqual(os.listdir(folder), [])
+
+
 class Locks(unittest.TestCase):
     def one_applied_one_pending(self) -> Project:
         project = Project(self)
