@@ -3716,7 +3716,11 @@ def _refuse_unrunnable(steps, *, fake: bool, up_only: bool = False) -> None:
             raise MigrateError(f"migration {step.name}, {near_miss} looks like a section marker but is read as a "
                                "comment, so the SQL below it would run with the up section: write `-- migrate:down` "
                                "(or reword the comment); nothing was changed")
-        down = step.migration.down if whole else None
+        up, down = (step.migration.up, step.migration.down) if whole else ("", None)
+        if down is not None and not sqlite3.complete_statement(up) and _has_code(up):
+            raise MigrateError(f"migration {step.name}: the statement before its `-- migrate:down` line has no `;` "
+                               "(does the marker cut a statement in two?): end the statement with `;`, or move the "
+                               "marker below its end; nothing was changed")
         down_statements = split_statements(down) if down and _MAYBE_UNRUNNABLE.search(down) else ()
         for section, statements in (("", () if fake else step.statements), (" (down section)", down_statements)):
             for statement in statements:

@@ -316,6 +316,14 @@ class Failures(unittest.TestCase):
                                      "-- migrate:down\n-- migrate:undo is this section\n")
         self.assertEqual([s.name for s in self.project.apply()], ["0002_archive"])
 
+    def test_a_down_marker_cutting_a_statement_in_two_is_refused_before_the_first_half_runs(self):
+        self.project.write_migration("0002_reset", "-- migrate:up\nUPDATE choice SET votes = 0\n"
+                                     "-- migrate:down\nWHERE votes > 100;\n")  # else every row is reset
+        message = self.assert_unchanged(self.project.apply)
+        self.assertIn("migration 0002_reset: the statement before its `-- migrate:down` line has no `;`", message)
+        self.project.write_migration("0002_reset", "-- migrate:up\nUPDATE choice SET votes = 0 -- all\n")
+        self.assertEqual([s.name for s in self.project.apply()], ["0002_reset"])  # no down section: the last may
+
     def test_a_down_section_that_could_not_run_is_refused_at_apply_not_when_a_revert_needs_it(self):
         for down in ("COMMIT;\n", "DROP TABLE fine;\nvacuum;\n", "PRAGMA foreign_keys = OFF;\n"):
             with self.subTest(down=down):
