@@ -5964,7 +5964,8 @@ class _RunReport:
         self.database_was_new = not _is_url(args.db) and not os.path.exists(args.db)
         if reverting:
             operation = ("  Revert every migration" if args.target == "zero" else
-                         f"  Revert every migration after {args.target}" if args.target else "  Revert the last migration")
+                         f"  Revert every migration after {_target_name(args)}" if args.target
+                         else "  Revert the last migration")
         else:
             operation = f"  Target specific migration: {_target_name(args)}" if args.target else "  Apply all migrations"
         self.header = ["Operations to perform:", operation, "Running migrations:"]
@@ -6107,7 +6108,7 @@ def _run_squash(args, out: _Output) -> int:
 
 def _run_export(args, out: _Output) -> int:
     paths = export_d1(directory=args.dir, out=args.d1)
-    out.say(f"Exported {len(paths)} migrations to {args.d1} for Cloudflare D1 "
+    out.say(f"Exported {len(paths)} migration{'s' * (len(paths) != 1)} to {args.d1} for Cloudflare D1 "
             f"(apply with: npx wrangler d1 migrations apply DATABASE)")
     for warning in d1_warnings(directory=args.dir, out=args.d1):
         out.warn(warning)

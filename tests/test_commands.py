@@ -413,6 +413,7 @@ class Commands(unittest.TestCase):
         self.assertIn("Unapplying 0003_b...\n  Unapplying 0002_a...\n  Committed 2 migrations in one transaction... OK", out)
         out = self.run_ok("apply", "--atomic", "0002")  # one alone: its own OK
         self.assertEqual((out.count("OK"), out.count("Committed")), (1, 0), out)
+        self.assertIn("Revert every migration after 0001_initial\n", self.run_ok("revert", "1"))
 
     def test_backup_snapshots_before_applying(self):
         self.run_ok("apply")

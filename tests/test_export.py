@@ -32,7 +32,11 @@ class D1Export(unittest.TestCase):
         out = os.path.join(project.root, "d1")
         result = project.cli("export", "--d1", "d1")
         self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertTrue(result.stdout.startswith("Exported 2 migrations to d1"), result.stdout)
         self.assertEqual(sorted(os.listdir(out)), ["0001_initial.sql", "0002_add_child_note.sql"])
+        os.remove(os.path.join(project.root, "migrations", "0002_add_child_note.sql"))
+        self.assertTrue(project.cli("export", "--d1", "d1").stdout.startswith("Exported 1 migration to d1"))
+        project.make()  # (as it was, for what follows)
         d1 = sqlite3.connect(":memory:")
         self.addCleanup(d1.close)
         d1.execute("PRAGMA foreign_keys = ON")  # as D1 always has it
