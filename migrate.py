@@ -483,6 +483,12 @@ def _package_hint(path: str) -> str:
     return f"; for a package, pass its module name: --models {'.'.join(parts)}{where}"
 
 
+# Modules a models file imported from its own folder (`from fields import
+# Status`): forgotten before the next load, so that a process that loads models
+# again (two projects, or an edited helper module) reads them anew too.
+_IMPORTED_BESIDE_MODELS: set[str] = set()
+
+
 def load_models(models: str):
     """Import the models module from a path (`models.py`) or a dotted name."""
     import importlib
@@ -495,9 +501,15 @@ def load_models(models: str):
         if not os.path.isfile(path):
             raise MigrateError(f"models file {models} {'is not a file' if os.path.exists(path) else 'not found'}: "
                                "create it or pass --models PATH")
-        module_name = "_migrate_models_" + re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0])
+        # one name per file (two projects' models.py in one process each resolve their own names)
+        module_name = "_migrate_models_" + re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0]) + \
+            f"_{hash(path) & 0xFFFFFFFF:08x}"
         module = types.ModuleType(module_name)
         module.__file__ = path
+        for name in _IMPORTED_BESIDE_MODELS:  # read anew, as the models file is
+            sys.modules.pop(name, None)
+        _IMPORTED_BESIDE_MODELS.clear()
+        before = set(sys.modules)
         sys.modules[module_name] = module  # dataclasses resolve string annotations through it
         sys.path.insert(0, os.path.dirname(path))
         try:
@@ -515,6 +527,10 @@ def load_models(models: str):
                                f"{hint}") from None
         finally:
             sys.path.remove(os.path.dirname(path))
+            folder = os.path.join(os.path.dirname(path), "")
+            _IMPORTED_BESIDE_MODELS.update(
+                name for name in set(sys.modules) - before - {module_name}
+                if (getattr(sys.modules[name], "__file__", None) or "").startswith(folder))
         return module
     sys.path.insert(0, os.getcwd())  # as `python -m` would find it
     try:

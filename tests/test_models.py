@@ -796,6 +796,24 @@ class LoadingModels(unittest.TestCase):
         self.assertEqual([t.name for t in second.tables], ["b"])
         self.assertFalse(os.path.exists(os.path.join(project.root, "__pycache__")))
 
+    def test_two_projects_in_one_process_each_get_their_own_models_and_helper_modules(self):
+        projects = [Project(self), Project(self)]
+        helpers = ("import enum\nclass Status(enum.Enum):\n    OPEN = 'open'\n",
+                   "import enum\nclass Status(enum.IntEnum):\n    LOW = 1\n")
+        for project, helper in zip(projects, helpers):
+            with open(os.path.join(project.root, "status_kinds.py"), "w") as handle:
+                handle.write(helper)
+            project.models("import datetime\nfrom status_kinds import Status\n\n@dataclass\nclass Ticket:\n"
+                           "    status: Status\n    due: Optional[datetime.date]\n    id: Optional[int] = None\n")
+        modules = [migrate.load_models(project.models_path) for project in projects]
+        for module, kind in zip(modules, ("TEXT", "INTEGER")):  # the first still resolves its own names
+            columns = {c.name: c.type for c in migrate.schema_from_models(module)[0].tables[0].columns}
+            self.assertEqual(columns, {"status": kind, "due": "TEXT", "id": "INTEGER"})
+        with open(os.path.join(projects[0].root, "status_kinds.py"), "w") as handle:  # an edited helper: read anew
+            handle.write(helpers[1])
+        module = migrate.load_models(projects[0].models_path)
+        self.assertEqual(migrate.schema_from_models(module)[0].tables[0].columns[0].type, "INTEGER")
+
 
 if __name__ == "__main__":
     unittest.main()
