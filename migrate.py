@@ -3495,9 +3495,14 @@ class _Database:
         self.conn = db
         try:
             busy = db.in_transaction
-        except sqlite3.ProgrammingError:  # closed
-            raise MigrateError("the connection is closed: pass an open one, or a path; nothing was "
-                               "changed") from None
+            if isinstance(db, sqlite3.Connection):
+                db.cursor().close()  # (a connection made in another thread says so here)
+        except AttributeError:  # a cursor, an SQLAlchemy connection...
+            raise MigrateError(f"the database must be a path, an rqlite URL or an open sqlite3 connection, not "
+                               f"{type(db).__name__}; nothing was changed") from None
+        except sqlite3.ProgrammingError as exc:  # closed, or made in another thread
+            raise MigrateError(f"the connection cannot be used here: {exc} (pass a path, or an open connection made "
+                               "in this thread or with check_same_thread=False); nothing was changed") from None
         if busy:
             raise MigrateError("the connection has an open transaction: commit or roll it back before "
                                "migrating (with Python 3.12's autocommit=False one is always open: pass "

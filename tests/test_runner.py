@@ -970,8 +970,28 @@ class Connections(unittest.TestCase):
                                        directory=project.directory), [])
         closed = sqlite3.connect(project.db)
         closed.close()
+        # a connection made in another thread, with check_same_thread left on
+        elsewhere, made, done = [], threading.Event(), threading.Event()
+
+        def own_connection():
+            elsewhere.append(sqlite3.connect(project.db))
+            made.set()
+            done.wait(60)
+            elsewhere[0].close()  # (only its own thread may)
+
+        worker = threading.Thread(target=own_connection)
+        worker.start()
+        self.addCleanup(worker.join)
+        self.addCleanup(done.set)
+        made.wait(60)
+        cursor = sqlite3.connect(project.db)
+        self.addCleanup(cursor.close)
         for db, error in ((None, "must be a path, an rqlite URL or an open connection, not NoneType"),
-                          (5, "not int 5"), (b"x.db", "not bytes"), (closed, "the connection is closed")):
+                          (5, "not int 5"), (b"x.db", "not bytes"),
+                          (closed, "the connection cannot be used here: Cannot operate on a closed database"),
+                          (elsewhere[0], "cannot be used here: SQLite objects created in a thread can only be used "
+                                         r".*made in this thread or with check_same_thread=False\); nothing was"),
+                          (cursor.cursor(), "an open sqlite3 connection, not Cursor; nothing was changed")):
             with self.subTest(db=db), self.assertRaisesRegex(migrate.MigrateError, error):
                 migrate.apply(db, directory=project.directory)
         with self.assertRaisesRegex(migrate.MigrateError, "target must be a migration number or name, not float"):
