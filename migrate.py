@@ -6194,6 +6194,8 @@ def main(argv: list[str] | None = None) -> int:
         changing = args.command in ("apply", "revert") and not args.dry_run
         database = getattr(args, "db", None)
         return _HANDLERS[args.command](args, _Output(quiet=args.quiet))
+    except SystemExit as exc:  # argparse's: a usage error (2), --help or --version (0): returned, as documented
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
     except MigrateError as exc:
         sys.stdout.flush()
         print(f"error: {exc}", file=sys.stderr)

@@ -136,6 +136,15 @@ class Errors(unittest.TestCase):
         for fragment in fragments:
             self.assertIn(fragment, lines[0])
 
+    def test_main_returns_the_exit_code_of_usage_errors_help_and_version(self):
+        import contextlib
+        import io
+        from tests.support import migrate
+        for argv, code in ((["bogus"], 2), (["status", "--no-such-option"], 2), (["--help"], 0), (["--version"], 0)):
+            with self.subTest(argv=argv), contextlib.redirect_stdout(io.StringIO()), \
+                    contextlib.redirect_stderr(io.StringIO()):
+                self.assertEqual(migrate.main(argv), code)
+
     def test_user_mistakes_are_one_line_errors_with_exit_one(self):
         self.assert_one_line_error(self.project.cli("make"), "models file models.py not found")
         self.assert_one_line_error(self.project.cli("apply"), "migrations directory migrations not found")
