@@ -6147,6 +6147,15 @@ _HANDLERS = {"make": _run_make, "apply": _run_migrations, "revert": _run_migrati
              "squash": _run_squash, "export": _run_export}
 
 
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _one_line(message: str) -> str:
+    """An error as one line: a newline or a terminal escape in a name read
+    from a damaged or hand-edited database is shown escaped, not obeyed."""
+    return _CONTROL_CHARACTER.sub(lambda match: ascii(match.group())[1:-1], message)
+
+
 def _refuse_option_before_command(parser, argv: list[str]) -> None:
     """`migrate.py --db x apply`: say where options go (argparse would call --db unknown)."""
     first = argv[0].split("=")[0] if argv else ""
@@ -6198,14 +6207,14 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
     except MigrateError as exc:
         sys.stdout.flush()
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(str(exc))}", file=sys.stderr)
         return 1
     except sqlite3.Error as exc:  # not foreseen above: still one line, never a traceback
         sys.stdout.flush()
         damaged = isinstance(exc, sqlite3.DatabaseError) and ("malformed" in str(exc) or "not a database" in str(exc))
         hint = (f" ({_shown(database)} is damaged: restore it from a backup; PRAGMA integrity_check says where)"
                 if damaged and database else _lock_hint(exc))
-        print(f"error: SQLite: {exc}{hint}", file=sys.stderr)  # e.g. while reading the plan
+        print(f"error: SQLite: {_one_line(str(exc))}{hint}", file=sys.stderr)  # e.g. while reading the plan
         return 1
     except (UnicodeEncodeError, sqlite3.Warning) as exc:  # text that is not UTF-8 met elsewhere (3.10: a Warning)
         sys.stdout.flush()
