@@ -4627,7 +4627,8 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
                 if ctrl_c and str(exc) == "interrupted":  # Ctrl-C: raised as handler() began, which sqlite3
                     raise KeyboardInterrupt from None       # swallows, ending the statement; say it as Ctrl-C
                 doing = "reverting migration" if step.action == "revert" else "migration"
-                hints = _null_hint(str(exc), reverting=step.action == "revert") + _adopt_hint(str(exc), step)
+                hints = _null_hint(str(exc), reverting=step.action == "revert") + _adopt_hint(str(exc), step) + \
+                    _dependent_hint(str(exc))
                 raise MigrateError(f"{doing} {step.name} failed: {_own_names(str(exc))} in statement: "
                                    f"{_shorten(statement)}{hints}; it was rolled back, the database is as it "
                                    "was") from None
@@ -4645,6 +4646,17 @@ def _own_names(message: str) -> str:
     the table it stands for (`t.c`), the one the user knows."""
     named = re.sub(r"(?<=[ :])_new_(?=[^ .]+\.)", "", message)
     return named if named == message else f"{named} (as the table is rebuilt)"
+
+
+def _dependent_hint(message: str) -> str:
+    """A view or trigger the statement left naming what is gone: one made
+    outside the migrations is unknown to a rebuild, which cannot make it again."""
+    found = re.match(r"error in (view|trigger) (.+?): ", message)
+    if not found:
+        return ""
+    kind, name = found.groups()
+    return (f" (if {kind} {name} was made outside the migrations, as `check` would list it, drop it before this "
+            f"migration, or make it in one, so that a rebuild makes it again)")
 
 
 def _adopt_hint(message: str, step: PlannedStep) -> str:

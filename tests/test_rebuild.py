@@ -447,6 +447,18 @@ class RebuildKeepsEverything(unittest.TestCase):
                                     r"in INTEGER column ev\.n \(as the table is rebuilt\) in statement: INSERT"):
             project.apply()
 
+    def test_a_view_made_outside_the_migrations_that_a_rebuild_breaks_is_named_with_what_to_do(self):
+        project = Project(self)
+        project.evolve("@dataclass\nclass Ev:\n    n: Optional[int] = None\n    id: Optional[int] = None\n")
+        project.execute("CREATE VIEW ev_n AS SELECT n FROM ev")  # by hand
+        project.models("@dataclass\nclass Ev:\n    n: int = 0\n    id: Optional[int] = None\n")
+        project.make()
+        schema_before = project.schema_sql()
+        with self.assertRaisesRegex(migrate.MigrateError, r"error in view ev_n: .* \(if view ev_n was made outside "
+                                    r"the migrations, as `check` would list it, drop it before this migration"):
+            project.apply()
+        self.assertEqual(project.schema_sql(), schema_before)
+
     def test_nullable_column_on_big_table_is_a_constant_time_alter(self):
         project = self.prepare()
         project.models(change("pages: Optional[int] = None", "pages: Optional[int] = None\n"
