@@ -5550,6 +5550,9 @@ def _read_pyproject(path: str) -> dict:
         raise MigrateError(f"{path} is not UTF-8 (byte {exc.start}): save it as UTF-8") from None
     except OSError as exc:
         raise MigrateError(f"cannot read {path}: {exc.strerror}") from None
+    if text.startswith("\ufeff"):
+        raise MigrateError(f"{path} starts with a byte order mark, which TOML does not allow (pip would refuse "
+                           "it too): save it as UTF-8 without one")
     try:
         import tomllib
     except ImportError:  # Python < 3.11
@@ -5825,13 +5828,18 @@ def _parser(settings: dict):
     return parser
 
 
+def _colour_wanted() -> bool:
+    """Not when NO_COLOR is set and not empty (no-color.org), nor on a terminal that has no colours."""
+    return not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
 class _Output:
     """Printing for the CLI: quiet mode, and colour on a terminal unless NO_COLOR is set."""
 
     def __init__(self, *, quiet: bool):
         self.quiet = quiet
         self.terminal = sys.stdout.isatty()
-        self.colour = self.terminal and not os.environ.get("NO_COLOR")  # no-color.org: set and not empty
+        self.colour = self.terminal and _colour_wanted()
 
     def paint(self, text: str, colour: str) -> str:
         codes = {"green": "32", "red": "31", "yellow": "33", "bold": "1"}
@@ -5844,7 +5852,7 @@ class _Output:
     def warn(self, text: str, indent: str = "  ") -> None:
         """A warning: on stderr, and also with -q (it is not progress)."""
         sys.stdout.flush()
-        label = "\033[33mWARNING\033[0m" if sys.stderr.isatty() and not os.environ.get("NO_COLOR") else "WARNING"
+        label = "\033[33mWARNING\033[0m" if sys.stderr.isatty() and _colour_wanted() else "WARNING"
         print(f"{indent}{label}: {text}", file=sys.stderr, flush=True)
 
 

@@ -539,14 +539,15 @@ class TerminalCase(unittest.TestCase):
 
 
 class Colour(TerminalCase):
-    def test_colour_only_on_a_terminal_and_never_with_no_color(self):
+    def test_colour_only_on_a_terminal_and_never_with_no_color_or_term_dumb(self):
         project = Project(self)
         project.models(POLLS)
         project.cli("make")
         project.cli("apply")
         env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
-        self.assertIn("\033[32mX\033[0m", self.run_on_terminal(project, env))
+        self.assertIn("\033[32mX\033[0m", self.run_on_terminal(project, dict(env, TERM="xterm")))
         self.assertNotIn("\033[", self.run_on_terminal(project, dict(env, NO_COLOR="1")))
+        self.assertNotIn("\033[", self.run_on_terminal(project, dict(env, TERM="dumb")))
         self.assertNotIn("\033[", project.cli("status").stdout)
 
 

@@ -151,6 +151,12 @@ class PyprojectFile(unittest.TestCase):
         with self.assertRaisesRegex(migrate.MigrateError, f"^{re.escape(path)} is not UTF-8 .*: save it as UTF-8$"):
             migrate._pyproject_settings(self.sub)
 
+    def test_a_byte_order_mark_is_one_line_error_saying_to_save_without_it(self):
+        path = self.write('\ufeff[tool.migrate]\ndb = "x.db"\n'.encode())
+        with self.assertRaisesRegex(migrate.MigrateError, f"^{re.escape(path)} starts with a byte order mark, which "
+                                    "TOML does not allow .*: save it as UTF-8 without one$"):
+            migrate._pyproject_settings(self.sub)
+
     def test_arrays_nested_too_deeply_are_one_line_error(self):
         path = self.write(("x = " + "[" * 3000 + "]" * 3000 + '\n[tool.migrate]\ndb = "x.db"\n').encode())
         try:
