@@ -3552,7 +3552,7 @@ class _Database:
         self.created = not exists
         try:
             self.conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
-            self.conn.execute("PRAGMA schema_version").fetchone()
+            _first_read(self.conn)
         except sqlite3.Error as exc:
             self.close()
             raise MigrateError(f"cannot open database {self.path}: {exc}{_lock_hint(exc)}; nothing was "
@@ -4460,6 +4460,26 @@ def _begin(conn) -> None:
     finally:
         if patience:
             _busy_timeout(conn, patience)
+
+
+def _first_read(conn) -> None:
+    """Read the schema version as _begin begins: waiting for a writer that
+    keeps readers out (BEGIN EXCLUSIVE, or a commit in a rollback-journal
+    database) up to the busy timeout, in waits of 0.1 s that Ctrl-C stops."""
+    patience = _busy_timeout(conn, 100)
+    deadline = time.monotonic() + patience / 1000
+    try:
+        while True:
+            try:
+                conn.execute("PRAGMA schema_version").fetchone()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+    except KeyboardInterrupt:
+        raise _InterruptedWaiting from None
+    finally:
+        _busy_timeout(conn, patience)
 
 
 def _busy_timeout(conn, milliseconds: int) -> int:

@@ -221,23 +221,26 @@ class Locks(unittest.TestCase):
         self.assertEqual(os.listdir(folder), ["b.sqlite3"])
 
     def test_ctrl_c_while_waiting_for_a_writer_stops_at_once_and_says_nothing_changed(self):
-        project = self.one_applied_one_pending()
-        holder = sqlite3.connect(project.db, isolation_level=None)
-        holder.execute("BEGIN IMMEDIATE")
-        self.addCleanup(holder.close)
-        process = subprocess.Popen([sys.executable, MIGRATE, "apply", "--timeout", "60"], cwd=project.root, text=True,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-        self.addCleanup(process.kill)
-        time.sleep(2.5)  # started, and waiting for the lock by now (before it prints anything)
-        started = time.monotonic()
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=30)
-        self.assertLess(time.monotonic() - started, 10)  # not the 60 s of --timeout
-        self.assertEqual((process.returncode, err), (130, "\ninterrupted while waiting for another process's write "
-                                                           "lock; nothing was changed\n"))
-        holder.execute("ROLLBACK")
-        self.assertEqual(project.query("SELECT count(*) FROM _migrations"), [(1,)])
+        # EXCLUSIVE: the writer keeps readers out too, so the wait is for the first read
+        for begin, command in (("BEGIN IMMEDIATE", "apply"), ("BEGIN EXCLUSIVE", "apply"), ("BEGIN EXCLUSIVE", "status")):
+            with self.subTest(begin=begin, command=command):
+                project = self.one_applied_one_pending()
+                holder = sqlite3.connect(project.db, isolation_level=None)
+                holder.execute(begin)
+                self.addCleanup(holder.close)
+                process = subprocess.Popen([sys.executable, MIGRATE, command, "--timeout", "60"], cwd=project.root,
+                                           text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                self.addCleanup(process.kill)
+                time.sleep(2.5)  # started, and waiting for the lock by now (before it prints anything)
+                started = time.monotonic()
+                process.send_signal(signal.SIGINT)
+                out, err = process.communicate(timeout=30)
+                self.assertLess(time.monotonic() - started, 10)  # not the 60 s of --timeout
+                self.assertEqual((process.returncode, err), (130, "\ninterrupted while waiting for another process's "
+                                                                   "write lock; nothing was changed\n"))
+                holder.execute("ROLLBACK")
+                self.assertEqual(project.query("SELECT count(*) FROM _migrations"), [(1,)])
 
     def test_ctrl_c_while_waiting_after_a_migration_committed_is_no_nothing_changed(self):
         project = self.one_applied_one_pending()
