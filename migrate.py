@@ -52,7 +52,7 @@ __all__ = [
     "MigrateError", "RqliteError", "Column", "ForeignKey", "Index", "Table", "SchemaObject", "Schema",
     "quote", "quote_literal",
     # models, introspection, diff
-    "load_models", "model_tables", "schema_from_models", "read_schema", "schema_statements",
+    "load_models", "ModelTable", "model_tables", "schema_from_models", "read_schema", "schema_statements",
     "Questioner", "plan_renames", "diff_schemas", "schema_differences",
     # migration files and make
     "Migration", "MakeResult", "read_migrations", "parse_sections", "split_statements",
@@ -489,7 +489,7 @@ def _package_hint(path: str) -> str:
 _IMPORTED_BESIDE_MODELS: set[str] = set()
 
 
-def load_models(models: str):
+def load_models(models: str | os.PathLike):
     """Import the models module from a path (`models.py`) or a dotted name."""
     import importlib
     import types
@@ -2253,7 +2253,7 @@ class Migration:
         return {_checksum(variant.encode("utf-8")) for variant in (crlf, "\ufeff" + self.text, "\ufeff" + crlf)}
 
 
-def read_migrations(directory: str) -> list[Migration]:
+def read_migrations(directory: str | os.PathLike) -> list[Migration]:
     """Every `NNNN_slug.sql` in `directory`, in order, checked: numbers unique
     and without gaps, each file with a `-- migrate:up` section."""
     directory = _path_argument(directory, "the migrations directory")
@@ -2793,8 +2793,9 @@ def replayed_schema(migrations: list[Migration]) -> Schema:
         scratch.close()
 
 
-def make(*, models: str = "models.py", directory: str = "migrations", name: str | None = None,
-         empty: bool = False, write: bool = True, questioner: Questioner | None = None) -> MakeResult:
+def make(*, models: str | os.PathLike = "models.py", directory: str | os.PathLike = "migrations",
+         name: str | None = None, empty: bool = False, write: bool = True,
+         questioner: Questioner | None = None) -> MakeResult:
     """Compare the models with what the migrations build and write the next
     migration file. With `write=False` nothing is written (for --check and
     --dry-run). `empty=True` writes an empty migration for hand-written SQL."""
@@ -2969,7 +2970,7 @@ def _carries_rows(statement: str) -> bool:
     return not target.startswith("_new_")
 
 
-def squash(*, directory: str = "migrations", upto: str | None = None, write: bool = True) -> MakeResult:
+def squash(*, directory: str | os.PathLike = "migrations", upto: str | None = None, write: bool = True) -> MakeResult:
     """Replace migrations from the first up to `upto` (default: the latest)
     by one whose up section builds the same schema in one go. The new file
     lists the names it replaces, so databases that applied them keep working;
@@ -3040,7 +3041,7 @@ def _same_file(path: str, migration: Migration) -> bool:
     return migration.matches(_checksum(raw)) or migration.matches(_checksum(raw.replace(b"\r\n", b"\n")))
 
 
-def export_d1(*, directory: str = "migrations", out: str) -> list[str]:
+def export_d1(*, directory: str | os.PathLike = "migrations", out: str | os.PathLike) -> list[str]:
     """Write the migrations as Cloudflare D1 (wrangler) migration files in
     `out`: same names, up SQL only. D1 always enforces foreign keys and gives
     no way to switch them off, so a migration that drops or rebuilds a table
@@ -3080,7 +3081,7 @@ def export_d1(*, directory: str = "migrations", out: str) -> list[str]:
     return [path for path, _ in files]
 
 
-def d1_warnings(*, directory: str = "migrations", out: str) -> list[str]:
+def d1_warnings(*, directory: str | os.PathLike = "migrations", out: str | os.PathLike) -> list[str]:
     """What would surprise in an exported folder: D1 applies every file there
     it has not recorded, by name, and knows no squashes."""
     migrations = read_migrations(directory)
@@ -4964,7 +4965,7 @@ def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed) 
     return steps
 
 
-def plan(db, *, directory: str = "migrations", target: str | None = None, reverting: bool = False,
+def plan(db, *, directory: str | os.PathLike = "migrations", target: str | int | None = None, reverting: bool = False,
          fake: bool = False, fake_initial: bool = False, allow_changed: bool = False,
          timeout: float | None = None) -> list[PlannedStep]:
     """What `apply` (or `revert`, with reverting=True) would run, in order,
@@ -5217,9 +5218,9 @@ def _initial_tables_exist(conn, migration: Migration) -> bool:
     return True
 
 
-def apply(db, *, directory: str = "migrations", target: str | None = None, fake: bool = False,
+def apply(db, *, directory: str | os.PathLike = "migrations", target: str | int | None = None, fake: bool = False,
           fake_initial: bool = False, allow_changed: bool = False, atomic: bool = False,
-          timeout: float | None = None, progress=None, backup: str | None = None) -> list[Step]:
+          timeout: float | None = None, progress=None, backup: str | os.PathLike | None = None) -> list[Step]:
     """Apply pending migrations in order, each in its own transaction (all in
     one with `atomic`). With a `target` (a number, a name or "zero"), migrate
     to it: apply up to it and revert what was applied after it.
@@ -5242,15 +5243,15 @@ def apply(db, *, directory: str = "migrations", target: str | None = None, fake:
                     timeout=timeout, progress=progress, backup=backup)
 
 
-def revert(db, *, directory: str = "migrations", target: str | None = None, fake: bool = False,
-           timeout: float | None = None, progress=None, backup: str | None = None) -> list[Step]:
+def revert(db, *, directory: str | os.PathLike = "migrations", target: str | int | None = None, fake: bool = False,
+           timeout: float | None = None, progress=None, backup: str | os.PathLike | None = None) -> list[Step]:
     """Revert the last applied migration, or every migration after `target`
     (which stays applied), using the down SQL recorded when each was applied."""
     return _migrate(db, directory, target=target, reverting=True, fake=fake, timeout=timeout,
                     progress=progress, backup=backup)
 
 
-def status(db, *, directory: str = "migrations", timeout: float | None = None) -> list[MigrationStatus]:
+def status(db, *, directory: str | os.PathLike = "migrations", timeout: float | None = None) -> list[MigrationStatus]:
     """Every migration on disk or in the database, applied or not. Never
     creates the database. `timeout` as for `plan`."""
     _check_timeout(timeout)
@@ -5273,7 +5274,7 @@ def status(db, *, directory: str = "migrations", timeout: float | None = None) -
         for name in names]
 
 
-def check(db=None, *, models: str = "models.py", directory: str = "migrations",
+def check(db=None, *, models: str | os.PathLike = "models.py", directory: str | os.PathLike = "migrations",
           timeout: float | None = None) -> list[str]:
     """Everything CI should fail on, one line each (empty: all agree): models
     that differ from what the migrations build, applied files changed since,
@@ -5384,7 +5385,7 @@ def _clause_differences(actual: Schema, expected: Schema, names: tuple[str, str]
             for clause in sorted(_clauses(_tokenize(mine.sql)) - _clauses(_tokenize(theirs.sql)))]
 
 
-def find_migration(directory: str, name: str) -> Migration:
+def find_migration(directory: str | os.PathLike, name: str | int) -> Migration:
     """The migration file a number (`2`, `0002`) or full name designates."""
     name = _migration_name(name, "the migration")
     migrations = read_migrations(directory)
@@ -5411,7 +5412,7 @@ def dump_schema(db, *, timeout: float | None = None) -> list[str]:
         database.close()
 
 
-def backup(db, path: str) -> bool:
+def backup(db, path: str | os.PathLike) -> bool:
     """Copy the database to `path` with SQLite's online backup API (a
     consistent snapshot even while others write). False when there is no
     database yet, so nothing to copy."""
