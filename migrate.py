@@ -528,9 +528,12 @@ def load_models(models: str | os.PathLike):
         finally:
             sys.path.remove(os.path.dirname(path))
             folder = os.path.join(os.path.dirname(path), "")
-            _IMPORTED_BESIDE_MODELS.update(
-                name for name in set(sys.modules) - before - {module_name}
-                if (getattr(sys.modules[name], "__file__", None) or "").startswith(folder))
+            # found through the folder itself, not through a path entry inside it (a ./.venv's packages)
+            roots = {folder} | {os.path.join(os.path.abspath(entry), "") for entry in sys.path if isinstance(entry, str)}
+            for name in set(sys.modules) - before - {module_name}:
+                file = getattr(sys.modules[name], "__file__", None) or ""
+                if max((root for root in roots if file.startswith(root)), key=len, default=None) == folder:
+                    _IMPORTED_BESIDE_MODELS.add(name)
         return module
     sys.path.insert(0, os.getcwd())  # as `python -m` would find it
     try:
@@ -2221,6 +2224,8 @@ _ODD_SPACE = re.compile(r"[^\S\n\r\t ]|[\u200b-\u200d\u2060\ufeff]")
 
 def _plain_spaces(text: str) -> str:
     """The text with each odd space a plain one, and a full-width colon a colon (same offsets)."""
+    if text.isascii() and not any(odd in text for odd in "\v\f\x1c\x1d\x1e\x1f"):  # (fast: most files)
+        return text
     if not _ODD_SPACE.search(text) and "\uff1a" not in text:
         return text
     return _ODD_SPACE.sub(" ", text).replace("\uff1a", ":")
@@ -3739,7 +3744,7 @@ def _refuse_unrunnable(steps, *, fake: bool, up_only: bool = False) -> None:
                                "comment, so the SQL below it would run with the up section: write `-- migrate:down` "
                                "(or reword the comment); nothing was changed")
         up, down = (step.migration.up, step.migration.down) if whole else ("", None)
-        if down is not None and not sqlite3.complete_statement(up) and _has_code(up):
+        if down is not None and not fake and not sqlite3.complete_statement(_plain_spaces(up)) and _has_code(up):
             raise MigrateError(f"migration {step.name}: the statement before its `-- migrate:down` line has no `;` "
                                "(does the marker cut a statement in two?): end the statement with `;`, or move the "
                                "marker below its end; nothing was changed")
@@ -4672,7 +4677,7 @@ def _own_names(message: str) -> str:
 def _dependent_hint(message: str) -> str:
     """A view or trigger the statement left naming what is gone: one made
     outside the migrations is unknown to a rebuild, which cannot make it again."""
-    found = re.match(r"error in (view|trigger) (.+?): ", message)
+    found = re.match(r"error in (view|trigger) (.+?)(?: after \w+(?: \w+)?)?: ", message)
     if not found:
         return ""
     kind, name = found.groups()
@@ -5973,7 +5978,8 @@ def _termination_as_ctrl_c():
     previous = {}
     with suppress(ValueError):  # (only the main thread may set handlers)
         for name in ("SIGTERM", "SIGHUP"):
-            if hasattr(signal, name):
+            # (one ignored, as under nohup, or handled by the application, stays so)
+            if hasattr(signal, name) and signal.getsignal(getattr(signal, name)) is signal.SIG_DFL:
                 previous[name] = signal.signal(getattr(signal, name), as_ctrl_c)
     try:
         yield

@@ -814,6 +814,20 @@ class LoadingModels(unittest.TestCase):
         module = migrate.load_models(projects[0].models_path)
         self.assertEqual(migrate.schema_from_models(module)[0].tables[0].columns[0].type, "INTEGER")
 
+    def test_packages_of_a_virtualenv_inside_the_project_are_not_read_anew(self):
+        project = Project(self)
+        site = os.path.join(project.root, ".venv", "lib", "site-packages")
+        os.makedirs(os.path.join(site, "venv_only_pkg"))
+        open(os.path.join(site, "venv_only_pkg", "__init__.py"), "w").close()
+        sys.path.insert(0, site)
+        self.addCleanup(sys.path.remove, site)
+        self.addCleanup(sys.modules.pop, "venv_only_pkg", None)
+        project.models("import venv_only_pkg\n\n@dataclass\nclass A:\n    id: int\n")
+        migrate.load_models(project.models_path)
+        first = sys.modules["venv_only_pkg"]
+        migrate.load_models(project.models_path)
+        self.assertIs(sys.modules["venv_only_pkg"], first)  # the application's copy is the one it keeps using
+
 
 if __name__ == "__main__":
     unittest.main()

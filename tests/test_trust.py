@@ -182,6 +182,22 @@ class Crashes(unittest.TestCase):
         self.assertEqual(os.listdir(folder), [])
 
 
+    def test_a_signal_the_caller_ignores_stays_ignored(self):
+        project = Project(self)  # nohup, or `trap '' HUP`: closing the terminal must not stop the run
+        project.write_migration("0001_slow", "-- migrate:up\nCREATE TABLE t AS WITH RECURSIVE c(x) AS (SELECT 1 "
+                                "UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) SELECT x FROM c;\n")
+        process = subprocess.Popen([sys.executable, MIGRATE, "apply"], cwd=project.root, text=True,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+        self.addCleanup(process.kill)
+        header = [process.stdout.readline() for _ in range(3)]
+        self.assertEqual(process.stdout.read(23), "  Applying 0001_slow...", header)
+        process.send_signal(signal.SIGHUP)
+        out, err = process.communicate(timeout=60)
+        self.assertEqual(process.returncode, 0, err)
+        self.assertEqual(project.query("SELECT count(*) FROM t"), [(3000000,)])
+
+
 class Locks(unittest.TestCase):
     def one_applied_one_pending(self) -> Project:
         project = Project(self)
