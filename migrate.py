@@ -2226,8 +2226,6 @@ def _plain_spaces(text: str) -> str:
     """The text with each odd space a plain one, and a full-width colon a colon (same offsets)."""
     if text.isascii() and not any(odd in text for odd in "\v\f\x1c\x1d\x1e\x1f"):  # (fast: most files)
         return text
-    if not _ODD_SPACE.search(text) and "\uff1a" not in text:
-        return text
     return _ODD_SPACE.sub(" ", text).replace("\uff1a", ":")
 
 
@@ -4446,46 +4444,39 @@ class _InterruptedWaiting(KeyboardInterrupt):
 
 
 def _begin(conn) -> None:
-    """BEGIN IMMEDIATE, waiting for another writer up to the connection's
-    busy timeout in waits of 0.1 s, between which Python sees Ctrl-C
-    (SQLite's own wait sleeps in C, where a signal only takes effect once it
-    ends)."""
+    """BEGIN IMMEDIATE, waiting for another writer as _patiently does."""
+    try:
+        _patiently(conn, "BEGIN IMMEDIATE")
+    except _errors(conn) as exc:
+        raise MigrateError(f"cannot start a write transaction: {exc} (another process is writing: "
+                           "retry, or wait longer with --timeout); nothing was changed") from None
+
+
+def _first_read(conn) -> None:
+    """Read the schema version, waiting as _patiently does for a writer that keeps
+    readers out (BEGIN EXCLUSIVE, or a commit in a rollback-journal database)."""
+    _patiently(conn, "PRAGMA schema_version")
+
+
+def _patiently(conn, statement: str) -> None:
+    """Run `statement`, waiting for another connection's lock up to the busy
+    timeout in waits of 0.1 s, between which Python sees Ctrl-C (SQLite's own
+    wait sleeps in C, where a signal only takes effect once it ends)."""
     patience = _busy_timeout(conn, 100) if isinstance(conn, sqlite3.Connection) else 0
     deadline = time.monotonic() + patience / 1000
     try:
         while True:
             try:
-                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(statement)
                 return
             except _errors(conn) as exc:
-                if "locked" not in str(exc) or time.monotonic() >= deadline:
-                    raise MigrateError(f"cannot start a write transaction: {exc} (another process is writing: "
-                                       "retry, or wait longer with --timeout); nothing was changed") from None
-    except KeyboardInterrupt:
-        raise _InterruptedWaiting from None
-    finally:
-        if patience:
-            _busy_timeout(conn, patience)
-
-
-def _first_read(conn) -> None:
-    """Read the schema version as _begin begins: waiting for a writer that
-    keeps readers out (BEGIN EXCLUSIVE, or a commit in a rollback-journal
-    database) up to the busy timeout, in waits of 0.1 s that Ctrl-C stops."""
-    patience = _busy_timeout(conn, 100)
-    deadline = time.monotonic() + patience / 1000
-    try:
-        while True:
-            try:
-                conn.execute("PRAGMA schema_version").fetchone()
-                return
-            except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or time.monotonic() >= deadline:
                     raise
     except KeyboardInterrupt:
         raise _InterruptedWaiting from None
     finally:
-        _busy_timeout(conn, patience)
+        if patience:
+            _busy_timeout(conn, patience)
 
 
 def _busy_timeout(conn, milliseconds: int) -> int:
