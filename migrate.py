@@ -5845,6 +5845,15 @@ def _parser(settings: dict):
     return parser
 
 
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _one_line(message: str) -> str:
+    """A message as one line: a newline or a terminal escape in a name read
+    from a damaged or hand-edited database is shown escaped, not obeyed."""
+    return _CONTROL_CHARACTER.sub(lambda match: ascii(match.group())[1:-1], message)
+
+
 def _colour_wanted() -> bool:
     """Not when NO_COLOR is set and not empty (no-color.org), nor on a terminal that has no colours."""
     return not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
@@ -6119,7 +6128,7 @@ def _run_status(args, out: _Output) -> int:
                                  ("file changed since applied", row.modified)) if on]
         mark = out.paint("X", "green") if row.applied else " "
         when = f"  (applied {row.applied_at})" if args.verbose and row.applied_at else ""
-        out.say(f"[{mark}] {row.name}{when}" + (f"  ({', '.join(notes)})" if notes else ""))
+        out.say(f"[{mark}] {_one_line(row.name)}{when}" + (f"  ({', '.join(notes)})" if notes else ""))
     out.say(f"{_shown(args.db)}: {applied} applied, {len(rows) - applied} pending")
     return 0
 
@@ -6183,15 +6192,6 @@ def _run_schema(args, out: _Output) -> int:
 _HANDLERS = {"make": _run_make, "apply": _run_migrations, "revert": _run_migrations, "status": _run_status,
              "check": _run_check, "sql": _run_sql, "schema": _run_schema, "dump": _run_schema,
              "squash": _run_squash, "export": _run_export}
-
-
-_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def _one_line(message: str) -> str:
-    """An error as one line: a newline or a terminal escape in a name read
-    from a damaged or hand-edited database is shown escaped, not obeyed."""
-    return _CONTROL_CHARACTER.sub(lambda match: ascii(match.group())[1:-1], message)
 
 
 def _refuse_option_before_command(parser, argv: list[str]) -> None:
