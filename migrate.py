@@ -3745,7 +3745,8 @@ def _refuse_unrunnable(steps, *, fake: bool, up_only: bool = False) -> None:
         if down is not None and not fake and not sqlite3.complete_statement(_plain_spaces(up)) and _has_code(up):
             raise MigrateError(f"migration {step.name}: the statement before its `-- migrate:down` line has no `;` "
                                "(does the marker cut a statement in two?): end the statement with `;`, or move the "
-                               "marker below its end; nothing was changed")
+                               "marker below its end (a database that applied the file before then needs `apply "
+                               "--allow-changed` once to accept the edit); nothing was changed")
         down_statements = split_statements(down) if down and _MAYBE_UNRUNNABLE.search(down) else ()
         for section, statements in (("", () if fake else step.statements), (" (down section)", down_statements)):
             for statement in statements:

@@ -321,6 +321,7 @@ class Failures(unittest.TestCase):
                                      "-- migrate:down\nWHERE votes > 100;\n")  # else every row is reset
         message = self.assert_unchanged(self.project.apply)
         self.assertIn("migration 0002_reset: the statement before its `-- migrate:down` line has no `;`", message)
+        self.assertIn("a database that applied the file before then needs `apply --allow-changed` once", message)
         self.project.write_migration("0002_reset", "-- migrate:up\nUPDATE choice SET votes = 0 -- all\n")
         self.assertEqual([s.name for s in self.project.apply()], ["0002_reset"])  # no down section: the last may
 
