@@ -4631,10 +4631,10 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
                 return 1
         return 0
 
-    ctrl_c = []
+    signalled = []
     if watch:
         conn.set_progress_handler(handler, 100000)
-        restore_sigint = _noting_sigint(ctrl_c)
+        restore_handlers = _noting_signals(signalled)
     try:
         for statement in statements:
             try:
@@ -4642,8 +4642,8 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
             except _errors(conn) as exc:
                 if raised:
                     raise raised[0] from None
-                if ctrl_c and str(exc) == "interrupted":  # Ctrl-C: raised as handler() began, which sqlite3
-                    raise KeyboardInterrupt from None       # swallows, ending the statement; say it as Ctrl-C
+                if signalled and str(exc) == "interrupted":  # Ctrl-C: raised as handler() began, which
+                    raise signalled[0] from None               # sqlite3 swallows, ending the statement
                 doing = "reverting migration" if step.action == "revert" else "migration"
                 hints = _null_hint(str(exc), reverting=step.action == "revert") + _adopt_hint(str(exc), step) + \
                     _dependent_hint(str(exc))
@@ -4653,7 +4653,7 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
     finally:
         if watch:
             conn.set_progress_handler(None, 0)
-            restore_sigint()
+            restore_handlers()
     if create_table:
         conn.execute(_CREATE_MIGRATIONS_TABLE)
     conn.execute(*_tracking_write(step))
@@ -4699,29 +4699,41 @@ def _null_hint(message: str, *, reverting: bool) -> str:
                "another branch), delete it and run make again") + ")")
 
 
-def _noting_sigint(seen: list):
-    """Have SIGINT append to `seen` when its handler raises, and return what
-    undoes that. An "interrupted" statement is then told apart: Ctrl-C (the
-    handler's KeyboardInterrupt is swallowed by sqlite3) from another thread's
-    conn.interrupt(), which is the statement failing (also after a Ctrl-C that
-    an application's handler only took note of). Signals reach only the main
-    thread; elsewhere, or under a handler set outside Python, nothing is
-    wrapped and "interrupted" stays an error."""
+def _noting_signals(seen: list):
+    """Have SIGINT, SIGTERM and SIGHUP append to `seen` what their handlers
+    raise, and return what undoes that. An "interrupted" statement is then
+    told apart: Ctrl-C (the handler's KeyboardInterrupt is swallowed by
+    sqlite3), or SIGTERM as Ctrl-C (_termination_as_ctrl_c, also where SIGINT
+    is ignored: a background job), from another thread's conn.interrupt(),
+    which is the statement failing (also after a Ctrl-C that an application's
+    handler only took note of). Signals reach only the main thread;
+    elsewhere, or under a handler set outside Python, nothing is wrapped and
+    "interrupted" stays an error."""
     import signal
     import threading
-    previous = signal.getsignal(signal.SIGINT)
-    if threading.current_thread() is not threading.main_thread() or not callable(previous):
+    if threading.current_thread() is not threading.main_thread():
         return lambda: None
+    numbers = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    previous = {number: signal.getsignal(number) for number in numbers}
 
-    def note(signum, frame):
-        try:
-            return previous(signum, frame)
-        except BaseException:
-            seen.append(signum)
-            raise
+    def noting(handler):
+        def note(signum, frame):
+            try:
+                return handler(signum, frame)
+            except BaseException as exc:
+                seen.append(exc)
+                raise
+        return note
 
-    signal.signal(signal.SIGINT, note)
-    return lambda: signal.signal(signal.SIGINT, previous)
+    for number, handler in previous.items():
+        if callable(handler):
+            signal.signal(number, noting(handler))
+
+    def restore():
+        for number, handler in previous.items():
+            if callable(handler):
+                signal.signal(number, handler)
+    return restore
 
 
 def _commit(conn, steps: list[PlannedStep], *, timeout: float) -> None:
