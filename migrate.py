@@ -5291,7 +5291,9 @@ def check(db=None, *, models: str | os.PathLike = "models.py", directory: str | 
     build: someone altered it by hand; judged by the up SQL recorded for each
     when an applied file is changed or gone, and not judged then if some
     row, recorded by an earlier migrate.py, lacks it), and what would make
-    `apply` stop before running anything. `timeout` as for `plan`."""
+    `apply` stop before running anything. `timeout` as for `plan`. With
+    `db=None`, or a path where no file is yet (CI), models and migrations
+    are compared without a database."""
     _check_timeout(timeout)
     problems = _disagreements(db, models, directory, timeout)
     # a migration from an older branch: its rebuild drops what another branch's migration made
