@@ -6222,25 +6222,37 @@ def _refuse_option_before_command(parser, argv: list[str]) -> None:
                      f"python migrate.py {shlex.join([command, *others])}")
 
 
-def _usable_streams() -> None:
+def _usable_streams():
     """Output that cannot fail on what a run prints: a closed stdout or stderr (`>&-`, `2>&-`;
     Python sets it to None) goes nowhere and the work is done; a console or pipe in another
-    encoding than UTF-8 (Windows' cp1252 when redirected) shows a name it cannot encode escaped."""
-    if sys.stdout is None:
-        sys.stdout = open(os.devnull, "w")
-    if sys.stderr is None:
-        sys.stderr = open(os.devnull, "w")
+    encoding than UTF-8 (Windows' cp1252 when redirected) shows a name it cannot encode escaped.
+    Returns what puts them back as they were, for a caller of main() in-process."""
+    nowhere = {name: open(os.devnull, "w") for name in ("stdout", "stderr") if getattr(sys, name) is None}
+    for name, stream in nowhere.items():
+        setattr(sys, name, stream)
+    reconfigured = []
     for stream in (sys.stdout, sys.stderr):
         encoding = (getattr(stream, "encoding", None) or "utf-8").lower().replace("-", "").replace("_", "")
-        if encoding != "utf8" and hasattr(stream, "reconfigure"):
+        if encoding != "utf8" and hasattr(stream, "reconfigure") and stream.errors != "backslashreplace":
+            reconfigured.append((stream, stream.errors))
             stream.reconfigure(errors="backslashreplace")
+
+    def restore():
+        for stream, errors in reconfigured:
+            with suppress(ValueError, OSError):  # (closed by now, or its buffer gone)
+                stream.reconfigure(errors=errors)
+        for name, stream in nowhere.items():
+            if getattr(sys, name) is stream:
+                setattr(sys, name, None)
+            stream.close()
+    return restore
 
 
 def main(argv: list[str] | None = None) -> int:
     """The command line: parse, call the library, print. Returns the exit code."""
     changing = False  # apply or revert that runs SQL: a closed output stops it mid-way
     database = None  # the command's --db, once parsed
-    _usable_streams()
+    restore_streams = _usable_streams()
     try:
         settings = dict(_DEFAULTS)
         settings.update(_pyproject_settings())
@@ -6292,6 +6304,8 @@ def main(argv: list[str] | None = None) -> int:
         where = f" ({exc.filename})" if exc.filename else " while writing the output"
         print(f"error: {exc.strerror or exc}{where}" + (_RUN_CUT_SHORT if changing else ""), file=sys.stderr)
         return 1
+    finally:
+        restore_streams()
 
 
 # What is true of the database when a run stops between statements for a reason

@@ -282,6 +282,23 @@ class Errors(unittest.TestCase):
                 self.assertIn("0002_\\u65e5\\u672c", result.stdout)
         self.assertEqual(self.project.query("SELECT count(*) FROM _migrations"), [(2,)])
 
+    def test_main_in_process_leaves_the_callers_streams_as_it_found_them(self):
+        import io
+        from tests.support import migrate
+        self.project.write_migration("0001_\u65e5", "-- migrate:up\nCREATE TABLE t (x);\n")
+        out = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+        saved = sys.stdout, sys.stderr
+        self.addCleanup(setattr, sys, "stdout", saved[0])
+        self.addCleanup(setattr, sys, "stderr", saved[1])
+        sys.stdout, sys.stderr = out, None  # an ASCII pipe, and no stderr (pythonw)
+        code = migrate.main(["status", "--db", self.project.db, "--dir", self.project.directory])
+        shown = (out.errors, sys.stdout is out, sys.stderr)
+        sys.stdout, sys.stderr = saved
+        self.assertEqual(code, 0)
+        self.assertEqual(shown, ("strict", True, None))
+        out.seek(0)
+        self.assertIn("[ ] 0001_\\u65e5", out.read())
+
     def test_a_url_that_is_no_rqlite_url_is_one_line_naming_it_without_its_password(self):
         self.project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n")
         for url, fragment in (("http://[::1", "is not a valid rqlite URL"), ("http://localhost:abc", "is not a valid"),
