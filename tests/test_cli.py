@@ -145,7 +145,7 @@ class Errors(unittest.TestCase):
                     contextlib.redirect_stderr(io.StringIO()):
                 self.assertEqual(migrate.main(argv), code)
 
-    def test_a_name_read_from_a_hand_edited_database_cannot_break_the_error_line(self):
+    def test_a_name_read_from_a_hand_edited_database_cannot_break_an_error_or_status_line(self):
         project = Project(self)
         project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n-- migrate:down\nDROP TABLE t;\n")
         project.apply()
@@ -155,17 +155,10 @@ class Errors(unittest.TestCase):
         self.assertEqual(result.returncode, 1)
         self.assertEqual(result.stderr.count("\n"), 1, result.stderr)
         self.assertIn("error: migration 0002_a\\nerror: forged\\x1b[2J has no file", result.stderr)
-
-    def test_status_shows_a_forged_name_escaped_one_line_per_migration(self):
-        project = Project(self)
-        project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n-- migrate:down\nDROP TABLE t;\n")
-        project.apply()
-        project.execute("INSERT INTO _migrations (name, checksum, applied_at) VALUES "
-                        "('0002_a' || char(10) || '[X] 0003_forged' || char(27) || '[2J', 'x', '2020')")
         result = project.cli("status")
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertEqual(result.stdout.count("\n"), 3, result.stdout)
-        self.assertIn("[X] 0002_a\\n[X] 0003_forged\\x1b[2J  (file missing)", result.stdout)
+        self.assertEqual(result.stdout.count("\n"), 3, result.stdout)  # two migrations and the summary
+        self.assertIn("[X] 0002_a\\nerror: forged\\x1b[2J  (file missing)", result.stdout)
 
     def test_user_mistakes_are_one_line_errors_with_exit_one(self):
         self.assert_one_line_error(self.project.cli("make"), "models file models.py not found")
