@@ -3786,10 +3786,12 @@ def _refuse_number_clashes(steps, migrations: dict, records: dict) -> None:
         later = sum(1 for name in records if _number(name) >= _number(other))
         reverts = "it, dropping what it made" if later == 1 else \
             f"the {later} applied migrations from it on, dropping what they made"
-        if same:
+        if same:  # swapping the numbers keeps the data; the revert drops it
             raise MigrateError(f"the database applied {other}, since renumbered to {same}, and {step.name} now "
-                               f"has its number: revert it with python migrate.py apply {before} (its down SQL is "
-                               f"recorded), which reverts {reverts}, then apply again; nothing was changed")
+                               f"has its number: rename {same} back to {other} and give {step.name} the number "
+                               f"{_number(same):04d} instead (if no database applied it yet), or revert {other} with "
+                               f"python migrate.py apply {before} (its down SQL is recorded), which reverts "
+                               f"{reverts}, then apply again; nothing was changed")
         raise MigrateError(f"migration {step.name} has the number of {other}, which the database applied and "
                            f"whose file is gone (another branch?): restore that file, or revert it with python "
                            f"migrate.py apply {before} (its down SQL is recorded), which reverts {reverts}; "

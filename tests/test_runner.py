@@ -799,7 +799,9 @@ class Failures(unittest.TestCase):
                   os.path.join(self.project.directory, "0003_alter_choice.sql"))  # renumbered after a merge
         self.project.write_migration("0002_other_branch", "-- migrate:up\nCREATE TABLE other (x);\n")
         self.assertIn("the database applied 0002_alter_choice, since renumbered to 0003_alter_choice, and "
-                      "0002_other_branch now has its number",
+                      "0002_other_branch now has its number: rename 0003_alter_choice back to 0002_alter_choice "
+                      "and give 0002_other_branch the number 0003 instead (if no database applied it yet), or "
+                      "revert 0002_alter_choice with python migrate.py apply 0001",
                       self.assert_unchanged(self.project.apply))
 
     def test_a_gone_migration_with_the_content_of_another_applied_one_is_not_taken_for_it(self):
