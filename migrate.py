@@ -4648,7 +4648,7 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
                     raise signalled[0] from None               # sqlite3 swallows, ending the statement
                 doing = "reverting migration" if step.action == "revert" else "migration"
                 hints = _null_hint(str(exc), reverting=step.action == "revert") + _adopt_hint(str(exc), step) + \
-                    _dependent_hint(str(exc))
+                    _dependent_hint(str(exc)) + _edited_down_hint(step)
                 raise MigrateError(f"{doing} {step.name} failed: {_own_names(str(exc))} in statement: "
                                    f"{_shorten(statement)}{hints}; it was rolled back, the database is as it "
                                    "was") from None
@@ -4677,6 +4677,15 @@ def _dependent_hint(message: str) -> str:
     kind, name = found.groups()
     return (f" (if {kind} {name} was made outside the migrations, as `check` would list it, drop it before this "
             f"migration, or make it in one, so that a rebuild makes it again)")
+
+
+def _edited_down_hint(step: PlannedStep) -> str:
+    """A revert runs the down SQL recorded at apply time: a fix made in the
+    file since is not what failed, and must be recorded to be used."""
+    edited = step.action == "revert" and step.migration and step.migration.down is not None and \
+        tuple(split_statements(step.migration.down)) != step.statements
+    return (" (this is the down SQL recorded when it was applied; its file's down section differs: to revert "
+            "with that one, record it first with apply --allow-changed)") if edited else ""
 
 
 def _adopt_hint(message: str, step: PlannedStep) -> str:
@@ -5806,9 +5815,10 @@ def _parser(settings: dict):
                         help="print more detail (make: the file written; status: applied times)")
 
     def command(name, help_text, aliases=()):
-        return commands.add_parser(name, parents=[common], help=help_text, description=help_text,
-                                   epilog=_EXAMPLES[name], aliases=list(aliases),
-                                   formatter_class=formatter)
+        parser_ = commands.add_parser(name, parents=[common], help=help_text, description=help_text,
+                                      epilog=_EXAMPLES[name], aliases=list(aliases), formatter_class=formatter)
+        parser_.set_defaults(command_parser=parser_)  # to say an unknown option with this command's usage
+        return parser_
 
     make_ = command("make", "write the next migration from the changes in the models")
     make_.add_argument("name", nargs="?", help="slug for the file name (default: derived)")
@@ -6263,7 +6273,9 @@ def main(argv: list[str] | None = None) -> int:
         parser = _parser(settings)
         argv = sys.argv[1:] if argv is None else argv
         _refuse_option_before_command(parser, argv)
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:  # (argparse would show the usage of migrate.py, not of the command)
+            args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
         for option in ("default", "rename"):  # SQL and names (paths may be any bytes)
             for text in getattr(args, option, None) or ():
                 _check_utf8(text, f"--{option}", "type it again")

@@ -320,6 +320,10 @@ class Errors(unittest.TestCase):
         self.assertIn("0.1", self.project.cli("--vers").stdout)  # an abbreviation argparse knows
         self.assertIn("--timeout goes after the command", self.project.cli("--timeout", "5", "apply").stderr)
         self.assertNotIn("goes after", self.project.cli("--bogus").stderr)  # no command: argparse's own error
+        result = self.project.cli("revert", "--allow-changed")  # an apply option: said with revert's usage
+        self.assertEqual(result.returncode, 2)
+        self.assertRegex(result.stderr, r"^usage: migrate.py revert .*\n(.*\n)*migrate.py revert: error: "
+                                        r"unrecognized arguments: --allow-changed\n$")
         self.assertIn("COMMAND", self.project.cli("--hel").stdout)
         for timeout in ("-5", "nan", "1e99"):
             result = self.project.cli("apply", "--timeout", timeout)

@@ -843,6 +843,14 @@ class AllowChanged(unittest.TestCase):
     def recorded(self):
         return self.project.query("SELECT checksum, down_sql FROM _migrations WHERE name = '0001_t'")
 
+    def test_a_revert_failing_on_the_recorded_down_sql_says_how_to_use_the_fixed_file(self):
+        with self.assertRaises(migrate.MigrateError) as caught:
+            self.project.revert()
+        self.assertIn("no such table: wrong_name in statement: DROP TABLE wrong_name (this is the down SQL recorded "
+                      "when it was applied; its file's down section differs: to revert with that one, record it "
+                      "first with apply --allow-changed)", str(caught.exception))
+        self.assertEqual(self.recorded(), self.before)
+
     def test_the_edited_down_section_is_recorded_and_revert_uses_it(self):
         self.project.apply(allow_changed=True)
         self.assertEqual(self.recorded(), [(self.edited.checksum, self.edited.down)])
