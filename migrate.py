@@ -2329,12 +2329,14 @@ def _read_migration(path: str, number: int) -> Migration:
                      digest if content == raw else _checksum(raw), normalised)
 
 
-# Looser: a comment line that is only "migrate" and a word like a section's name
-# (`-- migrate:dwon`, `-- migrate:rollback`, `--- migrate down`). Files applied
-# before may hold such a line as a comment, so only a migration about to be
-# applied is refused for one in its up section (_marker_near_miss).
-_NEAR_A_MARKER = re.compile(r"^[ \t]*-{2,}[ \t]*migrat[a-z]*[ \t:\-_.]*([a-z]+)[ \t;:.!]*(?:transaction\S*[ \t]*)?$",
-                            re.I | re.M)
+# Looser: a comment line that is only a word meaning the down section, maybe
+# after "migrate" or goose's name, as another tool writes its marker
+# (`-- migrate:dwon`, `-- migrate:rollback`, `--- migrate down`, sql-migrate's
+# `-- +migrate Down`, `-- +goose Down`, MyBatis' `-- //@UNDO`, `-- rollback`). Files applied before
+# may hold such a line as a comment, so only a migration about to be applied is
+# refused for one in its up section (_marker_near_miss).
+_NEAR_A_MARKER = re.compile(r"^[ \t]*-{2,}[ \t]*[+@\[(/]*[ \t]*(migrat[a-z]*|goose)?[ \t:\-_.,/()\[\]]*([a-z]+)"
+                            r"[ \t;:.!)\]]*(?:transaction\S*[ \t]*)?$", re.I | re.M)
 _DOWN_WORDS = {"down", "downgrade", "rollback", "undo", "revert", "reverse", "back", "backward", "backwards"}
 
 
@@ -2345,8 +2347,8 @@ def _marker_near_miss(text: str) -> str | None:
     marks = {m.group(1).lower(): m for m in reversed(list(_SECTION.finditer(text)))}  # the first of each
     start, end = marks["up"].end() if "up" in marks else 0, marks["down"].start() if "down" in marks else len(text)
     for line in _NEAR_A_MARKER.finditer(text, start, end):
-        word = line.group(1).lower()
-        if not _SECTION.fullmatch(line.group()) and (word in _DOWN_WORDS or _one_typo(word, "down")):
+        tool, word = line.group(1), line.group(2).lower()
+        if not _SECTION.fullmatch(line.group()) and (word in _DOWN_WORDS or (tool and _one_typo(word, "down"))):
             return f"line {text.count(chr(10), 0, line.start()) + 1}: {line.group().strip()!r}"
     return None
 

@@ -305,14 +305,16 @@ class Failures(unittest.TestCase):
 
     def test_a_mistyped_down_marker_is_refused_before_its_down_sql_runs_with_the_up(self):
         for marker in ("-- migrate:dwon", "-- migrate:rollback", "--- migrate:down", "-- migrate down",
-                       "-- migration:downgrade"):
+                       "-- migration:downgrade", "-- +migrate Down", "-- +goose Down", "-- [migrate:down]",
+                       "-- migrate(down)", "-- migrate, down", "-- //@UNDO", "-- Down", "-- rollback"):
             with self.subTest(marker=marker):
                 self.project.write_migration("0002_archive", "-- migrate:up\nUPDATE choice SET votes = 1;\n"
                                              f"{marker}\nUPDATE choice SET votes = 0;\n")
                 message = self.assert_unchanged(self.project.apply)
                 self.assertIn(f"migration 0002_archive, line 3: '{marker}' looks like a section marker but is read "
                               "as a comment, so the SQL below it would run with the up section", message)
-        self.project.write_migration("0002_archive", "-- migrate:up\n-- migrate: done by hand\nSELECT 1;\n"
+        self.project.write_migration("0002_archive", "-- migrate:up\n-- migrate: done by hand\n-- own\n"
+                                     "-- back to normal\n-- +goose StatementBegin\nSELECT 1;\n"
                                      "-- migrate:down\n-- migrate:undo is this section\n")
         self.assertEqual([s.name for s in self.project.apply()], ["0002_archive"])
 
