@@ -782,6 +782,8 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
         target = inner if isinstance(inner, type) and inner in known_models else None
         metadata = dict(f.metadata)
         _check_metadata(metadata, where)
+        if "sql_type" in metadata:  # as SQLite records it
+            metadata["sql_type"] = metadata["sql_type"].strip(_SQL_SPACES)
         if target is not None:
             sql_type = metadata.get("sql_type", "")
             column = f.name + "_id"
@@ -843,6 +845,8 @@ def _check_metadata(metadata: dict, where: str) -> None:
             if unpaired := _unbalanced(value):
                 raise MigrateError(f"{where}: metadata {key!r} {unpaired} ({value!r}), which would "
                                    "change the column's SQL around it: pair them up")
+            if key == "sql_type":
+                _check_type_name(value, where)
         if key in _METADATA_FLAGS and not isinstance(value, bool):
             raise MigrateError(f"{where}: metadata {key!r} must be True or False, not {value!r}")
         if not isinstance(key, str) or key in _METADATA_KEYS:
@@ -852,6 +856,24 @@ def _check_metadata(metadata: dict, where: str) -> None:
         advice = _METADATA_SPELLINGS.get(key.lower()) or (f"did you mean {close[0]!r}?" if close else None)
         if advice:
             raise MigrateError(f"{where}: metadata {key!r} is not one of migrate.py's: {advice}")
+
+
+def _check_type_name(sql_type: str, where: str) -> None:
+    """A declared type and nothing else, as SQLite reads it: a constraint
+    after it (`INTEGER PRIMARY KEY`, `INT REFERENCES t`) or a second column
+    (`VARCHAR(20), owner TEXT`) would change the table behind the models' back."""
+    scratch = sqlite3.connect(":memory:")
+    try:
+        scratch.execute(f"CREATE TABLE t (c {sql_type})")
+        declared = scratch.execute("SELECT type FROM pragma_table_xinfo('t')").fetchall()
+    except sqlite3.Error:
+        declared = []
+    finally:
+        scratch.close()
+    if [(type_.upper(),) for type_, in declared] != [(sql_type.strip(_SQL_SPACES).upper(),)]:  # (integer: INTEGER)
+        raise MigrateError(f"{where}: metadata 'sql_type' {sql_type!r} is not a type name (like VARCHAR(20) or "
+                           "DECIMAL(10, 2)): give the type alone, and the rest with the field's other metadata "
+                           "('primary_key', 'references', 'check', 'collate', 'default_sql') or its annotation")
 
 
 def _is_import_time(default: object) -> bool:

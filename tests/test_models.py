@@ -703,6 +703,19 @@ class ForeignKeys(ModelCase):
                            "a")
         self.assertEqual([c.name for c in table.columns], ["x"])  # in a string it is text
 
+    def test_sql_type_is_a_type_name_alone_as_sqlite_reads_it(self):
+        for value in ("VARCHAR(20), owner TEXT", "INTEGER PRIMARY KEY", "INT REFERENCES nosuch", "TEXT NOT NULL",
+                      "TEXT CHECK (x > 0)", "TEXT COLLATE NOCASE", "TEXT DEFAULT 'a'", '"quoted type"'):
+            with self.subTest(value):
+                self.error(f"@dataclass\nclass A:\n    x: str = field(default='', metadata={{'sql_type': {value!r}}})\n",
+                           "model A field x", f"metadata 'sql_type' {value!r} is not a type name")
+        for value, declared in (("VARCHAR(20)", "VARCHAR(20)"), (" DECIMAL(10, 2) ", "DECIMAL(10, 2)"),
+                                ("unsigned big int", "unsigned big int"), ("TIMESTAMP WITH TIME ZONE", None)):
+            with self.subTest(value):
+                table = self.table(f"@dataclass\nclass A:\n    x: str = field(default='', "
+                                   f"metadata={{'sql_type': {value!r}}})\n", "a")
+                self.assertEqual(table.columns[0].type, declared or value)
+
     def test_flags_must_be_booleans_and_near_misses_of_our_keys_are_errors(self):
         for metadata, fragment in (({"unique": "no"}, "metadata 'unique' must be True or False"),
                                    ({"primary_key": 1}, "metadata 'primary_key' must be True or False"),
