@@ -2935,11 +2935,23 @@ def _write_round_trips(directory: str, tried: dict) -> None:
 
 def _models_module(models: str):
     """load_models, refusing a package without models (`app` where
-    `app.models` was meant): against it, every table would read as dropped."""
+    `app.models` was meant), or a models file whose dataclasses are all
+    imported (the models moved: `from app.models import *`): against it,
+    every table would read as dropped. (A file emptied is taken at its word:
+    `make` lists each table it drops.)"""
+    import dataclasses
     module = load_models(models)
-    if hasattr(module, "__path__") and not model_classes(module):
+    if model_classes(module):
+        return module
+    if hasattr(module, "__path__"):
         raise MigrateError(f"{models} is a package that defines no dataclass model: pass the module that defines "
                            f"them (--models {models}.models?)")
+    homes = sorted({obj.__module__ for obj in vars(module).values()
+                    if isinstance(obj, type) and dataclasses.is_dataclass(obj) and obj.__module__ != "types"})
+    if homes:
+        raise MigrateError(f"models file {models} defines no model: its dataclasses are imported from "
+                           f"{', '.join(homes)}, and only those defined in the models module are models: pass "
+                           f"--models {homes[0]}")
     return module
 
 

@@ -866,6 +866,24 @@ class Errors(unittest.TestCase):
         self.assertEqual(os.listdir(project.directory), ["0001_initial.sql"])
         self.assertFalse(os.path.exists(os.path.join(project.root, "none_yet")))
 
+    def test_a_models_file_whose_dataclasses_are_all_imported_is_refused(self):
+        project = Project(self)
+        project.models("@dataclass\nclass A:\n    id: int\n")
+        project.make()
+        os.makedirs(os.path.join(project.root, "app"))
+        with open(os.path.join(project.root, "app", "models.py"), "w") as handle:
+            handle.write("from dataclasses import dataclass\n@dataclass\nclass A:\n    id: int\n")
+        project.models("from app.models import *\n")  # the models moved
+        for command in ("make", "check"):
+            with self.subTest(command=command):
+                result = project.cli(command)
+                self.assertEqual(result.returncode, 1, result.stdout)
+                self.assertIn("error: models file models.py defines no model: its dataclasses are imported from "
+                              "app.models, and only those defined in the models module are models: pass --models "
+                              "app.models", result.stderr)
+        self.assertEqual(os.listdir(project.directory), ["0001_initial.sql"])
+        self.assertEqual(project.cli("make", "--models", "app.models", "--check").returncode, 0)
+
     def test_replay_failure_names_the_file(self):
         project = Project(self)
         project.models("@dataclass\nclass A:\n    id: int\n")
