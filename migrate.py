@@ -2743,7 +2743,11 @@ _PLAIN_CREATE = re.compile(r"\s*create\s+(?:unique\s+)?(?:table|index|view|trigg
 
 
 def _statement_problem(statement: str) -> str | None:
-    """Statements that would end or cannot run in the migration's transaction."""
+    """Statements that would end or cannot run in the migration's
+    transaction, or that touch the history apply keeps."""
+    if _names_migrations_table(statement):
+        return (f"it names migrate.py's own table {MIGRATIONS_TABLE}, whose rows are the history of what was "
+                "applied (changed by a migration, they would send the next apply and revert astray)")
     if _PLAIN_CREATE.match(statement):
         return None
     words = [_unquote(t.text[1:-1] if t.kind == "string" else t.text).upper()  # PRAGMA "foreign_keys" too
@@ -2755,6 +2759,25 @@ def _statement_problem(statement: str) -> str | None:
     return None
 
 
+def _names_migrations_table(statement: str) -> bool:
+    """Whether the statement names the migrations table: as a name, quoted
+    or not, or as a string where SQLite takes one for a table's name."""
+    if MIGRATIONS_TABLE not in _fold(statement):  # (fast: nearly every statement)
+        return False
+    before = ""
+    for token in _tokens(statement):
+        if token.kind in ("word", "ident"):
+            name = _unquote(token.text)
+        elif token.kind == "string" and before in ("FROM", "INTO", "UPDATE", "TABLE", "ON", "JOIN"):
+            name = token.text[1:-1].replace("''", "'")
+        else:
+            name = ""
+        if _fold(name) == MIGRATIONS_TABLE:
+            return True
+        before = token.upper
+    return False
+
+
 def _reaches_other_files(statement: str) -> bool:
     """ATTACH and VACUUM INTO: what apply refuses that would reach files
     other than the scratch database when a file is replayed."""
@@ -2764,12 +2787,14 @@ def _reaches_other_files(statement: str) -> bool:
 
 def _replay_migration(scratch: sqlite3.Connection, migration: Migration, statements: list[str]) -> None:
     """Run a migration's statements on a scratch database. Of what apply
-    refuses, what would reach other files is refused here too; the rest
+    refuses, what would reach other files or the migrations table (not in
+    the scratch database) is refused here too; the rest
     runs harmlessly (a `sqlite3 .dump` pasted into a file adopted with
     --fake-initial has BEGIN and COMMIT). A SAVEPOINT left open is
     committed, as apply's COMMIT would."""
     for statement in statements:
-        if not _PLAIN_CREATE.match(statement) and _reaches_other_files(statement):
+        if (not _PLAIN_CREATE.match(statement) and _reaches_other_files(statement)) or \
+                _names_migrations_table(statement):
             raise MigrateError(f"migration {migration.path}: {_statement_problem(statement)}: "
                                f"{_shorten(statement)}; remove it (run it by hand outside migrations)")
         try:
@@ -3760,7 +3785,8 @@ _LONGEST_WAIT = 2_147_483
 
 # The first word of every statement _statement_problem refuses: a down section
 # without any of them needs no splitting (runner speed).
-_MAYBE_UNRUNNABLE = re.compile(r"\b(?:begin|commit|end|rollback|vacuum|detach|attach|pragma)\b", re.I)
+_MAYBE_UNRUNNABLE = re.compile(rf"\b(?:begin|commit|end|rollback|vacuum|detach|attach|pragma|{MIGRATIONS_TABLE})\b",
+                               re.I)
 
 
 def _refuse_unrunnable(steps, *, fake: bool, up_only: bool = False) -> None:

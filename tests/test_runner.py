@@ -327,6 +327,23 @@ class Failures(unittest.TestCase):
         self.project.write_migration("0002_reset", "-- migrate:up\nUPDATE choice SET votes = 0 -- all\n")
         self.assertEqual([s.name for s in self.project.apply()], ["0002_reset"])  # no down section: the last may
 
+    def test_a_migration_that_names_the_migrations_table_is_refused_before_anything_runs(self):
+        for up, down in (("DELETE FROM _migrations WHERE name LIKE '0001%';", ""),
+                         ("UPDATE main.\"_Migrations\" SET checksum = '';", ""),
+                         ("CREATE TRIGGER t AFTER INSERT ON choice BEGIN INSERT INTO [_migrations] (name) "
+                          "VALUES ('x'); END;", ""),
+                         ("SELECT 1;", "DELETE FROM '_migrations';")):
+            with self.subTest(up=up, down=down):
+                self.project.write_migration("0002_history", f"-- migrate:up\n{up}\n-- migrate:down\n{down}\n")
+                message = self.assert_unchanged(self.project.apply)
+                self.assertIn("it names migrate.py's own table _migrations", message)
+                result = self.project.cli("check")
+                self.assertEqual(result.returncode, 1)
+                self.assertIn("it names migrate.py's own table _migrations", result.stdout + result.stderr)
+        self.project.write_migration("0002_history", "-- migrate:up\nUPDATE choice SET choice_text = "
+                                     "'_migrations' WHERE choice_text = '_MIGRATIONS';\n-- migrate:down\n")
+        self.assertEqual([s.name for s in self.project.apply()], ["0002_history"])  # text, not the table
+
     def test_a_down_section_that_could_not_run_is_refused_at_apply_not_when_a_revert_needs_it(self):
         for down in ("COMMIT;\n", "DROP TABLE fine;\nvacuum;\n", "PRAGMA foreign_keys = OFF;\n"):
             with self.subTest(down=down):
