@@ -1093,9 +1093,10 @@ def model_tables(module) -> list[ModelTable]:
         if clash is not cls:
             raise MigrateError(f"models {clash.__name__} and {cls.__name__} both map to table {name}; "
                                "set a different __tablename__ on one of them")
-        if _fold(name).startswith(_IGNORED_PREFIXES) or _fold(name) == MIGRATIONS_TABLE:
+        if _fold(name).startswith(_IGNORED_PREFIXES + ("_new_",)) or _fold(name) == MIGRATIONS_TABLE:
             raise MigrateError(f"model {cls.__name__}: table name {name} is reserved (SQLite, Litestream or "
-                               "D1 use the prefix, or migrate.py the name); set __tablename__")
+                               f"D1 use the prefix, or migrate.py the name: {MIGRATIONS_TABLE}, and _new_<table> "
+                               "while it rebuilds a table); set __tablename__")
         tables[cls] = name
     fields = {cls: _model_fields(cls, by_name) for cls in classes}
     for cls, found in fields.items():
@@ -2304,6 +2305,9 @@ def read_migrations(directory: str | os.PathLike) -> list[Migration]:
         if not match:
             raise MigrateError(f"migration file {os.path.join(directory, entry)} is not named "
                                "NNNN_slug.sql (digits, underscore, letters/digits/underscores): rename it")
+        if int(match.group(1)) == 0:  # it would run before 0001, and `apply 0000` would mean nothing
+            raise MigrateError(f"migration file {os.path.join(directory, entry)}: numbers start at 0001: "
+                               "rename it to the next free number")
         migrations.append(_read_migration(os.path.join(directory, entry), int(match.group(1))))
     migrations.sort(key=lambda m: (m.number, m.name))
     for previous, current in zip(migrations, migrations[1:]):

@@ -153,6 +153,7 @@ class Directory(unittest.TestCase):
             "bad name": (["0001_a", "1_b"], "1_b.sql is not named NNNN_slug.sql"),
             "duplicate": (["0001_a", "0002_b", "0002_c"], "share number 0002"),
             "gap": (["0001_a", "0003_c"], "jump from 0001_a to 0003_c"),
+            "zero": (["0000_early", "0001_a"], "0000_early.sql: numbers start at 0001: rename it"),
         }
         for label, (names, message) in cases.items():
             with self.subTest(label):

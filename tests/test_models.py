@@ -178,7 +178,7 @@ class TableNames(ModelCase):
 
 
     def test_names_sqlite_litestream_d1_or_migrate_py_use_are_reserved(self):
-        for name in ("sqlite_data", "_litestream_seq", "_CF_KV", "_migrations"):
+        for name in ("sqlite_data", "_litestream_seq", "_CF_KV", "_migrations", "_New_question"):
             with self.subTest(name):
                 self.error(f"@dataclass\nclass Data:\n    __tablename__ = {name!r}\n    x: int\n",
                            "model Data", f"table name {name} is reserved", "__tablename__")
