@@ -503,7 +503,7 @@ def load_models(models: str | os.PathLike):
                                "create it or pass --models PATH")
         # one name per file (two projects' models.py in one process each resolve their own names)
         module_name = "_migrate_models_" + re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0]) + \
-            f"_{hash(path) & 0xFFFFFFFF:08x}"
+            f"_{hash(path) & 0xFFFFFFFF:08x}"  # (_MODELS_MODULE_NAME)
         module = types.ModuleType(module_name)
         module.__file__ = path
         for name in _IMPORTED_BESIDE_MODELS:  # read anew, as the models file is
@@ -724,6 +724,9 @@ def _unwrap_optional(annotation: object) -> tuple[object, bool]:
     return annotation, False
 
 
+_MODELS_MODULE_NAME = re.compile(r"_migrate_models_\w*?_[0-9a-f]{8}\.?")  # the name load_models gives a file
+
+
 def _sql_type(annotation: object, where: str) -> str:
     import enum
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
@@ -739,10 +742,15 @@ def _sql_type(annotation: object, where: str) -> str:
         return _SQL_TYPES[key]
     shown = getattr(annotation, "__name__", None) if isinstance(annotation, type) else None
     if isinstance(annotation, type) and hasattr(annotation, "__dataclass_fields__"):
+        if _MODELS_MODULE_NAME.match(annotation.__module__):  # defined there, and no table
+            why = "__abstract__ = True" if annotation.__dict__.get("__abstract__") else "its name starts with _"
+            raise MigrateError(f"{where}: {shown} has no table ({why}): reference a model that has one, or give "
+                               "the column metadata={'references': ...}")
         raise MigrateError(f"{where}: {shown} is a dataclass from module {annotation.__module__}, and only those "
                            "defined in the models module are models: define it there (a model imported from "
                            "elsewhere is no table here), or give the column metadata={'references': ...}")
-    raise MigrateError(f"{where}: unsupported annotation {shown or annotation!r}; use int, str, float, "
+    shown = shown or _MODELS_MODULE_NAME.sub("", repr(annotation))  # typing.List[Tag], not the module's name
+    raise MigrateError(f"{where}: unsupported annotation {shown}; use int, str, float, "
                        "bytes, bool, datetime, date, time, Decimal, UUID, an Enum or a model, "
                        "or set metadata={'sql_type': ...}")
 
@@ -3742,11 +3750,14 @@ def _number(name: str) -> int:
 
 
 def _migration_name(value, what: str) -> str:
-    """A migration number or name as given to the library: 2 is "2"."""
+    """A migration number or name as given to the library: 2 is "2", and
+    migrations/0002_x.sql is 0002_x."""
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, str):
         raise MigrateError(f"{what} must be a migration number or name, not {type(value).__name__} {value!r}")
+    if _FILE_NAME.fullmatch(os.path.basename(value)):  # its file, as a shell completes it
+        return os.path.basename(value)[:-len(".sql")]
     return value
 
 

@@ -85,6 +85,8 @@ class Commands(unittest.TestCase):
         self.assertEqual(self.run_ok("sql", "0001_initial", "--down"),
                          '-- WARNING: drops table question and its rows\nDROP TABLE "question";\n')
         self.assertIn("no migration '9'", self.project.cli("sql", "9").stderr)
+        self.assertEqual(self.run_ok("sql", os.path.join("migrations", "0001_initial.sql"), "--down"),
+                         self.run_ok("sql", "0001_initial", "--down"))  # the file, as a shell completes it
 
     def test_dry_run_lists_sql_and_changes_nothing(self):
         out = self.run_ok("apply", "--dry-run")

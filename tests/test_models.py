@@ -251,6 +251,23 @@ class Columns(ModelCase):
             class Thing:
                 tags: list
         """, "model Thing field tags", "unsupported annotation", "sql_type")
+        self.error("""
+            from typing import List
+            @dataclass
+            class Tag:
+                id: int
+            @dataclass
+            class Thing:
+                tags: List[Tag]
+        """, "model Thing field tags: unsupported annotation typing.List[Tag];")  # not the module's name
+
+    def test_a_reference_to_a_dataclass_without_a_table_says_why_it_has_none(self):
+        for base, why in (("@dataclass\nclass Owner:\n    __abstract__ = True\n    id: int\n", "__abstract__ = True"),
+                          ("@dataclass\nclass _Owner:\n    id: int\nOwner = _Owner\n", "its name starts with _")):
+            with self.subTest(why):
+                self.error(base + "@dataclass\nclass Pet:\n    owner: Owner\n",
+                           f"model Pet field owner: {'_' * why.startswith('its')}Owner has no table ({why}): "
+                           "reference a model that has one")
 
     def test_unresolvable_annotation_names_model_and_field(self):
         self.error("""
