@@ -78,10 +78,13 @@ class MigrateError(Exception):
     reason, what to do, and what was (not) changed."""
 
 
-def _path_argument(value, what: str) -> str:
+def _path_argument(value, what: str, option: str) -> str:
     """A library argument that must name a file or folder, as a str."""
     if not isinstance(value, (str, os.PathLike)):
         raise MigrateError(f"{what} must be a path, not {type(value).__name__} {value!r}; nothing was changed")
+    if not os.fspath(value):  # (`--dir ""`, `dir = ""`: no folder, rather than the current one)
+        raise MigrateError(f"{what} is given as '' (an empty option or setting): pass {option}; nothing was "
+                           "changed")
     return os.fspath(value)
 
 
@@ -496,6 +499,9 @@ def load_models(models: str | os.PathLike):
     if not isinstance(models, (str, os.PathLike)):
         raise MigrateError(f"models must be a path or a module name, not {type(models).__name__} {models!r}")
     models = os.fspath(models)
+    if not models:
+        raise MigrateError("the models file is given as '' (an empty option or setting): pass --models FILE "
+                           "(or a dotted module name)")
     if models.endswith(".py") or os.sep in models or "/" in models:
         path = os.path.abspath(models)
         if not os.path.isfile(path):
@@ -2290,7 +2296,7 @@ class Migration:
 def read_migrations(directory: str | os.PathLike) -> list[Migration]:
     """Every `NNNN_slug.sql` in `directory`, in order, checked: numbers unique
     and without gaps, each file with a `-- migrate:up` section."""
-    directory = _path_argument(directory, "the migrations directory")
+    directory = _path_argument(directory, "the migrations directory", "--dir FOLDER")
     if not os.path.isdir(directory):
         if os.path.exists(directory):
             raise MigrateError(f"migrations directory {directory} is not a directory: pass --dir FOLDER, or move "
@@ -3123,7 +3129,8 @@ def export_d1(*, directory: str | os.PathLike = "migrations", out: str | os.Path
     no way to switch them off, so a migration that drops or rebuilds a table
     other tables reference is refused (its children's rows would cascade away
     or the DROP would fail). Returns the paths written."""
-    out, directory = _path_argument(out, "the export folder"), _path_argument(directory, "the migrations directory")
+    out = _path_argument(out, "the export folder", "--d1 FOLDER")
+    directory = _path_argument(directory, "the migrations directory", "--dir FOLDER")
     if os.path.realpath(out) == os.path.realpath(directory):
         raise MigrateError(f"{out} is the migrations folder: exporting there would overwrite the migrations "
                            "with their up sections only; choose another folder; nothing was exported")
@@ -5528,9 +5535,7 @@ def backup(db, path: str | os.PathLike) -> bool:
 
 def _check_backup_path(path: str, db) -> None:
     """Refuse a backup path that cannot be a new file, before any work."""
-    path = _path_argument(path, "the backup path")
-    if not path:
-        raise MigrateError("the backup path is empty: pass --backup FILE; nothing was changed")
+    path = _path_argument(path, "the backup path", "--backup FILE")
     if isinstance(db, (str, os.PathLike)) and not _is_url(os.fspath(db)) and os.path.abspath(path) in {
             os.path.abspath(os.fspath(db)) + suffix for suffix in ("-journal", "-wal", "-shm")}:
         raise MigrateError(f"backup file {path} is where SQLite keeps the journal of {os.fspath(db)}, which it "

@@ -307,6 +307,17 @@ class Errors(unittest.TestCase):
                 self.assertIn(fragment, result.stderr)
                 self.assertNotIn("pw", result.stderr)
 
+    def test_an_empty_path_option_or_setting_is_an_error_naming_it(self):
+        for args, error in ((("status", "--dir", ""), "the migrations directory is given as ''"),
+                            (("make", "--models", ""), "the models file is given as ''"),
+                            (("export", "--d1", ""), "the export folder is given as ''")):
+            with self.subTest(args=args):
+                self.assert_one_line_error(self.project.cli(*args), error)
+        with open(os.path.join(self.project.root, "pyproject.toml"), "w") as handle:
+            handle.write('[tool.migrate]\ndir = ""\n')
+        self.assert_one_line_error(self.project.cli("status"), "migrations directory is given as '' (an empty "
+                                                                "option or setting): pass --dir FOLDER")
+
     def test_usage_errors_exit_two_and_every_command_has_help(self):
         self.assertEqual(self.project.cli("frobnicate").returncode, 2)
         self.assertEqual(self.project.cli().returncode, 2)
