@@ -4732,7 +4732,7 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
                     raise signalled[0] from None               # sqlite3 swallows, ending the statement
                 doing = "reverting migration" if step.action == "revert" else "migration"
                 hints = _null_hint(str(exc), reverting=step.action == "revert") + _adopt_hint(str(exc), step) + \
-                    _dependent_hint(str(exc)) + _edited_down_hint(step)
+                    _dependent_hint(str(exc)) + _edited_down_hint(step) + _readonly_hint(str(exc))
                 raise MigrateError(f"{doing} {step.name} failed: {_own_names(str(exc))} in statement: "
                                    f"{_shorten(statement)}{hints}; it was rolled back, the database is as it "
                                    "was") from None
@@ -4761,6 +4761,14 @@ def _dependent_hint(message: str) -> str:
     kind, name = found.groups()
     return (f" (if {kind} {name} was made outside the migrations, as `check` would list it, drop it before this "
             f"migration, or make it in one, so that a rebuild makes it again)")
+
+
+def _readonly_hint(message: str) -> str:
+    """SQLite's words for a file this user may not write, and what to check."""
+    if "readonly database" not in message:
+        return ""
+    return (" (the database file or its folder, where SQLite writes its journal, is read-only for this user: "
+            "make both writable, or run as their owner)")
 
 
 def _edited_down_hint(step: PlannedStep) -> str:
@@ -5569,11 +5577,11 @@ def _backup_to(conn, path: str) -> None:
         import tempfile
         handle, partial = tempfile.mkstemp(".partial", os.path.basename(path) + ".", os.path.dirname(path) or ".")
         os.close(handle)
-        with suppress(OSError):  # as readable as the database, not mkstemp's owner-only
-            os.chmod(partial, os.stat(_main_file(source)).st_mode & 0o777)
         target = sqlite3.connect(partial)
         source.backup(target)
         target.close()
+        with suppress(OSError):  # as readable as the database, not mkstemp's owner-only (once written: it
+            os.chmod(partial, os.stat(_main_file(source)).st_mode & 0o777)  # may be a read-only file's)
         _take_name(partial, path)
     except (sqlite3.Error, OSError) as exc:
         if target is not None:

@@ -166,6 +166,37 @@ class Crashes(unittest.TestCase):
             self.assertTrue(handle.read() == before, "the file is not as it was")
 
 
+    def test_a_read_only_database_is_backed_up_and_the_failure_says_what_is_read_only(self):
+        project = Project(self)
+        project.write_migration("0001_a", "-- migrate:up\nCREATE TABLE a (x);\n")
+        project.apply()
+        project.write_migration("0002_b", "-- migrate:up\nCREATE TABLE b (x);\n")
+        python, user = sys.executable, {}
+        if os.geteuid() == 0:  # root writes a read-only file anyway: run as nobody, with a Python nobody may run
+            python = "/usr/bin/python3"
+            if not os.path.exists(python) or os.stat(os.path.dirname(project.root)).st_mode & 0o005 != 0o005:
+                self.skipTest("as root, needs /usr/bin/python3 and a temporary folder that nobody can reach")
+            for folder, _, files in os.walk(project.root):
+                for name in [folder] + [os.path.join(folder, f) for f in files]:
+                    os.chown(name, 65534, 65534)
+            os.chmod(project.root, 0o755)
+            shutil.copy(MIGRATE, os.path.join(project.root, "migrate.py"))
+            user = {"preexec_fn": lambda: (os.setgid(65534), os.setuid(65534))}
+        os.chmod(project.db, 0o444)
+        with open(project.db, "rb") as handle:
+            before = handle.read()
+        result = subprocess.run([python, "migrate.py" if user else MIGRATE, "apply", "--backup", "before.sqlite3"],
+                                cwd=project.root, capture_output=True, text=True, timeout=60,
+                                env={**os.environ, "HOME": project.root, "XDG_CACHE_HOME": project.root}, **user)
+        self.assertEqual(result.returncode, 1, result.stdout)
+        self.assertIn("Backed up db.sqlite3 to before.sqlite3", result.stdout)
+        self.assertIn("attempt to write a readonly database in statement: CREATE TABLE b (x) (the database file or "
+                      "its folder, where SQLite writes its journal, is read-only for this user", result.stderr)
+        with open(project.db, "rb") as handle:
+            self.assertTrue(handle.read() == before)
+        self.assertEqual(sqlite3.connect(os.path.join(project.root, "before.sqlite3")).execute(
+            "SELECT name FROM _migrations").fetchall(), [("0001_a",)])
+
     def test_a_backup_onto_a_full_disk_leaves_no_file_behind(self):
         folder = tempfile.mkdtemp()  # a real full disk (ENOSPC): SQLite leaves the copy's journal hot
         self.addCleanup(shutil.rmtree, folder)
