@@ -2296,6 +2296,15 @@ class Migration:
 def read_migrations(directory: str | os.PathLike) -> list[Migration]:
     """Every `NNNN_slug.sql` in `directory`, in order, checked: numbers unique
     and without gaps, each file with a `-- migrate:up` section."""
+    migrations = _migration_files(directory)
+    problem = _numbering_problem(migrations)
+    if problem:
+        raise MigrateError(problem)
+    return migrations
+
+
+def _migration_files(directory: str | os.PathLike) -> list[Migration]:
+    """read_migrations but for their numbering (status lists them all)."""
     directory = _path_argument(directory, "the migrations directory", "--dir FOLDER")
     if not os.path.isdir(directory):
         if os.path.exists(directory):
@@ -2324,20 +2333,24 @@ def read_migrations(directory: str | os.PathLike) -> list[Migration]:
                                "rename it to the next free number")
         migrations.append(_read_migration(os.path.join(directory, entry), int(match.group(1))))
     migrations.sort(key=lambda m: (m.number, m.name))
+    return migrations
+
+
+def _numbering_problem(migrations: list[Migration]) -> str | None:
+    """Two files with one number, or a gap: what `read_migrations` refuses."""
     for previous, current in zip(migrations, migrations[1:]):
         if current.number == previous.number:
-            raise MigrateError(
-                f"migrations {previous.name} and {current.name} share number {current.number:04d} "
-                "(two branches each made one): renumber the one not yet applied anywhere to "
-                f"{migrations[-1].number + 1:04d} and run `make --check`")
+            return (f"migrations {previous.name} and {current.name} share number {current.number:04d} "
+                    "(two branches each made one): renumber the one not yet applied anywhere (status lists "
+                    f"which this database applied) to {migrations[-1].number + 1:04d} and run `make --check`")
         if current.number != previous.number + 1 and current.replaces:  # a squash keeps its number
-            raise MigrateError(f"migration numbers jump from {previous.name} to {current.name}, a squash that "
-                               f"keeps its number: rename {previous.name} (another branch's?) to number "
-                               f"{migrations[-1].number + 1:04d}, after it")
+            return (f"migration numbers jump from {previous.name} to {current.name}, a squash that keeps its "
+                    f"number: rename {previous.name} (another branch's?) to number {migrations[-1].number + 1:04d}, "
+                    "after it")
         if current.number != previous.number + 1:
-            raise MigrateError(f"migration numbers jump from {previous.name} to {current.name}: "
-                               f"rename {current.name} to number {previous.number + 1:04d}")
-    return migrations
+            return (f"migration numbers jump from {previous.name} to {current.name}: rename {current.name} to "
+                    f"number {previous.number + 1:04d}")
+    return None
 
 
 def _read_migration(path: str, number: int) -> Migration:
@@ -5366,8 +5379,17 @@ def revert(db, *, directory: str | os.PathLike = "migrations", target: str | int
 def status(db, *, directory: str | os.PathLike = "migrations", timeout: float | None = None) -> list[MigrationStatus]:
     """Every migration on disk or in the database, applied or not. Never
     creates the database. `timeout` as for `plan`."""
+    rows, problem = _status(db, directory, timeout)
+    if problem:
+        raise MigrateError(problem)
+    return rows
+
+
+def _status(db, directory, timeout) -> tuple[list[MigrationStatus], str | None]:
+    """status, and what is wrong with the files' numbering: the command
+    line lists the migrations also then, to show which one was applied."""
     _check_timeout(timeout)
-    migrations = read_migrations(directory)
+    migrations = _migration_files(directory)
     by_name = {m.name: m for m in migrations}
     database = _Database(db, create=False, timeout=timeout)
     try:
@@ -5383,7 +5405,7 @@ def status(db, *, directory: str | os.PathLike = "migrations", timeout: float | 
         name in applied and name in by_name and not by_name[name].matches(applied[name].checksum),
         _renamed_to(applied[name], by_name, applied) if name in applied and name not in by_name else None,
         squashed_into.get(name))
-        for name in names]
+        for name in names], _numbering_problem(migrations)
 
 
 def check(db=None, *, models: str | os.PathLike = "models.py", directory: str | os.PathLike = "migrations",
@@ -6231,13 +6253,13 @@ def _recorded_only(step: PlannedStep) -> str:
 
 
 def _run_status(args, out: _Output) -> int:
-    rows = status(args.db, directory=args.dir, timeout=args.timeout)
+    rows, problem = _status(args.db, args.dir, args.timeout)
     applied = sum(row.applied for row in rows)
     if args.json:
         import json
         print(json.dumps({"database": _shown(args.db), "applied": applied, "pending": len(rows) - applied,
                           "migrations": [vars(row) for row in rows]}, indent=2))
-        return 0
+        return _status_problem(problem)
     for row in rows:
         notes = [n for n, on in ((f"file missing: {row.renamed_to} has its content" if row.renamed_to
                                   else f"squashed into {row.replaced_by}" if row.replaced_by
@@ -6247,7 +6269,16 @@ def _run_status(args, out: _Output) -> int:
         when = f"  (applied {row.applied_at})" if args.verbose and row.applied_at else ""
         out.say(f"[{mark}] {_one_line(row.name)}{when}" + (f"  ({', '.join(notes)})" if notes else ""))
     out.say(f"{_shown(args.db)}: {applied} applied, {len(rows) - applied} pending")
-    return 0
+    return _status_problem(problem)
+
+
+def _status_problem(problem: str | None) -> int:
+    """Files numbered wrong, said after the list that shows which of them
+    this database applied (the fix depends on it)."""
+    if problem:
+        sys.stdout.flush()
+        print(f"error: {_one_line(problem)}", file=sys.stderr)
+    return 1 if problem else 0
 
 
 def _run_check(args, out: _Output) -> int:

@@ -1,4 +1,5 @@
 """The command line, run as a real subprocess."""
+import json
 import os
 import shutil
 import sqlite3
@@ -6,7 +7,7 @@ import subprocess
 import sys
 import unittest
 
-from tests.support import MIGRATE, Project, normalised_schema
+from tests.support import MIGRATE, Project, migrate, normalised_schema
 
 POLLS = """
 @dataclass
@@ -139,7 +140,6 @@ class Errors(unittest.TestCase):
     def test_main_returns_the_exit_code_of_usage_errors_help_and_version(self):
         import contextlib
         import io
-        from tests.support import migrate
         for argv, code in ((["bogus"], 2), (["status", "--no-such-option"], 2), (["--help"], 0), (["--version"], 0)):
             with self.subTest(argv=argv), contextlib.redirect_stdout(io.StringIO()), \
                     contextlib.redirect_stderr(io.StringIO()):
@@ -277,7 +277,6 @@ class Errors(unittest.TestCase):
 
     def test_main_in_process_leaves_the_callers_streams_as_it_found_them(self):
         import io
-        from tests.support import migrate
         self.project.write_migration("0001_\u65e5", "-- migrate:up\nCREATE TABLE t (x);\n")
         out = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
         saved = sys.stdout, sys.stderr
@@ -306,6 +305,22 @@ class Errors(unittest.TestCase):
                 self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
                 self.assertIn(fragment, result.stderr)
                 self.assertNotIn("pw", result.stderr)
+
+    def test_status_lists_two_files_with_one_number_showing_which_was_applied_then_fails(self):
+        self.project.write_migration("0001_a", "-- migrate:up\nCREATE TABLE a (x);\n")
+        self.project.apply()
+        self.project.write_migration("0001_b", "-- migrate:up\nCREATE TABLE b (x);\n")  # another branch's
+        result = self.project.cli("status")
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(result.stdout, "[X] 0001_a\n[ ] 0001_b\ndb.sqlite3: 1 applied, 1 pending\n")
+        self.assertEqual(result.stderr, "error: migrations 0001_a and 0001_b share number 0001 (two branches each "
+                                        "made one): renumber the one not yet applied anywhere (status lists which "
+                                        "this database applied) to 0002 and run `make --check`\n")
+        result = self.project.cli("status", "--json")
+        self.assertEqual((result.returncode, result.stderr.count("\n")), (1, 1))
+        self.assertEqual(json.loads(result.stdout)["applied"], 1)
+        with self.assertRaisesRegex(migrate.MigrateError, "share number 0001"):
+            migrate.status(self.project.db, directory=self.project.directory)  # the library raises
 
     def test_an_empty_path_option_or_setting_is_an_error_naming_it(self):
         for args, error in ((("status", "--dir", ""), "the migrations directory is given as ''"),
