@@ -591,6 +591,11 @@ def model_classes(module) -> list[type]:
                and obj.__module__ in (module.__name__, "types")
                and not name.startswith("_") and not obj.__name__.startswith("_")]
     for cls in classes:
+        if "__dataclass_fields__" not in cls.__dict__:  # its own annotations would be no fields, silently
+            base = next(b.__name__ for b in cls.__mro__[1:] if "__dataclass_fields__" in b.__dict__)
+            raise MigrateError(f"model {cls.__name__} subclasses the dataclass {base} but is not a dataclass "
+                               "itself, so its own fields would be left out: add @dataclass (or start its name "
+                               "with _ if it is no model)")
         if not isinstance(cls.__dict__.get("__abstract__", False), bool):
             raise MigrateError(f"model {cls.__name__}: __abstract__ must be True or False, not "
                                f"{cls.__dict__['__abstract__']!r}")

@@ -720,6 +720,12 @@ class ForeignKeys(ModelCase):
                            "a")
         self.assertEqual([c.name for c in table.columns], ["x"])  # in a string it is text
 
+    def test_a_subclass_of_a_model_without_its_own_dataclass_decorator_is_an_error(self):
+        self.error("@dataclass\nclass Animal:\n    name: str\nclass Dog(Animal):\n    breed: str = 'mutt'\n",
+                   "model Dog subclasses the dataclass Animal but is not a dataclass itself", "add @dataclass")
+        table = self.table("@dataclass\nclass Animal:\n    name: str\nclass _Helper(Animal):\n    pass\n", "animal")
+        self.assertEqual([c.name for c in table.columns], ["name"])
+
     def test_sql_type_is_a_type_name_alone_as_sqlite_reads_it(self):
         for value in ("VARCHAR(20), owner TEXT", "INTEGER PRIMARY KEY", "INT REFERENCES nosuch", "TEXT NOT NULL",
                       "TEXT CHECK (x > 0)", "TEXT COLLATE NOCASE", "TEXT DEFAULT 'a'", '"quoted type"'):
