@@ -942,6 +942,10 @@ def _default_fits(annotation: object, default: object) -> bool:
 
 def _primary_key(fields: list[_Field]) -> list[_Field]:
     marked = [f for f in fields if f.metadata.get("primary_key")]
+    unmarked = next((f for f in fields if f.name == "id" and f.metadata.get("primary_key") is False), None)
+    if unmarked and not marked:  # `id` is the key unless another field is
+        raise MigrateError(f"model {unmarked.model} field id: primary_key=False does not stop `id` being the "
+                           "primary key: mark another field primary_key=True, or rename the field")
     return marked or [f for f in fields if f.name == "id"]
 
 
@@ -998,6 +1002,9 @@ def _column_sql(f: _Field, *, is_pk: bool, keys: dict, tables: dict) -> tuple[st
     """One field's column definition, and the (table, column) it references."""
     where = f"model {f.model} field {f.name}"
     sql_type, references = f.sql_type, None
+    if f.target is not None and "references" in f.metadata:  # one of the two would be ignored
+        raise MigrateError(f"{where}: the annotation {f.target.__name__} already references that model's table: "
+                           "drop metadata 'references', or annotate the field with the key's type")
     if f.target is not None:
         target_key = keys[f.target]
         if target_key is None:

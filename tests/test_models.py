@@ -720,6 +720,17 @@ class ForeignKeys(ModelCase):
                            "a")
         self.assertEqual([c.name for c in table.columns], ["x"])  # in a string it is text
 
+    def test_options_that_would_be_ignored_beside_another_are_errors(self):
+        self.error("@dataclass\nclass Question:\n    id: int\n@dataclass\nclass Choice:\n    id: int\n"
+                   "@dataclass\nclass Vote:\n    choice: Choice = field(metadata={'references': 'question'})\n",
+                   "model Vote field choice: the annotation Choice already references that model's table: drop "
+                   "metadata 'references'")
+        self.error("@dataclass\nclass Vote:\n    id: int = field(metadata={'primary_key': False})\n    n: int = 0\n",
+                   "model Vote field id: primary_key=False does not stop `id` being the primary key")
+        table = self.table("@dataclass\nclass Vote:\n    id: int = field(default=0, metadata={'primary_key': False})\n"
+                           "    code: str = field(default='', metadata={'primary_key': True})\n", "vote")
+        self.assertEqual(table.primary_key, ("code",))
+
     def test_a_subclass_of_a_model_without_its_own_dataclass_decorator_is_an_error(self):
         self.error("@dataclass\nclass Animal:\n    name: str\nclass Dog(Animal):\n    breed: str = 'mutt'\n",
                    "model Dog subclasses the dataclass Animal but is not a dataclass itself", "add @dataclass")
