@@ -105,6 +105,12 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _comment(text: str) -> str:
+    """Text for an SQL `--` comment, which ends at the line's end: a newline
+    in a name or a default is written as \\n, so what follows is no SQL."""
+    return "-- " + text.replace("\r", "\\r").replace("\n", "\\n")
+
+
 def quote_literal(value: object) -> str:
     """Render a Python value as an SQL literal, escaped."""
     if value is None:
@@ -1455,7 +1461,7 @@ class DropTable:
         return [f"- Drop table {self.name}"]
 
     def sql(self, schema: Schema) -> list[str]:
-        return [f"-- WARNING: drops table {self.name} and its rows\nDROP TABLE {quote(self.name)}"]
+        return [_comment(f"WARNING: drops table {self.name} and its rows") + f"\nDROP TABLE {quote(self.name)}"]
 
     def reverse(self, schema: Schema) -> CreateTable:
         table = schema.table(self.name)
@@ -2165,8 +2171,8 @@ def _native_alter_sql(before: Table, after: Table) -> list[str]:
             statements.append(f"ALTER TABLE {table} ADD COLUMN {column.definition}")
     for column in before.columns:
         if after.column(column.name) is None:
-            statements.append(f"-- WARNING: drops column {after.name}.{column.name} and its data\n"
-                              f"ALTER TABLE {table} DROP COLUMN {quote(column.name)}")
+            statements.append(_comment(f"WARNING: drops column {after.name}.{column.name} and its data") +
+                              f"\nALTER TABLE {table} DROP COLUMN {quote(column.name)}")
     statements += [i.sql for i in after.indexes if i.signature not in old_indexes]
     return statements
 
@@ -2187,14 +2193,14 @@ def _rebuild_sql(schema: Schema, before: Table, after: Table, fills: dict,
                 or any(_mentions(t.sql, other) for other in [name, *(v.name for v in schema.views)])]
     statements = [f"DROP TRIGGER {quote(t.name)}" for t in triggers if _fold(t.table) != _fold(name)]
     statements += [f"DROP VIEW {quote(v.name)}" for v in schema.views]
-    header = (f"-- Rebuild {name}: {'; '.join(reasons)}.\n"
+    header = (_comment(f"Rebuild {name}: {'; '.join(reasons)}.") + "\n"
               "-- Steps from https://www.sqlite.org/lang_altertable.html#otheralter\n")
     for column in before.columns:
         new = after.column(column.name)
         if new is None:
-            header += f"-- WARNING: drops column {name}.{column.name} and its data\n"
+            header += _comment(f"WARNING: drops column {name}.{column.name} and its data") + "\n"
         elif narrowing := _narrowing(name, column, new, before, after):
-            header += f"-- WARNING: {narrowing}\n"
+            header += _comment(f"WARNING: {narrowing}") + "\n"
     statements.append(header + _rename_create_table(after.sql, temporary))
     if after.autoincrement:  # keep the counter, not only max(rowid)
         statements.append(f"INSERT INTO sqlite_sequence (name, seq) SELECT {quote_literal(temporary)}, seq "
@@ -2548,7 +2554,7 @@ def render_migration(up: list[str], down: list[str] | None, description: list[st
             raise MigrateError(f"the statement {_shorten(statement, 80)} has a line that reads as a section "
                                "marker (-- migrate:up or -- migrate:down), so its file would not read back: "
                                "change the default, CHECK or name that holds it; nothing was written")
-    header = "".join(f"-- {line}\n" for line in description)
+    header = "".join(_comment(line) + "\n" for line in description)
     if replaces:
         header += f"-- migrate:replaces {' '.join(replaces)}\n"
     body = lambda statements: "".join(_terminated(s) + "\n\n" for s in statements)
@@ -3239,7 +3245,10 @@ def _execute_operations(scratch: sqlite3.Connection, operations: list, *, down: 
                 scratch.execute(statement)
             except sqlite3.Error as exc:
                 if statement.startswith("INSERT OR ABORT INTO") and fills:  # the copy failed: the values are suspects
-                    raise _fill_error(operation, f"fails in the copy of the rows ({exc})", down=down) from None
+                    values = ", ".join(f"{operation.after.name}.{column}={value}" for column, value in fills.items())
+                    raise MigrateError(f"the one-off value{'s' * (len(fills) > 1)} {values}"
+                                       f"{' (for the down section)' if down else ''} fail{'s' * (len(fills) == 1)} in the copy of the rows "
+                                       f"({exc}): fix the expression; nothing was written") from None
                 raise MigrateError(
                     f"cannot {operation.describe()[0][2:].lower()}: SQLite says {exc} while running "
                     f"{_shorten(statement)}; a view, trigger or hand-written index that uses it may need "

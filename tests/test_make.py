@@ -354,6 +354,20 @@ class Evolution(unittest.TestCase):
             self.project.make()
         self.assertEqual(len(self.project.files()), 1)
 
+    def test_a_default_or_name_with_a_newline_stays_inside_the_comments_that_describe_it(self):
+        project = Project(self)
+        project.models('@dataclass\nclass T:\n    id: int\n    c: str = "a\\nb"\n    d: int = 0\n')
+        project.make()
+        project.apply()
+        project.execute("INSERT INTO t (id) VALUES (1)")
+        project.models('@dataclass\nclass T:\n    id: int\n    c: int = 0\n')  # a rebuild; d dropped
+        result = project.make()
+        self.assertIn("-- Rebuild t: column c changed (type TEXT -> INTEGER, default 'a\\nb' -> 0).\n", result.text)
+        project.apply()
+        self.assertEqual(project.query("SELECT id, c FROM t"), [(1, "a\nb")])
+        project.revert()
+        self.assertEqual(project.query("SELECT id, c, d FROM t"), [(1, "a\nb", 0)])
+
     def test_names_differing_beyond_ascii_case_are_different_names_as_in_sqlite(self):
         self.project.evolve("""
             @dataclass
@@ -491,6 +505,16 @@ class Evolution(unittest.TestCase):
         result = self.project.make(questioner=migrate.Questioner(defaults={"question.author": "text || '?'"}))
         self.project.apply()
         self.assertEqual(self.project.query("SELECT author FROM question"), [("What??",)])
+
+    def test_a_one_off_value_that_fails_only_in_the_copy_of_the_rows_is_one_error(self):
+        project = Project(self)  # the probe's copy of a WITHOUT ROWID table has a rowid; the table has none
+        project.models("@dataclass\nclass T:\n    __without_rowid__ = True\n    id: int\n    c: Optional[str] = None\n")
+        project.make()
+        project.models("@dataclass\nclass T:\n    __without_rowid__ = True\n    id: int\n    c: str\n")
+        result = project.cli("make", "--no-input", "--default", "t.c='v' || rowid")
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(result.stderr, "error: the one-off value t.c='v' || rowid fails in the copy of the rows "
+                                        "(no such column: rowid): fix the expression; nothing was written\n")
 
     def test_a_one_off_value_is_tried_against_every_table_a_subquery_may_read(self):
         project = Project(self)
