@@ -2849,8 +2849,11 @@ def _replay_migration(scratch: sqlite3.Connection, migration: Migration, stateme
         try:
             scratch.execute(statement)
         except sqlite3.Error as exc:
+            hint = (" (if the table is made outside the migrations, by the application or another tool, make it "
+                    "in one too, with CREATE TABLE IF NOT EXISTS before this statement, and give it a model with "
+                    "__managed__ = False)") if str(exc).startswith("no such table") else ""
             raise MigrateError(f"migration {migration.path} fails when replayed: {exc} in "
-                               f"statement: {_shorten(statement)}; fix the file") from None
+                               f"statement: {_shorten(statement)}{hint}; fix the file") from None
     if scratch.in_transaction:
         scratch.execute("COMMIT")
 

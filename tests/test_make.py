@@ -915,6 +915,28 @@ class Errors(unittest.TestCase):
         with self.assertRaisesRegex(migrate.MigrateError, "0001_bad.sql fails when replayed"):
             project.make()
 
+    def test_a_migration_reading_a_table_made_elsewhere_is_replayable_as_the_error_says(self):
+        project = Project(self)
+        project.models("@dataclass\nclass Question:\n    text: str\n    id: Optional[int] = None\n")
+        project.make()
+        project.apply()
+        project.execute("CREATE TABLE legacy (txt TEXT)", "INSERT INTO legacy VALUES ('old')")  # the app's own
+        project.write_migration("0002_import", "-- migrate:up\nINSERT INTO question (text) SELECT txt FROM legacy;\n")
+        project.apply()
+        with self.assertRaises(migrate.MigrateError) as caught:
+            project.make()
+        self.assertIn("0002_import.sql fails when replayed: no such table: legacy in statement: INSERT INTO question "
+                      "(text) SELECT txt FROM legacy (if the table is made outside the migrations, by the application "
+                      "or another tool, make it in one too, with CREATE TABLE IF NOT EXISTS before this statement, "
+                      "and give it a model with __managed__ = False); fix the file", str(caught.exception))
+        project.write_migration("0002_import", "-- migrate:up\nCREATE TABLE IF NOT EXISTS legacy (txt TEXT);\n"
+                                "INSERT INTO question (text) SELECT txt FROM legacy;\n")
+        project.models("@dataclass\nclass Question:\n    text: str\n    id: Optional[int] = None\n"
+                       "@dataclass\nclass Legacy:\n    __managed__ = False\n    txt: Optional[str] = None\n")
+        self.assertEqual(project.make().operations, ())
+        project.apply(allow_changed=True)
+        self.assertEqual(migrate.check(project.db, models=project.models_path, directory=project.directory), [])
+
     def test_the_replay_refuses_what_apply_refuses_instead_of_reaching_other_files(self):
         project = Project(self)
         project.models("@dataclass\nclass A:\n    id: int\n")
