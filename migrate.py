@@ -2924,12 +2924,15 @@ def make(*, models: str | os.PathLike = "models.py", directory: str | os.PathLik
     module = _models_module(models)
     scratch = replay(migrations)
     try:
-        result = _make(scratch, module, directory, number, name, questioner, write)
+        result = _make(scratch, module, number, name, questioner)
     finally:
         scratch.close()
-    if result.operations and not write:  # --check: the change may come from a migration of an older branch
-        result = replace(result, warnings=result.warnings + tuple(_branch_losses(migrations)))
-    return result
+    losses = _branch_losses(migrations) if result.operations else []  # the change may come from an older branch
+    if losses and write:  # a migration written after it would not make it apply
+        raise MigrateError(f"migration {losses[0]}; nothing was written")
+    if write and result.operations:
+        return _written(directory, result)
+    return replace(result, warnings=result.warnings + tuple(losses))
 
 
 def _branch_losses(migrations: list[Migration], kinds: tuple[str, ...] = ("column",)) -> list[str]:
@@ -3032,7 +3035,8 @@ def _models_module(models: str):
     return module
 
 
-def _make(scratch, module, directory, number, name, questioner, write) -> MakeResult:
+def _make(scratch, module, number, name, questioner) -> MakeResult:
+    """The next migration, not written yet: `make` writes it once it is safe to."""
     original = read_schema(scratch)
     target, unmanaged = schema_from_models(module)
     unmanaged = frozenset(unmanaged)
@@ -3063,7 +3067,7 @@ def _make(scratch, module, directory, number, name, questioner, write) -> MakeRe
     down = [s for _, statements, _ in down_steps for s in statements]
     slug = slugify(name) if name else "initial" if number == 1 else _slug_for(operations)
     text = render_migration(up, down, description + [f"WARNING: {warning}" for warning in unmarked])
-    return _write_migration(directory, number, slug, text, description, warnings, up, down, write)
+    return _write_migration(None, number, slug, text, description, warnings, up, down, write=False)
 
 
 _REBUILD_COUNTER_COPY = re.compile(r"INSERT INTO sqlite_sequence \(name, seq\) SELECT '_new_")  # _rebuild_statements
@@ -3214,20 +3218,24 @@ def d1_warnings(*, directory: str | os.PathLike = "migrations", out: str | os.Pa
 
 
 def _write_migration(directory, number, slug, text, description, warnings, up, down, write) -> MakeResult:
-    file_name = f"{number:04d}_{slug}"
-    path = os.path.join(directory, file_name + ".sql")
-    if write:
-        try:
-            os.makedirs(directory, exist_ok=True)
-            with open(path, "x", encoding="utf-8") as handle:
-                handle.write(text)
-        except OSError as exc:
-            if not isinstance(exc, FileExistsError):  # a part written (disk full) is not a migration
-                with suppress(OSError):
-                    os.remove(path)
-            raise MigrateError(f"cannot write {path}: {exc.strerror}; nothing was written") from None
-    return MakeResult(tuple(description), tuple(warnings), tuple(up), tuple(down or ()),
-                      file_name, path if write else None, text)
+    result = MakeResult(tuple(description), tuple(warnings), tuple(up), tuple(down or ()), f"{number:04d}_{slug}",
+                        None, text)
+    return _written(directory, result) if write else result
+
+
+def _written(directory, result: MakeResult) -> MakeResult:
+    """The migration written to its new file in `directory`."""
+    path = os.path.join(directory, result.name + ".sql")
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with open(path, "x", encoding="utf-8") as handle:
+            handle.write(result.text)
+    except OSError as exc:
+        if not isinstance(exc, FileExistsError):  # a part written (disk full) is not a migration
+            with suppress(OSError):
+                os.remove(path)
+        raise MigrateError(f"cannot write {path}: {exc.strerror}; nothing was written") from None
+    return replace(result, path=path)
 
 
 def _execute_operations(scratch: sqlite3.Connection, operations: list, *, down: bool = False) -> list[tuple]:

@@ -160,6 +160,15 @@ class Evolution(unittest.TestCase):
                       "migration that makes it?): applying and reverting it loses it, and apply refuses it", " ".join(result.warnings))
         self.assertIn("WARNING: 0003_alter_choice was written without column choice.author",
                       project.cli("make", "--check").stderr)
+        with self.assertRaises(migrate.MigrateError) as caught:  # a file after it would not make it apply
+            project.make()
+        self.assertTrue(str(caught.exception).startswith("migration 0003_alter_choice was written without column "
+                                                         "choice.author"), caught.exception)
+        self.assertIn("delete it and what make wrote after it, and run make again; nothing was written",
+                      str(caught.exception))
+        self.assertEqual(len(project.files()), 3)
+        os.remove(os.path.join(project.directory, "0003_alter_choice.sql"))  # as the error says
+        self.assertEqual(project.make().operations, ("~ Alter column choice.text: NOT NULL removed",))
 
     def test_a_rebuild_from_an_older_branch_is_refused_for_the_type_or_the_null_it_undoes(self):
         self.assertEqual([migrate._converts(*pair) for pair in (("TEXT", "INTEGER"), ("INTEGER", "REAL"),
