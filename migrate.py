@@ -528,7 +528,11 @@ def load_models(models: str | os.PathLike):
             # compiled from source each time: no stale or stray __pycache__; and
             # without this file's `from __future__ import annotations`
             with open(path, "rb") as handle:
-                exec(compile(handle.read(), path, "exec", dont_inherit=True), module.__dict__)  # noqa: S102
+                source = handle.read()
+            if b"\0" in source:  # (Python's error names no line)
+                line = source.count(b"\n", 0, source.index(b"\0")) + 1
+                raise SyntaxError("a NUL byte, which Python source cannot hold: remove it", (path, line, None, None))
+            exec(compile(source, path, "exec", dont_inherit=True), module.__dict__)  # noqa: S102
         except KeyboardInterrupt:
             del sys.modules[module_name]
             raise

@@ -826,6 +826,15 @@ class LoadingModels(unittest.TestCase):
                     self.assertRegex(result.stderr, r"^error: models file models.py failed to import: "
                                                     r"(SystemExit: 0|Stop: ) \(line \d+ of models.py\)\n$")
 
+    def test_a_nul_byte_in_the_models_file_names_its_line(self):
+        project = Project(self)
+        project.models('@dataclass\nclass A:\n    id: int\n    name: str = "\0"\n')
+        with self.assertRaises(migrate.MigrateError) as caught:
+            project.make()
+        self.assertTrue(str(caught.exception).endswith("models.py failed to import: SyntaxError: a NUL byte, "
+                                                       "which Python source cannot hold: remove it (line 7 of "
+                                                       "models.py)"), caught.exception)
+
     def test_abstract_must_be_true_or_false(self):
         project = Project(self)
         project.models('@dataclass\nclass A:\n    __abstract__ = "False"\n    id: int\n')
