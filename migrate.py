@@ -1871,13 +1871,28 @@ def _table_changes(before: Table, after: Table) -> list[_Change]:
             ("STRICT", before.strict, after.strict),
             ("WITHOUT ROWID", before.without_rowid, after.without_rowid)):
         if old_value != new_value:
-            changes.append(_Change("~", label, after.name))
+            detail = _foreign_keys_change(before, after) if label == "foreign keys" else ""
+            changes.append(_Change("~", label, after.name, detail))
     old_indexes = {i.signature: i for i in before.indexes}
     new_indexes = {i.signature: i for i in after.indexes}
     changes += [_Change("-", "index", i.name) for s, i in old_indexes.items() if s not in new_indexes]
     changes += [_Change("+", "index", i.name, "unique" if i.unique else "")
                 for s, i in new_indexes.items() if s not in old_indexes]
     return changes
+
+
+def _foreign_keys_change(before: Table, after: Table) -> str:
+    """Which foreign keys differ, as `check` and --fake-initial say it."""
+    def shown(fk: ForeignKey) -> str:
+        actions = "".join(f" ON {event} {action}" for event, action in (("DELETE", fk.on_delete),
+                                                                        ("UPDATE", fk.on_update))
+                          if action != "NO ACTION")
+        return f"({', '.join(fk.columns)}) REFERENCES {fk.table} ({', '.join(fk.to)}){actions}"
+    old = sorted(shown(fk) for fk in before.foreign_keys if fk.signature not in
+                 {other.signature for other in after.foreign_keys})
+    new = sorted(shown(fk) for fk in after.foreign_keys if fk.signature not in
+                 {other.signature for other in before.foreign_keys})
+    return f"{'; '.join(old) or 'none'} -> {'; '.join(new) or 'none'}"
 
 
 def _describe_changes(before: Table, after: Table) -> list[str]:
@@ -5375,7 +5390,9 @@ def _initial_tables_exist(conn, migration: Migration) -> bool:
                 problems.append(f"{made.type} {made.name} is {'missing' if there is None else 'defined otherwise'}")
     if problems:
         raise MigrateError(f"--fake-initial: the database does not match {migration.name} "
-                           f"({'; '.join(problems)}); apply or fix it by hand; nothing was changed")
+                           f"({'; '.join(problems)}): make them match by hand (the database, or {migration.name} before any "
+                           "database applied it), or adopt it with --fake, which records it without comparing; "
+                           "nothing was changed")
     return True
 
 

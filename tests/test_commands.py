@@ -287,6 +287,19 @@ class Commands(unittest.TestCase):
         self.assertEqual(result.returncode, 1)
         self.assertIn("does not match 0001_initial", result.stderr)
 
+    def test_fake_initial_says_how_the_foreign_keys_differ_and_what_to_do(self):
+        self.project.write_migration("0001_initial", "-- migrate:up\nCREATE TABLE a (id INTEGER PRIMARY KEY);\n"
+                                     "CREATE TABLE b (id INTEGER PRIMARY KEY, a_id INTEGER REFERENCES a (id) "
+                                     "ON DELETE CASCADE);\n")
+        self.project.execute("CREATE TABLE a (id INTEGER PRIMARY KEY)",  # as Django makes them: no CASCADE
+                             "CREATE TABLE b (id INTEGER PRIMARY KEY, a_id INTEGER REFERENCES a (id))")
+        refused = self.project.cli("apply", "--fake-initial")
+        self.assertEqual(refused.returncode, 1)
+        self.assertIn("does not match 0001_initial (foreign keys of b differ (the database -> 0001_initial: (a_id) "
+                      "REFERENCES a (id) -> (a_id) REFERENCES a (id) ON DELETE CASCADE)): make them match by hand "
+                      "(the database, or 0001_initial before any database applied it), or adopt it with --fake",
+                      refused.stderr)
+
     def test_fake_initial_refuses_a_database_without_the_views_and_triggers_of_the_initial_migration(self):
         self.project.write_migration("0001_initial", "-- migrate:up\nCREATE TABLE p (a TEXT);\nCREATE TABLE log (m);\n"
                                      "CREATE TRIGGER p_log AFTER INSERT ON p BEGIN INSERT INTO log VALUES (1); END;\n"
