@@ -5961,7 +5961,12 @@ def _parser(settings: dict):
     def formatter(prog):
         return argparse.RawDescriptionHelpFormatter(prog, width=_terminal_columns() - 2)  # as argparse does
 
-    parser = argparse.ArgumentParser(
+    class OneLineErrors(argparse.ArgumentParser):
+        """A usage error is one line, as every error is, and says where the usage is."""
+        def error(self, message):
+            self.exit(2, f"error: {self.prog}: {message} (see python {self.prog} --help)\n")
+
+    parser = OneLineErrors(
         prog="migrate.py", description="Django-style schema migrations for SQLite.",
         epilog="Run `python migrate.py COMMAND --help` for a command's options and examples.",
         formatter_class=formatter)
