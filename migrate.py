@@ -2824,6 +2824,8 @@ def _statement_problem(statement: str) -> str | None:
         return f"{words[0]} cannot run inside the migration's transaction"
     if words[:1] == ["PRAGMA"] and any(w in ("JOURNAL_MODE", "FOREIGN_KEYS") for w in words):
         return "this PRAGMA has no effect inside a transaction"
+    if words[:1] == ["PRAGMA"] and "QUERY_ONLY" in words:
+        return "this PRAGMA would stop the migration's own row in _migrations being written"
     return None
 
 

@@ -345,7 +345,8 @@ class Failures(unittest.TestCase):
         self.assertEqual([s.name for s in self.project.apply()], ["0002_history"])  # text, not the table
 
     def test_a_down_section_that_could_not_run_is_refused_at_apply_not_when_a_revert_needs_it(self):
-        for down in ("COMMIT;\n", "DROP TABLE fine;\nvacuum;\n", "PRAGMA foreign_keys = OFF;\n"):
+        for down in ("COMMIT;\n", "DROP TABLE fine;\nvacuum;\n", "PRAGMA foreign_keys = OFF;\n",
+                     "PRAGMA main.query_only = 1;\n"):
             with self.subTest(down=down):
                 self.project.write_migration("0002_fine", f"-- migrate:up\nCREATE TABLE fine (x);\n-- migrate:down\n{down}")
                 message = self.assert_unchanged(self.project.apply)
