@@ -891,18 +891,23 @@ def _check_type_name(sql_type: str, where: str) -> None:
     """A declared type and nothing else, as SQLite reads it: a constraint
     after it (`INTEGER PRIMARY KEY`, `INT REFERENCES t`) or a second column
     (`VARCHAR(20), owner TEXT`) would change the table behind the models' back."""
-    scratch = sqlite3.connect(":memory:")
-    try:
-        scratch.execute(f"CREATE TABLE t (c {sql_type})")
-        declared = scratch.execute("SELECT type FROM pragma_table_xinfo('t')").fetchall()
-    except sqlite3.Error:
-        declared = []
-    finally:
-        scratch.close()
-    if [(type_.upper(),) for type_, in declared] != [(sql_type.strip(_SQL_SPACES).upper(),)]:  # (integer: INTEGER)
+    if _declared_types(sql_type) != (sql_type.strip(_SQL_SPACES).upper(),):  # (integer: INTEGER)
         raise MigrateError(f"{where}: metadata 'sql_type' {sql_type!r} is not a type name (like VARCHAR(20) or "
                            "DECIMAL(10, 2)): give the type alone, and the rest with the field's other metadata "
                            "('primary_key', 'references', 'check', 'collate', 'default_sql') or its annotation")
+
+
+@lru_cache(maxsize=None)  # (models repeat their types)
+def _declared_types(sql_type: str) -> tuple[str, ...]:
+    """The declared type of each column `CREATE TABLE t (c <sql_type>)` makes, upper case."""
+    scratch = sqlite3.connect(":memory:")
+    try:
+        scratch.execute(f"CREATE TABLE t (c {sql_type})")
+        return tuple(type_.upper() for type_, in scratch.execute("SELECT type FROM pragma_table_xinfo('t')"))
+    except sqlite3.Error:
+        return ()
+    finally:
+        scratch.close()
 
 
 def _is_import_time(default: object) -> bool:
