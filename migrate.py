@@ -6125,14 +6125,18 @@ def _run_make(args, out: _Output) -> int:
         for warning in result.warnings:  # beside the file's text, not in it
             print(f"WARNING: {warning}", file=sys.stderr)
         return 0
-    out.say("Migrations written:")
-    out.say(f"  {result.path}")
-    for line in result.operations:
-        out.say(f"    {line}")
-    for warning in result.warnings:
-        out.warn(warning, "    ")
-    if args.verbose:
-        out.say(result.text)
+    try:
+        out.say("Migrations written:")
+        out.say(f"  {result.path}")
+        for line in result.operations:
+            out.say(f"    {line}")
+        for warning in result.warnings:
+            out.warn(warning, "    ")
+        if args.verbose:
+            out.say(result.text)
+    except OSError as exc:  # a full disk or a closed pipe: the file is there all the same, and must be reviewed
+        raise MigrateError(f"{exc.strerror or exc} while writing the output; {result.path} was written: review "
+                           "it") from None
     return 0
 
 

@@ -254,6 +254,12 @@ class Errors(unittest.TestCase):
         self.assertIn("error: No space left on device while writing the output", subprocess.run(
             f'"{sys.executable}" "{MIGRATE}" status >/dev/full', shell=True, cwd=self.project.root,
             capture_output=True, text=True, timeout=60).stderr)
+        self.project.models("@dataclass\nclass A:\n    id: int\n")
+        result = subprocess.run(f'"{sys.executable}" "{MIGRATE}" make --dir made >/dev/full', shell=True,
+                                cwd=self.project.root, capture_output=True, text=True, timeout=60)
+        self.assertEqual((result.returncode, result.stderr), (1, "error: No space left on device while writing the "
+                                                                 "output; made/0001_initial.sql was written: review "
+                                                                 "it\n"))
 
     def test_a_closed_stderr_does_not_stop_a_run_that_warns(self):
         self.project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n-- migrate:down\nDROP TABLE t;\n")
