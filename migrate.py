@@ -2925,11 +2925,16 @@ def replayed_schema(migrations: list[Migration]) -> Schema:
 
 def make(*, models: str | os.PathLike = "models.py", directory: str | os.PathLike = "migrations",
          name: str | None = None, empty: bool = False, write: bool = True,
-         questioner: Questioner | None = None) -> MakeResult:
+         questioner: Questioner | None = None, update: bool = False, db=None) -> MakeResult:
     """Compare the models with what the migrations build and write the next
     migration file. With `write=False` nothing is written (for --check and
-    --dry-run). `empty=True` writes an empty migration for hand-written SQL."""
-    _check_flags(empty=empty, write=write)
+    --dry-run). `empty=True` writes an empty migration for hand-written SQL.
+    `update=True` folds the changes into the latest migration instead (for one
+    not applied anywhere yet; refused if the database `db` applied it)."""
+    _check_flags(empty=empty, write=write, update=update)
+    if update and empty:
+        raise MigrateError("make --update folds model changes into the latest migration, and --empty writes a new "
+                           "one: pass one of them; nothing was written")
     if name is not None and not isinstance(name, str):
         raise MigrateError(f"name must be a string or None, not {type(name).__name__} {name!r}; nothing was written")
     if questioner is not None and not isinstance(questioner, Questioner):
@@ -2937,7 +2942,8 @@ def make(*, models: str | os.PathLike = "models.py", directory: str | os.PathLik
                            "nothing was written")
     questioner = questioner or Questioner()
     migrations = read_migrations(directory) if os.path.exists(directory) else []  # (a file there: its error)
-    number = migrations[-1].number + 1 if migrations else 1
+    latest = _latest_to_update(migrations, db, directory) if update else None
+    number = migrations[-1].number + (0 if latest else 1) if migrations else 1
     if empty:
         if not name:
             raise MigrateError("make --empty needs a NAME for the migration, e.g. make --empty backfill_slugs")
@@ -2956,8 +2962,10 @@ def make(*, models: str | os.PathLike = "models.py", directory: str | os.PathLik
     losses = _branch_losses(migrations) if result.operations else []  # the change may come from an older branch
     if losses and write:  # a migration written after it would not make it apply
         raise MigrateError(f"migration {losses[0]}; nothing was written")
+    if latest and result.operations:
+        result = _folded_into(latest, result, name)
     if write and result.operations:
-        return _written(directory, result)
+        return _rewritten(directory, latest, result) if latest else _written(directory, result)
     return replace(result, warnings=result.warnings + tuple(losses))
 
 
@@ -3261,6 +3269,85 @@ def _written(directory, result: MakeResult) -> MakeResult:
             with suppress(OSError):
                 os.remove(path)
         raise MigrateError(f"cannot write {path}: {exc.strerror}; nothing was written") from None
+    return replace(result, path=path)
+
+
+def _latest_to_update(migrations: list[Migration], db, directory) -> Migration:
+    """The migration `make --update` folds the changes into: the latest, unless
+    it is a squash, or the database `db` applied it (the new part would never
+    run there, and the edit would stop its next apply), or it ends in a
+    statement without its `;` (the next one would be read as part of it)."""
+    if not migrations:
+        raise MigrateError("make --update folds model changes into the latest migration, and there is none yet: "
+                           "run make without --update; nothing was written")
+    latest = migrations[-1]
+    if latest.replaces:
+        raise MigrateError(f"{latest.name} is a squash, which databases record in place of the migrations it "
+                           "replaces: make a new migration (without --update); nothing was written")
+    if db is not None and any(row.name == latest.name and row.applied for row in status(db, directory=directory)):
+        raise MigrateError(f"{latest.name} is applied to {_shown(db)}, which would never run what --update adds to "
+                           "it: revert it there first (python migrate.py revert), or make a new migration (without --update); "
+                           "nothing was written")
+    for section, sql in (("up", latest.up), ("down", latest.down or "")):
+        statements = split_statements(sql)
+        if statements and not statements[-1].endswith(";"):
+            raise MigrateError(f"migration file {latest.path}: the last statement of its {section} section has no "
+                               "`;`, so what --update adds would be read as part of it: end it with `;`; nothing "
+                               "was written")
+    return latest
+
+
+def _folded_into(latest: Migration, result: MakeResult, name: str | None) -> MakeResult:
+    """The latest migration's file with `result` folded in (make --update):
+    its description after the file's header, its up SQL after the file's up
+    section, its down SQL before the file's down section (it is undone first).
+    The file's own text, hand edits included, stays as it is around them; a
+    file without a down section stays irreversible."""
+    def sections(text: str) -> tuple[str, str, str, str | None]:
+        marks = list(_SECTION.finditer(text))
+        up_end = marks[1].start() if len(marks) > 1 else len(text)
+        down = text[marks[1].end():].strip("\n") if len(marks) > 1 else None
+        return text[:marks[0].start()].strip("\n"), marks[0].group(), text[marks[0].end():up_end].strip("\n"), down
+    header, up_marker, up, down = sections(latest.text)
+    added_header, _, added_up, added_down = sections(result.text)
+    added_header = added_header.split("\n", 1)[1] if "\n" in added_header else ""  # (not "-- Generated by")
+    joined = lambda *parts: "\n\n".join(part for part in parts if part)
+    text = "\n".join(part for part in (header, added_header) if part) + "\n\n" + f"{up_marker}\n{joined(up, added_up)}\n"
+    if down is not None:
+        text += f"\n-- migrate:down\n{joined(added_down, down)}\n"
+    text = text.lstrip("\n")
+    new_up, new_down = parse_sections(text, latest.path)
+    expected = (split_statements(latest.up) + split_statements(added_up),
+                None if down is None else split_statements(added_down) + split_statements(down))
+    if (split_statements(new_up), None if new_down is None else split_statements(new_down)) != expected:
+        raise MigrateError(f"migration file {latest.path} would not read back with the changes added (a comment "
+                           "or marker the new SQL cannot follow?): make a new migration (without --update); "
+                           "nothing was written")
+    migration_name = f"{latest.number:04d}_{slugify(name)}" if name else latest.name
+    return replace(result, up=tuple(expected[0]), down=tuple(expected[1] or ()), name=migration_name, text=text)
+
+
+def _rewritten(directory, latest: Migration, result: MakeResult) -> MakeResult:
+    """make --update's file, written in full before it takes the latest
+    migration's place, so that a failure leaves that file as it was."""
+    path = os.path.join(directory, result.name + ".sql")
+    if result.name != latest.name:  # renamed: a new file, then the old one goes
+        written = _written(directory, result)
+        try:
+            os.remove(latest.path)
+        except OSError as exc:
+            raise MigrateError(f"wrote {path}, but cannot remove {latest.path}: {exc.strerror}: remove it "
+                               "yourself (the new file holds all of it)") from None
+        return written
+    temporary = f"{path}.{os.getpid()}.partial"  # not named like a migration: never read as one
+    try:
+        with open(temporary, "x", encoding="utf-8") as handle:
+            handle.write(result.text)
+        os.replace(temporary, path)
+    except OSError as exc:
+        with suppress(OSError):
+            os.remove(temporary)
+        raise MigrateError(f"cannot write {path}: {exc.strerror}; it was left as it was") from None
     return replace(result, path=path)
 
 
@@ -5708,6 +5795,7 @@ _EXAMPLES = {
   python migrate.py make add_author --rename question.text=question_text
   python migrate.py make --default question.author="'anonymous'"
   python migrate.py make --empty backfill_slugs  # for hand-written SQL
+  python migrate.py make --update                # fold new changes into the latest (unapplied) migration
   python migrate.py make --check                 # CI: exit 1 if a migration is missing""",
     "apply": """examples:
   python migrate.py apply                 # everything pending
@@ -6004,6 +6092,8 @@ def _parser(settings: dict):
     empty_or_check.add_argument("--check", action="store_true",
                                 help="write nothing; exit 1 if the models have changes without a migration")
     make_.add_argument("--dry-run", action="store_true", help="print the file instead of writing it")
+    make_.add_argument("--update", action="store_true",
+                       help="fold the changes into the latest migration (one not applied anywhere yet)")
     make_.add_argument("--rename", action="append", default=[], metavar="OLD=NEW",
                        help="answer a rename question: table.old=new or old_table=new_table")
     make_.add_argument("--default", action="append", default=[], metavar="TABLE.COLUMN=SQL",
@@ -6109,7 +6199,8 @@ def _run_make(args, out: _Output) -> int:
     questioner = Questioner(renames=args.rename, defaults=defaults,
                             prompt=_prompt_on_tty if interactive else None)
     result = make(models=args.models, directory=args.dir, name=args.name, empty=args.empty,
-                  write=not (args.check or args.dry_run), questioner=questioner)
+                  write=not (args.check or args.dry_run), questioner=questioner, update=args.update,
+                  db=args.db if args.update else None)
     if not result.operations and not args.empty:
         out.say("No changes detected")
         return 0
@@ -6126,7 +6217,7 @@ def _run_make(args, out: _Output) -> int:
             print(f"WARNING: {warning}", file=sys.stderr)
         return 0
     try:
-        out.say("Migrations written:")
+        out.say("Migration updated:" if args.update else "Migrations written:")
         out.say(f"  {result.path}")
         for line in result.operations:
             out.say(f"    {line}")

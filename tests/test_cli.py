@@ -42,6 +42,29 @@ class Workflow(unittest.TestCase):
         self.assertRegex(self.run_ok("revert"), r"Unapplying 0001_initial\.\.\. OK")
         self.assertEqual(self.run_ok("status", "-q"), "")
 
+    def test_make_update_rewrites_the_latest_migration_until_it_is_applied(self):
+        self.run_ok("make")
+        self.project.models(POLLS + "    author: Optional[str] = None\n")
+        out = self.run_ok("make", "--update")
+        self.assertEqual(out, "Migration updated:\n  migrations/0001_initial.sql\n    + Add column question.author\n")
+        self.assertEqual(self.project.files(), ["0001_initial.sql"])
+        self.run_ok("apply")
+        self.assertEqual(self.project.query("SELECT name FROM pragma_table_info('question') ORDER BY cid"),
+                         [("question_text",), ("id",), ("author",)])
+        self.project.models(POLLS)
+        before = self.project.read("0001_initial.sql")
+        result = self.project.cli("make", "--update")
+        self.assertEqual((result.returncode, result.stdout), (1, ""), result.stderr)
+        self.assertEqual(result.stderr, "error: 0001_initial is applied to db.sqlite3, which would never run what "
+                         "--update adds to it: revert it there first (python migrate.py revert), or make a new "
+                         "migration (without --update); nothing was written\n")
+        self.assertEqual(self.project.read("0001_initial.sql"), before)
+        self.assertEqual(self.project.cli("make", "--update", "--dry-run").returncode, 1)  # as make would refuse
+        self.run_ok("revert")
+        out = self.run_ok("make", "--dry-run", "--update")
+        self.assertIn("-- + Add column question.author\n-- - Drop column question.author\n", out)
+        self.assertEqual(self.project.read("0001_initial.sql"), before)
+
     def test_runs_as_a_module_whose_byte_code_python_caches(self):
         shutil.copyfile(MIGRATE, os.path.join(self.project.root, "migrate.py"))
         environment = {k: v for k, v in os.environ.items()

@@ -47,6 +47,14 @@ class Setting:
 """
 
 
+QUESTION = """
+@dataclass
+class Question:
+    text: str
+    id: Optional[int] = None
+"""
+
+
 class MakeThenCheck(unittest.TestCase):
     def test_multi_table_schema_makes_applies_and_checks_clean(self):
         project = Project(self)
@@ -100,6 +108,78 @@ class MakeThenCheck(unittest.TestCase):
             handle.write("-- migrate:down\nDELETE FROM customer WHERE email = 'seed';\n")
         project.revert()
         self.assertEqual(project.query("SELECT email FROM customer"), [])
+
+    def test_update_folds_new_changes_into_the_latest_migration_keeping_its_hand_edits(self):
+        project = Project(self)
+        project.models(QUESTION)
+        project.make()
+        project.models(QUESTION + "    author: Optional[str] = None\n")
+        path = project.make(name="add_author").path
+        with open(path, encoding="utf-8") as handle:  # a data statement and a comment written by hand
+            text = handle.read().replace("-- migrate:down", "-- set by hand\nUPDATE question SET author = 'me';\n\n"
+                                         "-- migrate:down")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        project.models(QUESTION + "    author: Optional[str] = None\n    email: str = ''\n")
+        result = project.make(update=True)
+        self.assertEqual((result.name, result.path, result.operations),
+                         ("0002_add_author", path, ("+ Add column question.email",)))
+        self.assertEqual(project.files(), ["0001_initial.sql", "0002_add_author.sql"])
+        up, down = migrate.parse_sections(project.read("0002_add_author.sql"))
+        self.assertEqual(migrate.split_statements(up), [
+            'ALTER TABLE "question" ADD COLUMN "author" TEXT;', "-- set by hand\nUPDATE question SET author = 'me';",
+            'ALTER TABLE "question" ADD COLUMN "email" TEXT NOT NULL DEFAULT \'\';'], up)
+        self.assertEqual([s.splitlines()[-1] for s in migrate.split_statements(down)], [
+            'ALTER TABLE "question" DROP COLUMN "email";', 'ALTER TABLE "question" DROP COLUMN "author";'], down)
+        self.assertIn("-- + Add column question.author\n-- + Add column question.email\n", result.text)
+        self.assertEqual(list(result.up), migrate.split_statements(up))
+        self.assertEqual(project.make(write=False).operations, ())
+        project.execute("CREATE TABLE seen (x)")  # (a database with tables: apply checks them)
+        project.apply()
+        self.assertEqual(project.query("SELECT author, email FROM question"), [])
+        project.revert(target="0001")
+        self.assertEqual([row[1] for row in project.query("PRAGMA table_info(question)")], ["text", "id"])
+        project.models(QUESTION + "    email: str = ''\n")  # renamed, and one column fewer
+        self.assertEqual(project.make(update=True, name="Email only").name, "0002_email_only")
+        self.assertEqual(project.files(), ["0001_initial.sql", "0002_email_only.sql"])
+        self.assertEqual(project.make(write=False).operations, ())
+
+    def test_update_refuses_what_it_cannot_fold_into_and_changes_no_file(self):
+        project = Project(self)
+        project.models(QUESTION)
+        with self.assertRaisesRegex(migrate.MigrateError, "there is none yet: run make without --update"):
+            project.make(update=True)
+        project.make()
+        project.models(QUESTION + "    author: Optional[str] = None\n")
+        with self.assertRaisesRegex(migrate.MigrateError, "--update .* --empty .*: pass one of them"):
+            project.make(update=True, empty=True, name="x")
+        project.apply()
+        with self.assertRaisesRegex(migrate.MigrateError, "0001_initial is applied to .*db.sqlite3.*revert it there "
+                                                          "first"):
+            project.make(update=True, db=project.db)
+        project.revert()
+        self.assertEqual(project.make(update=True, db=project.db, write=False).name, "0001_initial")  # now it may
+        project.write_migration("0002_by_hand", """\
+            -- migrate:up
+            CREATE TABLE note (body TEXT)
+            -- migrate:down
+            DROP TABLE note;
+            """)
+        with self.assertRaisesRegex(migrate.MigrateError, "0002_by_hand.sql: the last statement of its up section has "
+                                                          "no `;`"):
+            project.make(update=True)
+        project.write_migration("0002_by_hand", "-- migrate:up\nCREATE TABLE note (body TEXT);\n")
+        project.models(QUESTION + "    author: Optional[str] = None\n\n@dataclass\nclass Note:\n    body: Optional[str] = None\n")
+        self.assertEqual(project.make(update=True).operations, ("+ Add column question.author",))
+        self.assertNotIn("migrate:down", project.read("0002_by_hand.sql"))  # irreversible it was, and stays
+        migrate.squash(directory=project.directory)
+        squashed = project.read("0002_squashed_0001_0002.sql")
+        project.models(QUESTION + "    author: Optional[str] = None\n    email: str = ''\n\n"
+                       "@dataclass\nclass Note:\n    body: Optional[str] = None\n")
+        with self.assertRaisesRegex(migrate.MigrateError, "0002_squashed_0001_0002 is a squash"):
+            project.make(update=True)
+        self.assertEqual(project.files(), ["0002_squashed_0001_0002.sql", "replaced"])
+        self.assertEqual(project.read("0002_squashed_0001_0002.sql"), squashed)
 
     def test_dry_run_returns_the_sql_and_writes_nothing(self):
         project = Project(self)
