@@ -530,8 +530,7 @@ def load_models(models: str | os.PathLike):
             with open(path, "rb") as handle:
                 source = handle.read()
             if b"\0" in source:  # (Python's error names no line)
-                line = source.count(b"\n", 0, source.index(b"\0")) + 1
-                raise SyntaxError("a NUL byte, which Python source cannot hold: remove it", (path, line, None, None))
+                raise _nul_byte_error(path, source)
             exec(compile(source, path, "exec", dont_inherit=True), module.__dict__)  # noqa: S102
         except KeyboardInterrupt:
             del sys.modules[module_name]
@@ -557,9 +556,20 @@ def load_models(models: str | os.PathLike):
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # SystemExit too, as above
+        if "null bytes" in str(exc):  # (Python's error names no file or line)
+            import importlib.util
+            with suppress(Exception):
+                with open(importlib.util.find_spec(models).origin, "rb") as handle:
+                    source = handle.read()
+                exc = _nul_byte_error(handle.name, source) if b"\0" in source else exc
         raise MigrateError(f"models module {models} failed to import: {_describe_exception(exc)}") from None
     finally:
         sys.path.remove(os.getcwd())
+
+
+def _nul_byte_error(path: str, source: bytes) -> SyntaxError:
+    line = source.count(b"\n", 0, source.index(b"\0")) + 1
+    return SyntaxError("a NUL byte, which Python source cannot hold: remove it", (path, line, None, None))
 
 
 def _describe_exception(exc: BaseException, path: str = "") -> str:
@@ -601,7 +611,7 @@ def model_classes(module) -> list[type]:
                and obj.__module__ in (module.__name__, "types")
                and not name.startswith("_") and not obj.__name__.startswith("_")]
     for cls in classes:
-        if "__dataclass_fields__" not in cls.__dict__:  # its own annotations would be no fields, silently
+        if "__dataclass_fields__" not in cls.__dict__ and cls.__dict__.get("__annotations__"):  # no fields, silently
             base = next(b.__name__ for b in cls.__mro__[1:] if "__dataclass_fields__" in b.__dict__)
             raise MigrateError(f"model {cls.__name__} subclasses the dataclass {base} but is not a dataclass "
                                "itself, so its own fields would be left out: add @dataclass (or start its name "
@@ -748,7 +758,7 @@ def _unwrap_optional(annotation: object) -> tuple[object, bool]:
 _MODELS_MODULE_NAME = re.compile(r"_migrate_models_\w*?_[0-9a-f]{8}\.?")  # the name load_models gives a file
 
 
-def _sql_type(annotation: object, where: str) -> str:
+def _sql_type(annotation: object, where: str, home: str) -> str:
     import enum
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         values = [m.value for m in annotation]
@@ -763,7 +773,7 @@ def _sql_type(annotation: object, where: str) -> str:
         return _SQL_TYPES[key]
     shown = getattr(annotation, "__name__", None) if isinstance(annotation, type) else None
     if isinstance(annotation, type) and hasattr(annotation, "__dataclass_fields__"):
-        if _MODELS_MODULE_NAME.match(annotation.__module__):  # defined there, and no table
+        if annotation.__module__ == home:  # defined beside the model, and no table
             why = "__abstract__ = True" if annotation.__dict__.get("__abstract__") else "its name starts with _"
             raise MigrateError(f"{where}: {shown} has no table ({why}): reference a model that has one, or give "
                                "the column metadata={'references': ...}")
@@ -817,7 +827,7 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
             sql_type = metadata.get("sql_type", "")
             column = f.name + "_id"
         else:
-            sql_type = metadata.get("sql_type") or _sql_type(inner, where)
+            sql_type = metadata.get("sql_type") or _sql_type(inner, where, cls.__module__)
             column = f.name
         default = f.default if f.default is not dataclasses.MISSING else _NO_DEFAULT
         assigned_key = inner is int and (f.name == "id" or metadata.get("primary_key"))  # None: SQLite assigns it
@@ -890,8 +900,10 @@ def _check_metadata(metadata: dict, where: str) -> None:
 def _check_type_name(sql_type: str, where: str) -> None:
     """A declared type and nothing else, as SQLite reads it: a constraint
     after it (`INTEGER PRIMARY KEY`, `INT REFERENCES t`) or a second column
-    (`VARCHAR(20), owner TEXT`) would change the table behind the models' back."""
-    if _declared_types(sql_type) != (sql_type.strip(_SQL_SPACES).upper(),):  # (integer: INTEGER)
+    (`VARCHAR(20), owner TEXT`) would change the table behind the models' back.
+    A quoted name (`"TEXT"`) is the name (as SQLite records it)."""
+    written = sql_type.strip(_SQL_SPACES).upper()  # (integer: INTEGER)
+    if _declared_types(sql_type) not in ((written,), (re.sub(r'["`\[\]]', "", written),)):
         raise MigrateError(f"{where}: metadata 'sql_type' {sql_type!r} is not a type name (like VARCHAR(20) or "
                            "DECIMAL(10, 2)): give the type alone, and the rest with the field's other metadata "
                            "('primary_key', 'references', 'check', 'collate', 'default_sql') or its annotation")
@@ -2867,19 +2879,26 @@ def _replay_migration(scratch: sqlite3.Connection, migration: Migration, stateme
     runs harmlessly (a `sqlite3 .dump` pasted into a file adopted with
     --fake-initial has BEGIN and COMMIT). A SAVEPOINT left open is
     committed, as apply's COMMIT would."""
+    recorded = migration.path.startswith(f"{MIGRATIONS_TABLE} row ")  # (_recorded_history): not a file to edit
+    edited = (", then run `apply --allow-changed` once to record the edit" if recorded else
+              " (a database that applied it then needs `apply --allow-changed` once to record the edit)")
+    the_file = "its file" if recorded else "the file"
     for statement in statements:
         if (not _PLAIN_CREATE.match(statement) and _reaches_other_files(statement)) or \
                 _names_migrations_table(statement):
             raise MigrateError(f"migration {migration.path}: {_statement_problem(statement)}: "
-                               f"{_shorten(statement)}; remove it (run it by hand outside migrations)")
+                               f"{_shorten(statement)}; remove it from {the_file} (run it by hand outside "
+                               f"migrations){edited}")
         try:
             scratch.execute(statement)
         except sqlite3.Error as exc:
             hint = (" (if the table is made outside the migrations, by the application or another tool, make it "
                     "in one too, with CREATE TABLE IF NOT EXISTS before this statement, and give it a model with "
-                    "__managed__ = False)") if str(exc).startswith("no such table") else ""
+                    "__managed__ = False)") if str(exc).startswith("no such table") and not recorded else ""
+            fix = ("if an edit of its file since fixes that, run `apply --allow-changed` once to record it"
+                   if recorded else f"fix the file{edited}")
             raise MigrateError(f"migration {migration.path} fails when replayed: {exc} in "
-                               f"statement: {_shorten(statement)}{hint}; fix the file") from None
+                               f"statement: {_shorten(statement)}{hint}; {fix}") from None
     if scratch.in_transaction:
         scratch.execute("COMMIT")
 
@@ -2941,6 +2960,7 @@ def make(*, models: str | os.PathLike = "models.py", directory: str | os.PathLik
         raise MigrateError(f"questioner must be a migrate.Questioner or None, not {type(questioner).__name__}; "
                            "nothing was written")
     questioner = questioner or Questioner()
+    directory = _path_argument(directory, "the migrations directory", "--dir FOLDER")
     migrations = read_migrations(directory) if os.path.exists(directory) else []  # (a file there: its error)
     latest = _latest_to_update(migrations, db, directory) if update else None
     number = migrations[-1].number + (0 if latest else 1) if migrations else 1
@@ -3060,8 +3080,8 @@ def _models_module(models: str):
     if hasattr(module, "__path__"):
         raise MigrateError(f"{models} is a package that defines no dataclass model: pass the module that defines "
                            f"them (--models {models}.models?)")
-    homes = sorted({obj.__module__ for obj in vars(module).values()
-                    if isinstance(obj, type) and dataclasses.is_dataclass(obj) and obj.__module__ != "types"})
+    homes = sorted({obj.__module__ for obj in vars(module).values() if isinstance(obj, type)
+                    and dataclasses.is_dataclass(obj) and obj.__module__ not in ("types", module.__name__)})
     if homes:
         raise MigrateError(f"models file {models} defines no model: its dataclasses are imported from "
                            f"{', '.join(homes)}, and only those defined in the models module are models: pass "
@@ -3914,21 +3934,27 @@ def _number(name: str) -> int:
     return int(match.group()) if match else -1
 
 
-def _migration_name(value, what: str) -> str:
+def _migration_name(value, what: str, directory) -> str:
     """A migration number or name as given to the library: 2 is "2", and
-    migrations/0002_x.sql is 0002_x."""
+    migrations/0002_x.sql is 0002_x (a file in `directory`: another
+    project's 0002_x is not this one's)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, str):
         raise MigrateError(f"{what} must be a migration number or name, not {type(value).__name__} {value!r}")
     if _FILE_NAME.fullmatch(os.path.basename(value)):  # its file, as a shell completes it
+        folder, directory = os.path.dirname(value) or ".", os.fspath(directory)
+        same = os.path.samefile(folder, directory) if os.path.isdir(folder) and os.path.isdir(directory) \
+            else os.path.normcase(os.path.abspath(folder)) == os.path.normcase(os.path.abspath(directory))
+        if os.path.dirname(value) and not same:
+            raise MigrateError(f"{what} {value} is not in the migrations folder {directory}: give its number or "
+                               f"name, or pass --dir {os.path.dirname(value)}; nothing was changed")
         return os.path.basename(value)[:-len(".sql")]
     return value
 
 
 def _resolve_target(target, names: list[str], squashes=()) -> int | None:
     """The number of the migration `target` names; None for `zero`."""
-    target = _migration_name(target, "target")
     if target == "zero":
         return None
     if target.isascii() and target.isdigit():
@@ -5247,6 +5273,7 @@ def plan(db, *, directory: str | os.PathLike = "migrations", target: str | int |
     _check_timeout(timeout)
     _check_flags(reverting=reverting, fake=fake, fake_initial=fake_initial, allow_changed=allow_changed)
     migrations = {m.name: m for m in read_migrations(directory)}
+    target = None if target is None else _migration_name(target, "target", directory)
     database = _Database(db, create=False, timeout=timeout)
     try:
         with _locks_as_errors():
@@ -5306,6 +5333,7 @@ def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: b
     if backup is not None:
         _check_backup_path(backup, db)
     migrations = {m.name: m for m in read_migrations(directory)}
+    target = None if target is None else _migration_name(target, "target", directory)
     database = _Database(db, create=False, timeout=timeout)
     if database.conn is None and not reverting:  # no database yet: made only if something will go in
         if not _checked_steps(None, migrations, target=target, reverting=False, fake=fake,
@@ -5670,7 +5698,7 @@ def _clause_differences(actual: Schema, expected: Schema, names: tuple[str, str]
 
 def find_migration(directory: str | os.PathLike, name: str | int) -> Migration:
     """The migration file a number (`2`, `0002`) or full name designates."""
-    name = _migration_name(name, "the migration")
+    name = _migration_name(name, "the migration", directory)
     migrations = read_migrations(directory)
     for migration in migrations:
         if migration.name == name or (name.isascii() and name.isdigit() and migration.number == int(name)):

@@ -359,8 +359,10 @@ class Errors(unittest.TestCase):
                 self.assert_one_line_error(self.project.cli(*args), error)
         with open(os.path.join(self.project.root, "pyproject.toml"), "w") as handle:
             handle.write('[tool.migrate]\ndir = ""\n')
-        self.assert_one_line_error(self.project.cli("status"), "migrations directory is given as '' (an empty "
-                                                                "option or setting): pass --dir FOLDER")
+        for command in (("status",), ("make",), ("make", "--check"), ("make", "--empty", "backfill")):
+            with self.subTest(command=command):
+                self.assert_one_line_error(self.project.cli(*command), "migrations directory is given as '' (an "
+                                                                       "empty option or setting): pass --dir FOLDER")
 
     def test_usage_errors_exit_two_and_every_command_has_help(self):
         self.assertEqual(self.project.cli("frobnicate").returncode, 2)

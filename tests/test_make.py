@@ -996,6 +996,31 @@ class Errors(unittest.TestCase):
                               "app.models", result.stderr)
         self.assertEqual(os.listdir(project.directory), ["0001_initial.sql"])
         self.assertEqual(project.cli("make", "--models", "app.models", "--check").returncode, 0)
+        project.models("@dataclass\nclass Base:\n    __abstract__ = True\n    id: int\n"
+                       "@dataclass\nclass _Helper:\n    id: int\n")  # its own dataclasses, none a table: taken at its word
+        self.assertEqual(project.make(write=False).operations, ("- Drop table a",))
+
+    def test_a_migration_given_as_a_file_of_another_folder_is_refused_not_taken_by_its_name(self):
+        project = Project(self)
+        project.models("@dataclass\nclass A:\n    id: int\n")
+        project.make()
+        project.models("@dataclass\nclass A:\n    id: int\n    b: int = 0\n")
+        project.make()
+        project.apply()
+        elsewhere = os.path.join(project.root, "other", "migrations", "0001_initial.sql")
+        for call in (lambda: project.apply(target=elsewhere), lambda: project.revert(target=elsewhere),
+                     lambda: migrate.plan(project.db, directory=project.directory, target=elsewhere),
+                     lambda: migrate.find_migration(project.directory, elsewhere)):
+            with self.assertRaisesRegex(migrate.MigrateError, f"{re.escape(elsewhere)} is not in the migrations "
+                                                              f"folder {re.escape(project.directory)}: give its number "
+                                                              "or name, or pass --dir"):
+                call()
+        self.assertEqual([row.applied for row in project.status()], [True, True])
+        here = os.path.join(project.directory, "0001_initial.sql")
+        self.assertEqual([step.name for step in project.revert(target=here)], ["0002_add_a_b"])
+        self.addCleanup(os.chdir, os.getcwd())
+        os.chdir(project.directory)
+        self.assertEqual(migrate.find_migration(".", "./0002_add_a_b.sql").name, "0002_add_a_b")
 
     def test_replay_failure_names_the_file(self):
         project = Project(self)
@@ -1017,12 +1042,18 @@ class Errors(unittest.TestCase):
         self.assertIn("0002_import.sql fails when replayed: no such table: legacy in statement: INSERT INTO question "
                       "(text) SELECT txt FROM legacy (if the table is made outside the migrations, by the application "
                       "or another tool, make it in one too, with CREATE TABLE IF NOT EXISTS before this statement, "
-                      "and give it a model with __managed__ = False); fix the file", str(caught.exception))
+                      "and give it a model with __managed__ = False); fix the file (a database that applied it then "
+                      "needs `apply --allow-changed` once to record the edit)", str(caught.exception))
         project.write_migration("0002_import", "-- migrate:up\nCREATE TABLE IF NOT EXISTS legacy (txt TEXT);\n"
                                 "INSERT INTO question (text) SELECT txt FROM legacy;\n")
         project.models("@dataclass\nclass Question:\n    text: str\n    id: Optional[int] = None\n"
                        "@dataclass\nclass Legacy:\n    __managed__ = False\n    txt: Optional[str] = None\n")
         self.assertEqual(project.make().operations, ())
+        with self.assertRaises(migrate.MigrateError) as caught:  # what the database recorded is not the file
+            migrate.check(project.db, models=project.models_path, directory=project.directory)
+        self.assertEqual("migration _migrations row 0002_import fails when replayed: no such table: legacy in "
+                         "statement: INSERT INTO question (text) SELECT txt FROM legacy; if an edit of its file since "
+                         "fixes that, run `apply --allow-changed` once to record it", str(caught.exception))
         project.apply(allow_changed=True)
         self.assertEqual(migrate.check(project.db, models=project.models_path, directory=project.directory), [])
 

@@ -268,6 +268,15 @@ class Columns(ModelCase):
                 self.error(base + "@dataclass\nclass Pet:\n    owner: Owner\n",
                            f"model Pet field owner: {'_' * why.startswith('its')}Owner has no table ({why}): "
                            "reference a model that has one")
+        project = Project(self)  # the models as a dotted module name
+        os.makedirs(os.path.join(project.root, "zoo"))
+        with open(os.path.join(project.root, "zoo", "pets.py"), "w") as handle:
+            handle.write("from dataclasses import dataclass\n@dataclass\nclass Owner:\n    __abstract__ = True\n"
+                         "    id: int\n@dataclass\nclass Pet:\n    owner: Owner\n")
+        result = project.cli("make", "--models", "zoo.pets")
+        self.assertEqual((result.returncode, result.stderr), (1, "error: model Pet field owner: Owner has no table "
+                         "(__abstract__ = True): reference a model that has one, or give the column "
+                         "metadata={'references': ...}\n"))
 
     def test_unresolvable_annotation_names_model_and_field(self):
         self.error("""
@@ -736,15 +745,19 @@ class ForeignKeys(ModelCase):
                    "model Dog subclasses the dataclass Animal but is not a dataclass itself", "add @dataclass")
         table = self.table("@dataclass\nclass Animal:\n    name: str\nclass _Helper(Animal):\n    pass\n", "animal")
         self.assertEqual([c.name for c in table.columns], ["name"])
+        table = self.table("@dataclass\nclass Animal:\n    name: str\nclass Pet(Animal):\n    __tablename__ = 'pet'\n",
+                           "pet")  # no fields of its own to leave out: a table of the same fields
+        self.assertEqual([c.name for c in table.columns], ["name"])
 
     def test_sql_type_is_a_type_name_alone_as_sqlite_reads_it(self):
         for value in ("VARCHAR(20), owner TEXT", "INTEGER PRIMARY KEY", "INT REFERENCES nosuch", "TEXT NOT NULL",
-                      "TEXT CHECK (x > 0)", "TEXT COLLATE NOCASE", "TEXT DEFAULT 'a'", '"quoted type"'):
+                      "TEXT CHECK (x > 0)", "TEXT COLLATE NOCASE", "TEXT DEFAULT 'a'", '"VARCHAR"(20)'):
             with self.subTest(value):
                 self.error(f"@dataclass\nclass A:\n    x: str = field(default='', metadata={{'sql_type': {value!r}}})\n",
                            "model A field x", f"metadata 'sql_type' {value!r} is not a type name")
         for value, declared in (("VARCHAR(20)", "VARCHAR(20)"), (" DECIMAL(10, 2) ", "DECIMAL(10, 2)"),
-                                ("unsigned big int", "unsigned big int"), ("TIMESTAMP WITH TIME ZONE", None)):
+                                ("unsigned big int", "unsigned big int"), ("TIMESTAMP WITH TIME ZONE", None),
+                                ('"TEXT"', "TEXT"), ("[my type]", "my type")):  # quoted: the name, as SQLite reads it
             with self.subTest(value):
                 table = self.table(f"@dataclass\nclass A:\n    x: str = field(default='', "
                                    f"metadata={{'sql_type': {value!r}}})\n", "a")
@@ -834,6 +847,11 @@ class LoadingModels(unittest.TestCase):
         self.assertTrue(str(caught.exception).endswith("models.py failed to import: SyntaxError: a NUL byte, "
                                                        "which Python source cannot hold: remove it (line 7 of "
                                                        "models.py)"), caught.exception)
+        os.makedirs(os.path.join(project.root, "app"))
+        os.rename(project.models_path, os.path.join(project.root, "app", "models.py"))
+        result = project.cli("make", "--models", "app.models")  # imported by Python, whose error names no line
+        self.assertEqual((result.returncode, result.stderr), (1, "error: models module app.models failed to import: "
+                         "SyntaxError: a NUL byte, which Python source cannot hold: remove it (line 7 of models.py)\n"))
 
     def test_abstract_must_be_true_or_false(self):
         project = Project(self)
