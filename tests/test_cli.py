@@ -27,20 +27,23 @@ class Workflow(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
         return result.stdout
 
-    def test_make_apply_status_revert_like_django(self):
-        out = self.run_ok("make")
+    def test_make_apply_status_revert_like_django(self):  # run as the README says: python migrate.py
+        out = self.run_ok("make", script=True)
         self.assertIn("migrations/0001_initial.sql", out)
         self.assertIn("+ Create table question", out)
-        self.assertEqual(self.run_ok("make"), "No changes detected\n")
-        self.assertEqual(self.run_ok("status"), "[ ] 0001_initial\ndb.sqlite3: 0 applied, 1 pending\n")
-        out = self.run_ok("apply")
+        self.assertEqual(self.run_ok("make", script=True), "No changes detected\n")
+        self.assertEqual(self.run_ok("status", script=True), "[ ] 0001_initial\ndb.sqlite3: 0 applied, 1 pending\n")
+        out = self.run_ok("apply", script=True)
         self.assertEqual(out.splitlines()[:3], ["Operations to perform:", "  Apply all migrations",
                                                 "Running migrations:"])
         self.assertRegex(out, r"  Applying 0001_initial\.\.\. OK \(\d+\.\d\ds\)")
-        self.assertIn("No migrations to apply.", self.run_ok("apply"))
-        self.assertEqual(self.run_ok("status"), "[X] 0001_initial\ndb.sqlite3: 1 applied, 0 pending\n")
-        self.assertRegex(self.run_ok("revert"), r"Unapplying 0001_initial\.\.\. OK")
-        self.assertEqual(self.run_ok("status", "-q"), "")
+        self.assertIn("No migrations to apply.", self.run_ok("apply", script=True))
+        self.assertEqual(self.run_ok("status", script=True), "[X] 0001_initial\ndb.sqlite3: 1 applied, 0 pending\n")
+        self.assertRegex(self.run_ok("revert", script=True), r"Unapplying 0001_initial\.\.\. OK")
+        self.assertEqual(self.run_ok("status", "-q", script=True), "")
+        result = self.project.cli("apply", "--nonsense", script=True)
+        self.assertEqual((result.returncode, result.stderr), (2, "error: migrate.py apply: unrecognized arguments: "
+                                                                 "--nonsense (see python migrate.py apply --help)\n"))
 
     def test_make_update_rewrites_the_latest_migration_until_it_is_applied(self):
         self.run_ok("make")
