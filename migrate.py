@@ -3088,8 +3088,10 @@ def _models_module(models: str):
     if hasattr(module, "__path__"):
         raise MigrateError(f"{models} is a package that defines no dataclass model: pass the module that defines "
                            f"them (--models {models}.models?)")
-    homes = sorted({obj.__module__ for obj in vars(module).values() if isinstance(obj, type)
-                    and dataclasses.is_dataclass(obj) and obj.__module__ not in ("types", module.__name__)})
+    homes = sorted({obj.__module__ for name, obj in vars(module).items() if isinstance(obj, type)  # (of tables)
+                    and dataclasses.is_dataclass(obj) and obj.__module__ not in ("types", module.__name__)
+                    and not name.startswith("_") and not obj.__name__.startswith("_")
+                    and not obj.__dict__.get("__abstract__", False)})
     if homes:
         raise MigrateError(f"models file {models} defines no model: its dataclasses are imported from "
                            f"{', '.join(homes)}, and only those defined in the models module are models: pass "

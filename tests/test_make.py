@@ -1026,6 +1026,14 @@ class Errors(unittest.TestCase):
                               "app.models", result.stderr)
         self.assertEqual(os.listdir(project.directory), ["0001_initial.sql"])
         self.assertEqual(project.cli("make", "--models", "app.models", "--check").returncode, 0)
+        with open(os.path.join(project.root, "app", "base.py"), "w") as handle:  # the hint names where tables are
+            handle.write("from dataclasses import dataclass\n@dataclass\nclass Base:\n    __abstract__ = True\n")
+        with open(os.path.join(project.root, "app", "models.py"), "w") as handle:
+            handle.write("from dataclasses import dataclass\nfrom app.base import Base\n"
+                         "@dataclass\nclass A(Base):\n    id: int\n")
+        result = project.cli("make", "--check")
+        self.assertIn("are imported from app.models, and only those defined in the models module are models: pass "
+                      "--models app.models\n", result.stderr)
         project.models("@dataclass\nclass Base:\n    __abstract__ = True\n    id: int\n"
                        "@dataclass\nclass _Helper:\n    id: int\n")  # its own dataclasses, none a table: taken at its word
         self.assertEqual(project.make(write=False).operations, ("- Drop table a",))
