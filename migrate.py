@@ -6591,6 +6591,19 @@ def _usable_streams():
     return restore
 
 
+def _to_stderr(text: str) -> None:
+    """main()'s last word: an error that cannot be shown (stderr full or gone)
+    still ends in its exit code, never in an exception for the caller."""
+    with suppress(OSError, ValueError):
+        print(text, file=sys.stderr)
+        sys.stderr.flush()
+
+
+def _flush(stream) -> None:
+    with suppress(OSError, ValueError):  # (the output's own error: said on stderr, if it can be)
+        stream.flush()
+
+
 def main(argv: list[str] | None = None) -> int:
     """The command line: parse, call the library, print. Returns the exit code."""
     changing = False  # apply or revert that runs SQL: a closed output stops it mid-way
@@ -6616,38 +6629,38 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse's: a usage error (2), --help or --version (0): returned, as documented
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
     except MigrateError as exc:
-        sys.stdout.flush()
-        print(f"error: {_one_line(str(exc))}", file=sys.stderr)
+        _flush(sys.stdout)
+        _to_stderr(f"error: {_one_line(str(exc))}")
         return 1
     except sqlite3.Error as exc:  # not foreseen above: still one line, never a traceback
-        sys.stdout.flush()
+        _flush(sys.stdout)
         damaged = isinstance(exc, sqlite3.DatabaseError) and ("malformed" in str(exc) or "not a database" in str(exc))
         hint = (f" ({_shown(database)} is damaged: restore it from a backup; PRAGMA integrity_check says where)"
                 if damaged and database else _lock_hint(exc))
-        print(f"error: SQLite: {_one_line(str(exc))}{hint}", file=sys.stderr)  # e.g. while reading the plan
+        _to_stderr(f"error: SQLite: {_one_line(str(exc))}{hint}")  # e.g. while reading the plan
         return 1
     except (UnicodeEncodeError, sqlite3.Warning) as exc:  # text that is not UTF-8 met elsewhere (3.10: a Warning)
-        sys.stdout.flush()
-        print(f"error: {exc}: some text is not valid UTF-8 (a byte that was not, kept by Python); fix it where "
-              "you wrote it", file=sys.stderr)
+        _flush(sys.stdout)
+        _to_stderr(f"error: {exc}: some text is not valid UTF-8 (a byte that was not, kept by Python); fix it "
+                   "where you wrote it")
         return 1
     except MemoryError:  # a migration file or models module too big for this machine
-        print("error: out of memory" + (_RUN_CUT_SHORT if changing else ""), file=sys.stderr)
+        _to_stderr("error: out of memory" + (_RUN_CUT_SHORT if changing else ""))
         return 1
     except _InterruptedWaiting:
-        print("\ninterrupted while waiting for another process's write lock; nothing was changed", file=sys.stderr)
+        _to_stderr("\ninterrupted while waiting for another process's write lock; nothing was changed")
         return 130
     except KeyboardInterrupt:
-        print("\ninterrupted" + (_RUN_CUT_SHORT if changing else ""), file=sys.stderr)
+        _to_stderr("\ninterrupted" + (_RUN_CUT_SHORT if changing else ""))
         return 130
     except BrokenPipeError:  # `schema | head`: the reader left (Python's signal docs)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         if changing:
-            print("error: the output was closed while migrating" + _RUN_CUT_SHORT, file=sys.stderr)
+            _to_stderr("error: the output was closed while migrating" + _RUN_CUT_SHORT)
         return 1
     except OSError as exc:  # the output cannot be written (a full disk): one line, as any error
         where = f" ({exc.filename})" if exc.filename else " while writing the output"
-        print(f"error: {exc.strerror or exc}{where}" + (_RUN_CUT_SHORT if changing else ""), file=sys.stderr)
+        _to_stderr(f"error: {exc.strerror or exc}{where}" + (_RUN_CUT_SHORT if changing else ""))
         return 1
     finally:
         restore_streams()

@@ -323,6 +323,22 @@ class Errors(unittest.TestCase):
         out.seek(0)
         self.assertIn("[ ] 0001_\\u65e5", out.read())
 
+    def test_main_in_process_returns_its_code_when_even_stderr_cannot_be_written(self):
+        import io
+
+        class Full(io.StringIO):  # a full disk under both streams
+            def write(self, text):
+                raise OSError(28, "No space left on device")
+        saved = sys.stdout, sys.stderr
+        self.addCleanup(setattr, sys, "stdout", saved[0])
+        self.addCleanup(setattr, sys, "stderr", saved[1])
+        self.project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n")
+        sys.stdout, sys.stderr = Full(), Full()
+        codes = [migrate.main(["apply", "9999", "--db", self.project.db, "--dir", self.project.directory]),
+                 migrate.main(["status", "--db", self.project.db, "--dir", self.project.directory])]
+        sys.stdout, sys.stderr = saved
+        self.assertEqual(codes, [1, 1])  # the error, and the output it could not write: no exception for the caller
+
     def test_a_url_that_is_no_rqlite_url_is_one_line_naming_it_without_its_password(self):
         self.project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n")
         for url, fragment in (("http://[::1", "is not a valid rqlite URL"), ("http://localhost:abc", "is not a valid"),
