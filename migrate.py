@@ -39,9 +39,13 @@ if __name__ == "__main__":  # Ctrl-C while the rest of this file loads (~0.1 s):
     import signal
 
     def _interrupted_while_loading(number, frame):
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # (for a host that ran this file with runpy)
         raise SystemExit(130)
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # (not one ignored: nohup, a background job)
-        signal.signal(signal.SIGINT, _interrupted_while_loading)
+    try:
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # (not ignored: nohup, a background job)
+            signal.signal(signal.SIGINT, _interrupted_while_loading)
+    except ValueError:  # not the main thread (runpy in a thread): no signal comes there
+        pass
 
 import os
 import re
@@ -3079,8 +3083,8 @@ def _models_module(models: str):
     """load_models, refusing a package without models (`app` where
     `app.models` was meant), or a models file whose dataclasses are all
     imported (the models moved: `from app.models import *`): against it,
-    every table would read as dropped. (A file emptied is taken at its word:
-    `make` lists each table it drops.)"""
+    every table would read as dropped. (A file emptied, or left with only
+    bases of its own, is taken at its word: `make` lists each table it drops.)"""
     import dataclasses
     module = load_models(models)
     if model_classes(module):
@@ -3088,14 +3092,19 @@ def _models_module(models: str):
     if hasattr(module, "__path__"):
         raise MigrateError(f"{models} is a package that defines no dataclass model: pass the module that defines "
                            f"them (--models {models}.models?)")
-    homes = sorted({obj.__module__ for name, obj in vars(module).items() if isinstance(obj, type)  # (of tables)
-                    and dataclasses.is_dataclass(obj) and obj.__module__ not in ("types", module.__name__)
-                    and not name.startswith("_") and not obj.__name__.startswith("_")
-                    and not obj.__dict__.get("__abstract__", False)})
+    found = [(name, obj) for name, obj in vars(module).items() if isinstance(obj, type)
+             and dataclasses.is_dataclass(obj) and obj.__module__ != "types"]
+    imported = [(name, obj) for name, obj in found if obj.__module__ != module.__name__]
+    homes = sorted({obj.__module__ for name, obj in imported if not name.startswith("_")  # where tables are
+                    and not obj.__name__.startswith("_") and not obj.__dict__.get("__abstract__", False)})
     if homes:
         raise MigrateError(f"models file {models} defines no model: its dataclasses are imported from "
                            f"{', '.join(homes)}, and only those defined in the models module are models: pass "
                            f"--models {homes[0]}")
+    if imported and len(imported) == len(found):
+        raise MigrateError(f"models file {models} defines no model: it only imports dataclasses (from "
+                           f"{', '.join(sorted({obj.__module__ for _, obj in imported}))}) that are no tables: pass "
+                           "--models with the module that defines the models")
     return module
 
 
@@ -6595,7 +6604,10 @@ def _to_stderr(text: str) -> None:
     """main()'s last word: an error that cannot be shown (stderr full or gone)
     still ends in its exit code, never in an exception for the caller."""
     with suppress(OSError, ValueError):
-        print(text, file=sys.stderr)
+        try:
+            print(text, file=sys.stderr)
+        except UnicodeEncodeError:  # a caller's stream that cannot show a name: escaped, as on the command line
+            print(text.encode("ascii", "backslashreplace").decode("ascii"), file=sys.stderr)
         sys.stderr.flush()
 
 

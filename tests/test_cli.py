@@ -339,6 +339,23 @@ class Errors(unittest.TestCase):
         sys.stdout, sys.stderr = saved
         self.assertEqual(codes, [1, 1])  # the error, and the output it could not write: no exception for the caller
 
+        class Ascii(io.StringIO):  # a caller's stream without reconfigure() that takes ASCII only
+            def write(self, text):
+                return super().write(text.encode("ascii").decode("ascii"))
+        sys.stderr = Ascii()
+        code = migrate.main(["status", "--db", self.project.db, "--dir", os.path.join(self.project.root, "m\u00e9g")])
+        shown, sys.stderr = sys.stderr.getvalue(), saved[1]
+        self.assertEqual(code, 1)
+        self.assertIn("migrations directory ", shown)
+        self.assertIn("m\\xe9g not found", shown)
+
+    def test_run_by_runpy_in_a_thread_it_loads_where_no_signal_handler_can_be_set(self):
+        code = ("import runpy, sys, threading\nsys.argv = [sys.argv[1], '--version']\n"
+                "thread = threading.Thread(target=runpy.run_path, args=(sys.argv[0],), kwargs={'run_name': '__main__'})\n"
+                "thread.start()\nthread.join()\n")
+        result = subprocess.run([sys.executable, "-c", code, MIGRATE], capture_output=True, text=True, timeout=60)
+        self.assertEqual((result.stdout, result.stderr), (f"migrate.py {migrate.__version__}\n", ""))
+
     def test_a_url_that_is_no_rqlite_url_is_one_line_naming_it_without_its_password(self):
         self.project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n")
         for url, fragment in (("http://[::1", "is not a valid rqlite URL"), ("http://localhost:abc", "is not a valid"),

@@ -1034,6 +1034,11 @@ class Errors(unittest.TestCase):
         result = project.cli("make", "--check")
         self.assertIn("are imported from app.models, and only those defined in the models module are models: pass "
                       "--models app.models\n", result.stderr)
+        project.models("from app.base import Base\n")  # no table among them: still no models file to take at its word
+        result = project.cli("make", "--check")
+        self.assertEqual((result.returncode, result.stderr), (1, "error: models file models.py defines no model: it "
+                         "only imports dataclasses (from app.base) that are no tables: pass --models with the module "
+                         "that defines the models\n"))
         project.models("@dataclass\nclass Base:\n    __abstract__ = True\n    id: int\n"
                        "@dataclass\nclass _Helper:\n    id: int\n")  # its own dataclasses, none a table: taken at its word
         self.assertEqual(project.make(write=False).operations, ("- Drop table a",))
