@@ -2975,7 +2975,7 @@ def make(*, models: str | os.PathLike = "models.py", directory: str | os.PathLik
     directory = _path_argument(directory, "the migrations directory", "--dir FOLDER")
     migrations = read_migrations(directory) if os.path.exists(directory) else []  # (a file there: its error)
     latest = _latest_to_update(migrations, db, directory) if update else None
-    number = migrations[-1].number + (0 if latest else 1) if migrations else 1
+    number = latest.number if latest else migrations[-1].number + 1 if migrations else 1
     if empty:
         if not name:
             raise MigrateError("make --empty needs a NAME for the migration, e.g. make --empty backfill_slugs")
@@ -3974,12 +3974,12 @@ def _migration_name(value, what: str, directory) -> str:
     if not isinstance(value, str):
         raise MigrateError(f"{what} must be a migration number or name, not {type(value).__name__} {value!r}")
     if _FILE_NAME.fullmatch(os.path.basename(value)):  # its file, as a shell completes it
-        folder, directory = os.path.dirname(value) or ".", os.fspath(directory)
-        same = os.path.samefile(folder, directory) if os.path.isdir(folder) and os.path.isdir(directory) \
+        folder, directory = os.path.dirname(value), os.fspath(directory)
+        same = lambda: os.path.samefile(folder, directory) if os.path.isdir(folder) and os.path.isdir(directory) \
             else os.path.normcase(os.path.abspath(folder)) == os.path.normcase(os.path.abspath(directory))
-        if os.path.dirname(value) and not same:
+        if folder and not same():
             raise MigrateError(f"{what} {value} is not in the migrations folder {directory}: give its number or "
-                               f"name, or pass --dir {os.path.dirname(value)}; nothing was changed")
+                               f"name, or pass --dir {folder}; nothing was changed")
         return os.path.basename(value)[:-len(".sql")]
     return value
 
