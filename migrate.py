@@ -4178,6 +4178,103 @@ def _reads(statement: str, names: set[str]) -> bool:
     return any(_table_at([t], 0) in names for t in tokens if t.kind in ("word", "ident", "string"))
 
 
+def _dropped_for_good(up_sql: str, down) -> list[tuple[str, str | None]]:
+    """What a down section drops that its up section did not make, as
+    (table, None) or (table, column), folded and named as before the down
+    section: a revert would delete what was there before the migration, rows
+    and all. Hand-written down sections do this (`DROP TABLE item` to undo an
+    ADD COLUMN). Read from the statements' first words: a table the down
+    section rebuilds (_rebuilt_tables) or makes itself is not lost, and
+    columns are not judged in a table the up section rebuilds. The up
+    section is read only when the down section drops something (runner speed)."""
+    if not any(_DROP.search(s) for s in down):
+        return []
+    own, before, dropped = set(), {}, []  # before: a table's name now -> its name before the down section
+    for statement in down:
+        tokens = _first_tokens(statement, 12)
+        words = [t.upper for t in tokens]
+        where, name, rest = _table_named(tokens, words)
+        if where == "temp" or not name:
+            continue
+        if words[:2] == ["CREATE", "TABLE"] or words[:3] == ["CREATE", "VIRTUAL", "TABLE"]:
+            own.add(name)
+        elif words[:2] == ["DROP", "TABLE"] and name in own:
+            own.discard(name)
+        elif words[:2] == ["DROP", "TABLE"]:
+            dropped.append((before.pop(name, name), None))
+        elif words[:2] == ["ALTER", "TABLE"] and words[rest:rest + 2] == ["RENAME", "TO"] and rest + 2 < len(tokens):
+            new = _table_at(tokens, rest + 2)
+            if name in own:
+                own.discard(name)
+                own.add(new)
+            else:
+                before[new] = before.pop(name, name)
+        elif words[:2] == ["ALTER", "TABLE"] and words[rest:rest + 1] == ["DROP"] and name not in own:
+            at = rest + 2 if words[rest + 1:rest + 2] == ["COLUMN"] else rest + 1
+            if at < len(tokens):
+                dropped.append((before.get(name, name), _table_at(tokens, at)))
+    if not dropped:
+        return []
+    up = split_statements(up_sql)
+    made, added = _made_by(up)
+    dropped = [(table, column) for table, column in dropped if table not in made and (table, column) not in added]
+    kept = {table for table, _ in _rebuilt_tables(down)} if any(c is None for _, c in dropped) else set()
+    reshaped = {final for _, final in _rebuilt_tables(up)} if any(c for _, c in dropped) else set()
+    return [(table, column) for table, column in dropped if table not in (kept if column is None else reshaped)]
+
+
+def _made_by(up) -> tuple[set[str], set[tuple[str, str]]]:
+    """The tables an up section leaves made by it, and the columns it adds
+    to the others, folded and named as after it."""
+    made, added = set(), set()
+    for statement in up:
+        tokens = _first_tokens(statement, 12)
+        words = [t.upper for t in tokens]
+        where, name, rest = _table_named(tokens, words)
+        if where == "temp" or not name:
+            continue
+        if words[:2] == ["CREATE", "TABLE"] or words[:3] == ["CREATE", "VIRTUAL", "TABLE"]:
+            made.add(name)
+        elif words[:2] == ["DROP", "TABLE"]:
+            made.discard(name)
+        elif words[:2] == ["ALTER", "TABLE"] and words[rest:rest + 2] == ["RENAME", "TO"] and rest + 2 < len(tokens):
+            new = _table_at(tokens, rest + 2)
+            if name in made:
+                made = made - {name} | {new}
+            added = {(new if table == name else table, column) for table, column in added}
+        elif words[:2] == ["ALTER", "TABLE"] and words[rest:rest + 1] == ["ADD"]:
+            at = rest + 2 if words[rest + 1:rest + 2] == ["COLUMN"] else rest + 1
+            if at < len(tokens):
+                added.add((name, _table_at(tokens, at)))
+        elif words[:2] == ["ALTER", "TABLE"] and words[rest:rest + 1] == ["RENAME"]:
+            at = rest + 2 if words[rest + 1:rest + 2] == ["COLUMN"] else rest + 1
+            if words[at + 1:at + 2] == ["TO"] and at + 2 < len(tokens) and (name, _table_at(tokens, at)) in added:
+                added = added - {(name, _table_at(tokens, at))} | {(name, _table_at(tokens, at + 2))}
+    return made, added
+
+
+def _table_named(tokens: list[_Token], words: list[str]) -> tuple[str, str, int]:
+    """The schema and folded table name a CREATE [VIRTUAL] TABLE, DROP TABLE or
+    ALTER TABLE statement names, and where the words after the name start;
+    ("", "", 0) for other statements."""
+    if words[:2] in (["CREATE", "TABLE"], ["DROP", "TABLE"], ["ALTER", "TABLE"]):
+        position = 2
+    elif words[:3] == ["CREATE", "VIRTUAL", "TABLE"]:
+        position = 3
+    elif words[:1] == ["CREATE"] and words[1:2] in (["TEMP"], ["TEMPORARY"]):
+        return "temp", "", 0
+    else:
+        return "", "", 0
+    if words[position:position + 1] == ["IF"]:
+        position += 3 if words[position + 1:position + 2] == ["NOT"] else 2
+    schema = "main"
+    if position + 2 < len(tokens) and tokens[position + 1].text == ".":
+        schema, position = _fold(_unquote(tokens[position].text)), position + 2
+    if position >= len(tokens):
+        return schema, "", 0
+    return schema, _table_at(tokens, position), position + 1
+
+
 def _table_objects(conn, table: str) -> tuple[str, dict, dict, dict, frozenset] | None:
     """A table's name, its columns, and the indexes and triggers made for
     it, each as {folded name: name}, and how each is defined: (kind, folded
@@ -5325,6 +5422,8 @@ def _checked_steps(conn, migrations: dict, *, target, reverting: bool, fake: boo
     faked = bool(fake_initial and steps and steps[0].action == "apply" and steps[0].migration is first
                  and conn is not None and _initial_tables_exist(conn, first))
     _refuse_unrunnable(steps[1:] if faked else steps, fake=fake)
+    if not fake and conn is not None:
+        _refuse_lossy_reverts(conn, steps)
     if steps and conn is not None:  # None: a database not created yet (a dry run)
         records = _applied(conn)
         _refuse_number_clashes(steps, migrations, records)  # also when only recording: two histories
@@ -5335,6 +5434,39 @@ def _checked_steps(conn, migrations: dict, *, target, reverting: bool, fake: boo
     if fake:  # recorded only: nothing the SQL would do happens
         steps = [replace(step, warnings=()) for step in steps]
     return steps, faked
+
+
+def _refuse_lossy_reverts(conn, steps: list[PlannedStep]) -> None:
+    """A revert whose down SQL drops a table or column that its up SQL did
+    not make, and that the database has: it would delete what was there
+    before the migration (_dropped_for_good). The up SQL is the one recorded
+    when it was applied, else its file's."""
+    for step in steps:
+        record, migration = step.record, step.migration
+        up = record.up if record and record.up not in (None, _ADOPTED) else migration.up if migration else None
+        if step.action != "revert" or up is None:
+            continue
+        for table, column in _dropped_for_good(up, step.statements):
+            found = _existing(conn, table, column)
+            if found:
+                count = conn.execute(f"SELECT count(*) FROM {quote(found[0])}").fetchone()[0]
+                rows = f"{count} row{'s' * (count != 1)}"
+                what = f"column {'.'.join(found)} and its values in {rows}" if column else \
+                    f"table {found[0]} and its {rows}"
+                raise MigrateError(f"reverting migration {step.name} would drop {what}, which the database had "
+                                   "before that migration (its up section does not make it): fix the down section, "
+                                   "record it with apply --allow-changed, then revert; nothing was changed")
+
+
+def _existing(conn, table: str, column: str | None) -> tuple[str, ...] | None:
+    """A table, or a column of it, as the database spells it: (table,) or
+    (table, column); None when it has no such table or column."""
+    found = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE",
+                         (table,)).fetchone()
+    if not found or column is None:
+        return tuple(found) if found else None
+    columns = {_fold(c[1]): c[1] for c in conn.execute(f"PRAGMA table_xinfo({quote(found[0])})").fetchall()}
+    return (found[0], columns[column]) if column in columns else None
 
 
 def _refuse_unchecked_rebuilds(steps: list[PlannedStep], history: list[Migration]) -> None:
@@ -5630,6 +5762,7 @@ def check(db=None, *, models: str | os.PathLike = "models.py", directory: str | 
     # a migration from an older branch: its rebuild drops what another branch's migration made
     kinds = ("index", "trigger") + (("column",) if any(p.startswith("models differ") for p in problems) else ())
     problems += [f"migration {note}" for note in _branch_losses(read_migrations(directory), kinds)]
+    problems += _lossy_downs(read_migrations(directory))
     if any(line.startswith(("migration file ", "applied migration ")) for line in problems):
         return problems  # apply would stop at those, said already
     if db is not None and (not isinstance(db, (str, os.PathLike)) or _is_url(db) or os.path.exists(db)):
@@ -5646,6 +5779,37 @@ def check(db=None, *, models: str | os.PathLike = "models.py", directory: str | 
                            fake=False, up_only=True)
     except MigrateError as exc:
         problems.append(f"apply would stop: {exc}")
+    return problems
+
+
+def _lossy_downs(migrations: list[Migration]) -> list[str]:
+    """The migrations whose down section drops a table or column that the
+    ones before them made and they did not (_dropped_for_good): a revert
+    would delete it, and _refuse_lossy_reverts refuses that. Judged on the
+    replayed files, so that a table no file makes (DROP TABLE IF EXISTS) is
+    not counted."""
+    suspects = {i: lost for i, m in enumerate(migrations) if m.down and _DROP.search(m.down)
+                for lost in [_dropped_for_good(m.up, split_statements(m.down))] if lost}
+    if not suspects:
+        return []
+    problems = []
+    try:
+        scratch = replay(migrations[:min(suspects)])
+        try:
+            for index in range(min(suspects), max(suspects) + 1):
+                found = [_existing(scratch, *lost) for lost in suspects.get(index, ())]
+                named = [f"column {'.'.join(f)}" if len(f) > 1 else f"table {f[0]}" for f in found if f]
+                if named:
+                    problems.append(f"migration {migrations[index].name}: its down section drops "
+                                    f"{', '.join(named)}, which the migrations before it made: a revert would delete "
+                                    f"{'them' if len(named) > 1 else 'it'} and the data, so revert refuses it: fix the "
+                                    "down section")
+                _replay_migration(scratch, migrations[index], split_statements(migrations[index].up))
+                _drop_temp_objects(scratch, set())
+        finally:
+            scratch.close()
+    except MigrateError:
+        return []  # a file that does not replay: make and check have said so already
     return problems
 
 

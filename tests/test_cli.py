@@ -445,6 +445,17 @@ class Errors(unittest.TestCase):
                 self.assert_one_line_error(result, "0001_initial.sql changed since it was applied")
                 self.assertEqual(result.stdout, "")  # no "Operations to perform:" for what never ran
 
+    def test_a_revert_that_would_drop_a_table_the_database_had_before_is_refused_alone(self):
+        self.project.models(POLLS)
+        self.assertEqual(self.project.cli("make").returncode, 0)
+        self.project.write_migration("0002_hand", "-- migrate:up\nALTER TABLE question ADD note TEXT;\n"
+                                                  "-- migrate:down\nDROP TABLE question;\n")
+        self.assertEqual(self.project.cli("apply").returncode, 0)
+        result = self.project.cli("revert")
+        self.assert_one_line_error(result, "reverting migration 0002_hand would drop table question and its 0 rows")
+        self.assertEqual(result.stdout, "")
+        self.assertIn("[X] 0002_hand", self.project.cli("status").stdout)
+
     def test_help_wraps_at_the_terminal_width(self):
         for columns in (50, 200):
             with self.subTest(columns=columns):

@@ -51,6 +51,24 @@ class Commands(unittest.TestCase):
         self.run_ok("apply")
         self.assertEqual(self.run_ok("check"), "OK: models, migrations and database agree\n")
 
+    def test_check_names_a_down_section_that_drops_what_the_migrations_before_it_made(self):
+        self.project.write_migration("0002_x", "-- migrate:up\nCREATE TABLE tag (name);\nALTER TABLE question ADD "
+                                     "note;\n-- migrate:down\nDROP TABLE tag;\nDROP TABLE IF EXISTS legacy;\n"
+                                     "ALTER TABLE question DROP note;\nALTER TABLE question DROP question_text;\n"
+                                     "DROP TABLE \"Question\";\n")
+        self.project.write_migration("0003_y", "-- migrate:up\nSELECT 1;\n-- migrate:down\nDROP TABLE IF EXISTS tag;\n")
+        check = lambda db: [line for line in migrate.check(db, models=self.project.models_path,
+                                                           directory=self.project.directory)
+                            if not line.startswith("models differ")]
+        expected = ["migration 0002_x: its down section drops column question.question_text, table question, which "
+                    "the migrations before it made: a revert would delete them and the data, so revert refuses it: "
+                    "fix the down section",
+                    "migration 0003_y: its down section drops table tag, which the migrations before it made: a "
+                    "revert would delete it and the data, so revert refuses it: fix the down section"]
+        self.assertEqual(check(None), expected)
+        self.project.apply()
+        self.assertEqual(check(self.project.db), expected)
+
     def test_warnings_go_to_stderr_also_when_quiet_and_a_possible_rename_is_pointed_out(self):
         self.project.models(POLLS.replace("question_text: str", "text: str = ''"))
         result = self.project.cli("make", "-q", "--no-input")  # no terminal: nobody to ask

@@ -900,6 +900,94 @@ class AllowChanged(unittest.TestCase):
         self.assertEqual([s.applied for s in self.project.status()], [True, True, False])
 
 
+
+class DownSectionsThatLoseData(unittest.TestCase):
+    """A hand-written down section that drops what its up section did not
+    make would delete what the database had before the migration."""
+
+    def setUp(self):
+        self.project = Project(self)
+        self.project.models(POLLS)
+        self.project.make()
+
+    def apply_with_rows(self, up: str, down: str) -> dict:
+        self.project.apply()
+        self.project.execute("INSERT INTO question (question_text) VALUES ('a'), ('b')")
+        self.project.write_migration("0002_hand", f"-- migrate:up\n{up}\n-- migrate:down\n{down}\n")
+        self.project.apply()
+        return table_dump(self.project.db)
+
+    def test_a_revert_dropping_a_table_or_column_its_up_section_did_not_make_is_refused_and_changes_nothing(self):
+        cases = [  # down section, what the error names
+            ('DROP TABLE question;', "would drop table question and its 2 rows"),
+            ('DROP TABLE IF EXISTS main."Question";', "would drop table question and its 2 rows"),
+            ('ALTER TABLE question DROP COLUMN question_text;',
+             "would drop column question.question_text and its values in 2 rows"),
+            ('ALTER TABLE question RENAME TO old_question;\nDROP TABLE old_question;',
+             "would drop table question and its 2 rows"),
+            ('ALTER TABLE question RENAME TO q2;\nALTER TABLE q2 DROP COLUMN question_text;\n'
+             'ALTER TABLE q2 RENAME TO question;', "would drop column question.question_text and its values in 2 rows"),
+        ]
+        for down, expected in cases:
+            for how in ("revert", "apply 0001", "plan"):
+                with self.subTest(down=down, how=how):
+                    self.setUp()
+                    before = self.apply_with_rows("ALTER TABLE question ADD COLUMN note TEXT;", down)
+                    with self.assertRaises(migrate.MigrateError) as caught:
+                        if how == "revert":
+                            self.project.revert()
+                        elif how == "apply 0001":
+                            self.project.apply(target="0001")
+                        else:
+                            migrate.plan(self.project.db, directory=self.project.directory, reverting=True)
+                    self.assertIn(f"reverting migration 0002_hand {expected}, which the database had before that "
+                                  "migration (its up section does not make it): fix the down section, record it "
+                                  "with apply --allow-changed, then revert; nothing was changed",
+                                  str(caught.exception))
+                    self.assertEqual(table_dump(self.project.db), before)
+                    self.assertEqual([s.applied for s in self.project.status()], [True, True])
+
+    def test_the_fixed_down_section_recorded_with_allow_changed_reverts_and_keeps_the_rows(self):
+        self.apply_with_rows("ALTER TABLE question ADD COLUMN note TEXT;", "DROP TABLE question;")
+        self.project.write_migration("0002_hand", "-- migrate:up\nALTER TABLE question ADD COLUMN note TEXT;\n"
+                                                  "-- migrate:down\nALTER TABLE question DROP COLUMN note;\n")
+        self.project.apply(allow_changed=True)
+        self.project.revert()
+        self.assertEqual(self.project.query("SELECT question_text FROM question ORDER BY id"), [("a",), ("b",)])
+
+    def test_down_sections_that_drop_only_what_their_up_section_made_are_not_refused(self):
+        cases = [  # up, down
+            ("CREATE TABLE tag (name TEXT);", "DROP TABLE tag;"),
+            ("CREATE TABLE IF NOT EXISTS main.tag (name TEXT);", 'DROP TABLE "TAG";'),
+            ("CREATE TABLE t1 (x);\nALTER TABLE t1 RENAME TO t2;", "DROP TABLE t2;"),
+            ("ALTER TABLE question ADD COLUMN note TEXT;\nALTER TABLE question RENAME COLUMN note TO memo;",
+             "ALTER TABLE question DROP COLUMN memo;"),
+            ("ALTER TABLE question RENAME TO query;\nALTER TABLE query ADD note TEXT;",
+             "ALTER TABLE query DROP note;\nALTER TABLE query RENAME TO question;"),
+            ("ALTER TABLE question ADD COLUMN note TEXT;",
+             "ALTER TABLE question RENAME TO q2;\nALTER TABLE q2 DROP COLUMN note;\nALTER TABLE q2 RENAME TO question;"),
+            ("SELECT 1;", "DROP TABLE IF EXISTS legacy;"),  # not there: nothing to lose
+            ("SELECT 1;", "CREATE TABLE scratch (x);\nDROP TABLE scratch;\nCREATE TEMP TABLE t (x);\n"
+                          "DROP TABLE temp.t;"),
+            # a hand-made rebuild in both sections: the rows are copied before the table is dropped
+            ("CREATE TABLE new_q (question_text TEXT NOT NULL, id INTEGER PRIMARY KEY, note TEXT);\n"
+             "INSERT INTO new_q (question_text, id) SELECT question_text, id FROM question;\n"
+             "DROP TABLE question;\nALTER TABLE new_q RENAME TO question;",
+             "ALTER TABLE question DROP COLUMN note;"),
+            ("ALTER TABLE question ADD COLUMN note TEXT;",
+             "CREATE TABLE old_q (question_text TEXT NOT NULL, id INTEGER PRIMARY KEY);\n"
+             "INSERT INTO old_q SELECT question_text, id FROM question;\n"
+             "DROP TABLE question;\nALTER TABLE old_q RENAME TO question;"),
+        ]
+        for up, down in cases:
+            with self.subTest(up=up, down=down):
+                self.setUp()
+                self.apply_with_rows(up, down)
+                self.project.revert()
+                self.assertEqual(self.project.query("SELECT question_text FROM question ORDER BY id"),
+                                 [("a",), ("b",)])
+
+
 class TempObjects(unittest.TestCase):
     TEMP = """\
         -- migrate:up
