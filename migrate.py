@@ -2055,11 +2055,13 @@ def _refill_warnings(operation: AlterTable, column: Column) -> list[str]:
                 f"the revert fails; make this migration with --default {name}=SQL (an existing key) to avoid it"
                 for fk in before.foreign_keys if [_fold(c) for c in fk.columns] == [_fold(column.name)]]
     folded = _fold(column.name)
-    if any(folded in map(_fold, i.columns or ()) for i in before.indexes if i.unique) \
+    keyed = folded in map(_fold, before.primary_key) and before.rowid_alias is None  # (a rowid alias gets the rowid)
+    if keyed or any(folded in map(_fold, i.columns or ()) for i in before.indexes if i.unique) \
             or any(folded in map(_fold, columns) for columns in before.unique):
-        warnings.append(f"reverting refills {name} with {fill} in every row, which its unique index refuses "
-                        f"beyond one row; make this migration with --default {name}=SQL giving each row its "
-                        "own value (an expression such as 'x' || rowid) to avoid it")
+        warnings.append(f"reverting refills {name} with {fill} in every row, which its "
+                        f"{'primary key' if keyed else 'unique index'} refuses beyond one row; make this migration "
+                        f"with --default {name}=SQL giving each row its own value (an expression such as "
+                        "'x' || rowid) to avoid it")
     return warnings
 
 
@@ -3126,6 +3128,7 @@ def _make(scratch, module, number, name, questioner) -> MakeResult:
         return MakeResult(())
     changed = read_schema(scratch)
     _verify(changed, target, unmanaged, "the models", objects=original, exact=False)
+    _check_unmanaged_parents(scratch, changed, unmanaged, module)
     down_steps = _execute_operations(scratch, [inverse for _, _, inverse in reversed(steps)], down=True)
     _verify(read_schema(scratch), original, frozenset(), "the previous migrations", objects=original, exact=True)
     description = [line for op in operations for line in op.describe()]
@@ -3558,6 +3561,28 @@ def _object_differences(actual: Schema, expected: Schema) -> list[str]:
             elif canonical_sql(have[key].sql) != canonical_sql(want[key].sql):
                 lines.append(f"{what} {have[key].name} differs from its applied migrations")
     return lines
+
+
+def _check_unmanaged_parents(scratch: sqlite3.Connection, schema: Schema, unmanaged: frozenset, module) -> None:
+    """A foreign key to an unmanaged model points at the table the migrations
+    build, not at the model (_check_parent_keys saw the model): that table
+    must have the key too, or every write to the child fails with "foreign
+    key mismatch". A parent table they do not make is not judged."""
+    for table in schema.tables:
+        parents = [fk for fk in table.foreign_keys if _fold(fk.table) in unmanaged]
+        if not parents or _fold(table.name) in unmanaged:
+            continue
+        try:
+            scratch.execute(f"PRAGMA foreign_key_check({quote(table.name)})").fetchall()
+        except sqlite3.Error as exc:  # "foreign key mismatch - "child" referencing "parent""
+            models = {_fold(t.name): t.model for t in model_tables(module)}
+            wrong = [fk for fk in parents if f'"{fk.table}"'.lower() in str(exc).lower()] or parents
+            keys = ", ".join(f"{', '.join(fk.columns)} -> {fk.table}({', '.join(fk.to) or 'its primary key'})"
+                             for fk in wrong)
+            raise MigrateError(f"model {models[_fold(table.name)]}: field {keys} points at the table of unmanaged "
+                               f"model {models[_fold(wrong[0].table)]}, which the migrations build without that "
+                               f"primary key or UNIQUE key ({exc}): make that model match its table in the "
+                               "migrations, or reference a key the table has; nothing was written") from None
 
 
 def _verify(actual: Schema, expected: Schema, unmanaged: frozenset, what: str, *,

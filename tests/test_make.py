@@ -837,6 +837,33 @@ class Evolution(unittest.TestCase):
         self.project.revert()
         self.assertIn("author", result.operations[0])
 
+    def test_a_foreign_key_to_an_unmanaged_model_needs_the_key_in_the_table_the_migrations_build(self):
+        self.project.write_migration("0002_by_hand", "-- migrate:up\nCREATE TABLE peach (code TEXT PRIMARY KEY);\n")
+        peach = """
+            @dataclass
+            class Question:
+                text: str
+                id: Optional[int] = None
+            @dataclass
+            class Peach:
+                __managed__ = False
+                %s
+            @dataclass
+            class Grape:
+                peach: Optional[Peach] = None
+                id: Optional[int] = None
+        """
+        self.project.models(peach % "id: Optional[int] = None")  # not what 0002 makes
+        with self.assertRaises(migrate.MigrateError) as caught:
+            self.project.make()
+        self.assertEqual(str(caught.exception), 'model Grape: field peach_id -> peach(id) points at the table of '
+                         'unmanaged model Peach, which the migrations build without that primary key or UNIQUE key '
+                         '(foreign key mismatch - "grape" referencing "peach"): make that model match its table in '
+                         'the migrations, or reference a key the table has; nothing was written')
+        self.assertEqual(self.project.files(), ["0001_initial.sql", "0002_by_hand.sql"])
+        self.project.models(peach % 'code: str = field(metadata={"primary_key": True})')
+        self.assertIn('REFERENCES "peach" ("code")', self.project.make().text)
+
     def test_unmanaged_views_triggers_and_virtual_tables_are_never_touched(self):
         self.project.write_migration("0002_by_hand", """\
             -- migrate:up
@@ -886,6 +913,26 @@ class InvisibleAndDestructive(unittest.TestCase):
                 id: Optional[int] = None
         """)
         self.assertEqual(project.make().operations, ())
+
+    def test_dropping_a_key_column_that_is_not_the_rowid_warns_that_its_revert_refill_would_collide(self):
+        cases = [  # models before, whether the revert's refill needs a warning
+            ('code: str = field(metadata={"primary_key": True})\n    x: int = 0', True),
+            ('code: str = field(metadata={"primary_key": True})\n    n: int = field(default=0, metadata='
+             '{"primary_key": True})\n    x: int = 0', True),
+            ('code: int = field(metadata={"primary_key": True})\n    x: int = 0', False),  # the rowid comes back
+        ]
+        for fields, warned in cases:
+            with self.subTest(fields=fields):
+                project = Project(self)
+                project.models(f"@dataclass\nclass A:\n    {fields}\n")
+                project.make()
+                project.models(f"@dataclass\nclass A:\n    {fields.split(chr(10))[-1].strip()}\n"
+                               + ("    n: int = 0\n" if "n: int" in fields else ""))
+                warnings = [w for w in project.make().warnings if w.startswith("reverting refills a.code")]
+                self.assertEqual(warnings, ["reverting refills a.code with '' in every row, which its primary key "
+                                            "refuses beyond one row; make this migration with --default a.code=SQL "
+                                            "giving each row its own value (an expression such as 'x' || rowid) to "
+                                            "avoid it"] if warned else [])
 
     def test_rebuild_marks_dropped_and_narrowed_columns_in_the_file(self):
         project = Project(self)
