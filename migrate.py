@@ -2841,6 +2841,9 @@ _FORBIDDEN = {"BEGIN", "COMMIT", "END", "ROLLBACK", "VACUUM", "DETACH", "ATTACH"
 _PLAIN_CREATE = re.compile(r"\s*create\s+(?:unique\s+)?(?:table|index|view|trigger)\s", re.I)
 
 
+_SAVEPOINT_WORDS = re.compile(r"\b(?:savepoint|release|rollback)\b", re.I)  # a quick look first (runner speed)
+
+
 def _statement_problem(statement: str) -> str | None:
     """Statements that would end or cannot run in the migration's
     transaction, or that touch the history apply keeps."""
@@ -2857,6 +2860,24 @@ def _statement_problem(statement: str) -> str | None:
         return "this PRAGMA has no effect inside a transaction"
     if words[:1] == ["PRAGMA"] and "QUERY_ONLY" in words:
         return "this PRAGMA would stop the migration's own row in _migrations being written"
+    return None
+
+
+def _savepoint_problem(statement: str, opened: set) -> str | None:
+    """A RELEASE or ROLLBACK TO of a savepoint that this migration's statements
+    before it (`opened`, which a SAVEPOINT adds to) did not open: another
+    migration's, which --atomic runs in the same transaction, so that its work
+    and its row in _migrations would be undone while the run says it was applied."""
+    if not _SAVEPOINT_WORDS.search(statement):
+        return None
+    tokens = [t for t in _first_tokens(statement, 6) if t.text != ";"]
+    words, names = [t.upper for t in tokens], [_fold(_unquote(t.text)) for t in tokens]
+    if words[:1] == ["SAVEPOINT"] and len(names) > 1:
+        opened.add(names[1])
+    elif words[:1] == ["RELEASE"] or words[:1] == ["ROLLBACK"] and "TO" in words:
+        if names[-1] not in opened:
+            return (f"{words[0]}{' TO' if words[0] == 'ROLLBACK' else ''} names a savepoint this migration did not "
+                    "open (in one transaction with other migrations, as with --atomic, it would undo theirs)")
     return None
 
 
@@ -4073,11 +4094,15 @@ def _refuse_unrunnable(steps, *, fake: bool, up_only: bool = False) -> None:
                                "--allow-changed` once to accept the edit); nothing was changed")
         down_statements = split_statements(down) if down and _MAYBE_UNRUNNABLE.search(down) else ()
         for section, statements in (("", () if fake else step.statements), (" (down section)", down_statements)):
+            opened = set()  # the savepoints this section opened
             for statement in statements:
-                problem = _statement_problem(statement)
+                problem, fix = _statement_problem(statement), "remove it (run it by hand outside migrations)"
+                if not problem:
+                    problem = _savepoint_problem(statement, opened)
+                    fix = "open it with SAVEPOINT in this migration first, or remove the statement"
                 if problem:
                     raise MigrateError(f"migration {step.name}{section}: {problem}: {_shorten(statement)}; "
-                                       "remove it (run it by hand outside migrations); nothing was changed")
+                                       f"{fix}; nothing was changed")
 
 
 def _renamed_to(record: _Record, migrations: dict, records: dict) -> str | None:
@@ -4174,9 +4199,10 @@ def _rebuilt_tables(statements) -> list[tuple[str, str]]:
                 if old in made:
                     made.discard(old)
                     make(new, old)
-                else:
+                else:  # a table that was there, renamed: it may take a dropped table's place too
                     holder[new] = holder.pop(old, old)
                     holders.setdefault(holder[new], {holder[new]}).add(new)
+                    replacement.update((i, new) for i, (_, _, names) in enumerate(dropped) if new in names)
     for i, (_, _, names) in enumerate(dropped):  # made before the drop (the old table renamed away)
         if i not in replacement and names & made:
             replacement[i] = min(names & made)

@@ -303,6 +303,25 @@ class Failures(unittest.TestCase):
                 message = self.assert_unchanged(self.project.apply)
                 self.assertIn("0002_bad", message)
 
+    def test_a_savepoint_released_or_rolled_back_to_in_another_migration_than_its_own_is_refused(self):
+        self.project.apply()
+        self.project.write_migration("0002_open", "-- migrate:up\nSAVEPOINT s1;\nCREATE TABLE z (x);\n")
+        for statement in ("ROLLBACK TO s1", "-- undo it\nrollback transaction to savepoint \"S1\"", "RELEASE s1"):
+            for atomic in (False, True):
+                with self.subTest(statement=statement, atomic=atomic):
+                    self.project.write_migration("0003_undo", f"-- migrate:up\n{statement};\nCREATE TABLE y (x);\n")
+                    message = self.assert_unchanged(lambda: self.project.apply(atomic=atomic))
+                    self.assertIn("migration 0003_undo: ", message)
+                    self.assertIn(" names a savepoint this migration did not open (in one transaction with other "
+                                  "migrations, as with --atomic, it would undo theirs): ", message)
+                    self.assertIn("open it with SAVEPOINT in this migration first, or remove the statement; nothing "
+                                  "was changed", message)
+        self.project.write_migration("0003_undo", "-- migrate:up\nSAVEPOINT S1;\nCREATE TABLE y (x);\n"
+                                                  "ROLLBACK TO s1;\nRELEASE SAVEPOINT s1;\n")
+        self.assertEqual([s.name for s in self.project.apply(atomic=True)], ["0002_open", "0003_undo"])
+        self.assertEqual([n for n, in self.project.query("SELECT name FROM sqlite_master WHERE name IN ('y', 'z')")],
+                         ["z"])
+
     def test_a_mistyped_down_marker_is_refused_before_its_down_sql_runs_with_the_up(self):
         for marker in ("-- migrate:dwon", "-- migrate:rollback", "--- migrate:down", "-- migrate down",
                        "-- migration:downgrade", "-- +migrate Down", "-- +goose Down", "-- [migrate:down]",
@@ -738,6 +757,19 @@ class Failures(unittest.TestCase):
                                 'SELECT a, b FROM "Ünï";\nDROP TABLE "Ünï";\nALTER TABLE _new RENAME TO "Ünï";\n')
         message = self.assert_unchanged(project.apply, project)
         self.assertIn("rebuilds table Ünï, and the database's Ünï has column hot", message)
+
+    def test_a_table_made_by_an_earlier_migration_and_renamed_onto_the_copied_one_is_a_rebuild(self):
+        project = Project(self)
+        project.write_migration("0001_p", "-- migrate:up\nCREATE TABLE p (id INTEGER PRIMARY KEY, name TEXT);\n")
+        project.apply()
+        project.execute("ALTER TABLE p ADD COLUMN hotfix TEXT", "INSERT INTO p VALUES (1, 'a', 'precious')")
+        project.write_migration("0002_p2", "-- migrate:up\nCREATE TABLE p2 (id INTEGER PRIMARY KEY, name TEXT);\n")
+        project.write_migration("0003_swap", "-- migrate:up\nINSERT INTO p2 (id, name) SELECT id, name FROM p;\n"
+                                             "DROP TABLE p;\nALTER TABLE p2 RENAME TO p;\n")
+        with self.assertRaises(migrate.MigrateError) as caught:
+            project.apply(atomic=True)
+        self.assertIn("rebuilds table p, and the database's p has column hotfix", str(caught.exception))
+        self.assertEqual(project.query("SELECT * FROM p"), [(1, "a", "precious")])
 
     def test_hand_written_rebuilds_are_recognised_however_they_are_spelled(self):
         columns = "id INTEGER PRIMARY KEY, question_id INTEGER REFERENCES question (id), choice_text TEXT"
