@@ -3888,14 +3888,19 @@ class _Database:
         folder = os.path.dirname(os.path.abspath(self.path))
         if not os.path.isdir(folder):
             raise MigrateError(f"cannot create database {self.path}: folder {folder} does not exist")
+        if not exists and os.path.islink(self.path):  # SQLite makes the file the link names, if it can
+            target = os.path.realpath(self.path)
+            if not os.path.isdir(os.path.dirname(target)):
+                raise MigrateError(f"cannot create database {self.path}: it is a link to {target}, whose folder "
+                                   "does not exist: fix the link, or pass --db with another path")
         self.created = not exists
         try:
             self.conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
             _first_read(self.conn)
         except sqlite3.Error as exc:
             self.close()
-            raise MigrateError(f"cannot open database {self.path}: {exc}{_lock_hint(exc)}; nothing was "
-                               "changed") from None
+            hint = _lock_hint(exc) or _readonly_hint(str(exc), "" if self.path == ":memory:" else self.path)
+            raise MigrateError(f"cannot open database {self.path}: {exc}{hint}; nothing was changed") from None
 
     def _refuse_unsafe_journal(self) -> None:  # (a connection passed in)
         """A crash with journal_mode MEMORY or OFF corrupts the file: no
@@ -3927,6 +3932,11 @@ def _migrations_columns(conn) -> set[str]:
     return {row[1].lower() for row in conn.execute(f"PRAGMA table_info({quote(MIGRATIONS_TABLE)})").fetchall()}
 
 
+def _damaged(exc: Exception) -> bool:
+    """Whether SQLite's error says the database file is damaged."""
+    return isinstance(exc, sqlite3.DatabaseError) and ("malformed" in str(exc) or "not a database" in str(exc))
+
+
 def _applied(conn) -> dict[str, _Record]:
     """The migrations table's rows, in the order they were written."""
     columns = _migrations_columns(conn)
@@ -3937,8 +3947,8 @@ def _applied(conn) -> dict[str, _Record]:
         rows = conn.execute(f"SELECT name, checksum, applied_at, down_sql, {up_sql} FROM "
                             f"{quote(MIGRATIONS_TABLE)} ORDER BY rowid").fetchall()
     except _errors(conn) as exc:
-        if _lock_hint(exc):  # another connection's lock, said as one (_locks_as_errors), not a foreign table
-            raise
+        if _lock_hint(exc) or _damaged(exc):  # another connection's lock (_locks_as_errors), a damaged file (main):
+            raise                              # said as such, not as a foreign table
         raise MigrateError(f"table {MIGRATIONS_TABLE} in this database is not migrate.py's ({exc}): another "
                            "tool's? rename it, or use another database; nothing was changed") from None
     for name, checksum, applied_at, down_sql, up_sql in rows:
@@ -5021,7 +5031,7 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
         raise
     except _errors(conn) as exc:  # the tracking write or COMMIT: read-only, disk full...
         _rollback(conn)
-        raise MigrateError(f"{_subject(steps)} could not be recorded: {exc}; "
+        raise MigrateError(f"{_subject(steps)} could not be recorded: {exc}{_readonly_hint(str(exc), _main_file(conn))}; "
                            "it was rolled back, the database is as it was") from None
     except BaseException:
         _rollback(conn)
@@ -5126,9 +5136,12 @@ def _dependent_hint(message: str) -> str:
             f"migration, or make it in one, so that a rebuild makes it again)")
 
 
-def _readonly_hint(message: str) -> str:
-    """SQLite's words for a file this user may not write, and what to check."""
-    if "readonly database" not in message:
+def _readonly_hint(message: str, path: str = "") -> str:
+    """SQLite's words for a file this user may not write, and what to check;
+    also for an I/O error on a database `path` (a hot journal left by a
+    crash, which SQLite must roll back) whose file or folder is read-only."""
+    unwritable = bool(path) and not (os.access(path, os.W_OK) and os.access(os.path.dirname(path) or ".", os.W_OK))
+    if "readonly database" not in message and not ("disk I/O error" in message and unwritable):
         return ""
     return (" (the database file or its folder, where SQLite writes its journal, is read-only for this user: "
             "make both writable, or run as their owner)")
@@ -5229,10 +5242,29 @@ def _violation_error(steps: list[PlannedStep], rows: Counter) -> MigrateError:
                       for t, r, p in listed[:5])
     more = f" and {len(listed) - 5} more" if len(listed) > 5 else ""
     names = ", ".join(s.name for s in steps)
-    return MigrateError(f"migration {names} would leave rows whose foreign keys point nowhere: "
-                        f"{shown}{more} (foreign keys are off while migrations run, so ON DELETE and ON UPDATE "
-                        "actions do not run either: delete or update those rows in the migration first); it was "
-                        "rolled back, the database is as it was")
+    renamed = _renamed_away(steps, {_fold(parent) for _, _, parent in listed})
+    why = (f"SQLite pointed their foreign keys at {renamed[1]} as {renamed[0]} was renamed to it, and the migration "
+           f"dropped it: make the new table under another name and rename that onto {renamed[0]}, as the generated "
+           "rebuild does" if renamed else
+           "foreign keys are off while migrations run, so ON DELETE and ON UPDATE actions do not run either: delete "
+           "or update those rows in the migration first")
+    return MigrateError(f"migration {names} would leave rows whose foreign keys point nowhere: {shown}{more} "
+                        f"({why}); it was rolled back, the database is as it was")
+
+
+def _renamed_away(steps: list[PlannedStep], tables: set[str]) -> tuple[str, str] | None:
+    """(old, new) for an ALTER TABLE old RENAME TO new in the steps whose
+    new name is one of `tables` (folded): children's foreign keys follow a
+    rename, so a rebuild that renames the old table away repoints them."""
+    for step in steps:
+        for statement in step.statements:
+            tokens = _first_tokens(statement, 12)
+            words = [t.upper for t in tokens]
+            _, name, rest = _table_named(tokens, words)
+            if words[:2] == ["ALTER", "TABLE"] and words[rest:rest + 2] == ["RENAME", "TO"] and rest + 2 < len(tokens):
+                if _table_at(tokens, rest + 2) in tables:
+                    return _name_at(tokens, 2), _name_at(tokens, rest + 2)
+    return None
 
 
 def _now() -> str:
@@ -6861,9 +6893,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except sqlite3.Error as exc:  # not foreseen above: still one line, never a traceback
         _flush(sys.stdout)
-        damaged = isinstance(exc, sqlite3.DatabaseError) and ("malformed" in str(exc) or "not a database" in str(exc))
         hint = (f" ({_shown(database)} is damaged: restore it from a backup; PRAGMA integrity_check says where)"
-                if damaged and database else _lock_hint(exc))
+                if _damaged(exc) and database else _lock_hint(exc))
         _to_stderr(f"error: SQLite: {_one_line(str(exc))}{hint}")  # e.g. while reading the plan
         return 1
     except (UnicodeEncodeError, sqlite3.Warning) as exc:  # text that is not UTF-8 met elsewhere (3.10: a Warning)

@@ -230,6 +230,21 @@ class Errors(unittest.TestCase):
             self.assert_one_line_error(self.project.cli(command), "database disk image is malformed (db.sqlite3 is "
                                        "damaged: restore it from a backup")
 
+    def test_a_damaged_migrations_table_is_said_as_a_damaged_file_not_as_another_tools_table(self):
+        self.project.models(POLLS)
+        self.assertEqual(self.project.cli("make").returncode, 0)
+        self.assertEqual(self.project.cli("apply").returncode, 0)
+        conn = sqlite3.connect(self.project.db)
+        page_size, root = conn.execute("PRAGMA page_size").fetchone()[0], conn.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = '_migrations'").fetchone()[0]
+        conn.close()
+        with open(self.project.db, "r+b") as handle:
+            handle.seek((root - 1) * page_size)
+            handle.write(b"\xff" * page_size)
+        for command in ("status", "apply", "revert", "check"):
+            self.assert_one_line_error(self.project.cli(command), "database disk image is malformed (db.sqlite3 is "
+                                       "damaged: restore it from a backup")
+
     def test_a_migrations_table_made_by_another_tool_is_named_not_a_traceback(self):
         self.project.models(POLLS)
         self.assertEqual(self.project.cli("make").returncode, 0)

@@ -188,6 +188,18 @@ class Failures(unittest.TestCase):
                 message = self.assert_unchanged(self.project.apply)
                 self.assertIn("foreign keys point nowhere: choice rowid 1 -> question", message)
 
+    def test_a_rebuild_that_renames_the_parent_away_is_told_why_its_children_point_nowhere(self):
+        self.project.write_migration("0002_rebuild", "-- migrate:up\nALTER TABLE question RENAME TO question_old;\n"
+                                     "CREATE TABLE question (question_text TEXT NOT NULL, id INTEGER PRIMARY KEY);\n"
+                                     "INSERT INTO question SELECT question_text, id FROM question_old;\n"
+                                     "DROP TABLE question_old;\n")
+        message = self.assert_unchanged(self.project.apply)
+        self.assertIn("foreign keys point nowhere: choice rowid 1 -> question_old (SQLite pointed their foreign keys "
+                      "at question_old as question was renamed to it, and the migration dropped it: make the new "
+                      "table under another name and rename that onto question, as the generated rebuild does); it "
+                      "was rolled back", message)
+        self.assertNotIn("delete or update those rows", message)
+
     def test_parents_whose_names_need_quotes_are_checked_too(self):
         self.project.write_migration("0002_quoted", "-- migrate:up\n"
                                      "CREATE TABLE \"o'clock\" (id INTEGER PRIMARY KEY);\n"
@@ -1065,6 +1077,20 @@ class Connections(unittest.TestCase):
         conn = sqlite3.connect(project.db)
         self.addCleanup(conn.close)
         return project, conn
+
+    def test_a_database_path_that_is_a_link_into_a_missing_folder_says_so(self):
+        project = Project(self)
+        project.models(POLLS)
+        project.make()
+        link = os.path.join(project.root, "link.sqlite3")
+        os.symlink(os.path.join(project.root, "gone", "db.sqlite3"), link)
+        with self.assertRaises(migrate.MigrateError) as caught:
+            migrate.apply(link, directory=project.directory)
+        self.assertEqual(str(caught.exception), f"cannot create database {link}: it is a link to "
+                         f"{os.path.realpath(link)}, whose folder does not exist: fix the link, or pass --db with "
+                         "another path")
+        os.mkdir(os.path.join(project.root, "gone"))
+        self.assertEqual(len(migrate.apply(link, directory=project.directory)), 1)
 
     def test_an_open_connection_is_left_as_found_including_foreign_keys(self):
         project = Project(self)

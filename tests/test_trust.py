@@ -166,14 +166,12 @@ class Crashes(unittest.TestCase):
             self.assertTrue(handle.read() == before, "the file is not as it was")
 
 
-    def test_a_read_only_database_is_backed_up_and_the_failure_says_what_is_read_only(self):
-        project = Project(self)
-        project.write_migration("0001_a", "-- migrate:up\nCREATE TABLE a (x);\n")
-        project.apply()
-        project.write_migration("0002_b", "-- migrate:up\nCREATE TABLE b (x);\n")
-        python, user = sys.executable, {}
-        if os.geteuid() == 0:  # root writes a read-only file anyway: run as nobody, with a Python nobody may run
-            python = "/usr/bin/python3"
+    def as_a_user_bound_by_permissions(self, project):
+        """A function running the CLI in the project as this user, or, as root
+        (who writes a read-only file anyway), as nobody with a Python nobody may run."""
+        python, script, user = sys.executable, MIGRATE, {}
+        if os.geteuid() == 0:
+            python, script = "/usr/bin/python3", "migrate.py"
             if not os.path.exists(python) or os.stat(os.path.dirname(project.root)).st_mode & 0o005 != 0o005:
                 self.skipTest("as root, needs /usr/bin/python3 and a temporary folder that nobody can reach")
             for folder, _, files in os.walk(project.root):
@@ -182,12 +180,39 @@ class Crashes(unittest.TestCase):
             os.chmod(project.root, 0o755)
             shutil.copy(MIGRATE, os.path.join(project.root, "migrate.py"))
             user = {"preexec_fn": lambda: (os.setgid(65534), os.setuid(65534))}
+        return lambda *args: subprocess.run([python, script, *args], cwd=project.root, capture_output=True, text=True,
+                                            timeout=60, env={**os.environ, "HOME": project.root,
+                                                             "XDG_CACHE_HOME": project.root}, **user)
+
+    def test_a_journal_left_by_a_crash_in_a_read_only_folder_is_said_to_be_a_permission_problem(self):
+        project = Project(self)
+        project.write_migration("0001_a", "-- migrate:up\nCREATE TABLE a (x);\n")
+        project.apply()
+        project.write_migration("0002_b", "-- migrate:up\nCREATE TABLE b (x);\n")
+        crash = ("import os, sqlite3\nconn = sqlite3.connect('db.sqlite3', isolation_level=None)\n"
+                 "conn.execute('PRAGMA cache_size = 1')\nconn.execute('BEGIN IMMEDIATE')\n"
+                 "conn.executemany('INSERT INTO a VALUES (?)', [('x' * 1000,)] * 200)\nos._exit(0)\n")
+        subprocess.run([sys.executable, "-c", crash], cwd=project.root, check=True, timeout=60)
+        self.assertTrue(os.path.exists(project.db + "-journal"))
+        run = self.as_a_user_bound_by_permissions(project)
+        os.chmod(project.root, 0o555)
+        self.addCleanup(os.chmod, project.root, 0o755)
+        for command in ("apply", "status"):
+            result = run(command)
+            self.assertEqual(result.returncode, 1, result.stdout)
+            self.assertIn("error: cannot open database db.sqlite3: disk I/O error (the database file or its folder, "
+                          "where SQLite writes its journal, is read-only for this user", result.stderr)
+
+    def test_a_read_only_database_is_backed_up_and_the_failure_says_what_is_read_only(self):
+        project = Project(self)
+        project.write_migration("0001_a", "-- migrate:up\nCREATE TABLE a (x);\n")
+        project.apply()
+        project.write_migration("0002_b", "-- migrate:up\nCREATE TABLE b (x);\n")
+        run = self.as_a_user_bound_by_permissions(project)
         os.chmod(project.db, 0o444)
         with open(project.db, "rb") as handle:
             before = handle.read()
-        result = subprocess.run([python, "migrate.py" if user else MIGRATE, "apply", "--backup", "before.sqlite3"],
-                                cwd=project.root, capture_output=True, text=True, timeout=60,
-                                env={**os.environ, "HOME": project.root, "XDG_CACHE_HOME": project.root}, **user)
+        result = run("apply", "--backup", "before.sqlite3")
         self.assertEqual(result.returncode, 1, result.stdout)
         self.assertIn("Backed up db.sqlite3 to before.sqlite3", result.stdout)
         self.assertIn("attempt to write a readonly database in statement: CREATE TABLE b (x) (the database file or "
