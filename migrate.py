@@ -4244,36 +4244,26 @@ def _dropped_for_good(up_sql: str, down) -> list[tuple[str, str | None]]:
     (table, None) or (table, column), folded and named as before the down
     section: a revert would delete what was there before the migration, rows
     and all. Hand-written down sections do this (`DROP TABLE item` to undo an
-    ADD COLUMN). Read from the statements' first words: a table the down
-    section rebuilds (_rebuilt_tables) or makes itself is not lost, and
-    columns are not judged in a table the up section rebuilds. The up
-    section is read only when the down section drops something (runner speed)."""
+    ADD COLUMN). A table the down section rebuilds (_rebuilt_tables) or
+    makes itself is not lost, and columns are not judged in a table the up
+    section rebuilds. The up section is read only when the down section
+    drops something (runner speed)."""
     if not any(_DROP.search(s) for s in down):
         return []
     own, before, dropped = set(), {}, []  # before: a table's name now -> its name before the down section
-    for statement in down:
-        tokens = _first_tokens(statement, 12)
-        words = [t.upper for t in tokens]
-        where, name, rest = _table_named(tokens, words)
-        if where == "temp" or not name:
-            continue
-        if words[:2] == ["CREATE", "TABLE"] or words[:3] == ["CREATE", "VIRTUAL", "TABLE"]:
+    for action, name, detail in _table_ddl(down):
+        if action == "create":
             own.add(name)
-        elif words[:2] == ["DROP", "TABLE"] and name in own:
+        elif action == "drop" and name in own:
             own.discard(name)
-        elif words[:2] == ["DROP", "TABLE"]:
+        elif action == "drop":
             dropped.append((before.pop(name, name), None))
-        elif words[:2] == ["ALTER", "TABLE"] and words[rest:rest + 2] == ["RENAME", "TO"] and rest + 2 < len(tokens):
-            new = _table_at(tokens, rest + 2)
-            if name in own:
-                own.discard(name)
-                own.add(new)
-            else:
-                before[new] = before.pop(name, name)
-        elif words[:2] == ["ALTER", "TABLE"] and words[rest:rest + 1] == ["DROP"] and name not in own:
-            at = rest + 2 if words[rest + 1:rest + 2] == ["COLUMN"] else rest + 1
-            if at < len(tokens):
-                dropped.append((before.get(name, name), _table_at(tokens, at)))
+        elif action == "rename" and name in own:
+            own = own - {name} | {detail}
+        elif action == "rename":
+            before[detail] = before.pop(name, name)
+        elif action == "drop column" and name not in own:
+            dropped.append((before.get(name, name), detail))
     if not dropped:
         return []
     up = split_statements(up_sql)
@@ -4288,30 +4278,44 @@ def _made_by(up) -> tuple[set[str], set[tuple[str, str]]]:
     """The tables an up section leaves made by it, and the columns it adds
     to the others, folded and named as after it."""
     made, added = set(), set()
-    for statement in up:
+    for action, name, detail in _table_ddl(up):
+        if action == "create":
+            made.add(name)
+        elif action == "drop":
+            made.discard(name)
+        elif action == "rename":
+            made = made - {name} | {detail} if name in made else made
+            added = {(detail if table == name else table, column) for table, column in added}
+        elif action == "add column":
+            added.add((name, detail))
+        elif action == "rename column" and (name, detail[0]) in added:
+            added = added - {(name, detail[0])} | {(name, detail[1])}
+    return made, added
+
+
+def _table_ddl(statements):
+    """What each CREATE [VIRTUAL] TABLE, DROP TABLE and ALTER TABLE among
+    `statements` does, read from its first words, as (action, table,
+    detail), names folded: ("create", t, None), ("drop", t, None), ("rename",
+    t, new name), ("add column", t, c), ("drop column", t, c), ("rename
+    column", t, (old, new)). Temporary tables are left out."""
+    for statement in statements:
         tokens = _first_tokens(statement, 12)
         words = [t.upper for t in tokens]
         where, name, rest = _table_named(tokens, words)
         if where == "temp" or not name:
             continue
-        if words[:2] == ["CREATE", "TABLE"] or words[:3] == ["CREATE", "VIRTUAL", "TABLE"]:
-            made.add(name)
-        elif words[:2] == ["DROP", "TABLE"]:
-            made.discard(name)
-        elif words[:2] == ["ALTER", "TABLE"] and words[rest:rest + 2] == ["RENAME", "TO"] and rest + 2 < len(tokens):
-            new = _table_at(tokens, rest + 2)
-            if name in made:
-                made = made - {name} | {new}
-            added = {(new if table == name else table, column) for table, column in added}
-        elif words[:2] == ["ALTER", "TABLE"] and words[rest:rest + 1] == ["ADD"]:
-            at = rest + 2 if words[rest + 1:rest + 2] == ["COLUMN"] else rest + 1
-            if at < len(tokens):
-                added.add((name, _table_at(tokens, at)))
-        elif words[:2] == ["ALTER", "TABLE"] and words[rest:rest + 1] == ["RENAME"]:
-            at = rest + 2 if words[rest + 1:rest + 2] == ["COLUMN"] else rest + 1
-            if words[at + 1:at + 2] == ["TO"] and at + 2 < len(tokens) and (name, _table_at(tokens, at)) in added:
-                added = added - {(name, _table_at(tokens, at))} | {(name, _table_at(tokens, at + 2))}
-    return made, added
+        if words[0] in ("CREATE", "DROP"):
+            yield words[0].lower(), name, None
+            continue
+        action = words[rest:rest + 1]
+        at = rest + 2 if words[rest + 1:rest + 2] == ["COLUMN"] else rest + 1  # the column, if any
+        if action == ["RENAME"] and words[rest + 1:rest + 2] == ["TO"] and rest + 2 < len(tokens):
+            yield "rename", name, _table_at(tokens, rest + 2)
+        elif action in (["ADD"], ["DROP"]) and at < len(tokens):
+            yield f"{action[0].lower()} column", name, _table_at(tokens, at)
+        elif action == ["RENAME"] and words[at + 1:at + 2] == ["TO"] and at + 2 < len(tokens):
+            yield "rename column", name, (_table_at(tokens, at), _table_at(tokens, at + 2))
 
 
 def _table_named(tokens: list[_Token], words: list[str]) -> tuple[str, str, int]:
@@ -5256,15 +5260,8 @@ def _renamed_away(steps: list[PlannedStep], tables: set[str]) -> tuple[str, str]
     """(old, new) for an ALTER TABLE old RENAME TO new in the steps whose
     new name is one of `tables` (folded): children's foreign keys follow a
     rename, so a rebuild that renames the old table away repoints them."""
-    for step in steps:
-        for statement in step.statements:
-            tokens = _first_tokens(statement, 12)
-            words = [t.upper for t in tokens]
-            _, name, rest = _table_named(tokens, words)
-            if words[:2] == ["ALTER", "TABLE"] and words[rest:rest + 2] == ["RENAME", "TO"] and rest + 2 < len(tokens):
-                if _table_at(tokens, rest + 2) in tables:
-                    return _name_at(tokens, 2), _name_at(tokens, rest + 2)
-    return None
+    return next(((name, new) for step in steps for action, name, new in _table_ddl(step.statements)
+                 if action == "rename" and new in tables), None)
 
 
 def _now() -> str:
