@@ -592,7 +592,11 @@ def _describe_exception(exc: BaseException, path: str = "") -> str:
     if isinstance(exc, SyntaxError):
         where = f" (line {exc.lineno} of {os.path.basename(exc.filename or '?')})"
         return f"SyntaxError: {exc.msg}{where}"
-    return f"{type(exc).__name__}: {exc}{where}"
+    try:
+        text = str(exc)
+    except Exception:  # an exception class whose __str__ fails in turn
+        text = "(its message cannot be shown)"
+    return f"{type(exc).__name__}: {text}{where}"
 
 
 def _home_names(cls: type) -> dict:
@@ -3275,6 +3279,8 @@ def export_d1(*, directory: str | os.PathLike = "migrations", out: str | os.Path
     try:
         for migration in migrations:
             statements = split_statements(migration.up)
+            _refuse_unrunnable([PlannedStep("apply", migration.name, tuple(statements), migration)], fake=False,
+                               up_only=True)  # D1 runs each file in a transaction of its own too
             for table in _cascading_drops(scratch, statements):
                 raise MigrateError(f"migration {migration.name} drops or rebuilds table {table}, which other "
                                    "tables reference: D1 always enforces foreign keys, so their rows would "
@@ -3288,15 +3294,35 @@ def export_d1(*, directory: str | os.PathLike = "migrations", out: str | os.Path
         raise MigrateError(f"migration {migration.name} fails when replayed: {exc}; nothing was exported") from None
     finally:
         scratch.close()
-    try:
-        os.makedirs(out, exist_ok=True)
-        for path, text in files:
-            with open(path, "w", encoding="utf-8") as handle:
-                handle.write(text)
-    except OSError as exc:
-        raise MigrateError(f"cannot write {exc.filename or out}: {exc.strerror}; pass --d1 with a folder "
-                           "you can write to") from None
+    _write_all(files, out)
     return [path for path, _ in files]
+
+
+def _write_all(files: list[tuple[str, str]], folder: str) -> None:
+    """Write every (path, text) in `folder`, or none: each goes to a
+    temporary file first, and only once all are written do they take their
+    names; on an error the temporary files (and the folder, if made here) go."""
+    made, temporary = not os.path.isdir(folder), []
+    try:
+        os.makedirs(folder, exist_ok=True)
+        for path, _ in files:
+            if os.path.isdir(path):
+                raise IsADirectoryError(21, "Is a directory", path)
+        for path, text in files:
+            temporary.append(f"{path}.{os.getpid()}.partial")  # not named .sql: never taken for an export
+            with open(temporary[-1], "x", encoding="utf-8") as handle:
+                handle.write(text)
+        for (path, _), written in zip(files, temporary):
+            os.replace(written, path)
+    except OSError as exc:
+        for written in temporary:
+            with suppress(OSError):
+                os.remove(written)
+        if made:
+            with suppress(OSError):
+                os.rmdir(folder)
+        raise MigrateError(f"cannot write {exc.filename or folder}: {exc.strerror}; pass --d1 with a folder "
+                           "you can write to; nothing was exported") from None
 
 
 def d1_warnings(*, directory: str | os.PathLike = "migrations", out: str | os.PathLike) -> list[str]:
@@ -3879,6 +3905,9 @@ class _Database:
         if not self.path or self.path.startswith("file:"):  # SQLite: a temporary database, or a URI
             raise MigrateError(f"database path {self.path!r} is {'empty' if not self.path else 'a URI'}: "
                                "pass --db with a file path (or :memory:); nothing was changed")
+        if "\x00" in self.path:  # no file can be named so (and os and sqlite3 would raise ValueError)
+            raise MigrateError(f"database path {self.path!r} holds a NUL character: pass --db with a file path; "
+                               "nothing was changed")
         if os.path.isdir(self.path):
             raise MigrateError(f"database {self.path} is a directory, not a SQLite file: pass --db FILE")
         exists = self.path == ":memory:" or os.path.exists(self.path)
@@ -6731,7 +6760,7 @@ def _run_status(args, out: _Output) -> int:
         mark = out.paint("X", "green") if row.applied else " "
         when = f"  (applied {row.applied_at})" if args.verbose and row.applied_at else ""
         out.say(f"[{mark}] {_one_line(row.name)}{when}" + (f"  ({', '.join(notes)})" if notes else ""))
-    out.say(f"{_shown(args.db)}: {applied} applied, {len(rows) - applied} pending")
+    out.say(_one_line(f"{_shown(args.db)}: {applied} applied, {len(rows) - applied} pending"))
     return _status_problem(problem)
 
 
@@ -6747,7 +6776,7 @@ def _status_problem(problem: str | None) -> int:
 def _run_check(args, out: _Output) -> int:
     problems = check(args.db, models=args.models, directory=args.dir, timeout=args.timeout)
     for problem in problems:
-        print(problem)
+        print(_one_line(problem))  # names read from the database, as every error line shows them
     if problems:
         return 1
     if os.path.exists(args.db) or _is_url(args.db):
@@ -6755,7 +6784,7 @@ def _run_check(args, out: _Output) -> int:
         to_apply = f" ({pending} migration{'s' * (pending > 1)} to apply: run apply)" if pending else ""
         out.say(f"OK: models, migrations and database agree{to_apply}")
     else:  # a mistyped --db in CI should be seen
-        out.say(f"OK: models and migrations agree (no database at {args.db} to compare)")
+        out.say(_one_line(f"OK: models and migrations agree (no database at {args.db} to compare)"))
     return 0
 
 

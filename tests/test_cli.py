@@ -230,6 +230,24 @@ class Errors(unittest.TestCase):
             self.assert_one_line_error(self.project.cli(command), "database disk image is malformed (db.sqlite3 is "
                                        "damaged: restore it from a backup")
 
+    def test_check_and_status_show_names_and_paths_with_control_characters_escaped(self):
+        self.project.models(POLLS)
+        self.assertEqual(self.project.cli("make").returncode, 0)
+        self.assertEqual(self.project.cli("apply").returncode, 0)
+        self.project.execute('CREATE TABLE "a\nb\x1b[31mred" (x)')
+        result = self.project.cli("check")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("database drift: table a\\nb\\x1b[31mred", result.stdout)
+        self.assertNotIn("\x1b", result.stdout)
+        odd = "db\x01.sqlite3"
+        self.assertEqual(self.project.cli("apply", "--db", odd).returncode, 0)
+        self.assertEqual(self.project.cli("status", "--db", odd).stdout.splitlines()[-1],
+                         "db\\x01.sqlite3: 1 applied, 0 pending")
+        with open(os.path.join(self.project.root, "pyproject.toml"), "w") as handle:
+            handle.write('[tool.migrate]\ndb = "a\\u0000b"\n')  # (no argument or variable can hold one)
+        for command in ("status", "apply"):
+            self.assert_one_line_error(self.project.cli(command), "database path 'a\\x00b' holds a NUL character")
+
     def test_a_damaged_migrations_table_is_said_as_a_damaged_file_not_as_another_tools_table(self):
         self.project.models(POLLS)
         self.assertEqual(self.project.cli("make").returncode, 0)

@@ -60,6 +60,28 @@ class D1Export(unittest.TestCase):
             migrate.export_d1(directory=project.directory, out=project.directory + "/.")
         self.assertEqual([project.read(name) for name in project.files()], before)
 
+    def test_a_failed_export_writes_no_file_and_leaves_those_there_as_they_were(self):
+        project = Project(self)
+        project.models(MODELS)
+        project.make()
+        project.write_migration("0002_more", "-- migrate:up\nCREATE TABLE more (x);\n")
+        out = os.path.join(project.root, "d1")
+        os.makedirs(os.path.join(out, "0002_more.sql"))  # in the way of the second file
+        with open(os.path.join(out, "0001_initial.sql"), "w") as handle:
+            handle.write("-- an older export\n")
+        with self.assertRaisesRegex(migrate.MigrateError, "0002_more.sql: Is a directory; .*nothing was exported"):
+            migrate.export_d1(directory=project.directory, out=out)
+        self.assertEqual(sorted(os.listdir(out)), ["0001_initial.sql", "0002_more.sql"])
+        with open(os.path.join(out, "0001_initial.sql")) as handle:
+            self.assertEqual(handle.read(), "-- an older export\n")
+        os.rmdir(os.path.join(out, "0002_more.sql"))
+        project.write_migration("0002_more", "-- migrate:up\nBEGIN;\nCREATE TABLE more (x);\nCOMMIT;\n")
+        fresh = os.path.join(project.root, "fresh")
+        with self.assertRaisesRegex(migrate.MigrateError, "migration 0002_more: BEGIN cannot run inside the "
+                                    "migration's transaction"):  # nor in D1's
+            migrate.export_d1(directory=project.directory, out=fresh)
+        self.assertFalse(os.path.exists(fresh))
+
     def test_stale_files_in_the_folder_and_squashes_are_warned_about(self):
         project = Project(self)
         project.write_migration("0001_a", "-- migrate:up\nCREATE TABLE a (x);\n")

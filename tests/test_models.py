@@ -805,6 +805,9 @@ class LoadingModels(unittest.TestCase):
         project.models("raise RuntimeError('boom')\n")
         with self.assertRaisesRegex(migrate.MigrateError, r"failed to import: RuntimeError: boom \(line 4"):
             migrate.load_models(project.models_path)
+        project.models("class Odd(Exception):\n    def __str__(self):\n        raise TypeError\nraise Odd()\n")
+        with self.assertRaisesRegex(migrate.MigrateError, r"failed to import: Odd: \(its message cannot be shown\)"):
+            migrate.load_models(project.models_path)
         project.models("def broken(:\n")
         with self.assertRaisesRegex(migrate.MigrateError, "SyntaxError"):
             migrate.load_models(project.models_path)
