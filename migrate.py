@@ -1365,6 +1365,9 @@ def _resolve_implicit_references(tables: list[Table]) -> list[Table]:
     by_name = {_fold(t.name): t for t in tables}
     resolved = []
     for table in tables:
+        if all(fk.to for fk in table.foreign_keys):  # (most tables: kept as read, with what they cached)
+            resolved.append(table)
+            continue
         fks = []
         for fk in table.foreign_keys:
             parent = by_name.get(_fold(fk.table))
@@ -3455,13 +3458,17 @@ def _rewritten(directory, latest: Migration, result: MakeResult) -> MakeResult:
 def _execute_operations(scratch: sqlite3.Connection, operations: list, *, down: bool = False) -> list[tuple]:
     """Render each operation against the current scratch schema and run it
     there, so the next one sees its effect; returns (operation, SQL, inverse).
-    A down section only restores what was there: its drops are not checked."""
+    A down section only restores what was there: its drops are not checked,
+    and its inverses (None) are not needed."""
     steps = []
     dropping = {_fold(op.name) for op in operations if isinstance(op, DropTable)}
     for operation in operations:
-        schema = read_schema(scratch)
+        # Creating a table, or dropping one in the down section, needs no schema: reading the whole schema
+        # before each of them would make the first migration of N models cost N^2
+        needless = isinstance(operation, CreateTable) or (down and isinstance(operation, DropTable))
+        schema = None if needless else read_schema(scratch)
         statements = operation.sql(schema)
-        inverse = operation.reverse(schema)
+        inverse = None if down else operation.reverse(schema)
         fills = operation.fills if isinstance(operation, AlterTable) else {}
         if fills:
             _check_fills(scratch, operation, down=down)
