@@ -995,6 +995,12 @@ def _primary_key(fields: list[_Field]) -> list[_Field]:
 def _render_model(cls: type, fields: list[_Field], keys: dict, tables: dict) -> ModelTable:
     """A model's CREATE TABLE and CREATE INDEX statements."""
     name = tables[cls]
+    columns = {}
+    for f in fields:  # SQLite compares column names without case: x and X, or b (a key, column b_id) and b_id clash
+        other = columns.setdefault(_fold(f.column), f)
+        if other is not f:
+            raise MigrateError(f"model {cls.__name__}: fields {other.name} and {f.name} both make column "
+                               f"{f.column} (SQLite compares names without case): rename one of them")
     pk = _primary_key(fields)
     without_rowid = _model_option(cls, "__without_rowid__", tables)
     if without_rowid and not pk:
@@ -6908,6 +6914,8 @@ def main(argv: list[str] | None = None) -> int:
                          if os.environ.get(f"MIGRATE_{k.upper()}")})
         parser = _parser(settings)
         argv = sys.argv[1:] if argv is None else argv
+        if not isinstance(argv, (list, tuple)) or not all(isinstance(arg, str) for arg in argv):
+            raise MigrateError(f"main() takes a list of argument strings, such as ['status'], not {argv!r}")
         _refuse_option_before_command(parser, argv)
         args, unknown = parser.parse_known_args(argv)
         if unknown:  # (argparse would show the usage of migrate.py, not of the command)

@@ -166,7 +166,8 @@ class Errors(unittest.TestCase):
     def test_main_returns_the_exit_code_of_usage_errors_help_and_version(self):
         import contextlib
         import io
-        for argv, code in ((["bogus"], 2), (["status", "--no-such-option"], 2), (["--help"], 0), (["--version"], 0)):
+        for argv, code in ((["bogus"], 2), (["status", "--no-such-option"], 2), (["--help"], 0), (["--version"], 0),
+                           ("status", 1), ([5], 1), (5, 1)):  # not a list of strings: said, not a traceback
             with self.subTest(argv=argv), contextlib.redirect_stdout(io.StringIO()), \
                     contextlib.redirect_stderr(io.StringIO()):
                 self.assertEqual(migrate.main(argv), code)

@@ -176,6 +176,23 @@ class TableNames(ModelCase):
                 id: int
         """, "A", "B", "both map to table", "__tablename__")
 
+    def test_two_fields_on_one_column_is_an_error_naming_both(self):
+        self.error("""
+            @dataclass
+            class A:
+                x: int = 0
+                X: int = 0
+        """, "model A: fields x and X both make column X (SQLite compares names without case): rename one of them")
+        self.error("""
+            @dataclass
+            class B:
+                id: Optional[int] = None
+            @dataclass
+            class A:
+                b: Optional[B] = None
+                B_id: int = 0
+        """, "model A: fields b and B_id both make column B_id")
+
 
     def test_names_sqlite_litestream_d1_or_migrate_py_use_are_reserved(self):
         for name in ("sqlite_data", "_litestream_seq", "_CF_KV", "_migrations", "_New_question"):
