@@ -1128,10 +1128,12 @@ def _declared_indexes(cls: type, fields: list[_Field], models) -> list[tuple]:
             columns = (entry,) if isinstance(entry, str) else entry
             if not isinstance(columns, (list, tuple)) or not all(isinstance(c, str) for c in columns):
                 raise MigrateError(f"{shape}, not {entry!r}")
+            if not columns:
+                raise MigrateError(f"model {cls.__name__}: {attribute} has an index over no field: name its fields, "
+                                   "or remove it")
             unknown = [c for c in columns if c not in by_name]
-            if unknown or not columns:
-                raise MigrateError(f"model {cls.__name__}: {attribute} names unknown field "
-                                   f"{', '.join(unknown) or '(none)'}")
+            if unknown:
+                raise MigrateError(f"model {cls.__name__}: {attribute} names unknown field {', '.join(unknown)}")
             source = f"{attribute} {given_name + ': ' if given_name else ''}{tuple(columns)!r}"
             indexes.append((tuple(by_name[c] for c in columns), unique, source, given_name))
     return indexes
@@ -6738,7 +6740,19 @@ class _RunReport:
         if not steps:
             missing = self.reverting and not _is_url(db) and db != ":memory:" and not os.path.exists(db)
             out.say(f"  No migrations to revert (database {db} does not exist)." if missing
-                    else "  No migrations to revert." if self.reverting else "  No migrations to apply.")
+                    else f"  No migrations to revert{self._target_ahead()}." if self.reverting
+                    else "  No migrations to apply.")
+
+    def _target_ahead(self) -> str:
+        """For `revert TARGET` that reverted nothing: whether TARGET is not
+        applied yet (Django's `migrate app TARGET` would go forward to it)."""
+        target = getattr(self.args, "target", None)
+        if target in (None, "zero"):
+            return ""
+        rows = status(self.args.db, directory=self.args.dir, timeout=self.args.timeout)
+        number = _resolve_target(_migration_name(target, "target", self.args.dir), [row.name for row in rows])
+        ahead = [row.name for row in rows if _number(row.name) == number and not row.applied]
+        return f" ({ahead[0]} is not applied yet: apply {target} goes forward to it)" if ahead else ""
 
 
 def _print_plan(steps: list[PlannedStep], edited: list[str]) -> None:

@@ -533,6 +533,12 @@ class ConstraintsAndIndexes(ModelCase):
                 name: str
                 __indexes__ = [("name", "nope")]
         """, "Person", "__indexes__", "nope")
+        self.error("""
+            @dataclass
+            class Person:
+                name: str
+                __unique__ = {"by_nothing": ()}
+        """, "model Person: __unique__ has an index over no field: name its fields, or remove it")
 
     def test_two_indexes_that_would_share_a_name_are_an_error_not_one_lost(self):
         for declared, field_index in (('__unique__ = [("org", "user")]', "unique"),
