@@ -4235,28 +4235,21 @@ def _rebuilt_tables(statements) -> list[tuple[str, str]]:
         replacement.update((i, name) for i, now in list(replacement.items()) if now == old)
 
     for position, statement in enumerate(statements):
-        tokens = _first_tokens(statement, 12)
-        words = [t.upper for t in tokens]
-        if words[:2] == ["DROP", "TABLE"]:
-            name = _table_at(tokens, 2)
-            if name in made:
+        for action, name, new in _table_ddl([statement]):
+            if action == "drop" and name in made:
                 made.discard(name)
-            else:
+            elif action == "drop":
                 table = holder.pop(name, name)
                 dropped.append((position, table, holders.get(table, set()) | {table, name}))
-        elif words[:2] == ["CREATE", "TABLE"]:
-            make(_table_at(tokens, 2))
-        elif words[:2] == ["ALTER", "TABLE"] and "RENAME" in words:
-            at = words.index("RENAME")
-            if words[at + 1:at + 2] == ["TO"] and at + 2 < len(tokens):
-                old, new = _table_at(tokens, 2), _table_at(tokens, at + 2)
-                if old in made:
-                    made.discard(old)
-                    make(new, old)
-                else:  # a table that was there, renamed: it may take a dropped table's place too
-                    holder[new] = holder.pop(old, old)
-                    holders.setdefault(holder[new], {holder[new]}).add(new)
-                    replacement.update((i, new) for i, (_, _, names) in enumerate(dropped) if new in names)
+            elif action == "create":
+                make(name)
+            elif action == "rename" and name in made:
+                made.discard(name)
+                make(new, name)
+            elif action == "rename":  # a table that was there, renamed: it may take a dropped table's place too
+                holder[new] = holder.pop(name, name)
+                holders.setdefault(holder[new], {holder[new]}).add(new)
+                replacement.update((i, new) for i, (_, _, names) in enumerate(dropped) if new in names)
     for i, (_, _, names) in enumerate(dropped):  # made before the drop (the old table renamed away)
         if i not in replacement and names & made:
             replacement[i] = min(names & made)
@@ -5565,10 +5558,10 @@ def _refuse_lossy_reverts(conn, steps: list[PlannedStep]) -> None:
     not make, and that the database has: it would delete what was there
     before the migration (_dropped_for_good). The up SQL is the one recorded
     when it was applied, else its file's."""
-    for step in steps:
+    for step in (step for step in steps if step.action == "revert"):
         record, migration = step.record, step.migration
         up = record.up if record and record.up not in (None, _ADOPTED) else migration.up if migration else None
-        if step.action != "revert" or up is None:
+        if up is None:
             continue
         for table, column in _dropped_for_good(up, step.statements):
             found = _existing(conn, table, column)
