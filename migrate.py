@@ -1098,6 +1098,14 @@ def _column_sql(f: _Field, *, is_pk: bool, keys: dict, tables: dict) -> tuple[st
     return definition, references
 
 
+def _refuse_control_characters(cls: type, what: str, name: str) -> None:
+    # Names are written into migration files, where a line break would start a
+    # line of its own (even a section marker), and printed by status and check.
+    if re.search(r"[\x00-\x1f\x7f]", name):
+        raise MigrateError(f"model {cls.__name__}: {what} {name!r} holds a line break or another control "
+                           "character: choose a name without one")
+
+
 def _declared_indexes(cls: type, fields: list[_Field], models) -> list[tuple]:
     """`__indexes__` and `__unique__`: (columns, unique, where declared, the
     name given or None). A list's indexes get generated names, a dict's keys
@@ -1120,6 +1128,8 @@ def _declared_indexes(cls: type, fields: list[_Field], models) -> list[tuple]:
             if given_name is not None and (not isinstance(given_name, str) or not given_name.strip()):
                 raise MigrateError(f"model {cls.__name__}: {attribute} index name {given_name!r} must be a "
                                    "non-empty string")
+            if given_name is not None:
+                _refuse_control_characters(cls, f"{attribute} index name", given_name)
             if given_name is not None and (_ignored(given_name) or _fold(given_name).startswith("_new_")):
                 raise MigrateError(f"model {cls.__name__}: {attribute} index name {given_name} is reserved "
                                    f"(SQLite, Litestream or D1 use the prefix, or migrate.py the name: "
@@ -1166,6 +1176,7 @@ def model_tables(module) -> list[ModelTable]:
         name = table_name_for(cls)
         if not isinstance(name, str) or not name.strip():
             raise MigrateError(f"model {cls.__name__}: __tablename__ must be a non-empty string")
+        _refuse_control_characters(cls, "__tablename__", name)
         clash = by_table.setdefault(_fold(name), cls)
         if clash is not cls:
             raise MigrateError(f"models {clash.__name__} and {cls.__name__} both map to table {name}; "
@@ -3751,6 +3762,9 @@ class Rqlite:
             raise MigrateError(f"--db {self.shown} is not a valid rqlite URL{'' if '@' in url else f' ({exc})'}: "
                                "write it like http://host:4001 (a password's @ / ? # written %40 %2F %3F %23); "
                                "nothing was changed") from None
+        if parts.scheme.lower() not in ("http", "https"):
+            raise MigrateError(f"--db {self.shown} is not an http:// or https:// URL, and rqlite is spoken to over "
+                               "HTTP: write it like http://host:4001; nothing was changed")
         if not parts.hostname:
             raise MigrateError(f"--db {self.shown} names no host: write it like http://host:4001; nothing was changed")
         if parts.username is not None:  # user:password@ is rqlite's basic auth; urllib would take it for the host
@@ -6168,20 +6182,22 @@ _EXAMPLES = {
 }
 
 
-def _pyproject_settings(start: str = ".") -> dict:
+def _pyproject_settings(start: str = ".") -> tuple[dict, dict]:
     """db/models/dir from the nearest pyproject.toml with a [tool.migrate]
     that sets any (a package's own pyproject.toml in a monorepo does not hide
     the root's), the defaults for the others, all relative to its folder and
-    made relative to the current one; empty when there is none."""
+    made relative to the current one; empty when there is none. And where
+    each setting it sets came from, for errors about them."""
     folder = os.path.abspath(start)
     while True:
         path = os.path.join(folder, "pyproject.toml")
         settings = _read_pyproject(path) if os.path.isfile(path) else {}
         if settings:
-            return _relative_to_folder({**_DEFAULTS, **settings}, folder)
+            origins = {key: f"{key} = {value!r} in {os.path.relpath(path)}" for key, value in settings.items()}
+            return _relative_to_folder({**_DEFAULTS, **settings}, folder), origins
         parent = os.path.dirname(folder)
         if parent == folder:
-            return {}
+            return {}, {}
         folder = parent
 
 
@@ -6409,14 +6425,15 @@ def _parser(settings: dict):
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
     common = argparse.ArgumentParser(add_help=False, formatter_class=formatter)
-    common.add_argument("--db", default=settings["db"],
+    common.add_argument("--db",
                         help=f"SQLite database file (env MIGRATE_DB; now {settings['db']})")
-    common.add_argument("--models", default=settings["models"],
+    common.add_argument("--models",
                         help=f"models file or dotted module (env MIGRATE_MODELS; now {settings['models']})")
-    common.add_argument("--dir", default=settings["dir"],
+    common.add_argument("--dir",
                         help=f"migrations directory (env MIGRATE_DIR; now {settings['dir']})")
-    common.add_argument("-q", "--quiet", action="store_true", help="print errors and warnings only")
-    common.add_argument("-v", "--verbose", action="store_true",
+    loudness = common.add_mutually_exclusive_group()
+    loudness.add_argument("-q", "--quiet", action="store_true", help="print errors and warnings only")
+    loudness.add_argument("-v", "--verbose", action="store_true",
                         help="print more detail (make: the file written; status: applied times)")
 
     def command(name, help_text, aliases=()):
@@ -6904,6 +6921,17 @@ def _to_stderr(text: str) -> None:
         sys.stderr.flush()
 
 
+def _origin_note(message: str, borrowed: dict) -> str:
+    """Where a setting the error names was set, when not on the command line:
+    its fix may be to change pyproject.toml or the environment."""
+    for value, origin in borrowed.items():
+        named = ("''" in message) if value == "" else re.search(rf"(?<![\w./\\-]){re.escape(value)}(?![\w/\\-])",
+                                                                 message)
+        if named:
+            return f" (set by {_one_line(origin)})"
+    return ""
+
+
 def _flush(stream) -> None:
     with suppress(OSError, ValueError):  # (the output's own error: said on stderr, if it can be)
         stream.flush()
@@ -6913,12 +6941,16 @@ def main(argv: list[str] | None = None) -> int:
     """The command line: parse, call the library, print. Returns the exit code."""
     changing = False  # apply or revert that runs SQL: a closed output stops it mid-way
     database = None  # the command's --db, once parsed
+    borrowed = {}  # the values of settings from pyproject.toml or the environment: where each came from
     restore_streams = _usable_streams()
     try:
         settings = dict(_DEFAULTS)
-        settings.update(_pyproject_settings())
-        settings.update({k: os.environ[f"MIGRATE_{k.upper()}"] for k in _DEFAULTS
-                         if os.environ.get(f"MIGRATE_{k.upper()}")})
+        from_pyproject, origins = _pyproject_settings()
+        settings.update(from_pyproject)
+        from_environment = {key: os.environ[f"MIGRATE_{key.upper()}"] for key in _DEFAULTS
+                            if os.environ.get(f"MIGRATE_{key.upper()}")}  # (an empty one: unset, as in most tools)
+        settings.update(from_environment)
+        origins.update({key: f"MIGRATE_{key.upper()}" for key in from_environment})
         parser = _parser(settings)
         argv = sys.argv[1:] if argv is None else argv
         if not isinstance(argv, (list, tuple)) or not all(isinstance(arg, str) for arg in argv):
@@ -6930,14 +6962,19 @@ def main(argv: list[str] | None = None) -> int:
         for option in ("default", "rename"):  # SQL and names (paths may be any bytes)
             for text in getattr(args, option, None) or ():
                 _check_utf8(text, f"--{option}", "type it again")
+        for key in _DEFAULTS:  # (None: not on the command line; the help shows the setting in force)
+            if getattr(args, key) is None:
+                setattr(args, key, settings[key])
+                if key in origins:
+                    borrowed[settings[key]] = origins[key]
         changing = args.command in ("apply", "revert") and not args.dry_run
-        database = getattr(args, "db", None)
+        database = args.db
         return _HANDLERS[args.command](args, _Output(quiet=args.quiet))
     except SystemExit as exc:  # argparse's: a usage error (2), --help or --version (0): returned, as documented
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
     except MigrateError as exc:
         _flush(sys.stdout)
-        _to_stderr(f"error: {_one_line(str(exc))}")
+        _to_stderr(f"error: {_one_line(str(exc))}{_origin_note(str(exc), borrowed)}")
         return 1
     except sqlite3.Error as exc:  # not foreseen above: still one line, never a traceback
         _flush(sys.stdout)

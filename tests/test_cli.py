@@ -451,7 +451,8 @@ class Errors(unittest.TestCase):
         self.assertEqual((result.returncode, result.stderr), (2, "error: migrate.py revert: unrecognized arguments: "
                                                                   "--allow-changed (see python migrate.py revert "
                                                                   "--help)\n"))
-        for args in (("sql",), ("apply", "--timeout", "abc"), ("frobnicate",), ()):  # one line each, as any error
+        for args in (("sql",), ("apply", "--timeout", "abc"), ("frobnicate",), (),
+                     ("status", "-q", "-v"), ("apply", "--verbose", "--quiet")):  # one line each, as any error
             with self.subTest(args=args):
                 self.assert_one_line_error(self.project.cli(*args), "error: migrate.py", "--help)", code=2)
         self.assertIn("COMMAND", self.project.cli("--hel").stdout)

@@ -200,6 +200,15 @@ class TableNames(ModelCase):
                 self.error(f"@dataclass\nclass Data:\n    __tablename__ = {name!r}\n    x: int\n",
                            "model Data", f"table name {name} is reserved", "__tablename__")
 
+    def test_a_name_with_a_line_break_or_control_character_is_refused_naming_the_model(self):
+        # it would reach the migration file on a line of its own, even as a section marker
+        for name in ("a\n-- migrate:down\nb", "tab\there", "bell\x07", "esc\x1b[31m"):
+            with self.subTest(name=name):
+                self.error(f"@dataclass\nclass Data:\n    __tablename__ = {name!r}\n    x: int\n",
+                           f"model Data: __tablename__ {name!r} holds a line break or another control character")
+                self.error(f"@dataclass\nclass Data:\n    x: int\n    __indexes__ = {{{name!r}: 'x'}}\n",
+                           f"model Data: __indexes__ index name {name!r} holds a line break")
+
 
 class Columns(ModelCase):
     def test_python_types_map_to_sql_types_and_nullability(self):

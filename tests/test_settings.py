@@ -125,17 +125,17 @@ class PyprojectFile(unittest.TestCase):
 
     def test_paths_are_relative_to_the_pyproject_folder_urls_and_module_names_as_written(self):
         self.write(b'[tool.migrate]\ndb = "app.sqlite3"\nmodels = "app/models.py"\ndir = "/abs/migrations"\n')
-        settings = migrate._pyproject_settings(self.sub)
+        settings = migrate._pyproject_settings(self.sub)[0]
         self.assertEqual({key: os.path.abspath(value) for key, value in settings.items()},
                          {"db": os.path.join(self.root, "app.sqlite3"),
                           "models": os.path.join(self.root, "app", "models.py"),
                           "dir": os.path.abspath("/abs/migrations")})
         for db, models in [("http://127.0.0.1:4001", "app.models"), (":memory:", "models")]:
             self.write(f'[tool.migrate]\ndb = "{db}"\nmodels = "{models}"\n'.encode())
-            settings = migrate._pyproject_settings(self.sub)
+            settings = migrate._pyproject_settings(self.sub)[0]
             self.assertEqual((settings["db"], settings["models"]), (db, models))
         self.write(b'[tool.migrate]\ndb = "app.sqlite3"\n')  # what it leaves out is the default, there too
-        self.assertEqual({key: os.path.abspath(value) for key, value in migrate._pyproject_settings(self.sub).items()},
+        self.assertEqual({key: os.path.abspath(value) for key, value in migrate._pyproject_settings(self.sub)[0].items()},
                          {"db": os.path.join(self.root, "app.sqlite3"), "models": os.path.join(self.root, "models.py"),
                           "dir": os.path.join(self.root, "migrations")})
 
@@ -143,24 +143,24 @@ class PyprojectFile(unittest.TestCase):
         self.write(b'[tool.migrate]\ndb = "root.sqlite3"\n')
         with open(os.path.join(self.root, "app", "pyproject.toml"), "w") as handle:
             handle.write('[project]\nname = "app"\n')  # a package of a monorepo, without [tool.migrate]
-        self.assertEqual(os.path.abspath(migrate._pyproject_settings(self.sub)["db"]),
+        self.assertEqual(os.path.abspath(migrate._pyproject_settings(self.sub)[0]["db"]),
                          os.path.join(self.root, "root.sqlite3"))
 
     def test_non_utf8_file_is_one_line_error(self):
         path = self.write('[tool.migrate]\ndb = "café.db"\n'.encode("latin-1"))
         with self.assertRaisesRegex(migrate.MigrateError, f"^{re.escape(path)} is not UTF-8 .*: save it as UTF-8$"):
-            migrate._pyproject_settings(self.sub)
+            migrate._pyproject_settings(self.sub)[0]
 
     def test_a_byte_order_mark_is_one_line_error_saying_to_save_without_it(self):
         path = self.write('\ufeff[tool.migrate]\ndb = "x.db"\n'.encode())
         with self.assertRaisesRegex(migrate.MigrateError, f"^{re.escape(path)} starts with a byte order mark, which "
                                     "TOML does not allow .*: save it as UTF-8 without one$"):
-            migrate._pyproject_settings(self.sub)
+            migrate._pyproject_settings(self.sub)[0]
 
     def test_arrays_nested_too_deeply_are_one_line_error(self):
         path = self.write(("x = " + "[" * 3000 + "]" * 3000 + '\n[tool.migrate]\ndb = "x.db"\n').encode())
         try:
-            settings = migrate._pyproject_settings(self.sub)
+            settings = migrate._pyproject_settings(self.sub)[0]
         except migrate.MigrateError as exc:  # tomllib (3.11+) recurses
             self.assertRegex(str(exc), f"^{re.escape(path)} nests arrays or tables too deeply")
         else:  # the fallback reader of 3.9 and 3.10 reads only [tool.migrate]
@@ -169,7 +169,7 @@ class PyprojectFile(unittest.TestCase):
     def test_tool_migrate_that_is_not_a_table_is_one_line_error(self):
         path = self.write(b'[tool]\nmigrate = "x"\n')
         with self.assertRaisesRegex(migrate.MigrateError, f"^{re.escape(path)}: tool.migrate must be a table"):
-            migrate._pyproject_settings(self.sub)
+            migrate._pyproject_settings(self.sub)[0]
 
     def test_cli_from_a_subfolder_uses_the_pyproject_folder_and_flags_the_current_one(self):
         project = Project(self)
@@ -194,6 +194,32 @@ class PyprojectFile(unittest.TestCase):
         self.assertTrue(os.path.exists(os.path.join(sub, "flag.sqlite3")))
         run("apply", env={"MIGRATE_DB": "env.sqlite3"})
         self.assertTrue(os.path.exists(os.path.join(sub, "env.sqlite3")))
+
+    def test_an_error_about_a_setting_from_pyproject_or_the_environment_says_where_it_was_set(self):
+        project = Project(self)
+        project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n")
+        pyproject = os.path.join(project.root, "pyproject.toml")
+        for toml, command, env, note in (
+                ('db = "missing/app.db"', "apply", {}, "(set by db = 'missing/app.db' in pyproject.toml)"),
+                ('db = ""', "status", {}, "(set by db = '' in pyproject.toml)"),
+                ('dir = "gone"', "status", {}, "(set by dir = 'gone' in pyproject.toml)"),
+                ('models = ""', "make", {}, "(set by models = '' in pyproject.toml)"),
+                ('db = "app.db"', "status", {"MIGRATE_DIR": "elsewhere"}, "(set by MIGRATE_DIR)")):
+            with self.subTest(toml=toml, env=env):
+                with open(pyproject, "w") as handle:
+                    handle.write(f"[tool.migrate]\n{toml}\n")
+                result = project.cli(command, env=env)
+                self.assertEqual(result.returncode, 1, result.stdout)
+                self.assertTrue(result.stderr.endswith(f"{note}\n"), result.stderr)
+                self.assertEqual(result.stderr.count("\n"), 1, result.stderr)
+        with open(pyproject, "w") as handle:
+            handle.write('[tool.migrate]\ndir = "gone"\n')
+        result = project.cli("status", "--dir", "gone")  # on the command line: no note
+        self.assertEqual(result.stderr, "error: migrations directory gone not found: run `make` to create it, or "
+                                        "pass --dir\n")
+        result = project.cli("status", env={"MIGRATE_DIR": ""})  # an empty variable is unset
+        self.assertIn("(set by dir = 'gone' in pyproject.toml)", result.stderr)
+        self.assertEqual(os.listdir(project.root), ["migrations", "pyproject.toml"], "nothing else was created")
 
 
 if __name__ == "__main__":
