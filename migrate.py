@@ -150,7 +150,7 @@ _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 def _fold(name: str) -> str:
     """A name as SQLite compares names: ASCII letters in any case, every other
     character exactly ("Ü" is not "ü", "straße" is not "strasse")."""
-    return name.translate(_ASCII_LOWER)
+    return name.lower() if name.isascii() else name.translate(_ASCII_LOWER)  # (the first is ~4x faster)
 
 
 # A tokenizer, not a parser: it knows strings, the four identifier quotes and
@@ -1310,13 +1310,15 @@ def _remember_table(key: tuple, table: Table) -> Table:
     return table
 
 
+_VIRTUAL_TABLE = re.compile(r"\s*CREATE\s+VIRTUAL\b", re.I)
+
+
 def read_schema(conn) -> Schema:
     """Introspect a connection's main database: tables (with columns, keys,
     indexes), views and triggers, skipping SQLite's own and our bookkeeping."""
     rows = conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master "
                         "WHERE sql IS NOT NULL ORDER BY rowid").fetchall()
-    virtual = [name for kind, name, _, sql in rows
-               if kind == "table" and re.match(r"\s*CREATE\s+VIRTUAL\b", sql, re.I)]
+    virtual = [name for kind, name, _, sql in rows if kind == "table" and _VIRTUAL_TABLE.match(sql)]
     shadow = _shadow_tables(conn, virtual) if virtual else set()
     tables, views, triggers = [], [], []
     others = [SchemaObject("virtual table", name, name, sql) for kind, name, _, sql in rows if name in virtual]
@@ -1329,7 +1331,7 @@ def read_schema(conn) -> Schema:
         if _ignored(name) or (kind != "view" and _ignored(table_name)):
             continue
         if kind == "table" and name not in virtual:
-            if _fold(name) not in shadow:
+            if not shadow or _fold(name) not in shadow:
                 key = (type(conn), name, sql, tuple(indexes_of.get(_fold(name), ())))
                 tables.append(_TABLES_READ.get(key) or _remember_table(key, _read_table(conn, name, sql, index_sql)))
         elif kind == "view":
