@@ -1081,8 +1081,13 @@ def _column_sql(f: _Field, *, is_pk: bool, keys: dict, tables: dict) -> tuple[st
     for key in ("on_delete", "on_update"):
         if key in f.metadata:
             action = " ".join(str(f.metadata[key]).upper().split())
-            if action not in _FK_ACTIONS or not references:
-                raise MigrateError(f"{where}: {key} must be one of {', '.join(_FK_ACTIONS)} on a foreign key")
+            if not references:
+                raise MigrateError(f"{where}: {key} needs a foreign key: annotate the field with a model "
+                                   "(team: Team), or add metadata references (\"references\": \"team\"), or "
+                                   f"drop {key}")
+            if action not in _FK_ACTIONS:
+                raise MigrateError(f"{where}: {key} must be one of {', '.join(_FK_ACTIONS)}, not "
+                                   f"{f.metadata[key]!r}")
             if action == "SET NULL" and not f.nullable:  # Django's fields.E320
                 raise MigrateError(f"{where}: {key} SET NULL needs a nullable field (Optional[...]), or the "
                                    "action fails on NOT NULL: make it Optional, or choose another action")
@@ -1795,6 +1800,57 @@ def _fills_into_new_tables(operations: list) -> list[str]:
             f"nowhere); make the field Optional, or add {fk.table} and its rows in a migration of their own first"
             for op in operations if isinstance(op, AlterTable) for fk in op.after.foreign_keys
             if _fold(fk.table) in made for column in fk.columns[:1] if _fold(column) in op.fills]
+
+
+def _constant_fills_into_unique(operations: list) -> list[str]:
+    """One-off values that are the same in every row (they name no column
+    and call no random()) for a column whose primary key or unique index
+    refuses that beyond one row: applying fails on a table with rows."""
+    warnings = []
+    for op in (op for op in operations if isinstance(op, AlterTable)):
+        table = op.after
+        for column, value in op.fills.items():
+            if _per_row(value, table) or column == _fold(table.rowid_alias or ""):
+                continue
+            keyed = column in map(_fold, table.primary_key)
+            if keyed or any([column] == [_fold(c) for c in (i.columns or ())] for i in table.indexes if i.unique) \
+                    or any([column] == list(map(_fold, columns)) for columns in table.unique):
+                new, name = table.column(column), f"{table.name}.{table.column(column).name}"
+                rows = "every existing row" if op.before.column(column) is None else "every row where it is NULL"
+                fix = (f"make this migration with --default {name}=SQL giving each row its own value (an "
+                       "expression such as 'x' || rowid)")
+                if new.default is not None:  # the fill is the field's own default, which --default cannot replace
+                    fix = ("make the field Optional" * (not keyed) + ", or " * (not keyed)
+                           + f"drop its default and {fix}")
+                warnings.append(f"{name} is filled with {value} in {rows}, which its "
+                                f"{'primary key' if keyed else 'unique index'} refuses beyond one row: applying "
+                                f"fails on a table with two such rows or more; {fix}")
+    return warnings
+
+
+def _per_row(value: str, table: Table) -> bool:
+    """Whether an SQL expression can differ from row to row of `table`: it
+    names one of its columns or the rowid, or calls random()."""
+    names = {_fold(c.name) for c in table.columns} | {"rowid", "oid", "_rowid_", "random", "randomblob"}
+    return any(t.kind in ("word", "ident") and _fold(_unquote(t.text)) in names for t in _tokenize(value))
+
+
+def _repointed_keys(operations: list) -> list[str]:
+    """A kept column whose foreign key now points at other parent columns
+    keeps its values, which are keys of the old parent columns: applying
+    fails while one of them is no key of the new."""
+    warnings = []
+    for op in (op for op in operations if isinstance(op, AlterTable)):
+        old_keys = {fk.signature[0]: fk for fk in op.before.foreign_keys}
+        for fk in op.after.foreign_keys:
+            old = old_keys.get(fk.signature[0])
+            if old is not None and old.signature[1:3] != fk.signature[1:3]:
+                columns = ", ".join(f"{op.after.name}.{c}" for c in fk.columns)
+                warnings.append(f"{columns} now points at {fk.table} ({', '.join(fk.to)}) instead of {old.table} "
+                                f"({', '.join(old.to)}) and keeps its values: applying fails while one is no "
+                                f"{fk.table} ({', '.join(fk.to)}) key; rewrite them in this migration before the "
+                                "rebuild, or in a migration of their own first (make --empty)")
+    return warnings
 
 
 def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool) -> dict:
@@ -3184,7 +3240,8 @@ def _make(scratch, module, number, name, questioner) -> MakeResult:
     renamed = {_fold(op.old): op.new for op in operations if isinstance(op, RenameTable)}
     renamed.update({(_fold(op.table), _fold(op.old)): op.new for op in operations if isinstance(op, RenameColumn)})
     unmarked = (_revert_warnings(operations) + _lost_clauses(original, changed, renamed)  # no statement says them
-                + _fills_into_new_tables(operations))
+                + _fills_into_new_tables(operations) + _constant_fills_into_unique(operations)
+                + _repointed_keys(operations))
     reverted = warnings_for([inverse for _, _, inverse in reversed(steps)])  # (the down section says them)
     warnings = (warnings_for(operations) + unmarked + [f"reverting {w}" for w in reverted if w.startswith("narrows")]
                 + (_rename_hints(operations) if questioner.prompt is None else []))
@@ -5311,10 +5368,13 @@ def _violation_error(steps: list[PlannedStep], rows: Counter) -> MigrateError:
 
 def _renamed_away(steps: list[PlannedStep], tables: set[str]) -> tuple[str, str] | None:
     """(old, new) for an ALTER TABLE old RENAME TO new in the steps whose
-    new name is one of `tables` (folded): children's foreign keys follow a
-    rename, so a rebuild that renames the old table away repoints them."""
-    return next(((name, new) for step in steps for action, name, new in _table_ddl(step.statements)
-                 if action == "rename" and new in tables), None)
+    new name is one of `tables` (folded) and is dropped after it: children's
+    foreign keys follow a rename, so a rebuild that renames the old table
+    away, then drops it, leaves them pointing at a table that is gone. (The
+    generated rebuild's rename of _new_t onto t is no such case.)"""
+    ddl = [(action, name, detail) for step in steps for action, name, detail in _table_ddl(step.statements)]
+    return next(((name, new) for at, (action, name, new) in enumerate(ddl)
+                 if action == "rename" and new in tables and ("drop", new, None) in ddl[at + 1:]), None)
 
 
 def _now() -> str:

@@ -251,6 +251,63 @@ class Evolution(unittest.TestCase):
         self.assertIn(f"-- WARNING: {warning}", result.text)
         project.apply()  # no rows: fine
 
+    def test_one_value_for_every_row_of_a_unique_or_key_column_is_warned_about_and_does_fail_on_two_rows(self):
+        before = "@dataclass\nclass B:\n    name: str\n{extra}    id: Optional[int] = None\n"
+        unique = 'field(metadata={"unique": True})'
+        cases = [  # (fields added or changed, --default, the warning's start and fix, or None: no warning)
+            (f"    slug: str = {unique}\n", "''", "b.slug is filled with '' in every existing row, which its unique "
+             "index refuses", "make this migration with --default b.slug=SQL giving each row its own value"),
+            (f"    slug: str = field(default='', metadata={{'unique': True}})\n", None, "b.slug is filled with '' in "
+             "every existing row", "make the field Optional, or drop its default and make this migration with"),
+            ("    code: str = field(metadata={'unique': True})\n", "'z'", "b.code is filled with 'z' in every row "
+             "where it is NULL", "--default b.code=SQL"),
+            (f"    slug: str = {unique}\n", "'s' || rowid", None, None),
+            (f"    slug: str = {unique}\n", "lower(name)", None, None),  # names a column: may differ per row
+            (f"    slug: str = {unique}\n", "hex(randomblob(8))", None, None),
+            ("    slug: str = ''\n", None, None, None)]  # no unique index
+        for fields, default, warning, fix in cases:
+            with self.subTest(fields=fields, default=default):
+                project = Project(self)
+                project.models(before.format(extra="    code: Optional[str] = field(default=None, metadata="
+                                             "{'unique': True})\n" if "code" in fields else ""))
+                project.make()
+                project.apply()
+                project.execute("INSERT INTO b (name) VALUES ('x'), ('y')")
+                project.models(before.format(extra=fields))
+                defaults = {f"b.{'code' if 'code' in fields else 'slug'}": default} if default else {}
+                result = project.make(questioner=migrate.Questioner(defaults=defaults))
+                found = [w for w in result.warnings if "in every" in w]
+                if warning is None:
+                    self.assertEqual(found, [], result.text)
+                    project.apply()
+                    continue
+                self.assertEqual(len(found), 1, result.warnings)
+                self.assertTrue(found[0].startswith(warning), found[0])
+                self.assertIn(fix, found[0])
+                self.assertIn(f"-- WARNING: {found[0]}", result.text)
+                with self.assertRaisesRegex(migrate.MigrateError, "UNIQUE constraint failed"):
+                    project.apply()  # (what the warning foretold: the table has two rows)
+
+    def test_a_kept_column_whose_foreign_key_moves_to_other_parent_columns_is_warned_about(self):
+        project = Project(self)
+        player = "@dataclass\nclass Player:\n    team: Team\n    id: Optional[int] = None\n"
+        project.models("@dataclass\nclass Team:\n    code: str\n    id: Optional[int] = None\n" + player)
+        project.make()
+        project.apply()
+        project.execute("INSERT INTO team (code) VALUES ('a'), ('b')")
+        project.execute("INSERT INTO player (team_id) VALUES (1), (2)")
+        project.models("@dataclass\nclass Team:\n    code: str = field(metadata={'primary_key': True})\n" + player)
+        result = project.make()
+        warning = ("player.team_id now points at team (code) instead of team (id) and keeps its values: applying "
+                   "fails while one is no team (code) key")
+        self.assertIn(warning, " ".join(result.warnings))
+        self.assertIn(f"-- WARNING: {warning}", result.text)
+        with self.assertRaises(migrate.MigrateError) as caught:
+            project.apply()
+        self.assertIn("player rowid 1 -> team", str(caught.exception))
+        self.assertIn("delete or update those rows", str(caught.exception))  # no rename of team away to blame
+        self.assertNotIn("renamed", str(caught.exception))
+
     def test_make_after_a_merge_names_the_migration_written_without_a_column(self):
         project = Project(self)
         model = "@dataclass\nclass Choice:\n    text: {text}\n{author}    id: Optional[int] = None\n"

@@ -721,7 +721,10 @@ class ForeignKeys(ModelCase):
                 team: int = field(metadata={"references": "nowhere"})
         """, "Person field team", "unknown table", "nowhere")
         team = "@dataclass\nclass Team:\n    id: int\n@dataclass\nclass Person:\n    team: Team = field(metadata=%r)\n"
-        for metadata, fragment in (({"on_delete": "EXPLODE"}, "on_delete"),
+        self.error("@dataclass\nclass T:\n    a: Optional[int] = field(default=None, metadata={'on_delete': 'CASCADE'})\n",
+                   "model T field a: on_delete needs a foreign key: annotate the field with a model")
+        for metadata, fragment in (({"on_delete": "EXPLODE"}, "on_delete must be one of CASCADE, SET NULL, SET "
+                                                              "DEFAULT, RESTRICT, NO ACTION, not 'EXPLODE'"),
                                    ({"on_delete": "set null"}, "on_delete SET NULL needs a nullable field"),
                                    ({"on_update": "SET DEFAULT"}, "on_update SET DEFAULT needs a default")):
             self.error(team % metadata, "Person field team", fragment)
