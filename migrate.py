@@ -1888,6 +1888,9 @@ def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool) -> 
             hint = (f" If it is {after.name}.{gone[0]} renamed, pass --rename "
                     f"{after.name}.{gone[0]}={column.name}." if old is None and gone else "")
             key = f"{after.name}.{column.name}"
+            field_key = key[:-3] if _fold(key).endswith("_id") else None  # a foreign key's field: team -> team_id
+            if field_key and _fold(field_key) in questioner.defaults:
+                hint += f" (--default {field_key} names the field: its column is {column.name}.)"
             if _fold(column.name) in map(_fold, after.primary_key):  # Optional is refused for it
                 alone = len(after.primary_key) == 1
                 example = "rowid" if _affinity(column.type) in ("INTEGER", "REAL", "NUMERIC") else "'k' || rowid"
@@ -2583,7 +2586,7 @@ def parse_sections(text: str, path: str = "migration") -> tuple[str, str | None]
         written = text[line.start():line.end()]
         if written != line.group():
             raise MigrateError(f"migration file {path}, line {text.count(chr(10), 0, line.start()) + 1}: "
-                               f"{ascii(written.strip())} is meant as a section marker but holds a character "
+                               f"{ascii(written.strip(' '))} is meant as a section marker but holds a character "
                                "other than a plain space or colon, so it would be read as a comment: retype the "
                                "line")
     for line in _LIKE_A_MARKER.finditer(text):
@@ -4004,7 +4007,7 @@ class _Database:
             return
         folder = os.path.dirname(os.path.abspath(self.path))
         if not os.path.isdir(folder):
-            raise MigrateError(f"cannot create database {self.path}: folder {folder} does not exist")
+            raise MigrateError(f"cannot create database {self.path}: {_not_a_folder(folder)}")
         if not exists and os.path.islink(self.path):  # SQLite makes the file the link names, if it can
             target = os.path.realpath(self.path)
             if not os.path.isdir(os.path.dirname(target)):
@@ -4049,6 +4052,11 @@ def _migrations_columns(conn) -> set[str]:
     return {row[1].lower() for row in conn.execute(f"PRAGMA table_info({quote(MIGRATIONS_TABLE)})").fetchall()}
 
 
+def _not_a_folder(folder: str) -> str:
+    """Why a file cannot be made in `folder`, which is no folder."""
+    return f"{folder} is a file, not a folder" if os.path.exists(folder) else f"folder {folder} does not exist"
+
+
 def _damaged(exc: Exception) -> bool:
     """Whether SQLite's error says the database file is damaged."""
     return isinstance(exc, sqlite3.DatabaseError) and ("malformed" in str(exc) or "not a database" in str(exc))
@@ -4070,10 +4078,10 @@ def _applied(conn) -> dict[str, _Record]:
                            "tool's? rename it, or use another database; nothing was changed") from None
     for name, checksum, applied_at, down_sql, up_sql in rows:
         if not (isinstance(name, str) and name and isinstance(checksum, str)
-                and isinstance(down_sql, (str, type(None))) and isinstance(up_sql, (str, type(None)))):
+                and all(isinstance(text, (str, type(None))) for text in (applied_at, down_sql, up_sql))):
             raise MigrateError(f"table {MIGRATIONS_TABLE} has a damaged row (name {name!r}, checksum "
-                               f"{checksum!r}, down_sql of type {type(down_sql).__name__}, up_sql of type "
-                               f"{type(up_sql).__name__}): fix or delete that row; nothing was changed")
+                               f"{checksum!r}, applied_at {applied_at!r}, down_sql of type {type(down_sql).__name__}, "
+                               f"up_sql of type {type(up_sql).__name__}): fix or delete that row; nothing was changed")
     return {row[0]: _Record(*row) for row in rows}
 
 
@@ -6137,7 +6145,7 @@ def _check_backup_path(path: str, db) -> None:
         raise MigrateError(f"backup file {path} already exists: choose another path; nothing was changed")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        raise MigrateError(f"cannot write backup {path}: folder {folder} does not exist; nothing was changed")
+        raise MigrateError(f"cannot write backup {path}: {_not_a_folder(folder)}; nothing was changed")
 
 
 def _refuse_backup_of_cluster(conn) -> None:

@@ -276,6 +276,10 @@ class Errors(unittest.TestCase):
         self.assert_one_line_error(self.project.cli("status"), "has a damaged row (name None")
         self.project.execute("UPDATE _migrations SET name = '0001_initial', down_sql = x'414243'")
         self.assert_one_line_error(self.project.cli("revert"), "down_sql of type bytes")
+        self.project.execute("UPDATE _migrations SET down_sql = NULL, applied_at = x'00'")
+        for args in (("status", "--json"), ("status", "-v")):
+            self.assert_one_line_error(self.project.cli(*args), "has a damaged row (name '0001_initial', checksum "
+                                       "'x', applied_at b'\\x00'")
 
     def test_output_into_a_closed_pipe_is_no_traceback(self):
         conn = sqlite3.connect(os.path.join(self.project.root, "db.sqlite3"))

@@ -466,7 +466,8 @@ class Commands(unittest.TestCase):
         self.assertIn("already exists", self.project.cli("apply", "--backup", "before.sqlite3").stderr)
         self.assertEqual([name for name in os.listdir(self.project.root) if "before" in name], ["before.sqlite3"])
         self.assertEqual(os.stat(saved).st_mode & 0o777, os.stat(self.project.db).st_mode & 0o777)
-        for path, error in (("", "backup path is given as ''"), ("no/such/folder/b.sqlite3", "folder .* does not exist")):
+        for path, error in (("", "backup path is given as ''"), ("no/such/folder/b.sqlite3", "folder .* does not exist"),
+                            ("migrations/0001_initial.sql/b.sqlite3", "0001_initial.sql is a file, not a folder")):
             result = self.project.cli("apply", "--backup", path)
             self.assertEqual(result.returncode, 1, result.stdout)
             self.assertRegex(result.stderr, error)

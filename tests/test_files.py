@@ -1,5 +1,6 @@
 """Migration files: names, sections, statement splitting, checksums."""
 import os
+import re
 import unittest
 
 from tests.support import Project, migrate
@@ -85,9 +86,10 @@ class Sections(unittest.TestCase):
 
     def test_a_marker_with_a_pasted_odd_space_or_colon_is_an_error_not_a_comment(self):
         for marker in ("--\u00a0migrate:down", "-- migrate:down\u00a0", "--\u200bmigrate:down", "--\vmigrate:down",
-                       "-- migrate\uff1adown", "--\u3000migrate:down", "-- migrate:\u2009up"):
+                       "-- migrate\uff1adown", "--\u3000migrate:down", "-- migrate:\u2009up", "-- migrate:down\v"):
             with self.subTest(marker=ascii(marker)):  # SQLite reads each as a comment: the down SQL would run with the up
-                with self.assertRaisesRegex(migrate.MigrateError, "0001_x.sql, line 3: .* is meant as a section "
+                shown = re.escape(ascii(marker))  # the odd character too
+                with self.assertRaisesRegex(migrate.MigrateError, f"0001_x.sql, line 3: {shown} is meant as a section "
                                             "marker but holds a character other than a plain space or colon"):
                     migrate.parse_sections(f"-- migrate:up\nCREATE TABLE t (x);\n{marker}\nDROP TABLE t;\n",
                                            "migrations/0001_x.sql")

@@ -638,6 +638,15 @@ class Evolution(unittest.TestCase):
         self.assertEqual(dotted.make(write=False, questioner=migrate.Questioner(defaults={"a.b.c": "''"})).operations,
                          ("+ Add column a.b.c",))
         self.assertEqual(self.project.files(), ["0001_initial.sql"])
+        keyed = Project(self)  # a foreign key's field named instead of its column
+        keyed.models("@dataclass\nclass Team:\n    id: Optional[int] = None\n@dataclass\nclass Q:\n    text: str\n")
+        keyed.make()
+        keyed.models("@dataclass\nclass Team:\n    id: Optional[int] = None\n@dataclass\nclass Q:\n    text: str\n"
+                     "    team: Team\n")
+        with self.assertRaisesRegex(migrate.MigrateError, re.escape(
+                "pass --default q.team_id=SQL (a one-off value for existing rows)") + ".*" + re.escape(
+                "(--default q.team names the field: its column is team_id.)")):
+            keyed.make(questioner=migrate.Questioner(defaults={"q.team": "1"}))
 
     def test_a_down_value_for_a_column_dropped_from_a_renamed_table_takes_the_new_table_name(self):
         self.project.models("@dataclass\nclass Post:\n    title: str\n    body: str\n    id: Optional[int] = None\n")

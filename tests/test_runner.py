@@ -1092,6 +1092,17 @@ class Connections(unittest.TestCase):
         os.mkdir(os.path.join(project.root, "gone"))
         self.assertEqual(len(migrate.apply(link, directory=project.directory)), 1)
 
+    def test_a_database_path_below_a_missing_folder_or_a_file_says_which(self):
+        project = Project(self)
+        project.models(POLLS)
+        project.make()
+        for below, reason in (("gone", f"folder {project.root}/gone does not exist"),
+                              ("models.py", f"{project.models_path} is a file, not a folder")):
+            with self.subTest(below=below), self.assertRaises(migrate.MigrateError) as caught:
+                migrate.apply(os.path.join(project.root, below, "db.sqlite3"), directory=project.directory)
+            self.assertEqual(str(caught.exception), f"cannot create database {project.root}/{below}/db.sqlite3: "
+                                                    f"{reason}")
+
     def test_an_open_connection_is_left_as_found_including_foreign_keys(self):
         project = Project(self)
         project.models(POLLS)
