@@ -3354,6 +3354,9 @@ def export_d1(*, directory: str | os.PathLike = "migrations", out: str | os.Path
     or the DROP would fail). Returns the paths written."""
     out = _path_argument(out, "the export folder", "--d1 FOLDER")
     directory = _path_argument(directory, "the migrations directory", "--dir FOLDER")
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise MigrateError(f"{out} is a file, not a folder: pass --d1 with a folder (made if missing); nothing was "
+                           "exported")
     if os.path.realpath(out) == os.path.realpath(directory):
         raise MigrateError(f"{out} is the migrations folder: exporting there would overwrite the migrations "
                            "with their up sections only; choose another folder; nothing was exported")
@@ -3373,13 +3376,19 @@ def export_d1(*, directory: str | os.PathLike = "migrations", out: str | os.Path
             _drop_temp_objects(scratch, set())  # as apply does after each migration
             files.append((os.path.join(out, migration.name + ".sql"),
                           f"-- {migration.name}, exported by migrate.py {__version__} for Cloudflare D1\n"
-                          + "".join(_terminated(s) + "\n" for s in statements)))
+                          + _D1_DEFERRED + "".join(_terminated(s) + "\n" for s in statements)))
     except sqlite3.Error as exc:
         raise MigrateError(f"migration {migration.name} fails when replayed: {exc}; nothing was exported") from None
     finally:
         scratch.close()
     _write_all(files, out)
     return [path for path, _ in files]
+
+
+# D1 checks each foreign key as its statement runs; `apply` checks them all before
+# COMMIT, so a migration may insert a child row before its parent. Deferred to
+# the end of the file's transaction, D1 does the same (its foreign keys page).
+_D1_DEFERRED = "PRAGMA defer_foreign_keys = on;\n"
 
 
 def _write_all(files: list[tuple[str, str]], folder: str) -> None:
@@ -3421,6 +3430,29 @@ def d1_warnings(*, directory: str | os.PathLike = "migrations", out: str | os.Pa
     warnings += [f"{m.name} replaces {len(m.replaces)} migrations, which D1 does not know: a D1 database that "
                  "applied them would run it again and fail; for such a database use an export from before "
                  "the squash, in a folder of its own" for m in migrations if m.replaces]
+    return warnings + _defaulted_references(migrations)
+
+
+def _defaulted_references(migrations: list[Migration]) -> list[str]:
+    """Columns added with a foreign key and a default other than NULL, which
+    SQLite refuses with foreign keys on, as D1 always has them, when the
+    table has rows ("Cannot add a REFERENCES column with non-NULL default")."""
+    warnings, scratch = [], _scratch_database()
+    try:
+        for migration in migrations:
+            statements = split_statements(migration.up)
+            _cascading_drops(scratch, statements)  # (runs the schema statements)
+            for action, table, column in _table_ddl(statements):
+                if action == "add column" and scratch.execute(
+                        "SELECT 1 FROM pragma_table_xinfo(?) AS c, pragma_foreign_key_list(?) AS fk WHERE c.name = "
+                        "? COLLATE NOCASE AND fk.\"from\" = c.name AND c.dflt_value IS NOT NULL AND "
+                        "upper(c.dflt_value) <> 'NULL'", (table, table, column)).fetchone():
+                    warnings.append(f"{migration.name} adds column {table}.{column} with a foreign key and a "
+                                    "default other than NULL, which D1 refuses when the table has rows: add it "
+                                    "without the default (Optional), fill it, then make it required, in migrations "
+                                    "of their own")
+    finally:
+        scratch.close()
     return warnings
 
 
@@ -3675,8 +3707,17 @@ def schema_differences(actual: Schema, expected: Schema, *, unmanaged: frozenset
             problems.append(f"table {expected_tables[key].name}: in {names[1]}, not in {names[0]}")
         else:
             table = expected_tables[key].name
-            problems += [c.difference(table, *names)
-                         for c in _table_changes(actual_tables[key], expected_tables[key])]
+            changes = _table_changes(actual_tables[key], expected_tables[key])
+            signs = {}  # an index of one name on both sides, defined otherwise: one difference, not two
+            for change in changes:
+                if change.kind == "index":
+                    signs.setdefault(_fold(change.name), set()).add(change.sign)
+            for change in changes:
+                if change.kind != "index" or len(signs[_fold(change.name)]) == 1:
+                    problems.append(change.difference(table, *names))
+                elif change.sign == "-":
+                    problems.append(f"index {change.name} on {table} is defined otherwise in {names[0]} than in "
+                                    f"{names[1]}")
     return problems
 
 
@@ -5146,6 +5187,7 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
         violations = _checked_violations(conn, steps, touched)
         if violations - allowed:
             raise _NewViolations(violations)
+        _refuse_dangling_references(conn, steps)
         keyless = _without_parent_keys(conn, _created_with_references(statements))
         _commit(conn, steps, timeout=timeout)
     except (MigrateError, _NewViolations):
@@ -5226,7 +5268,7 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
                 if signalled and str(exc) == "interrupted":  # Ctrl-C: raised as handler() began, which
                     raise signalled[0] from None               # sqlite3 swallows, ending the statement
                 doing = "reverting migration" if step.action == "revert" else "migration"
-                hints = _null_hint(str(exc), reverting=step.action == "revert") + _adopt_hint(str(exc), step) + \
+                hints = _null_hint(str(exc), reverting=step.action == "revert") + _adopt_hint(str(exc), step, first=create_table) + \
                     _dependent_hint(str(exc)) + _edited_down_hint(step) + _readonly_hint(str(exc))
                 raise MigrateError(f"{doing} {step.name} failed: {_own_names(str(exc))} in statement: "
                                    f"{_shorten(statement)}{hints}; it was rolled back, the database is as it "
@@ -5278,12 +5320,14 @@ def _edited_down_hint(step: PlannedStep) -> str:
             "with that one, record it first with apply --allow-changed)") if edited else ""
 
 
-def _adopt_hint(message: str, step: PlannedStep) -> str:
-    """A first migration meeting its tables already there: the database was
-    made before migrations (or by another tool), which --fake-initial adopts."""
-    if step.action == "apply" and _number(step.name) == 1 and re.match(r"(table|index) \S+ already exists", message):
+def _adopt_hint(message: str, step: PlannedStep, *, first: bool) -> str:
+    """A first migration (0001, or the squash that begins the folder: `first`,
+    no migration recorded yet) meeting its tables already there: the database
+    was made before migrations (or by another tool), which --fake-initial adopts."""
+    if step.action == "apply" and (first or _number(step.name) == 1) \
+            and re.match(r"(table|index) .+ already exists$", message):
         return (" (this database has it already: if it was made before migrations, adopt it with "
-                "apply --fake-initial, which records 0001 when all its tables exist)")
+                f"apply --fake-initial, which records {step.name} when all its tables exist)")
     return ""
 
 
@@ -5376,13 +5420,42 @@ def _violation_error(steps: list[PlannedStep], rows: Counter) -> MigrateError:
 
 def _renamed_away(steps: list[PlannedStep], tables: set[str]) -> tuple[str, str] | None:
     """(old, new) for an ALTER TABLE old RENAME TO new in the steps whose
-    new name is one of `tables` (folded) and is dropped after it: children's
-    foreign keys follow a rename, so a rebuild that renames the old table
-    away, then drops it, leaves them pointing at a table that is gone. (The
-    generated rebuild's rename of _new_t onto t is no such case.)"""
-    ddl = [(action, name, detail) for step in steps for action, name, detail in _table_ddl(step.statements)]
-    return next(((name, new) for at, (action, name, new) in enumerate(ddl)
-                 if action == "rename" and new in tables and ("drop", new, None) in ddl[at + 1:]), None)
+    new name is one of `tables` (folded) and is dropped after it."""
+    return next(((old, new) for new, old in _renamed_then_dropped(steps).items() if new in tables), None)
+
+
+def _renamed_then_dropped(steps: list[PlannedStep]) -> dict[str, str]:
+    """{new: old} for each ALTER TABLE old RENAME TO new in the steps that a
+    later statement drops (names folded): children's foreign keys follow a
+    rename, so a rebuild that renames the old table away, then drops it,
+    leaves them pointing at a table that is gone. (The generated rebuild's
+    rename of _new_t onto t is no such case.)"""
+    statements = [s for step in steps for s in step.statements]
+    if not any(_MAY_RENAME_TABLE.search(s) for s in statements):  # (most runs: no tokenizing)
+        return {}
+    ddl = list(_table_ddl(statements))
+    return {new: name for at, (action, name, new) in enumerate(ddl)
+            if action == "rename" and ("drop", new, None) in ddl[at + 1:]}
+
+
+_MAY_RENAME_TABLE = re.compile(r"\bRENAME\s+TO\b", re.I)
+
+
+def _refuse_dangling_references(conn, steps: list[PlannedStep]) -> None:
+    """A table renamed away and dropped leaves the foreign keys SQLite pointed
+    at it naming a table that is gone: refused even with no row to show it
+    (empty tables, a new database), as every later write to them would fail."""
+    for new, old in _renamed_then_dropped(steps).items():
+        children = [name for (name,) in conn.execute(
+            "SELECT DISTINCT m.name FROM sqlite_master AS m, pragma_foreign_key_list(m.name) AS fk "
+            "WHERE m.type = 'table' AND fk.\"table\" = ? COLLATE NOCASE AND NOT EXISTS (SELECT 1 FROM sqlite_master "
+            "WHERE type = 'table' AND name = ? COLLATE NOCASE) ORDER BY m.name", (new, new)).fetchall()]
+        if children:
+            raise MigrateError(f"migration {', '.join(s.name for s in steps)} leaves the foreign keys of "
+                               f"{', '.join(children)} naming table {new}, which it dropped (SQLite pointed them "
+                               f"at {new} as {old} was renamed to it): make the new table under another name and "
+                               f"rename that onto {old}, as the generated rebuild does; it was rolled back, the "
+                               "database is as it was")
 
 
 def _now() -> str:
@@ -6673,6 +6746,8 @@ def _run_migrations(args, out: _Output) -> int:
     edited = [row.name for row in status(args.db, directory=args.dir, timeout=args.timeout) if row.modified] \
         if not reverting and args.allow_changed else []  # the run records their new checksum and down section
     if args.dry_run or (not reverting and args.check):
+        if args.backup is not None:  # refused as the run would refuse it
+            _check_backup_path(args.backup, args.db)
         return _preview_run(args, out, reverting, edited)
     report = _RunReport(args, out, reverting, edited)
     options = dict(fake=args.fake, timeout=args.timeout, progress=report.progress, backup=args.backup)

@@ -211,7 +211,7 @@ class Errors(unittest.TestCase):
         os.remove(os.path.join(self.project.directory, "0002_broken.sql"))
         blocker = os.path.join(self.project.root, "a-file")
         open(blocker, "w").close()
-        self.assert_one_line_error(self.project.cli("export", "--d1", blocker), "cannot write")
+        self.assert_one_line_error(self.project.cli("export", "--d1", blocker), "a-file is a file, not a folder")
 
     def test_text_that_is_not_utf8_and_a_damaged_database_are_one_line_errors(self):
         self.project.models(POLLS)

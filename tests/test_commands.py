@@ -301,7 +301,7 @@ class Commands(unittest.TestCase):
         conn.close()
         self.assertIn("PRIMARY KEY ) (this database "
                       "has it already: if it was made before migrations, adopt it with apply --fake-initial, which "
-                      "records 0001 when all its tables exist); it was rolled back", self.project.cli("apply").stderr)
+                      "records 0001_initial when all its tables exist); it was rolled back", self.project.cli("apply").stderr)
         out = self.run_ok("apply", "--fake-initial")
         self.assertIn("Applying 0001_initial... FAKED", out)
         self.assertEqual(self.project.query("SELECT question_text FROM question"), [("kept",)])
@@ -324,6 +324,15 @@ class Commands(unittest.TestCase):
                       "REFERENCES a (id) -> (a_id) REFERENCES a (id) ON DELETE CASCADE)): make them match by hand "
                       "(the database, or 0001_initial before any database applied it), or adopt it with --fake",
                       refused.stderr)
+
+    def test_an_index_of_one_name_defined_otherwise_is_one_difference_not_two(self):
+        self.project.write_migration("0001_initial", "-- migrate:up\nCREATE TABLE a (id INTEGER PRIMARY KEY, n TEXT);\n"
+                                     "CREATE UNIQUE INDEX a_n ON a (n, id) WHERE n IS NOT NULL;\n")
+        self.project.execute("CREATE TABLE a (id INTEGER PRIMARY KEY, n TEXT)", "CREATE UNIQUE INDEX a_n ON a (n, id)")
+        refused = self.project.cli("apply", "--fake-initial")
+        self.assertEqual(refused.returncode, 1)
+        self.assertIn("does not match 0001_initial (index a_n on a is defined otherwise in the database than in "
+                      "0001_initial): make them match", refused.stderr)
 
     def test_fake_initial_refuses_a_database_without_the_views_and_triggers_of_the_initial_migration(self):
         self.project.write_migration("0001_initial", "-- migrate:up\nCREATE TABLE p (a TEXT);\nCREATE TABLE log (m);\n"
@@ -464,6 +473,10 @@ class Commands(unittest.TestCase):
         saved = os.path.join(self.project.root, "before.sqlite3")
         self.assertEqual(table_dump(saved)["question"], [(1, "precious", 1)])
         self.assertIn("already exists", self.project.cli("apply", "--backup", "before.sqlite3").stderr)
+        for preview in ("--dry-run", "--check"):  # refused as the run would refuse it
+            result = self.project.cli("apply", preview, "--backup", "before.sqlite3")
+            self.assertEqual((result.returncode, result.stdout), (1, ""), result.stderr)
+            self.assertIn("backup file before.sqlite3 already exists", result.stderr)
         self.assertEqual([name for name in os.listdir(self.project.root) if "before" in name], ["before.sqlite3"])
         self.assertEqual(os.stat(saved).st_mode & 0o777, os.stat(self.project.db).st_mode & 0o777)
         for path, error in (("", "backup path is given as ''"), ("no/such/folder/b.sqlite3", "folder .* does not exist"),

@@ -49,6 +49,49 @@ class D1Export(unittest.TestCase):
         self.assertEqual(migrate.schema_differences(migrate.read_schema(d1), migrate.replayed_schema(
             migrate.read_migrations(project.directory))), [])
 
+    def test_foreign_keys_are_checked_at_the_end_of_each_file_as_apply_checks_them(self):
+        project = Project(self)
+        project.models(MODELS)
+        project.make()
+        project.write_migration("0002_seed", "-- migrate:up\nINSERT INTO child (parent_id) VALUES (1);\n"
+                                "INSERT INTO parent (id, name) VALUES (1, 'p');\n")  # the child first
+        project.apply()  # (apply checks foreign keys before COMMIT)
+        out = os.path.join(project.root, "d1")
+        migrate.export_d1(directory=project.directory, out=out)
+        d1 = sqlite3.connect(":memory:", isolation_level=None)
+        self.addCleanup(d1.close)
+        d1.execute("PRAGMA foreign_keys = ON")  # as D1 always has it, each file in a transaction of its own
+        for name in sorted(os.listdir(out)):
+            with open(os.path.join(out, name)) as handle:
+                text = handle.read()
+            self.assertIn("\nPRAGMA defer_foreign_keys = on;\n", text)
+            d1.executescript(f"BEGIN;\n{text}COMMIT;")
+            without = sqlite3.connect(":memory:", isolation_level=None)  # what the pragma prevents
+            self.addCleanup(without.close)
+        self.assertEqual(d1.execute("SELECT count(*) FROM child").fetchone(), (1,))
+        without.execute("PRAGMA foreign_keys = ON")
+        with open(os.path.join(out, "0001_initial.sql")) as handle:
+            without.executescript(handle.read())
+        with self.assertRaisesRegex(sqlite3.IntegrityError, "FOREIGN KEY constraint failed"):
+            without.executescript("BEGIN;\nINSERT INTO child (parent_id) VALUES (1);\n"
+                                  "INSERT INTO parent (id, name) VALUES (1, 'p');\nCOMMIT;")
+
+    def test_a_column_added_with_a_foreign_key_and_a_default_is_warned_about(self):
+        project = Project(self)
+        project.models(MODELS)
+        project.make()
+        project.write_migration("0002_other", "-- migrate:up\nALTER TABLE child ADD COLUMN other_id INTEGER NOT "
+                                "NULL DEFAULT 1 REFERENCES parent (id);\n")  # (make rebuilds for it: SQLite's rule)
+        project.write_migration("0003_nullable", "-- migrate:up\nALTER TABLE parent ADD COLUMN up_id INTEGER "
+                                "REFERENCES parent (id) DEFAULT NULL;\n")  # NULL is fine
+        result = project.cli("export", "--d1", "d1")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(migrate.d1_warnings(directory=project.directory, out=os.path.join(project.root, "d1")),
+                         ["0002_other adds column child.other_id with a foreign key and a default other "
+                          "than NULL, which D1 refuses when the table has rows: add it without the default "
+                          "(Optional), fill it, then make it required, in migrations of their own"])
+        self.assertIn("WARNING: 0002_other adds column child.other_id", result.stderr)
+
     def test_temp_tables_end_with_their_migration_and_the_migrations_folder_is_refused(self):
         project = Project(self)
         temp = "-- migrate:up\nCREATE TEMP TABLE ids AS SELECT 1 AS id;\nCREATE TABLE t{n} AS SELECT id FROM ids;\n"
@@ -81,6 +124,8 @@ class D1Export(unittest.TestCase):
                                     "migration's transaction"):  # nor in D1's
             migrate.export_d1(directory=project.directory, out=fresh)
         self.assertFalse(os.path.exists(fresh))
+        with self.assertRaisesRegex(migrate.MigrateError, "models.py is a file, not a folder: pass --d1 with a folder"):
+            migrate.export_d1(directory=project.directory, out=project.models_path)
 
     def test_stale_files_in_the_folder_and_squashes_are_warned_about(self):
         project = Project(self)
@@ -153,6 +198,8 @@ class WranglerLocal(unittest.TestCase):
         project.make()
         project.models(MODELS.replace("label: str = \"\"", "label: str = field(default='', metadata={'index': True})"))
         project.make()
+        project.write_migration("0003_seed", "-- migrate:up\nINSERT INTO child (parent_id) VALUES (1);\n"
+                                "INSERT INTO parent (id, name) VALUES (1, 'p');\n")  # the child first: deferred
         self.assertEqual(project.cli("export", "--d1", "d1").returncode, 0)
         with open(os.path.join(project.root, "wrangler.toml"), "w") as handle:
             handle.write('name = "migrate-test"\ncompatibility_date = "2025-01-01"\n\n[[d1_databases]]\n'

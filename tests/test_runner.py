@@ -200,6 +200,24 @@ class Failures(unittest.TestCase):
                       "was rolled back", message)
         self.assertNotIn("delete or update those rows", message)
 
+    def test_a_rebuild_that_renames_the_parent_away_is_refused_even_with_no_rows_to_show_it(self):
+        self.project.execute("DELETE FROM choice", "DELETE FROM question")
+        rebuild = ("-- migrate:up\nALTER TABLE question RENAME TO question_old;\n"
+                   "CREATE TABLE question (question_text TEXT NOT NULL, id INTEGER PRIMARY KEY);\n"
+                   "DROP TABLE question_old;\n-- migrate:down\n")
+        self.project.write_migration("0002_rebuild", rebuild)
+        for atomic in (False, True):
+            with self.subTest(atomic=atomic):
+                message = self.assert_unchanged(lambda: self.project.apply(atomic=atomic))
+                self.assertEqual(message, "migration 0002_rebuild leaves the foreign keys of choice naming table "
+                                          "question_old, which it dropped (SQLite pointed them at question_old as "
+                                          "question was renamed to it): make the new table under another name and "
+                                          "rename that onto question, as the generated rebuild does; it was rolled "
+                                          "back, the database is as it was")
+        self.project.write_migration("0002_rebuild", rebuild.replace("DROP TABLE question_old;\n", "DROP TABLE choice;\n"
+                                     "DROP TABLE question_old;\n"))  # the child goes too: nothing dangles
+        self.assertEqual(len(self.project.apply()), 1)
+
     def test_parents_whose_names_need_quotes_are_checked_too(self):
         self.project.write_migration("0002_quoted", "-- migrate:up\n"
                                      "CREATE TABLE \"o'clock\" (id INTEGER PRIMARY KEY);\n"

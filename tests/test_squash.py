@@ -246,6 +246,10 @@ class Squash(unittest.TestCase):
         adopted = Project(self)
         adopted.directory = project.directory
         adopted.execute(*migrate.dump_schema(project.db))
+        with self.assertRaises(migrate.MigrateError) as caught:  # the hint names the squash that begins the folder
+            migrate.apply(adopted.db, directory=project.directory)
+        self.assertIn("adopt it with apply --fake-initial, which records 0004_squashed_0001_0004 when all its tables "
+                      "exist", str(caught.exception))
         self.assertEqual([s.action for s in migrate.apply(adopted.db, directory=project.directory, fake_initial=True)],
                          ["fake"])
 
