@@ -51,6 +51,7 @@ import os
 import re
 import sqlite3
 import sys
+import threading
 import time
 from collections import Counter, namedtuple
 from contextlib import contextmanager, suppress
@@ -509,9 +510,20 @@ def _package_hint(path: str) -> str:
 # again (two projects, or an edited helper module) reads them anew too.
 _IMPORTED_BESIDE_MODELS: set[str] = set()
 
+# Loading models changes sys.path and sys.modules, and string annotations are
+# resolved through sys.modules: so make and check, from any number of threads,
+# load and read models one thread at a time.
+_MODELS_LOCK = threading.RLock()
+
 
 def load_models(models: str | os.PathLike):
-    """Import the models module from a path (`models.py`) or a dotted name."""
+    """Import the models module from a path (`models.py`) or a dotted name
+    (one thread at a time)."""
+    with _MODELS_LOCK:
+        return _load_models(models)
+
+
+def _load_models(models: str | os.PathLike):
     import importlib
     import types
     if not isinstance(models, (str, os.PathLike)):
@@ -1315,12 +1327,28 @@ def _remember_table(key: tuple, table: Table) -> Table:
     return table
 
 
+@contextmanager
+def _plain_rows(conn: sqlite3.Connection):
+    factories = conn.row_factory, conn.text_factory
+    conn.row_factory, conn.text_factory = None, str
+    try:
+        yield
+    finally:
+        conn.row_factory, conn.text_factory = factories
+
+
 _VIRTUAL_TABLE = re.compile(r"\s*CREATE\s+VIRTUAL\b", re.I)
 
 
 def read_schema(conn) -> Schema:
     """Introspect a connection's main database: tables (with columns, keys,
     indexes), views and triggers, skipping SQLite's own and our bookkeeping."""
+    if not hasattr(conn, "execute"):
+        raise MigrateError(f"read_schema takes an open connection, such as sqlite3.connect(path), not "
+                           f"{type(conn).__name__} {conn!r} (dump_schema takes a path)")
+    if isinstance(conn, sqlite3.Connection) and (conn.row_factory is not None or conn.text_factory is not str):
+        with _plain_rows(conn):  # the caller's factories: rows as tuples of str while we read
+            return read_schema(conn)
     rows = conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master "
                         "WHERE sql IS NOT NULL ORDER BY rowid").fetchall()
     virtual = [name for kind, name, _, sql in rows if kind == "table" and _VIRTUAL_TABLE.match(sql)]
@@ -1602,6 +1630,9 @@ class AlterTable:
         return reasons
 
 
+_ASKED_AT_MOST = 5  # times a rename question is asked again after an answer that is neither y nor n
+
+
 class Questioner:
     """Answers the questions `make` has to ask: renames and one-off values.
 
@@ -1649,11 +1680,25 @@ class Questioner:
             return False
         shown = f"{table}.{old} to {table}.{new}" if table else f"table {old} to {new}"
         question = f"Did you rename {shown}? [y/N] "
-        while True:  # "No" drops and adds: a typo must not choose it (Django asks again too)
-            answer = self.prompt(question).strip().lower()
+        for _ in range(_ASKED_AT_MOST):  # "No" drops and adds: a typo must not choose it (Django asks again too)
+            answer = self._answer(question).lower()
             if answer in ("y", "yes", "n", "no", ""):
                 return answer in ("y", "yes")
             question = f"Please answer y or n. Did you rename {shown}? [y/N] "
+        raise MigrateError(f"no y or n in {_ASKED_AT_MOST} answers to \"Did you rename {shown}?\": answer y or n "
+                           "(or pass --rename); nothing was written")
+
+    def _answer(self, question: str) -> str:
+        """The prompt's answer, stripped: text, or make stops (a prompt of the
+        library's caller may return None, or raise EOFError as input() does)."""
+        try:
+            answer = self.prompt(question)
+        except EOFError:
+            raise MigrateError("no answer (end of input): nothing was written") from None
+        if not isinstance(answer, str):
+            raise MigrateError(f"the prompt answered {answer!r}, not text, to {question.strip()!r}: nothing was "
+                               "written")
+        return answer.strip()
 
     def check_renames_used(self, *schemas: Schema) -> None:
         """A rename answer that matched nothing is a typo: without it the
@@ -1705,9 +1750,8 @@ class Questioner:
             return self.defaults[key]
         if self.prompt is None:
             return None
-        answer = self.prompt(f"{table}.{column} {reason}: existing rows need a value.\n"
-                             f"Enter a one-off SQL value for them (e.g. '' or 0), or leave empty to stop: ")
-        return answer.strip() or None
+        return self._answer(f"{table}.{column} {reason}: existing rows need a value.\n"
+                            f"Enter a one-off SQL value for them (e.g. '' or 0), or leave empty to stop: ") or None
 
 
 def plan_renames(old: Schema, new: Schema, questioner: Questioner, *,
@@ -3095,12 +3139,13 @@ def make(*, models: str | os.PathLike = "models.py", directory: str | os.PathLik
             "it (nothing after that line: reverting does nothing); without that line,",
             "revert refuses it."])
         return _write_migration(directory, number, slugify(name), text, (), (), (), (), write)
-    module = _models_module(models)
-    scratch = replay(migrations)
-    try:
-        result = _make(scratch, module, number, name, questioner)
-    finally:
-        scratch.close()
+    with _MODELS_LOCK:  # (until the models are read)
+        module = _models_module(models)
+        scratch = replay(migrations)
+        try:
+            result = _make(scratch, module, number, name, questioner)
+        finally:
+            scratch.close()
     losses = _branch_losses(migrations) if result.operations else []  # the change may come from an older branch
     if losses and write:  # a migration written after it would not make it apply
         raise MigrateError(f"migration {losses[0]}; nothing was written")
@@ -4001,9 +4046,9 @@ class _Database:
             raise MigrateError(f"the connection cannot be used here: {exc} (pass a path, or an open connection made "
                                "in this thread or with check_same_thread=False); nothing was changed") from None
         if busy:
-            raise MigrateError("the connection has an open transaction: commit or roll it back before "
-                               "migrating (with Python 3.12's autocommit=False one is always open: pass "
-                               "a connection with autocommit=True, or a path); nothing was changed")
+            raise MigrateError("the connection has an open transaction: commit or roll it back before passing "
+                               "it to migrate.py (with Python 3.12's autocommit=False one is always open: pass a "
+                               "connection with autocommit=True, or a path); nothing was changed")
         if isinstance(db, sqlite3.Connection):  # plain rows and str text while we read; restored in close
             self.factories = db.row_factory, db.text_factory
             db.row_factory, db.text_factory = None, str
@@ -4088,9 +4133,14 @@ class _Database:
             conn.execute("PRAGMA legacy_alter_table = ON")
 
 
+# Always main's: unqualified, SQLite would find a TEMP table of that name first, or,
+# with none in main yet, the table of a database the caller's connection attached.
+_HISTORY = f"main.{quote(MIGRATIONS_TABLE)}"
+
+
 def _migrations_columns(conn) -> set[str]:
     """The migrations table's columns, lowercased (none: no table yet)."""
-    return {row[1].lower() for row in conn.execute(f"PRAGMA table_info({quote(MIGRATIONS_TABLE)})").fetchall()}
+    return {row[1].lower() for row in conn.execute(f"PRAGMA main.table_info({quote(MIGRATIONS_TABLE)})").fetchall()}
 
 
 def _not_a_folder(folder: str) -> str:
@@ -4111,7 +4161,7 @@ def _applied(conn) -> dict[str, _Record]:
     up_sql = "up_sql" if "up_sql" in columns else "NULL"  # a table made by an earlier migrate.py
     try:
         rows = conn.execute(f"SELECT name, checksum, applied_at, down_sql, {up_sql} FROM "
-                            f"{quote(MIGRATIONS_TABLE)} ORDER BY rowid").fetchall()
+                            f"{_HISTORY} ORDER BY rowid").fetchall()
     except _errors(conn) as exc:
         if _lock_hint(exc) or _damaged(exc):  # another connection's lock (_locks_as_errors), a damaged file (main):
             raise                              # said as such, not as a foreign table
@@ -4131,7 +4181,7 @@ def _recorded(conn, names: list[str] | None = None) -> set[str] | None:
     table yet."""
     where = "" if names is None else f" WHERE name IN ({', '.join('?' * len(names))})"
     try:
-        rows = conn.execute(f"SELECT name FROM {quote(MIGRATIONS_TABLE)}{where}", names or ()).fetchall()
+        rows = conn.execute(f"SELECT name FROM {_HISTORY}{where}", names or ()).fetchall()
     except _errors(conn) as exc:
         if "no such table" not in str(exc):
             raise
@@ -4139,13 +4189,13 @@ def _recorded(conn, names: list[str] | None = None) -> set[str] | None:
     return {name for (name,) in rows}
 
 
-_CREATE_MIGRATIONS_TABLE = (f"CREATE TABLE IF NOT EXISTS {quote(MIGRATIONS_TABLE)} (\n"
+_CREATE_MIGRATIONS_TABLE = (f"CREATE TABLE IF NOT EXISTS {_HISTORY} (\n"
                             "    name TEXT NOT NULL PRIMARY KEY,\n"
                             "    checksum TEXT NOT NULL,\n"
                             "    applied_at TEXT NOT NULL,\n"
                             "    down_sql TEXT,\n"
                             "    up_sql TEXT\n)")
-_ADD_UP_SQL = f"ALTER TABLE {quote(MIGRATIONS_TABLE)} ADD COLUMN up_sql TEXT"  # made by an earlier migrate.py
+_ADD_UP_SQL = f"ALTER TABLE {_HISTORY} ADD COLUMN up_sql TEXT"  # made by an earlier migrate.py
 _ADOPTED = "-- applied before as the migrations it replaces"  # the up_sql of an adopted squash: it ran nothing
 
 
@@ -4176,10 +4226,10 @@ def _tracking_write(step) -> tuple[str, tuple]:
     if step.action == "apply":
         migration = step.migration
         ran = _ADOPTED if step.adopt else migration.up
-        return (f"INSERT INTO {quote(MIGRATIONS_TABLE)} (name, checksum, applied_at, down_sql, up_sql) "
+        return (f"INSERT INTO {_HISTORY} (name, checksum, applied_at, down_sql, up_sql) "
                 "VALUES (?, ?, ?, ?, ?)", (migration.name, migration.checksum, _now(), migration.down, ran))
     names = _tracked_names(step)
-    return f"DELETE FROM {quote(MIGRATIONS_TABLE)} WHERE name IN ({', '.join('?' * len(names))})", names
+    return f"DELETE FROM {_HISTORY} WHERE name IN ({', '.join('?' * len(names))})", names
 
 
 def _number(name: str) -> int:
@@ -4193,6 +4243,8 @@ def _migration_name(value, what: str, directory) -> str:
     project's 0002_x is not this one's)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
+    if isinstance(value, os.PathLike) and isinstance(os.fspath(value), str):  # its file, as a pathlib.Path
+        value = os.fspath(value)
     if not isinstance(value, str):
         raise MigrateError(f"{what} must be a migration number or name, not {type(value).__name__} {value!r}")
     if _FILE_NAME.fullmatch(os.path.basename(value)):  # its file, as a shell completes it
@@ -5071,8 +5123,13 @@ def _begin(conn) -> None:
     try:
         _patiently(conn, "BEGIN IMMEDIATE")
     except _errors(conn) as exc:
-        raise MigrateError(f"cannot start a write transaction: {exc} (another process is writing: "
-                           "retry, or wait longer with --timeout); nothing was changed") from None
+        if "readonly" not in str(exc):
+            hint = " (another process is writing: retry, or wait longer with --timeout)"
+        elif isinstance(conn, sqlite3.Connection) and conn.execute("PRAGMA query_only").fetchone()[0]:
+            hint = " (the connection has PRAGMA query_only on: turn it off to migrate)"
+        else:
+            hint = _readonly_hint(str(exc), _main_file(conn))
+        raise MigrateError(f"cannot start a write transaction: {exc}{hint}; nothing was changed") from None
 
 
 def _first_read(conn) -> None:
@@ -5157,6 +5214,26 @@ class _HistoryChanged(MigrateError):
     """What this run did before may have been undone since: not said as staying."""
 
 
+def _refuse_hiding_temp_tables(conn, statements: list[str]) -> None:
+    """A TEMP table or view of the caller's connection named like a table or
+    view of the database, or like a table the migrations make, would take
+    their SQL in its place: SQLite looks in temp first."""
+    if not isinstance(conn, sqlite3.Connection):  # (a path opened here has none; rqlite: a request each)
+        return
+    temporary = conn.execute("SELECT type, name FROM temp.sqlite_master WHERE type IN ('table', 'view')").fetchall()
+    if not temporary:
+        return
+    names = {_fold(name) for (name,) in conn.execute(
+        "SELECT name FROM main.sqlite_master WHERE type IN ('table', 'view')").fetchall()}
+    names |= {name for action, name, _ in _table_ddl(statements) if action == "create"}
+    hiding = [(kind, name) for kind, name in temporary if _fold(name) in names]
+    if hiding:
+        kind, name = hiding[0]
+        raise MigrateError(f"the connection has a TEMP {kind} {name}, which would take the migrations' SQL for "
+                           f"{name} in place of the database's table (SQLite looks in temp first): drop it, or "
+                           "migrate with another connection; nothing was changed")
+
+
 def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, timeout: float,
              accepted, backup: str | None = None, planned: _Planned | None = None) -> list[Step]:
     _begin(conn)
@@ -5169,11 +5246,12 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
         # again, inside the lock: another process may have been first, or changed what the plan is from
         if planned is not None:
             planned.refuse_changes(conn)
+        statements = [s for step in steps if not fake for s in step.statements]
+        _refuse_hiding_temp_tables(conn, statements)
         recorded = _recorded(conn, [name for step in steps for name in _tracked_names(step)])
         if recorded is not None and _without_up_sql(conn):
             conn.execute(_ADD_UP_SQL)
         create_table, recorded = recorded is None, recorded or set()
-        statements = [s for step in steps if not fake for s in step.statements]
         index_tables = _index_tables(conn, statements)
         touched = _touched_tables(statements, index_tables)
         if touched and _fire_triggers(conn, statements, touched):
@@ -5268,8 +5346,9 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
                 if signalled and str(exc) == "interrupted":  # Ctrl-C: raised as handler() began, which
                     raise signalled[0] from None               # sqlite3 swallows, ending the statement
                 doing = "reverting migration" if step.action == "revert" else "migration"
-                hints = _null_hint(str(exc), reverting=step.action == "revert") + _adopt_hint(str(exc), step, first=create_table) + \
-                    _dependent_hint(str(exc)) + _edited_down_hint(step) + _readonly_hint(str(exc))
+                hints = (_null_hint(str(exc), reverting=step.action == "revert")
+                         + _adopt_hint(str(exc), step, first=create_table) + _dependent_hint(str(exc))
+                         + _edited_down_hint(step) + _readonly_hint(str(exc)))
                 raise MigrateError(f"{doing} {step.name} failed: {_own_names(str(exc))} in statement: "
                                    f"{_shorten(statement)}{hints}; it was rolled back, the database is as it "
                                    "was") from None
@@ -5921,7 +6000,7 @@ def _accepted_edits(conn, migrations: dict) -> list[tuple[str, tuple]]:
     its up SQL, which the database is taken to be in the state of (the
     edit was made by hand)."""
     applied = _applied(conn) if conn is not None else {}
-    update = f"UPDATE {quote(MIGRATIONS_TABLE)} SET checksum = ?, down_sql = ?, up_sql = ? WHERE name = ?"
+    update = f"UPDATE {_HISTORY} SET checksum = ?, down_sql = ?, up_sql = ? WHERE name = ?"
     return [(update, (migrations[name].checksum, migrations[name].down,
                       _ADOPTED if applied[name].up == _ADOPTED else migrations[name].up, name))
             for name in sorted(applied, key=_order)
@@ -6091,7 +6170,8 @@ def _disagreements(db, models: str, directory: str, timeout: float | None) -> li
     """check's lines but what apply would refuse."""
     migrations = read_migrations(directory)
     problems = []
-    target, unmanaged = schema_from_models(_models_module(models))
+    with _MODELS_LOCK:
+        target, unmanaged = schema_from_models(_models_module(models))
     replayed = replayed_schema(migrations)
     target = with_hand_written_indexes(target, replayed)
     for line in schema_differences(replayed, target, unmanaged=frozenset(unmanaged),

@@ -1,11 +1,13 @@
 """Make: diff models against the replayed migrations and write the file."""
 import json
 import os
+import pathlib
 import re
 import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
 import unittest
 from contextlib import closing
 
@@ -469,6 +471,14 @@ class Evolution(unittest.TestCase):
         with self.assertRaisesRegex(migrate.MigrateError,
                                     "pass --rename question.text=question_text"):
             self.project.make()  # not a rename, and the new NOT NULL column needs a value
+        def eof(question):
+            raise EOFError
+        for prompt, fragment in ((lambda question: "maybe", 'no y or n in 5 answers to "Did you rename question.text '
+                                  'to question.question_text?"'),  # a caller's prompt that never says: no hang
+                                 (lambda question: None, "the prompt answered None, not text"),
+                                 (eof, "no answer (end of input)")):
+            with self.subTest(fragment=fragment), self.assertRaisesRegex(migrate.MigrateError, re.escape(fragment)):
+                self.project.make(write=False, questioner=migrate.Questioner(prompt=prompt))
         asked, answers = [], iter(["ye", "y"])  # a typo is asked again: "No" would drop the column
         answer = lambda question: asked.append(question) or next(answers)
         result = self.project.make(questioner=migrate.Questioner(prompt=answer))
@@ -1092,6 +1102,35 @@ class InvisibleAndDestructive(unittest.TestCase):
             self.assertIn("-- WARNING: narrows t.v from ANY of a STRICT table to INTEGER", handle.read())
 
 
+class Threads(unittest.TestCase):
+    def test_make_from_many_threads_reads_each_projects_own_models_and_helper_modules(self):
+        # loading models changes sys.path and sys.modules: unguarded, a thread read another project's helper
+        projects = []
+        for number in range(4):
+            project = Project(self)
+            with open(os.path.join(project.root, "helper.py"), "w") as handle:
+                handle.write(f"EXTRA = {number}\n")
+            project.models("import helper\n\n@dataclass\nclass Extra:\n    __tablename__ = 'extra_' + str(helper.EXTRA)"
+                           "\n    note: Optional[str] = None\n    id: Optional[int] = None\n")
+            project.make()
+            projects.append(project)
+        results, errors = [], []
+
+        def make(project):
+            try:
+                results.append(project.make(write=False).operations)
+            except Exception as exc:  # (said below, with the others)
+                errors.append(exc)
+
+        threads = [threading.Thread(target=make, args=(project,)) for _ in range(8) for project in projects]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.assertEqual(errors, [])
+        self.assertEqual(set(results), {()}, "a project's make saw another's models")
+
+
 class Errors(unittest.TestCase):
     def test_models_given_as_a_dotted_module_name(self):
         project = Project(self)
@@ -1177,6 +1216,9 @@ class Errors(unittest.TestCase):
         self.addCleanup(os.chdir, os.getcwd())
         os.chdir(project.directory)
         self.assertEqual(migrate.find_migration(".", "./0002_add_a_b.sql").name, "0002_add_a_b")
+        self.assertEqual(migrate.find_migration(".", pathlib.Path("0002_add_a_b.sql")).name, "0002_add_a_b")
+        self.assertEqual([s.name for s in migrate.apply(project.db, directory=".",
+                                                        target=pathlib.Path("0002_add_a_b.sql"))], ["0002_add_a_b"])
 
     def test_replay_failure_names_the_file(self):
         project = Project(self)

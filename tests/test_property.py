@@ -146,8 +146,8 @@ class Evolution:
                                                                 "bytes": "b'y'", "bool": "False"}[spec["kind"]]
             if not spec["nullable"] and spec["default"] is None:
                 self.defaults[f"{table}.{column}"] = ZERO[spec["kind"]]
-            elif spec["default"] is not None:  # make refuses a --default the column's own default overrides
-                self.defaults.pop(f"{table}.{column}", None)
+            else:  # make refuses a --default it would not use: the column's own default fills the rows, or it
+                self.defaults.pop(f"{table}.{column}", None)  # is nullable again (toggled twice in one step)
         self.log.append(f"{choice} on {table}")
 
     def needed_defaults(self) -> dict:

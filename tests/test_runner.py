@@ -1085,6 +1085,26 @@ class TempObjects(unittest.TestCase):
         migrate.apply(conn, directory=project.directory, target="0002")
         self.assertEqual(conn.execute("SELECT type, name FROM temp.sqlite_master").fetchall(), [("table", "mine")])
 
+    def test_a_temp_table_named_like_a_table_of_the_migrations_is_refused_as_it_would_take_their_sql(self):
+        project = Project(self)
+        project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (id INTEGER PRIMARY KEY);\n"
+                                "INSERT INTO t VALUES (1);\n-- migrate:down\nDROP TABLE t;\n")
+        conn = sqlite3.connect(project.db, isolation_level=None)
+        self.addCleanup(conn.close)
+        for kind in ("TABLE", "VIEW"):  # before the table exists, and after
+            for applied in (False, True):
+                with self.subTest(kind=kind, applied=applied):
+                    conn.execute(f"CREATE TEMP {kind} t AS SELECT 'mine' AS x")
+                    with self.assertRaisesRegex(migrate.MigrateError, f"the connection has a TEMP {kind.lower()} t, "
+                                                "which would take the migrations' SQL for t in place of"):
+                        (migrate.revert if applied else migrate.apply)(conn, directory=project.directory)
+                    self.assertEqual(conn.execute("SELECT x FROM temp.t").fetchall(), [("mine",)])
+                    conn.execute(f"DROP {kind} temp.t")
+                    if not applied:
+                        migrate.apply(conn, directory=project.directory)
+            migrate.revert(conn, directory=project.directory)
+        self.assertEqual(conn.execute("SELECT name FROM sqlite_master WHERE name = 't'").fetchall(), [])
+
 
 class Connections(unittest.TestCase):
     def polls_and_a_connection(self) -> tuple:
@@ -1120,6 +1140,51 @@ class Connections(unittest.TestCase):
                 migrate.apply(os.path.join(project.root, below, "db.sqlite3"), directory=project.directory)
             self.assertEqual(str(caught.exception), f"cannot create database {project.root}/{below}/db.sqlite3: "
                                                     f"{reason}")
+
+    def test_an_attached_database_with_its_own_history_is_never_taken_for_the_main_one(self):
+        project = Project(self)
+        project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (id INTEGER PRIMARY KEY);\n"
+                                "-- migrate:down\nDROP TABLE t;\n")
+        other = os.path.join(project.root, "other.sqlite3")
+        migrate.apply(other, directory=project.directory)
+        with sqlite3.connect(other) as conn:
+            conn.execute("INSERT INTO t VALUES (7)")
+        conn = sqlite3.connect(project.db, isolation_level=None)
+        self.addCleanup(conn.close)
+        conn.execute("ATTACH ? AS other", (other,))
+        self.assertEqual([s.applied for s in migrate.status(conn, directory=project.directory)], [False])
+        self.assertEqual([s.action for s in migrate.apply(conn, directory=project.directory)], ["apply"])
+        migrate.revert(conn, directory=project.directory)
+        self.assertEqual(conn.execute("SELECT id FROM other.t").fetchall(), [(7,)])  # untouched
+        self.assertEqual(conn.execute("SELECT name FROM other._migrations").fetchall(), [("0001_t",)])
+        self.assertEqual(conn.execute("SELECT name FROM main._migrations").fetchall(), [])
+        conn.execute("CREATE TEMP TABLE _migrations (name)")  # ours is main's, whatever else has the name
+        conn.execute("INSERT INTO temp._migrations VALUES ('0001_t')")
+        self.assertEqual([s.applied for s in migrate.status(conn, directory=project.directory)], [False])
+
+    def test_a_connection_with_query_only_on_is_told_so_not_that_another_process_writes(self):
+        project, conn = self.polls_and_a_connection()
+        conn.isolation_level = None
+        conn.execute("PRAGMA query_only = ON")
+        with self.assertRaisesRegex(migrate.MigrateError, r"^cannot start a write transaction: attempt to write a "
+                                    r"readonly database \(the connection has PRAGMA query_only on: turn it off to "
+                                    r"migrate\); nothing was changed$"):
+            migrate.apply(conn, directory=project.directory)
+        self.assertEqual(conn.execute("PRAGMA query_only").fetchone(), (1,))
+
+    def test_read_schema_reads_through_the_connections_own_row_and_text_factories_and_leaves_them(self):
+        project, conn = self.polls_and_a_connection()
+        migrate.apply(conn, directory=project.directory)
+        expected = (migrate.read_schema(conn), migrate.schema_statements(conn))
+        as_dict = lambda cursor, row: {d[0]: v for d, v in zip(cursor.description, row)}
+        for row_factory, text_factory in ((sqlite3.Row, str), (as_dict, str), (None, bytes), (as_dict, bytearray)):
+            with self.subTest(row_factory=row_factory, text_factory=text_factory):
+                conn.row_factory, conn.text_factory = row_factory, text_factory
+                self.assertEqual((migrate.read_schema(conn), migrate.schema_statements(conn)), expected)
+                self.assertEqual((conn.row_factory, conn.text_factory), (row_factory, text_factory))
+        with self.assertRaisesRegex(migrate.MigrateError, "read_schema takes an open connection, such as "
+                                    r"sqlite3.connect\(path\), not str 'db.sqlite3'"):
+            migrate.read_schema("db.sqlite3")
 
     def test_an_open_connection_is_left_as_found_including_foreign_keys(self):
         project = Project(self)
