@@ -258,10 +258,12 @@ def _matching_paren(tokens: list[_Token], open_at: int) -> int:
 
 
 def _mentions(sql: str, name: str) -> bool:
-    """Whether an identifier `name` appears as a token in `sql`."""
+    """Whether an identifier `name` appears as a token in `sql`; also as a
+    'string', which SQLite takes for a name where a name must be (`UPDATE 't'`
+    in a trigger): a string that only looks like the name errs on the safe side."""
     folded = _fold(name)
-    return any(t.kind in ("word", "ident") and _fold(_unquote(t.text)) == folded
-               for t in _tokenize(sql))
+    return any((t.kind in ("word", "ident") and _fold(_unquote(t.text)) == folded)
+               or (t.kind == "string" and _fold(t.text[1:-1].replace("''", "'")) == folded) for t in _tokens(sql))
 
 
 @dataclass(frozen=True)
@@ -921,6 +923,8 @@ def _check_metadata(metadata: dict, where: str) -> None:
         import difflib
         close = difflib.get_close_matches(key.lower(), _METADATA_KEYS, 1, 0.8)  # "UNIQUE" too
         advice = _METADATA_SPELLINGS.get(key.lower()) or (f"did you mean {close[0]!r}?" if close else None)
+        if key.lower() == "null" and value is False:  # (what it asks for is already so)
+            advice = "a field is NOT NULL unless its annotation is Optional[...]: remove it"
         if advice:
             raise MigrateError(f"{where}: metadata {key!r} is not one of migrate.py's: {advice}")
 
@@ -1659,6 +1663,9 @@ class Questioner:
                 raise MigrateError(f"--rename {answer!r} must look like table.old=new or old_table=new_table")
             if _fold(old.strip()) in self.renames:
                 raise MigrateError(f"--rename {old.strip()} is given twice: keep one")
+            table, dot, _ = old.strip().rpartition(".")
+            if dot and _fold(new.strip()).startswith(_fold(table) + "."):  # post.body=post.content, as make asks it
+                new = new.strip()[len(table) + 1:]
             self.renames[_fold(old.strip())] = _fold(new.strip())
         self.renames_used = set()
         self.defaults = {_fold(k): v for k, v in (defaults or {}).items()}
@@ -2212,6 +2219,7 @@ def _lost_clauses(before: Schema, after: Schema, renamed: dict) -> list[str]:
             if kept is not None:
                 lost |= _clauses(_tokenize(column.definition)[1:]) - _clauses(_tokenize(kept.definition)[1:])
         lost |= _clauses(_tokenize(_constraints_text(table))) - _clauses(_tokenize(_constraints_text(new)))
+        lost |= {f"table CHECK ({check})" for check in table.checks if check not in new.checks}
         if lost:
             warnings.append(f"rebuilds {table.name} without its {', '.join(sorted(lost))} (written by hand in an "
                             "earlier migration; models cannot express it): add it back to this migration's "
@@ -3645,8 +3653,26 @@ def _execute_operations(scratch: sqlite3.Connection, operations: list, *, down: 
                     "changing in a hand-written migration first; nothing was written") from None
         if isinstance(operation, DropTable) and not down:
             _refuse_dangling_objects(scratch, operation.name, dropping)
+        elif schema is not None and schema.others and not down:
+            _refuse_broken_virtual_tables(scratch, schema.others, operation)
         steps.append((operation, statements, inverse))
     return steps
+
+
+def _refuse_broken_virtual_tables(scratch: sqlite3.Connection, virtual_tables, operation) -> None:
+    """A virtual table that reads a table (FTS5 content=) is not told when
+    that table loses a column or its name: it goes on naming what is gone,
+    and fails when read. Each one naming the table is read on the scratch
+    (no rows) after the change."""
+    table = (operation.old if isinstance(operation, RenameTable) else operation.table
+             if isinstance(operation, RenameColumn) else operation.after.name)
+    for reader in (v for v in virtual_tables if _fold(table) in _fold(v.sql)):
+        try:
+            scratch.execute(f"SELECT * FROM {quote(reader.name)} LIMIT 1").fetchall()
+        except sqlite3.Error as exc:
+            raise MigrateError(f"cannot {operation.describe()[0][2:].lower()}: virtual table {reader.name} reads "
+                               f"{table} and would fail ({exc}); drop it, or make it again to match, in a "
+                               "hand-written migration first; nothing was written") from None
 
 
 def _check_fills(scratch: sqlite3.Connection, operation: AlterTable, *, down: bool) -> None:
@@ -5348,7 +5374,8 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
                 doing = "reverting migration" if step.action == "revert" else "migration"
                 hints = (_null_hint(str(exc), reverting=step.action == "revert")
                          + _adopt_hint(str(exc), step, first=create_table) + _dependent_hint(str(exc))
-                         + _edited_down_hint(step) + _readonly_hint(str(exc)))
+                         + _duplicates_hint(str(exc), statement) + _edited_down_hint(step)
+                         + _readonly_hint(str(exc)))
                 raise MigrateError(f"{doing} {step.name} failed: {_own_names(str(exc))} in statement: "
                                    f"{_shorten(statement)}{hints}; it was rolled back, the database is as it "
                                    "was") from None
@@ -5388,6 +5415,15 @@ def _readonly_hint(message: str, path: str = "") -> str:
         return ""
     return (" (the database file or its folder, where SQLite writes its journal, is read-only for this user: "
             "make both writable, or run as their owner)")
+
+
+def _duplicates_hint(message: str, statement: str) -> str:
+    """A unique index made over rows that already repeat a value."""
+    if message.startswith("UNIQUE constraint failed") and \
+            [t.upper for t in _first_tokens(statement, 3)] == ["CREATE", "UNIQUE", "INDEX"]:
+        return (" (rows already repeat a value there: remove or change those rows first, with a DELETE or UPDATE "
+                "at the top of this migration's up section)")
+    return ""
 
 
 def _edited_down_hint(step: PlannedStep) -> str:
@@ -6980,14 +7016,22 @@ class _RunReport:
 
     def _target_ahead(self) -> str:
         """For `revert TARGET` that reverted nothing: whether TARGET is not
-        applied yet (Django's `migrate app TARGET` would go forward to it)."""
+        applied yet (Django's `migrate app TARGET` would go forward to it),
+        or is the latest applied, which stays (Alembic's and dbmate's users
+        may have meant to revert it)."""
         target = getattr(self.args, "target", None)
         if target in (None, "zero"):
             return ""
         rows = status(self.args.db, directory=self.args.dir, timeout=self.args.timeout)
         number = _resolve_target(_migration_name(target, "target", self.args.dir), [row.name for row in rows])
         ahead = [row.name for row in rows if _number(row.name) == number and not row.applied]
-        return f" ({ahead[0]} is not applied yet: apply {target} goes forward to it)" if ahead else ""
+        if ahead:
+            return f" ({ahead[0]} is not applied yet: apply {target} goes forward to it)"
+        applied = [row.name for row in rows if row.applied]
+        if applied and _number(applied[-1]) == number:
+            return (f" ({applied[-1]} is the latest applied and stays applied: revert TARGET reverts what comes "
+                    f"after TARGET; to revert {applied[-1]} itself, run revert without a target)")
+        return ""
 
 
 def _print_plan(steps: list[PlannedStep], edited: list[str]) -> None:
@@ -7096,6 +7140,20 @@ _HANDLERS = {"make": _run_make, "apply": _run_migrations, "revert": _run_migrati
              "squash": _run_squash, "export": _run_export}
 
 
+# Django's command names, as its users type them first
+_DJANGO_COMMANDS = {"makemigrations": "make", "migrate": "apply", "showmigrations": "status",
+                    "sqlmigrate": "sql", "squashmigrations": "squash"}
+
+
+def _refuse_django_command(parser, argv: list[str]) -> None:
+    """`migrate.py makemigrations`: name ours (argparse would list the choices)."""
+    command = _DJANGO_COMMANDS.get(argv[0] if argv else "")
+    if command:
+        hint = " (there are no app labels: name a migration, or zero)" if command == "apply" else ""
+        parser.error(f"no command {argv[0]}: Django's {argv[0]} is `{command}` here: python migrate.py "
+                     f"{command}{hint}")
+
+
 def _refuse_option_before_command(parser, argv: list[str]) -> None:
     """`migrate.py --db x apply`: say where options go (argparse would call --db unknown)."""
     first = argv[0].split("=")[0] if argv else ""
@@ -7181,6 +7239,7 @@ def main(argv: list[str] | None = None) -> int:
         if not isinstance(argv, (list, tuple)) or not all(isinstance(arg, str) for arg in argv):
             raise MigrateError(f"main() takes a list of argument strings, such as ['status'], not {argv!r}")
         _refuse_option_before_command(parser, argv)
+        _refuse_django_command(parser, argv)
         args, unknown = parser.parse_known_args(argv)
         if unknown:  # (argparse would show the usage of migrate.py, not of the command)
             args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")

@@ -455,6 +455,9 @@ class Errors(unittest.TestCase):
         self.assertEqual((result.returncode, result.stderr), (2, "error: migrate.py revert: unrecognized arguments: "
                                                                   "--allow-changed (see python migrate.py revert "
                                                                   "--help)\n"))
+        for django, ours in (("makemigrations", "make"), ("migrate", "apply"), ("showmigrations", "status")):
+            self.assert_one_line_error(self.project.cli(django, "polls"), f"no command {django}: Django's {django} "
+                                       f"is `{ours}` here: python migrate.py {ours}", code=2)
         for args in (("sql",), ("apply", "--timeout", "abc"), ("frobnicate",), (),
                      ("status", "-q", "-v"), ("apply", "--verbose", "--quiet")):  # one line each, as any error
             with self.subTest(args=args):

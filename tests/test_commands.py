@@ -69,12 +69,14 @@ class Commands(unittest.TestCase):
         self.project.apply()
         self.assertEqual(check(self.project.db), expected)
 
-    def test_revert_to_a_target_not_applied_yet_says_apply_goes_forward_to_it(self):
+    def test_revert_to_a_target_not_applied_yet_or_the_latest_applied_says_what_to_run(self):
         self.project.write_migration("0002_z", "-- migrate:up\nCREATE TABLE z (a);\n-- migrate:down\nDROP TABLE z;\n")
         self.run_ok("apply", "1")
         self.assertIn("No migrations to revert (0002_z is not applied yet: apply 2 goes forward to it).",
                       self.run_ok("revert", "2"))
-        self.assertIn("No migrations to revert.\n", self.run_ok("revert", "1"))
+        self.assertIn("No migrations to revert (0001_initial is the latest applied and stays applied: revert "
+                      "TARGET reverts what comes after TARGET; to revert 0001_initial itself, run revert without a "
+                      "target).\n", self.run_ok("revert", "1"))  # as Alembic's or dbmate's users may have meant
 
     def test_warnings_go_to_stderr_also_when_quiet_and_a_possible_rename_is_pointed_out(self):
         self.project.models(POLLS.replace("question_text: str", "text: str = ''"))

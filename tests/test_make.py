@@ -495,6 +495,10 @@ class Evolution(unittest.TestCase):
                 body: bytes
                 id: Optional[int] = None
         """)
+        for spelling in ("poll.text=poll.body", "POLL.text=poll.BODY"):  # as make asks it: the same answer
+            same = migrate.Questioner(renames=["question=poll", spelling])
+            self.assertEqual(self.project.make(questioner=same, write=False).operations[:2],
+                             ("~ Rename table question to poll", "~ Rename column poll.text to body"))
         questioner = migrate.Questioner(renames=["question=poll", "poll.text=body"])
         result = self.project.make(questioner=questioner)
         self.assertEqual(result.operations[:2], ("~ Rename table question to poll",

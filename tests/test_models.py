@@ -804,6 +804,8 @@ class ForeignKeys(ModelCase):
                                    ({"uniqe": True}, "metadata 'uniqe' is not one of migrate.py's: did you mean 'unique'?"),
                                    ({"db_index": True}, "did you mean 'index'?"),
                                    ({"null": True}, "make the annotation Optional"),
+                                   ({"null": False}, "a field is NOT NULL unless its annotation is Optional[...]: "
+                                                     "remove it"),
                                    ({"UNIQUE": True}, "metadata 'UNIQUE' is not one of migrate.py's: did you mean 'unique'?"),
                                    ({"pk": True}, "did you mean 'primary_key'?"),
                                    ({"db_collation": "NOCASE"}, "did you mean 'collate'?"),

@@ -155,6 +155,16 @@ class Failures(unittest.TestCase):
         self.assertIn("INSERT INTO nowhere VALUES (1)", message)
         self.assertEqual([s.applied for s in self.project.status()], [True, False])
 
+    def test_a_unique_index_over_repeated_values_says_to_remove_them_first(self):
+        self.project.execute("INSERT INTO question (question_text) VALUES ('q')")  # a second 'q'
+        self.project.write_migration("0002_unique", "-- migrate:up\nCREATE UNIQUE INDEX q_text ON question "
+                                     "(question_text);\n-- migrate:down\nDROP INDEX q_text;\n")
+        message = self.assert_unchanged(self.project.apply)
+        self.assertIn("UNIQUE constraint failed: question.question_text in statement: CREATE UNIQUE INDEX q_text ON "
+                      "question (question_text) (rows already repeat a value there: remove or change those rows "
+                      "first, with a DELETE or UPDATE at the top of this migration's up section); it was rolled "
+                      "back", message)
+
     def test_a_statement_of_invisible_non_sql_spaces_fails_and_the_error_spells_them_out(self):
         self.project.write_migration("0002_pasted", "-- migrate:up\nALTER TABLE question ADD COLUMN x;\n\xa0;\n")
         message = self.assert_unchanged(self.project.apply)
