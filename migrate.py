@@ -3123,7 +3123,8 @@ def make(*, models: str | os.PathLike = "models.py", directory: str | os.PathLik
     migration file. With `write=False` nothing is written (for --check and
     --dry-run). `empty=True` writes an empty migration for hand-written SQL.
     `update=True` folds the changes into the latest migration instead (for one
-    not applied anywhere yet; refused if the database `db` applied it)."""
+    not applied anywhere yet; refused if the database `db` applied it). A new
+    file is refused a number that `db` applied under a name whose file is gone."""
     _check_flags(empty=empty, write=write, update=update)
     if update and empty:
         raise MigrateError("make --update folds model changes into the latest migration, and --empty writes a new "
@@ -3141,6 +3142,8 @@ def make(*, models: str | os.PathLike = "models.py", directory: str | os.PathLik
     if empty:
         if not name:
             raise MigrateError("make --empty needs a NAME for the migration, e.g. make --empty backfill_slugs")
+        if write:
+            _refuse_number_of_a_lost_file(db, directory, f"{number:04d}_{slugify(name)}")
         text = render_migration([], None, [  # irreversible until its down section is written: not a silent no-op
             "Empty migration: write the SQL by hand, after `-- migrate:up`. To make it",
             "reversible, end the file with a `-- migrate:down` line and the SQL that undoes",
@@ -3160,6 +3163,8 @@ def make(*, models: str | os.PathLike = "models.py", directory: str | os.PathLik
     if latest and result.operations:
         result = _folded_into(latest, result, name)
     if write and result.operations:
+        if not latest:
+            _refuse_number_of_a_lost_file(db, directory, result.name)
         return _rewritten(directory, latest, result) if latest else _written(directory, result)
     return replace(result, warnings=result.warnings + tuple(losses))
 
@@ -3274,6 +3279,7 @@ def _models_module(models: str):
 def _make(scratch, module, number, name, questioner) -> MakeResult:
     """The next migration, not written yet: `make` writes it once it is safe to."""
     original = read_schema(scratch)
+    mismatched = _key_mismatch(scratch)  # (one already there is not this migration's)
     target, unmanaged = schema_from_models(module)
     unmanaged = frozenset(unmanaged)
     operations = plan_renames(original, target, questioner, unmanaged=unmanaged)
@@ -3290,6 +3296,10 @@ def _make(scratch, module, number, name, questioner) -> MakeResult:
     changed = read_schema(scratch)
     _verify(changed, target, unmanaged, "the models", objects=original, exact=False)
     _check_unmanaged_parents(scratch, changed, unmanaged, module)
+    if not mismatched and (mismatch := _key_mismatch(scratch)):
+        raise MigrateError(f"the models leave {mismatch}: a foreign key's parent columns must be its primary key "
+                           "or have a UNIQUE index, and a hand-written one that no model declares is dropped: "
+                           "declare it in the parent's model (__unique__); nothing was written")
     down_steps = _execute_operations(scratch, [inverse for _, _, inverse in reversed(steps)], down=True)
     _verify(read_schema(scratch), original, frozenset(), "the previous migrations", objects=original, exact=True)
     description = [line for op in operations for line in op.describe()]
@@ -3528,6 +3538,26 @@ def _written(directory, result: MakeResult) -> MakeResult:
                 os.remove(path)
         raise MigrateError(f"cannot write {path}: {exc.strerror}; nothing was written") from None
     return replace(result, path=path)
+
+
+def _refuse_number_of_a_lost_file(db, directory, new_name: str) -> None:
+    """The new migration's number must not be one the database `db` applied
+    under another name whose file is gone (deleted by mistake): apply would
+    refuse the new file then. Asked of a local file that exists only (make works offline),
+    and only as far as the database can say."""
+    if db is None or (isinstance(db, (str, os.PathLike)) and (_is_url(os.fspath(db)) or not os.path.isfile(db))):
+        return
+    try:
+        rows = status(db, directory=directory)
+    except (MigrateError, sqlite3.Error):  # (what is wrong there is for apply and status to say)
+        return
+    number = _number(new_name)
+    lost = [row.name for row in rows if row.applied and row.file_missing and not row.replaced_by
+            and _number(row.name) == number and row.name != new_name]
+    if lost:
+        raise MigrateError(f"the next migration would be number {number:04d}, which {_shown(db)} applied as "
+                           f"{lost[0]}, whose file is gone: put that file back (git checkout) before making new "
+                           "migrations; nothing was written")
 
 
 def _latest_to_update(migrations: list[Migration], db, directory) -> Migration:
@@ -3808,6 +3838,19 @@ def _object_differences(actual: Schema, expected: Schema) -> list[str]:
             elif canonical_sql(have[key].sql) != canonical_sql(want[key].sql):
                 lines.append(f"{what} {have[key].name} differs from its applied migrations")
     return lines
+
+
+def _key_mismatch(scratch: sqlite3.Connection) -> str | None:
+    """SQLite's "foreign key mismatch" for the schema on `scratch` (a foreign
+    key whose parent columns are neither the primary key nor UNIQUE: seen
+    without rows), else None."""
+    try:
+        scratch.execute("PRAGMA foreign_key_check").fetchall()
+    except sqlite3.Error as exc:
+        if "mismatch" in str(exc):
+            return str(exc)
+        raise
+    return None
 
 
 def _check_unmanaged_parents(scratch: sqlite3.Connection, schema: Schema, unmanaged: frozenset, module) -> None:
@@ -6816,7 +6859,7 @@ def _run_make(args, out: _Output) -> int:
                             prompt=_prompt_on_tty if interactive else None)
     result = make(models=args.models, directory=args.dir, name=args.name, empty=args.empty,
                   write=not (args.check or args.dry_run), questioner=questioner, update=args.update,
-                  db=args.db if args.update else None)
+                  db=args.db)
     if not result.operations and not args.empty:
         out.say("No changes detected")
         return 0

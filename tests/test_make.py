@@ -310,6 +310,47 @@ class Evolution(unittest.TestCase):
         self.assertIn("delete or update those rows", str(caught.exception))  # no rename of team away to blame
         self.assertNotIn("renamed", str(caught.exception))
 
+    def test_a_new_file_may_not_take_the_number_of_an_applied_migration_whose_file_is_gone(self):
+        project = Project(self)
+        model = "@dataclass\nclass A:\n    x: int\n{y}    id: Optional[int] = None\n"
+        project.models(model.format(y=""))
+        project.make()
+        project.models(model.format(y="    y: Optional[int] = None\n"))
+        lost = project.make().path
+        project.apply()
+        os.remove(lost)  # deleted by mistake
+        for make in (lambda: project.make(name="other", db=project.db),
+                     lambda: project.make(name="notes", empty=True, db=project.db)):
+            with self.assertRaisesRegex(migrate.MigrateError, "the next migration would be number 0002, which "
+                                        ".*db.sqlite3 applied as 0002_add_a_y, whose file is gone: put that file back"):
+                make()
+        self.assertEqual(project.files(), ["0001_initial.sql"])
+        self.assertEqual(project.make(write=False, db=project.db).name, "0002_add_a_y")  # (--check: no file)
+        self.assertEqual(project.make(name="other").name, "0002_other")  # no database given: nothing to ask
+        os.remove(os.path.join(project.directory, "0002_other.sql"))
+        self.assertEqual(project.make(db=project.db).name, "0002_add_a_y")  # made again: its own name is fine
+        self.assertEqual(project.status()[-1].modified, False)
+
+    def test_dropping_a_hand_written_unique_index_that_a_foreign_key_needs_is_refused(self):
+        project = Project(self)
+        models = ("@dataclass\nclass P:\n    a: int\n    b: str\n{unique}    id: Optional[int] = None\n"
+                  "@dataclass\nclass C:\n    __managed__ = False\n    a: int\n    b: str\n")
+        project.models(models.format(unique=""))
+        project.make()
+        project.write_migration("0002_c", "-- migrate:up\nCREATE UNIQUE INDEX p_ab ON p (a, b);\nCREATE TABLE c (a "
+                                "INTEGER, b TEXT, FOREIGN KEY (a, b) REFERENCES p (a, b));\n")
+        with self.assertRaisesRegex(migrate.MigrateError, re.escape(
+                'the models leave foreign key mismatch - "c" referencing "p": a foreign key\'s parent columns must '
+                "be its primary key or have a UNIQUE index")):
+            project.make()  # (it would drop p_ab, and apply would fail on it)
+        project.models(models.format(unique="    __unique__ = {'p_ab': ('a', 'b')}\n"))
+        self.assertEqual(project.make(write=False).operations, ())
+        project.write_migration("0003_mismatch", "-- migrate:up\nCREATE TABLE d (x, FOREIGN KEY (x) REFERENCES "
+                                "p (b));\n")  # one already there: not this migration's to refuse
+        project.models(models.format(unique="    __unique__ = {'p_ab': ('a', 'b')}\n") + "@dataclass\nclass D:\n"
+                       "    __managed__ = False\n    x: str\n@dataclass\nclass E:\n    y: int\n")
+        self.assertEqual(project.make(write=False).operations, ("+ Create table e",))
+
     def test_make_after_a_merge_names_the_migration_written_without_a_column(self):
         project = Project(self)
         model = "@dataclass\nclass Choice:\n    text: {text}\n{author}    id: Optional[int] = None\n"
