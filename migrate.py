@@ -4840,6 +4840,25 @@ def _converts(before: str, after: str) -> bool:
     return after != before and after != "BLOB" and {before, after} != {"INTEGER", "NUMERIC"}
 
 
+def _type_made_by(step: PlannedStep, table: str, column: str) -> str | None:
+    """The type a step's rebuild gives table.column: its CREATE TABLE of the
+    copy (_new_<table>), as SQLite reads it on a scratch database."""
+    made = next((s for s in step.statements for action, name, _ in _table_ddl([s])
+                 if action == "create" and name == _fold("_new_" + table)), None)
+    if made is None:
+        return None
+    scratch = _scratch_database()
+    try:
+        scratch.execute(made)
+        return next((kind for _, name, kind, *_ in scratch.execute(
+            "SELECT * FROM pragma_table_xinfo(?)", ("_new_" + table,)).fetchall() if _fold(name) == _fold(column)),
+            None)
+    except sqlite3.Error:
+        return None
+    finally:
+        scratch.close()
+
+
 def _check_rebuilt_tables(conn, step: PlannedStep) -> list[tuple[str, str, str]]:
     """Before a step's rebuild runs, compare each rebuilt table in the
     database with the files' (`step.rebuilds`). A column they do not make
@@ -4871,6 +4890,12 @@ def _check_rebuilt_tables(conn, step: PlannedStep) -> list[tuple[str, str, str]]
             made = expected.get((kind, key))
             if made is None or kind != "column" or _affinity(text or "") == _affinity(made or ""):
                 continue
+            if applying and _affinity(_type_made_by(step, name, have_columns[key]) or "") == _affinity(text or ""):
+                raise MigrateError(f"{doing} rebuilds table {name}, and the database's {name}.{have_columns[key]} "
+                                   f"is {text or '(no type)'} already, as {step.name} makes it, though the "
+                                   f"migrations {files} make it {made or '(no type)'}: was {step.name} applied "
+                                   f"and then reverted with --fake? Then record it with apply --fake {step.name}; "
+                                   "else undo the change by hand; nothing was changed")
             advice = ("Adopt the change in a migration as README 'Changes made by hand' shows, or undo it by hand"
                       if applying else f"Undo it by hand, or leave {step.name} applied")
             raise MigrateError(f"{doing} rebuilds table {name}, and the database's {name}.{have_columns[key]} is "
@@ -5762,6 +5787,11 @@ def _applied_as_listed(conn, migrations: dict) -> dict:
     return applied
 
 
+# A file's down section edited since it was applied is not what a revert runs
+_EDITED_DOWN = ("its file's down section was edited since it was applied: this revert runs the down SQL recorded "
+                "then; to revert with the file's, record it first with apply --allow-changed")
+
+
 def _revert_notes(down: str, migration: Migration | None) -> tuple[str, ...]:
     """What reverting loses, as the file says it: the `-- WARNING:` lines of
     the down SQL, and the header's about what reverting keeps."""
@@ -5810,8 +5840,11 @@ def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed) 
             raise MigrateError(f"migration {name} has no `-- migrate:down` section, so it cannot be "
                                "reverted: add one to its file (an empty one means nothing to undo); "
                                "nothing was changed")
-        steps.append(PlannedStep("revert", name, tuple(split_statements(down)), migration, record,
-                                 warnings=_revert_notes(down, migration)))
+        statements = tuple(split_statements(down))
+        edited = (migration is not None and migration.down is not None and down is not migration.down
+                  and tuple(split_statements(migration.down)) != statements)
+        steps.append(PlannedStep("revert", name, statements, migration, record,
+                                 warnings=_revert_notes(down, migration) + (_EDITED_DOWN,) * edited))
     for name in to_apply:
         migration = migrations[name]
         for original in adopt.get(name, ()):  # the database applied only some of what the squash replaces
@@ -6287,7 +6320,8 @@ def _disagreements(db, models: str, directory: str, timeout: float | None) -> li
                     problems.append(f"applied migration {name} has no file in {directory}"
                                     + (f" ({same} has its content: rename it back)" if same else ""))
                 elif not by_name[name].matches(applied[name].checksum):
-                    problems.append(f"migration file {by_name[name].path} changed since it was applied")
+                    problems.append(f"migration file {by_name[name].path} changed since it was applied: restore "
+                                    "it, or record the edit with apply --allow-changed")
             files = [m for m in by_name.values() if m.name in applied]
             if all(name in by_name and by_name[name].matches(applied[name].checksum) for name in applied):
                 return problems + _drift(database.conn, files, unmanaged)

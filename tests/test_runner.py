@@ -526,6 +526,22 @@ class Failures(unittest.TestCase):
         self.project.revert()
         self.assertEqual([s.applied for s in self.project.status()], [True, False])
 
+    def test_a_rebuild_whose_change_the_database_has_already_asks_whether_it_was_reverted_with_fake(self):
+        project = Project(self)
+        model = "@dataclass\nclass Tag:\n    color: Optional[%s] = None\n    id: Optional[int] = None\n"
+        project.models(model % "str")
+        project.make()
+        project.models(model % "int")
+        project.make()  # 0002 rebuilds tag: TEXT -> INTEGER
+        project.apply()
+        project.apply(target="0001", fake=True)  # recorded as reverted, the table left as 0002 made it
+        message = self.assert_unchanged(project.apply, project)
+        self.assertIn("the database's tag.color is INTEGER already, as 0002_alter_tag makes it, though the "
+                      "migrations before it make it TEXT: was 0002_alter_tag applied and then reverted with --fake? "
+                      "Then record it with apply --fake 0002_alter_tag", message)
+        project.apply(fake=True)
+        self.assertEqual([row.applied for row in project.status()], [True, True])
+
     def test_a_rebuild_refuses_a_column_retyped_by_hand_and_says_which_index_it_made_anew(self):
         project = Project(self)
         model = ("@dataclass\nclass Item:\n    code: int = 0\n    label: %s = field(default='', metadata={'index': "
@@ -942,6 +958,19 @@ class AllowChanged(unittest.TestCase):
                       "when it was applied; its file's down section differs: to revert with that one, record it "
                       "first with apply --allow-changed)", str(caught.exception))
         self.assertEqual(self.recorded(), self.before)
+
+    def test_a_revert_that_succeeds_on_the_recorded_down_sql_says_it_did_not_run_the_files(self):
+        project = Project(self)
+        project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n-- migrate:down\nDROP TABLE t;\n")
+        project.apply()
+        project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n-- migrate:down\nDROP TABLE t;\n"
+                                "SELECT 'edited';\n")
+        steps = project.revert()
+        self.assertEqual(steps[0].warnings, ("its file's down section was edited since it was applied: this revert "
+                                             "runs the down SQL recorded then; to revert with the file's, record it "
+                                             "first with apply --allow-changed",))
+        project.apply(allow_changed=True)
+        self.assertEqual(project.revert()[0].warnings, ())  # the file as it is: no note
 
     def test_the_edited_down_section_is_recorded_and_revert_uses_it(self):
         self.project.apply(allow_changed=True)

@@ -104,7 +104,8 @@ class Squash(unittest.TestCase):
         for _ in range(2):  # an edit accepted, then another one
             with open(path, "a", encoding="utf-8") as handle:
                 handle.write("-- reviewed\n")
-            self.assertEqual(check(), [f"migration file {path} changed since it was applied"])
+            self.assertEqual(check(), [f"migration file {path} changed since it was applied: restore it, or record "
+                                       "the edit with apply --allow-changed"])
             project.apply(allow_changed=True)
         self.assertEqual(check(), [])
 
