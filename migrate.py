@@ -2103,7 +2103,10 @@ def _narrowing(table: str, old: Column, new: Column, before: Table, after: Table
             or (becomes == "TEXT" and was in ("REAL", "NUMERIC"))):
         return None
     shown = lambda column, strict_any: (column.type or "(none)") + (" of a STRICT table" if strict_any else "")
-    return f"narrows {table}.{old.name} from {shown(old, old_any)} to {shown(new, new_any)}: values may change"
+    how = (" (text that reads as a number becomes that number; other text is kept as it is)"
+           if was == "TEXT" and becomes in ("INTEGER", "NUMERIC", "REAL") else "")
+    return (f"narrows {table}.{old.name} from {shown(old, old_any)} to {shown(new, new_any)}: values may "
+            f"change{how}")
 
 
 def warnings_for(operations: list) -> list[str]:
@@ -3434,8 +3437,9 @@ def export_d1(*, directory: str | os.PathLike = "migrations", out: str | os.Path
             for table in _cascading_drops(scratch, statements):
                 raise MigrateError(f"migration {migration.name} drops or rebuilds table {table}, which other "
                                    "tables reference: D1 always enforces foreign keys, so their rows would "
-                                   "cascade away; split it by hand (move the children out first); "
-                                   "nothing was exported")
+                                   "cascade away or the drop fail; for D1, make the change by hand in steps it can "
+                                   "run (a new column filled from the old one, instead of a new type), or copy the "
+                                   "children's rows aside, drop and make them again after it; nothing was exported")
             _drop_temp_objects(scratch, set())  # as apply does after each migration
             files.append((os.path.join(out, migration.name + ".sql"),
                           f"-- {migration.name}, exported by migrate.py {__version__} for Cloudflare D1\n"
@@ -6891,6 +6895,7 @@ def _run_make(args, out: _Output) -> int:
     interactive = not args.no_input and not args.check and sys.stdin.isatty()
     questioner = Questioner(renames=args.rename, defaults=defaults,
                             prompt=_prompt_on_tty if interactive else None)
+    before = [m.path for m in read_migrations(args.dir)][-1:] if args.update and os.path.isdir(args.dir) else []
     result = make(models=args.models, directory=args.dir, name=args.name, empty=args.empty,
                   write=not (args.check or args.dry_run), questioner=questioner, update=args.update,
                   db=args.db)
@@ -6911,7 +6916,8 @@ def _run_make(args, out: _Output) -> int:
         return 0
     try:
         out.say("Migration updated:" if args.update else "Migrations written:")
-        out.say(f"  {result.path}")
+        renamed = [path for path in before if os.path.basename(path) != os.path.basename(result.path)]
+        out.say(f"  {result.path}" + (f" (renamed from {os.path.basename(renamed[0])})" if renamed else ""))
         for line in result.operations:
             out.say(f"    {line}")
         for warning in result.warnings:

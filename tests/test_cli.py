@@ -67,6 +67,10 @@ class Workflow(unittest.TestCase):
         out = self.run_ok("make", "--dry-run", "--update")
         self.assertIn("-- + Add column question.author\n-- - Drop column question.author\n", out)
         self.assertEqual(self.project.read("0001_initial.sql"), before)
+        out = self.run_ok("make", "--update", "polls")  # a new name says which file it was
+        self.assertEqual(out.splitlines()[:2], ["Migration updated:",
+                                                "  migrations/0001_polls.sql (renamed from 0001_initial.sql)"])
+        self.assertEqual(self.project.files(), ["0001_polls.sql"])
 
     def test_runs_as_a_module_whose_byte_code_python_caches(self):
         shutil.copyfile(MIGRATE, os.path.join(self.project.root, "migrate.py"))

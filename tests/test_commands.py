@@ -103,7 +103,8 @@ class Commands(unittest.TestCase):
         result = self.project.cli("revert", "zero")
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(result.stderr.splitlines(), [
-            "    WARNING: narrows question.votes from TEXT to INTEGER: values may change",
+            "    WARNING: narrows question.votes from TEXT to INTEGER: values may change (text that reads as a "
+            "number becomes that number; other text is kept as it is)",
             "    WARNING: drops column question.votes and its data",
             "    WARNING: drops table question and its rows"])
 

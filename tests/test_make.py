@@ -1105,8 +1105,10 @@ class InvisibleAndDestructive(unittest.TestCase):
         """)
         self.assertEqual(project.make().warnings,  # 0.1 + 0.2 becomes '0.3'; integers stay exact
                          ("narrows item.label from REAL to TEXT: values may change",
-                          "reverting narrows item.label from TEXT to REAL: values may change",
-                          "reverting narrows item.size from TEXT to INTEGER: values may change"))
+                          "reverting narrows item.label from TEXT to REAL: values may change (text that reads "
+                          "as a number becomes that number; other text is kept as it is)",
+                          "reverting narrows item.size from TEXT to INTEGER: values may change (text that reads "
+                          "as a number becomes that number; other text is kept as it is)"))
         priced = """
             @dataclass
             class Item:
