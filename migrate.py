@@ -4340,9 +4340,18 @@ def _resolve_target(target, names: list[str], squashes=()) -> int | None:
             return int(target)
     elif target in names:
         return _number(target)
+    elif prefixed := _named_by_prefix(target, names):
+        return _number(prefixed)
     known = f"{names[0]} .. {names[-1]}" if names else "none"
     raise MigrateError(f"unknown migration {target!r}: give a number, a full name or zero "
                        f"(known: {known}){_squashed_into(target, squashes)}")
+
+
+def _named_by_prefix(prefix: str, names) -> str | None:
+    """The one name that starts with `prefix` (`0003_add`, as Django takes a
+    prefix); None for none, or more than one."""
+    matches = {name for name in names if name.startswith(prefix)} if re.match(r"\d+_", prefix) else set()
+    return matches.pop() if len(matches) == 1 else None
 
 
 def _squashed_into(name: str, squashes) -> str:
@@ -6366,8 +6375,9 @@ def find_migration(directory: str | os.PathLike, name: str | int) -> Migration:
     """The migration file a number (`2`, `0002`) or full name designates."""
     name = _migration_name(name, "the migration", directory)
     migrations = read_migrations(directory)
+    prefixed = _named_by_prefix(name, [m.name for m in migrations])
     for migration in migrations:
-        if migration.name == name or (name.isascii() and name.isdigit() and migration.number == int(name)):
+        if migration.name in (name, prefixed) or (name.isascii() and name.isdigit() and migration.number == int(name)):
             return migration
     known = f"{migrations[0].name} .. {migrations[-1].name}" if migrations else "none"
     raise MigrateError(f"no migration {name!r} in {directory} (known: {known})"

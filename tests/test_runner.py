@@ -72,6 +72,11 @@ class ApplyAndRevert(unittest.TestCase):
         self.assertEqual(applied(), [])
         with self.assertRaisesRegex(migrate.MigrateError, "unknown migration '7'"):
             self.project.apply(target="7")
+        self.project.apply(target="0002_add")  # a prefix of one name, as Django takes it
+        self.assertEqual(applied(), ["0001_initial", "0002_add_choice_note"])
+        self.assertEqual(migrate.find_migration(self.project.directory, "0003_add_cho").name, "0003_add_choice_extra")
+        with self.assertRaisesRegex(migrate.MigrateError, "unknown migration '0002_add_x'"):
+            self.project.apply(target="0002_add_x")
 
     def test_read_only_commands_never_create_the_database(self):
         self.assertEqual([s.applied for s in self.project.status()], [False])
