@@ -54,7 +54,7 @@ import sys
 import threading
 import time
 from collections import Counter, namedtuple
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from itertools import islice
@@ -257,13 +257,17 @@ def _matching_paren(tokens: list[_Token], open_at: int) -> int:
     return len(tokens) - 1
 
 
-def _mentions(sql: str, name: str) -> bool:
-    """Whether an identifier `name` appears as a token in `sql`; also as a
-    'string', which SQLite takes for a name where a name must be (`UPDATE 't'`
-    in a trigger): a string that only looks like the name errs on the safe side."""
+def _mentions(sql: str, name: str, *, strings: bool = False) -> bool:
+    """Whether an identifier `name` appears as a token in `sql`; with
+    `strings`, also as a 'string', which SQLite takes for a table's name where
+    a name must be (`UPDATE 't'` in a trigger)."""
     folded = _fold(name)
-    return any((t.kind in ("word", "ident") and _fold(_unquote(t.text)) == folded)
-               or (t.kind == "string" and _fold(t.text[1:-1].replace("''", "'")) == folded) for t in _tokens(sql))
+    for token in _tokens(sql):
+        if token.kind in ("word", "ident") and _fold(_unquote(token.text)) == folded:
+            return True
+        if strings and token.kind == "string" and _fold(token.text[1:-1].replace("''", "'")) == folded:
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -1122,7 +1126,7 @@ def _column_sql(f: _Field, *, is_pk: bool, keys: dict, tables: dict) -> tuple[st
 def _refuse_control_characters(cls: type, what: str, name: str) -> None:
     # Names are written into migration files, where a line break would start a
     # line of its own (even a section marker), and printed by status and check.
-    if re.search(r"[\x00-\x1f\x7f]", name):
+    if re.search(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", name):  # (Python's str.splitlines breaks lines at all)
         raise MigrateError(f"model {cls.__name__}: {what} {name!r} holds a line break or another control "
                            "character: choose a name without one")
 
@@ -1666,6 +1670,8 @@ class Questioner:
             table, dot, _ = old.strip().rpartition(".")
             if dot and _fold(new.strip()).startswith(_fold(table) + "."):  # post.body=post.content, as make asks it
                 new = new.strip()[len(table) + 1:]
+            if not new.strip():
+                raise MigrateError(f"--rename {answer!r} must look like table.old=new or old_table=new_table")
             self.renames[_fold(old.strip())] = _fold(new.strip())
         self.renames_used = set()
         self.defaults = {_fold(k): v for k, v in (defaults or {}).items()}
@@ -1863,7 +1869,7 @@ def _constant_fills_into_unique(operations: list) -> list[str]:
         for column, value in op.fills.items():
             if _per_row(value, table) or column == _fold(table.rowid_alias or ""):
                 continue
-            keyed = column in map(_fold, table.primary_key)
+            keyed = [column] == [_fold(c) for c in table.primary_key]  # (one value in part of a key is fine)
             if keyed or any([column] == [_fold(c) for c in (i.columns or ())] for i in table.indexes if i.unique) \
                     or any([column] == list(map(_fold, columns)) for columns in table.unique):
                 new, name = table.column(column), f"{table.name}.{table.column(column).name}"
@@ -1871,8 +1877,8 @@ def _constant_fills_into_unique(operations: list) -> list[str]:
                 fix = (f"make this migration with --default {name}=SQL giving each row its own value (an "
                        "expression such as 'x' || rowid)")
                 if new.default is not None:  # the fill is the field's own default, which --default cannot replace
-                    fix = ("make the field Optional" * (not keyed) + ", or " * (not keyed)
-                           + f"drop its default and {fix}")
+                    fix = f"drop its default and {fix}"
+                    fix = fix if keyed else f"make the field Optional, or {fix}"
                 warnings.append(f"{name} is filled with {value} in {rows}, which its "
                                 f"{'primary key' if keyed else 'unique index'} refuses beyond one row: applying "
                                 f"fails on a table with two such rows or more; {fix}")
@@ -2222,7 +2228,8 @@ def _lost_clauses(before: Schema, after: Schema, renamed: dict) -> list[str]:
             if kept is not None:
                 lost |= _clauses(_tokenize(column.definition)[1:]) - _clauses(_tokenize(kept.definition)[1:])
         lost |= _clauses(_tokenize(_constraints_text(table))) - _clauses(_tokenize(_constraints_text(new)))
-        lost |= {f"table CHECK ({check})" for check in table.checks if check not in new.checks}
+        if checks := [check for check in table.checks if check not in new.checks]:  # (read from its CREATE TABLE)
+            lost.add(f"{len(checks)} table CHECK constraint{'s' * (len(checks) > 1)}")
         if lost:
             warnings.append(f"rebuilds {table.name} without its {', '.join(sorted(lost))} (written by hand in an "
                             "earlier migration; models cannot express it): add it back to this migration's "
@@ -2382,7 +2389,7 @@ def _rebuild_sql(schema: Schema, before: Table, after: Table, fills: dict,
     # triggers on views and those that read one go and come back with them.
     views = {_fold(v.name) for v in schema.views}
     triggers = [t for t in schema.triggers if _fold(t.table) == _fold(name) or _fold(t.table) in views
-                or any(_mentions(t.sql, other) for other in [name, *(v.name for v in schema.views)])]
+                or any(_mentions(t.sql, other, strings=True) for other in [name, *(v.name for v in schema.views)])]
     statements = [f"DROP TRIGGER {quote(t.name)}" for t in triggers if _fold(t.table) != _fold(name)]
     statements += [f"DROP VIEW {quote(v.name)}" for v in schema.views]
     header = (_comment(f"Rebuild {name}: {'; '.join(reasons)}.") + "\n"
@@ -3146,7 +3153,7 @@ def make(*, models: str | os.PathLike = "models.py", directory: str | os.PathLik
         if not name:
             raise MigrateError("make --empty needs a NAME for the migration, e.g. make --empty backfill_slugs")
         if write:
-            _refuse_number_of_a_lost_file(db, directory, f"{number:04d}_{slugify(name)}")
+            _refuse_number_of_a_lost_file(db, migrations, f"{number:04d}_{slugify(name)}")
         text = render_migration([], None, [  # irreversible until its down section is written: not a silent no-op
             "Empty migration: write the SQL by hand, after `-- migrate:up`. To make it",
             "reversible, end the file with a `-- migrate:down` line and the SQL that undoes",
@@ -3167,7 +3174,7 @@ def make(*, models: str | os.PathLike = "models.py", directory: str | os.PathLik
         result = _folded_into(latest, result, name)
     if write and result.operations:
         if not latest:
-            _refuse_number_of_a_lost_file(db, directory, result.name)
+            _refuse_number_of_a_lost_file(db, migrations, result.name)
         return _rewritten(directory, latest, result) if latest else _written(directory, result)
     return replace(result, warnings=result.warnings + tuple(losses))
 
@@ -3282,7 +3289,7 @@ def _models_module(models: str):
 def _make(scratch, module, number, name, questioner) -> MakeResult:
     """The next migration, not written yet: `make` writes it once it is safe to."""
     original = read_schema(scratch)
-    mismatched = _key_mismatch(scratch)  # (one already there is not this migration's)
+    mismatched = _key_mismatches(scratch)  # (those already there are not this migration's)
     target, unmanaged = schema_from_models(module)
     unmanaged = frozenset(unmanaged)
     operations = plan_renames(original, target, questioner, unmanaged=unmanaged)
@@ -3299,10 +3306,10 @@ def _make(scratch, module, number, name, questioner) -> MakeResult:
     changed = read_schema(scratch)
     _verify(changed, target, unmanaged, "the models", objects=original, exact=False)
     _check_unmanaged_parents(scratch, changed, unmanaged, module)
-    if not mismatched and (mismatch := _key_mismatch(scratch)):
-        raise MigrateError(f"the models leave {mismatch}: a foreign key's parent columns must be its primary key "
-                           "or have a UNIQUE index, and a hand-written one that no model declares is dropped: "
-                           "declare it in the parent's model (__unique__); nothing was written")
+    if new_mismatches := sorted(_key_mismatches(scratch) - mismatched):
+        raise MigrateError(f"the models leave {new_mismatches[0]}: a foreign key's parent columns must be its "
+                           "primary key or have a UNIQUE index, and a hand-written one that no model declares is "
+                           "dropped: declare it in the parent's model (__unique__); nothing was written")
     down_steps = _execute_operations(scratch, [inverse for _, _, inverse in reversed(steps)], down=True)
     _verify(read_schema(scratch), original, frozenset(), "the previous migrations", objects=original, exact=True)
     description = [line for op in operations for line in op.describe()]
@@ -3508,9 +3515,13 @@ def _defaulted_references(migrations: list[Migration]) -> list[str]:
     try:
         for migration in migrations:
             statements = split_statements(migration.up)
-            _cascading_drops(scratch, statements)  # (runs the schema statements)
-            for action, table, column in _table_ddl(statements):
-                if action == "add column" and scratch.execute(
+            for statement in statements:  # the schema, as export_d1 replays it (no rows)
+                if (tokens := _first_tokens(statement, 1)) and tokens[0].upper in _SCHEMA_WORDS:
+                    scratch.execute(statement)
+            ddl = list(_table_ddl(statements))
+            made = {table for action, table, _ in ddl if action == "create"}  # empty: no rows to refuse it for
+            for action, table, column in ddl:
+                if action == "add column" and table not in made and scratch.execute(
                         "SELECT 1 FROM pragma_table_xinfo(?) AS c, pragma_foreign_key_list(?) AS fk WHERE c.name = "
                         "? COLLATE NOCASE AND fk.\"from\" = c.name AND c.dflt_value IS NOT NULL AND "
                         "upper(c.dflt_value) <> 'NULL'", (table, table, column)).fetchone():
@@ -3544,20 +3555,28 @@ def _written(directory, result: MakeResult) -> MakeResult:
     return replace(result, path=path)
 
 
-def _refuse_number_of_a_lost_file(db, directory, new_name: str) -> None:
+def _refuse_number_of_a_lost_file(db, migrations: list[Migration], new_name: str) -> None:
     """The new migration's number must not be one the database `db` applied
     under another name whose file is gone (deleted by mistake): apply would
-    refuse the new file then. Asked of a local file that exists only (make works offline),
-    and only as far as the database can say."""
-    if db is None or (isinstance(db, (str, os.PathLike)) and (_is_url(os.fspath(db)) or not os.path.isfile(db))):
+    refuse the new file then. Asked of a local file that exists only, read
+    only and without waiting for a writer (make works offline and at once),
+    only as far as it can say, and only of a database that applied some of
+    these files."""
+    if not isinstance(db, (str, os.PathLike)) or _is_url(os.fspath(db)) or not os.path.isfile(db):
         return
+    from urllib.parse import quote as quote_uri  # (a path with '?' or '#')
     try:
-        rows = status(db, directory=directory)
-    except (MigrateError, sqlite3.Error):  # (what is wrong there is for apply and status to say)
+        with closing(sqlite3.connect(f"file:{quote_uri(os.fsencode(os.path.abspath(db)))}?mode=ro", uri=True,
+                                     timeout=0)) as conn:
+            applied = [name for (name,) in conn.execute(f"SELECT name FROM {_HISTORY}").fetchall()]
+    except sqlite3.Error:  # (no history, a lock, a damaged file: for apply and status to say)
+        return
+    here = {m.name for m in migrations} | {name for m in migrations for name in m.replaces}
+    if not here & set(applied):  # another folder's database (or a new folder's): not this history
         return
     number = _number(new_name)
-    lost = [row.name for row in rows if row.applied and row.file_missing and not row.replaced_by
-            and _number(row.name) == number and row.name != new_name]
+    lost = [name for name in applied if isinstance(name, str) and name not in here and name != new_name
+            and _number(name) == number]
     if lost:
         raise MigrateError(f"the next migration would be number {number:04d}, which {_shown(db)} applied as "
                            f"{lost[0]}, whose file is gone: put that file back (git checkout) before making new "
@@ -3672,6 +3691,7 @@ def _execute_operations(scratch: sqlite3.Connection, operations: list, *, down: 
         fills = operation.fills if isinstance(operation, AlterTable) else {}
         if fills:
             _check_fills(scratch, operation, down=down)
+        readers = _working_readers(scratch, schema, operation) if schema is not None and not down else []
         for statement in statements:
             try:
                 scratch.execute(statement)
@@ -3687,26 +3707,40 @@ def _execute_operations(scratch: sqlite3.Connection, operations: list, *, down: 
                     "changing in a hand-written migration first; nothing was written") from None
         if isinstance(operation, DropTable) and not down:
             _refuse_dangling_objects(scratch, operation.name, dropping)
-        elif schema is not None and schema.others and not down:
-            _refuse_broken_virtual_tables(scratch, schema.others, operation)
+        for reader in readers:  # (those that worked before it)
+            if (failure := _read_failure(scratch, reader)) is not None:
+                raise MigrateError(f"cannot {operation.describe()[0][2:].lower()}: virtual table {reader.name} reads "
+                                   f"{_altered_table(operation)} and would fail ({failure}); drop it, or make it "
+                                   "again to match, in a hand-written migration first; nothing was written")
         steps.append((operation, statements, inverse))
     return steps
 
 
-def _refuse_broken_virtual_tables(scratch: sqlite3.Connection, virtual_tables, operation) -> None:
-    """A virtual table that reads a table (FTS5 content=) is not told when
-    that table loses a column or its name: it goes on naming what is gone,
-    and fails when read. Each one naming the table is read on the scratch
-    (no rows) after the change."""
-    table = (operation.old if isinstance(operation, RenameTable) else operation.table
-             if isinstance(operation, RenameColumn) else operation.after.name)
-    for reader in (v for v in virtual_tables if _fold(table) in _fold(v.sql)):
-        try:
-            scratch.execute(f"SELECT * FROM {quote(reader.name)} LIMIT 1").fetchall()
-        except sqlite3.Error as exc:
-            raise MigrateError(f"cannot {operation.describe()[0][2:].lower()}: virtual table {reader.name} reads "
-                               f"{table} and would fail ({exc}); drop it, or make it again to match, in a "
-                               "hand-written migration first; nothing was written") from None
+def _working_readers(scratch: sqlite3.Connection, schema: Schema, operation) -> list[SchemaObject]:
+    """The virtual tables that may read the table an operation alters (FTS5
+    content=), and can be read now: SQLite does not tell them when that
+    table loses a column or its name, so they are read again after it."""
+    if isinstance(operation, (CreateTable, DropTable)):  # (a dropped table's readers: _refuse_dangling_objects)
+        return []
+    table = _fold(_altered_table(operation))
+    return [v for v in schema.others if table in _fold(v.sql) and _read_failure(scratch, v) is None]
+
+
+def _altered_table(operation) -> str:
+    if isinstance(operation, RenameTable):
+        return operation.old
+    if isinstance(operation, RenameColumn):
+        return operation.table
+    return operation.after.name
+
+
+def _read_failure(scratch: sqlite3.Connection, table: SchemaObject) -> str | None:
+    """SQLite's error reading a table on the scratch (no rows), else None."""
+    try:
+        scratch.execute(f"SELECT * FROM {quote(table.name)} LIMIT 1").fetchall()
+    except sqlite3.Error as exc:
+        return str(exc)
+    return None
 
 
 def _check_fills(scratch: sqlite3.Connection, operation: AlterTable, *, down: bool) -> None:
@@ -3765,7 +3799,7 @@ def _refuse_dangling_objects(scratch: sqlite3.Connection, dropped: str, dropping
                                    "drop or change it in a hand-written migration first; nothing was written") from None
             _refuse_if_missing(exc, dropped, f"{reader.type} {reader.name}")
     for trigger in schema.triggers:
-        if _fold(trigger.table) not in dropping and _mentions(trigger.sql, dropped):
+        if _fold(trigger.table) not in dropping and _mentions(trigger.sql, dropped, strings=True):
             _probe_trigger(scratch, schema, trigger, dropped)
 
 
@@ -3844,17 +3878,20 @@ def _object_differences(actual: Schema, expected: Schema) -> list[str]:
     return lines
 
 
-def _key_mismatch(scratch: sqlite3.Connection) -> str | None:
-    """SQLite's "foreign key mismatch" for the schema on `scratch` (a foreign
-    key whose parent columns are neither the primary key nor UNIQUE: seen
-    without rows), else None."""
-    try:
-        scratch.execute("PRAGMA foreign_key_check").fetchall()
-    except sqlite3.Error as exc:
-        if "mismatch" in str(exc):
-            return str(exc)
-        raise
-    return None
+def _key_mismatches(scratch: sqlite3.Connection) -> set[str]:
+    """SQLite's "foreign key mismatch" errors for the schema on `scratch` (a
+    foreign key whose parent columns are neither the primary key nor UNIQUE:
+    seen without rows), one per table, as the check stops at the first."""
+    mismatches = set()
+    for (table,) in scratch.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE "
+                                    "'%references%'").fetchall():
+        try:
+            scratch.execute(f"PRAGMA foreign_key_check({quote(table)})").fetchall()
+        except sqlite3.Error as exc:
+            if "mismatch" not in str(exc):
+                raise
+            mismatches.add(str(exc))
+    return mismatches
 
 
 def _check_unmanaged_parents(scratch: sqlite3.Connection, schema: Schema, unmanaged: frozenset, module) -> None:
@@ -4856,20 +4893,20 @@ def _converts(before: str, after: str) -> bool:
 def _type_made_by(step: PlannedStep, table: str, column: str) -> str | None:
     """The type a step's rebuild gives table.column: its CREATE TABLE of the
     copy (_new_<table>), as SQLite reads it on a scratch database."""
-    made = next((s for s in step.statements for action, name, _ in _table_ddl([s])
-                 if action == "create" and name == _fold("_new_" + table)), None)
-    if made is None:
+    copy = "_new_" + table
+    creates = [s for s in step.statements if ("create", _fold(copy), None) in _table_ddl([s])]
+    if not creates:
         return None
     scratch = _scratch_database()
     try:
-        scratch.execute(made)
-        return next((kind for _, name, kind, *_ in scratch.execute(
-            "SELECT * FROM pragma_table_xinfo(?)", ("_new_" + table,)).fetchall() if _fold(name) == _fold(column)),
-            None)
+        scratch.execute(creates[0])
+        types = {_fold(name): kind for name, kind in scratch.execute(
+            "SELECT name, type FROM pragma_table_xinfo(?)", (copy,)).fetchall()}
     except sqlite3.Error:
         return None
     finally:
         scratch.close()
+    return types.get(_fold(column))
 
 
 def _check_rebuilt_tables(conn, step: PlannedStep) -> list[tuple[str, str, str]]:
@@ -5322,18 +5359,14 @@ class _HistoryChanged(MigrateError):
 
 
 def _refuse_hiding_temp_tables(conn, statements: list[str]) -> None:
-    """A TEMP table or view of the caller's connection named like a table or
-    view of the database, or like a table the migrations make, would take
-    their SQL in its place: SQLite looks in temp first."""
-    if not isinstance(conn, sqlite3.Connection):  # (a path opened here has none; rqlite: a request each)
+    """A TEMP table or view of the caller's connection that the migrations'
+    SQL names would take that SQL in place of the database's table: SQLite
+    looks in temp first (a recorded run, with no SQL, is not concerned)."""
+    if not statements or not isinstance(conn, sqlite3.Connection):  # (a path opened here has none)
         return
     temporary = conn.execute("SELECT type, name FROM temp.sqlite_master WHERE type IN ('table', 'view')").fetchall()
-    if not temporary:
-        return
-    names = {_fold(name) for (name,) in conn.execute(
-        "SELECT name FROM main.sqlite_master WHERE type IN ('table', 'view')").fetchall()}
-    names |= {name for action, name, _ in _table_ddl(statements) if action == "create"}
-    hiding = [(kind, name) for kind, name in temporary if _fold(name) in names]
+    hiding = [(kind, name) for kind, name in temporary
+              if any(_mentions(statement, name) for statement in statements)]
     if hiding:
         kind, name = hiding[0]
         raise MigrateError(f"the connection has a TEMP {kind} {name}, which would take the migrations' SQL for "
@@ -5856,8 +5889,8 @@ def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed) 
         statements = tuple(split_statements(down))
         edited = (migration is not None and migration.down is not None and down is not migration.down
                   and tuple(split_statements(migration.down)) != statements)
-        steps.append(PlannedStep("revert", name, statements, migration, record,
-                                 warnings=_revert_notes(down, migration) + (_EDITED_DOWN,) * edited))
+        notes = _revert_notes(down, migration) + ((_EDITED_DOWN,) if edited else ())
+        steps.append(PlannedStep("revert", name, statements, migration, record, warnings=notes))
     for name in to_apply:
         migration = migrations[name]
         for original in adopt.get(name, ()):  # the database applied only some of what the squash replaces
@@ -7301,8 +7334,12 @@ def _origin_note(message: str, borrowed: dict) -> str:
     """Where a setting the error names was set, when not on the command line:
     its fix may be to change pyproject.toml or the environment."""
     for value, origin in borrowed.items():
-        named = ("''" in message) if value == "" else re.search(rf"(?<![\w./\\-]){re.escape(value)}(?![\w/\\-])",
-                                                                 message)
+        if value == "":
+            named = "''" in message
+        elif re.fullmatch(r"\w+", value):  # a bare word (dir = "migrations") may be any word of the message
+            named = re.search(rf"\b(?:directory|module|file|folder|database) {value}(?!\w)", message)
+        else:
+            named = re.search(rf"(?<![\w./\\-]){re.escape(value)}(?![\w/\\-])", message)
         if named:
             return f" (set by {_one_line(origin)})"
     return ""

@@ -84,6 +84,9 @@ class D1Export(unittest.TestCase):
                                 "NULL DEFAULT 1 REFERENCES parent (id);\n")  # (make rebuilds for it: SQLite's rule)
         project.write_migration("0003_nullable", "-- migrate:up\nALTER TABLE parent ADD COLUMN up_id INTEGER "
                                 "REFERENCES parent (id) DEFAULT NULL;\n")  # NULL is fine
+        project.write_migration("0004_coach", "-- migrate:up\nCREATE TABLE coach (id INTEGER PRIMARY KEY);\nALTER "
+                                "TABLE coach ADD COLUMN parent_id INTEGER NOT NULL DEFAULT 1 REFERENCES parent (id);\n")
+        # (a table made in the same migration has no rows)
         result = project.cli("export", "--d1", "d1")
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(migrate.d1_warnings(directory=project.directory, out=os.path.join(project.root, "d1")),

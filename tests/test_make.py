@@ -290,6 +290,19 @@ class Evolution(unittest.TestCase):
                 with self.assertRaisesRegex(migrate.MigrateError, "UNIQUE constraint failed"):
                     project.apply()  # (what the warning foretold: the table has two rows)
 
+    def test_one_value_for_part_of_a_composite_key_is_no_warning(self):
+        project = Project(self)
+        member = "@dataclass\nclass Member:\n    user_id: int = field(metadata={'primary_key': True})\n"
+        project.models(member)
+        project.make()
+        project.apply()
+        project.execute("INSERT INTO member (user_id) VALUES (1), (2)")
+        project.models(member + "    org: str = field(metadata={'primary_key': True})\n")
+        result = project.make(questioner=migrate.Questioner(defaults={"member.org": "'main'"}))
+        self.assertEqual([w for w in result.warnings if "in every" in w], [])
+        project.apply()
+        self.assertEqual(project.query("SELECT user_id, org FROM member ORDER BY user_id"), [(1, "main"), (2, "main")])
+
     def test_a_kept_column_whose_foreign_key_moves_to_other_parent_columns_is_warned_about(self):
         project = Project(self)
         player = "@dataclass\nclass Player:\n    team: Team\n    id: Optional[int] = None\n"
@@ -328,6 +341,11 @@ class Evolution(unittest.TestCase):
         self.assertEqual(project.make(write=False, db=project.db).name, "0002_add_a_y")  # (--check: no file)
         self.assertEqual(project.make(name="other").name, "0002_other")  # no database given: nothing to ask
         os.remove(os.path.join(project.directory, "0002_other.sql"))
+        elsewhere = os.path.join(project.root, "elsewhere")  # a folder of none of its migrations: not its history
+        self.assertEqual(migrate.make(models=project.models_path, directory=elsewhere, db=project.db).name,
+                         "0001_initial")
+        project.make(name="other")
+        os.remove(os.path.join(project.directory, "0002_other.sql"))
         self.assertEqual(project.make(db=project.db).name, "0002_add_a_y")  # made again: its own name is fine
         self.assertEqual(project.status()[-1].modified, False)
 
@@ -347,6 +365,9 @@ class Evolution(unittest.TestCase):
         self.assertEqual(project.make(write=False).operations, ())
         project.write_migration("0003_mismatch", "-- migrate:up\nCREATE TABLE d (x, FOREIGN KEY (x) REFERENCES "
                                 "p (b));\n")  # one already there: not this migration's to refuse
+        project.models(models.format(unique=""))  # ...nor does it hide a new one
+        with self.assertRaisesRegex(migrate.MigrateError, 'the models leave foreign key mismatch - "c" referencing'):
+            project.make()
         project.models(models.format(unique="    __unique__ = {'p_ab': ('a', 'b')}\n") + "@dataclass\nclass D:\n"
                        "    __managed__ = False\n    x: str\n@dataclass\nclass E:\n    y: int\n")
         self.assertEqual(project.make(write=False).operations, ("+ Create table e",))
@@ -536,6 +557,8 @@ class Evolution(unittest.TestCase):
                 body: bytes
                 id: Optional[int] = None
         """)
+        with self.assertRaisesRegex(migrate.MigrateError, "--rename 'poll.text=poll.' must look like table.old=new"):
+            migrate.Questioner(renames=["poll.text=poll."])
         for spelling in ("poll.text=poll.body", "POLL.text=poll.BODY"):  # as make asks it: the same answer
             same = migrate.Questioner(renames=["question=poll", spelling])
             self.assertEqual(self.project.make(questioner=same, write=False).operations[:2],

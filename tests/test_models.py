@@ -202,7 +202,7 @@ class TableNames(ModelCase):
 
     def test_a_name_with_a_line_break_or_control_character_is_refused_naming_the_model(self):
         # it would reach the migration file on a line of its own, even as a section marker
-        for name in ("a\n-- migrate:down\nb", "tab\there", "bell\x07", "esc\x1b[31m"):
+        for name in ("a\n-- migrate:down\nb", "tab\there", "bell\x07", "esc\x1b[31m", "p\u2028-- migrate:down", "n\x85l"):
             with self.subTest(name=name):
                 self.error(f"@dataclass\nclass Data:\n    __tablename__ = {name!r}\n    x: int\n",
                            f"model Data: __tablename__ {name!r} holds a line break or another control character")

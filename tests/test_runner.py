@@ -1148,6 +1148,16 @@ class TempObjects(unittest.TestCase):
                         migrate.apply(conn, directory=project.directory)
             migrate.revert(conn, directory=project.directory)
         self.assertEqual(conn.execute("SELECT name FROM sqlite_master WHERE name = 't'").fetchall(), [])
+        conn.execute("CREATE TEMP TABLE t (x)")  # named by the migrations: a recorded-only run is no concern
+        self.assertEqual([s.action for s in migrate.apply(conn, directory=project.directory, fake=True)], ["fake"])
+        migrate.revert(conn, directory=project.directory, fake=True)
+        conn.execute("DROP TABLE temp.t")
+        conn.execute("CREATE TEMP TABLE unrelated (x)")  # one the migrations never name is the connection's own
+        conn.execute("CREATE TEMP TABLE _migrations (x)")
+        self.assertEqual([s.action for s in migrate.apply(conn, directory=project.directory)], ["apply"])
+        project.write_migration("0002_rename", "-- migrate:up\nALTER TABLE t RENAME TO unrelated;\n")
+        with self.assertRaisesRegex(migrate.MigrateError, "TEMP table unrelated, which would take"):  # a rename too
+            migrate.apply(conn, directory=project.directory)
 
 
 class Connections(unittest.TestCase):

@@ -220,6 +220,14 @@ class PyprojectFile(unittest.TestCase):
         result = project.cli("status", env={"MIGRATE_DIR": ""})  # an empty variable is unset
         self.assertIn("(set by dir = 'gone' in pyproject.toml)", result.stderr)
         self.assertEqual(os.listdir(project.root), ["migrations", "pyproject.toml"], "nothing else was created")
+        with open(pyproject, "w") as handle:
+            handle.write('[tool.migrate]\ndir = "migrations"\n')  # a bare word: only where the message names it
+        project.write_migration("0002_a", "-- migrate:up\nSELECT 1;\n")
+        project.write_migration("0002_b", "-- migrate:up\nSELECT 2;\n")
+        result = project.cli("apply")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("error: migrations 0002_a and 0002_b share number 0002", result.stderr)
+        self.assertNotIn("set by", result.stderr)
 
 
 if __name__ == "__main__":
