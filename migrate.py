@@ -5381,13 +5381,13 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
     # connection's busy timeout, every spill of a big transaction's cache to the file waited it out too.
     patience = _busy_timeout(conn, 0)
     try:
+        statements = [s for step in steps if not fake for s in step.statements]
+        _refuse_hiding_temp_tables(conn, statements)  # (the caller's connection: no backup for a refused run)
         if backup is not None:  # under the write lock: exactly what the run starts from; none if the lock waits
             _backup_to(conn, backup)
         # again, inside the lock: another process may have been first, or changed what the plan is from
         if planned is not None:
             planned.refuse_changes(conn)
-        statements = [s for step in steps if not fake for s in step.statements]
-        _refuse_hiding_temp_tables(conn, statements)
         recorded = _recorded(conn, [name for step in steps for name in _tracked_names(step)])
         if recorded is not None and _without_up_sql(conn):
             conn.execute(_ADD_UP_SQL)
