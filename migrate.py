@@ -1279,8 +1279,8 @@ def _check_parent_keys(scratch: sqlite3.Connection, table: ModelTable) -> None:
         scratch.execute(f"PRAGMA foreign_key_check({quote(table.name)})").fetchall()
     except sqlite3.Error as exc:  # "foreign key mismatch - "child" referencing "parent""
         references = scratch.execute(f"PRAGMA foreign_key_list({quote(table.name)})").fetchall()
-        keys = [f"{source} -> {parent}({to or 'its primary key'})"
-                for _, _, parent, source, to, *_ in references if f'"{parent}"' in str(exc)]
+        keys = [f"{source} -> {parent}({to or 'its primary key'})"  # (SQLite doubles a '"' in the name it shows)
+                for _, _, parent, source, to, *_ in references if quote(parent) in str(exc)]
         raise MigrateError(f"model {table.model}: field {', '.join(keys)} must point at the primary key or "
                            f"at UNIQUE columns of its table ({exc}): reference those, or mark the target "
                            "field unique") from None

@@ -832,6 +832,17 @@ class ForeignKeys(ModelCase):
         for column in ("name", "nope"):
             with self.subTest(column):
                 self.error(team % column, "model Player", f"team -> team({column})", "foreign key mismatch")
+        odd = """
+            @dataclass
+            class Odd:
+                __tablename__ = 'my "odd" table'
+                order: str = ""
+                id: Optional[int] = None
+            @dataclass
+            class Kid:
+                parent: str = field(metadata={"references": 'my "odd" table(order)'})
+        """  # SQLite doubles the '"' in the name it shows: the field is still named
+        self.error(odd, 'model Kid: field parent -> my "odd" table(order) must point at the primary key')
 
 
 class LoadingModels(unittest.TestCase):
