@@ -1123,10 +1123,14 @@ def _column_sql(f: _Field, *, is_pk: bool, keys: dict, tables: dict) -> tuple[st
     return definition, references
 
 
+# Control characters, and the line breaks Python's str.splitlines knows besides
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 def _refuse_control_characters(cls: type, what: str, name: str) -> None:
     # Names are written into migration files, where a line break would start a
     # line of its own (even a section marker), and printed by status and check.
-    if re.search(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", name):  # (Python's str.splitlines breaks lines at all)
+    if _CONTROL_CHARACTER.search(name):
         raise MigrateError(f"model {cls.__name__}: {what} {name!r} holds a line break or another control "
                            "character: choose a name without one")
 
@@ -2720,6 +2724,14 @@ def _terminated(statement: str) -> str:
 _SCHEMA_WORDS = {"CREATE", "DROP", "ALTER"}  # the first words of statements that change the schema
 
 
+def _schema_statements(statements: list[str]):
+    """(statement, its first tokens) for each statement that changes the schema."""
+    for statement in statements:
+        tokens = _first_tokens(statement, 7)
+        if tokens and tokens[0].upper in _SCHEMA_WORDS:
+            yield statement, tokens
+
+
 def _cascading_drops(scratch, statements) -> list[str]:
     """Run `statements` on `scratch` (the schema, no rows needed) and name the
     tables a `DROP TABLE` drops while another table references them: with
@@ -2730,10 +2742,7 @@ def _cascading_drops(scratch, statements) -> list[str]:
     schema statements run: on tables without rows, a data statement proves
     nothing and may fail (a subquery filling a NOT NULL column)."""
     dropped = []
-    for statement in statements:
-        tokens = _first_tokens(statement, 7)
-        if not tokens or tokens[0].upper not in _SCHEMA_WORDS:
-            continue
+    for statement, tokens in _schema_statements(statements):
         name = _name_at(tokens, 2) if [t.upper for t in tokens[:2]] == ["DROP", "TABLE"] else None
         if name and scratch.execute(
                 "SELECT 1 FROM sqlite_master AS m, pragma_foreign_key_list(m.name) AS fk "
@@ -2886,13 +2895,19 @@ def _state_path(directory: str, key: str) -> str:
     return os.path.join(directory, f"replay-{key[:40]}.sqlite3")
 
 
+def _open_read_only(path: str | os.PathLike, *, timeout: float = 5.0) -> sqlite3.Connection:
+    """A SQLite file opened read-only: a file gone meanwhile is an error,
+    never a new empty database."""
+    from urllib.parse import quote as quote_uri  # only here: a path with '?' or '#' needs it
+    return sqlite3.connect(f"file:{quote_uri(os.fsencode(os.path.abspath(path)))}?mode=ro", uri=True,
+                           timeout=timeout)
+
+
 def _restore_state(path: str, scratch: sqlite3.Connection) -> bool:
     """Copy the state at `path` into `scratch`; False when it is gone, empty or
-    damaged. Read-only, so a file pruned meanwhile is an error, never a new
-    empty database."""
-    from urllib.parse import quote as quote_uri  # only here: a path with '?' or '#' needs it
+    damaged (read-only, so a file pruned meanwhile is no new empty one)."""
     try:
-        source = sqlite3.connect(f"file:{quote_uri(os.fsencode(os.path.abspath(path)))}?mode=ro", uri=True)
+        source = _open_read_only(path)
         try:
             # reading the page count parses the schema (a damaged one raises), and
             # an empty file (a crash can leave one) opens as a database without
@@ -3515,9 +3530,8 @@ def _defaulted_references(migrations: list[Migration]) -> list[str]:
     try:
         for migration in migrations:
             statements = split_statements(migration.up)
-            for statement in statements:  # the schema, as export_d1 replays it (no rows)
-                if (tokens := _first_tokens(statement, 1)) and tokens[0].upper in _SCHEMA_WORDS:
-                    scratch.execute(statement)
+            for statement, _ in _schema_statements(statements):  # as export_d1 replays them (no rows)
+                scratch.execute(statement)
             ddl = list(_table_ddl(statements))
             made = {table for action, table, _ in ddl if action == "create"}  # empty: no rows to refuse it for
             for action, table, column in ddl:
@@ -3564,10 +3578,8 @@ def _refuse_number_of_a_lost_file(db, migrations: list[Migration], new_name: str
     these files."""
     if not isinstance(db, (str, os.PathLike)) or _is_url(os.fspath(db)) or not os.path.isfile(db):
         return
-    from urllib.parse import quote as quote_uri  # (a path with '?' or '#')
     try:
-        with closing(sqlite3.connect(f"file:{quote_uri(os.fsencode(os.path.abspath(db)))}?mode=ro", uri=True,
-                                     timeout=0)) as conn:
+        with closing(_open_read_only(db, timeout=0)) as conn:
             applied = [name for (name,) in conn.execute(f"SELECT name FROM {_HISTORY}").fetchall()]
     except sqlite3.Error:  # (no history, a lock, a damaged file: for apply and status to say)
         return
@@ -3735,7 +3747,8 @@ def _altered_table(operation) -> str:
 
 
 def _read_failure(scratch: sqlite3.Connection, table: SchemaObject) -> str | None:
-    """SQLite's error reading a table on the scratch (no rows), else None."""
+    """SQLite's error reading a table on the scratch (no rows), else None (an
+    FTS table reads its content table when read, on a step)."""
     try:
         scratch.execute(f"SELECT * FROM {quote(table.name)} LIMIT 1").fetchall()
     except sqlite3.Error as exc:
@@ -3791,13 +3804,13 @@ def _refuse_dangling_objects(scratch: sqlite3.Connection, dropped: str, dropping
     schema = read_schema(scratch)
     readers = [v for v in schema.views if _mentions(v.sql, dropped)] + list(schema.others)  # content='t'
     for reader in readers:
-        try:
-            scratch.execute(f"SELECT * FROM {quote(reader.name)} LIMIT 1").fetchall()  # FTS reads on a step
-        except sqlite3.Error as exc:
-            if reader.type == "virtual table" and _fold(dropped) in _fold(reader.sql):  # FTS4 says "logic error"
-                raise MigrateError(f"cannot drop table {dropped}: virtual table {reader.name} uses it ({exc}); "
-                                   "drop or change it in a hand-written migration first; nothing was written") from None
-            _refuse_if_missing(exc, dropped, f"{reader.type} {reader.name}")
+        failure = _read_failure(scratch, reader)
+        if failure is None:
+            continue
+        if reader.type == "virtual table" and _fold(dropped) in _fold(reader.sql):  # FTS4 says "logic error"
+            raise MigrateError(f"cannot drop table {dropped}: virtual table {reader.name} uses it ({failure}); "
+                               "drop or change it in a hand-written migration first; nothing was written")
+        _refuse_if_missing(failure, dropped, f"{reader.type} {reader.name}")
     for trigger in schema.triggers:
         if _fold(trigger.table) not in dropping and _mentions(trigger.sql, dropped, strings=True):
             _probe_trigger(scratch, schema, trigger, dropped)
@@ -3825,7 +3838,7 @@ def _probe_trigger(scratch: sqlite3.Connection, schema: Schema, trigger: SchemaO
         scratch.execute("RELEASE probe")
 
 
-def _refuse_if_missing(exc: Exception, dropped: str, user: str) -> None:
+def _refuse_if_missing(exc: Exception | str, dropped: str, user: str) -> None:
     missing = re.search(r"no such table: (?:main\.)?(.+)$", str(exc))
     if missing and _fold(missing.group(1).strip()) == _fold(dropped):
         raise MigrateError(f"cannot drop table {dropped}: {user} uses it ({exc}); drop or change it in a "
@@ -6877,9 +6890,6 @@ def _parser(settings: dict):
     squash_.add_argument("upto", nargs="?", help="last migration to squash (default: the latest)")
     squash_.add_argument("--dry-run", action="store_true", help="print the file instead of writing it")
     return parser
-
-
-_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def _one_line(message: str) -> str:
