@@ -5240,21 +5240,22 @@ class _ForeignKeysOff:
 
 
 def _transaction(conn, steps: list[PlannedStep], *, fake: bool, on_step, timeout: float,
-                 accepted=(), backup: str | None = None, planned: _Planned | None = None) -> list[Step]:
+                 accepted=(), backup: str | None = None, planned: _Planned | None = None,
+                 dropped_later: frozenset = frozenset()) -> list[Step]:
     """Run steps and their tracking writes in ONE `BEGIN IMMEDIATE`
     transaction, after the `backup` and the `accepted` writes
     (_accepted_edits), foreign keys checked before COMMIT. On any error:
     ROLLBACK. Call it with foreign keys off (_ForeignKeysOff)."""
     try:
         done = _attempt(conn, steps, fake=fake, on_start=on_step, allowed=Counter(), timeout=timeout,
-                        accepted=accepted, backup=backup, planned=planned)
+                        accepted=accepted, backup=backup, planned=planned, dropped_later=dropped_later)
     except _NewViolations as found:
         allowed = _checked_violations(conn, steps)  # rolled back: these were there before
         if found.rows - allowed:
             raise _violation_error(steps, found.rows - allowed) from None
         try:
             done = _attempt(conn, steps, fake=fake, on_start=None, allowed=allowed, timeout=timeout,
-                            accepted=accepted, planned=planned)
+                            accepted=accepted, planned=planned, dropped_later=dropped_later)
         except _NewViolations as again:  # another process wrote in between
             raise _violation_error(steps, again.rows - allowed) from None
     for step in steps if planned is not None else ():  # committed: the table holds them so
@@ -5388,7 +5389,8 @@ def _refuse_hiding_temp_tables(conn, statements: list[str]) -> None:
 
 
 def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, timeout: float,
-             accepted, backup: str | None = None, planned: _Planned | None = None) -> list[Step]:
+             accepted, backup: str | None = None, planned: _Planned | None = None,
+             dropped_later: frozenset = frozenset()) -> list[Step]:
     _begin(conn)
     # Inside the lock only COMMIT should wait for readers, polled by _commit up to `timeout`: with the
     # connection's busy timeout, every spill of a big transaction's cache to the file waited it out too.
@@ -5418,7 +5420,7 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
         violations = _checked_violations(conn, steps, touched)
         if violations - allowed:
             raise _NewViolations(violations)
-        _refuse_dangling_references(conn, steps)
+        _refuse_dangling_references(conn, steps, dropped_later)
         keyless = _without_parent_keys(conn, _created_with_references(statements))
         _commit(conn, steps, timeout=timeout)
     except (MigrateError, _NewViolations):
@@ -5663,41 +5665,73 @@ def _violation_error(steps: list[PlannedStep], rows: Counter) -> MigrateError:
 def _renamed_away(steps: list[PlannedStep], tables: set[str]) -> tuple[str, str] | None:
     """(old, new) for an ALTER TABLE old RENAME TO new in the steps whose
     new name is one of `tables` (folded) and is dropped after it."""
-    return next(((old, new) for new, old in _renamed_then_dropped(steps).items() if new in tables), None)
+    return next(((renamed, name) for name, renamed in _dropped_tables(steps).items()
+                 if renamed and name in tables), None)
 
 
-def _renamed_then_dropped(steps: list[PlannedStep]) -> dict[str, str]:
-    """{new: old} for each ALTER TABLE old RENAME TO new in the steps that a
-    later statement drops (names folded): children's foreign keys follow a
-    rename, so a rebuild that renames the old table away, then drops it,
-    leaves them pointing at a table that is gone. (The generated rebuild's
-    rename of _new_t onto t is no such case.)"""
+def _dropped_tables(steps: list[PlannedStep]) -> dict[str, str | None]:
+    """{table: the table renamed to it earlier in the steps, or None} for each
+    table a statement in the steps drops (names folded). Children's foreign
+    keys follow a rename, so a rebuild that renames the old table away, then
+    drops it, leaves them naming a table that is gone. (The generated
+    rebuild's rename of _new_t onto t is no such case.)"""
     statements = [s for step in steps for s in step.statements]
-    if not any(_MAY_RENAME_TABLE.search(s) for s in statements):  # (most runs: no tokenizing)
+    if not any(_MAY_DROP_TABLE.search(s) for s in statements):  # (most runs: no tokenizing)
         return {}
-    ddl = list(_table_ddl(statements))
-    return {new: name for at, (action, name, new) in enumerate(ddl)
-            if action == "rename" and ("drop", new, None) in ddl[at + 1:]}
+    dropped, renamed_from = {}, {}
+    for action, name, new in _table_ddl(statements):
+        if action == "rename":
+            renamed_from[new] = name
+        elif action == "drop":
+            dropped[name] = renamed_from.get(name)
+    return dropped
 
 
-_MAY_RENAME_TABLE = re.compile(r"\bRENAME\s+TO\b", re.I)
+_MAY_DROP_TABLE = re.compile(r"\bDROP\s+TABLE\b", re.I)
 
 
-def _refuse_dangling_references(conn, steps: list[PlannedStep]) -> None:
-    """A table renamed away and dropped leaves the foreign keys SQLite pointed
-    at it naming a table that is gone: refused even with no row to show it
-    (empty tables, a new database), as every later write to them would fail."""
-    for new, old in _renamed_then_dropped(steps).items():
-        children = [name for (name,) in conn.execute(
-            "SELECT DISTINCT m.name FROM sqlite_master AS m, pragma_foreign_key_list(m.name) AS fk "
-            "WHERE m.type = 'table' AND fk.\"table\" = ? COLLATE NOCASE AND NOT EXISTS (SELECT 1 FROM sqlite_master "
-            "WHERE type = 'table' AND name = ? COLLATE NOCASE) ORDER BY m.name", (new, new)).fetchall()]
-        if children:
-            raise MigrateError(f"migration {', '.join(s.name for s in steps)} leaves the foreign keys of "
-                               f"{', '.join(children)} naming table {new}, which it dropped (SQLite pointed them "
-                               f"at {new} as {old} was renamed to it): make the new table under another name and "
-                               f"rename that onto {old}, as the generated rebuild does; it was rolled back, the "
-                               "database is as it was")
+def _dropped_later(batches: list[list[PlannedStep]]) -> list[frozenset]:
+    """For each batch of a run, the tables (folded) that the batches after it drop."""
+    later, result = set(), []
+    for batch in reversed(batches):
+        result.append(frozenset(later))
+        later |= _dropped_tables(batch).keys()
+    return result[::-1]
+
+
+def _refuse_dangling_references(conn, steps: list[PlannedStep], dropped_later: frozenset = frozenset()) -> None:
+    """A table dropped while other tables' foreign keys still name it:
+    refused even with no row to show it (empty tables, a new database), as
+    with foreign keys on every later write to those tables fails with "no
+    such table". (With rows, the foreign key check has refused it already.)
+    Children that a later migration of the run drops are let be: a history
+    that drops a parent, then its child, applies on a new database."""
+    dropped = _dropped_tables(steps)
+    if not dropped:
+        return
+    tables = [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    missing = set(dropped) - {_fold(name) for name in tables}
+    if all(table.isascii() and table.isidentifier() for table in missing):  # (`revert zero` speed)
+        # a child's SQL names its parent, so SQLite reads only the foreign keys of tables whose SQL does
+        tables = [name for table in missing for (name,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND instr(lower(sql), ?) ORDER BY name", (table,))]
+    candidates = [name for name in dict.fromkeys(tables) if _fold(name) not in dropped_later]
+    dangling = [(child, parent) for child in candidates
+                for (parent,) in conn.execute("SELECT DISTINCT \"table\" FROM pragma_foreign_key_list(?)", (child,))
+                if _fold(parent) in missing]
+    if not dangling:
+        return
+    parent = dangling[0][1]
+    children = ", ".join(child for child, named in dangling if _fold(named) == _fold(parent))
+    renamed = dropped[_fold(parent)]
+    why = (f" (SQLite pointed them at {parent} as {renamed} was renamed to it): make the new table under another "
+           f"name and rename that onto {renamed}, as the generated rebuild does" if renamed else
+           f": with foreign keys on, every write to them would fail with \"no such table\"; drop {children} first, "
+           f"or rebuild {children} without the foreign key, in the same migration (if {parent} was renamed from "
+           "another table, its children followed the rename: make the new table under another name and rename "
+           "that onto the old one instead)")
+    raise MigrateError(f"migration {', '.join(s.name for s in steps)} leaves the foreign keys of {children} naming "
+                       f"table {parent}, which it dropped{why}; it was rolled back, the database is as it was")
 
 
 def _now() -> str:
@@ -6081,9 +6115,10 @@ def _run_batches(conn, batches: list[list[PlannedStep]], done: list[Step], *, fa
                 accepted = ()  # recorded with the first batch
         elif batches:
             with _ForeignKeysOff(conn):
-                for batch in batches:
+                for batch, dropped_later in zip(batches, _dropped_later(batches)):
                     done += _transaction(conn, batch, fake=fake, on_step=progress, timeout=timeout,
-                                         accepted=accepted, backup=backup, planned=planned)
+                                         accepted=accepted, backup=backup, planned=planned,
+                                         dropped_later=dropped_later)
                     accepted, backup = (), None  # recorded with the first batch
     except _InterruptedWaiting:  # "nothing was changed" holds only if no transaction of the run committed
         if any(step.action in ("apply", "revert") for step in done[before:]):

@@ -233,6 +233,40 @@ class Failures(unittest.TestCase):
                                      "DROP TABLE question_old;\n"))  # the child goes too: nothing dangles
         self.assertEqual(len(self.project.apply()), 1)
 
+    def test_a_rename_away_and_a_drop_in_separate_runs_are_refused_at_the_drop(self):
+        self.project.execute("DELETE FROM choice", "DELETE FROM question")
+        self.project.write_migration("0002_rename", "-- migrate:up\nALTER TABLE question RENAME TO question_old;\n"
+                                     "CREATE TABLE question (question_text TEXT NOT NULL, id INTEGER PRIMARY KEY);\n"
+                                     "-- migrate:down\n")
+        self.project.apply()
+        self.project.write_migration("0003_drop", "-- migrate:up\nDROP TABLE Question_Old;\n-- migrate:down\n")
+        message = self.assert_unchanged(self.project.apply)
+        self.assertEqual(message, "migration 0003_drop leaves the foreign keys of choice naming table question_old, "
+                                  "which it dropped: with foreign keys on, every write to them would fail with \"no "
+                                  "such table\"; drop choice first, or rebuild choice without the foreign key, in the "
+                                  "same migration (if question_old was renamed from another table, its children "
+                                  "followed the rename: make the new table under another name and rename that onto "
+                                  "the old one instead); it was rolled back, the database is as it was")
+
+    def test_dropping_a_parent_before_its_empty_child_is_refused_unless_the_child_goes_in_the_same_run(self):
+        self.project.execute("DELETE FROM choice", "DELETE FROM question")
+        self.project.write_migration("0002_drop_question", "-- migrate:up\nDROP TABLE question;\n-- migrate:down\n")
+        message = self.assert_unchanged(self.project.apply)
+        self.assertIn("leaves the foreign keys of choice naming table question, which it dropped", message)
+        self.project.write_migration("0003_drop_choice", "-- migrate:up\nDROP TABLE choice;\n-- migrate:down\n")
+        self.assertEqual([s.name for s in self.project.apply()], ["0002_drop_question", "0003_drop_choice"])
+        self.assertEqual(self.project.query("SELECT name FROM sqlite_master WHERE name IN ('question', 'choice')"), [])
+
+    def test_a_dropped_parent_whose_name_needs_quotes_is_found_in_its_empty_children(self):
+        self.project.write_migration("0002_quoted", "-- migrate:up\n"
+                                     "CREATE TABLE \"o'clock\" (id INTEGER PRIMARY KEY);\n"
+                                     "CREATE TABLE bell (id INTEGER PRIMARY KEY, at REFERENCES [O'Clock] (id));\n"
+                                     "-- migrate:down\n")
+        self.project.apply()
+        self.project.write_migration("0003_drop", "-- migrate:up\nDROP TABLE \"O'CLOCK\";\n-- migrate:down\n")
+        message = self.assert_unchanged(self.project.apply)
+        self.assertIn("leaves the foreign keys of bell naming table O'Clock, which it dropped", message)
+
     def test_parents_whose_names_need_quotes_are_checked_too(self):
         self.project.write_migration("0002_quoted", "-- migrate:up\n"
                                      "CREATE TABLE \"o'clock\" (id INTEGER PRIMARY KEY);\n"
