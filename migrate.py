@@ -35,7 +35,7 @@ See README.md.
 
 from __future__ import annotations
 
-if __name__ == "__main__":  # Ctrl-C while the rest of this file loads (~0.1 s): exit 130 as main() does, no traceback
+if __name__ == "__main__":  # Ctrl-C while the rest of this file loads (0.1-0.2 s): exit 130 as main() does, no traceback
     import signal
 
     def _interrupted_while_loading(number, frame):
@@ -2098,7 +2098,19 @@ def _column_change(old: Column, new: Column) -> str:
     return ", ".join(changes)
 
 
-def _narrowing(table: str, old: Column, new: Column, before: Table, after: Table) -> str | None:
+def _column_warnings(before: Table, after: Table) -> list[str]:
+    """The columns a change of the table drops, or whose type it narrows."""
+    warnings = []
+    for column in before.columns:
+        new = after.column(column.name)
+        if new is None:
+            warnings.append(f"drops column {after.name}.{column.name} and its data")
+        elif narrowing := _narrowing(column, new, before, after):
+            warnings.append(narrowing)
+    return warnings
+
+
+def _narrowing(old: Column, new: Column, before: Table, after: Table) -> str | None:
     """The warning for a type change that may change stored values: text ->
     number...; integers -> REAL (a float holds integers exactly only up to
     2**53); floats -> NUMERIC (2.0 is stored as the integer 2, as with
@@ -2115,7 +2127,7 @@ def _narrowing(table: str, old: Column, new: Column, before: Table, after: Table
     shown = lambda column, strict_any: (column.type or "(none)") + (" of a STRICT table" if strict_any else "")
     how = (" (text that reads as a number becomes that number; other text is kept as it is)"
            if was == "TEXT" and becomes in ("INTEGER", "NUMERIC", "REAL") else "")
-    return (f"narrows {table}.{old.name} from {shown(old, old_any)} to {shown(new, new_any)}: values may "
+    return (f"narrows {after.name}.{old.name} from {shown(old, old_any)} to {shown(new, new_any)}: values may "
             f"change{how}")
 
 
@@ -2127,21 +2139,27 @@ def warnings_for(operations: list) -> list[str]:
             warnings.append(f"drops table {operation.name} and all its rows (no model describes it: if your own "
                             "SQL made it, declare a model with __managed__ = False to keep it)")
         elif isinstance(operation, AlterTable):
-            for column in operation.before.columns:
-                new = operation.after.column(column.name)
-                if new is None:
-                    warnings.append(f"drops column {operation.after.name}.{column.name} and its data")
-                elif narrowing := _narrowing(operation.after.name, column, new, operation.before, operation.after):
-                    warnings.append(narrowing)
-                elif (_fold(column.name) == _fold(operation.after.rowid_alias or "")
-                      and _fold(column.name) != _fold(operation.before.rowid_alias or "")):
-                    had_rowids = not operation.before.without_rowid  # (a WITHOUT ROWID table had none to keep)
-                    changes = ([f"each row's rowid becomes its {column.name}"] * had_rowids
-                               + ["rows where it is NULL get a number SQLite picks"] * (not column.notnull))
-                    if changes:
-                        warnings.append(f"{operation.after.name}.{column.name} becomes the rowid: {', '.join(changes)}"
-                                        + (" (an FTS index or anything else that kept the old rowids no longer "
-                                           "matches)" if had_rowids else ""))
+            warnings += _column_warnings(operation.before, operation.after)
+            warnings += _new_rowid_warnings(operation.before, operation.after)
+    return warnings
+
+
+def _new_rowid_warnings(before: Table, after: Table) -> list[str]:
+    """For a column that becomes the rowid (INTEGER PRIMARY KEY), unless its
+    type narrows (_column_warnings says so): what happens to the rows."""
+    warnings = []
+    for column in before.columns:
+        new = after.column(column.name)
+        if new is None or _narrowing(column, new, before, after) or _fold(column.name) != _fold(
+                after.rowid_alias or "") or _fold(column.name) == _fold(before.rowid_alias or ""):
+            continue
+        had_rowids = not before.without_rowid  # (a WITHOUT ROWID table had none to keep)
+        changes = ([f"each row's rowid becomes its {column.name}"] * had_rowids
+                   + ["rows where it is NULL get a number SQLite picks"] * (not column.notnull))
+        if changes:
+            warnings.append(f"{after.name}.{column.name} becomes the rowid: {', '.join(changes)}"
+                            + (" (an FTS index or anything else that kept the old rowids no longer matches)"
+                               if had_rowids else ""))
     return warnings
 
 
@@ -2398,12 +2416,7 @@ def _rebuild_sql(schema: Schema, before: Table, after: Table, fills: dict,
     statements += [f"DROP VIEW {quote(v.name)}" for v in schema.views]
     header = (_comment(f"Rebuild {name}: {'; '.join(reasons)}.") + "\n"
               "-- Steps from https://www.sqlite.org/lang_altertable.html#otheralter\n")
-    for column in before.columns:
-        new = after.column(column.name)
-        if new is None:
-            header += _comment(f"WARNING: drops column {name}.{column.name} and its data") + "\n"
-        elif narrowing := _narrowing(name, column, new, before, after):
-            header += _comment(f"WARNING: {narrowing}") + "\n"
+    header += "".join(_comment(f"WARNING: {warning}") + "\n" for warning in _column_warnings(before, after))
     statements.append(header + _rename_create_table(after.sql, temporary))
     if after.autoincrement:  # keep the counter, not only max(rowid)
         statements.append(f"INSERT INTO sqlite_sequence (name, seq) SELECT {quote_literal(temporary)}, seq "
@@ -3077,7 +3090,8 @@ def _replay_migration(scratch: sqlite3.Connection, migration: Migration, stateme
     the scratch database) is refused here too; the rest
     runs harmlessly (a `sqlite3 .dump` pasted into a file adopted with
     --fake-initial has BEGIN and COMMIT). A SAVEPOINT left open is
-    committed, as apply's COMMIT would."""
+    committed, as apply's COMMIT would, and the TEMP objects made are
+    dropped, as apply does after each migration."""
     recorded = migration.path.startswith(f"{MIGRATIONS_TABLE} row ")  # (_recorded_history): not a file to edit
     edited = (", then run `apply --allow-changed` once to record the edit" if recorded else
               " (a database that applied it then needs `apply --allow-changed` once to record the edit)")
@@ -3100,6 +3114,7 @@ def _replay_migration(scratch: sqlite3.Connection, migration: Migration, stateme
                                f"statement: {_shorten(statement)}{hint}; {fix}") from None
     if scratch.in_transaction:
         scratch.execute("COMMIT")
+    _drop_temp_objects(scratch, set())
 
 
 def replay(migrations: list[Migration], *, cached: bool = True) -> sqlite3.Connection:
@@ -3123,7 +3138,6 @@ def replay(migrations: list[Migration], *, cached: bool = True) -> sqlite3.Conne
                 if keys and index > done:
                     _cache_state(scratch, directory, keys[index - 1])
             _replay_migration(scratch, migrations[index], statements)
-            _drop_temp_objects(scratch, set())  # as apply does after each migration
         if keys and file_only and done < len(migrations):
             _cache_state(scratch, directory, keys[-1])
     except BaseException:
@@ -3174,7 +3188,8 @@ def make(*, models: str | os.PathLike = "models.py", directory: str | os.PathLik
             "reversible, end the file with a `-- migrate:down` line and the SQL that undoes",
             "it (nothing after that line: reverting does nothing); without that line,",
             "revert refuses it."])
-        return _write_migration(directory, number, slugify(name), text, (), (), (), (), write)
+        result = _make_result(number, slugify(name), text, (), (), (), ())
+        return _written(directory, result) if write else result
     with _MODELS_LOCK:  # (until the models are read)
         module = _models_module(models)
         scratch = replay(migrations)
@@ -3217,7 +3232,6 @@ def _branch_losses(migrations: list[Migration], kinds: tuple[str, ...] = ("colum
                     if losses.get(index, ()) is None:
                         losses[index] = [what for what, _ in _round_trip_losses(scratch, migrations[index])]
                     _replay_migration(scratch, migrations[index], split_statements(migrations[index].up))
-                    _drop_temp_objects(scratch, set())
             finally:
                 scratch.close()
             if keys:
@@ -3340,10 +3354,10 @@ def _make(scratch, module, number, name, questioner) -> MakeResult:
     down = [s for _, statements, _ in down_steps for s in statements]
     slug = slugify(name) if name else "initial" if number == 1 else _slug_for(operations)
     text = render_migration(up, down, description + [f"WARNING: {warning}" for warning in unmarked])
-    return _write_migration(None, number, slug, text, description, warnings, up, down, write=False)
+    return _make_result(number, slug, text, description, warnings, up, down)
 
 
-_REBUILD_COUNTER_COPY = re.compile(r"INSERT INTO sqlite_sequence \(name, seq\) SELECT '_new_")  # _rebuild_statements
+_REBUILD_COUNTER_COPY = re.compile(r"INSERT INTO sqlite_sequence \(name, seq\) SELECT '_new_")  # _rebuild_sql
 
 
 def _carries_rows(statement: str) -> bool:
@@ -3412,7 +3426,8 @@ def squash(*, directory: str | os.PathLike = "migrations", upto: str | None = No
         if os.path.exists(there) and not _same_file(there, migration):
             raise MigrateError(f"{there} exists and differs from {migration.path}: move it away first; "
                                "nothing was written")
-    result = _write_migration(directory, last.number, slug, text, description, warnings, up, down, write)
+    result = _make_result(last.number, slug, text, description, warnings, up, down)
+    result = _written(directory, result) if write else result
     for migration in chosen if write else ():  # only once the squash is safely written
         try:
             os.makedirs(kept, exist_ok=True)
@@ -3432,6 +3447,12 @@ def _same_file(path: str, migration: Migration) -> bool:
     except OSError:
         return False
     return migration.matches(_checksum(raw)) or migration.matches(_checksum(raw.replace(b"\r\n", b"\n")))
+
+
+# D1 checks each foreign key as its statement runs; `apply` checks them all before
+# COMMIT, so a migration may insert a child row before its parent. Deferred to
+# the end of the file's transaction, D1 does the same (its foreign keys page).
+_D1_DEFERRED = "PRAGMA defer_foreign_keys = on;\n"
 
 
 def export_d1(*, directory: str | os.PathLike = "migrations", out: str | os.PathLike) -> list[str]:
@@ -3472,12 +3493,6 @@ def export_d1(*, directory: str | os.PathLike = "migrations", out: str | os.Path
         scratch.close()
     _write_all(files, out)
     return [path for path, _ in files]
-
-
-# D1 checks each foreign key as its statement runs; `apply` checks them all before
-# COMMIT, so a migration may insert a child row before its parent. Deferred to
-# the end of the file's transaction, D1 does the same (its foreign keys page).
-_D1_DEFERRED = "PRAGMA defer_foreign_keys = on;\n"
 
 
 def _write_all(files: list[tuple[str, str]], folder: str) -> None:
@@ -3554,10 +3569,10 @@ def _defaulted_references(migrations: list[Migration]) -> list[str]:
 _MAY_ADD_REFERENCE = re.compile(r"\bADD\b.*\bREFERENCES\b", re.I | re.S)
 
 
-def _write_migration(directory, number, slug, text, description, warnings, up, down, write) -> MakeResult:
-    result = MakeResult(tuple(description), tuple(warnings), tuple(up), tuple(down or ()), f"{number:04d}_{slug}",
-                        None, text)
-    return _written(directory, result) if write else result
+def _make_result(number, slug, text, description, warnings, up, down) -> MakeResult:
+    """The migration `make` or `squash` would write, not written yet (no path)."""
+    return MakeResult(tuple(description), tuple(warnings), tuple(up), tuple(down or ()), f"{number:04d}_{slug}",
+                      None, text)
 
 
 def _written(directory, result: MakeResult) -> MakeResult:
@@ -3793,7 +3808,8 @@ def _check_fills(scratch: sqlite3.Connection, operation: AlterTable, *, down: bo
 
 
 def _fill_error(key: str, value: str, problem: str, *, down: bool, advice: bool = True) -> MigrateError:
-    """A bare word is taken for a column name: say how to quote text."""
+    """The error for a one-off value that fails, with `advice` on fixing it:
+    for a bare word, which SQLite takes for a column name, how to quote text."""
     if advice and re.fullmatch(r"\w+", value.strip()):  # a bare word: meant as text
         problem += f": quote text (--default {key}=\"'{value.strip()}'\")"
     elif advice:
@@ -3879,9 +3895,9 @@ def schema_differences(actual: Schema, expected: Schema, *, unmanaged: frozenset
     return problems
 
 
-def _object_differences(actual: Schema, expected: Schema) -> list[str]:
+def _object_differences(actual: Schema, expected: Schema, names: tuple[str, str]) -> list[str]:
     """Views, triggers and virtual tables present in one schema and not the
-    other, or changed."""
+    other, or changed. `names` says what the two are, for the messages."""
     lines = []
     for kind in ("views", "triggers", "others"):
         have = {_fold(o.name): o for o in getattr(actual, kind)}
@@ -3889,11 +3905,11 @@ def _object_differences(actual: Schema, expected: Schema) -> list[str]:
         for key in sorted(set(have) | set(want)):
             what = (have.get(key) or want[key]).type
             if key not in have:
-                lines.append(f"{what} {want[key].name}: in its applied migrations, not in the database")
+                lines.append(f"{what} {want[key].name}: in {names[1]}, not in {names[0]}")
             elif key not in want:
-                lines.append(f"{what} {have[key].name}: in the database, not in its applied migrations")
+                lines.append(f"{what} {have[key].name}: in {names[0]}, not in {names[1]}")
             elif canonical_sql(have[key].sql) != canonical_sql(want[key].sql):
-                lines.append(f"{what} {have[key].name} differs from its applied migrations")
+                lines.append(f"{what} {have[key].name} in {names[0]} differs from {names[1]}")
     return lines
 
 
@@ -3939,14 +3955,15 @@ def _verify(actual: Schema, expected: Schema, unmanaged: frozenset, what: str, *
             objects: Schema, exact: bool) -> None:
     """The tables must match `expected`; the views and triggers must be those
     of `objects` (by name only when `exact` is false: renames rewrite them)."""
-    problems = schema_differences(actual, expected, unmanaged=unmanaged)
+    names = ("the planned migration's schema", what)
+    problems = schema_differences(actual, expected, unmanaged=unmanaged, names=names)
     have = {(o.type, _fold(o.name)) for o in actual.views + actual.triggers}
     tables = {_fold(t.name) for t in actual.tables}
     # a trigger goes with its table when the table is dropped
     want = {(o.type, _fold(o.name)) for o in objects.views + objects.triggers
             if (o.type, _fold(o.name)) in have or o.type == "view" or _fold(o.table) in tables}
     if exact:
-        problems += _object_differences(actual, objects)
+        problems += _object_differences(actual, objects, names)
     elif have != want:
         problems.append("views or triggers were lost or added")
     if problems:
@@ -4419,6 +4436,9 @@ def _squashed_into(name: str, squashes) -> str:
     return ""
 
 
+_LONGEST_WAIT = 2_147_483
+
+
 def _check_timeout(timeout: float | None) -> None:
     if timeout is None:
         return
@@ -4427,9 +4447,6 @@ def _check_timeout(timeout: float | None) -> None:
                            "nothing was changed")
     if not 0 <= timeout <= _LONGEST_WAIT:  # (NaN too) SQLite's busy timeout is an int of milliseconds
         raise MigrateError(f"timeout {timeout} must be 0 to {_LONGEST_WAIT} seconds; nothing was changed")
-
-
-_LONGEST_WAIT = 2_147_483
 
 
 # The first word of every statement _statement_problem refuses: a down section
@@ -4476,6 +4493,9 @@ def _renamed_to(record: _Record, migrations: dict, records: dict) -> str | None:
     that one's own file is gone: renamed or renumbered."""
     same = [m.name for m in migrations.values() if m.name not in records and m.matches(record.checksum)]
     return same[0] if len(same) == 1 else None  # two files alike (empty ones) say nothing
+
+
+_SQUASH_NAME = re.compile(r"\d{4,}_squashed_\d{4,}_\d{4,}")  # as squash names its files
 
 
 def _refuse_number_clashes(steps, migrations: dict, records: dict) -> None:
@@ -4689,12 +4709,19 @@ def _table_named(tokens: list[_Token], words: list[str]) -> tuple[str, str, int]
     return schema, _table_at(tokens, position), position + 1
 
 
-def _table_objects(conn, table: str) -> tuple[str, dict, dict, dict, frozenset] | None:
-    """A table's name, its columns, and the indexes and triggers made for
-    it, each as {folded name: name}, and how each is defined: (kind, folded
-    name, declared type or SQL); None when there is no such table. Not
-    parsed, unlike _read_table: the rebuild checks compare names and these
-    texts, and run in the migration's transaction."""
+class _TableObjects(namedtuple("_TableObjects", "name columns indexes triggers definitions")):
+    """A table's name, its columns, and the indexes and triggers made for it,
+    each as {folded name: name}, and how each is defined, a frozenset of
+    (kind, folded name, declared type or SQL). For a rebuild's expectations
+    (PlannedStep.rebuilds) the name is folded and the others are sets of
+    folded names."""
+    __slots__ = ()
+
+
+def _table_objects(conn, table: str) -> _TableObjects | None:
+    """What the rebuild checks compare of a table (_TableObjects); None when
+    there is no such table. Not parsed, unlike _read_table: the checks
+    compare names and these texts, and run in the migration's transaction."""
     rows = conn.execute("SELECT type, name, sql FROM sqlite_master WHERE tbl_name = ? COLLATE NOCASE "
                         "AND sql IS NOT NULL AND type IN ('table', 'index', 'trigger')", (table,)).fetchall()
     names = [name for kind, name, _ in rows if kind == "table"]
@@ -4705,7 +4732,8 @@ def _table_objects(conn, table: str) -> tuple[str, dict, dict, dict, frozenset] 
     definitions = frozenset([("column", _fold(c[1]), c[2]) for c in columns]
                             + [(kind, _fold(name), sql) for kind, name, sql in rows]
                             + [("UNIQUE constraint", key, "") for key in _unique_constraints(conn, names[0])])
-    return names[0], {_fold(c[1]): c[1] for c in columns}, by_kind("index"), by_kind("trigger"), definitions
+    return _TableObjects(names[0], {_fold(c[1]): c[1] for c in columns}, by_kind("index"), by_kind("trigger"),
+                         definitions)
 
 
 def _unique_constraints(conn, table: str, *, indexes_too: bool = False) -> set[str]:
@@ -4760,11 +4788,11 @@ def _rebuild_expectations(conn, steps: list[PlannedStep], migrations: list[Migra
                     renames = _renames(up)
                     before = {table: _table_objects(scratch, renames.get(table, (table,))[0]) for table, _ in tables}
                 _replay_migration(scratch, migration, up)
-                _drop_temp_objects(scratch, set())
                 done += 1
             expectations[index] = tuple(
-                (table, *map(frozenset, objects[1:4]),
-                 _kept_types(objects, before.get(table), renames.get(table, ("", {}))[1]) if reverting else objects[4])
+                _TableObjects(table, frozenset(objects.columns), frozenset(objects.indexes), frozenset(objects.triggers),
+                              _kept_types(objects, before.get(table), renames.get(table, ("", {}))[1])
+                              if reverting else objects.definitions)
                 for table, _ in tables for objects in [_table_objects(scratch, table)] if objects)
             if probe:
                 losses[index] = _round_trip_losses(scratch, steps[index].migration)
@@ -4795,13 +4823,14 @@ def _round_trip_notes(steps: list[PlannedStep], losses: dict) -> dict:
                          for what, on_apply in lost) for index, lost in losses.items() if lost}
 
 
-def _kept_types(after: tuple, before: tuple | None, renamed_columns: dict) -> frozenset:
+def _kept_types(after: _TableObjects, before: _TableObjects | None, renamed_columns: dict) -> frozenset:
     """For a revert: the definitions of a table after the migration, but
     for the column types it changed or the columns it added, which the down
     section sets itself. `before`: the table before it (None: no column
     types at all); `renamed_columns`: {name after: name before}, folded."""
     types = _column_types(before)
-    return frozenset(d for d in after[4] if d[0] != "column" or types.get(renamed_columns.get(d[1], d[1]), d) == d[2])
+    return frozenset(d for d in after.definitions
+                     if d[0] != "column" or types.get(renamed_columns.get(d[1], d[1]), d) == d[2])
 
 
 def _renames(statements) -> dict[str, tuple[str, dict[str, str]]]:
@@ -4875,19 +4904,21 @@ def _round_trip_losses(scratch, migration: Migration) -> list[tuple[str, bool]]:
             scratch.execute(statement)
         lost = []
         for table, objects in before.items():
-            after = _table_objects(scratch, table) or ("", {}, {}, {}, frozenset())
-            lost += [(f"column {objects[0]}.{objects[1][key]}" if kind == "column" else f"{kind} {objects[i][key]}",
+            after = _table_objects(scratch, table) or _TableObjects("", {}, {}, {}, frozenset())
+            lost += [(f"column {objects.name}.{had[key]}" if kind == "column" else f"{kind} {had[key]}",
                       kind != "column" and key not in after_up)
-                     for i, kind in ((1, "column"), (2, "index"), (3, "trigger")) if objects
-                     for key in sorted(objects[i].keys() - after[i].keys())]
+                     for kind, had, left in (("column", objects.columns, after.columns),
+                                             ("index", objects.indexes, after.indexes),
+                                             ("trigger", objects.triggers, after.triggers)) if objects
+                     for key in sorted(had.keys() - left.keys())]
             # and the values a rebuild written for another type converts ('007' -> 7)
             types_before, types_after = (_column_types(o) for o in (objects, after))
-            lost += [(f"column {objects[0]}.{objects[1][key]} as {declared or 'no type'}", False)
+            lost += [(f"column {objects.name}.{objects.columns[key]} as {declared or 'no type'}", False)
                      for key, declared in sorted(types_before.items())
                      if key in types_after and _converts(_affinity(declared), _affinity(types_after[key]))]
             # and NULL, where a rebuild written while the column was NOT NULL refuses it again
-            lost += [(f"column {objects[0]}.{objects[1][key]} as nullable", False)
-                     for key in sorted(nullable_before[table] & after[1].keys() - nullable(table))]
+            lost += [(f"column {objects.name}.{objects.columns[key]} as nullable", False)
+                     for key in sorted(nullable_before[table] & after.columns.keys() - nullable(table))]
         return lost
     except sqlite3.Error:
         return []  # the sections do not run here as they are: nothing to tell
@@ -4897,9 +4928,9 @@ def _round_trip_losses(scratch, migration: Migration) -> list[tuple[str, bool]]:
             scratch.execute("RELEASE probe")
 
 
-def _column_types(objects: tuple | None) -> dict[str, str]:
+def _column_types(objects: _TableObjects | None) -> dict[str, str]:
     """The declared types in _table_objects' definitions, by folded column name."""
-    return {key: text for kind, key, text in objects[4] if kind == "column"} if objects else {}
+    return {key: text for kind, key, text in objects.definitions if kind == "column"} if objects else {}
 
 
 def _converts(before: str, after: str) -> bool:
@@ -5221,9 +5252,8 @@ class PlannedStep:
     migration: Migration | None = None
     record: _Record | None = None
     adopt: bool = False  # a squashed migration whose replaced ones are all applied
-    # the tables its SQL rebuilds, as the migration files leave them for it:
-    # (name, columns, indexes, triggers), each a set of folded names (_rebuild_expectations)
-    rebuilds: tuple = ()
+    # the tables its SQL rebuilds, as the migration files leave them for it (_rebuild_expectations)
+    rebuilds: tuple[_TableObjects, ...] = ()
     warnings: tuple[str, ...] = ()  # found before it runs, said with its result
 
 
@@ -5266,9 +5296,9 @@ def _transaction(conn, steps: list[PlannedStep], *, fake: bool, on_step, timeout
             raise _violation_error(steps, again.rows - allowed) from None
     for step in steps if planned is not None else ():  # committed: the table holds them so
         planned.done(step)
-    for planned, step in zip(steps, done):  # reported once committed
+    for planned_step, step in zip(steps, done):  # reported once committed
         if on_step:
-            on_step(planned.action, planned.name, step)
+            on_step(planned_step.action, planned_step.name, step)
     return done
 
 
@@ -5605,7 +5635,6 @@ def _noting_signals(seen: list):
     elsewhere, or under a handler set outside Python, nothing is wrapped and
     "interrupted" stays an error."""
     import signal
-    import threading
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
     numbers = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]
@@ -5675,6 +5704,9 @@ def _renamed_away(steps: list[PlannedStep], tables: set[str]) -> tuple[str, str]
                  if renamed and name in tables), None)
 
 
+_MAY_DROP_TABLE = re.compile(r"\bDROP\s+TABLE\b", re.I)
+
+
 def _dropped_tables(steps: list[PlannedStep]) -> dict[str, str | None]:
     """{table: the table renamed to it earlier in the steps, or None} for each
     table a statement in the steps drops (names folded). Children's foreign
@@ -5691,9 +5723,6 @@ def _dropped_tables(steps: list[PlannedStep]) -> dict[str, str | None]:
         elif action == "drop":
             dropped[name] = renamed_from.get(name)
     return dropped
-
-
-_MAY_DROP_TABLE = re.compile(r"\bDROP\s+TABLE\b", re.I)
 
 
 def _dropped_later(batches: list[list[PlannedStep]]) -> list[frozenset]:
@@ -5846,9 +5875,6 @@ def _kept_originals(squash: Migration, missing: list[str]) -> tuple[Migration, .
                                "restore it (git checkout), then apply again; nothing was changed")
         originals.append(original)
     return tuple(originals)
-
-
-_SQUASH_NAME = re.compile(r"\d{4,}_squashed_\d{4,}_\d{4,}")  # as squash names its files
 
 
 def _refuse_edited_before_squash(records: dict, migrations: dict, adopt: set) -> None:
@@ -6174,9 +6200,9 @@ def _rqlite_transaction(conn: Rqlite, steps: list[PlannedStep], *, fake: bool, o
         done = [Step(step.name, "adopt" if step.adopt else "fake" if fake else step.action, seconds,
                      step.warnings + (_rebuild_warnings(conn, step, unknown) if i == 0 else ()))
                 for i, step in enumerate(steps)]
-    for planned, step in zip(steps, done):
+    for planned_step, step in zip(steps, done):
         if on_step:
-            on_step(planned.action, planned.name, step)
+            on_step(planned_step.action, planned_step.name, step)
     return done
 
 
@@ -6370,7 +6396,6 @@ def _lossy_downs(migrations: list[Migration]) -> list[str]:
                                     f"{'them' if len(named) > 1 else 'it'} and the data, so revert refuses it: fix the "
                                     "down section")
                 _replay_migration(scratch, migrations[index], split_statements(migrations[index].up))
-                _drop_temp_objects(scratch, set())
         finally:
             scratch.close()
     except MigrateError:
@@ -6446,7 +6471,7 @@ def _drift(conn, applied: list[Migration], unmanaged: frozenset = frozenset()) -
                      triggers=tuple(t for t in actual.triggers if _fold(t.table) not in elsewhere))
     names = ("the database", "its applied migrations")
     return [f"database drift: {line}" for line in schema_differences(actual, expected, names=names)
-            + _object_differences(actual, expected) + _clause_differences(actual, expected, names)]
+            + _object_differences(actual, expected, names) + _clause_differences(actual, expected, names)]
 
 
 def _clause_differences(actual: Schema, expected: Schema, names: tuple[str, str]) -> list[str]:
@@ -7401,6 +7426,12 @@ def _flush(stream) -> None:
         stream.flush()
 
 
+# What is true of the database when a run stops between statements for a reason
+# of its own (Ctrl-C, the output gone): the last migration may just have committed.
+_RUN_CUT_SHORT = ("; a migration still running was rolled back (with --atomic: every one in the run), one that "
+                  "had committed stays applied: run status to see which")
+
+
 def main(argv: list[str] | None = None) -> int:
     """The command line: parse, call the library, print. Returns the exit code."""
     changing = False  # apply or revert that runs SQL: a closed output stops it mid-way
@@ -7472,12 +7503,6 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         restore_streams()
-
-
-# What is true of the database when a run stops between statements for a reason
-# of its own (Ctrl-C, the output gone): the last migration may just have committed.
-_RUN_CUT_SHORT = ("; a migration still running was rolled back (with --atomic: every one in the run), one that "
-                  "had committed stays applied: run status to see which")
 
 
 if __name__ == "__main__":
