@@ -2570,6 +2570,9 @@ def _migration_files(directory: str | os.PathLike) -> list[Migration]:
     return migrations
 
 
+_TIMESTAMP = 1970_00_00  # a number from YYYYMMDD on
+
+
 def _numbering_problem(migrations: list[Migration]) -> str | None:
     """Two files with one number, or a gap: what `read_migrations` refuses."""
     for previous, current in zip(migrations, migrations[1:]):
@@ -2581,6 +2584,10 @@ def _numbering_problem(migrations: list[Migration]) -> str | None:
             return (f"migration numbers jump from {previous.name} to {current.name}, a squash that keeps its "
                     f"number: rename {previous.name} (another branch's?) to number {migrations[-1].number + 1:04d}, "
                     "after it")
+        if current.number != previous.number + 1 and current.number >= _TIMESTAMP:
+            return (f"migration {current.name} is numbered by a timestamp, as dbmate and others name files: "
+                    "migrate.py numbers them in order, so rename them 0001_x.sql, 0002_y.sql... (README "
+                    "'Migration files')")
         if current.number != previous.number + 1:
             return (f"migration numbers jump from {previous.name} to {current.name}: rename {current.name} to "
                     f"number {previous.number + 1:04d}")
@@ -4225,6 +4232,9 @@ class _Database:
         if re.match(r"[A-Za-z][\w+.-]+://", self.path):  # (two letters at least: C://x.db is a Windows path)
             raise MigrateError(f"--db {_shown(self.path)} is a URL migrate.py cannot use: give a SQLite file path, "
                                "or an rqlite node's http:// or https:// URL; nothing was changed")
+        if re.match(r"sqlite3?:", self.path, re.I):  # dbmate's sqlite:app.db: SQLite would make that file
+            raise MigrateError(f"--db {self.path} is dbmate's URL form: give the file path alone (--db "
+                               f"{self.path.partition(':')[2]}); nothing was changed")
         if not self.path or self.path.startswith("file:"):  # SQLite: a temporary database, or a URI
             raise MigrateError(f"database path {self.path!r} is {'empty' if not self.path else 'a URI'}: "
                                "pass --db with a file path (or :memory:); nothing was changed")
@@ -4415,9 +4425,20 @@ def _resolve_target(target, names: list[str], squashes=()) -> int | None:
         return _number(target)
     elif prefixed := _named_by_prefix(target, names):
         return _number(prefixed)
-    known = f"{names[0]} .. {names[-1]}" if names else "none"
+    known = (f"{names[0]} .. {names[-1]}" if len(names) > 1 else names[0]) if names else "none"
     raise MigrateError(f"unknown migration {target!r}: give a number, a full name or zero "
-                       f"(known: {known}){_squashed_into(target, squashes)}")
+                       f"(known: {known}){_squashed_into(target, squashes)}{_target_hint(target)}")
+
+
+def _target_hint(target: str) -> str:
+    """What another tool's target means here (Alembic's head, base, -1)."""
+    if target.lower() in ("head", "heads", "latest", "last"):
+        return "; for the latest, give no target"
+    if target.lower() == "base" or (target.isascii() and target.isdigit() and int(target) == 0):  # (from 0001)
+        return "; for none applied, give zero"
+    if re.fullmatch(r"[+-]\d+", target):
+        return "; there are no relative targets: revert without a target undoes the latest, or name a migration"
+    return ""
 
 
 def _named_by_prefix(prefix: str, names) -> str | None:
@@ -4504,9 +4525,14 @@ def _refuse_number_clashes(steps, migrations: dict, records: dict) -> None:
     after it was applied): its SQL, a rebuild especially, may undo or lose
     what that one did."""
     replaced = {name for m in migrations.values() for name in m.replaces}
-    gone = {_number(name): name for name in records if name not in migrations and name not in replaced}
+    gone = [name for name in records if name not in migrations and name not in replaced]
+    renamed = {_renamed_to(records[name], migrations, records): name for name in gone}
+    gone_numbers = {_number(name): name for name in gone}
     for step in steps:
-        other = gone.get(_number(step.name)) if step.action == "apply" else None
+        if step.action == "apply" and step.name in renamed:  # (renumbered too: two records of one migration)
+            raise MigrateError(f"migration {step.name} is {renamed[step.name]}, applied under that name, renamed: "
+                               "rename the file back (the database knows migrations by name); nothing was changed")
+        other = gone_numbers.get(_number(step.name)) if step.action == "apply" else None
         if other is None:
             continue
         if _SQUASH_NAME.fullmatch(other):  # reverting it would revert all it replaced
@@ -4514,9 +4540,6 @@ def _refuse_number_clashes(steps, migrations: dict, records: dict) -> None:
                                "in place of the migrations it replaces and whose file is gone: restore that file "
                                "(git checkout); nothing was changed")
         same = _renamed_to(records[other], migrations, records)
-        if same == step.name:
-            raise MigrateError(f"migration {step.name} is {other}, applied under that name, renamed: rename the "
-                               "file back (the database knows migrations by name); nothing was changed")
         before = f"{_number(other) - 1:04d}" if _number(other) > 1 else "zero"
         later = sum(1 for name in records if _number(name) >= _number(other))
         reverts = "it, dropping what it made" if later == 1 else \
@@ -7239,6 +7262,7 @@ class _RunReport:
 def _print_plan(steps: list[PlannedStep], edited: list[str]) -> None:
     if not steps and not edited:
         print("Nothing to do.")
+    print(next(filter(None, (_foreign_keys_note(step.statements) for step in steps)), ""), end="")
     for name in edited:
         print(f"-- Record the edited {name} (--allow-changed): its new checksum and down section\n")
     for step in steps:
@@ -7266,9 +7290,10 @@ def _run_status(args, out: _Output) -> int:
                                   else "file missing", row.file_missing),
                                  ("file changed since applied", row.modified)) if on]
         mark = out.paint("X", "green") if row.applied else " "
-        when = f"  (applied {row.applied_at})" if args.verbose and row.applied_at else ""
+        when = f"  (applied {row.applied_at} UTC)" if args.verbose and row.applied_at else ""
         out.say(f"[{mark}] {_one_line(row.name)}{when}" + (f"  ({', '.join(notes)})" if notes else ""))
-    out.say(_one_line(f"{_shown(args.db)}: {applied} applied, {len(rows) - applied} pending"))
+    missing = "" if _is_url(args.db) or os.path.exists(args.db) else " (no database file yet)"  # (a typo in --db?)
+    out.say(_one_line(f"{_shown(args.db)}: {applied} applied, {len(rows) - applied} pending{missing}"))
     return _status_problem(problem)
 
 
@@ -7301,9 +7326,22 @@ def _run_sql(args, out: _Output) -> int:
     sql = migration.down if args.down else migration.up
     if sql is None:
         raise MigrateError(f"migration {migration.name} has no down section")
-    for statement in split_statements(sql):
+    statements = split_statements(sql)
+    print(_foreign_keys_note(statements), end="")
+    for statement in statements:
         print(_terminated(statement))
     return 0
+
+
+def _foreign_keys_note(statements) -> str:
+    """For SQL that rebuilds a table, how to run it by hand: as apply does,
+    since with foreign keys on, the rebuild's DROP TABLE deletes the rows
+    that reference the table (ON DELETE CASCADE) or fails."""
+    if not _rebuilt_tables(statements):
+        return ""
+    return ("-- To run this by hand, do as apply does: PRAGMA foreign_keys = OFF before BEGIN (SQLite ignores it\n"
+            "-- inside a transaction), PRAGMA foreign_key_check before COMMIT. With foreign keys on, the\n"
+            "-- rebuild's DROP TABLE deletes the rows that reference the table (ON DELETE CASCADE) or fails.\n")
 
 
 def _run_squash(args, out: _Output) -> int:
@@ -7342,17 +7380,30 @@ _HANDLERS = {"make": _run_make, "apply": _run_migrations, "revert": _run_migrati
              "squash": _run_squash, "export": _run_export}
 
 
-# Django's command names, as its users type them first
-_DJANGO_COMMANDS = {"makemigrations": "make", "migrate": "apply", "showmigrations": "status",
-                    "sqlmigrate": "sql", "squashmigrations": "squash"}
+# Other tools' command names, as their users type them first: {name: (whose, ours, hint)}
+_OTHER_TOOLS_COMMANDS = {
+    "makemigrations": ("Django's", "make", ""), "showmigrations": ("Django's", "status", ""),
+    "migrate": ("Django's", "apply", " (there are no app labels: name a migration, or zero)"),
+    "sqlmigrate": ("Django's", "sql", ""), "squashmigrations": ("Django's", "squash", ""),
+    "revision": ("Alembic's", "make", ""), "new": ("dbmate's", "make --empty NAME", ""),
+    "upgrade": ("Alembic's", "apply", " (no target: all; head is the default, base is zero)"),
+    "up": ("dbmate's", "apply", ""),
+    "downgrade": ("Alembic's", "revert", " (no target: the latest; base is zero)"),
+    "down": ("dbmate's", "revert", ""), "rollback": ("dbmate's and yoyo's", "revert", ""),
+    "current": ("Alembic's", "status", ""), "history": ("Alembic's", "status", ""),
+    "heads": ("Alembic's", "status", ""), "list": ("yoyo's", "status", ""),
+    "stamp": ("Alembic's", "apply --fake TARGET", ""), "mark": ("yoyo's", "apply --fake TARGET", ""),
+    "unmark": ("yoyo's", "revert --fake", ""),
+    "init": ("Alembic's", "make", " (nothing to set up first: make writes migrations/)"),
+}
 
 
-def _refuse_django_command(parser, argv: list[str]) -> None:
-    """`migrate.py makemigrations`: name ours (argparse would list the choices)."""
-    command = _DJANGO_COMMANDS.get(argv[0] if argv else "")
-    if command:
-        hint = " (there are no app labels: name a migration, or zero)" if command == "apply" else ""
-        parser.error(f"no command {argv[0]}: Django's {argv[0]} is `{command}` here: python migrate.py "
+def _refuse_other_tools_command(parser, argv: list[str]) -> None:
+    """`migrate.py makemigrations`, `upgrade`: name ours (argparse would list the choices)."""
+    known = _OTHER_TOOLS_COMMANDS.get(argv[0] if argv else "")
+    if known:
+        whose, command, hint = known
+        parser.error(f"no command {argv[0]}: {whose} {argv[0]} is `{command}` here: python migrate.py "
                      f"{command}{hint}")
 
 
@@ -7451,7 +7502,7 @@ def main(argv: list[str] | None = None) -> int:
         if not isinstance(argv, (list, tuple)) or not all(isinstance(arg, str) for arg in argv):
             raise MigrateError(f"main() takes a list of argument strings, such as ['status'], not {argv!r}")
         _refuse_option_before_command(parser, argv)
-        _refuse_django_command(parser, argv)
+        _refuse_other_tools_command(parser, argv)
         args, unknown = parser.parse_known_args(argv)
         if unknown:  # (argparse would show the usage of migrate.py, not of the command)
             args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")

@@ -32,7 +32,8 @@ class Workflow(unittest.TestCase):
         self.assertIn("migrations/0001_initial.sql", out)
         self.assertIn("+ Create table question", out)
         self.assertEqual(self.run_ok("make", script=True), "No changes detected\n")
-        self.assertEqual(self.run_ok("status", script=True), "[ ] 0001_initial\ndb.sqlite3: 0 applied, 1 pending\n")
+        self.assertEqual(self.run_ok("status", script=True),
+                         "[ ] 0001_initial\ndb.sqlite3: 0 applied, 1 pending (no database file yet)\n")
         out = self.run_ok("apply", script=True)
         self.assertEqual(out.splitlines()[:3], ["Operations to perform:", "  Apply all migrations",
                                                 "Running migrations:"])
@@ -105,7 +106,7 @@ class Workflow(unittest.TestCase):
         self.assertTrue(os.path.exists(os.path.join(self.project.root, "schema", "0001_initial.sql")))
         self.assertEqual(len(normalised_schema(os.path.join(self.project.root, "app.db"))), 1)
         self.assertEqual(self.run_ok("status", "--db", "other.db", env=env),
-                         "[ ] 0001_initial\nother.db: 0 applied, 1 pending\n")
+                         "[ ] 0001_initial\nother.db: 0 applied, 1 pending (no database file yet)\n")
         self.assertFalse(os.path.exists(os.path.join(self.project.root, "other.db")))
 
     def test_rename_and_default_answers_in_advance(self):
@@ -206,10 +207,18 @@ class Errors(unittest.TestCase):
         self.assertEqual(self.project.cli("status").stdout,
                          "[X] 0001_initial\n[ ] 0002_broken\ndb.sqlite3: 1 applied, 1 pending\n")
         self.assert_one_line_error(self.project.cli("apply", "0009"), "unknown migration '0009'")
+        for target, hint in (("head", "; for the latest, give no target"), ("base", "; for none applied, give zero"),
+                             ("0", "; for none applied, give zero"), ("-1", "; there are no relative targets")):
+            with self.subTest(target=target):  # another tool's targets, or Django's `zero` as a number
+                self.assert_one_line_error(self.project.cli("revert", target), f"unknown migration '{target}'", hint)
+        self.assertNotIn("give zero", self.project.cli("apply", "0009").stderr)
         self.assert_one_line_error(self.project.cli("make", "--default", "nonsense"), "--default")
         self.assert_one_line_error(self.project.cli("make", "--empty", "../.."), "no ASCII letters or digits")
         for db in ("", "file:x.db", "file:x.db?mode=memory"):  # SQLite would open a temporary or another file
             self.assert_one_line_error(self.project.cli("apply", "--db", db), "pass --db with a file path")
+        for db in ("sqlite:x.db", "SQLITE3:x.db"):  # dbmate's form: SQLite would make a file of that name
+            self.assert_one_line_error(self.project.cli("apply", "--db", db), f"--db {db} is dbmate's URL form: "
+                                       "give the file path alone (--db x.db); nothing was changed")
         self.assertNotIn("x.db", os.listdir(self.project.root))
         self.assert_one_line_error(self.project.cli("apply", "\u00b2"), "unknown migration '\u00b2'")
         os.remove(os.path.join(self.project.directory, "0002_broken.sql"))
@@ -459,8 +468,11 @@ class Errors(unittest.TestCase):
         self.assertEqual((result.returncode, result.stderr), (2, "error: migrate.py revert: unrecognized arguments: "
                                                                   "--allow-changed (see python migrate.py revert "
                                                                   "--help)\n"))
-        for django, ours in (("makemigrations", "make"), ("migrate", "apply"), ("showmigrations", "status")):
-            self.assert_one_line_error(self.project.cli(django, "polls"), f"no command {django}: Django's {django} "
+        for other, whose, ours in (("makemigrations", "Django's", "make"), ("migrate", "Django's", "apply"),
+                                   ("showmigrations", "Django's", "status"), ("upgrade", "Alembic's", "apply"),
+                                   ("downgrade", "Alembic's", "revert"), ("rollback", "dbmate's and yoyo's", "revert"),
+                                   ("stamp", "Alembic's", "apply --fake TARGET")):
+            self.assert_one_line_error(self.project.cli(other, "polls"), f"no command {other}: {whose} {other} "
                                        f"is `{ours}` here: python migrate.py {ours}", code=2)
         for args in (("sql",), ("apply", "--timeout", "abc"), ("frobnicate",), (),
                      ("status", "-q", "-v"), ("apply", "--verbose", "--quiet")):  # one line each, as any error

@@ -116,6 +116,16 @@ class Commands(unittest.TestCase):
         self.assertEqual(self.run_ok("sql", os.path.join("migrations", "0001_initial.sql"), "--down"),
                          self.run_ok("sql", "0001_initial", "--down"))  # the file, as a shell completes it
 
+    def test_sql_of_a_rebuild_says_to_run_it_with_foreign_keys_off(self):
+        self.project.models(POLLS.replace("question_text: str", "question_text: str\n    votes: int = 0"))
+        self.run_ok("make")
+        self.project.models(POLLS.replace("question_text: str", "question_text: str\n    votes: str = '0'"))
+        self.run_ok("make")  # a new type: a rebuild
+        note = "-- To run this by hand, do as apply does: PRAGMA foreign_keys = OFF before BEGIN"
+        self.assertTrue(self.run_ok("sql", "3").startswith(note))
+        self.assertTrue(self.run_ok("apply", "--dry-run").startswith(note))
+        self.assertNotIn(note, self.run_ok("sql", "2") + self.run_ok("apply", "2", "--dry-run"))  # ADD COLUMN
+
     def test_dry_run_lists_sql_and_changes_nothing(self):
         out = self.run_ok("apply", "--dry-run")
         self.assertIn("-- Apply 0001_initial", out)

@@ -951,6 +951,20 @@ class Failures(unittest.TestCase):
                       "revert 0002_alter_choice with python migrate.py apply 0001",
                       self.assert_unchanged(self.project.apply))
 
+    def test_an_applied_migration_renumbered_is_refused_rather_than_run_or_recorded_twice(self):
+        project = Project(self)
+        sql = "-- migrate:up\nCREATE TABLE users (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE users;\n"
+        project.write_migration("20240101120000_create_users", sql)  # dbmate's name, applied as it was
+        project.apply()
+        os.rename(os.path.join(project.directory, "20240101120000_create_users.sql"),
+                  os.path.join(project.directory, "0001_create_users.sql"))
+        for options in ({}, {"fake_initial": True}, {"fake": True}):
+            with self.subTest(**options):
+                self.assertEqual(self.assert_unchanged(lambda: project.apply(**options), project),
+                                 "migration 0001_create_users is 20240101120000_create_users, applied under that "
+                                 "name, renamed: rename the file back (the database knows migrations by name); "
+                                 "nothing was changed")
+
     def test_a_gone_migration_with_the_content_of_another_applied_one_is_not_taken_for_it(self):
         project = Project(self)
         for name in ("0001_placeholder", "0002_later"):
