@@ -2048,14 +2048,26 @@ def _table_changes(before: Table, after: Table) -> list[_Change]:
             ("STRICT", before.strict, after.strict),
             ("WITHOUT ROWID", before.without_rowid, after.without_rowid)):
         if old_value != new_value:
-            detail = _foreign_keys_change(before, after) if label == "foreign keys" else ""
-            changes.append(_Change("~", label, after.name, detail))
+            changes.append(_Change("~", label, after.name, _property_change(label, before, after)))
     old_indexes = {i.signature: i for i in before.indexes}
     new_indexes = {i.signature: i for i in after.indexes}
     changes += [_Change("-", "index", i.name) for s, i in old_indexes.items() if s not in new_indexes]
     changes += [_Change("+", "index", i.name, "unique" if i.unique else "")
                 for s, i in new_indexes.items() if s not in old_indexes]
     return changes
+
+
+def _property_change(label: str, before: Table, after: Table) -> str:
+    """How a table property differs, as `check` and --fake-initial say it
+    ("UNIQUE (b, p_id) -> none"); "" where the label says enough."""
+    if label == "foreign keys":
+        return _foreign_keys_change(before, after)
+    shown = {"primary key": lambda t: [f"({', '.join(t.primary_key)})"] if t.primary_key else [],
+             "unique constraints": lambda t: [f"UNIQUE ({', '.join(u)})" for u in t.unique],
+             "table checks": lambda t: [f"CHECK ({c})" for c in t.checks]}.get(label)
+    if shown is None:  # AUTOINCREMENT, STRICT, WITHOUT ROWID: on or off
+        return ""
+    return f"{'; '.join(shown(before)) or 'none'} -> {'; '.join(shown(after)) or 'none'}"
 
 
 def _foreign_keys_change(before: Table, after: Table) -> str:

@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import sys
 import unittest
+from contextlib import closing
 
 from tests.support import MIGRATE, Project, migrate, normalised_schema, table_dump
 
@@ -385,6 +386,18 @@ class Commands(unittest.TestCase):
         self.assertEqual(self.project.cli("check", "--db", "none.sqlite3").returncode, 0)  # CI: the dump is fine
         self.assertEqual(self.run_ok("check"), "OK: models, migrations and database agree\n")
 
+    def test_drift_in_a_table_property_says_what_each_side_has(self):
+        def schema(sql):
+            with closing(sqlite3.connect(":memory:")) as conn:
+                conn.execute(sql)
+                return migrate.read_schema(conn)
+        actual = schema("CREATE TABLE t (a INTEGER NOT NULL, b TEXT, PRIMARY KEY (a, b), CHECK (a > 0))")
+        expected = schema("CREATE TABLE t (a INTEGER NOT NULL PRIMARY KEY, b TEXT, UNIQUE (b))")
+        self.assertEqual(migrate.schema_differences(actual, expected, names=("the database", "the files")), [
+            "primary key of t differs (the database -> the files: (a, b) -> (a))",
+            "unique constraints of t differ (the database -> the files: none -> UNIQUE (b))",
+            "table checks of t differ (the database -> the files: CHECK (\"a\" > 0) -> none)"])
+
     def test_clauses_no_pragma_reports_are_drift_and_a_rebuild_that_drops_them_says_so(self):
         self.project = Project(self)
         self.project.models("@dataclass\nclass P:\n    id: Optional[int] = None\n@dataclass\nclass T:\n"
@@ -395,11 +408,13 @@ class Commands(unittest.TestCase):
                              "b TEXT NOT NULL DEFAULT '', id INTEGER PRIMARY KEY, UNIQUE (b, p_id))",
                              "CREATE INDEX t_p_id_idx ON t (p_id)")
         refused = self.project.cli("apply", "--fake-initial")
-        self.assertIn("--fake-initial: the database does not match 0001_initial (unique constraints of t differ; "
+        self.assertIn("--fake-initial: the database does not match 0001_initial (unique constraints of t differ "
+                      "(the database -> 0001_initial: UNIQUE (b, p_id) -> none); "
                       "table t: DEFERRABLE clause in the database, not in 0001_initial)", refused.stderr)
         self.run_ok("apply", "--fake")  # adopted all the same
         self.assertEqual(self.project.cli("check").stdout,
-                         "database drift: unique constraints of t differ\n"
+                         "database drift: unique constraints of t differ (the database -> its applied migrations: "
+                         "UNIQUE (b, p_id) -> none)\n"
                          "database drift: table t: DEFERRABLE clause in the database, not in its applied migrations\n")
         self.project.models("@dataclass\nclass P:\n    id: Optional[int] = None\n@dataclass\nclass T:\n"
                             "    p: Optional[P] = None\n    b: str = 'z'\n    id: Optional[int] = None\n")
