@@ -154,6 +154,12 @@ def _fold(name: str) -> str:
     return name.lower() if name.isascii() else name.translate(_ASCII_LOWER)  # (the first is ~4x faster)
 
 
+def _ignored(name: str) -> bool:
+    """A table or index of SQLite's, Litestream's, D1's, or our migrations table: never diffed."""
+    folded = _fold(name)
+    return folded.startswith(_IGNORED_PREFIXES) or folded == MIGRATIONS_TABLE
+
+
 # A tokenizer, not a parser: it knows strings, the four identifier quotes and
 # comments, which is all we need to find the few facts PRAGMAs do not report
 # (CHECK, COLLATE, AUTOINCREMENT, generated expressions, partial-index WHERE).
@@ -490,6 +496,14 @@ def _rename_create_table(sql: str, new_name: str) -> str:
 # ============================================================================
 # Models -> Schema
 # ============================================================================
+
+def _refuse_reserved(cls: type, what: str, name: str, fix: str) -> None:
+    """A model's table or index name that is ignored (_ignored) or is a rebuild's copy's."""
+    if _ignored(name) or _fold(name).startswith("_new_"):
+        raise MigrateError(f"model {cls.__name__}: {what} {name} is reserved (SQLite, Litestream or D1 use the "
+                           f"prefix, or migrate.py the name: {MIGRATIONS_TABLE}, and _new_<table> while it "
+                           f"rebuilds a table); {fix}")
+
 
 _SQL_TYPES = {
     "builtins.int": "INTEGER", "builtins.str": "TEXT", "builtins.float": "REAL",
@@ -1159,11 +1173,8 @@ def _declared_indexes(cls: type, fields: list[_Field], models) -> list[tuple]:
                                    "non-empty string")
             if given_name is not None:
                 _refuse_control_characters(cls, f"{attribute} index name", given_name)
-            if given_name is not None and (_ignored(given_name) or _fold(given_name).startswith("_new_")):
-                raise MigrateError(f"model {cls.__name__}: {attribute} index name {given_name} is reserved "
-                                   f"(SQLite, Litestream or D1 use the prefix, or migrate.py the name: "
-                                   f"{MIGRATIONS_TABLE}, and _new_<table> while it rebuilds a table); "
-                                   "choose another name")
+            if given_name is not None:
+                _refuse_reserved(cls, f"{attribute} index name", given_name, "choose another name")
             columns = (entry,) if isinstance(entry, str) else entry
             if not isinstance(columns, (list, tuple)) or not all(isinstance(c, str) for c in columns):
                 raise MigrateError(f"{shape}, not {entry!r}")
@@ -1210,10 +1221,7 @@ def model_tables(module) -> list[ModelTable]:
         if clash is not cls:
             raise MigrateError(f"models {clash.__name__} and {cls.__name__} both map to table {name}; "
                                "set a different __tablename__ on one of them")
-        if _fold(name).startswith(_IGNORED_PREFIXES + ("_new_",)) or _fold(name) == MIGRATIONS_TABLE:
-            raise MigrateError(f"model {cls.__name__}: table name {name} is reserved (SQLite, Litestream or "
-                               f"D1 use the prefix, or migrate.py the name: {MIGRATIONS_TABLE}, and _new_<table> "
-                               "while it rebuilds a table); set __tablename__")
+        _refuse_reserved(cls, "table name", name, "set __tablename__")
         tables[cls] = name
     fields = {cls: _model_fields(cls, by_name) for cls in classes}
     for cls, found in fields.items():
@@ -1297,11 +1305,6 @@ def _scratch_database() -> sqlite3.Connection:
 # ============================================================================
 # Database -> Schema
 # ============================================================================
-
-def _ignored(name: str) -> bool:
-    folded = _fold(name)
-    return folded.startswith(_IGNORED_PREFIXES) or folded == MIGRATIONS_TABLE
-
 
 def _errors(conn) -> tuple:
     """What a connection raises when SQL fails: sqlite3.Error, or for other
@@ -1666,22 +1669,27 @@ class Questioner:
             raise MigrateError(f"prompt must be a function or None, not {type(prompt).__name__}")
         self.renames = {}
         for answer in answers:
-            old, sep, new = answer.partition("=")
-            if not sep or not old.strip() or not new.strip():
-                raise MigrateError(f"--rename {answer!r} must look like table.old=new or old_table=new_table")
-            if _fold(old.strip()) in self.renames:
-                raise MigrateError(f"--rename {old.strip()} is given twice: keep one")
-            table, dot, _ = old.strip().rpartition(".")
-            if dot and _fold(new.strip()).startswith(_fold(table) + "."):  # post.body=post.content, as make asks it
-                new = new.strip()[len(table) + 1:]
-            if not new.strip():
-                raise MigrateError(f"--rename {answer!r} must look like table.old=new or old_table=new_table")
-            self.renames[_fold(old.strip())] = _fold(new.strip())
+            old, new = self._rename_answer(answer)
+            if _fold(old) in self.renames:
+                raise MigrateError(f"--rename {old} is given twice: keep one")
+            self.renames[_fold(old)] = _fold(new)
         self.renames_used = set()
         self.defaults = {_fold(k): v for k, v in (defaults or {}).items()}
         if len(self.defaults) < len(defaults or {}):
             raise MigrateError(f"defaults name a column twice (names compare case-insensitively): {defaults!r}")
         self.prompt = prompt
+
+    @staticmethod
+    def _rename_answer(answer: str) -> tuple[str, str]:
+        """(old, new) of "table.old=new", also "table.old=table.new" as make
+        asks it, or "old_table=new_table"."""
+        old, sep, new = (part.strip() for part in answer.partition("="))
+        table, dot, _ = old.rpartition(".")
+        if dot and _fold(new).startswith(_fold(table) + "."):  # post.body=post.content
+            new = new[len(table) + 1:].strip()
+        if not sep or not old or not new:
+            raise MigrateError(f"--rename {answer!r} must look like table.old=new or old_table=new_table")
+        return old, new
 
     def is_rename(self, table: str, old: str, new: str, *, old_table: str = "") -> bool:
         """Was `old` (a table, or a column of `table`, once `old_table`)
@@ -1771,11 +1779,15 @@ class Questioner:
                             f"Enter a one-off SQL value for them (e.g. '' or 0), or leave empty to stop: ") or None
 
 
+def _managed_tables(schema: Schema, unmanaged: frozenset) -> dict[str, Table]:
+    """The schema's tables by folded name, but for the `unmanaged` ones (folded names)."""
+    return {_fold(t.name): t for t in schema.tables if _fold(t.name) not in unmanaged}
+
+
 def plan_renames(old: Schema, new: Schema, questioner: Questioner, *,
                  unmanaged: frozenset = frozenset()) -> list:
     """Ask about every removed/added pair of tables, then of columns."""
-    old_tables = {_fold(t.name): t for t in old.tables if _fold(t.name) not in unmanaged}
-    new_tables = {_fold(t.name): t for t in new.tables if _fold(t.name) not in unmanaged}
+    old_tables, new_tables = _managed_tables(old, unmanaged), _managed_tables(new, unmanaged)
     removed = [t for k, t in old_tables.items() if k not in new_tables]
     added = [t for k, t in new_tables.items() if k not in old_tables]
     operations, pairs = [], [(old_tables[k], t) for k, t in new_tables.items() if k in old_tables]
@@ -1816,8 +1828,7 @@ def with_hand_written_indexes(target: Schema, replayed: Schema) -> Schema:
 def diff_schemas(old: Schema, new: Schema, questioner: Questioner, *,
                  unmanaged: frozenset = frozenset()) -> list:
     """The operations that turn `old` into `new` (renames already done)."""
-    old_tables = {_fold(t.name): t for t in old.tables if _fold(t.name) not in unmanaged}
-    new_tables = {_fold(t.name): t for t in new.tables if _fold(t.name) not in unmanaged}
+    old_tables, new_tables = _managed_tables(old, unmanaged), _managed_tables(new, unmanaged)
     removed = [t for k, t in old_tables.items() if k not in new_tables]
     added = [t for k, t in new_tables.items() if k not in old_tables]
     creates = [CreateTable(t) for t in _dependency_order(added)]
@@ -3496,8 +3507,9 @@ def export_d1(*, directory: str | os.PathLike = "migrations", out: str | os.Path
             statements = split_statements(migration.up)
             _refuse_unrunnable([PlannedStep("apply", migration.name, tuple(statements), migration)], fake=False,
                                up_only=True)  # D1 runs each file in a transaction of its own too
-            for table in _cascading_drops(scratch, statements):
-                raise MigrateError(f"migration {migration.name} drops or rebuilds table {table}, which other "
+            dropped = _cascading_drops(scratch, statements)
+            if dropped:
+                raise MigrateError(f"migration {migration.name} drops or rebuilds table {dropped[0]}, which other "
                                    "tables reference: D1 always enforces foreign keys, so their rows would "
                                    "cascade away or the drop fail; for D1, make the change by hand in steps it can "
                                    "run (a new column filled from the old one, instead of a new type), or copy the "
@@ -3891,8 +3903,7 @@ def schema_differences(actual: Schema, expected: Schema, *, unmanaged: frozenset
     """How `actual` differs from `expected`, table by table (empty: the same).
     `names` says what the two are, for the messages."""
     problems = []
-    actual_tables = {_fold(t.name): t for t in actual.tables if _fold(t.name) not in unmanaged}
-    expected_tables = {_fold(t.name): t for t in expected.tables if _fold(t.name) not in unmanaged}
+    actual_tables, expected_tables = _managed_tables(actual, unmanaged), _managed_tables(expected, unmanaged)
     for key in sorted(set(actual_tables) | set(expected_tables)):
         if key not in expected_tables:
             problems.append(f"table {actual_tables[key].name}: in {names[0]}, not in {names[1]}")
@@ -4484,8 +4495,7 @@ def _check_timeout(timeout: float | None) -> None:
 
 # The first word of every statement _statement_problem refuses: a down section
 # without any of them needs no splitting (runner speed).
-_MAYBE_UNRUNNABLE = re.compile(rf"\b(?:begin|commit|end|rollback|vacuum|detach|attach|pragma|{MIGRATIONS_TABLE})\b",
-                               re.I)
+_MAYBE_UNRUNNABLE = re.compile(rf"\b(?:{'|'.join(sorted(_FORBIDDEN))}|PRAGMA|{MIGRATIONS_TABLE})\b", re.I)
 
 
 def _refuse_unrunnable(steps, *, fake: bool, up_only: bool = False) -> None:
@@ -6258,8 +6268,8 @@ def _refuse_cascading_rebuilds(conn: Rqlite, steps: list[PlannedStep]) -> None:
                 raise MigrateError(f"migration {step.name} fails on a copy of the schema ({exc}), so it cannot "
                                    "be checked against this cluster's foreign keys (-fk): fix it, or restart "
                                    "the cluster without -fk for it; nothing was changed") from None
-            for table in dropped:
-                raise MigrateError(f"migration {step.name} drops or rebuilds table {table}, which other tables "
+            if dropped:
+                raise MigrateError(f"migration {step.name} drops or rebuilds table {dropped[0]}, which other tables "
                                    "reference, and this rqlite cluster enforces foreign keys (-fk): their rows "
                                    "would cascade away. Restart the cluster without -fk for this migration; "
                                    "nothing was changed")
@@ -6384,11 +6394,12 @@ def check(db=None, *, models: str | os.PathLike = "models.py", directory: str | 
     `db=None`, or a path where no file is yet (CI), models and migrations
     are compared without a database."""
     _check_timeout(timeout)
-    problems = _disagreements(db, models, directory, timeout)
+    migrations = read_migrations(directory)
+    problems = _disagreements(db, models, directory, migrations, timeout)
     # a migration from an older branch: its rebuild drops what another branch's migration made
     kinds = ("index", "trigger") + (("column",) if any(p.startswith("models differ") for p in problems) else ())
-    problems += [f"migration {note}" for note in _branch_losses(read_migrations(directory), kinds)]
-    problems += _lossy_downs(read_migrations(directory))
+    problems += [f"migration {note}" for note in _branch_losses(migrations, kinds)]
+    problems += _lossy_downs(migrations)
     if any(line.startswith(("migration file ", "applied migration ")) for line in problems):
         return problems  # apply would stop at those, said already
     if db is not None and (not isinstance(db, (str, os.PathLike)) or _is_url(db) or os.path.exists(db)):
@@ -6399,9 +6410,8 @@ def check(db=None, *, models: str | os.PathLike = "models.py", directory: str | 
         return problems
     # No database (CI): what no database would run. Not in the initial migration,
     # which may be a `sqlite3 .dump` (BEGIN, COMMIT) adopted with --fake-initial.
-    migrations = read_migrations(directory)[1:]
     try:
-        _refuse_unrunnable([PlannedStep("apply", m.name, tuple(split_statements(m.up)), m) for m in migrations],
+        _refuse_unrunnable([PlannedStep("apply", m.name, tuple(split_statements(m.up)), m) for m in migrations[1:]],
                            fake=False, up_only=True)
     except MigrateError as exc:
         problems.append(f"apply would stop: {exc}")
@@ -6438,9 +6448,9 @@ def _lossy_downs(migrations: list[Migration]) -> list[str]:
     return problems
 
 
-def _disagreements(db, models: str, directory: str, timeout: float | None) -> list[str]:
-    """check's lines but what apply would refuse."""
-    migrations = read_migrations(directory)
+def _disagreements(db, models: str, directory: str, migrations: list[Migration],
+                   timeout: float | None) -> list[str]:
+    """check's lines but what apply would refuse: `migrations` are those in `directory`."""
     problems = []
     with _MODELS_LOCK:
         target, unmanaged = schema_from_models(_models_module(models))
@@ -6903,6 +6913,9 @@ def _terminal_columns() -> int:
         return 80
 
 
+_OPTION_HELP = {"db": "SQLite database file", "models": "models file or dotted module", "dir": "migrations directory"}
+
+
 def _parser(settings: dict):
     import argparse
 
@@ -6921,25 +6934,23 @@ def _parser(settings: dict):
     parser.add_argument("--version", action="version", version=f"migrate.py {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    common = argparse.ArgumentParser(add_help=False, formatter_class=formatter)
-    common.add_argument("--db",
-                        help=f"SQLite database file (env MIGRATE_DB; now {settings['db']})")
-    common.add_argument("--models",
-                        help=f"models file or dotted module (env MIGRATE_MODELS; now {settings['models']})")
-    common.add_argument("--dir",
-                        help=f"migrations directory (env MIGRATE_DIR; now {settings['dir']})")
-    loudness = common.add_mutually_exclusive_group()
-    loudness.add_argument("-q", "--quiet", action="store_true", help="print errors and warnings only")
-    loudness.add_argument("-v", "--verbose", action="store_true",
-                        help="print more detail (make: the file written; status: applied times)")
-
-    def command(name, help_text, aliases=()):
-        parser_ = commands.add_parser(name, parents=[common], help=help_text, description=help_text,
-                                      epilog=_EXAMPLES[name], aliases=list(aliases), formatter_class=formatter)
+    def command(name, help_text, options, aliases=(), verbose=""):
+        """A command with those of the options --db, --models and --dir it uses,
+        -q, and -v where it has more to say (`verbose`: what)."""
+        parser_ = commands.add_parser(name, help=help_text, description=help_text, epilog=_EXAMPLES[name],
+                                      aliases=list(aliases), formatter_class=formatter)
         parser_.set_defaults(command_parser=parser_)  # to say an unknown option with this command's usage
+        for option in options:
+            parser_.add_argument(f"--{option}", help=f"{_OPTION_HELP[option]} (env MIGRATE_{option.upper()}; "
+                                                      f"now {settings[option]})")
+        loudness = parser_.add_mutually_exclusive_group()
+        loudness.add_argument("-q", "--quiet", action="store_true", help="print errors and warnings only")
+        if verbose:
+            loudness.add_argument("-v", "--verbose", action="store_true", help=f"print more detail: {verbose}")
         return parser_
 
-    make_ = command("make", "write the next migration from the changes in the models")
+    make_ = command("make", "write the next migration from the changes in the models", ("db", "models", "dir"),
+                    verbose="the file written")
     make_.add_argument("name", nargs="?", help="slug for the file name (default: derived)")
     empty_or_check = make_.add_mutually_exclusive_group()
     empty_or_check.add_argument("--empty", action="store_true", help="write an empty migration to fill by hand")
@@ -6955,7 +6966,7 @@ def _parser(settings: dict):
     make_.add_argument("--no-input", action="store_true", help="never ask questions")
     for name, help_text in (("apply", "apply pending migrations, or migrate to a target"),
                             ("revert", "revert the last migration, or all after a target")):
-        sub = command(name, help_text)
+        sub = command(name, help_text, ("db", "dir"))
         sub.add_argument("target", nargs="?", help="number, name" + (", or zero" if name == "apply" else
                                                                      " that stays applied, or zero"))
         sub.add_argument("--dry-run", "--plan", action="store_true", dest="dry_run",
@@ -6974,20 +6985,20 @@ def _parser(settings: dict):
                              help="change nothing; exit 1 if migrations are pending (a deploy gate)")
         sub.add_argument("--backup", metavar="PATH",
                          help="snapshot the database to PATH once the run is checked, before it changes anything")
-    status_ = command("status", "list migrations: [X] applied, [ ] pending")
+    status_ = command("status", "list migrations: [X] applied, [ ] pending", ("db", "dir"), verbose="applied times")
     status_.add_argument("--json", action="store_true", help="machine-readable output")
-    check_ = command("check", "exit 1 when models, migrations and database disagree")
-    sql_ = command("sql", "print a migration's SQL")
+    check_ = command("check", "exit 1 when models, migrations and database disagree", ("db", "models", "dir"))
+    sql_ = command("sql", "print a migration's SQL", ("dir",))
     sql_.add_argument("name", help="number or full name")
     sql_.add_argument("--down", action="store_true", help="the down section instead of the up")
-    schema_ = command("schema", "print the database's schema as SQL", aliases=("dump",))
+    schema_ = command("schema", "print the database's schema as SQL", ("db",), aliases=("dump",))
     for reader in (status_, check_, schema_):
         reader.add_argument("--timeout", type=float, default=_DEFAULT_TIMEOUT, metavar="SECONDS",
                             help="how long to wait for a writer that keeps readers out (default 30)")
-    export_ = command("export", "write the migrations for another tool")
+    export_ = command("export", "write the migrations for another tool", ("dir",))
     export_.add_argument("--d1", metavar="DIR", required=True,
                          help="Cloudflare D1 / wrangler migration files (up SQL only) into DIR")
-    squash_ = command("squash", "replace the first migrations by one that builds the same schema")
+    squash_ = command("squash", "replace the first migrations by one that builds the same schema", ("dir",))
     squash_.add_argument("upto", nargs="?", help="last migration to squash (default: the latest)")
     squash_.add_argument("--dry-run", action="store_true", help="print the file instead of writing it")
     return parser
@@ -7037,6 +7048,14 @@ def _prompt_on_tty(question: str) -> str:
     return answer
 
 
+def _print_dry_run(result: MakeResult) -> int:
+    """`make --dry-run`, `squash --dry-run`: the file's text, its warnings beside it, not in it."""
+    print(result.text, end="")
+    for warning in result.warnings:
+        print(f"WARNING: {warning}", file=sys.stderr)
+    return 0
+
+
 def _run_make(args, out: _Output) -> int:
     defaults = {}
     for item in args.default:
@@ -7064,10 +7083,7 @@ def _run_make(args, out: _Output) -> int:
             print(f"WARNING: {warning}", file=sys.stderr)
         return 1
     if args.dry_run:
-        print(result.text, end="")
-        for warning in result.warnings:  # beside the file's text, not in it
-            print(f"WARNING: {warning}", file=sys.stderr)
-        return 0
+        return _print_dry_run(result)
     try:
         out.say("Migration updated:" if args.update else "Migrations written:")
         renamed = [path for path in before if os.path.basename(path) != os.path.basename(result.path)]
@@ -7359,10 +7375,7 @@ def _foreign_keys_note(statements) -> str:
 def _run_squash(args, out: _Output) -> int:
     result = squash(directory=args.dir, upto=args.upto, write=not args.dry_run)
     if args.dry_run:
-        print(result.text, end="")
-        for warning in result.warnings:  # beside the file's text, not in it
-            print(f"WARNING: {warning}", file=sys.stderr)
-        return 0
+        return _print_dry_run(result)
     kept = os.path.join(args.dir, REPLACED_FOLDER)
     out.say(f"Squashed into {result.path} (it replaces the files it lists, now in {kept}: databases that "
             f"applied them, or some of them, keep working; delete {kept} once every database has applied "
@@ -7495,6 +7508,20 @@ _RUN_CUT_SHORT = ("; a migration still running was rolled back (with --atomic: e
                   "had committed stays applied: run status to see which")
 
 
+def _settings() -> tuple[dict, dict]:
+    """The settings in force ({"db": ..., "models": ..., "dir": ...}): the
+    defaults, then pyproject.toml's, then MIGRATE_* variables; and where
+    each one that is not a default came from, for error messages."""
+    settings = dict(_DEFAULTS)
+    from_pyproject, origins = _pyproject_settings()
+    settings.update(from_pyproject)
+    from_environment = {key: os.environ[f"MIGRATE_{key.upper()}"] for key in _DEFAULTS
+                        if os.environ.get(f"MIGRATE_{key.upper()}")}  # (an empty one: unset, as in most tools)
+    settings.update(from_environment)
+    origins.update({key: f"MIGRATE_{key.upper()}" for key in from_environment})
+    return settings, origins
+
+
 def main(argv: list[str] | None = None) -> int:
     """The command line: parse, call the library, print. Returns the exit code."""
     changing = False  # apply or revert that runs SQL: a closed output stops it mid-way
@@ -7502,13 +7529,7 @@ def main(argv: list[str] | None = None) -> int:
     borrowed = {}  # the values of settings from pyproject.toml or the environment: where each came from
     restore_streams = _usable_streams()
     try:
-        settings = dict(_DEFAULTS)
-        from_pyproject, origins = _pyproject_settings()
-        settings.update(from_pyproject)
-        from_environment = {key: os.environ[f"MIGRATE_{key.upper()}"] for key in _DEFAULTS
-                            if os.environ.get(f"MIGRATE_{key.upper()}")}  # (an empty one: unset, as in most tools)
-        settings.update(from_environment)
-        origins.update({key: f"MIGRATE_{key.upper()}" for key in from_environment})
+        settings, origins = _settings()
         parser = _parser(settings)
         argv = sys.argv[1:] if argv is None else argv
         if not isinstance(argv, (list, tuple)) or not all(isinstance(arg, str) for arg in argv):
@@ -7522,12 +7543,13 @@ def main(argv: list[str] | None = None) -> int:
             for text in getattr(args, option, None) or ():
                 _check_utf8(text, f"--{option}", "type it again")
         for key in _DEFAULTS:  # (None: not on the command line; the help shows the setting in force)
-            if getattr(args, key) is None:
+            if getattr(args, key, None) is None:  # (and a command without the option gets it, unused)
                 setattr(args, key, settings[key])
                 if key in origins:
                     borrowed[settings[key]] = origins[key]
         changing = args.command in ("apply", "revert") and not args.dry_run
         database = args.db
+        args.verbose = getattr(args, "verbose", False)
         return _HANDLERS[args.command](args, _Output(quiet=args.quiet))
     except SystemExit as exc:  # argparse's: a usage error (2), --help or --version (0): returned, as documented
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1

@@ -475,7 +475,9 @@ class Errors(unittest.TestCase):
             self.assert_one_line_error(self.project.cli(other, "polls"), f"no command {other}: {whose} {other} "
                                        f"is `{ours}` here: python migrate.py {ours}", code=2)
         for args in (("sql",), ("apply", "--timeout", "abc"), ("frobnicate",), (),
-                     ("status", "-q", "-v"), ("apply", "--verbose", "--quiet")):  # one line each, as any error
+                     ("status", "-q", "-v"), ("make", "--verbose", "--quiet"),
+                     ("sql", "1", "--db", "x.db"), ("apply", "-v"), ("squash", "--models", "m.py")):
+            # one line each, as any error; an option the command would ignore is one too
             with self.subTest(args=args):
                 self.assert_one_line_error(self.project.cli(*args), "error: migrate.py", "--help)", code=2)
         self.assertIn("COMMAND", self.project.cli("--hel").stdout)
