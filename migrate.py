@@ -67,6 +67,7 @@ __all__ = [
     # models, introspection, diff
     "load_models", "ModelTable", "model_tables", "schema_from_models", "read_schema", "schema_statements",
     "Questioner", "plan_renames", "diff_schemas", "schema_differences",
+    "CreateTable", "DropTable", "RenameTable", "RenameColumn", "AlterTable",  # what diff_schemas returns
     # migration files and make
     "Migration", "MakeResult", "read_migrations", "parse_sections", "split_statements",
     "render_migration", "make", "squash", "export_d1", "d1_warnings", "replayed_schema",
@@ -158,6 +159,11 @@ def _ignored(name: str) -> bool:
     """A table or index of SQLite's, Litestream's, D1's, or our migrations table: never diffed."""
     folded = _fold(name)
     return folded.startswith(_IGNORED_PREFIXES) or folded == MIGRATIONS_TABLE
+
+
+def _folded(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Each name as _fold has it."""
+    return tuple(_fold(n) for n in names)
 
 
 # A tokenizer, not a parser: it knows strings, the four identifier quotes and
@@ -1874,6 +1880,24 @@ def _fills_into_new_tables(operations: list) -> list[str]:
             if _fold(fk.table) in made for column in fk.columns[:1] if _fold(column) in op.fills]
 
 
+def _unique_alone(table: Table, column: str) -> str | None:
+    """"primary key" or "unique index" when that holds the (folded) column
+    unique by itself, so that one value in every row fails beyond one row;
+    None when none does (one value in part of a key is taken as fine), or
+    the column is the rowid, which SQLite numbers itself."""
+    if column == _fold(table.rowid_alias or ""):
+        return None
+    if (column,) == _folded(table.primary_key):
+        return "primary key"
+    if any((column,) == _folded(index.columns or ()) for index in table.indexes if index.unique) \
+            or any((column,) == _folded(columns) for columns in table.unique):
+        return "unique index"
+    return None
+
+
+_PER_ROW_VALUE = "giving each row its own value (an expression such as 'x' || rowid)"
+
+
 def _constant_fills_into_unique(operations: list) -> list[str]:
     """One-off values that are the same in every row (they name no column
     and call no random()) for a column whose primary key or unique index
@@ -1882,21 +1906,16 @@ def _constant_fills_into_unique(operations: list) -> list[str]:
     for op in (op for op in operations if isinstance(op, AlterTable)):
         table = op.after
         for column, value in op.fills.items():
-            if _per_row(value, table) or column == _fold(table.rowid_alias or ""):
-                continue
-            keyed = [column] == [_fold(c) for c in table.primary_key]  # (one value in part of a key is fine)
-            if keyed or any([column] == [_fold(c) for c in (i.columns or ())] for i in table.indexes if i.unique) \
-                    or any([column] == list(map(_fold, columns)) for columns in table.unique):
+            unique = None if _per_row(value, table) else _unique_alone(table, column)
+            if unique:
                 new, name = table.column(column), f"{table.name}.{table.column(column).name}"
                 rows = "every existing row" if op.before.column(column) is None else "every row where it is NULL"
-                fix = (f"make this migration with --default {name}=SQL giving each row its own value (an "
-                       "expression such as 'x' || rowid)")
+                fix = f"make this migration with --default {name}=SQL {_PER_ROW_VALUE}"
                 if new.default is not None:  # the fill is the field's own default, which --default cannot replace
                     fix = f"drop its default and {fix}"
-                    fix = fix if keyed else f"make the field Optional, or {fix}"
-                warnings.append(f"{name} is filled with {value} in {rows}, which its "
-                                f"{'primary key' if keyed else 'unique index'} refuses beyond one row: applying "
-                                f"fails on a table with two such rows or more; {fix}")
+                    fix = fix if unique == "primary key" else f"make the field Optional, or {fix}"
+                warnings.append(f"{name} is filled with {value} in {rows}, which its {unique} refuses beyond one "
+                                f"row: applying fails on a table with two such rows or more; {fix}")
     return warnings
 
 
@@ -2039,6 +2058,23 @@ class _Change:
         return f"{subject} {verb}" + (f" ({actual} -> {expected}: {self.detail})" if self.detail else "")
 
 
+# What a table is besides its columns and indexes, each compared as one value
+_TABLE_PROPERTIES = (
+    ("primary key", lambda t: _folded(t.primary_key)),
+    ("foreign keys", lambda t: {fk.signature for fk in t.foreign_keys}),
+    ("unique constraints", lambda t: {_folded(u) for u in t.unique}),
+    ("table checks", lambda t: sorted(t.checks)),
+    ("AUTOINCREMENT", lambda t: t.autoincrement),
+    ("STRICT", lambda t: t.strict),
+    ("WITHOUT ROWID", lambda t: t.without_rowid),
+)
+
+
+def _changed_properties(before: Table, after: Table) -> list[str]:
+    """The labels of the _TABLE_PROPERTIES that differ, in that order."""
+    return [label for label, value in _TABLE_PROPERTIES if value(before) != value(after)]
+
+
 def _table_changes(before: Table, after: Table) -> list[_Change]:
     """What turns `before` into `after`: columns, table properties, indexes."""
     changes = [_Change("-", "column", c.name) for c in before.columns if after.column(c.name) is None]
@@ -2048,18 +2084,8 @@ def _table_changes(before: Table, after: Table) -> list[_Change]:
             changes.append(_Change("+", "column", column.name))
         elif old.signature != column.signature:
             changes.append(_Change("~", "column", column.name, _column_change(old, column)))
-    for label, old_value, new_value in (
-            ("primary key", _folded(before.primary_key), _folded(after.primary_key)),
-            ("foreign keys", {fk.signature for fk in before.foreign_keys},
-             {fk.signature for fk in after.foreign_keys}),
-            ("unique constraints", {_folded(u) for u in before.unique},
-             {_folded(u) for u in after.unique}),
-            ("table checks", sorted(before.checks), sorted(after.checks)),
-            ("AUTOINCREMENT", before.autoincrement, after.autoincrement),
-            ("STRICT", before.strict, after.strict),
-            ("WITHOUT ROWID", before.without_rowid, after.without_rowid)):
-        if old_value != new_value:
-            changes.append(_Change("~", label, after.name, _property_change(label, before, after)))
+    for label in _changed_properties(before, after):
+        changes.append(_Change("~", label, after.name, _property_change(label, before, after)))
     old_indexes = {i.signature: i for i in before.indexes}
     new_indexes = {i.signature: i for i in after.indexes}
     changes += [_Change("-", "index", i.name) for s, i in old_indexes.items() if s not in new_indexes]
@@ -2098,10 +2124,6 @@ def _foreign_keys_change(before: Table, after: Table) -> str:
 def _describe_changes(before: Table, after: Table) -> list[str]:
     """One line per change, as `make` prints them."""
     return [change.describe(after.name) for change in _table_changes(before, after)]
-
-
-def _folded(names: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(_fold(n) for n in names)
 
 
 def _column_change(old: Column, new: Column) -> str:
@@ -2246,14 +2268,14 @@ def _refill_warnings(operation: AlterTable, column: Column) -> list[str]:
     warnings = [f"reverting refills {name} with {fill}, which points at no {fk.table} row: on a table with rows "
                 f"the revert fails; make this migration with --default {name}=SQL (an existing key) to avoid it"
                 for fk in before.foreign_keys if [_fold(c) for c in fk.columns] == [_fold(column.name)]]
+    # in part of a key too: the other key columns, kept without it meanwhile, need not be unique by themselves
     folded = _fold(column.name)
-    keyed = folded in map(_fold, before.primary_key) and before.rowid_alias is None  # (a rowid alias gets the rowid)
-    if keyed or any(folded in map(_fold, i.columns or ()) for i in before.indexes if i.unique) \
-            or any(folded in map(_fold, columns) for columns in before.unique):
+    keyed = folded in _folded(before.primary_key) and before.rowid_alias is None  # (a rowid alias gets the rowid)
+    if keyed or any(folded in _folded(i.columns or ()) for i in before.indexes if i.unique) \
+            or any(folded in _folded(columns) for columns in before.unique):
         warnings.append(f"reverting refills {name} with {fill} in every row, which its "
                         f"{'primary key' if keyed else 'unique index'} refuses beyond one row; make this migration "
-                        f"with --default {name}=SQL giving each row its own value (an expression such as "
-                        "'x' || rowid) to avoid it")
+                        f"with --default {name}=SQL {_PER_ROW_VALUE} to avoid it")
     return warnings
 
 
@@ -2365,17 +2387,8 @@ def _droppable(column: Column, table: Table, schema: Schema) -> bool:
 
 def _rebuild_reasons(before: Table, after: Table, schema: Schema) -> list[str]:
     """Why SQLite cannot make this change in place; empty when it can."""
-    reasons = []
-    for label, old_value, new_value in (
-            ("primary key", _folded(before.primary_key), _folded(after.primary_key)),
-            ("unique constraints", {_folded(u) for u in before.unique},
-             {_folded(u) for u in after.unique}),
-            ("table checks", sorted(before.checks), sorted(after.checks)),
-            ("AUTOINCREMENT", before.autoincrement, after.autoincrement),
-            ("STRICT", before.strict, after.strict),
-            ("WITHOUT ROWID", before.without_rowid, after.without_rowid)):
-        if old_value != new_value:
-            reasons.append(f"{label} changed")
+    # (foreign keys: below, as some can be added in place)
+    reasons = [f"{label} changed" for label in _changed_properties(before, after) if label != "foreign keys"]
     for column in after.columns:
         old = before.column(column.name)
         if old is not None and old.signature != column.signature:
@@ -5294,11 +5307,11 @@ class PlannedStep:
     action: str  # "apply" or "revert"
     name: str
     statements: tuple[str, ...]
-    migration: Migration | None = None
-    record: _Record | None = None
+    migration: Migration | None = field(default=None, repr=False)  # (its whole text: too long to show)
+    record: _Record | None = field(default=None, repr=False)
     adopt: bool = False  # a squashed migration whose replaced ones are all applied
     # the tables its SQL rebuilds, as the migration files leave them for it (_rebuild_expectations)
-    rebuilds: tuple[_TableObjects, ...] = ()
+    rebuilds: tuple[_TableObjects, ...] = field(default=(), repr=False)
     warnings: tuple[str, ...] = ()  # found before it runs, said with its result
 
 
