@@ -282,6 +282,36 @@ def _mentions(sql: str, name: str, *, strings: bool = False) -> bool:
     return False
 
 
+def _affinity(declared_type: str) -> str:
+    """SQLite's column affinity rules (datatype3.html section 3.1)."""
+    upper = declared_type.upper()
+    if "INT" in upper:
+        return "INTEGER"
+    if any(word in upper for word in ("CHAR", "CLOB", "TEXT")):
+        return "TEXT"
+    if "BLOB" in upper or not upper:
+        return "BLOB"
+    if any(word in upper for word in ("REAL", "FLOA", "DOUB")):
+        return "REAL"
+    return "NUMERIC"
+
+
+def _stored_default(declared_type: str, default: str | None) -> str | None:
+    """A default as a column of that type stores it, for an integer: a TEXT
+    column stores the literal 2 as '2', and a column of a numeric affinity
+    the text '2' as 2. (An earlier migrate.py wrote a Decimal field's int
+    default as 2.)"""
+    if default is None:
+        return None
+    written = re.fullmatch(r"([+-]?\d{1,18})|'([+-]?\d{1,18})'", default)
+    affinity = _affinity(declared_type)
+    if written and affinity == "TEXT" and written.group(1):
+        return quote_literal(str(int(written.group(1))))
+    if written and affinity in ("INTEGER", "NUMERIC", "REAL"):
+        return str(int(written.group(1) or written.group(2)))
+    return default
+
+
 @dataclass(frozen=True)
 class Column:
     """A column as SQLite reports it (PRAGMA table_xinfo) plus the facts only
@@ -298,7 +328,7 @@ class Column:
     @cached_property
     def signature(self) -> tuple:
         """What makes two columns the same, name and order aside."""
-        return (canonical_sql(self.type), self.notnull, canonical_sql(self.default),
+        return (canonical_sql(self.type), self.notnull, canonical_sql(_stored_default(self.type, self.default)),
                 _fold(self.collate or "BINARY"), canonical_sql(self.check),
                 canonical_sql(self.generated))
 
@@ -411,20 +441,6 @@ class Schema:
     @cached_property
     def _tables_by_name(self) -> dict[str, Table]:
         return {_fold(t.name): t for t in self.tables}  # names are unique, as SQLite compares them
-
-
-def _affinity(declared_type: str) -> str:
-    """SQLite's column affinity rules (datatype3.html section 3.1)."""
-    upper = declared_type.upper()
-    if "INT" in upper:
-        return "INTEGER"
-    if any(word in upper for word in ("CHAR", "CLOB", "TEXT")):
-        return "TEXT"
-    if "BLOB" in upper or not upper:
-        return "BLOB"
-    if any(word in upper for word in ("REAL", "FLOA", "DOUB")):
-        return "REAL"
-    return "NUMERIC"
 
 
 def render_column(name: str, sql_type: str, *, notnull: bool = False, primary_key: bool = False,
@@ -2132,7 +2148,7 @@ def _column_change(old: Column, new: Column) -> str:
         changes.append(f"type {old.type or '(none)'} -> {new.type or '(none)'}")
     if old.notnull != new.notnull:
         changes.append("NOT NULL added" if new.notnull else "NOT NULL removed")
-    if canonical_sql(old.default) != canonical_sql(new.default):
+    if canonical_sql(_stored_default(old.type, old.default)) != canonical_sql(_stored_default(new.type, new.default)):
         changes.append(f"default {old.default or 'none'} -> {new.default or 'none'}")
     if _fold(old.collate or "BINARY") != _fold(new.collate or "BINARY"):
         changes.append(f"collate {old.collate or 'BINARY'} -> {new.collate or 'BINARY'}")
@@ -2171,7 +2187,8 @@ def _narrowing(old: Column, new: Column, before: Table, after: Table) -> str | N
         return None
     shown = lambda column, strict_any: (column.type or "(none)") + (" of a STRICT table" if strict_any else "")
     how = (" (text that reads as a number becomes that number; other text is kept as it is)"
-           if was == "TEXT" and becomes in ("INTEGER", "NUMERIC", "REAL") else "")
+           if was == "TEXT" and becomes in ("INTEGER", "NUMERIC", "REAL") else
+           " (integers beyond 2**53 lose their last digits)" if becomes == "REAL" else "")
     return (f"narrows {after.name}.{old.name} from {shown(old, old_any)} to {shown(new, new_any)}: values may "
             f"change{how}")
 
@@ -5649,11 +5666,15 @@ def _duplicates_hint(message: str, statement: str) -> str:
     return ""
 
 
+# A file's down section edited since it was applied is not what a revert runs
+_EDITED_DOWN = ("its file's down section was edited since it was applied: this revert runs the down SQL recorded "
+                "then; to revert with the file's, record it first with apply --allow-changed")
+
+
 def _edited_down_hint(step: PlannedStep) -> str:
     """A revert runs the down SQL recorded at apply time: a fix made in the
     file since is not what failed, and must be recorded to be used."""
-    edited = step.action == "revert" and step.migration and step.migration.down is not None and \
-        tuple(split_statements(step.migration.down)) != step.statements
+    edited = _EDITED_DOWN in step.warnings  # (as the plan found it)
     return (" (this is the down SQL recorded when it was applied; its file's down section differs: to revert "
             "with that one, record it first with apply --allow-changed)") if edited else ""
 
@@ -5926,7 +5947,8 @@ def _kept_originals(squash: Migration, missing: list[str]) -> tuple[Migration, .
         if not os.path.isfile(path):
             raise MigrateError(f"the database applied only some of the migrations {squash.name} replaces "
                                f"(not {', '.join(missing)}), and {path} is gone: put the files squash moved to "
-                               f"{folder} back (git checkout), then apply again; nothing was changed")
+                               f"{folder} back (git checkout; a squash by an earlier migrate.py deleted them: "
+                               f"take them from the history into {folder}), then apply again; nothing was changed")
         original = _read_migration(path, _number(name))
         if not original.checksum.startswith(listed.get(name) or ""):
             raise MigrateError(f"{path} is not the file {squash.name} was squashed from (its checksum differs): "
@@ -5968,11 +5990,6 @@ def _applied_as_listed(conn, migrations: dict) -> dict:
         applied_at = max(records[n].applied_at for n in migrations[name].replaces if n in records)
         applied[name] = _Record(name, migrations[name].checksum, applied_at, None)
     return applied
-
-
-# A file's down section edited since it was applied is not what a revert runs
-_EDITED_DOWN = ("its file's down section was edited since it was applied: this revert runs the down SQL recorded "
-                "then; to revert with the file's, record it first with apply --allow-changed")
 
 
 def _revert_notes(down: str, migration: Migration | None) -> tuple[str, ...]:
@@ -6025,7 +6042,8 @@ def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed) 
                                "nothing was changed")
         statements = tuple(split_statements(down))
         edited = (migration is not None and migration.down is not None and down is not migration.down
-                  and tuple(split_statements(migration.down)) != statements)
+                  and split_statements(migration.down.replace("\r\n", "\n"))  # (a checkout's CRLF is no edit)
+                  != split_statements(down.replace("\r\n", "\n")))
         notes = _revert_notes(down, migration) + ((_EDITED_DOWN,) if edited else ())
         steps.append(PlannedStep("revert", name, statements, migration, record, warnings=notes))
     for name in to_apply:

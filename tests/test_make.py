@@ -83,6 +83,19 @@ class MakeThenCheck(unittest.TestCase):
         self.assertEqual((result.operations, result.path), ((), None))
         self.assertEqual(project.files(), ["0001_initial.sql"])
 
+    def test_an_integer_default_of_a_text_column_is_the_same_default_as_its_text(self):
+        # DEFAULT 2 stores '2' in a TEXT column; an earlier migrate.py wrote a Decimal field's int default so
+        project = Project(self)
+        project.write_migration("0001_initial", "-- migrate:up\nCREATE TABLE item (id INTEGER PRIMARY KEY, "
+                                "price TEXT NOT NULL DEFAULT 2, n INTEGER NOT NULL DEFAULT '2');\n")
+        for price in ("decimal.Decimal = 2", "str = '2'"):
+            with self.subTest(price=price):
+                project.models(f"import decimal\n@dataclass\nclass Item:\n    price: {price}\n    n: int = 2\n"
+                               "    id: Optional[int] = None\n")
+                self.assertEqual(project.make(write=False).operations, ())
+        project.models("@dataclass\nclass Item:\n    price: str = '02'\n    n: int = 2\n    id: Optional[int] = None\n")
+        self.assertEqual(project.make(write=False).operations, ("~ Alter column item.price: default 2 -> '02'",))
+
     def test_empty_migration_and_names(self):
         project = Project(self)
         project.models(SHOP)
@@ -1109,7 +1122,8 @@ class InvisibleAndDestructive(unittest.TestCase):
                 id: Optional[int] = None
         """)
         result = project.make()  # 9007199254740993 has no exact float
-        self.assertEqual(result.warnings, ("narrows item.label from INTEGER to REAL: values may change",
+        self.assertEqual(result.warnings, ("narrows item.label from INTEGER to REAL: values may change (integers "
+                                           "beyond 2**53 lose their last digits)",
                                            "reverting narrows item.label from REAL to INTEGER: values may change"))
         project.models("""
             @dataclass
@@ -1146,7 +1160,8 @@ class InvisibleAndDestructive(unittest.TestCase):
                                       "metadata={'sql_type': 'DECIMAL(10,2)'})"))
         self.assertEqual(project.make().warnings,  # NUMERIC stores 2.0 as the integer 2, as INTEGER does
                          ("narrows item.price from REAL to DECIMAL(10,2): values may change",
-                          "reverting narrows item.price from DECIMAL(10,2) to REAL: values may change"))
+                          "reverting narrows item.price from DECIMAL(10,2) to REAL: values may change (integers "
+                          "beyond 2**53 lose their last digits)"))
         project.models(priced.replace("price: float = 0.0", "price: float = field(default=0.0, "
                                       "metadata={'sql_type': 'INT'})"))
         self.assertEqual(project.make().warnings, ())  # NUMERIC and INTEGER store values alike

@@ -1025,6 +1025,14 @@ class AllowChanged(unittest.TestCase):
         project.apply(allow_changed=True)
         self.assertEqual(project.revert()[0].warnings, ())  # the file as it is: no note
 
+    def test_a_down_section_recorded_with_crlf_line_endings_is_not_taken_for_an_edit(self):
+        project = Project(self)
+        project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n-- migrate:down\nDROP TABLE\nt;\n")
+        project.apply()
+        project.execute("UPDATE _migrations SET down_sql = replace(down_sql, char(10), char(13) || char(10))")
+        self.assertIn("\r\n", project.query("SELECT down_sql FROM _migrations")[0][0])  # as a CRLF checkout had it
+        self.assertEqual(project.revert()[0].warnings, ())
+
     def test_the_edited_down_section_is_recorded_and_revert_uses_it(self):
         self.project.apply(allow_changed=True)
         self.assertEqual(self.recorded(), [(self.edited.checksum, self.edited.down)])
