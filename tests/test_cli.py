@@ -498,7 +498,7 @@ class Errors(unittest.TestCase):
         self.assertEqual(self.project.cli("make").returncode, 0)
         self.assertEqual(self.project.cli("apply").returncode, 0)
         with open(os.path.join(self.project.root, "migrations", "0001_initial.sql"), "a") as handle:
-            handle.write("-- edited\n")
+            handle.write("SELECT 'edited';\n")
         for args in (["apply"], ["apply", "zero"]):  # revert runs the recorded down SQL: no refusal
             with self.subTest(args=args):
                 result = self.project.cli(*args)

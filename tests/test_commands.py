@@ -142,7 +142,7 @@ class Commands(unittest.TestCase):
         self.run_ok("apply")
         path = os.path.join(self.project.directory, "0001_initial.sql")
         with open(path, "a") as handle:
-            handle.write("-- reviewed\n")
+            handle.write("SELECT 'reviewed';\n")
         self.project.write_migration("0002_tx", "-- migrate:up\nBEGIN;\nCREATE TABLE t (x);\nCOMMIT;\n")
         for option in ("--dry-run", "--plan"):
             result = self.project.cli("apply", option)
@@ -183,7 +183,7 @@ class Commands(unittest.TestCase):
         self.assertEqual((result.returncode, result.stdout), (1, "-- Revert 0003_u\nDROP TABLE u;\n\n"))
         self.assertEqual(len(self.project.schema_sql()), len(before) + 2)
         with open(os.path.join(self.project.directory, "0003_u.sql"), "a") as handle:
-            handle.write("-- edited\n")
+            handle.write("SELECT 'edited';\n")
         result = self.project.cli("apply", "--check")  # what apply would refuse is an error, as always
         self.assertEqual(result.returncode, 1, result.stdout)
         self.assertIn("0003_u.sql changed since it was applied", result.stderr)
@@ -201,7 +201,7 @@ class Commands(unittest.TestCase):
         self.assertEqual((result.returncode, result.stdout.splitlines()[1:]),
                          (1, ["  Apply 0004_v (recorded only: nothing to run)"]))
         with open(os.path.join(self.project.directory, "0003_u.sql"), "a") as handle:
-            handle.write("-- edited again\n")
+            handle.write("SELECT 'edited again';\n")
         self.project.write_migration("0005_broken", "-- migrate:up\nSELECT * FROM nope;\n")
         for options, recorded in ((["--atomic"], False), ([], True)):  # recorded with the first COMMIT only
             result = self.project.cli("apply", "--allow-changed", *options)
@@ -248,7 +248,7 @@ class Commands(unittest.TestCase):
                       result.stdout)
         self.project.execute("DROP VIEW v", "ALTER TABLE question DROP COLUMN sneaky", "DROP TABLE search")
         with open(os.path.join(self.project.directory, "0001_initial.sql"), "a") as handle:
-            handle.write("-- an edit\n")
+            handle.write("SELECT 'an edit';\n")
         self.project.models(POLLS + "    author: Optional[str] = None\n")
         result = self.project.cli("check")
         self.assertEqual(result.returncode, 1)
@@ -298,7 +298,7 @@ class Commands(unittest.TestCase):
     def test_changed_applied_file_stops_apply_unless_allowed(self):
         self.run_ok("apply")
         with open(os.path.join(self.project.directory, "0001_initial.sql"), "a") as handle:
-            handle.write("-- an edit\n")
+            handle.write("SELECT 'an edit';\n")
         self.project.write_migration("0002_more", "-- migrate:up\nCREATE TABLE t (x);\n-- migrate:down\nDROP TABLE t;\n")
         result = self.project.cli("apply")
         self.assertEqual(result.returncode, 1)
@@ -306,6 +306,22 @@ class Commands(unittest.TestCase):
         self.assertIn("(file changed since applied)", self.run_ok("status"))
         self.run_ok("apply", "--allow-changed")
         self.assertNotIn("changed", self.run_ok("status"))
+
+    def test_an_applied_file_edited_in_its_comments_and_spacing_only_is_no_change(self):
+        self.run_ok("apply")
+        path = os.path.join(self.project.directory, "0001_initial.sql")
+        with open(path) as handle:
+            text = handle.read()
+        with open(path, "w") as handle:  # a reviewer's note, a typo fixed in a comment, statements re-indented
+            handle.write("-- Reviewed by Ana.\n" + text.replace("CREATE TABLE", "-- the polls\nCREATE  TABLE")
+                         + "\n-- nothing more to undo\n")
+        self.assertNotIn("changed", self.run_ok("status"))
+        self.assertEqual(self.run_ok("check"), "OK: models, migrations and database agree\n")
+        self.assertIn("No migrations to apply.", self.run_ok("apply"))
+        self.assertEqual(self.run_ok("apply", "--check", "--allow-changed").count("Record the edited"), 0)
+        with open(path, "a") as handle:
+            handle.write("SELECT 'a statement';\n")  # the down section runs something else now
+        self.assertIn("(file changed since applied)", self.run_ok("status"))
 
     def test_fake_and_fake_initial_adopt_an_existing_database(self):
         conn = sqlite3.connect(self.project.db)
@@ -563,7 +579,7 @@ class Commands(unittest.TestCase):
         conn.close()
         self.assertFalse(any('"t"' in sql for sql in normalised_schema(saved)))
         with open(os.path.join(self.project.directory, "0002_t.sql"), "a") as handle:
-            handle.write("-- edited\n")
+            handle.write("SELECT 'edited';\n")
         out = self.run_ok("apply", "--allow-changed", "--backup", "edits.sqlite3")  # new checksums: a change
         self.assertIn("Backed up db.sqlite3 to edits.sqlite3", out)
 

@@ -132,7 +132,7 @@ class Directory(unittest.TestCase):
             handle.write(files["bom"].replace(b"\xef\xbb\xbf", b""))  # a checkout with LF now
         self.assertEqual([s.modified for s in self.project.status()], [False])
         with open(os.path.join(self.project.directory, "0001_a.sql"), "ab") as handle:
-            handle.write(b"-- an edit\n")
+            handle.write(b"SELECT 'an edit';\n")
         self.assertEqual([s.modified for s in self.project.status()], [True])
 
     def test_files_are_read_in_order_with_checksums_and_other_files_ignored(self):

@@ -163,7 +163,7 @@ class Cluster(unittest.TestCase):
         self.assertEqual(self.cli("apply", "0001", "--fake").returncode, 0)
         self.assertEqual(self.nodes[0].query("SELECT name FROM sqlite_master WHERE name = 't1'"), [])
         with open(os.path.join(self.project.directory, "0001_t1.sql"), "a") as handle:
-            handle.write("-- edited\n")
+            handle.write("SELECT 'edited';\n")
         self.assertIn("changed since it was applied", self.cli("apply").stderr)
         result = self.cli("apply", "--allow-changed", "--atomic", node=2)
         self.assertEqual(result.returncode, 0, result.stderr)
