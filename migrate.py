@@ -2207,9 +2207,17 @@ def warnings_for(operations: list) -> list[str]:
 
 
 def _new_rowid_warnings(before: Table, after: Table) -> list[str]:
-    """For a column that becomes the rowid (INTEGER PRIMARY KEY), unless its
-    type narrows (_column_warnings says so): what happens to the rows."""
+    """For a table that becomes WITHOUT ROWID or stops being one, and for a
+    column that becomes the rowid (INTEGER PRIMARY KEY), unless its type
+    narrows (_column_warnings says so): what happens to the rows' rowids."""
     warnings = []
+    lost = ("" if before.without_rowid == after.without_rowid else "its rows' rowids are dropped"
+            if after.without_rowid and before.rowid_alias is None else "its rows get new rowids, numbered in "
+            "primary key order" if before.without_rowid and after.rowid_alias is None else "")  # (an alias keeps them)
+    if lost:
+        change = "becomes" if after.without_rowid else "stops being"
+        warnings.append(f"{after.name} {change} WITHOUT ROWID: {lost} (an FTS index or anything else that kept "
+                        "them no longer matches)")
     for column in before.columns:
         new = after.column(column.name)
         if new is None or _narrowing(column, new, before, after) or _fold(column.name) != _fold(
@@ -2469,7 +2477,8 @@ def _rebuild_sql(schema: Schema, before: Table, after: Table, fills: dict,
     statements += [f"DROP VIEW {quote(v.name)}" for v in schema.views]
     header = (_comment(f"Rebuild {name}: {'; '.join(reasons)}.") + "\n"
               "-- Steps from https://www.sqlite.org/lang_altertable.html#otheralter\n")
-    header += "".join(_comment(f"WARNING: {warning}") + "\n" for warning in _column_warnings(before, after))
+    header += "".join(_comment(f"WARNING: {warning}") + "\n"
+                      for warning in _column_warnings(before, after) + _new_rowid_warnings(before, after))
     statements.append(header + _rename_create_table(after.sql, temporary))
     if after.autoincrement:  # keep the counter, not only max(rowid)
         statements.append(f"INSERT INTO sqlite_sequence (name, seq) SELECT {quote_literal(temporary)}, seq "
@@ -3804,6 +3813,8 @@ def _execute_operations(scratch: sqlite3.Connection, operations: list, *, down: 
                     "changing in a hand-written migration first; nothing was written") from None
         if isinstance(operation, DropTable) and not down:
             _refuse_dangling_objects(scratch, operation.name, dropping)
+        if _remakes_views_or_triggers(operation, schema, statements) and not down:
+            _refuse_broken_remakes(scratch, schema, operation)
         for reader in readers:  # (those that worked before it)
             if (failure := _read_failure(scratch, reader)) is not None:
                 raise MigrateError(f"cannot {operation.describe()[0][2:].lower()}: virtual table {reader.name} reads "
@@ -3811,6 +3822,25 @@ def _execute_operations(scratch: sqlite3.Connection, operations: list, *, down: 
                                    "again to match, in a hand-written migration first; nothing was written")
         steps.append((operation, statements, inverse))
     return steps
+
+
+def _remakes_views_or_triggers(operation, schema: Schema | None, statements: list[str]) -> bool:
+    """Whether a rebuild drops and makes again views or triggers, as written."""
+    return (isinstance(operation, AlterTable) and schema is not None and bool(schema.views or schema.triggers)
+            and any(statement.startswith("DROP TABLE") for statement in statements))
+
+
+def _refuse_broken_remakes(scratch: sqlite3.Connection, schema: Schema, operation) -> None:
+    """A rebuild makes the views and triggers again as they were written, and
+    SQLite checks their columns only when they are used: one that reads a
+    column the rebuild dropped would fail then (every UPDATE, for a trigger
+    on the table). The schema was sound before it (the rebuild's rename
+    checked it), so an error now is the rebuild's."""
+    failure = _schema_check_failure(scratch, schema)
+    if failure is not None:
+        raise MigrateError(f"cannot {operation.describe()[0][2:].lower()}: SQLite says {failure} once the rebuild "
+                           "makes the views and triggers again as they were written; change or drop it in a "
+                           "hand-written migration first; nothing was written")
 
 
 def _working_readers(scratch: sqlite3.Connection, schema: Schema, operation) -> list[SchemaObject]:
@@ -3903,22 +3933,29 @@ def _refuse_dangling_objects(scratch: sqlite3.Connection, dropped: str, dropping
 
 
 def _probe_trigger(scratch: sqlite3.Connection, schema: Schema, trigger: SchemaObject, dropped: str) -> None:
-    """SQLite parses a trigger only when it fires, or when a table is renamed:
-    then it checks every view and trigger. So, in a savepoint undone at once,
-    the other triggers go and a new table is renamed: an error in this
-    trigger is this trigger's."""
+    """With the other triggers gone, an error the schema check finds is this trigger's."""
+    failure = _schema_check_failure(scratch, schema, only_trigger=trigger.name)
+    if failure is not None and failure.startswith(f"error in trigger {trigger.name}:"):
+        _refuse_if_missing(failure, dropped, f"trigger {trigger.name} on {trigger.table}")
+
+
+def _schema_check_failure(scratch: sqlite3.Connection, schema: Schema, *, only_trigger: str | None = None) -> str | None:
+    """SQLite parses a view or trigger only when it is used, or when a table
+    is renamed: then it checks every one. So, in a savepoint undone at once,
+    a new table is renamed; what SQLite says ("error in trigger t: no such
+    column: b"), or None. With `only_trigger`, the other triggers go first."""
     taken = {_fold(o.name) for o in schema.tables + schema.views + schema.others + schema.triggers}
     free = [name for name in (f"_probe_{n}" for n in range(len(taken) + 2)) if _fold(name) not in taken][:2]
     scratch.execute("SAVEPOINT probe")
     try:
-        for other in schema.triggers:
-            if other.name != trigger.name:
+        for other in schema.triggers if only_trigger is not None else ():
+            if other.name != only_trigger:
                 scratch.execute(f"DROP TRIGGER {quote(other.name)}")
         scratch.execute(f"CREATE TABLE {quote(free[0])} (x)")
         scratch.execute(f"ALTER TABLE {quote(free[0])} RENAME TO {quote(free[1])}")
-    except sqlite3.Error as exc:  # "error in trigger t: no such table: main.x"
-        if str(exc).startswith(f"error in trigger {trigger.name}:"):
-            _refuse_if_missing(exc, dropped, f"trigger {trigger.name} on {trigger.table}")
+        return None
+    except sqlite3.Error as exc:
+        return str(exc)
     finally:
         scratch.execute("ROLLBACK TO probe")
         scratch.execute("RELEASE probe")
@@ -5632,7 +5669,8 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
                 doing = "reverting migration" if step.action == "revert" else "migration"
                 hints = (_null_hint(str(exc), reverting=step.action == "revert")
                          + _adopt_hint(str(exc), step, first=create_table) + _dependent_hint(str(exc))
-                         + _duplicates_hint(str(exc), statement) + _edited_down_hint(step)
+                         + _duplicates_hint(str(exc), statement, reverting=step.action == "revert")
+                         + _edited_down_hint(step)
                          + _readonly_hint(str(exc)))
                 raise MigrateError(f"{doing} {step.name} failed: {_own_names(str(exc))} in statement: "
                                    f"{_shorten(statement)}{hints}; it was rolled back, the database is as it "
@@ -5675,13 +5713,14 @@ def _readonly_hint(message: str, path: str = "") -> str:
             "make both writable, or run as their owner)")
 
 
-def _duplicates_hint(message: str, statement: str) -> str:
+def _duplicates_hint(message: str, statement: str, *, reverting: bool) -> str:
     """A unique index made over rows that already repeat a value."""
-    if message.startswith("UNIQUE constraint failed") and \
-            [t.upper for t in _first_tokens(statement, 3)] == ["CREATE", "UNIQUE", "INDEX"]:
-        return (" (rows already repeat a value there: remove or change those rows first, with a DELETE or UPDATE "
-                "at the top of this migration's up section)")
-    return ""
+    if not message.startswith("UNIQUE constraint failed") or \
+            [t.upper for t in _first_tokens(statement, 3)] != ["CREATE", "UNIQUE", "INDEX"]:
+        return ""
+    where = "in its down section, before this statement" if reverting else "at the top of this migration's up section"
+    return (f" (rows already repeat a value there: remove or change those rows first, with a DELETE or UPDATE "
+            f"{where}, or on this database by hand)")
 
 
 # A file's down section edited since it was applied is not what a revert runs

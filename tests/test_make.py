@@ -973,6 +973,24 @@ class Evolution(unittest.TestCase):
         self.assertIn("reverting brings back AUTOINCREMENT on u with its counter at the largest id: ids of rows "
                       "deleted meanwhile may be given again", result.warnings)
 
+    def test_a_table_becoming_without_rowid_or_ceasing_to_be_warns_that_its_rowids_go(self):
+        project = Project(self)
+        keyed = ("@dataclass\nclass T:\n    a: int = field(metadata={'primary_key': True})\n"
+                 "    b: int = field(default=0, metadata={'primary_key': True})\n")  # (no rowid alias: a key of two)
+        project.models(keyed)
+        project.make()
+        project.models(keyed + "    __without_rowid__ = True\n")
+        result = project.make()
+        dropped = ("t becomes WITHOUT ROWID: its rows' rowids are dropped (an FTS index or anything else that kept "
+                   "them no longer matches)")
+        renumbered = ("t stops being WITHOUT ROWID: its rows get new rowids, numbered in primary key order (an FTS "
+                      "index or anything else that kept them no longer matches)")
+        self.assertIn(dropped, result.warnings)
+        self.assertIn(f"-- WARNING: {dropped}", result.text)
+        self.assertIn(f"-- WARNING: {renumbered}", result.text)  # in the down section: said when it is reverted
+        project.apply()
+        self.assertIn(renumbered, project.revert()[0].warnings)
+
     def test_new_not_null_column_takes_a_one_off_value_and_keeps_no_default(self):
         self.project.models("""
             @dataclass

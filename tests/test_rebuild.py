@@ -507,6 +507,26 @@ class RebuildKeepsEverything(unittest.TestCase):
             project.apply()
         self.assertEqual(project.schema_sql(), schema_before)
 
+    def test_a_rebuild_that_would_make_a_view_or_trigger_again_over_a_dropped_column_is_refused(self):
+        models = "@dataclass\nclass T:\n    a: int = 0\n    b: Optional[int] = None\n    id: Optional[int] = None\n"
+        readers = {  # SQLite makes them again without a word, then fails when they are used
+            "view": ("CREATE VIEW v AS SELECT b FROM t;", "view v"),
+            "trigger on the table": ("CREATE TRIGGER tr AFTER UPDATE ON t BEGIN UPDATE t SET b = b + 1 WHERE id = "
+                                     "new.id AND new.b < 0; END;", "trigger tr"),
+        }
+        for label, (sql, name) in readers.items():
+            with self.subTest(label):
+                project = Project(self)
+                project.models(models)
+                project.make()
+                project.write_migration("0002_hand", f"-- migrate:up\n{sql}\n-- migrate:down\n")
+                project.models(models.replace("a: int = 0", "a: int = 5").replace("    b: Optional[int] = None\n", ""))
+                with self.assertRaisesRegex(migrate.MigrateError, rf"cannot drop column t\.b: SQLite says error in "
+                                            rf"{name}: no such column: b once the rebuild makes the views and "
+                                            "triggers again as they were written"):
+                    project.make()  # (a new default for a: a rebuild, not ALTER TABLE DROP COLUMN)
+                self.assertEqual(len(project.files()), 2, "nothing was written")
+
     def test_nullable_column_on_big_table_is_a_constant_time_alter(self):
         project = self.prepare()
         project.models(change("pages: Optional[int] = None", "pages: Optional[int] = None\n"

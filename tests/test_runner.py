@@ -167,8 +167,16 @@ class Failures(unittest.TestCase):
         message = self.assert_unchanged(self.project.apply)
         self.assertIn("UNIQUE constraint failed: question.question_text in statement: CREATE UNIQUE INDEX q_text ON "
                       "question (question_text) (rows already repeat a value there: remove or change those rows "
-                      "first, with a DELETE or UPDATE at the top of this migration's up section); it was rolled "
-                      "back", message)
+                      "first, with a DELETE or UPDATE at the top of this migration's up section, or on this "
+                      "database by hand); it was rolled back", message)
+        self.project.write_migration("0002_unique", "-- migrate:up\nDROP TABLE IF EXISTS gone;\n-- migrate:down\n"
+                                     "CREATE UNIQUE INDEX q_text ON question (question_text);\n")
+        self.project.execute("DELETE FROM question WHERE rowid > 1")
+        self.project.apply()
+        self.project.execute("INSERT INTO question (question_text) VALUES ('q')")
+        self.assertIn("(rows already repeat a value there: remove or change those rows first, with a DELETE or "
+                      "UPDATE in its down section, before this statement, or on this database by hand)",
+                      self.assert_unchanged(self.project.revert))
 
     def test_a_statement_of_invisible_non_sql_spaces_fails_and_the_error_spells_them_out(self):
         self.project.write_migration("0002_pasted", "-- migrate:up\nALTER TABLE question ADD COLUMN x;\n\xa0;\n")
