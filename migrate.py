@@ -3815,6 +3815,8 @@ def _execute_operations(scratch: sqlite3.Connection, operations: list, *, down: 
             _refuse_dangling_objects(scratch, operation.name, dropping)
         if _remakes_views_or_triggers(operation, schema, statements) and not down:
             _refuse_broken_remakes(scratch, schema, operation)
+        if isinstance(operation, AlterTable) and not down:
+            _refuse_quoted_dropped_columns(scratch, operation)
         for reader in readers:  # (those that worked before it)
             if (failure := _read_failure(scratch, reader)) is not None:
                 raise MigrateError(f"cannot {operation.describe()[0][2:].lower()}: virtual table {reader.name} reads "
@@ -3841,6 +3843,44 @@ def _refuse_broken_remakes(scratch: sqlite3.Connection, schema: Schema, operatio
         raise MigrateError(f"cannot {operation.describe()[0][2:].lower()}: SQLite says {failure} once the rebuild "
                            "makes the views and triggers again as they were written; change or drop it in a "
                            "hand-written migration first; nothing was written")
+
+
+def _refuse_quoted_dropped_columns(scratch: sqlite3.Connection, operation: AlterTable) -> None:
+    """SQLite reads a double-quoted name it cannot find as text: an index,
+    view or trigger that names a column this change drops as "b" goes on
+    with the constant 'b', without an error (SQLite's "double-quoted string
+    literal" quirk). Such a name is tried in brackets, which SQLite never
+    reads as text, in a savepoint undone at once."""
+    dropped = {_fold(c.name) for c in operation.before.columns if operation.after.column(c.name) is None}
+    if not dropped:
+        return
+    schema = read_schema(scratch)
+    indexes = [SchemaObject("index", i.name, i.table, i.sql) for t in schema.tables for i in t.indexes
+               if _fold(t.name) == _fold(operation.after.name)]
+    for reader in indexes + list(schema.views + schema.triggers):
+        quoted = [t for t in _tokenize(reader.sql) if t.kind == "ident" and t.text.startswith('"')
+                  and _fold(_unquote(t.text)) in dropped and "]" not in t.text]
+        if not quoted:
+            continue
+        bracketed = reader.sql
+        for token in reversed(quoted):
+            bracketed = f"{bracketed[:token.start]}[{_unquote(token.text)}]{bracketed[token.end:]}"
+        scratch.execute("SAVEPOINT quoted")
+        try:
+            scratch.execute(f"DROP {reader.type.upper()} {quote(reader.name)}")
+            scratch.execute(bracketed)
+            failure = None if reader.type == "index" else _schema_check_failure(scratch, schema)
+        except sqlite3.Error as exc:
+            failure = str(exc)
+        finally:
+            scratch.execute("ROLLBACK TO quoted")
+            scratch.execute("RELEASE quoted")
+        if failure is not None and "no such column" in failure:
+            name = _unquote(quoted[0].text)
+            raise MigrateError(f"cannot {operation.describe()[0][2:].lower()}: {reader.type} {reader.name} names "
+                               f"\"{name}\" in double quotes, which SQLite reads as the text '{name}' once the "
+                               f"column is gone ({failure}), so it would go on as a constant without an error; "
+                               "change or drop it in a hand-written migration first; nothing was written")
 
 
 def _working_readers(scratch: sqlite3.Connection, schema: Schema, operation) -> list[SchemaObject]:

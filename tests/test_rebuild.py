@@ -527,6 +527,34 @@ class RebuildKeepsEverything(unittest.TestCase):
                     project.make()  # (a new default for a: a rebuild, not ALTER TABLE DROP COLUMN)
                 self.assertEqual(len(project.files()), 2, "nothing was written")
 
+    def test_a_double_quoted_name_of_a_dropped_column_is_refused_as_sqlite_would_read_it_as_text(self):
+        models = ("@dataclass\nclass T:\n    a: int = 0\n    b: Optional[int] = None\n    id: Optional[int] = None\n"
+                  "@dataclass\nclass U:\n    b: Optional[int] = None\n    id: Optional[int] = None\n")
+        readers = {  # (hand-written SQL, a rebuild or ALTER TABLE DROP COLUMN, the reader refused or None)
+            "an index, in a rebuild": ('CREATE INDEX "t_b_desc" ON "t" ("b" DESC);', True, "index t_b_desc"),
+            "a partial index": ('CREATE INDEX t_a ON t (a) WHERE "b" IS NOT NULL;', True, "index t_a"),
+            "a view, in a DROP COLUMN": ('CREATE VIEW v AS SELECT "b" FROM t;', False, "view v"),
+            "a view of another table's b": ('CREATE VIEW v AS SELECT u."b" FROM t JOIN u;',
+                                            False, None),
+        }
+        for label, (sql, rebuild, refused) in readers.items():
+            with self.subTest(label):
+                project = Project(self)
+                project.models(models)
+                project.make()
+                project.write_migration("0002_hand", f"-- migrate:up\n{sql}\n-- migrate:down\n")
+                changed = models.replace("    b: Optional[int] = None\n    id: Optional[int] = None\n@", "    id: "
+                                         "Optional[int] = None\n@")
+                project.models(changed.replace("a: int = 0", "a: int = 5") if rebuild else changed)
+                if refused is None:
+                    project.make()
+                    continue
+                with self.assertRaisesRegex(migrate.MigrateError, f"cannot drop column t\\.b: {refused} names \"b\" "
+                                            "in double quotes, which SQLite reads as the text 'b' once the column is "
+                                            "gone"):
+                    project.make()
+                self.assertEqual(len(project.files()), 2, "nothing was written")
+
     def test_nullable_column_on_big_table_is_a_constant_time_alter(self):
         project = self.prepare()
         project.models(change("pages: Optional[int] = None", "pages: Optional[int] = None\n"
