@@ -6510,7 +6510,7 @@ def _status(db, directory, timeout) -> tuple[list[MigrationStatus], str | None]:
         for name in names], _numbering_problem(migrations)
 
 
-def check(db=None, *, models: str | os.PathLike = "models.py", directory: str | os.PathLike = "migrations",
+def check(db=None, *, models: str | os.PathLike | None = "models.py", directory: str | os.PathLike = "migrations",
           timeout: float | None = None) -> list[str]:
     """Everything CI should fail on, one line each (empty: all agree): models
     that differ from what the migrations build, applied files changed since,
@@ -6520,8 +6520,12 @@ def check(db=None, *, models: str | os.PathLike = "models.py", directory: str | 
     row, recorded by an earlier migrate.py, lacks it), and what would make
     `apply` stop before running anything. `timeout` as for `plan`. With
     `db=None`, or a path where no file is yet (CI), models and migrations
-    are compared without a database."""
+    are compared without a database; with `models=None`, the migrations
+    and the database alone (a project that writes its SQL by hand)."""
     _check_timeout(timeout)
+    if isinstance(models, (str, os.PathLike)) and os.fspath(models).endswith(".py") and not os.path.exists(models):
+        raise MigrateError(f"models file {os.fspath(models)} not found: create it, pass --models PATH, or pass "
+                           "--no-models to check the migrations and the database alone")
     migrations = read_migrations(directory)
     problems = _disagreements(db, models, directory, migrations, timeout)
     # a migration from an older branch: its rebuild drops what another branch's migration made
@@ -6576,17 +6580,18 @@ def _lossy_downs(migrations: list[Migration]) -> list[str]:
     return problems
 
 
-def _disagreements(db, models: str, directory: str, migrations: list[Migration],
+def _disagreements(db, models: str | None, directory: str, migrations: list[Migration],
                    timeout: float | None) -> list[str]:
     """check's lines but what apply would refuse: `migrations` are those in `directory`."""
-    problems = []
-    with _MODELS_LOCK:
-        target, unmanaged = schema_from_models(_models_module(models))
-    replayed = replayed_schema(migrations)
-    target = with_hand_written_indexes(target, replayed)
-    for line in schema_differences(replayed, target, unmanaged=frozenset(unmanaged),
-                                   names=(directory, "the models")):
-        problems.append(f"models differ from the migrations (run make): {line}")
+    problems, unmanaged = [], ()
+    if models is not None:
+        with _MODELS_LOCK:
+            target, unmanaged = schema_from_models(_models_module(models))
+        replayed = replayed_schema(migrations)
+        target = with_hand_written_indexes(target, replayed)
+        for line in schema_differences(replayed, target, unmanaged=frozenset(unmanaged),
+                                       names=(directory, "the models")):
+            problems.append(f"models differ from the migrations (run make): {line}")
     database = _Database(db, create=False, timeout=timeout) if db is not None else None
     try:
         with _locks_as_errors():
@@ -6801,8 +6806,9 @@ _EXAMPLES = {
   python migrate.py status
   python migrate.py status -v --db app.sqlite3   # with applied times
   python migrate.py status --json""",
-    "check": """example:
-  python migrate.py check --db app.sqlite3   # exit 1 on missing migration, edited file or drift""",
+    "check": """examples:
+  python migrate.py check --db app.sqlite3   # exit 1 on missing migration, edited file or drift
+  python migrate.py check --no-models        # a project without models: files and database only""",
     "sql": """examples:
   python migrate.py sql 0002
   python migrate.py sql 0002_add_author --down""",
@@ -7116,6 +7122,8 @@ def _parser(settings: dict):
     status_ = command("status", "list migrations: [X] applied, [ ] pending", ("db", "dir"), verbose="applied times")
     status_.add_argument("--json", action="store_true", help="machine-readable output")
     check_ = command("check", "exit 1 when models, migrations and database disagree", ("db", "models", "dir"))
+    check_.add_argument("--no-models", action="store_true",
+                        help="compare the migrations and the database only (SQL written by hand, no models)")
     sql_ = command("sql", "print a migration's SQL", ("dir",))
     sql_.add_argument("name", help="number or full name")
     sql_.add_argument("--down", action="store_true", help="the down section instead of the up")
@@ -7463,7 +7471,8 @@ def _status_problem(problem: str | None) -> int:
 
 
 def _run_check(args, out: _Output) -> int:
-    problems = check(args.db, models=args.models, directory=args.dir, timeout=args.timeout)
+    models = None if args.no_models else args.models
+    problems = check(args.db, models=models, directory=args.dir, timeout=args.timeout)
     for problem in problems:
         print(_one_line(problem))  # names read from the database, as every error line shows them
     if problems:
@@ -7471,7 +7480,9 @@ def _run_check(args, out: _Output) -> int:
     if os.path.exists(args.db) or _is_url(args.db):
         pending = sum(not row.applied for row in status(args.db, directory=args.dir, timeout=args.timeout))
         to_apply = f" ({pending} migration{'s' * (pending > 1)} to apply: run apply)" if pending else ""
-        out.say(f"OK: models, migrations and database agree{to_apply}")
+        out.say(f"OK: {'models, ' * (models is not None)}migrations and database agree{to_apply}")
+    elif models is None:
+        out.say(_one_line(f"OK: the migrations are sound (no database at {args.db} to compare)"))
     else:  # a mistyped --db in CI should be seen
         out.say(_one_line(f"OK: models and migrations agree (no database at {args.db} to compare)"))
     return 0
@@ -7667,6 +7678,8 @@ def main(argv: list[str] | None = None) -> int:
         args, unknown = parser.parse_known_args(argv)
         if unknown:  # (argparse would show the usage of migrate.py, not of the command)
             args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        if getattr(args, "no_models", False) and args.models is not None:
+            args.command_parser.error("argument --no-models: not allowed with argument --models")
         for option in ("default", "rename"):  # SQL and names (paths may be any bytes)
             for text in getattr(args, option, None) or ():
                 _check_utf8(text, f"--{option}", "type it again")

@@ -402,6 +402,25 @@ class Commands(unittest.TestCase):
         self.assertEqual(self.project.cli("check", "--db", "none.sqlite3").returncode, 0)  # CI: the dump is fine
         self.assertEqual(self.run_ok("check"), "OK: models, migrations and database agree\n")
 
+    def test_check_without_models_compares_the_migrations_and_the_database_alone(self):
+        project = Project(self)  # SQL written by hand, as with dbmate: no models.py
+        project.write_migration("0001_users", "-- migrate:up\nCREATE TABLE users (id INTEGER PRIMARY KEY);\n"
+                                "-- migrate:down\nDROP TABLE users;\n")
+        result = project.cli("check")
+        self.assertEqual((result.returncode, result.stderr), (1, "error: models file models.py not found: create it, "
+                         "pass --models PATH, or pass --no-models to check the migrations and the database alone\n"))
+        self.assertEqual(project.cli("check", "--no-models").stdout,
+                         "OK: the migrations are sound (no database at db.sqlite3 to compare)\n")
+        self.assertEqual(project.cli("apply", "-q").returncode, 0)
+        self.assertEqual(project.cli("check", "--no-models").stdout, "OK: migrations and database agree\n")
+        project.execute("ALTER TABLE users ADD COLUMN sneaky TEXT")
+        result = project.cli("check", "--no-models")
+        self.assertEqual((result.returncode, result.stdout), (1, "database drift: column users.sneaky: in the "
+                                                                 "database, not in its applied migrations\n"))
+        self.assertEqual(migrate.check(project.db, models=None, directory=project.directory),
+                         ["database drift: column users.sneaky: in the database, not in its applied migrations"])
+        self.assertEqual(project.cli("check", "--no-models", "--models", "m.py").returncode, 2)
+
     def test_drift_in_a_table_property_says_what_each_side_has(self):
         def schema(sql):
             with closing(sqlite3.connect(":memory:")) as conn:
