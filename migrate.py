@@ -5129,7 +5129,7 @@ def _type_made_by(step: PlannedStep, table: str, column: str) -> str | None:
     return types.get(_fold(column))
 
 
-def _check_rebuilt_tables(conn, step: PlannedStep) -> list[tuple[str, str, str]]:
+def _check_rebuilt_tables(conn, step: PlannedStep) -> list[tuple[str, str, str, bool]]:
     """Before a step's rebuild runs, compare each rebuilt table in the
     database with the files' (`step.rebuilds`). A column they do not make
     would be dropped with its values, and one whose type was changed by
@@ -5139,55 +5139,84 @@ def _check_rebuilt_tables(conn, step: PlannedStep) -> list[tuple[str, str, str]]
     they make it is made as they say: returned as (kind, name, table,
     whether it was defined otherwise), for _rebuild_warnings."""
     unknown_objects = []
-    applying = step.action == "apply"
-    doing, files = (f"migration {step.name}", "before it") if applying else (f"reverting {step.name}", "up to it")
-    for table, columns, indexes, triggers, definitions in step.rebuilds:
-        live = _table_objects(conn, table)
+    for wanted in step.rebuilds:
+        live = _table_objects(conn, wanted.name)
         if live is None:
             continue
-        name, have_columns, have_indexes, have_triggers, have_definitions = live
-        unknown = [have_columns[key] for key in sorted(have_columns.keys() - columns)]
-        if unknown:
-            them = "them" if len(unknown) > 1 else "it"
-            advice = (f"Drop {them} by hand if not needed, or keep {them} as README 'Changes made by hand' shows"
-                      if applying else f"Drop {them} by hand if not needed, or leave {step.name} applied")
-            raise MigrateError(f"{doing} rebuilds table {name}, and the database's {name} has "
-                               f"column{'s' * (len(unknown) > 1)} {', '.join(unknown)}, which the migrations "
-                               f"{files} do not make (added by hand, or by a migration whose file is gone): the "
-                               f"rebuild would drop {them} with the values. {advice}; nothing was changed")
-        expected = {(kind, key): text for kind, key, text in definitions}
-        for kind, key, text in sorted(have_definitions - definitions):
-            made = expected.get((kind, key))
-            if made is None or kind != "column" or _affinity(text or "") == _affinity(made or ""):
-                continue
-            if applying and _affinity(_type_made_by(step, name, have_columns[key]) or "") == _affinity(text or ""):
-                raise MigrateError(f"{doing} rebuilds table {name}, and the database's {name}.{have_columns[key]} "
-                                   f"is {text or '(no type)'} already, as {step.name} makes it, though the "
-                                   f"migrations {files} make it {made or '(no type)'}: was {step.name} applied "
-                                   f"and then reverted with --fake? Then record it with apply --fake {step.name}; "
-                                   "else undo the change by hand; nothing was changed")
-            advice = ("Adopt the change in a migration as README 'Changes made by hand' shows, or undo it by hand"
-                      if applying else f"Undo it by hand, or leave {step.name} applied")
-            raise MigrateError(f"{doing} rebuilds table {name}, and the database's {name}.{have_columns[key]} is "
-                               f"{text or '(no type)'}, which the migrations {files} make {made or '(no type)'} "
-                               f"(changed by hand): the rebuild would make it {made or '(no type)'} again and "
-                               f"convert its values. {advice}; nothing was changed")
-        changed = {(kind, key) for kind, key, text in have_definitions - definitions if kind in ("index", "trigger")
-                   and (kind, key) in expected and canonical_sql(text) != canonical_sql(expected[kind, key])}
-        by_hand = {("table", _fold(name))} & {(kind, key) for kind, key, _ in have_definitions - definitions}
-        for kind, key in by_hand:  # clauses no PRAGMA reports, which the files do not write: a rebuild loses them
-            live_sql = next(text for k, folded, text in have_definitions if (k, folded) == (kind, key))
-            clauses = _clauses(_tokenize(live_sql)) - _clauses(_tokenize(expected.get((kind, key)) or ""))
-            unknown_objects += [("clauses", ", ".join(sorted(clauses)), name, False)] if clauses else []
-        unknown_objects += [(kind, key, name, False) for kind, key, _ in sorted(have_definitions - definitions)
-                            if kind == "UNIQUE constraint"]  # not made by the files: a rebuild may leave it out
-        unknown_objects += [(kind, have[key], name, (kind, key) in changed) for kind, have, known in
-                            (("index", have_indexes, indexes), ("trigger", have_triggers, triggers))
-                            for key in sorted(have) if key not in known or (kind, key) in changed]
-        unknown_objects += [("TEMP trigger", trigger, name, False) for trigger, in conn.execute(  # a caller's own
-            "SELECT name FROM temp.sqlite_master WHERE type = 'trigger' AND tbl_name = ? COLLATE NOCASE",
-            (name,)).fetchall()]
+        _refuse_unknown_columns(step, live, wanted)
+        _refuse_retyped_columns(step, live, wanted)
+        unknown_objects += _objects_made_by_hand(conn, live, wanted)
     return unknown_objects
+
+
+def _rebuilding(step: PlannedStep) -> tuple[str, str]:
+    """How the rebuild checks name a step, and the files they compare with."""
+    return (f"migration {step.name}", "before it") if step.action == "apply" else (f"reverting {step.name}", "up to it")
+
+
+def _refuse_unknown_columns(step: PlannedStep, live: _TableObjects, wanted: _TableObjects) -> None:
+    """A column the files do not make (added by hand): the rebuild would drop it with its values."""
+    unknown = [live.columns[key] for key in sorted(live.columns.keys() - wanted.columns)]
+    if not unknown:
+        return
+    (doing, files), name, them = _rebuilding(step), live.name, "them" if len(unknown) > 1 else "it"
+    advice = (f"Drop {them} by hand if not needed, or keep {them} as README 'Changes made by hand' shows"
+              if step.action == "apply" else f"Drop {them} by hand if not needed, or leave {step.name} applied")
+    raise MigrateError(f"{doing} rebuilds table {name}, and the database's {name} has "
+                       f"column{'s' * (len(unknown) > 1)} {', '.join(unknown)}, which the migrations "
+                       f"{files} do not make (added by hand, or by a migration whose file is gone): the "
+                       f"rebuild would drop {them} with the values. {advice}; nothing was changed")
+
+
+def _refuse_retyped_columns(step: PlannedStep, live: _TableObjects, wanted: _TableObjects) -> None:
+    """A column whose type was changed by hand to another affinity: the
+    rebuild would convert its values back. (Or the step's own type, left by
+    a revert with --fake: then say to record it.)"""
+    (doing, files), name = _rebuilding(step), live.name
+    expected = {(kind, key): text for kind, key, text in wanted.definitions}
+    for kind, key, text in sorted(live.definitions - wanted.definitions):
+        made = expected.get((kind, key))
+        if made is None or kind != "column" or _affinity(text or "") == _affinity(made or ""):
+            continue
+        column = f"{name}.{live.columns[key]}"
+        if step.action == "apply" and _affinity(_type_made_by(step, name, live.columns[key]) or "") == \
+                _affinity(text or ""):
+            raise MigrateError(f"{doing} rebuilds table {name}, and the database's {column} "
+                               f"is {text or '(no type)'} already, as {step.name} makes it, though the "
+                               f"migrations {files} make it {made or '(no type)'}: was {step.name} applied "
+                               f"and then reverted with --fake? Then record it with apply --fake {step.name}; "
+                               "else undo the change by hand; nothing was changed")
+        advice = ("Adopt the change in a migration as README 'Changes made by hand' shows, or undo it by hand"
+                  if step.action == "apply" else f"Undo it by hand, or leave {step.name} applied")
+        raise MigrateError(f"{doing} rebuilds table {name}, and the database's {column} is "
+                           f"{text or '(no type)'}, which the migrations {files} make {made or '(no type)'} "
+                           f"(changed by hand): the rebuild would make it {made or '(no type)'} again and "
+                           f"convert its values. {advice}; nothing was changed")
+
+
+def _objects_made_by_hand(conn, live: _TableObjects, wanted: _TableObjects) -> list[tuple[str, str, str, bool]]:
+    """What the database has on the table that the files do not make, or
+    make otherwise: clauses no PRAGMA reports, UNIQUE constraints, indexes
+    and triggers (also a caller's TEMP ones), each as (kind, name, table,
+    whether the files define it otherwise)."""
+    name, extra = live.name, live.definitions - wanted.definitions
+    expected = {(kind, key): text for kind, key, text in wanted.definitions}
+    changed = {(kind, key) for kind, key, text in extra if kind in ("index", "trigger")
+               and (kind, key) in expected and canonical_sql(text) != canonical_sql(expected[kind, key])}
+    found = []
+    for kind, key, live_sql in extra:  # clauses no PRAGMA reports, which the files do not write: a rebuild loses them
+        if (kind, key) == ("table", _fold(name)):
+            clauses = _clauses(_tokenize(live_sql)) - _clauses(_tokenize(expected.get((kind, key)) or ""))
+            found += [("clauses", ", ".join(sorted(clauses)), name, False)] if clauses else []
+    found += [(kind, key, name, False) for kind, key, _ in sorted(extra)
+              if kind == "UNIQUE constraint"]  # not made by the files: a rebuild may leave it out
+    found += [(kind, have[key], name, (kind, key) in changed) for kind, have, known in
+              (("index", live.indexes, wanted.indexes), ("trigger", live.triggers, wanted.triggers))
+              for key in sorted(have) if key not in known or (kind, key) in changed]
+    found += [("TEMP trigger", trigger, name, False) for trigger, in conn.execute(  # a caller's own
+        "SELECT name FROM temp.sqlite_master WHERE type = 'trigger' AND tbl_name = ? COLLATE NOCASE",
+        (name,)).fetchall()]
+    return found
 
 
 def _rebuild_warnings(conn, step: PlannedStep, unknown_objects) -> tuple[str, ...]:
