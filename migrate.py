@@ -566,57 +566,74 @@ def load_models(models: str | os.PathLike):
 
 
 def _load_models(models: str | os.PathLike):
-    import importlib
-    import types
+    """The models module: a file run anew (models.py, path/to/models.py), or
+    a dotted module name imported as Python imports it (app.models)."""
     if not isinstance(models, (str, os.PathLike)):
         raise MigrateError(f"models must be a path or a module name, not {type(models).__name__} {models!r}")
     models = os.fspath(models)
     if not models:
         raise MigrateError("the models file is given as '' (an empty option or setting): pass --models FILE "
                            "(or a dotted module name)")
-    if models.endswith(".py") or os.sep in models or "/" in models:
-        path = os.path.abspath(models)
-        if not os.path.isfile(path):
-            raise MigrateError(f"models file {models} {'is not a file' if os.path.exists(path) else 'not found'}: "
-                               "create it or pass --models PATH")
-        # one name per file (two projects' models.py in one process each resolve their own names)
-        module_name = "_migrate_models_" + re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0]) + \
-            f"_{hash(path) & 0xFFFFFFFF:08x}"  # (_MODELS_MODULE_NAME)
-        module = types.ModuleType(module_name)
-        module.__file__ = path
-        for name in _IMPORTED_BESIDE_MODELS:  # read anew, as the models file is
-            sys.modules.pop(name, None)
-        _IMPORTED_BESIDE_MODELS.clear()
-        before = set(sys.modules)
-        sys.modules[module_name] = module  # dataclasses resolve string annotations through it
-        sys.path.insert(0, os.path.dirname(path))
-        try:
-            # compiled from source each time: no stale or stray __pycache__; and
-            # without this file's `from __future__ import annotations`
-            with open(path, "rb") as handle:
-                source = handle.read()
-            if b"\0" in source:  # (Python's error names no line)
-                raise _nul_byte_error(path, source)
-            exec(compile(source, path, "exec", dont_inherit=True), module.__dict__)  # noqa: S102
-        except KeyboardInterrupt:
-            del sys.modules[module_name]
-            raise
-        except BaseException as exc:  # SystemExit too: a models file that exits must not pass for one without changes
-            del sys.modules[module_name]
-            hint = _package_hint(path) if isinstance(exc, ImportError) and "relative import" in str(exc) else ""
-            raise MigrateError(f"models file {models} failed to import: {_describe_exception(exc, path)}"
-                               f"{hint}") from None
-        finally:
-            sys.path.remove(os.path.dirname(path))
-            folder = os.path.join(os.path.dirname(path), "")
-            # found through the folder itself, not through a path entry inside it (a ./.venv's packages)
-            roots = {folder} | {os.path.join(os.path.abspath(entry), "") for entry in sys.path if isinstance(entry, str)}
-            for name in set(sys.modules) - before - {module_name}:
-                file = getattr(sys.modules[name], "__file__", None) or ""
-                if max((root for root in roots if file.startswith(root)), key=len, default=None) == folder:
-                    _IMPORTED_BESIDE_MODELS.add(name)
-        return module
-    sys.path.insert(0, os.getcwd())  # as `python -m` would find it
+    return _exec_models_file(models) if _names_a_file(models) else _import_models_module(models)
+
+
+def _names_a_file(models: str) -> bool:
+    """Whether a models setting is a file path, else a dotted module name."""
+    return models.endswith(".py") or os.sep in models or "/" in models
+
+
+def _exec_models_file(models: str):
+    """Run the models file as a module of its own name, with its folder on
+    sys.path for the modules it imports from there, which are read anew on
+    the next call too."""
+    import types
+    path = os.path.abspath(models)
+    if not os.path.isfile(path):
+        raise MigrateError(f"models file {models} {'is not a file' if os.path.exists(path) else 'not found'}: "
+                           "create it or pass --models PATH")
+    # one name per file (two projects' models.py in one process each resolve their own names)
+    module_name = "_migrate_models_" + re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0]) + \
+        f"_{hash(path) & 0xFFFFFFFF:08x}"  # (_MODELS_MODULE_NAME)
+    module = types.ModuleType(module_name)
+    module.__file__ = path
+    for name in _IMPORTED_BESIDE_MODELS:  # read anew, as the models file is
+        sys.modules.pop(name, None)
+    _IMPORTED_BESIDE_MODELS.clear()
+    before = set(sys.modules)
+    sys.modules[module_name] = module  # dataclasses resolve string annotations through it
+    sys.path.insert(0, os.path.dirname(path))
+    try:
+        # compiled from source each time: no stale or stray __pycache__; and
+        # without this file's `from __future__ import annotations`
+        with open(path, "rb") as handle:
+            source = handle.read()
+        if b"\0" in source:  # (Python's error names no line)
+            raise _nul_byte_error(path, source)
+        exec(compile(source, path, "exec", dont_inherit=True), module.__dict__)  # noqa: S102
+    except KeyboardInterrupt:
+        del sys.modules[module_name]
+        raise
+    except BaseException as exc:  # SystemExit too: a models file that exits must not pass for one without changes
+        del sys.modules[module_name]
+        hint = _package_hint(path) if isinstance(exc, ImportError) and "relative import" in str(exc) else ""
+        raise MigrateError(f"models file {models} failed to import: {_describe_exception(exc, path)}"
+                           f"{hint}") from None
+    finally:
+        sys.path.remove(os.path.dirname(path))
+        folder = os.path.join(os.path.dirname(path), "")
+        # found through the folder itself, not through a path entry inside it (a ./.venv's packages)
+        roots = {folder} | {os.path.join(os.path.abspath(entry), "") for entry in sys.path if isinstance(entry, str)}
+        for name in set(sys.modules) - before - {module_name}:
+            file = getattr(sys.modules[name], "__file__", None) or ""
+            if max((root for root in roots if file.startswith(root)), key=len, default=None) == folder:
+                _IMPORTED_BESIDE_MODELS.add(name)
+    return module
+
+
+def _import_models_module(models: str):
+    """Import a dotted module name from the current folder, as `python -m` would find it."""
+    import importlib
+    sys.path.insert(0, os.getcwd())
     try:
         return importlib.import_module(models)
     except KeyboardInterrupt:
@@ -1960,6 +1977,31 @@ def _repointed_keys(operations: list) -> list[str]:
     return warnings
 
 
+def _missing_fill_error(before: Table, after: Table, column: Column, reason: str,
+                        questioner: Questioner) -> MigrateError:
+    """No one-off value for a column that needs one: what to pass, with a
+    hint when a dropped column may be it renamed, or --default named the
+    field rather than its column."""
+    gone = [c.name for c in before.columns if after.column(c.name) is None]
+    hint = (f" If it is {after.name}.{gone[0]} renamed, pass --rename "
+            f"{after.name}.{gone[0]}={column.name}." if before.column(column.name) is None and gone else "")
+    key = f"{after.name}.{column.name}"
+    field_key = key[:-3] if _fold(key).endswith("_id") else None  # a foreign key's field: team -> team_id
+    if field_key and _fold(field_key) in questioner.defaults:
+        hint += f" (--default {field_key} names the field: its column is {column.name}.)"
+    if _fold(column.name) in map(_fold, after.primary_key):  # Optional is refused for it
+        alone = len(after.primary_key) == 1
+        example = "rowid" if _affinity(column.type) in ("INTEGER", "REAL", "NUMERIC") else "'k' || rowid"
+        unique = (f"giving each existing row its own value, like --default \"{key}={example}\""
+                  if alone and not before.without_rowid else
+                  "that keeps every row's key unique" + (" (with the rest of the key)" if not alone else ""))
+        return MigrateError(f"{key} {reason} and is part of the primary key: pass --default {key}=SQL "
+                            f"{unique}; nothing was written.{hint}")
+    return MigrateError(f"{key} {reason} and the table may have rows: pass --default {key}=SQL (a one-off value "
+                        f"for existing rows), give the field a default, or make it Optional; nothing was "
+                        f"written.{hint}")
+
+
 def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool) -> dict:
     """One-off values for columns that become NOT NULL without a default."""
     fills = {}
@@ -1991,25 +2033,7 @@ def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool) -> 
             if value is None and old is not None:
                 continue  # NULLs written since the up stop the revert; turned into zeros they would be lost
         if value is None and up:
-            gone = [c.name for c in before.columns if after.column(c.name) is None]
-            hint = (f" If it is {after.name}.{gone[0]} renamed, pass --rename "
-                    f"{after.name}.{gone[0]}={column.name}." if old is None and gone else "")
-            key = f"{after.name}.{column.name}"
-            field_key = key[:-3] if _fold(key).endswith("_id") else None  # a foreign key's field: team -> team_id
-            if field_key and _fold(field_key) in questioner.defaults:
-                hint += f" (--default {field_key} names the field: its column is {column.name}.)"
-            if _fold(column.name) in map(_fold, after.primary_key):  # Optional is refused for it
-                alone = len(after.primary_key) == 1
-                example = "rowid" if _affinity(column.type) in ("INTEGER", "REAL", "NUMERIC") else "'k' || rowid"
-                unique = (f"giving each existing row its own value, like --default \"{key}={example}\""
-                          if alone and not before.without_rowid else
-                          "that keeps every row's key unique" + (" (with the rest of the key)" if not alone else ""))
-                raise MigrateError(f"{key} {reason} and is part of the primary key: pass --default {key}=SQL "
-                                   f"{unique}; nothing was written.{hint}")
-            raise MigrateError(
-                f"{key} {reason} and the table may have rows: pass "
-                f"--default {key}=SQL (a one-off value for existing rows), "
-                f"give the field a default, or make it Optional; nothing was written.{hint}")
+            raise _missing_fill_error(before, after, column, reason, questioner)
         if value is not None and value.strip().upper() == "NULL":
             raise MigrateError(f"the one-off value for {after.name}.{column.name} is NULL, which does not fill a "
                                "NOT NULL column: give a value, or make the field Optional; nothing was written")
@@ -6552,7 +6576,7 @@ def check(db=None, *, models: str | os.PathLike | None = "models.py", directory:
     are compared without a database; with `models=None`, the migrations
     and the database alone (a project that writes its SQL by hand)."""
     _check_timeout(timeout)
-    if isinstance(models, (str, os.PathLike)) and os.fspath(models).endswith(".py") and not os.path.exists(models):
+    if isinstance(models, (str, os.PathLike)) and _names_a_file(os.fspath(models)) and not os.path.exists(models):
         raise MigrateError(f"models file {os.fspath(models)} not found: create it, pass --models PATH, or pass "
                            "--no-models to check the migrations and the database alone")
     migrations = read_migrations(directory)
@@ -6935,8 +6959,8 @@ def _relative_to_folder(settings: dict, folder: str) -> dict:
     for key, value in settings.items():
         if key == "db":  # (a file: URI is refused when the database is opened)
             is_path = value != ":memory:" and not _is_url(value) and not value.startswith("file:")
-        elif key == "models":  # load_models' rule: else a module name, imported from the current folder
-            is_path = value.endswith(".py") or os.sep in value or "/" in value
+        elif key == "models":  # else a module name, imported from the current folder
+            is_path = _names_a_file(value)
         else:
             is_path = True
         if is_path and value and base != os.curdir:
