@@ -301,8 +301,8 @@ def _stored_default(declared_type: str, default: str | None) -> str | None:
     column stores the literal 2 as '2', and a column of a numeric affinity
     the text '2' as 2. (An earlier migrate.py wrote a Decimal field's int
     default as 2.)"""
-    if default is None:
-        return None
+    if default is None or declared_type.upper() == "ANY":  # (a STRICT table's ANY column keeps values as given)
+        return default
     written = re.fullmatch(r"([+-]?\d{1,18})|'([+-]?\d{1,18})'", default)
     affinity = _affinity(declared_type)
     if written and affinity == "TEXT" and written.group(1):
@@ -823,7 +823,7 @@ def _resolve_annotation(cls: type, field_name: str, annotation: object, models: 
 def _split_union(text: str) -> list[str]:
     parts, depth, start = [], 0, 0
     for i, ch in enumerate(text):
-        depth += ch in "[(" and 1 or ch in "])" and -1 or 0
+        depth += (ch in "[(") - (ch in "])")
         if ch == "|" and depth == 0:
             parts.append(text[start:i].strip())
             start = i + 1
@@ -3427,6 +3427,7 @@ def _make(scratch, module, number, name, questioner) -> MakeResult:
         return MakeResult(())
     changed = read_schema(scratch)
     _verify(changed, target, unmanaged, "the models", objects=original, exact=False)
+    _refuse_dropped_parents(operations, changed)
     _check_unmanaged_parents(scratch, changed, unmanaged, module)
     if new_mismatches := sorted(_key_mismatches(scratch) - mismatched):
         raise MigrateError(f"the models leave {new_mismatches[0]}: a foreign key's parent columns must be its "
@@ -3448,6 +3449,21 @@ def _make(scratch, module, number, name, questioner) -> MakeResult:
     slug = slugify(name) if name else "initial" if number == 1 else _slug_for(operations)
     text = render_migration(up, down, description + [f"WARNING: {warning}" for warning in unmarked])
     return _make_result(number, slug, text, description, warnings, up, down)
+
+
+def _refuse_dropped_parents(operations: list, changed: Schema) -> None:
+    """A table the models drop that a kept table's foreign key names (one no
+    model manages: a model's would not load): with foreign keys on, every
+    write to that table would fail with "no such table", and apply refuses
+    it."""
+    dropped = {_fold(op.name) for op in operations if isinstance(op, DropTable)}
+    for table in changed.tables if dropped else ():
+        for fk in table.foreign_keys:
+            if _fold(fk.table) in dropped and changed.table(fk.table) is None:
+                raise MigrateError(f"cannot drop table {fk.table}: table {table.name}, which no model manages, "
+                                   f"keeps a foreign key to it (every write to {table.name} would fail with \"no "
+                                   f"such table\"): drop or change {table.name} in a hand-written migration first; "
+                                   "nothing was written")
 
 
 _REBUILD_COUNTER_COPY = re.compile(r"INSERT INTO sqlite_sequence \(name, seq\) SELECT '_new_")  # _rebuild_sql
@@ -3822,6 +3838,8 @@ def _execute_operations(scratch: sqlite3.Connection, operations: list, *, down: 
         if fills:
             _check_fills(scratch, operation, down=down)
         readers = _working_readers(scratch, schema, operation) if schema is not None and not down else []
+        remakes = _remakes_views_or_triggers(operation, schema, statements) and not down
+        broken_before = _schema_check_failure(scratch, schema) if remakes else None
         for statement in statements:
             try:
                 scratch.execute(statement)
@@ -3837,8 +3855,8 @@ def _execute_operations(scratch: sqlite3.Connection, operations: list, *, down: 
                     "changing in a hand-written migration first; nothing was written") from None
         if isinstance(operation, DropTable) and not down:
             _refuse_dangling_objects(scratch, operation.name, dropping)
-        if _remakes_views_or_triggers(operation, schema, statements) and not down:
-            _refuse_broken_remakes(scratch, schema, operation)
+        if remakes:
+            _refuse_broken_remakes(scratch, schema, operation, broken_before)
         if isinstance(operation, AlterTable) and not down:
             _refuse_quoted_dropped_columns(scratch, operation)
         for reader in readers:  # (those that worked before it)
@@ -3856,14 +3874,14 @@ def _remakes_views_or_triggers(operation, schema: Schema | None, statements: lis
             and any(statement.startswith("DROP TABLE") for statement in statements))
 
 
-def _refuse_broken_remakes(scratch: sqlite3.Connection, schema: Schema, operation) -> None:
+def _refuse_broken_remakes(scratch: sqlite3.Connection, schema: Schema, operation, before: str | None) -> None:
     """A rebuild makes the views and triggers again as they were written, and
     SQLite checks their columns only when they are used: one that reads a
     column the rebuild dropped would fail then (every UPDATE, for a trigger
-    on the table). The schema was sound before it (the rebuild's rename
-    checked it), so an error now is the rebuild's."""
+    on the table). An error the schema check finds now and did not find
+    `before` the rebuild is the rebuild's (one already broken is not)."""
     failure = _schema_check_failure(scratch, schema)
-    if failure is not None:
+    if failure is not None and failure != before:
         raise MigrateError(f"cannot {operation.describe()[0][2:].lower()}: SQLite says {failure} once the rebuild "
                            "makes the views and triggers again as they were written; change or drop it in a "
                            "hand-written migration first; nothing was written")
@@ -3873,38 +3891,53 @@ def _refuse_quoted_dropped_columns(scratch: sqlite3.Connection, operation: Alter
     """SQLite reads a double-quoted name it cannot find as text: an index,
     view or trigger that names a column this change drops as "b" goes on
     with the constant 'b', without an error (SQLite's "double-quoted string
-    literal" quirk). Such a name is tried in brackets, which SQLite never
-    reads as text, in a savepoint undone at once."""
+    literal" quirk). Those that name the table are made again with such
+    names in brackets, which SQLite never reads as text, in a savepoint
+    undone at once, and the schema checked."""
     dropped = {_fold(c.name) for c in operation.before.columns if operation.after.column(c.name) is None}
     if not dropped:
         return
-    schema = read_schema(scratch)
-    indexes = [SchemaObject("index", i.name, i.table, i.sql) for t in schema.tables for i in t.indexes
-               if _fold(t.name) == _fold(operation.after.name)]
-    for reader in indexes + list(schema.views + schema.triggers):
-        quoted = [t for t in _tokenize(reader.sql) if t.kind == "ident" and t.text.startswith('"')
-                  and _fold(_unquote(t.text)) in dropped and "]" not in t.text]
-        if not quoted:
-            continue
-        bracketed = reader.sql
-        for token in reversed(quoted):
-            bracketed = f"{bracketed[:token.start]}[{_unquote(token.text)}]{bracketed[token.end:]}"
-        scratch.execute("SAVEPOINT quoted")
-        try:
-            scratch.execute(f"DROP {reader.type.upper()} {quote(reader.name)}")
-            scratch.execute(bracketed)
-            failure = None if reader.type == "index" else _schema_check_failure(scratch, schema)
-        except sqlite3.Error as exc:
-            failure = str(exc)
-        finally:
-            scratch.execute("ROLLBACK TO quoted")
-            scratch.execute("RELEASE quoted")
-        if failure is not None and "no such column" in failure:
-            name = _unquote(quoted[0].text)
-            raise MigrateError(f"cannot {operation.describe()[0][2:].lower()}: {reader.type} {reader.name} names "
-                               f"\"{name}\" in double quotes, which SQLite reads as the text '{name}' once the "
-                               f"column is gone ({failure}), so it would go on as a constant without an error; "
-                               "change or drop it in a hand-written migration first; nothing was written")
+    schema, table = read_schema(scratch), operation.after.name
+    indexes = [SchemaObject("index", i.name, i.table, i.sql) for t in schema.tables if _fold(t.name) == _fold(table)
+               for i in t.indexes]
+    readers = [(reader, bracketed) for reader in indexes + [o for o in schema.views + schema.triggers
+                                                             if _mentions(o.sql, table)]
+               for bracketed in [_bracketed(reader.sql, dropped)] if bracketed != reader.sql]
+    if not readers:
+        return
+    failure, culprit = None, None
+    scratch.execute("SAVEPOINT quoted")
+    try:
+        for reader, bracketed in readers:
+            scratch.execute(f"DROP {reader.type.upper()} IF EXISTS {quote(reader.name)}")  # (a view's went with it)
+            try:
+                scratch.execute(bracketed)  # (an index checks its columns at once; a view or trigger when used)
+            except sqlite3.Error as exc:
+                failure, culprit = str(exc), reader
+                break
+        if failure is None:
+            failure = _schema_check_failure(scratch, schema)
+            culprit = next((reader for reader, _ in readers
+                            if failure and failure.startswith(f"error in {reader.type} {reader.name}:")), None)
+    finally:
+        scratch.execute("ROLLBACK TO quoted")
+        scratch.execute("RELEASE quoted")
+    if culprit is not None and "no such column" in failure:
+        name = next(_unquote(t.text) for t in _tokenize(culprit.sql) if t.kind == "ident" and t.text.startswith('"')
+                    and _fold(_unquote(t.text)) in dropped)
+        raise MigrateError(f"cannot {operation.describe()[0][2:].lower()}: {culprit.type} {culprit.name} names "
+                           f"\"{name}\" in double quotes, which SQLite reads as the text '{name}' once the "
+                           f"column is gone ({failure}), so it would go on as a constant without an error; "
+                           "change or drop it in a hand-written migration first; nothing was written")
+
+
+def _bracketed(sql: str, names: set[str]) -> str:
+    """`sql` with each double-quoted name among `names` (folded) in brackets instead."""
+    for token in reversed(_tokenize(sql)):
+        if token.kind == "ident" and token.text.startswith('"') and _fold(_unquote(token.text)) in names \
+                and "]" not in token.text:
+            sql = f"{sql[:token.start]}[{_unquote(token.text)}]{sql[token.end:]}"
+    return sql
 
 
 def _working_readers(scratch: sqlite3.Connection, schema: Schema, operation) -> list[SchemaObject]:
@@ -4608,8 +4641,10 @@ def _target_hint(target: str) -> str:
         return "; for the latest, give no target"
     if target.lower() == "base" or (target.isascii() and target.isdigit() and int(target) == 0):  # (from 0001)
         return "; for none applied, give zero"
-    if re.fullmatch(r"[+-]\d+", target):
+    if re.fullmatch(r"-\d+", target):
         return "; there are no relative targets: revert without a target undoes the latest, or name a migration"
+    if re.fullmatch(r"\+\d+", target):
+        return "; there are no relative targets: apply without a target applies all, or name a migration"
     return ""
 
 
@@ -5500,21 +5535,21 @@ class _ForeignKeysOff:
 
 def _transaction(conn, steps: list[PlannedStep], *, fake: bool, on_step, timeout: float,
                  accepted=(), backup: str | None = None, planned: _Planned | None = None,
-                 dropped_later: frozenset = frozenset()) -> list[Step]:
+                 later: tuple = ()) -> list[Step]:
     """Run steps and their tracking writes in ONE `BEGIN IMMEDIATE`
     transaction, after the `backup` and the `accepted` writes
     (_accepted_edits), foreign keys checked before COMMIT. On any error:
     ROLLBACK. Call it with foreign keys off (_ForeignKeysOff)."""
     try:
         done = _attempt(conn, steps, fake=fake, on_start=on_step, allowed=Counter(), timeout=timeout,
-                        accepted=accepted, backup=backup, planned=planned, dropped_later=dropped_later)
+                        accepted=accepted, backup=backup, planned=planned, later=later)
     except _NewViolations as found:
         allowed = _checked_violations(conn, steps)  # rolled back: these were there before
         if found.rows - allowed:
             raise _violation_error(steps, found.rows - allowed) from None
         try:
             done = _attempt(conn, steps, fake=fake, on_start=None, allowed=allowed, timeout=timeout,
-                            accepted=accepted, planned=planned, dropped_later=dropped_later)
+                            accepted=accepted, planned=planned, later=later)
         except _NewViolations as again:  # another process wrote in between
             raise _violation_error(steps, again.rows - allowed) from None
     for step in steps if planned is not None else ():  # committed: the table holds them so
@@ -5649,7 +5684,7 @@ def _refuse_hiding_temp_tables(conn, statements: list[str]) -> None:
 
 def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, timeout: float,
              accepted, backup: str | None = None, planned: _Planned | None = None,
-             dropped_later: frozenset = frozenset()) -> list[Step]:
+             later: tuple = ()) -> list[Step]:
     _begin(conn)
     # Inside the lock only COMMIT should wait for readers, polled by _commit up to `timeout`: with the
     # connection's busy timeout, every spill of a big transaction's cache to the file waited it out too.
@@ -5674,12 +5709,14 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
             conn.execute(*write)
         # the temporary objects the caller's own connection had before: kept
         kept = _temp_objects(conn) if any(_MAY_MAKE_TEMP.search(s) for s in statements) else None
+        dropped = {} if fake else _dropped_tables(steps)
+        tables_before = _table_names(conn) if dropped else set()
         done = _run_steps(conn, steps, fake=fake, on_start=on_start, recorded=recorded,
                           create_table=create_table, kept_temp=kept)
         violations = _checked_violations(conn, steps, touched)
         if violations - allowed:
             raise _NewViolations(violations)
-        _refuse_dangling_references(conn, steps, dropped_later)
+        _refuse_dangling_references(conn, steps, dropped, tables_before, later)
         keyless = _without_parent_keys(conn, _created_with_references(statements))
         _commit(conn, steps, timeout=timeout)
     except (MigrateError, _NewViolations):
@@ -5954,46 +5991,65 @@ def _dropped_tables(steps: list[PlannedStep]) -> dict[str, str | None]:
     return dropped
 
 
-def _dropped_later(batches: list[list[PlannedStep]]) -> list[frozenset]:
-    """For each batch of a run, the tables (folded) that the batches after it drop."""
-    later, result = set(), []
-    for batch in reversed(batches):
-        result.append(frozenset(later))
-        later |= _dropped_tables(batch).keys()
-    return result[::-1]
+def _table_names(conn) -> set[str]:
+    """The database's tables, folded."""
+    return {_fold(name) for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
-def _refuse_dangling_references(conn, steps: list[PlannedStep], dropped_later: frozenset = frozenset()) -> None:
-    """A table dropped while other tables' foreign keys still name it:
-    refused even with no row to show it (empty tables, a new database), as
-    with foreign keys on every later write to those tables fails with "no
-    such table". (With rows, the foreign key check has refused it already.)
-    Children that a later migration of the run drops are let be: a history
-    that drops a parent, then its child, applies on a new database."""
-    dropped = _dropped_tables(steps)
+def _table_fates(statements) -> dict[str, str]:
+    """What `statements` leave of each table they make, drop or rename
+    (folded): "made" (also a rename's new name) or "gone", the last word."""
+    fates = {}
+    for action, name, detail in _table_ddl(statements):
+        if action in ("create", "drop"):
+            fates[name] = "made" if action == "create" else "gone"
+        elif action == "rename":
+            fates[name], fates[detail] = "gone", "made"
+    return fates
+
+
+def _refuse_dangling_references(conn, steps: list[PlannedStep], dropped: dict, tables_before: set,
+                                later: tuple = ()) -> None:
+    """A table that was there, dropped (`dropped`: _dropped_tables) while
+    other tables' foreign keys still name it: refused even with no row to
+    show it (empty tables, a new database), as with foreign keys on every
+    later write to those tables fails with "no such table". (With rows, the
+    foreign key check has refused it already.) What the `later` batches of
+    the run settle is let be: a child they drop for good, a parent they make
+    again (a history that does so applies on a new database)."""
     if not dropped:
         return
-    tables = [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-    missing = set(dropped) - {_fold(name) for name in tables}
+    made = {detail if action == "rename" else name for action, name, detail
+            in _table_ddl([s for step in steps for s in step.statements]) if action in ("create", "rename")}
+    missing = set(dropped) & (tables_before | made) - _table_names(conn)  # (not a DROP TABLE IF EXISTS of none)
+    if not missing:
+        return
     if all(table.isascii() and table.isidentifier() for table in missing):  # (`revert zero` speed)
         # a child's SQL names its parent, so SQLite reads only the foreign keys of tables whose SQL does
-        tables = [name for table in missing for (name,) in conn.execute(
+        candidates = [name for table in missing for (name,) in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND instr(lower(sql), ?) ORDER BY name", (table,))]
-    candidates = [name for name in dict.fromkeys(tables) if _fold(name) not in dropped_later]
-    dangling = [(child, parent) for child in candidates
+    else:
+        candidates = [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                                       "ORDER BY name")]
+    dangling = [(child, parent) for child in dict.fromkeys(candidates)
                 for (parent,) in conn.execute("SELECT DISTINCT \"table\" FROM pragma_foreign_key_list(?)", (child,))
                 if _fold(parent) in missing]
+    if dangling and later:
+        fates = _table_fates([s for batch in later for step in batch for s in step.statements])
+        dangling = [(child, parent) for child, parent in dangling
+                    if fates.get(_fold(child)) != "gone" and fates.get(_fold(parent)) != "made"]
     if not dangling:
         return
     parent = dangling[0][1]
-    children = ", ".join(child for child, named in dangling if _fold(named) == _fold(parent))
+    named_by = [child for child, named in dangling if _fold(named) == _fold(parent)]
+    children, them = ", ".join(named_by), "them" if len(named_by) > 1 else "it"
     renamed = dropped[_fold(parent)]
     why = (f" (SQLite pointed them at {parent} as {renamed} was renamed to it): make the new table under another "
            f"name and rename that onto {renamed}, as the generated rebuild does" if renamed else
-           f": with foreign keys on, every write to them would fail with \"no such table\"; drop {children} first, "
-           f"or rebuild {children} without the foreign key, in the same migration (if {parent} was renamed from "
-           "another table, its children followed the rename: make the new table under another name and rename "
-           "that onto the old one instead)")
+           f": with foreign keys on, every write to {them} would fail with \"no such table\"; drop {children}, or "
+           f"rebuild {them} without the foreign key, in the same migration (if {parent} was renamed from another "
+           "table, its children followed the rename: make the new table under another name and rename that onto "
+           "the old one instead)")
     raise MigrateError(f"migration {', '.join(s.name for s in steps)} leaves the foreign keys of {children} naming "
                        f"table {parent}, which it dropped{why}; it was rolled back, the database is as it was")
 
@@ -6113,12 +6169,25 @@ def _refuse_edited_before_squash(records: dict, migrations: dict, adopt: set) ->
     for name in sorted(adopt, key=_order):
         squash = migrations[name]
         for old, checksum in zip(squash.replaces, squash.replaced_checksums):
-            if checksum and old in records and not records[old].checksum.startswith(checksum):
+            if checksum and old in records and not records[old].checksum.startswith(checksum) \
+                    and not _squashed_as_applied(squash, old, checksum, records[old]):
                 raise MigrateError(f"migration {old} was edited after this database applied it (or an older "
                                    f"migrate.py applied it from a CRLF checkout), and {name} was squashed from "
                                    "the file as it is now: recording the squash could claim changes this database "
                                    "does not have; when `check` reports no drift (or once you made the changes "
                                    "by hand), pass --allow-changed to accept it; nothing was changed")
+
+
+def _squashed_as_applied(squash: Migration, name: str, checksum: str, record: _Record) -> bool:
+    """Whether the file `squash` was squashed from, kept in its folder, is
+    the migration `name` as the database applied it, but for comments and
+    spacing (_as_applied)."""
+    path = os.path.join(_kept_folder(squash), name + ".sql")
+    try:
+        original = _read_migration(path, _number(name)) if os.path.isfile(path) else None
+    except MigrateError:
+        return False
+    return original is not None and original.checksum.startswith(checksum) and _as_applied(original, record)
 
 
 def _not_applied(replaced: tuple[str, ...], records: dict) -> list[str]:
@@ -6192,8 +6261,7 @@ def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed) 
                                "nothing was changed")
         statements = tuple(split_statements(down))
         edited = (migration is not None and migration.down is not None and down is not migration.down
-                  and split_statements(migration.down.replace("\r\n", "\n"))  # (a checkout's CRLF is no edit)
-                  != split_statements(down.replace("\r\n", "\n")))
+                  and _code(migration.down) != _code(down))  # (comments, spacing and CRLF are no edit)
         notes = _revert_notes(down, migration) + ((_EDITED_DOWN,) if edited else ())
         steps.append(PlannedStep("revert", name, statements, migration, record, warnings=notes))
     for name in to_apply:
@@ -6373,10 +6441,10 @@ def _run_batches(conn, batches: list[list[PlannedStep]], done: list[Step], *, fa
                 accepted = ()  # recorded with the first batch
         elif batches:
             with _ForeignKeysOff(conn):
-                for batch, dropped_later in zip(batches, _dropped_later(batches)):
+                for index, batch in enumerate(batches):
                     done += _transaction(conn, batch, fake=fake, on_step=progress, timeout=timeout,
                                          accepted=accepted, backup=backup, planned=planned,
-                                         dropped_later=dropped_later)
+                                         later=tuple(batches[index + 1:]))
                     accepted, backup = (), None  # recorded with the first batch
     except _InterruptedWaiting:  # "nothing was changed" holds only if no transaction of the run committed
         if any(step.action in ("apply", "revert") for step in done[before:]):
@@ -7509,7 +7577,8 @@ def _run_status(args, out: _Output) -> int:
         mark = out.paint("X", "green") if row.applied else " "
         when = f"  (applied {row.applied_at} UTC)" if args.verbose and row.applied_at else ""
         out.say(f"[{mark}] {_one_line(row.name)}{when}" + (f"  ({', '.join(notes)})" if notes else ""))
-    missing = "" if _is_url(args.db) or os.path.exists(args.db) else " (no database file yet)"  # (a typo in --db?)
+    missing = "" if _is_url(args.db) or args.db == ":memory:" or os.path.exists(args.db) else \
+        " (no database file yet)"  # (a typo in --db?)
     out.say(_one_line(f"{_shown(args.db)}: {applied} applied, {len(rows) - applied} pending{missing}"))
     return _status_problem(problem)
 

@@ -95,6 +95,26 @@ class MakeThenCheck(unittest.TestCase):
                 self.assertEqual(project.make(write=False).operations, ())
         project.models("@dataclass\nclass Item:\n    price: str = '02'\n    n: int = 2\n    id: Optional[int] = None\n")
         self.assertEqual(project.make(write=False).operations, ("~ Alter column item.price: default 2 -> '02'",))
+        strict = Project(self)  # a STRICT table's ANY column keeps 2 and '2' apart
+        setting = ("@dataclass\nclass Setting:\n    __strict__ = True\n    value: object = field(default={}, "
+                   "metadata={{'sql_type': 'ANY'}})\n    id: Optional[int] = None\n")
+        strict.models(setting.format("2"))
+        strict.make()
+        strict.models(setting.format("'2'"))
+        self.assertEqual(strict.make(write=False).operations, ("~ Alter column setting.value: default 2 -> '2'",))
+
+    def test_dropping_a_table_that_an_unmanaged_tables_foreign_key_names_is_refused(self):
+        project = Project(self)
+        project.models("@dataclass\nclass Author:\n    name: str = ''\n    id: Optional[int] = None\n")
+        project.make()
+        project.write_migration("0002_audit", "-- migrate:up\nCREATE TABLE audit (id INTEGER PRIMARY KEY, author_id "
+                                "INTEGER REFERENCES author (id));\n-- migrate:down\nDROP TABLE audit;\n")
+        project.models("@dataclass\nclass Audit:\n    __managed__ = False\n    author_id: Optional[int] = None\n"
+                       "    id: Optional[int] = None\n")
+        with self.assertRaisesRegex(migrate.MigrateError, "^cannot drop table author: table audit, which no model "
+                                    "manages, keeps a foreign key to it"):
+            project.make()
+        self.assertEqual(len(project.files()), 2, "nothing was written")
 
     def test_empty_migration_and_names(self):
         project = Project(self)

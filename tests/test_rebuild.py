@@ -527,6 +527,15 @@ class RebuildKeepsEverything(unittest.TestCase):
                     project.make()  # (a new default for a: a rebuild, not ALTER TABLE DROP COLUMN)
                 self.assertEqual(len(project.files()), 2, "nothing was written")
 
+    def test_a_view_broken_before_the_rebuild_is_not_blamed_on_it(self):
+        project = Project(self)
+        project.models("@dataclass\nclass T:\n    a: int = 0\n    id: Optional[int] = None\n")
+        project.make()
+        project.write_migration("0002_hand", "-- migrate:up\nCREATE TABLE scratch (z);\nCREATE VIEW broken AS "
+                                "SELECT z FROM scratch;\nDROP TABLE scratch;\n-- migrate:down\n")
+        project.models("@dataclass\nclass T:\n    a: str = ''\n    id: Optional[int] = None\n")
+        self.assertEqual(project.make().operations, ("~ Alter column t.a: type INTEGER -> TEXT, default 0 -> ''",))
+
     def test_a_double_quoted_name_of_a_dropped_column_is_refused_as_sqlite_would_read_it_as_text(self):
         models = ("@dataclass\nclass T:\n    a: int = 0\n    b: Optional[int] = None\n    id: Optional[int] = None\n"
                   "@dataclass\nclass U:\n    b: Optional[int] = None\n    id: Optional[int] = None\n")

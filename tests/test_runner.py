@@ -250,8 +250,8 @@ class Failures(unittest.TestCase):
         self.project.write_migration("0003_drop", "-- migrate:up\nDROP TABLE Question_Old;\n-- migrate:down\n")
         message = self.assert_unchanged(self.project.apply)
         self.assertEqual(message, "migration 0003_drop leaves the foreign keys of choice naming table question_old, "
-                                  "which it dropped: with foreign keys on, every write to them would fail with \"no "
-                                  "such table\"; drop choice first, or rebuild choice without the foreign key, in the "
+                                  "which it dropped: with foreign keys on, every write to it would fail with \"no "
+                                  "such table\"; drop choice, or rebuild it without the foreign key, in the "
                                   "same migration (if question_old was renamed from another table, its children "
                                   "followed the rename: make the new table under another name and rename that onto "
                                   "the old one instead); it was rolled back, the database is as it was")
@@ -264,6 +264,24 @@ class Failures(unittest.TestCase):
         self.project.write_migration("0003_drop_choice", "-- migrate:up\nDROP TABLE choice;\n-- migrate:down\n")
         self.assertEqual([s.name for s in self.project.apply()], ["0002_drop_question", "0003_drop_choice"])
         self.assertEqual(self.project.query("SELECT name FROM sqlite_master WHERE name IN ('question', 'choice')"), [])
+
+    def test_a_parent_made_again_later_in_the_run_is_let_be_but_a_child_rebuilt_later_is_not(self):
+        self.project.execute("DELETE FROM choice", "DELETE FROM question")
+        self.project.write_migration("0002_drop_question", "-- migrate:up\nDROP TABLE question;\n-- migrate:down\n")
+        self.project.write_migration("0003_question_again", "-- migrate:up\nCREATE TABLE question (id INTEGER "
+                                     "PRIMARY KEY, question_text TEXT);\n-- migrate:down\n")
+        self.assertEqual(len(self.project.apply()), 2)  # a history that applied before applies on a new database
+        self.project.write_migration("0004_drop_question", "-- migrate:up\nDROP TABLE question;\n-- migrate:down\n")
+        self.project.write_migration("0005_rebuild_choice", "-- migrate:up\nCREATE TABLE _new_choice (id INTEGER "
+                                     "PRIMARY KEY, question_id INTEGER REFERENCES question (id));\nDROP TABLE choice;\n"
+                                     "ALTER TABLE _new_choice RENAME TO choice;\n-- migrate:down\n")
+        self.assertIn("leaves the foreign keys of choice naming table question, which it dropped",
+                      self.assert_unchanged(self.project.apply))  # choice is there at the end, naming no table
+
+    def test_a_foreign_key_that_named_no_table_before_does_not_block_a_drop_of_nothing(self):
+        self.project.write_migration("0002_odd", "-- migrate:up\nCREATE TABLE c (id INTEGER PRIMARY KEY, g INTEGER "
+                                     "REFERENCES gone (id));\nDROP TABLE IF EXISTS gone;\n-- migrate:down\n")
+        self.assertEqual(len(self.project.apply()), 1)
 
     def test_a_dropped_parent_whose_name_needs_quotes_is_found_in_its_empty_children(self):
         self.project.write_migration("0002_quoted", "-- migrate:up\n"
@@ -1039,6 +1057,10 @@ class AllowChanged(unittest.TestCase):
         project.apply()
         project.execute("UPDATE _migrations SET down_sql = replace(down_sql, char(10), char(13) || char(10))")
         self.assertIn("\r\n", project.query("SELECT down_sql FROM _migrations")[0][0])  # as a CRLF checkout had it
+        self.assertEqual(project.revert()[0].warnings, ())
+        project.apply()
+        project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n-- migrate:down\n-- a note\nDROP "
+                                "TABLE t;\n")  # a comment is no edit either
         self.assertEqual(project.revert()[0].warnings, ())
 
     def test_the_edited_down_section_is_recorded_and_revert_uses_it(self):

@@ -225,6 +225,16 @@ class Squash(unittest.TestCase):
         self.assertEqual([s.action for s in fresh.apply()], ["apply"])
         self.assertEqual(normalised_schema(fresh.db), normalised_schema(project.db))
 
+    def test_a_squash_of_a_file_edited_in_its_comments_only_is_adopted(self):
+        project = Project(self)
+        project.write_migration("0001_a", "-- migrate:up\nCREATE TABLE t (x);\n-- migrate:down\nDROP TABLE t;\n")
+        project.write_migration("0002_b", "-- migrate:up\nCREATE INDEX t_x ON t (x);\n-- migrate:down\nDROP INDEX t_x;\n")
+        project.apply()
+        project.write_migration("0002_b", "-- migrate:up\n-- a reviewer's note\nCREATE INDEX t_x ON t (x);\n"
+                                "-- migrate:down\nDROP INDEX t_x;\n")
+        migrate.squash(directory=project.directory)
+        self.assertEqual([s.action for s in project.apply()], ["adopt"])
+
     def test_an_empty_upto_is_an_error_not_the_latest(self):
         project = self.build(old_db=False)
         result = project.cli("squash", "")
