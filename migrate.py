@@ -5682,6 +5682,9 @@ def _refuse_hiding_temp_tables(conn, statements: list[str]) -> None:
                            "migrate with another connection; nothing was changed")
 
 
+_MAY_DROP_IF_EXISTS = re.compile(r"\bDROP\s+TABLE\s+IF\s+EXISTS\b", re.I)
+
+
 def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, timeout: float,
              accepted, backup: str | None = None, planned: _Planned | None = None,
              later: tuple = ()) -> list[Step]:
@@ -5710,7 +5713,9 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
         # the temporary objects the caller's own connection had before: kept
         kept = _temp_objects(conn) if any(_MAY_MAKE_TEMP.search(s) for s in statements) else None
         dropped = {} if fake else _dropped_tables(steps)
-        tables_before = _table_names(conn) if dropped else set()
+        # a DROP TABLE IF EXISTS may drop nothing: what was there, then (else every dropped table was)
+        tables_before = _table_names(conn, dropped) if any(_MAY_DROP_IF_EXISTS.search(s) for s in statements) \
+            and dropped else None
         done = _run_steps(conn, steps, fake=fake, on_start=on_start, recorded=recorded,
                           create_table=create_table, kept_temp=kept)
         violations = _checked_violations(conn, steps, touched)
@@ -5991,9 +5996,13 @@ def _dropped_tables(steps: list[PlannedStep]) -> dict[str, str | None]:
     return dropped
 
 
-def _table_names(conn) -> set[str]:
-    """The database's tables, folded."""
-    return {_fold(name) for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+def _table_names(conn, among) -> set[str]:
+    """Which of the tables `among` (folded names) the database has."""
+    among = list(among)  # (SQLite's lower() folds ASCII letters only, as _fold does)
+    return {_fold(name) for (name,) in conn.execute(
+        f"SELECT name FROM sqlite_master WHERE type = 'table' AND lower(name) IN ({', '.join('?' * len(among))})",
+        among)}
+
 
 
 def _table_fates(statements) -> dict[str, str]:
@@ -6008,7 +6017,7 @@ def _table_fates(statements) -> dict[str, str]:
     return fates
 
 
-def _refuse_dangling_references(conn, steps: list[PlannedStep], dropped: dict, tables_before: set,
+def _refuse_dangling_references(conn, steps: list[PlannedStep], dropped: dict, tables_before: set | None,
                                 later: tuple = ()) -> None:
     """A table that was there, dropped (`dropped`: _dropped_tables) while
     other tables' foreign keys still name it: refused even with no row to
@@ -6019,9 +6028,13 @@ def _refuse_dangling_references(conn, steps: list[PlannedStep], dropped: dict, t
     again (a history that does so applies on a new database)."""
     if not dropped:
         return
-    made = {detail if action == "rename" else name for action, name, detail
-            in _table_ddl([s for step in steps for s in step.statements]) if action in ("create", "rename")}
-    missing = set(dropped) & (tables_before | made) - _table_names(conn)  # (not a DROP TABLE IF EXISTS of none)
+    if tables_before is None:
+        existed = set(dropped)
+    else:  # (not a DROP TABLE IF EXISTS of none)
+        existed = tables_before | {detail if action == "rename" else name for action, name, detail
+                                   in _table_ddl([s for step in steps for s in step.statements])
+                                   if action in ("create", "rename")}
+    missing = set(dropped) & existed - _table_names(conn, dropped)
     if not missing:
         return
     if all(table.isascii() and table.isidentifier() for table in missing):  # (`revert zero` speed)
