@@ -57,7 +57,7 @@ from collections import Counter, namedtuple
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
-from itertools import islice
+from itertools import count, islice
 
 __version__ = "0.1.0"
 __all__ = [
@@ -3840,6 +3840,8 @@ def _execute_operations(scratch: sqlite3.Connection, operations: list, *, down: 
         readers = _working_readers(scratch, schema, operation) if schema is not None and not down else []
         remakes = _remakes_views_or_triggers(operation, schema, statements) and not down
         broken_before = _schema_check_failure(scratch, schema) if remakes else None
+        firing = _triggers_writing(schema, operation) if not down else []
+        failing_before = _trigger_failures(scratch, firing)
         for statement in statements:
             try:
                 scratch.execute(statement)
@@ -3859,6 +3861,12 @@ def _execute_operations(scratch: sqlite3.Connection, operations: list, *, down: 
             _refuse_broken_remakes(scratch, schema, operation, broken_before)
         if isinstance(operation, AlterTable) and not down:
             _refuse_quoted_dropped_columns(scratch, operation)
+        for name, failure in _trigger_failures(scratch, firing).items():
+            if failing_before.get(name) != failure:
+                raise MigrateError(f"cannot {operation.describe()[0][2:].lower()}: trigger {name} would fail "
+                                   f"whenever it fires ({failure}; SQLite does not check what a trigger writes "
+                                   "until then); change or drop it in a hand-written migration first; nothing "
+                                   "was written")
         for reader in readers:  # (those that worked before it)
             if (failure := _read_failure(scratch, reader)) is not None:
                 raise MigrateError(f"cannot {operation.describe()[0][2:].lower()}: virtual table {reader.name} reads "
@@ -3929,6 +3937,40 @@ def _refuse_quoted_dropped_columns(scratch: sqlite3.Connection, operation: Alter
                            f"\"{name}\" in double quotes, which SQLite reads as the text '{name}' once the "
                            f"column is gone ({failure}), so it would go on as a constant without an error; "
                            "change or drop it in a hand-written migration first; nothing was written")
+
+
+def _triggers_writing(schema: Schema | None, operation) -> list[SchemaObject]:
+    """The triggers that name a table from which the change drops columns:
+    what they write there (INSERT INTO t (b), UPDATE t SET b) SQLite checks
+    only when one fires."""
+    if not isinstance(operation, AlterTable) or schema is None or not schema.triggers \
+            or all(operation.after.column(c.name) for c in operation.before.columns):
+        return []
+    return [t for t in schema.triggers if _mentions(t.sql, operation.after.name)]
+
+
+_EXPLAINED = count()  # (_trigger_failures)
+
+
+def _trigger_failures(scratch: sqlite3.Connection, triggers: list[SchemaObject]) -> dict[str, str]:
+    """{trigger: error} for those that would fail when they fire: a statement
+    that fires each is prepared (EXPLAIN, which runs nothing), which makes
+    SQLite compile the trigger's program too."""
+    failures = {}
+    for trigger in triggers:
+        words = [t.upper for t in _tokenize(trigger.sql)[:12]]
+        event = next((w for w in words if w in ("INSERT", "UPDATE", "DELETE")), "")
+        table = quote(trigger.table)
+        columns = [row[1] for row in scratch.execute(f"PRAGMA table_xinfo({table})")]
+        firing = {"INSERT": f"INSERT INTO {table} DEFAULT VALUES", "DELETE": f"DELETE FROM {table}",
+                  "UPDATE": f"UPDATE {table} SET " + ", ".join(f"{quote(c)} = {quote(c)}" for c in columns)}
+        if event not in firing or not columns:
+            continue
+        try:  # (a new text each time: SQLite 3.40 crashes re-preparing Python's cached EXPLAIN after a DROP COLUMN)
+            scratch.execute(f"EXPLAIN {firing[event]} -- {next(_EXPLAINED)}").fetchall()
+        except sqlite3.Error as exc:
+            failures[trigger.name] = str(exc)
+    return failures
 
 
 def _bracketed(sql: str, names: set[str]) -> str:

@@ -527,6 +527,39 @@ class RebuildKeepsEverything(unittest.TestCase):
                     project.make()  # (a new default for a: a rebuild, not ALTER TABLE DROP COLUMN)
                 self.assertEqual(len(project.files()), 2, "nothing was written")
 
+    def test_a_trigger_that_writes_a_dropped_column_of_another_table_is_refused(self):
+        models = ("@dataclass\nclass Item:\n    a: int = 0\n    b: Optional[int] = None\n    id: Optional[int] = None\n"
+                  "@dataclass\nclass Other:\n    x: int = 0\n    id: Optional[int] = None\n")
+        writers = {  # SQLite checks neither when the column goes: every INSERT INTO other would fail after
+            "INSERT INTO item (b)": "CREATE TRIGGER tr AFTER INSERT ON other BEGIN INSERT INTO item (a, b) VALUES "
+                                    "(new.x, 1); END;",
+            "UPDATE item SET b": "CREATE TRIGGER tr AFTER UPDATE OF x ON other BEGIN UPDATE item SET b = new.x; END;",
+            "on a view": "CREATE VIEW ov AS SELECT x FROM other; CREATE TRIGGER tr INSTEAD OF INSERT ON ov BEGIN "
+                         "INSERT INTO item (b) VALUES (new.x); END;",
+        }
+        for label, sql in writers.items():
+            for rebuild in (False, True):
+                with self.subTest(label, rebuild=rebuild):
+                    project = Project(self)
+                    project.models(models)
+                    project.make()
+                    project.write_migration("0002_hand", f"-- migrate:up\n{sql}\n-- migrate:down\n")
+                    changed = models.replace("    b: Optional[int] = None\n", "")
+                    project.models(changed.replace("a: int = 0", "a: int = 5") if rebuild else changed)
+                    with self.assertRaisesRegex(migrate.MigrateError, r"^cannot drop column item\.b: trigger tr "
+                                                r"would fail whenever it fires \((table item has no column named b|"
+                                                r"no such column: b);"):
+                        project.make()
+                    self.assertEqual(len(project.files()), 2, "nothing was written")
+        project = Project(self)  # one that fails already is not this change's
+        project.models(models)
+        project.make()
+        project.write_migration("0002_hand", "-- migrate:up\nCREATE TABLE gone (x);\nCREATE TRIGGER tr AFTER INSERT "
+                                "ON other BEGIN INSERT INTO gone (x) SELECT a FROM item; END;\nDROP TABLE gone;\n"
+                                "-- migrate:down\n")
+        project.models(models.replace("    b: Optional[int] = None\n", "").replace("a: int = 0", "a: int = 5"))
+        self.assertEqual(project.make().operations, ("- Drop column item.b", "~ Alter column item.a: default 0 -> 5"))
+
     def test_a_view_broken_before_the_rebuild_is_not_blamed_on_it(self):
         project = Project(self)
         project.models("@dataclass\nclass T:\n    a: int = 0\n    id: Optional[int] = None\n")
