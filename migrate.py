@@ -3961,7 +3961,7 @@ def _trigger_failures(scratch: sqlite3.Connection, triggers: list[SchemaObject])
         words = [t.upper for t in _tokenize(trigger.sql)[:12]]
         event = next((w for w in words if w in ("INSERT", "UPDATE", "DELETE")), "")
         table = quote(trigger.table)
-        columns = [row[1] for row in scratch.execute(f"PRAGMA table_xinfo({table})")]
+        columns = [row[1] for row in scratch.execute(f"PRAGMA table_xinfo({table})") if not row[6]]  # (not generated)
         firing = {"INSERT": f"INSERT INTO {table} DEFAULT VALUES", "DELETE": f"DELETE FROM {table}",
                   "UPDATE": f"UPDATE {table} SET " + ", ".join(f"{quote(c)} = {quote(c)}" for c in columns)}
         if event not in firing or not columns:
