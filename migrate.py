@@ -3838,10 +3838,8 @@ def _execute_operations(scratch: sqlite3.Connection, operations: list, *, down: 
         if fills:
             _check_fills(scratch, operation, down=down)
         readers = _working_readers(scratch, schema, operation) if schema is not None and not down else []
-        remakes = _remakes_views_or_triggers(operation, schema, statements) and not down
-        broken_before = _schema_check_failure(scratch, schema) if remakes else None
-        firing = _triggers_writing(schema, operation) if not down else []
-        failing_before = _trigger_failures(scratch, firing)
+        users = _column_users(schema, operation) if not down else None
+        failing_before = _failing_users(scratch, users) if users else {}
         for statement in statements:
             try:
                 scratch.execute(statement)
@@ -3857,16 +3855,8 @@ def _execute_operations(scratch: sqlite3.Connection, operations: list, *, down: 
                     "changing in a hand-written migration first; nothing was written") from None
         if isinstance(operation, DropTable) and not down:
             _refuse_dangling_objects(scratch, operation.name, dropping)
-        if remakes:
-            _refuse_broken_remakes(scratch, schema, operation, broken_before)
-        if isinstance(operation, AlterTable) and not down:
-            _refuse_quoted_dropped_columns(scratch, operation)
-        for name, failure in _trigger_failures(scratch, firing).items():
-            if failing_before.get(name) != failure:
-                raise MigrateError(f"cannot {operation.describe()[0][2:].lower()}: trigger {name} would fail "
-                                   f"whenever it fires ({failure}; SQLite does not check what a trigger writes "
-                                   "until then); change or drop it in a hand-written migration first; nothing "
-                                   "was written")
+        if users:
+            _refuse_broken_users(scratch, operation, users, failing_before)
         for reader in readers:  # (those that worked before it)
             if (failure := _read_failure(scratch, reader)) is not None:
                 raise MigrateError(f"cannot {operation.describe()[0][2:].lower()}: virtual table {reader.name} reads "
@@ -3876,110 +3866,139 @@ def _execute_operations(scratch: sqlite3.Connection, operations: list, *, down: 
     return steps
 
 
-def _remakes_views_or_triggers(operation, schema: Schema | None, statements: list[str]) -> bool:
-    """Whether a rebuild drops and makes again views or triggers, as written."""
-    return (isinstance(operation, AlterTable) and schema is not None and bool(schema.views or schema.triggers)
-            and any(statement.startswith("DROP TABLE") for statement in statements))
+class _ColumnUsers(namedtuple("_ColumnUsers", "dropped objects quoted before")):
+    """What may use the columns a change drops (`dropped`, folded): the views
+    and triggers that name its table or fire on it (`objects`); those of them
+    and of its indexes that name a dropped column in double quotes
+    (`quoted`), with what failed when tried with it in brackets `before` the
+    change."""
+    __slots__ = ()
 
 
-def _refuse_broken_remakes(scratch: sqlite3.Connection, schema: Schema, operation, before: str | None) -> None:
-    """A rebuild makes the views and triggers again as they were written, and
-    SQLite checks their columns only when they are used: one that reads a
-    column the rebuild dropped would fail then (every UPDATE, for a trigger
-    on the table). An error the schema check finds now and did not find
-    `before` the rebuild is the rebuild's (one already broken is not)."""
-    failure = _schema_check_failure(scratch, schema)
-    if failure is not None and failure != before:
-        raise MigrateError(f"cannot {operation.describe()[0][2:].lower()}: SQLite says {failure} once the rebuild "
-                           "makes the views and triggers again as they were written; change or drop it in a "
-                           "hand-written migration first; nothing was written")
-
-
-def _refuse_quoted_dropped_columns(scratch: sqlite3.Connection, operation: AlterTable) -> None:
-    """SQLite reads a double-quoted name it cannot find as text: an index,
-    view or trigger that names a column this change drops as "b" goes on
-    with the constant 'b', without an error (SQLite's "double-quoted string
-    literal" quirk). Those that name the table are made again with such
-    names in brackets, which SQLite never reads as text, in a savepoint
-    undone at once, and the schema checked."""
+def _column_users(schema: Schema | None, operation) -> _ColumnUsers | None:
+    """For a change that drops columns of a table that views, triggers or
+    indexes may use: what to check before and after it (_ColumnUsers)."""
+    if not isinstance(operation, AlterTable) or schema is None:
+        return None
     dropped = {_fold(c.name) for c in operation.before.columns if operation.after.column(c.name) is None}
-    if not dropped:
-        return
-    schema, table = read_schema(scratch), operation.after.name
-    indexes = [SchemaObject("index", i.name, i.table, i.sql) for t in schema.tables if _fold(t.name) == _fold(table)
-               for i in t.indexes]
-    readers = [(reader, bracketed) for reader in indexes + [o for o in schema.views + schema.triggers
-                                                             if _mentions(o.sql, table)]
-               for bracketed in [_bracketed(reader.sql, dropped)] if bracketed != reader.sql]
-    if not readers:
-        return
-    failure, culprit = None, None
-    scratch.execute("SAVEPOINT quoted")
-    try:
-        for reader, bracketed in readers:
-            scratch.execute(f"DROP {reader.type.upper()} IF EXISTS {quote(reader.name)}")  # (a view's went with it)
-            try:
-                scratch.execute(bracketed)  # (an index checks its columns at once; a view or trigger when used)
-            except sqlite3.Error as exc:
-                failure, culprit = str(exc), reader
-                break
-        if failure is None:
-            failure = _schema_check_failure(scratch, schema)
-            culprit = next((reader for reader, _ in readers
-                            if failure and failure.startswith(f"error in {reader.type} {reader.name}:")), None)
-    finally:
-        scratch.execute("ROLLBACK TO quoted")
-        scratch.execute("RELEASE quoted")
-    if culprit is not None and "no such column" in failure:
-        name = next(_unquote(t.text) for t in _tokenize(culprit.sql) if t.kind == "ident" and t.text.startswith('"')
-                    and _fold(_unquote(t.text)) in dropped)
-        raise MigrateError(f"cannot {operation.describe()[0][2:].lower()}: {culprit.type} {culprit.name} names "
-                           f"\"{name}\" in double quotes, which SQLite reads as the text '{name}' once the "
-                           f"column is gone ({failure}), so it would go on as a constant without an error; "
-                           "change or drop it in a hand-written migration first; nothing was written")
+    table = operation.after.name
+    objects = [o for o in schema.views + schema.triggers
+               if _fold(o.table) == _fold(table) or _mentions(o.sql, table, strings=True)]
+    indexes = [SchemaObject("index", i.name, i.table, i.sql) for t in schema.tables
+               if _fold(t.name) == _fold(table) for i in t.indexes]
+    quoted = [o for o in indexes + objects if _bracketed(o.sql, dropped) != o.sql]
+    return _ColumnUsers(dropped, objects, quoted, None) if dropped and (objects or quoted) else None
 
 
-def _triggers_writing(schema: Schema | None, operation) -> list[SchemaObject]:
-    """The triggers that name a table from which the change drops columns:
-    what they write there (INSERT INTO t (b), UPDATE t SET b) SQLite checks
-    only when one fires."""
-    if not isinstance(operation, AlterTable) or schema is None or not schema.triggers \
-            or all(operation.after.column(c.name) for c in operation.before.columns):
-        return []
-    return [t for t in schema.triggers if _mentions(t.sql, operation.after.name)]
+def _failing_users(scratch: sqlite3.Connection, users: _ColumnUsers) -> dict:
+    """{(kind, name): error} of the users there are now that fail as they
+    are, and of the quoted ones tried with brackets (kind "bracketed ...")."""
+    there = {(kind, _fold(name)) for kind, name in scratch.execute("SELECT type, name FROM sqlite_master")}
+    users = users._replace(**{field: [u for u in getattr(users, field) if (u.type, _fold(u.name)) in there]
+                              for field in ("objects", "quoted")})  # (a change may drop an index of the column)
+    failing = _object_failures(scratch, users.objects)
+    if users.quoted:
+        scratch.execute("SAVEPOINT bracketed")
+        try:
+            made = []
+            for user in users.quoted:
+                scratch.execute(f"DROP {user.type.upper()} IF EXISTS {quote(user.name)}")  # (a view's triggers too)
+                try:
+                    scratch.execute(_bracketed(user.sql, users.dropped))
+                    made.append(user)
+                except sqlite3.Error as exc:  # an index checks its columns at once
+                    failing[(f"bracketed {user.type}", user.name)] = str(exc)
+            failing.update({(f"bracketed {kind}", name): error
+                            for (kind, name), error in _object_failures(scratch, made).items()})
+        finally:
+            scratch.execute("ROLLBACK TO bracketed")
+            scratch.execute("RELEASE bracketed")
+    return failing
 
 
-_EXPLAINED = count()  # (_trigger_failures)
-
-
-def _trigger_failures(scratch: sqlite3.Connection, triggers: list[SchemaObject]) -> dict[str, str]:
-    """{trigger: error} for those that would fail when they fire: a statement
-    that fires each is prepared (EXPLAIN, which runs nothing), which makes
-    SQLite compile the trigger's program too."""
-    failures = {}
-    for trigger in triggers:
-        words = [t.upper for t in _tokenize(trigger.sql)[:12]]
-        event = next((w for w in words if w in ("INSERT", "UPDATE", "DELETE")), "")
-        table = quote(trigger.table)
-        columns = [row[1] for row in scratch.execute(f"PRAGMA table_xinfo({table})") if not row[6]]  # (not generated)
-        firing = {"INSERT": f"INSERT INTO {table} DEFAULT VALUES", "DELETE": f"DELETE FROM {table}",
-                  "UPDATE": f"UPDATE {table} SET " + ", ".join(f"{quote(c)} = {quote(c)}" for c in columns)}
-        if event not in firing or not columns:
+def _refuse_broken_users(scratch: sqlite3.Connection, operation, users: _ColumnUsers, before: dict) -> None:
+    """A view or trigger that fails once columns are dropped, and worked
+    before: SQLite checks their columns only when they are used (a rebuild
+    makes them again as written, and a DROP COLUMN does not see what a
+    trigger on another table writes). And one that names a dropped column
+    in double quotes, which SQLite would read as text from then on without
+    an error: tried with the name in brackets, that fails now and did not."""
+    doing = f"cannot {operation.describe()[0][2:].lower()}"
+    for (kind, name), failure in _failing_users(scratch, users).items():
+        if (kind, name) in before:
             continue
-        try:  # (a new text each time: SQLite 3.40 crashes re-preparing Python's cached EXPLAIN after a DROP COLUMN)
-            scratch.execute(f"EXPLAIN {firing[event]} -- {next(_EXPLAINED)}").fetchall()
-        except sqlite3.Error as exc:
-            failures[trigger.name] = str(exc)
-    return failures
+        if kind.startswith("bracketed ") and "no such column" in failure:
+            user = next(u for u in users.quoted if u.name == name)
+            column = next(_unquote(t.text) for t in _tokenize(user.sql) if t.kind == "ident"
+                          and t.text.startswith('"') and _fold(_unquote(t.text)) in users.dropped)
+            raise MigrateError(f"{doing}: {user.type} {name} names \"{column}\" in double quotes, which SQLite "
+                               f"reads as the text '{column}' once the column is gone ({failure}), so it would go "
+                               "on as a constant without an error; change or drop it in a hand-written migration "
+                               "first; nothing was written")
+        if not kind.startswith("bracketed "):
+            when = "when read" if kind == "view" else "whenever it fires"
+            raise MigrateError(f"{doing}: {kind} {name} would fail {when} ({failure}; SQLite checks that only "
+                               "then); change or drop it in a hand-written migration first; nothing was written")
 
 
 def _bracketed(sql: str, names: set[str]) -> str:
-    """`sql` with each double-quoted name among `names` (folded) in brackets instead."""
+    """`sql` with each double-quoted name among `names` (folded) in brackets,
+    which SQLite never reads as text."""
     for token in reversed(_tokenize(sql)):
         if token.kind == "ident" and token.text.startswith('"') and _fold(_unquote(token.text)) in names \
                 and "]" not in token.text:
             sql = f"{sql[:token.start]}[{_unquote(token.text)}]{sql[token.end:]}"
     return sql
+
+
+def _object_failures(scratch: sqlite3.Connection, objects: list[SchemaObject]) -> dict:
+    """{(kind, name): error} for the views that fail when read and the
+    triggers that fail when they fire: a statement that fires them is
+    prepared (EXPLAIN, which runs nothing, compiles the triggers too), one
+    per table and event, and only when that fails, once per trigger alone."""
+    failing = {("view", v.name): f for v in objects if v.type == "view" for f in [_read_failure(scratch, v)] if f}
+    groups = {}
+    for trigger in (o for o in objects if o.type == "trigger"):
+        event = next((t.upper for t in _tokenize(trigger.sql)[:16] if t.upper in ("INSERT", "UPDATE", "DELETE")), "")
+        groups.setdefault((trigger.table, event), []).append(trigger)
+    for (table, event), triggers in groups.items():
+        if _firing_failure(scratch, table, event) is None:
+            continue
+        others = [name for (name,) in scratch.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND "
+                                                      "tbl_name = ? COLLATE NOCASE", (table,))]
+        for trigger in triggers:  # which of them fails: each alone, the others gone a moment
+            scratch.execute("SAVEPOINT alone")
+            try:
+                for other in others:
+                    if other != trigger.name:
+                        scratch.execute(f"DROP TRIGGER {quote(other)}")
+                failure = _firing_failure(scratch, table, event)
+            finally:
+                scratch.execute("ROLLBACK TO alone")
+                scratch.execute("RELEASE alone")
+            if failure is not None:
+                failing[("trigger", trigger.name)] = failure
+    return failing
+
+
+_EXPLAINED = count()  # (_firing_failure)
+
+
+def _firing_failure(scratch: sqlite3.Connection, table: str, event: str) -> str | None:
+    """SQLite's error preparing a statement that fires the `event` triggers
+    on `table` (EXPLAIN: nothing runs), else None."""
+    try:
+        columns = [row[1] for row in scratch.execute(f"PRAGMA table_xinfo({quote(table)})")
+                   if not row[6]]  # (SQLite refuses to UPDATE a generated column)
+        firing = {"INSERT": f"INSERT INTO {quote(table)} DEFAULT VALUES", "DELETE": f"DELETE FROM {quote(table)}",
+                  "UPDATE": f"UPDATE {quote(table)} SET " + ", ".join(f"{quote(c)} = {quote(c)}" for c in columns)}
+        if event not in firing or not columns:
+            return None
+        # a new text each time: SQLite 3.40 crashed re-preparing Python's cached EXPLAIN after a DROP COLUMN
+        scratch.execute(f"EXPLAIN {firing[event]} -- {next(_EXPLAINED)}").fetchall()
+    except sqlite3.Error as exc:  # (also a view that cannot be read: its triggers cannot fire)
+        return str(exc)
+    return None
 
 
 def _working_readers(scratch: sqlite3.Connection, schema: Schema, operation) -> list[SchemaObject]:
@@ -4072,29 +4091,22 @@ def _refuse_dangling_objects(scratch: sqlite3.Connection, dropped: str, dropping
 
 
 def _probe_trigger(scratch: sqlite3.Connection, schema: Schema, trigger: SchemaObject, dropped: str) -> None:
-    """With the other triggers gone, an error the schema check finds is this trigger's."""
-    failure = _schema_check_failure(scratch, schema, only_trigger=trigger.name)
-    if failure is not None and failure.startswith(f"error in trigger {trigger.name}:"):
-        _refuse_if_missing(failure, dropped, f"trigger {trigger.name} on {trigger.table}")
-
-
-def _schema_check_failure(scratch: sqlite3.Connection, schema: Schema, *, only_trigger: str | None = None) -> str | None:
-    """SQLite parses a view or trigger only when it is used, or when a table
-    is renamed: then it checks every one. So, in a savepoint undone at once,
-    a new table is renamed; what SQLite says ("error in trigger t: no such
-    column: b"), or None. With `only_trigger`, the other triggers go first."""
+    """SQLite parses a trigger only when it fires, or when a table is renamed:
+    then it checks every view and trigger. So, in a savepoint undone at once,
+    the other triggers go and a new table is renamed: an error in this
+    trigger is this trigger's."""
     taken = {_fold(o.name) for o in schema.tables + schema.views + schema.others + schema.triggers}
     free = [name for name in (f"_probe_{n}" for n in range(len(taken) + 2)) if _fold(name) not in taken][:2]
     scratch.execute("SAVEPOINT probe")
     try:
-        for other in schema.triggers if only_trigger is not None else ():
-            if other.name != only_trigger:
+        for other in schema.triggers:
+            if other.name != trigger.name:
                 scratch.execute(f"DROP TRIGGER {quote(other.name)}")
         scratch.execute(f"CREATE TABLE {quote(free[0])} (x)")
         scratch.execute(f"ALTER TABLE {quote(free[0])} RENAME TO {quote(free[1])}")
-        return None
-    except sqlite3.Error as exc:
-        return str(exc)
+    except sqlite3.Error as exc:  # "error in trigger t: no such table: main.x"
+        if str(exc).startswith(f"error in trigger {trigger.name}:"):
+            _refuse_if_missing(exc, dropped, f"trigger {trigger.name} on {trigger.table}")
     finally:
         scratch.execute("ROLLBACK TO probe")
         scratch.execute("RELEASE probe")
@@ -6047,16 +6059,21 @@ def _table_names(conn, among) -> set[str]:
 
 
 
-def _table_fates(statements) -> dict[str, str]:
-    """What `statements` leave of each table they make, drop or rename
-    (folded): "made" (also a rename's new name) or "gone", the last word."""
-    fates = {}
+def _table_fates(statements) -> tuple[dict[str, str], set[str]]:
+    """What `statements` leave (names folded): of each name they make, drop
+    or rename, the last word, "made" (also a rename's new name) or "gone";
+    and the tables that were there before them and are dropped for good
+    (a rename is no drop: the table lives on under its new name)."""
+    names, now = {}, {}  # now: a table that was there -> its name now, or None once dropped
     for action, name, detail in _table_ddl(statements):
         if action in ("create", "drop"):
-            fates[name] = "made" if action == "create" else "gone"
+            names[name] = "made" if action == "create" else "gone"
         elif action == "rename":
-            fates[name], fates[detail] = "gone", "made"
-    return fates
+            names[name], names[detail] = "gone", "made"
+        if action in ("drop", "rename"):
+            table = next((was for was, current in now.items() if current == name), name)
+            now[table] = detail if action == "rename" else None
+    return names, {table for table, current in now.items() if current is None}
 
 
 def _refuse_dangling_references(conn, steps: list[PlannedStep], dropped: dict, tables_before: set | None,
@@ -6090,9 +6107,10 @@ def _refuse_dangling_references(conn, steps: list[PlannedStep], dropped: dict, t
                 for (parent,) in conn.execute("SELECT DISTINCT \"table\" FROM pragma_foreign_key_list(?)", (child,))
                 if _fold(parent) in missing]
     if dangling and later:
-        fates = _table_fates([s for batch in later for step in batch for s in step.statements])
+        names, gone = _table_fates([s for batch in later for step in batch for s in step.statements])
         dangling = [(child, parent) for child, parent in dangling
-                    if fates.get(_fold(child)) != "gone" and fates.get(_fold(parent)) != "made"]
+                    if (_fold(child) not in gone or names.get(_fold(child)) == "made")  # (gone, and no new one)
+                    and names.get(_fold(parent)) != "made"]
     if not dangling:
         return
     parent = dangling[0][1]
