@@ -3838,7 +3838,7 @@ def _execute_operations(scratch: sqlite3.Connection, operations: list, *, down: 
         if fills:
             _check_fills(scratch, operation, down=down)
         readers = _working_readers(scratch, schema, operation) if schema is not None and not down else []
-        users = _column_users(schema, operation) if not down else None
+        users = _column_users(schema, operation, statements) if not down else None
         failing_before = _failing_users(scratch, users) if users else {}
         for statement in statements:
             try:
@@ -3875,19 +3875,23 @@ class _ColumnUsers(namedtuple("_ColumnUsers", "dropped objects quoted before")):
     __slots__ = ()
 
 
-def _column_users(schema: Schema | None, operation) -> _ColumnUsers | None:
-    """For a change that drops columns of a table that views, triggers or
-    indexes may use: what to check before and after it (_ColumnUsers)."""
+def _column_users(schema: Schema | None, operation, statements: list[str]) -> _ColumnUsers | None:
+    """For a change that drops columns of a table, or rebuilds it (making
+    its views and triggers again as written; WITHOUT ROWID takes the rowid
+    away), and that views, triggers or indexes may use: what to check
+    before and after it (_ColumnUsers)."""
     if not isinstance(operation, AlterTable) or schema is None:
         return None
     dropped = {_fold(c.name) for c in operation.before.columns if operation.after.column(c.name) is None}
+    if not dropped and not any(statement.startswith("DROP TABLE") for statement in statements):
+        return None
     table = operation.after.name
     objects = [o for o in schema.views + schema.triggers
                if _fold(o.table) == _fold(table) or _mentions(o.sql, table, strings=True)]
     indexes = [SchemaObject("index", i.name, i.table, i.sql) for t in schema.tables
                if _fold(t.name) == _fold(table) for i in t.indexes]
     quoted = [o for o in indexes + objects if _bracketed(o.sql, dropped) != o.sql]
-    return _ColumnUsers(dropped, objects, quoted, None) if dropped and (objects or quoted) else None
+    return _ColumnUsers(dropped, objects, quoted, None) if objects or quoted else None
 
 
 def _failing_users(scratch: sqlite3.Connection, users: _ColumnUsers) -> dict:
@@ -3961,23 +3965,24 @@ def _object_failures(scratch: sqlite3.Connection, objects: list[SchemaObject]) -
     for trigger in (o for o in objects if o.type == "trigger"):
         event = next((t.upper for t in _tokenize(trigger.sql)[:16] if t.upper in ("INSERT", "UPDATE", "DELETE")), "")
         groups.setdefault((trigger.table, event), []).append(trigger)
-    for (table, event), triggers in groups.items():
-        if _firing_failure(scratch, table, event) is None:
-            continue
-        others = [name for (name,) in scratch.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND "
-                                                      "tbl_name = ? COLLATE NOCASE", (table,))]
-        for trigger in triggers:  # which of them fails: each alone, the others gone a moment
-            scratch.execute("SAVEPOINT alone")
-            try:
-                for other in others:
-                    if other != trigger.name:
-                        scratch.execute(f"DROP TRIGGER {quote(other)}")
+    failed = [(table, event, triggers) for (table, event), triggers in groups.items()
+              if _firing_failure(scratch, table, event) is not None]
+    if not failed:
+        return failing
+    scratch.execute("SAVEPOINT alone")  # which of them fails: each alone, every other trigger gone a moment
+    try:
+        for (name,) in scratch.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+            scratch.execute(f"DROP TRIGGER {quote(name)}")
+        for table, event, triggers in failed:
+            for trigger in triggers:
+                scratch.execute(trigger.sql)
                 failure = _firing_failure(scratch, table, event)
-            finally:
-                scratch.execute("ROLLBACK TO alone")
-                scratch.execute("RELEASE alone")
-            if failure is not None:
-                failing[("trigger", trigger.name)] = failure
+                scratch.execute(f"DROP TRIGGER {quote(trigger.name)}")
+                if failure is not None:
+                    failing[("trigger", trigger.name)] = failure
+    finally:
+        scratch.execute("ROLLBACK TO alone")
+        scratch.execute("RELEASE alone")
     return failing
 
 
@@ -5023,7 +5028,8 @@ def _unique_constraints(conn, table: str, *, indexes_too: bool = False) -> set[s
     """The table's UNIQUE constraints (not its CREATE INDEX ones, unless
     `indexes_too`: a full unique index keeps the same rows out), each as
     its columns: "(a, b)"."""
-    return {"(" + ", ".join(_fold(info[2] or "?") for info in conn.execute(f"PRAGMA index_info({quote(name)})")) + ")"
+    return {"(" + ", ".join(_fold(info[2] or "?")
+                            for info in conn.execute(f"PRAGMA index_info({quote(name)})").fetchall()) + ")"
             for _, name, unique, origin, partial in conn.execute(f"PRAGMA index_list({quote(table)})").fetchall()
             if origin == "u" or (indexes_too and origin == "c" and unique and not partial)}
 
@@ -6055,7 +6061,7 @@ def _table_names(conn, among) -> set[str]:
     among = list(among)  # (SQLite's lower() folds ASCII letters only, as _fold does)
     return {_fold(name) for (name,) in conn.execute(
         f"SELECT name FROM sqlite_master WHERE type = 'table' AND lower(name) IN ({', '.join('?' * len(among))})",
-        among)}
+        among).fetchall()}  # (fetchall: a libsql cursor is not iterable)
 
 
 
@@ -6064,16 +6070,21 @@ def _table_fates(statements) -> tuple[dict[str, str], set[str]]:
     or rename, the last word, "made" (also a rename's new name) or "gone";
     and the tables that were there before them and are dropped for good
     (a rename is no drop: the table lives on under its new name)."""
-    names, now = {}, {}  # now: a table that was there -> its name now, or None once dropped
+    names, tables = {}, []  # tables: [its name before them or None (made by them), its name now or None]
     for action, name, detail in _table_ddl(statements):
         if action in ("create", "drop"):
             names[name] = "made" if action == "create" else "gone"
         elif action == "rename":
             names[name], names[detail] = "gone", "made"
-        if action in ("drop", "rename"):
-            table = next((was for was, current in now.items() if current == name), name)
-            now[table] = detail if action == "rename" else None
-    return names, {table for table, current in now.items() if current is None}
+        if action == "create":
+            tables.append([None, name])
+        elif action in ("drop", "rename"):
+            table = next((t for t in reversed(tables) if t[1] == name), None)
+            if table is None:
+                table = [name, name]
+                tables.append(table)
+            table[1] = detail if action == "rename" else None
+    return names, {before for before, now in tables if before is not None and now is None}
 
 
 def _refuse_dangling_references(conn, steps: list[PlannedStep], dropped: dict, tables_before: set | None,
@@ -6099,12 +6110,14 @@ def _refuse_dangling_references(conn, steps: list[PlannedStep], dropped: dict, t
     if all(table.isascii() and table.isidentifier() for table in missing):  # (`revert zero` speed)
         # a child's SQL names its parent, so SQLite reads only the foreign keys of tables whose SQL does
         candidates = [name for table in missing for (name,) in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND instr(lower(sql), ?) ORDER BY name", (table,))]
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND instr(lower(sql), ?) ORDER BY name",
+            (table,)).fetchall()]
     else:
         candidates = [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
-                                                       "ORDER BY name")]
+                                                       "ORDER BY name").fetchall()]
     dangling = [(child, parent) for child in dict.fromkeys(candidates)
-                for (parent,) in conn.execute("SELECT DISTINCT \"table\" FROM pragma_foreign_key_list(?)", (child,))
+                for (parent,) in conn.execute("SELECT DISTINCT \"table\" FROM pragma_foreign_key_list(?)",
+                                              (child,)).fetchall()
                 if _fold(parent) in missing]
     if dangling and later:
         names, gone = _table_fates([s for batch in later for step in batch for s in step.statements])

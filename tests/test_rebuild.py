@@ -576,10 +576,18 @@ class RebuildKeepsEverything(unittest.TestCase):
                 "trigger t2 would fail whenever it fires"),
             '"b" that was always text': ('CREATE TRIGGER t AFTER DELETE ON item BEGIN INSERT INTO log (x) VALUES '
                                          '("b"); END;', "rebuild", None),
+            "the nested trigger that fails is named": (
+                "CREATE TRIGGER tr1 AFTER INSERT ON log BEGIN INSERT INTO item (a) VALUES (1); END; CREATE TRIGGER "
+                "tr_i AFTER INSERT ON item BEGIN UPDATE item SET b = 1 WHERE id = new.id; END;", "drop",
+                "trigger tr_i would fail whenever it fires"),
+            "a rebuild that takes the rowid away": (
+                "CREATE VIEW v AS SELECT rowid AS r, a FROM item;", "without rowid", "view v would fail when read"),
         }
         changes = {"drop": lambda m: m.replace("    b: int = 0\n", ""),
                    "rebuild": lambda m: m.replace("    b: int = 0\n", "").replace("a: int = 0", "a: int = 5"),
-                   "rebuild only": lambda m: m.replace("a: int = 0", "a: int = 5")}
+                   "rebuild only": lambda m: m.replace("a: int = 0", "a: int = 5"),
+                   "without rowid": lambda m: m.replace("class Item:\n", "class Item:\n    __without_rowid__ = True\n")
+                   .replace("    id: Optional[int] = None\n@", "    id: int = 0\n@")}
         for label, (sql, change, refused) in cases.items():
             with self.subTest(label):
                 project = Project(self)

@@ -282,6 +282,10 @@ class Failures(unittest.TestCase):
                                      "-- migrate:down\n")  # renamed, not dropped: it still names question
         self.assertIn("leaves the foreign keys of choice naming table question, which it dropped",
                       self.assert_unchanged(self.project.apply))
+        self.project.write_migration("0005_rename_choice", "-- migrate:up\nALTER TABLE choice RENAME TO answer;\n"
+                                     "CREATE TABLE choice (x);\nDROP TABLE choice;\n-- migrate:down\n")  # another one
+        self.assertIn("leaves the foreign keys of choice naming table question, which it dropped",
+                      self.assert_unchanged(self.project.apply))
 
     def test_a_foreign_key_that_named_no_table_before_does_not_block_a_drop_of_nothing(self):
         self.project.write_migration("0002_odd", "-- migrate:up\nCREATE TABLE c (id INTEGER PRIMARY KEY, g INTEGER "
