@@ -35,7 +35,7 @@ See README.md.
 
 from __future__ import annotations
 
-if __name__ == "__main__":  # Ctrl-C while the rest of this file loads (0.1-0.2 s): exit 130 as main() does, no traceback
+if __name__ == "__main__":  # Ctrl-C while the rest of this file loads (0.1-0.2 s): exit 130 as main() does
     import signal
 
     def _interrupted_while_loading(number, frame):
@@ -5079,7 +5079,8 @@ def _rebuild_expectations(conn, steps: list[PlannedStep], migrations: list[Migra
                 _replay_migration(scratch, migration, up)
                 done += 1
             expectations[index] = tuple(
-                _TableObjects(table, frozenset(objects.columns), frozenset(objects.indexes), frozenset(objects.triggers),
+                _TableObjects(table, frozenset(objects.columns), frozenset(objects.indexes),
+                              frozenset(objects.triggers),
                               _kept_types(objects, before.get(table), renames.get(table, ("", {}))[1])
                               if reverting else objects.definitions)
                 for table, _ in tables for objects in [_table_objects(scratch, table)] if objects)
