@@ -3866,12 +3866,11 @@ def _execute_operations(scratch: sqlite3.Connection, operations: list, *, down: 
     return steps
 
 
-class _ColumnUsers(namedtuple("_ColumnUsers", "dropped objects quoted before")):
-    """What may use the columns a change drops (`dropped`, folded): the views
-    and triggers that name its table or fire on it (`objects`); those of them
-    and of its indexes that name a dropped column in double quotes
-    (`quoted`), with what failed when tried with it in brackets `before` the
-    change."""
+class _ColumnUsers(namedtuple("_ColumnUsers", "dropped objects quoted")):
+    """What may use the columns a change drops (`dropped`, folded) or the
+    table it rebuilds: the views and triggers that name the table or fire on
+    it (`objects`); those of them and of its indexes that name a dropped
+    column in double quotes (`quoted`)."""
     __slots__ = ()
 
 
@@ -3891,7 +3890,7 @@ def _column_users(schema: Schema | None, operation, statements: list[str]) -> _C
     indexes = [SchemaObject("index", i.name, i.table, i.sql) for t in schema.tables
                if _fold(t.name) == _fold(table) for i in t.indexes]
     quoted = [o for o in indexes + objects if _bracketed(o.sql, dropped) != o.sql]
-    return _ColumnUsers(dropped, objects, quoted, None) if objects or quoted else None
+    return _ColumnUsers(dropped, objects, quoted) if objects or quoted else None
 
 
 def _failing_users(scratch: sqlite3.Connection, users: _ColumnUsers) -> dict:
