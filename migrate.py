@@ -252,9 +252,35 @@ def _canonical(tokens: list[_Token]) -> str:
     return " ".join(parts)
 
 
-def canonical_sql(sql: str | None) -> str | None:
-    """`_canonical` of a piece of SQL text (None stays None)."""
-    return None if sql is None else _canonical(_tokenize(sql))
+def canonical_sql(sql: str | None, names: frozenset[str] | None = None) -> str | None:
+    """`_canonical` of a piece of SQL text (None stays None); with `names`,
+    of the text as SQLite reads it where those are the names in scope."""
+    if sql is None:
+        return None
+    tokens = _tokenize(sql)
+    return _canonical(tokens if names is None else _as_sqlite_reads(tokens, names))
+
+
+# A name SQLite resolves in a table's CHECK or index although no column has it.
+_ROWID_NAMES = frozenset({"rowid", "oid", "_rowid_"})
+
+
+def _as_sqlite_reads(tokens: list[_Token], names: frozenset[str]) -> list[_Token]:
+    """The tokens with each "word" in double quotes that is none of `names`
+    (folded) as the 'word' SQLite reads it as: a double-quoted name that
+    names nothing is a string (https://sqlite.org/quirks.html#dblquote).
+    SQLite's ALTER TABLE RENAME COLUMN and DROP COLUMN write such strings
+    back in single quotes in every CHECK, index, view and trigger of the
+    database, so the two spellings must compare equal. Beside a "." or
+    before "(" it is a name whatever it says."""
+    read = []
+    for i, token in enumerate(tokens):
+        if (token.text[:1] == '"' and _fold(_unquote(token.text)) not in names
+                and (i == 0 or tokens[i - 1].text != ".")
+                and (i + 1 == len(tokens) or tokens[i + 1].text not in (".", "("))):
+            token = token._replace(kind="string", text=quote_literal(_unquote(token.text)))
+        read.append(token)
+    return read
 
 
 def _matching_paren(tokens: list[_Token], open_at: int) -> int:
@@ -350,11 +376,13 @@ class ForeignKey:
 
 @dataclass(frozen=True)
 class Index:
-    """An index as SQLite stores it: its name, its table, and its CREATE INDEX text."""
+    """An index as SQLite stores it: its name, its table, and its CREATE INDEX
+    text; `names` are its table's columns, which a name in it may mean."""
     name: str
     table: str
     unique: bool
     sql: str
+    names: frozenset[str] = field(compare=False, repr=False)
 
     @cached_property
     def _definition(self) -> list[_Token]:
@@ -366,7 +394,7 @@ class Index:
     @cached_property
     def signature(self) -> tuple:
         """Name, uniqueness and everything after the table name."""
-        return (_fold(self.name), self.unique, _canonical(self._definition))
+        return (_fold(self.name), self.unique, _canonical(_as_sqlite_reads(self._definition, self.names)))
 
     @cached_property
     def columns(self) -> tuple[str, ...] | None:
@@ -1433,8 +1461,9 @@ def read_schema(conn) -> Schema:
 def _read_table(conn, name: str, sql: str, index_sql: dict) -> Table:
     parsed = _parse_create_table(sql)
     columns, pk = [], []
-    for _, col_name, col_type, notnull, default, pk_position, hidden in conn.execute(
-            f"PRAGMA main.table_xinfo({quote(name)})").fetchall():  # main: a TEMP table may share the name
+    column_rows = conn.execute(f"PRAGMA main.table_xinfo({quote(name)})").fetchall()  # main: a TEMP table may share the name
+    names = _ROWID_NAMES | {_fold(row[1]) for row in column_rows}
+    for _, col_name, col_type, notnull, default, pk_position, hidden in column_rows:
         extra = parsed["columns"].get(_fold(col_name), {})
         if default is not None and default.upper() == "NULL":
             default = None
@@ -1456,7 +1485,7 @@ def _read_table(conn, name: str, sql: str, index_sql: dict) -> Table:
             info = conn.execute(f"PRAGMA main.index_info({quote(index_name)})").fetchall()
             unique.append(tuple(r[2] for r in info))
         elif origin == "c":
-            indexes.append(Index(index_name, name, bool(is_unique), index_sql[_fold(index_name)]))
+            indexes.append(Index(index_name, name, bool(is_unique), index_sql[_fold(index_name)], names))
     table = Table(name, sql, tuple(columns), primary_key, foreign_keys,
                   tuple(sorted(unique)), tuple(parsed["checks"]),
                   tuple(sorted(indexes, key=lambda i: _fold(i.name))),
@@ -1501,25 +1530,26 @@ def _parse_create_table(sql: str) -> dict:
     options = {t.upper for t in tokens[close_at + 1:]}
     result = {"columns": {}, "checks": [], "autoincrement": False,
               "strict": "STRICT" in options, "without_rowid": "ROWID" in options}
+    items = [item for item in items if item]
+    constraint = ("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN")  # (what else starts a column)
+    names = _ROWID_NAMES | {_fold(_unquote(item[0].text)) for item in items if item[0].upper not in constraint}
     for item in items:
-        if not item:
-            continue
-        if item[0].upper in ("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"):
-            result["checks"].extend(_constraint_checks(item))
+        if item[0].upper in constraint:
+            result["checks"].extend(_constraint_checks(item, names))
         else:
-            facts = _column_facts(item, sql)
+            facts = _column_facts(item, sql, names)
             facts["definition"] = sql[item[0].start:item[-1].end]
             result["autoincrement"] |= facts.pop("autoincrement")
             result["columns"][_fold(_unquote(item[0].text))] = facts
     return result
 
 
-def _constraint_checks(item: list[_Token]) -> list[str]:
+def _constraint_checks(item: list[_Token], names: frozenset[str]) -> list[str]:
     checks, i = [], 0
     while i < len(item):
         if item[i].upper == "CHECK" and i + 1 < len(item) and item[i + 1].text == "(":
             end = _matching_paren(item, i + 1)
-            checks.append(_canonical(item[i + 2:end]))
+            checks.append(_canonical(_as_sqlite_reads(item[i + 2:end], names)))
             i = end
         elif item[i].text == "(":
             i = _matching_paren(item, i)
@@ -1527,7 +1557,10 @@ def _constraint_checks(item: list[_Token]) -> list[str]:
     return checks
 
 
-def _column_facts(item: list[_Token], sql: str) -> dict:
+def _column_facts(item: list[_Token], sql: str, names: frozenset[str]) -> dict:
+    """A column's COLLATE, CHECK, generated expression and AUTOINCREMENT,
+    its expressions as SQLite reads them where `names` are its table's
+    columns (_as_sqlite_reads)."""
     facts = {"collate": None, "check": None, "generated": None, "autoincrement": False}
     i = 1
     while i < len(item):
@@ -1538,11 +1571,12 @@ def _column_facts(item: list[_Token], sql: str) -> dict:
         elif word in ("CHECK", "AS") and i + 1 < len(item) and item[i + 1].text == "(":
             end = _matching_paren(item, i + 1)
             if word == "CHECK":  # as written, for messages; compared by canonical_sql
-                written = sql[item[i + 2].start:item[end - 1].end] if end > i + 2 else ""
+                written = _text_as_sqlite_reads(sql, item[i + 2:end], names) if end > i + 2 else ""
                 facts["check"] = " AND ".join(([facts["check"]] if facts["check"] else []) + [written])
             else:
                 stored = end + 1 < len(item) and item[end + 1].upper == "STORED"
-                facts["generated"] = ("STORED " if stored else "VIRTUAL ") + _canonical(item[i + 2:end])
+                expression = _canonical(_as_sqlite_reads(item[i + 2:end], names))
+                facts["generated"] = ("STORED " if stored else "VIRTUAL ") + expression
             i = end
         elif word == "AUTOINCREMENT":
             facts["autoincrement"] = True
@@ -1550,6 +1584,16 @@ def _column_facts(item: list[_Token], sql: str) -> dict:
             i = _matching_paren(item, i)
         i += 1
     return facts
+
+
+def _text_as_sqlite_reads(sql: str, tokens: list[_Token], names: frozenset[str]) -> str:
+    """The text of `tokens`, a run of those of `sql`, with its spacing and
+    comments, as SQLite reads it (_as_sqlite_reads)."""
+    parts, at = [], tokens[0].start
+    for written, read in zip(tokens, _as_sqlite_reads(tokens, names)):
+        parts += [sql[at:written.start], read.text]
+        at = written.end
+    return "".join(parts)
 
 
 def _dependency_order(tables: list[Table]) -> list[Table]:
@@ -4153,7 +4197,7 @@ def schema_differences(actual: Schema, expected: Schema, *, unmanaged: frozenset
 def _object_differences(actual: Schema, expected: Schema, names: tuple[str, str]) -> list[str]:
     """Views, triggers and virtual tables present in one schema and not the
     other, or changed. `names` says what the two are, for the messages."""
-    lines = []
+    lines, scope = [], _names_in_scope(actual, expected)
     for kind in ("views", "triggers", "others"):
         have = {_fold(o.name): o for o in getattr(actual, kind)}
         want = {_fold(o.name): o for o in getattr(expected, kind)}
@@ -4163,9 +4207,34 @@ def _object_differences(actual: Schema, expected: Schema, names: tuple[str, str]
                 lines.append(f"{what} {want[key].name}: in {names[1]}, not in {names[0]}")
             elif key not in want:
                 lines.append(f"{what} {have[key].name}: in {names[0]}, not in {names[1]}")
-            elif canonical_sql(have[key].sql) != canonical_sql(want[key].sql):
+            elif not _same_object_sql(have[key], want[key], scope):
                 lines.append(f"{what} {have[key].name} in {names[0]} differs from {names[1]}")
     return lines
+
+
+def _same_object_sql(one: SchemaObject, other: SchemaObject, scope: frozenset[str]) -> bool:
+    """Whether two views, triggers or virtual tables say the same; those of a
+    view or trigger as SQLite reads them where `scope` are the names in it
+    (SQLite's ALTER TABLE leaves a virtual table's text as it is)."""
+    names = scope if one.type in ("view", "trigger") else None
+    return canonical_sql(one.sql, names) == canonical_sql(other.sql, names)
+
+
+def _names_in_scope(*schemas: Schema, texts: list[str] = ()) -> frozenset[str]:
+    """Every name a view or trigger of these schemas may mean (folded): their
+    tables, columns and views, and each word of their SQL and of `texts` (an
+    alias). A name in double quotes that is none of these is a string
+    (_as_sqlite_reads)."""
+    names = set(_ROWID_NAMES)
+    for schema in schemas:
+        names.update(_fold(t.name) for t in schema.tables)
+        names.update(_fold(c.name) for t in schema.tables for c in t.columns)
+        names.update(_fold(thing.name) for thing in schema.views + schema.triggers)
+        texts = [*texts, *(thing.sql for thing in schema.views + schema.triggers)]
+    for text in texts:
+        names.update(_fold(_unquote(t.text)) for t in _tokens(text or "")
+                     if t.kind == "word" or t.kind == "ident" and t.text[:1] != '"')
+    return frozenset(names)
 
 
 def _key_mismatches(scratch: sqlite3.Connection) -> set[str]:
@@ -5320,8 +5389,11 @@ def _objects_made_by_hand(conn, live: _TableObjects, wanted: _TableObjects) -> l
     whether the files define it otherwise)."""
     name, extra = live.name, live.definitions - wanted.definitions
     expected = {(kind, key): text for kind, key, text in wanted.definitions}
-    changed = {(kind, key) for kind, key, text in extra if kind in ("index", "trigger")
+    changed = {(kind, key): text for kind, key, text in extra if kind in ("index", "trigger")
                and (kind, key) in expected and canonical_sql(text) != canonical_sql(expected[kind, key])}
+    if changed:  # unless only in the "strings" SQLite's ALTER TABLE writes in single quotes
+        scope = _names_in_scope(read_schema(conn), texts=list(changed.values()) + [expected[k] for k in changed])
+        changed = {k for k, text in changed.items() if canonical_sql(text, scope) != canonical_sql(expected[k], scope)}
     found = []
     for kind, key, live_sql in extra:  # clauses no PRAGMA reports, which the files do not write: a rebuild loses them
         if (kind, key) == ("table", _fold(name)):
@@ -6638,11 +6710,12 @@ def _initial_tables_exist(conn, migration: Migration) -> bool:
     for table in present:
         one, made, names = Schema((actual.table(table.name),)), Schema((table,)), ("the database", migration.name)
         problems += schema_differences(one, made, names=names) + _clause_differences(one, made, names)
+    scope = _names_in_scope(actual, expected)
     for kind in ("views", "triggers", "others"):  # a trigger missing would be missed silently
         have = {_fold(o.name): o for o in getattr(actual, kind)}
         for made in getattr(expected, kind):
             there = have.get(_fold(made.name))
-            if there is None or canonical_sql(there.sql) != canonical_sql(made.sql):
+            if there is None or not _same_object_sql(there, made, scope):
                 problems.append(f"{made.type} {made.name} is {'missing' if there is None else 'defined otherwise'}")
     if problems:
         raise MigrateError(f"--fake-initial: the database does not match {migration.name} "

@@ -379,6 +379,16 @@ class Commands(unittest.TestCase):
                              "CREATE TRIGGER p_log AFTER INSERT ON p BEGIN INSERT INTO log VALUES (1); END")
         self.assertIn("Applying 0001_initial... FAKED", self.run_ok("apply", "--fake-initial"))
 
+    def test_fake_initial_reads_double_quoted_text_as_sqlite_rewrites_it(self):
+        # a database that has run a RENAME COLUMN or DROP COLUMN holds 'x' where its files say "x"
+        self.project.write_migration("0001_initial", '-- migrate:up\nCREATE TABLE p (a TEXT);\nCREATE VIEW pv AS '
+                                     'SELECT a FROM p WHERE a != "x";\n-- migrate:down\nDROP VIEW pv;\nDROP TABLE p;\n')
+        self.project.execute("CREATE TABLE p (a TEXT, gone)", 'CREATE VIEW pv AS SELECT a FROM p WHERE a != "x"',
+                             "ALTER TABLE p DROP COLUMN gone")
+        self.assertEqual(self.project.query("SELECT sql FROM sqlite_master WHERE name = 'pv'"),
+                         [("CREATE VIEW pv AS SELECT a FROM p WHERE a != 'x'",)])
+        self.assertIn("Applying 0001_initial... FAKED", self.run_ok("apply", "--fake-initial"))
+
     def test_a_database_adopted_keeps_its_index_names_when_the_models_name_them(self):
         self.project.execute('CREATE TABLE "question" ("question_text" TEXT NOT NULL, "id" INTEGER PRIMARY KEY)',
                              'CREATE INDEX "idx_question_text" ON "question" ("question_text")')

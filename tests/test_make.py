@@ -103,6 +103,44 @@ class MakeThenCheck(unittest.TestCase):
         strict.models(setting.format("'2'"))
         self.assertEqual(strict.make(write=False).operations, ("~ Alter column setting.value: default 2 -> '2'",))
 
+    def test_double_quoted_text_that_sqlite_rewrites_in_an_alter_is_no_change(self):
+        # SQLite's RENAME COLUMN and DROP COLUMN rewrite "text" that names nothing as 'text' in every
+        # view, trigger, CHECK and partial index of the database: the same schema, in other words
+        models = ("@dataclass\nclass T:\n    a: str = field(default='', metadata={'check': 'a != \"done\"'})\n"
+                  "    b: str = ''\n    c: str = ''\n    id: Optional[int] = None\n"
+                  "@dataclass\nclass Log:\n    __managed__ = False\n    m: Optional[str] = None\n")
+        project = Project(self)
+        project.models(models)
+        project.make()
+        project.write_migration("0002_hand", """-- migrate:up
+            CREATE VIEW v AS SELECT id, "hello" AS greeting FROM t WHERE a != "x";
+            CREATE TABLE log (m TEXT, CHECK (m != "no"));
+            CREATE INDEX t_partial ON t (a) WHERE a != "empty";
+            CREATE TRIGGER t_log AFTER INSERT ON t BEGIN INSERT INTO log VALUES ("added"); END;
+            -- migrate:down
+            DROP TRIGGER t_log;
+            DROP INDEX t_partial;
+            DROP TABLE log;
+            DROP VIEW v;
+            """)
+        project.apply()
+        project.models(models.replace("    b: str = ''\n", "").replace("c: str", "d: str"))
+        result = project.make(questioner=migrate.Questioner(renames=["t.c=d"]))
+        self.assertEqual(result.operations, ("~ Rename column t.c to d", "- Drop column t.b"))
+        self.assertEqual(project.make(write=False).operations, (), "the models match the new migration")
+        project.apply()
+        self.assertEqual(migrate.check(project.db, models=project.models_path, directory=project.directory), [])
+        project.revert(target="0002_hand")
+        self.assertEqual(migrate.check(project.db, models=None, directory=project.directory), [],
+                         "the text SQLite rewrote is no drift")
+        os.remove(os.path.join(project.directory, project.files()[2]))
+        project.models(models.replace("c: str = ''", "c: int = 0"))  # a rebuild of t, with its trigger again
+        self.assertEqual(project.make().operations, ("~ Alter column t.c: type TEXT -> INTEGER, default '' -> 0",))
+        self.assertEqual([step.warnings for step in project.apply()], [()], "the trigger is the files' own")
+        project.execute("INSERT INTO t (a) VALUES ('y')")
+        self.assertEqual(project.query("SELECT greeting FROM v"), [("hello",)])
+        self.assertEqual(project.query("SELECT m FROM log"), [("added",)])
+
     def test_dropping_a_table_that_an_unmanaged_tables_foreign_key_names_is_refused(self):
         project = Project(self)
         project.models("@dataclass\nclass Author:\n    name: str = ''\n    id: Optional[int] = None\n")
