@@ -3894,7 +3894,7 @@ def _execute_operations(scratch: sqlite3.Connection, operations: list, *, down: 
                                        f"{' (for the down section)' if down else ''} fail{'s' * (len(fills) == 1)} in the copy of the rows "
                                        f"({exc}): fix the expression; nothing was written") from None
                 raise MigrateError(
-                    f"cannot {operation.describe()[0][2:].lower()}: SQLite says {exc} while running "
+                    f"{_cannot(operation, str(exc))}: SQLite says {exc} while running "
                     f"{_shorten(statement)}; a view, trigger or hand-written index that uses it may need "
                     "changing in a hand-written migration first; nothing was written") from None
         if isinstance(operation, DropTable) and not down:
@@ -3903,7 +3903,7 @@ def _execute_operations(scratch: sqlite3.Connection, operations: list, *, down: 
             _refuse_broken_users(scratch, operation, users, failing_before)
         for reader in readers:  # (those that worked before it)
             if (failure := _read_failure(scratch, reader)) is not None:
-                raise MigrateError(f"cannot {operation.describe()[0][2:].lower()}: virtual table {reader.name} reads "
+                raise MigrateError(f"{_cannot(operation, failure)}: virtual table {reader.name} reads "
                                    f"{_altered_table(operation)} and would fail ({failure}); drop it, or make it "
                                    "again to match, in a hand-written migration first; nothing was written")
         steps.append((operation, statements, inverse))
@@ -3963,6 +3963,16 @@ def _failing_users(scratch: sqlite3.Connection, users: _ColumnUsers) -> dict:
     return failing
 
 
+def _cannot(operation, failure: str = "") -> str:
+    """"cannot drop column t.b": what `operation` does, in its line that
+    names the column of SQLite's "no such column" in `failure`, if one does
+    (a rebuild may drop several)."""
+    lines = operation.describe()
+    missing = re.search(r"no such column: (?:\S+\.)?(\S+)", failure)
+    named = [line for line in lines if missing and _fold(line).endswith(_fold(f".{missing.group(1)}"))]
+    return f"cannot {(named or lines)[0][2:].lower()}"
+
+
 def _refuse_broken_users(scratch: sqlite3.Connection, operation, users: _ColumnUsers, before: dict) -> None:
     """A view or trigger that fails once columns are dropped, and worked
     before: SQLite checks their columns only when they are used (a rebuild
@@ -3970,10 +3980,10 @@ def _refuse_broken_users(scratch: sqlite3.Connection, operation, users: _ColumnU
     trigger on another table writes). And one that names a dropped column
     in double quotes, which SQLite would read as text from then on without
     an error: tried with the name in brackets, that fails now and did not."""
-    doing = f"cannot {operation.describe()[0][2:].lower()}"
     for (kind, name), failure in _failing_users(scratch, users).items():
         if (kind, name) in before:
             continue
+        doing = _cannot(operation, failure)
         if kind.startswith("bracketed ") and "no such column" in failure:
             user = next(u for u in users.quoted if u.name == name)
             column = next(_unquote(t.text) for t in _tokenize(user.sql) if t.kind == "ident"

@@ -508,21 +508,25 @@ class RebuildKeepsEverything(unittest.TestCase):
         self.assertEqual(project.schema_sql(), schema_before)
 
     def test_a_rebuild_that_would_make_a_view_or_trigger_again_over_a_dropped_column_is_refused(self):
-        models = "@dataclass\nclass T:\n    a: int = 0\n    b: Optional[int] = None\n    id: Optional[int] = None\n"
+        models = ("@dataclass\nclass T:\n    a: int = 0\n    b: Optional[int] = None\n    c: Optional[int] = None\n"
+                  "    id: Optional[int] = None\n")
         readers = {  # SQLite makes them again without a word, then fails when they are used
-            "view": ("CREATE VIEW v AS SELECT b FROM t;", "view v would fail when read"),
+            "view": ("CREATE VIEW v AS SELECT b FROM t;", "b", "view v would fail when read"),
             "trigger on the table": ("CREATE TRIGGER tr AFTER UPDATE ON t BEGIN UPDATE t SET b = b + 1 WHERE id = "
-                                     "new.id AND new.b < 0; END;", "trigger tr would fail whenever it fires"),
+                                     "new.id AND new.b < 0; END;", "b", "trigger tr would fail whenever it fires"),
+            "view of the second column dropped": ("CREATE VIEW v AS SELECT c FROM t;", "c",
+                                                  "view v would fail when read"),
         }
-        for label, (sql, name) in readers.items():
+        for label, (sql, column, name) in readers.items():
             with self.subTest(label):
                 project = Project(self)
                 project.models(models)
                 project.make()
                 project.write_migration("0002_hand", f"-- migrate:up\n{sql}\n-- migrate:down\n")
-                project.models(models.replace("a: int = 0", "a: int = 5").replace("    b: Optional[int] = None\n", ""))
-                with self.assertRaisesRegex(migrate.MigrateError, rf"^cannot drop column t\.b: {name} \(no such "
-                                            "column: b; SQLite checks that only then\); change or drop it"):
+                project.models(models.replace("a: int = 0", "a: int = 5").replace("    b: Optional[int] = None\n", "")
+                               .replace("    c: Optional[int] = None\n", ""))
+                with self.assertRaisesRegex(migrate.MigrateError, rf"^cannot drop column t\.{column}: {name} \(no "
+                                            f"such column: {column}; SQLite checks that only then\); change or drop"):
                     project.make()  # (a new default for a: a rebuild, not ALTER TABLE DROP COLUMN)
                 self.assertEqual(len(project.files()), 2, "nothing was written")
 
