@@ -4887,15 +4887,20 @@ def _refuse_number_clashes(steps, migrations: dict, records: dict) -> None:
         later = sum(1 for name in records if _number(name) >= _number(other))
         reverts = "it, dropping what it made" if later == 1 else \
             f"the {later} applied migrations from it on, dropping what they made"
+        revert = (f"python migrate.py apply {before} (its down SQL is recorded), which reverts {reverts}"
+                  if records[other].down is not None else None)  # (without it the revert is refused)
         if same:  # swapping the numbers keeps the data; the revert drops it
             raise MigrateError(f"the database applied {other}, since renumbered to {same}, and {step.name} now "
                                f"has its number: rename {same} back to {other} and give {step.name} the number "
-                               f"{_number(same):04d} instead (if no database applied it yet), or revert {other} with "
-                               f"python migrate.py apply {before} (its down SQL is recorded), which reverts "
-                               f"{reverts}, then apply again; nothing was changed")
+                               f"{_number(same):04d} instead (if no database applied it yet)"
+                               + (f", or revert {other} with {revert}, then apply again" if revert else "")
+                               + "; nothing was changed")
+        if revert is None:
+            raise MigrateError(f"migration {step.name} has the number of {other}, which the database applied and "
+                               "whose file is gone (another branch?), with no down SQL recorded: restore that file "
+                               f"(git checkout) and give {step.name} the next free number; nothing was changed")
         raise MigrateError(f"migration {step.name} has the number of {other}, which the database applied and "
-                           f"whose file is gone (another branch?): restore that file, or revert it with python "
-                           f"migrate.py apply {before} (its down SQL is recorded), which reverts {reverts}; "
+                           f"whose file is gone (another branch?): restore that file, or revert it with {revert}; "
                            "nothing was changed")
 
 

@@ -1021,6 +1021,11 @@ class Failures(unittest.TestCase):
         message = self.assert_unchanged(project.apply, project)
         self.assertIn("in place of the migrations it replaces and whose file is gone: restore that file", message)
         self.assertNotIn("revert", message)  # that would revert everything it replaced
+        project.execute("UPDATE _migrations SET name = '0001_a', down_sql = NULL")  # recorded without a down section
+        message = self.assert_unchanged(project.apply, project)
+        self.assertIn("has the number of 0001_a, which the database applied and whose file is gone (another "
+                      "branch?), with no down SQL recorded: restore that file", message)
+        self.assertNotIn("apply zero", message)  # which would fail: nothing says how to revert it
 
 
 class AllowChanged(unittest.TestCase):
