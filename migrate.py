@@ -3174,6 +3174,9 @@ def _statement_problem(statement: str) -> str | None:
         return "this PRAGMA has no effect inside a transaction"
     if words[:1] == ["PRAGMA"] and "QUERY_ONLY" in words:
         return "this PRAGMA would stop the migration's own row in _migrations being written"
+    if words[:1] == ["PRAGMA"] and "WRITABLE_SCHEMA" in words:
+        return ("PRAGMA writable_schema lets SQL write sqlite_master itself, which SQLite does not check: one wrong "
+                "write leaves the database unreadable")
     return None
 
 
@@ -5894,6 +5897,24 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
     return done
 
 
+# Settings of the connection that a migration may change with a PRAGMA, and
+# that would change what the later migrations of the run do (a CHECK not
+# checked, ALTER TABLE's renames, triggers): each migration starts with them as
+# the run found them, as it would run alone, and leaves them so.
+_CONNECTION_PRAGMAS = ("defer_foreign_keys", "ignore_check_constraints", "legacy_alter_table",
+                       "recursive_triggers", "reverse_unordered_selects", "trusted_schema")
+_PRAGMA = re.compile(r"\bpragma\b", re.I)  # a quick look: most migrations have none (runner speed)
+
+
+def _connection_settings(conn) -> dict:
+    settings = {}
+    for name in _CONNECTION_PRAGMAS:
+        row = conn.execute(f"PRAGMA {name}").fetchone()  # (none from a SQLite too old to know it)
+        if row:
+            settings[name] = row[0]
+    return settings
+
+
 def _run_steps(conn, steps: list[PlannedStep], *, fake: bool, on_start, recorded: set,
                create_table: bool, kept_temp: set | None) -> list[Step]:
     """Each step's statements and its migrations-table row, inside the caller's transaction.
@@ -5908,7 +5929,13 @@ def _run_steps(conn, steps: list[PlannedStep], *, fake: bool, on_start, recorded
             continue
         ticks = (lambda seconds, step=step: on_start(step.action, step.name, seconds)) if on_start else None
         unknown = _check_rebuilt_tables(conn, step) if step.rebuilds and not fake else []
-        _run_statements(conn, step, () if fake else step.statements, ticks, create_table=create_table)
+        statements = () if fake else step.statements
+        settings = _connection_settings(conn) if any(_PRAGMA.search(s) for s in statements) else {}
+        try:
+            _run_statements(conn, step, statements, ticks, create_table=create_table)
+        finally:
+            for name, value in settings.items():
+                conn.execute(f"PRAGMA {name} = {int(value)}")
         if kept_temp is not None:
             _drop_temp_objects(conn, kept_temp)
         create_table = False

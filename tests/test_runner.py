@@ -488,6 +488,29 @@ class Failures(unittest.TestCase):
                                      "CREATE TRIGGER t AFTER INSERT ON choice BEGIN SELECT 1; END;\nDROP TABLE fine;\n")
         self.assertEqual([s.name for s in self.project.apply()], ["0002_fine"])
 
+    def test_a_connection_setting_a_migration_changes_is_its_own_not_the_next_ones(self):
+        # applied alone, 0003 fails on the CHECK; applied after 0002 in the same run it must too
+        self.project.write_migration("0002_lax", "-- migrate:up\nPRAGMA ignore_check_constraints = ON;\n"
+                                     "PRAGMA recursive_triggers = 1;\n-- migrate:down\n")
+        self.project.write_migration("0003_checked", "-- migrate:up\nCREATE TABLE scores (n CHECK (n >= 0));\n"
+                                     "INSERT INTO scores VALUES (-1);\n-- migrate:down\nDROP TABLE scores;\n")
+        conn = sqlite3.connect(self.project.db, isolation_level=None)
+        self.addCleanup(conn.close)
+        with self.assertRaisesRegex(migrate.MigrateError, "0003_checked failed: CHECK constraint failed"):
+            migrate.apply(conn, directory=self.project.directory)
+        self.assertEqual([s.applied for s in self.project.status()], [True, True, False])
+        self.assertEqual([conn.execute(f"PRAGMA {name}").fetchone() for name in ("ignore_check_constraints",
+                         "recursive_triggers")], [(0,), (0,)], "the caller's connection is left as found")
+
+    def test_a_migration_that_writes_the_schema_table_itself_is_refused(self):
+        for statement in ("PRAGMA writable_schema = ON;", "PRAGMA main.writable_schema=1;", "pragma WRITABLE_SCHEMA;"):
+            with self.subTest(statement):
+                self.project.write_migration("0002_hack", f"-- migrate:up\n{statement}\nUPDATE sqlite_master SET "
+                                             "sql = 'garbage' WHERE name = 'choice';\n-- migrate:down\n")
+                message = self.assert_unchanged(self.project.apply)
+                self.assertIn("0002_hack: PRAGMA writable_schema lets SQL write sqlite_master itself, which SQLite "
+                              "does not check", message)
+
     def test_a_refused_statement_in_a_later_migration_stops_the_earlier_ones_too(self):
         self.project.write_migration("0002_fine", "-- migrate:up\nCREATE TABLE fine (x);\n-- migrate:down\n")
         self.project.write_migration("0003_vacuum", "-- migrate:up\nVACUUM;\n-- migrate:down\n")
