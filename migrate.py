@@ -3132,6 +3132,32 @@ def _changes_the_connection(statements: list[str]) -> bool:
     return any(_first_tokens(statement, 1)[0].upper in _CONNECTION_WORDS for statement in statements)
 
 
+# Settings of the connection that a migration may change with a PRAGMA, and
+# that would change what the later migrations of the run do (a CHECK not
+# checked, ALTER TABLE's renames, triggers): each migration starts with them as
+# the run found them, as it would run alone, and leaves them so.
+_CONNECTION_PRAGMAS = ("defer_foreign_keys", "ignore_check_constraints", "legacy_alter_table",
+                       "recursive_triggers", "reverse_unordered_selects", "trusted_schema")
+_PRAGMA = re.compile(r"\bpragma\b", re.I)  # a quick look: most migrations have none (runner speed)
+
+
+@contextmanager
+def _settings_kept(conn, statements):
+    """Run a migration's statements (in the `with` block), then set back
+    the settings of _CONNECTION_PRAGMAS that they changed, also on failure."""
+    settings = {}
+    if any(_PRAGMA.search(statement) for statement in statements):
+        for name in _CONNECTION_PRAGMAS:
+            row = conn.execute(f"PRAGMA {name}").fetchone()  # (none from a SQLite too old to know it)
+            if row:
+                settings[name] = row[0]
+    try:
+        yield
+    finally:
+        for name, value in settings.items():
+            conn.execute(f"PRAGMA {name} = {int(value)}")
+
+
 def _temp_objects(conn) -> set[tuple[str, str]]:
     """The connection's TEMP tables, views, triggers and indexes (usually
     none: one query on a tiny table)."""
@@ -3236,22 +3262,23 @@ def _replay_migration(scratch: sqlite3.Connection, migration: Migration, stateme
     edited = (", then run `apply --allow-changed` once to record the edit" if recorded else
               " (a database that applied it then needs `apply --allow-changed` once to record the edit)")
     the_file = "its file" if recorded else "the file"
-    for statement in statements:
-        if (not _PLAIN_CREATE.match(statement) and _reaches_other_files(statement)) or \
-                _names_migrations_table(statement):
-            raise MigrateError(f"migration {migration.path}: {_statement_problem(statement)}: "
-                               f"{_shorten(statement)}; remove it from {the_file} (run it by hand outside "
-                               f"migrations){edited}")
-        try:
-            scratch.execute(statement)
-        except sqlite3.Error as exc:
-            hint = (" (if the table is made outside the migrations, by the application or another tool, make it "
-                    "in one too, with CREATE TABLE IF NOT EXISTS before this statement, and give it a model with "
-                    "__managed__ = False)") if str(exc).startswith("no such table") and not recorded else ""
-            fix = ("if an edit of its file since fixes that, run `apply --allow-changed` once to record it"
-                   if recorded else f"fix the file{edited}")
-            raise MigrateError(f"migration {migration.path} fails when replayed: {exc} in "
-                               f"statement: {_shorten(statement)}{hint}; {fix}") from None
+    with _settings_kept(scratch, statements):
+        for statement in statements:
+            if (not _PLAIN_CREATE.match(statement) and _reaches_other_files(statement)) or \
+                    _names_migrations_table(statement):
+                raise MigrateError(f"migration {migration.path}: {_statement_problem(statement)}: "
+                                   f"{_shorten(statement)}; remove it from {the_file} (run it by hand outside "
+                                   f"migrations){edited}")
+            try:
+                scratch.execute(statement)
+            except sqlite3.Error as exc:
+                hint = (" (if the table is made outside the migrations, by the application or another tool, make "
+                        "it in one too, with CREATE TABLE IF NOT EXISTS before this statement, and give it a model "
+                        "with __managed__ = False)") if str(exc).startswith("no such table") and not recorded else ""
+                fix = ("if an edit of its file since fixes that, run `apply --allow-changed` once to record it"
+                       if recorded else f"fix the file{edited}")
+                raise MigrateError(f"migration {migration.path} fails when replayed: {exc} in "
+                                   f"statement: {_shorten(statement)}{hint}; {fix}") from None
     if scratch.in_transaction:
         scratch.execute("COMMIT")
     _drop_temp_objects(scratch, set())
@@ -5897,24 +5924,6 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
     return done
 
 
-# Settings of the connection that a migration may change with a PRAGMA, and
-# that would change what the later migrations of the run do (a CHECK not
-# checked, ALTER TABLE's renames, triggers): each migration starts with them as
-# the run found them, as it would run alone, and leaves them so.
-_CONNECTION_PRAGMAS = ("defer_foreign_keys", "ignore_check_constraints", "legacy_alter_table",
-                       "recursive_triggers", "reverse_unordered_selects", "trusted_schema")
-_PRAGMA = re.compile(r"\bpragma\b", re.I)  # a quick look: most migrations have none (runner speed)
-
-
-def _connection_settings(conn) -> dict:
-    settings = {}
-    for name in _CONNECTION_PRAGMAS:
-        row = conn.execute(f"PRAGMA {name}").fetchone()  # (none from a SQLite too old to know it)
-        if row:
-            settings[name] = row[0]
-    return settings
-
-
 def _run_steps(conn, steps: list[PlannedStep], *, fake: bool, on_start, recorded: set,
                create_table: bool, kept_temp: set | None) -> list[Step]:
     """Each step's statements and its migrations-table row, inside the caller's transaction.
@@ -5930,12 +5939,8 @@ def _run_steps(conn, steps: list[PlannedStep], *, fake: bool, on_start, recorded
         ticks = (lambda seconds, step=step: on_start(step.action, step.name, seconds)) if on_start else None
         unknown = _check_rebuilt_tables(conn, step) if step.rebuilds and not fake else []
         statements = () if fake else step.statements
-        settings = _connection_settings(conn) if any(_PRAGMA.search(s) for s in statements) else {}
-        try:
+        with _settings_kept(conn, statements):
             _run_statements(conn, step, statements, ticks, create_table=create_table)
-        finally:
-            for name, value in settings.items():
-                conn.execute(f"PRAGMA {name} = {int(value)}")
         if kept_temp is not None:
             _drop_temp_objects(conn, kept_temp)
         create_table = False

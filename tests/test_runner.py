@@ -502,6 +502,14 @@ class Failures(unittest.TestCase):
         self.assertEqual([conn.execute(f"PRAGMA {name}").fetchone() for name in ("ignore_check_constraints",
                          "recursive_triggers")], [(0,), (0,)], "the caller's connection is left as found")
 
+    def test_a_setting_a_migration_changes_ends_with_it_in_the_replay_of_make_and_check_too(self):
+        self.project.write_migration("0002_legacy", "-- migrate:up\nPRAGMA legacy_alter_table = ON;\n-- migrate:down\n")
+        self.project.write_migration("0003_rename", "-- migrate:up\nALTER TABLE question RENAME TO poll;\n"
+                                     "-- migrate:down\nALTER TABLE poll RENAME TO question;\n")
+        self.project.apply()
+        self.assertEqual(self.project.query("SELECT \"table\" FROM pragma_foreign_key_list('choice')"), [("poll",)])
+        self.assertEqual(migrate.check(self.project.db, models=None, directory=self.project.directory), [])
+
     def test_a_migration_that_writes_the_schema_table_itself_is_refused(self):
         for statement in ("PRAGMA writable_schema = ON;", "PRAGMA main.writable_schema=1;", "pragma WRITABLE_SCHEMA;"):
             with self.subTest(statement):
