@@ -6507,6 +6507,10 @@ def _checked_steps(conn, migrations: dict, *, target, reverting: bool, fake: boo
     runs has passed; and whether the first is only recorded (--fake-initial
     found its tables)."""
     steps = _planned_steps(conn, migrations, target=target, reverting=reverting, allow_changed=allow_changed)
+    if fake_initial and (reverted := [step.name for step in steps if step.action == "revert"]):
+        raise MigrateError(f"--fake-initial records the initial migration of a database that has its tables, and "
+                           f"target {target} reverts {reverted[0]}{f' and {len(reverted) - 1} more' if len(reverted) > 1 else ''}: drop --fake-initial to revert; nothing "
+                           "was changed")
     first = min(migrations.values(), key=lambda m: m.number, default=None)  # 0001, or a squash of it
     faked = bool(fake_initial and steps and steps[0].action == "apply" and steps[0].migration is first
                  and conn is not None and _initial_tables_exist(conn, first))

@@ -341,6 +341,17 @@ class Commands(unittest.TestCase):
         result = self.project.cli("apply", "--fake-initial")
         self.assertEqual(result.returncode, 1)
         self.assertIn("does not match 0001_initial", result.stderr)
+        self.project.execute("ALTER TABLE question DROP COLUMN other")
+        self.run_ok("apply", "--fake-initial")
+        for target in ("zero", "0001"):  # a target that reverts: --fake-initial only adopts
+            self.project.write_migration("0002_t", "-- migrate:up\nCREATE TABLE t (x);\n-- migrate:down\nDROP TABLE t;\n")
+            self.run_ok("apply")
+            result = self.project.cli("apply", "--fake-initial", target)
+            self.assertEqual((result.returncode, result.stderr.count("\n")), (1, 1), result.stderr)
+            self.assertIn("error: --fake-initial records the initial migration of a database that has its tables, "
+                          f"and target {target} reverts ", result.stderr)
+            self.assertEqual(self.project.query("SELECT count(*) FROM t UNION ALL SELECT question_text FROM question"),
+                             [(0,), ("kept",)], "nothing was reverted")
 
     def test_fake_initial_says_how_the_foreign_keys_differ_and_what_to_do(self):
         self.project.write_migration("0001_initial", "-- migrate:up\nCREATE TABLE a (id INTEGER PRIMARY KEY);\n"
