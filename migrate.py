@@ -4845,8 +4845,28 @@ def _check_timeout(timeout: float | None) -> None:
 
 
 # The first word of every statement _statement_problem refuses: a down section
-# without any of them needs no splitting (runner speed).
+# without any of them needs no closer look (runner speed).
 _MAYBE_UNRUNNABLE = re.compile(rf"\b(?:{'|'.join(sorted(_FORBIDDEN))}|PRAGMA|{MIGRATIONS_TABLE})\b", re.I)
+
+
+_NOT_PARSED = re.compile(r"syntax error|unrecognized token|incomplete input")  # SQLite's parser's words
+
+
+def _unparsable(statements: list[str], probe: sqlite3.Connection) -> tuple[str, str] | None:
+    """The first statement SQLite cannot parse, whatever the schema is, with
+    its error; None when all parse, as far as this tells. Each is prepared
+    with EXPLAIN on `probe`, an empty database, which runs nothing; a name
+    that is not there is no fault of the statement (where SQLite meets it
+    first, the rest goes unread)."""
+    for statement in statements:
+        if [t.upper for t in _first_tokens(statement, 1)] in ([], ["EXPLAIN"]):
+            continue
+        try:
+            probe.execute(f"EXPLAIN {statement}")
+        except sqlite3.Error as exc:
+            if _NOT_PARSED.search(str(exc)):
+                return statement, str(exc)
+    return None
 
 
 def _refuse_unrunnable(steps, *, fake: bool, up_only: bool = False) -> None:
@@ -4856,30 +4876,41 @@ def _refuse_unrunnable(steps, *, fake: bool, up_only: bool = False) -> None:
     them), a mistyped section marker, and the down section of a migration to
     apply: it is recorded as it is now, for a revert that would refuse it
     when it is needed."""
-    for step in steps:
-        whole = step.action == "apply" and step.migration and not up_only
-        near_miss = _marker_near_miss(step.migration.text) if whole else None
-        if near_miss:
-            raise MigrateError(f"migration {step.name}, {near_miss} looks like a section marker but is read as a "
-                               "comment, so the SQL below it would run with the up section: write `-- migrate:down` "
-                               "(or reword the comment); nothing was changed")
-        up, down = (step.migration.up, step.migration.down) if whole else ("", None)
-        if down is not None and not fake and not sqlite3.complete_statement(_plain_spaces(up)) and _has_code(up):
-            raise MigrateError(f"migration {step.name}: the statement before its `-- migrate:down` line has no `;` "
-                               "(does the marker cut a statement in two?): end the statement with `;`, or move the "
-                               "marker below its end (a database that applied the file before then needs `apply "
-                               "--allow-changed` once to accept the edit); nothing was changed")
-        down_statements = split_statements(down) if down and _MAYBE_UNRUNNABLE.search(down) else ()
-        for section, statements in (("", () if fake else step.statements), (" (down section)", down_statements)):
-            opened = set()  # the savepoints this section opened
-            for statement in statements:
-                problem, fix = _statement_problem(statement), "remove it (run it by hand outside migrations)"
-                if not problem:
-                    problem = _savepoint_problem(statement, opened)
-                    fix = "open it with SAVEPOINT in this migration first, or remove the statement"
-                if problem:
-                    raise MigrateError(f"migration {step.name}{section}: {problem}: {_shorten(statement)}; "
-                                       f"{fix}; nothing was changed")
+    with closing(sqlite3.connect(":memory:")) as probe:
+        for step in steps:
+            _refuse_unrunnable_step(step, probe, fake=fake, up_only=up_only)
+
+
+def _refuse_unrunnable_step(step: PlannedStep, probe: sqlite3.Connection, *, fake: bool, up_only: bool) -> None:
+    """_refuse_unrunnable for one step; `probe` is _unparsable's."""
+    whole = step.action == "apply" and step.migration and not up_only
+    near_miss = _marker_near_miss(step.migration.text) if whole else None
+    if near_miss:
+        raise MigrateError(f"migration {step.name}, {near_miss} looks like a section marker but is read as a "
+                           "comment, so the SQL below it would run with the up section: write `-- migrate:down` "
+                           "(or reword the comment); nothing was changed")
+    up, down = (step.migration.up, step.migration.down) if whole else ("", None)
+    if down is not None and not fake and not sqlite3.complete_statement(_plain_spaces(up)) and _has_code(up):
+        raise MigrateError(f"migration {step.name}: the statement before its `-- migrate:down` line has no `;` "
+                           "(does the marker cut a statement in two?): end the statement with `;`, or move the "
+                           "marker below its end (a database that applied the file before then needs `apply "
+                           "--allow-changed` once to accept the edit); nothing was changed")
+    down_statements = split_statements(down) if down else []
+    if not fake and (failure := _unparsable(down_statements, probe)):
+        raise MigrateError(f"migration {step.name} (down section): SQLite cannot parse it ({failure[1]}): "
+                           f"{_shorten(failure[0])}; fix the down section, or a revert would fail there; nothing "
+                           "was changed")
+    unrunnable = down_statements if down and _MAYBE_UNRUNNABLE.search(down) else ()
+    for section, statements in (("", () if fake else step.statements), (" (down section)", unrunnable)):
+        opened = set()  # the savepoints this section opened
+        for statement in statements:
+            problem, fix = _statement_problem(statement), "remove it (run it by hand outside migrations)"
+            if not problem:
+                problem = _savepoint_problem(statement, opened)
+                fix = "open it with SAVEPOINT in this migration first, or remove the statement"
+            if problem:
+                raise MigrateError(f"migration {step.name}{section}: {problem}: {_shorten(statement)}; "
+                                   f"{fix}; nothing was changed")
 
 
 def _renamed_to(record: _Record, migrations: dict, records: dict) -> str | None:
@@ -6863,6 +6894,10 @@ def check(db=None, *, models: str | os.PathLike | None = "models.py", directory:
     kinds = ("index", "trigger") + (("column",) if any(p.startswith("models differ") for p in problems) else ())
     problems += [f"migration {note}" for note in _branch_losses(migrations, kinds)]
     problems += _lossy_downs(migrations)
+    with closing(sqlite3.connect(":memory:")) as probe:
+        problems += [f"migration file {m.path}: its down section: SQLite cannot parse it ({failure[1]}): "
+                     f"{_shorten(failure[0])}; fix it, or a revert would fail there" for m in migrations
+                     if m.down for failure in [_unparsable(split_statements(m.down), probe)] if failure]
     if any(line.startswith(("migration file ", "applied migration ")) for line in problems):
         return problems  # apply would stop at those, said already
     if db is not None and (not isinstance(db, (str, os.PathLike)) or _is_url(db) or os.path.exists(db)):

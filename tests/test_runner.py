@@ -484,8 +484,21 @@ class Failures(unittest.TestCase):
                 self.project.write_migration("0002_fine", f"-- migrate:up\nCREATE TABLE fine (x);\n-- migrate:down\n{down}")
                 message = self.assert_unchanged(self.project.apply)
                 self.assertIn("0002_fine (down section): ", message)
+        for down in ("DROPP TABLE fine;\n", "DROP TABLE fine;\nUPDATE choice SET choice_text = 'x\n",
+                     "UPDATE choice SET votes = votes + 1 WHERE;\n"):
+            with self.subTest(down=down):  # what SQLite cannot parse, whatever the schema then
+                self.project.write_migration("0002_fine", f"-- migrate:up\nCREATE TABLE fine (x);\n-- migrate:down\n{down}")
+                message = self.assert_unchanged(self.project.apply)
+                self.assertRegex(message, r"^migration 0002_fine \(down section\): SQLite cannot parse it \((near "
+                                 r'"[^"]+": syntax error|unrecognized token: .*)\): ')
+                self.assertIn("fix the down section, or a revert would fail there; nothing was changed", message)
+                result = self.project.cli("check", "--no-models")
+                self.assertEqual(result.returncode, 1)
+                self.assertIn("migration file migrations/0002_fine.sql: its down section: SQLite cannot parse it",
+                              result.stdout)
         self.project.write_migration("0002_fine", "-- migrate:up\nCREATE TABLE fine (x);\n-- migrate:down\n"
-                                     "CREATE TRIGGER t AFTER INSERT ON choice BEGIN SELECT 1; END;\nDROP TABLE fine;\n")
+                                     "CREATE TRIGGER t AFTER INSERT ON choice BEGIN SELECT 1; END;\nDROP TABLE fine;\n"
+                                     "EXPLAIN SELECT 1;\n")  # (names it does not know yet are no parse error)
         self.assertEqual([s.name for s in self.project.apply()], ["0002_fine"])
 
     def test_a_connection_setting_a_migration_changes_is_its_own_not_the_next_ones(self):
