@@ -3364,6 +3364,12 @@ def make(*, models: str | os.PathLike = "models.py", directory: str | os.PathLik
             result = _make(scratch, module, number, name, questioner)
         finally:
             scratch.close()
+    if result.operations and not _dataclasses_in(module):  # an empty file, a failed save, the wrong --models
+        tables = sum(line.startswith("- Drop table ") for line in result.operations)
+        raise MigrateError(f"models file {os.fspath(models)} defines no dataclass, so the migration would drop every "
+                           f"table the migrations make ({tables}): if it is the wrong module or lost "
+                           "its content, fix that; to drop them all, write that migration by hand (make --empty "
+                           "NAME, then DROP TABLE ...); nothing was written")
     losses = _branch_losses(migrations) if result.operations else []  # the change may come from an older branch
     if losses and write:  # a migration written after it would not make it apply
         raise MigrateError(f"migration {losses[0]}; nothing was written")
@@ -3457,17 +3463,16 @@ def _models_module(models: str):
     """load_models, refusing a package without models (`app` where
     `app.models` was meant), or a models file whose dataclasses are all
     imported (the models moved: `from app.models import *`): against it,
-    every table would read as dropped. (A file emptied, or left with only
-    bases of its own, is taken at its word: `make` lists each table it drops.)"""
-    import dataclasses
+    every table would read as dropped. (A file left with only bases of its
+    own is taken at its word: `make` lists each table it drops; one without
+    any dataclass is refused by `make` when it would drop tables.)"""
     module = load_models(models)
     if model_classes(module):
         return module
     if hasattr(module, "__path__"):
         raise MigrateError(f"{models} is a package that defines no dataclass model: pass the module that defines "
                            f"them (--models {models}.models?)")
-    found = [(name, obj) for name, obj in vars(module).items() if isinstance(obj, type)
-             and dataclasses.is_dataclass(obj) and obj.__module__ != "types"]
+    found = _dataclasses_in(module)
     imported = [(name, obj) for name, obj in found if obj.__module__ != module.__name__]
     homes = sorted({obj.__module__ for name, obj in imported if not name.startswith("_")  # where tables are
                     and not obj.__name__.startswith("_") and not obj.__dict__.get("__abstract__", False)})
@@ -3480,6 +3485,12 @@ def _models_module(models: str):
                            f"{', '.join(sorted({obj.__module__ for _, obj in imported}))}) that are no tables: pass "
                            "--models with the module that defines the models")
     return module
+
+
+def _dataclasses_in(module) -> list[tuple[str, type]]:
+    import dataclasses
+    return [(name, obj) for name, obj in vars(module).items() if isinstance(obj, type)
+            and dataclasses.is_dataclass(obj) and obj.__module__ != "types"]
 
 
 def _make(scratch, module, number, name, questioner) -> MakeResult:

@@ -1355,6 +1355,15 @@ class Errors(unittest.TestCase):
         project.models("@dataclass\nclass Base:\n    __abstract__ = True\n    id: int\n"
                        "@dataclass\nclass _Helper:\n    id: int\n")  # its own dataclasses, none a table: taken at its word
         self.assertEqual(project.make(write=False).operations, ("- Drop table a",))
+        for models in ("models.py", "os"):  # no dataclass at all: an empty file, a failed save, the wrong --models
+            if models == "models.py":
+                project.models("", header=False)
+            result = project.cli("make", "--models", models)
+            self.assertEqual((result.returncode, result.stderr), (1, f"error: models file {models} defines no "
+                             "dataclass, so the migration would drop every table the migrations make (1): if it is "
+                             "the wrong module or lost its content, fix that; to drop them all, write that migration "
+                             "by hand (make --empty NAME, then DROP TABLE ...); nothing was written\n"))
+        self.assertEqual(os.listdir(project.directory), ["0001_initial.sql"])
 
     def test_a_migration_given_as_a_file_of_another_folder_is_refused_not_taken_by_its_name(self):
         project = Project(self)
