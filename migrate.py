@@ -602,7 +602,12 @@ def _load_models(models: str | os.PathLike):
     if not models:
         raise MigrateError("the models file is given as '' (an empty option or setting): pass --models FILE "
                            "(or a dotted module name)")
-    return _exec_models_file(models) if _names_a_file(models) else _import_models_module(models)
+    folder = os.getcwd()
+    try:
+        return _exec_models_file(models) if _names_a_file(models) else _import_models_module(models, folder)
+    finally:
+        if os.getcwd() != folder:  # a models module's os.chdir() must not move where migrations are written
+            os.chdir(folder)
 
 
 def _names_a_file(models: str) -> bool:
@@ -622,6 +627,12 @@ def _exec_models_file(models: str):
     # one name per file (two projects' models.py in one process each resolve their own names)
     module_name = "_migrate_models_" + re.sub(r"\W", "_", os.path.splitext(os.path.basename(path))[0]) + \
         f"_{hash(path) & 0xFFFFFFFF:08x}"  # (_MODELS_MODULE_NAME)
+    try:  # compiled from source each time: no stale or stray __pycache__
+        with open(path, "rb") as handle:
+            source = handle.read()
+    except OSError as exc:
+        raise MigrateError(f"cannot read models file {models}: {exc.strerror}: make it readable for this user, "
+                           "or run as its owner") from None
     module = types.ModuleType(module_name)
     module.__file__ = path
     for name in _IMPORTED_BESIDE_MODELS:  # read anew, as the models file is
@@ -631,12 +642,9 @@ def _exec_models_file(models: str):
     sys.modules[module_name] = module  # dataclasses resolve string annotations through it
     sys.path.insert(0, os.path.dirname(path))
     try:
-        # compiled from source each time: no stale or stray __pycache__; and
-        # without this file's `from __future__ import annotations`
-        with open(path, "rb") as handle:
-            source = handle.read()
         if b"\0" in source:  # (Python's error names no line)
             raise _nul_byte_error(path, source)
+        # (without this file's `from __future__ import annotations`)
         exec(compile(source, path, "exec", dont_inherit=True), module.__dict__)  # noqa: S102
     except KeyboardInterrupt:
         del sys.modules[module_name]
@@ -658,10 +666,10 @@ def _exec_models_file(models: str):
     return module
 
 
-def _import_models_module(models: str):
-    """Import a dotted module name from the current folder, as `python -m` would find it."""
+def _import_models_module(models: str, folder: str):
+    """Import a dotted module name from `folder`, the current one, as `python -m` would find it."""
     import importlib
-    sys.path.insert(0, os.getcwd())
+    sys.path.insert(0, folder)
     try:
         return importlib.import_module(models)
     except KeyboardInterrupt:
@@ -675,7 +683,7 @@ def _import_models_module(models: str):
                 exc = _nul_byte_error(handle.name, source) if b"\0" in source else exc
         raise MigrateError(f"models module {models} failed to import: {_describe_exception(exc)}") from None
     finally:
-        sys.path.remove(os.getcwd())
+        sys.path.remove(folder)
 
 
 def _nul_byte_error(path: str, source: bytes) -> SyntaxError:
@@ -4627,6 +4635,9 @@ class _Database:
                                "nothing was changed")
         if os.path.isdir(self.path):
             raise MigrateError(f"database {self.path} is a directory, not a SQLite file: pass --db FILE")
+        if os.path.exists(self.path) and not os.path.isfile(self.path):
+            raise MigrateError(f"database {self.path} is no regular file (a pipe or a device): pass --db with a SQLite "
+                               "file; nothing was changed")
         exists = self.path == ":memory:" or os.path.exists(self.path)
         if not exists and not create:
             self.conn = None
@@ -4645,7 +4656,8 @@ class _Database:
             _first_read(self.conn)
         except sqlite3.Error as exc:
             self.close()
-            hint = _lock_hint(exc) or _readonly_hint(str(exc), "" if self.path == ":memory:" else self.path)
+            path = "" if self.path == ":memory:" else self.path
+            hint = _lock_hint(exc) or _readonly_hint(str(exc), path) or _unopenable_hint(path)
             raise MigrateError(f"cannot open database {self.path}: {exc}{hint}; nothing was changed") from None
 
     def _refuse_unsafe_journal(self) -> None:  # (a connection passed in)
@@ -5794,8 +5806,10 @@ def _begin(conn) -> None:
     try:
         _patiently(conn, "BEGIN IMMEDIATE")
     except _errors(conn) as exc:
+        path = _main_file(conn) if isinstance(conn, sqlite3.Connection) else ""
         if "readonly" not in str(exc):
-            hint = " (another process is writing: retry, or wait longer with --timeout)"
+            hint = (_unopenable_hint(path) if "unable to open" in str(exc) or "I/O" in str(exc) else "") or \
+                " (another process is writing: retry, or wait longer with --timeout)"
         elif isinstance(conn, sqlite3.Connection) and conn.execute("PRAGMA query_only").fetchone()[0]:
             hint = " (the connection has PRAGMA query_only on: turn it off to migrate)"
         else:
@@ -6067,6 +6081,25 @@ def _readonly_hint(message: str, path: str = "") -> str:
         return ""
     return (" (the database file or its folder, where SQLite writes its journal, is read-only for this user: "
             "make both writable, or run as their owner)")
+
+
+def _unopenable_hint(path: str) -> str:
+    """What the file system says of a database `path` SQLite could not open
+    (its words: "unable to open database file", "disk I/O error")."""
+    folder = os.path.dirname(os.path.abspath(path)) if path else ""
+    if not path:
+        return ""
+    if os.path.exists(path) and not os.path.isfile(path):
+        return " (it is no regular file: pass --db with a SQLite file)"
+    if os.path.exists(path) and not os.access(path, os.R_OK | os.W_OK):
+        return " (this user may not read and write it: change its permissions, or run as its owner)"
+    if not os.path.exists(path) and not os.access(folder, os.W_OK | os.X_OK):
+        return (f" (this user may not create files in {folder}: make it writable, or pass --db with a path in "
+                "a folder you can write)")
+    for journal in (f"{path}-journal", f"{path}-wal"):
+        if os.path.exists(journal) and not os.path.isfile(journal):
+            return f" ({journal}, where SQLite keeps its journal, is no regular file: remove it)"
+    return ""
 
 
 def _duplicates_hint(message: str, statement: str, *, reverting: bool) -> str:

@@ -1,6 +1,8 @@
 """Models -> Schema: every rule of the model contract in README.md."""
 import os
+import shutil
 import sys
+import tempfile
 import unittest
 
 from tests.support import Project, migrate
@@ -889,6 +891,15 @@ class LoadingModels(unittest.TestCase):
                     self.assertEqual(result.returncode, 1, result)
                     self.assertRegex(result.stderr, r"^error: models file models.py failed to import: "
                                                     r"(SystemExit: 0|Stop: ) \(line \d+ of models.py\)\n$")
+
+    def test_a_models_file_that_changes_folder_does_not_move_where_migrations_are_written(self):
+        project = Project(self)
+        elsewhere = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, elsewhere)
+        project.models(f"import os\nos.chdir({elsewhere!r})\n@dataclass\nclass A:\n    id: int\n")
+        result = project.cli("make")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual((project.files(), os.listdir(elsewhere)), (["0001_initial.sql"], []))
 
     def test_a_nul_byte_in_the_models_file_names_its_line(self):
         project = Project(self)

@@ -222,6 +222,38 @@ class Crashes(unittest.TestCase):
         self.assertEqual(sqlite3.connect(os.path.join(project.root, "before.sqlite3")).execute(
             "SELECT name FROM _migrations").fetchall(), [("0001_a",)])
 
+    def test_what_this_user_may_not_read_or_create_is_said_so(self):
+        project = Project(self)
+        project.models("@dataclass\nclass A:\n    id: int\n")
+        project.make()
+        run = self.as_a_user_bound_by_permissions(project)
+        os.chmod(project.models_path, 0o000)
+        result = run("make", "--check")
+        self.assertEqual((result.returncode, result.stderr), (1, "error: cannot read models file models.py: "
+                         "Permission denied: make it readable for this user, or run as its owner\n"))
+        os.chmod(project.root, 0o555)
+        self.addCleanup(os.chmod, project.root, 0o755)
+        result = run("apply")
+        self.assertEqual(result.returncode, 1, result.stdout)
+        self.assertRegex(result.stderr, r"^error: cannot open database db.sqlite3: unable to open database file \(this "
+                                        r"user may not create files in \S+: make it writable, or pass --db with a path "
+                                        r"in a folder you can write\); nothing was changed\n$")
+
+    def test_a_database_or_journal_that_is_no_regular_file_is_said_so(self):
+        project = Project(self)
+        write_chain(project, 1)
+        os.mkfifo(project.db)
+        for command in ("apply", "status"):
+            result = project.cli(command)
+            self.assertEqual((result.returncode, result.stderr), (1, "error: database db.sqlite3 is no regular file "
+                             "(a pipe or a device): pass --db with a SQLite file; nothing was changed\n"))
+        os.remove(project.db)
+        os.mkdir(project.db + "-journal")
+        result = project.cli("apply")
+        self.assertEqual(result.returncode, 1, result.stdout)
+        self.assertRegex(result.stderr, r"\(\S+db.sqlite3-journal, where SQLite keeps its journal, is no regular "
+                                        r"file: remove it\); nothing was changed\n$")
+
     def test_a_backup_onto_a_full_disk_leaves_no_file_behind(self):
         folder = tempfile.mkdtemp()  # a real full disk (ENOSPC): SQLite leaves the copy's journal hot
         self.addCleanup(shutil.rmtree, folder)
