@@ -2750,6 +2750,9 @@ def _read_migration(path: str, number: int) -> Migration:
         raise MigrateError(f"migration file {path} has a NUL character on line {line}: remove it "
                            "(SQL text cannot hold one)")
     text = text[1:] if text.startswith("\ufeff") else text  # the byte order mark some editors write
+    if "\r" in text and "\n" not in text:
+        raise MigrateError(f"migration file {path} ends its lines with CR alone (an old Mac format), where an SQL "
+                           "`--` comment and a section marker line do not end: save it with LF (or CRLF) line endings")
     up, down = parse_sections(text, path)
     replaces = _REPLACES.search(text.split("-- migrate:up", 1)[0])
     pairs = [entry.partition(":") for entry in replaces.group(1).split()] if replaces else []

@@ -106,6 +106,15 @@ class Directory(unittest.TestCase):
     def setUp(self):
         self.project = Project(self)
 
+    def test_a_file_with_cr_line_endings_alone_is_refused_for_what_it_is(self):
+        os.makedirs(self.project.directory, exist_ok=True)
+        with open(os.path.join(self.project.directory, "0001_a.sql"), "wb") as handle:
+            handle.write(b"-- migrate:up\rCREATE TABLE a (x); -- a note\r-- migrate:down\rDROP TABLE a;\r")
+        with self.assertRaisesRegex(migrate.MigrateError, r"0001_a.sql ends its lines with CR alone \(an old Mac "
+                                    r"format\), where an SQL `--` comment and a section marker line do not end: save "
+                                    r"it with LF \(or CRLF\) line endings$"):
+            migrate.read_migrations(self.project.directory)
+
     def test_crlf_or_mixed_line_endings_and_a_byte_order_mark_keep_the_sections_apart(self):
         files = {"crlf": b"-- migrate:up\r\nCREATE TABLE a (x);\r\n-- migrate:down\r\nDROP TABLE a;\r\n",
                  "mixed": b"-- migrate:up\nCREATE TABLE a (x);\r\n-- migrate:down\r\nDROP TABLE a;\r\n",
