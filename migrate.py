@@ -3346,6 +3346,9 @@ def make(*, models: str | os.PathLike = "models.py", directory: str | os.PathLik
     if update and empty:
         raise MigrateError("make --update folds model changes into the latest migration, and --empty writes a new "
                            "one: pass one of them; nothing was written")
+    if empty and questioner is not None and (questioner.renames or questioner.defaults):
+        raise MigrateError("make --empty writes a migration for SQL by hand, without looking at the models, so "
+                           "--rename and --default answer nothing there: drop them; nothing was written")
     if name is not None and not isinstance(name, str):
         raise MigrateError(f"name must be a string or None, not {type(name).__name__} {name!r}; nothing was written")
     if questioner is not None and not isinstance(questioner, Questioner):

@@ -164,6 +164,12 @@ class MakeThenCheck(unittest.TestCase):
         self.assertIn("-- migrate:up", project.read("0002_backfill_slugs.sql"))
         with self.assertRaisesRegex(migrate.MigrateError, "needs a NAME"):
             project.make(empty=True)
+        for option in ("--rename", "--default"):  # questions about model changes, which --empty does not look at
+            result = project.cli("make", "--empty", "more", option, "shop.a=b")
+            self.assertEqual((result.returncode, result.stderr), (1, "error: make --empty writes a migration for SQL "
+                             "by hand, without looking at the models, so --rename and --default answer nothing "
+                             "there: drop them; nothing was written\n"))
+        self.assertEqual(len(project.files()), 2)
 
     def test_an_empty_migration_is_irreversible_until_a_down_section_is_written(self):
         project = Project(self)
