@@ -4826,9 +4826,13 @@ def _resolve_target(target, names: list[str], squashes=()) -> int | None:
         return _number(target)
     elif prefixed := _named_by_prefix(target, names):
         return _number(prefixed)
-    known = (f"{names[0]} .. {names[-1]}" if len(names) > 1 else names[0]) if names else "none"
     raise MigrateError(f"unknown migration {target!r}: give a number, a full name or zero "
-                       f"(known: {known}){_squashed_into(target, squashes)}{_target_hint(target)}")
+                       f"(known: {_known(names)}){_squashed_into(target, squashes)}{_target_hint(target)}")
+
+
+def _known(names: list[str]) -> str:
+    """The migrations a target could have named, for an error: first .. last."""
+    return (f"{names[0]} .. {names[-1]}" if len(names) > 1 else names[0]) if names else "none"
 
 
 def _target_hint(target: str) -> str:
@@ -7085,8 +7089,7 @@ def find_migration(directory: str | os.PathLike, name: str | int) -> Migration:
     for migration in migrations:
         if migration.name in (name, prefixed) or (name.isascii() and name.isdigit() and migration.number == int(name)):
             return migration
-    known = f"{migrations[0].name} .. {migrations[-1].name}" if migrations else "none"
-    raise MigrateError(f"no migration {name!r} in {directory} (known: {known})"
+    raise MigrateError(f"no migration {name!r} in {directory} (known: {_known([m.name for m in migrations])})"
                        f"{_squashed_into(name, [m for m in migrations if m.replaces])}")
 
 
@@ -7909,7 +7912,8 @@ def _run_sql(args, out: _Output) -> int:
     migration = find_migration(args.dir, args.name)
     sql = migration.down if args.down else migration.up
     if sql is None:
-        raise MigrateError(f"migration {migration.name} has no down section")
+        raise MigrateError(f"migration {migration.name} has no down section, so it cannot be reverted: end its file "
+                           "with a `-- migrate:down` line and the SQL that undoes it")
     statements = split_statements(sql)
     print(_foreign_keys_note(statements), end="")
     for statement in statements:

@@ -113,7 +113,11 @@ class Commands(unittest.TestCase):
         self.assertIn('CREATE TABLE "question"', self.run_ok("sql", "1"))
         self.assertEqual(self.run_ok("sql", "0001_initial", "--down"),
                          '-- WARNING: drops table question and its rows\nDROP TABLE "question";\n')
-        self.assertIn("no migration '9'", self.project.cli("sql", "9").stderr)
+        self.assertIn("no migration '9' in migrations (known: 0001_initial)\n", self.project.cli("sql", "9").stderr)
+        self.project.write_migration("0002_by_hand", "-- migrate:up\nCREATE TABLE t (x);\n")
+        self.assertEqual(self.project.cli("sql", "2", "--down").stderr, "error: migration 0002_by_hand has no down "
+                         "section, so it cannot be reverted: end its file with a `-- migrate:down` line and the SQL "
+                         "that undoes it\n")
         self.assertEqual(self.run_ok("sql", os.path.join("migrations", "0001_initial.sql"), "--down"),
                          self.run_ok("sql", "0001_initial", "--down"))  # the file, as a shell completes it
 
