@@ -889,6 +889,9 @@ def _sql_type(annotation: object, where: str, home: str) -> str:
             return "INTEGER"
         if values and all(isinstance(v, str) for v in values):
             return "TEXT"
+        if not values:
+            raise MigrateError(f"{where}: enum {annotation.__name__} has no members, so no value fits the column: "
+                               "give it members (all int or all str values)")
         raise MigrateError(f"{where}: enum {annotation.__name__} must have all-int or all-str values; "
                            "or set metadata={'sql_type': ...}")
     key = f"{getattr(annotation, '__module__', '')}.{getattr(annotation, '__qualname__', '')}"
@@ -920,6 +923,8 @@ def _python_default(value: object, where: str) -> str:
         value = value.isoformat()
     elif type(value).__name__ in ("Decimal", "UUID"):
         value = str(value)
+    if isinstance(value, str):
+        _check_utf8(value, where, "fix the default")
     try:
         return quote_literal(value)
     except ValueError as exc:
@@ -1345,8 +1350,10 @@ def schema_from_models(module) -> tuple[Schema, set[str]]:
                 owner = owners.get(_fold(taken.group(1))) if taken else None
                 hint = (f" (model {owner} made that name: rename a field or an index, or set __tablename__)"
                         if owner else "")
+                generated = " ".join(sql.split())
+                generated = generated if len(generated) <= 300 else generated[:297] + "..."  # (2,000 columns...)
                 raise MigrateError(f"model {table.model}: SQLite rejects its table: {exc}{hint} "
-                                   f"(generated SQL: {' '.join(sql.split())})") from None
+                                   f"(generated SQL: {generated})") from None
         for (name,) in scratch.execute("SELECT name FROM sqlite_master WHERE tbl_name = ?", (table.name,)):
             owners.setdefault(_fold(name), table.model)  # the table and its indexes
     unmanaged = {_fold(t.name) for t in tables if not t.managed}

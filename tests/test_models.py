@@ -349,6 +349,13 @@ class Columns(ModelCase):
                 kind: ClassVar[str] = "post"
         """, "model Post has no fields: annotate at least one")
 
+    def test_a_table_sqlite_rejects_is_an_error_of_one_short_line(self):
+        fields = "".join(f"    f{i}: int = 0\n" for i in range(2100))  # beyond SQLite's 2,000 columns
+        message = self.error(f"@dataclass\nclass Wide:\n    id: int\n{fields}",
+                             "model Wide: SQLite rejects its table: too many columns on wide (generated SQL: "
+                             'CREATE TABLE "wide" ( "id" INTEGER PRIMARY KEY,')
+        self.assertLess(len(message), 500, message)
+
     def test_mixed_enum_is_refused(self):
         self.error("""
             import enum
@@ -359,6 +366,8 @@ class Columns(ModelCase):
             class Thing:
                 m: Mixed
         """, "Thing field m", "enum Mixed")
+        self.error("import enum\nclass Nothing(enum.Enum):\n    pass\n@dataclass\nclass Thing:\n    m: Nothing\n",
+                   "model Thing field m: enum Nothing has no members, so no value fits the column: give it members")
 
 
 class Defaults(ModelCase):
@@ -408,6 +417,8 @@ class Defaults(ModelCase):
             class Thing:
                 a: float = float("nan")
         """, "model Thing field a", "default")
+        self.error("@dataclass\nclass Thing:\n    a: str = '\\udc80'\n",  # (a byte that was no UTF-8)
+                   "model Thing field a: '\\udc80' is not valid UTF-8 text (surrogates not allowed): fix the default")
 
 
     def test_none_needs_optional_and_a_bool_is_no_int_default(self):
