@@ -7300,7 +7300,7 @@ def _tool_migrate_strings(document: dict, path: str) -> dict:
     tool = document.get("tool", {})
     table = tool.get("migrate", {}) if isinstance(tool, dict) else None
     if not isinstance(table, dict):
-        raise _not_a_table(path)
+        raise _not_a_table(path, "tool.migrate" if isinstance(tool, dict) else "tool")
     for key in table:
         if key not in _DEFAULTS:
             raise _unknown_key(path, key)
@@ -7309,8 +7309,8 @@ def _tool_migrate_strings(document: dict, path: str) -> dict:
     return dict(table)
 
 
-def _not_a_table(path: str) -> MigrateError:
-    return MigrateError(f"{path}: tool.migrate must be a table: write [tool.migrate] and "
+def _not_a_table(path: str, key: str) -> MigrateError:
+    return MigrateError(f"{path}: {key} must be a table: write [tool.migrate] and "
                         'below it db = "...", models = "...", dir = "..."')
 
 
@@ -7370,7 +7370,7 @@ def _read_tool_migrate(text: str, path: str) -> dict:
             if table[:2] == migrate and len(table) > 2:
                 raise _not_a_string(path, table[2]) if table[2] in _DEFAULTS else _unknown_key(path, table[2])
             if brackets == 2 and table == migrate[:len(table)]:
-                raise _not_a_table(path)
+                raise _not_a_table(path, ".".join(table))
             if table in ours and table in headers | dotted:
                 raise MigrateError(f"{where}: [{'.'.join(table)}] is declared twice (as a header, or by dotted "
                                    "keys above), which TOML forbids: keep one")
@@ -7389,7 +7389,7 @@ def _read_tool_migrate(text: str, path: str) -> dict:
             if value[0] == "{":
                 raise MigrateError(f"{where}: an inline table for tool.migrate needs Python 3.11+: "
                                    "write it as a [tool.migrate] table")
-            raise _not_a_table(path)
+            raise _not_a_table(path, ".".join(name))
         if name[:2] == migrate and name[2] not in _DEFAULTS:
             raise _unknown_key(path, name[2])
         if name[:2] == migrate:
