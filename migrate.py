@@ -1476,7 +1476,8 @@ def read_schema(conn) -> Schema:
 def _read_table(conn, name: str, sql: str, index_sql: dict) -> Table:
     parsed = _parse_create_table(sql)
     columns, pk = [], []
-    column_rows = conn.execute(f"PRAGMA main.table_xinfo({quote(name)})").fetchall()  # main: a TEMP table may share the name
+    # main: a TEMP table may share the name
+    column_rows = conn.execute(f"PRAGMA main.table_xinfo({quote(name)})").fetchall()
     names = _ROWID_NAMES | {_fold(row[1]) for row in column_rows}
     for _, col_name, col_type, notnull, default, pk_position, hidden in column_rows:
         extra = parsed["columns"].get(_fold(col_name), {})
@@ -6600,8 +6601,9 @@ def _checked_steps(conn, migrations: dict, *, target, reverting: bool, fake: boo
     found its tables)."""
     steps = _planned_steps(conn, migrations, target=target, reverting=reverting, allow_changed=allow_changed)
     if fake_initial and (reverted := [step.name for step in steps if step.action == "revert"]):
+        more = f" and {len(reverted) - 1} more" if len(reverted) > 1 else ""
         raise MigrateError(f"--fake-initial records the initial migration of a database that has its tables, and "
-                           f"target {target} reverts {reverted[0]}{f' and {len(reverted) - 1} more' if len(reverted) > 1 else ''}: drop --fake-initial to revert; nothing "
+                           f"target {target} reverts {reverted[0]}{more}: drop --fake-initial to revert; nothing "
                            "was changed")
     first = min(migrations.values(), key=lambda m: m.number, default=None)  # 0001, or a squash of it
     faked = bool(fake_initial and steps and steps[0].action == "apply" and steps[0].migration is first
