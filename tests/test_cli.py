@@ -234,7 +234,7 @@ class Errors(unittest.TestCase):
         self.assert_one_line_error(self.project.cli("make", "--default", "question.author='caf\udce9'"),
                                    "is not valid UTF-8 text")  # the byte \xe9 on the command line
         self.project.models(POLLS + '    author: str = "caf\\udce9"\n')
-        self.assert_one_line_error(self.project.cli("make"), "model Question: ", "is not valid UTF-8 text")
+        self.assert_one_line_error(self.project.cli("make"), "model Question field author: ", "is not valid UTF-8 text")
         for command in ("status", "check", "schema"):  # readers wait for writers as long as they are told
             self.assertNotEqual(self.project.cli(command, "--timeout", "1").returncode, 2)
         with open(self.project.db, "r+b") as handle:
