@@ -3386,7 +3386,8 @@ def make(*, models: str | os.PathLike = "models.py", directory: str | os.PathLik
             result = _make(scratch, module, number, name, questioner)
         finally:
             scratch.close()
-    if result.operations and not _dataclasses_in(module):  # an empty file, a failed save, the wrong --models
+    # an empty file, a failed save, the wrong --models (one left with only bases of its own is taken at its word)
+    if result.operations and not model_classes(module) and not _dataclasses_in(module):
         tables = sum(line.startswith("- Drop table ") for line in result.operations)
         raise MigrateError(f"models file {os.fspath(models)} defines no dataclass, so the migration would drop every "
                            f"table the migrations make ({tables}): if it is the wrong module or lost "

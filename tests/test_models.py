@@ -85,6 +85,10 @@ class TableNames(ModelCase):
         """)
         self.assertEqual([t.name for t in schema.tables], ["tag"])
         self.assertEqual([c.name for c in schema.table("tag").columns], ["name", "id"])
+        made = Project(self)  # (its __module__ is "types" before Python 3.12)
+        made.models("from dataclasses import make_dataclass\n"
+                    "Tag = make_dataclass('Tag', [('name', str), ('id', Optional[int], field(default=None))])\n")
+        self.assertEqual(made.make().operations, ("+ Create table tag",))
         project = Project(self)  # its string annotations resolve where it was made
         with open(os.path.join(project.root, "tags_made_elsewhere.py"), "w") as handle:
             handle.write("from dataclasses import make_dataclass, field\nfrom typing import Optional\n"
