@@ -4911,20 +4911,21 @@ def _unparsable(statements: list[str], probe: sqlite3.Connection) -> tuple[str, 
     return None
 
 
-def _refuse_unrunnable(steps, *, fake: bool, up_only: bool = False) -> None:
+def _refuse_unrunnable(steps, *, fake: bool, up_only: bool = False, parse_downs: bool = True) -> None:
     """Before anything runs, statements that would end the migration's
     transaction or cannot run inside one. Also, unless `up_only` (check
     without a database: files applied by an earlier migrate.py may hold
     them), a mistyped section marker, and the down section of a migration to
     apply: it is recorded as it is now, for a revert that would refuse it
-    when it is needed."""
+    when it is needed; with `parse_downs`, also one SQLite cannot parse."""
     with closing(sqlite3.connect(":memory:")) as probe:
         for step in steps:
-            _refuse_unrunnable_step(step, probe, fake=fake, up_only=up_only)
+            _refuse_unrunnable_step(step, probe if parse_downs else None, fake=fake, up_only=up_only)
 
 
-def _refuse_unrunnable_step(step: PlannedStep, probe: sqlite3.Connection, *, fake: bool, up_only: bool) -> None:
-    """_refuse_unrunnable for one step; `probe` is _unparsable's."""
+def _refuse_unrunnable_step(step: PlannedStep, probe: sqlite3.Connection | None, *, fake: bool,
+                            up_only: bool) -> None:
+    """_refuse_unrunnable for one step; `probe` is _unparsable's (None: no parse of the down section)."""
     whole = step.action == "apply" and step.migration and not up_only
     near_miss = _marker_near_miss(step.migration.text) if whole else None
     if near_miss:
@@ -4938,7 +4939,7 @@ def _refuse_unrunnable_step(step: PlannedStep, probe: sqlite3.Connection, *, fak
                            "marker below its end (a database that applied the file before then needs `apply "
                            "--allow-changed` once to accept the edit); nothing was changed")
     down_statements = split_statements(down) if down else []
-    if not fake and (failure := _unparsable(down_statements, probe)):
+    if not fake and probe is not None and (failure := _unparsable(down_statements, probe)):
         raise MigrateError(f"migration {step.name} (down section): SQLite cannot parse it ({failure[1]}): "
                            f"{_shorten(failure[0])}; fix the down section, or a revert would fail there; nothing "
                            "was changed")
@@ -6609,7 +6610,9 @@ def _checked_steps(conn, migrations: dict, *, target, reverting: bool, fake: boo
     first = min(migrations.values(), key=lambda m: m.number, default=None)  # 0001, or a squash of it
     faked = bool(fake_initial and steps and steps[0].action == "apply" and steps[0].migration is first
                  and conn is not None and _initial_tables_exist(conn, first))
-    _refuse_unrunnable(steps[1:] if faked else steps, fake=fake)
+    # (a down section is parsed by this Python's SQLite: another engine may know more syntax)
+    _refuse_unrunnable(steps[1:] if faked else steps, fake=fake,
+                       parse_downs=conn is None or isinstance(conn, sqlite3.Connection))
     if not fake and conn is not None:
         _refuse_lossy_reverts(conn, steps)
     if steps and conn is not None:  # None: a database not created yet (a dry run)
