@@ -252,13 +252,9 @@ def _canonical(tokens: list[_Token]) -> str:
     return " ".join(parts)
 
 
-def canonical_sql(sql: str | None, names: frozenset[str] | None = None) -> str | None:
-    """`_canonical` of a piece of SQL text (None stays None); with `names`,
-    of the text as SQLite reads it where those are the names in scope."""
-    if sql is None:
-        return None
-    tokens = _tokenize(sql)
-    return _canonical(tokens if names is None else _as_sqlite_reads(tokens, names))
+def canonical_sql(sql: str | None) -> str | None:
+    """`_canonical` of a piece of SQL text (None stays None)."""
+    return None if sql is None else _canonical(_tokenize(sql))
 
 
 # A name SQLite resolves in a table's CHECK or index although no column has it.
@@ -266,13 +262,14 @@ _ROWID_NAMES = frozenset({"rowid", "oid", "_rowid_"})
 
 
 def _as_sqlite_reads(tokens: list[_Token], names: frozenset[str]) -> list[_Token]:
-    """The tokens with each "word" in double quotes that is none of `names`
-    (folded) as the 'word' SQLite reads it as: a double-quoted name that
-    names nothing is a string (https://sqlite.org/quirks.html#dblquote).
-    SQLite's ALTER TABLE RENAME COLUMN and DROP COLUMN write such strings
-    back in single quotes in every CHECK, index, view and trigger of the
-    database, so the two spellings must compare equal. Beside a "." or
-    before "(" it is a name whatever it says."""
+    """The tokens of a CHECK, generated column or index, with each "word" in
+    double quotes that is none of `names`, its table's columns (folded), as
+    the 'word' SQLite reads it as: a double-quoted name that names nothing
+    is a string (https://sqlite.org/quirks.html#dblquote). SQLite's ALTER
+    TABLE RENAME COLUMN and DROP COLUMN write such strings back in single
+    quotes, so the two spellings must compare equal. (In a view or trigger,
+    where more is in scope, SQLite itself is asked: _as_sqlite_rewrites.)
+    Beside a "." or before "(" it is a name whatever it says."""
     read = []
     for i, token in enumerate(tokens):
         if (token.text[:1] == '"' and _fold(_unquote(token.text)) not in names
@@ -4271,44 +4268,69 @@ def schema_differences(actual: Schema, expected: Schema, *, unmanaged: frozenset
 def _object_differences(actual: Schema, expected: Schema, names: tuple[str, str]) -> list[str]:
     """Views, triggers and virtual tables present in one schema and not the
     other, or changed. `names` says what the two are, for the messages."""
-    lines, scope = [], _names_in_scope(actual, expected)
-    for kind in ("views", "triggers", "others"):
-        have = {_fold(o.name): o for o in getattr(actual, kind)}
-        want = {_fold(o.name): o for o in getattr(expected, kind)}
-        for key in sorted(set(have) | set(want)):
-            what = (have.get(key) or want[key]).type
-            if key not in have:
-                lines.append(f"{what} {want[key].name}: in {names[1]}, not in {names[0]}")
-            elif key not in want:
-                lines.append(f"{what} {have[key].name}: in {names[0]}, not in {names[1]}")
-            elif not _same_object_sql(have[key], want[key], scope):
-                lines.append(f"{what} {have[key].name} in {names[0]} differs from {names[1]}")
+    lines = []
+    for have, want in _unlike_objects(actual, expected):
+        if have is None:
+            lines.append(f"{want.type} {want.name}: in {names[1]}, not in {names[0]}")
+        elif want is None:
+            lines.append(f"{have.type} {have.name}: in {names[0]}, not in {names[1]}")
+        else:
+            lines.append(f"{have.type} {have.name} in {names[0]} differs from {names[1]}")
     return lines
 
 
-def _same_object_sql(one: SchemaObject, other: SchemaObject, scope: frozenset[str]) -> bool:
-    """Whether two views, triggers or virtual tables say the same; those of a
-    view or trigger as SQLite reads them where `scope` are the names in it
-    (SQLite's ALTER TABLE leaves a virtual table's text as it is)."""
-    names = scope if one.type in ("view", "trigger") else None
-    return canonical_sql(one.sql, names) == canonical_sql(other.sql, names)
+def _unlike_objects(actual: Schema, expected: Schema) -> list[tuple[SchemaObject | None, SchemaObject | None]]:
+    """The views, triggers and virtual tables that one schema has and the
+    other has not (None there), or has otherwise, as (actual's, expected's)."""
+    pairs = []
+    for kind in ("views", "triggers", "others"):
+        have = {_fold(o.name): o for o in getattr(actual, kind)}
+        want = {_fold(o.name): o for o in getattr(expected, kind)}
+        pairs += [(have.get(key), want.get(key)) for key in sorted(set(have) | set(want))
+                  if key not in have or key not in want or canonical_sql(have[key].sql) != canonical_sql(want[key].sql)]
+    alike = _alike_as_sqlite_rewrites([(one.type, _fold(one.name)) for one, other in pairs if one and other],
+                                      actual, expected)
+    return [(one, other) for one, other in pairs if not (one and other and (one.type, _fold(one.name)) in alike)]
 
 
-def _names_in_scope(*schemas: Schema, texts: list[str] = ()) -> frozenset[str]:
-    """Every name a view or trigger of these schemas may mean (folded): their
-    tables, columns and views, and each word of their SQL and of `texts` (an
-    alias). A name in double quotes that is none of these is a string
-    (_as_sqlite_reads)."""
-    names = set(_ROWID_NAMES)
-    for schema in schemas:
-        names.update(_fold(t.name) for t in schema.tables)
-        names.update(_fold(c.name) for t in schema.tables for c in t.columns)
-        names.update(_fold(thing.name) for thing in schema.views + schema.triggers)
-        texts = [*texts, *(thing.sql for thing in schema.views + schema.triggers)]
-    for text in texts:
-        names.update(_fold(_unquote(t.text)) for t in _tokens(text or "")
-                     if t.kind == "word" or t.kind == "ident" and t.text[:1] != '"')
-    return frozenset(names)
+def _as_sqlite_rewrites(schema: Schema, replaced: dict | None = None) -> dict[tuple[str, str], str] | None:
+    """The SQL of the schema's indexes, views and triggers, by (type, folded
+    name), as SQLite's ALTER TABLE RENAME COLUMN and DROP COLUMN write it
+    back: a "word" in double quotes that names nothing where it stands (a
+    string, to SQLite: https://sqlite.org/quirks.html#dblquote) as 'word'.
+    Asked of SQLite: the schema is made in memory, `replaced` giving some
+    objects other SQL, and a throw-away column renamed. None when SQLite
+    cannot (a view already broken, a virtual table's module missing)."""
+    made = ([("table", t.name, t.sql) for t in schema.others + schema.tables]
+            + [("index", i.name, i.sql) for t in schema.tables for i in t.indexes]
+            + [(o.type, o.name, o.sql) for o in schema.views + schema.triggers])
+    with closing(sqlite3.connect(":memory:")) as copy:
+        try:
+            for kind, name, sql in made:
+                copy.execute((replaced or {}).get((kind, _fold(name)), sql))
+            copy.execute('CREATE TABLE "_migrate_rewrite" (a)')
+            copy.execute('ALTER TABLE "_migrate_rewrite" RENAME COLUMN a TO b')
+            rows = copy.execute("SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'view', 'trigger') "
+                                "AND sql IS NOT NULL").fetchall()
+        except sqlite3.Error:
+            return None
+    return {(kind, _fold(name)): sql for kind, name, sql in rows}
+
+
+def _alike_as_sqlite_rewrites(keys: list[tuple[str, str]], one: Schema, other: Schema,
+                              replaced: dict | None = None) -> set[tuple[str, str]]:
+    """Of `keys`, (type, folded name) of indexes, views and triggers whose
+    SQL differs between the schemas, those that SQLite's rewrite
+    (_as_sqlite_rewrites) makes alike: they differ only in text in double
+    quotes that one of them holds in single quotes, as such a rewrite left
+    it. `replaced` is for `other`'s copy."""
+    if not any(kind in ("view", "trigger", "index") for kind, _ in keys):
+        return set()
+    first, second = _as_sqlite_rewrites(one), _as_sqlite_rewrites(other, replaced)
+    if first is None or second is None:
+        return set()
+    return {key for key in keys if key in first and key in second
+            and canonical_sql(first[key]) == canonical_sql(second[key])}
 
 
 def _key_mismatches(scratch: sqlite3.Connection) -> set[str]:
@@ -5511,8 +5533,9 @@ def _objects_made_by_hand(conn, live: _TableObjects, wanted: _TableObjects) -> l
     changed = {(kind, key): text for kind, key, text in extra if kind in ("index", "trigger")
                and (kind, key) in expected and canonical_sql(text) != canonical_sql(expected[kind, key])}
     if changed:  # unless only in the "strings" SQLite's ALTER TABLE writes in single quotes
-        scope = _names_in_scope(read_schema(conn), texts=list(changed.values()) + [expected[k] for k in changed])
-        changed = {k for k, text in changed.items() if canonical_sql(text, scope) != canonical_sql(expected[k], scope)}
+        schema = read_schema(conn)
+        changed = set(changed) - _alike_as_sqlite_rewrites(list(changed), schema, schema,
+                                                             {k: expected[k] for k in changed})
     found = []
     for kind, key, live_sql in extra:  # clauses no PRAGMA reports, which the files do not write: a rebuild loses them
         if (kind, key) == ("table", _fold(name)):
@@ -6859,13 +6882,8 @@ def _initial_tables_exist(conn, migration: Migration) -> bool:
     for table in present:
         one, made, names = Schema((actual.table(table.name),)), Schema((table,)), ("the database", migration.name)
         problems += schema_differences(one, made, names=names) + _clause_differences(one, made, names)
-    scope = _names_in_scope(actual, expected)
-    for kind in ("views", "triggers", "others"):  # a trigger missing would be missed silently
-        have = {_fold(o.name): o for o in getattr(actual, kind)}
-        for made in getattr(expected, kind):
-            there = have.get(_fold(made.name))
-            if there is None or not _same_object_sql(there, made, scope):
-                problems.append(f"{made.type} {made.name} is {'missing' if there is None else 'defined otherwise'}")
+    problems += [f"{made.type} {made.name} is {'missing' if there is None else 'defined otherwise'}"  # (a trigger
+                 for there, made in _unlike_objects(actual, expected) if made]  # missing would be missed silently)
     if problems:
         raise MigrateError(f"--fake-initial: the database does not match {migration.name} "
                            f"({'; '.join(problems)}): make them match by hand (the database, or {migration.name} before any "

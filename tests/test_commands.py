@@ -404,6 +404,17 @@ class Commands(unittest.TestCase):
                          [("CREATE VIEW pv AS SELECT a FROM p WHERE a != 'x'",)])
         self.assertIn("Applying 0001_initial... FAKED", self.run_ok("apply", "--fake-initial"))
 
+    def test_check_sees_a_name_in_double_quotes_made_text(self):
+        # "total" names the subquery's column, 'total' is text: another view, quotes aside
+        self.project.write_migration("0002_counts", '-- migrate:up\nCREATE VIEW counts AS SELECT "total" FROM '
+                                     '(SELECT count(*) AS "total" FROM question);\n-- migrate:down\nDROP VIEW counts;\n')
+        self.run_ok("apply")
+        self.project.execute("DROP VIEW counts", "CREATE VIEW counts AS SELECT 'total' FROM (SELECT count(*) AS "
+                                                 "\"total\" FROM question)")
+        result = self.project.cli("check")
+        self.assertEqual(result.returncode, 1, result.stdout)
+        self.assertIn("database drift: view counts in the database differs from its applied migrations", result.stdout)
+
     def test_a_database_adopted_keeps_its_index_names_when_the_models_name_them(self):
         self.project.execute('CREATE TABLE "question" ("question_text" TEXT NOT NULL, "id" INTEGER PRIMARY KEY)',
                              'CREATE INDEX "idx_question_text" ON "question" ("question_text")')

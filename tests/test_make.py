@@ -108,15 +108,16 @@ class MakeThenCheck(unittest.TestCase):
         # view, trigger, CHECK and partial index of the database: the same schema, in other words
         models = ("@dataclass\nclass T:\n    a: str = field(default='', metadata={'check': 'a != \"done\"'})\n"
                   "    b: str = ''\n    c: str = ''\n    id: Optional[int] = None\n"
-                  "@dataclass\nclass Log:\n    __managed__ = False\n    m: Optional[str] = None\n")
+                  "@dataclass\nclass Log:\n    __managed__ = False\n    m: Optional[str] = None\n"
+                  "@dataclass\nclass Task:\n    done: int = 0\n    id: Optional[int] = None\n")  # (done: a name elsewhere)
         project = Project(self)
         project.models(models)
         project.make()
         project.write_migration("0002_hand", """-- migrate:up
-            CREATE VIEW v AS SELECT id, "hello" AS greeting FROM t WHERE a != "x";
+            CREATE VIEW v AS SELECT id, "hello" AS greeting FROM t WHERE a != "done";
             CREATE TABLE log (m TEXT, CHECK (m != "no"));
             CREATE INDEX t_partial ON t (a) WHERE a != "empty";
-            CREATE TRIGGER t_log AFTER INSERT ON t BEGIN INSERT INTO log VALUES ("added"); END;
+            CREATE TRIGGER t_log AFTER INSERT ON t BEGIN INSERT INTO log VALUES ("insert"); END;
             -- migrate:down
             DROP TRIGGER t_log;
             DROP INDEX t_partial;
@@ -139,7 +140,7 @@ class MakeThenCheck(unittest.TestCase):
         self.assertEqual([step.warnings for step in project.apply()], [()], "the trigger is the files' own")
         project.execute("INSERT INTO t (a) VALUES ('y')")
         self.assertEqual(project.query("SELECT greeting FROM v"), [("hello",)])
-        self.assertEqual(project.query("SELECT m FROM log"), [("added",)])
+        self.assertEqual(project.query("SELECT m FROM log"), [("insert",)])
 
     def test_dropping_a_table_that_an_unmanaged_tables_foreign_key_names_is_refused(self):
         project = Project(self)
