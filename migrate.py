@@ -3479,6 +3479,15 @@ def _write_round_trips(directory: str, tried: dict) -> None:
             os.remove(temporary)
 
 
+def _dataclasses_in(module) -> list[tuple[str, type]]:
+    """The dataclasses a module holds, by their names there, its own and
+    those it imports (not make_dataclass's, of module "types" before Python
+    3.12, which model_classes counts)."""
+    import dataclasses
+    return [(name, obj) for name, obj in vars(module).items() if isinstance(obj, type)
+            and dataclasses.is_dataclass(obj) and obj.__module__ != "types"]
+
+
 def _models_module(models: str):
     """load_models, refusing a package without models (`app` where
     `app.models` was meant), or a models file whose dataclasses are all
@@ -3505,12 +3514,6 @@ def _models_module(models: str):
                            f"{', '.join(sorted({obj.__module__ for _, obj in imported}))}) that are no tables: pass "
                            "--models with the module that defines the models")
     return module
-
-
-def _dataclasses_in(module) -> list[tuple[str, type]]:
-    import dataclasses
-    return [(name, obj) for name, obj in vars(module).items() if isinstance(obj, type)
-            and dataclasses.is_dataclass(obj) and obj.__module__ != "types"]
 
 
 def _make(scratch, module, number, name, questioner) -> MakeResult:
@@ -6129,9 +6132,9 @@ def _readonly_hint(message: str, path: str = "") -> str:
 def _unopenable_hint(path: str) -> str:
     """What the file system says of a database `path` SQLite could not open
     (its words: "unable to open database file", "disk I/O error")."""
-    folder = os.path.dirname(os.path.abspath(path)) if path else ""
     if not path:
         return ""
+    folder = os.path.dirname(os.path.abspath(path))
     if os.path.exists(path) and not os.path.isfile(path):
         return " (it is no regular file: pass --db with a SQLite file)"
     if os.path.exists(path) and not os.access(path, os.R_OK | os.W_OK):
@@ -6882,8 +6885,9 @@ def _initial_tables_exist(conn, migration: Migration) -> bool:
     for table in present:
         one, made, names = Schema((actual.table(table.name),)), Schema((table,)), ("the database", migration.name)
         problems += schema_differences(one, made, names=names) + _clause_differences(one, made, names)
-    problems += [f"{made.type} {made.name} is {'missing' if there is None else 'defined otherwise'}"  # (a trigger
-                 for there, made in _unlike_objects(actual, expected) if made]  # missing would be missed silently)
+    # the views and triggers it makes too (a trigger missing would be missed silently), not those made besides
+    problems += [f"{made.type} {made.name} is {'missing' if there is None else 'defined otherwise'}"
+                 for there, made in _unlike_objects(actual, expected) if made]
     if problems:
         raise MigrateError(f"--fake-initial: the database does not match {migration.name} "
                            f"({'; '.join(problems)}): make them match by hand (the database, or {migration.name} before any "
