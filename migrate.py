@@ -3536,6 +3536,7 @@ def _make(scratch, module, number, name, questioner) -> MakeResult:
     changed = read_schema(scratch)
     _verify(changed, target, unmanaged, "the models", objects=original, exact=False)
     _refuse_dropped_parents(operations, changed)
+    _refuse_strings_made_names(original, changed)
     _check_unmanaged_parents(scratch, changed, unmanaged, module)
     if new_mismatches := sorted(_key_mismatches(scratch) - mismatched):
         raise MigrateError(f"the models leave {new_mismatches[0]}: a foreign key's parent columns must be its "
@@ -4334,6 +4335,34 @@ def _alike_as_sqlite_rewrites(keys: list[tuple[str, str]], one: Schema, other: S
         return set()
     return {key for key in keys if key in first and key in second
             and canonical_sql(first[key]) == canonical_sql(second[key])}
+
+
+def _refuse_strings_made_names(before: Schema, after: Schema) -> None:
+    """A view or trigger that says "x" where nothing is named x reads the
+    text 'x' (SQLite's rewrite shows it so); once a change adds a column x
+    there (ADD COLUMN, a rebuild), it reads the column: another meaning,
+    without an error. Refused, as a dropped column's "x" is. (RENAME COLUMN
+    is no matter: SQLite writes such text as 'x' as it renames.)"""
+    written = {(o.type, _fold(o.name)): o.sql for o in before.views + before.triggers}
+    if not any('"' in sql for sql in written.values()):
+        return
+    was = _as_sqlite_rewrites(before) or {}
+    read_as_text = sorted((key, sql) for key, sql in was.items()
+                          if key in written and canonical_sql(sql) != canonical_sql(written[key]))
+    now = _as_sqlite_rewrites(after) or {} if read_as_text else {}
+    for (kind, name), sql in read_as_text:
+        then, later = _tokenize(sql), _tokenize(now.get((kind, name), ""))
+        turned = [same.text for token, same in zip(then, later) if len(then) == len(later)
+                  and token.kind == "string" and same.kind == "ident" and same.text[:1] == '"']
+        if turned:
+            word = _unquote(turned[0])
+            made = [f"{t.name}.{c.name}" for t in after.tables for c in t.columns if _fold(c.name) == _fold(word)
+                    and (before.table(t.name) is None or before.table(t.name).column(c.name) is None)]
+            what = f"add column {made[0]}" if made else f"make a column {word}"
+            raise MigrateError(f"cannot {what}: {kind} {name} says \"{word}\" in double quotes, which SQLite reads as "
+                               f"the text '{word}' while no column has that name, and as the column once it has: "
+                               f"write '{word}' in single quotes (or the name as you mean it) in a hand-written "
+                               "migration first; nothing was written")
 
 
 def _key_mismatches(scratch: sqlite3.Connection) -> set[str]:

@@ -643,6 +643,39 @@ class RebuildKeepsEverything(unittest.TestCase):
                     project.make()
                 self.assertEqual(len(project.files()), 2, "nothing was written")
 
+    def test_double_quoted_text_that_a_new_column_would_turn_into_its_name_is_refused(self):
+        # "lbl" is the text 'lbl' to SQLite while no column is named so, and the column once one is
+        models = "@dataclass\nclass A:\n    note: Optional[str] = None\n    id: Optional[int] = None\n"
+        readers = {
+            "a trigger": 'CREATE TRIGGER "a_note" AFTER INSERT ON "a" BEGIN UPDATE "a" SET "note" = "lbl" '
+                         'WHERE "id" = new."id"; END;',
+            "a view": 'CREATE VIEW "va" AS SELECT "id", "lbl" AS tag FROM "a";',
+        }
+        changes = {  # (a RENAME COLUMN to lbl is no matter: SQLite writes "lbl" as 'lbl' as it renames)
+            "an added column": models.replace("    id:", "    lbl: Optional[str] = 'secret'\n    id:"),
+            "a rebuild": models.replace("    id:", "    lbl: str = 'secret'\n    id:").replace(
+                "note: Optional[str] = None", "note: str = ''"),
+        }
+        for reader, sql in readers.items():
+            for change, changed in changes.items():
+                with self.subTest(reader=reader, change=change):
+                    project = Project(self)
+                    project.models(models)
+                    project.make()
+                    project.write_migration("0002_hand", f"-- migrate:up\n{sql}\n-- migrate:down\n")
+                    project.models(changed)
+                    name = reader.split()[1]
+                    with self.assertRaisesRegex(migrate.MigrateError, rf'^cannot add column a\.lbl: {name} \S+ says '
+                                                r'"lbl" in double quotes, which SQLite reads as the text \'lbl\' while '
+                                                "no column has that name, and as the column once it has"):
+                        project.make()
+                    self.assertEqual(len(project.files()), 2, "nothing was written")
+        project.models(models.replace("    id:", "    other: Optional[str] = None\n    id:"))
+        self.assertEqual(project.make().operations, ("+ Add column a.other",))  # "lbl" stays text: no matter
+        project.models(models.replace("    id:", "    other: Optional[str] = None\n    id:").replace("note:", "lbl:"))
+        result = project.make(questioner=migrate.Questioner(renames=["a.note=lbl"]))
+        self.assertEqual(result.operations, ("~ Rename column a.note to lbl",))
+
     def test_nullable_column_on_big_table_is_a_constant_time_alter(self):
         project = self.prepare()
         project.models(change("pages: Optional[int] = None", "pages: Optional[int] = None\n"
