@@ -4344,8 +4344,11 @@ def _refuse_strings_made_names(before: Schema, after: Schema) -> None:
     without an error. Refused, as a dropped column's "x" is. (RENAME COLUMN
     is no matter: SQLite writes such text as 'x' as it renames.)"""
     written = {(o.type, _fold(o.name)): o.sql for o in before.views + before.triggers}
-    if not any('"' in sql for sql in written.values()):
-        return
+    names = _ROWID_NAMES | {_fold(t.name) for t in before.tables} | {k for _, k in written} | {
+        _fold(c.name) for t in before.tables for c in t.columns}
+    if all(_fold(_unquote(t.text)) in names for sql in written.values() for t in _tokens(sql)
+           if t.kind == "ident" and t.text[:1] == '"'):
+        return  # (each names a table or column: no text, and no copy of the schema to make)
     was = _as_sqlite_rewrites(before) or {}
     read_as_text = sorted((key, sql) for key, sql in was.items()
                           if key in written and canonical_sql(sql) != canonical_sql(written[key]))
