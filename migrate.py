@@ -1528,8 +1528,10 @@ def _resolve_implicit_references(tables: list[Table]) -> list[Table]:
     return resolved
 
 
-def _parse_create_table(sql: str) -> dict:
-    """The facts of a CREATE TABLE that no PRAGMA reports."""
+def _parse_create_table(sql: str, names: frozenset[str] | None = None) -> dict:
+    """The facts of a CREATE TABLE that no PRAGMA reports; a "word" in
+    double quotes in its CHECKs and generated columns is read as SQLite
+    does where `names` (by default its columns) are the names in scope."""
     tokens = _tokenize(sql)
     open_at = next(i for i, t in enumerate(tokens) if t.text == "(")
     close_at = _matching_paren(tokens, open_at)
@@ -1545,7 +1547,8 @@ def _parse_create_table(sql: str) -> dict:
               "strict": "STRICT" in options, "without_rowid": "ROWID" in options}
     items = [item for item in items if item]
     constraint = ("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN")  # (what else starts a column)
-    names = _ROWID_NAMES | {_fold(_unquote(item[0].text)) for item in items if item[0].upper not in constraint}
+    if names is None:
+        names = _ROWID_NAMES | {_fold(_unquote(item[0].text)) for item in items if item[0].upper not in constraint}
     for item in items:
         if item[0].upper in constraint:
             result["checks"].extend(_constraint_checks(item, names))
@@ -3534,9 +3537,10 @@ def _make(scratch, module, number, name, questioner) -> MakeResult:
     if not operations:
         return MakeResult(())
     changed = read_schema(scratch)
+    _refuse_strings_made_names(original, changed, {(_fold(op.table), _fold(op.new)) for op in operations
+                                                   if isinstance(op, RenameColumn)})
     _verify(changed, target, unmanaged, "the models", objects=original, exact=False)
     _refuse_dropped_parents(operations, changed)
-    _refuse_strings_made_names(original, changed)
     _check_unmanaged_parents(scratch, changed, unmanaged, module)
     if new_mismatches := sorted(_key_mismatches(scratch) - mismatched):
         raise MigrateError(f"the models leave {new_mismatches[0]}: a foreign key's parent columns must be its "
@@ -4297,6 +4301,10 @@ def _unlike_objects(actual: Schema, expected: Schema) -> list[tuple[SchemaObject
     return [(one, other) for one, other in pairs if not (one and other and (one.type, _fold(one.name)) in alike)]
 
 
+# SQLite's words for a view or trigger that an ALTER TABLE found broken
+_BROKEN_OBJECT = re.compile(r"error in (view|trigger) (.+?)(?: after \w+(?: \w+)?)?: ")
+
+
 def _as_sqlite_rewrites(schema: Schema, replaced: dict | None = None) -> dict[tuple[str, str], str] | None:
     """The SQL of the schema's indexes, views and triggers, by (type, folded
     name), as SQLite's ALTER TABLE RENAME COLUMN and DROP COLUMN write it
@@ -4304,16 +4312,28 @@ def _as_sqlite_rewrites(schema: Schema, replaced: dict | None = None) -> dict[tu
     string, to SQLite: https://sqlite.org/quirks.html#dblquote) as 'word'.
     Asked of SQLite: the schema is made in memory, `replaced` giving some
     objects other SQL, and a throw-away column renamed. None when SQLite
-    cannot (a view already broken, a virtual table's module missing)."""
+    cannot; an object it cannot make, or finds broken, is left out."""
     made = ([("table", t.name, t.sql) for t in schema.others + schema.tables]
             + [("index", i.name, i.sql) for t in schema.tables for i in t.indexes]
             + [(o.type, o.name, o.sql) for o in schema.views + schema.triggers])
+    throwaway, taken = "_migrate_rewrite", {_fold(name) for _, name, _ in made}
+    while throwaway in taken:
+        throwaway += "_"
     with closing(sqlite3.connect(":memory:")) as copy:
-        try:
-            for kind, name, sql in made:
+        for kind, name, sql in made:
+            with suppress(sqlite3.Error):  # (a virtual table of a module this SQLite lacks: left out)
                 copy.execute((replaced or {}).get((kind, _fold(name)), sql))
-            copy.execute('CREATE TABLE "_migrate_rewrite" (a)')
-            copy.execute('ALTER TABLE "_migrate_rewrite" RENAME COLUMN a TO b')
+        try:
+            copy.execute(f"CREATE TABLE {quote(throwaway)} (a)")
+            for _ in made:  # each view or trigger already broken (one over sqlite_stat1) is left out
+                try:
+                    copy.execute(f"ALTER TABLE {quote(throwaway)} RENAME COLUMN a TO b")
+                    break
+                except sqlite3.Error as exc:
+                    broken = _BROKEN_OBJECT.match(str(exc))
+                    if not broken:
+                        return None
+                    copy.execute(f"DROP {broken.group(1).upper()} {quote(broken.group(2))}")
             rows = copy.execute("SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'view', 'trigger') "
                                 "AND sql IS NOT NULL").fetchall()
         except sqlite3.Error:
@@ -4337,35 +4357,52 @@ def _alike_as_sqlite_rewrites(keys: list[tuple[str, str]], one: Schema, other: S
             and canonical_sql(first[key]) == canonical_sql(second[key])}
 
 
-def _refuse_strings_made_names(before: Schema, after: Schema) -> None:
-    """A view or trigger that says "x" where nothing is named x reads the
-    text 'x' (SQLite's rewrite shows it so); once a change adds a column x
-    there (ADD COLUMN, a rebuild), it reads the column: another meaning,
-    without an error. Refused, as a dropped column's "x" is. (RENAME COLUMN
-    is no matter: SQLite writes such text as 'x' as it renames.)"""
-    written = {(o.type, _fold(o.name)): o.sql for o in before.views + before.triggers}
-    names = _ROWID_NAMES | {_fold(t.name) for t in before.tables} | {k for _, k in written} | {
-        _fold(c.name) for t in before.tables for c in t.columns}
-    if all(_fold(_unquote(t.text)) in names for sql in written.values() for t in _tokens(sql)
-           if t.kind == "ident" and t.text[:1] == '"'):
-        return  # (each names a table or column: no text, and no copy of the schema to make)
-    was = _as_sqlite_rewrites(before) or {}
-    read_as_text = sorted((key, sql) for key, sql in was.items()
-                          if key in written and canonical_sql(sql) != canonical_sql(written[key]))
-    now = _as_sqlite_rewrites(after) or {} if read_as_text else {}
-    for (kind, name), sql in read_as_text:
-        then, later = _tokenize(sql), _tokenize(now.get((kind, name), ""))
-        turned = [same.text for token, same in zip(then, later) if len(then) == len(later)
-                  and token.kind == "string" and same.kind == "ident" and same.text[:1] == '"']
-        if turned:
-            word = _unquote(turned[0])
-            made = [f"{t.name}.{c.name}" for t in after.tables for c in t.columns if _fold(c.name) == _fold(word)
-                    and (before.table(t.name) is None or before.table(t.name).column(c.name) is None)]
-            what = f"add column {made[0]}" if made else f"make a column {word}"
-            raise MigrateError(f"cannot {what}: {kind} {name} says \"{word}\" in double quotes, which SQLite reads as "
-                               f"the text '{word}' while no column has that name, and as the column once it has: "
-                               f"write '{word}' in single quotes (or the name as you mean it) in a hand-written "
-                               "migration first; nothing was written")
+def _refuse_strings_made_names(before: Schema, after: Schema, renamed: set[tuple[str, str]]) -> None:
+    """A CHECK, index, view or trigger that says "x" where nothing is named
+    x reads the text 'x'; once a change adds a column x there (ADD COLUMN, a
+    rebuild), it reads the column: another meaning, without an error.
+    Refused, as a dropped column's "x" is. (A column `renamed` to x, as
+    (table, x) folded, is no matter: SQLite writes such text as 'x' as it
+    renames.)"""
+    added = {_fold(t.name): {_fold(c.name) for c in t.columns if before.table(t.name).column(c.name) is None
+                             and (_fold(t.name), _fold(c.name)) not in renamed}
+             for t in after.tables if before.table(t.name) is not None}
+    words = set().union(*added.values())
+    if not words:
+        return
+    found = [found for table in before.tables if added.get(_fold(table.name))
+             for found in _table_texts_made_names(table, added[_fold(table.name)])]
+    objects = {(o.type, _fold(o.name)): o.sql for o in before.views + before.triggers}
+    if not found and any(t.text[:1] == '"' and _fold(_unquote(t.text)) in words  # (else no copy to make)
+                         for sql in objects.values() for t in _tokens(sql)):
+        was, now = _as_sqlite_rewrites(before) or {}, _as_sqlite_rewrites(after) or {}
+        for (kind, name), sql in sorted(was.items()):
+            then, later = _tokenize(sql), _tokenize(now.get((kind, name), ""))
+            found += [(kind, name, _unquote(same.text)) for token, same in zip(then, later)
+                      if (kind, name) in objects and len(then) == len(later) and token.kind == "string"
+                      and same.kind == "ident" and same.text[:1] == '"']
+    if found:
+        kind, name, word = found[0]
+        table = next(t for t in after.tables if word in added.get(_fold(t.name), ()))
+        raise MigrateError(f"cannot add column {table.name}.{table.column(word).name}: {kind} {name} says \"{word}\" "
+                           f"in double quotes, which SQLite reads as the text '{word}' while no column has that name, "
+                           f"and as the column once it has: write '{word}' in single quotes (or the name as you mean "
+                           "it) in the model or a hand-written migration first; nothing was written")
+
+
+def _table_texts_made_names(table: Table, added: set[str]) -> list[tuple[str, str, str]]:
+    """_refuse_strings_made_names for the CHECKs, generated columns and
+    indexes of `table`, whose scope is its columns: (kind, name, the word)
+    for each that reads otherwise once the `added` columns are there."""
+    names = _ROWID_NAMES | {_fold(c.name) for c in table.columns}
+    word = next((_unquote(t.text) for t in _tokens(table.sql + "".join(i.sql for i in table.indexes))
+                 if t.text[:1] == '"' and _fold(_unquote(t.text)) in added), None)
+    if word is None:
+        return []
+    now, then = _parse_create_table(table.sql, names | added), _parse_create_table(table.sql, names)
+    found = [("CHECK or generated column of table", table.name, word)] if now != then else []
+    return found + [("index", index.name, word) for index in table.indexes
+                    if _canonical(_as_sqlite_reads(index._definition, names | added)) != index.signature[2]]
 
 
 def _key_mismatches(scratch: sqlite3.Connection) -> set[str]:
@@ -6142,7 +6179,7 @@ def _own_names(message: str) -> str:
 def _dependent_hint(message: str) -> str:
     """A view or trigger the statement left naming what is gone: one made
     outside the migrations is unknown to a rebuild, which cannot make it again."""
-    found = re.match(r"error in (view|trigger) (.+?)(?: after \w+(?: \w+)?)?: ", message)
+    found = _BROKEN_OBJECT.match(message)
     if not found:
         return ""
     kind, name = found.groups()

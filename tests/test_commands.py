@@ -397,9 +397,11 @@ class Commands(unittest.TestCase):
     def test_fake_initial_reads_double_quoted_text_as_sqlite_rewrites_it(self):
         # a database that has run a RENAME COLUMN or DROP COLUMN holds 'x' where its files say "x"
         self.project.write_migration("0001_initial", '-- migrate:up\nCREATE TABLE p (a TEXT);\nCREATE VIEW pv AS '
-                                     'SELECT a FROM p WHERE a != "x";\n-- migrate:down\nDROP VIEW pv;\nDROP TABLE p;\n')
+                                     'SELECT a FROM p WHERE a != "x";\nANALYZE;\nCREATE VIEW stats AS SELECT * FROM '
+                                     'sqlite_stat1;\n-- migrate:down\nDROP VIEW stats;\nDROP VIEW pv;\nDROP TABLE p;\n')
         self.project.execute("CREATE TABLE p (a TEXT, gone)", 'CREATE VIEW pv AS SELECT a FROM p WHERE a != "x"',
-                             "ALTER TABLE p DROP COLUMN gone")
+                             "ALTER TABLE p DROP COLUMN gone", "ANALYZE",
+                             "CREATE VIEW stats AS SELECT * FROM sqlite_stat1")  # (a view no copy can make)
         self.assertEqual(self.project.query("SELECT sql FROM sqlite_master WHERE name = 'pv'"),
                          [("CREATE VIEW pv AS SELECT a FROM p WHERE a != 'x'",)])
         self.assertIn("Applying 0001_initial... FAKED", self.run_ok("apply", "--fake-initial"))

@@ -114,6 +114,8 @@ class MakeThenCheck(unittest.TestCase):
         project.models(models)
         project.make()
         project.write_migration("0002_hand", """-- migrate:up
+            ANALYZE;
+            CREATE VIEW stats AS SELECT * FROM sqlite_stat1;
             CREATE VIEW v AS SELECT id, "hello" AS greeting FROM t WHERE a != "done";
             CREATE TABLE log (m TEXT, CHECK (m != "no"));
             CREATE INDEX t_partial ON t (a) WHERE a != "empty";
@@ -123,6 +125,7 @@ class MakeThenCheck(unittest.TestCase):
             DROP INDEX t_partial;
             DROP TABLE log;
             DROP VIEW v;
+            DROP VIEW stats;
             """)
         project.apply()
         project.models(models.replace("    b: str = ''\n", "").replace("c: str", "d: str"))

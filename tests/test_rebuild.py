@@ -645,11 +645,14 @@ class RebuildKeepsEverything(unittest.TestCase):
 
     def test_double_quoted_text_that_a_new_column_would_turn_into_its_name_is_refused(self):
         # "lbl" is the text 'lbl' to SQLite while no column is named so, and the column once one is
-        models = "@dataclass\nclass A:\n    note: Optional[str] = None\n    id: Optional[int] = None\n"
+        models = ("@dataclass\nclass A:\n    note: Optional[str] = None\n    id: Optional[int] = None\n"
+                  "@dataclass\nclass Other:\n    lbl: str = ''\n    id: Optional[int] = None\n")  # (lbl elsewhere)
         readers = {
             "a trigger": 'CREATE TRIGGER "a_note" AFTER INSERT ON "a" BEGIN UPDATE "a" SET "note" = "lbl" '
                          'WHERE "id" = new."id"; END;',
-            "a view": 'CREATE VIEW "va" AS SELECT "id", "lbl" AS tag FROM "a";',
+            "a view": 'ANALYZE;\nCREATE VIEW "stats" AS SELECT * FROM sqlite_stat1;\n'  # (a view a copy cannot make)
+                      'CREATE VIEW "va" AS SELECT "id", "lbl" AS tag FROM "a";',
+            "an index": 'CREATE INDEX "a_open" ON "a" ("note") WHERE "note" != "lbl";',
         }
         changes = {  # (a RENAME COLUMN to lbl is no matter: SQLite writes "lbl" as 'lbl' as it renames)
             "an added column": models.replace("    id:", "    lbl: Optional[str] = 'secret'\n    id:"),
@@ -667,14 +670,25 @@ class RebuildKeepsEverything(unittest.TestCase):
                     name = reader.split()[1]
                     with self.assertRaisesRegex(migrate.MigrateError, rf'^cannot add column a\.lbl: {name} \S+ says '
                                                 r'"lbl" in double quotes, which SQLite reads as the text \'lbl\' while '
-                                                "no column has that name, and as the column once it has"):
+                                                "no column has that name, and as the column once it has: write 'lbl' "
+                                                "in single quotes \\(or the name as you mean it\\) in the model or a "
+                                                "hand-written migration first; nothing was written$"):
                         project.make()
                     self.assertEqual(len(project.files()), 2, "nothing was written")
-        project.models(models.replace("    id:", "    other: Optional[str] = None\n    id:"))
+        project.models(models.replace("    id:", "    other: Optional[str] = None\n    id:", 1))
         self.assertEqual(project.make().operations, ("+ Add column a.other",))  # "lbl" stays text: no matter
-        project.models(models.replace("    id:", "    other: Optional[str] = None\n    id:").replace("note:", "lbl:"))
+        project.models(models.replace("    id:", "    other: Optional[str] = None\n    id:", 1).replace("note:", "lbl:"))
         result = project.make(questioner=migrate.Questioner(renames=["a.note=lbl"]))
         self.assertEqual(result.operations, ("~ Rename column a.note to lbl",))
+        checked = Project(self)  # a model's own CHECK, with the text "done"
+        with_check = ("@dataclass\nclass A:\n    status: str = field(default='', metadata={'check': "
+                      "'status != \"done\"'})\n    id: Optional[int] = None\n")
+        checked.models(with_check)
+        checked.make()
+        checked.models(with_check.replace("    id:", "    done: int = 0\n    id:"))
+        with self.assertRaisesRegex(migrate.MigrateError, r'^cannot add column a\.done: CHECK or generated column of '
+                                    r'table a says "done" in double quotes'):
+            checked.make()
 
     def test_nullable_column_on_big_table_is_a_constant_time_alter(self):
         project = self.prepare()
