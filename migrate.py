@@ -4357,39 +4357,6 @@ def _alike_as_sqlite_rewrites(keys: list[tuple[str, str]], one: Schema, other: S
             and canonical_sql(first[key]) == canonical_sql(second[key])}
 
 
-def _refuse_strings_made_names(before: Schema, after: Schema, renamed: set[tuple[str, str]]) -> None:
-    """A CHECK, index, view or trigger that says "x" where nothing is named
-    x reads the text 'x'; once a change adds a column x there (ADD COLUMN, a
-    rebuild), it reads the column: another meaning, without an error.
-    Refused, as a dropped column's "x" is. (A column `renamed` to x, as
-    (table, x) folded, is no matter: SQLite writes such text as 'x' as it
-    renames.)"""
-    added = {_fold(t.name): {_fold(c.name) for c in t.columns if before.table(t.name).column(c.name) is None
-                             and (_fold(t.name), _fold(c.name)) not in renamed}
-             for t in after.tables if before.table(t.name) is not None}
-    words = set().union(*added.values())
-    if not words:
-        return
-    found = [found for table in before.tables if added.get(_fold(table.name))
-             for found in _table_texts_made_names(table, added[_fold(table.name)])]
-    objects = {(o.type, _fold(o.name)): o.sql for o in before.views + before.triggers}
-    if not found and any(t.text[:1] == '"' and _fold(_unquote(t.text)) in words  # (else no copy to make)
-                         for sql in objects.values() for t in _tokens(sql)):
-        was, now = _as_sqlite_rewrites(before) or {}, _as_sqlite_rewrites(after) or {}
-        for (kind, name), sql in sorted(was.items()):
-            then, later = _tokenize(sql), _tokenize(now.get((kind, name), ""))
-            found += [(kind, name, _unquote(same.text)) for token, same in zip(then, later)
-                      if (kind, name) in objects and len(then) == len(later) and token.kind == "string"
-                      and same.kind == "ident" and same.text[:1] == '"']
-    if found:
-        kind, name, word = found[0]
-        table = next(t for t in after.tables if word in added.get(_fold(t.name), ()))
-        raise MigrateError(f"cannot add column {table.name}.{table.column(word).name}: {kind} {name} says \"{word}\" "
-                           f"in double quotes, which SQLite reads as the text '{word}' while no column has that name, "
-                           f"and as the column once it has: write '{word}' in single quotes (or the name as you mean "
-                           "it) in the model or a hand-written migration first; nothing was written")
-
-
 def _table_texts_made_names(table: Table, added: set[str]) -> list[tuple[str, str, str]]:
     """_refuse_strings_made_names for the CHECKs, generated columns and
     indexes of `table`, whose scope is its columns: (kind, name, the word)
@@ -4403,6 +4370,40 @@ def _table_texts_made_names(table: Table, added: set[str]) -> list[tuple[str, st
     found = [("CHECK or generated column of table", table.name, word)] if now != then else []
     return found + [("index", index.name, word) for index in table.indexes
                     if _canonical(_as_sqlite_reads(index._definition, names | added)) != index.signature[2]]
+
+
+def _refuse_strings_made_names(before: Schema, after: Schema, renamed: set[tuple[str, str]]) -> None:
+    """A CHECK, index, view or trigger that says "x" where nothing is named
+    x reads the text 'x'; once a change adds a column x there (ADD COLUMN, a
+    rebuild), it reads the column: another meaning, without an error.
+    Refused, as a dropped column's "x" is. (A column `renamed` to x, as
+    (table, x) folded, is no matter: SQLite writes such text as 'x' as it
+    renames.)"""
+    added = {_fold(t.name): {_fold(c.name) for c in t.columns if before.table(t.name).column(c.name) is None
+                             and (_fold(t.name), _fold(c.name)) not in renamed}
+             for t in after.tables if before.table(t.name) is not None}
+    words = set().union(*added.values())
+    if not words:
+        return
+    found = [hit for table in before.tables if added.get(_fold(table.name))
+             for hit in _table_texts_made_names(table, added[_fold(table.name)])]
+    objects = {(o.type, _fold(o.name)): o for o in before.views + before.triggers}
+    if not found and any(t.text[:1] == '"' and _fold(_unquote(t.text)) in words  # (else no copy to make)
+                         for o in objects.values() for t in _tokens(o.sql)):
+        was, now = _as_sqlite_rewrites(before) or {}, _as_sqlite_rewrites(after) or {}
+        for key, sql in sorted(was.items()):
+            then, later = _tokenize(sql), _tokenize(now.get(key, ""))
+            found += [(key[0], objects[key].name, _unquote(same.text)) for token, same in zip(then, later)
+                      if key in objects and len(then) == len(later) and token.kind == "string"
+                      and same.kind == "ident" and same.text[:1] == '"']
+    if found:
+        kind, name, word = found[0]
+        table = next((t for t in after.tables if _fold(word) in added.get(_fold(t.name), ())), None)
+        column = f"column {table.name}.{table.column(word).name}" if table else f"a column {word}"
+        raise MigrateError(f"cannot add {column}: {kind} {name} says \"{word}\" "
+                           f"in double quotes, which SQLite reads as the text '{word}' while no column has that name, "
+                           f"and as the column once it has: write '{word}' in single quotes (or the name as you mean "
+                           "it) in the model or a hand-written migration first; nothing was written")
 
 
 def _key_mismatches(scratch: sqlite3.Connection) -> set[str]:
