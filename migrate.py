@@ -5006,6 +5006,19 @@ def _unparsable(statements: list[str], probe: sqlite3.Connection) -> tuple[str, 
     return None
 
 
+_PROBE = threading.local()  # an empty database in memory per thread, for _down_failure
+
+
+@lru_cache(maxsize=4096)
+def _down_failure(down: str) -> tuple[str, str] | None:
+    """_unparsable of a down section; each text is parsed once (apply plans
+    twice when it makes the database)."""
+    probe = getattr(_PROBE, "conn", None)
+    if probe is None:
+        probe = _PROBE.conn = sqlite3.connect(":memory:")
+    return _unparsable(split_statements(down), probe)
+
+
 def _refuse_unrunnable(steps, *, fake: bool, up_only: bool = False, parse_downs: bool = True) -> None:
     """Before anything runs, statements that would end the migration's
     transaction or cannot run inside one. Also, unless `up_only` (check
@@ -5013,14 +5026,12 @@ def _refuse_unrunnable(steps, *, fake: bool, up_only: bool = False, parse_downs:
     them), a mistyped section marker, and the down section of a migration to
     apply: it is recorded as it is now, for a revert that would refuse it
     when it is needed; with `parse_downs`, also one SQLite cannot parse."""
-    with closing(sqlite3.connect(":memory:")) as probe:
-        for step in steps:
-            _refuse_unrunnable_step(step, probe if parse_downs else None, fake=fake, up_only=up_only)
+    for step in steps:
+        _refuse_unrunnable_step(step, fake=fake, up_only=up_only, parse_downs=parse_downs)
 
 
-def _refuse_unrunnable_step(step: PlannedStep, probe: sqlite3.Connection | None, *, fake: bool,
-                            up_only: bool) -> None:
-    """_refuse_unrunnable for one step; `probe` is _unparsable's (None: no parse of the down section)."""
+def _refuse_unrunnable_step(step: PlannedStep, *, fake: bool, up_only: bool, parse_downs: bool) -> None:
+    """_refuse_unrunnable for one step."""
     whole = step.action == "apply" and step.migration and not up_only
     near_miss = _marker_near_miss(step.migration.text) if whole else None
     if near_miss:
@@ -5033,13 +5044,12 @@ def _refuse_unrunnable_step(step: PlannedStep, probe: sqlite3.Connection | None,
                            "(does the marker cut a statement in two?): end the statement with `;`, or move the "
                            "marker below its end (a database that applied the file before then needs `apply "
                            "--allow-changed` once to accept the edit); nothing was changed")
-    down_statements = split_statements(down) if down else []
-    if not fake and probe is not None and (failure := _unparsable(down_statements, probe)):
+    if down and not fake and parse_downs and (failure := _down_failure(down)):
         raise MigrateError(f"migration {step.name} (down section): SQLite cannot parse it ({failure[1]}): "
                            f"{_shorten(failure[0])}; fix the down section, or a revert would fail there; nothing "
                            "was changed")
-    unrunnable = down_statements if down and _MAYBE_UNRUNNABLE.search(down) else ()
-    for section, statements in (("", () if fake else step.statements), (" (down section)", unrunnable)):
+    down_statements = split_statements(down) if down and _MAYBE_UNRUNNABLE.search(down) else ()
+    for section, statements in (("", () if fake else step.statements), (" (down section)", down_statements)):
         opened = set()  # the savepoints this section opened
         for statement in statements:
             problem, fix = _statement_problem(statement), "remove it (run it by hand outside migrations)"
@@ -7053,10 +7063,9 @@ def check(db=None, *, models: str | os.PathLike | None = "models.py", directory:
     kinds = ("index", "trigger") + (("column",) if any(p.startswith("models differ") for p in problems) else ())
     problems += [f"migration {note}" for note in _branch_losses(migrations, kinds)]
     problems += _lossy_downs(migrations)
-    with closing(sqlite3.connect(":memory:")) as probe:
-        problems += [f"migration file {m.path}: its down section: SQLite cannot parse it ({failure[1]}): "
-                     f"{_shorten(failure[0])}; fix it, or a revert would fail there" for m in migrations
-                     if m.down for failure in [_unparsable(split_statements(m.down), probe)] if failure]
+    problems += [f"migration file {m.path}: its down section: SQLite cannot parse it ({failure[1]}): "
+                 f"{_shorten(failure[0])}; fix it, or a revert would fail there" for m in migrations
+                 if m.down for failure in [_down_failure(m.down)] if failure]
     if any(line.startswith(("migration file ", "applied migration ")) for line in problems):
         return problems  # apply would stop at those, said already
     if db is not None and (not isinstance(db, (str, os.PathLike)) or _is_url(db) or os.path.exists(db)):
