@@ -4993,16 +4993,31 @@ def _unparsable(statements: list[str], probe: sqlite3.Connection) -> tuple[str, 
     """The first statement SQLite cannot parse, whatever the schema is, with
     its error; None when all parse, as far as this tells. Each is prepared
     with EXPLAIN on `probe`, an empty database, which runs nothing; a name
-    that is not there is no fault of the statement (where SQLite meets it
-    first, the rest goes unread)."""
+    that is not there is no fault of the statement. SQLite reads no further
+    than a table it cannot find in ALTER TABLE and CREATE TRIGGER, so such a
+    table is made for the statement (a column of a table is not made: what
+    follows one is left unread)."""
     for statement in statements:
-        if [t.upper for t in _first_tokens(statement, 1)] in ([], ["EXPLAIN"]):
+        words = [t.upper for t in _first_tokens(statement, 4)]
+        # (SQLite sets a PRAGMA as it prepares it, EXPLAIN or not: the probe would keep it)
+        if words[:1] in ([], ["EXPLAIN"], ["PRAGMA"], ["ATTACH"], ["DETACH"]):
             continue
+        probe.execute("SAVEPOINT probe")
         try:
-            probe.execute(f"EXPLAIN {statement}")
-        except sqlite3.Error as exc:
-            if _NOT_PARSED.search(str(exc)):
-                return statement, str(exc)
+            for _ in range(2):  # (once more with the table made)
+                try:
+                    probe.execute(f"EXPLAIN {statement}")
+                    break
+                except sqlite3.Error as exc:
+                    if _NOT_PARSED.search(str(exc)):
+                        return statement, str(exc)
+                    missing = re.fullmatch(r"no such table: (?:main\.)?(.+)", str(exc))
+                    if not missing or not (words[0] == "ALTER" or "TRIGGER" in words):
+                        break
+                    probe.execute(f"CREATE TABLE {quote(missing.group(1))} (_)")
+        finally:
+            probe.execute("ROLLBACK TO probe")
+            probe.execute("RELEASE probe")
     return None
 
 
@@ -5015,7 +5030,7 @@ def _down_failure(down: str) -> tuple[str, str] | None:
     twice when it makes the database)."""
     probe = getattr(_PROBE, "conn", None)
     if probe is None:
-        probe = _PROBE.conn = sqlite3.connect(":memory:")
+        probe = _PROBE.conn = sqlite3.connect(":memory:", isolation_level=None)
     return _unparsable(split_statements(down), probe)
 
 

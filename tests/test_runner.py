@@ -485,7 +485,9 @@ class Failures(unittest.TestCase):
                 message = self.assert_unchanged(self.project.apply)
                 self.assertIn("0002_fine (down section): ", message)
         for down in ("DROPP TABLE fine;\n", "DROP TABLE fine;\nUPDATE choice SET choice_text = 'x\n",
-                     "UPDATE choice SET votes = votes + 1 WHERE;\n"):
+                     "UPDATE choice SET votes = votes + 1 WHERE;\n",
+                     "ALTER TABLE choice ADD COLUMN votes2 INTEGER NOT NULL DEFALT 0;\n",  # (a table not there
+                     "CREATE TRIGGER t AFTER INSERT ON choice BEGIN UPDAT choice SET votes = 0; END;\n"):  # stops it)
             with self.subTest(down=down):  # what SQLite cannot parse, whatever the schema then
                 self.project.write_migration("0002_fine", f"-- migrate:up\nCREATE TABLE fine (x);\n-- migrate:down\n{down}")
                 message = self.assert_unchanged(self.project.apply)
