@@ -379,7 +379,7 @@ class Index:
     table: str
     unique: bool
     sql: str
-    names: frozenset[str] = field(compare=False, repr=False)
+    names: frozenset[str] | None = field(default=None, compare=False, repr=False)  # None: read as written
 
     @cached_property
     def _definition(self) -> list[_Token]:
@@ -391,7 +391,13 @@ class Index:
     @cached_property
     def signature(self) -> tuple:
         """Name, uniqueness and everything after the table name."""
-        return (_fold(self.name), self.unique, _canonical(_as_sqlite_reads(self._definition, self.names)))
+        return (_fold(self.name), self.unique, self.read_with(self.names))
+
+    def read_with(self, columns: frozenset[str] | None) -> str:
+        """Everything after the table name, canonical, as SQLite reads it
+        where `columns` (folded) are the table's (_as_sqlite_reads)."""
+        definition = self._definition
+        return _canonical(definition if columns is None else _as_sqlite_reads(definition, columns))
 
     @cached_property
     def columns(self) -> tuple[str, ...] | None:
@@ -1586,7 +1592,7 @@ def _column_facts(item: list[_Token], sql: str, names: frozenset[str]) -> dict:
             i += 1
         elif word in ("CHECK", "AS") and i + 1 < len(item) and item[i + 1].text == "(":
             end = _matching_paren(item, i + 1)
-            if word == "CHECK":  # as written, for messages; compared by canonical_sql
+            if word == "CHECK":  # for messages, as SQLite reads it ("text" as 'text'); compared by canonical_sql
                 written = _text_as_sqlite_reads(sql, item[i + 2:end], names) if end > i + 2 else ""
                 facts["check"] = " AND ".join(([facts["check"]] if facts["check"] else []) + [written])
             else:
@@ -1610,6 +1616,23 @@ def _text_as_sqlite_reads(sql: str, tokens: list[_Token], names: frozenset[str])
         parts += [sql[at:written.start], read.text]
         at = written.end
     return "".join(parts)
+
+
+def _reads_otherwise(sql: str, columns: frozenset[str], added: set[str]) -> bool:
+    """Whether a CREATE TABLE's CHECKs and generated columns of `columns`
+    (its own, folded) read otherwise once the `added` ones join them: a
+    "word" in double quotes among those, text until then."""
+    if not any(t.text[:1] == '"' and _fold(_unquote(t.text)) in added for t in _tokens(sql)):
+        return False
+    as_text, as_column = _parse_create_table(sql, columns), _parse_create_table(sql, columns | added)
+    return as_text["checks"] != as_column["checks"] or any(
+        as_text["columns"].get(c) != as_column["columns"].get(c) for c in columns)
+
+
+def _quoted_word(sql: str, words: set[str]) -> str:
+    """The first of `words` (folded) that `sql` spells in double quotes, as spelled."""
+    return next((_unquote(t.text) for t in _tokens(sql) if t.text[:1] == '"' and _fold(_unquote(t.text)) in words),
+                sorted(words)[0])
 
 
 def _dependency_order(tables: list[Table]) -> list[Table]:
@@ -2507,6 +2530,10 @@ def _rebuild_reasons(before: Table, after: Table, schema: Schema) -> list[str]:
     for column in before.columns:
         if after.column(column.name) is None and not _droppable(column, before, schema):
             reasons.append(f"column {column.name} cannot be dropped by ALTER TABLE")
+    added = {_fold(c.name) for c in after.columns if before.column(c.name) is None}
+    if added and _reads_otherwise(before.sql, _ROWID_NAMES | {_fold(c.name) for c in before.columns}, added):
+        reasons.append(f"a CHECK says \"{_quoted_word(before.sql, added)}\" in double quotes, text until a column "
+                       "has that name: the models' CHECKs are written anew")
     old_fks = {fk.signature for fk in before.foreign_keys}
     new_fks = {fk.signature for fk in after.foreign_keys}
     if old_fks - new_fks:
@@ -4357,19 +4384,19 @@ def _alike_as_sqlite_rewrites(keys: list[tuple[str, str]], one: Schema, other: S
             and canonical_sql(first[key]) == canonical_sql(second[key])}
 
 
-def _table_texts_made_names(table: Table, added: set[str]) -> list[tuple[str, str, str]]:
+def _table_texts_made_names(before: Table, after: Table, added: set[str]) -> list[tuple[str, str, str]]:
     """_refuse_strings_made_names for the CHECKs, generated columns and
-    indexes of `table`, whose scope is its columns: (kind, name, the word)
-    for each that reads otherwise once the `added` columns are there."""
-    names = _ROWID_NAMES | {_fold(c.name) for c in table.columns}
-    word = next((_unquote(t.text) for t in _tokens(table.sql + "".join(i.sql for i in table.indexes))
-                 if t.text[:1] == '"' and _fold(_unquote(t.text)) in added), None)
-    if word is None:
-        return []
-    now, then = _parse_create_table(table.sql, names | added), _parse_create_table(table.sql, names)
-    found = [("CHECK or generated column of table", table.name, word)] if now != then else []
-    return found + [("index", index.name, word) for index in table.indexes
-                    if _canonical(_as_sqlite_reads(index._definition, names | added)) != index.signature[2]]
+    indexes a table keeps, whose scope is its columns: (kind, name, the
+    word) for each that the table has after the change (a rebuild may have
+    rewritten it) and that reads otherwise with the `added` columns."""
+    old = _ROWID_NAMES | {_fold(c.name) for c in before.columns}
+    found = []
+    if _reads_otherwise(after.sql, old, added):
+        found.append(("CHECK or generated column of table", after.name, _quoted_word(before.sql, added)))
+    kept = {_fold(i.name) for i in before.indexes}
+    found += [("index", index.name, _quoted_word(index.sql, added)) for index in after.indexes
+              if _fold(index.name) in kept and index.read_with(old) != index.read_with(old | added)]
+    return found
 
 
 def _refuse_strings_made_names(before: Schema, after: Schema, renamed: set[tuple[str, str]]) -> None:
@@ -4386,7 +4413,7 @@ def _refuse_strings_made_names(before: Schema, after: Schema, renamed: set[tuple
     if not words:
         return
     found = [hit for table in before.tables if added.get(_fold(table.name))
-             for hit in _table_texts_made_names(table, added[_fold(table.name)])]
+             for hit in _table_texts_made_names(table, after.table(table.name), added[_fold(table.name)])]
     objects = {(o.type, _fold(o.name)): o for o in before.views + before.triggers}
     if not found and any(t.text[:1] == '"' and _fold(_unquote(t.text)) in words  # (else no copy to make)
                          for o in objects.values() for t in _tokens(o.sql)):

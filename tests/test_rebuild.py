@@ -689,6 +689,10 @@ class RebuildKeepsEverything(unittest.TestCase):
         with self.assertRaisesRegex(migrate.MigrateError, r'^cannot add column a\.done: CHECK or generated column of '
                                     r'table a says "done" in double quotes'):
             checked.make()
+        checked.models(with_check.replace('"done"', "\\'done\\'").replace("    id:", "    done: int = 0\n    id:"))
+        result = checked.make()  # as advised: a rebuild writes the CHECK as the model has it now
+        self.assertEqual(result.operations, ("+ Add column a.done",))
+        self.assertIn("CHECK (status != 'done')", result.up[0])
 
     def test_nullable_column_on_big_table_is_a_constant_time_alter(self):
         project = self.prepare()
