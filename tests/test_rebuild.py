@@ -526,7 +526,7 @@ class RebuildKeepsEverything(unittest.TestCase):
                 project.models(models.replace("a: int = 0", "a: int = 5").replace("    b: Optional[int] = None\n", "")
                                .replace("    c: Optional[int] = None\n", ""))
                 with self.assertRaisesRegex(migrate.MigrateError, rf"^cannot drop column t\.{column}: {name} \(no "
-                                            f"such column: {column}; SQLite checks that only then\); change or drop"):
+                                            rf"such column: {column}; SQLite checks that only then\); change or drop"):
                     project.make()  # (a new default for a: a rebuild, not ALTER TABLE DROP COLUMN)
                 self.assertEqual(len(project.files()), 2, "nothing was written")
 
