@@ -1579,6 +1579,16 @@ def _constraint_checks(item: list[_Token], names: frozenset[str]) -> list[str]:
     return checks
 
 
+def _text_as_sqlite_reads(sql: str, tokens: list[_Token], names: frozenset[str]) -> str:
+    """The text of `tokens`, a run of those of `sql`, with its spacing and
+    comments, as SQLite reads it (_as_sqlite_reads)."""
+    parts, at = [], tokens[0].start
+    for written, read in zip(tokens, _as_sqlite_reads(tokens, names)):
+        parts += [sql[at:written.start], read.text]
+        at = written.end
+    return "".join(parts)
+
+
 def _column_facts(item: list[_Token], sql: str, names: frozenset[str]) -> dict:
     """A column's COLLATE, CHECK, generated expression and AUTOINCREMENT,
     its expressions as SQLite reads them where `names` are its table's
@@ -1606,16 +1616,6 @@ def _column_facts(item: list[_Token], sql: str, names: frozenset[str]) -> dict:
             i = _matching_paren(item, i)
         i += 1
     return facts
-
-
-def _text_as_sqlite_reads(sql: str, tokens: list[_Token], names: frozenset[str]) -> str:
-    """The text of `tokens`, a run of those of `sql`, with its spacing and
-    comments, as SQLite reads it (_as_sqlite_reads)."""
-    parts, at = [], tokens[0].start
-    for written, read in zip(tokens, _as_sqlite_reads(tokens, names)):
-        parts += [sql[at:written.start], read.text]
-        at = written.end
-    return "".join(parts)
 
 
 def _reads_otherwise(sql: str, columns: frozenset[str], added: set[str]) -> bool:
@@ -3368,6 +3368,15 @@ def replayed_schema(migrations: list[Migration]) -> Schema:
         scratch.close()
 
 
+def _dataclasses_in(module) -> list[tuple[str, type]]:
+    """The dataclasses a module holds, by their names there, its own and
+    those it imports (not make_dataclass's, of module "types" before Python
+    3.12, which model_classes counts)."""
+    import dataclasses
+    return [(name, obj) for name, obj in vars(module).items() if isinstance(obj, type)
+            and dataclasses.is_dataclass(obj) and obj.__module__ != "types"]
+
+
 def make(*, models: str | os.PathLike = "models.py", directory: str | os.PathLike = "migrations",
          name: str | None = None, empty: bool = False, write: bool = True,
          questioner: Questioner | None = None, update: bool = False, db=None) -> MakeResult:
@@ -3507,15 +3516,6 @@ def _write_round_trips(directory: str, tried: dict) -> None:
     except OSError:
         with suppress(OSError):
             os.remove(temporary)
-
-
-def _dataclasses_in(module) -> list[tuple[str, type]]:
-    """The dataclasses a module holds, by their names there, its own and
-    those it imports (not make_dataclass's, of module "types" before Python
-    3.12, which model_classes counts)."""
-    import dataclasses
-    return [(name, obj) for name, obj in vars(module).items() if isinstance(obj, type)
-            and dataclasses.is_dataclass(obj) and obj.__module__ != "types"]
 
 
 def _models_module(models: str):
@@ -3960,6 +3960,16 @@ def _rewritten(directory, latest: Migration, result: MakeResult) -> MakeResult:
 
 
 
+def _cannot(operation, failure: str) -> str:
+    """The start of a refusal, "cannot drop column t.b": what `operation`
+    does, in its line that names the column of SQLite's "no such column" in
+    `failure`, if one does (a rebuild may drop several)."""
+    lines = operation.describe()
+    missing = re.search(r"no such column: (?:\S+\.)?(\S+)", failure)
+    named = [line for line in lines if missing and _fold(line).endswith(_fold(f".{missing.group(1)}"))]
+    return f"cannot {(named or lines)[0][2:].lower()}"
+
+
 def _execute_operations(scratch: sqlite3.Connection, operations: list, *, down: bool = False) -> list[tuple]:
     """Render each operation against the current scratch schema and run it
     there, so the next one sees its effect; returns (operation, SQL, inverse).
@@ -4057,16 +4067,6 @@ def _failing_users(scratch: sqlite3.Connection, users: _ColumnUsers) -> dict:
             scratch.execute("ROLLBACK TO bracketed")
             scratch.execute("RELEASE bracketed")
     return failing
-
-
-def _cannot(operation, failure: str = "") -> str:
-    """"cannot drop column t.b": what `operation` does, in its line that
-    names the column of SQLite's "no such column" in `failure`, if one does
-    (a rebuild may drop several)."""
-    lines = operation.describe()
-    missing = re.search(r"no such column: (?:\S+\.)?(\S+)", failure)
-    named = [line for line in lines if missing and _fold(line).endswith(_fold(f".{missing.group(1)}"))]
-    return f"cannot {(named or lines)[0][2:].lower()}"
 
 
 def _refuse_broken_users(scratch: sqlite3.Connection, operation, users: _ColumnUsers, before: dict) -> None:
@@ -4300,34 +4300,6 @@ def schema_differences(actual: Schema, expected: Schema, *, unmanaged: frozenset
     return problems
 
 
-def _object_differences(actual: Schema, expected: Schema, names: tuple[str, str]) -> list[str]:
-    """Views, triggers and virtual tables present in one schema and not the
-    other, or changed. `names` says what the two are, for the messages."""
-    lines = []
-    for have, want in _unlike_objects(actual, expected):
-        if have is None:
-            lines.append(f"{want.type} {want.name}: in {names[1]}, not in {names[0]}")
-        elif want is None:
-            lines.append(f"{have.type} {have.name}: in {names[0]}, not in {names[1]}")
-        else:
-            lines.append(f"{have.type} {have.name} in {names[0]} differs from {names[1]}")
-    return lines
-
-
-def _unlike_objects(actual: Schema, expected: Schema) -> list[tuple[SchemaObject | None, SchemaObject | None]]:
-    """The views, triggers and virtual tables that one schema has and the
-    other has not (None there), or has otherwise, as (actual's, expected's)."""
-    pairs = []
-    for kind in ("views", "triggers", "others"):
-        have = {_fold(o.name): o for o in getattr(actual, kind)}
-        want = {_fold(o.name): o for o in getattr(expected, kind)}
-        pairs += [(have.get(key), want.get(key)) for key in sorted(set(have) | set(want))
-                  if key not in have or key not in want or canonical_sql(have[key].sql) != canonical_sql(want[key].sql)]
-    alike = _alike_as_sqlite_rewrites([(one.type, _fold(one.name)) for one, other in pairs if one and other],
-                                      actual, expected)
-    return [(one, other) for one, other in pairs if not (one and other and (one.type, _fold(one.name)) in alike)]
-
-
 # SQLite's words for a view or trigger that an ALTER TABLE found broken
 _BROKEN_OBJECT = re.compile(r"error in (view|trigger) (.+?)(?: after \w+(?: \w+)?)?: ")
 
@@ -4352,7 +4324,7 @@ def _as_sqlite_rewrites(schema: Schema, replaced: dict | None = None) -> dict[tu
                 copy.execute((replaced or {}).get((kind, _fold(name)), sql))
         try:
             copy.execute(f"CREATE TABLE {quote(throwaway)} (a)")
-            for _ in made:  # each view or trigger already broken (one over sqlite_stat1) is left out
+            for _ in range(len(made) + 1):  # each view or trigger already broken (one over sqlite_stat1) is left out
                 try:
                     copy.execute(f"ALTER TABLE {quote(throwaway)} RENAME COLUMN a TO b")
                     break
@@ -4361,6 +4333,8 @@ def _as_sqlite_rewrites(schema: Schema, replaced: dict | None = None) -> dict[tu
                     if not broken:
                         return None
                     copy.execute(f"DROP {broken.group(1).upper()} {quote(broken.group(2))}")
+            else:
+                return None
             rows = copy.execute("SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'view', 'trigger') "
                                 "AND sql IS NOT NULL").fetchall()
         except sqlite3.Error:
@@ -4431,6 +4405,34 @@ def _refuse_strings_made_names(before: Schema, after: Schema, renamed: set[tuple
                            f"in double quotes, which SQLite reads as the text '{word}' while no column has that name, "
                            f"and as the column once it has: write '{word}' in single quotes (or the name as you mean "
                            "it) in the model or a hand-written migration first; nothing was written")
+
+
+def _object_differences(actual: Schema, expected: Schema, names: tuple[str, str]) -> list[str]:
+    """Views, triggers and virtual tables present in one schema and not the
+    other, or changed. `names` says what the two are, for the messages."""
+    lines = []
+    for have, want in _unlike_objects(actual, expected):
+        if have is None:
+            lines.append(f"{want.type} {want.name}: in {names[1]}, not in {names[0]}")
+        elif want is None:
+            lines.append(f"{have.type} {have.name}: in {names[0]}, not in {names[1]}")
+        else:
+            lines.append(f"{have.type} {have.name} in {names[0]} differs from {names[1]}")
+    return lines
+
+
+def _unlike_objects(actual: Schema, expected: Schema) -> list[tuple[SchemaObject | None, SchemaObject | None]]:
+    """The views, triggers and virtual tables that one schema has and the
+    other has not (None there), or has otherwise, as (actual's, expected's)."""
+    pairs = []
+    for kind in ("views", "triggers", "others"):
+        have = {_fold(o.name): o for o in getattr(actual, kind)}
+        want = {_fold(o.name): o for o in getattr(expected, kind)}
+        pairs += [(have.get(key), want.get(key)) for key in sorted(set(have) | set(want))
+                  if key not in have or key not in want or canonical_sql(have[key].sql) != canonical_sql(want[key].sql)]
+    alike = _alike_as_sqlite_rewrites([(one.type, _fold(one.name)) for one, other in pairs if one and other],
+                                      actual, expected)
+    return [(one, other) for one, other in pairs if not (one and other and (one.type, _fold(one.name)) in alike)]
 
 
 def _key_mismatches(scratch: sqlite3.Connection) -> set[str]:
@@ -4946,6 +4948,11 @@ def _migration_name(value, what: str, directory) -> str:
     return value
 
 
+def _known(names: list[str]) -> str:
+    """The migrations a target could have named, for an error: first .. last."""
+    return (f"{names[0]} .. {names[-1]}" if len(names) > 1 else names[0]) if names else "none"
+
+
 def _resolve_target(target, names: list[str], squashes=()) -> int | None:
     """The number of the migration `target` names; None for `zero`."""
     if target == "zero":
@@ -4959,11 +4966,6 @@ def _resolve_target(target, names: list[str], squashes=()) -> int | None:
         return _number(prefixed)
     raise MigrateError(f"unknown migration {target!r}: give a number, a full name or zero "
                        f"(known: {_known(names)}){_squashed_into(target, squashes)}{_target_hint(target)}")
-
-
-def _known(names: list[str]) -> str:
-    """The migrations a target could have named, for an error: first .. last."""
-    return (f"{names[0]} .. {names[-1]}" if len(names) > 1 else names[0]) if names else "none"
 
 
 def _target_hint(target: str) -> str:
@@ -5655,12 +5657,11 @@ def _objects_made_by_hand(conn, live: _TableObjects, wanted: _TableObjects) -> l
     whether the files define it otherwise)."""
     name, extra = live.name, live.definitions - wanted.definitions
     expected = {(kind, key): text for kind, key, text in wanted.definitions}
-    changed = {(kind, key): text for kind, key, text in extra if kind in ("index", "trigger")
+    changed = {(kind, key) for kind, key, text in extra if kind in ("index", "trigger")
                and (kind, key) in expected and canonical_sql(text) != canonical_sql(expected[kind, key])}
     if changed:  # unless only in the "strings" SQLite's ALTER TABLE writes in single quotes
         schema = read_schema(conn)
-        changed = set(changed) - _alike_as_sqlite_rewrites(list(changed), schema, schema,
-                                                             {k: expected[k] for k in changed})
+        changed -= _alike_as_sqlite_rewrites(list(changed), schema, schema, {k: expected[k] for k in changed})
     found = []
     for kind, key, live_sql in extra:  # clauses no PRAGMA reports, which the files do not write: a rebuild loses them
         if (kind, key) == ("table", _fold(name)):
@@ -5976,8 +5977,9 @@ def _begin(conn) -> None:
     except _errors(conn) as exc:
         path = _main_file(conn) if isinstance(conn, sqlite3.Connection) else ""
         if "readonly" not in str(exc):
-            hint = (_unopenable_hint(path) if "unable to open" in str(exc) or "I/O" in str(exc) else "") or \
-                " (another process is writing: retry, or wait longer with --timeout)"
+            hint = " (another process is writing: retry, or wait longer with --timeout)"
+            if "unable to open" in str(exc) or "I/O" in str(exc):  # (the file system may say why)
+                hint = _unopenable_hint(path) or hint
         elif isinstance(conn, sqlite3.Connection) and conn.execute("PRAGMA query_only").fetchone()[0]:
             hint = " (the connection has PRAGMA query_only on: turn it off to migrate)"
         else:
@@ -7105,9 +7107,11 @@ def check(db=None, *, models: str | os.PathLike | None = "models.py", directory:
     kinds = ("index", "trigger") + (("column",) if any(p.startswith("models differ") for p in problems) else ())
     problems += [f"migration {note}" for note in _branch_losses(migrations, kinds)]
     problems += _lossy_downs(migrations)
-    problems += [f"migration file {m.path}: its down section: SQLite cannot parse it ({failure[1]}): "
-                 f"{_shorten(failure[0])}; fix it, or a revert would fail there" for m in migrations
-                 if m.down for failure in [_down_failure(m.down)] if failure]
+    for migration in migrations:
+        if migration.down and (failure := _down_failure(migration.down)):
+            statement, error = failure
+            problems.append(f"migration file {migration.path}: its down section: SQLite cannot parse it ({error}): "
+                            f"{_shorten(statement)}; fix it, or a revert would fail there")
     if any(line.startswith(("migration file ", "applied migration ")) for line in problems):
         return problems  # apply would stop at those, said already
     if db is not None and (not isinstance(db, (str, os.PathLike)) or _is_url(db) or os.path.exists(db)):
