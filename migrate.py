@@ -4363,14 +4363,29 @@ def _table_texts_made_names(before: Table, after: Table, added: set[str]) -> lis
     indexes a table keeps, whose scope is its columns: (kind, name, the
     word) for each that the table has after the change (a rebuild may have
     rewritten it) and that reads otherwise with the `added` columns."""
-    old = _ROWID_NAMES | {_fold(c.name) for c in before.columns}
+    old, new = _ROWID_NAMES | {_fold(c.name) for c in before.columns}, _ROWID_NAMES | {_fold(c.name) for c in after.columns}
     found = []
-    if _reads_otherwise(after.sql, old, added):
+    if added and _reads_otherwise(after.sql, old, added):
         found.append(("CHECK or generated column of table", after.name, _quoted_word(before.sql, added)))
+    # a column's CHECK written anew from the model: text before, in the database, and a column name after
+    # (also for a column renamed to that name, which SQLite's rename cannot rewrite in the model's text)
+    for column in after.columns:
+        if before.column(column.name) is not None:
+            found += [("CHECK of column", f"{after.name}.{column.name}", word) for word in _turned_into_names(
+                before.column(column.name).definition, old, column.definition, new)]
     kept = {_fold(i.name) for i in before.indexes}
     found += [("index", index.name, _quoted_word(index.sql, added)) for index in after.indexes
-              if _fold(index.name) in kept and index.read_with(old) != index.read_with(old | added)]
+              if added and _fold(index.name) in kept and index.read_with(old) != index.read_with(old | added)]
     return found
+
+
+def _turned_into_names(before: str, old: frozenset[str], after: str, new: frozenset[str]) -> list[str]:
+    """The words that `before` holds as text where `old` are the names in
+    scope and `after`, otherwise the same, spells in double quotes as a
+    name in `new`: a CHECK that compares with 'w' and then with column w."""
+    then, now = _as_sqlite_reads(_tokenize(before), old), _as_sqlite_reads(_tokenize(after), new)
+    return [_unquote(b.text) for a, b in zip(then, now) if len(then) == len(now)
+            and a.kind == "string" and b.kind == "ident" and b.text[:1] == '"']
 
 
 def _refuse_strings_made_names(before: Schema, after: Schema, renamed: set[tuple[str, str]]) -> None:
@@ -4384,12 +4399,10 @@ def _refuse_strings_made_names(before: Schema, after: Schema, renamed: set[tuple
                              and (_fold(t.name), _fold(c.name)) not in renamed}
              for t in after.tables if before.table(t.name) is not None}
     words = set().union(*added.values())
-    if not words:
-        return
-    found = [hit for table in before.tables if added.get(_fold(table.name))
+    found = [hit for table in before.tables if after.table(table.name) is not None
              for hit in _table_texts_made_names(table, after.table(table.name), added[_fold(table.name)])]
     objects = {(o.type, _fold(o.name)): o for o in before.views + before.triggers}
-    if not found and any(t.text[:1] == '"' and _fold(_unquote(t.text)) in words  # (else no copy to make)
+    if not found and words and any(t.text[:1] == '"' and _fold(_unquote(t.text)) in words  # (else no copy to make)
                          for o in objects.values() for t in _tokens(o.sql)):
         was, now = _as_sqlite_rewrites(before) or {}, _as_sqlite_rewrites(after) or {}
         for key, sql in sorted(was.items()):
@@ -4399,9 +4412,11 @@ def _refuse_strings_made_names(before: Schema, after: Schema, renamed: set[tuple
                       and same.kind == "ident" and same.text[:1] == '"']
     if found:
         kind, name, word = found[0]
-        table = next((t for t in after.tables if _fold(word) in added.get(_fold(t.name), ())), None)
-        column = f"column {table.name}.{table.column(word).name}" if table else f"a column {word}"
-        raise MigrateError(f"cannot add {column}: {kind} {name} says \"{word}\" "
+        made = next(((t.name, c.name) for t in after.tables for c in t.columns if _fold(c.name) == _fold(word)
+                     and (before.table(t.name) is None or before.table(t.name).column(c.name) is None)), None)
+        doing = (f"make a column {word}" if made is None else f"add column {made[0]}.{made[1]}"
+                 if (_fold(made[0]), _fold(made[1])) not in renamed else f"rename a column of {made[0]} to {made[1]}")
+        raise MigrateError(f"cannot {doing}: {kind} {name} says \"{word}\" "
                            f"in double quotes, which SQLite reads as the text '{word}' while no column has that name, "
                            f"and as the column once it has: write '{word}' in single quotes (or the name as you mean "
                            "it) in the model or a hand-written migration first; nothing was written")

@@ -693,6 +693,22 @@ class RebuildKeepsEverything(unittest.TestCase):
         result = checked.make()  # as advised: a rebuild writes the CHECK as the model has it now
         self.assertEqual(result.operations, ("+ Add column a.done",))
         self.assertIn("CHECK (status != 'done')", result.up[0])
+        for first in ("drop", "rename"):  # after SQLite rewrote "done" as 'done' (a DROP COLUMN), or with a rename
+            with self.subTest(first=first):
+                model = Project(self)
+                model.models(with_check.replace("    id:", "    gone: int = 0\n    old: int = 0\n    id:"))
+                model.make()
+                model.models(with_check.replace("    id:", "    old: int = 0\n    id:"))
+                model.make()  # ALTER TABLE a DROP COLUMN gone: the replay's CHECK now says 'done'
+                if first == "drop":
+                    model.models(with_check.replace("    id:", "    old: int = 0\n    done: int = 0\n    id:"))
+                    refusal, renames = "add column a.done", []
+                else:
+                    model.models(with_check.replace("    id:", "    done: int = 0\n    id:"))
+                    refusal, renames = "rename a column of a to done", ["a.old=done"]
+                with self.assertRaisesRegex(migrate.MigrateError, rf'^cannot {refusal}: CHECK [^:]* says "done" in '
+                                            r'double quotes'):
+                    model.make(questioner=migrate.Questioner(renames=renames))
 
     def test_nullable_column_on_big_table_is_a_constant_time_alter(self):
         project = self.prepare()
