@@ -4370,9 +4370,10 @@ def _table_texts_made_names(before: Table, after: Table, added: set[str]) -> lis
     # a column's CHECK written anew from the model: text before, in the database, and a column name after
     # (also for a column renamed to that name, which SQLite's rename cannot rewrite in the model's text)
     for column in after.columns:
-        if before.column(column.name) is not None:
+        was = before.column(column.name)
+        if was is not None and (old != new or was.definition != column.definition):  # (else nothing to turn)
             found += [("CHECK of column", f"{after.name}.{column.name}", word) for word in _turned_into_names(
-                before.column(column.name).definition, old, column.definition, new)]
+                was.definition, old, column.definition, new)]
     kept = {_fold(i.name) for i in before.indexes}
     found += [("index", index.name, _quoted_word(index.sql, added)) for index in after.indexes
               if added and _fold(index.name) in kept and index.read_with(old) != index.read_with(old | added)]
