@@ -3564,8 +3564,9 @@ def _make(scratch, module, number, name, questioner) -> MakeResult:
     if not operations:
         return MakeResult(())
     changed = read_schema(scratch)
-    _refuse_strings_made_names(original, changed, {(_fold(op.table), _fold(op.new)) for op in operations
-                                                   if isinstance(op, RenameColumn)})
+    _refuse_strings_made_names(original, changed, {(_fold(op.table), _fold(op.new)): op.old for op in operations
+                                                   if isinstance(op, RenameColumn)},
+                               {_fold(op.new): op.old for op in operations if isinstance(op, RenameTable)})
     _verify(changed, target, unmanaged, "the models", objects=original, exact=False)
     _refuse_dropped_parents(operations, changed)
     _check_unmanaged_parents(scratch, changed, unmanaged, module)
@@ -4358,19 +4359,20 @@ def _alike_as_sqlite_rewrites(keys: list[tuple[str, str]], one: Schema, other: S
             and canonical_sql(first[key]) == canonical_sql(second[key])}
 
 
-def _table_texts_made_names(before: Table, after: Table, added: set[str]) -> list[tuple[str, str, str]]:
-    """_refuse_strings_made_names for the CHECKs, generated columns and
-    indexes a table keeps, whose scope is its columns: (kind, name, the
-    word) for each that the table has after the change (a rebuild may have
-    rewritten it) and that reads otherwise with the `added` columns."""
-    old, new = _ROWID_NAMES | {_fold(c.name) for c in before.columns}, _ROWID_NAMES | {_fold(c.name) for c in after.columns}
+def _table_texts_made_names(before: Table, after: Table, added: set[str],
+                            renamed: dict[tuple[str, str], str]) -> list[tuple[str, str, str]]:
+    """_refuse_strings_made_names for the column CHECKs and indexes a table
+    keeps, whose scope is its columns: (kind, name, the word) for each that
+    the table has after the change (a rebuild may have rewritten it) and
+    that reads a column where it read text. `renamed` maps (table, new
+    name), folded, to a column's old name."""
+    old = _ROWID_NAMES | {_fold(c.name) for c in before.columns}
+    new = _ROWID_NAMES | {_fold(c.name) for c in after.columns}
     found = []
-    if added and _reads_otherwise(after.sql, old, added):
-        found.append(("CHECK or generated column of table", after.name, _quoted_word(before.sql, added)))
     # a column's CHECK written anew from the model: text before, in the database, and a column name after
     # (also for a column renamed to that name, which SQLite's rename cannot rewrite in the model's text)
     for column in after.columns:
-        was = before.column(column.name)
+        was = before.column(column.name) or before.column(renamed.get((_fold(after.name), _fold(column.name)), ""))
         if was is not None and (old != new or was.definition != column.definition):  # (else nothing to turn)
             found += [("CHECK of column", f"{after.name}.{column.name}", word) for word in _turned_into_names(
                 was.definition, old, column.definition, new)]
@@ -4389,19 +4391,22 @@ def _turned_into_names(before: str, old: frozenset[str], after: str, new: frozen
             and a.kind == "string" and b.kind == "ident" and b.text[:1] == '"']
 
 
-def _refuse_strings_made_names(before: Schema, after: Schema, renamed: set[tuple[str, str]]) -> None:
+def _refuse_strings_made_names(before: Schema, after: Schema, renamed: dict[tuple[str, str], str],
+                               tables_renamed: dict[str, str]) -> None:
     """A CHECK, index, view or trigger that says "x" where nothing is named
     x reads the text 'x'; once a change adds a column x there (ADD COLUMN, a
     rebuild), it reads the column: another meaning, without an error.
-    Refused, as a dropped column's "x" is. (A column `renamed` to x, as
-    (table, x) folded, is no matter: SQLite writes such text as 'x' as it
-    renames.)"""
-    added = {_fold(t.name): {_fold(c.name) for c in t.columns if before.table(t.name).column(c.name) is None
-                             and (_fold(t.name), _fold(c.name)) not in renamed}
-             for t in after.tables if before.table(t.name) is not None}
+    Refused, as a dropped column's "x" is. A column renamed to x is no
+    matter to a view, trigger or index, as SQLite writes such text as 'x'
+    as it renames, but is to a model's CHECK written anew. `renamed` maps
+    (table, new name), folded, to a column's old name; `tables_renamed` a
+    table's new name, folded, to its old one."""
+    pairs = [(before.table(tables_renamed.get(_fold(t.name), t.name)), t) for t in after.tables]
+    pairs = [(was, now) for was, now in pairs if was is not None]
+    added = {_fold(now.name): {_fold(c.name) for c in now.columns if was.column(c.name) is None
+                               and (_fold(now.name), _fold(c.name)) not in renamed} for was, now in pairs}
     words = set().union(*added.values())
-    found = [hit for table in before.tables if after.table(table.name) is not None
-             for hit in _table_texts_made_names(table, after.table(table.name), added[_fold(table.name)])]
+    found = [hit for was, now in pairs for hit in _table_texts_made_names(was, now, added[_fold(now.name)], renamed)]
     objects = {(o.type, _fold(o.name)): o for o in before.views + before.triggers}
     if not found and words and any(t.text[:1] == '"' and _fold(_unquote(t.text)) in words  # (else no copy to make)
                          for o in objects.values() for t in _tokens(o.sql)):
@@ -4413,8 +4418,8 @@ def _refuse_strings_made_names(before: Schema, after: Schema, renamed: set[tuple
                       and same.kind == "ident" and same.text[:1] == '"']
     if found:
         kind, name, word = found[0]
-        made = next(((t.name, c.name) for t in after.tables for c in t.columns if _fold(c.name) == _fold(word)
-                     and (before.table(t.name) is None or before.table(t.name).column(c.name) is None)), None)
+        made = next(((now.name, c.name) for was, now in pairs for c in now.columns if _fold(c.name) == _fold(word)
+                     and was.column(c.name) is None), None)
         doing = (f"make a column {word}" if made is None else f"add column {made[0]}.{made[1]}"
                  if (_fold(made[0]), _fold(made[1])) not in renamed else f"rename a column of {made[0]} to {made[1]}")
         raise MigrateError(f"cannot {doing}: {kind} {name} says \"{word}\" "

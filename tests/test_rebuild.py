@@ -686,8 +686,8 @@ class RebuildKeepsEverything(unittest.TestCase):
         checked.models(with_check)
         checked.make()
         checked.models(with_check.replace("    id:", "    done: int = 0\n    id:"))
-        with self.assertRaisesRegex(migrate.MigrateError, r'^cannot add column a\.done: CHECK or generated column of '
-                                    r'table a says "done" in double quotes'):
+        with self.assertRaisesRegex(migrate.MigrateError, r'^cannot add column a\.done: CHECK of column a.status says '
+                                    r'"done" in double quotes'):
             checked.make()
         checked.models(with_check.replace('"done"', "\\'done\\'").replace("    id:", "    done: int = 0\n    id:"))
         result = checked.make()  # as advised: a rebuild writes the CHECK as the model has it now
@@ -709,6 +709,23 @@ class RebuildKeepsEverything(unittest.TestCase):
                 with self.assertRaisesRegex(migrate.MigrateError, rf'^cannot {refusal}: CHECK [^:]* says "done" in '
                                             r'double quotes'):
                     model.make(questioner=migrate.Questioner(renames=renames))
+        moved = Project(self)  # the table renamed in the same change, or the column with the CHECK itself
+        moved.models(with_check.replace("    id:", "    old: str = ''\n    id:"))
+        moved.make()
+        changes = {"a renamed table": (with_check.replace("class A:", "class B:").replace(
+                       "    id:", "    old: str = ''\n    done: int = 0\n    id:"), ["a=b"], "add column b.done"),
+                   "its own column renamed": (with_check.replace("status", "done").replace(
+                       "    id:", "    old: str = ''\n    id:"), ["a.status=done"], "rename a column of a to done")}
+        for change, (changed, renames, refusal) in changes.items():
+            with self.subTest(change):
+                moved.models(changed)
+                with self.assertRaisesRegex(migrate.MigrateError, rf"^cannot {refusal}: CHECK of column"):
+                    moved.make(questioner=migrate.Questioner(renames=renames))
+        fresh = Project(self)  # a new column that a new CHECK names: "done" never was text
+        fresh.models("@dataclass\nclass A:\n    status: str = ''\n    id: Optional[int] = None\n")
+        fresh.make()
+        fresh.models(with_check.replace("    id:", "    done: int = 0\n    id:"))
+        self.assertEqual(fresh.make().operations, ("~ Alter column a.status: check changed", "+ Add column a.done"))
 
     def test_nullable_column_on_big_table_is_a_constant_time_alter(self):
         project = self.prepare()
