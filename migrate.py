@@ -4386,9 +4386,27 @@ def _turned_into_names(before: str, old: frozenset[str], after: str, new: frozen
     """The words that `before` holds as text where `old` are the names in
     scope and `after`, otherwise the same, spells in double quotes as a
     name in `new`: a CHECK that compares with 'w' and then with column w."""
-    then, now = _as_sqlite_reads(_tokenize(before), old), _as_sqlite_reads(_tokenize(after), new)
+    return _text_turned_names(_as_sqlite_reads(_tokenize(before), old), _as_sqlite_reads(_tokenize(after), new))
+
+
+def _text_turned_names(then: list[_Token], now: list[_Token]) -> list[str]:
+    """The words `then` reads as text that `now`, the same tokens
+    otherwise, spells in double quotes as names."""
     return [_unquote(b.text) for a, b in zip(then, now) if len(then) == len(now)
             and a.kind == "string" and b.kind == "ident" and b.text[:1] == '"']
+
+
+def _objects_made_names(before: Schema, after: Schema, words: set[str]) -> list[tuple[str, str, str]]:
+    """_refuse_strings_made_names for views and triggers, compared as
+    SQLite's rewrite reads them before and after the change; made only when
+    one spells one of `words` (folded) in double quotes."""
+    objects = {(o.type, _fold(o.name)): o for o in before.views + before.triggers}
+    if not any(t.text[:1] == '"' and _fold(_unquote(t.text)) in words
+               for o in objects.values() for t in _tokens(o.sql)):
+        return []
+    then, now = _as_sqlite_rewrites(before) or {}, _as_sqlite_rewrites(after) or {}
+    return [(key[0], objects[key].name, word) for key in sorted(objects) if key in then
+            for word in _text_turned_names(_tokenize(then[key]), _tokenize(now.get(key, "")))]
 
 
 def _refuse_strings_made_names(before: Schema, after: Schema, renamed: dict[tuple[str, str], str],
@@ -4407,15 +4425,8 @@ def _refuse_strings_made_names(before: Schema, after: Schema, renamed: dict[tupl
                                and (_fold(now.name), _fold(c.name)) not in renamed} for was, now in pairs}
     words = set().union(*added.values())
     found = [hit for was, now in pairs for hit in _table_texts_made_names(was, now, added[_fold(now.name)], renamed)]
-    objects = {(o.type, _fold(o.name)): o for o in before.views + before.triggers}
-    if not found and words and any(t.text[:1] == '"' and _fold(_unquote(t.text)) in words  # (else no copy to make)
-                         for o in objects.values() for t in _tokens(o.sql)):
-        was, now = _as_sqlite_rewrites(before) or {}, _as_sqlite_rewrites(after) or {}
-        for key, sql in sorted(was.items()):
-            then, later = _tokenize(sql), _tokenize(now.get(key, ""))
-            found += [(key[0], objects[key].name, _unquote(same.text)) for token, same in zip(then, later)
-                      if key in objects and len(then) == len(later) and token.kind == "string"
-                      and same.kind == "ident" and same.text[:1] == '"']
+    if not found and words:
+        found = _objects_made_names(before, after, words)
     if found:
         kind, name, word = found[0]
         made = next(((now.name, c.name) for was, now in pairs for c in now.columns if _fold(c.name) == _fold(word)
