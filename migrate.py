@@ -2527,6 +2527,11 @@ def _rebuild_reasons(before: Table, after: Table, schema: Schema) -> list[str]:
             reasons.append(f"column {column.name} changed ({_column_change(old, column)})")
         elif old is None and not _addable(column, after):
             reasons.append(f"column {column.name} cannot be added by ALTER TABLE")
+        elif old is None and column.check and (read := next((c.name for c in after.columns if c is not column
+                                                               and before.column(c.name) is None
+                                                               and _mentions(column.check, c.name)), None)):
+            # (ADD COLUMN would meet one before the other, and the down section's DROP COLUMN the other way round)
+            reasons.append(f"column {column.name}'s CHECK reads {read}, which is new too")
     for column in before.columns:
         if after.column(column.name) is None and not _droppable(column, before, schema):
             reasons.append(f"column {column.name} cannot be dropped by ALTER TABLE")

@@ -727,6 +727,24 @@ class RebuildKeepsEverything(unittest.TestCase):
         fresh.models(with_check.replace("    id:", "    done: int = 0\n    id:"))
         self.assertEqual(fresh.make().operations, ("~ Alter column a.status: check changed", "+ Add column a.done"))
 
+    def test_two_new_columns_where_one_checks_the_other_are_added_by_a_rebuild(self):
+        # ADD COLUMN meets one before the other, whichever the order; so does the down section's DROP COLUMN
+        base = "@dataclass\nclass A:\n    status: str = ''\n    id: Optional[int] = None\n"
+        done = "    done: str = 'x'\n"
+        other = "    other: str = field(default='', metadata={'check': 'other IS NOT done'})\n"
+        for fields in (done + other, other + done):
+            with self.subTest(fields=fields):
+                project = Project(self)
+                project.models(base)
+                project.make()
+                project.apply()
+                project.models(base.replace("    id:", fields + "    id:"))
+                self.assertIn("Rebuild a: column other's CHECK reads done, which is new too", project.make().up[0])
+                project.apply()
+                project.revert()
+                self.assertEqual(project.query("SELECT name FROM pragma_table_info('a') ORDER BY cid"),
+                                 [("status",), ("id",)])
+
     def test_nullable_column_on_big_table_is_a_constant_time_alter(self):
         project = self.prepare()
         project.models(change("pages: Optional[int] = None", "pages: Optional[int] = None\n"
