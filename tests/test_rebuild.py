@@ -79,6 +79,15 @@ def change(old: str, new: str) -> str:
     return BASE.replace(old, new)
 
 
+def with_hand_written(testcase, models: str, sql: str) -> Project:
+    """A project whose first migration makes `models` and whose second is `sql`, written by hand."""
+    project = Project(testcase)
+    project.models(models)
+    project.make()
+    project.write_migration("0002_hand", f"-- migrate:up\n{sql}\n-- migrate:down\n")
+    return project
+
+
 # (label, new models, make options, expected: "rebuild" or "native")
 CHANGES = [
     ("type change", change("pages: Optional[int] = None", "pages: Optional[str] = None"), {}, "rebuild"),
@@ -519,10 +528,7 @@ class RebuildKeepsEverything(unittest.TestCase):
         }
         for label, (sql, column, name) in readers.items():
             with self.subTest(label):
-                project = Project(self)
-                project.models(models)
-                project.make()
-                project.write_migration("0002_hand", f"-- migrate:up\n{sql}\n-- migrate:down\n")
+                project = with_hand_written(self, models, sql)
                 project.models(models.replace("a: int = 0", "a: int = 5").replace("    b: Optional[int] = None\n", "")
                                .replace("    c: Optional[int] = None\n", ""))
                 with self.assertRaisesRegex(migrate.MigrateError, rf"^cannot drop column t\.{column}: {name} \(no "
@@ -543,10 +549,7 @@ class RebuildKeepsEverything(unittest.TestCase):
         for label, sql in writers.items():
             for rebuild in (False, True):
                 with self.subTest(label, rebuild=rebuild):
-                    project = Project(self)
-                    project.models(models)
-                    project.make()
-                    project.write_migration("0002_hand", f"-- migrate:up\n{sql}\n-- migrate:down\n")
+                    project = with_hand_written(self, models, sql)
                     changed = models.replace("    b: Optional[int] = None\n", "")
                     project.models(changed.replace("a: int = 0", "a: int = 5") if rebuild else changed)
                     with self.assertRaisesRegex(migrate.MigrateError, r"^cannot drop column item\.b: trigger tr "
@@ -627,10 +630,7 @@ class RebuildKeepsEverything(unittest.TestCase):
         }
         for label, (sql, rebuild, refused) in readers.items():
             with self.subTest(label):
-                project = Project(self)
-                project.models(models)
-                project.make()
-                project.write_migration("0002_hand", f"-- migrate:up\n{sql}\n-- migrate:down\n")
+                project = with_hand_written(self, models, sql)
                 changed = models.replace("    b: Optional[int] = None\n    id: Optional[int] = None\n@", "    id: "
                                          "Optional[int] = None\n@")
                 project.models(changed.replace("a: int = 0", "a: int = 5") if rebuild else changed)
@@ -660,12 +660,9 @@ class RebuildKeepsEverything(unittest.TestCase):
                 "note: Optional[str] = None", "note: str = ''"),
         }
         for reader, sql in readers.items():
-            for change, changed in changes.items():
-                with self.subTest(reader=reader, change=change):
-                    project = Project(self)
-                    project.models(models)
-                    project.make()
-                    project.write_migration("0002_hand", f"-- migrate:up\n{sql}\n-- migrate:down\n")
+            for how, changed in changes.items():
+                with self.subTest(reader=reader, change=how):
+                    project = with_hand_written(self, models, sql)
                     project.models(changed)
                     name = reader.split()[1]
                     with self.assertRaisesRegex(migrate.MigrateError, rf'^cannot add column a\.lbl: {name} \S+ says '
@@ -716,8 +713,8 @@ class RebuildKeepsEverything(unittest.TestCase):
                        "    id:", "    old: str = ''\n    done: int = 0\n    id:"), ["a=b"], "add column b.done"),
                    "its own column renamed": (with_check.replace("status", "done").replace(
                        "    id:", "    old: str = ''\n    id:"), ["a.status=done"], "rename a column of a to done")}
-        for change, (changed, renames, refusal) in changes.items():
-            with self.subTest(change):
+        for how, (changed, renames, refusal) in changes.items():
+            with self.subTest(how):
                 moved.models(changed)
                 with self.assertRaisesRegex(migrate.MigrateError, rf"^cannot {refusal}: CHECK of column"):
                     moved.make(questioner=migrate.Questioner(renames=renames))
