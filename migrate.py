@@ -1353,10 +1353,8 @@ def schema_from_models(module) -> tuple[Schema, set[str]]:
                 owner = owners.get(_fold(taken.group(1))) if taken else None
                 hint = (f" (model {owner} made that name: rename a field or an index, or set __tablename__)"
                         if owner else "")
-                generated = " ".join(sql.split())
-                generated = generated if len(generated) <= 300 else generated[:297] + "..."  # (2,000 columns...)
                 raise MigrateError(f"model {table.model}: SQLite rejects its table: {exc}{hint} "
-                                   f"(generated SQL: {generated})") from None
+                                   f"(generated SQL: {_shorten(sql, 300)})") from None
         for (name,) in scratch.execute("SELECT name FROM sqlite_master WHERE tbl_name = ?", (table.name,)):
             owners.setdefault(_fold(name), table.model)  # the table and its indexes
     unmanaged = {_fold(t.name) for t in tables if not t.managed}
@@ -6292,12 +6290,11 @@ def _readonly_hint(message: str, path: str = "") -> str:
 
 def _unopenable_hint(path: str) -> str:
     """What the file system says of a database `path` SQLite could not open
-    (its words: "unable to open database file", "disk I/O error")."""
+    (its words: "unable to open database file", "disk I/O error"). One
+    that is no regular file was refused before SQLite saw it (_Database)."""
     if not path:
         return ""
     folder = os.path.dirname(os.path.abspath(path))
-    if os.path.exists(path) and not os.path.isfile(path):
-        return " (it is no regular file: pass --db with a SQLite file)"
     if os.path.exists(path) and not os.access(path, os.R_OK | os.W_OK):
         return " (this user may not read and write it: change its permissions, or run as its owner)"
     if not os.path.exists(path) and not os.access(folder, os.W_OK | os.X_OK):
