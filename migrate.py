@@ -4768,15 +4768,15 @@ class _Database:
             raise MigrateError("the connection has an open transaction: commit or roll it back before passing "
                                "it to migrate.py (with Python 3.12's autocommit=False one is always open: pass a "
                                "connection with autocommit=True, or a path); nothing was changed")
-        if isinstance(db, sqlite3.Connection):  # plain rows and str text while we read; restored in close
-            self.factories = db.row_factory, db.text_factory
-            db.row_factory, db.text_factory = None, str
-            # with it on, a table renamed leaves other tables' foreign keys naming the old one
-            self.legacy_alter = bool(db.execute("PRAGMA legacy_alter_table").fetchone()[0])
-            if self.legacy_alter:
-                db.execute("PRAGMA legacy_alter_table = OFF")
         try:
             with _locks_as_errors():
+                if isinstance(db, sqlite3.Connection):  # plain rows and str text while we read; restored in close
+                    self.factories = db.row_factory, db.text_factory
+                    db.row_factory, db.text_factory = None, str
+                    # with it on, a table renamed leaves other tables' foreign keys naming the old one
+                    self.legacy_alter = bool(db.execute("PRAGMA legacy_alter_table").fetchone()[0])
+                    if self.legacy_alter:
+                        db.execute("PRAGMA legacy_alter_table = OFF")
                 if timeout is None:
                     self.timeout = db.execute("PRAGMA busy_timeout").fetchone()[0] / 1000
                 else:
@@ -6010,11 +6010,10 @@ def _begin(conn) -> None:
     try:
         _patiently(conn, "BEGIN IMMEDIATE")
     except _errors(conn) as exc:
-        path = _main_file(conn) if isinstance(conn, sqlite3.Connection) else ""
         if "readonly" not in str(exc):
             hint = " (another process is writing: retry, or wait longer with --timeout)"
-            if "unable to open" in str(exc) or "I/O" in str(exc):  # (the file system may say why)
-                hint = _unopenable_hint(path) or hint
+            if ("unable to open" in str(exc) or "I/O" in str(exc)) and isinstance(conn, sqlite3.Connection):
+                hint = _unopenable_hint(_main_file(conn)) or hint  # (the file system may say why)
         elif isinstance(conn, sqlite3.Connection) and conn.execute("PRAGMA query_only").fetchone()[0]:
             hint = " (the connection has PRAGMA query_only on: turn it off to migrate)"
         else:

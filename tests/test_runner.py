@@ -1635,6 +1635,28 @@ class Connections(unittest.TestCase):
         self.assertEqual(migrate.check(conn, models=project.models_path, directory=project.directory), [])
         self.assertEqual((conn.row_factory, conn.text_factory), (as_dict, bytes))
 
+    def test_a_lock_met_while_setting_up_the_callers_connection_is_an_error_that_leaves_its_factories(self):
+        project = Project(self)
+        project.models(POLLS)
+        project.make()
+        shared = f"file:borrow-{id(self)}?mode=memory&cache=shared"  # (shared cache: a lock does not wait)
+        writer = sqlite3.connect(shared, uri=True, isolation_level=None)
+        self.addCleanup(writer.close)
+        conn = sqlite3.connect(shared, uri=True)
+        self.addCleanup(conn.close)
+        migrate.apply(conn, directory=project.directory)
+        writer.execute("BEGIN")
+        writer.execute("CREATE TABLE being_made (x)")
+        conn.row_factory, conn.text_factory = sqlite3.Row, bytes
+        for call in (migrate.status, migrate.apply, migrate.plan):
+            with self.subTest(call=call.__name__):
+                with self.assertRaisesRegex(migrate.MigrateError, r"^cannot read the database: .*locked.*; "
+                                            "nothing was changed$"):
+                    call(conn, directory=project.directory)
+                self.assertEqual((conn.row_factory, conn.text_factory), (sqlite3.Row, bytes))
+        writer.execute("ROLLBACK")
+        self.assertEqual([s.applied for s in migrate.status(conn, directory=project.directory)], [True])
+
     def test_in_memory_database(self):
         project = Project(self)
         project.models(POLLS)
