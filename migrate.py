@@ -7319,15 +7319,27 @@ def backup(db, path: str | os.PathLike) -> bool:
 def _check_backup_path(path: str, db) -> None:
     """Refuse a backup path that cannot be a new file, before any work."""
     path = _path_argument(path, "the backup path", "--backup FILE")
-    if isinstance(db, (str, os.PathLike)) and not _is_url(os.fspath(db)) and os.path.abspath(path) in {
-            os.path.abspath(os.fspath(db)) + suffix for suffix in ("-journal", "-wal", "-shm")}:
-        raise MigrateError(f"backup file {path} is where SQLite keeps the journal of {os.fspath(db)}, which it "
+    database_file = _database_file(db)
+    if database_file and os.path.abspath(path) in {
+            os.path.abspath(database_file) + suffix for suffix in ("-journal", "-wal", "-shm")}:
+        raise MigrateError(f"backup file {path} is where SQLite keeps the journal of {database_file}, which it "
                            "deletes or overwrites: choose another path; nothing was changed")
     if os.path.exists(path):
         raise MigrateError(f"backup file {path} already exists: choose another path; nothing was changed")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise MigrateError(f"cannot write backup {path}: {_not_a_folder(folder)}; nothing was changed")
+
+
+def _database_file(db) -> str:
+    """The SQLite file a path or a connection names ("" for a URL, an
+    in-memory database or a connection that cannot say: it is checked later)."""
+    if isinstance(db, (str, os.PathLike)):
+        return "" if _is_url(os.fspath(db)) else os.fspath(db)
+    try:
+        return _main_file(db) if isinstance(db, sqlite3.Connection) else ""
+    except sqlite3.Error:  # closed, or made in another thread
+        return ""
 
 
 def _refuse_backup_of_cluster(conn) -> None:

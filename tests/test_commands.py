@@ -607,6 +607,15 @@ class Commands(unittest.TestCase):
             self.assertIn(f"backup file db.sqlite3{suffix} is where SQLite keeps the journal of db.sqlite3",
                           result.stderr)
         self.assertEqual(self.project.status()[1].applied, False)
+        conn = sqlite3.connect(self.project.db)  # the library, given a connection: the file it has open
+        self.addCleanup(conn.close)
+        for call in (lambda path: migrate.backup(conn, path),
+                     lambda path: migrate.apply(conn, directory=self.project.directory, backup=path)):
+            with self.assertRaisesRegex(migrate.MigrateError, r"^backup file .*db.sqlite3-journal is where SQLite "
+                                        r"keeps the journal of .*db.sqlite3, which"):
+                call(self.project.db + "-journal")
+        self.assertFalse(os.path.exists(self.project.db + "-journal"))
+        self.assertEqual(self.project.status()[1].applied, False)
 
     def test_a_run_that_cannot_get_the_write_lock_leaves_no_backup(self):
         self.run_ok("apply")
