@@ -6166,7 +6166,7 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
         raise
     except _errors(conn) as exc:  # the tracking write or COMMIT: read-only, disk full...
         _rollback(conn)
-        raise MigrateError(f"{_subject(steps)} could not be recorded: {exc}{_readonly_hint(str(exc), _main_file(conn))}; "
+        raise MigrateError(f"{_subject(steps)} could not be recorded: {exc}{_readonly_hint(str(exc), conn)}; "
                            "it was rolled back, the database is as it was") from None
     except BaseException:
         _rollback(conn)
@@ -6245,7 +6245,7 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
                          + _adopt_hint(str(exc), step, first=create_table) + _dependent_hint(str(exc))
                          + _duplicates_hint(str(exc), statement, reverting=step.action == "revert")
                          + _edited_down_hint(step)
-                         + _readonly_hint(str(exc)))
+                         + _readonly_hint(str(exc), conn))
                 raise MigrateError(f"{doing} {step.name} failed: {_own_names(str(exc))} in statement: "
                                    f"{_shorten(statement)}{hints}; it was rolled back, the database is as it "
                                    "was") from None
@@ -6276,13 +6276,26 @@ def _dependent_hint(message: str) -> str:
             f"migration, or make it in one, so that a rebuild makes it again)")
 
 
-def _readonly_hint(message: str, path: str = "") -> str:
+def _readonly_hint(message: str, path="") -> str:
     """SQLite's words for a file this user may not write, and what to check;
     also for an I/O error on a database `path` (a hot journal left by a
-    crash, which SQLite must roll back) whose file or folder is read-only."""
-    unwritable = bool(path) and not (os.access(path, os.W_OK) and os.access(os.path.dirname(path) or ".", os.W_OK))
+    crash, which SQLite must roll back) whose file or folder is read-only.
+    `path` may be a connection, whose file is looked up only if needed."""
+    if "readonly database" not in message and "disk I/O error" not in message:
+        return ""
+    if not isinstance(path, str):
+        try:
+            path = _main_file(path)
+        except _errors(path):  # (a connection that cannot tell: no advice about files)
+            path = ""
+    files = [path, os.path.dirname(path) or "."] + [path + suffix for suffix in ("-journal", "-wal", "-shm")
+                                                     if os.path.exists(path + suffix)] if path else []
+    unwritable = not all(os.access(name, os.W_OK) for name in files)
     if "readonly database" not in message and not ("disk I/O error" in message and unwritable):
         return ""
+    if files and not unwritable:  # this user may write them all: the connection cannot
+        return (" (the database file and its folder are writable: the connection was opened read-only, as with "
+                "?mode=ro: open it read-write to migrate)")
     return (" (the database file or its folder, where SQLite writes its journal, is read-only for this user: "
             "make both writable, or run as their owner)")
 

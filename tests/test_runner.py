@@ -1372,6 +1372,20 @@ class Connections(unittest.TestCase):
             migrate.apply(conn, directory=project.directory)
         self.assertEqual(conn.execute("PRAGMA query_only").fetchone(), (1,))
 
+    def test_a_connection_opened_read_only_is_told_so_not_that_the_file_is_read_only(self):
+        project = Project(self)
+        project.models(POLLS)
+        project.make()
+        sqlite3.connect(project.db).close()
+        conn = sqlite3.connect(f"file:{project.db}?mode=ro", uri=True, isolation_level=None)
+        self.addCleanup(conn.close)
+        with self.assertRaisesRegex(migrate.MigrateError, r"readonly database.* \(the database file and its folder "
+                                    r"are writable: the connection was opened read-only, as with \?mode=ro: open "
+                                    r"it read-write to migrate\); (it was rolled back, the database is as it was"
+                                    r"|nothing was changed)$"):
+            migrate.apply(conn, directory=project.directory)
+        self.assertEqual(migrate.read_schema(conn).tables, ())
+
     def test_read_schema_reads_through_the_connections_own_row_and_text_factories_and_leaves_them(self):
         project, conn = self.polls_and_a_connection()
         migrate.apply(conn, directory=project.directory)
