@@ -3632,7 +3632,8 @@ def _carries_rows(statement: str) -> bool:
 
 def squash(*, directory: str | os.PathLike = "migrations", upto: str | None = None, write: bool = True) -> MakeResult:
     """Replace migrations from the first up to `upto` (default: the latest)
-    by one whose up section builds the same schema in one go. The new file
+    by one whose up section builds the same schema in one go, and whose down
+    section is theirs, the last one's first. The new file
     lists the names it replaces, so databases that applied them keep working;
     the files move to `replaced/` in the migrations folder, from where a
     database that applied only some of them gets the rest.
@@ -3647,16 +3648,13 @@ def squash(*, directory: str | os.PathLike = "migrations", upto: str | None = No
                            f"{upto or 'the latest'}")
     scratch = replay(chosen, cached=False)  # it deletes files: from the files alone, as cheap as it is rare
     try:
-        up = schema_statements(scratch)
-        schema = read_schema(scratch)
+        up = _as_made_if_not_exists(schema_statements(scratch), chosen)
     finally:
         scratch.close()
     irreversible = [m.name for m in chosen if m.down is None]
-    down = None if irreversible else (
-        [f"DROP TRIGGER {quote(t.name)}" for t in reversed(schema.triggers)]
-        + [f"DROP VIEW {quote(v.name)}" for v in reversed(schema.views)]
-        + [DropTable(o.name).sql(schema)[0] for o in reversed(schema.others)]
-        + [DropTable(t.name).sql(schema)[0] for t in reversed(_dependency_order(list(schema.tables)))])
+    # Theirs, last first: reverting the squash does what reverting them one by one did, and a table a
+    # down section leaves on purpose (one the application makes itself) stays, with its rows.
+    down = None if irreversible else [statement for m in reversed(chosen) for statement in split_statements(m.down)]
     replaces = tuple(name for m in chosen for name in m.replaces + (m.name,))
     checksums = [c for m in chosen for c in (m.replaced_checksums or ("",) * len(m.replaces)) + (m.checksum,)]
     warnings = [f"{irreversible[0]} has no down section, so the squashed migration has none either "
@@ -3689,6 +3687,25 @@ def squash(*, directory: str | os.PathLike = "migrations", upto: str | None = No
             raise MigrateError(f"wrote {result.path} but cannot move {migration.path} to {kept} "
                                f"({exc.strerror}): move {', '.join(m.path for m in chosen)} there by hand") from None
     return result
+
+
+# SQLite keeps `CREATE TABLE IF NOT EXISTS main.x (...)` as `CREATE TABLE x (...)`.
+_IF_NOT_EXISTS = re.compile(r"(?:\s|--[^\n]*\n|/\*.*?\*/)*(CREATE\s+(?:(?:UNIQUE|VIRTUAL)\s+)?(?:TABLE|INDEX|VIEW|"
+                            r"TRIGGER))\s+IF\s+NOT\s+EXISTS\s+(?:main\s*\.\s*)?(.*?)[\s;]*", re.I | re.S)
+
+
+def _as_made_if_not_exists(schema_sql: list[str], migrations: list[Migration]) -> list[str]:
+    """The schema's statements, each object that a migration made with IF
+    NOT EXISTS and that is as it made it as that statement: a new database
+    with that table already (the application's own, made before any
+    migration ran) takes the squash as it took them."""
+    made = {}
+    for migration in migrations:
+        for statement in split_statements(migration.up):
+            found = _IF_NOT_EXISTS.fullmatch(statement)
+            if found:  # the text SQLite keeps: its words for the kind of object, then the rest as written
+                made[f"{' '.join(found.group(1).upper().split())} {found.group(2)}"] = statement
+    return [made.get(sql, sql) for sql in schema_sql]
 
 
 def _same_file(path: str, migration: Migration) -> bool:
@@ -5546,9 +5563,12 @@ def _round_trip_losses(scratch, migration: Migration) -> list[tuple[str, bool]]:
     tables = [table for _, table in _rebuilt_tables(down)]
     if any(_statement_problem(s) for s in down) or not tables:
         return []  # a down section that cannot run here, or rebuilds nothing: nothing to lose
-    before = {table: _table_objects(scratch, table) for table in tables}
+    # (a table the up section makes, as a squash's, has nothing to lose)
+    before = {table: objects for table in tables for objects in [_table_objects(scratch, table)] if objects}
+    if not before:
+        return []
     nullable = lambda table: {_fold(c[1]) for c in scratch.execute(f"PRAGMA table_xinfo({quote(table)})") if not c[3]}
-    nullable_before = {table: nullable(table) for table in tables}
+    nullable_before = {table: nullable(table) for table in before}
     temporary = "SELECT type, name FROM temp.sqlite_master WHERE type IN ('table', 'view', 'trigger')"
     kept = set(scratch.execute(temporary).fetchall())
     scratch.execute("SAVEPOINT probe")
@@ -5570,7 +5590,7 @@ def _round_trip_losses(scratch, migration: Migration) -> list[tuple[str, bool]]:
                       kind != "column" and key not in after_up)
                      for kind, had, left in (("column", objects.columns, after.columns),
                                              ("index", objects.indexes, after.indexes),
-                                             ("trigger", objects.triggers, after.triggers)) if objects
+                                             ("trigger", objects.triggers, after.triggers))
                      for key in sorted(had.keys() - left.keys())]
             # and the values a rebuild written for another type converts ('007' -> 7)
             types_before, types_after = (_column_types(o) for o in (objects, after))

@@ -67,6 +67,34 @@ class Squash(unittest.TestCase):
         fresh.revert()
         self.assertEqual(normalised_schema(fresh.db), [])
 
+    def test_a_table_the_application_makes_if_not_exists_is_squashed_so_and_its_revert_still_leaves_it(self):
+        project = Project(self)
+        sessions_model = ("\n    @dataclass\n    class Sessions:\n        __managed__ = False\n"
+                          "        key: str = field(metadata={'primary_key': True})\n"
+                          "        data: Optional[str] = None\n")
+        project.models(STEPS[0] + sessions_model)
+        project.make()
+        sessions = ("CREATE TABLE IF NOT EXISTS sessions (key TEXT PRIMARY KEY NOT NULL, data TEXT);",
+                    "CREATE INDEX IF NOT EXISTS main.sessions_data ON sessions (data);")
+        project.write_migration("0002_sessions", "-- migrate:up\n-- the application's own\n" + "\n".join(sessions)
+                                + "\n-- migrate:down\n")  # left on purpose
+        project.models(STEPS[1] + sessions_model)
+        project.make()  # 0003
+        before_the_migrations = Project(self)  # the application ran first, and made its table
+        before_the_migrations.directory = project.directory
+        before_the_migrations.execute(sessions[0], "INSERT INTO sessions VALUES ('k', 'v')")
+        migrate.squash(directory=project.directory)
+        text = project.read("0003_squashed_0001_0003.sql")
+        self.assertIn(f"\n\n-- the application's own\n{sessions[0]}\n\n", text)
+        self.assertIn(f"\n\n{sessions[1]}\n\n", text)
+        self.assertNotIn('DROP TABLE "sessions"', text)
+        self.assertEqual([s.name for s in before_the_migrations.apply()], ["0003_squashed_0001_0003"])
+        before_the_migrations.revert()
+        self.assertEqual(before_the_migrations.query("SELECT * FROM sessions"), [("k", "v")])
+        self.assertEqual(before_the_migrations.query("SELECT name FROM sqlite_master WHERE name NOT LIKE "
+                                                     "'%migrations%' ORDER BY name"),
+                         [("sessions",), ("sessions_data",), ("sqlite_autoindex_sessions_1",)])
+
     def test_a_gap_before_a_squash_says_to_move_the_other_file_after_it(self):
         project = self.build()
         migrate.squash(directory=project.directory)  # 0004_squashed_0001_0004
