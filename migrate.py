@@ -3899,10 +3899,17 @@ def _latest_to_update(migrations: list[Migration], db, directory) -> Migration:
     if latest.replaces:
         raise MigrateError(f"{latest.name} is a squash, which databases record in place of the migrations it "
                            "replaces: make a new migration (without --update); nothing was written")
-    if db is not None and any(row.name == latest.name and row.applied for row in status(db, directory=directory)):
+    applied = [row.name for row in status(db, directory=directory) if row.applied] if db is not None else []
+    if latest.name in applied:
         raise MigrateError(f"{latest.name} is applied to {_shown(db)}, which would never run what --update adds to "
                            "it: revert it there first (python migrate.py revert), or make a new migration (without "
                            "--update); nothing was written")
+    here = {m.name for m in migrations}
+    renamed = [name for name in applied if name not in here and _number(name) == latest.number]
+    if renamed:  # (the file renamed since: after the edit, apply could no longer say so)
+        raise MigrateError(f"{latest.name} has the number of {renamed[0]}, which {_shown(db)} applied and whose file "
+                           f"is gone (renamed to {latest.name}?): rename it back and revert it there first, or make "
+                           "a new migration (without --update); nothing was written")
     statements = split_statements(latest.up)
     if statements and not statements[-1].endswith(";"):
         raise MigrateError(f"migration file {latest.path}: the last statement of its up section has no `;`, so "

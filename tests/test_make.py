@@ -270,6 +270,11 @@ class MakeThenCheck(unittest.TestCase):
         with self.assertRaisesRegex(migrate.MigrateError, "0001_initial is applied to .*db.sqlite3.*revert it there "
                                                           "first"):
             project.make(update=True, db=project.db)
+        os.rename(os.path.join(project.directory, "0001_initial.sql"), os.path.join(project.directory, "0001_x.sql"))
+        with self.assertRaisesRegex(migrate.MigrateError, r"^0001_x has the number of 0001_initial, which .*db.sqlite3 "
+                                    r"applied and whose file is gone \(renamed to 0001_x\?\): rename it back"):
+            project.make(update=True, db=project.db)
+        os.rename(os.path.join(project.directory, "0001_x.sql"), os.path.join(project.directory, "0001_initial.sql"))
         project.revert()
         self.assertEqual(project.make(update=True, db=project.db, write=False).name, "0001_initial")  # now it may
         project.write_migration("0002_by_hand", """\
