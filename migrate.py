@@ -3749,8 +3749,8 @@ def export_d1(*, directory: str | os.PathLike = "migrations", out: str | os.Path
                                up_only=True)  # D1 runs each file in a transaction of its own too
             dropped = _cascading_drops(scratch, statements)
             if dropped:
-                raise MigrateError(f"migration {migration.name} drops or rebuilds table {dropped[0]}, which other "
-                                   "tables reference: D1 always enforces foreign keys, so their rows would "
+                raise MigrateError(f"migration {migration.name} drops or rebuilds table {dropped[0]}, which foreign "
+                                   "keys reference: D1 always enforces foreign keys, so their rows would "
                                    "cascade away or the drop fail; for D1, make the change by hand in steps it can "
                                    "run (a new column filled from the old one, instead of a new type), or copy the "
                                    "children's rows aside, drop and make them again after it; nothing was exported")
@@ -7048,7 +7048,7 @@ def _refuse_cascading_rebuilds(conn: Rqlite, steps: list[PlannedStep]) -> None:
                                    "be checked against this cluster's foreign keys (-fk): fix it, or restart "
                                    "the cluster without -fk for it; nothing was changed") from None
             if dropped:
-                raise MigrateError(f"migration {step.name} drops or rebuilds table {dropped[0]}, which other tables "
+                raise MigrateError(f"migration {step.name} drops or rebuilds table {dropped[0]}, which foreign keys "
                                    "reference, and this rqlite cluster enforces foreign keys (-fk): their rows "
                                    "would cascade away. Restart the cluster without -fk for this migration; "
                                    "nothing was changed")

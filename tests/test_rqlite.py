@@ -308,7 +308,7 @@ class ForeignKeyCluster(unittest.TestCase):
         project.make()
         result = project.cli("apply", "--db", node.url)
         self.assertEqual(result.returncode, 1)
-        self.assertIn("rebuilds table parent, which other tables reference", result.stderr)
+        self.assertIn("rebuilds table parent, which foreign keys reference", result.stderr)
         self.assertIn("-fk", result.stderr)
         self.assertEqual(len(node.query('SELECT * FROM "_migrations"')), 1)
         # each DROP is judged by the tables left when it runs: children first is fine, and a
@@ -329,7 +329,7 @@ class ForeignKeyCluster(unittest.TestCase):
         project.make()
         result = project.cli("apply", "--db", node.url)
         self.assertEqual(result.returncode, 1, result.stdout)
-        self.assertIn("rebuilds table node, which other tables reference", result.stderr)
+        self.assertIn("rebuilds table node, which foreign keys reference", result.stderr)
 
 
 if __name__ == "__main__":
