@@ -579,9 +579,11 @@ def _package_hint(path: str) -> str:
 
 
 # Modules a models file imported from its own folder (`from fields import
-# Status`): forgotten before the next load, so that a process that loads models
-# again (two projects, or an edited helper module) reads them anew too.
-_IMPORTED_BESIDE_MODELS: set[str] = set()
+# Status`), each with that folder and its file's bytes: forgotten before the
+# next load when it is of another folder or one of them was edited, so that a
+# process that loads models again (two projects, or an edited helper module)
+# reads them anew too; kept otherwise, as the application may use them.
+_IMPORTED_BESIDE_MODELS: dict[str, tuple[str, str, bytes | None]] = {}
 
 # Loading models changes sys.path and sys.modules, and string annotations are
 # resolved through sys.modules: so make and check, from any number of threads,
@@ -638,9 +640,11 @@ def _exec_models_file(models: str):
                            "or run as its owner") from None
     module = types.ModuleType(module_name)
     module.__file__ = path
-    for name in _IMPORTED_BESIDE_MODELS:  # read anew, as the models file is
-        sys.modules.pop(name, None)
-    _IMPORTED_BESIDE_MODELS.clear()
+    if any(home != os.path.dirname(path) or _file_bytes(file) != read
+           for home, file, read in _IMPORTED_BESIDE_MODELS.values()):
+        for name in _IMPORTED_BESIDE_MODELS:  # read anew, as the models file is
+            sys.modules.pop(name, None)
+        _IMPORTED_BESIDE_MODELS.clear()
     before = set(sys.modules)
     sys.modules[module_name] = module  # dataclasses resolve string annotations through it
     sys.path.insert(0, os.path.dirname(path))
@@ -665,8 +669,17 @@ def _exec_models_file(models: str):
         for name in set(sys.modules) - before - {module_name}:
             file = getattr(sys.modules[name], "__file__", None) or ""
             if max((root for root in roots if file.startswith(root)), key=len, default=None) == folder:
-                _IMPORTED_BESIDE_MODELS.add(name)
+                _IMPORTED_BESIDE_MODELS[name] = (os.path.dirname(path), file, _file_bytes(file))
     return module
+
+
+def _file_bytes(path: str) -> bytes | None:
+    """A file's bytes (None when it cannot be read)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
 
 
 def _import_models_module(models: str, folder: str):

@@ -965,6 +965,19 @@ class LoadingModels(unittest.TestCase):
         module = migrate.load_models(projects[0].models_path)
         self.assertEqual(migrate.schema_from_models(module)[0].tables[0].columns[0].type, "INTEGER")
 
+    def test_helper_modules_loaded_again_unchanged_stay_the_ones_the_application_imported(self):
+        project = Project(self)
+        with open(os.path.join(project.root, "status_kinds.py"), "w") as handle:
+            handle.write("import enum\nclass Status(enum.Enum):\n    OPEN = 'open'\n")
+        project.models("from status_kinds import Status\n\n@dataclass\nclass Ticket:\n    status: Status\n"
+                       "    id: Optional[int] = None\n")
+        self.addCleanup(sys.modules.pop, "status_kinds", None)
+        migrate.load_models(project.models_path)
+        imported = sys.modules["status_kinds"]  # as the application's `import status_kinds` finds it
+        for _ in range(2):  # a test suite that checks its models in every test
+            migrate.load_models(project.models_path)
+            self.assertIs(sys.modules["status_kinds"], imported)
+
     def test_packages_of_a_virtualenv_inside_the_project_are_not_read_anew(self):
         project = Project(self)
         site = os.path.join(project.root, ".venv", "lib", "site-packages")
