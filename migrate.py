@@ -4801,10 +4801,12 @@ class _Database:
         except sqlite3.ProgrammingError as exc:  # closed, or made in another thread
             raise MigrateError(f"the connection cannot be used here: {exc} (pass a path, or an open connection made "
                                "in this thread or with check_same_thread=False); nothing was changed") from None
+        if busy and getattr(db, "autocommit", None) is False:  # (Python 3.12's)
+            raise MigrateError("the connection was made with autocommit=False, so a transaction is always open: "
+                               "pass a connection with autocommit=True, or a path; nothing was changed")
         if busy:
             raise MigrateError("the connection has an open transaction: commit or roll it back before passing "
-                               "it to migrate.py (with Python 3.12's autocommit=False one is always open: pass a "
-                               "connection with autocommit=True, or a path); nothing was changed")
+                               "it to migrate.py; nothing was changed")
         try:
             with _locks_as_errors():
                 if isinstance(db, sqlite3.Connection):  # plain rows and str text while we read; restored in close

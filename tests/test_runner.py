@@ -4,6 +4,7 @@ import os
 import pathlib
 import re
 import signal
+import sys
 import sqlite3
 import threading
 import time
@@ -1418,7 +1419,25 @@ class Connections(unittest.TestCase):
         conn.commit()
         conn.close()
 
-    def test_a_connection_with_legacy_alter_table_on_renames_tables_with_their_references(self):
+    def test_a_connection_in_a_transaction_is_refused_and_its_rows_stay_uncommitted(self):
+        project, conn = self.polls_and_a_connection()
+        migrate.apply(conn, directory=project.directory)
+        conn.execute("INSERT INTO question (question_text) VALUES ('not yet')")  # Python's BEGIN
+        for call in (migrate.apply, migrate.revert, migrate.status):
+            with self.assertRaisesRegex(migrate.MigrateError, r"^the connection has an open transaction: commit or "
+                                        "roll it back before passing it to migrate.py; nothing was changed$"):
+                call(conn, directory=project.directory)
+        self.assertTrue(conn.in_transaction)
+        self.assertEqual(project.query("SELECT count(*) FROM question"), [(0,)])
+        conn.rollback()
+        if sys.version_info >= (3, 12):
+            conn = sqlite3.connect(project.db, autocommit=False)
+            self.addCleanup(conn.close)
+            with self.assertRaisesRegex(migrate.MigrateError, "^the connection was made with autocommit=False, so a "
+                                        "transaction is always open: pass a connection with autocommit=True, or a "
+                                        "path; nothing was changed$"):
+                migrate.status(conn, directory=project.directory)
+
         project = Project(self)
         project.models(POLLS)
         project.make()
