@@ -2969,6 +2969,10 @@ def render_migration(up: list[str], down: list[str] | None, description: list[st
                      replaces: tuple[str, ...] = ()) -> str:
     """A migration file's text; with `down` None, one without a down section
     (irreversible)."""
+    for name, statements in (("up", up), ("down", down), ("description", description)):
+        if isinstance(statements, str):  # (each of its characters would be a statement)
+            raise MigrateError(f"render_migration takes {name} as a list of strings, not one string: pass "
+                               f"[{_shorten(statements, 40)!r}] or split_statements(...); nothing was written")
     for statement in (*up, *(down or ())):
         if _SECTION.search(statement):
             raise MigrateError(f"the statement {_shorten(statement, 80)} has a line that reads as a section "

@@ -50,7 +50,16 @@ class Sections(unittest.TestCase):
         up, down = migrate.parse_sections("-- header\n-- migrate:up\nA;\n-- migrate:down\nB;\n")
         self.assertEqual((up, down), ("A;", "B;"))
 
-    def test_missing_down_is_none_and_empty_down_is_empty(self):
+    def test_a_rendered_migration_reads_back_and_a_string_for_a_list_is_refused(self):
+        up, down = ["CREATE TABLE t (x)", "CREATE INDEX t_x ON t (x) -- why"], ["DROP TABLE t;"]
+        text = migrate.render_migration(up, down, ["Made by hand"])
+        self.assertEqual([migrate.split_statements(section) for section in migrate.parse_sections(text)],
+                         [["CREATE TABLE t (x);", "CREATE INDEX t_x ON t (x) -- why\n;"], ["DROP TABLE t;"]])
+        self.assertIsNone(migrate.parse_sections(migrate.render_migration(up, None, []))[1])
+        with self.assertRaisesRegex(migrate.MigrateError, r"^render_migration takes up as a list of strings, not one "
+                                    r"string: pass \['CREATE TABLE t \(x\)'\] or split_statements\(...\)"):
+            migrate.render_migration("CREATE TABLE t (x)", None, [])
+
         self.assertEqual(migrate.parse_sections("-- migrate:up\nA;\n"), ("A;", None))
         self.assertEqual(migrate.parse_sections("-- migrate:up\nA;\n--  MIGRATE:DOWN \n"), ("A;", ""))
 
