@@ -6289,6 +6289,7 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
                 doing = "reverting migration" if step.action == "revert" else "migration"
                 hints = (_null_hint(str(exc), reverting=step.action == "revert")
                          + _adopt_hint(str(exc), step, first=create_table) + _dependent_hint(str(exc))
+                         + _reading_hint(str(exc))
                          + _duplicates_hint(str(exc), statement, reverting=step.action == "revert")
                          + _edited_down_hint(step)
                          + _readonly_hint(str(exc), conn))
@@ -6309,6 +6310,16 @@ def _own_names(message: str) -> str:
     the table it stands for (`t.c`), the one the user knows."""
     named = re.sub(r"(?<=[ :])_new_(?=[^ .]+\.)", "", message)
     return named if named == message else f"{named} (as the table is rebuilt)"
+
+
+def _reading_hint(message: str) -> str:
+    """SQLite's SQLITE_LOCKED: a statement still reading the table, which
+    the busy timeout does not wait out (a cursor of the caller's connection
+    not read to its end, or another connection sharing its cache)."""
+    if not message.startswith("database table is locked"):
+        return ""
+    return (" (a cursor of the connection is still reading that table: read it to its end or close it first; "
+            "or another connection sharing its cache is: give each its own connection)")
 
 
 def _dependent_hint(message: str) -> str:

@@ -1419,7 +1419,20 @@ class Connections(unittest.TestCase):
         conn.commit()
         conn.close()
 
-    def test_a_connection_in_a_transaction_is_refused_and_its_rows_stay_uncommitted(self):
+    def test_a_revert_that_meets_the_callers_unfinished_cursor_says_so(self):
+        project, conn = self.polls_and_a_connection()
+        migrate.apply(conn, directory=project.directory)
+        conn.executemany("INSERT INTO question (question_text) VALUES (?)", [("q",)] * 3)
+        conn.commit()
+        reading = conn.execute("SELECT * FROM question")
+        reading.fetchone()
+        with self.assertRaisesRegex(migrate.MigrateError, r"database table is locked in statement: DROP TABLE "
+                                    r".* \(a cursor of the connection is still reading that table: read it to its "
+                                    r"end or close it first; .*\); it was rolled back, the database is as it was$"):
+            migrate.revert(conn, directory=project.directory)
+        reading.close()
+        self.assertEqual([s.action for s in migrate.revert(conn, directory=project.directory)], ["revert"])
+
         project, conn = self.polls_and_a_connection()
         migrate.apply(conn, directory=project.directory)
         conn.execute("INSERT INTO question (question_text) VALUES ('not yet')")  # Python's BEGIN
