@@ -2833,10 +2833,32 @@ def _marker_near_miss(text: str) -> str | None:
     marks = {m.group(1).lower(): m for m in reversed(list(_SECTION.finditer(text)))}  # the first of each
     start, end = marks["up"].end() if "up" in marks else 0, marks["down"].start() if "down" in marks else len(text)
     for line in _NEAR_A_MARKER.finditer(text, start, end):
-        tool, word = line.group(1), line.group(2).lower()
-        if not _SECTION.fullmatch(line.group()) and (word in _DOWN_WORDS or (tool and _one_typo(word, "down"))):
+        if not _SECTION.fullmatch(line.group()) and _means_down(line):
             return f"line {text.count(chr(10), 0, line.start()) + 1}: {line.group().strip()!r}"
+    # and one in a /* */ comment, or after a statement on its line (`...; -- migrate:down`)
+    if "/*" not in text[start:end] and not _CODE_THEN_COMMENT.search(text, start, end):
+        return None  # (fast: most files)
+    for token in _TOKEN.finditer(text, start, end):
+        comment = token.group("space") or ""
+        alone = not text[text.rfind("\n", 0, token.start()) + 1:token.start()].strip(_SQL_SPACES)
+        if not comment.startswith(("--", "/*")) or (comment.startswith("--") and alone):
+            continue  # (not a comment, or a -- comment alone on its line: read above)
+        lines = comment.strip("/*").split("\n") if comment.startswith("/*") else [comment]
+        for offset, line in enumerate(lines):
+            near = _NEAR_A_MARKER.fullmatch("-- " + line.strip(_SQL_SPACES + "-*"))
+            if near and _means_down(near):
+                shown = comment if len(lines) == 1 else line
+                return f"line {text.count(chr(10), 0, token.start()) + 1 + offset}: {shown.strip()!r}"
     return None
+
+
+_CODE_THEN_COMMENT = re.compile(r"[^\s-][ \t]*--")
+
+
+def _means_down(near: re.Match) -> bool:
+    """Whether a line _NEAR_A_MARKER found means the down section."""
+    tool, word = near.group(1), near.group(2).lower()
+    return word in _DOWN_WORDS or bool(tool and _one_typo(word, "down"))
 
 
 def _one_typo(word: str, meant: str) -> bool:

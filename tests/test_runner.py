@@ -447,8 +447,18 @@ class Failures(unittest.TestCase):
                 message = self.assert_unchanged(self.project.apply)
                 self.assertIn(f"migration 0002_archive, line 3: '{marker}' looks like a section marker but is read "
                               "as a comment, so the SQL below it would run with the up section", message)
+        for up, shown in (("UPDATE choice SET votes = 1;\n/* migrate:down */", "3: '/* migrate:down */'"),
+                          ("UPDATE choice SET votes = 1;\n/* -- migrate:down */", "3: '/* -- migrate:down */'"),
+                          ("UPDATE choice SET votes = 1;\n/*\n   Down\n*/", "4: 'Down'"),
+                          ("UPDATE choice SET votes = 1; -- migrate:down", "2: '-- migrate:down'"),
+                          ("UPDATE choice SET votes = 1;  /* rollback */", "2: '/* rollback */'")):
+            with self.subTest(up=up):
+                self.project.write_migration("0002_archive", f"-- migrate:up\n{up}\nUPDATE choice SET votes = 0;\n")
+                message = self.assert_unchanged(self.project.apply)
+                self.assertIn(f"migration 0002_archive, line {shown} looks like a section marker", message)
         self.project.write_migration("0002_archive", "-- migrate:up\n-- migrate: done by hand\n-- own\n"
-                                     "-- back to normal\n-- +goose StatementBegin\nSELECT 1;\n"
+                                     "-- back to normal\n-- +goose StatementBegin\nSELECT 1; -- back up first\n"
+                                     "SELECT '/* down */', 2 - -2; /* what it does */\n"
                                      "-- migrate:down\n-- migrate:undo is this section\n")
         self.assertEqual([s.name for s in self.project.apply()], ["0002_archive"])
 
