@@ -2077,10 +2077,17 @@ def _missing_fill_error(before: Table, after: Table, column: Column, reason: str
     hint when a dropped column may be it renamed, or --default named the
     field rather than its column."""
     gone = [c.name for c in before.columns if after.column(c.name) is None]
-    hint = (f" If it is {after.name}.{gone[0]} renamed, pass --rename "
-            f"{after.name}.{gone[0]}={column.name}." if before.column(column.name) is None and gone else "")
+    gone_fields = {_fold(f"{after.name}.{name[:-3]}") for name in gone if _fold(name).endswith("_id")}
+    field_renamed = [(old, new) for old, new in questioner.renames.items()  # a foreign key's field: team -> team_id
+                     if _fold(old) in gone_fields and old not in questioner.renames_used]
+    hint = ""
+    if field_renamed:
+        old, new = field_renamed[0]
+        hint = f" --rename {old}={new} names the field: pass --rename {old}_id={new}_id to rename its column."
+    elif before.column(column.name) is None and gone:
+        hint = f" If it is {after.name}.{gone[0]} renamed, pass --rename {after.name}.{gone[0]}={column.name}."
     key = f"{after.name}.{column.name}"
-    field_key = key[:-3] if _fold(key).endswith("_id") else None  # a foreign key's field: team -> team_id
+    field_key = key[:-3] if _fold(key).endswith("_id") else None
     if field_key and _fold(field_key) in questioner.defaults:
         hint += f" (--default {field_key} names the field: its column is {column.name}.)"
     if _fold(column.name) in map(_fold, after.primary_key):  # Optional is refused for it

@@ -811,6 +811,15 @@ class Evolution(unittest.TestCase):
                 "pass --default q.team_id=SQL (a one-off value for existing rows)") + ".*" + re.escape(
                 "(--default q.team names the field: its column is team_id.)")):
             keyed.make(questioner=migrate.Questioner(defaults={"q.team": "1"}))
+        keyed.models("@dataclass\nclass Team:\n    id: Optional[int] = None\n@dataclass\nclass Q:\n    text: str\n"
+                     "    team: Optional[Team] = None\n")
+        keyed.make()
+        keyed.models("@dataclass\nclass Team:\n    id: Optional[int] = None\n@dataclass\nclass Q:\n    text: str\n"
+                     "    squad: Team\n")  # renamed, and required: the missing value is found first
+        with self.assertRaisesRegex(migrate.MigrateError, re.escape(
+                "nothing was written. --rename q.team=squad names the field: pass --rename q.team_id=squad_id to "
+                "rename its column.") + "$"):
+            keyed.make(questioner=migrate.Questioner(renames=["q.team=squad"]))
 
     def test_a_down_value_for_a_column_dropped_from_a_renamed_table_takes_the_new_table_name(self):
         self.project.models("@dataclass\nclass Post:\n    title: str\n    body: str\n    id: Optional[int] = None\n")
