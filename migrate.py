@@ -4283,8 +4283,23 @@ def _check_fills(scratch: sqlite3.Connection, operation: AlterTable, *, down: bo
             if rows:
                 raise _fill_error(key, value, "is an aggregate, which would copy one row of the whole table: give a "
                                               "per-row value, or wrap it in a subquery", down=down, advice=False)
+            if _constant_null(scratch, value):  # `(NULL)`, `CAST(NULL AS TEXT)`: as NULL itself is refused
+                raise _fill_error(key, value, "is NULL, which does not fill a NOT NULL column: give a value, or "
+                                              "make the field Optional", down=down, advice=False)
     finally:
         scratch.execute("DROP TABLE temp._migrate_fill_probe")
+
+
+def _constant_null(scratch: sqlite3.Connection, value: str) -> bool:
+    """Whether an SQL expression is NULL whatever the row: it reads no
+    column (else SQLite cannot select it alone) and no table (a subquery,
+    which the empty copy would answer with NULL)."""
+    if any(t.upper == "SELECT" for t in _tokens(value)):
+        return False
+    try:
+        return scratch.execute(f"SELECT ({value}) IS NULL").fetchone()[0] == 1
+    except sqlite3.Error:
+        return False
 
 
 def _fill_error(key: str, value: str, problem: str, *, down: bool, advice: bool = True) -> MigrateError:

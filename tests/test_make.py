@@ -841,14 +841,17 @@ class Evolution(unittest.TestCase):
                                               "schema as the migration leaves it (no such column: anonymous): quote "
                                               "text (--default question.author=\"'anonymous'\")"),
                                 ("NULL", "the one-off value for question.author is NULL"),
+                                ("(NULL)", "question.author=(NULL) is NULL, which does not fill a NOT NULL column"),
+                                ("CAST(NULL AS TEXT)", "AS TEXT) is NULL"), ("coalesce(NULL, nullif(1, 1))", "is NULL"),
                                 ("max(text)", "is an aggregate, which would copy one row of the whole table"),
                                 ("'x", "unrecognized token"), ("'a' --", "holds a comment"),
                                 ("1; DROP TABLE question", "question.author=1; DROP TABLE question holds a `;`"),
                                 ("'a') , (1", "question.author='a') , (1 closes a parenthesis it did not open")):
             with self.subTest(value), self.assertRaisesRegex(migrate.MigrateError, re.escape(fragment)):
                 self.project.make(questioner=migrate.Questioner(defaults={"question.author": value}))
-        self.project.make(write=False, questioner=migrate.Questioner(
-            defaults={"question.author": "(SELECT max(text) FROM question)"}))  # a subquery is one value per row
+        for value in ("(SELECT max(text) FROM question)", "coalesce(text, 'none')", "'x' || NULL IS NULL"):
+            self.project.make(write=False, questioner=migrate.Questioner(  # a subquery is one value per row
+                defaults={"question.author": value}))
         self.project.models("@dataclass\nclass Question:\n    id: Optional[int] = None\n")  # text dropped
         with self.assertRaisesRegex(migrate.MigrateError, re.escape("question.text=max(id) (for the down section) "
                                                                     "is an aggregate")):
