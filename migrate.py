@@ -4008,7 +4008,8 @@ def _rewritten(directory, latest: Migration, result: MakeResult) -> MakeResult:
             raw = handle.read()
     except OSError as exc:
         raise MigrateError(f"cannot read {latest.path}: {exc.strerror}; nothing was written") from None
-    content = result.text.replace("\n", "\r\n") if b"\r\n" in raw else result.text
+    crlf = raw.count(b"\r\n")  # (mixed: the more common ending, for every line)
+    content = result.text.replace("\n", "\r\n") if crlf and crlf >= raw.count(b"\n") - crlf else result.text
     content = "\ufeff" + content if raw.startswith(b"\xef\xbb\xbf") else content
     path = os.path.join(directory, result.name + ".sql")
     if result.name != latest.name:  # renamed: a new file, then the old one goes

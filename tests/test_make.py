@@ -256,6 +256,17 @@ class MakeThenCheck(unittest.TestCase):
         project.revert()
         self.assertEqual(project.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name != '_migrations'"),
                          [])
+        os.remove(path)
+        project.models(QUESTION)
+        project.make()
+        with open(path, "r+b") as handle:  # one CRLF line pasted into a file of LF lines: it stays LF
+            lines = handle.read()
+            handle.seek(0)
+            handle.write(b"-- pasted\r\n" + lines)
+        project.models(QUESTION + "    author: Optional[str] = None\n")
+        project.make(update=True)
+        with open(path, "rb") as handle:
+            self.assertEqual(handle.read().count(b"\r\n"), 0)
 
     def test_update_refuses_what_it_cannot_fold_into_and_changes_no_file(self):
         project = Project(self)
