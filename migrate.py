@@ -2828,8 +2828,10 @@ def _read_migration(path: str, number: int) -> Migration:
 # `-- +migrate Down`, `-- +goose Down`, MyBatis' `-- //@UNDO`, `-- rollback`). Files applied before
 # may hold such a line as a comment, so only a migration about to be applied is
 # refused for one in its up section (_marker_near_miss).
-_NEAR_A_MARKER = re.compile(r"^[ \t]*-{2,}[ \t]*[+@\[(/]*[ \t]*(migrat[a-z]*|goose)?[ \t:\-_.,/()\[\]]*([a-z]+)"
-                            r"[ \t;:.!)\]]*(?:transaction\S*[ \t]*)?$", re.I | re.M)
+_MARKER_WORDS = (r"[+@\[(/]*[ \t]*(migrat[a-z]*|goose)?[ \t:\-_.,/()\[\]]*([a-z]+)"
+                 r"[ \t;:.!)\]]*(?:transaction\S*[ \t]*)?")
+_NEAR_A_MARKER = re.compile(r"^[ \t]*-{2,}[ \t]*" + _MARKER_WORDS + "$", re.I | re.M)
+_COMMENT_NEAR_A_MARKER = re.compile(_MARKER_WORDS, re.I)  # what a comment says, its -- or /* */ taken off
 _DOWN_WORDS = {"down", "downgrade", "rollback", "undo", "revert", "reverse", "back", "backward", "backwards"}
 
 
@@ -2842,28 +2844,40 @@ def _marker_near_miss(text: str) -> str | None:
     for line in _NEAR_A_MARKER.finditer(text, start, end):
         if not _SECTION.fullmatch(line.group()) and _means_down(line):
             return f"line {text.count(chr(10), 0, line.start()) + 1}: {line.group().strip()!r}"
-    # and one in a /* */ comment, or after a statement on its line (`...; -- migrate:down`)
-    if "/*" not in text[start:end] and not _CODE_THEN_COMMENT.search(text, start, end):
-        return None  # (fast: most files)
-    for token in _TOKEN.finditer(text, start, end):
-        comment = token.group("space") or ""
-        alone = not text[text.rfind("\n", 0, token.start()) + 1:token.start()].strip(_SQL_SPACES)
-        if not comment.startswith(("--", "/*")) or (comment.startswith("--") and alone):
-            continue  # (not a comment, or a -- comment alone on its line: read above)
-        lines = comment.strip("/*").split("\n") if comment.startswith("/*") else [comment]
-        for offset, line in enumerate(lines):
-            near = _NEAR_A_MARKER.fullmatch("-- " + line.strip(_SQL_SPACES + "-*"))
-            if near and _means_down(near):
-                shown = comment if len(lines) == 1 else line
-                return f"line {text.count(chr(10), 0, token.start()) + 1 + offset}: {shown.strip()!r}"
+    if "/*" in text[start:end] or _CODE_THEN_COMMENT.search(text, start, end):  # (else none of the kinds below)
+        return _comment_near_miss(text, start, end)
     return None
 
 
-_CODE_THEN_COMMENT = re.compile(r"[^\s-][ \t]*--")
+_CODE_THEN_COMMENT = re.compile(r"\S[ \t]*--")
+
+
+def _comment_near_miss(text: str, start: int, end: int) -> str | None:
+    """_marker_near_miss for a /* */ comment (`/* migrate:down */`) and a --
+    comment after a statement on its line (`...; -- migrate:down`), between
+    two statements: where a marker would have split the section. Only a
+    tool's marker counts after a statement (`...; -- undo` is a note)."""
+    position = start
+    for statement in split_statements(text[start:end]):
+        at = text.index(statement, position)
+        position = at + len(statement)
+        first = next(_tokens(statement), None)
+        for comment in _TOKEN.finditer(statement, 0, first.start if first else len(statement)):
+            written = comment.group()
+            if not written.startswith(("--", "/*")):
+                continue
+            line_start = text.rfind("\n", 0, at + comment.start()) + 1
+            after_code = bool(text[line_start:at + comment.start()].strip(_SQL_SPACES))
+            if written.startswith("--") and not after_code:
+                continue  # read line by line above
+            said = _COMMENT_NEAR_A_MARKER.fullmatch(written.strip(_SQL_SPACES + "/*-").strip(_SQL_SPACES))
+            if said and _means_down(said) and (written.startswith("/*") or said.group(1)):
+                return f"line {text.count(chr(10), 0, at + comment.start()) + 1}: {written.strip()!r}"
+    return None
 
 
 def _means_down(near: re.Match) -> bool:
-    """Whether a line _NEAR_A_MARKER found means the down section."""
+    """Whether a comment _NEAR_A_MARKER found means the down section."""
     tool, word = near.group(1), near.group(2).lower()
     return word in _DOWN_WORDS or bool(tool and _one_typo(word, "down"))
 

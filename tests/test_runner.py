@@ -449,7 +449,7 @@ class Failures(unittest.TestCase):
                               "as a comment, so the SQL below it would run with the up section", message)
         for up, shown in (("UPDATE choice SET votes = 1;\n/* migrate:down */", "3: '/* migrate:down */'"),
                           ("UPDATE choice SET votes = 1;\n/* -- migrate:down */", "3: '/* -- migrate:down */'"),
-                          ("UPDATE choice SET votes = 1;\n/*\n   Down\n*/", "4: 'Down'"),
+                          ("UPDATE choice SET votes = 1;\n/*\n   Down\n*/", "3: '/*\\n   Down\\n*/'"),
                           ("UPDATE choice SET votes = 1; -- migrate:down", "2: '-- migrate:down'"),
                           ("UPDATE choice SET votes = 1;  /* rollback */", "2: '/* rollback */'")):
             with self.subTest(up=up):
@@ -459,6 +459,8 @@ class Failures(unittest.TestCase):
         self.project.write_migration("0002_archive", "-- migrate:up\n-- migrate: done by hand\n-- own\n"
                                      "-- back to normal\n-- +goose StatementBegin\nSELECT 1; -- back up first\n"
                                      "SELECT '/* down */', 2 - -2; /* what it does */\n"
+                                     "CREATE TABLE vote (up INTEGER, -- up\n down INTEGER -- down\n); -- undo\n"
+                                     "/*\n * Rollback:\n *   drop the table by hand\n */\n"
                                      "-- migrate:down\n-- migrate:undo is this section\n")
         self.assertEqual([s.name for s in self.project.apply()], ["0002_archive"])
 
