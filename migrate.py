@@ -3690,6 +3690,59 @@ def _carries_rows(statement: str) -> bool:
     return not target.startswith("_new_")
 
 
+def _created_object(statement: str) -> tuple[str, str, list[_Token] | None] | None:
+    """The kind and name of the object a CREATE statement makes in the main
+    database, and for one with IF NOT EXISTS its tokens as SQLite keeps the
+    statement: without those words, the schema name and the `;`. None for
+    any other statement (TEMP ones too)."""
+    head = list(islice(_tokens(statement), 9))
+    kind = 2 if len(head) > 2 and head[1].upper in ("UNIQUE", "VIRTUAL") else 1
+    if len(head) <= kind or head[0].upper != "CREATE" or head[kind].upper not in ("TABLE", "INDEX", "VIEW",
+                                                                                  "TRIGGER"):
+        return None
+    if_not_exists = [t.upper for t in head[kind + 1:kind + 4]] == ["IF", "NOT", "EXISTS"]
+    at = kind + 4 if if_not_exists else kind + 1
+    if len(head) > at + 1 and head[at + 1].text == ".":
+        if _fold(_unquote(head[at].text)) != "main":
+            return None
+        at += 2
+    if len(head) <= at:
+        return None
+    kept = None
+    if if_not_exists:
+        tokens = _tokenize(statement)
+        kept = tokens[:kind + 1] + tokens[at:len(tokens) - (tokens[-1].text == ";")]
+    return head[kind].upper.lower(), _unquote(head[at].text), kept
+
+
+def _as_made_if_not_exists(schema_sql: list[str], scratch, migrations: list[Migration]) -> tuple[list[str], list[str]]:
+    """The squash's up statements, each object that its last CREATE made
+    with IF NOT EXISTS and that is as that statement made it given as that
+    statement: SQLite keeps the text without those words, and a database
+    whose application made the object (its own table) takes the squash as
+    it took the migrations. And a warning for each such object changed since."""
+    last = {}  # each object's last CREATE statement, in which migration
+    for migration in migrations:
+        for statement in split_statements(migration.up):
+            created = _created_object(statement)
+            if created:
+                last[_fold(created[1])] = (migration.name, statement, created)
+    kept = {_fold(name): sql for name, sql in scratch.execute("SELECT name, sql FROM sqlite_master")}
+    words = lambda tokens: [t.upper or t.text for t in tokens]  # (keywords in any case)
+    as_written, warnings = {}, []
+    for key, (made_by, statement, (kind, shown, tokens)) in last.items():
+        if tokens is None or kept.get(key) is None:
+            continue
+        if words(tokens) == words(_tokens(kept[key])):
+            as_written[kept[key]] = statement
+        else:
+            warnings.append(f"{kind} {shown} was made with IF NOT EXISTS by {made_by} and changed since: the squash "
+                            "makes it as it is now, so it fails on a database that has one already (made by the "
+                            f"application); squash only up to a migration before the change, or write that "
+                            "migration's steps into the squash by hand")
+    return [as_written.get(sql, sql) for sql in schema_sql], warnings
+
+
 def squash(*, directory: str | os.PathLike = "migrations", upto: str | None = None, write: bool = True) -> MakeResult:
     """Replace migrations from the first up to `upto` (default: the latest)
     by one whose up section builds the same schema in one go, and whose down
@@ -3708,7 +3761,7 @@ def squash(*, directory: str | os.PathLike = "migrations", upto: str | None = No
                            f"{upto or 'the latest'}")
     scratch = replay(chosen, cached=False)  # it deletes files: from the files alone, as cheap as it is rare
     try:
-        up = _as_made_if_not_exists(schema_statements(scratch), chosen)
+        up, changed = _as_made_if_not_exists(schema_statements(scratch), scratch, chosen)
     finally:
         scratch.close()
     irreversible = [m.name for m in chosen if m.down is None]
@@ -3719,6 +3772,7 @@ def squash(*, directory: str | os.PathLike = "migrations", upto: str | None = No
     checksums = [c for m in chosen for c in (m.replaced_checksums or ("",) * len(m.replaces)) + (m.checksum,)]
     warnings = [f"{irreversible[0]} has no down section, so the squashed migration has none either "
                 "(it cannot be reverted, as before)"] if irreversible else []
+    warnings += changed
     for migration in chosen:
         data = [st for st in split_statements(migration.up) if _carries_rows(st)]
         if data:
@@ -3747,25 +3801,6 @@ def squash(*, directory: str | os.PathLike = "migrations", upto: str | None = No
             raise MigrateError(f"wrote {result.path} but cannot move {migration.path} to {kept} "
                                f"({exc.strerror}): move {', '.join(m.path for m in chosen)} there by hand") from None
     return result
-
-
-# SQLite keeps `CREATE TABLE IF NOT EXISTS main.x (...)` as `CREATE TABLE x (...)`.
-_IF_NOT_EXISTS = re.compile(r"(?:\s|--[^\n]*\n|/\*.*?\*/)*(CREATE\s+(?:(?:UNIQUE|VIRTUAL)\s+)?(?:TABLE|INDEX|VIEW|"
-                            r"TRIGGER))\s+IF\s+NOT\s+EXISTS\s+(?:main\s*\.\s*)?(.*?)[\s;]*", re.I | re.S)
-
-
-def _as_made_if_not_exists(schema_sql: list[str], migrations: list[Migration]) -> list[str]:
-    """The schema's statements, each object that a migration made with IF
-    NOT EXISTS and that is as it made it as that statement: a new database
-    with that table already (the application's own, made before any
-    migration ran) takes the squash as it took them."""
-    made = {}
-    for migration in migrations:
-        for statement in split_statements(migration.up):
-            found = _IF_NOT_EXISTS.fullmatch(statement)
-            if found:  # the text SQLite keeps: its words for the kind of object, then the rest as written
-                made[f"{' '.join(found.group(1).upper().split())} {found.group(2)}"] = statement
-    return [made.get(sql, sql) for sql in schema_sql]
 
 
 def _same_file(path: str, migration: Migration) -> bool:

@@ -75,7 +75,7 @@ class Squash(unittest.TestCase):
         project.models(STEPS[0] + sessions_model)
         project.make()
         sessions = ("CREATE TABLE IF NOT EXISTS sessions (key TEXT PRIMARY KEY NOT NULL, data TEXT);",
-                    "CREATE INDEX IF NOT EXISTS main.sessions_data ON sessions (data);")
+                    'CREATE /* the app\'s */ INDEX IF NOT EXISTS "main".sessions_data ON sessions (data);')
         project.write_migration("0002_sessions", "-- migrate:up\n-- the application's own\n" + "\n".join(sessions)
                                 + "\n-- migrate:down\n")  # left on purpose
         project.models(STEPS[1] + sessions_model)
@@ -94,6 +94,25 @@ class Squash(unittest.TestCase):
         self.assertEqual(before_the_migrations.query("SELECT name FROM sqlite_master WHERE name NOT LIKE "
                                                      "'%migrations%' ORDER BY name"),
                          [("sessions",), ("sessions_data",), ("sqlite_autoindex_sessions_1",)])
+
+    def test_an_object_made_if_not_exists_and_changed_since_is_squashed_as_it_is_now_with_a_warning(self):
+        project = Project(self)
+        project.write_migration("0001_log", "-- migrate:up\nCREATE TABLE IF NOT EXISTS log (x);\n-- migrate:down\n")
+        project.write_migration("0002_more", "-- migrate:up\nALTER TABLE log ADD COLUMN y;\n"
+                                "-- migrate:down\nALTER TABLE log DROP COLUMN y;\n")
+        project.write_migration("0003_swap", "-- migrate:up\nCREATE TABLE IF NOT EXISTS t (a);\n"
+                                "ALTER TABLE t RENAME TO u;\nCREATE TABLE t (a);\n"
+                                "-- migrate:down\nDROP TABLE t;\nALTER TABLE u RENAME TO t;\nDROP TABLE t;\n")
+        result = migrate.squash(directory=project.directory)
+        self.assertEqual(result.warnings, ("table log was made with IF NOT EXISTS by 0001_log and changed since: the "
+                                           "squash makes it as it is now, so it fails on a database that has one "
+                                           "already (made by the application); squash only up to a migration before "
+                                           "the change, or write that migration's steps into the squash by hand",))
+        self.assertNotIn("IF NOT EXISTS", result.text)  # t: made anew by a plain CREATE, the last that made it
+        project.apply()
+        project.revert()
+        self.assertEqual(project.query("SELECT name FROM sqlite_master WHERE name != '_migrations' "
+                                       "AND name NOT LIKE 'sqlite_%'"), [("log",)])  # as 0001's down leaves it
 
     def test_a_gap_before_a_squash_says_to_move_the_other_file_after_it(self):
         project = self.build()
