@@ -4968,7 +4968,7 @@ class _Database:
         except sqlite3.Error as exc:
             self.close()
             path = "" if self.path == ":memory:" else self.path
-            hint = _lock_hint(exc) or _readonly_hint(str(exc), path) or _unopenable_hint(path)
+            hint = _lock_hint(exc) or _readonly_hint(exc, path) or _unopenable_hint(path)
             raise MigrateError(f"cannot open database {self.path}: {exc}{hint}; nothing was changed") from None
 
     def _refuse_unsafe_journal(self) -> None:  # (a connection passed in)
@@ -6157,7 +6157,7 @@ def _begin(conn) -> None:
         elif isinstance(conn, sqlite3.Connection) and conn.execute("PRAGMA query_only").fetchone()[0]:
             hint = " (the connection has PRAGMA query_only on: turn it off to migrate)"
         else:
-            hint = _readonly_hint(str(exc), _main_file(conn))
+            hint = _readonly_hint(exc, conn)
         raise MigrateError(f"cannot start a write transaction: {exc}{hint}; nothing was changed") from None
 
 
@@ -6306,7 +6306,7 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
         raise
     except _errors(conn) as exc:  # the tracking write or COMMIT: read-only, disk full...
         _rollback(conn)
-        raise MigrateError(f"{_subject(steps)} could not be recorded: {exc}{_readonly_hint(str(exc), conn)}; "
+        raise MigrateError(f"{_subject(steps)} could not be recorded: {exc}{_readonly_hint(exc, conn)}; "
                            "it was rolled back, the database is as it was") from None
     except BaseException:
         _rollback(conn)
@@ -6386,7 +6386,7 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
                          + _reading_hint(str(exc))
                          + _duplicates_hint(str(exc), statement, reverting=step.action == "revert")
                          + _edited_down_hint(step)
-                         + _readonly_hint(str(exc), conn))
+                         + _readonly_hint(exc, conn))
                 raise MigrateError(f"{doing} {step.name} failed: {_own_names(str(exc))} in statement: "
                                    f"{_shorten(statement)}{hints}; it was rolled back, the database is as it "
                                    "was") from None
@@ -6427,24 +6427,33 @@ def _dependent_hint(message: str) -> str:
             f"migration, or make it in one, so that a rebuild makes it again)")
 
 
-def _readonly_hint(message: str, path="") -> str:
-    """SQLite's words for a file this user may not write, and what to check;
-    also for an I/O error on a database `path` (a hot journal left by a
-    crash, which SQLite must roll back) whose file or folder is read-only.
-    `path` may be a connection, whose file is looked up only if needed."""
+_SQLITE_READONLY_DBMOVED = 1032  # (the error code Python 3.11+ gives as sqlite_errorcode)
+
+
+def _readonly_hint(exc: Exception, where) -> str:
+    """What to check when SQLite may not write: the file or its folder,
+    read-only for this user; a connection opened read-only; the file replaced
+    under the connection. Also for an I/O error on a database whose file or
+    folder is read-only (a hot journal left by a crash, which SQLite must roll
+    back). `where`: the database's path, or its connection, whose file is
+    looked up only when needed."""
+    message = str(exc)
     if "readonly database" not in message and "disk I/O error" not in message:
         return ""
-    if not isinstance(path, str):
+    if getattr(exc, "sqlite_errorcode", None) == _SQLITE_READONLY_DBMOVED:
+        return " (the database file was moved or replaced while the connection was open: open it again)"
+    path = where
+    if not isinstance(where, str):
         try:
-            path = _main_file(path)
-        except _errors(path):  # (a connection that cannot tell: no advice about files)
+            path = _main_file(where)
+        except _errors(where):  # (a connection that cannot tell: no advice about files)
             path = ""
     files = [path, os.path.dirname(path) or "."] + [path + suffix for suffix in ("-journal", "-wal", "-shm")
                                                      if os.path.exists(path + suffix)] if path else []
     unwritable = not all(os.access(name, os.W_OK) for name in files)
-    if "readonly database" not in message and not ("disk I/O error" in message and unwritable):
+    if "readonly database" not in message and not unwritable:
         return ""
-    if files and not unwritable:  # this user may write them all: the connection cannot
+    if files and not unwritable and not isinstance(where, str):  # this user may write them all: the connection not
         return (" (the database file and its folder are writable: the connection was opened read-only, as with "
                 "?mode=ro: open it read-write to migrate)")
     return (" (the database file or its folder, where SQLite writes its journal, is read-only for this user: "

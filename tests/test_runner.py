@@ -1398,6 +1398,16 @@ class Connections(unittest.TestCase):
                                     r"|nothing was changed)$"):
             migrate.apply(conn, directory=project.directory)
         self.assertEqual(migrate.read_schema(conn).tables, ())
+        if sys.version_info >= (3, 11):  # (SQLite's extended error code, which Python gives from 3.11 on)
+            moved = sqlite3.connect(project.db)
+            self.addCleanup(moved.close)
+            moved.execute("CREATE TABLE kept (x)")
+            moved.commit()
+            sqlite3.connect(project.db + ".new").close()
+            os.replace(project.db + ".new", project.db)  # as a restore from a backup, under the open connection
+            with self.assertRaisesRegex(migrate.MigrateError, r"readonly database.* \(the database file was moved or "
+                                        r"replaced while the connection was open: open it again\)"):
+                migrate.apply(moved, directory=project.directory)
 
     def test_read_schema_reads_through_the_connections_own_row_and_text_factories_and_leaves_them(self):
         project, conn = self.polls_and_a_connection()
