@@ -3941,18 +3941,35 @@ def _make_result(number, slug, text, description, warnings, up, down) -> MakeRes
                       None, text)
 
 
+def _take_name(partial: str, path: str) -> None:
+    """Rename a finished file to `path`, which must still not exist."""
+    try:
+        os.link(partial, path)  # fails, rather than replace a file made meanwhile
+    except FileExistsError:
+        raise
+    except OSError:  # a file system without hard links
+        if os.path.exists(path):
+            import errno
+            raise FileExistsError(errno.EEXIST, "a file by that name appeared meanwhile", path) from None
+        os.replace(partial, path)
+        return
+    os.remove(partial)
+
+
 def _written(directory, result: MakeResult) -> MakeResult:
     """The migration written to its new file in `directory`."""
     path = os.path.join(directory, result.name + ".sql")
+    partial = f"{path}.{os.getpid()}.partial"  # not named like a migration: never read as one
     try:
         os.makedirs(directory, exist_ok=True)
-        with open(path, "x", encoding="utf-8", newline="") as handle:  # as written, on Windows too
+        with open(partial, "x", encoding="utf-8", newline="") as handle:  # as written, on Windows too
             handle.write(result.text)
+        _take_name(partial, path)  # whole or not at all, also when killed (a file left empty stops every command)
     except OSError as exc:
-        if not isinstance(exc, FileExistsError):  # a part written (disk full) is not a migration
-            with suppress(OSError):
-                os.remove(path)
         raise MigrateError(f"cannot write {path}: {exc.strerror}; nothing was written") from None
+    finally:
+        with suppress(OSError):
+            os.remove(partial)
     return replace(result, path=path)
 
 
@@ -7556,21 +7573,6 @@ def _backup_to(conn, path: str) -> None:
             source.close()
 
 
-def _take_name(partial: str, path: str) -> None:
-    """Rename a finished file to `path`, which must still not exist."""
-    try:
-        os.link(partial, path)  # fails, rather than replace a file made meanwhile
-    except FileExistsError:
-        raise
-    except OSError:  # a file system without hard links
-        if os.path.exists(path):
-            import errno
-            raise FileExistsError(errno.EEXIST, "a file by that name appeared meanwhile", path) from None
-        os.replace(partial, path)
-        return
-    os.remove(partial)
-
-
 # ============================================================================
 # Command line
 # ============================================================================
@@ -8056,8 +8058,7 @@ def _run_migrations(args, out: _Output) -> int:
     if not reverting:
         options.update(fake_initial=args.fake_initial, allow_changed=args.allow_changed, atomic=report.atomic)
     try:
-        with _termination_as_ctrl_c():
-            steps = (revert if reverting else apply)(args.db, directory=args.dir, target=args.target, **options)
+        steps = (revert if reverting else apply)(args.db, directory=args.dir, target=args.target, **options)
     except MigrateError:
         report.failed()
         raise
@@ -8490,7 +8491,8 @@ def main(argv: list[str] | None = None) -> int:
         changing = args.command in ("apply", "revert") and not args.dry_run
         database = args.db
         args.verbose = getattr(args, "verbose", False)
-        return _HANDLERS[args.command](args, _Output(quiet=args.quiet))
+        with _termination_as_ctrl_c():  # (make stopped so writes no file, as Ctrl-C)
+            return _HANDLERS[args.command](args, _Output(quiet=args.quiet))
     except SystemExit as exc:  # argparse's: a usage error (2), --help or --version (0): returned, as documented
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
     except MigrateError as exc:

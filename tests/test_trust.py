@@ -303,6 +303,17 @@ class Crashes(unittest.TestCase):
         self.assertEqual(result.returncode, 1, result.stderr)  # ignored, as asked: on to the stand-in's missing parts
         self.assertNotIn("KeyboardInterrupt", result.stderr)
 
+    def test_sigterm_stops_every_command_as_ctrl_c_does(self):
+        project = Project(self)  # docker stop while make loads the models: exit 130 and one line, no file
+        project.models("import os, signal\nos.kill(os.getpid(), signal.SIGTERM)\n\n"
+                       "@dataclass\nclass A:\n    id: Optional[int] = None\n")
+        os.makedirs(project.directory)
+        for command in ("make", "check"):
+            with self.subTest(command=command):
+                result = project.cli(command)
+                self.assertEqual((result.returncode, result.stderr), (130, "\ninterrupted\n"))
+        self.assertEqual(os.listdir(project.directory), [])
+
 
 class Locks(unittest.TestCase):
     def one_applied_one_pending(self) -> Project:
