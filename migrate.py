@@ -2078,12 +2078,14 @@ def _missing_fill_error(before: Table, after: Table, column: Column, reason: str
     field rather than its column."""
     gone = [c.name for c in before.columns if after.column(c.name) is None]
     gone_fields = {_fold(f"{after.name}.{name[:-3]}") for name in gone if _fold(name).endswith("_id")}
-    field_renamed = [(old, new) for old, new in questioner.renames.items()  # a foreign key's field: team -> team_id
-                     if _fold(old) in gone_fields and old not in questioner.renames_used]
+    field_renamed = [old for old, new in questioner.renames.items()  # a foreign key's field: team -> team_id
+                     if _fold(old) in gone_fields and old not in questioner.renames_used
+                     and _fold(column.name) in (_fold(new), _fold(new) + "_id")]
     hint = ""
     if field_renamed:
-        old, new = field_renamed[0]
-        hint = f" --rename {old}={new} names the field: pass --rename {old}_id={new}_id to rename its column."
+        old = field_renamed[0]
+        hint = (f" --rename {old}={questioner.renames[old]} names the field: pass --rename "
+                f"{old}_id={column.name} to rename its column.")
     elif before.column(column.name) is None and gone:
         hint = f" If it is {after.name}.{gone[0]} renamed, pass --rename {after.name}.{gone[0]}={column.name}."
     key = f"{after.name}.{column.name}"
@@ -2833,6 +2835,7 @@ _MARKER_WORDS = (r"[+@\[(/]*[ \t]*(migrat[a-z]*|goose)?[ \t:\-_.,/()\[\]]*([a-z]
 _NEAR_A_MARKER = re.compile(r"^[ \t]*-{2,}[ \t]*" + _MARKER_WORDS + "$", re.I | re.M)
 _COMMENT_NEAR_A_MARKER = re.compile(_MARKER_WORDS, re.I)  # what a comment says, its -- or /* */ taken off
 _DOWN_WORDS = {"down", "downgrade", "rollback", "undo", "revert", "reverse", "back", "backward", "backwards"}
+_CODE_THEN_COMMENT = re.compile(r"\S[ \t]*--")  # a -- comment after a statement on its line
 
 
 def _marker_near_miss(text: str) -> str | None:
@@ -2848,8 +2851,6 @@ def _marker_near_miss(text: str) -> str | None:
         return _comment_near_miss(text, start, end)
     return None
 
-
-_CODE_THEN_COMMENT = re.compile(r"\S[ \t]*--")
 
 
 def _comment_near_miss(text: str, start: int, end: int) -> str | None:
@@ -4018,10 +4019,11 @@ def _latest_to_update(migrations: list[Migration], db, directory) -> Migration:
                            "--update); nothing was written")
     here = {m.name for m in migrations}
     renamed = [name for name in applied if name not in here and _number(name) == latest.number]
-    if renamed:  # (the file renamed since: after the edit, apply could no longer say so)
+    if renamed:  # (the file renamed since, or another branch's: after the edit, apply could no longer say which)
         raise MigrateError(f"{latest.name} has the number of {renamed[0]}, which {_shown(db)} applied and whose file "
-                           f"is gone (renamed to {latest.name}?): rename it back and revert it there first, or make "
-                           "a new migration (without --update); nothing was written")
+                           f"is gone: if {latest.name} is that file renamed, rename it back and revert it there "
+                           f"first; if {renamed[0]} is another branch's, get its file (git) and make a new migration "
+                           "(without --update); nothing was written")
     statements = split_statements(latest.up)
     if statements and not statements[-1].endswith(";"):
         raise MigrateError(f"migration file {latest.path}: the last statement of its up section has no `;`, so "

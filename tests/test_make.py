@@ -283,7 +283,7 @@ class MakeThenCheck(unittest.TestCase):
             project.make(update=True, db=project.db)
         os.rename(os.path.join(project.directory, "0001_initial.sql"), os.path.join(project.directory, "0001_x.sql"))
         with self.assertRaisesRegex(migrate.MigrateError, r"^0001_x has the number of 0001_initial, which .*db.sqlite3 "
-                                    r"applied and whose file is gone \(renamed to 0001_x\?\): rename it back"):
+                                    r"applied and whose file is gone: if 0001_x is that file renamed, rename it back"):
             project.make(update=True, db=project.db)
         os.rename(os.path.join(project.directory, "0001_x.sql"), os.path.join(project.directory, "0001_initial.sql"))
         project.revert()
@@ -831,6 +831,14 @@ class Evolution(unittest.TestCase):
                 "nothing was written. --rename q.team=squad names the field: pass --rename q.team_id=squad_id to "
                 "rename its column.") + "$"):
             keyed.make(questioner=migrate.Questioner(renames=["q.team=squad"]))
+        keyed.models("@dataclass\nclass Team:\n    id: Optional[int] = None\n@dataclass\nclass Q:\n    text: str\n"
+                     "    squad: str\n    score: int\n")  # no longer a foreign key; and another new column
+        with self.assertRaisesRegex(migrate.MigrateError, re.escape(
+                "--rename q.team=squad names the field: pass --rename q.team_id=squad to rename its column.")):
+            keyed.make(questioner=migrate.Questioner(renames=["q.team=squad"], defaults={"q.score": "0"}))
+        with self.assertRaises(migrate.MigrateError) as caught:  # the hint is of squad's error, not score's
+            keyed.make(questioner=migrate.Questioner(renames=["q.team=squad"], defaults={"q.squad": "''"}))
+        self.assertNotIn("names the field", str(caught.exception))
 
     def test_a_down_value_for_a_column_dropped_from_a_renamed_table_takes_the_new_table_name(self):
         self.project.models("@dataclass\nclass Post:\n    title: str\n    body: str\n    id: Optional[int] = None\n")
