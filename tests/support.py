@@ -24,10 +24,11 @@ atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], ignore_errors=True)
 # `python migrate.py` compiles the whole file on every run (~0.1 s: most of what a test of the
 # command line costs). Project.cli runs the same main() as `python -m migrate`, from byte code
 # Python caches once in a folder of the tests' own; test_cli's workflow test, and every test that
-# starts MIGRATE itself, run the script.
+# starts MIGRATE itself, run the script. -S: without the site module, which migrate.py (standard
+# library only) does not need, and whose .pth files may import packages at every start.
 _BYTE_CODE = tempfile.mkdtemp(prefix="migrate-test-pycache-")
 atexit.register(shutil.rmtree, _BYTE_CODE, ignore_errors=True)
-CLI = [sys.executable, "-m", "migrate"]
+CLI = [sys.executable, "-S", "-m", "migrate"]
 
 
 def cli_environment(extra: dict = None) -> dict:
