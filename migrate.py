@@ -4992,9 +4992,11 @@ class _Database:
 
     def _refuse_unsafe_journal(self) -> None:  # (a connection passed in)
         """A crash with journal_mode MEMORY or OFF corrupts the file: no
-        migrations there (in-memory databases excepted)."""
+        migrations there (in-memory databases excepted, also the memdb VFS's,
+        which have a name but no file)."""
         mode = self.conn.execute("PRAGMA journal_mode").fetchone()[0].lower()
-        if mode in ("memory", "off") and _main_file(self.conn):
+        path = _main_file(self.conn) if mode in ("memory", "off") else ""
+        if path and os.path.exists(path):
             raise MigrateError(f"the connection uses journal_mode={mode}, with which a crash during a "
                                "migration corrupts the database: switch to DELETE or WAL first; "
                                "nothing was changed")

@@ -473,6 +473,10 @@ class Locks(unittest.TestCase):
             migrate.apply(unsafe, directory=project.directory)
         unsafe.close()
         self.assertEqual(normalised_schema(project.db), [])
+        in_memory = sqlite3.connect("file:/migrate-test?vfs=memdb", uri=True)  # a name, but no file to corrupt
+        self.addCleanup(in_memory.close)
+        self.assertEqual(in_memory.execute("PRAGMA journal_mode").fetchone(), ("memory",))
+        self.assertEqual([s.action for s in migrate.apply(in_memory, directory=project.directory)], ["apply"])
 
 
 class HostileInput(unittest.TestCase):
