@@ -2852,7 +2852,6 @@ def _marker_near_miss(text: str) -> str | None:
     return None
 
 
-
 def _comment_near_miss(text: str, start: int, end: int) -> str | None:
     """_marker_near_miss for a /* */ comment (`/* migrate:down */`) and a --
     comment after a statement on its line (`...; -- migrate:down`), between
@@ -3717,11 +3716,11 @@ def _created_object(statement: str) -> tuple[str, str, list[_Token] | None] | No
 
 
 def _as_made_if_not_exists(schema_sql: list[str], scratch, migrations: list[Migration]) -> tuple[list[str], list[str]]:
-    """The squash's up statements, each object that its last CREATE made
-    with IF NOT EXISTS and that is as that statement made it given as that
-    statement: SQLite keeps the text without those words, and a database
-    whose application made the object (its own table) takes the squash as
-    it took the migrations. And a warning for each such object changed since."""
+    """The squash's up statements and warnings. SQLite keeps the text of a
+    CREATE without IF NOT EXISTS; an object whose last CREATE had those words
+    is made by that statement again, so that a database whose application
+    made the object already (its own table) takes the squash as it took the
+    migrations. One changed since is made as it is now, with a warning."""
     last = {}  # each object's last CREATE statement, in which migration
     for migration in migrations:
         for statement in split_statements(migration.up):
@@ -3739,7 +3738,7 @@ def _as_made_if_not_exists(schema_sql: list[str], scratch, migrations: list[Migr
         else:
             warnings.append(f"{kind} {shown} was made with IF NOT EXISTS by {made_by} and changed since: the squash "
                             "makes it as it is now, so it fails on a database that has one already (made by the "
-                            f"application); squash only up to a migration before the change, or write that "
+                            "application); squash only up to a migration before the change, or write that "
                             "migration's steps into the squash by hand")
     return [as_written.get(sql, sql) for sql in schema_sql], warnings
 
@@ -6474,7 +6473,7 @@ def _readonly_hint(exc: Exception, where) -> str:
     unwritable = not all(os.access(name, os.W_OK) for name in files)
     if "readonly database" not in message and not unwritable:
         return ""
-    if files and not unwritable and not isinstance(where, str):  # this user may write them all: the connection not
+    if files and not unwritable and not isinstance(where, str):  # this user may write them all: the connection may not
         return (" (the database file and its folder are writable: the connection was opened read-only, as with "
                 "?mode=ro: open it read-write to migrate)")
     return (" (the database file or its folder, where SQLite writes its journal, is read-only for this user: "
