@@ -1,5 +1,6 @@
 """Trust: concurrent applies, SIGKILL at random moments, journal modes,
 locks, and hostile identifiers. Real processes, real files."""
+import contextlib
 import os
 import random
 import shutil
@@ -315,6 +316,20 @@ class Crashes(unittest.TestCase):
         self.assertEqual(os.listdir(project.directory), [])
 
 
+def wait_until_it_opens(process: subprocess.Popen, path: str) -> None:
+    """Until `process` has the file `path` open (Linux's /proc says), or 2.5 s elsewhere."""
+    folder = f"/proc/{process.pid}/fd"
+    if not os.path.isdir(folder):
+        time.sleep(2.5)
+        return
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and process.poll() is None:
+        with contextlib.suppress(OSError):  # (a descriptor closed while listed)
+            if any(os.readlink(os.path.join(folder, fd)) == os.path.realpath(path) for fd in os.listdir(folder)):
+                return
+        time.sleep(0.05)
+
+
 class Locks(unittest.TestCase):
     def one_applied_one_pending(self) -> Project:
         project = Project(self)
@@ -365,7 +380,8 @@ class Locks(unittest.TestCase):
                                            text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
                 self.addCleanup(process.kill)
-                time.sleep(2.5)  # started, and waiting for the lock by now (before it prints anything)
+                wait_until_it_opens(process, project.db)  # then it waits for the lock (before it prints anything)
+                time.sleep(0.5)
                 started = time.monotonic()
                 process.send_signal(signal.SIGINT)
                 out, err = process.communicate(timeout=30)
