@@ -296,7 +296,8 @@ class Errors(unittest.TestCase):
 
     def test_output_into_a_closed_pipe_is_no_traceback(self):
         conn = sqlite3.connect(os.path.join(self.project.root, "db.sqlite3"))
-        conn.executescript("".join(f"CREATE TABLE t{i} (a, b, c);" for i in range(3000)))  # > a pipe's buffer
+        columns = ", ".join(f"a_column_with_a_long_name_{j}" for j in range(8))
+        conn.executescript("".join(f"CREATE TABLE t{i} ({columns});" for i in range(400)))  # > a pipe's 64 KiB
         conn.close()
         result = subprocess.run(f'"{sys.executable}" "{MIGRATE}" schema | head -c 10', shell=True, cwd=self.project.root,
                                 capture_output=True, text=True, timeout=60)
