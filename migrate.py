@@ -2830,7 +2830,7 @@ def _read_migration(path: str, number: int) -> Migration:
 # `-- +migrate Down`, `-- +goose Down`, MyBatis' `-- //@UNDO`, `-- rollback`). Files applied before
 # may hold such a line as a comment, so only a migration about to be applied is
 # refused for one in its up section (_marker_near_miss).
-_MARKER_WORDS = (r"[+@\[(/]*[ \t]*(migrat[a-z]*|goose)?[ \t:\-_.,/()\[\]]*([a-z]+)"
+_MARKER_WORDS = (r"(?P<sigil>[+@\[(/]*)[ \t]*(?P<tool>migrat[a-z]*|goose)?[ \t:\-_.,/()\[\]]*(?P<word>[a-z]+)"
                  r"[ \t;:.!)\]]*(?:transaction\S*[ \t]*)?")
 _NEAR_A_MARKER = re.compile(r"^[ \t]*-{2,}[ \t]*" + _MARKER_WORDS + "$", re.I | re.M)
 _COMMENT_NEAR_A_MARKER = re.compile(_MARKER_WORDS, re.I)  # what a comment says, its -- or /* */ taken off
@@ -2855,30 +2855,37 @@ def _marker_near_miss(text: str) -> str | None:
 def _comment_near_miss(text: str, start: int, end: int) -> str | None:
     """_marker_near_miss for a /* */ comment (`/* migrate:down */`) and a --
     comment after a statement on its line (`...; -- migrate:down`), between
-    two statements: where a marker would have split the section. Only a
-    tool's marker counts after a statement (`...; -- undo` is a note)."""
-    position = start
+    two statements or after the last: where a marker would have split the
+    section. After a statement only a tool's marker counts (`...; -- undo`
+    is a note; `-- +goose Down`, `-- //@UNDO` are markers)."""
+    gaps, position = [], start  # (from, to): the spaces and comments before each statement, and after the last
     for statement in split_statements(text[start:end]):
         at = text.index(statement, position)
+        first = next(_tokens(statement))
+        gaps.append((position, at + first.start))
         position = at + len(statement)
-        first = next(_tokens(statement), None)
-        for comment in _TOKEN.finditer(statement, 0, first.start if first else len(statement)):
+    gaps.append((position, end))
+    for gap_start, gap_end in gaps:
+        for comment in _TOKEN.finditer(text, gap_start, gap_end):
             written = comment.group()
             if not written.startswith(("--", "/*")):
                 continue
-            line_start = text.rfind("\n", 0, at + comment.start()) + 1
-            after_code = bool(text[line_start:at + comment.start()].strip(_SQL_SPACES))
-            if written.startswith("--") and not after_code:
-                continue  # read line by line above
             said = _COMMENT_NEAR_A_MARKER.fullmatch(written.strip(_SQL_SPACES + "/*-").strip(_SQL_SPACES))
-            if said and _means_down(said) and (written.startswith("/*") or said.group(1)):
-                return f"line {text.count(chr(10), 0, at + comment.start()) + 1}: {written.strip()!r}"
+            if not said or not _means_down(said):
+                continue
+            if written.startswith("--"):
+                newline = text.rfind("\n", gap_start, comment.start())  # (none: on the line the statement ends)
+                if not (newline == -1 and gap_start > start or text[newline + 1:comment.start()].strip(_SQL_SPACES)):
+                    continue  # alone on its line: read line by line above
+                if not (said.group("tool") or said.group("sigil")):
+                    continue
+            return f"line {text.count(chr(10), 0, comment.start()) + 1}: {written.strip()!r}"
     return None
 
 
-def _means_down(near: re.Match) -> bool:
-    """Whether a comment _NEAR_A_MARKER found means the down section."""
-    tool, word = near.group(1), near.group(2).lower()
+def _means_down(said: re.Match) -> bool:
+    """Whether a comment that _NEAR_A_MARKER or _COMMENT_NEAR_A_MARKER read means the down section."""
+    tool, word = said.group("tool"), said.group("word").lower()
     return word in _DOWN_WORDS or bool(tool and _one_typo(word, "down"))
 
 
@@ -3690,12 +3697,18 @@ def _carries_rows(statement: str) -> bool:
     return not target.startswith("_new_")
 
 
-def _created_object(statement: str) -> tuple[str, str, list[_Token] | None] | None:
-    """The kind and name of the object a CREATE statement makes in the main
-    database, and for one with IF NOT EXISTS its tokens as SQLite keeps the
-    statement: without those words, the schema name and the `;`. None for
-    any other statement (TEMP ones too)."""
-    head = list(islice(_tokens(statement), 9))
+class _Created(namedtuple("_Created", "type name kept")):
+    """What a CREATE statement makes in the main database: its type as
+    sqlite_master says it ("table" for a virtual one too), its name, and for
+    one with IF NOT EXISTS, its tokens as SQLite keeps the statement: without
+    those words, the schema's name and the `;` (else None)."""
+    __slots__ = ()
+
+
+def _created_object(statement: str) -> _Created | None:
+    """The object a CREATE statement makes in the main database; None for any
+    other statement (TEMP ones too)."""
+    head = list(islice(_tokens(statement), 10))
     kind = 2 if len(head) > 2 and head[1].upper in ("UNIQUE", "VIRTUAL") else 1
     if len(head) <= kind or head[0].upper != "CREATE" or head[kind].upper not in ("TABLE", "INDEX", "VIEW",
                                                                                   "TRIGGER"):
@@ -3709,38 +3722,46 @@ def _created_object(statement: str) -> tuple[str, str, list[_Token] | None] | No
     if len(head) <= at:
         return None
     kept = None
-    if if_not_exists:
+    as_select = len(head) > at + 1 and head[at + 1].upper == "AS"  # (SQLite writes that table's CREATE itself)
+    if if_not_exists and not as_select:
         tokens = _tokenize(statement)
         kept = tokens[:kind + 1] + tokens[at:len(tokens) - (tokens[-1].text == ";")]
-    return head[kind].upper.lower(), _unquote(head[at].text), kept
+    return _Created(head[kind].upper.lower(), _unquote(head[at].text), kept)
 
 
-def _as_made_if_not_exists(schema_sql: list[str], scratch, migrations: list[Migration]) -> tuple[list[str], list[str]]:
-    """The squash's up statements and warnings. SQLite keeps the text of a
-    CREATE without IF NOT EXISTS; an object whose last CREATE had those words
+def _as_made_if_not_exists(schema_sql: list[str], scratch: sqlite3.Connection,
+                           migrations: list[Migration]) -> tuple[list[str], list[str]]:
+    """The squash's up statements, and warnings. SQLite keeps the text of a
+    CREATE without IF NOT EXISTS. An object whose last CREATE had those words
     is made by that statement again, so that a database whose application
-    made the object already (its own table) takes the squash as it took the
-    migrations. One changed since is made as it is now, with a warning."""
-    last = {}  # each object's last CREATE statement, in which migration
+    made it already (its own table) takes the squash as it took the
+    migrations; one not as that statement makes it, with a warning."""
+    last = {}  # (type, name): the last CREATE of each object, and in which migration
     for migration in migrations:
         for statement in split_statements(migration.up):
             created = _created_object(statement)
             if created:
-                last[_fold(created[1])] = (migration.name, statement, created)
-    kept = {_fold(name): sql for name, sql in scratch.execute("SELECT name, sql FROM sqlite_master")}
-    words = lambda tokens: [t.upper or t.text for t in tokens]  # (keywords in any case)
+                last[created.type, _fold(created.name)] = (migration.name, statement, created)
+    kept = {(kind, _fold(name)): sql for kind, name, sql in scratch.execute("SELECT type, name, sql FROM sqlite_master")}
     as_written, warnings = {}, []
-    for key, (made_by, statement, (kind, shown, tokens)) in last.items():
-        if tokens is None or kept.get(key) is None:
+    for key, (made_by, statement, created) in last.items():
+        if created.kept is None or kept.get(key) is None:
             continue
-        if words(tokens) == words(_tokens(kept[key])):
-            as_written[kept[key]] = statement
+        if _words(created.kept) == _words(_tokens(kept[key])):
+            first = next(_tokens(statement))  # (not the comments before it: a note of the statement before)
+            as_written[kept[key]] = statement[first.start:]
         else:
-            warnings.append(f"{kind} {shown} was made with IF NOT EXISTS by {made_by} and changed since: the squash "
-                            "makes it as it is now, so it fails on a database that has one already (made by the "
-                            "application); squash only up to a migration before the change, or write that "
-                            "migration's steps into the squash by hand")
+            warnings.append(f"{created.type} {created.name}: its last CREATE, in {made_by}, has IF NOT EXISTS, but "
+                            f"the {created.type} is not as that statement makes it (changed since, or made before "
+                            f"it): the squash makes it as it is, so it fails on a database that has one already "
+                            "(made by the application); squash only up to a migration before the change, or write "
+                            "the steps into the squash by hand")
     return [as_written.get(sql, sql) for sql in schema_sql], warnings
+
+
+def _words(tokens) -> list[str]:
+    """Tokens as SQLite reads them: keywords and names in any case, quoted text as written."""
+    return [token.upper or token.text for token in tokens]
 
 
 def squash(*, directory: str | os.PathLike = "migrations", upto: str | None = None, write: bool = True) -> MakeResult:

@@ -451,11 +451,16 @@ class Failures(unittest.TestCase):
                           ("UPDATE choice SET votes = 1;\n/* -- migrate:down */", "3: '/* -- migrate:down */'"),
                           ("UPDATE choice SET votes = 1;\n/*\n   Down\n*/", "3: '/*\\n   Down\\n*/'"),
                           ("UPDATE choice SET votes = 1; -- migrate:down", "2: '-- migrate:down'"),
-                          ("UPDATE choice SET votes = 1;  /* rollback */", "2: '/* rollback */'")):
+                          ("UPDATE choice SET votes = 1;  /* rollback */", "2: '/* rollback */'"),
+                          ("UPDATE choice SET votes = 1; -- //@UNDO", "2: '-- //@UNDO'")):
             with self.subTest(up=up):
                 self.project.write_migration("0002_archive", f"-- migrate:up\n{up}\nUPDATE choice SET votes = 0;\n")
                 message = self.assert_unchanged(self.project.apply)
                 self.assertIn(f"migration 0002_archive, line {shown} looks like a section marker", message)
+        for up in ("UPDATE choice SET votes = 1;\n/* migrate:down */", "UPDATE choice SET votes = 1; -- migrate:down"):
+            with self.subTest(up=up, last=True):  # the last thing in the section: meant as an empty down section
+                self.project.write_migration("0002_archive", f"-- migrate:up\n{up}\n")
+                self.assertIn("looks like a section marker", self.assert_unchanged(self.project.apply))
         self.project.write_migration("0002_archive", "-- migrate:up\n-- migrate: done by hand\n-- own\n"
                                      "-- back to normal\n-- +goose StatementBegin\nSELECT 1; -- back up first\n"
                                      "SELECT '/* down */', 2 - -2; /* what it does */\n"

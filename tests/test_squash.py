@@ -75,9 +75,10 @@ class Squash(unittest.TestCase):
         project.models(STEPS[0] + sessions_model)
         project.make()
         sessions = ("CREATE TABLE IF NOT EXISTS sessions (key TEXT PRIMARY KEY NOT NULL, data TEXT);",
-                    'CREATE /* the app\'s */ INDEX IF NOT EXISTS "main".sessions_data ON sessions (data);')
-        project.write_migration("0002_sessions", "-- migrate:up\n-- the application's own\n" + "\n".join(sessions)
-                                + "\n-- migrate:down\n")  # left on purpose
+                    'CREATE /* the app\'s */ INDEX IF NOT EXISTS "main".sessions_data ON sessions (data);',
+                    "CREATE TRIGGER IF NOT EXISTS sessions AFTER INSERT ON sessions BEGIN SELECT 1; END;")
+        project.write_migration("0002_sessions", "-- migrate:up\nSELECT 1; -- rollback\n-- the application's own\n"
+                                + "\n".join(sessions) + "\n-- migrate:down\n")  # left on purpose
         project.models(STEPS[1] + sessions_model)
         project.make()  # 0003
         before_the_migrations = Project(self)  # the application ran first, and made its table
@@ -85,15 +86,16 @@ class Squash(unittest.TestCase):
         before_the_migrations.execute(sessions[0], "INSERT INTO sessions VALUES ('k', 'v')")
         migrate.squash(directory=project.directory)
         text = project.read("0003_squashed_0001_0003.sql")
-        self.assertIn(f"\n\n-- the application's own\n{sessions[0]}\n\n", text)
-        self.assertIn(f"\n\n{sessions[1]}\n\n", text)
+        for statement in sessions:  # (not the comments before them: notes of the statement before)
+            self.assertIn(f"\n\n{statement}\n\n", text)
+        self.assertNotIn("rollback", text)
         self.assertNotIn('DROP TABLE "sessions"', text)
         self.assertEqual([s.name for s in before_the_migrations.apply()], ["0003_squashed_0001_0003"])
         before_the_migrations.revert()
         self.assertEqual(before_the_migrations.query("SELECT * FROM sessions"), [("k", "v")])
         self.assertEqual(before_the_migrations.query("SELECT name FROM sqlite_master WHERE name NOT LIKE "
                                                      "'%migrations%' ORDER BY name"),
-                         [("sessions",), ("sessions_data",), ("sqlite_autoindex_sessions_1",)])
+                         [("sessions",), ("sessions",), ("sessions_data",), ("sqlite_autoindex_sessions_1",)])
 
     def test_an_object_made_if_not_exists_and_changed_since_is_squashed_as_it_is_now_with_a_warning(self):
         project = Project(self)
@@ -102,12 +104,16 @@ class Squash(unittest.TestCase):
                                 "-- migrate:down\nALTER TABLE log DROP COLUMN y;\n")
         project.write_migration("0003_swap", "-- migrate:up\nCREATE TABLE IF NOT EXISTS t (a);\n"
                                 "ALTER TABLE t RENAME TO u;\nCREATE TABLE t (a);\n"
-                                "-- migrate:down\nDROP TABLE t;\nALTER TABLE u RENAME TO t;\nDROP TABLE t;\n")
+                                "CREATE TABLE IF NOT EXISTS copied AS SELECT 1 AS a;\n"  # (SQLite writes its CREATE)
+                                "-- migrate:down\nDROP TABLE copied;\nDROP TABLE t;\nALTER TABLE u RENAME TO t;\n"
+                                "DROP TABLE t;\n")
         result = migrate.squash(directory=project.directory)
-        self.assertEqual(result.warnings, ("table log was made with IF NOT EXISTS by 0001_log and changed since: the "
-                                           "squash makes it as it is now, so it fails on a database that has one "
-                                           "already (made by the application); squash only up to a migration before "
-                                           "the change, or write that migration's steps into the squash by hand",))
+        self.assertEqual(result.warnings[:1], ("table log: its last CREATE, in 0001_log, has IF NOT EXISTS, but the "
+                                               "table is not as that statement makes it (changed since, or made before "
+                                               "it): the squash makes it as it is, so it fails on a database that has "
+                                               "one already (made by the application); squash only up to a migration "
+                                               "before the change, or write the steps into the squash by hand",))
+        self.assertEqual(len(result.warnings), 2)  # and 0003's data statement (CREATE TABLE ... AS SELECT)
         self.assertNotIn("IF NOT EXISTS", result.text)  # t: made anew by a plain CREATE, the last that made it
         project.apply()
         project.revert()
