@@ -8104,6 +8104,10 @@ def _termination_as_ctrl_c():
         handler(signal.SIGINT, frame)
 
     previous = {}
+    ctrl_c = signal.getsignal(signal.SIGINT)
+    if callable(ctrl_c) and ctrl_c is not signal.default_int_handler:  # an application's own Ctrl-C: its SIGTERM too
+        yield
+        return
     with suppress(ValueError):  # (only the main thread may set handlers)
         for name in ("SIGTERM", "SIGHUP"):
             # (one ignored, as under nohup, or handled by the application, stays so)
@@ -8515,7 +8519,7 @@ def main(argv: list[str] | None = None) -> int:
         changing = args.command in ("apply", "revert") and not args.dry_run
         database = args.db
         args.verbose = getattr(args, "verbose", False)
-        with _termination_as_ctrl_c():  # (make stopped so writes no file, as Ctrl-C)
+        with _termination_as_ctrl_c():  # (SIGTERM stops make before it writes, as Ctrl-C does)
             return _HANDLERS[args.command](args, _Output(quiet=args.quiet))
     except SystemExit as exc:  # argparse's: a usage error (2), --help or --version (0): returned, as documented
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1

@@ -314,6 +314,13 @@ class Crashes(unittest.TestCase):
                 result = project.cli(command)
                 self.assertEqual((result.returncode, result.stderr), (130, "\ninterrupted\n"))
         self.assertEqual(os.listdir(project.directory), [])
+        host = ("import signal, sys\nsys.path.insert(0, sys.argv[1])\nimport migrate\n"
+                "signal.signal(signal.SIGINT, lambda number, frame: None)\n"  # an application's own Ctrl-C
+                "sys.exit(migrate.main(['make']))\n")
+        result = subprocess.run([sys.executable, "-c", host, os.path.dirname(MIGRATE)], cwd=project.root,
+                                capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, -signal.SIGTERM, result.stderr)  # its SIGTERM as it was: not swallowed
+        self.assertEqual(os.listdir(project.directory), [])
 
 
 def wait_until_it_opens(process: subprocess.Popen, path: str) -> None:
