@@ -3882,6 +3882,14 @@ def export_d1(*, directory: str | os.PathLike = "migrations", out: str | os.Path
     return [path for path, _ in files]
 
 
+def _partial_path(path: str) -> str:
+    """Where to write a file before it takes its name `path`: not named like a
+    migration (never read as one, nor exported), and never the name of another
+    process's, also one left by a process of the same id killed before (the
+    first process of every container has id 1)."""
+    return f"{path}.{os.getpid()}-{os.urandom(4).hex()}.partial"
+
+
 def _write_all(files: list[tuple[str, str]], folder: str) -> None:
     """Write every (path, text) in `folder`, or none: each goes to a
     temporary file first, and only once all are written do they take their
@@ -3893,7 +3901,7 @@ def _write_all(files: list[tuple[str, str]], folder: str) -> None:
             if os.path.isdir(path):
                 raise IsADirectoryError(21, "Is a directory", path)
         for path, text in files:
-            temporary.append(f"{path}.{os.getpid()}.partial")  # not named .sql: never taken for an export
+            temporary.append(_partial_path(path))
             with open(temporary[-1], "x", encoding="utf-8") as handle:
                 handle.write(text)
         for (path, _), written in zip(files, temporary):
@@ -3980,7 +3988,7 @@ def _take_name(partial: str, path: str) -> None:
 def _written(directory, result: MakeResult) -> MakeResult:
     """The migration written to its new file in `directory`."""
     path = os.path.join(directory, result.name + ".sql")
-    partial = f"{path}.{os.getpid()}.partial"  # not named like a migration: never read as one
+    partial = _partial_path(path)
     try:
         os.makedirs(directory, exist_ok=True)
         with open(partial, "x", encoding="utf-8", newline="") as handle:  # as written, on Windows too
@@ -4109,7 +4117,7 @@ def _rewritten(directory, latest: Migration, result: MakeResult) -> MakeResult:
                                "yourself (the new file holds all of it)") from None
         return replace(written, text=result.text)
     target = os.path.realpath(latest.path)
-    temporary = f"{target}.{os.getpid()}.partial"  # not named like a migration: never read as one
+    temporary = _partial_path(target)
     try:
         with open(temporary, "x", encoding="utf-8", newline="") as handle:
             handle.write(content)

@@ -157,7 +157,7 @@ class Directory(unittest.TestCase):
         self.project.write_migration("0002_b", "-- migrate:up\nB;\n")
         self.project.write_migration("0001_a", "-- migrate:up\nA;\n-- migrate:down\n")
         for other in ("README.md", ".#0001_a.sql", "._0002_b.sql",  # notes, an editor's lock, macOS metadata
-                      "0003_c.sql.4242.partial"):  # and what a make killed while writing leaves
+                      "0003_c.sql.1-0a1b2c3d.partial"):  # and what a make killed while writing leaves
             with open(os.path.join(self.project.directory, other), "w") as handle:
                 handle.write("notes")
         migrations = migrate.read_migrations(self.project.directory)
