@@ -6495,16 +6495,17 @@ def _readonly_hint(exc: Exception, where) -> str:
     if not isinstance(where, str):
         try:
             path = _main_file(where)
-        except _errors(where):  # (a connection that cannot tell: no advice about files)
+        except _errors(where):  # (a connection that cannot tell: the usual cause is said)
             path = ""
     files = [path, os.path.dirname(path) or "."] + [path + suffix for suffix in ("-journal", "-wal", "-shm")
                                                      if os.path.exists(path + suffix)] if path else []
     unwritable = not all(os.access(name, os.W_OK) for name in files)
     if "readonly database" not in message and not unwritable:
         return ""
-    if files and not unwritable and not isinstance(where, str):  # this user may write them all: the connection may not
-        return (" (the database file and its folder are writable: the connection was opened read-only, as with "
-                "?mode=ro: open it read-write to migrate)")
+    if files and not unwritable:  # this user may write them all: a connection opened so may not
+        return "" if isinstance(where, str) else (" (the database file and its folder are writable: the connection "
+                                                  "was opened read-only, as with ?mode=ro: open it read-write to "
+                                                  "migrate)")
     return (" (the database file or its folder, where SQLite writes its journal, is read-only for this user: "
             "make both writable, or run as their owner)")
 
