@@ -3735,7 +3735,8 @@ def _as_made_if_not_exists(schema_sql: list[str], scratch: sqlite3.Connection,
     CREATE without IF NOT EXISTS. An object whose last CREATE had those words
     is made by that statement again, so that a database whose application
     made it already (its own table) takes the squash as it took the
-    migrations; one not as that statement makes it, with a warning."""
+    migrations; one not as that statement makes it, or gone since, with a
+    warning."""
     last = {}  # (type, name): the last CREATE of each object, and in which migration
     for migration in migrations:
         for statement in split_statements(migration.up):
@@ -3745,9 +3746,14 @@ def _as_made_if_not_exists(schema_sql: list[str], scratch: sqlite3.Connection,
     kept = {(kind, _fold(name)): sql for kind, name, sql in scratch.execute("SELECT type, name, sql FROM sqlite_master")}
     as_written, warnings = {}, []
     for key, (made_by, statement, created) in last.items():
-        if created.kept is None or kept.get(key) is None:
+        if created.kept is None:
             continue
-        if _words(created.kept) == _words(_tokens(kept[key])):
+        if kept.get(key) is None:  # the migrations move or drop the application's one; the squash leaves it
+            warnings.append(f"{created.type} {created.name}: its last CREATE, in {made_by}, has IF NOT EXISTS, and "
+                            f"a later migration renamed or dropped it: on a database that has one already (made by "
+                            "the application), the squash leaves it as it was; squash only up to a migration "
+                            "before that, or write the steps into the squash by hand")
+        elif _words(created.kept) == _words(_tokens(kept[key])):
             first = next(_tokens(statement))  # (not the comments before it: a note of the statement before)
             as_written[kept[key]] = statement[first.start:]
         else:

@@ -107,13 +107,21 @@ class Squash(unittest.TestCase):
                                 "CREATE TABLE IF NOT EXISTS copied AS SELECT 1 AS a;\n"  # (SQLite writes its CREATE)
                                 "-- migrate:down\nDROP TABLE copied;\nDROP TABLE t;\nALTER TABLE u RENAME TO t;\n"
                                 "DROP TABLE t;\n")
+        project.write_migration("0004_moved", "-- migrate:up\nCREATE TABLE IF NOT EXISTS moved (x);\n"
+                                "ALTER TABLE moved RENAME TO renamed;\n"
+                                "-- migrate:down\nALTER TABLE renamed RENAME TO moved;\nDROP TABLE moved;\n")
         result = migrate.squash(directory=project.directory)
         self.assertEqual(result.warnings[:1], ("table log: its last CREATE, in 0001_log, has IF NOT EXISTS, but the "
                                                "table is not as that statement makes it (changed since, or made before "
                                                "it): the squash makes it as it is, so it fails on a database that has "
                                                "one already (made by the application); squash only up to a migration "
                                                "before the change, or write the steps into the squash by hand",))
-        self.assertEqual(len(result.warnings), 2)  # and 0003's data statement (CREATE TABLE ... AS SELECT)
+        self.assertEqual(result.warnings[1], "table moved: its last CREATE, in 0004_moved, has IF NOT EXISTS, and a "
+                                             "later migration renamed or dropped it: on a database that has one "
+                                             "already (made by the application), the squash leaves it as it was; "
+                                             "squash only up to a migration before that, or write the steps into the "
+                                             "squash by hand")
+        self.assertEqual(len(result.warnings), 3)  # and 0003's data statement (CREATE TABLE ... AS SELECT)
         self.assertNotIn("IF NOT EXISTS", result.text)  # t: made anew by a plain CREATE, the last that made it
         project.apply()
         project.revert()
