@@ -6438,7 +6438,7 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
                 doing = "reverting migration" if step.action == "revert" else "migration"
                 hints = (_null_hint(str(exc), reverting=step.action == "revert")
                          + _adopt_hint(str(exc), step, first=create_table) + _dependent_hint(str(exc))
-                         + _reading_hint(str(exc))
+                         + _reading_hint(str(exc)) + _added_column_hint(str(exc))
                          + _duplicates_hint(str(exc), statement, reverting=step.action == "revert")
                          + _edited_down_hint(step)
                          + _readonly_hint(exc, conn))
@@ -6459,6 +6459,14 @@ def _own_names(message: str) -> str:
     the table it stands for (`t.c`), the one the user knows."""
     named = re.sub(r"(?<=[ :])_new_(?=[^ .]+\.)", "", message)
     return named if named == message else f"{named} (as the table is rebuilt)"
+
+
+def _added_column_hint(message: str) -> str:
+    """SQLite copies an ADD COLUMN's text up to the statement's end into the
+    table's CREATE, a -- comment before its `;` too, which then hides the `)`."""
+    if "after add column: incomplete input" not in message:
+        return ""
+    return " (a -- comment before the statement's `;` went into the table's definition: put the `;` first)"
 
 
 def _reading_hint(message: str) -> str:

@@ -1446,6 +1446,17 @@ class Connections(unittest.TestCase):
         conn.commit()
         conn.close()
 
+    def test_an_added_column_whose_comment_comes_before_its_semicolon_is_said_so(self):
+        project = Project(self)
+        project.write_migration("0001_a", "-- migrate:up\nCREATE TABLE a (x);\n")
+        project.write_migration("0002_b", "-- migrate:up\nALTER TABLE a ADD COLUMN y TEXT -- the new column\n;\n")
+        with self.assertRaisesRegex(migrate.MigrateError, r"migration 0002_b failed: error in table a after add "
+                                    r"column: incomplete input .* \(a -- comment before the statement's `;` went "
+                                    r"into the table's definition: put the `;` first\)"):
+            project.apply()
+        project.write_migration("0002_b", "-- migrate:up\nALTER TABLE a ADD COLUMN y TEXT; -- the new column\n")
+        self.assertEqual([s.name for s in project.apply()], ["0002_b"])
+
     def test_a_revert_that_meets_the_callers_unfinished_cursor_says_so(self):
         project, conn = self.polls_and_a_connection()
         migrate.apply(conn, directory=project.directory)
