@@ -6499,14 +6499,16 @@ def _readonly_hint(exc: Exception, where) -> str:
     under the connection. Also for an I/O error on a database whose file or
     folder is read-only (a hot journal left by a crash, which SQLite must roll
     back). `where`: the database's path, or its connection, whose file is
-    looked up only when needed."""
+    looked up only when needed. Nothing when SQLite's words are all there is
+    to say: a path whose file, folder and journal this user may all write."""
     message = str(exc)
     if "readonly database" not in message and "disk I/O error" not in message:
         return ""
     if getattr(exc, "sqlite_errorcode", None) == _SQLITE_READONLY_DBMOVED:
         return " (the database file was moved or replaced while the connection was open: open it again)"
-    path = where
-    if not isinstance(where, str):
+    if isinstance(where, str):
+        path = os.path.realpath(where) if where else ""  # (a link's: the journal is beside the file it names)
+    else:
         try:
             path = _main_file(where)
         except _errors(where):  # (a connection that cannot tell: the usual cause is said)
@@ -6516,10 +6518,11 @@ def _readonly_hint(exc: Exception, where) -> str:
     unwritable = not all(os.access(name, os.W_OK) for name in files)
     if "readonly database" not in message and not unwritable:
         return ""
-    if files and not unwritable:  # this user may write them all: a connection opened so may not
-        return "" if isinstance(where, str) else (" (the database file and its folder are writable: the connection "
-                                                  "was opened read-only, as with ?mode=ro: open it read-write to "
-                                                  "migrate)")
+    if files and not unwritable and isinstance(where, str):
+        return ""
+    if files and not unwritable:  # this user may write them all: the connection may not
+        return (" (the database file and its folder are writable: the connection was opened read-only, as with "
+                "?mode=ro: open it read-write to migrate)")
     return (" (the database file or its folder, where SQLite writes its journal, is read-only for this user: "
             "make both writable, or run as their owner)")
 

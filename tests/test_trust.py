@@ -223,6 +223,24 @@ class Crashes(unittest.TestCase):
         self.assertEqual(sqlite3.connect(os.path.join(project.root, "before.sqlite3")).execute(
             "SELECT name FROM _migrations").fetchall(), [("0001_a",)])
 
+    def test_a_database_reached_through_a_link_is_judged_by_the_folder_of_its_file(self):
+        project = Project(self)
+        project.write_migration("0001_a", "-- migrate:up\nCREATE TABLE a (x);\n")
+        real = os.path.join(project.root, "real")
+        os.makedirs(real)
+        migrate.apply(os.path.join(real, "real.sqlite3"), directory=project.directory)
+        with contextlib.closing(sqlite3.connect(os.path.join(real, "real.sqlite3"))) as conn:
+            conn.execute("PRAGMA journal_mode = WAL")  # (even reading writes beside the file then)
+        os.symlink(os.path.join(real, "real.sqlite3"), project.db)  # in a folder this user may write
+        run = self.as_a_user_bound_by_permissions(project)
+        os.chmod(real, 0o555)  # where SQLite writes the journal: beside the file the link names
+        self.addCleanup(os.chmod, real, 0o755)
+        for command in ("status", "apply"):
+            result = run(command)
+            self.assertEqual(result.returncode, 1, result.stdout)
+            self.assertIn("(the database file or its folder, where SQLite writes its journal, is read-only for this "
+                          "user", result.stderr)
+
     def test_what_this_user_may_not_read_or_create_is_said_so(self):
         project = Project(self)
         project.models("@dataclass\nclass A:\n    id: int\n")
