@@ -3722,11 +3722,17 @@ def _created_object(statement: str) -> _Created | None:
     if len(head) <= at:
         return None
     kept = None
-    as_select = len(head) > at + 1 and head[at + 1].upper == "AS"  # (SQLite writes that table's CREATE itself)
-    if if_not_exists and not as_select:
+    if if_not_exists and len(head) > at + 1 and head[at + 1].upper == "AS":
+        kept = []  # CREATE TABLE ... AS SELECT: SQLite writes a CREATE of its own
+    elif if_not_exists:
         tokens = _tokenize(statement)
         kept = tokens[:kind + 1] + tokens[at:len(tokens) - (tokens[-1].text == ";")]
     return _Created(head[kind].upper.lower(), _unquote(head[at].text), kept)
+
+
+def _words(tokens) -> list[str]:
+    """Tokens as SQLite reads them: keywords and names in any case, quoted text as written."""
+    return [token.upper or token.text for token in tokens]
 
 
 def _as_made_if_not_exists(schema_sql: list[str], scratch: sqlite3.Connection,
@@ -3735,39 +3741,34 @@ def _as_made_if_not_exists(schema_sql: list[str], scratch: sqlite3.Connection,
     CREATE without IF NOT EXISTS. An object whose last CREATE had those words
     is made by that statement again, so that a database whose application
     made it already (its own table) takes the squash as it took the
-    migrations; one not as that statement makes it, or gone since, with a
-    warning."""
-    last = {}  # (type, name): the last CREATE of each object, and in which migration
+    migrations. When the squash cannot do that (the object changed, renamed
+    or dropped since, or made before that statement), it warns."""
+    last, made_before = {}, set()  # (type, name): the last CREATE of each object, and in which migration
     for migration in migrations:
         for statement in split_statements(migration.up):
             created = _created_object(statement)
             if created:
-                last[created.type, _fold(created.name)] = (migration.name, statement, created)
-    kept = {(kind, _fold(name)): sql for kind, name, sql in scratch.execute("SELECT type, name, sql FROM sqlite_master")}
+                key = created.type, _fold(created.name)
+                if key in last:
+                    made_before.add(key)
+                last[key] = (migration.name, statement, created)
+    kept = {(kind, _fold(name)): sql
+            for kind, name, sql in scratch.execute("SELECT type, name, sql FROM sqlite_master")}
     as_written, warnings = {}, []
     for key, (made_by, statement, created) in last.items():
         if created.kept is None:
             continue
-        if kept.get(key) is None:  # the migrations move or drop the application's one; the squash leaves it
-            warnings.append(f"{created.type} {created.name}: its last CREATE, in {made_by}, has IF NOT EXISTS, and "
-                            f"a later migration renamed or dropped it: on a database that has one already (made by "
-                            "the application), the squash leaves it as it was; squash only up to a migration "
-                            "before that, or write the steps into the squash by hand")
-        elif _words(created.kept) == _words(_tokens(kept[key])):
+        if key not in made_before and kept.get(key) and _words(created.kept) == _words(_tokens(kept[key])):
             first = next(_tokens(statement))  # (not the comments before it: a note of the statement before)
             as_written[kept[key]] = statement[first.start:]
-        else:
-            warnings.append(f"{created.type} {created.name}: its last CREATE, in {made_by}, has IF NOT EXISTS, but "
-                            f"the {created.type} is not as that statement makes it (changed since, or made before "
-                            f"it): the squash makes it as it is, so it fails on a database that has one already "
-                            "(made by the application); squash only up to a migration before the change, or write "
-                            "the steps into the squash by hand")
+            continue
+        why = ("was renamed or dropped since" if kept.get(key) is None else "was made before it too"
+               if key in made_before else "is not as it makes it (changed since, or made from a SELECT)")
+        warnings.append(f"{created.type} {created.name}: its last CREATE, in {made_by}, has IF NOT EXISTS, but the "
+                        f"{created.type} {why}: on a database that has one already (made by the application), the "
+                        "squash does not do what the migrations did; squash only up to a migration before that, "
+                        "or write the steps into the squash by hand")
     return [as_written.get(sql, sql) for sql in schema_sql], warnings
-
-
-def _words(tokens) -> list[str]:
-    """Tokens as SQLite reads them: keywords and names in any case, quoted text as written."""
-    return [token.upper or token.text for token in tokens]
 
 
 def squash(*, directory: str | os.PathLike = "migrations", upto: str | None = None, write: bool = True) -> MakeResult:
