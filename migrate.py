@@ -3207,11 +3207,19 @@ def _cached_state(directory: str, keys: list[str]) -> tuple[sqlite3.Connection, 
     return _scratch_database(), 0
 
 
+def _partial_path(path: str) -> str:
+    """Where to write a file before it takes its name `path`: not named like a
+    migration (never read as one, nor exported), and never the name of another
+    process's, also one left by a process of the same id killed before (the
+    first process of every container has id 1)."""
+    return f"{path}.{os.getpid()}-{os.urandom(4).hex()}.partial"
+
+
 def _cache_state(scratch: sqlite3.Connection, directory: str, key: str) -> None:
     """Keep `scratch` as the state named `key`; a cache that cannot be
     written (read-only home, full disk, not ours) is simply not used."""
     path = _state_path(directory, key)
-    temporary = f"{path}.{os.getpid()}-{id(scratch)}.tmp"
+    temporary = _partial_path(path)
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)
         if not _private(directory):
@@ -3578,7 +3586,7 @@ def _write_round_trips(directory: str, tried: dict) -> None:
     written is simply not used."""
     import json
     path = os.path.join(directory, _ROUND_TRIPS)
-    temporary = f"{path}.{os.getpid()}.tmp"
+    temporary = _partial_path(path)
     try:
         with open(temporary, "w", encoding="utf-8") as handle:
             json.dump(dict(list(tried.items())[-_ROUND_TRIPS_KEPT:]), handle)
@@ -3889,14 +3897,6 @@ def export_d1(*, directory: str | os.PathLike = "migrations", out: str | os.Path
     return [path for path, _ in files]
 
 
-def _partial_path(path: str) -> str:
-    """Where to write a file before it takes its name `path`: not named like a
-    migration (never read as one, nor exported), and never the name of another
-    process's, also one left by a process of the same id killed before (the
-    first process of every container has id 1)."""
-    return f"{path}.{os.getpid()}-{os.urandom(4).hex()}.partial"
-
-
 def _write_all(files: list[tuple[str, str]], folder: str) -> None:
     """Write every (path, text) in `folder`, or none: each goes to a
     temporary file first, and only once all are written do they take their
@@ -3913,13 +3913,15 @@ def _write_all(files: list[tuple[str, str]], folder: str) -> None:
                 handle.write(text)
         for (path, _), written in zip(files, temporary):
             os.replace(written, path)
-    except OSError as exc:
+    except BaseException as exc:  # (Ctrl-C too: no .partial file left behind)
         for written in temporary:
             with suppress(OSError):
                 os.remove(written)
         if made:
             with suppress(OSError):
                 os.rmdir(folder)
+        if not isinstance(exc, OSError):
+            raise
         raise MigrateError(f"cannot write {exc.filename or folder}: {exc.strerror}; pass --d1 with a folder "
                            "you can write to; nothing was exported") from None
 
@@ -4131,9 +4133,10 @@ def _rewritten(directory, latest: Migration, result: MakeResult) -> MakeResult:
         os.chmod(temporary, os.stat(target).st_mode & 0o7777)
         os.replace(temporary, target)
     except OSError as exc:
+        raise MigrateError(f"cannot write {path}: {exc.strerror}; it was left as it was") from None
+    finally:  # (also when Ctrl-C stops it)
         with suppress(OSError):
             os.remove(temporary)
-        raise MigrateError(f"cannot write {path}: {exc.strerror}; it was left as it was") from None
     return replace(result, path=path)
 
 
