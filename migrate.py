@@ -3374,6 +3374,14 @@ def _reaches_other_files(statement: str) -> bool:
     return words[:1] == ["ATTACH"] or (words[:1] == ["VACUUM"] and "INTO" in words)
 
 
+def _added_column_hint(message: str) -> str:
+    """SQLite copies an ADD COLUMN's text up to the statement's end into the
+    table's CREATE, a -- comment before its `;` too, which then hides the `)`."""
+    if "after add column: incomplete input" not in message:
+        return ""
+    return " (a -- comment before the statement's `;` went into the table's definition: put the `;` first)"
+
+
 def _replay_migration(scratch: sqlite3.Connection, migration: Migration, statements: list[str]) -> None:
     """Run a migration's statements on a scratch database. Of what apply
     refuses, what would reach other files or the migrations table (not in
@@ -3402,7 +3410,8 @@ def _replay_migration(scratch: sqlite3.Connection, migration: Migration, stateme
                 fix = ("if an edit of its file since fixes that, run `apply --allow-changed` once to record it"
                        if recorded else f"fix the file{edited}")
                 raise MigrateError(f"migration {migration.path} fails when replayed: {exc} in "
-                                   f"statement: {_shorten(statement)}{hint}; {fix}") from None
+                                   f"statement: {_shorten(statement)}{hint}{_added_column_hint(str(exc))}; "
+                                   f"{fix}") from None
     if scratch.in_transaction:
         scratch.execute("COMMIT")
     _drop_temp_objects(scratch, set())
@@ -6463,14 +6472,6 @@ def _own_names(message: str) -> str:
     the table it stands for (`t.c`), the one the user knows."""
     named = re.sub(r"(?<=[ :])_new_(?=[^ .]+\.)", "", message)
     return named if named == message else f"{named} (as the table is rebuilt)"
-
-
-def _added_column_hint(message: str) -> str:
-    """SQLite copies an ADD COLUMN's text up to the statement's end into the
-    table's CREATE, a -- comment before its `;` too, which then hides the `)`."""
-    if "after add column: incomplete input" not in message:
-        return ""
-    return " (a -- comment before the statement's `;` went into the table's definition: put the `;` first)"
 
 
 def _reading_hint(message: str) -> str:

@@ -1454,6 +1454,9 @@ class Connections(unittest.TestCase):
                                     r"column: incomplete input .* \(a -- comment before the statement's `;` went "
                                     r"into the table's definition: put the `;` first\)"):
             project.apply()
+        with self.assertRaisesRegex(migrate.MigrateError, r"0002_b.sql fails when replayed: .* \(a -- comment before "
+                                    r"the statement's `;` went into the table's definition: put the `;` first\)"):
+            migrate.replayed_schema(migrate.read_migrations(project.directory))  # as make and check replay it
         project.write_migration("0002_b", "-- migrate:up\nALTER TABLE a ADD COLUMN y TEXT; -- the new column\n")
         self.assertEqual([s.name for s in project.apply()], ["0002_b"])
 
