@@ -2873,14 +2873,24 @@ def _comment_near_miss(text: str, start: int, end: int) -> str | None:
             said = _COMMENT_NEAR_A_MARKER.fullmatch(written.strip(_SQL_SPACES + "/*-").strip(_SQL_SPACES))
             if not said or not _means_down(said):
                 continue
-            if written.startswith("--"):
-                newline = text.rfind("\n", gap_start, comment.start())  # (none: on the line the statement ends)
-                if not (newline == -1 and gap_start > start or text[newline + 1:comment.start()].strip(_SQL_SPACES)):
-                    continue  # alone on its line: read line by line above
-                if not (said.group("tool") or said.group("sigil")):
-                    continue
+            if written.startswith("--") and not _after_code(text, start, gap_start, comment.start()):
+                continue  # alone on its line: read line by line above
+            if written.startswith("--") and not (said.group("tool") or set("+@") & set(said.group("sigil"))):
+                continue  # a note after a statement (`-- undo`), not a tool's marker (`-- +goose Down`)
             return f"line {text.count(chr(10), 0, comment.start()) + 1}: {written.strip()!r}"
     return None
+
+
+def _after_code(text: str, start: int, gap_start: int, at: int) -> bool:
+    """Whether the comment at `at`, in the gap between two statements of the
+    section from `start` that begins at `gap_start`, follows SQL on its line:
+    the statement before, if no line ends in the gap before it, or another
+    comment. Looked for within the gap only (a long line of statements would
+    be read again for every comment)."""
+    newline = text.rfind("\n", gap_start, at)
+    if newline == -1:
+        return gap_start > start  # (on the line where the statement before ends; the first has none)
+    return bool(text[newline + 1:at].strip(_SQL_SPACES))
 
 
 def _means_down(said: re.Match) -> bool:
@@ -8125,7 +8135,9 @@ def _run_migrations(args, out: _Output) -> int:
 def _termination_as_ctrl_c():
     """SIGTERM (docker stop, systemd, Kubernetes) and SIGHUP (a closed terminal) stop a run as
     Ctrl-C does: the migration running is rolled back and the run says so, instead of the
-    process dying mid-statement with no word (its journal rolled back at the next open)."""
+    process dying mid-statement with no word (its journal rolled back at the next open). Not
+    for an application that calls main() and handles Ctrl-C itself: it may only note Ctrl-C,
+    and SIGTERM must still stop it, as it did before it called main()."""
     import signal
 
     def as_ctrl_c(signum, frame):
@@ -8134,11 +8146,11 @@ def _termination_as_ctrl_c():
             raise KeyboardInterrupt
         handler(signal.SIGINT, frame)
 
-    previous = {}
     ctrl_c = signal.getsignal(signal.SIGINT)
-    if callable(ctrl_c) and ctrl_c is not signal.default_int_handler:  # an application's own Ctrl-C: its SIGTERM too
+    if callable(ctrl_c) and ctrl_c is not signal.default_int_handler:
         yield
         return
+    previous = {}
     with suppress(ValueError):  # (only the main thread may set handlers)
         for name in ("SIGTERM", "SIGHUP"):
             # (one ignored, as under nohup, or handled by the application, stays so)
