@@ -6548,7 +6548,8 @@ def _unopenable_hint(path: str) -> str:
     that is no regular file was refused before SQLite saw it (_Database)."""
     if not path:
         return ""
-    folder = os.path.dirname(os.path.abspath(path))
+    path = os.path.realpath(path)  # (a link's: SQLite opens, and keeps its journal beside, the file it names)
+    folder = os.path.dirname(path)
     if os.path.exists(path) and not os.access(path, os.R_OK | os.W_OK):
         return " (this user may not read and write it: change its permissions, or run as its owner)"
     if not os.path.exists(path) and not os.access(folder, os.W_OK | os.X_OK):

@@ -240,6 +240,10 @@ class Crashes(unittest.TestCase):
             self.assertEqual(result.returncode, 1, result.stdout)
             self.assertIn("(the database file or its folder, where SQLite writes its journal, is read-only for this "
                           "user", result.stderr)
+        os.symlink(os.path.join(real, "new.sqlite3"), os.path.join(project.root, "new.sqlite3"))  # a file to make
+        result = run("apply", "--db", "new.sqlite3")
+        self.assertEqual(result.returncode, 1, result.stdout)
+        self.assertIn(f"(this user may not create files in {os.path.realpath(real)}: make it writable", result.stderr)
 
     def test_what_this_user_may_not_read_or_create_is_said_so(self):
         project = Project(self)
