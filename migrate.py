@@ -3768,34 +3768,43 @@ def _as_made_if_not_exists(schema_sql: list[str], scratch: sqlite3.Connection,
     CREATE without IF NOT EXISTS. An object whose last CREATE had those words
     is made by that statement again, so that a database whose application
     made it already (its own table) takes the squash as it took the
-    migrations. When the squash cannot do that (the object changed, renamed
-    or dropped since, or made before that statement), it warns."""
-    last, made_before = {}, set()  # (type, name): the last CREATE of each object, and in which migration
+    migrations. Where the squash cannot do that, it warns."""
+    last, creates = {}, {}  # (type, name): its last CREATE, and in which migration; the words of every CREATE
     for migration in migrations:
         for statement in split_statements(migration.up):
             created = _created_object(statement)
             if created:
                 key = created.type, _fold(created.name)
-                if key in last:
-                    made_before.add(key)
                 last[key] = (migration.name, statement, created)
+                creates.setdefault(key, []).append(None if created.kept is None else _words(created.kept))
     kept = {(kind, _fold(name)): sql
             for kind, name, sql in scratch.execute("SELECT type, name, sql FROM sqlite_master")}
     as_written, warnings = {}, []
     for key, (made_by, statement, created) in last.items():
-        if created.kept is None:
+        if created.kept is None:  # a plain CREATE: fails where the application made the object, as the squash
+            if any(creates[key][:-1]):
+                warnings.append(_if_not_exists_warning(created, f"it was made with IF NOT EXISTS, and again by a "
+                                                                 f"plain CREATE in {made_by}"))
             continue
-        if key not in made_before and kept.get(key) and _words(created.kept) == _words(_tokens(kept[key])):
+        if kept.get(key) is None:
+            why = "was renamed or dropped since"
+        elif any(words != creates[key][-1] for words in creates[key][:-1]):  # (the same one again is no change)
+            why = "was made otherwise before it"
+        elif _words(created.kept) != _words(_tokens(kept[key])):
+            why = "was changed since, or is made from a SELECT"
+        else:
             first = next(_tokens(statement))  # (not the comments before it: a note of the statement before)
             as_written[kept[key]] = statement[first.start:]
             continue
-        why = ("was renamed or dropped since" if kept.get(key) is None else "was made before it too"
-               if key in made_before else "is not as it makes it (changed since, or made from a SELECT)")
-        warnings.append(f"{created.type} {created.name}: its last CREATE, in {made_by}, has IF NOT EXISTS, but the "
-                        f"{created.type} {why}: on a database that has one already (made by the application), the "
-                        "squash does not do what the migrations did; squash only up to a migration before that, "
-                        "or write the steps into the squash by hand")
+        warnings.append(_if_not_exists_warning(created, f"its last CREATE, in {made_by}, has IF NOT EXISTS, but "
+                                                         f"the {created.type} {why}"))
     return [as_written.get(sql, sql) for sql in schema_sql], warnings
+
+
+def _if_not_exists_warning(created: _Created, why: str) -> str:
+    return (f"{created.type} {created.name}: {why}: on a database that has one already (made by the "
+            "application), the squash does not do what the migrations did; squash only up to a migration before "
+            "that, or write the steps into the squash by hand")
 
 
 def squash(*, directory: str | os.PathLike = "migrations", upto: str | None = None, write: bool = True) -> MakeResult:

@@ -113,20 +113,22 @@ class Squash(unittest.TestCase):
         project.write_migration("0005_again", "-- migrate:up\nCREATE TABLE IF NOT EXISTS again (x);\n"
                                 "DROP TABLE again;\nCREATE TABLE IF NOT EXISTS again (x, y);\n"
                                 "-- migrate:down\nDROP TABLE again;\n")
+        project.write_migration("0006_same", "-- migrate:up\nCREATE TABLE IF NOT EXISTS same (x);\n"
+                                "CREATE TABLE IF NOT EXISTS same (x);\n-- migrate:down\nDROP TABLE same;\n")
         result = migrate.squash(directory=project.directory)
-        then = ("has IF NOT EXISTS, but the table {}: on a database that has one already (made by the application), "
-                "the squash does not do what the migrations did; squash only up to a migration before that, or write "
-                "the steps into the squash by hand")
+        then = (": on a database that has one already (made by the application), the squash does not do what the "
+                "migrations did; squash only up to a migration before that, or write the steps into the squash by hand")
+        last = "its last CREATE, in {}, has IF NOT EXISTS, but the table {}"
         self.assertEqual(sorted(result.warnings), sorted([
-            "table log: its last CREATE, in 0001_log, " + then.format("is not as it makes it (changed since, or made "
-                                                                      "from a SELECT)"),
-            "table copied: its last CREATE, in 0003_swap, " + then.format("is not as it makes it (changed since, or "
-                                                                          "made from a SELECT)"),
-            "table moved: its last CREATE, in 0004_moved, " + then.format("was renamed or dropped since"),
-            "table again: its last CREATE, in 0005_again, " + then.format("was made before it too"),
+            "table log: " + last.format("0001_log", "was changed since, or is made from a SELECT") + then,
+            "table copied: " + last.format("0003_swap", "was changed since, or is made from a SELECT") + then,
+            "table t: it was made with IF NOT EXISTS, and again by a plain CREATE in 0003_swap" + then,
+            "table moved: " + last.format("0004_moved", "was renamed or dropped since") + then,
+            "table again: " + last.format("0005_again", "was made otherwise before it") + then,
             "0003_swap has data statements (like CREATE TABLE IF NOT EXISTS copied AS SELECT 1 AS a) that the "
             "squashed migration does not repeat: copy them by hand if new databases need them"]))
-        self.assertNotIn("IF NOT EXISTS", result.text)  # t: made anew by a plain CREATE, the last that made it
+        self.assertIn("\nCREATE TABLE IF NOT EXISTS same (x);\n", result.text)  # made so twice: no change
+        self.assertEqual(result.text.count("IF NOT EXISTS"), 1)  # same's: t was made anew by a plain CREATE
         project.apply()
         project.revert()
         self.assertEqual(project.query("SELECT name FROM sqlite_master WHERE name != '_migrations' "
