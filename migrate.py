@@ -2882,11 +2882,11 @@ def _comment_near_miss(text: str, start: int, end: int) -> str | None:
 
 
 def _after_code(text: str, start: int, gap_start: int, at: int) -> bool:
-    """Whether the comment at `at`, in the gap between two statements of the
-    section from `start` that begins at `gap_start`, follows SQL on its line:
-    the statement before, if no line ends in the gap before it, or another
-    comment. Looked for within the gap only (a long line of statements would
-    be read again for every comment)."""
+    """Whether the comment at `at` follows something on its line: the end of
+    the statement before (no line ends between `gap_start`, where that
+    statement ended, and the comment; `start`, the section's start, has no
+    statement before it) or another comment. Only the gap is read: a long
+    line of statements would be read again for every comment."""
     newline = text.rfind("\n", gap_start, at)
     if newline == -1:
         return gap_start > start  # (on the line where the statement before ends; the first has none)
@@ -3926,10 +3926,10 @@ def export_d1(*, directory: str | os.PathLike = "migrations", out: str | os.Path
 
 
 def _write_all(files: list[tuple[str, str]], folder: str) -> None:
-    """Write every (path, text) in `folder`, or none: each goes to a
-    temporary file first, and only once all are written do they take their
-    names; on an error the temporary files (and the folder, if made here) go."""
-    made, temporary = not os.path.isdir(folder), []
+    """Write every (path, text) in `folder`: each goes to a temporary file
+    first, and only once all are written do they take their names; on an
+    error (or Ctrl-C) the temporary files, and the folder if made here, go."""
+    made, temporary, renamed, finished = not os.path.isdir(folder), [], 0, False
     try:
         os.makedirs(folder, exist_ok=True)
         for path, _ in files:
@@ -3941,17 +3941,19 @@ def _write_all(files: list[tuple[str, str]], folder: str) -> None:
                 handle.write(text)
         for (path, _), written in zip(files, temporary):
             os.replace(written, path)
-    except BaseException as exc:  # (Ctrl-C too: no .partial file left behind)
-        for written in temporary:
+            renamed += 1
+        finished = True
+    except OSError as exc:
+        done = "nothing was exported" if not renamed else f"{renamed} of the {len(files)} files were: export again"
+        raise MigrateError(f"cannot write {exc.filename or folder}: {exc.strerror}; pass --d1 with a folder "
+                           f"you can write to; {done}") from None
+    finally:
+        for written in temporary[renamed:]:
             with suppress(OSError):
                 os.remove(written)
-        if made:
+        if made and not renamed and not finished:
             with suppress(OSError):
                 os.rmdir(folder)
-        if not isinstance(exc, OSError):
-            raise
-        raise MigrateError(f"cannot write {exc.filename or folder}: {exc.strerror}; pass --d1 with a folder "
-                           "you can write to; nothing was exported") from None
 
 
 def d1_warnings(*, directory: str | os.PathLike = "migrations", out: str | os.PathLike) -> list[str]:
@@ -6542,11 +6544,10 @@ def _readonly_hint(exc: Exception, where) -> str:
     unwritable = not all(os.access(name, os.W_OK) for name in files)
     if "readonly database" not in message and not unwritable:
         return ""
-    if files and not unwritable and isinstance(where, str):
-        return ""
-    if files and not unwritable:  # this user may write them all: the connection may not
-        return (" (the database file and its folder are writable: the connection was opened read-only, as with "
-                "?mode=ro: open it read-write to migrate)")
+    if files and not unwritable:  # this user may write them all: the connection may not, or SQLite says it all
+        return "" if isinstance(where, str) else (
+            " (the database file and its folder are writable: the connection was opened read-only, as with "
+            "?mode=ro: open it read-write to migrate)")
     return (" (the database file or its folder, where SQLite writes its journal, is read-only for this user: "
             "make both writable, or run as their owner)")
 
