@@ -3736,12 +3736,12 @@ def _created_object(statement: str) -> _Created | None:
     """The object a CREATE statement makes in the main database; None for any
     other statement (TEMP ones too)."""
     head = list(islice(_tokens(statement), 10))
-    kind = 2 if len(head) > 2 and head[1].upper in ("UNIQUE", "VIRTUAL") else 1
-    if len(head) <= kind or head[0].upper != "CREATE" or head[kind].upper not in ("TABLE", "INDEX", "VIEW",
+    kind_at = 2 if len(head) > 2 and head[1].upper in ("UNIQUE", "VIRTUAL") else 1
+    if len(head) <= kind_at or head[0].upper != "CREATE" or head[kind_at].upper not in ("TABLE", "INDEX", "VIEW",
                                                                                   "TRIGGER"):
         return None
-    if_not_exists = [t.upper for t in head[kind + 1:kind + 4]] == ["IF", "NOT", "EXISTS"]
-    at = kind + 4 if if_not_exists else kind + 1
+    if_not_exists = [t.upper for t in head[kind_at + 1:kind_at + 4]] == ["IF", "NOT", "EXISTS"]
+    at = kind_at + 4 if if_not_exists else kind_at + 1
     if len(head) > at + 1 and head[at + 1].text == ".":
         if _fold(_unquote(head[at].text)) != "main":
             return None
@@ -3753,8 +3753,8 @@ def _created_object(statement: str) -> _Created | None:
         kept = []  # CREATE TABLE ... AS SELECT: SQLite writes a CREATE of its own
     elif if_not_exists:
         tokens = _tokenize(statement)
-        kept = tokens[:kind + 1] + tokens[at:len(tokens) - (tokens[-1].text == ";")]
-    return _Created(head[kind].upper.lower(), _unquote(head[at].text), kept)
+        kept = tokens[:kind_at + 1] + tokens[at:len(tokens) - (tokens[-1].text == ";")]
+    return _Created(head[kind_at].upper.lower(), _unquote(head[at].text), kept)
 
 
 def _words(tokens) -> list[str]:
@@ -3781,8 +3781,10 @@ def _as_made_if_not_exists(schema_sql: list[str], scratch: sqlite3.Connection,
             for kind, name, sql in scratch.execute("SELECT type, name, sql FROM sqlite_master")}
     as_written, warnings = {}, []
     for key, (made_by, statement, created) in last.items():
-        if created.kept is None:  # a plain CREATE: fails where the application made the object, as the squash
-            if any(creates[key][:-1]):
+        if created.kept is None:
+            # A plain CREATE fails where the application made the object, as the squash's does; but the
+            # migrations pass if an earlier CREATE made it IF NOT EXISTS, and they dropped it before this one.
+            if any(words is not None for words in creates[key][:-1]):
                 warnings.append(_if_not_exists_warning(created, f"it was made with IF NOT EXISTS, and again by a "
                                                                  f"plain CREATE in {made_by}"))
             continue
