@@ -3946,14 +3946,16 @@ def _write_all(files: list[tuple[str, str]], folder: str) -> None:
             renamed += 1
         finished = True
     except OSError as exc:
-        done = "nothing was exported" if not renamed else f"{renamed} of the {len(files)} files were: export again"
+        if renamed:  # (a file system that fails one rename of several: rare)
+            raise MigrateError(f"cannot write {files[renamed][0]}: {exc.strerror}; {renamed} of the {len(files)} "
+                               "files were written, the others are as they were: export again") from None
         raise MigrateError(f"cannot write {exc.filename or folder}: {exc.strerror}; pass --d1 with a folder "
-                           f"you can write to; {done}") from None
+                           "you can write to; nothing was exported") from None
     finally:
         for written in temporary[renamed:]:
             with suppress(OSError):
                 os.remove(written)
-        if made and not renamed and not finished:
+        if made and not renamed and not finished:  # (finished with no files: the empty folder made here stays)
             with suppress(OSError):
                 os.rmdir(folder)
 
