@@ -3749,7 +3749,7 @@ def _created_object(statement: str) -> _Created | None:
     if len(head) <= at:
         return None
     kept = None
-    if if_not_exists and len(head) > at + 1 and head[at + 1].upper == "AS":
+    if if_not_exists and head[kind_at].upper == "TABLE" and len(head) > at + 1 and head[at + 1].upper == "AS":
         kept = []  # CREATE TABLE ... AS SELECT: SQLite writes a CREATE of its own
     elif if_not_exists:
         tokens = _tokenize(statement)
@@ -3758,55 +3758,71 @@ def _created_object(statement: str) -> _Created | None:
 
 
 def _words(tokens) -> list[str]:
-    """Tokens as SQLite reads them: keywords and names in any case, quoted text as written."""
-    return [token.upper or token.text for token in tokens]
+    """Tokens as SQLite reads them: keywords and names in any case and
+    quoting (`t`, `"T"`), strings as written."""
+    return [_fold(_unquote(t.text)) if t.kind in ("word", "ident") else t.text for t in tokens]
+
+
+def _gone_object(statement: str) -> tuple[str, str] | None:
+    """The (type, name) of what a DROP or an ALTER TABLE ... RENAME TO takes
+    away from the main database; None for any other statement."""
+    head = list(islice(_tokens(statement), 8))
+    words = [t.upper for t in head]
+    if words[:1] == ["DROP"] and len(words) > 2 and words[1] in ("TABLE", "INDEX", "VIEW", "TRIGGER"):
+        at = 4 if words[2:4] == ["IF", "EXISTS"] else 2
+    elif words[:2] == ["ALTER", "TABLE"]:
+        at = 2
+    else:
+        return None
+    if len(head) > at + 1 and head[at + 1].text == ".":
+        at += 2
+    if len(head) <= at or (words[0] == "ALTER" and words[at + 1:at + 3] != ["RENAME", "TO"]):
+        return None
+    return words[1].lower(), _fold(_unquote(head[at].text))
 
 
 def _as_made_if_not_exists(schema_sql: list[str], scratch: sqlite3.Connection,
                            migrations: list[Migration]) -> tuple[list[str], list[str]]:
     """The squash's up statements, and warnings. SQLite keeps the text of a
-    CREATE without IF NOT EXISTS. An object whose last CREATE had those words
-    is made by that statement again, so that a database whose application
+    CREATE without IF NOT EXISTS. An object that a CREATE with those words
+    made first, and that is as it made it (a repeat of that CREATE does
+    nothing), is made by that statement again: a database whose application
     made it already (its own table) takes the squash as it took the
     migrations. Where the squash cannot do that, it warns."""
-    last, creates = {}, {}  # (type, name): its last CREATE, and in which migration; the words of every CREATE
+    events = {}  # (type, folded name): in order, (migration, statement, _Created) for a CREATE, None for a DROP/RENAME
     for migration in migrations:
         for statement in split_statements(migration.up):
             created = _created_object(statement)
             if created:
-                key = created.type, _fold(created.name)
-                last[key] = (migration.name, statement, created)
-                creates.setdefault(key, []).append(None if created.kept is None else _words(created.kept))
+                events.setdefault((created.type, _fold(created.name)), []).append((migration.name, statement, created))
+            elif gone := _gone_object(statement):
+                events.setdefault(gone, []).append(None)
     kept = {(kind, _fold(name)): sql
             for kind, name, sql in scratch.execute("SELECT type, name, sql FROM sqlite_master")}
     as_written, warnings = {}, []
-    for key, (made_by, statement, created) in last.items():
-        if created.kept is None:
-            # A plain CREATE fails where the application made the object, as the squash's does; but the
-            # migrations pass if an earlier CREATE made it IF NOT EXISTS, and they dropped it before this one.
-            if any(words is not None for words in creates[key][:-1]):
-                warnings.append(_if_not_exists_warning(created, f"it was made with IF NOT EXISTS, and again by a "
-                                                                 f"plain CREATE in {made_by}"))
-            continue
-        if kept.get(key) is None:
-            why = "was renamed or dropped since"
-        elif any(words != creates[key][-1] for words in creates[key][:-1]):  # (the same one again is no change)
-            why = "was made otherwise before it"
+    for key, happened in events.items():
+        if not happened[0] or happened[0][2].kept is None:
+            continue  # first made by a plain CREATE: where the object exists already, the migrations fail as the squash
+        made_by, statement, created = happened[0]
+        if None in happened:
+            why = "was renamed or dropped since" if kept.get(key) is None else "was dropped or renamed, and made again"
+        elif kept.get(key) is None:
+            continue  # (a DROP TABLE took its index or trigger along: nothing to make)
         elif _words(created.kept) != _words(_tokens(kept[key])):
             why = "was changed since, or is made from a SELECT"
         else:
             first = next(_tokens(statement))  # (not the comments before it: a note of the statement before)
             as_written[kept[key]] = statement[first.start:]
             continue
-        warnings.append(_if_not_exists_warning(created, f"its last CREATE, in {made_by}, has IF NOT EXISTS, but "
-                                                         f"the {created.type} {why}"))
+        warnings.append(_if_not_exists_warning(created, made_by, why))
     return [as_written.get(sql, sql) for sql in schema_sql], warnings
 
 
-def _if_not_exists_warning(created: _Created, why: str) -> str:
-    return (f"{created.type} {created.name}: {why}: on a database that has one already (made by the "
-            "application), the squash does not do what the migrations did; squash only up to a migration before "
-            "that, or write the steps into the squash by hand")
+def _if_not_exists_warning(created: _Created, made_by: str, why: str) -> str:
+    """squash's warning for an object made IF NOT EXISTS that it cannot make so."""
+    return (f"{created.type} {created.name}: made with IF NOT EXISTS in {made_by}, it {why}: on a database that has "
+            "one already (made by the application), the squash does not do what the migrations did; squash only up "
+            "to a migration before that, or write the steps into the squash by hand")
 
 
 def squash(*, directory: str | os.PathLike = "migrations", upto: str | None = None, write: bool = True) -> MakeResult:

@@ -114,21 +114,27 @@ class Squash(unittest.TestCase):
                                 "DROP TABLE again;\nCREATE TABLE IF NOT EXISTS again (x, y);\n"
                                 "-- migrate:down\nDROP TABLE again;\n")
         project.write_migration("0006_same", "-- migrate:up\nCREATE TABLE IF NOT EXISTS same (x);\n"
-                                "CREATE TABLE IF NOT EXISTS same (x);\n-- migrate:down\nDROP TABLE same;\n")
+                                'CREATE TABLE IF NOT EXISTS "SAME" (x);\nCREATE VIEW IF NOT EXISTS seen AS SELECT 1;\n'
+                                "CREATE TABLE plain (x);\nCREATE TABLE IF NOT EXISTS plain (x);\n"  # (fails as before)
+                                "CREATE TABLE IF NOT EXISTS moving (x);\nALTER TABLE moving RENAME TO moved_on;\n"
+                                "CREATE TABLE IF NOT EXISTS moving (x);\n-- migrate:down\nDROP TABLE moving;\n"
+                                "DROP TABLE moved_on;\nDROP TABLE plain;\nDROP VIEW seen;\nDROP TABLE same;\n")
         result = migrate.squash(directory=project.directory)
         then = (": on a database that has one already (made by the application), the squash does not do what the "
                 "migrations did; squash only up to a migration before that, or write the steps into the squash by hand")
-        last = "its last CREATE, in {}, has IF NOT EXISTS, but the table {}"
+        made = "table {}: made with IF NOT EXISTS in {}, it {}" + then
         self.assertEqual(sorted(result.warnings), sorted([
-            "table log: " + last.format("0001_log", "was changed since, or is made from a SELECT") + then,
-            "table copied: " + last.format("0003_swap", "was changed since, or is made from a SELECT") + then,
-            "table t: it was made with IF NOT EXISTS, and again by a plain CREATE in 0003_swap" + then,
-            "table moved: " + last.format("0004_moved", "was renamed or dropped since") + then,
-            "table again: " + last.format("0005_again", "was made otherwise before it") + then,
+            made.format("log", "0001_log", "was changed since, or is made from a SELECT"),
+            made.format("copied", "0003_swap", "was changed since, or is made from a SELECT"),
+            made.format("t", "0003_swap", "was dropped or renamed, and made again"),  # (by a plain CREATE)
+            made.format("moved", "0004_moved", "was renamed or dropped since"),
+            made.format("again", "0005_again", "was dropped or renamed, and made again"),
+            made.format("moving", "0006_same", "was dropped or renamed, and made again"),
             "0003_swap has data statements (like CREATE TABLE IF NOT EXISTS copied AS SELECT 1 AS a) that the "
             "squashed migration does not repeat: copy them by hand if new databases need them"]))
         self.assertIn("\nCREATE TABLE IF NOT EXISTS same (x);\n", result.text)  # made so twice: no change
-        self.assertEqual(result.text.count("IF NOT EXISTS"), 1)  # same's: t was made anew by a plain CREATE
+        self.assertIn("\nCREATE VIEW IF NOT EXISTS seen AS SELECT 1;\n", result.text)
+        self.assertEqual(result.text.count("IF NOT EXISTS"), 2)  # same's and seen's: not t's, nor plain's
         project.apply()
         project.revert()
         self.assertEqual(project.query("SELECT name FROM sqlite_master WHERE name != '_migrations' "
