@@ -3757,10 +3757,13 @@ def _created_object(statement: str) -> _Created | None:
     return _Created(head[kind_at].upper.lower(), _unquote(head[at].text), kept)
 
 
-def _words(tokens) -> list[str]:
-    """Tokens as SQLite reads them: keywords and names in any case and
-    quoting (`t`, `"T"`), strings as written."""
-    return [_fold(_unquote(t.text)) if t.kind in ("word", "ident") else t.text for t in tokens]
+def _as_stored(tokens) -> list[str]:
+    """A CREATE's tokens as SQLite stores them: `CREATE [UNIQUE|VIRTUAL] KIND`
+    in capitals, the rest as written (a column renamed to `Note` from `note`
+    is a change)."""
+    tokens = list(tokens)
+    prefix = 3 if len(tokens) > 1 and tokens[1].upper in ("UNIQUE", "VIRTUAL") else 2
+    return [token.text.upper() if i < prefix else token.text for i, token in enumerate(tokens)]
 
 
 def _gone_object(statement: str) -> tuple[str, str] | None:
@@ -3775,6 +3778,8 @@ def _gone_object(statement: str) -> tuple[str, str] | None:
     else:
         return None
     if len(head) > at + 1 and head[at + 1].text == ".":
+        if _fold(_unquote(head[at].text)) != "main":
+            return None  # (a TEMP object's)
         at += 2
     if len(head) <= at or (words[0] == "ALTER" and words[at + 1:at + 3] != ["RENAME", "TO"]):
         return None
@@ -3801,28 +3806,31 @@ def _as_made_if_not_exists(schema_sql: list[str], scratch: sqlite3.Connection,
             for kind, name, sql in scratch.execute("SELECT type, name, sql FROM sqlite_master")}
     as_written, warnings = {}, []
     for key, happened in events.items():
-        if not happened[0] or happened[0][2].kept is None:
-            continue  # first made by a plain CREATE: where the object exists already, the migrations fail as the squash
-        made_by, statement, created = happened[0]
+        made = [event for event in happened if event]
+        if made and happened[0] is None:  # DROP ... IF EXISTS first: the migrations take one that is there already
+            warnings.append(_if_not_exists_warning(made[0][2], f"dropped if there, then made, in {made[0][0]}"))
+        if not made or happened[0] is None or made[0][2].kept is None:
+            continue  # (first made by a plain CREATE: the migrations fail where one is, as the squash)
+        made_by, statement, created = made[0]
         if None in happened:
             why = "was renamed or dropped since" if kept.get(key) is None else "was dropped or renamed, and made again"
         elif kept.get(key) is None:
             continue  # (a DROP TABLE took its index or trigger along: nothing to make)
-        elif _words(created.kept) != _words(_tokens(kept[key])):
+        elif _as_stored(created.kept) != _as_stored(_tokens(kept[key])):
             why = "was changed since, or is made from a SELECT"
         else:
             first = next(_tokens(statement))  # (not the comments before it: a note of the statement before)
             as_written[kept[key]] = statement[first.start:]
             continue
-        warnings.append(_if_not_exists_warning(created, made_by, why))
+        warnings.append(_if_not_exists_warning(created, f"made with IF NOT EXISTS in {made_by}, it {why}"))
     return [as_written.get(sql, sql) for sql in schema_sql], warnings
 
 
-def _if_not_exists_warning(created: _Created, made_by: str, why: str) -> str:
-    """squash's warning for an object made IF NOT EXISTS that it cannot make so."""
-    return (f"{created.type} {created.name}: made with IF NOT EXISTS in {made_by}, it {why}: on a database that has "
-            "one already (made by the application), the squash does not do what the migrations did; squash only up "
-            "to a migration before that, or write the steps into the squash by hand")
+def _if_not_exists_warning(created: _Created, what_happened: str) -> str:
+    """squash's warning for an object a database may have before the migrations make it."""
+    return (f"{created.type} {created.name}: {what_happened}: on a database that has one already (made by the "
+            "application), the squash does not do what the migrations did; squash only up to a migration before "
+            "that, or write the steps into the squash by hand")
 
 
 def squash(*, directory: str | os.PathLike = "migrations", upto: str | None = None, write: bool = True) -> MakeResult:

@@ -119,6 +119,12 @@ class Squash(unittest.TestCase):
                                 "CREATE TABLE IF NOT EXISTS moving (x);\nALTER TABLE moving RENAME TO moved_on;\n"
                                 "CREATE TABLE IF NOT EXISTS moving (x);\n-- migrate:down\nDROP TABLE moving;\n"
                                 "DROP TABLE moved_on;\nDROP TABLE plain;\nDROP VIEW seen;\nDROP TABLE same;\n")
+        project.write_migration("0007_replace", "-- migrate:up\nDROP VIEW IF EXISTS latest;\n"
+                                "CREATE VIEW latest AS SELECT 1;\nCREATE TABLE IF NOT EXISTS notes (note);\n"
+                                "CREATE TEMP TABLE notes (x);\nDROP TABLE temp.notes;\n"  # (TEMP's: not main's)
+                                "CREATE TABLE IF NOT EXISTS cased (note);\n"
+                                "ALTER TABLE cased RENAME COLUMN note TO Note;\n"
+                                "-- migrate:down\nDROP TABLE cased;\nDROP TABLE notes;\nDROP VIEW latest;\n")
         result = migrate.squash(directory=project.directory)
         then = (": on a database that has one already (made by the application), the squash does not do what the "
                 "migrations did; squash only up to a migration before that, or write the steps into the squash by hand")
@@ -130,11 +136,14 @@ class Squash(unittest.TestCase):
             made.format("moved", "0004_moved", "was renamed or dropped since"),
             made.format("again", "0005_again", "was dropped or renamed, and made again"),
             made.format("moving", "0006_same", "was dropped or renamed, and made again"),
+            made.format("cased", "0007_replace", "was changed since, or is made from a SELECT"),
+            "view latest: dropped if there, then made, in 0007_replace" + then,
             "0003_swap has data statements (like CREATE TABLE IF NOT EXISTS copied AS SELECT 1 AS a) that the "
             "squashed migration does not repeat: copy them by hand if new databases need them"]))
         self.assertIn("\nCREATE TABLE IF NOT EXISTS same (x);\n", result.text)  # made so twice: no change
         self.assertIn("\nCREATE VIEW IF NOT EXISTS seen AS SELECT 1;\n", result.text)
-        self.assertEqual(result.text.count("IF NOT EXISTS"), 2)  # same's and seen's: not t's, nor plain's
+        self.assertIn("\nCREATE TABLE IF NOT EXISTS notes (note);\n", result.text)
+        self.assertEqual(result.text.count("IF NOT EXISTS"), 3)  # same's, seen's and notes': not t's, nor plain's
         project.apply()
         project.revert()
         self.assertEqual(project.query("SELECT name FROM sqlite_master WHERE name != '_migrations' "
