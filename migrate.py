@@ -232,12 +232,24 @@ def _first_tokens(sql: str, count: int) -> list[_Token]:
 def _name_at(tokens: list[_Token], position: int) -> str | None:
     """The name a statement gives at `position` (CREATE TABLE, DROP INDEX...),
     past IF [NOT] EXISTS and a schema prefix, unquoted; None if cut short."""
+    position = _name_position(tokens, position)
+    return _unquote(tokens[position].text) if position < len(tokens) else None
+
+
+def _name_position(tokens: list[_Token], position: int) -> int:
+    """Where the name that _name_at reads is."""
     words = [t.upper for t in tokens]
     if words[position:position + 1] == ["IF"]:
         position += 3 if words[position + 1:position + 2] == ["NOT"] else 2
     if position + 2 < len(tokens) and tokens[position + 1].text == ".":
         position += 2
-    return _unquote(tokens[position].text) if position < len(tokens) else None
+    return position
+
+
+def _in_main(tokens: list[_Token], name_position: int) -> bool:
+    """Whether the name at `name_position` is of the main database: no schema
+    prefix, or `main.` (not `temp.`)."""
+    return tokens[name_position - 1].text != "." or _fold(_unquote(tokens[name_position - 2].text)) == "main"
 
 
 def _canonical(tokens: list[_Token]) -> str:
@@ -3735,20 +3747,16 @@ class _Created(namedtuple("_Created", "type name kept")):
 def _created_object(statement: str) -> _Created | None:
     """The object a CREATE statement makes in the main database; None for any
     other statement (TEMP ones too)."""
-    head = list(islice(_tokens(statement), 10))
+    head = _first_tokens(statement, 10)
     kind_at = 2 if len(head) > 2 and head[1].upper in ("UNIQUE", "VIRTUAL") else 1
     if len(head) <= kind_at or head[0].upper != "CREATE" or head[kind_at].upper not in ("TABLE", "INDEX", "VIEW",
                                                                                   "TRIGGER"):
         return None
-    if_not_exists = [t.upper for t in head[kind_at + 1:kind_at + 4]] == ["IF", "NOT", "EXISTS"]
-    at = kind_at + 4 if if_not_exists else kind_at + 1
-    if len(head) > at + 1 and head[at + 1].text == ".":
-        if _fold(_unquote(head[at].text)) != "main":
-            return None
-        at += 2
-    if len(head) <= at:
+    at = _name_position(head, kind_at + 1)
+    if at >= len(head) or not _in_main(head, at):
         return None
     kept = None
+    if_not_exists = [t.upper for t in head[kind_at + 1:kind_at + 4]] == ["IF", "NOT", "EXISTS"]
     if if_not_exists and head[kind_at].upper == "TABLE" and len(head) > at + 1 and head[at + 1].upper == "AS":
         kept = []  # CREATE TABLE ... AS SELECT: SQLite writes a CREATE of its own
     elif if_not_exists:
@@ -3769,21 +3777,15 @@ def _as_stored(tokens) -> list[str]:
 def _gone_object(statement: str) -> tuple[str, str] | None:
     """The (type, name) of what a DROP or an ALTER TABLE ... RENAME TO takes
     away from the main database; None for any other statement."""
-    head = list(islice(_tokens(statement), 8))
+    head = _first_tokens(statement, 8)
     words = [t.upper for t in head]
-    if words[:1] == ["DROP"] and len(words) > 2 and words[1] in ("TABLE", "INDEX", "VIEW", "TRIGGER"):
-        at = 4 if words[2:4] == ["IF", "EXISTS"] else 2
-    elif words[:2] == ["ALTER", "TABLE"]:
-        at = 2
-    else:
+    if not (words[:1] == ["DROP"] and words[1:2] in (["TABLE"], ["INDEX"], ["VIEW"], ["TRIGGER"])
+            or words[:2] == ["ALTER", "TABLE"]):
         return None
-    if len(head) > at + 1 and head[at + 1].text == ".":
-        if _fold(_unquote(head[at].text)) != "main":
-            return None  # (a TEMP object's)
-        at += 2
-    if len(head) <= at or (words[0] == "ALTER" and words[at + 1:at + 3] != ["RENAME", "TO"]):
+    at = _name_position(head, 2)
+    if at >= len(head) or not _in_main(head, at) or words[0] == "ALTER" and words[at + 1:at + 3] != ["RENAME", "TO"]:
         return None
-    return words[1].lower(), _fold(_unquote(head[at].text))
+    return words[1].lower(), _table_at(head, 2)
 
 
 def _as_made_if_not_exists(schema_sql: list[str], scratch: sqlite3.Connection,
