@@ -5,6 +5,7 @@ import shutil
 import sqlite3
 import subprocess
 import unittest
+from unittest import mock
 
 from tests.support import Project, migrate
 
@@ -129,6 +130,21 @@ class D1Export(unittest.TestCase):
         self.assertFalse(os.path.exists(fresh))
         with self.assertRaisesRegex(migrate.MigrateError, "models.py is a file, not a folder: pass --d1 with a folder"):
             migrate.export_d1(directory=project.directory, out=project.models_path)
+        project.write_migration("0002_more", "-- migrate:up\nCREATE TABLE more (x);\n")
+        renames = []
+
+        def second_fails(source, target):  # a file system that fails the second rename of the files written
+            renames.append(target)
+            if len(renames) == 2:
+                raise OSError(28, "No space left on device", source, None, target)
+            return os.rename(source, target)
+
+        halfway = os.path.join(project.root, "halfway")
+        with mock.patch.object(migrate.os, "replace", second_fails), self.assertRaisesRegex(
+                migrate.MigrateError, r"^cannot write .*halfway/0002_more.sql: No space left on device; 1 of the 2 "
+                                      r"files were written, the others are as they were: export again$"):
+            migrate.export_d1(directory=project.directory, out=halfway)
+        self.assertEqual(os.listdir(halfway), ["0001_initial.sql"])  # and no .partial file left
 
     def test_stale_files_in_the_folder_and_squashes_are_warned_about(self):
         project = Project(self)
