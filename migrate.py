@@ -2607,6 +2607,9 @@ def _native_alter_sql(before: Table, after: Table) -> list[str]:
     return statements
 
 
+_MOST_COLUMNS = 2000  # SQLite's column limit (SQLITE_MAX_COLUMN), for a table and for a SELECT alike
+
+
 def _rebuild_sql(schema: Schema, before: Table, after: Table, fills: dict,
                  reasons: list[str]) -> list[str]:
     """SQLite's 12-step table rebuild (lang_altertable.html#otheralter), the
@@ -2632,6 +2635,10 @@ def _rebuild_sql(schema: Schema, before: Table, after: Table, fills: dict,
         statements.append(f"INSERT INTO sqlite_sequence (name, seq) SELECT {quote_literal(temporary)}, seq "
                           f"FROM sqlite_sequence WHERE name = {quote_literal(name)}")
     targets, sources = _copy_columns(before, after, fills)
+    if len(targets) > _MOST_COLUMNS:  # (only with the rowid: a table has no more columns than that)
+        raise MigrateError(f"cannot rebuild {name}: the copy of its rows reads its rowid besides its "
+                           f"{len(targets) - 1} columns, more than the {_MOST_COLUMNS} SQLite allows; drop a column "
+                           "in a migration of its own first (a drop needs no rebuild); nothing was written")
     if targets:  # OR ABORT overrides a table's ON CONFLICT REPLACE/IGNORE, which would drop rows silently
         statements.append(f"INSERT OR ABORT INTO {quote(temporary)} ({', '.join(targets)})\n"
                           f"  SELECT {', '.join(sources)} FROM {quote(name)}")

@@ -194,6 +194,21 @@ class RebuildKeepsEverything(unittest.TestCase):
             self.assertEqual(project.query("SELECT _rowid_, rowid, value FROM reading ORDER BY 1"),
                              [(50, 1, 10), (70, 2, 20)], step.__name__)
 
+    def test_a_table_at_the_column_limit_without_a_rowid_alias_is_refused_a_rebuild_by_name(self):
+        # The copy names the rowid besides the 2000 columns: SQLite's "too many
+        # columns in result set" would be blamed on the changed column.
+        def wide(last: str) -> str:
+            fields = "".join(f"    c{i}: Optional[int] = None\n" for i in range(1998))
+            return f"@dataclass\nclass Wide:\n    code: str = field(metadata={{'primary_key': True}})\n{fields}{last}"
+        project = Project(self)
+        project.models(wide("    last: Optional[int] = None\n"))
+        project.make()
+        project.models(wide("    last: Optional[str] = None\n"))
+        with self.assertRaisesRegex(migrate.MigrateError, r"cannot rebuild wide: .* rowid besides its 2000 columns"
+                                    r", more than the 2000 SQLite allows; drop a column"):
+            project.make()
+        self.assertEqual(project.files(), ["0001_initial.sql"])
+
     def test_a_rebuild_keeps_triggers_on_views_and_triggers_that_read_a_view(self):
         project = self.prepare()
         project.write_migration("0003_view_triggers", """\
