@@ -170,14 +170,16 @@ def _folded(names: tuple[str, ...]) -> tuple[str, ...]:
 # comments, which is all we need to find the few facts PRAGMAs do not report
 # (CHECK, COLLATE, AUTOINCREMENT, generated expressions, partial-index WHERE).
 # Spaces are SQLite's five, not Python's \s: SQLite rejects a statement made
-# of U+00A0 or \v, so it must not be taken for a blank one and skipped.
+# of U+00A0 or \v, so it must not be taken for a blank one and skipped. A
+# number runs on into the letters after it, as in SQLite: `1AS` is one token
+# (which SQLite refuses), not the `1 AS` of another statement.
 _SQL_SPACES = " \t\n\f\r"
 _TOKEN = re.compile(r"""
     (?P<space>[ \t\n\f\r]+|--[^\n]*|/\*.*?(?:\*/|\Z))
   | (?P<string>[xX]?'(?:[^']|'')*')
   | (?P<ident>"(?:[^"]|"")*"|`(?:[^`]|``)*`|\[[^\]]*\])
-  | (?P<number>0[xX][0-9a-fA-F]+|(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)
-  | (?P<word>[^\W\d]\w*|\w+|[$@:?#]\w*)
+  | (?P<number>(?:0[xX][0-9a-fA-F]+|(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\w*)
+  | (?P<word>[^\W\d]\w*|[$@:?#]\w*)
   | (?P<op>[<>=!|]+|.)
 """, re.S | re.X)
 

@@ -326,6 +326,13 @@ class Commands(unittest.TestCase):
         with open(path, "a") as handle:
             handle.write("SELECT 'a statement';\n")  # the down section runs something else now
         self.assertIn("(file changed since applied)", self.run_ok("status"))
+        with open(path, "w") as handle:
+            handle.write(text)
+        view = self.project.write_migration("0002_view", "-- migrate:up\nCREATE VIEW v AS SELECT 1 AS n;\n")
+        self.run_ok("apply")
+        with open(view, "w") as handle:  # which SQLite refuses: "unrecognized token"
+            handle.write("-- migrate:up\nCREATE VIEW v AS SELECT 1AS n;\n")
+        self.assertIn("[X] 0002_view  (file changed since applied)", self.run_ok("status"))
 
     def test_fake_and_fake_initial_adopt_an_existing_database(self):
         conn = sqlite3.connect(self.project.db)
