@@ -12,7 +12,8 @@ and `check` (CI: models, files and database agree), `sql`, `schema`, `squash`,
 `export --d1`; `python migrate.py COMMAND --help` for each. `--db` may also be
 an rqlite node (`http://host:4001`).
 
-`make` never looks at your database: it replays the migration files into an
+`make` builds from the files, not from your database (which it reads only to
+refuse a number already applied): it replays the migration files into an
 in-memory SQLite database, renders the models into another one, and compares
 what SQLite itself reports about both (sqlite_master and PRAGMAs); what a
 replay built is cached in ~/.cache/migrate.py for the next run. Migration
