@@ -964,6 +964,8 @@ def _python_default(value: object, where: str) -> str:
 
 
 def _model_fields(cls: type, models: dict) -> list[_Field]:
+    """A model's dataclass fields as columns to be: each annotation resolved
+    (Optional, another model, an enum...) or refused with the field named."""
     import dataclasses
     fields, known_models = [], set(models.values())
     for f in dataclasses.fields(cls):
@@ -1503,6 +1505,8 @@ def read_schema(conn) -> Schema:
 
 
 def _read_table(conn, name: str, sql: str, index_sql: dict) -> Table:
+    """One table as SQLite reports it (table_xinfo, index_list, foreign_key_list),
+    with the few facts only its CREATE text holds (CHECK, COLLATE...)."""
     parsed = _parse_create_table(sql)
     columns, pk = [], []
     # main: a TEMP table may share the name
@@ -2815,6 +2819,8 @@ def _numbering_problem(migrations: list[Migration]) -> str | None:
 
 
 def _read_migration(path: str, number: int) -> Migration:
+    """One migration file read and split into its sections, or refused with
+    what is wrong with it (not a file, not UTF-8, a marker that is not one...)."""
     if os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path):  # reading would never end
         raise MigrateError(f"migration file {path} is not a regular file (a pipe, or a link to a device): "
                            "replace it with the file, or remove it")
@@ -5486,7 +5492,7 @@ def _rebuilt_tables(statements) -> list[tuple[str, str]]:
     holders = {}  # name before the statements -> every name it had
     made, dropped, replacement = set(), [], {}  # replacement: index in `dropped` -> name of its new table
 
-    def make(name, old=None):  # a table of this migration's takes a name: does it replace a dropped one?
+    def note_made(name, old=None):  # a table of this migration's takes a name: does it replace a dropped one?
         made.add(name)
         replacement.update((i, name) for i, (_, _, names) in enumerate(dropped) if name in names)
         replacement.update((i, name) for i, now in list(replacement.items()) if now == old)
@@ -5499,10 +5505,10 @@ def _rebuilt_tables(statements) -> list[tuple[str, str]]:
                 table = holder.pop(name, name)
                 dropped.append((position, table, holders.get(table, set()) | {table, name}))
             elif action == "create":
-                make(name)
+                note_made(name)
             elif action == "rename" and name in made:
                 made.discard(name)
-                make(new, name)
+                note_made(new, name)
             elif action == "rename":  # a table that was there, renamed: it may take a dropped table's place too
                 holder[new] = holder.pop(name, name)
                 holders.setdefault(holder[new], {holder[new]}).add(new)
@@ -6394,6 +6400,9 @@ _MAY_DROP_IF_EXISTS = re.compile(r"\bDROP\s+TABLE\s+IF\s+EXISTS\b", re.I)
 def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, timeout: float,
              accepted, backup: str | None = None, planned: _Planned | None = None,
              later: tuple = ()) -> list[Step]:
+    """One batch of steps in one transaction: under the write lock, check the
+    plan still holds, run the steps and record them, check foreign keys and
+    references, COMMIT; anything wrong rolls the whole batch back."""
     _begin(conn)
     # Inside the lock only COMMIT should wait for readers, polled by _commit up to `timeout`: with the
     # connection's busy timeout, every spill of a big transaction's cache to the file waited it out too.
@@ -7011,6 +7020,9 @@ def _revert_notes(down: str, migration: Migration | None) -> tuple[str, ...]:
 
 
 def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed) -> list[PlannedStep]:
+    """What to revert (last first), then what to apply, to reach `target`,
+    from the database's records and the files; an applied file since edited
+    is refused unless reverting or allowed."""
     applied, adopt = _visible_applied(conn, migrations)
     if adopt and not reverting and not allow_changed:
         _refuse_edited_before_squash(_applied(conn), migrations, adopt)
@@ -7168,6 +7180,9 @@ def _refuse_unchecked_rebuilds(steps: list[PlannedStep], history: list[Migration
 def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: bool = False,
              fake_initial: bool = False, allow_changed: bool = False, atomic: bool = False,
              timeout: float | None = None, progress=None, backup: str | None = None) -> list[Step]:
+    """apply and revert: check the arguments, plan in one read snapshot, then
+    run the plan in batches (one per migration, or one in all with `atomic`),
+    each under the write lock and checked again there. Returns what ran."""
     _check_sqlite_version()
     _check_timeout(timeout)
     _check_flags(fake=fake, fake_initial=fake_initial, allow_changed=allow_changed, atomic=atomic)
@@ -7758,6 +7773,8 @@ def _pyproject_settings(start: str = ".") -> tuple[dict, dict]:
 
 
 def _read_pyproject(path: str) -> dict:
+    """The settings in a pyproject.toml's [tool.migrate] table, read with
+    tomllib from Python 3.11 and before that with _read_tool_migrate."""
     try:
         with open(path, "rb") as handle:
             text = handle.read().decode("utf-8")
@@ -8108,6 +8125,8 @@ def _print_dry_run(result: MakeResult) -> int:
 
 
 def _run_make(args, out: _Output) -> int:
+    """make: its answers (--rename, --default, or questions on a terminal),
+    then the file written, printed (--dry-run) or only checked (--check)."""
     defaults = {}
     for item in args.default:
         key, sep, value = item.partition("=")
@@ -8583,6 +8602,34 @@ def _settings() -> tuple[dict, dict]:
     return settings, origins
 
 
+def _parsed_arguments(argv: list[str]) -> tuple[argparse.Namespace, dict]:
+    """The command line read, each setting it leaves out taken from
+    pyproject.toml, the environment or the default; and the values so
+    borrowed, with where each came from (an error about one says so)."""
+    settings, origins = _settings()
+    parser = _parser(settings)
+    if not isinstance(argv, (list, tuple)) or not all(isinstance(arg, str) for arg in argv):
+        raise MigrateError(f"main() takes a list of argument strings, such as ['status'], not {argv!r}")
+    _refuse_option_before_command(parser, argv)
+    _refuse_other_tools_command(parser, argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # (argparse would show the usage of migrate.py, not of the command)
+        args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if getattr(args, "no_models", False) and args.models is not None:
+        args.command_parser.error("argument --no-models: not allowed with argument --models")
+    for option in ("default", "rename"):  # SQL and names (paths may be any bytes)
+        for text in getattr(args, option, None) or ():
+            _check_utf8(text, f"--{option}", "type it again")
+    borrowed = {}
+    for key in _DEFAULTS:  # (None: not on the command line; the help shows the setting in force)
+        if getattr(args, key, None) is None:  # (and a command without the option gets it, unused)
+            setattr(args, key, settings[key])
+            if key in origins:
+                borrowed[settings[key]] = origins[key]
+    args.verbose = getattr(args, "verbose", False)
+    return args, borrowed
+
+
 def main(argv: list[str] | None = None) -> int:
     """The command line: parse, call the library, print. Returns the exit code."""
     changing = False  # apply or revert that runs SQL: a closed output stops it mid-way
@@ -8590,29 +8637,9 @@ def main(argv: list[str] | None = None) -> int:
     borrowed = {}  # the values of settings from pyproject.toml or the environment: where each came from
     restore_streams = _usable_streams()
     try:
-        settings, origins = _settings()
-        parser = _parser(settings)
-        argv = sys.argv[1:] if argv is None else argv
-        if not isinstance(argv, (list, tuple)) or not all(isinstance(arg, str) for arg in argv):
-            raise MigrateError(f"main() takes a list of argument strings, such as ['status'], not {argv!r}")
-        _refuse_option_before_command(parser, argv)
-        _refuse_other_tools_command(parser, argv)
-        args, unknown = parser.parse_known_args(argv)
-        if unknown:  # (argparse would show the usage of migrate.py, not of the command)
-            args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-        if getattr(args, "no_models", False) and args.models is not None:
-            args.command_parser.error("argument --no-models: not allowed with argument --models")
-        for option in ("default", "rename"):  # SQL and names (paths may be any bytes)
-            for text in getattr(args, option, None) or ():
-                _check_utf8(text, f"--{option}", "type it again")
-        for key in _DEFAULTS:  # (None: not on the command line; the help shows the setting in force)
-            if getattr(args, key, None) is None:  # (and a command without the option gets it, unused)
-                setattr(args, key, settings[key])
-                if key in origins:
-                    borrowed[settings[key]] = origins[key]
+        args, borrowed = _parsed_arguments(sys.argv[1:] if argv is None else argv)
         changing = args.command in ("apply", "revert") and not args.dry_run
         database = args.db
-        args.verbose = getattr(args, "verbose", False)
         with _termination_as_ctrl_c():  # (SIGTERM stops make before it writes, as Ctrl-C does)
             return _HANDLERS[args.command](args, _Output(quiet=args.quiet))
     except SystemExit as exc:  # argparse's: a usage error (2), --help or --version (0): returned, as documented
