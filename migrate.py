@@ -2798,7 +2798,11 @@ _TIMESTAMP = 1970_00_00  # a number from YYYYMMDD on
 
 
 def _numbering_problem(migrations: list[Migration]) -> str | None:
-    """Two files with one number, or a gap: what `read_migrations` refuses."""
+    """Two files with one number, a gap, or a _squash_problem: what
+    `read_migrations` refuses."""
+    squash_problem = _squash_problem(migrations)  # (first: a replaced file put back makes a gap too)
+    if squash_problem:
+        return squash_problem
     for previous, current in zip(migrations, migrations[1:]):
         if current.number == previous.number:
             return (f"migrations {previous.name} and {current.name} share number {current.number:04d} "
@@ -2815,6 +2819,25 @@ def _numbering_problem(migrations: list[Migration]) -> str | None:
         if current.number != previous.number + 1:
             return (f"migration numbers jump from {previous.name} to {current.name}: rename {current.name} to "
                     f"number {previous.number + 1:04d}")
+    return None
+
+
+def _squash_problem(migrations: list[Migration]) -> str | None:
+    """A file that a squash replaces still among the migrations, or two
+    squashes that replace the same file (two branches each squashed, and git
+    merged them without a conflict): a database would run that SQL twice, or
+    a revert of one squash would undo what the other still records."""
+    here, replaced_by = {m.name for m in migrations}, {}
+    for squash in (m for m in migrations if m.replaces):
+        for name in squash.replaces:
+            if name in here:
+                return (f"migration {squash.name} replaces {name}, whose file is among the migrations too: move "
+                        f"{name}.sql into {REPLACED_FOLDER}/, where squash put the others")
+            if name in replaced_by:
+                return (f"migrations {replaced_by[name]} and {squash.name} both replace {name} (two branches each "
+                        f"squashed): keep one and delete the other (one that no database has in its {MIGRATIONS_TABLE} "
+                        f"table), and move back out of {REPLACED_FOLDER}/ the files that only the deleted one replaced")
+            replaced_by[name] = squash.name
     return None
 
 

@@ -1,9 +1,10 @@
 """Squash: many migrations become one; databases that applied them keep working."""
 import os
+import shutil
 import unittest
 from unittest import mock
 
-from tests.support import Project, migrate, normalised_schema
+from tests.support import Project, migrate, normalised_schema, table_dump
 
 STEPS = [
     """
@@ -156,6 +157,35 @@ class Squash(unittest.TestCase):
         with self.assertRaisesRegex(migrate.MigrateError, "jump from 0002_bob to 0004_squashed_0001_0004, a squash "
                                     "that keeps its number: rename 0002_bob .* to number 0005, after it"):
             project.apply()
+
+    def test_two_branches_squashes_merged_or_a_replaced_file_put_back_stop_every_command(self):
+        project = self.build()
+        project.apply()
+        branch = os.path.join(project.root, "branch")
+        shutil.copytree(project.directory, branch)
+        migrate.squash(directory=project.directory, upto="0002")
+        migrate.squash(directory=branch, upto="0003")
+        # what git merges without a conflict: the other branch's squash, and its moves
+        shutil.copy(os.path.join(branch, "0003_squashed_0001_0003.sql"), project.directory)
+        os.replace(os.path.join(project.directory, "0003_create_choice.sql"),
+                   os.path.join(project.directory, "replaced", "0003_create_choice.sql"))
+        before = table_dump(project.db)
+        for command in ("apply", "revert", "status", "make", "check"):
+            with self.subTest(command):
+                result = project.cli(command)
+                self.assertEqual(result.returncode, 1, result.stdout)
+                self.assertIn("error: migrations 0002_squashed_0001_0002 and 0003_squashed_0001_0003 both replace "
+                              "0001_initial (two branches each squashed): keep one and delete the other (one that no "
+                              "database has in its _migrations table), and move back out of replaced/ the files that "
+                              "only the deleted one replaced\n", result.stderr)
+        self.assertEqual(table_dump(project.db), before)
+        os.remove(os.path.join(project.directory, "0002_squashed_0001_0002.sql"))
+        shutil.copy(os.path.join(project.directory, "replaced", "0001_initial.sql"), project.directory)
+        self.assertIn("error: migration 0003_squashed_0001_0003 replaces 0001_initial, whose file is among the "
+                      "migrations too: move 0001_initial.sql into replaced/", project.cli("status").stderr)
+        os.remove(os.path.join(project.directory, "0001_initial.sql"))
+        self.assertIn("[X] 0003_squashed_0001_0003", project.cli("status").stdout)
+        self.assertEqual(project.cli("revert", "zero").returncode, 0)
 
     def test_databases_that_applied_the_originals_keep_working(self):
         project = self.build()
