@@ -2841,6 +2841,10 @@ def _squash_problem(migrations: list[Migration]) -> str | None:
     return None
 
 
+# What git leaves in a file both branches changed: all three lines, in order.
+_CONFLICT_MARKERS = re.compile(r"^(<{7} .*?)\r?$.*?^={7}\r?$.*?^>{7} ", re.M | re.S)
+
+
 def _read_migration(path: str, number: int) -> Migration:
     """One migration file read and split into its sections, or refused with
     what is wrong with it (not a file, not UTF-8, a marker that is not one...)."""
@@ -2864,6 +2868,11 @@ def _read_migration(path: str, number: int) -> Migration:
     if "\r" in text and "\n" not in text:
         raise MigrateError(f"migration file {path} ends its lines with CR alone (an old Mac format), where an SQL "
                            "`--` comment and a section marker line do not end: save it with LF (or CRLF) line endings")
+    conflict = _CONFLICT_MARKERS.search(text)
+    if conflict:  # (else SQLite's syntax error, or a marker missing, would hide it)
+        raise MigrateError(f"migration file {path} has a merge conflict left in it (line "
+                           f"{text.count(chr(10), 0, conflict.start()) + 1}: {conflict.group(1)!r}): resolve it, "
+                           "then run make --check")
     up, down = parse_sections(text, path)
     replaces = _REPLACES.search(text.split("-- migrate:up", 1)[0])
     pairs = [entry.partition(":") for entry in replaces.group(1).split()] if replaces else []

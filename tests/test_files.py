@@ -124,6 +124,20 @@ class Directory(unittest.TestCase):
                                     r"it with LF \(or CRLF\) line endings$"):
             migrate.read_migrations(self.project.directory)
 
+    def test_a_merge_conflict_left_in_a_file_is_refused_for_what_it_is(self):
+        conflict = ("<<<<<<< HEAD\r\nALTER TABLE q ADD COLUMN a TEXT;\r\n=======\r\nALTER TABLE q ADD COLUMN b TEXT;"
+                    "\r\n>>>>>>> other-branch\r\n")
+        self.project.write_migration("0001_q", "-- migrate:up\nCREATE TABLE q (x);\n-- migrate:down\nDROP TABLE q;\n")
+        self.project.write_migration("0002_merge", "-- migrate:up\n-- a note\n" + conflict)
+        for command in ("status", "apply", "check"):
+            with self.subTest(command):  # (apply said "the statement before its `-- migrate:down` line has no `;`")
+                result = self.project.cli(command, "--no-models" if command == "check" else "-q")
+                self.assertEqual((result.returncode, result.stderr), (1, "error: migration file migrations/0002_merge.sql has a merge "
+                                 "conflict left in it (line 3: '<<<<<<< HEAD'): resolve it, then run make --check\n"))
+        self.assertFalse(os.path.exists(self.project.db))
+        self.project.write_migration("0002_merge", "-- migrate:up\nINSERT INTO q VALUES ('\n<<<<<<< a\n=======\n');\n")
+        self.assertEqual(len(migrate.read_migrations(self.project.directory)), 2)  # no >>>>>>> line: a string
+
     def test_crlf_or_mixed_line_endings_and_a_byte_order_mark_keep_the_sections_apart(self):
         files = {"crlf": b"-- migrate:up\r\nCREATE TABLE a (x);\r\n-- migrate:down\r\nDROP TABLE a;\r\n",
                  "mixed": b"-- migrate:up\nCREATE TABLE a (x);\r\n-- migrate:down\r\nDROP TABLE a;\r\n",
