@@ -7051,10 +7051,12 @@ def _revert_notes(down: str, migration: Migration | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(warned(down) + [w for w in warned(header) if w.startswith("reverting keeps ")]))
 
 
-def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed) -> list[PlannedStep]:
+def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed,
+                   fake: bool = False) -> list[PlannedStep]:
     """What to revert (last first), then what to apply, to reach `target`,
     from the database's records and the files; an applied file since edited
-    is refused unless reverting or allowed."""
+    is refused unless reverting or allowed. A migration without down SQL is
+    refused a revert, unless `fake`: only its record goes, as in Django."""
     applied, adopt = _visible_applied(conn, migrations)
     if adopt and not reverting and not allow_changed:
         _refuse_edited_before_squash(_applied(conn), migrations, adopt)
@@ -7084,14 +7086,15 @@ def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed) 
             down = migration.down
         else:  # None recorded: a down section added to the file since is used
             down = record.down if record and record.down is not None else migration and migration.down
-        if down is None and migration is None:
+        if down is None and migration is None and not fake:
             raise MigrateError(f"migration {name} has no file and was recorded without a down section, so it "
                                "cannot be reverted: restore its file (git checkout) with a `-- migrate:down` "
                                "section; nothing was changed")
-        if down is None:
+        if down is None and not fake:
             raise MigrateError(f"migration {name} has no `-- migrate:down` section, so it cannot be "
-                               "reverted: add one to its file (an empty one means nothing to undo); "
-                               "nothing was changed")
+                               "reverted: add one to its file (an empty one means nothing to undo), or pass --fake "
+                               "to remove its record only; nothing was changed")
+        down = down or ""
         statements = tuple(split_statements(down))
         edited = (migration is not None and migration.down is not None and down is not migration.down
                   and _code(migration.down) != _code(down))  # (comments, spacing and CRLF are no edit)
@@ -7134,7 +7137,8 @@ def _checked_steps(conn, migrations: dict, *, target, reverting: bool, fake: boo
     """The steps a run takes, once every refusal that comes before anything
     runs has passed; and whether the first is only recorded (--fake-initial
     found its tables)."""
-    steps = _planned_steps(conn, migrations, target=target, reverting=reverting, allow_changed=allow_changed)
+    steps = _planned_steps(conn, migrations, target=target, reverting=reverting, allow_changed=allow_changed,
+                           fake=fake)
     if fake_initial and (reverted := [step.name for step in steps if step.action == "revert"]):
         more = f" and {len(reverted) - 1} more" if len(reverted) > 1 else ""
         raise MigrateError(f"--fake-initial records the initial migration of a database that has its tables, and "

@@ -187,6 +187,12 @@ class MakeThenCheck(unittest.TestCase):
         with self.assertRaisesRegex(migrate.MigrateError, "0002_backfill has no `-- migrate:down` section"):
             project.revert()  # not a silent no-op that a second apply would double
         self.assertEqual(project.query("SELECT email FROM customer"), [("seed",)])
+        result = project.cli("revert", "--fake")  # the record only: the row stays
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("Unapplying 0002_backfill... FAKED", result.stdout)
+        self.assertEqual(project.query("SELECT email FROM customer"), [("seed",)])
+        self.assertEqual([(s.name, s.applied) for s in project.status()][-1], ("0002_backfill", False))
+        project.apply(fake=True)
         with open(path, "a", encoding="utf-8") as handle:
             handle.write("-- migrate:down\nDELETE FROM customer WHERE email = 'seed';\n")
         project.revert()

@@ -118,6 +118,9 @@ class ApplyAndRevert(unittest.TestCase):
         with self.assertRaisesRegex(migrate.MigrateError, "0002_seed has no file and was recorded without a down "
                                     "section, so it cannot be reverted: restore its file"):
             self.project.revert()
+        self.assertEqual([s.action for s in self.project.revert(fake=True)], ["fake"])  # its record only
+        self.assertEqual([(s.name, s.applied) for s in self.project.status()], [("0001_initial", True)])
+        self.assertEqual(self.project.query("SELECT question_text FROM question"), [("x",)])
 
 
 class Failures(unittest.TestCase):
