@@ -8110,8 +8110,19 @@ def _parser(settings: dict):
 
 def _one_line(message: str) -> str:
     """A message as one line: a newline or a terminal escape in a name read
-    from a damaged or hand-edited database is shown escaped, not obeyed."""
-    return _CONTROL_CHARACTER.sub(lambda match: ascii(match.group())[1:-1], message)
+    from a damaged or hand-edited database is shown escaped, not obeyed; a
+    byte of a file name that is not UTF-8 is shown as that byte, \\xe9."""
+    return _SHOWN_ESCAPED.sub(_escaped, message)
+
+
+# _CONTROL_CHARACTER, and the lone surrogates U+DC80 to U+DCFF that Python
+# keeps a file name's bytes that are not UTF-8 as (PEP 383).
+_SHOWN_ESCAPED = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\udc80-\udcff]")
+
+
+def _escaped(match: re.Match) -> str:
+    character = match.group()
+    return f"\\x{ord(character) - 0xdc00:02x}" if character >= "\udc80" else ascii(character)[1:-1]
 
 
 def _colour_wanted() -> bool:

@@ -1,6 +1,7 @@
 """Migration files: names, sections, statement splitting, checksums."""
 import os
 import re
+import sys
 import unittest
 
 from tests.support import Project, migrate
@@ -217,6 +218,14 @@ class Directory(unittest.TestCase):
                 with self.assertRaisesRegex(migrate.MigrateError, "0002_b.sql"):
                     migrate.read_migrations(self.project.directory)
                 os.rmdir(bad) if os.path.isdir(bad) else os.remove(bad)
+
+    @unittest.skipUnless(sys.platform.startswith("linux"), "a file name that is not UTF-8: Linux allows any bytes")
+    def test_a_file_name_that_is_not_utf8_is_shown_with_its_byte_escaped(self):
+        self.project.write_migration("0001_a", "-- migrate:up\nA;\n")
+        with open(os.path.join(os.fsencode(self.project.directory), b"0002_caf\xe9.sql"), "w") as handle:
+            handle.write("-- migrate:up\nB;\n")
+        self.assertEqual(self.project.cli("status").stderr, "error: migration file migrations/0002_caf\\xe9.sql is not "
+                         "named NNNN_slug.sql (digits, underscore, letters/digits/underscores): rename it\n")
 
     def test_statements_are_printed_runnable_even_when_they_end_in_a_comment(self):
         for statement in ("INSERT INTO a VALUES (1) -- seed row", "SELECT 1;", "SELECT ';' ; "):
