@@ -93,6 +93,20 @@ class MigrateError(Exception):
     reason, what to do, and what was (not) changed."""
 
 
+def _is_url(db) -> bool:
+    """Whether `db` is an rqlite node's address rather than a file."""
+    return isinstance(db, str) and db[:8].lower().startswith(("http://", "https://"))
+
+
+def _shown(db) -> str:
+    """A database as printed: an rqlite URL without its password (which
+    may itself hold an @, a / or a #: all up to the last @ is hidden)."""
+    if not _is_url(db) or "@" not in db:
+        return str(db)
+    scheme, _, rest = db.partition("://")
+    return f"{scheme}://{rest.partition(':')[0].partition('@')[0]}:***@{rest.rpartition('@')[2]}"
+
+
 def _path_argument(value, what: str, option: str) -> str:
     """A library argument that must name a file or folder, as a str."""
     if not isinstance(value, (str, os.PathLike)):
@@ -225,6 +239,15 @@ def _unquote(text: str) -> str:
     if text[:1] == "[":
         return text[1:-1]
     return text
+
+
+def _shorten(statement: str, limit: int = 200) -> str:
+    """The statement on one line for an error message. Spaces SQLite does not
+    accept (U+00A0, \\v) are spelled out: they may be what is wrong."""
+    text = " ".join(line for line in statement.split("\n") if not line.lstrip().startswith("--"))
+    text = "".join(f"\\u{ord(c):04x}" if c.isspace() and c not in _SQL_SPACES else c for c in text)
+    text = " ".join(text.split()).rstrip(";")
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _first_tokens(sql: str, count: int) -> list[_Token]:
@@ -2794,6 +2817,12 @@ def _migration_files(directory: str | os.PathLike) -> list[Migration]:
     return migrations
 
 
+def _number(name: str) -> int:
+    """The number a migration's name starts with; -1 for a name without one."""
+    match = re.match(r"\d+", name)
+    return int(match.group()) if match else -1
+
+
 _TIMESTAMP = 1970_00_00  # a number from YYYYMMDD on
 
 
@@ -3764,323 +3793,6 @@ def _refuse_dropped_parents(operations: list, changed: Schema) -> None:
                                    "nothing was written")
 
 
-_REBUILD_COUNTER_COPY = re.compile(r"INSERT INTO sqlite_sequence \(name, seq\) SELECT '_new_")  # _rebuild_sql
-
-
-def _carries_rows(statement: str) -> bool:
-    """Whether a statement puts rows in a table that a schema-only squash would
-    not (INSERT, UPDATE..., CREATE TABLE ... AS SELECT); a rebuild's own copy
-    into _new_<table>, and of its counter in sqlite_sequence, only moves rows
-    that were there (a counter set by hand is data: ids start there)."""
-    tokens = _first_tokens(statement, 12)
-    words = [t.upper for t in tokens]
-    if words[0] in _SCHEMA_WORDS:  # rows only from CREATE TABLE t AS SELECT (an AS before any "(")
-        texts = [t.text for t in tokens]
-        return words[:2] == ["CREATE", "TABLE"] and "AS" in words and "(" not in texts[:words.index("AS")]
-    conflict_words = ("INTO", "OR", "REPLACE", "IGNORE", "ABORT", "FAIL", "ROLLBACK")  # INSERT OR ... INTO t
-    target = next((_unquote(t.text) for t, w in zip(tokens[1:], words[1:]) if w not in conflict_words), "")
-    if _fold(target) == "sqlite_sequence":
-        return not _REBUILD_COUNTER_COPY.match(statement)
-    return not target.startswith("_new_")
-
-
-class _Created(namedtuple("_Created", "type name kept")):
-    """What a CREATE statement makes in the main database: its type as
-    sqlite_master says it ("table" for a virtual one too), its name, and for
-    one with IF NOT EXISTS, its tokens as SQLite keeps the statement: without
-    those words, the schema's name and the `;` (else None)."""
-    __slots__ = ()
-
-
-def _created_object(statement: str) -> _Created | None:
-    """The object a CREATE statement makes in the main database; None for any
-    other statement (TEMP ones too)."""
-    head = _first_tokens(statement, 10)
-    kind_at = 2 if len(head) > 2 and head[1].upper in ("UNIQUE", "VIRTUAL") else 1
-    if len(head) <= kind_at or head[0].upper != "CREATE" or head[kind_at].upper not in ("TABLE", "INDEX", "VIEW",
-                                                                                  "TRIGGER"):
-        return None
-    at = _name_position(head, kind_at + 1)
-    if at >= len(head) or not _in_main(head, at):
-        return None
-    kept = None
-    if_not_exists = [t.upper for t in head[kind_at + 1:kind_at + 4]] == ["IF", "NOT", "EXISTS"]
-    if if_not_exists and head[kind_at].upper == "TABLE" and len(head) > at + 1 and head[at + 1].upper == "AS":
-        kept = []  # CREATE TABLE ... AS SELECT: SQLite writes a CREATE of its own
-    elif if_not_exists:
-        tokens = _tokenize(statement)
-        kept = tokens[:kind_at + 1] + tokens[at:len(tokens) - (tokens[-1].text == ";")]
-    return _Created(head[kind_at].upper.lower(), _unquote(head[at].text), kept)
-
-
-def _as_stored(tokens) -> list[str]:
-    """A CREATE's tokens as SQLite stores them: `CREATE [UNIQUE|VIRTUAL] KIND`
-    in capitals, the rest as written (a column renamed to `Note` from `note`
-    is a change)."""
-    tokens = list(tokens)
-    prefix = 3 if len(tokens) > 1 and tokens[1].upper in ("UNIQUE", "VIRTUAL") else 2
-    return [token.text.upper() if i < prefix else token.text for i, token in enumerate(tokens)]
-
-
-def _gone_object(statement: str) -> tuple[str, str] | None:
-    """The (type, name) of what a DROP or an ALTER TABLE ... RENAME TO takes
-    away from the main database; None for any other statement."""
-    head = _first_tokens(statement, 8)
-    words = [t.upper for t in head]
-    if not (words[:1] == ["DROP"] and words[1:2] in (["TABLE"], ["INDEX"], ["VIEW"], ["TRIGGER"])
-            or words[:2] == ["ALTER", "TABLE"]):
-        return None
-    at = _name_position(head, 2)
-    if at >= len(head) or not _in_main(head, at) or words[0] == "ALTER" and words[at + 1:at + 3] != ["RENAME", "TO"]:
-        return None
-    return words[1].lower(), _table_at(head, 2)
-
-
-def _as_made_if_not_exists(schema_sql: list[str], scratch: sqlite3.Connection,
-                           migrations: list[Migration]) -> tuple[list[str], list[str]]:
-    """The squash's up statements, and warnings. SQLite keeps the text of a
-    CREATE without IF NOT EXISTS. An object that a CREATE with those words
-    made first, and that is as it made it (a repeat of that CREATE does
-    nothing), is made by that statement again: a database whose application
-    made it already (its own table) takes the squash as it took the
-    migrations. Where the squash cannot do that, it warns."""
-    events = {}  # (type, folded name): in order, (migration, statement, _Created) for a CREATE, None for a DROP/RENAME
-    for migration in migrations:
-        for statement in split_statements(migration.up):
-            created = _created_object(statement)
-            if created:
-                events.setdefault((created.type, _fold(created.name)), []).append((migration.name, statement, created))
-            elif gone := _gone_object(statement):
-                events.setdefault(gone, []).append(None)
-    kept = {(kind, _fold(name)): sql
-            for kind, name, sql in scratch.execute("SELECT type, name, sql FROM sqlite_master")}
-    as_written, warnings = {}, []
-    for key, happened in events.items():
-        made = [event for event in happened if event]
-        if made and happened[0] is None:  # DROP ... IF EXISTS first: the migrations take one that is there already
-            warnings.append(_if_not_exists_warning(made[0][2], f"dropped if there, then made, in {made[0][0]}"))
-        if not made or happened[0] is None or made[0][2].kept is None:
-            continue  # (first made by a plain CREATE: the migrations fail where one is, as the squash)
-        made_by, statement, created = made[0]
-        if None in happened:
-            why = "was renamed or dropped since" if kept.get(key) is None else "was dropped or renamed, and made again"
-        elif kept.get(key) is None:
-            continue  # (a DROP TABLE took its index or trigger along: nothing to make)
-        elif _as_stored(created.kept) != _as_stored(_tokens(kept[key])):
-            why = "was changed since, or is made from a SELECT"
-        else:
-            first = next(_tokens(statement))  # (not the comments before it: a note of the statement before)
-            as_written[kept[key]] = statement[first.start:]
-            continue
-        warnings.append(_if_not_exists_warning(created, f"made with IF NOT EXISTS in {made_by}, it {why}"))
-    return [as_written.get(sql, sql) for sql in schema_sql], warnings
-
-
-def _if_not_exists_warning(created: _Created, what_happened: str) -> str:
-    """squash's warning for an object a database may have before the migrations make it."""
-    return (f"{created.type} {created.name}: {what_happened}: on a database that has one already (made by the "
-            "application), the squash does not do what the migrations did; squash only up to a migration before "
-            "that, or write the steps into the squash by hand")
-
-
-def squash(*, directory: str | os.PathLike = "migrations", upto: str | None = None, write: bool = True) -> MakeResult:
-    """Replace migrations from the first up to `upto` (default: the latest)
-    by one whose up section builds the same schema in one go, and whose down
-    section is theirs, the last one's first. The new file
-    lists the names it replaces, so databases that applied them keep working;
-    the files move to `replaced/` in the migrations folder, from where a
-    database that applied only some of them gets the rest.
-    Data statements (INSERT, UPDATE...) are not carried over: the warnings say
-    which migrations had some."""
-    _check_flags(write=write)
-    migrations = read_migrations(directory)
-    last = find_migration(directory, upto) if upto is not None else (migrations[-1] if migrations else None)
-    chosen = migrations[:migrations.index(last) + 1] if last else []
-    if len(chosen) < 2:
-        raise MigrateError(f"nothing to squash in {directory}: it needs at least two migrations up to "
-                           f"{upto or 'the latest'}")
-    scratch = replay(chosen, cached=False)  # it deletes files: from the files alone, as cheap as it is rare
-    try:
-        up, changed = _as_made_if_not_exists(schema_statements(scratch), scratch, chosen)
-    finally:
-        scratch.close()
-    irreversible = [m.name for m in chosen if m.down is None]
-    # Theirs, last first: reverting the squash does what reverting them one by one did, and a table a
-    # down section leaves on purpose (one the application makes itself) stays, with its rows.
-    down = None if irreversible else [statement for m in reversed(chosen) for statement in split_statements(m.down)]
-    replaces = tuple(name for m in chosen for name in m.replaces + (m.name,))
-    checksums = [c for m in chosen for c in (m.replaced_checksums or ("",) * len(m.replaces)) + (m.checksum,)]
-    warnings = [f"{irreversible[0]} has no down section, so the squashed migration has none either "
-                "(it cannot be reverted, as before)"] if irreversible else []
-    warnings += changed
-    for migration in chosen:
-        data = [st for st in split_statements(migration.up) if _carries_rows(st)]
-        if data:
-            warnings.append(f"{migration.name} has data statements (like {_shorten(data[0], 60)}) that the "
-                            "squashed migration does not repeat: copy them by hand if new databases need them")
-    description = [f"Squashed {replaces[0]} .. {last.name}: the schema they build, in one go."]
-    text = render_migration(up, down, description, replaces=tuple(
-        f"{name}:{checksum[:_REPLACED_CHECKSUM]}" if checksum else name for name, checksum in zip(replaces, checksums)))
-    slug = f"squashed_{int(replaces[0].split('_', 1)[0]):04d}_{last.number:04d}"  # 0001, also when squashed again
-    kept = os.path.join(directory, REPLACED_FOLDER)
-    if os.path.exists(kept) and not os.path.isdir(kept):
-        raise MigrateError(f"{kept} is not a folder, and squash moves the files it replaces there: move it away "
-                           "first; nothing was written")
-    for migration in chosen:  # (squashing again, the earlier squash's originals are there already)
-        there = os.path.join(kept, migration.name + ".sql")
-        if os.path.exists(there) and not _same_file(there, migration):
-            raise MigrateError(f"{there} exists and differs from {migration.path}: move it away first; "
-                               "nothing was written")
-    result = _make_result(last.number, slug, text, description, warnings, up, down)
-    result = _written(directory, result) if write else result
-    for migration in chosen if write else ():  # only once the squash is safely written
-        try:
-            os.makedirs(kept, exist_ok=True)
-            os.replace(migration.path, os.path.join(kept, migration.name + ".sql"))
-        except OSError as exc:
-            raise MigrateError(f"wrote {result.path} but cannot move {migration.path} to {kept} "
-                               f"({exc.strerror}): move {', '.join(m.path for m in chosen)} there by hand") from None
-    return result
-
-
-def _same_file(path: str, migration: Migration) -> bool:
-    """Whether the file at `path` holds `migration` (its bytes, or its text
-    with other line endings), read as bytes: it need not parse."""
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-    except OSError:
-        return False
-    return migration.matches(_checksum(raw)) or migration.matches(_checksum(raw.replace(b"\r\n", b"\n")))
-
-
-# D1 checks each foreign key as its statement runs; `apply` checks them all before
-# COMMIT, so a migration may insert a child row before its parent. Deferred to
-# the end of the file's transaction, D1 does the same (its foreign keys page).
-_D1_DEFERRED = "PRAGMA defer_foreign_keys = on;\n"
-
-
-def export_d1(*, directory: str | os.PathLike = "migrations", out: str | os.PathLike) -> list[str]:
-    """Write the migrations as Cloudflare D1 (wrangler) migration files in
-    `out`: same names, up SQL only. D1 always enforces foreign keys and gives
-    no way to switch them off, so a migration that drops or rebuilds a table
-    other tables reference is refused (its children's rows would cascade away
-    or the DROP would fail). Returns the paths written."""
-    out = _path_argument(out, "the export folder", "--d1 FOLDER")
-    directory = _path_argument(directory, "the migrations directory", "--dir FOLDER")
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise MigrateError(f"{out} is a file, not a folder: pass --d1 with a folder (made if missing); nothing was "
-                           "exported")
-    if os.path.realpath(out) == os.path.realpath(directory):
-        raise MigrateError(f"{out} is the migrations folder: exporting there would overwrite the migrations "
-                           "with their up sections only; choose another folder; nothing was exported")
-    migrations = read_migrations(directory)
-    scratch = _scratch_database()
-    files = []
-    try:
-        for migration in migrations:
-            statements = split_statements(migration.up)
-            _refuse_unrunnable([PlannedStep("apply", migration.name, tuple(statements), migration)], fake=False,
-                               up_only=True)  # D1 runs each file in a transaction of its own too
-            dropped = _cascading_drops(scratch, statements)
-            if dropped:
-                raise MigrateError(f"migration {migration.name} drops or rebuilds table {dropped[0]}, which foreign "
-                                   "keys reference: D1 always enforces foreign keys, so their rows would "
-                                   "cascade away or the drop fail; for D1, make the change by hand in steps it can "
-                                   "run (a new column filled from the old one, instead of a new type), or copy the "
-                                   "children's rows aside, drop and make them again after it; nothing was exported")
-            _drop_temp_objects(scratch, set())  # as apply does after each migration
-            files.append((os.path.join(out, migration.name + ".sql"),
-                          f"-- {migration.name}, exported by migrate.py {__version__} for Cloudflare D1\n"
-                          + _D1_DEFERRED + "".join(_terminated(s) + "\n" for s in statements)))
-    except sqlite3.Error as exc:
-        raise MigrateError(f"migration {migration.name} fails when replayed: {exc}; nothing was exported") from None
-    finally:
-        scratch.close()
-    _write_all(files, out)
-    return [path for path, _ in files]
-
-
-def _write_all(files: list[tuple[str, str]], folder: str) -> None:
-    """Write every (path, text) in `folder`: each goes to a temporary file
-    first, and only once all are written do they take their names; on an
-    error (or Ctrl-C) the temporary files, and the folder if made here, go."""
-    made, temporary, renamed, finished = not os.path.isdir(folder), [], 0, False
-    try:
-        os.makedirs(folder, exist_ok=True)
-        for path, _ in files:
-            if os.path.isdir(path):
-                raise IsADirectoryError(21, "Is a directory", path)
-        for path, text in files:
-            temporary.append(_partial_path(path))
-            with open(temporary[-1], "x", encoding="utf-8") as handle:
-                handle.write(text)
-        for (path, _), written in zip(files, temporary):
-            os.replace(written, path)
-            renamed += 1
-        finished = True
-    except OSError as exc:
-        if renamed:  # (a file system that fails one rename of several: rare)
-            raise MigrateError(f"cannot write {files[renamed][0]}: {exc.strerror}; {renamed} of the {len(files)} "
-                               "files were written, the others are as they were: export again") from None
-        raise MigrateError(f"cannot write {exc.filename or folder}: {exc.strerror}; pass --d1 with a folder "
-                           "you can write to; nothing was exported") from None
-    finally:
-        for written in temporary[renamed:]:
-            with suppress(OSError):
-                os.remove(written)
-        if made and not renamed and not finished:  # (finished with no files: the empty folder made here stays)
-            with suppress(OSError):
-                os.rmdir(folder)
-
-
-def d1_warnings(*, directory: str | os.PathLike = "migrations", out: str | os.PathLike) -> list[str]:
-    """What would surprise in an exported folder: D1 applies every file there
-    it has not recorded, by name, and knows no squashes."""
-    migrations = read_migrations(directory)
-    exported = {m.name + ".sql" for m in migrations}
-    if not os.path.isdir(out):
-        raise MigrateError(f"export folder {out} not found: run `export --d1 {out}` first")
-    warnings = [f"{name} in {out} is not one of the migrations: remove it, or D1 will apply it"
-                for name in sorted(set(os.listdir(out)) - exported) if name.endswith(".sql")]  # as wrangler picks them
-    warnings += [f"{m.name} replaces {len(m.replaces)} migrations, which D1 does not know: a D1 database that "
-                 "applied them would run it again and fail; for such a database use an export from before "
-                 "the squash, in a folder of its own" for m in migrations if m.replaces]
-    return warnings + _defaulted_references(migrations)
-
-
-def _defaulted_references(migrations: list[Migration]) -> list[str]:
-    """Columns added with a foreign key and a default other than NULL, which
-    SQLite refuses with foreign keys on, as D1 always has them, when the
-    table has rows ("Cannot add a REFERENCES column with non-NULL default")."""
-    sections = [split_statements(m.up) for m in migrations]
-    # replayed only as far as the last migration that may add such a column (export speed)
-    last = max((at for at, statements in enumerate(sections)
-                if any(_MAY_ADD_REFERENCE.search(s) for s in statements)), default=-1)
-    warnings, scratch = [], _scratch_database()
-    try:
-        for migration, statements in zip(migrations[:last + 1], sections):
-            for statement, _ in _schema_statements(statements):  # as export_d1 replays them (no rows)
-                scratch.execute(statement)
-            ddl = list(_table_ddl(statements))
-            made = {table for action, table, _ in ddl if action == "create"}  # empty: no rows to refuse it for
-            for action, table, column in ddl:
-                if action == "add column" and table not in made and scratch.execute(
-                        "SELECT 1 FROM pragma_table_xinfo(?) AS c, pragma_foreign_key_list(?) AS fk WHERE c.name = "
-                        "? COLLATE NOCASE AND fk.\"from\" = c.name AND c.dflt_value IS NOT NULL AND "
-                        "upper(c.dflt_value) <> 'NULL'", (table, table, column)).fetchone():
-                    warnings.append(f"{migration.name} adds column {table}.{column} with a foreign key and a "
-                                    "default other than NULL, which D1 refuses when the table has rows: add it "
-                                    "without the default (Optional), fill it, then make it required, in migrations "
-                                    "of their own")
-    finally:
-        scratch.close()
-    return warnings
-
-
-_MAY_ADD_REFERENCE = re.compile(r"\bADD\b.*\bREFERENCES\b", re.I | re.S)
-
-
 def _make_result(number, slug, text, description, warnings, up, down) -> MakeResult:
     """The migration `make` or `squash` would write, not written yet (no path)."""
     return MakeResult(tuple(description), tuple(warnings), tuple(up), tuple(down or ()), f"{number:04d}_{slug}",
@@ -4828,15 +4540,6 @@ def _verify(actual: Schema, expected: Schema, unmanaged: frozenset, what: str, *
                            f"({'; '.join(problems)}); nothing was written. Please report this.")
 
 
-def _shorten(statement: str, limit: int = 200) -> str:
-    """The statement on one line for an error message. Spaces SQLite does not
-    accept (U+00A0, \\v) are spelled out: they may be what is wrong."""
-    text = " ".join(line for line in statement.split("\n") if not line.lstrip().startswith("--"))
-    text = "".join(f"\\u{ord(c):04x}" if c.isspace() and c not in _SQL_SPACES else c for c in text)
-    text = " ".join(text.split()).rstrip(";")
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
 # ============================================================================
 # Runner: apply, revert and status on a real database
 # ============================================================================
@@ -4995,19 +4698,6 @@ class Rqlite:
             raise MigrateError(f"cannot reach rqlite node {self.shown}: {getattr(exc, 'reason', exc)}; "
                                "nothing was changed") from None
         return payload
-
-
-def _is_url(db) -> bool:
-    return isinstance(db, str) and db[:8].lower().startswith(("http://", "https://"))
-
-
-def _shown(db) -> str:
-    """A database as printed: an rqlite URL without its password (which
-    may itself hold an @, a / or a #: all up to the last @ is hidden)."""
-    if not _is_url(db) or "@" not in db:
-        return str(db)
-    scheme, _, rest = db.partition("://")
-    return f"{scheme}://{rest.partition(':')[0].partition('@')[0]}:***@{rest.rpartition('@')[2]}"
 
 
 def _main_file(conn) -> str:
@@ -5259,11 +4949,6 @@ def _tracking_write(step) -> tuple[str, tuple]:
                 "VALUES (?, ?, ?, ?, ?)", (migration.name, migration.checksum, _now(), migration.down, ran))
     names = _tracked_names(step)
     return f"DELETE FROM {_HISTORY} WHERE name IN ({', '.join('?' * len(names))})", names
-
-
-def _number(name: str) -> int:
-    match = re.match(r"\d+", name)
-    return int(match.group()) if match else -1
 
 
 def _migration_name(value, what: str, directory) -> str:
@@ -7738,6 +7423,327 @@ def _backup_to(conn, path: str) -> None:
     finally:
         if source is not conn:
             source.close()
+
+
+# ============================================================================
+# Squash and export: new migration files from the existing ones
+# ============================================================================
+
+_REBUILD_COUNTER_COPY = re.compile(r"INSERT INTO sqlite_sequence \(name, seq\) SELECT '_new_")  # _rebuild_sql
+
+
+def _carries_rows(statement: str) -> bool:
+    """Whether a statement puts rows in a table that a schema-only squash would
+    not (INSERT, UPDATE..., CREATE TABLE ... AS SELECT); a rebuild's own copy
+    into _new_<table>, and of its counter in sqlite_sequence, only moves rows
+    that were there (a counter set by hand is data: ids start there)."""
+    tokens = _first_tokens(statement, 12)
+    words = [t.upper for t in tokens]
+    if words[0] in _SCHEMA_WORDS:  # rows only from CREATE TABLE t AS SELECT (an AS before any "(")
+        texts = [t.text for t in tokens]
+        return words[:2] == ["CREATE", "TABLE"] and "AS" in words and "(" not in texts[:words.index("AS")]
+    conflict_words = ("INTO", "OR", "REPLACE", "IGNORE", "ABORT", "FAIL", "ROLLBACK")  # INSERT OR ... INTO t
+    target = next((_unquote(t.text) for t, w in zip(tokens[1:], words[1:]) if w not in conflict_words), "")
+    if _fold(target) == "sqlite_sequence":
+        return not _REBUILD_COUNTER_COPY.match(statement)
+    return not target.startswith("_new_")
+
+
+class _Created(namedtuple("_Created", "type name kept")):
+    """What a CREATE statement makes in the main database: its type as
+    sqlite_master says it ("table" for a virtual one too), its name, and for
+    one with IF NOT EXISTS, its tokens as SQLite keeps the statement: without
+    those words, the schema's name and the `;` (else None)."""
+    __slots__ = ()
+
+
+def _created_object(statement: str) -> _Created | None:
+    """The object a CREATE statement makes in the main database; None for any
+    other statement (TEMP ones too)."""
+    head = _first_tokens(statement, 10)
+    kind_at = 2 if len(head) > 2 and head[1].upper in ("UNIQUE", "VIRTUAL") else 1
+    if len(head) <= kind_at or head[0].upper != "CREATE" or head[kind_at].upper not in ("TABLE", "INDEX", "VIEW",
+                                                                                  "TRIGGER"):
+        return None
+    at = _name_position(head, kind_at + 1)
+    if at >= len(head) or not _in_main(head, at):
+        return None
+    kept = None
+    if_not_exists = [t.upper for t in head[kind_at + 1:kind_at + 4]] == ["IF", "NOT", "EXISTS"]
+    if if_not_exists and head[kind_at].upper == "TABLE" and len(head) > at + 1 and head[at + 1].upper == "AS":
+        kept = []  # CREATE TABLE ... AS SELECT: SQLite writes a CREATE of its own
+    elif if_not_exists:
+        tokens = _tokenize(statement)
+        kept = tokens[:kind_at + 1] + tokens[at:len(tokens) - (tokens[-1].text == ";")]
+    return _Created(head[kind_at].upper.lower(), _unquote(head[at].text), kept)
+
+
+def _as_stored(tokens) -> list[str]:
+    """A CREATE's tokens as SQLite stores them: `CREATE [UNIQUE|VIRTUAL] KIND`
+    in capitals, the rest as written (a column renamed to `Note` from `note`
+    is a change)."""
+    tokens = list(tokens)
+    prefix = 3 if len(tokens) > 1 and tokens[1].upper in ("UNIQUE", "VIRTUAL") else 2
+    return [token.text.upper() if i < prefix else token.text for i, token in enumerate(tokens)]
+
+
+def _gone_object(statement: str) -> tuple[str, str] | None:
+    """The (type, name) of what a DROP or an ALTER TABLE ... RENAME TO takes
+    away from the main database; None for any other statement."""
+    head = _first_tokens(statement, 8)
+    words = [t.upper for t in head]
+    if not (words[:1] == ["DROP"] and words[1:2] in (["TABLE"], ["INDEX"], ["VIEW"], ["TRIGGER"])
+            or words[:2] == ["ALTER", "TABLE"]):
+        return None
+    at = _name_position(head, 2)
+    if at >= len(head) or not _in_main(head, at) or words[0] == "ALTER" and words[at + 1:at + 3] != ["RENAME", "TO"]:
+        return None
+    return words[1].lower(), _table_at(head, 2)
+
+
+def _as_made_if_not_exists(schema_sql: list[str], scratch: sqlite3.Connection,
+                           migrations: list[Migration]) -> tuple[list[str], list[str]]:
+    """The squash's up statements, and warnings. SQLite keeps the text of a
+    CREATE without IF NOT EXISTS. An object that a CREATE with those words
+    made first, and that is as it made it (a repeat of that CREATE does
+    nothing), is made by that statement again: a database whose application
+    made it already (its own table) takes the squash as it took the
+    migrations. Where the squash cannot do that, it warns."""
+    events = {}  # (type, folded name): in order, (migration, statement, _Created) for a CREATE, None for a DROP/RENAME
+    for migration in migrations:
+        for statement in split_statements(migration.up):
+            created = _created_object(statement)
+            if created:
+                events.setdefault((created.type, _fold(created.name)), []).append((migration.name, statement, created))
+            elif gone := _gone_object(statement):
+                events.setdefault(gone, []).append(None)
+    kept = {(kind, _fold(name)): sql
+            for kind, name, sql in scratch.execute("SELECT type, name, sql FROM sqlite_master")}
+    as_written, warnings = {}, []
+    for key, happened in events.items():
+        made = [event for event in happened if event]
+        if made and happened[0] is None:  # DROP ... IF EXISTS first: the migrations take one that is there already
+            warnings.append(_if_not_exists_warning(made[0][2], f"dropped if there, then made, in {made[0][0]}"))
+        if not made or happened[0] is None or made[0][2].kept is None:
+            continue  # (first made by a plain CREATE: the migrations fail where one is, as the squash)
+        made_by, statement, created = made[0]
+        if None in happened:
+            why = "was renamed or dropped since" if kept.get(key) is None else "was dropped or renamed, and made again"
+        elif kept.get(key) is None:
+            continue  # (a DROP TABLE took its index or trigger along: nothing to make)
+        elif _as_stored(created.kept) != _as_stored(_tokens(kept[key])):
+            why = "was changed since, or is made from a SELECT"
+        else:
+            first = next(_tokens(statement))  # (not the comments before it: a note of the statement before)
+            as_written[kept[key]] = statement[first.start:]
+            continue
+        warnings.append(_if_not_exists_warning(created, f"made with IF NOT EXISTS in {made_by}, it {why}"))
+    return [as_written.get(sql, sql) for sql in schema_sql], warnings
+
+
+def _if_not_exists_warning(created: _Created, what_happened: str) -> str:
+    """squash's warning for an object a database may have before the migrations make it."""
+    return (f"{created.type} {created.name}: {what_happened}: on a database that has one already (made by the "
+            "application), the squash does not do what the migrations did; squash only up to a migration before "
+            "that, or write the steps into the squash by hand")
+
+
+def squash(*, directory: str | os.PathLike = "migrations", upto: str | None = None, write: bool = True) -> MakeResult:
+    """Replace migrations from the first up to `upto` (default: the latest)
+    by one whose up section builds the same schema in one go, and whose down
+    section is theirs, the last one's first. The new file
+    lists the names it replaces, so databases that applied them keep working;
+    the files move to `replaced/` in the migrations folder, from where a
+    database that applied only some of them gets the rest.
+    Data statements (INSERT, UPDATE...) are not carried over: the warnings say
+    which migrations had some."""
+    _check_flags(write=write)
+    migrations = read_migrations(directory)
+    last = find_migration(directory, upto) if upto is not None else (migrations[-1] if migrations else None)
+    chosen = migrations[:migrations.index(last) + 1] if last else []
+    if len(chosen) < 2:
+        raise MigrateError(f"nothing to squash in {directory}: it needs at least two migrations up to "
+                           f"{upto or 'the latest'}")
+    scratch = replay(chosen, cached=False)  # it deletes files: from the files alone, as cheap as it is rare
+    try:
+        up, changed = _as_made_if_not_exists(schema_statements(scratch), scratch, chosen)
+    finally:
+        scratch.close()
+    irreversible = [m.name for m in chosen if m.down is None]
+    # Theirs, last first: reverting the squash does what reverting them one by one did, and a table a
+    # down section leaves on purpose (one the application makes itself) stays, with its rows.
+    down = None if irreversible else [statement for m in reversed(chosen) for statement in split_statements(m.down)]
+    replaces = tuple(name for m in chosen for name in m.replaces + (m.name,))
+    checksums = [c for m in chosen for c in (m.replaced_checksums or ("",) * len(m.replaces)) + (m.checksum,)]
+    warnings = [f"{irreversible[0]} has no down section, so the squashed migration has none either "
+                "(it cannot be reverted, as before)"] if irreversible else []
+    warnings += changed
+    for migration in chosen:
+        data = [st for st in split_statements(migration.up) if _carries_rows(st)]
+        if data:
+            warnings.append(f"{migration.name} has data statements (like {_shorten(data[0], 60)}) that the "
+                            "squashed migration does not repeat: copy them by hand if new databases need them")
+    description = [f"Squashed {replaces[0]} .. {last.name}: the schema they build, in one go."]
+    text = render_migration(up, down, description, replaces=tuple(
+        f"{name}:{checksum[:_REPLACED_CHECKSUM]}" if checksum else name for name, checksum in zip(replaces, checksums)))
+    slug = f"squashed_{int(replaces[0].split('_', 1)[0]):04d}_{last.number:04d}"  # 0001, also when squashed again
+    kept = os.path.join(directory, REPLACED_FOLDER)
+    if os.path.exists(kept) and not os.path.isdir(kept):
+        raise MigrateError(f"{kept} is not a folder, and squash moves the files it replaces there: move it away "
+                           "first; nothing was written")
+    for migration in chosen:  # (squashing again, the earlier squash's originals are there already)
+        there = os.path.join(kept, migration.name + ".sql")
+        if os.path.exists(there) and not _same_file(there, migration):
+            raise MigrateError(f"{there} exists and differs from {migration.path}: move it away first; "
+                               "nothing was written")
+    result = _make_result(last.number, slug, text, description, warnings, up, down)
+    result = _written(directory, result) if write else result
+    for migration in chosen if write else ():  # only once the squash is safely written
+        try:
+            os.makedirs(kept, exist_ok=True)
+            os.replace(migration.path, os.path.join(kept, migration.name + ".sql"))
+        except OSError as exc:
+            raise MigrateError(f"wrote {result.path} but cannot move {migration.path} to {kept} "
+                               f"({exc.strerror}): move {', '.join(m.path for m in chosen)} there by hand") from None
+    return result
+
+
+def _same_file(path: str, migration: Migration) -> bool:
+    """Whether the file at `path` holds `migration` (its bytes, or its text
+    with other line endings), read as bytes: it need not parse."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except OSError:
+        return False
+    return migration.matches(_checksum(raw)) or migration.matches(_checksum(raw.replace(b"\r\n", b"\n")))
+
+
+# D1 checks each foreign key as its statement runs; `apply` checks them all before
+# COMMIT, so a migration may insert a child row before its parent. Deferred to
+# the end of the file's transaction, D1 does the same (its foreign keys page).
+_D1_DEFERRED = "PRAGMA defer_foreign_keys = on;\n"
+
+
+def export_d1(*, directory: str | os.PathLike = "migrations", out: str | os.PathLike) -> list[str]:
+    """Write the migrations as Cloudflare D1 (wrangler) migration files in
+    `out`: same names, up SQL only. D1 always enforces foreign keys and gives
+    no way to switch them off, so a migration that drops or rebuilds a table
+    other tables reference is refused (its children's rows would cascade away
+    or the DROP would fail). Returns the paths written."""
+    out = _path_argument(out, "the export folder", "--d1 FOLDER")
+    directory = _path_argument(directory, "the migrations directory", "--dir FOLDER")
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise MigrateError(f"{out} is a file, not a folder: pass --d1 with a folder (made if missing); nothing was "
+                           "exported")
+    if os.path.realpath(out) == os.path.realpath(directory):
+        raise MigrateError(f"{out} is the migrations folder: exporting there would overwrite the migrations "
+                           "with their up sections only; choose another folder; nothing was exported")
+    migrations = read_migrations(directory)
+    scratch = _scratch_database()
+    files = []
+    try:
+        for migration in migrations:
+            statements = split_statements(migration.up)
+            _refuse_unrunnable([PlannedStep("apply", migration.name, tuple(statements), migration)], fake=False,
+                               up_only=True)  # D1 runs each file in a transaction of its own too
+            dropped = _cascading_drops(scratch, statements)
+            if dropped:
+                raise MigrateError(f"migration {migration.name} drops or rebuilds table {dropped[0]}, which foreign "
+                                   "keys reference: D1 always enforces foreign keys, so their rows would "
+                                   "cascade away or the drop fail; for D1, make the change by hand in steps it can "
+                                   "run (a new column filled from the old one, instead of a new type), or copy the "
+                                   "children's rows aside, drop and make them again after it; nothing was exported")
+            _drop_temp_objects(scratch, set())  # as apply does after each migration
+            files.append((os.path.join(out, migration.name + ".sql"),
+                          f"-- {migration.name}, exported by migrate.py {__version__} for Cloudflare D1\n"
+                          + _D1_DEFERRED + "".join(_terminated(s) + "\n" for s in statements)))
+    except sqlite3.Error as exc:
+        raise MigrateError(f"migration {migration.name} fails when replayed: {exc}; nothing was exported") from None
+    finally:
+        scratch.close()
+    _write_all(files, out)
+    return [path for path, _ in files]
+
+
+def _write_all(files: list[tuple[str, str]], folder: str) -> None:
+    """Write every (path, text) in `folder`: each goes to a temporary file
+    first, and only once all are written do they take their names; on an
+    error (or Ctrl-C) the temporary files, and the folder if made here, go."""
+    made, temporary, renamed, finished = not os.path.isdir(folder), [], 0, False
+    try:
+        os.makedirs(folder, exist_ok=True)
+        for path, _ in files:
+            if os.path.isdir(path):
+                raise IsADirectoryError(21, "Is a directory", path)
+        for path, text in files:
+            temporary.append(_partial_path(path))
+            with open(temporary[-1], "x", encoding="utf-8") as handle:
+                handle.write(text)
+        for (path, _), written in zip(files, temporary):
+            os.replace(written, path)
+            renamed += 1
+        finished = True
+    except OSError as exc:
+        if renamed:  # (a file system that fails one rename of several: rare)
+            raise MigrateError(f"cannot write {files[renamed][0]}: {exc.strerror}; {renamed} of the {len(files)} "
+                               "files were written, the others are as they were: export again") from None
+        raise MigrateError(f"cannot write {exc.filename or folder}: {exc.strerror}; pass --d1 with a folder "
+                           "you can write to; nothing was exported") from None
+    finally:
+        for written in temporary[renamed:]:
+            with suppress(OSError):
+                os.remove(written)
+        if made and not renamed and not finished:  # (finished with no files: the empty folder made here stays)
+            with suppress(OSError):
+                os.rmdir(folder)
+
+
+def d1_warnings(*, directory: str | os.PathLike = "migrations", out: str | os.PathLike) -> list[str]:
+    """What would surprise in an exported folder: D1 applies every file there
+    it has not recorded, by name, and knows no squashes."""
+    migrations = read_migrations(directory)
+    exported = {m.name + ".sql" for m in migrations}
+    if not os.path.isdir(out):
+        raise MigrateError(f"export folder {out} not found: run `export --d1 {out}` first")
+    warnings = [f"{name} in {out} is not one of the migrations: remove it, or D1 will apply it"
+                for name in sorted(set(os.listdir(out)) - exported) if name.endswith(".sql")]  # as wrangler picks them
+    warnings += [f"{m.name} replaces {len(m.replaces)} migrations, which D1 does not know: a D1 database that "
+                 "applied them would run it again and fail; for such a database use an export from before "
+                 "the squash, in a folder of its own" for m in migrations if m.replaces]
+    return warnings + _defaulted_references(migrations)
+
+
+def _defaulted_references(migrations: list[Migration]) -> list[str]:
+    """Columns added with a foreign key and a default other than NULL, which
+    SQLite refuses with foreign keys on, as D1 always has them, when the
+    table has rows ("Cannot add a REFERENCES column with non-NULL default")."""
+    sections = [split_statements(m.up) for m in migrations]
+    # replayed only as far as the last migration that may add such a column (export speed)
+    last = max((at for at, statements in enumerate(sections)
+                if any(_MAY_ADD_REFERENCE.search(s) for s in statements)), default=-1)
+    warnings, scratch = [], _scratch_database()
+    try:
+        for migration, statements in zip(migrations[:last + 1], sections):
+            for statement, _ in _schema_statements(statements):  # as export_d1 replays them (no rows)
+                scratch.execute(statement)
+            ddl = list(_table_ddl(statements))
+            made = {table for action, table, _ in ddl if action == "create"}  # empty: no rows to refuse it for
+            for action, table, column in ddl:
+                if action == "add column" and table not in made and scratch.execute(
+                        "SELECT 1 FROM pragma_table_xinfo(?) AS c, pragma_foreign_key_list(?) AS fk WHERE c.name = "
+                        "? COLLATE NOCASE AND fk.\"from\" = c.name AND c.dflt_value IS NOT NULL AND "
+                        "upper(c.dflt_value) <> 'NULL'", (table, table, column)).fetchone():
+                    warnings.append(f"{migration.name} adds column {table}.{column} with a foreign key and a "
+                                    "default other than NULL, which D1 refuses when the table has rows: add it "
+                                    "without the default (Optional), fill it, then make it required, in migrations "
+                                    "of their own")
+    finally:
+        scratch.close()
+    return warnings
+
+
+_MAY_ADD_REFERENCE = re.compile(r"\bADD\b.*\bREFERENCES\b", re.I | re.S)
 
 
 # ============================================================================
