@@ -940,6 +940,11 @@ def _sql_type(annotation: object, where: str, home: str) -> str:
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         values = [m.value for m in annotation]
         if values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            huge = next((m for m in annotation if not -2**63 <= m.value < 2**63), None)
+            if huge is not None:  # (SQLite would store it as a REAL, rounded; sqlite3 cannot even bind it)
+                raise MigrateError(f"{where}: enum {annotation.__name__} member {huge.name} = {huge.value} is "
+                                   "outside SQLite's 64-bit integers: give it a smaller value, or make the enum's "
+                                   "values str")
             return "INTEGER"
         if values and all(isinstance(v, str) for v in values):
             return "TEXT"
@@ -1013,6 +1018,9 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
         else:
             sql_type = metadata.get("sql_type") or _sql_type(inner, where, cls.__module__)
             column = f.name
+        if "sql_type" in metadata and target is None and not (
+                sql_type.upper() == "ANY" and _model_option(cls, "__strict__", known_models)):  # (kept as given)
+            _refuse_numbers_for_text(inner, sql_type, where)
         default = f.default if f.default is not dataclasses.MISSING else _NO_DEFAULT
         assigned_key = inner is int and (f.name == "id" or metadata.get("primary_key"))  # None: SQLite assigns it
         if default is None and not nullable and not assigned_key and "default_sql" not in metadata:
@@ -1036,6 +1044,26 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
             default = inner(default)  # written as Decimal(1) is, '1': the same value gives the same default
         fields.append(_Field(cls.__name__, f.name, column, sql_type, nullable, metadata, default, target))
     return fields
+
+
+def _refuse_numbers_for_text(annotation: object, sql_type: str, where: str) -> None:
+    """A str or Decimal field (or an enum of str values) declared with a type
+    of numeric affinity, as STRING, NUMBER, DECIMAL(10,2) or INT are: SQLite
+    stores text that reads as a number as that number (datatype3.html 3.0),
+    so '007' would come back as 7 and Decimal('1.10') as the float 1.1
+    (datatype3.html, "Type Affinity"), also in a STRICT table."""
+    import enum
+    if not isinstance(annotation, type):
+        return
+    text_valued = annotation is str or annotation.__name__ == "Decimal" or (
+        issubclass(annotation, enum.Enum) and list(annotation) and all(isinstance(m.value, str) for m in annotation))
+    affinity = _affinity(sql_type)
+    if text_valued and affinity in ("INTEGER", "REAL", "NUMERIC"):
+        example = "Decimal('1.10') as the float 1.1" if annotation.__name__ == "Decimal" else "'007' as 7"
+        number = " (or annotate the field float, to store numbers)" if annotation.__name__ == "Decimal" else ""
+        raise MigrateError(f"{where}: sql_type {sql_type} has {affinity} affinity, under which SQLite stores text "
+                           f"that reads as a number as that number ({example}): use a text type such as TEXT or "
+                           f"VARCHAR(n){number}")
 
 
 _METADATA_STRINGS = ("sql_type", "collate", "check", "references", "on_delete", "on_update")
@@ -1239,9 +1267,11 @@ def _column_sql(f: _Field, *, is_pk: bool, keys: dict, tables: dict) -> tuple[st
     if "default_sql" in f.metadata:
         default = str(f.metadata["default_sql"])
     elif f.default is not _NO_DEFAULT and f.default is not None and not is_pk:
-        too_big = isinstance(f.default, int) and not isinstance(f.default, bool) and not -2**63 <= f.default < 2**63
+        import enum
+        value = f.default.value if isinstance(f.default, enum.Enum) else f.default  # (what is written)
+        too_big = isinstance(value, int) and not isinstance(value, bool) and not -2**63 <= value < 2**63
         if too_big and _affinity(sql_type) != "REAL":
-            raise MigrateError(f"{where}: default {f.default} is outside SQLite's 64-bit integers (SQLite would "
+            raise MigrateError(f"{where}: default {value} is outside SQLite's 64-bit integers (SQLite would "
                                "store it as a REAL, rounded): use a smaller number, or give it as text")
         default = _python_default(f.default, where)
     collate = f.metadata.get("collate")

@@ -1300,7 +1300,7 @@ class InvisibleAndDestructive(unittest.TestCase):
             @dataclass
             class T:
                 __strict__ = True
-                v: Optional[str] = field(default=None, metadata={"sql_type": "ANY"})
+                v: Optional[bytes] = field(default=None, metadata={"sql_type": "ANY"})  # (a str: refused INTEGER)
                 id: Optional[int] = None
         """
         project.models(strict)

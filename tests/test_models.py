@@ -463,6 +463,35 @@ class Defaults(ModelCase):
     def test_integer_default_beyond_64_bits_is_refused(self):
         self.error("@dataclass\nclass A:\n    x: int = 2**63\n", "model A field x", "outside SQLite's 64-bit integers")
         self.table("@dataclass\nclass A:\n    x: int = -2**63\n    y: int = 2**63 - 1\n    z: float = 2**70\n", "a")
+        big = "import enum\nclass Big(enum.Enum):\n    SMALL = 1\n    HUGE = 2**70\n@dataclass\nclass A:\n"
+        self.error(big + "    x: Big = Big.SMALL\n", "model A field x: enum Big member HUGE = 1180591620717411303424 "
+                   "is outside SQLite's 64-bit integers: give it a smaller value, or make the enum's values str")
+        self.error(big + "    x: Big = field(default=Big.HUGE, metadata={'sql_type': 'INTEGER'})\n",
+                   "model A field x: default 1180591620717411303424 is outside SQLite's 64-bit integers")
+
+    def test_text_in_a_column_of_numeric_affinity_is_refused_for_it_would_become_a_number(self):
+        # '007' would come back 7, and Decimal('1.10') the float 1.1: the digits the field is for
+        for annotation, sql_type, affinity, example in (
+                ("str", "STRING", "NUMERIC", "'007' as 7"), ("str", "INT", "INTEGER", "'007' as 7"),
+                ("Decimal", "DECIMAL(10,2)", "NUMERIC", "Decimal('1.10') as the float 1.1"),
+                ("Decimal", "DOUBLE", "REAL", "Decimal('1.10') as the float 1.1"),
+                ("Code", "NUMBER", "NUMERIC", "'007' as 7")):
+            with self.subTest(annotation=annotation, sql_type=sql_type):
+                self.error("import enum\nfrom decimal import Decimal\nclass Code(enum.Enum):\n    A = '007'\n"
+                           f"@dataclass\nclass A:\n    x: Optional[{annotation}] = field(default=None, "
+                           f"metadata={{'sql_type': '{sql_type}'}})\n",
+                           f"model A field x: sql_type {sql_type} has {affinity} affinity, under which SQLite "
+                           f"stores text that reads as a number as that number ({example}): use a text type such "
+                           "as TEXT or VARCHAR(n)")
+        table = self.table("from decimal import Decimal\n@dataclass\nclass A:\n"
+                           "    a: str = field(metadata={'sql_type': 'VARCHAR(3)'})\n"
+                           "    b: Decimal = field(metadata={'sql_type': 'CLOB'})\n"
+                           "    c: float = field(metadata={'sql_type': 'DECIMAL(10,2)'})\n"  # a number, as meant
+                           "    d: str = field(metadata={'sql_type': 'BLOB'})\n", "a")  # (stored as given)
+        self.assertEqual([c.type for c in table.columns], ["VARCHAR(3)", "CLOB", "DECIMAL(10,2)", "BLOB"])
+        strict = "@dataclass\nclass A:\n    __strict__ = True\n    a: str = field(metadata={'sql_type': '%s'})\n"
+        self.table(strict % "ANY", "a")  # a STRICT table's ANY column keeps text as text; its INTEGER does not
+        self.error(strict % "INTEGER", "model A field a: sql_type INTEGER has INTEGER affinity")
 
 
 class PrimaryKeys(ModelCase):
@@ -811,7 +840,7 @@ class ForeignKeys(ModelCase):
                                 ("unsigned big int", "unsigned big int"), ("TIMESTAMP WITH TIME ZONE", None),
                                 ('"TEXT"', "TEXT"), ("[my type]", "my type")):  # quoted: the name, as SQLite reads it
             with self.subTest(value):
-                table = self.table(f"@dataclass\nclass A:\n    x: str = field(default='', "
+                table = self.table(f"@dataclass\nclass A:\n    x: bytes = field(default=b'', "
                                    f"metadata={{'sql_type': {value!r}}})\n", "a")
                 self.assertEqual(table.columns[0].type, declared or value)
 
