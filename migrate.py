@@ -910,6 +910,19 @@ def _resolve_annotation(cls: type, field_name: str, annotation: object, models: 
     return value
 
 
+def _underlying(annotation: object) -> object:
+    """What an `Annotated[T, ...]` or a `NewType` of T stands for: T, as a
+    type checker reads it (the extra metadata is for other tools)."""
+    import typing
+    while True:
+        if typing.get_origin(annotation) is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif callable(annotation) and hasattr(annotation, "__supertype__"):  # (a class on 3.10+, a function before)
+            annotation = annotation.__supertype__
+        else:
+            return annotation
+
+
 def _split_union(text: str) -> list[str]:
     parts, depth, start = [], 0, 0
     for i, ch in enumerate(text):
@@ -1002,9 +1015,9 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
             raise MigrateError(f"{where}: {f.name} is an option, not a field: write it without an "
                                f"annotation ({f.name} = ...)")
         try:
-            annotation = _resolve_annotation(cls, f.name, f.type, models)
+            annotation = _underlying(_resolve_annotation(cls, f.name, f.type, models))
             inner, nullable = _unwrap_optional(annotation)
-            inner = _resolve_annotation(cls, f.name, inner, models)  # Optional["Model"]
+            inner = _underlying(_resolve_annotation(cls, f.name, inner, models))  # Optional["Model"]
         except Exception as exc:
             raise MigrateError(f"{where}: annotation {f.type!r} cannot be resolved: {exc}") from None
         target = inner if isinstance(inner, type) and inner in known_models else None

@@ -277,6 +277,32 @@ class Columns(ModelCase):
         """, "thing", header=False)
         self.assertEqual([(c.name, c.notnull) for c in table.columns], [("a", False), ("b", False)])
 
+    def test_annotated_and_newtype_stand_for_the_type_they_wrap(self):
+        for header in (True, False):  # string annotations (the future import) and objects
+            with self.subTest(future_import=header):
+                schema = self.schema("""
+                    from dataclasses import dataclass, field
+                    from typing import Annotated, NewType, Optional
+                    UserId = NewType("UserId", int)
+                    Name = NewType("Name", str)
+                    @dataclass
+                    class Team:
+                        id: UserId
+                    @dataclass
+                    class Member:
+                        owner: UserId
+                        name: Annotated[Name, "checked by the form"] = Name("x")
+                        nick: Optional[Annotated[str, "free text"]] = None
+                        team: Annotated[Optional[Team], "the member's team"] = None
+                        score: Annotated[int, "points"] = field(default=0, metadata={"check": "score >= 0"})
+                        id: Optional[int] = None
+                """, header=header)
+                self.assertEqual([c.definition for c in schema.table("member").columns], [
+                    '"owner" INTEGER NOT NULL', "\"name\" TEXT NOT NULL DEFAULT 'x'", '"nick" TEXT',
+                    '"team_id" INTEGER REFERENCES "team" ("id")',
+                    '"score" INTEGER NOT NULL DEFAULT 0 CHECK (score >= 0)', '"id" INTEGER PRIMARY KEY'])
+                self.assertEqual(schema.table("team").rowid_alias, "id")
+
     def test_unsupported_annotation_names_model_and_field(self):
         self.error("""
             @dataclass
