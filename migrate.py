@@ -978,6 +978,9 @@ def _sql_type(annotation: object, where: str, home: str) -> str:
         raise MigrateError(f"{where}: {shown} is a dataclass from module {annotation.__module__}, and only those "
                            "defined in the models module are models: define it there (a model imported from "
                            "elsewhere is no table here), or give the column metadata={'references': ...}")
+    if type(annotation).__name__ == "TypeVar":  # from a Generic[T] base class
+        raise MigrateError(f"{where}: its annotation is the type variable {annotation!r} of a generic base class, "
+                           "which a table cannot hold: declare the field again in the model with a type such as int or str")
     shown = shown or _MODELS_MODULE_NAME.sub("", repr(annotation))  # typing.List[Tag], not the module's name
     raise MigrateError(f"{where}: unsupported annotation {shown}; use int, str, float, "
                        "bytes, bool, datetime, date, time, Decimal, UUID, an Enum or a model, "
@@ -1050,7 +1053,7 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
                                "class body), so every make would write a new default; for the time a row is "
                                f"inserted use metadata={{'default_sql': '{sql}'}}")
         if checked and not _default_fits(inner, default):
-            a = "an" if inner.__name__[:1].lower() in "aeiou" else "a"
+            a = "an" if inner.__name__[:1].lower() in "aeio" else "a"  # (a UUID)
             raise MigrateError(f"{where}: default {default!r} is not {a} {inner.__name__}: give it {a} "
                                f"{inner.__name__} (or metadata={{'default_sql': ...}} for an SQL expression)")
         if checked and getattr(inner, "__name__", "") == "Decimal" and isinstance(default, int):

@@ -319,6 +319,19 @@ class Columns(ModelCase):
                 tags: List[Tag]
         """, "model Thing field tags: unsupported annotation typing.List[Tag];")  # not the module's name
 
+    def test_a_field_typed_by_a_generic_bases_type_variable_says_so(self):
+        self.error("""
+            from typing import Generic, TypeVar
+            T = TypeVar("T")
+            @dataclass
+            class _Box(Generic[T]):
+                content: T
+            @dataclass
+            class IntBox(_Box[int]):
+                id: Optional[int] = None
+        """, "model IntBox field content: its annotation is the type variable ~T of a generic base class, which a "
+             "table cannot hold: declare the field again in the model with a type such as int or str")
+
     def test_a_reference_to_a_dataclass_without_a_table_says_why_it_has_none(self):
         for base, why in (("@dataclass\nclass Owner:\n    __abstract__ = True\n    id: int\n", "__abstract__ = True"),
                           ("@dataclass\nclass _Owner:\n    id: int\nOwner = _Owner\n", "its name starts with _")):
@@ -436,6 +449,7 @@ class Defaults(ModelCase):
             with self.subTest(f"{annotation} = {default}"):
                 self.error(f"{header}@dataclass\nclass A:\n    x: {annotation} = {default}\n", "model A field x",
                            "is not a")
+        self.error(f"{header}@dataclass\nclass A:\n    x: uuid.UUID = 3\n", "default 3 is not a UUID: give it a UUID")
         self.table(f"{header}@dataclass\nclass B:\n    c: Color = 1\n", "b")  # a member's value is fine
         table = self.table(f"{header}@dataclass\nclass A:\n    c: Color = Color.RED\n    d: decimal.Decimal = 2\n"
                            "    t: datetime.date = datetime.date(2026, 1, 1)\n", "a")
