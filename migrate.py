@@ -5120,17 +5120,20 @@ def _unparsable(statements: list[str], probe: sqlite3.Connection) -> tuple[str, 
     return None
 
 
-_PROBE = threading.local()  # an empty database in memory per thread, for _down_failure
+_PROBE: list = []  # the empty database in memory that _down_failure parses in, made once, for every thread
+_PROBE_LOCK = threading.Lock()
 
 
 @lru_cache(maxsize=4096)
 def _down_failure(down: str) -> tuple[str, str] | None:
     """_unparsable of a down section; each text is parsed once (apply plans
     twice when it makes the database)."""
-    probe = getattr(_PROBE, "conn", None)
-    if probe is None:
-        probe = _PROBE.conn = sqlite3.connect(":memory:", isolation_level=None)
-    return _unparsable(split_statements(down), probe)
+    with _PROBE_LOCK:
+        if not _PROBE:
+            import atexit
+            _PROBE.append(sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False))
+            atexit.register(_PROBE[0].close)  # (Python 3.13 warns of a connection left open: ResourceWarning)
+        return _unparsable(split_statements(down), _PROBE[0])
 
 
 def _refuse_unrunnable(steps, *, fake: bool, up_only: bool = False, parse_downs: bool = True) -> None:

@@ -6,12 +6,13 @@ import re
 import signal
 import sys
 import sqlite3
+import subprocess
 import threading
 import time
 import types
 import unittest
 
-from tests.support import Project, migrate, normalised_schema, table_dump
+from tests.support import ROOT, Project, cli_environment, migrate, normalised_schema, table_dump
 
 POLLS = """
 @dataclass
@@ -1336,6 +1337,20 @@ class Connections(unittest.TestCase):
         conn = sqlite3.connect(project.db)
         self.addCleanup(conn.close)
         return project, conn
+
+    @unittest.skipIf(sys.version_info < (3, 13), "Python warns of a connection left open from 3.13 on")
+    def test_no_connection_is_left_open_for_python_to_warn_about(self):
+        project, conn = self.polls_and_a_connection()
+        script = (f"import sys, threading; sys.path.insert(0, {ROOT!r}); import migrate\n"
+                  "def run():\n"
+                  f"    migrate.apply({project.db!r}, directory={project.directory!r})\n"
+                  f"    assert migrate.check({project.db!r}, models={project.models_path!r}, "
+                  f"directory={project.directory!r}) == []\n"
+                  f"    migrate.revert({project.db!r}, directory={project.directory!r})\n"
+                  "thread = threading.Thread(target=run)\nthread.start()\nthread.join()\nrun()\n")
+        result = subprocess.run([sys.executable, "-X", "dev", "-W", "error::ResourceWarning", "-c", script],
+                                capture_output=True, text=True, env=cli_environment(), timeout=120)
+        self.assertEqual((result.returncode, result.stderr), (0, ""))
 
     def test_a_database_path_that_is_a_link_into_a_missing_folder_says_so(self):
         project = Project(self)
