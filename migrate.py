@@ -980,7 +980,8 @@ def _sql_type(annotation: object, where: str, home: str) -> str:
                            "elsewhere is no table here), or give the column metadata={'references': ...}")
     if type(annotation).__name__ == "TypeVar":  # from a Generic[T] base class
         raise MigrateError(f"{where}: its annotation is the type variable {annotation!r} of a generic base class, "
-                           "which a table cannot hold: declare the field again in the model with a type such as int or str")
+                           "which a table cannot hold: declare the field again in the model with a type such as int "
+                           "or str")
     shown = shown or _MODELS_MODULE_NAME.sub("", repr(annotation))  # typing.List[Tag], not the module's name
     raise MigrateError(f"{where}: unsupported annotation {shown}; use int, str, float, "
                        "bytes, bool, datetime, date, time, Decimal, UUID, an Enum or a model, "
