@@ -133,8 +133,9 @@ class Directory(unittest.TestCase):
         for command in ("status", "apply", "check"):
             with self.subTest(command):  # (apply said "the statement before its `-- migrate:down` line has no `;`")
                 result = self.project.cli(command, "--no-models" if command == "check" else "-q")
-                self.assertEqual((result.returncode, result.stderr), (1, "error: migration file migrations/0002_merge.sql has a merge "
-                                 "conflict left in it (line 3: '<<<<<<< HEAD'): resolve it, then run make --check\n"))
+                self.assertEqual((result.returncode, result.stderr), (1, "error: migration file "
+                                 "migrations/0002_merge.sql has a merge conflict left in it (line 3: '<<<<<<< HEAD'): "
+                                 "resolve it, then run make --check\n"))
         self.assertFalse(os.path.exists(self.project.db))
         self.project.write_migration("0002_merge", "-- migrate:up\nINSERT INTO q VALUES ('\n<<<<<<< a\n=======\n');\n")
         self.assertEqual(len(migrate.read_migrations(self.project.directory)), 2)  # no >>>>>>> line: a string
