@@ -6786,6 +6786,20 @@ def _revert_notes(down: str, migration: Migration | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(warned(down) + [w for w in warned(header) if w.startswith("reverting keeps ")]))
 
 
+def _another_folders_file(migration: Migration, record: _Record) -> str | None:
+    """How an applied migration's file and its record differ when they make
+    no table in common: then the file is likely another folder's of the same
+    name (a plugin's 0001_initial, a wrong --dir or --db), and accepting it as
+    an edit would record it in place of this database's own."""
+    if record.up is None or record.up == _ADOPTED:
+        return None
+    made_now, made_then = (sorted({name for action, name, _ in _table_ddl(split_statements(sql)) if action == "create"})
+                           for sql in (migration.up, record.up))
+    if not made_now or not made_then or set(made_now) & set(made_then):
+        return None
+    return f"it makes table {', '.join(made_now)}, where that one made {', '.join(made_then)}"
+
+
 def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed,
                    fake: bool = False) -> list[PlannedStep]:
     """What to revert (last first), then what to apply, to reach `target`,
@@ -6798,7 +6812,14 @@ def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed,
     changed = [n for n in sorted(applied, key=_order)
                if n in migrations and not _as_applied(migrations[n], applied[n])]
     if changed and not reverting and not allow_changed:
-        raise MigrateError(f"migration file {migrations[changed[0]].path} changed since it was applied "
+        migration, record = migrations[changed[0]], applied[changed[0]]
+        others = _another_folders_file(migration, record)
+        if others:
+            raise MigrateError(f"migration file {migration.path} is not the {migration.name} this database applied "
+                               f"({others}): pass --dir with this database's migrations folder, or --db with this "
+                               "folder's database (or, if the file was rewritten on purpose, --allow-changed); nothing "
+                               "was changed")
+        raise MigrateError(f"migration file {migration.path} changed since it was applied "
                            "(its checksum differs): restore it (e.g. git checkout), or pass "
                            "--allow-changed to accept the edit (it will not be re-run); nothing was changed")
     names = sorted(set(migrations) | set(applied), key=_order)
@@ -7328,7 +7349,10 @@ def _disagreements(db, models: str | None, directory: str, migrations: list[Migr
                     problems.append(f"applied migration {name} has no file in {directory}"
                                     + (f" ({same} has its content: rename it back)" if same else ""))
                 elif not _as_applied(by_name[name], applied[name]):
-                    problems.append(f"migration file {by_name[name].path} changed since it was applied: restore "
+                    others = _another_folders_file(by_name[name], applied[name])
+                    problems.append(f"migration file {by_name[name].path} is not the {name} this database applied "
+                                    f"({others}): is --dir its migrations folder, and --db its database?" if others else
+                                    f"migration file {by_name[name].path} changed since it was applied: restore "
                                     "it, or record the edit with apply --allow-changed")
             files = [m for m in by_name.values() if m.name in applied]
             if all(name in by_name and _as_applied(by_name[name], applied[name]) for name in applied):

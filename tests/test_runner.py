@@ -1112,6 +1112,25 @@ class AllowChanged(unittest.TestCase):
     def recorded(self):
         return self.project.query("SELECT checksum, down_sql FROM _migrations WHERE name = '0001_t'")
 
+    def test_another_folders_file_of_the_same_name_is_said_to_be_one_not_an_edit_to_accept(self):
+        # a plugin's own 0001 (or a wrong --dir): accepting it would record it over the database's own
+        plugin = os.path.join(self.project.root, "plugin")
+        os.mkdir(plugin)
+        with open(os.path.join(plugin, "0001_t.sql"), "w") as handle:
+            handle.write("-- migrate:up\nCREATE TABLE plug (x);\nCREATE TABLE plug_log (x);\n-- migrate:down\n"
+                         "DROP TABLE plug_log;\nDROP TABLE plug;\n")
+        said = (f"migration file {plugin}/0001_t.sql is not the 0001_t this database applied (it makes table plug, "
+                "plug_log, where that one made t)")
+        with self.assertRaisesRegex(migrate.MigrateError, re.escape(said) + r": pass --dir with this database's "
+                                    r"migrations folder, or --db with this folder's database \(or, if the file was "
+                                    r"rewritten on purpose, --allow-changed\); nothing was changed$"):
+            migrate.apply(self.project.db, directory=plugin)
+        self.assertEqual(migrate.check(self.project.db, models=None, directory=plugin),
+                         [said + ": is --dir its migrations folder, and --db its database?"])
+        self.assertEqual(self.recorded(), self.before)
+        with self.assertRaisesRegex(migrate.MigrateError, "0001_t.sql changed since it was applied"):
+            self.project.apply()  # an edit that keeps a table it made: an edit
+
     def test_a_revert_failing_on_the_recorded_down_sql_says_how_to_use_the_fixed_file(self):
         with self.assertRaises(migrate.MigrateError) as caught:
             self.project.revert()
