@@ -3528,6 +3528,26 @@ def _added_column_hint(message: str) -> str:
     return " (a -- comment before the statement's `;` went into the table's definition: put the `;` first)"
 
 
+_NO_SUCH_FUNCTION = re.compile(r"no such function: (\w+)")
+
+
+def _execute_with_stand_ins(scratch: sqlite3.Connection, statement: str) -> None:
+    """Run a statement on a scratch database. A function SQLite does not
+    know is the application's (a data migration that calls a Python function
+    registered with conn.create_function, run by migrate.apply(conn)): it
+    gets a stand-in that returns NULL, as the replay only builds the schema."""
+    for _ in range(16):  # (once per function the statement calls)
+        try:
+            scratch.execute(statement)
+            return
+        except sqlite3.OperationalError as exc:
+            missing = _NO_SUCH_FUNCTION.fullmatch(str(exc))
+            if not missing:
+                raise
+            scratch.create_function(missing.group(1), -1, lambda *arguments: None)
+    scratch.execute(statement)
+
+
 def _replay_migration(scratch: sqlite3.Connection, migration: Migration, statements: list[str]) -> None:
     """Run a migration's statements on a scratch database. Of what apply
     refuses, what would reach other files or the migrations table (not in
@@ -3548,7 +3568,7 @@ def _replay_migration(scratch: sqlite3.Connection, migration: Migration, stateme
                                    f"{_shorten(statement)}; remove it from {the_file} (run it by hand outside "
                                    f"migrations){edited}")
             try:
-                scratch.execute(statement)
+                _execute_with_stand_ins(scratch, statement)
             except sqlite3.Error as exc:
                 hint = (" (if the table is made outside the migrations, by the application or another tool, make "
                         "it in one too, with CREATE TABLE IF NOT EXISTS before this statement, and give it a model "
@@ -6288,7 +6308,7 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
                 doing = "reverting migration" if step.action == "revert" else "migration"
                 hints = (_null_hint(str(exc), reverting=step.action == "revert")
                          + _adopt_hint(str(exc), step, first=create_table) + _dependent_hint(str(exc))
-                         + _reading_hint(str(exc)) + _added_column_hint(str(exc))
+                         + _reading_hint(str(exc)) + _added_column_hint(str(exc)) + _function_hint(str(exc))
                          + _duplicates_hint(str(exc), statement, reverting=step.action == "revert")
                          + _edited_down_hint(step)
                          + _readonly_hint(exc, conn))
@@ -6319,6 +6339,15 @@ def _reading_hint(message: str) -> str:
         return ""
     return (" (a cursor of the connection is still reading that table: read it to its end or close it first; "
             "or another connection sharing its cache is: give each its own connection)")
+
+
+def _function_hint(message: str) -> str:
+    """A function SQLite does not know: the application's own, for a data
+    migration, which a connection that has it must run (_execute_with_stand_ins)."""
+    if not _NO_SUCH_FUNCTION.fullmatch(message):
+        return ""
+    return (" (if it is a function your application defines, apply from the application, on a connection that "
+            "has it: conn.create_function(...), then migrate.apply(conn))")
 
 
 def _dependent_hint(message: str) -> str:

@@ -105,6 +105,30 @@ class ApplyAndRevert(unittest.TestCase):
                          [("seeded; with semicolon",)])
         self.assertTrue(self.project.make().operations == ())
 
+    def test_a_data_migration_calling_the_applications_python_function_runs_on_its_connection(self):
+        # Django's RunPython: make and check replay it with a stand-in; only the application can apply it
+        self.project.write_migration("0002_slugs", "-- migrate:up\nALTER TABLE question ADD COLUMN slug TEXT;\n"
+                                     "INSERT INTO question (question_text, slug) VALUES ('Seed me', "
+                                     "slugify('Seed me'));\n"
+                                     "UPDATE question SET slug = slugify(question_text) || suffix(id, 'x');\n"
+                                     "-- migrate:down\nALTER TABLE question DROP COLUMN slug;\n")
+        result = self.project.cli("apply")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("failed: no such function: slugify in statement: INSERT INTO question (question_text, slug) "
+                      "VALUES ('Seed me', slugify('Seed me')) (if it is a function your application defines, apply "
+                      "from the application, on a connection that has it: conn.create_function(...), then "
+                      "migrate.apply(conn)); it was rolled back", result.stderr)
+        conn = sqlite3.connect(self.project.db)
+        self.addCleanup(conn.close)
+        conn.create_function("slugify", 1, lambda text: text.lower().replace(" ", "-"))
+        conn.create_function("suffix", 2, lambda number, text: f"-{number}{text}")
+        self.assertEqual([s.name for s in migrate.apply(conn, directory=self.project.directory)], ["0002_slugs"])
+        self.assertEqual(self.project.query("SELECT slug FROM question"), [("seed-me-1x",)])
+        self.project.models(POLLS.replace("question_text: str", "question_text: str\n    slug: Optional[str] = None"))
+        self.assertEqual(self.project.make(write=False).operations, ())  # replayed with stand-ins
+        self.assertEqual(migrate.check(self.project.db, models=self.project.models_path,
+                                       directory=self.project.directory), [])
+
     def test_migration_without_down_section_is_irreversible_but_empty_down_is_a_no_op(self):
         self.project.apply()
         self.project.write_migration("0002_seed", "-- migrate:up\nINSERT INTO question (question_text) VALUES ('x');\n")
