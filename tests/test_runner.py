@@ -1381,6 +1381,18 @@ class Connections(unittest.TestCase):
         self.addCleanup(conn.close)
         return project, conn
 
+    def test_a_copy_of_a_migrated_database_made_with_backup_is_up_to_date(self):
+        # the README's recipe for tests: apply once, copy for each test
+        project, _ = self.polls_and_a_connection()
+        migrated = sqlite3.connect(":memory:")
+        self.addCleanup(migrated.close)
+        migrate.apply(migrated, directory=project.directory, atomic=True)
+        copy = sqlite3.connect(":memory:")
+        self.addCleanup(copy.close)
+        migrated.backup(copy)
+        self.assertEqual(migrate.apply(copy, directory=project.directory), [])
+        self.assertEqual(migrate.check(copy, models=project.models_path, directory=project.directory), [])
+
     @unittest.skipIf(sys.version_info < (3, 13), "Python warns of a connection left open from 3.13 on")
     def test_no_connection_is_left_open_for_python_to_warn_about(self):
         project, conn = self.polls_and_a_connection()
