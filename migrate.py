@@ -8660,12 +8660,21 @@ _OTHER_TOOLS_COMMANDS = {
 
 
 def _refuse_other_tools_command(parser, argv: list[str]) -> None:
-    """`migrate.py makemigrations`, `upgrade`: name ours (argparse would list the choices)."""
+    """`migrate.py makemigrations`, `upgrade`: name ours; `aply`: the one
+    meant (argparse would list the choices)."""
     known = _OTHER_TOOLS_COMMANDS.get(argv[0] if argv else "")
     if known:
         whose, command, hint = known
         parser.error(f"no command {argv[0]}: {whose} {argv[0]} is `{command}` here: python migrate.py "
                      f"{command}{hint}")
+    if argv and not argv[0].startswith("-") and argv[0] not in _HANDLERS:
+        import difflib
+        meant = difflib.get_close_matches(argv[0].lower(), list(_HANDLERS), n=1)
+        if meant:
+            parser.error(f"no command {argv[0]}: did you mean {meant[0]}? (python migrate.py {meant[0]})")
+    if argv[:1] == ["make"] and any(arg == "--name" or arg.startswith("--name=") for arg in argv):
+        parser.error("make takes the name without --name (Django's makemigrations --name): python migrate.py "
+                     "make NAME")
 
 
 def _refuse_option_before_command(parser, argv: list[str]) -> None:

@@ -475,6 +475,11 @@ class Errors(unittest.TestCase):
                                    ("stamp", "Alembic's", "apply --fake TARGET")):
             self.assert_one_line_error(self.project.cli(other, "polls"), f"no command {other}: {whose} {other} "
                                        f"is `{ours}` here: python migrate.py {ours}", code=2)
+        for typo, meant in (("aply", "apply"), ("stauts", "status"), ("Revert", "revert")):
+            self.assert_one_line_error(self.project.cli(typo), f"no command {typo}: did you mean {meant}? "
+                                       f"(python migrate.py {meant})", code=2)
+        self.assert_one_line_error(self.project.cli("make", "--name", "add_tags"), "make takes the name without "
+                                   "--name (Django's makemigrations --name): python migrate.py make NAME", code=2)
         for args in (("sql",), ("apply", "--timeout", "abc"), ("frobnicate",), (),
                      ("status", "-q", "-v"), ("make", "--verbose", "--quiet"),
                      ("sql", "1", "--db", "x.db"), ("apply", "-v"), ("squash", "--models", "m.py")):
