@@ -54,7 +54,7 @@ import sqlite3
 import sys
 import threading
 import time
-from collections import Counter, namedtuple
+from collections import ChainMap, Counter, namedtuple
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
@@ -761,12 +761,10 @@ def _describe_exception(exc: BaseException, path: str = "") -> str:
 
 
 def _home_names(cls: type) -> dict:
-    """The names a class's string annotations use: its module's. For one
-    made by make_dataclass before 3.12 (module "types"), those of every
-    module that holds it, the later imported ones first (the models module
-    imports the one that made it, if another did)."""
-    if cls.__module__ != "types":
-        return dict(vars(sys.modules[cls.__module__]))
+    """The names the string annotations of a class made by make_dataclass
+    before 3.12 (module "types") use: those of every module that holds it,
+    the later imported ones first (the models module imports the one that
+    made it, if another did)."""
     names = {}
     for module in list(sys.modules.values()):
         if module is not None and hasattr(module, "__dict__") and module.__name__ != "types" \
@@ -892,12 +890,12 @@ def _resolve_annotation(cls: type, field_name: str, annotation: object, models: 
     if not isinstance(annotation, str):
         return annotation
     owner = next((k for k in cls.__mro__ if field_name in k.__dict__.get("__annotations__", {})), cls)
-    namespace = _home_names(owner)
-    namespace.update(models)
     annotated = owner.__dict__.get("__annotations__", {})  # (a field's default is no type, even if named like one)
-    namespace.update((k, v) for k, v in vars(owner).items() if isinstance(v, type) and k not in annotated)  # nested
+    nested = {k: v for k, v in vars(owner).items() if isinstance(v, type) and k not in annotated}
+    # The module's own names, not a copy per field: with many models, copies made loading them quadratic.
+    home = vars(sys.modules[owner.__module__]) if owner.__module__ != "types" else _home_names(owner)
     try:
-        value = eval(annotation, namespace)  # noqa: S307: the user's own annotation
+        value = eval(annotation, home, ChainMap(nested, models))  # noqa: S307: the user's own annotation
     except TypeError:
         # `int | None` as a string on Python 3.9: evaluate each side.
         parts = _split_union(annotation)
