@@ -2916,7 +2916,24 @@ def _squash_problem(migrations: list[Migration]) -> str | None:
 
 
 # What git leaves in a file both branches changed: all three lines, in order.
-_CONFLICT_MARKERS = re.compile(r"^(<{7} .*?)\r?$.*?^={7}\r?$.*?^>{7} ", re.M | re.S)
+_CONFLICT_MARKERS = [re.compile(r"^<{7} [^\r\n]*", re.M), re.compile(r"^={7}\r?$", re.M), re.compile(r"^>{7} ", re.M)]
+
+
+def _merge_conflict(text: str) -> re.Match | None:
+    """The first line of a merge conflict left in the text, if one is: a
+    `<<<<<<< ` line, then a `=======` one, then a `>>>>>>> ` one. Each is
+    searched for once, from the one before: the first `<<<<<<<` has the
+    most text after it, so if it starts no conflict, none does."""
+    if "<<<<<<<" not in text:
+        return None
+    found, position = [], 0
+    for marker in _CONFLICT_MARKERS:
+        match = marker.search(text, position)
+        if match is None:
+            return None
+        found.append(match)
+        position = match.end()
+    return found[0]
 
 
 def _read_migration(path: str, number: int) -> Migration:
@@ -2942,10 +2959,10 @@ def _read_migration(path: str, number: int) -> Migration:
     if "\r" in text and "\n" not in text:
         raise MigrateError(f"migration file {path} ends its lines with CR alone (an old Mac format), where an SQL "
                            "`--` comment and a section marker line do not end: save it with LF (or CRLF) line endings")
-    conflict = _CONFLICT_MARKERS.search(text)
+    conflict = _merge_conflict(text)
     if conflict:  # (else SQLite's syntax error, or a marker missing, would hide it)
         raise MigrateError(f"migration file {path} has a merge conflict left in it (line "
-                           f"{text.count(chr(10), 0, conflict.start()) + 1}: {conflict.group(1)!r}): resolve it, "
+                           f"{text.count(chr(10), 0, conflict.start()) + 1}: {conflict.group()!r}): resolve it, "
                            "then run make --check")
     up, down = parse_sections(text, path)
     replaces = _REPLACES.search(text.split("-- migrate:up", 1)[0])
