@@ -1062,23 +1062,24 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
 
 
 def _refuse_numbers_for_text(annotation: object, sql_type: str, where: str) -> None:
-    """A str or Decimal field (or an enum of str values) declared with a type
-    of numeric affinity, as STRING, NUMBER, DECIMAL(10,2) or INT are: SQLite
-    stores text that reads as a number as that number (datatype3.html 3.0),
-    so '007' would come back as 7 and Decimal('1.10') as the float 1.1
-    (datatype3.html, "Type Affinity"), also in a STRICT table."""
+    """A str field (or an enum of str values) declared with a type of
+    numeric affinity, as STRING, NUMBER, DECIMAL(10,2) or INT are: SQLite
+    stores text that reads as a number as that number, so '007' would come
+    back as 7 (datatype3.html, "Type Affinity"), in a STRICT table too. Not
+    types named for dates, times, booleans or JSON, whose text reads as no
+    number; nor a Decimal field, whose value a number keeps (Django stores
+    one so), but for trailing zeros and digits past the 15th."""
     import enum
     if not isinstance(annotation, type):
         return
-    text_valued = annotation is str or annotation.__name__ == "Decimal" or (
-        issubclass(annotation, enum.Enum) and list(annotation) and all(isinstance(m.value, str) for m in annotation))
+    text = issubclass(annotation, str) or (issubclass(annotation, enum.Enum) and list(annotation)
+                                           and all(isinstance(member.value, str) for member in annotation))
     affinity = _affinity(sql_type)
-    if text_valued and affinity in ("INTEGER", "REAL", "NUMERIC"):
-        example = "Decimal('1.10') as the float 1.1" if annotation.__name__ == "Decimal" else "'007' as 7"
-        number = " (or annotate the field float, to store numbers)" if annotation.__name__ == "Decimal" else ""
+    named_for_text = affinity == "NUMERIC" and re.search(r"DATE|TIME|BOOL|JSON", sql_type, re.I)
+    if text and affinity in ("INTEGER", "REAL", "NUMERIC") and not named_for_text:
         raise MigrateError(f"{where}: sql_type {sql_type} has {affinity} affinity, under which SQLite stores text "
-                           f"that reads as a number as that number ({example}): use a text type such as TEXT or "
-                           f"VARCHAR(n){number}")
+                           "that reads as a number as that number ('007' as 7): use a text type such as TEXT or "
+                           "VARCHAR(n)")
 
 
 _METADATA_STRINGS = ("sql_type", "collate", "check", "references", "on_delete", "on_update")
