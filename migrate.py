@@ -976,10 +976,6 @@ def _sql_type(annotation: object, where: str, home: str) -> str:
         raise MigrateError(f"{where}: {shown} is a dataclass from module {annotation.__module__}, and only those "
                            "defined in the models module are models: define it there (a model imported from "
                            "elsewhere is no table here), or give the column metadata={'references': ...}")
-    if type(annotation).__name__ == "TypeVar":  # from a Generic[T] base class
-        raise MigrateError(f"{where}: its annotation is the type variable {annotation!r} of a generic base class, "
-                           "which a table cannot hold: declare the field again in the model with a type such as int "
-                           "or str")
     shown = shown or _MODELS_MODULE_NAME.sub("", repr(annotation))  # typing.List[Tag], not the module's name
     raise MigrateError(f"{where}: unsupported annotation {shown}; use int, str, float, "
                        "bytes, bool, datetime, date, time, Decimal, UUID, an Enum or a model, "
@@ -1022,6 +1018,13 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
             inner = _underlying(_resolve_annotation(cls, f.name, inner, models))  # Optional["Model"]
         except Exception as exc:
             raise MigrateError(f"{where}: annotation {f.type!r} cannot be resolved: {exc}") from None
+        if type(inner).__name__ == "TypeVar":  # a Generic[T] class's
+            fix = ("make this generic class no table (__abstract__ = True, or a name that starts with _) and "
+                   "declare the field with its type in the models that subclass it"
+                   if f.name in cls.__dict__.get("__annotations__", {}) else
+                   "declare the field again in the model with its type, such as int or str")
+            raise MigrateError(f"{where}: its annotation is the type variable {inner!r}, which a table cannot hold: "
+                               f"{fix}")
         target = inner if isinstance(inner, type) and inner in known_models else None
         metadata = dict(f.metadata)
         _check_metadata(metadata, where)

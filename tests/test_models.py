@@ -320,17 +320,23 @@ class Columns(ModelCase):
         """, "model Thing field tags: unsupported annotation typing.List[Tag];")  # not the module's name
 
     def test_a_field_typed_by_a_generic_bases_type_variable_says_so(self):
-        self.error("""
+        generic = """
             from typing import Generic, TypeVar
             T = TypeVar("T")
             @dataclass
-            class _Box(Generic[T]):
+            class %sBox(Generic[T]):
                 content: T
             @dataclass
-            class IntBox(_Box[int]):
+            class IntBox(%sBox[int]):
                 id: Optional[int] = None
-        """, "model IntBox field content: its annotation is the type variable ~T of a generic base class, which a "
-             "table cannot hold: declare the field again in the model with a type such as int or str")
+        """
+        self.error(generic % ("_", "_"), "model IntBox field content: its annotation is the type variable ~T, "
+                   "which a table cannot hold: declare the field again in the model with its type, such as int or str")
+        self.error(generic % ("", ""), "model Box field content: its annotation is the type variable ~T, which a "
+                   "table cannot hold: make this generic class no table (__abstract__ = True, or a name that starts "
+                   "with _) and declare the field with its type in the models that subclass it")
+        fixed = (generic % ("_", "_")).replace("id: Optional", "content: int = 0\n                id: Optional")
+        self.assertEqual([c.name for c in self.table(fixed, "int_box").columns], ["content", "id"])
 
     def test_a_reference_to_a_dataclass_without_a_table_says_why_it_has_none(self):
         for base, why in (("@dataclass\nclass Owner:\n    __abstract__ = True\n    id: int\n", "__abstract__ = True"),
