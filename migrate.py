@@ -791,10 +791,29 @@ def model_classes(module) -> list[type]:
             raise MigrateError(f"model {cls.__name__} subclasses the dataclass {base} but is not a dataclass "
                                "itself, so its own fields would be left out: add @dataclass (or start its name "
                                "with _ if it is no model)")
+        _refuse_fields_of_a_plain_base(cls)
         if not isinstance(cls.__dict__.get("__abstract__", False), bool):
             raise MigrateError(f"model {cls.__name__}: __abstract__ must be True or False, not "
                                f"{cls.__dict__['__abstract__']!r}")
     return list(dict.fromkeys(cls for cls in classes if not cls.__dict__.get("__abstract__", False)))
+
+
+def _refuse_fields_of_a_plain_base(cls: type) -> None:
+    """A base class that is no dataclass (a mixin such as Timestamped with
+    `created: str = ""`): @dataclass takes no fields from it, so its columns
+    would be left out without a word."""
+    import dataclasses
+    fields = {f.name for f in dataclasses.fields(cls)}
+    for base in cls.__mro__[1:]:
+        if "__dataclass_fields__" in base.__dict__ or base.__module__ in ("builtins", "typing", "abc"):
+            continue
+        left_out = [name for name, annotation in base.__dict__.get("__annotations__", {}).items()
+                    if name not in fields and name not in _MODEL_OPTIONS
+                    and "ClassVar" not in str(annotation) and "InitVar" not in str(annotation)]
+        if left_out:
+            raise MigrateError(f"model {cls.__name__} field {left_out[0]}: it is declared in {base.__name__}, "
+                               "which is not a dataclass, so @dataclass leaves it out of the model (no column): "
+                               f"add @dataclass to {base.__name__}")
 
 
 # A model's class options: set on the model or inherited from a base, as the

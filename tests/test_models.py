@@ -873,6 +873,18 @@ class ForeignKeys(ModelCase):
                            "pet")  # no fields of its own to leave out: a table of the same fields
         self.assertEqual([c.name for c in table.columns], ["name"])
 
+    def test_a_field_of_a_base_that_is_no_dataclass_is_an_error_not_a_column_left_out(self):
+        mixin = ("from typing import ClassVar\nclass Timestamped:\n    kind: ClassVar[str] = 'post'\n%s"
+                 "@dataclass\nclass Post(Timestamped):\n    title: str = ''\n    id: Optional[int] = None\n")
+        self.error(mixin % "    created: str = ''\n", "model Post field created: it is declared in Timestamped, "
+                   "which is not a dataclass, so @dataclass leaves it out of the model (no column): add @dataclass "
+                   "to Timestamped")
+        table = self.table((mixin % "    created: str = ''\n").replace("class Timestamped", "@dataclass\nclass "
+                                                                         "Timestamped"), "post")
+        self.assertEqual([c.name for c in table.columns], ["created", "title", "id"])
+        table = self.table(mixin % "    __strict__: bool = False\n", "post")  # options and ClassVars are no fields
+        self.assertEqual([c.name for c in table.columns], ["title", "id"])
+
     def test_sql_type_is_a_type_name_alone_as_sqlite_reads_it(self):
         for value in ("VARCHAR(20), owner TEXT", "INTEGER PRIMARY KEY", "INT REFERENCES nosuch", "TEXT NOT NULL",
                       "TEXT CHECK (x > 0)", "TEXT COLLATE NOCASE", "TEXT DEFAULT 'a'", '"VARCHAR"(20)'):
