@@ -965,16 +965,21 @@ def _unwrap_optional(annotation: object) -> tuple[object, bool]:
 _MODELS_MODULE_NAME = re.compile(r"_migrate_models_\w*?_[0-9a-f]{8}\.?")  # the name load_models gives a file
 
 
+def _refuse_huge_members(annotation: type, where: str) -> None:
+    """An enum member whose int value SQLite would store as a REAL, rounded
+    (and Python's sqlite3 cannot even bind)."""
+    huge = next((m for m in annotation if isinstance(m.value, int) and not -2**63 <= m.value < 2**63), None)
+    if huge is not None:
+        raise MigrateError(f"{where}: enum {annotation.__name__} member {huge.name} = {huge.value} is outside "
+                           "SQLite's 64-bit integers: give it a smaller value, or make the enum's values str")
+
+
 def _sql_type(annotation: object, where: str, home: str) -> str:
     import enum
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         values = [m.value for m in annotation]
         if values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-            huge = next((m for m in annotation if not -2**63 <= m.value < 2**63), None)
-            if huge is not None:  # (SQLite would store it as a REAL, rounded; sqlite3 cannot even bind it)
-                raise MigrateError(f"{where}: enum {annotation.__name__} member {huge.name} = {huge.value} is "
-                                   "outside SQLite's 64-bit integers: give it a smaller value, or make the enum's "
-                                   "values str")
+            _refuse_huge_members(annotation, where)
             return "INTEGER"
         if values and all(isinstance(v, str) for v in values):
             return "TEXT"
@@ -1025,6 +1030,7 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
     """A model's dataclass fields as columns to be: each annotation resolved
     (Optional, another model, an enum...) or refused with the field named."""
     import dataclasses
+    import enum
     fields, known_models = [], set(models.values())
     for f in dataclasses.fields(cls):
         where = f"model {cls.__name__} field {f.name}"
@@ -1058,6 +1064,8 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
         if "sql_type" in metadata and target is None and not (
                 sql_type.upper() == "ANY" and _model_option(cls, "__strict__", known_models)):  # (kept as given)
             _refuse_numbers_for_text(inner, sql_type, where)
+            if isinstance(inner, type) and issubclass(inner, enum.Enum) and _affinity(sql_type) != "REAL":
+                _refuse_huge_members(inner, where)
         default = f.default if f.default is not dataclasses.MISSING else _NO_DEFAULT
         assigned_key = inner is int and (f.name == "id" or metadata.get("primary_key"))  # None: SQLite assigns it
         if default is None and not nullable and not assigned_key and "default_sql" not in metadata:
@@ -1305,11 +1313,9 @@ def _column_sql(f: _Field, *, is_pk: bool, keys: dict, tables: dict) -> tuple[st
     if "default_sql" in f.metadata:
         default = str(f.metadata["default_sql"])
     elif f.default is not _NO_DEFAULT and f.default is not None and not is_pk:
-        import enum
-        value = f.default.value if isinstance(f.default, enum.Enum) else f.default  # (what is written)
-        too_big = isinstance(value, int) and not isinstance(value, bool) and not -2**63 <= value < 2**63
-        if too_big and _affinity(sql_type) != "REAL":
-            raise MigrateError(f"{where}: default {value} is outside SQLite's 64-bit integers (SQLite would "
+        too_big = isinstance(f.default, int) and not isinstance(f.default, bool) and not -2**63 <= f.default < 2**63
+        if too_big and _affinity(sql_type) != "REAL":  # (an enum's members are checked with its type)
+            raise MigrateError(f"{where}: default {f.default} is outside SQLite's 64-bit integers (SQLite would "
                                "store it as a REAL, rounded): use a smaller number, or give it as text")
         default = _python_default(f.default, where)
     collate = f.metadata.get("collate")

@@ -513,7 +513,10 @@ class Defaults(ModelCase):
         self.error(big + "    x: Big = Big.SMALL\n", "model A field x: enum Big member HUGE = 1180591620717411303424 "
                    "is outside SQLite's 64-bit integers: give it a smaller value, or make the enum's values str")
         self.error(big + "    x: Big = field(default=Big.HUGE, metadata={'sql_type': 'INTEGER'})\n",
-                   "model A field x: default 1180591620717411303424 is outside SQLite's 64-bit integers")
+                   "model A field x: enum Big member HUGE = 1180591620717411303424 is outside SQLite's 64-bit")
+        self.error(big + "    x: Optional[Big] = field(default=None, metadata={'sql_type': 'BIGINT'})\n",
+                   "model A field x: enum Big member HUGE = 1180591620717411303424 is outside SQLite's 64-bit")
+        self.table(big + "    x: Optional[Big] = field(default=None, metadata={'sql_type': 'REAL'})\n", "a")
 
     def test_text_in_a_column_of_numeric_affinity_is_refused_for_it_would_become_a_number(self):
         # '007' would come back 7: the digits a str field is for
