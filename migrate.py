@@ -914,7 +914,10 @@ def _resolve_annotation(cls: type, field_name: str, annotation: object, models: 
     # The module's own names, not a copy per field: with many models, copies made loading them quadratic.
     home = vars(sys.modules[owner.__module__]) if owner.__module__ != "types" else _home_names(owner)
     try:
-        value = eval(annotation, home, ChainMap(nested, models))  # noqa: S307: the user's own annotation
+        try:
+            value = eval(annotation, home, ChainMap(nested, models))  # noqa: S307: the user's own annotation
+        except NameError:  # (a comprehension in it sees the globals only, before Python 3.12): all in one
+            value = eval(annotation, {**home, **models, **nested})  # noqa: S307
     except TypeError:
         # `int | None` as a string on Python 3.9: evaluate each side.
         parts = _split_union(annotation)
@@ -1044,10 +1047,11 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
         except Exception as exc:
             raise MigrateError(f"{where}: annotation {f.type!r} cannot be resolved: {exc}") from None
         if type(inner).__name__ == "TypeVar":  # a Generic[T] class's
-            fix = ("make this generic class no table (__abstract__ = True, or a name that starts with _) and "
+            fix = ("declare the field again in the model with its type, such as int or str"
+                   if f.name not in cls.__dict__.get("__annotations__", {}) else
+                   "make this generic class no table (__abstract__ = True, or a name that starts with _) and "
                    "declare the field with its type in the models that subclass it"
-                   if f.name in cls.__dict__.get("__annotations__", {}) else
-                   "declare the field again in the model with its type, such as int or str")
+                   if inner in getattr(cls, "__parameters__", ()) else "annotate it with a type, such as int or str")
             raise MigrateError(f"{where}: its annotation is the type variable {inner!r}, which a table cannot hold: "
                                f"{fix}")
         target = inner if isinstance(inner, type) and inner in known_models else None
@@ -1096,8 +1100,8 @@ def _refuse_numbers_for_text(annotation: object, sql_type: str, where: str) -> N
     numeric affinity, as STRING, NUMBER, DECIMAL(10,2) or INT are: SQLite
     stores text that reads as a number as that number, so '007' would come
     back as 7 (datatype3.html, "Type Affinity"), in a STRICT table too. Not
-    types named for dates, times, booleans or JSON, whose text reads as no
-    number; nor a Decimal field, whose value a number keeps (Django stores
+    types named for dates, times, booleans or JSON, whose text is mostly no
+    number (a date written 20240101 would still become one); nor a Decimal field, whose value a number keeps (Django stores
     one so), but for trailing zeros and digits past the 15th."""
     import enum
     if not isinstance(annotation, type):
@@ -1105,7 +1109,7 @@ def _refuse_numbers_for_text(annotation: object, sql_type: str, where: str) -> N
     text = issubclass(annotation, str) or (issubclass(annotation, enum.Enum) and list(annotation)
                                            and all(isinstance(member.value, str) for member in annotation))
     affinity = _affinity(sql_type)
-    named_for_text = affinity == "NUMERIC" and re.search(r"DATE|TIME|BOOL|JSON", sql_type, re.I)
+    named_for_text = affinity == "NUMERIC" and re.search(r"\b(?:DATE|TIME|BOOL|JSON)", sql_type, re.I)
     if text and affinity in ("INTEGER", "REAL", "NUMERIC") and not named_for_text:
         raise MigrateError(f"{where}: sql_type {sql_type} has {affinity} affinity, under which SQLite stores text "
                            "that reads as a number as that number ('007' as 7): use a text type such as TEXT or "
@@ -3578,8 +3582,10 @@ _NO_SUCH_FUNCTION = re.compile(r"no such function: (\w+)")
 def _execute_with_stand_ins(scratch: sqlite3.Connection, statement: str) -> None:
     """Run a statement on a scratch database. A function SQLite does not
     know is the application's (a data migration that calls a Python function
-    registered with conn.create_function, run by migrate.apply(conn)): it
-    gets a stand-in that returns NULL, as the replay only builds the schema."""
+    registered with conn.create_function, run by migrate.apply(conn)): the
+    replay only builds the schema, so a stand-in returns its first argument
+    (a NULL would fail a NOT NULL column the function fills), and is declared
+    deterministic, as an index or generated column needs it to be."""
     for _ in range(16):  # (once per function the statement calls)
         try:
             scratch.execute(statement)
@@ -3588,7 +3594,8 @@ def _execute_with_stand_ins(scratch: sqlite3.Connection, statement: str) -> None
             missing = _NO_SUCH_FUNCTION.fullmatch(str(exc))
             if not missing:
                 raise
-            scratch.create_function(missing.group(1), -1, lambda *arguments: None)
+            scratch.create_function(missing.group(1), -1, lambda *arguments: arguments[0] if arguments else "",
+                                    deterministic=True)
     scratch.execute(statement)
 
 
@@ -5185,20 +5192,14 @@ def _unparsable(statements: list[str], probe: sqlite3.Connection) -> tuple[str, 
     return None
 
 
-_PROBE: list = []  # the empty database in memory that _down_failure parses in, made once, for every thread
-_PROBE_LOCK = threading.Lock()
-
-
 @lru_cache(maxsize=4096)
 def _down_failure(down: str) -> tuple[str, str] | None:
     """_unparsable of a down section; each text is parsed once (apply plans
-    twice when it makes the database)."""
-    with _PROBE_LOCK:
-        if not _PROBE:
-            import atexit
-            _PROBE.append(sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False))
-            atexit.register(_PROBE[0].close)  # (Python 3.13 warns of a connection left open: ResourceWarning)
-        return _unparsable(split_statements(down), _PROBE[0])
+    twice when it makes the database). In a database of its own, closed after:
+    one kept for the next call would be shared by threads and forked processes,
+    or left open for Python 3.13 to warn of (ResourceWarning)."""
+    with closing(sqlite3.connect(":memory:", isolation_level=None)) as probe:
+        return _unparsable(split_statements(down), probe)
 
 
 def _refuse_unrunnable(steps, *, fake: bool, up_only: bool = False, parse_downs: bool = True) -> None:
@@ -6866,11 +6867,26 @@ def _another_folders_file(migration: Migration, record: _Record) -> str | None:
     an edit would record it in place of this database's own."""
     if record.up is None or record.up == _ADOPTED:
         return None
-    made_now, made_then = (sorted({name for action, name, _ in _table_ddl(split_statements(sql)) if action == "create"})
-                           for sql in (migration.up, record.up))
+    made_now, made_then = (sorted(_tables_made(sql)) for sql in (migration.up, record.up))
     if not made_now or not made_then or set(made_now) & set(made_then):
         return None
-    return f"it makes table {', '.join(made_now)}, where that one made {', '.join(made_then)}"
+    tables = "tables" if len(made_now) > 1 else "table"
+    return f"it makes {tables} {', '.join(made_now)}, where that one made {', '.join(made_then)}"
+
+
+def _tables_made(sql: str) -> set[str]:
+    """The tables the statements create and leave there, under the names they
+    leave them (a rebuild's _new_t renamed to t counts as t)."""
+    made = set()
+    for action, name, detail in _table_ddl(split_statements(sql)):
+        if action == "create":
+            made.add(name)
+        elif action == "drop":
+            made.discard(name)
+        elif action == "rename" and name in made:
+            made.discard(name)
+            made.add(detail)
+    return made
 
 
 def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed,
@@ -7424,7 +7440,8 @@ def _disagreements(db, models: str | None, directory: str, migrations: list[Migr
                 elif not _as_applied(by_name[name], applied[name]):
                     others = _another_folders_file(by_name[name], applied[name])
                     problems.append(f"migration file {by_name[name].path} is not the {name} this database applied "
-                                    f"({others}): is --dir its migrations folder, and --db its database?" if others else
+                                    f"({others}): is --dir its migrations folder, and --db its database? (If the "
+                                    "file was rewritten on purpose, record it with apply --allow-changed)" if others else
                                     f"migration file {by_name[name].path} changed since it was applied: restore "
                                     "it, or record the edit with apply --allow-changed")
             files = [m for m in by_name.values() if m.name in applied]

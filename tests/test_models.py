@@ -335,6 +335,9 @@ class Columns(ModelCase):
         self.error(generic % ("", ""), "model Box field content: its annotation is the type variable ~T, which a "
                    "table cannot hold: make this generic class no table (__abstract__ = True, or a name that starts "
                    "with _) and declare the field with its type in the models that subclass it")
+        self.error("from typing import TypeVar\nT = TypeVar('T')\n@dataclass\nclass Box:\n    content: T\n",
+                   "model Box field content: its annotation is the type variable ~T, which a table cannot hold: "
+                   "annotate it with a type, such as int or str")
         fixed = (generic % ("_", "_")).replace("id: Optional", "content: int = 0\n                id: Optional")
         self.assertEqual([c.name for c in self.table(fixed, "int_box").columns], ["content", "id"])
 
@@ -522,7 +525,7 @@ class Defaults(ModelCase):
         # '007' would come back 7: the digits a str field is for
         for annotation, sql_type, affinity in (("str", "STRING", "NUMERIC"), ("str", "INT", "INTEGER"),
                                                ("Code", "NUMBER", "NUMERIC"), ("Sku", "DOUBLE", "REAL"),
-                                               ("str", "DECIMAL(10,2)", "NUMERIC")):
+                                               ("str", "DECIMAL(10,2)", "NUMERIC"), ("str", "UPDATE_COUNT", "NUMERIC")):
             with self.subTest(annotation=annotation, sql_type=sql_type):
                 self.error("import enum\nclass Code(enum.Enum):\n    A = '007'\nclass Sku(str):\n    pass\n"
                            f"@dataclass\nclass A:\n    x: Optional[{annotation}] = field(default=None, "

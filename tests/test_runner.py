@@ -124,8 +124,14 @@ class ApplyAndRevert(unittest.TestCase):
         conn.create_function("suffix", 2, lambda number, text: f"-{number}{text}")
         self.assertEqual([s.name for s in migrate.apply(conn, directory=self.project.directory)], ["0002_slugs"])
         self.assertEqual(self.project.query("SELECT slug FROM question"), [("seed-me-1x",)])
+        self.project.write_migration("0003_slug_index", "-- migrate:up\nCREATE INDEX question_slug ON question "
+                                     "(slugify(question_text));\nINSERT INTO choice (question_id, choice_text, votes) "
+                                     "VALUES (1, slugify('Yes'), 0);\n-- migrate:down\nDROP INDEX question_slug;\n")
+        conn.create_function("slugify", 1, lambda text: text.lower().replace(" ", "-"), deterministic=True)
+        migrate.apply(conn, directory=self.project.directory)  # (an index needs a deterministic function)
         self.project.models(POLLS.replace("question_text: str", "question_text: str\n    slug: Optional[str] = None"))
-        self.assertEqual(self.project.make(write=False).operations, ())  # replayed with stand-ins
+        # replayed with stand-ins: deterministic (the index), returning a value (choice_text is NOT NULL)
+        self.assertEqual(self.project.make(write=False).operations, ())
         self.assertEqual(migrate.check(self.project.db, models=self.project.models_path,
                                        directory=self.project.directory), [])
 
@@ -1143,17 +1149,22 @@ class AllowChanged(unittest.TestCase):
         with open(os.path.join(plugin, "0001_t.sql"), "w") as handle:
             handle.write("-- migrate:up\nCREATE TABLE plug (x);\nCREATE TABLE plug_log (x);\n-- migrate:down\n"
                          "DROP TABLE plug_log;\nDROP TABLE plug;\n")
-        said = (f"migration file {plugin}/0001_t.sql is not the 0001_t this database applied (it makes table plug, "
-                "plug_log, where that one made t)")
+        said = (f"migration file {plugin}/0001_t.sql is not the 0001_t this database applied (it makes tables "
+                "plug, plug_log, where that one made t)")
         with self.assertRaisesRegex(migrate.MigrateError, re.escape(said) + r": pass --dir with this database's "
                                     r"migrations folder, or --db with this folder's database \(or, if the file was "
                                     r"rewritten on purpose, --allow-changed\); nothing was changed$"):
             migrate.apply(self.project.db, directory=plugin)
         self.assertEqual(migrate.check(self.project.db, models=None, directory=plugin),
-                         [said + ": is --dir its migrations folder, and --db its database?"])
+                         [said + ": is --dir its migrations folder, and --db its database? (If the file was rewritten "
+                          "on purpose, record it with apply --allow-changed)"])
         self.assertEqual(self.recorded(), self.before)
         with self.assertRaisesRegex(migrate.MigrateError, "0001_t.sql changed since it was applied"):
             self.project.apply()  # an edit that keeps a table it made: an edit
+        self.project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t_new (x);\nALTER TABLE t_new RENAME TO t;"
+                                     "\n-- migrate:down\nDROP TABLE t;\n")
+        with self.assertRaisesRegex(migrate.MigrateError, "0001_t.sql changed since it was applied"):
+            self.project.apply()  # (what it leaves is t, under its final name)
 
     def test_a_revert_failing_on_the_recorded_down_sql_says_how_to_use_the_fixed_file(self):
         with self.assertRaises(migrate.MigrateError) as caught:
