@@ -6075,6 +6075,25 @@ class _ForeignKeysOff:
             self.conn.execute("PRAGMA foreign_keys = ON")
 
 
+def _new_violations(found: Counter, before: Counter) -> Counter:
+    """The foreign key violations `found` that were not there `before`, row
+    by row; but where a row has no rowid to be known by (a WITHOUT ROWID
+    table, or one a rebuild makes so), by their number per table and parent."""
+    new = found - before
+    unknown = {(table, parent) for table, rowid, parent in [*found, *before] if rowid is None}
+    if not unknown:
+        return new
+
+    def counted(rows: Counter) -> Counter:
+        totals = Counter()
+        for (table, _, parent), number in rows.items():
+            if (table, parent) in unknown:
+                totals[table, None, parent] += number
+        return totals
+    return Counter({key: n for key, n in new.items() if (key[0], key[2]) not in unknown}) + \
+        (counted(found) - counted(before))
+
+
 def _transaction(conn, steps: list[PlannedStep], *, fake: bool, on_step, timeout: float,
                  accepted=(), backup: str | None = None, planned: _Planned | None = None,
                  later: tuple = ()) -> list[Step]:
@@ -6087,13 +6106,13 @@ def _transaction(conn, steps: list[PlannedStep], *, fake: bool, on_step, timeout
                         accepted=accepted, backup=backup, planned=planned, later=later)
     except _NewViolations as found:
         allowed = _checked_violations(conn, steps)  # rolled back: these were there before
-        if found.rows - allowed:
-            raise _violation_error(steps, found.rows - allowed) from None
+        if _new_violations(found.rows, allowed):
+            raise _violation_error(steps, _new_violations(found.rows, allowed)) from None
         try:
             done = _attempt(conn, steps, fake=fake, on_start=None, allowed=allowed, timeout=timeout,
                             accepted=accepted, planned=planned, later=later)
         except _NewViolations as again:  # another process wrote in between
-            raise _violation_error(steps, again.rows - allowed) from None
+            raise _violation_error(steps, _new_violations(again.rows, allowed)) from None
     for step in steps if planned is not None else ():  # committed: the table holds them so
         planned.done(step)
     for planned_step, step in zip(steps, done):  # reported once committed
@@ -6266,7 +6285,7 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
         done = _run_steps(conn, steps, fake=fake, on_start=on_start, recorded=recorded,
                           create_table=create_table, kept_temp=kept)
         violations = _checked_violations(conn, steps, touched)
-        if violations - allowed:
+        if _new_violations(violations, allowed):
             raise _NewViolations(violations)
         _refuse_dangling_references(conn, steps, dropped, tables_before, later)
         keyless = _without_parent_keys(conn, _created_with_references(statements))
