@@ -4605,8 +4605,8 @@ def _key_mismatches(scratch: sqlite3.Connection) -> set[str]:
     foreign key whose parent columns are neither the primary key nor UNIQUE:
     seen without rows), one per table, as the check stops at the first."""
     mismatches = set()
-    for (table,) in scratch.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE "
-                                    "'%references%'").fetchall():
+    for (table,) in scratch.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND "
+                                    "instr(upper(sql), 'REFERENCES')").fetchall():
         try:
             scratch.execute(f"PRAGMA foreign_key_check({quote(table)})").fetchall()
         except sqlite3.Error as exc:
@@ -4852,7 +4852,7 @@ class _Database:
         the caller's connection's own busy timeout, or 30 s for a path."""
         self.path, self.created, self.owned = None, False, not hasattr(db, "execute")
         self.factories = self.patience = None
-        self.legacy_alter = False
+        self.turned_off = []  # the caller's settings of _SAFE_SETTINGS that were on: back on in close
         self.timeout = _DEFAULT_TIMEOUT if timeout is None else timeout
         if self.owned:
             self._open(db, create=create)
@@ -4883,10 +4883,10 @@ class _Database:
                 if isinstance(db, sqlite3.Connection):  # plain rows and str text while we read; restored in close
                     self.factories = db.row_factory, db.text_factory
                     db.row_factory, db.text_factory = None, str
-                    # with it on, a table renamed leaves other tables' foreign keys naming the old one
-                    self.legacy_alter = bool(db.execute("PRAGMA legacy_alter_table").fetchone()[0])
-                    if self.legacy_alter:
-                        db.execute("PRAGMA legacy_alter_table = OFF")
+                    for name in _SAFE_SETTINGS:
+                        if db.execute(f"PRAGMA {name}").fetchone()[0]:
+                            self.turned_off.append(name)
+                            db.execute(f"PRAGMA {name} = OFF")
                 if timeout is None:
                     self.timeout = db.execute("PRAGMA busy_timeout").fetchone()[0] / 1000
                 else:
@@ -4967,8 +4967,15 @@ class _Database:
             _busy_timeout(conn, self.patience)
         if self.factories:
             conn.row_factory, conn.text_factory = self.factories
-        if self.legacy_alter:
-            conn.execute("PRAGMA legacy_alter_table = ON")
+        for name in self.turned_off:
+            conn.execute(f"PRAGMA {name} = ON")
+
+
+# Settings of a caller's connection that are off while migrations run on it:
+# with legacy_alter_table on, a table renamed leaves other tables' foreign keys
+# naming the old one; with ignore_check_constraints on, a rebuild's copy would
+# keep rows that a new CHECK refuses.
+_SAFE_SETTINGS = ("legacy_alter_table", "ignore_check_constraints")
 
 
 # Always main's: unqualified, SQLite would find a TEMP table of that name first, or,
@@ -6005,7 +6012,8 @@ def _foreign_key_violations(conn, touched: dict | None = None) -> Counter:
         tables = conn.execute(f"SELECT name, sql FROM sqlite_master WHERE type = 'table' "
                               f"AND lower(tbl_name) IN ({marks})", sorted(touched)).fetchall()
         checked = {name for name, sql in tables if "REFERENCES" in (sql or "").upper()}
-    with_references = "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%REFERENCES%'"
+    # instr, not LIKE: a caller's connection may have case_sensitive_like on (which no PRAGMA reads back)
+    with_references = "SELECT name FROM sqlite_master WHERE type = 'table' AND instr(upper(sql), 'REFERENCES')"
     if touched is None:
         if not conn.execute(with_references + " LIMIT 1").fetchall():
             return Counter()  # no table has a foreign key
@@ -6015,8 +6023,8 @@ def _foreign_key_violations(conn, touched: dict | None = None) -> Counter:
     if shrunk:
         children, names = with_references, sorted(shrunk)
         if not any(set(name) & set("\"'`]") for name in names):  # then a child's SQL names it as it is
-            children += " AND (" + " OR ".join(["sql LIKE ?"] * len(names)) + ")"  # saves asking every table
-            names = [f"%{name}%" for name in names] + names
+            children += " AND (" + " OR ".join(["instr(lower(sql), ?)"] * len(names)) + ")"  # (not every table)
+            names = [name.lower() for name in names] + names
         references = conn.execute(
             f"SELECT c.name, lower(f.\"table\"), lower(f.\"to\") FROM ({children}) AS c, "
             f"pragma_foreign_key_list(c.name) AS f WHERE lower(f.\"table\") IN ({', '.join('?' * len(shrunk))})",

@@ -1409,6 +1409,38 @@ class Connections(unittest.TestCase):
         self.addCleanup(conn.close)
         return project, conn
 
+    def test_a_callers_connection_that_ignores_checks_or_likes_case_still_has_every_row_checked(self):
+        # ignore_check_constraints would let a rebuild keep rows a new CHECK refuses; case_sensitive_like
+        # (which no PRAGMA reads back) hid the children of "Parent" from the foreign key check before COMMIT
+        models = ("@dataclass\nclass T:\n    lo: int\n    hi: int%s\n    id: Optional[int] = None\n"
+                  "@dataclass\nclass Parent:\n    __tablename__ = 'Parent'\n"
+                  "    code: %s = field(metadata={'unique': True})\n    id: Optional[int] = None\n"
+                  "@dataclass\nclass Child:\n    __managed__ = False\n    pcode: str\n")
+        project = Project(self)
+        project.models(models % ("", "int"))
+        project.make()
+        project.write_migration("0002_child", "-- migrate:up\nCREATE TABLE child (pcode TEXT NOT NULL REFERENCES "
+                                "Parent(code));\n-- migrate:down\nDROP TABLE child;\n")
+        project.apply()
+        project.execute("INSERT INTO t (lo, hi) VALUES (1, 2), (5, 3)", "INSERT INTO Parent (code) VALUES (7)",
+                        "INSERT INTO child VALUES ('007')")  # 7 under INTEGER affinity; '007' as text
+        conn = sqlite3.connect(project.db)
+        self.addCleanup(conn.close)
+        conn.execute("PRAGMA ignore_check_constraints = ON")
+        conn.execute("PRAGMA case_sensitive_like = ON")
+        before = table_dump(project.db)
+        for changed, error in (((" = field(metadata={'check': 'hi >= lo'})", "int"), "CHECK constraint failed"),
+                               (("", "str"), "would leave rows whose foreign keys point nowhere: child rowid 1 -> "
+                                             "Parent")):
+            with self.subTest(error):
+                project.models(models % changed)
+                made = project.make()
+                with self.assertRaisesRegex(migrate.MigrateError, re.escape(error)):
+                    migrate.apply(conn, directory=project.directory)
+                self.assertEqual(table_dump(project.db), before)
+                self.assertEqual(conn.execute("PRAGMA ignore_check_constraints").fetchone(), (1,))  # as it was
+                os.remove(made.path)
+
     def test_a_copy_of_a_migrated_database_made_with_backup_is_up_to_date(self):
         # the README's recipe for tests: apply once, copy for each test
         project, _ = self.polls_and_a_connection()
