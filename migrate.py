@@ -801,15 +801,28 @@ def model_classes(module) -> list[type]:
 def _refuse_fields_of_a_plain_base(cls: type) -> None:
     """A base class that is no dataclass (a mixin such as Timestamped with
     `created: str = ""`): @dataclass takes no fields from it, so its columns
-    would be left out without a word."""
+    would be left out without a word. Not its private names (`_cache: dict`,
+    for type checkers), ClassVar and Final ones, nor a Protocol's; a base
+    whose annotations cannot be read is let be."""
     import dataclasses
+    import typing
     fields = {f.name for f in dataclasses.fields(cls)}
     for base in cls.__mro__[1:]:
-        if "__dataclass_fields__" in base.__dict__ or base.__module__ in ("builtins", "typing", "abc"):
+        if "__dataclass_fields__" in base.__dict__ or base.__module__ in ("builtins", "typing", "abc") \
+                or getattr(base, "_is_protocol", False):
             continue
-        left_out = [name for name, annotation in base.__dict__.get("__annotations__", {}).items()
-                    if name not in fields and name not in _MODEL_OPTIONS
-                    and "ClassVar" not in str(annotation) and "InitVar" not in str(annotation)]
+        own = base.__dict__.get("__annotations__") or {}
+        names = [name for name in own if name not in fields and not name.startswith("_")]
+        if not names:
+            continue
+        try:
+            hints = typing.get_type_hints(base)
+        except Exception:  # (a name only a type checker imports: nothing to tell by)
+            continue
+        left_out = [name for name in names
+                    if typing.get_origin(hints.get(name)) not in (typing.ClassVar, typing.Final)
+                    and hints.get(name) not in (typing.ClassVar, typing.Final)
+                    and type(hints.get(name)).__name__ != "InitVar"]
         if left_out:
             raise MigrateError(f"model {cls.__name__} field {left_out[0]}: it is declared in {base.__name__}, "
                                "which is not a dataclass, so @dataclass leaves it out of the model (no column): "
@@ -971,7 +984,8 @@ _MODELS_MODULE_NAME = re.compile(r"_migrate_models_\w*?_[0-9a-f]{8}\.?")  # the 
 def _refuse_huge_members(annotation: type, where: str) -> None:
     """An enum member whose int value SQLite would store as a REAL, rounded
     (and Python's sqlite3 cannot even bind)."""
-    huge = next((m for m in annotation if isinstance(m.value, int) and not -2**63 <= m.value < 2**63), None)
+    huge = next((m for m in annotation.__members__.values()  # (a Flag's many-bit members too)
+                 if isinstance(m.value, int) and not -2**63 <= m.value < 2**63), None)
     if huge is not None:
         raise MigrateError(f"{where}: enum {annotation.__name__} member {huge.name} = {huge.value} is outside "
                            "SQLite's 64-bit integers: give it a smaller value, or make the enum's values str")
@@ -1109,7 +1123,8 @@ def _refuse_numbers_for_text(annotation: object, sql_type: str, where: str) -> N
     text = issubclass(annotation, str) or (issubclass(annotation, enum.Enum) and list(annotation)
                                            and all(isinstance(member.value, str) for member in annotation))
     affinity = _affinity(sql_type)
-    named_for_text = affinity == "NUMERIC" and re.search(r"\b(?:DATE|TIME|BOOL|JSON)", sql_type, re.I)
+    named_for_text = affinity == "NUMERIC" and re.search(r"DATETIME|(?<![A-Z])(?:DATE|TIME|BOOL|JSON)", sql_type,
+                                                         re.I)
     if text and affinity in ("INTEGER", "REAL", "NUMERIC") and not named_for_text:
         raise MigrateError(f"{where}: sql_type {sql_type} has {affinity} affinity, under which SQLite stores text "
                            "that reads as a number as that number ('007' as 7): use a text type such as TEXT or "
@@ -3579,24 +3594,45 @@ def _added_column_hint(message: str) -> str:
 _NO_SUCH_FUNCTION = re.compile(r"no such function: (\w+)")
 
 
+# What the stand-ins of _execute_with_stand_ins answer, tried in turn for a
+# statement that fails a constraint with one: NULL, then the first argument
+# (a slug made of a NOT NULL column's text). And whether one was called.
+_STAND_IN_ANSWERS = (lambda arguments: None, lambda arguments: arguments[0] if arguments else None)
+_STAND_IN = threading.local()
+
+
+def _stand_in(*arguments):
+    _STAND_IN.called = True
+    return _STAND_IN.answer(arguments)
+
+
 def _execute_with_stand_ins(scratch: sqlite3.Connection, statement: str) -> None:
     """Run a statement on a scratch database. A function SQLite does not
     know is the application's (a data migration that calls a Python function
-    registered with conn.create_function, run by migrate.apply(conn)): the
-    replay only builds the schema, so a stand-in returns its first argument
-    (a NULL would fail a NOT NULL column the function fills), and is declared
-    deterministic, as an index or generated column needs it to be."""
-    for _ in range(16):  # (once per function the statement calls)
+    registered with conn.create_function, run by migrate.apply(conn)). The
+    replay only builds the schema, so a stand-in takes its place, declared
+    deterministic as an index or generated column needs; if what it answers
+    fails a constraint (a NOT NULL column it fills), the next answer is tried."""
+    failure = None
+    for answer in _STAND_IN_ANSWERS:
+        _STAND_IN.answer, _STAND_IN.called = answer, False
         try:
+            for _ in range(16):  # (once per function the statement calls)
+                try:
+                    scratch.execute(statement)
+                    return
+                except sqlite3.OperationalError as exc:
+                    missing = _NO_SUCH_FUNCTION.fullmatch(str(exc))
+                    if not missing:
+                        raise
+                    scratch.create_function(missing.group(1), -1, _stand_in, deterministic=True)
             scratch.execute(statement)
             return
-        except sqlite3.OperationalError as exc:
-            missing = _NO_SUCH_FUNCTION.fullmatch(str(exc))
-            if not missing:
+        except sqlite3.IntegrityError as exc:  # (the statement is undone, the scratch as it was before it)
+            if not _STAND_IN.called:
                 raise
-            scratch.create_function(missing.group(1), -1, lambda *arguments: arguments[0] if arguments else "",
-                                    deterministic=True)
-    scratch.execute(statement)
+            failure = failure or exc
+    raise failure
 
 
 def _replay_migration(scratch: sqlite3.Connection, migration: Migration, statements: list[str]) -> None:
@@ -6023,8 +6059,9 @@ def _foreign_key_violations(conn, touched: dict | None = None) -> Counter:
     if shrunk:
         children, names = with_references, sorted(shrunk)
         if not any(set(name) & set("\"'`]") for name in names):  # then a child's SQL names it as it is
-            children += " AND (" + " OR ".join(["instr(lower(sql), ?)"] * len(names)) + ")"  # (not every table)
-            names = [name.lower() for name in names] + names
+            # (SQLite's lower() on both sides: it folds A-Z only, as LIKE did)
+            children += " AND (" + " OR ".join(["instr(lower(sql), lower(?))"] * len(names)) + ")"
+            names = names + names
         references = conn.execute(
             f"SELECT c.name, lower(f.\"table\"), lower(f.\"to\") FROM ({children}) AS c, "
             f"pragma_foreign_key_list(c.name) AS f WHERE lower(f.\"table\") IN ({', '.join('?' * len(shrunk))})",
@@ -6096,10 +6133,11 @@ def _new_violations(found: Counter, before: Counter) -> Counter:
         totals = Counter()
         for (table, _, parent), number in rows.items():
             if (table, parent) in unknown:
-                totals[table, None, parent] += number
+                totals[table, parent] += number
         return totals
-    return Counter({key: n for key, n in new.items() if (key[0], key[2]) not in unknown}) + \
-        (counted(found) - counted(before))
+    more = counted(found) - counted(before)  # (which of those rows are new cannot be told: all are named)
+    return Counter({key: n for key, n in found.items() if (key[0], key[2]) in more}) + \
+        Counter({key: n for key, n in new.items() if (key[0], key[2]) not in unknown})
 
 
 def _transaction(conn, steps: list[PlannedStep], *, fake: bool, on_step, timeout: float,

@@ -520,6 +520,8 @@ class Defaults(ModelCase):
         self.error(big + "    x: Optional[Big] = field(default=None, metadata={'sql_type': 'BIGINT'})\n",
                    "model A field x: enum Big member HUGE = 1180591620717411303424 is outside SQLite's 64-bit")
         self.table(big + "    x: Optional[Big] = field(default=None, metadata={'sql_type': 'REAL'})\n", "a")
+        self.error("import enum\nclass F(enum.Flag):\n    A = 1\n    BIG = 2**63 | 1\n@dataclass\nclass A:\n"
+                   "    x: F = F.A\n", "model A field x: enum F member BIG = 9223372036854775809 is outside")
 
     def test_text_in_a_column_of_numeric_affinity_is_refused_for_it_would_become_a_number(self):
         # '007' would come back 7: the digits a str field is for
@@ -538,8 +540,10 @@ class Defaults(ModelCase):
                            "    b: str = field(metadata={'sql_type': 'DATETIME'})\n"  # text that reads as no number
                            "    c: str = field(metadata={'sql_type': 'JSON'})\n"
                            "    d: Decimal = field(metadata={'sql_type': 'DECIMAL(10,2)'})\n"  # a number, as Django's
-                           "    e: str = field(metadata={'sql_type': 'BLOB'})\n", "a")  # (stored as given)
-        self.assertEqual([c.type for c in table.columns], ["VARCHAR(3)", "DATETIME", "JSON", "DECIMAL(10,2)", "BLOB"])
+                           "    e: str = field(metadata={'sql_type': 'BLOB'})\n"  # (stored as given)
+                           "    f: str = field(metadata={'sql_type': 'SMALLDATETIME'})\n", "a")
+        self.assertEqual([c.type for c in table.columns],
+                         ["VARCHAR(3)", "DATETIME", "JSON", "DECIMAL(10,2)", "BLOB", "SMALLDATETIME"])
         strict = "@dataclass\nclass A:\n    __strict__ = True\n    a: str = field(metadata={'sql_type': '%s'})\n"
         self.table(strict % "ANY", "a")  # a STRICT table's ANY column keeps text as text; its INTEGER does not
         self.error(strict % "INTEGER", "model A field a: sql_type INTEGER has INTEGER affinity")
@@ -888,8 +892,14 @@ class ForeignKeys(ModelCase):
         table = self.table((mixin % "    created: str = ''\n").replace("class Timestamped", "@dataclass\nclass "
                                                                          "Timestamped"), "post")
         self.assertEqual([c.name for c in table.columns], ["created", "title", "id"])
-        table = self.table(mixin % "    __strict__: bool = False\n", "post")  # options and ClassVars are no fields
-        self.assertEqual([c.name for c in table.columns], ["title", "id"])
+        for declared in ("    __strict__: bool = False\n", "    _cache: dict\n", "    MAX: Final = 100\n",
+                         "    kind: CV[str] = 'post'\n"):  # options, private names, ClassVar (by any name), Final
+            with self.subTest(declared=declared):
+                table = self.table("from typing import ClassVar as CV, Final\n" + mixin % declared, "post")
+                self.assertEqual([c.name for c in table.columns], ["title", "id"])
+        table = self.table("from typing import Protocol\nclass Titled(Protocol):\n    title: str\n@dataclass\n"
+                           "class Post(Titled):\n    body: str = ''\n    id: Optional[int] = None\n", "post")
+        self.assertEqual([c.name for c in table.columns], ["body", "id"])  # a Protocol's names are no fields
 
     def test_sql_type_is_a_type_name_alone_as_sqlite_reads_it(self):
         for value in ("VARCHAR(20), owner TEXT", "INTEGER PRIMARY KEY", "INT REFERENCES nosuch", "TEXT NOT NULL",

@@ -135,6 +135,18 @@ class ApplyAndRevert(unittest.TestCase):
         self.assertEqual(migrate.check(self.project.db, models=self.project.models_path,
                                        directory=self.project.directory), [])
 
+    def test_a_replay_stands_in_for_an_applications_function_with_what_its_columns_take(self):
+        # NULL first (a nullable STRICT INTEGER, a UNIQUE index), else the first argument (a NOT NULL column)
+        project = Project(self)
+        project.write_migration("0001_posts", "-- migrate:up\nCREATE TABLE post (body TEXT NOT NULL, n INTEGER, "
+                                "slug TEXT, title TEXT NOT NULL DEFAULT '') STRICT;\n"
+                                "INSERT INTO post (body) VALUES ('same'), ('same');\n"
+                                "UPDATE post SET n = word_count(body), slug = slugify(body, rowid);\n"
+                                "CREATE UNIQUE INDEX post_slug ON post (slug);\n"
+                                "UPDATE post SET title = titled(body);\n")
+        schema = migrate.replayed_schema(migrate.read_migrations(project.directory))
+        self.assertEqual([c.name for c in schema.table("post").columns], ["body", "n", "slug", "title"])
+
     def test_migration_without_down_section_is_irreversible_but_empty_down_is_a_no_op(self):
         self.project.apply()
         self.project.write_migration("0002_seed", "-- migrate:up\nINSERT INTO question (question_text) VALUES ('x');\n")
@@ -262,6 +274,14 @@ class Failures(unittest.TestCase):
                 self.project.write_migration("0002_orphans", f"-- migrate:up\n{sql};\n-- migrate:down\n")
                 message = self.assert_unchanged(self.project.apply)
                 self.assertIn("foreign keys point nowhere: choice rowid 1 -> question", message)
+
+    def test_deleting_parents_whose_name_has_a_capital_beyond_ascii_is_caught_in_the_child_tables(self):
+        self.project.write_migration("0002_doctors", '-- migrate:up\nCREATE TABLE "Ärzte" (id INTEGER PRIMARY KEY);\n'
+                                     'CREATE TABLE visit (arzt INTEGER REFERENCES "Ärzte" (id));\n'
+                                     'INSERT INTO "Ärzte" VALUES (1);\nINSERT INTO visit VALUES (1);\n-- migrate:down\n')
+        self.project.apply()
+        self.project.write_migration("0003_orphans", '-- migrate:up\nDELETE FROM "Ärzte";\n-- migrate:down\n')
+        self.assertIn("foreign keys point nowhere: visit rowid 1 -> Ärzte", self.assert_unchanged(self.project.apply))
 
     def test_a_rebuild_that_renames_the_parent_away_is_told_why_its_children_point_nowhere(self):
         self.project.write_migration("0002_rebuild", "-- migrate:up\nALTER TABLE question RENAME TO question_old;\n"
