@@ -1115,8 +1115,9 @@ def _refuse_numbers_for_text(annotation: object, sql_type: str, where: str) -> N
     stores text that reads as a number as that number, so '007' would come
     back as 7 (datatype3.html, "Type Affinity"), in a STRICT table too. Not
     types named for dates, times, booleans or JSON, whose text is mostly no
-    number (a date written 20240101 would still become one); nor a Decimal field, whose value a number keeps (Django stores
-    one so), but for trailing zeros and digits past the 15th."""
+    number (a date written 20240101 would still become one); nor a Decimal
+    field, whose value a number keeps (Django stores one so), but for
+    trailing zeros and digits past the 15th."""
     import enum
     if not isinstance(annotation, type):
         return
@@ -7505,8 +7506,9 @@ def _disagreements(db, models: str | None, directory: str, migrations: list[Migr
                 elif not _as_applied(by_name[name], applied[name]):
                     others = _another_folders_file(by_name[name], applied[name])
                     problems.append(f"migration file {by_name[name].path} is not the {name} this database applied "
-                                    f"({others}): is --dir its migrations folder, and --db its database? (If the "
-                                    "file was rewritten on purpose, record it with apply --allow-changed)" if others else
+                                    f"({others}): is --dir its migrations folder, and --db its database? (If "
+                                    "the file was rewritten on purpose, record it with apply --allow-changed)"
+                                    if others else
                                     f"migration file {by_name[name].path} changed since it was applied: restore "
                                     "it, or record the edit with apply --allow-changed")
             files = [m for m in by_name.values() if m.name in applied]

@@ -278,7 +278,8 @@ class Failures(unittest.TestCase):
     def test_deleting_parents_whose_name_has_a_capital_beyond_ascii_is_caught_in_the_child_tables(self):
         self.project.write_migration("0002_doctors", '-- migrate:up\nCREATE TABLE "Ärzte" (id INTEGER PRIMARY KEY);\n'
                                      'CREATE TABLE visit (arzt INTEGER REFERENCES "Ärzte" (id));\n'
-                                     'INSERT INTO "Ärzte" VALUES (1);\nINSERT INTO visit VALUES (1);\n-- migrate:down\n')
+                                     'INSERT INTO "Ärzte" VALUES (1);\nINSERT INTO visit VALUES (1);\n'
+                                     '-- migrate:down\n')
         self.project.apply()
         self.project.write_migration("0003_orphans", '-- migrate:up\nDELETE FROM "Ärzte";\n-- migrate:down\n')
         self.assertIn("foreign keys point nowhere: visit rowid 1 -> Ärzte", self.assert_unchanged(self.project.apply))
