@@ -4954,6 +4954,7 @@ class _Database:
         if "\x00" in self.path:  # no file can be named so (and os and sqlite3 would raise ValueError)
             raise MigrateError(f"database path {self.path!r} holds a NUL character: pass --db with a file path; "
                                "nothing was changed")
+        _refuse_folder_form(self.path)
         if os.path.isdir(self.path):
             raise MigrateError(f"database {self.path} is a directory, not a SQLite file: pass --db FILE")
         if os.path.exists(self.path) and not os.path.isfile(self.path):
@@ -5006,6 +5007,15 @@ class _Database:
             conn.row_factory, conn.text_factory = self.factories
         for name in self.turned_off:
             conn.execute(f"PRAGMA {name} = ON")
+
+
+def _refuse_folder_form(path: str) -> None:
+    """A database path ending with a slash, as a folder's does: SQLite would
+    make `app.db` of `app.db/`, where every check that the file exists would
+    find none, so that one command says applied and the next says pending."""
+    if path.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
+        raise MigrateError(f"database path {path} ends with {path[-1]}, as a folder's does: pass --db with the "
+                           f"file's path ({path.rstrip(os.sep + (os.altsep or ''))}); nothing was changed")
 
 
 # Settings of a caller's connection that are off while migrations run on it:
@@ -7415,6 +7425,8 @@ def check(db=None, *, models: str | os.PathLike | None = "models.py", directory:
                             f"{_shorten(statement)}; fix it, or a revert would fail there")
     if any(line.startswith(("migration file ", "applied migration ")) for line in problems):
         return problems  # apply would stop at those, said already
+    if isinstance(db, (str, os.PathLike)) and not _is_url(os.fspath(db)):
+        _refuse_folder_form(os.fspath(db))
     if db is not None and (not isinstance(db, (str, os.PathLike)) or _is_url(db) or os.path.exists(db)):
         try:
             plan(db, directory=directory, timeout=timeout, allow_changed=True)
@@ -8115,7 +8127,9 @@ def _relative_to_folder(settings: dict, folder: str) -> dict:
             is_path = _names_a_file(value)
         else:
             is_path = True
-        if is_path and value and base != os.curdir:
+        if is_path and value.startswith("~"):
+            resolved[key] = os.path.expanduser(value)  # (the home folder, as a shell would read it)
+        elif is_path and value and base != os.curdir:
             resolved[key] = os.path.join(base, value)
     return resolved
 
@@ -8881,6 +8895,13 @@ _RUN_CUT_SHORT = ("; a migration still running was rolled back (with --atomic: e
                   "had committed stays applied: run status to see which")
 
 
+def _home_expanded(path: str) -> str:
+    """A path with a leading ~ as the home folder: a shell expands it on the
+    command line, but not in a setting, nor in `--db=~/app.db`, and a folder
+    named ~ made in the current one would read as the home folder."""
+    return os.path.expanduser(path) if path.startswith("~") else path
+
+
 def _settings() -> tuple[dict, dict]:
     """The settings in force ({"db": ..., "models": ..., "dir": ...}): the
     defaults, then pyproject.toml's, then MIGRATE_* variables; and where
@@ -8888,8 +8909,8 @@ def _settings() -> tuple[dict, dict]:
     settings = dict(_DEFAULTS)
     from_pyproject, origins = _pyproject_settings()
     settings.update(from_pyproject)
-    from_environment = {key: os.environ[f"MIGRATE_{key.upper()}"] for key in _DEFAULTS
-                        if os.environ.get(f"MIGRATE_{key.upper()}")}  # (an empty one: unset, as in most tools)
+    from_environment = {key: _home_expanded(os.environ[f"MIGRATE_{key.upper()}"]) for key in _DEFAULTS
+                        if os.environ.get(f"MIGRATE_{key.upper()}", "").strip()}  # (empty: unset, as in most tools)
     settings.update(from_environment)
     origins.update({key: f"MIGRATE_{key.upper()}" for key in from_environment})
     return settings, origins
@@ -8919,6 +8940,8 @@ def _parsed_arguments(argv: list[str]) -> tuple[argparse.Namespace, dict]:
             setattr(args, key, settings[key])
             if key in origins:
                 borrowed[settings[key]] = origins[key]
+        else:
+            setattr(args, key, _home_expanded(getattr(args, key)))
     args.verbose = getattr(args, "verbose", False)
     return args, borrowed
 

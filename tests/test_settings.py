@@ -195,6 +195,36 @@ class PyprojectFile(unittest.TestCase):
         run("apply", env={"MIGRATE_DB": "env.sqlite3"})
         self.assertTrue(os.path.exists(os.path.join(sub, "env.sqlite3")))
 
+    def test_a_leading_tilde_in_a_setting_or_after_an_equals_sign_is_the_home_folder(self):
+        # no shell expands it there: a folder named ~ made here would read as the home folder
+        project = Project(self)
+        project.models("@dataclass\nclass Note:\n    text: str\n    id: Optional[int] = None\n")
+        home = os.path.join(project.root, "home")
+        os.mkdir(home)
+        with open(os.path.join(project.root, "pyproject.toml"), "w") as handle:
+            handle.write('[tool.migrate]\ndir = "~/app-migrations"\n')
+        for args, env, database in ((("make",), {}, None), (("apply",), {"MIGRATE_DB": "~/env.db"}, "env.db"),
+                                    (("apply", "--db=~/flag.db"), {}, "flag.db")):
+            with self.subTest(args=args, env=env):
+                result = project.cli(*args, env={"HOME": home, **env})
+                self.assertEqual(result.returncode, 0, result.stderr)
+                if database:
+                    self.assertTrue(os.path.isfile(os.path.join(home, database)))
+        self.assertEqual(os.listdir(os.path.join(home, "app-migrations")), ["0001_initial.sql"])
+        self.assertFalse(os.path.exists(os.path.join(project.root, "~")))
+
+    def test_a_database_path_ending_with_a_slash_is_refused_by_every_command(self):
+        # SQLite made app.db of app.db/, which no later check found: apply, then apply --check said pending
+        project = Project(self)
+        project.models("@dataclass\nclass Note:\n    text: str\n    id: Optional[int] = None\n")
+        project.make()
+        for command in (("apply",), ("apply", "--check"), ("status",), ("revert",), ("check",), ("schema",)):
+            with self.subTest(command=command):
+                result = project.cli(*command, "--db", "app.db/")
+                self.assertEqual((result.returncode, result.stderr), (1, "error: database path app.db/ ends with /, "
+                                 "as a folder's does: pass --db with the file's path (app.db); nothing was changed\n"))
+        self.assertFalse(os.path.exists(os.path.join(project.root, "app.db")))
+
     def test_an_error_about_a_setting_from_pyproject_or_the_environment_says_where_it_was_set(self):
         project = Project(self)
         project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n")
