@@ -247,8 +247,9 @@ class PyprojectFile(unittest.TestCase):
         result = project.cli("status", "--dir", "gone")  # on the command line: no note
         self.assertEqual(result.stderr, "error: migrations directory gone not found: run `make` to create it, or "
                                         "pass --dir\n")
-        result = project.cli("status", env={"MIGRATE_DIR": ""})  # an empty variable is unset
-        self.assertIn("(set by dir = 'gone' in pyproject.toml)", result.stderr)
+        for empty in ("", "  "):
+            result = project.cli("status", env={"MIGRATE_DIR": empty})  # an empty variable is unset
+            self.assertIn("(set by dir = 'gone' in pyproject.toml)", result.stderr)
         self.assertEqual(os.listdir(project.root), ["migrations", "pyproject.toml"], "nothing else was created")
         with open(pyproject, "w") as handle:
             handle.write('[tool.migrate]\ndir = "migrations"\n')  # a bare word: only where the message names it
