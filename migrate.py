@@ -8902,12 +8902,13 @@ def _home_expanded(path: str) -> str:
     return os.path.expanduser(path) if path.startswith("~") else path
 
 
-def _settings() -> tuple[dict, dict]:
+def _settings(*, pyproject: bool = True) -> tuple[dict, dict]:
     """The settings in force ({"db": ..., "models": ..., "dir": ...}): the
-    defaults, then pyproject.toml's, then MIGRATE_* variables; and where
-    each one that is not a default came from, for error messages."""
+    defaults, then pyproject.toml's (unless not `pyproject`), then MIGRATE_*
+    variables; and where each one that is not a default came from, for
+    error messages."""
     settings = dict(_DEFAULTS)
-    from_pyproject, origins = _pyproject_settings()
+    from_pyproject, origins = _pyproject_settings() if pyproject else ({}, {})
     settings.update(from_pyproject)
     from_environment = {key: _home_expanded(os.environ[f"MIGRATE_{key.upper()}"]) for key in _DEFAULTS
                         if os.environ.get(f"MIGRATE_{key.upper()}", "").strip()}  # (empty: unset, as in most tools)
@@ -8920,7 +8921,12 @@ def _parsed_arguments(argv: list[str]) -> tuple[argparse.Namespace, dict]:
     """The command line read, each setting it leaves out taken from
     pyproject.toml, the environment or the default; and the values so
     borrowed, with where each came from (an error about one says so)."""
-    settings, origins = _settings()
+    try:
+        settings, origins = _settings()
+        unreadable = None
+    except MigrateError as exc:  # said only if a setting it would give is needed (not for --help)
+        settings, origins = _settings(pyproject=False)
+        unreadable = exc
     parser = _parser(settings)
     if not isinstance(argv, (list, tuple)) or not all(isinstance(arg, str) for arg in argv):
         raise MigrateError(f"main() takes a list of argument strings, such as ['status'], not {argv!r}")
@@ -8934,6 +8940,10 @@ def _parsed_arguments(argv: list[str]) -> tuple[argparse.Namespace, dict]:
     for option in ("default", "rename"):  # SQL and names (paths may be any bytes)
         for text in getattr(args, option, None) or ():
             _check_utf8(text, f"--{option}", "type it again")
+    needed = [key for key in _DEFAULTS if hasattr(args, key) and getattr(args, key) is None and key not in origins]
+    if unreadable and needed:
+        raise MigrateError(f"{unreadable} (migrate.py reads [tool.migrate] there for the settings not given: "
+                           f"--{needed[0]} here, which --{needed[0]} or MIGRATE_{needed[0].upper()} would give)")
     borrowed = {}
     for key in _DEFAULTS:  # (None: not on the command line; the help shows the setting in force)
         if getattr(args, key, None) is None:  # (and a command without the option gets it, unused)

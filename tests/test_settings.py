@@ -213,6 +213,24 @@ class PyprojectFile(unittest.TestCase):
         self.assertEqual(os.listdir(os.path.join(home, "app-migrations")), ["0001_initial.sql"])
         self.assertFalse(os.path.exists(os.path.join(project.root, "~")))
 
+    def test_a_broken_pyproject_above_stops_only_a_command_that_needs_a_setting_from_it(self):
+        # another project's, say: with every setting given otherwise, or for --help, it is not read
+        project = Project(self)
+        project.models("@dataclass\nclass Note:\n    text: str\n    id: Optional[int] = None\n")
+        with open(os.path.join(project.root, "pyproject.toml"), "w") as handle:
+            handle.write("[tool.migrate\nbroken")
+        result = project.cli("status")
+        self.assertEqual(result.returncode, 1)
+        self.assertRegex(result.stderr, r"^error: .*pyproject.toml is not valid TOML \(.*\): fix it \(migrate.py "
+                                        r"reads \[tool.migrate\] there for the settings not given: --db here, which "
+                                        r"--db or MIGRATE_DB would give\)\n$")
+        self.assertEqual(project.cli("make", "--db", "app.db", "--models", "models.py", "--dir", "migrations",
+                                     "-q").returncode, 0)
+        result = project.cli("status", "--dir", "migrations", env={"MIGRATE_DB": "app.db"})
+        self.assertEqual((result.returncode, result.stdout), (0, "[ ] 0001_initial\napp.db: 0 applied, 1 pending "
+                                                                 "(no database file yet)\n"))
+        self.assertEqual(project.cli("apply", "--help").returncode, 0)
+
     def test_a_database_path_ending_with_a_slash_is_refused_by_every_command(self):
         # SQLite made app.db of app.db/, which no later check found: apply, then apply --check said pending
         project = Project(self)
