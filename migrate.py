@@ -8038,22 +8038,22 @@ _EXAMPLES = {
 }
 
 
-def _pyproject_settings(start: str = ".") -> tuple[dict, dict]:
+def _pyproject_settings(start: str = ".") -> tuple[dict, dict, str | None]:
     """db/models/dir from the nearest pyproject.toml with a [tool.migrate]
     that sets any (a package's own pyproject.toml in a monorepo does not hide
     the root's), the defaults for the others, all relative to its folder and
     made relative to the current one; empty when there is none. And where
-    each setting it sets came from, for errors about them."""
+    each setting it sets came from, for errors about them; and its folder."""
     folder = os.path.abspath(start)
     while True:
         path = os.path.join(folder, "pyproject.toml")
         settings = _read_pyproject(path) if os.path.isfile(path) else {}
         if settings:
             origins = {key: f"{key} = {value!r} in {os.path.relpath(path)}" for key, value in settings.items()}
-            return _relative_to_folder({**_DEFAULTS, **settings}, folder), origins
+            return _relative_to_folder({**_DEFAULTS, **settings}, folder), origins, folder
         parent = os.path.dirname(folder)
         if parent == folder:
-            return {}, {}
+            return {}, {}, None
         folder = parent
 
 
@@ -8902,19 +8902,33 @@ def _home_expanded(path: str) -> str:
     return os.path.expanduser(path) if path.startswith("~") else path
 
 
-def _settings(*, pyproject: bool = True) -> tuple[dict, dict]:
+def _settings(*, pyproject: bool = True) -> tuple[dict, dict, str | None]:
     """The settings in force ({"db": ..., "models": ..., "dir": ...}): the
     defaults, then pyproject.toml's (unless not `pyproject`), then MIGRATE_*
-    variables; and where each one that is not a default came from, for
-    error messages."""
+    variables; where each one that is not a default came from, for error
+    messages; and the folder of the pyproject.toml read, if any."""
     settings = dict(_DEFAULTS)
-    from_pyproject, origins = _pyproject_settings() if pyproject else ({}, {})
+    from_pyproject, origins, folder = _pyproject_settings() if pyproject else ({}, {}, None)
     settings.update(from_pyproject)
     from_environment = {key: _home_expanded(os.environ[f"MIGRATE_{key.upper()}"]) for key in _DEFAULTS
                         if os.environ.get(f"MIGRATE_{key.upper()}", "").strip()}  # (empty: unset, as in most tools)
     settings.update(from_environment)
     origins.update({key: f"MIGRATE_{key.upper()}" for key in from_environment})
-    return settings, origins
+    return settings, origins, folder
+
+
+@contextmanager
+def _importable_from(folder: str | None):
+    """Modules found in `folder` too (after the current one), while the block runs."""
+    if folder is None or folder in sys.path:
+        yield
+        return
+    sys.path.append(folder)
+    try:
+        yield
+    finally:
+        with suppress(ValueError):
+            sys.path.remove(folder)
 
 
 def _parsed_arguments(argv: list[str]) -> tuple[argparse.Namespace, dict]:
@@ -8922,10 +8936,10 @@ def _parsed_arguments(argv: list[str]) -> tuple[argparse.Namespace, dict]:
     pyproject.toml, the environment or the default; and the values so
     borrowed, with where each came from (an error about one says so)."""
     try:
-        settings, origins = _settings()
+        settings, origins, folder = _settings()
         unreadable = None
     except MigrateError as exc:  # said only if a setting it would give is needed (not for --help)
-        settings, origins = _settings(pyproject=False)
+        settings, origins, folder = _settings(pyproject=False)
         unreadable = exc
     parser = _parser(settings)
     if not isinstance(argv, (list, tuple)) or not all(isinstance(arg, str) for arg in argv):
@@ -8952,6 +8966,9 @@ def _parsed_arguments(argv: list[str]) -> tuple[argparse.Namespace, dict]:
                 borrowed[settings[key]] = origins[key]
         else:
             setattr(args, key, _home_expanded(getattr(args, key)))
+    # a module name pyproject.toml sets is found from its folder too, as its paths are
+    from_pyproject = borrowed.get(args.models, "").startswith("models = ") and not _names_a_file(args.models)
+    args.import_folder = folder if from_pyproject else None
     args.verbose = getattr(args, "verbose", False)
     return args, borrowed
 
@@ -8967,7 +8984,8 @@ def main(argv: list[str] | None = None) -> int:
         changing = args.command in ("apply", "revert") and not args.dry_run
         database = args.db
         with _termination_as_ctrl_c():  # (SIGTERM stops make before it writes, as Ctrl-C does)
-            return _HANDLERS[args.command](args, _Output(quiet=args.quiet))
+            with _importable_from(args.import_folder):
+                return _HANDLERS[args.command](args, _Output(quiet=args.quiet))
     except SystemExit as exc:  # argparse's: a usage error (2), --help or --version (0): returned, as documented
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
     except MigrateError as exc:

@@ -194,6 +194,12 @@ class PyprojectFile(unittest.TestCase):
         self.assertTrue(os.path.exists(os.path.join(sub, "flag.sqlite3")))
         run("apply", env={"MIGRATE_DB": "env.sqlite3"})
         self.assertTrue(os.path.exists(os.path.join(sub, "env.sqlite3")))
+        os.mkdir(os.path.join(project.root, "app"))  # a module name, found from the pyproject.toml's folder too
+        shutil.move(project.models_path, os.path.join(project.root, "app", "models.py"))
+        open(os.path.join(project.root, "app", "__init__.py"), "w").close()
+        with open(os.path.join(project.root, "pyproject.toml"), "w") as handle:
+            handle.write('[tool.migrate]\ndb = "app.sqlite3"\nmodels = "app.models"\ndir = "migrations"\n')
+        self.assertIn("No changes detected", run("make").stdout)
 
     def test_a_leading_tilde_in_a_setting_or_after_an_equals_sign_is_the_home_folder(self):
         # no shell expands it there: a folder named ~ made here would read as the home folder
