@@ -8954,7 +8954,8 @@ def _parsed_arguments(argv: list[str]) -> tuple[argparse.Namespace, dict]:
     for option in ("default", "rename"):  # SQL and names (paths may be any bytes)
         for text in getattr(args, option, None) or ():
             _check_utf8(text, f"--{option}", "type it again")
-    needed = [key for key in _DEFAULTS if hasattr(args, key) and getattr(args, key) is None and key not in origins]
+    needed = [key for key in _DEFAULTS if hasattr(args, key) and getattr(args, key) is None and key not in origins
+              and not (key == "models" and getattr(args, "no_models", False))]
     if unreadable and needed:
         raise MigrateError(f"{unreadable} (migrate.py reads [tool.migrate] there for the settings not given: "
                            f"--{needed[0]} here, which --{needed[0]} or MIGRATE_{needed[0].upper()} would give)")

@@ -236,6 +236,8 @@ class PyprojectFile(unittest.TestCase):
         self.assertEqual((result.returncode, result.stdout), (0, "[ ] 0001_initial\napp.db: 0 applied, 1 pending "
                                                                  "(no database file yet)\n"))
         self.assertEqual(project.cli("apply", "--help").returncode, 0)
+        result = project.cli("check", "--no-models", "--db", "app.db", "--dir", "migrations")  # (needs no models)
+        self.assertEqual((result.returncode, result.stderr), (0, ""))
 
     def test_a_database_path_ending_with_a_slash_is_refused_by_every_command(self):
         # SQLite made app.db of app.db/, which no later check found: apply, then apply --check said pending
