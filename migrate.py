@@ -5014,8 +5014,10 @@ def _refuse_folder_form(path: str) -> None:
     make `app.db` of `app.db/`, where every check that the file exists would
     find none, so that one command says applied and the next says pending."""
     if path.endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
+        file = path.rstrip(os.sep + (os.altsep or ""))
+        meant = f" ({file})" if file and not os.path.isdir(file) else ""
         raise MigrateError(f"database path {path} ends with {path[-1]}, as a folder's does: pass --db with the "
-                           f"file's path ({path.rstrip(os.sep + (os.altsep or ''))}); nothing was changed")
+                           f"file's path{meant}; nothing was changed")
 
 
 # Settings of a caller's connection that are off while migrations run on it:
@@ -8937,11 +8939,13 @@ def _parsed_arguments(argv: list[str]) -> tuple[argparse.Namespace, dict]:
     borrowed, with where each came from (an error about one says so)."""
     try:
         settings, origins, folder = _settings()
-        unreadable = None
+        unreadable, shown = None, settings
     except MigrateError as exc:  # said only if a setting it would give is needed (not for --help)
         settings, origins, folder = _settings(pyproject=False)
         unreadable = exc
-    parser = _parser(settings)
+        shown = {key: value if key in origins else "unknown: a pyproject.toml cannot be read"
+                 for key, value in settings.items()}
+    parser = _parser(shown)
     if not isinstance(argv, (list, tuple)) or not all(isinstance(arg, str) for arg in argv):
         raise MigrateError(f"main() takes a list of argument strings, such as ['status'], not {argv!r}")
     _refuse_option_before_command(parser, argv)
@@ -8958,7 +8962,8 @@ def _parsed_arguments(argv: list[str]) -> tuple[argparse.Namespace, dict]:
               and not (key == "models" and getattr(args, "no_models", False))]
     if unreadable and needed:
         raise MigrateError(f"{unreadable} (migrate.py reads [tool.migrate] there for the settings not given: "
-                           f"--{needed[0]} here, which --{needed[0]} or MIGRATE_{needed[0].upper()} would give)")
+                           f"{', '.join('--' + key for key in needed)} here, which the options or "
+                           f"{', '.join('MIGRATE_' + key.upper() for key in needed)} would give)")
     borrowed = {}
     for key in _DEFAULTS:  # (None: not on the command line; the help shows the setting in force)
         if getattr(args, key, None) is None:  # (and a command without the option gets it, unused)
@@ -8966,6 +8971,9 @@ def _parsed_arguments(argv: list[str]) -> tuple[argparse.Namespace, dict]:
             if key in origins:
                 borrowed[settings[key]] = origins[key]
         else:
+            setattr(args, key, _home_expanded(getattr(args, key)))
+    for key in ("d1", "backup"):  # the other paths a command takes
+        if isinstance(getattr(args, key, None), str):
             setattr(args, key, _home_expanded(getattr(args, key)))
     # a module name pyproject.toml sets is found from its folder too, as its paths are
     from_pyproject = borrowed.get(args.models, "").startswith("models = ") and not _names_a_file(args.models)

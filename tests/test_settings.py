@@ -216,7 +216,13 @@ class PyprojectFile(unittest.TestCase):
                 self.assertEqual(result.returncode, 0, result.stderr)
                 if database:
                     self.assertTrue(os.path.isfile(os.path.join(home, database)))
-        self.assertEqual(os.listdir(os.path.join(home, "app-migrations")), ["0001_initial.sql"])
+        project.write_migration("0002_more", "-- migrate:up\nCREATE TABLE more (x);\n-- migrate:down\nDROP TABLE more;\n")
+        shutil.move(os.path.join(project.directory, "0002_more.sql"), os.path.join(home, "app-migrations"))
+        result = project.cli("apply", "--db=~/flag.db", "--backup=~/snapshot.db", env={"HOME": home})
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertTrue(os.path.isfile(os.path.join(home, "snapshot.db")))
+        self.assertEqual(project.cli("export", "--d1=~/d1", env={"HOME": home}).returncode, 0)
+        self.assertEqual(sorted(os.listdir(os.path.join(home, "d1"))), ["0001_initial.sql", "0002_more.sql"])
         self.assertFalse(os.path.exists(os.path.join(project.root, "~")))
 
     def test_a_broken_pyproject_above_stops_only_a_command_that_needs_a_setting_from_it(self):
@@ -228,8 +234,10 @@ class PyprojectFile(unittest.TestCase):
         result = project.cli("status")
         self.assertEqual(result.returncode, 1)
         self.assertRegex(result.stderr, r"^error: .*pyproject.toml is not valid TOML \(.*\): fix it \(migrate.py "
-                                        r"reads \[tool.migrate\] there for the settings not given: --db here, which "
-                                        r"--db or MIGRATE_DB would give\)\n$")
+                                        r"reads \[tool.migrate\] there for the settings not given: --db, --dir here, "
+                                        r"which the options or MIGRATE_DB, MIGRATE_DIR would give\)\n$")
+        self.assertIn("now unknown: a pyproject.toml cannot be read", " ".join(project.cli("status", "--help")
+                                                                              .stdout.split()))
         self.assertEqual(project.cli("make", "--db", "app.db", "--models", "models.py", "--dir", "migrations",
                                      "-q").returncode, 0)
         result = project.cli("status", "--dir", "migrations", env={"MIGRATE_DB": "app.db"})
