@@ -233,9 +233,9 @@ class PyprojectFile(unittest.TestCase):
             handle.write("[tool.migrate\nbroken")
         result = project.cli("status")
         self.assertEqual(result.returncode, 1)
-        self.assertRegex(result.stderr, r"^error: .*pyproject.toml is not valid TOML \(.*\): fix it \(migrate.py "
-                                        r"reads \[tool.migrate\] there for the settings not given: --db, --dir here, "
-                                        r"which the options or MIGRATE_DB, MIGRATE_DIR would give\)\n$")
+        self.assertRegex(result.stderr, r"^error: .*pyproject.toml .*valid TOML.* \(migrate.py reads \[tool.migrate\] "
+                                        r"there for the settings not given: --db, --dir here, which the options or "
+                                        r"MIGRATE_DB, MIGRATE_DIR would give\)\n$")  # (3.9 and 3.10 say it otherwise)
         self.assertIn("now unknown: a pyproject.toml cannot be read", " ".join(project.cli("status", "--help")
                                                                               .stdout.split()))
         self.assertEqual(project.cli("make", "--db", "app.db", "--models", "models.py", "--dir", "migrations",
