@@ -3597,8 +3597,10 @@ _NO_SUCH_FUNCTION = re.compile(r"no such function: (\w+)")
 
 # What the stand-ins of _execute_with_stand_ins answer, tried in turn for a
 # statement that fails a constraint with one: NULL, then the first argument
-# (a slug made of a NOT NULL column's text). And whether one was called.
-_STAND_IN_ANSWERS = (lambda arguments: None, lambda arguments: arguments[0] if arguments else None)
+# (a slug made of a NOT NULL column's text), or '' for a function of none,
+# then 0 (a STRICT INTEGER column). And whether one was called.
+_STAND_IN_ANSWERS = (lambda arguments: None, lambda arguments: arguments[0] if arguments else "",
+                     lambda arguments: 0)
 _STAND_IN = threading.local()
 
 

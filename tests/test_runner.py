@@ -139,13 +139,15 @@ class ApplyAndRevert(unittest.TestCase):
         # NULL first (a nullable STRICT INTEGER, a UNIQUE index), else the first argument (a NOT NULL column)
         project = Project(self)
         project.write_migration("0001_posts", "-- migrate:up\nCREATE TABLE post (body TEXT NOT NULL, n INTEGER, "
-                                "slug TEXT, title TEXT NOT NULL DEFAULT '') STRICT;\n"
+                                "slug TEXT, title TEXT NOT NULL DEFAULT '', token TEXT NOT NULL DEFAULT '', "
+                                "k INTEGER NOT NULL DEFAULT 1) STRICT;\n"
                                 "INSERT INTO post (body) VALUES ('same'), ('same');\n"
                                 "UPDATE post SET n = word_count(body), slug = slugify(body, rowid);\n"
                                 "CREATE UNIQUE INDEX post_slug ON post (slug);\n"
-                                "UPDATE post SET title = titled(body);\n")
+                                "UPDATE post SET title = titled(body);\n"  # ('' for a function of no arguments,
+                                "UPDATE post SET token = new_token(), k = score_of(body);\n")  # 0 for a STRICT INTEGER)
         schema = migrate.replayed_schema(migrate.read_migrations(project.directory))
-        self.assertEqual([c.name for c in schema.table("post").columns], ["body", "n", "slug", "title"])
+        self.assertEqual([c.name for c in schema.table("post").columns], ["body", "n", "slug", "title", "token", "k"])
 
     def test_migration_without_down_section_is_irreversible_but_empty_down_is_a_no_op(self):
         self.project.apply()
