@@ -8437,7 +8437,8 @@ def _run_make(args, out: _Output) -> int:
         if any(_fold(key.strip()) == _fold(given) for given in defaults):
             raise MigrateError(f"--default {key.strip()} is given twice: keep one")
         defaults[key.strip()] = value.strip()
-    interactive = not args.no_input and not args.check and sys.stdin.isatty()
+    # asked on stderr: with it sent to a file, nobody would see the question (then as --no-input)
+    interactive = not args.no_input and not args.check and sys.stdin.isatty() and sys.stderr.isatty()
     questioner = Questioner(renames=args.rename, defaults=defaults,
                             prompt=_prompt_on_tty if interactive else None)
     before = [m.path for m in read_migrations(args.dir)][-1:] if args.update and os.path.isdir(args.dir) else []

@@ -116,15 +116,29 @@ class Project:
         return normalised_schema(self.db)
 
     def cli_answering(self, answer: str, *args) -> subprocess.CompletedProcess:
-        """Run the CLI with a terminal as stdin that has `answer` typed in."""
+        """Run the CLI with a terminal as stdin and stderr (where make asks) that has `answer` typed in;
+        what the terminal showed (the answer echoed too) is the result's stderr."""
         controller, terminal = os.openpty()
         try:
             os.write(controller, answer.encode() + b"\n")
-            return subprocess.run([*CLI, *args], cwd=self.root, stdin=terminal, capture_output=True,
-                                  text=True, env=cli_environment(), timeout=60)
+            result = subprocess.run([*CLI, *args], cwd=self.root, stdin=terminal, stderr=terminal,
+                                    stdout=subprocess.PIPE, text=True, env=cli_environment(), timeout=60)
+            os.close(terminal)
+            terminal, shown = None, b""
+            while True:
+                try:
+                    chunk = os.read(controller, 65536)
+                except OSError:  # (EIO: nothing more, the terminal's other side is closed)
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+            result.stderr = shown.decode(errors="replace").replace("\r\n", "\n")
+            return result
         finally:
             os.close(controller)
-            os.close(terminal)
+            if terminal is not None:
+                os.close(terminal)
 
     def cli(self, *args, stdin: str = "", env: dict = None, script: bool = False) -> subprocess.CompletedProcess:
         """Run the command line (as `python migrate.py` with script=True)."""

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import unittest
 
-from tests.support import MIGRATE, Project, migrate, normalised_schema
+from tests.support import CLI, MIGRATE, Project, cli_environment, migrate, normalised_schema
 
 POLLS = """
 @dataclass
@@ -130,6 +130,21 @@ class Workflow(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("Did you rename question.question_text to question.text? [y/N]", result.stderr)
         self.assertIn("~ Rename column question.question_text to text", result.stdout)
+
+    def test_no_question_is_asked_where_nobody_would_see_it(self):
+        # the questions go to stderr: sent to a file, make would wait on a blank screen
+        self.run_ok("make")
+        self.project.models(POLLS.replace("question_text", "text"))
+        controller, terminal = os.openpty()
+        self.addCleanup(os.close, controller)
+        self.addCleanup(os.close, terminal)
+        os.write(controller, b"y\n")
+        result = subprocess.run([*CLI, "make"], cwd=self.project.root, stdin=terminal, capture_output=True,
+                                text=True, env=cli_environment(), timeout=60)
+        self.assertEqual(result.returncode, 1, result.stdout)
+        self.assertNotIn("Did you rename", result.stderr)
+        self.assertIn("--rename question.question_text=text", result.stderr)
+        self.assertEqual(self.project.files(), ["0001_initial.sql"])
 
     def test_end_of_input_at_a_question_stops_make_and_writes_nothing(self):
         self.run_ok("make")
