@@ -4370,8 +4370,31 @@ def _check_fills(scratch: sqlite3.Connection, operation: AlterTable, *, down: bo
             if _constant_null(scratch, value):  # `(NULL)`, `CAST(NULL AS TEXT)`: as NULL itself is refused
                 raise _fill_error(key, value, "is NULL, which does not fill a NOT NULL column: give a value, or "
                                               "make the field Optional", down=down, advice=False)
+            misfit = _strict_misfit(scratch, value, operation.after.column(column).type) \
+                if operation.after.strict else None
+            if misfit:
+                raise _fill_error(key, value, misfit, down=down, advice=False)
     finally:
         scratch.execute("DROP TABLE temp._migrate_fill_probe")
+
+
+def _strict_misfit(scratch: sqlite3.Connection, value: str, declared: str) -> str | None:
+    """Why a STRICT column of type `declared` cannot store an SQL expression
+    that is the same for every row (`'abc'` in an INTEGER column): the
+    empty copy of the table would not show it, only the first apply on rows."""
+    if any(t.upper == "SELECT" for t in _tokens(value)):
+        return None
+    scratch.execute(f"CREATE TEMP TABLE _migrate_type_probe (v {declared}) STRICT")
+    try:
+        scratch.execute(f"INSERT INTO temp._migrate_type_probe VALUES ({value})")
+    except sqlite3.IntegrityError as exc:
+        said = str(exc).replace(" _migrate_type_probe.v", "")
+        return f"does not fit the STRICT column ({said}): give a value of its type"
+    except sqlite3.Error:  # (it reads a column: per row, left to the copy)
+        return None
+    finally:
+        scratch.execute("DROP TABLE temp._migrate_type_probe")
+    return None
 
 
 def _constant_null(scratch: sqlite3.Connection, value: str) -> bool:

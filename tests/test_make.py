@@ -342,6 +342,25 @@ class Evolution(unittest.TestCase):
         self.assertEqual(project.query("SELECT name FROM pragma_table_info('thing')"), [("c",), ("d",)])
         project.revert(target="zero")
 
+    def test_a_one_off_value_that_a_strict_column_cannot_store_is_refused_before_any_row_meets_it(self):
+        project = Project(self)
+        strict = ("@dataclass\nclass Item:\n    __strict__ = True\n    name: str\n    qty: %s\n"
+                  "    id: Optional[int] = None\n")
+        project.models(strict % "Optional[int] = None")
+        project.make()
+        project.models(strict % "int")
+        for value, taken in (("'abc'", False), ("length(name)", True), ("'7'", True), ("7", True)):
+            with self.subTest(value=value):  # ('7' is stored as 7; a per-row value is left to the copy)
+                if taken:
+                    self.assertTrue(project.make(write=False, questioner=migrate.Questioner(
+                        defaults={"item.qty": value})).operations)
+                    continue
+                with self.assertRaisesRegex(migrate.MigrateError, r"the one-off value item.qty='abc' does not fit "
+                                            r"the STRICT column \(cannot store TEXT value in INTEGER column\): give a "
+                                            r"value of its type; nothing was written"):
+                    project.make(questioner=migrate.Questioner(defaults={"item.qty": value}))
+        self.assertEqual(project.files(), ["0001_initial.sql"])
+
     def test_a_one_off_key_into_a_table_the_migration_creates_is_warned_about(self):
         project = Project(self)
         question = "@dataclass\nclass Question:\n{category}    text: str = ''\n    id: Optional[int] = None\n"
