@@ -4014,6 +4014,9 @@ def _refuse_number_of_a_lost_file(db, migrations: list[Migration], new_name: str
                            "migrations; nothing was written")
 
 
+_UPDATE_PATIENCE = 2  # seconds make --update waits for a writer of the database (make has no --timeout)
+
+
 def _latest_to_update(migrations: list[Migration], db, directory) -> Migration:
     """The migration `make --update` folds the changes into: the latest, unless
     it is a squash, or the database `db` applied it (the new part would never
@@ -4026,7 +4029,15 @@ def _latest_to_update(migrations: list[Migration], db, directory) -> Migration:
     if latest.replaces:
         raise MigrateError(f"{latest.name} is a squash, which databases record in place of the migrations it "
                            "replaces: make a new migration (without --update); nothing was written")
-    applied = [row.name for row in status(db, directory=directory) if row.applied] if db is not None else []
+    try:
+        applied = ([row.name for row in status(db, directory=directory, timeout=_UPDATE_PATIENCE) if row.applied]
+                   if db is not None else [])
+    except MigrateError as exc:  # (status's advice, --timeout, is no option of make's)
+        if "is locked" not in str(exc):
+            raise
+        raise MigrateError(f"make --update reads {_shown(db)} to see whether {latest.name} is applied there, and "
+                           "another process holds it locked: retry when that one is done, or make a new migration "
+                           "(without --update); nothing was written") from None
     if latest.name in applied:
         raise MigrateError(f"{latest.name} is applied to {_shown(db)}, which would never run what --update adds to "
                            "it: revert it there first (python migrate.py revert), or make a new migration (without "

@@ -293,6 +293,13 @@ class MakeThenCheck(unittest.TestCase):
             project.make(update=True, db=project.db)
         os.rename(os.path.join(project.directory, "0001_x.sql"), os.path.join(project.directory, "0001_initial.sql"))
         project.revert()
+        writer = project.connect()
+        writer.execute("BEGIN EXCLUSIVE")  # another process writing: make has no --timeout to offer
+        with self.assertRaisesRegex(migrate.MigrateError, r"^make --update reads .*db.sqlite3 to see whether "
+                                    r"0001_initial is applied there, and another process holds it locked: retry"):
+            project.make(update=True, db=project.db)
+        writer.rollback()
+        writer.close()
         self.assertEqual(project.make(update=True, db=project.db, write=False).name, "0001_initial")  # now it may
         project.write_migration("0002_by_hand", """\
             -- migrate:up
