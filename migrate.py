@@ -6201,8 +6201,9 @@ def _transaction(conn, steps: list[PlannedStep], *, fake: bool, on_step, timeout
                         accepted=accepted, backup=backup, planned=planned, later=later)
     except _NewViolations as found:
         allowed = _checked_violations(conn, steps)  # rolled back: these were there before
-        if _new_violations(found.rows, allowed):
-            raise _violation_error(steps, _new_violations(found.rows, allowed)) from None
+        new = _new_violations(found.rows, allowed)
+        if new:
+            raise _violation_error(steps, new) from None
         try:
             done = _attempt(conn, steps, fake=fake, on_start=None, allowed=allowed, timeout=timeout,
                             accepted=accepted, planned=planned, later=later)
