@@ -5187,7 +5187,7 @@ def _known(names: list[str]) -> str:
     return (f"{names[0]} .. {names[-1]}" if len(names) > 1 else names[0]) if names else "none"
 
 
-def _resolve_target(target, names: list[str], squashes=()) -> int | None:
+def _resolve_target(target, names: list[str], squashes=(), *, reverting: bool = False) -> int | None:
     """The number of the migration `target` names; None for `zero`."""
     if target == "zero":
         return None
@@ -5199,13 +5199,14 @@ def _resolve_target(target, names: list[str], squashes=()) -> int | None:
     elif prefixed := _named_by_prefix(target, names):
         return _number(prefixed)
     raise MigrateError(f"unknown migration {target!r}: give a number, a full name or zero "
-                       f"(known: {_known(names)}){_squashed_into(target, squashes)}{_target_hint(target)}")
+                       f"(known: {_known(names)}){_squashed_into(target, squashes)}"
+                       f"{_target_hint(target, reverting)}")
 
 
-def _target_hint(target: str) -> str:
+def _target_hint(target: str, reverting: bool) -> str:
     """What another tool's target means here (Alembic's head, base, -1)."""
     if target.lower() in ("head", "heads", "latest", "last"):
-        return "; for the latest, give no target"
+        return "; to revert the latest, give no target" if reverting else "; to apply all, give no target"
     if target.lower() == "base" or (target.isascii() and target.isdigit() and int(target) == 0):  # (from 0001)
         return "; for none applied, give zero"
     if re.fullmatch(r"-\d+", target):
@@ -6828,7 +6829,7 @@ def _choose(names: list[str], applied: dict, available: dict, *, target: str | N
         if reverting:
             return applied_names[-1:], []
         return [], [n for n in names if n not in applied and n in available]
-    limit = _resolve_target(target, names, [m for m in available.values() if m.replaces])
+    limit = _resolve_target(target, names, [m for m in available.values() if m.replaces], reverting=reverting)
     limit = -1 if limit is None else limit
     to_revert = [n for n in reversed(applied_names) if _number(n) > limit]
     to_apply = [] if reverting else [n for n in names if n not in applied and n in available

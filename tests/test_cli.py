@@ -222,11 +222,12 @@ class Errors(unittest.TestCase):
         self.assertEqual(self.project.cli("status").stdout,
                          "[X] 0001_initial\n[ ] 0002_broken\ndb.sqlite3: 1 applied, 1 pending\n")
         self.assert_one_line_error(self.project.cli("apply", "0009"), "unknown migration '0009'")
-        for target, hint in (("head", "; for the latest, give no target"), ("base", "; for none applied, give zero"),
+        for target, hint in (("head", "; to revert the latest, give no target"), ("base", "; for none applied, give zero"),
                              ("0", "; for none applied, give zero"), ("-1", "; there are no relative targets")):
             with self.subTest(target=target):  # another tool's targets, or Django's `zero` as a number
                 self.assert_one_line_error(self.project.cli("revert", target), f"unknown migration '{target}'", hint)
         self.assertNotIn("give zero", self.project.cli("apply", "0009").stderr)
+        self.assert_one_line_error(self.project.cli("apply", "head"), "; to apply all, give no target")
         self.assert_one_line_error(self.project.cli("make", "--default", "nonsense"), "--default")
         self.assert_one_line_error(self.project.cli("make", "--empty", "../.."), "no ASCII letters or digits")
         for db in ("", "file:x.db", "file:x.db?mode=memory"):  # SQLite would open a temporary or another file
