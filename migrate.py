@@ -220,9 +220,11 @@ def _tokens(sql: str):
 def _unbalanced(sql: str) -> str | None:
     """How a fragment of SQL pasted into a statement would end the clause
     around it or swallow what follows: a parenthesis closed that it did not
-    open, or one left open; None when they pair up."""
+    open, one left open, or a quote; None when they pair up."""
     depth = 0
     for token in _tokens(sql):
+        if token.kind == "op" and token.text in "'\"`[":  # (a closed one is a string or a name)
+            return f"leaves a quote ({token.text}) open"
         depth += (token.text == "(") - (token.text == ")")
         if depth < 0:
             return "closes a parenthesis it did not open"
@@ -1914,7 +1916,7 @@ class AlterTable:
         return reasons
 
 
-_ASKED_AT_MOST = 5  # times a rename question is asked again after an answer that is neither y nor n
+_ASKED_AT_MOST = 5  # times a question is asked again: a rename after neither y nor n, a one-off value that fails
 
 
 class Questioner:
@@ -2037,15 +2039,25 @@ class Questioner:
                                "this migration (it neither becomes NOT NULL nor is dropped); drop the "
                                "--default; nothing was written")
 
-    def fill(self, table: str, column: str, reason: str) -> str | None:
-        """A one-off SQL value for the existing rows of table.column."""
+    def fill(self, table: str, column: str, reason: str, problem=lambda value: None) -> str | None:
+        """A one-off SQL value for the existing rows of table.column. An
+        answer at the prompt that `problem(answer)` finds fault with is asked
+        for again, as Django does; a value given in `defaults` is not."""
         key = _fold(f"{table}.{column}")
         if key in self.defaults:
             return self.defaults[key]
         if self.prompt is None:
             return None
-        return self._answer(f"{table}.{column} {reason}: existing rows need a value.\n"
-                            f"Enter a one-off SQL value for them (e.g. '' or 0), or leave empty to stop: ") or None
+        question = (f"{table}.{column} {reason}: existing rows need a value.\n"
+                    f"Enter a one-off SQL value for them (e.g. '' or 0), or leave empty to stop: ")
+        for _ in range(_ASKED_AT_MOST):
+            answer = self._answer(question)
+            found = problem(answer) if answer else None
+            if found is None:
+                return answer or None
+            question = f"That value {found}.\nEnter a one-off SQL value for {table}.{column}, or leave empty to stop: "
+        raise MigrateError(f"no usable one-off value for {table}.{column} in {_ASKED_AT_MOST} answers: pass "
+                           f"--default {table}.{column}=SQL; nothing was written")
 
 
 def _managed_tables(schema: Schema, unmanaged: frozenset) -> dict[str, Table]:
@@ -2266,7 +2278,7 @@ def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool) -> 
         reason = "is a new NOT NULL column without a default" if old is None \
             else "becomes NOT NULL without a default"
         if up:
-            value = questioner.fill(after.name, column.name, reason)
+            value = questioner.fill(after.name, column.name, reason, _answer_checker(before, after, column))
         else:  # the down never asks: --default, or (README) the type's zero value for a dropped column
             value = questioner.defaults.get(_fold(f"{after.name}.{column.name}"))
             if value is None and old is not None:
@@ -2284,6 +2296,79 @@ def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool) -> 
                 f"{after.name}.{column.name}=SQL (a value for those rows); nothing was written")
         fills[_fold(column.name)] = value
     return fills
+
+
+def _fill_problem(scratch: sqlite3.Connection, value: str, source: str, declared: str, *, strict: bool,
+                  other_tables: bool = True) -> tuple[str, bool] | None:
+    """What is wrong with a one-off value selected from `source`, an empty
+    copy of the table (None for nothing), and whether it may be text left
+    unquoted. Without `other_tables` in `scratch`, a missing one is no fault."""
+    if any(match.lastgroup == "space" and match.group().startswith(("--", "/*")) for match in _TOKEN.finditer(value)):
+        return "holds a comment, which would cut the statement it goes into", False
+    if any(t.text == ";" for t in _tokens(value)):
+        return "holds a `;`: give one expression", False
+    if unpaired := _unbalanced(value):
+        return f"{unpaired}: give one expression", False
+    try:
+        rows = scratch.execute(f"SELECT {value} FROM {source}").fetchall()
+    except sqlite3.Error as exc:
+        if not other_tables and str(exc).startswith("no such table"):
+            return None
+        return f"fails on a copy of the schema as the migration leaves it ({exc})", True
+    if rows:
+        return ("is an aggregate, which would copy one row of the whole table: give a per-row value, or wrap it in "
+                "a subquery"), False
+    if _constant_null(scratch, value):  # `(NULL)`, `CAST(NULL AS TEXT)`: as NULL itself is refused
+        return "is NULL, which does not fill a NOT NULL column: give a value, or make the field Optional", False
+    misfit = _strict_misfit(scratch, value, declared) if strict else None
+    return (misfit, False) if misfit else None
+
+
+def _strict_misfit(scratch: sqlite3.Connection, value: str, declared: str) -> str | None:
+    """Why a STRICT column of type `declared` cannot store an SQL expression
+    that is the same for every row (`'abc'` in an INTEGER column): the
+    empty copy of the table would not show it, only the first apply on rows."""
+    if any(t.upper == "SELECT" for t in _tokens(value)):
+        return None
+    scratch.execute(f"CREATE TEMP TABLE _migrate_type_probe (v {declared}) STRICT")
+    try:
+        scratch.execute(f"INSERT INTO temp._migrate_type_probe VALUES ({value})")
+    except sqlite3.IntegrityError as exc:
+        said = str(exc).replace(" _migrate_type_probe.v", "")
+        return f"does not fit the STRICT column ({said}): give a value of its type"
+    except sqlite3.Error:  # (it reads a column: per row, left to the copy)
+        return None
+    finally:
+        scratch.execute("DROP TABLE temp._migrate_type_probe")
+    return None
+
+
+def _constant_null(scratch: sqlite3.Connection, value: str) -> bool:
+    """Whether an SQL expression is NULL whatever the row: it reads no
+    column (else SQLite cannot select it alone) and no table (a subquery,
+    which the empty copy would answer with NULL)."""
+    if any(t.upper == "SELECT" for t in _tokens(value)):
+        return False
+    try:
+        return scratch.execute(f"SELECT ({value}) IS NULL").fetchone()[0] == 1
+    except sqlite3.Error:
+        return False
+
+
+def _answer_checker(before: Table, after: Table, column: Column):
+    """What is wrong with a one-off value typed at make's prompt, as far as an
+    empty copy of the table alone tells (a subquery of another table is
+    checked later, with the whole schema), for the question to be asked again."""
+    def problem(value: str) -> str | None:
+        with closing(sqlite3.connect(":memory:")) as probe:
+            probe.execute(f"CREATE TABLE {quote(after.name)} ({', '.join(quote(c.name) for c in before.columns)})")
+            found = _fill_problem(probe, value, quote(after.name), column.type, strict=after.strict,
+                                  other_tables=False)
+        if found is None:
+            return None
+        said, advice = found
+        return said + (f": quote text, as '{value}'" if advice and re.fullmatch(r"\w+", value) else "")
+    return problem
 
 
 def _value_fits(column: Column, value: str) -> bool:
@@ -4361,63 +4446,12 @@ def _check_fills(scratch: sqlite3.Connection, operation: AlterTable, *, down: bo
     scratch.execute(f"CREATE TEMP TABLE _migrate_fill_probe AS SELECT * FROM main.{name} WHERE 0")
     try:
         for column, value in operation.fills.items():
-            key = f"{operation.after.name}.{column}"
-            if any(match.lastgroup == "space" and match.group().startswith(("--", "/*"))
-                   for match in _TOKEN.finditer(value)):
-                raise _fill_error(key, value, "holds a comment, which would cut the statement it goes into",
-                                  down=down, advice=False)
-            if any(t.text == ";" for t in _tokens(value)):
-                raise _fill_error(key, value, "holds a `;`: give one expression", down=down, advice=False)
-            if unpaired := _unbalanced(value):
-                raise _fill_error(key, value, f"{unpaired}: give one expression", down=down, advice=False)
-            try:
-                rows = scratch.execute(f"SELECT {value} FROM temp._migrate_fill_probe AS {name}").fetchall()
-            except sqlite3.Error as exc:  # (as named in the copy)
-                raise _fill_error(key, value, f"fails on a copy of the schema as the migration leaves it ({exc})",
-                                  down=down) from None
-            if rows:
-                raise _fill_error(key, value, "is an aggregate, which would copy one row of the whole table: give a "
-                                              "per-row value, or wrap it in a subquery", down=down, advice=False)
-            if _constant_null(scratch, value):  # `(NULL)`, `CAST(NULL AS TEXT)`: as NULL itself is refused
-                raise _fill_error(key, value, "is NULL, which does not fill a NOT NULL column: give a value, or "
-                                              "make the field Optional", down=down, advice=False)
-            misfit = _strict_misfit(scratch, value, operation.after.column(column).type) \
-                if operation.after.strict else None
-            if misfit:
-                raise _fill_error(key, value, misfit, down=down, advice=False)
+            found = _fill_problem(scratch, value, f"temp._migrate_fill_probe AS {name}",  # (as named in the copy)
+                                  operation.after.column(column).type, strict=operation.after.strict)
+            if found:
+                raise _fill_error(f"{operation.after.name}.{column}", value, found[0], down=down, advice=found[1])
     finally:
         scratch.execute("DROP TABLE temp._migrate_fill_probe")
-
-
-def _strict_misfit(scratch: sqlite3.Connection, value: str, declared: str) -> str | None:
-    """Why a STRICT column of type `declared` cannot store an SQL expression
-    that is the same for every row (`'abc'` in an INTEGER column): the
-    empty copy of the table would not show it, only the first apply on rows."""
-    if any(t.upper == "SELECT" for t in _tokens(value)):
-        return None
-    scratch.execute(f"CREATE TEMP TABLE _migrate_type_probe (v {declared}) STRICT")
-    try:
-        scratch.execute(f"INSERT INTO temp._migrate_type_probe VALUES ({value})")
-    except sqlite3.IntegrityError as exc:
-        said = str(exc).replace(" _migrate_type_probe.v", "")
-        return f"does not fit the STRICT column ({said}): give a value of its type"
-    except sqlite3.Error:  # (it reads a column: per row, left to the copy)
-        return None
-    finally:
-        scratch.execute("DROP TABLE temp._migrate_type_probe")
-    return None
-
-
-def _constant_null(scratch: sqlite3.Connection, value: str) -> bool:
-    """Whether an SQL expression is NULL whatever the row: it reads no
-    column (else SQLite cannot select it alone) and no table (a subquery,
-    which the empty copy would answer with NULL)."""
-    if any(t.upper == "SELECT" for t in _tokens(value)):
-        return False
-    try:
-        return scratch.execute(f"SELECT ({value}) IS NULL").fetchone()[0] == 1
-    except sqlite3.Error:
-        return False
 
 
 def _fill_error(key: str, value: str, problem: str, *, down: bool, advice: bool = True) -> MigrateError:

@@ -163,10 +163,12 @@ class Workflow(unittest.TestCase):
         self.run_ok("apply")
         self.project.execute("INSERT INTO question (question_text) VALUES ('Why?')")
         self.project.models(POLLS.replace("question_text: str", "question_text: str\n    author: str"))
-        result = self.project.cli_answering("'someone'", "make")
+        result = self.project.cli_answering("someone\n'someone'", "make")  # text left unquoted is asked again
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("question.author is a new NOT NULL column without a default: existing rows need a value",
                       result.stderr)
+        self.assertIn("That value fails on a copy of the schema as the migration leaves it (no such column: someone): "
+                      "quote text, as 'someone'.\nEnter a one-off SQL value for question.author", result.stderr)
         self.run_ok("apply")
         self.assertEqual(self.project.query("SELECT author FROM question"), [("someone",)])
 
@@ -222,7 +224,8 @@ class Errors(unittest.TestCase):
         self.assertEqual(self.project.cli("status").stdout,
                          "[X] 0001_initial\n[ ] 0002_broken\ndb.sqlite3: 1 applied, 1 pending\n")
         self.assert_one_line_error(self.project.cli("apply", "0009"), "unknown migration '0009'")
-        for target, hint in (("head", "; to revert the latest, give no target"), ("base", "; for none applied, give zero"),
+        for target, hint in (("head", "; to revert the latest, give no target"),
+                             ("base", "; for none applied, give zero"),
                              ("0", "; for none applied, give zero"), ("-1", "; there are no relative targets")):
             with self.subTest(target=target):  # another tool's targets, or Django's `zero` as a number
                 self.assert_one_line_error(self.project.cli("revert", target), f"unknown migration '{target}'", hint)

@@ -895,7 +895,7 @@ class Evolution(unittest.TestCase):
                                 ("(NULL)", "question.author=(NULL) is NULL, which does not fill a NOT NULL column"),
                                 ("CAST(NULL AS TEXT)", "AS TEXT) is NULL"), ("coalesce(NULL, nullif(1, 1))", "is NULL"),
                                 ("max(text)", "is an aggregate, which would copy one row of the whole table"),
-                                ("'x", "unrecognized token"), ("'a' --", "holds a comment"),
+                                ("'x", "question.author='x leaves a quote (') open"), ("'a' --", "holds a comment"),
                                 ("1; DROP TABLE question", "question.author=1; DROP TABLE question holds a `;`"),
                                 ("'a') , (1", "question.author='a') , (1 closes a parenthesis it did not open")):
             with self.subTest(value), self.assertRaisesRegex(migrate.MigrateError, re.escape(fragment)):
@@ -917,6 +917,34 @@ class Evolution(unittest.TestCase):
         result = self.project.make(questioner=migrate.Questioner(defaults={"question.author": "text || '?'"}))
         self.project.apply()
         self.assertEqual(self.project.query("SELECT author FROM question"), [("What??",)])
+
+    def test_a_one_off_value_that_fails_at_the_prompt_is_asked_for_again(self):
+        self.project.models("@dataclass\nclass Question:\n    text: str\n    author: str\n"
+                            "    id: Optional[int] = None\n\n@dataclass\nclass Person:\n    name: str\n    id: Optional[int] = None\n")
+        asked, answers = [], iter(["anonymous", "NULL", "max(text)", "'x", "coalesce((SELECT max(name) FROM person), "
+                                                                           "'x') || text"])
+        answer = lambda question: asked.append(question) or next(answers)
+        self.assertEqual(self.project.make(questioner=migrate.Questioner(prompt=answer)).operations,
+                         ("+ Create table person", "+ Add column question.author"))
+        self.assertEqual(asked[1:], [  # (a subquery of another table is tried later, against the whole schema)
+            "That value fails on a copy of the schema as the migration leaves it (no such column: anonymous): quote "
+            "text, as 'anonymous'.\nEnter a one-off SQL value for question.author, or leave empty to stop: ",
+            "That value is NULL, which does not fill a NOT NULL column: give a value, or make the field Optional.\n"
+            "Enter a one-off SQL value for question.author, or leave empty to stop: ",
+            "That value is an aggregate, which would copy one row of the whole table: give a per-row value, or wrap "
+            "it in a subquery.\nEnter a one-off SQL value for question.author, or leave empty to stop: ",
+            "That value leaves a quote (') open: give one expression.\n"
+            "Enter a one-off SQL value for question.author, or leave empty to stop: "])
+        self.project.apply()
+        self.assertEqual(self.project.query("SELECT author FROM question"), [("xWhat?",)])
+        self.project.models("@dataclass\nclass Question:\n    text: str\n    author: str\n    n: int\n"
+                            "    id: Optional[int] = None\n\n@dataclass\nclass Person:\n    name: str\n"
+                            "    id: Optional[int] = None\n")
+        with self.assertRaisesRegex(migrate.MigrateError, re.escape(
+                "no usable one-off value for question.n in 5 answers: pass --default question.n=SQL; nothing was "
+                "written")):  # a caller's prompt that never gives a usable value: no endless questions
+            self.project.make(questioner=migrate.Questioner(prompt=lambda question: "nope"))
+        self.assertEqual(len(self.project.files()), 2)
 
     def test_a_one_off_value_that_fails_only_in_the_copy_of_the_rows_is_one_error(self):
         project = Project(self)  # the probe's copy of a WITHOUT ROWID table has a rowid; the table has none

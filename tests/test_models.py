@@ -855,7 +855,8 @@ class ForeignKeys(ModelCase):
                                      ("collate", "NOCASE /* x */", "holds a comment"),
                                      ("check", "x != ''; DROP TABLE a", "holds a comment or a `;`"),
                                      ("check", "x > 1) , y INTEGER, CHECK (1", "closes a parenthesis it did not open"),
-                                     ("sql_type", "NUMERIC(10", "leaves a parenthesis open")):
+                                     ("sql_type", "NUMERIC(10", "leaves a parenthesis open"),
+                                     ("check", "x != 'a", "leaves a quote (') open")):
             with self.subTest(key=key, value=value):
                 self.error(f"@dataclass\nclass A:\n    x: str = field(default='', metadata={{{key!r}: {value!r}}})\n",
                            "model A field x", f"metadata {key!r}", fragment)
