@@ -13,7 +13,7 @@ and `check` (CI: models, files and database agree), `sql`, `schema`, `squash`,
 an rqlite node (`http://host:4001`).
 
 `make` builds from the files, not from your database (which it reads only to
-refuse a number already applied): it replays the migration files into an
+refuse a number already applied, and with --update a file already applied): it replays the migration files into an
 in-memory SQLite database, renders the models into another one, and compares
 what SQLite itself reports about both (sqlite_master and PRAGMAs); what a
 replay built is cached in ~/.cache/migrate.py for the next run. Migration
@@ -5232,7 +5232,7 @@ def _resolve_target(target, names: list[str], squashes=(), *, reverting: bool = 
         return _number(target)
     elif prefixed := _named_by_prefix(target, names):
         return _number(prefixed)
-    raise MigrateError(f"unknown migration {target!r}: give a number, a full name or zero "
+    raise MigrateError(f"unknown migration {target!r}: give a number, a name, its start, its file, or zero "
                        f"(known: {_known(names)}){_squashed_into(target, squashes)}"
                        f"{_target_hint(target, reverting)}")
 
@@ -8394,8 +8394,8 @@ def _parser(settings: dict):
     for name, help_text in (("apply", "apply pending migrations, or migrate to a target"),
                             ("revert", "revert the last migration, or all after a target")):
         sub = command(name, help_text, ("db", "dir"))
-        sub.add_argument("target", nargs="?", help="number, name" + (", or zero" if name == "apply" else
-                                                                     " that stays applied, or zero"))
+        sub.add_argument("target", nargs="?", help="number, name, its start or file" + (
+            ", or zero" if name == "apply" else ", that stays applied; or zero"))
         sub.add_argument("--dry-run", "--plan", action="store_true", dest="dry_run",
                          help="list what would run, with the SQL, and change nothing")
         sub.add_argument("--fake", action="store_true", help="record without running the SQL")
@@ -8418,7 +8418,7 @@ def _parser(settings: dict):
     check_.add_argument("--no-models", action="store_true",
                         help="compare the migrations and the database only (SQL written by hand, no models)")
     sql_ = command("sql", "print a migration's SQL", ("dir",))
-    sql_.add_argument("name", help="number or full name")
+    sql_.add_argument("name", help="number, name, its start or file")
     sql_.add_argument("--down", action="store_true", help="the down section instead of the up")
     schema_ = command("schema", "print the database's schema as SQL", ("db",), aliases=("dump",))
     for reader in (status_, check_, schema_):
