@@ -60,7 +60,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from itertools import count, islice
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = [
     # errors and schema types
     "MigrateError", "RqliteError", "Column", "ForeignKey", "Index", "Table", "SchemaObject", "Schema",
