@@ -2320,19 +2320,24 @@ def _fill_problem(scratch: sqlite3.Connection, value: str, source: str, declared
                 "a subquery"), False
     if _constant_null(scratch, value):  # `(NULL)`, `CAST(NULL AS TEXT)`: as NULL itself is refused
         return "is NULL, which does not fill a NOT NULL column: give a value, or make the field Optional", False
-    misfit = _strict_misfit(scratch, value, declared) if strict else None
+    misfit = _type_misfit(scratch, value, declared, strict=strict)
     return (misfit, False) if misfit else None
 
 
-def _strict_misfit(scratch: sqlite3.Connection, value: str, declared: str) -> str | None:
-    """Why a STRICT column of type `declared` cannot store an SQL expression
-    that is the same for every row (`'abc'` in an INTEGER column): the
-    empty copy of the table would not show it, only the first apply on rows."""
+def _type_misfit(scratch: sqlite3.Connection, value: str, declared: str, *, strict: bool) -> str | None:
+    """Why a column of type `declared` cannot store an SQL expression that is
+    the same for every row as the type it names: a STRICT column refuses
+    `'abc'` for an INTEGER, which the empty copy of the table would not show,
+    only the first apply on rows; any other INTEGER or REAL column stores it
+    as text (datatype3.html, "Type Affinity"), which no `int` field expects."""
     if any(t.upper == "SELECT" for t in _tokens(value)):
         return None
-    scratch.execute(f"CREATE TEMP TABLE _migrate_type_probe (v {declared}) STRICT")
+    if not strict and _affinity(declared) not in ("INTEGER", "REAL"):
+        return None
+    scratch.execute(f"CREATE TEMP TABLE _migrate_type_probe (v {declared}){' STRICT' * strict}")
     try:
         scratch.execute(f"INSERT INTO temp._migrate_type_probe VALUES ({value})")
+        stored = scratch.execute("SELECT typeof(v) FROM temp._migrate_type_probe").fetchone()[0]
     except sqlite3.IntegrityError as exc:
         said = str(exc).replace(" _migrate_type_probe.v", "")
         return f"does not fit the STRICT column ({said}): give a value of its type"
@@ -2340,6 +2345,9 @@ def _strict_misfit(scratch: sqlite3.Connection, value: str, declared: str) -> st
         return None
     finally:
         scratch.execute("DROP TABLE temp._migrate_type_probe")
+    if stored in ("text", "blob"):
+        return (f"is {stored}, which a column of type {declared} keeps as {stored}, not as a number: give a "
+                "number")
     return None
 
 

@@ -368,6 +368,26 @@ class Evolution(unittest.TestCase):
                     project.make(questioner=migrate.Questioner(defaults={"item.qty": value}))
         self.assertEqual(project.files(), ["0001_initial.sql"])
 
+    def test_a_one_off_value_an_integer_or_real_column_would_keep_as_text_is_refused(self):
+        project = Project(self)  # not STRICT: SQLite would store 'abc' in the INTEGER column as text
+        item = "@dataclass\nclass Item:\n    name: str\n    qty: %s\n    price: %s\n    id: Optional[int] = None\n"
+        project.models(item % ("Optional[int] = None", "Optional[float] = None"))
+        project.make()
+        project.apply()
+        project.execute("INSERT INTO item (name) VALUES ('x')")
+        project.models(item % ("int", "float"))
+        for column, value, stored in (("qty", "'abc'", "text"), ("qty", "''", "text"), ("price", "X'00'", "blob")):
+            with self.subTest(value=value), self.assertRaisesRegex(migrate.MigrateError, re.escape(
+                    f"the one-off value item.{column}={value} is {stored}, which a column of type "
+                    f"{'INTEGER' if column == 'qty' else 'REAL'} keeps as {stored}, not as a number: give a number")):
+                project.make(questioner=migrate.Questioner(defaults={"item.qty": "0", "item.price": "0",
+                                                                     f"item.{column}": value}))
+        self.assertEqual(project.files(), ["0001_initial.sql"])
+        project.make(questioner=migrate.Questioner(defaults={"item.qty": "'7'", "item.price": "'1.5'"}))
+        project.apply()  # (text that reads as a number is stored as that number)
+        self.assertEqual(project.query("SELECT qty, typeof(qty), price, typeof(price) FROM item"),
+                         [(7, "integer", 1.5, "real")])
+
     def test_a_one_off_key_into_a_table_the_migration_creates_is_warned_about(self):
         project = Project(self)
         question = "@dataclass\nclass Question:\n{category}    text: str = ''\n    id: Optional[int] = None\n"
