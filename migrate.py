@@ -2113,13 +2113,17 @@ def diff_schemas(old: Schema, new: Schema, questioner: Questioner, *,
     removed = [t for k, t in old_tables.items() if k not in new_tables]
     added = [t for k, t in new_tables.items() if k not in old_tables]
     creates = [CreateTable(t) for t in _dependency_order(added)]
-    alters = []
+    alters, missing = [], {}
     for key in sorted(k for k in new_tables if k in old_tables):
         before, after = old_tables[key], new_tables[key]
         if before != after and _describe_changes(before, after):  # (equal: the same, and quick to tell)
-            fills = _fills(before, after, questioner, up=True)
+            fills = _fills(before, after, questioner, up=True, missing=missing)
             reverse_fills = _fills(after, before, questioner, up=False)
             alters.append(AlterTable(before, after, fills, reverse_fills))
+    if missing:  # all of them in one error: a run of --no-input each time would name the next
+        first, *others = missing
+        also = f" The others that need a value: {', '.join(others)}." if others else ""
+        raise MigrateError(f"{missing[first]}{also}")
     return ([DropTable(t.name) for t in reversed(_dependency_order(removed))]
             + _free_moved_index_names(creates, alters))
 
@@ -2253,8 +2257,10 @@ def _missing_fill_error(before: Table, after: Table, column: Column, reason: str
                         f"written.{hint}")
 
 
-def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool) -> dict:
-    """One-off values for columns that become NOT NULL without a default."""
+def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool, missing: dict | None = None) -> dict:
+    """One-off values for columns that become NOT NULL without a default.
+    Without a prompt, each column that has none is added to `missing`, its
+    error by its table.column."""
     fills = {}
     for column in after.columns:
         old = before.column(column.name)
@@ -2284,7 +2290,11 @@ def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool) -> 
             if value is None and old is not None:
                 continue  # NULLs written since the up stop the revert; turned into zeros they would be lost
         if value is None and up:
-            raise _missing_fill_error(before, after, column, reason, questioner)
+            error = _missing_fill_error(before, after, column, reason, questioner)
+            if questioner.prompt is not None or missing is None:  # (an empty answer: stop at once)
+                raise error
+            missing[f"{after.name}.{column.name}"] = error
+            continue
         if value is not None and value.strip().upper() == "NULL":
             raise MigrateError(f"the one-off value for {after.name}.{column.name} is NULL, which does not fill a "
                                "NOT NULL column: give a value, or make the field Optional; nothing was written")

@@ -388,6 +388,24 @@ class Evolution(unittest.TestCase):
         self.assertEqual(project.query("SELECT qty, typeof(qty), price, typeof(price) FROM item"),
                          [(7, "integer", 1.5, "real")])
 
+    def test_every_column_that_needs_a_one_off_value_is_named_in_one_error(self):
+        project = Project(self)
+        models = ("@dataclass\nclass Author:\n    name: str\n{}    id: Optional[int] = None\n\n"
+                  "@dataclass\nclass Book:\n    title: {}\n{}    id: Optional[int] = None\n")
+        project.models(models.format("", "Optional[str] = None", ""))
+        project.make()
+        project.models(models.format("    born: int\n", "str", "    pages: int\n"))
+        with self.assertRaises(migrate.MigrateError) as caught:  # without a prompt, as with --no-input
+            project.make()
+        self.assertTrue(str(caught.exception).startswith("author.born is a new NOT NULL column without a default "
+                                                         "and the table may have rows: pass --default author.born="),
+                        caught.exception)
+        self.assertTrue(str(caught.exception).endswith(" The others that need a value: book.title, book.pages."),
+                        caught.exception)
+        project.make(questioner=migrate.Questioner(defaults={"author.born": "0", "book.title": "''",
+                                                             "book.pages": "0"}))
+        self.assertEqual(len(project.files()), 2)
+
     def test_a_one_off_key_into_a_table_the_migration_creates_is_warned_about(self):
         project = Project(self)
         question = "@dataclass\nclass Question:\n{category}    text: str = ''\n    id: Optional[int] = None\n"
