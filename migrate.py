@@ -3887,7 +3887,10 @@ def make(*, models: str | os.PathLike = "models.py", directory: str | os.PathLik
     if write and result.operations:
         if not latest:
             _refuse_number_of_a_lost_file(db, migrations, result.name)
-        return _rewritten(directory, latest, result) if latest else _written(directory, result)
+            return _written(directory, result)
+        with _writers_kept_out(db):  # asked again: an apply may have run it since
+            _latest_to_update(migrations, db, directory)
+            return _rewritten(directory, latest, result)
     return replace(result, warnings=result.warnings + tuple(losses))
 
 
@@ -4124,6 +4127,28 @@ def _refuse_number_of_a_lost_file(db, migrations: list[Migration], new_name: str
 _UPDATE_PATIENCE = 2  # seconds make --update waits for a writer of the database (make has no --timeout)
 
 
+@contextmanager
+def _writers_kept_out(db):
+    """The database's write lock, held while make --update rewrites the latest
+    file: an apply that read the file before waits for it, then finds the
+    file changed under its own lock (_refuse_rewritten_files) rather than
+    running and recording the old text. A database not there yet has no
+    apply to wait for; an rqlite node has no lock to take."""
+    path = _main_file(db) if isinstance(db, sqlite3.Connection) else \
+        os.fspath(db) if isinstance(db, (str, os.PathLike)) and not _is_url(os.fspath(db)) else ""
+    if not path or not os.path.isfile(path):
+        yield
+        return
+    with closing(sqlite3.connect(path, timeout=_UPDATE_PATIENCE, isolation_level=None)) as conn:  # (rolled back)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise MigrateError(f"make --update writes the latest migration while no other process writes "
+                               f"{_shown(db)}, and {exc}: retry when that one is done, or make a new migration "
+                               "(without --update); nothing was written") from None
+        yield
+
+
 def _latest_to_update(migrations: list[Migration], db, directory) -> Migration:
     """The migration `make --update` folds the changes into: the latest, unless
     it is a squash, or the database `db` applied it (the new part would never
@@ -4208,6 +4233,8 @@ def _rewritten(directory, latest: Migration, result: MakeResult) -> MakeResult:
             raw = handle.read()
     except OSError as exc:
         raise MigrateError(f"cannot read {latest.path}: {exc.strerror}; nothing was written") from None
+    if _checksum(raw) != latest.raw_checksum:  # (an editor, or another make --update)
+        raise MigrateError(f"{latest.path} changed while make --update ran: run it again; nothing was written")
     crlf = raw.count(b"\r\n")  # (mixed: the more common ending, for every line)
     content = result.text.replace("\n", "\r\n") if crlf and crlf >= raw.count(b"\n") - crlf else result.text
     content = "\ufeff" + content if raw.startswith(b"\xef\xbb\xbf") else content
@@ -6382,6 +6409,24 @@ class _HistoryChanged(MigrateError):
     """What this run did before may have been undone since: not said as staying."""
 
 
+def _refuse_rewritten_files(steps: list[PlannedStep]) -> None:
+    """Under the write lock: a file to apply that changed since this run read
+    it (make --update rewrites one holding the lock; an editor) would be run
+    and recorded as it was, not as it is."""
+    for step in steps:
+        migration = step.migration
+        if step.action != "apply" or migration is None or not migration.raw_checksum:
+            continue
+        try:
+            with open(migration.path, "rb") as handle:
+                unchanged = _checksum(handle.read()) == migration.raw_checksum
+        except OSError:
+            unchanged = False
+        if not unchanged:
+            raise MigrateError(f"{migration.path} changed since this run read it (make --update, or an editor, "
+                               "wrote it meanwhile): run it again; this step was rolled back")
+
+
 def _refuse_hiding_temp_tables(conn, statements: list[str]) -> None:
     """A TEMP table or view of the caller's connection that the migrations'
     SQL names would take that SQL in place of the database's table: SQLite
@@ -6419,6 +6464,7 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
         # again, inside the lock: another process may have been first, or changed what the plan is from
         if planned is not None:
             planned.refuse_changes(conn)
+        _refuse_rewritten_files(steps)
         recorded = _recorded(conn, [name for step in steps for name in _tracked_names(step)])
         if recorded is not None and _without_up_sql(conn):
             conn.execute(_ADD_UP_SQL)

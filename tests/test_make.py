@@ -323,6 +323,30 @@ class MakeThenCheck(unittest.TestCase):
         self.assertEqual(project.files(), ["0002_squashed_0001_0002.sql", "replaced"])
         self.assertEqual(project.read("0002_squashed_0001_0002.sql"), squashed)
 
+    def test_update_asks_again_before_writing_whether_the_file_was_applied_or_changed_meanwhile(self):
+        project = Project(self)
+        project.models(QUESTION)
+        project.make()
+        project.models(QUESTION + "    author: Optional[str] = None\n")
+        project.make()
+        project.models("@dataclass\nclass Question:\n    text: str\n    votes: int\n"  # a question: a pause
+                       "    id: Optional[int] = None\n    author: Optional[str] = None\n")
+        before = project.read("0002_add_question_author.sql")
+        edited = before + "\n-- an edit\n"
+        for meanwhile, error, after in (
+                (project.apply, "0002_add_question_author is applied to .*db.sqlite3, which would never run what "
+                                "--update adds", before),
+                (lambda: project.write_migration("0002_add_question_author", edited),
+                 "0002_add_question_author.sql changed while make --update ran: run it again", edited)):
+            def answer(question):  # another process, while make asks
+                meanwhile()
+                return "0"
+            with self.subTest(error=error), self.assertRaisesRegex(migrate.MigrateError, error):
+                project.make(update=True, db=project.db, questioner=migrate.Questioner(prompt=answer))
+            self.assertEqual(project.read("0002_add_question_author.sql"), after)
+            if meanwhile == project.apply:
+                project.revert()
+
     def test_dry_run_returns_the_sql_and_writes_nothing(self):
         project = Project(self)
         project.models(SHOP)

@@ -1793,6 +1793,25 @@ class Connections(unittest.TestCase):
         project.revert(target="0001")
         self.assertEqual(len(migrate.apply(project.db, directory=project.directory, progress=meanwhile(unrelated))), 2)
 
+    def test_a_file_rewritten_after_the_run_read_it_is_not_run_as_it_was(self):
+        project = Project(self)  # make --update rewrites a pending file under the write lock
+        for number, table in enumerate("ab", 1):
+            project.write_migration(f"000{number}_{table}", f"-- migrate:up\nCREATE TABLE {table} (x);\n"
+                                    f"-- migrate:down\nDROP TABLE {table};\n")
+
+        def progress(action, name, step):  # another process, between two of this run's transactions
+            if name == "0001_a" and isinstance(step, migrate.Step):
+                project.write_migration("0002_b", "-- migrate:up\nCREATE TABLE b (x, y);\n"
+                                        "-- migrate:down\nDROP TABLE b;\n")
+        with self.assertRaisesRegex(migrate.MigrateError, r"0002_b.sql changed since this run read it \(make --update, "
+                                    r"or an editor, wrote it meanwhile\): run it again; this step was rolled back "
+                                    r"\(0001_a, which this run applied before it, stays applied\)$"):
+            migrate.apply(project.db, directory=project.directory, progress=progress)
+        self.assertEqual(project.query("SELECT name FROM _migrations"), [("0001_a",)])
+        project.apply()
+        self.assertEqual(project.query("SELECT sql FROM sqlite_master WHERE name = 'b'"), [("CREATE TABLE b (x, y)",)])
+        self.assertEqual(project.status()[-1].modified, False)
+
     def test_timeout_bounds_the_wait_for_a_writer_on_a_connection_passed_in_and_its_own_is_kept(self):
         project = Project(self)
         project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n")
