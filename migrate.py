@@ -5003,9 +5003,11 @@ def _locks_as_errors():
 class _Database:
     """A connection we opened (and close), or the caller's (left as found)."""
 
-    def __init__(self, db, *, create: bool, timeout: float | None = None):
+    def __init__(self, db, *, create: bool, timeout: float | None = None, writes: bool = False):
         """`timeout`: how long to wait for other connections' locks; None is
-        the caller's connection's own busy timeout, or 30 s for a path."""
+        the caller's connection's own busy timeout, or 30 s for a path. A
+        caller's connection to read (not `writes`) may be in a transaction,
+        and in any journal mode."""
         self.path, self.created, self.owned = None, False, not hasattr(db, "execute")
         self.factories = self.patience = None
         self.turned_off = []  # the caller's settings of _SAFE_SETTINGS that were on: back on in close
@@ -5013,9 +5015,9 @@ class _Database:
         if self.owned:
             self._open(db, create=create)
         else:
-            self._borrow(db, timeout)
+            self._borrow(db, timeout, writes)
 
-    def _borrow(self, db, timeout: float | None) -> None:
+    def _borrow(self, db, timeout: float | None, writes: bool) -> None:
         """The caller's connection: checked, and set up for reading (restored in close)."""
         self.conn = db
         try:
@@ -5028,10 +5030,10 @@ class _Database:
         except sqlite3.ProgrammingError as exc:  # closed, or made in another thread
             raise MigrateError(f"the connection cannot be used here: {exc} (pass a path, or an open connection made "
                                "in this thread or with check_same_thread=False); nothing was changed") from None
-        if busy and getattr(db, "autocommit", None) is False:  # (Python 3.12's)
+        if busy and writes and getattr(db, "autocommit", None) is False:  # (Python 3.12's)
             raise MigrateError("the connection was made with autocommit=False, so a transaction is always open: "
                                "pass a connection with autocommit=True, or a path; nothing was changed")
-        if busy:
+        if busy and writes:
             raise MigrateError("the connection has an open transaction: commit or roll it back before passing "
                                "it to migrate.py; nothing was changed")
         try:
@@ -5047,7 +5049,8 @@ class _Database:
                     self.timeout = db.execute("PRAGMA busy_timeout").fetchone()[0] / 1000
                 else:
                     self.patience = _busy_timeout(db, timeout * 1000)  # restored in close
-                self._refuse_unsafe_journal()
+                if writes:
+                    self._refuse_unsafe_journal()
         except BaseException:
             self.close()
             raise
@@ -5121,7 +5124,7 @@ class _Database:
             conn.close()
             return
         if self.patience is not None:
-            _busy_timeout(conn, self.patience)
+            _restore_busy_timeout(conn, self.patience)
         if self.factories:
             conn.row_factory, conn.text_factory = self.factories
         for name in self.turned_off:
@@ -6337,7 +6340,9 @@ def _patiently(conn, statement: str) -> None:
     """Run `statement`, waiting for another connection's lock up to the busy
     timeout in waits of 0.1 s, between which Python sees Ctrl-C (SQLite's own
     wait sleeps in C, where a signal only takes effect once it ends)."""
-    patience = _busy_timeout(conn, 100) if isinstance(conn, sqlite3.Connection) else 0
+    patience = conn.execute("PRAGMA busy_timeout").fetchone()[0] if isinstance(conn, sqlite3.Connection) else 0
+    if patience:  # (none: one try)
+        _busy_timeout(conn, min(patience, 100))
     deadline = time.monotonic() + patience / 1000
     try:
         while True:
@@ -6351,7 +6356,7 @@ def _patiently(conn, statement: str) -> None:
         raise _InterruptedWaiting from None
     finally:
         if patience:
-            _busy_timeout(conn, patience)
+            _restore_busy_timeout(conn, patience)
 
 
 def _busy_timeout(conn, milliseconds: int) -> int:
@@ -6359,6 +6364,14 @@ def _busy_timeout(conn, milliseconds: int) -> int:
     before = conn.execute("PRAGMA busy_timeout").fetchone()[0]
     conn.execute(f"PRAGMA busy_timeout = {int(milliseconds)}")
     return before
+
+
+def _restore_busy_timeout(conn, milliseconds: int) -> None:
+    """_busy_timeout on the way out, where an error of its own (a shared
+    cache's "database schema is locked") must not hide the one that is
+    leaving, nor, on success, fail what committed."""
+    with suppress(sqlite3.Error):
+        conn.execute(f"PRAGMA busy_timeout = {int(milliseconds)}")
 
 
 def _rollback(conn) -> None:
@@ -6500,7 +6513,7 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
         _rollback(conn)
         raise
     finally:
-        _busy_timeout(conn, patience)
+        _restore_busy_timeout(conn, patience)
     warnings = keyless
     if violations:
         tables = ", ".join(sorted({v[0] for v in violations}))
@@ -7185,7 +7198,7 @@ def plan(db, *, directory: str | os.PathLike = "migrations", target: str | int |
     _check_flags(reverting=reverting, fake=fake, fake_initial=fake_initial, allow_changed=allow_changed)
     migrations = {m.name: m for m in read_migrations(directory)}
     target = None if target is None else _migration_name(target, "target", directory)
-    database = _Database(db, create=False, timeout=timeout)
+    database = _Database(db, create=False, timeout=timeout, writes=True)  # (refused as apply would refuse it)
     try:
         with _locks_as_errors():
             steps, faked = _checked_steps(database.conn, migrations, target=target, reverting=reverting,
@@ -7291,12 +7304,12 @@ def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: b
         _check_backup_path(backup, db)
     migrations = {m.name: m for m in read_migrations(directory)}
     target = None if target is None else _migration_name(target, "target", directory)
-    database = _Database(db, create=False, timeout=timeout)
+    database = _Database(db, create=False, timeout=timeout, writes=True)
     if database.conn is None and not reverting:  # no database yet: made only if something will go in
         if not _checked_steps(None, migrations, target=target, reverting=False, fake=fake,
                               fake_initial=fake_initial, allow_changed=allow_changed)[0]:
             return []
-        database = _Database(db, create=True, timeout=timeout)
+        database = _Database(db, create=True, timeout=timeout, writes=True)
     done = []
     try:
         conn = database.conn

@@ -1627,11 +1627,18 @@ class Connections(unittest.TestCase):
         project, conn = self.polls_and_a_connection()
         migrate.apply(conn, directory=project.directory)
         conn.execute("INSERT INTO question (question_text) VALUES ('not yet')")  # Python's BEGIN
-        for call in (migrate.apply, migrate.revert, migrate.status):
+        for call in (migrate.apply, migrate.revert, migrate.plan):
             with self.assertRaisesRegex(migrate.MigrateError, r"^the connection has an open transaction: commit or "
                                         "roll it back before passing it to migrate.py; nothing was changed$"):
                 call(conn, directory=project.directory)
+        # what only reads takes it as it is
+        self.assertEqual([row.applied for row in migrate.status(conn, directory=project.directory)], [True])
+        self.assertEqual(migrate.check(conn, models=None, directory=project.directory), [
+            "apply would stop: the connection has an open transaction: commit or roll it back before passing it to "
+            "migrate.py; nothing was changed"])
+        self.assertIn("CREATE TABLE", "\n".join(migrate.dump_schema(conn)))
         self.assertTrue(conn.in_transaction)
+        self.assertEqual(conn.execute("SELECT count(*) FROM question").fetchone(), (1,))
         self.assertEqual(project.query("SELECT count(*) FROM question"), [(0,)])
         conn.rollback()
         if sys.version_info >= (3, 12):
@@ -1640,7 +1647,8 @@ class Connections(unittest.TestCase):
             with self.assertRaisesRegex(migrate.MigrateError, "^the connection was made with autocommit=False, so a "
                                         "transaction is always open: pass a connection with autocommit=True, or a "
                                         "path; nothing was changed$"):
-                migrate.status(conn, directory=project.directory)
+                migrate.apply(conn, directory=project.directory)
+            self.assertEqual(len(migrate.status(conn, directory=project.directory)), 1)
 
         project = Project(self)
         project.models(POLLS)
@@ -1827,6 +1835,12 @@ class Connections(unittest.TestCase):
         self.assertLess(time.monotonic() - started, 10)  # 0.3 s, not the connection's own 20
         holder.execute("ROLLBACK")
         self.assertEqual(conn.execute("PRAGMA busy_timeout").fetchone(), (20000,))
+        impatient = sqlite3.connect(project.db, timeout=0, isolation_level=None)  # (0 was restored as 100 ms)
+        self.addCleanup(impatient.close)
+        self.assertEqual([s.action for s in migrate.apply(impatient, directory=project.directory, fake=True)],
+                         ["fake"])
+        migrate.revert(impatient, directory=project.directory, fake=True)
+        self.assertEqual(impatient.execute("PRAGMA busy_timeout").fetchone(), (0,))
         self.assertEqual([s.name for s in migrate.apply(conn, directory=project.directory)], ["0001_t"])
         self.assertEqual(conn.execute("PRAGMA busy_timeout").fetchone(), (20000,))
         holder.execute("BEGIN EXCLUSIVE")  # keeps readers out too: the first read waits, and fails
