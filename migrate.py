@@ -1127,12 +1127,19 @@ def _refuse_numbers_for_text(annotation: object, sql_type: str, where: str) -> N
     text = issubclass(annotation, str) or (issubclass(annotation, enum.Enum) and list(annotation)
                                            and all(isinstance(member.value, str) for member in annotation))
     affinity = _affinity(sql_type)
-    named_for_text = affinity == "NUMERIC" and re.search(r"DATETIME|(?<![A-Z])(?:DATE|TIME|BOOL|JSON)", sql_type,
-                                                         re.I)
-    if text and affinity in ("INTEGER", "REAL", "NUMERIC") and not named_for_text:
+    if text and _holds_numbers_only(sql_type):
         raise MigrateError(f"{where}: sql_type {sql_type} has {affinity} affinity, under which SQLite stores text "
                            "that reads as a number as that number ('007' as 7): use a text type such as TEXT or "
                            "VARCHAR(n)")
+
+
+def _holds_numbers_only(sql_type: str) -> bool:
+    """Whether a column of this type is meant for numbers alone: of INTEGER,
+    REAL or NUMERIC affinity, but for the NUMERIC types named for dates,
+    times, booleans or JSON, which often hold text."""
+    affinity = _affinity(sql_type)
+    return affinity in ("INTEGER", "REAL") or (
+        affinity == "NUMERIC" and not re.search(r"DATETIME|(?<![A-Z])(?:DATE|TIME|BOOL|JSON)", sql_type, re.I))
 
 
 _METADATA_STRINGS = ("sql_type", "collate", "check", "references", "on_delete", "on_update")
@@ -2040,7 +2047,7 @@ class Questioner:
                                "this migration (it neither becomes NOT NULL nor is dropped); drop the "
                                "--default; nothing was written")
 
-    def fill(self, table: str, column: str, reason: str, problem=lambda value: None) -> str | None:
+    def fill(self, table: str, column: str, reason: str, problem=lambda value: None, example: str = "0") -> str | None:
         """A one-off SQL value for the existing rows of table.column. An
         answer at the prompt that `problem(answer)` finds fault with is asked
         for again, as Django does; a value given in `defaults` is not."""
@@ -2050,15 +2057,15 @@ class Questioner:
         if self.prompt is None:
             return None
         question = (f"{table}.{column} {reason}: existing rows need a value.\n"
-                    f"Enter a one-off SQL value for them (e.g. '' or 0), or leave empty to stop: ")
+                    f"Enter a one-off SQL value for them (e.g. {example}), or leave empty to stop: ")
         for _ in range(_ASKED_AT_MOST):
             answer = self._answer(question)
             found = problem(answer) if answer else None
             if found is None:
                 return answer or None
             question = f"That value {found}.\nEnter a one-off SQL value for {table}.{column}, or leave empty to stop: "
-        raise MigrateError(f"no usable one-off value for {table}.{column} in {_ASKED_AT_MOST} answers: pass "
-                           f"--default {table}.{column}=SQL; nothing was written")
+        raise MigrateError(f"no usable one-off value for {table}.{column} in {_ASKED_AT_MOST} answers (the last, "
+                           f"{answer}, {found}): pass --default {table}.{column}=SQL; nothing was written")
 
 
 def _managed_tables(schema: Schema, unmanaged: frozenset) -> dict[str, Table]:
@@ -2119,6 +2126,8 @@ def diff_schemas(old: Schema, new: Schema, questioner: Questioner, *,
         before, after = old_tables[key], new_tables[key]
         if before != after and _describe_changes(before, after):  # (equal: the same, and quick to tell)
             fills = _fills(before, after, questioner, up=True, missing=missing)
+            if missing:  # (the down's own errors would hide the list)
+                continue
             reverse_fills = _fills(after, before, questioner, up=False)
             alters.append(AlterTable(before, after, fills, reverse_fills))
     if missing:  # all of them in one error: a run of --no-input each time would name the next
@@ -2285,7 +2294,8 @@ def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool, mis
         reason = "is a new NOT NULL column without a default" if old is None \
             else "becomes NOT NULL without a default"
         if up:
-            value = questioner.fill(after.name, column.name, reason, _answer_checker(before, after, column))
+            value = questioner.fill(after.name, column.name, reason, _answer_checker(before, after, column),
+                                    _zero_value(column.type))
         else:  # the down never asks: --default, or (README) the type's zero value for a dropped column
             value = questioner.defaults.get(_fold(f"{after.name}.{column.name}"))
             if value is None and old is not None:
@@ -2339,11 +2349,11 @@ def _type_misfit(scratch: sqlite3.Connection, value: str, declared: str, *, stri
     """Why a column of type `declared` cannot store an SQL expression that is
     the same for every row as the type it names: a STRICT column refuses
     `'abc'` for an INTEGER, which the empty copy of the table would not show,
-    only the first apply on rows; any other INTEGER or REAL column stores it
-    as text (datatype3.html, "Type Affinity"), which no `int` field expects."""
+    only the first apply on rows; any other column meant for numbers stores
+    it as text (datatype3.html, "Type Affinity"), which no field expects."""
     if any(t.upper == "SELECT" for t in _tokens(value)):
         return None
-    if not strict and _affinity(declared) not in ("INTEGER", "REAL"):
+    if not strict and not _holds_numbers_only(declared):
         return None
     try:
         scratch.execute(f"CREATE TEMP TABLE _migrate_type_probe (v {declared}){' STRICT' * strict}")
@@ -2359,7 +2369,7 @@ def _type_misfit(scratch: sqlite3.Connection, value: str, declared: str, *, stri
         return None
     finally:
         scratch.execute("DROP TABLE temp._migrate_type_probe")
-    if stored in ("text", "blob"):
+    if not strict and stored in ("text", "blob"):
         return (f"is {stored}, which a column of type {declared} keeps as {stored}, not as a number: give a "
                 "number")
     return None
@@ -2381,15 +2391,20 @@ def _answer_checker(before: Table, after: Table, column: Column):
     """What is wrong with a one-off value typed at make's prompt, as far as an
     empty copy of the table alone tells (a subquery of another table is
     checked later, with the whole schema), for the question to be asked again."""
+    columns = ", ".join(quote(c.name) for c in before.columns)
+    key = f", PRIMARY KEY ({', '.join(map(quote, before.primary_key))})) WITHOUT ROWID" \
+        if before.without_rowid else ")"  # (no rowid to read there)
+
     def problem(value: str) -> str | None:
         with closing(sqlite3.connect(":memory:")) as probe:
-            probe.execute(f"CREATE TABLE {quote(after.name)} ({', '.join(quote(c.name) for c in before.columns)})")
+            probe.execute(f"CREATE TABLE {quote(after.name)} ({columns}{key}")
             found = _fill_problem(probe, value, quote(after.name), column.type, strict=after.strict,
                                   other_tables=False)
         if found is None:
             return None
         said, advice = found
-        return said + (f": quote text, as '{value}'" if advice and re.fullmatch(r"\w+", value) else "")
+        text_wanted = not _holds_numbers_only(column.type)
+        return said + (f": quote text, as '{value}'" if advice and text_wanted and re.fullmatch(r"\w+", value) else "")
     return problem
 
 
@@ -4134,6 +4149,9 @@ def _writers_kept_out(db):
     file changed under its own lock (_refuse_rewritten_files) rather than
     running and recording the old text. A database not there yet has no
     apply to wait for; an rqlite node has no lock to take."""
+    if isinstance(db, sqlite3.Connection) and db.in_transaction:  # (it would wait for its own lock)
+        raise MigrateError("the connection has an open transaction: commit or roll it back before passing it to "
+                           "migrate.py; nothing was written")
     path = _main_file(db) if isinstance(db, sqlite3.Connection) else \
         os.fspath(db) if isinstance(db, (str, os.PathLike)) and not _is_url(os.fspath(db)) else ""
     if not path or not os.path.isfile(path):
@@ -7746,7 +7764,7 @@ def backup(db, path: str | os.PathLike) -> bool:
     consistent snapshot even while others write). False when there is no
     database yet, so nothing to copy."""
     _check_backup_path(path, db)
-    database = _Database(db, create=False)
+    database = _Database(db, create=False, writes=True)  # (a transaction's own changes are not its to copy)
     try:
         if database.conn is None:
             return False

@@ -623,6 +623,13 @@ class Commands(unittest.TestCase):
                 call(self.project.db + "-journal")
         self.assertFalse(os.path.exists(self.project.db + "-journal"))
         self.assertEqual(self.project.status()[1].applied, False)
+        in_memory = sqlite3.connect(":memory:")  # inside a transaction: no file for another connection to copy
+        self.addCleanup(in_memory.close)
+        in_memory.execute("CREATE TABLE t (x)")
+        in_memory.execute("INSERT INTO t VALUES (1)")
+        with self.assertRaisesRegex(migrate.MigrateError, "^the connection has an open transaction"):
+            migrate.backup(in_memory, os.path.join(self.project.root, "copy.sqlite3"))
+        self.assertFalse(os.path.exists(os.path.join(self.project.root, "copy.sqlite3")))
 
     def test_a_run_that_cannot_get_the_write_lock_leaves_no_backup(self):
         self.run_ok("apply")

@@ -300,6 +300,13 @@ class MakeThenCheck(unittest.TestCase):
             project.make(update=True, db=project.db)
         writer.rollback()
         writer.close()
+        caller = sqlite3.connect(project.db)  # the library's caller, writing: its own lock is not another process's
+        caller.execute("INSERT INTO _migrations (name, checksum, applied_at) VALUES ('x', 'x', 'x')")
+        with self.assertRaisesRegex(migrate.MigrateError, "^the connection has an open transaction: commit or roll "
+                                                          "it back before passing it to migrate.py; nothing was written"):
+            project.make(update=True, db=caller)
+        caller.rollback()
+        caller.close()
         self.assertEqual(project.make(update=True, db=project.db, write=False).name, "0001_initial")  # now it may
         project.write_migration("0002_by_hand", """\
             -- migrate:up
@@ -391,26 +398,40 @@ class Evolution(unittest.TestCase):
                                             r"value of its type; nothing was written"):
                     project.make(questioner=migrate.Questioner(defaults={"item.qty": value}))
         self.assertEqual(project.files(), ["0001_initial.sql"])
+        project.models((strict % "int\n    note: str = 'x'").replace("    name: str\n", ""))  # text is text there
+        self.assertEqual(project.make(questioner=migrate.Questioner(defaults={"item.qty": "1"})).operations,
+                         ("- Drop column item.name", "~ Alter column item.qty: NOT NULL added", "+ Add column item.note"))
+        project.apply()
+        project.revert()
 
     def test_a_one_off_value_an_integer_or_real_column_would_keep_as_text_is_refused(self):
         project = Project(self)  # not STRICT: SQLite would store 'abc' in the INTEGER column as text
-        item = "@dataclass\nclass Item:\n    name: str\n    qty: %s\n    price: %s\n    id: Optional[int] = None\n"
-        project.models(item % ("Optional[int] = None", "Optional[float] = None"))
+        item = ("@dataclass\nclass Item:\n    name: str\n    qty: %s\n    price: %s\n"
+                "    n: %smetadata={'sql_type': 'NUMERIC'})\n    id: Optional[int] = None\n")
+        project.models(item % ("Optional[int] = None", "Optional[float] = None", "Optional[int] = field(default=None, "))
         project.make()
         project.apply()
-        project.execute("INSERT INTO item (name) VALUES ('x')")
-        project.models(item % ("int", "float"))
-        for column, value, stored in (("qty", "'abc'", "text"), ("qty", "''", "text"), ("price", "X'00'", "blob")):
+        project.execute("INSERT INTO item (name, n) VALUES ('x', 1)")
+        required = ("int", "float", "int = field(")
+        project.models(item % required)
+        for column, value, stored, declared in (("qty", "'abc'", "text", "INTEGER"), ("qty", "''", "text", "INTEGER"),
+                                                ("price", "X'00'", "blob", "REAL"), ("n", "'abc'", "text", "NUMERIC")):
             with self.subTest(value=value), self.assertRaisesRegex(migrate.MigrateError, re.escape(
-                    f"the one-off value item.{column}={value} is {stored}, which a column of type "
-                    f"{'INTEGER' if column == 'qty' else 'REAL'} keeps as {stored}, not as a number: give a number")):
-                project.make(questioner=migrate.Questioner(defaults={"item.qty": "0", "item.price": "0",
+                    f"the one-off value item.{column}={value} is {stored}, which a column of type {declared} keeps "
+                    f"as {stored}, not as a number: give a number")):
+                project.make(questioner=migrate.Questioner(defaults={"item.qty": "0", "item.price": "0", "item.n": "0",
                                                                      f"item.{column}": value}))
         self.assertEqual(project.files(), ["0001_initial.sql"])
-        project.make(questioner=migrate.Questioner(defaults={"item.qty": "'7'", "item.price": "'1.5'"}))
+        project.make(questioner=migrate.Questioner(defaults={"item.qty": "'7'", "item.price": "'1.5'", "item.n": "2"}))
         project.apply()  # (text that reads as a number is stored as that number)
         self.assertEqual(project.query("SELECT qty, typeof(qty), price, typeof(price) FROM item"),
                          [(7, "integer", 1.5, "real")])
+        asked, answers = [], iter(["abc", "3"])  # the question's example fits the column; a bare word is no text there
+        project.models(item.replace("    id: Optional", "    shelf: int\n    id: Optional") % required)
+        project.make(questioner=migrate.Questioner(prompt=lambda question: asked.append(question) or next(answers)))
+        self.assertIn("Enter a one-off SQL value for them (e.g. 0), or leave empty to stop: ", asked[0])
+        self.assertEqual(asked[1], "That value fails on a copy of the schema as the migration leaves it (no such "
+                                   "column: abc).\nEnter a one-off SQL value for item.shelf, or leave empty to stop: ")
 
     def test_every_column_that_needs_a_one_off_value_is_named_in_one_error(self):
         project = Project(self)
@@ -1003,7 +1024,8 @@ class Evolution(unittest.TestCase):
                             "    id: Optional[int] = None\n\n@dataclass\nclass Person:\n    name: str\n"
                             "    id: Optional[int] = None\n")
         with self.assertRaisesRegex(migrate.MigrateError, re.escape(
-                "no usable one-off value for question.n in 5 answers: pass --default question.n=SQL; nothing was "
+                "no usable one-off value for question.n in 5 answers (the last, nope, fails on a copy of the schema as "
+                "the migration leaves it (no such column: nope)): pass --default question.n=SQL; nothing was "
                 "written")):  # a caller's prompt that never gives a usable value: no endless questions
             self.project.make(questioner=migrate.Questioner(prompt=lambda question: "nope"))
         self.assertEqual(len(self.project.files()), 2)
@@ -1017,6 +1039,9 @@ class Evolution(unittest.TestCase):
         self.assertEqual(result.returncode, 1)
         self.assertEqual(result.stderr, "error: the one-off value t.c='v' || rowid fails in the copy of the rows "
                                         "(no such column: rowid): fix the expression; nothing was written\n")
+        asked, answers = [], iter(["'v' || rowid", "'v' || id"])  # at the question: asked again
+        project.make(questioner=migrate.Questioner(prompt=lambda question: asked.append(question) or next(answers)))
+        self.assertIn("(no such column: rowid)", asked[1])
 
     def test_a_one_off_value_is_tried_against_every_table_a_subquery_may_read(self):
         project = Project(self)
