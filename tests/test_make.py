@@ -437,7 +437,8 @@ class Evolution(unittest.TestCase):
         project = Project(self)
         models = ("@dataclass\nclass Author:\n    name: str\n{}    id: Optional[int] = None\n\n"
                   "@dataclass\nclass Book:\n    title: {}\n{}    id: Optional[int] = None\n")
-        project.models(models.format("", "Optional[str] = None", ""))
+        code = "    code: str = field(metadata={'check': \"code <> ''\"})\n"  # dropped: the down's '' fails its CHECK
+        project.models(models.format(code, "Optional[str] = None", ""))
         project.make()
         project.models(models.format("    born: int\n", "str", "    pages: int\n"))
         with self.assertRaises(migrate.MigrateError) as caught:  # without a prompt, as with --no-input
@@ -448,7 +449,7 @@ class Evolution(unittest.TestCase):
         self.assertTrue(str(caught.exception).endswith(" The others that need a value: book.title, book.pages."),
                         caught.exception)
         project.make(questioner=migrate.Questioner(defaults={"author.born": "0", "book.title": "''",
-                                                             "book.pages": "0"}))
+                                                             "book.pages": "0", "author.code": "'x'"}))
         self.assertEqual(len(project.files()), 2)
 
     def test_a_one_off_key_into_a_table_the_migration_creates_is_warned_about(self):
