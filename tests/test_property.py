@@ -1,6 +1,7 @@
-"""A seeded random model-evolution test: models change step by step, rows
+"""Seeded random model-evolution tests: models change step by step, rows
 are inserted along the way, and after every step make/apply must agree with
-the models and keep every surviving value.
+the models and keep every surviving value; squashing a prefix of such a
+history must change nothing any database sees.
 
 MIGRATE_PROPERTY_STEPS raises the number of steps; MIGRATE_TEST_SEED picks
 the seed (printed on failure)."""
@@ -8,12 +9,17 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
+import sqlite3
 import unittest
 
-from tests.support import Project, migrate, normalised_schema
+from tests.support import Project, migrate, normalised_schema, table_dump
 
 SEED = int(os.environ.get("MIGRATE_TEST_SEED", "20261127"))
 STEPS = int(os.environ.get("MIGRATE_PROPERTY_STEPS", "24"))
+# The squash test makes a history per seed and plays it on several databases: fewer steps, a few seeds.
+SQUASH_STEPS = max(2, int(os.environ.get("MIGRATE_PROPERTY_STEPS", "6")))
+SQUASH_SEEDS = [SEED] if "MIGRATE_TEST_SEED" in os.environ else [SEED, SEED + 1, SEED + 2]
 KINDS = {"int": "int", "str": "str", "float": "float", "bytes": "bytes", "bool": "bool"}
 ZERO = {"int": "0", "str": "''", "float": "0.0", "bytes": "X''", "bool": "0"}
 
@@ -28,6 +34,7 @@ class Evolution:
         self.renames, self.defaults, self.log = [], {}, []
         self.born = set()  # tables and columns added in the current step: never renamed in the database
         self.required = set()  # table.column NOT NULL at the step's start (now named): no --default needed
+        self.pinned = set()  # tables a hand-written view or trigger reads: kept, and by their name
         for _ in range(3):
             self.add_table()
 
@@ -83,7 +90,8 @@ class Evolution:
         self.renames = [answer for answer in self.renames if not stale(answer)]
 
     def referenced(self, table: str) -> bool:
-        return any(c["references"] == table for t in self.tables.values() for c in t["columns"].values())
+        return table in self.pinned or any(c["references"] == table for t in self.tables.values()
+                                           for c in t["columns"].values())
 
     def edit(self):
         table = self.rng.choice(sorted(self.tables))
@@ -150,6 +158,14 @@ class Evolution:
                 self.defaults.pop(f"{table}.{column}", None)  # is nullable again (toggled twice in one step)
         self.log.append(f"{choice} on {table}")
 
+    def next_step(self):
+        """One to three edits, as one migration will hold them."""
+        self.renames, self.defaults, self.born = [], {}, set()
+        self.required = {f"{t}.{c}" for t, data in self.tables.items()
+                         for c, spec in data["columns"].items() if not spec["nullable"]}
+        for _ in range(self.rng.randint(1, 3)):
+            self.edit()
+
     def needed_defaults(self) -> dict:
         """The one-off values make uses: for columns that become NOT NULL in
         a table that existed (make refuses one it would not use)."""
@@ -179,20 +195,40 @@ class Evolution:
             lines.append("")
         return "\n".join(lines)
 
-    def row(self, table: str, ids: dict) -> dict:
+    def row(self, table: str, ids: dict, rng: random.Random) -> dict:
         values = {}
         for name, spec in self.tables[table]["columns"].items():
             if spec["references"]:
                 choices = ids.get(spec["references"]) or [None]
-                values[name] = self.rng.choice(choices + [None])
-            elif spec["nullable"] and self.rng.random() < 0.3:
+                values[name] = rng.choice(choices + [None])
+            elif spec["nullable"] and rng.random() < 0.3:
                 values[name] = None
             else:
-                values[name] = {"int": lambda: self.rng.randint(-5, 99), "str": lambda: self.rng.choice(
-                    ["a", "b;c", "d'e", "", "42", "ünï"]), "float": lambda: self.rng.choice([0.5, -2.0, 3.25]),
-                    "bytes": lambda: bytes([self.rng.randint(0, 255)]), "bool": lambda: self.rng.random() < 0.5,
+                values[name] = {"int": lambda: rng.randint(-5, 99), "str": lambda: rng.choice(
+                    ["a", "b;c", "d'e", "", "42", "ünï"]), "float": lambda: rng.choice([0.5, -2.0, 3.25]),
+                    "bytes": lambda: bytes([rng.randint(0, 255)]), "bool": lambda: rng.random() < 0.5,
                 }[spec["kind"]]()
         return values
+
+
+def insert_rows(db: str, evolution, rng):
+    """A few random rows in every table of the models as they are now."""
+    conn = sqlite3.connect(db, isolation_level=None)
+    ids = {t: [r[0] for r in conn.execute(f'SELECT id FROM "{t}"')]
+           for t, d in evolution.tables.items() if d["keyed"]}
+    for table in evolution.tables:
+        for _ in range(rng.randint(0, 3)):
+            values = evolution.row(table, ids, rng)
+            uniques = [c for c, s in evolution.tables[table]["columns"].items() if s["unique"]]
+            for column in uniques:
+                values[column] = None
+            if not values:
+                conn.execute(f'INSERT INTO "{table}" DEFAULT VALUES')
+                continue
+            columns = ", ".join(migrate.quote(c) for c in values)
+            conn.execute(f'INSERT INTO "{table}" ({columns}) VALUES ({", ".join("?" * len(values))})',
+                         list(values.values()))
+    conn.close()
 
 
 class RandomEvolution(unittest.TestCase):
@@ -209,11 +245,7 @@ class RandomEvolution(unittest.TestCase):
     def evolve(self, project, evolution, rng):
         for step in range(STEPS):
             if step:
-                evolution.renames, evolution.defaults, evolution.born = [], {}, set()
-                evolution.required = {f"{t}.{c}" for t, data in evolution.tables.items()
-                                      for c, spec in data["columns"].items() if not spec["nullable"]}
-                for _ in range(rng.randint(1, 3)):
-                    evolution.edit()
+                evolution.next_step()
             before = self.snapshot(project, evolution)
             project.models(evolution.source())
             questioner = migrate.Questioner(renames=evolution.renames, defaults=evolution.needed_defaults())
@@ -222,7 +254,7 @@ class RandomEvolution(unittest.TestCase):
             self.assertEqual(project.make(write=False).operations, (), f"step {step}: make is not clean")
             self.assertEqual(project.query("PRAGMA foreign_key_check"), [])
             self.check_values(project, evolution, before, result)
-            self.insert_rows(project, evolution, rng)
+            insert_rows(project.db, evolution, rng)
         final = normalised_schema(project.db)
         try:
             project.apply(target="zero")
@@ -277,23 +309,106 @@ class RandomEvolution(unittest.TestCase):
                     else:
                         self.assertEqual(new_value, value, f"{table}.{column} rowid {rowid}\n{result.text}")
 
-    def insert_rows(self, project, evolution, rng):
-        conn = project.connect()
-        ids = {t: [r[0] for r in conn.execute(f'SELECT id FROM "{t}"')]
-               for t, d in evolution.tables.items() if d["keyed"]}
-        for table in evolution.tables:
-            for _ in range(rng.randint(0, 3)):
-                values = evolution.row(table, ids)
-                uniques = [c for c, s in evolution.tables[table]["columns"].items() if s["unique"]]
-                for column in uniques:
-                    values[column] = None
-                if not values:
-                    conn.execute(f'INSERT INTO "{table}" DEFAULT VALUES')
-                    continue
-                columns = ", ".join(migrate.quote(c) for c in values)
-                conn.execute(f'INSERT INTO "{table}" ({columns}) VALUES ({", ".join("?" * len(values))})',
-                             list(values.values()))
-        conn.close()
+
+def user_rows(db: str) -> dict:
+    """table_dump without the bookkeeping, which records different files by design."""
+    return {table: rows for table, rows in table_dump(db).items() if not table.startswith("_migrations")}
+
+
+class RandomSquash(unittest.TestCase):
+    """A random history (model migrations, a hand-written view or trigger) squashed up to a random
+    migration: a database new, stopped partway through what the squash replaces, at its end or
+    after it, with rows, ends as its twin does through the original files at every step."""
+
+    def test_squashing_a_random_prefix_changes_nothing_a_database_sees(self):
+        for seed in SQUASH_SEEDS:
+            with self.subTest(seed=seed):
+                rng = random.Random(seed)
+                evolution = Evolution(rng)
+                project = Project(self)
+                story = []
+                try:
+                    self.squash_and_replay(project, evolution, rng, story)
+                except Exception as exc:
+                    raise AssertionError(
+                        f"seed {seed} (MIGRATE_TEST_SEED={seed} MIGRATE_PROPERTY_STEPS={SQUASH_STEPS} to replay): "
+                        f"{'; '.join(story)}: {exc}") from exc
+
+    def squash_and_replay(self, project, evolution, rng, story):
+        stops = [None]  # the database after each migration, with rows (none before the first)
+        for step in range(SQUASH_STEPS):
+            if step:
+                evolution.next_step()
+            project.models(evolution.source())
+            project.make(questioner=migrate.Questioner(renames=evolution.renames,
+                                                       defaults=evolution.needed_defaults()))
+            if step and rng.random() < 0.3:
+                self.write_view_or_trigger(project, evolution, rng)
+            while len(stops) <= len(project.files()):  # (a step whose edits cancel out makes no file)
+                project.apply(target=len(stops))
+                insert_rows(project.db, evolution, rng)
+                stops.append(os.path.join(project.root, f"stop{len(stops)}.sqlite3"))
+                shutil.copy(project.db, stops[-1])
+        last = len(stops) - 1
+        upto = rng.randint(2, last)
+        story.append(f"{', '.join(project.files())} squashed up to {upto:04d}")
+        squashed = os.path.join(project.root, "squashed")
+        shutil.copytree(project.directory, squashed)
+        migrate.squash(directory=squashed, upto=f"{upto:04d}")
+        # New; partway through the replaced migrations (apply gets the rest from replaced/); at the
+        # squash (it adopts it); at the end.
+        for stop in sorted({0, rng.randint(1, upto - 1), upto, last}):
+            story.append(f"database stopped at {stop:04d}")
+            self.replay_twins(project, squashed, stops[stop], evolution, rng)
+            story.pop()
+
+    def write_view_or_trigger(self, project, evolution, rng):
+        """make never writes these: the squash carries them from the hand-written file. They read
+        no column, and their table is pinned, so later model edits stay possible."""
+        table = rng.choice(sorted(evolution.tables))
+        evolution.pinned.add(table)
+        number = len(project.files()) + 1
+        if rng.random() < 0.5:
+            up, down = f'CREATE VIEW v{number} AS SELECT count(*) AS n FROM "{table}";', f"DROP VIEW v{number};"
+        else:
+            up = (f'CREATE TRIGGER g{number} AFTER INSERT ON "{table}" WHEN NEW.rowid < 0 '
+                  "BEGIN SELECT RAISE(ABORT, 'no negative rowids'); END;")
+            down = f"DROP TRIGGER g{number};"
+        project.write_migration(f"{number:04d}_hand", f"-- migrate:up\n{up}\n-- migrate:down\n{down}\n")
+
+    def replay_twins(self, project, squashed, stop, evolution, rng):
+        """The same commands on two copies of one database: the original files, the squashed ones."""
+        twins = [(os.path.join(project.root, f"{side}.sqlite3"), folder)
+                 for side, folder in (("originals", project.directory), ("squashed", squashed))]
+        for db, _ in twins:
+            if os.path.exists(db):
+                os.remove(db)
+            if stop:
+                shutil.copy(stop, db)
+
+        def run(what, may_refuse=False, **options):
+            outcomes = []
+            for db, folder in twins:
+                try:
+                    migrate.apply(db, directory=folder, **options)
+                    outcomes.append("OK")
+                except migrate.MigrateError as exc:
+                    outcomes.append(f"refused: {exc}")
+            refused = [outcome != "OK" for outcome in outcomes]
+            self.assertEqual(refused, [may_refuse and refused[0]] * 2,
+                             f"{what}: originals {outcomes[0]}, squashed {outcomes[1]}")
+            (originals, _), (copy, _) = twins
+            self.assertEqual(normalised_schema(copy), normalised_schema(originals), f"{what}: schema")
+            self.assertEqual(user_rows(copy), user_rows(originals), f"{what}: rows")
+
+        run("apply")
+        rows = rng.random()  # the same new rows in both
+        for db, _ in twins:
+            insert_rows(db, evolution, random.Random(rows))
+        # Past the squash (its down section is theirs), in one transaction: a revert refused (a NULL
+        # that a NOT NULL column gets back) leaves both as they were, as the squash is one migration.
+        run("rows; apply zero", may_refuse=True, target="zero", atomic=True)
+        run("rows; apply zero; apply")
 
 
 if __name__ == "__main__":
