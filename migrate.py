@@ -2115,8 +2115,10 @@ def with_hand_written_indexes(target: Schema, replayed: Schema) -> Schema:
 
 
 def diff_schemas(old: Schema, new: Schema, questioner: Questioner, *,
-                 unmanaged: frozenset = frozenset()) -> list:
-    """The operations that turn `old` into `new` (renames already done)."""
+                 unmanaged: frozenset = frozenset(), empty: frozenset = frozenset()) -> list:
+    """The operations that turn `old` into `new` (renames already done).
+    Tables `empty` (folded names) have no rows to fill: a column that needs
+    a one-off value there gets the type's zero value, asked of no one."""
     old_tables, new_tables = _managed_tables(old, unmanaged), _managed_tables(new, unmanaged)
     removed = [t for k, t in old_tables.items() if k not in new_tables]
     added = [t for k, t in new_tables.items() if k not in old_tables]
@@ -2125,7 +2127,7 @@ def diff_schemas(old: Schema, new: Schema, questioner: Questioner, *,
     for key in sorted(k for k in new_tables if k in old_tables):
         before, after = old_tables[key], new_tables[key]
         if before != after and _describe_changes(before, after):  # (equal: the same, and quick to tell)
-            fills = _fills(before, after, questioner, up=True, missing=missing)
+            fills = _fills(before, after, questioner, up=True, missing=missing, empty=key in empty)
             if missing:  # (the down's own errors would hide the list)
                 continue
             reverse_fills = _fills(after, before, questioner, up=False)
@@ -2267,10 +2269,12 @@ def _missing_fill_error(before: Table, after: Table, column: Column, reason: str
                         f"written.{hint}")
 
 
-def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool, missing: dict | None = None) -> dict:
+def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool, missing: dict | None = None,
+           empty: bool = False) -> dict:
     """One-off values for columns that become NOT NULL without a default.
     Without a prompt, each column that has none is added to `missing`, its
-    error by its table.column."""
+    error by its table.column. An `empty` table's are the type's zero value,
+    unless `defaults` give one (no row gets it)."""
     fills = {}
     for column in after.columns:
         old = before.column(column.name)
@@ -2293,7 +2297,9 @@ def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool, mis
             continue
         reason = "is a new NOT NULL column without a default" if old is None \
             else "becomes NOT NULL without a default"
-        if up:
+        if up and empty:
+            value = given if given is not None else _zero_value(column.type)
+        elif up:
             value = questioner.fill(after.name, column.name, reason, _answer_checker(before, after, column),
                                     _zero_value(column.type))
         else:  # the down never asks: --default, or (README) the type's zero value for a dropped column
@@ -3884,7 +3890,8 @@ def make(*, models: str | os.PathLike = "models.py", directory: str | os.PathLik
         module = _models_module(models)
         scratch = replay(migrations)
         try:
-            result = _make(scratch, module, number, name, questioner)
+            result = _make(scratch, module, number, name, questioner,
+                           empty=_tables_left_empty(latest) if latest else frozenset())
         finally:
             scratch.close()
     # an empty file, a failed save, the wrong --models (one left with only bases of its own is taken at its word)
@@ -4014,8 +4021,9 @@ def _models_module(models: str):
     return module
 
 
-def _make(scratch, module, number, name, questioner) -> MakeResult:
-    """The next migration, not written yet: `make` writes it once it is safe to."""
+def _make(scratch, module, number, name, questioner, *, empty: frozenset = frozenset()) -> MakeResult:
+    """The next migration, not written yet: `make` writes it once it is safe to.
+    Tables `empty` (folded names) have no rows where it changes them."""
     original = read_schema(scratch)
     mismatched = _key_mismatches(scratch)  # (those already there are not this migration's)
     target, unmanaged = schema_from_models(module)
@@ -4024,7 +4032,7 @@ def _make(scratch, module, number, name, questioner) -> MakeResult:
     steps = _execute_operations(scratch, operations)
     renamed = read_schema(scratch) if operations else original
     target = with_hand_written_indexes(target, renamed)
-    operations += diff_schemas(renamed, target, questioner, unmanaged=unmanaged)
+    operations += diff_schemas(renamed, target, questioner, unmanaged=unmanaged, empty=empty)
     steps += _execute_operations(scratch, operations[len(steps):])
     questioner.check_renames_used(original, target)
     questioner.check_defaults_known(original, renamed, target)
@@ -4047,8 +4055,9 @@ def _make(scratch, module, number, name, questioner) -> MakeResult:
     description = [line for op in operations for line in op.describe()]
     renamed = {_fold(op.old): op.new for op in operations if isinstance(op, RenameTable)}
     renamed.update({(_fold(op.table), _fold(op.old)): op.new for op in operations if isinstance(op, RenameColumn)})
+    filling = [op for op in operations if not (isinstance(op, AlterTable) and _fold(op.after.name) in empty)]
     unmarked = (_revert_warnings(operations) + _lost_clauses(original, changed, renamed)  # no statement says them
-                + _fills_into_new_tables(operations) + _constant_fills_into_unique(operations)
+                + _fills_into_new_tables(filling) + _constant_fills_into_unique(filling)
                 + _repointed_keys(operations))
     reverted = warnings_for([inverse for _, _, inverse in reversed(steps)])  # (the down section says them)
     warnings = (warnings_for(operations) + unmarked + [f"reverting {w}" for w in reverted if w.startswith("narrows")]
@@ -4165,6 +4174,17 @@ def _writers_kept_out(db):
                                f"{_shown(db)}, and {exc}: retry when that one is done, or make a new migration "
                                "(without --update); nothing was written") from None
         yield
+
+
+def _tables_left_empty(latest: Migration) -> frozenset:
+    """The tables (folded names) the latest migration creates with no rows
+    in them when what make --update adds runs, after its own SQL: all it
+    makes, if that SQL is all CREATE, DROP and ALTER (no INSERT, nor an
+    UPDATE whose trigger might insert); none otherwise."""
+    statements = split_statements(latest.up)
+    if any(_first_tokens(s, 1)[0].upper not in ("CREATE", "DROP", "ALTER") for s in statements if _has_code(s)):
+        return frozenset()
+    return frozenset(map(_fold, _tables_made(latest.up)))
 
 
 def _latest_to_update(migrations: list[Migration], db, directory) -> Migration:

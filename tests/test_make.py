@@ -274,6 +274,28 @@ class MakeThenCheck(unittest.TestCase):
         with open(path, "rb") as handle:
             self.assertEqual(handle.read().count(b"\r\n"), 0)
 
+    def test_update_asks_no_one_off_value_for_a_table_the_latest_migration_creates_empty(self):
+        project = Project(self)
+        project.models(QUESTION)
+        project.make()
+        note = "\n@dataclass\nclass Note:\n{}    body: Optional[str] = None\n    id: Optional[int] = None\n"
+        project.models(QUESTION + note.format(""))
+        project.make()  # 0002 creates note
+        project.models(QUESTION + note.format("    pages: int\n    code: str = field(metadata={'unique': True})\n"))
+        result = project.make(update=True)  # no prompt, no --default: no row there needs a value
+        self.assertEqual(result.warnings, ())  # (not "applying fails on two rows or more")
+        project.apply()
+        project.execute("INSERT INTO note (pages, code) VALUES (1, 'a'), (2, 'b')")
+        project.revert(target="0001")
+        latest = project.files()[-1][:-4]
+        project.write_migration(latest, project.read(latest + ".sql").replace(
+            "-- migrate:down", "INSERT INTO note (pages, code) VALUES (0, 'seed');\n\n-- migrate:down"))
+        project.models(QUESTION + note.format("    pages: int\n    code: str = field(metadata={'unique': True})\n"
+                                              "    size: int\n"))
+        with self.assertRaisesRegex(migrate.MigrateError, r"^note.size is a new NOT NULL column without a default "
+                                                          r"and the table may have rows"):
+            project.make(update=True)  # the file inserts a row: that one needs a value
+
     def test_update_refuses_what_it_cannot_fold_into_and_changes_no_file(self):
         project = Project(self)
         project.models(QUESTION)
