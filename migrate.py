@@ -5333,10 +5333,10 @@ def _target_hint(target: str, reverting: bool) -> str:
         return "; to revert the latest, give no target" if reverting else "; to apply all, give no target"
     if target.lower() == "base" or (target.isascii() and target.isdigit() and int(target) == 0):  # (from 0001)
         return "; for none applied, give zero"
-    if re.fullmatch(r"-\d+", target):
-        return "; there are no relative targets: revert without a target undoes the latest, or name a migration"
+    if re.fullmatch(r"-\d+", target):  # (to apply, as revert takes it)
+        return f"; to revert the last {target[1:]}, run revert {target}"
     if re.fullmatch(r"\+\d+", target):
-        return "; there are no relative targets: apply without a target applies all, or name a migration"
+        return f"; to apply the next {target[1:]}, run apply {target}"
     return ""
 
 
@@ -6978,16 +6978,30 @@ def _choose(names: list[str], applied: dict, available: dict, *, target: str | N
     An `adopted` squash (all it replaces is applied) can be reverted, and
     applying it only records it."""
     applied_names = [n for n in names if n in applied or n in adopted]
+    pending = [n for n in names if n not in applied and n in available]
     if target is None:
-        if reverting:
-            return applied_names[-1:], []
-        return [], [n for n in names if n not in applied and n in available]
+        return (applied_names[-1:], []) if reverting else ([], pending)
+    if relative := re.fullmatch(r"-(\d+)" if reverting else r"\+(\d+)", target):  # Alembic's -1 and +2
+        return _counted(int(relative.group(1)), applied_names[::-1] if reverting else pending, target, reverting)
     limit = _resolve_target(target, names, [m for m in available.values() if m.replaces], reverting=reverting)
     limit = -1 if limit is None else limit
     to_revert = [n for n in reversed(applied_names) if _number(n) > limit]
     to_apply = [] if reverting else [n for n in names if n not in applied and n in available
                                      and _number(n) <= limit]
     return to_revert, to_apply
+
+
+def _counted(count: int, candidates: list[str], target: str, reverting: bool) -> tuple[list[str], list[str]]:
+    """_choose for a relative target: the latest `count` applied to revert,
+    or the next `count` pending to apply."""
+    if not 0 < count <= len(candidates):
+        which = "applied" if reverting else "pending"
+        raise MigrateError(f"target {target} asks for {count} migration{'s' * (count != 1)}, and {len(candidates)} "
+                           f"{'is' if len(candidates) == 1 else 'are'} {which}: give "
+                           f"{'1' if len(candidates) == 1 else f'1 to {len(candidates)}'}, or name a migration; "
+                           "nothing was changed" if candidates else
+                           f"target {target}: no migration is {which}; nothing was changed")
+    return (candidates[:count], []) if reverting else ([], candidates[:count])
 
 
 def _visible_applied(conn, migrations: dict, *, partly: bool = False) -> tuple[dict, dict]:
@@ -8767,7 +8781,11 @@ class _RunReport:
         self.reverting = reverting
         self.open_line = None  # the migration whose line waits for its outcome
         self.database_was_new = not _is_url(args.db) and not os.path.exists(args.db)
-        if reverting:
+        relative = re.fullmatch(r"[-+](\d+)", args.target or "")
+        if relative:
+            count = int(relative.group(1))
+            operation = f"  {'Revert the last' if reverting else 'Apply the next'} {count} migration{'s' * (count != 1)}"
+        elif reverting:
             operation = ("  Revert every migration" if args.target == "zero" else
                          f"  Revert every migration after {_target_name(args)}" if args.target
                          else "  Revert the last migration")

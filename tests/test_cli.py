@@ -226,7 +226,7 @@ class Errors(unittest.TestCase):
         self.assert_one_line_error(self.project.cli("apply", "0009"), "unknown migration '0009'")
         for target, hint in (("head", "; to revert the latest, give no target"),
                              ("base", "; for none applied, give zero"),
-                             ("0", "; for none applied, give zero"), ("-1", "; there are no relative targets")):
+                             ("0", "; for none applied, give zero"), ("+1", "; to apply the next 1, run apply +1")):
             with self.subTest(target=target):  # another tool's targets, or Django's `zero` as a number
                 self.assert_one_line_error(self.project.cli("revert", target), f"unknown migration '{target}'", hint)
         self.assertNotIn("give zero", self.project.cli("apply", "0009").stderr)

@@ -79,6 +79,19 @@ class ApplyAndRevert(unittest.TestCase):
         self.assertEqual(migrate.find_migration(self.project.directory, "0003_add_cho").name, "0003_add_choice_extra")
         with self.assertRaisesRegex(migrate.MigrateError, "unknown migration '0002_add_x'"):
             self.project.apply(target="0002_add_x")
+        self.project.apply(target="zero")  # relative, as Alembic's downgrade -1 and upgrade +2
+        self.assertEqual([s.name for s in self.project.apply(target="+2")], ["0001_initial", "0002_add_choice_note"])
+        self.assertEqual([s.name for s in self.project.revert(target=-2)], ["0002_add_choice_note", "0001_initial"])
+        for call, target, error in ((self.project.revert, "-1", "target -1: no migration is applied"),
+                                    (self.project.apply, "+4", "target \\+4 asks for 4 migrations, and 3 are pending: "
+                                                               "give 1 to 3, or name a migration"),
+                                    (self.project.apply, "+0", "target \\+0 asks for 0 migrations"),
+                                    (self.project.apply, "-1", "unknown migration '-1': .*; to revert the last 1, "
+                                                               "run revert -1"),
+                                    (self.project.revert, "+1", "; to apply the next 1, run apply \\+1")):
+            with self.subTest(target=target), self.assertRaisesRegex(migrate.MigrateError, error):
+                call(target=target)
+        self.assertEqual(applied(), [])
 
     def test_read_only_commands_never_create_the_database(self):
         self.assertEqual([s.applied for s in self.project.status()], [False])
