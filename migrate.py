@@ -2125,7 +2125,7 @@ def diff_schemas(old: Schema, new: Schema, questioner: Questioner, *,
     creates = [CreateTable(t) for t in _dependency_order(added)]
     alters, missing = [], {}
     for key in sorted(k for k in new_tables if k in old_tables):
-        before, after = old_tables[key], new_tables[key]
+        before, after = old_tables[key], _in_columns_order(new_tables[key], old_tables[key])
         if before != after and _describe_changes(before, after):  # (equal: the same, and quick to tell)
             fills = _fills(before, after, questioner, up=True, missing=missing, empty=key in empty)
             if missing:  # (the down's own errors would hide the list)
@@ -2138,6 +2138,22 @@ def diff_schemas(old: Schema, new: Schema, questioner: Questioner, *,
         raise MigrateError(f"{missing[first]}{also}")
     return ([DropTable(t.name) for t in reversed(_dependency_order(removed))]
             + _free_moved_index_names(creates, alters))
+
+
+def _in_columns_order(table: Table, before: Table) -> Table:
+    """`table` with the columns it keeps in `before`'s order, and the new ones
+    after them: a rebuild keeps the order an application's `SELECT *` or
+    `INSERT ... VALUES` may rely on, as ADD COLUMN does (order is no change).
+    Only for a table as a model renders it, its SQL made anew from its
+    columns; any other is left as it is."""
+    render = lambda columns: render_create_table(
+        table.name, [c.definition for c in columns], primary_key=table.primary_key if len(table.primary_key) > 1
+        else (), strict=table.strict, without_rowid=table.without_rowid)
+    if not all(c.definition for c in table.columns) or render(table.columns) != table.sql:
+        return table
+    kept = {_fold(c.name): c for c in table.columns}
+    ordered = tuple([kept.pop(_fold(c.name)) for c in before.columns if _fold(c.name) in kept] + list(kept.values()))
+    return replace(table, columns=ordered, sql=render(ordered)) if ordered != table.columns else table
 
 
 def _free_moved_index_names(creates: list, alters: list) -> list:

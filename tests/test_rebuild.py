@@ -181,6 +181,25 @@ class RebuildKeepsEverything(unittest.TestCase):
         for table in ("author", "book", "tag"):
             self.assertEqual([r[0] for r in restored[table]], [r[0] for r in rows_before[table]])
 
+    def test_a_rebuild_keeps_the_tables_column_order_and_appends_new_columns(self):
+        project = Project(self)  # an application's SELECT * or INSERT ... VALUES reads columns by position
+        project.write_migration("0001_adopted", "-- migrate:up\nCREATE TABLE item (id INTEGER PRIMARY KEY, "
+                                "name TEXT NOT NULL, qty INTEGER NOT NULL);\n")
+        project.apply()
+        project.execute("INSERT INTO item VALUES (1, 'a', 2)")
+        project.models("@dataclass\nclass Item:\n    qty: int = field(metadata={'check': 'qty >= 0'})\n"
+                       "    note: Optional[str] = field(default=None, metadata={'check': \"note <> ''\"})\n"
+                       "    name: str = ''\n    id: Optional[int] = None\n")
+        result = project.make(questioner=migrate.Questioner(defaults={}))
+        self.assertIn('CREATE TABLE "_new_item" (\n    "id" INTEGER PRIMARY KEY,\n    "name" TEXT NOT NULL DEFAULT '
+                      "'',\n    \"qty\" INTEGER NOT NULL CHECK (qty >= 0),\n    \"note\" TEXT CHECK (note <> '')\n)",
+                      result.text)
+        project.apply()
+        self.assertEqual(project.query("SELECT * FROM item"), [(1, "a", 2, None)])
+        self.assertEqual(project.make(write=False).operations, ())
+        project.revert()
+        self.assertEqual(project.query("SELECT * FROM item"), [(1, "a", 2)])
+
     def test_a_column_named_rowid_does_not_hide_the_real_rowids(self):
         project = Project(self)
         project.models("@dataclass\nclass Reading:\n    rowid: int\n    value: int\n")
