@@ -360,19 +360,29 @@ def _affinity(declared_type: str) -> str:
     return "NUMERIC"
 
 
+_DECIMAL = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"  # a number as SQL writes it (no hex)
+
+
 def _stored_default(declared_type: str, default: str | None) -> str | None:
-    """A default as a column of that type stores it, for an integer: a TEXT
+    """A default as a column of that type stores it, for a number: a TEXT
     column stores the literal 2 as '2', and a column of a numeric affinity
-    the text '2' as 2. (An earlier migrate.py wrote a Decimal field's int
-    default as 2.)"""
+    the text '2' as 2; a REAL column stores 0 as 0.0, and an INTEGER or
+    NUMERIC one 2.0 as 2 (datatype3.html, "Type Affinity"). (An earlier
+    migrate.py wrote a Decimal field's int default as 2.)"""
     if default is None or declared_type.upper() == "ANY":  # (a STRICT table's ANY column keeps values as given)
         return default
     written = re.fullmatch(r"([+-]?\d{1,18})|'([+-]?\d{1,18})'", default)
     affinity = _affinity(declared_type)
     if written and affinity == "TEXT" and written.group(1):
         return quote_literal(str(int(written.group(1))))
-    if written and affinity in ("INTEGER", "NUMERIC", "REAL"):
+    number = re.fullmatch(rf"({_DECIMAL})|'({_DECIMAL})'", default)
+    if number and affinity == "REAL":
+        return repr(float(number.group(1) or number.group(2)))
+    if written and affinity in ("INTEGER", "NUMERIC"):
         return str(int(written.group(1) or written.group(2)))
+    if number and affinity in ("INTEGER", "NUMERIC") and abs(value := float(number.group(1) or number.group(2))) \
+            < 2 ** 53 and value.is_integer():
+        return str(int(value))
     return default
 
 

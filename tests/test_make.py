@@ -95,6 +95,15 @@ class MakeThenCheck(unittest.TestCase):
                 self.assertEqual(project.make(write=False).operations, ())
         project.models("@dataclass\nclass Item:\n    price: str = '02'\n    n: int = 2\n    id: Optional[int] = None\n")
         self.assertEqual(project.make(write=False).operations, ("~ Alter column item.price: default 2 -> '02'",))
+        numbers = Project(self)  # REAL stores 0 as 0.0; INTEGER stores 2.0 as 2: the same defaults, no rebuild
+        numbers.write_migration("0001_initial", "-- migrate:up\nCREATE TABLE line (id INTEGER PRIMARY KEY, "
+                                "discount REAL NOT NULL DEFAULT 0, rate REAL DEFAULT '2.5', n INTEGER DEFAULT 2.0);\n")
+        line = "@dataclass\nclass Line:\n    discount: float = {}\n    rate: Optional[float] = {}\n    n: " \
+               "Optional[int] = field(default=2, metadata={{'sql_type': 'INTEGER'}})\n    id: Optional[int] = None\n"
+        numbers.models(line.format("0.0", "2.5"))
+        self.assertEqual(numbers.make(write=False).operations, ())
+        numbers.models(line.format("0.5", "2.5"))
+        self.assertEqual(numbers.make(write=False).operations, ("~ Alter column line.discount: default 0 -> 0.5",))
         strict = Project(self)  # a STRICT table's ANY column keeps 2 and '2' apart
         setting = ("@dataclass\nclass Setting:\n    __strict__ = True\n    value: object = field(default={}, "
                    "metadata={{'sql_type': 'ANY'}})\n    id: Optional[int] = None\n")
