@@ -4327,6 +4327,20 @@ def _rewritten(directory, latest: Migration, result: MakeResult) -> MakeResult:
 
 
 
+def _broken_on_its_own(failure: str, schema: Schema | None) -> str:
+    """What to do about SQLite's failure to re-read the schema: a view or
+    trigger that reads a table that was not there before the change either
+    is broken on its own (SQLite checks every one when a table is renamed or
+    rebuilt, however unrelated); any other may read what the change alters."""
+    broken = re.match(r"error in (view|trigger) (.+?): no such table: (?:main\.)?(.+)$", failure)
+    if broken and schema is not None and schema.table(broken.group(3)) is None \
+            and not any(_fold(v.name) == _fold(broken.group(3)) for v in schema.views):
+        kind, name, missing = broken.groups()
+        return (f"{kind} {name} is broken on its own ({missing} does not exist), and SQLite checks every view "
+                "and trigger when a table is renamed or rebuilt: drop or fix it in a hand-written migration first")
+    return "a view, trigger or hand-written index that uses it may need changing in a hand-written migration first"
+
+
 def _cannot(operation, failure: str) -> str:
     """The start of a refusal, "cannot drop column t.b": what `operation`
     does, in its line that names the column of SQLite's "no such column" in
@@ -4368,8 +4382,7 @@ def _execute_operations(scratch: sqlite3.Connection, operations: list, *, down: 
                                        f"({exc}): fix the expression; nothing was written") from None
                 raise MigrateError(
                     f"{_cannot(operation, str(exc))}: SQLite says {exc} while running "
-                    f"{_shorten(statement)}; a view, trigger or hand-written index that uses it may need "
-                    "changing in a hand-written migration first; nothing was written") from None
+                    f"{_shorten(statement)}; {_broken_on_its_own(str(exc), schema)}; nothing was written") from None
         if isinstance(operation, DropTable) and not down:
             _refuse_dangling_objects(scratch, operation.name, dropping)
         if users:
