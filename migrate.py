@@ -1090,7 +1090,7 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
             sql_type = metadata.get("sql_type", "")
             column = f.name + "_id"
         else:
-            sql_type = metadata.get("sql_type") or _sql_type(inner, where, cls.__module__)
+            sql_type = metadata["sql_type"] if "sql_type" in metadata else _sql_type(inner, where, cls.__module__)
             column = f.name
         if "sql_type" in metadata and target is None and not (
                 sql_type.upper() == "ANY" and _model_option(cls, "__strict__", known_models)):  # (kept as given)
@@ -1173,8 +1173,11 @@ def _check_metadata(metadata: dict, where: str) -> None:
         if key in _METADATA_STRINGS + ("default_sql",):
             if not isinstance(value, str):
                 raise MigrateError(f"{where}: metadata {key!r} must be a string, not {value!r}")
+            if key == "sql_type" and value == "":  # a column with no declared type, as `CREATE TABLE t (a, b)` has
+                continue
             if not value.strip(_SQL_SPACES):
-                raise MigrateError(f"{where}: metadata {key!r} is empty: leave it out")
+                raise MigrateError(f"{where}: metadata {key!r} is empty: leave it out" + (
+                    " (or give \"\" for no declared type)" if key == "sql_type" else ""))
             if any(m.group().lstrip(_SQL_SPACES)[:2] in ("--", "/*") or m.group() == ";"
                    for m in _TOKEN.finditer(value)):  # it is pasted into the column's definition
                 raise MigrateError(f"{where}: metadata {key!r} holds a comment or a `;` ({value!r}), which would "
