@@ -4210,10 +4210,20 @@ def _tables_left_empty(latest: Migration) -> frozenset:
     in them when what make --update adds runs, after its own SQL: all it
     makes, if that SQL is all CREATE, DROP and ALTER (no INSERT, nor an
     UPDATE whose trigger might insert); none otherwise."""
-    statements = split_statements(latest.up)
-    if any(_first_tokens(s, 1)[0].upper not in ("CREATE", "DROP", "ALTER") for s in statements if _has_code(s)):
+    statements = [s for s in split_statements(latest.up) if _has_code(s)]
+    if any(_first_tokens(s, 1)[0].upper not in ("CREATE", "DROP", "ALTER") or _selects_rows(s) for s in statements):
         return frozenset()
     return frozenset(map(_fold, _tables_made(latest.up)))
+
+
+def _selects_rows(statement: str) -> bool:
+    """Whether a CREATE TABLE fills the table: `CREATE TABLE t AS SELECT`,
+    whose AS comes before any parenthesis."""
+    words = [t.upper or t.text for t in _first_tokens(statement, 12)]
+    if "TABLE" not in words[:4]:
+        return False
+    rest = words[words.index("TABLE") + 1:]
+    return "AS" in rest and ("(" not in rest or rest.index("AS") < rest.index("("))
 
 
 def _latest_to_update(migrations: list[Migration], db, directory) -> Migration:

@@ -304,6 +304,12 @@ class MakeThenCheck(unittest.TestCase):
         with self.assertRaisesRegex(migrate.MigrateError, r"^note.size is a new NOT NULL column without a default "
                                                           r"and the table may have rows"):
             project.make(update=True)  # the file inserts a row: that one needs a value
+        project.write_migration("0003_copy", "-- migrate:up\nCREATE TABLE copy AS SELECT id FROM question;\n")
+        project.models(QUESTION + note.format("    pages: int\n    code: str = field(metadata={'unique': True})\n"
+                                              "    size: int = 0\n") + "\n@dataclass\nclass Copy:\n    n: int\n"
+                       "    id: Optional[int] = None\n")
+        with self.assertRaisesRegex(migrate.MigrateError, r"^copy.n is a new NOT NULL column without a default "):
+            project.make(update=True)  # CREATE TABLE ... AS SELECT fills it
 
     def test_update_refuses_what_it_cannot_fold_into_and_changes_no_file(self):
         project = Project(self)
