@@ -169,6 +169,32 @@ class Directory(unittest.TestCase):
             handle.write(b"SELECT 'an edit';\n")
         self.assertEqual([s.modified for s in self.project.status()], [True])
 
+    def test_a_row_recorded_without_its_up_sql_knows_its_file_by_checksum_in_any_line_endings(self):
+        # an earlier migrate.py recorded no up SQL: the checksum alone tells the file is as applied
+        files = {"lf": b"-- migrate:up\nCREATE TABLE a (x);\n-- migrate:down\nDROP TABLE a;\n"}
+        files["crlf"] = files["lf"].replace(b"\n", b"\r\n")
+        files["bom"], files["bom crlf"] = b"\xef\xbb\xbf" + files["lf"], b"\xef\xbb\xbf" + files["crlf"]
+        files["mixed"] = b"-- migrate:up\nCREATE TABLE a (x);\r\n-- migrate:down\r\nDROP TABLE a;\r\n"
+        path = os.path.join(self.project.directory, "0001_a.sql")
+        os.makedirs(self.project.directory, exist_ok=True)
+        for recorded_as in ("crlf", "bom crlf", "mixed"):  # each checkout's raw checksum, as earlier versions did
+            with open(path, "wb") as handle:
+                handle.write(files[recorded_as])
+            if not os.path.exists(self.project.db):
+                self.project.apply()
+            raw = migrate.read_migrations(self.project.directory)[0].raw_checksum
+            self.project.execute(f"UPDATE _migrations SET checksum = '{raw}', up_sql = NULL")
+            for name, data in files.items():
+                if "mixed" in (recorded_as, name) and name != recorded_as:
+                    continue  # (mixed line endings: only those very bytes)
+                with self.subTest(recorded_as=recorded_as, checkout=name):
+                    with open(path, "wb") as handle:
+                        handle.write(data)
+                    self.assertEqual([s.modified for s in self.project.status()], [False], data)
+        with open(path, "ab") as handle:
+            handle.write(b"SELECT 'an edit';\n")
+        self.assertEqual([s.modified for s in self.project.status()], [True])
+
     def test_files_are_read_in_order_with_checksums_and_other_files_ignored(self):
         self.project.write_migration("0002_b", "-- migrate:up\nB;\n")
         self.project.write_migration("0001_a", "-- migrate:up\nA;\n-- migrate:down\n")

@@ -1359,6 +1359,25 @@ class Evolution(unittest.TestCase):
         self.assertNotIn("_cf_", result.text)
 
 
+
+class RenameQuestions(unittest.TestCase):
+    def test_a_table_or_column_taken_by_one_rename_is_not_offered_to_another(self):
+        project = Project(self)
+        project.models("@dataclass\nclass A:\n    x: int = 0\n@dataclass\nclass B:\n    x: int = 0\n"
+                       "@dataclass\nclass T:\n    p: int = 0\n    q: int = 0\n")
+        project.make()
+        project.models("@dataclass\nclass C:\n    x: int = 0\n@dataclass\nclass T:\n    r: int = 0\n")
+        asked = []
+        result = project.make(write=False, questioner=migrate.Questioner(
+            prompt=lambda question: asked.append(question) or "y"))
+        sql = "\n".join(result.up)
+        self.assertEqual(len(asked), 2, asked)  # a -> c? p -> r? and nothing more about c or r
+        self.assertEqual(sql.count("RENAME TO"), 1, sql)
+        self.assertEqual(sql.count("RENAME COLUMN"), 1, sql)
+        self.assertIn('DROP TABLE "b"', sql)
+        self.assertIn('DROP COLUMN "q"', sql)
+
+
 class InvisibleAndDestructive(unittest.TestCase):
     def test_a_change_sqlite_cannot_see_makes_no_migration(self):
         project = Project(self)

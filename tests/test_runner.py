@@ -1292,6 +1292,33 @@ class DownSectionsThatLoseData(unittest.TestCase):
         self.project.apply()
         return table_dump(self.project.db)
 
+    def test_a_revert_dropping_a_table_spelled_in_another_case_than_the_database_is_refused(self):
+        project = Project(self)
+        project.write_migration("0001_item", "-- migrate:up\nCREATE TABLE Item (x);\n-- migrate:down\nDROP TABLE Item;\n")
+        project.apply()
+        project.execute("INSERT INTO Item VALUES (1), (2)")
+        down = "DROP TABLE item;"
+        project.write_migration("0002_hand", f"-- migrate:up\nALTER TABLE Item ADD COLUMN note TEXT;\n"
+                                f"-- migrate:down\n{down}\n")
+        project.apply()
+        with self.assertRaisesRegex(migrate.MigrateError, "would drop table Item and its 2 rows", msg=down):
+            project.revert()
+        self.assertEqual(project.query("SELECT count(*) FROM Item"), [(2,)], down)
+
+    def test_a_revert_is_judged_by_the_up_sql_recorded_at_apply_not_by_the_edited_file(self):
+        project = Project(self)
+        project.write_migration("0001_item", "-- migrate:up\nCREATE TABLE item (x);\n-- migrate:down\nDROP TABLE item;\n")
+        project.write_migration("0002_hand", "-- migrate:up\nALTER TABLE item ADD COLUMN note TEXT;\n"
+                                "-- migrate:down\nDROP TABLE item;\n")
+        project.apply()
+        project.execute("INSERT INTO item (x) VALUES (1), (2)")
+        # the file edited since: its up now seems to make the table its (recorded) down drops
+        project.write_migration("0002_hand", "-- migrate:up\nCREATE TABLE item (x, note TEXT);\n"
+                                "-- migrate:down\nDROP TABLE item;\n")
+        with self.assertRaisesRegex(migrate.MigrateError, "would drop table item and its 2 rows"):
+            project.revert()
+        self.assertEqual(project.query("SELECT count(*) FROM item"), [(2,)])
+
     def test_a_revert_dropping_a_table_or_column_its_up_section_did_not_make_is_refused_and_changes_nothing(self):
         cases = [  # down section, what the error names
             ('DROP TABLE question;', "would drop table question and its 2 rows"),
@@ -1813,6 +1840,39 @@ class Connections(unittest.TestCase):
         unrelated = lambda: project.execute("CREATE TABLE app_data (x)")  # the app writing: no change to the plan
         project.revert(target="0001")
         self.assertEqual(len(migrate.apply(project.db, directory=project.directory, progress=meanwhile(unrelated))), 2)
+
+    def test_a_rebuild_of_a_parent_on_a_connection_with_foreign_keys_on_keeps_its_cascading_children(self):
+        # a rebuild drops the old table: with foreign keys on, that DROP would delete every choice (CASCADE)
+        project = Project(self)
+        project.models(POLLS)
+        project.make()
+        project.apply()
+        project.execute("INSERT INTO question (question_text) VALUES ('q')",
+                        "INSERT INTO choice (question_id, choice_text) VALUES (1, 'a'), (1, 'b')")
+        project.models(POLLS.replace("    question_text: str\n", "    question_text: Optional[str] = None\n"))
+        sql = "\n".join(project.make().up)
+        self.assertIn("DROP TABLE \"question\"", sql, "expected a rebuild of question")
+        conn = sqlite3.connect(project.db)
+        self.addCleanup(conn.close)
+        conn.execute("PRAGMA foreign_keys = ON")
+        migrate.apply(conn, directory=project.directory)
+        self.assertEqual(conn.execute("PRAGMA foreign_keys").fetchone(), (1,))
+        self.assertEqual(project.query("SELECT choice_text FROM choice ORDER BY id"), [("a",), ("b",)],
+                         f"the rebuild deleted the children:\n{sql}")
+
+    def test_a_file_deleted_after_the_run_read_it_is_not_run_as_it_was(self):
+        project = Project(self)
+        for number, table in enumerate("ab", 1):
+            project.write_migration(f"000{number}_{table}", f"-- migrate:up\nCREATE TABLE {table} (x);\n"
+                                    f"-- migrate:down\nDROP TABLE {table};\n")
+
+        def progress(action, name, step):  # another process, between two of this run's transactions
+            if name == "0001_a" and isinstance(step, migrate.Step):
+                os.remove(os.path.join(project.directory, "0002_b.sql"))
+        with self.assertRaisesRegex(migrate.MigrateError, r"0002_b.sql changed since this run read it"):
+            migrate.apply(project.db, directory=project.directory, progress=progress)
+        self.assertEqual(project.query("SELECT name FROM _migrations"), [("0001_a",)])
+        self.assertEqual(project.query("SELECT name FROM sqlite_master WHERE name = 'b'"), [])
 
     def test_a_file_rewritten_after_the_run_read_it_is_not_run_as_it_was(self):
         project = Project(self)  # make --update rewrites a pending file under the write lock

@@ -482,6 +482,20 @@ class Locks(unittest.TestCase):
         self.assertEqual(project.query("SELECT name FROM _migrations"), [("0001_t1",)])
         self.assertEqual(project.query("SELECT name FROM sqlite_master WHERE name = 't2'"), [])
 
+    def test_a_reader_that_lets_go_within_the_timeout_only_delays_the_commit(self):
+        # rollback journal: COMMIT answers BUSY while a reader holds its lock; it is retried, not given up
+        project = self.one_applied_one_pending()
+        reader = sqlite3.connect(project.db, isolation_level=None, check_same_thread=False)
+        self.addCleanup(reader.close)
+        reader.execute("BEGIN")
+        reader.execute("SELECT * FROM t1").fetchall()
+        letting_go = threading.Timer(0.5, reader.execute, ("COMMIT",))
+        letting_go.start()
+        self.addCleanup(letting_go.join)
+        steps = project.apply(timeout=10)
+        self.assertEqual([(s.name, s.action) for s in steps], [("0002_t2", "apply")])
+        self.assertEqual(project.query("SELECT v FROM t2"), [("2",)])
+
     def test_a_big_migration_waits_for_a_reader_only_as_long_as_the_timeout(self):
         # rollback journal: a transaction larger than the page cache spills to the file, which needs
         # the reader gone too; each spill waited the whole busy timeout before COMMIT waited its own
