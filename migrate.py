@@ -360,7 +360,7 @@ def _affinity(declared_type: str) -> str:
     return "NUMERIC"
 
 
-_DECIMAL = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"  # a number as SQL writes it (no hex)
+_DECIMAL = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"  # a number as SQL writes it (no hex)
 
 
 def _stored_default(declared_type: str, default: str | None) -> str | None:
@@ -371,7 +371,7 @@ def _stored_default(declared_type: str, default: str | None) -> str | None:
     migrate.py wrote a Decimal field's int default as 2.)"""
     if default is None or declared_type.upper() == "ANY":  # (a STRICT table's ANY column keeps values as given)
         return default
-    written = re.fullmatch(r"([+-]?\d{1,18})|'([+-]?\d{1,18})'", default)
+    written = re.fullmatch(r"([+-]?[0-9]{1,18})|'([+-]?[0-9]{1,18})'", default)
     affinity = _affinity(declared_type)
     if written and affinity == "TEXT" and written.group(1):
         return quote_literal(str(int(written.group(1))))
@@ -1092,6 +1092,9 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
         else:
             sql_type = metadata["sql_type"] if "sql_type" in metadata else _sql_type(inner, where, cls.__module__)
             column = f.name
+        if metadata.get("sql_type") == "" and _model_option(cls, "__strict__", known_models):
+            raise MigrateError(f"{where}: a STRICT table's column needs a declared type: give \"sql_type\": \"ANY\" "
+                               "for a column that keeps any value as given")
         if "sql_type" in metadata and target is None and not (
                 sql_type.upper() == "ANY" and _model_option(cls, "__strict__", known_models)):  # (kept as given)
             _refuse_numbers_for_text(inner, sql_type, where)
@@ -1346,7 +1349,7 @@ def _column_sql(f: _Field, *, is_pk: bool, keys: dict, tables: dict) -> tuple[st
         if target_key is None:
             raise MigrateError(f"{where}: {f.target.__name__} has no single-column primary key "
                                "to reference; give it one")
-        sql_type = sql_type or target_key[1]
+        sql_type = sql_type if "sql_type" in f.metadata else target_key[1]  # ("": no declared type, as given)
         references = (tables[f.target], target_key[0])
     elif "references" in f.metadata:
         references = _parse_reference(f.metadata["references"], where, tables, keys)
@@ -2159,9 +2162,10 @@ def _in_columns_order(table: Table, before: Table) -> Table:
     `INSERT ... VALUES` may rely on, as ADD COLUMN does (order is no change).
     Only for a table as a model renders it, its SQL made anew from its
     columns; any other is left as it is."""
-    render = lambda columns: render_create_table(
-        table.name, [c.definition for c in columns], primary_key=table.primary_key if len(table.primary_key) > 1
-        else (), strict=table.strict, without_rowid=table.without_rowid)
+    def render(columns) -> str:
+        return render_create_table(table.name, [c.definition for c in columns], strict=table.strict,
+                                   primary_key=table.primary_key if len(table.primary_key) > 1 else (),
+                                   without_rowid=table.without_rowid)
     if not all(c.definition for c in table.columns) or render(table.columns) != table.sql:
         return table
     kept = {_fold(c.name): c for c in table.columns}
@@ -4217,13 +4221,15 @@ def _tables_left_empty(latest: Migration) -> frozenset:
 
 
 def _selects_rows(statement: str) -> bool:
-    """Whether a CREATE TABLE fills the table: `CREATE TABLE t AS SELECT`,
-    whose AS comes before any parenthesis."""
+    """Whether a CREATE TABLE may leave rows in its table: one that fills it
+    (`CREATE TABLE t AS SELECT`, whose AS comes before any parenthesis), or
+    one that does nothing to a table already there (`IF NOT EXISTS`)."""
     words = [t.upper or t.text for t in _first_tokens(statement, 12)]
     if "TABLE" not in words[:4]:
         return False
     rest = words[words.index("TABLE") + 1:]
-    return "AS" in rest and ("(" not in rest or rest.index("AS") < rest.index("("))
+    return rest[:3] == ["IF", "NOT", "EXISTS"] or (
+        "AS" in rest and ("(" not in rest or rest.index("AS") < rest.index("(")))
 
 
 def _latest_to_update(migrations: list[Migration], db, directory) -> Migration:
@@ -5342,6 +5348,9 @@ def _migration_name(value, what: str, directory) -> str:
     migrations/0002_x.sql is 0002_x (a file in `directory`: another
     project's 0002_x is not this one's)."""
     if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:  # (+2 is the int 2: a number, so -2 is one too, and no migration has it)
+            raise MigrateError(f"{what} {value} is no migration number: a relative target is text, \"{value}\" "
+                               f"(\"+{-value}\" to apply); nothing was changed")
         return str(value)
     if isinstance(value, os.PathLike) and isinstance(os.fspath(value), str):  # its file, as a pathlib.Path
         value = os.fspath(value)
@@ -5385,9 +5394,9 @@ def _target_hint(target: str, reverting: bool) -> str:
         return "; to revert the latest, give no target" if reverting else "; to apply all, give no target"
     if target.lower() == "base" or (target.isascii() and target.isdigit() and int(target) == 0):  # (from 0001)
         return "; for none applied, give zero"
-    if re.fullmatch(r"-\d+", target):  # (to apply, as revert takes it)
+    if re.fullmatch(r"-[0-9]+", target):  # (to apply, as revert takes it)
         return f"; to revert the last {target[1:]}, run revert {target}"
-    if re.fullmatch(r"\+\d+", target):
+    if re.fullmatch(r"\+[0-9]+", target):
         return f"; to apply the next {target[1:]}, run apply {target}"
     return ""
 
@@ -7033,8 +7042,9 @@ def _choose(names: list[str], applied: dict, available: dict, *, target: str | N
     pending = [n for n in names if n not in applied and n in available]
     if target is None:
         return (applied_names[-1:], []) if reverting else ([], pending)
-    if relative := re.fullmatch(r"-(\d+)" if reverting else r"\+(\d+)", target):  # Alembic's -1 and +2
-        return _counted(int(relative.group(1)), applied_names[::-1] if reverting else pending, target, reverting)
+    if relative := re.fullmatch(r"-([0-9]+)" if reverting else r"\+([0-9]+)", target):  # Alembic's -1 and +2
+        return _counted(int(relative.group(1)), applied_names[::-1] if reverting else pending, target, reverting,
+                        uncounted=adopted)
     limit = _resolve_target(target, names, [m for m in available.values() if m.replaces], reverting=reverting)
     limit = -1 if limit is None else limit
     to_revert = [n for n in reversed(applied_names) if _number(n) > limit]
@@ -7043,17 +7053,23 @@ def _choose(names: list[str], applied: dict, available: dict, *, target: str | N
     return to_revert, to_apply
 
 
-def _counted(count: int, candidates: list[str], target: str, reverting: bool) -> tuple[list[str], list[str]]:
+def _counted(count: int, candidates: list[str], target: str, reverting: bool,
+             uncounted: frozenset) -> tuple[list[str], list[str]]:
     """_choose for a relative target: the latest `count` applied to revert,
-    or the next `count` pending to apply."""
-    if not 0 < count <= len(candidates):
-        which = "applied" if reverting else "pending"
-        raise MigrateError(f"target {target} asks for {count} migration{'s' * (count != 1)}, and {len(candidates)} "
-                           f"{'is' if len(candidates) == 1 else 'are'} {which}: give "
-                           f"{'1' if len(candidates) == 1 else f'1 to {len(candidates)}'}, or name a migration; "
-                           "nothing was changed" if candidates else
-                           f"target {target}: no migration is {which}; nothing was changed")
-    return (candidates[:count], []) if reverting else ([], candidates[:count])
+    or the next `count` pending to apply. A squash to apply whose replaced
+    migrations all are (`uncounted`: status shows it applied) is recorded
+    with them, not counted."""
+    counted = [name for name in candidates if reverting or name not in uncounted]
+    which = "applied" if reverting else "pending"
+    if not counted:
+        raise MigrateError(f"target {target}: no migration is {which}; nothing was changed")
+    if not 0 < count <= len(counted):
+        limits = "1" if len(counted) == 1 else f"1 to {len(counted)}"
+        raise MigrateError(f"target {target} asks for {count} migration{'s' * (count != 1)}, and {len(counted)} "
+                           f"{'is' if len(counted) == 1 else 'are'} {which}: give {limits}, or name a migration; "
+                           "nothing was changed")
+    chosen = candidates[:candidates.index(counted[count - 1]) + 1]
+    return (chosen, []) if reverting else ([], chosen)
 
 
 def _visible_applied(conn, migrations: dict, *, partly: bool = False) -> tuple[dict, dict]:
@@ -8833,10 +8849,11 @@ class _RunReport:
         self.reverting = reverting
         self.open_line = None  # the migration whose line waits for its outcome
         self.database_was_new = not _is_url(args.db) and not os.path.exists(args.db)
-        relative = re.fullmatch(r"[-+](\d+)", args.target or "")
+        relative = re.fullmatch(r"[-+]([0-9]+)", args.target or "")
         if relative:
             count = int(relative.group(1))
-            operation = f"  {'Revert the last' if reverting else 'Apply the next'} {count} migration{'s' * (count != 1)}"
+            many = f" {count} migrations" if count != 1 else " migration"
+            operation = f"  {'Revert the last' if reverting else 'Apply the next'}{many}"
         elif reverting:
             operation = ("  Revert every migration" if args.target == "zero" else
                          f"  Revert every migration after {_target_name(args)}" if args.target

@@ -572,7 +572,7 @@ class Commands(unittest.TestCase):
         self.assertEqual((out.count("OK"), out.count("Committed")), (1, 0), out)
         self.assertIn("Revert every migration after 0001_initial\n", self.run_ok("revert", "1"))
         out = self.run_ok("apply", "+1")  # Alembic's relative targets
-        self.assertIn("  Apply the next 1 migration\nRunning migrations:\n  Applying 0002_a... OK", out)
+        self.assertIn("  Apply the next migration\nRunning migrations:\n  Applying 0002_a... OK", out)
         out = self.run_ok("revert", "-2")
         self.assertIn("  Revert the last 2 migrations\nRunning migrations:\n  Unapplying 0002_a... OK", out)
 

@@ -310,6 +310,10 @@ class MakeThenCheck(unittest.TestCase):
                        "    id: Optional[int] = None\n")
         with self.assertRaisesRegex(migrate.MigrateError, r"^copy.n is a new NOT NULL column without a default "):
             project.make(update=True)  # CREATE TABLE ... AS SELECT fills it
+        project.write_migration("0003_copy", "-- migrate:up\n"
+                                "CREATE TABLE IF NOT EXISTS copy (id INTEGER PRIMARY KEY);\n")
+        with self.assertRaisesRegex(migrate.MigrateError, r"^copy.n is a new NOT NULL column without a default "):
+            project.make(update=True)  # a table already there, with its rows, is left as it is
 
     def test_update_refuses_what_it_cannot_fold_into_and_changes_no_file(self):
         project = Project(self)
@@ -339,8 +343,9 @@ class MakeThenCheck(unittest.TestCase):
         writer.close()
         caller = sqlite3.connect(project.db)  # the library's caller, writing: its own lock is not another process's
         caller.execute("INSERT INTO _migrations (name, checksum, applied_at) VALUES ('x', 'x', 'x')")
-        with self.assertRaisesRegex(migrate.MigrateError, "^the connection has an open transaction: commit or roll "
-                                                          "it back before passing it to migrate.py; nothing was written"):
+        with self.assertRaisesRegex(migrate.MigrateError, "^the connection has an open transaction: commit or "
+                                                          "roll it back before passing it to migrate.py; nothing "
+                                                          "was written"):
             project.make(update=True, db=caller)
         caller.rollback()
         caller.close()
@@ -437,7 +442,8 @@ class Evolution(unittest.TestCase):
         self.assertEqual(project.files(), ["0001_initial.sql"])
         project.models((strict % "int\n    note: str = 'x'").replace("    name: str\n", ""))  # text is text there
         self.assertEqual(project.make(questioner=migrate.Questioner(defaults={"item.qty": "1"})).operations,
-                         ("- Drop column item.name", "~ Alter column item.qty: NOT NULL added", "+ Add column item.note"))
+                         ("- Drop column item.name", "~ Alter column item.qty: NOT NULL added",
+                          "+ Add column item.note"))
         project.apply()
         project.revert()
 
@@ -445,7 +451,8 @@ class Evolution(unittest.TestCase):
         project = Project(self)  # not STRICT: SQLite would store 'abc' in the INTEGER column as text
         item = ("@dataclass\nclass Item:\n    name: str\n    qty: %s\n    price: %s\n"
                 "    n: %smetadata={'sql_type': 'NUMERIC'})\n    id: Optional[int] = None\n")
-        project.models(item % ("Optional[int] = None", "Optional[float] = None", "Optional[int] = field(default=None, "))
+        project.models(item % ("Optional[int] = None", "Optional[float] = None",
+                               "Optional[int] = field(default=None, "))
         project.make()
         project.apply()
         project.execute("INSERT INTO item (name, n) VALUES ('x', 1)")
@@ -1041,7 +1048,8 @@ class Evolution(unittest.TestCase):
 
     def test_a_one_off_value_that_fails_at_the_prompt_is_asked_for_again(self):
         self.project.models("@dataclass\nclass Question:\n    text: str\n    author: str\n"
-                            "    id: Optional[int] = None\n\n@dataclass\nclass Person:\n    name: str\n    id: Optional[int] = None\n")
+                            "    id: Optional[int] = None\n\n@dataclass\nclass Person:\n    name: str\n"
+                            "    id: Optional[int] = None\n")
         asked, answers = [], iter(["anonymous", "NULL", "max(text)", "'x", "coalesce((SELECT max(name) FROM person), "
                                                                            "'x') || text"])
         answer = lambda question: asked.append(question) or next(answers)

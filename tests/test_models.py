@@ -850,17 +850,26 @@ class ForeignKeys(ModelCase):
                            "model A field x", f"metadata {key!r} must be a string")
 
     def test_an_empty_sql_type_is_a_column_with_no_declared_type(self):
-        table = self.table("import typing\n@dataclass\nclass Meta:\n    value: object = field(metadata={'sql_type': ''})\n"
+        table = self.table("import typing\n@dataclass\nclass Meta:\n"
+                           "    value: object = field(metadata={'sql_type': ''})\n"
                            "    other: Optional[typing.Any] = field(default=None, metadata={'sql_type': ''})\n"
                            "    id: Optional[int] = None\n", "meta")  # as an existing CREATE TABLE meta (value, other)
         self.assertEqual([(c.name, c.type, c.notnull) for c in table.columns],
                          [("value", "", True), ("other", "", False), ("id", "INTEGER", True)])
+        child = self.table("@dataclass\nclass Meta:\n    id: int\n@dataclass\nclass Note:\n"
+                           "    meta: Meta = field(metadata={'sql_type': ''})\n    id: Optional[int] = None\n", "note")
+        self.assertEqual(child.column("meta_id").type, "")  # a foreign key too, as `meta_id REFERENCES meta (id)`
+        self.error("@dataclass\nclass Meta:\n    __strict__ = True\n"
+                   "    value: object = field(metadata={'sql_type': ''})\n",
+                   "model Meta field value: a STRICT table's column needs a declared type: give \"sql_type\": "
+                   "\"ANY\" for a column that keeps any value as given")
         self.error("@dataclass\nclass Meta:\n    value: object = field(metadata={'sql_type': ' '})\n",
                    "model Meta field value: metadata 'sql_type' is empty: leave it out (or give \"\" for no declared "
                    "type)")
 
     def test_metadata_pasted_into_the_sql_must_not_be_empty_or_cut_it_short(self):
-        for key, value, fragment in (("default_sql", 3, "must be a string"), ("sql_type", " ", "is empty"), ("collate", "", "is empty"),
+        for key, value, fragment in (("default_sql", 3, "must be a string"), ("sql_type", " ", "is empty"),
+                                     ("collate", "", "is empty"),
                                      ("sql_type", "TEXT --", "holds a comment or a `;`"),
                                      ("collate", "NOCASE /* x */", "holds a comment"),
                                      ("check", "x != ''; DROP TABLE a", "holds a comment or a `;`"),

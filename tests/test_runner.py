@@ -72,6 +72,7 @@ class ApplyAndRevert(unittest.TestCase):
         self.assertEqual(len(applied()), 2)
         self.project.apply(target="zero")
         self.assertEqual(applied(), [])
+
         with self.assertRaisesRegex(migrate.MigrateError, "unknown migration '7'"):
             self.project.apply(target="7")
         self.project.apply(target="0002_add")  # a prefix of one name, as Django takes it
@@ -81,17 +82,33 @@ class ApplyAndRevert(unittest.TestCase):
             self.project.apply(target="0002_add_x")
         self.project.apply(target="zero")  # relative, as Alembic's downgrade -1 and upgrade +2
         self.assertEqual([s.name for s in self.project.apply(target="+2")], ["0001_initial", "0002_add_choice_note"])
-        self.assertEqual([s.name for s in self.project.revert(target=-2)], ["0002_add_choice_note", "0001_initial"])
+        self.assertEqual([s.name for s in self.project.revert(target="-2")], ["0002_add_choice_note", "0001_initial"])
+        with self.assertRaisesRegex(migrate.MigrateError, r'^target -2 is no migration number: a relative target is '
+                                    r'text, "-2" \("\+2" to apply\)'):  # (+2 as an int is 2: the number)
+            self.project.revert(target=-2)
         for call, target, error in ((self.project.revert, "-1", "target -1: no migration is applied"),
                                     (self.project.apply, "+4", "target \\+4 asks for 4 migrations, and 3 are pending: "
                                                                "give 1 to 3, or name a migration"),
                                     (self.project.apply, "+0", "target \\+0 asks for 0 migrations"),
                                     (self.project.apply, "-1", "unknown migration '-1': .*; to revert the last 1, "
                                                                "run revert -1"),
-                                    (self.project.revert, "+1", "; to apply the next 1, run apply \\+1")):
+                                    (self.project.revert, "+1", "; to apply the next 1, run apply \\+1"),
+                                    (self.project.apply, "+\u0661", "unknown migration")):  # (an ASCII count only)
             with self.subTest(target=target), self.assertRaisesRegex(migrate.MigrateError, error):
                 call(target=target)
         self.assertEqual(applied(), [])
+
+    def test_a_relative_target_does_not_count_a_squash_recorded_in_place_of_what_it_replaces(self):
+        project = Project(self)
+        for number, table in enumerate("abcd", 1):
+            project.write_migration(f"000{number}_{table}", f"-- migrate:up\nCREATE TABLE {table} (x);\n"
+                                    f"-- migrate:down\nDROP TABLE {table};\n")
+        project.apply(target="0003")
+        migrate.squash(directory=project.directory, upto="0003")  # status shows it applied; 0004 is pending
+        steps = project.apply(target="+1")
+        self.assertEqual([(s.name, s.action) for s in steps],
+                         [("0003_squashed_0001_0003", "adopt"), ("0004_d", "apply")])
+        self.assertEqual([row.applied for row in project.status()], [True, True])
 
     def test_read_only_commands_never_create_the_database(self):
         self.assertEqual([s.applied for s in self.project.status()], [False])
@@ -1294,7 +1311,8 @@ class DownSectionsThatLoseData(unittest.TestCase):
 
     def test_a_revert_dropping_a_table_spelled_in_another_case_than_the_database_is_refused(self):
         project = Project(self)
-        project.write_migration("0001_item", "-- migrate:up\nCREATE TABLE Item (x);\n-- migrate:down\nDROP TABLE Item;\n")
+        project.write_migration("0001_item", "-- migrate:up\nCREATE TABLE Item (x);\n"
+                                "-- migrate:down\nDROP TABLE Item;\n")
         project.apply()
         project.execute("INSERT INTO Item VALUES (1), (2)")
         down = "DROP TABLE item;"
@@ -1307,7 +1325,8 @@ class DownSectionsThatLoseData(unittest.TestCase):
 
     def test_a_revert_is_judged_by_the_up_sql_recorded_at_apply_not_by_the_edited_file(self):
         project = Project(self)
-        project.write_migration("0001_item", "-- migrate:up\nCREATE TABLE item (x);\n-- migrate:down\nDROP TABLE item;\n")
+        project.write_migration("0001_item", "-- migrate:up\nCREATE TABLE item (x);\n"
+                                "-- migrate:down\nDROP TABLE item;\n")
         project.write_migration("0002_hand", "-- migrate:up\nALTER TABLE item ADD COLUMN note TEXT;\n"
                                 "-- migrate:down\nDROP TABLE item;\n")
         project.apply()
