@@ -388,6 +388,16 @@ class Failures(unittest.TestCase):
                                      "REFERENCES gone (id));\nDROP TABLE IF EXISTS gone;\n-- migrate:down\n")
         self.assertEqual(len(self.project.apply()), 1)
 
+    def test_a_drop_if_exists_of_a_table_there_does_not_hide_a_parent_the_migration_makes_and_drops(self):
+        self.project.write_migration("0002_old", "-- migrate:up\nCREATE TABLE old (x);\n-- migrate:down\n")
+        self.project.write_migration("0003_odd", "-- migrate:up\nDROP TABLE IF EXISTS old;\n"
+                                     "CREATE TABLE p (id INTEGER PRIMARY KEY);\n"
+                                     "CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p (id));\n"
+                                     "DROP TABLE p;\n-- migrate:down\n")
+        self.project.apply(target="0002")
+        self.assertIn("leaves the foreign keys of c naming table p, which it dropped",
+                      self.assert_unchanged(self.project.apply))
+
     def test_a_dropped_parent_whose_name_needs_quotes_is_found_in_its_empty_children(self):
         self.project.write_migration("0002_quoted", "-- migrate:up\n"
                                      "CREATE TABLE \"o'clock\" (id INTEGER PRIMARY KEY);\n"
