@@ -1485,11 +1485,12 @@ def model_tables(module) -> list[ModelTable]:
             raise MigrateError(f"model {cls.__name__} has no fields: annotate at least one (a ClassVar is no "
                                "field), or prefix the class name with _ if it is no table")
     single_keys = {cls: pk[0] for cls in classes for pk in [_primary_key(fields[cls])] if len(pk) == 1}
-    keys = {cls: (single_keys[cls].column, single_keys[cls].sql_type or "INTEGER") if cls in single_keys else None
-            for cls in classes}
-    chained = [(cls, key) for cls, key in single_keys.items() if key.target is not None]
+    given = lambda key: key.sql_type or "sql_type" in key.metadata  # ("": no declared type, as given)
+    keys = {cls: (single_keys[cls].column, single_keys[cls].sql_type if given(single_keys[cls]) else "INTEGER")
+            if cls in single_keys else None for cls in classes}
+    chained = [(cls, key) for cls, key in single_keys.items() if key.target is not None and not given(key)]
     for _ in chained:  # a key that is itself a foreign key takes its target's type, along any chain
-        typed = {cls: (key.column, key.sql_type or keys[key.target][1]) for cls, key in chained if keys[key.target]}
+        typed = {cls: (key.column, keys[key.target][1]) for cls, key in chained if keys[key.target]}
         if all(keys[cls] == key for cls, key in typed.items()):
             break
         keys.update(typed)
@@ -2979,7 +2980,7 @@ def _copy_columns(before: Table, after: Table, fills: dict) -> tuple[list[str], 
 # Migration files
 # ============================================================================
 
-_FILE_NAME = re.compile(r"(\d{4,})_(\w+)\.sql")
+_FILE_NAME = re.compile(r"([0-9]{4,})_(\w+)\.sql")  # (ASCII digits: int() would read "\u0662" as 2 too)
 _SECTION = re.compile(r"^[ \t]*--[ \t]*migrate:(up|down)[ \t]*\r?$", re.I | re.M)  # \r: CRLF files
 REPLACED_FOLDER = "replaced"  # in the migrations folder: the files a squash replaced, until every database has it
 _REPLACED_CHECKSUM = 16  # hex digits of each replaced file's checksum a squash lists: enough to notice an edit
@@ -3074,7 +3075,7 @@ def _migration_files(directory: str | os.PathLike) -> list[Migration]:
 
 def _number(name: str) -> int:
     """The number a migration's name starts with; -1 for a name without one."""
-    match = re.match(r"\d+", name)
+    match = re.match(r"[0-9]+", name)
     return int(match.group()) if match else -1
 
 
@@ -4209,6 +4210,18 @@ def _writers_kept_out(db):
         yield
 
 
+def _selects_rows(statement: str) -> bool:
+    """Whether a CREATE TABLE may leave rows in its table: one that fills it
+    (`CREATE TABLE t AS SELECT`, whose AS comes before any parenthesis), or
+    one that does nothing to a table already there (`IF NOT EXISTS`)."""
+    words = [t.upper or t.text for t in _first_tokens(statement, 12)]
+    if words[:1] != ["CREATE"] or "TABLE" not in words[:4]:
+        return False
+    rest = words[words.index("TABLE") + 1:]
+    return rest[:3] == ["IF", "NOT", "EXISTS"] or (
+        "AS" in rest and ("(" not in rest or rest.index("AS") < rest.index("(")))
+
+
 def _tables_left_empty(latest: Migration) -> frozenset:
     """The tables (folded names) the latest migration creates with no rows
     in them when what make --update adds runs, after its own SQL: all it
@@ -4218,18 +4231,6 @@ def _tables_left_empty(latest: Migration) -> frozenset:
     if any(_first_tokens(s, 1)[0].upper not in ("CREATE", "DROP", "ALTER") or _selects_rows(s) for s in statements):
         return frozenset()
     return frozenset(map(_fold, _tables_made(latest.up)))
-
-
-def _selects_rows(statement: str) -> bool:
-    """Whether a CREATE TABLE may leave rows in its table: one that fills it
-    (`CREATE TABLE t AS SELECT`, whose AS comes before any parenthesis), or
-    one that does nothing to a table already there (`IF NOT EXISTS`)."""
-    words = [t.upper or t.text for t in _first_tokens(statement, 12)]
-    if "TABLE" not in words[:4]:
-        return False
-    rest = words[words.index("TABLE") + 1:]
-    return rest[:3] == ["IF", "NOT", "EXISTS"] or (
-        "AS" in rest and ("(" not in rest or rest.index("AS") < rest.index("(")))
 
 
 def _latest_to_update(migrations: list[Migration], db, directory) -> Migration:
@@ -5349,8 +5350,8 @@ def _migration_name(value, what: str, directory) -> str:
     project's 0002_x is not this one's)."""
     if isinstance(value, int) and not isinstance(value, bool):
         if value < 0:  # (+2 is the int 2: a number, so -2 is one too, and no migration has it)
-            raise MigrateError(f"{what} {value} is no migration number: a relative target is text, \"{value}\" "
-                               f"(\"+{-value}\" to apply); nothing was changed")
+            relative = f": a relative target is text, \"{value}\" (\"+{-value}\" to apply)" if what == "target" else ""
+            raise MigrateError(f"{what} {value} is no migration number{relative}; nothing was changed")
         return str(value)
     if isinstance(value, os.PathLike) and isinstance(os.fspath(value), str):  # its file, as a pathlib.Path
         value = os.fspath(value)
@@ -7033,18 +7034,19 @@ def _order(name: str) -> tuple:
     return (_number(name), name)
 
 
-def _choose(names: list[str], applied: dict, available: dict, *, target: str | None,
-            reverting: bool, adopted: frozenset = frozenset()) -> tuple[list[str], list[str]]:
+def _choose(names: list[str], applied: dict, available: dict, *, target: str | None, reverting: bool,
+            adopted: frozenset = frozenset(), recorded_only: frozenset = frozenset()) -> tuple[list[str], list[str]]:
     """(migrations to revert, newest first; migrations to apply, oldest first).
-    An `adopted` squash (all it replaces is applied) can be reverted, and
-    applying it only records it."""
+    An `adopted` squash can be reverted, and applying it runs what it
+    replaces that is not applied yet, then records it; `recorded_only` are
+    those with nothing left to run (status shows them applied)."""
     applied_names = [n for n in names if n in applied or n in adopted]
     pending = [n for n in names if n not in applied and n in available]
     if target is None:
         return (applied_names[-1:], []) if reverting else ([], pending)
     if relative := re.fullmatch(r"-([0-9]+)" if reverting else r"\+([0-9]+)", target):  # Alembic's -1 and +2
         return _counted(int(relative.group(1)), applied_names[::-1] if reverting else pending, target, reverting,
-                        uncounted=adopted)
+                        uncounted=recorded_only)
     limit = _resolve_target(target, names, [m for m in available.values() if m.replaces], reverting=reverting)
     limit = -1 if limit is None else limit
     to_revert = [n for n in reversed(applied_names) if _number(n) > limit]
@@ -7264,6 +7266,7 @@ def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed,
                            "--allow-changed to accept the edit (it will not be re-run); nothing was changed")
     names = sorted(set(migrations) | set(applied), key=_order)
     to_revert, to_apply = _choose(names, applied, migrations, target=target, reverting=reverting,
+                                  recorded_only=frozenset(name for name, kept in adopt.items() if not kept),
                                   adopted=frozenset(adopt))
     partial = next((name for name, kept in adopt.items() if kept), None)
     if partial and to_revert:  # its down section undoes all it replaces, of which some are not there
@@ -8533,7 +8536,7 @@ def _terminal_columns() -> int:
     """shutil.get_terminal_size().columns without importing shutil, which
     argparse would do on every start (3 ms, for help text rarely printed)."""
     columns = os.environ.get("COLUMNS", "").strip()
-    if columns.isdigit() and int(columns) > 0:
+    if columns.isascii() and columns.isdigit() and int(columns) > 0:
         return int(columns)
     try:
         return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80

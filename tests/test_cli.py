@@ -551,6 +551,7 @@ class Errors(unittest.TestCase):
                 widest = max(len(line) for line in wrapped)
                 self.assertLessEqual(widest, columns)
                 self.assertGreater(widest, 80 if columns == 200 else 40)  # wider than the default 80 when allowed
+        self.assertEqual(self.project.cli("--help", env={"COLUMNS": "\u00b2"}).returncode, 0)  # (no width: the default)
 
 
 if __name__ == "__main__":

@@ -214,6 +214,7 @@ class Directory(unittest.TestCase):
     def test_bad_names_duplicates_and_gaps_are_errors(self):
         cases = {
             "bad name": (["0001_a", "1_b"], "1_b.sql is not named NNNN_slug.sql"),
+            "other digits": (["0001_a", "\u0660\u0660\u0660\u0662_b"], "is not named NNNN_slug.sql"),  # (int() reads 2)
             "duplicate": (["0001_a", "0002_b", "0002_c"], "share number 0002"),
             "gap": (["0001_a", "0003_c"], "jump from 0001_a to 0003_c"),
             "zero": (["0000_early", "0001_a"], "0000_early.sql: numbers start at 0001: rename it"),

@@ -104,6 +104,10 @@ class MakeThenCheck(unittest.TestCase):
         self.assertEqual(numbers.make(write=False).operations, ())
         numbers.models(line.format("0.5", "2.5"))
         self.assertEqual(numbers.make(write=False).operations, ("~ Alter column line.discount: default 0 -> 0.5",))
+        numbers.write_migration("0002_digit", "-- migrate:up\n"
+                                "ALTER TABLE line ADD COLUMN m INTEGER DEFAULT '\u0661';\n")
+        numbers.models(line.format("0.0", "2.5") + "    m: Optional[int] = 1\n")  # ('\u0661' stays text: no number 1)
+        self.assertEqual(numbers.make(write=False).operations, ("~ Alter column line.m: default '\u0661' -> 1",))
         strict = Project(self)  # a STRICT table's ANY column keeps 2 and '2' apart
         setting = ("@dataclass\nclass Setting:\n    __strict__ = True\n    value: object = field(default={}, "
                    "metadata={{'sql_type': 'ANY'}})\n    id: Optional[int] = None\n")
@@ -1365,7 +1369,6 @@ class Evolution(unittest.TestCase):
         self.assertNotIn("legacy", result.text)
         self.assertNotIn("_litestream", result.text)
         self.assertNotIn("_cf_", result.text)
-
 
 
 class RenameQuestions(unittest.TestCase):

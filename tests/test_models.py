@@ -859,6 +859,10 @@ class ForeignKeys(ModelCase):
         child = self.table("@dataclass\nclass Meta:\n    id: int\n@dataclass\nclass Note:\n"
                            "    meta: Meta = field(metadata={'sql_type': ''})\n    id: Optional[int] = None\n", "note")
         self.assertEqual(child.column("meta_id").type, "")  # a foreign key too, as `meta_id REFERENCES meta (id)`
+        child = self.table("import typing\n@dataclass\nclass P:\n"
+                           "    code: typing.Any = field(metadata={'sql_type': '', 'primary_key': True})\n"
+                           "@dataclass\nclass C:\n    p: P\n    id: Optional[int] = None\n", "c")
+        self.assertEqual(child.column("p_id").type, "")  # as its parent's key keeps '007', not 7
         self.error("@dataclass\nclass Meta:\n    __strict__ = True\n"
                    "    value: object = field(metadata={'sql_type': ''})\n",
                    "model Meta field value: a STRICT table's column needs a declared type: give \"sql_type\": "

@@ -1,5 +1,6 @@
 """Runner: apply, revert and status on real SQLite files."""
 import collections
+import contextlib
 import os
 import pathlib
 import re
@@ -72,7 +73,6 @@ class ApplyAndRevert(unittest.TestCase):
         self.assertEqual(len(applied()), 2)
         self.project.apply(target="zero")
         self.assertEqual(applied(), [])
-
         with self.assertRaisesRegex(migrate.MigrateError, "unknown migration '7'"):
             self.project.apply(target="7")
         self.project.apply(target="0002_add")  # a prefix of one name, as Django takes it
@@ -109,6 +109,16 @@ class ApplyAndRevert(unittest.TestCase):
         self.assertEqual([(s.name, s.action) for s in steps],
                          [("0003_squashed_0001_0003", "adopt"), ("0004_d", "apply")])
         self.assertEqual([row.applied for row in project.status()], [True, True])
+
+    def test_a_relative_target_counts_a_squash_partly_applied_as_one_migration(self):
+        project = Project(self)
+        for number, table in enumerate("abcd", 1):
+            project.write_migration(f"000{number}_{table}", f"-- migrate:up\nCREATE TABLE {table} (x);\n"
+                                    f"-- migrate:down\nDROP TABLE {table};\n")
+        project.apply(target="0001")
+        migrate.squash(directory=project.directory, upto="0003")  # status: the squash pending, then 0004
+        project.apply(target="+1")
+        self.assertEqual([row.applied for row in project.status()], [True, False])
 
     def test_read_only_commands_never_create_the_database(self):
         self.assertEqual([s.applied for s in self.project.status()], [False])
@@ -1584,7 +1594,7 @@ class Connections(unittest.TestCase):
                                 "-- migrate:down\nDROP TABLE t;\n")
         other = os.path.join(project.root, "other.sqlite3")
         migrate.apply(other, directory=project.directory)
-        with sqlite3.connect(other) as conn:
+        with contextlib.closing(sqlite3.connect(other)) as conn, conn:  # (closed, not only committed)
             conn.execute("INSERT INTO t VALUES (7)")
         conn = sqlite3.connect(project.db, isolation_level=None)
         self.addCleanup(conn.close)
