@@ -1485,7 +1485,8 @@ def model_tables(module) -> list[ModelTable]:
             raise MigrateError(f"model {cls.__name__} has no fields: annotate at least one (a ClassVar is no "
                                "field), or prefix the class name with _ if it is no table")
     single_keys = {cls: pk[0] for cls in classes for pk in [_primary_key(fields[cls])] if len(pk) == 1}
-    given = lambda key: key.sql_type or "sql_type" in key.metadata  # ("": no declared type, as given)
+    def given(key) -> bool:  # its own type ("": no declared type, as given), not its target's
+        return bool(key.sql_type) or "sql_type" in key.metadata
     keys = {cls: (single_keys[cls].column, single_keys[cls].sql_type if given(single_keys[cls]) else "INTEGER")
             if cls in single_keys else None for cls in classes}
     chained = [(cls, key) for cls, key in single_keys.items() if key.target is not None and not given(key)]
