@@ -7036,23 +7036,23 @@ def _order(name: str) -> tuple:
 
 
 def _choose(names: list[str], applied: dict, available: dict, *, target: str | None, reverting: bool,
-            adopted: frozenset = frozenset(), recorded_only: frozenset = frozenset()) -> tuple[list[str], list[str]]:
+            adopt: dict | None = None) -> tuple[list[str], list[str]]:
     """(migrations to revert, newest first; migrations to apply, oldest first).
-    An `adopted` squash can be reverted, and applying it runs what it
-    replaces that is not applied yet, then records it; `recorded_only` are
-    those with nothing left to run (status shows them applied)."""
-    applied_names = [n for n in names if n in applied or n in adopted]
+    A squash to `adopt` can be reverted, and applying it runs the replaced
+    migrations it lists (not applied yet), then records it; one that lists
+    none is only recorded (status shows it applied)."""
+    adopt = adopt or {}
+    applied_names = [n for n in names if n in applied or n in adopt]
     pending = [n for n in names if n not in applied and n in available]
     if target is None:
         return (applied_names[-1:], []) if reverting else ([], pending)
     if relative := re.fullmatch(r"-([0-9]+)" if reverting else r"\+([0-9]+)", target):  # Alembic's -1 and +2
         return _counted(int(relative.group(1)), applied_names[::-1] if reverting else pending, target, reverting,
-                        uncounted=recorded_only)
+                        uncounted=frozenset(name for name, kept in adopt.items() if not kept))
     limit = _resolve_target(target, names, [m for m in available.values() if m.replaces], reverting=reverting)
     limit = -1 if limit is None else limit
     to_revert = [n for n in reversed(applied_names) if _number(n) > limit]
-    to_apply = [] if reverting else [n for n in names if n not in applied and n in available
-                                     and _number(n) <= limit]
+    to_apply = [] if reverting else [n for n in pending if _number(n) <= limit]
     return to_revert, to_apply
 
 
@@ -7266,9 +7266,7 @@ def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed,
                            "(its checksum differs): restore it (e.g. git checkout), or pass "
                            "--allow-changed to accept the edit (it will not be re-run); nothing was changed")
     names = sorted(set(migrations) | set(applied), key=_order)
-    to_revert, to_apply = _choose(names, applied, migrations, target=target, reverting=reverting,
-                                  recorded_only=frozenset(name for name, kept in adopt.items() if not kept),
-                                  adopted=frozenset(adopt))
+    to_revert, to_apply = _choose(names, applied, migrations, target=target, reverting=reverting, adopt=adopt)
     partial = next((name for name, kept in adopt.items() if kept), None)
     if partial and to_revert:  # its down section undoes all it replaces, of which some are not there
         folder = _kept_folder(migrations[partial])
