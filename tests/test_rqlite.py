@@ -223,16 +223,24 @@ class Cluster(unittest.TestCase):
             self.assertEqual(self.applied_on(self.nodes[0]), ["0001_t1", "0002_t2", "0003_t3"])
         finally:
             follower.start()
-        deadline = time.time() + 90  # (a loaded 2-core machine running five suites once needed more than 30 s)
-        while time.time() < deadline:  # the restarted node replays the log: at first it may have no table
+        start = time.time()
+        nudged = start
+        while time.time() < start + 90:  # the restarted node replays the log: at first it may have no table
             try:
                 if follower.query('SELECT count(*) FROM "_migrations"', level="none") == [(3,)]:
                     break
             except RuntimeError:
                 pass
+            if time.time() > nudged + 5:
+                # A follower that holds the last entries may learn that they are committed only with the
+                # next write (once in CI it still held 2 of 3 after 90 s): write nothing through the leader.
+                self.nodes[0].execute('DELETE FROM "_migrations" WHERE 0')
+                nudged = time.time()
             time.sleep(0.2)
+        with open(follower.dir + ".log", errors="replace") as log:
+            tail = "".join(log.readlines()[-20:])
         self.assertEqual(follower.query('SELECT name FROM "_migrations" ORDER BY name', level="none"),
-                         [("0001_t1",), ("0002_t2",), ("0003_t3",)])
+                         [("0001_t1",), ("0002_t2",), ("0003_t3",)], "the follower's log ends:\n" + tail)
 
 
 class Urls(unittest.TestCase):
