@@ -8774,7 +8774,28 @@ def _run_migrations(args, out: _Output) -> int:
         report.failed()
         raise
     report.finished(steps)
+    if not reverting and not steps and not args.quiet:
+        _say_unmigrated_changes(args, out)
     return 0
+
+
+def _say_unmigrated_changes(args, out: _Output) -> None:
+    """After an `apply` with nothing to apply, as Django's `migrate` does: model changes that no
+    migration makes are not in the database, which surprises whoever forgot `make`. Nothing when
+    the models file is not there (a deploy that ships migrations only); a warning when it cannot
+    be read, since apply itself went well."""
+    if _names_a_file(args.models) and not os.path.exists(args.models):
+        return
+    try:
+        result = make(models=args.models, directory=args.dir, write=False)
+    except MigrateError as exc:
+        message = re.sub(r"[;:] nothing was written$", "", str(exc))
+        out.warn(f"the models were not compared with the migrations: {message}")
+        return
+    if result.operations:
+        count = len(result.operations)
+        out.say(out.paint(f"  Your models in {args.models} have {count} change{'s' * (count > 1)} that are not in a "
+                          "migration yet, so they were not applied: run `make`, then `apply`.", "yellow"))
 
 
 @contextmanager

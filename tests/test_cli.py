@@ -46,6 +46,32 @@ class Workflow(unittest.TestCase):
         self.assertEqual((result.returncode, result.stderr), (2, "error: migrate.py apply: unrecognized arguments: "
                                                                  "--nonsense (see python migrate.py apply --help)\n"))
 
+    def test_apply_with_nothing_to_apply_says_the_models_have_changes_without_a_migration_as_django_does(self):
+        self.run_ok("make")
+        self.run_ok("apply")
+        self.assertEqual(self.run_ok("apply").splitlines()[-1], "  No migrations to apply.")  # models agree
+        self.project.models(POLLS + "    author: Optional[str] = None\n    votes: int = 0\n")
+        out = self.run_ok("apply")
+        self.assertEqual(out.splitlines()[-2:], [
+            "  No migrations to apply.", "  Your models in models.py have 2 changes that are not in a migration "
+            "yet, so they were not applied: run `make`, then `apply`."])
+        self.assertEqual(self.run_ok("apply", "-q"), "")
+        self.assertNotIn("Your models", self.run_ok("revert"))
+        self.assertNotIn("Your models", self.run_ok("apply"))  # (it applied 0001: Django says nothing then either)
+        self.project.models(POLLS + "    author: Optional[str] = None\nx = (\n")
+        with open(self.project.db, "rb") as handle:
+            before = handle.read()
+        result = self.project.cli("apply")  # apply went well: the models' error is a warning
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertRegex(result.stderr, r"\A  WARNING: the models were not compared with the migrations: models "
+                         r"file models.py failed to import: SyntaxError: .* \(line 10 of models.py\)\n\Z")
+        with open(self.project.db, "rb") as handle:
+            self.assertEqual(handle.read(), before)
+        os.remove(os.path.join(self.project.root, "models.py"))  # a deploy that ships the migrations only
+        result = self.project.cli("apply")
+        self.assertEqual((result.returncode, result.stdout.splitlines()[-1], result.stderr),
+                         (0, "  No migrations to apply.", ""))
+
     def test_make_update_rewrites_the_latest_migration_until_it_is_applied(self):
         self.run_ok("make")
         self.project.models(POLLS + "    author: Optional[str] = None\n")
