@@ -1314,7 +1314,8 @@ def _render_model(cls: type, fields: list[_Field], keys: dict, tables: dict) -> 
     definitions, indexes = [], []
     for f in fields:
         is_pk = len(pk) == 1 and f is pk[0]
-        definition, references = _column_sql(f, is_pk=is_pk, keys=keys, tables=tables)
+        definition, references = _column_sql(f, is_pk=is_pk, keys=keys, tables=tables,
+                                             strict=_model_option(cls, "__strict__", tables))
         definitions.append(definition)
         if f.metadata.get("unique") and not is_pk:
             indexes.append(((f.column,), True, f"field {f.name} (unique)", None))
@@ -1337,7 +1338,7 @@ def _render_model(cls: type, fields: list[_Field], keys: dict, tables: dict) -> 
     return ModelTable(cls.__name__, name, create, tuple(index_sqls), _model_option(cls, "__managed__", tables))
 
 
-def _column_sql(f: _Field, *, is_pk: bool, keys: dict, tables: dict) -> tuple[str, tuple | None]:
+def _column_sql(f: _Field, *, is_pk: bool, keys: dict, tables: dict, strict: bool) -> tuple[str, tuple | None]:
     """One field's column definition, and the (table, column) it references."""
     where = f"model {f.model} field {f.name}"
     sql_type, references = f.sql_type, None
@@ -1350,6 +1351,10 @@ def _column_sql(f: _Field, *, is_pk: bool, keys: dict, tables: dict) -> tuple[st
             raise MigrateError(f"{where}: {f.target.__name__} has no single-column primary key "
                                "to reference; give it one")
         sql_type = sql_type if "sql_type" in f.metadata else target_key[1]  # ("": no declared type, as given)
+        if strict and not sql_type:
+            raise MigrateError(f"{where}: {f.target.__name__}'s primary key ({target_key[0]}) has no declared "
+                               "type, and a STRICT table's column needs one: give this field \"sql_type\": \"ANY\" "
+                               "(it keeps any value as given, as the key does)")
         references = (tables[f.target], target_key[0])
     elif "references" in f.metadata:
         references = _parse_reference(f.metadata["references"], where, tables, keys)

@@ -863,6 +863,13 @@ class ForeignKeys(ModelCase):
                            "    code: typing.Any = field(metadata={'sql_type': '', 'primary_key': True})\n"
                            "@dataclass\nclass C:\n    p: P\n    id: Optional[int] = None\n", "c")
         self.assertEqual(child.column("p_id").type, "")  # as its parent's key keeps '007', not 7
+        strict_child = ("import typing\n@dataclass\nclass P:\n"
+                        "    code: typing.Any = field(metadata={'sql_type': '', 'primary_key': True})\n"
+                        "@dataclass\nclass C:\n    __strict__ = True\n    p: P{metadata}\n    id: Optional[int] = None\n")
+        self.error(strict_child.replace("{metadata}", ""), "model C field p: P's primary key (code) has no declared type, and a "
+                   "STRICT table's column needs one: give this field \"sql_type\": \"ANY\"")
+        self.assertEqual(self.table(strict_child.replace("{metadata}", " = field(metadata={'sql_type': 'ANY'})"), "c")
+                         .column("p_id").type, "ANY")
         self.error("@dataclass\nclass Meta:\n    __strict__ = True\n"
                    "    value: object = field(metadata={'sql_type': ''})\n",
                    "model Meta field value: a STRICT table's column needs a declared type: give \"sql_type\": "
