@@ -529,9 +529,11 @@ def render_column(name: str, sql_type: str, *, notnull: bool = False, primary_ke
                   autoincrement: bool = False, default: str | None = None,
                   collate: str | None = None, check: str | None = None,
                   references: tuple[str, str] | None = None, on_delete: str | None = None,
-                  on_update: str | None = None) -> str:
+                  on_update: str | None = None, generated: str | None = None, stored: bool = False) -> str:
     """One column definition of a CREATE TABLE, every identifier quoted."""
     parts = [quote(name), sql_type]
+    if generated:
+        parts.append(f"GENERATED ALWAYS AS ({generated}) {'STORED' if stored else 'VIRTUAL'}")
     if notnull and not (primary_key and sql_type == "INTEGER"):
         parts.append("NOT NULL")
     if primary_key:
@@ -1084,6 +1086,7 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
         target = inner if isinstance(inner, type) and inner in known_models else None
         metadata = dict(f.metadata)
         _check_metadata(metadata, where)
+        _check_generated(metadata, target, where)
         if "sql_type" in metadata:  # as SQLite records it
             metadata["sql_type"] = metadata["sql_type"].strip(_SQL_SPACES)
         if target is not None:
@@ -1102,11 +1105,13 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
                 _refuse_huge_members(inner, where)
         default = f.default if f.default is not dataclasses.MISSING else _NO_DEFAULT
         assigned_key = inner is int and (f.name == "id" or metadata.get("primary_key"))  # None: SQLite assigns it
-        if default is None and not nullable and not assigned_key and "default_sql" not in metadata:
+        if default is None and not nullable and not assigned_key and "default_sql" not in metadata \
+                and "generated" not in metadata:  # (its default is for Python alone)
             raise MigrateError(f"{where}: default None needs an Optional annotation (Optional[...] or ... | None), "
                                "or give a default of the field's type")
         checked = target is None and "sql_type" not in metadata and default not in (_NO_DEFAULT, None)
-        written = "default_sql" not in metadata and _model_option(cls, "__managed__", known_models)
+        written = not {"default_sql", "generated"} & metadata.keys() and \
+            _model_option(cls, "__managed__", known_models)
         if written and _is_import_time(default):
             import datetime
             now, sql = (("datetime.now().time()", "CURRENT_TIME") if isinstance(default, datetime.time)
@@ -1123,6 +1128,22 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
             default = inner(default)  # written as Decimal(1) is, '1': the same value gives the same default
         fields.append(_Field(cls.__name__, f.name, column, sql_type, nullable, metadata, default, target))
     return fields
+
+
+def _check_generated(metadata: dict, target: type | None, where: str) -> None:
+    """A generated column (`GENERATED ALWAYS AS (expr)`, Django's GeneratedField)
+    with what SQLite refuses beside it said in the models' words. Its Python
+    default is for the dataclass alone: SQLite computes the column's value."""
+    if "stored" in metadata and "generated" not in metadata:
+        raise MigrateError(f"{where}: metadata 'stored' is for a generated column: add 'generated' with its "
+                           "expression, or drop 'stored'")
+    if "generated" not in metadata:
+        return
+    refused = [key for key in ("default_sql", "primary_key", "autoincrement", "references") if metadata.get(key)]
+    if refused or target is not None:
+        what = f"metadata {refused[0]!r}" if refused else f"the annotation {target.__name__} (a foreign key)"
+        raise MigrateError(f"{where}: a generated column (metadata 'generated') cannot also take {what}: drop one "
+                           "of them")
 
 
 def _refuse_numbers_for_text(annotation: object, sql_type: str, where: str) -> None:
@@ -1155,8 +1176,8 @@ def _holds_numbers_only(sql_type: str) -> bool:
         affinity == "NUMERIC" and not re.search(r"DATETIME|(?<![A-Z])(?:DATE|TIME|BOOL|JSON)", sql_type, re.I))
 
 
-_METADATA_STRINGS = ("sql_type", "collate", "check", "references", "on_delete", "on_update")
-_METADATA_FLAGS = ("primary_key", "autoincrement", "unique", "index")
+_METADATA_STRINGS = ("sql_type", "collate", "check", "references", "on_delete", "on_update", "generated")
+_METADATA_FLAGS = ("primary_key", "autoincrement", "unique", "index", "stored")
 _METADATA_KEYS = _METADATA_STRINGS + _METADATA_FLAGS + ("default_sql",)
 _METADATA_SPELLINGS = {  # what a Django (or another ORM's) user reaches for first
     "null": "make the annotation Optional[...]", "db_index": "did you mean 'index'?",
@@ -1165,7 +1186,10 @@ _METADATA_SPELLINGS = {  # what a Django (or another ORM's) user reaches for fir
     "db_column": "the column is named after the field: rename the field",
     "db_collation": "did you mean 'collate'?", "collation": "did you mean 'collate'?",
     "db_default": "give the field a Python default, or use 'default_sql'",
-    "server_default": "give the field a Python default, or use 'default_sql'"}  # (not keys other libraries use)
+    "server_default": "give the field a Python default, or use 'default_sql'",
+    "computed": "did you mean 'generated'?", "expression": "did you mean 'generated'?",
+    "db_persist": "did you mean 'stored'?", "persisted": "did you mean 'stored'?",
+    "virtual": "a generated column is VIRTUAL unless 'stored' is True"}  # (not keys other libraries use)
 
 
 def _check_metadata(metadata: dict, where: str) -> None:
@@ -1363,7 +1387,7 @@ def _column_sql(f: _Field, *, is_pk: bool, keys: dict, tables: dict, strict: boo
     default = None
     if "default_sql" in f.metadata:
         default = str(f.metadata["default_sql"])
-    elif f.default is not _NO_DEFAULT and f.default is not None and not is_pk:
+    elif f.default is not _NO_DEFAULT and f.default is not None and not is_pk and "generated" not in f.metadata:
         too_big = isinstance(f.default, int) and not isinstance(f.default, bool) and not -2**63 <= f.default < 2**63
         if too_big and _affinity(sql_type) != "REAL":  # (an enum's members are checked with its type)
             raise MigrateError(f"{where}: default {f.default} is outside SQLite's 64-bit integers (SQLite would "
@@ -1394,7 +1418,8 @@ def _column_sql(f: _Field, *, is_pk: bool, keys: dict, tables: dict, strict: boo
     definition = render_column(
         f.column, sql_type, notnull=not f.nullable, primary_key=is_pk,
         autoincrement=bool(f.metadata.get("autoincrement")), default=default,
-        collate=collate, check=f.metadata.get("check"), references=references, **actions)
+        collate=collate, check=f.metadata.get("check"), references=references,
+        generated=f.metadata.get("generated"), stored=bool(f.metadata.get("stored")), **actions)
     return definition, references
 
 
@@ -2586,17 +2611,23 @@ def _column_change(old: Column, new: Column) -> str:
     if canonical_sql(old.check) != canonical_sql(new.check):
         changes.append("check changed")
     if canonical_sql(old.generated) != canonical_sql(new.generated):
-        changes.append("generated expression changed")
+        changes.append("generated expression changed" if old.generated and new.generated else
+                       "made generated" if new.generated else "no longer generated")
     return ", ".join(changes)
 
 
 def _column_warnings(before: Table, after: Table) -> list[str]:
-    """The columns a change of the table drops, or whose type it narrows."""
+    """The columns a change of the table drops (but for generated ones, whose
+    values the other columns give), makes generated, or whose type it narrows."""
     warnings = []
     for column in before.columns:
         new = after.column(column.name)
         if new is None:
-            warnings.append(f"drops column {after.name}.{column.name} and its data")
+            if not column.generated:
+                warnings.append(f"drops column {after.name}.{column.name} and its data")
+        elif new.generated and not column.generated:
+            warnings.append(f"makes column {after.name}.{column.name} generated: its values are replaced by those "
+                            "of its expression")
         elif narrowing := _narrowing(column, new, before, after):
             warnings.append(narrowing)
     return warnings
@@ -2807,8 +2838,8 @@ def _addable(column: Column, table: Table) -> bool:
     """Whether ALTER TABLE ADD COLUMN accepts `column` on a table with rows
     (decided from the definition: the replay database is empty, so trying it
     there proves nothing)."""
-    if column.generated and column.generated.startswith("STORED"):
-        return False
+    if column.generated:  # (SQLite checks a NOT NULL one on every row, as a rebuild's copy would)
+        return column.generated.startswith("VIRTUAL")
     if any(_fold(c) == _fold(column.name) for c in table.primary_key):
         return False
     if column.default is None:
@@ -2893,8 +2924,9 @@ def _native_alter_sql(before: Table, after: Table) -> list[str]:
             statements.append(f"ALTER TABLE {table} ADD COLUMN {column.definition}")
     for column in before.columns:
         if after.column(column.name) is None:
-            statements.append(_comment(f"WARNING: drops column {after.name}.{column.name} and its data") +
-                              f"\nALTER TABLE {table} DROP COLUMN {quote(column.name)}")
+            warning = "" if column.generated else \
+                _comment(f"WARNING: drops column {after.name}.{column.name} and its data") + "\n"
+            statements.append(f"{warning}ALTER TABLE {table} DROP COLUMN {quote(column.name)}")
     statements += [i.sql for i in after.indexes if i.signature not in old_indexes]
     return statements
 

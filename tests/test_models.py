@@ -878,6 +878,38 @@ class ForeignKeys(ModelCase):
                    "model Meta field value: metadata 'sql_type' is empty: leave it out (or give \"\" for no declared "
                    "type)")
 
+    def test_a_generated_field_is_a_generated_always_column_virtual_unless_stored(self):
+        table = self.table("@dataclass\nclass Item:\n    price: float\n    quantity: int = 1\n    total: "
+                           "Optional[float] = field(default=0.0, metadata={'generated': 'price * quantity'})\n"
+                           "    cents: int = field(default=None, metadata={'generated': 'price * 100', 'stored': True, "
+                           "'index': True})\n    id: Optional[int] = None\n", "item")
+        total, cents = table.column("total"), table.column("cents")
+        self.assertEqual((total.type, total.notnull, total.default, total.generated[:8]),
+                         ("REAL", False, None, "VIRTUAL "))  # its Python default is no DEFAULT
+        self.assertIn("GENERATED ALWAYS AS (price * quantity) VIRTUAL", total.definition)
+        self.assertEqual((cents.notnull, cents.generated[:7]), (True, "STORED "))  # NOT NULL: not Optional
+        self.assertEqual([i.columns for i in table.indexes], [("cents",)])
+        for metadata, fragment in (
+                ("{'stored': True}", "metadata 'stored' is for a generated column: add 'generated' with its "
+                                     "expression, or drop 'stored'"),
+                ("{'generated': 'x', 'default_sql': '1'}", "a generated column (metadata 'generated') cannot also "
+                                                            "take metadata 'default_sql': drop one of them"),
+                ("{'generated': 'x', 'primary_key': True}", "cannot also take metadata 'primary_key'"),
+                ("{'generated': 'x', 'references': 'item'}", "cannot also take metadata 'references'"),
+                ("{'generated': 'x', 'stored': 1}", "metadata 'stored' must be True or False, not 1"),
+                ("{'generated': 'x) , y INTEGER, CHECK (1'}", "metadata 'generated' closes a parenthesis it did "
+                                                              "not open"),
+                ("{'computed': 'x'}", "metadata 'computed' is not one of migrate.py's: did you mean 'generated'?"),
+                ("{'generated': 'x', 'db_persist': True}", "did you mean 'stored'?"),
+                ("{'generated': 'random()'}", "non-deterministic functions prohibited in generated columns")):
+            with self.subTest(metadata):
+                self.error(f"@dataclass\nclass Item:\n    x: int\n    g: Optional[int] = field(default=None, "
+                           f"metadata={metadata})\n    id: Optional[int] = None\n", "model Item", fragment)
+        self.error("@dataclass\nclass Item:\n    id: int\n@dataclass\nclass Line:\n"
+                   "    item: Item = field(metadata={'generated': '1'})\n",
+                   "model Line field item: a generated column (metadata 'generated') cannot also take the annotation "
+                   "Item (a foreign key): drop one of them")
+
     def test_metadata_pasted_into_the_sql_must_not_be_empty_or_cut_it_short(self):
         for key, value, fragment in (("default_sql", 3, "must be a string"), ("sql_type", " ", "is empty"),
                                      ("collate", "", "is empty"),

@@ -471,6 +471,45 @@ class RebuildKeepsEverything(unittest.TestCase):
                     project.revert()
                 self.assertEqual(table_dump(project.db), before)
 
+    def test_generated_fields_are_added_changed_and_dropped_with_the_rows_kept(self):
+        project = Project(self)
+        item = ("@dataclass\nclass Item:\n    price: float\n    data: str = '{}'\n    id: Optional[int] = None\n"
+                "    quantity: int = 1\n")
+        project.evolve(item)
+        project.execute("INSERT INTO item (price, data, quantity) VALUES (2.5, '{\"name\": \"bob\"}', 4), (1, '{}', 2)")
+        rows = project.query("SELECT id, price, data, quantity FROM item")
+        virtual = ("    total: float = field(default=0.0, metadata={'generated': 'price * quantity'})\n"
+                   "    name: Optional[str] = field(default=None, metadata={'generated': \"data ->> '$.name'\" if "
+                   "sqlite3.sqlite_version_info >= (3, 38) else \"json_extract(data, '$.name')\", 'index': True})\n")
+        result = project.evolve("import sqlite3\n" + item + virtual)
+        up = result.text
+        self.assertNotIn("_new_item", up)  # VIRTUAL: ALTER TABLE ADD COLUMN, a NOT NULL one too (SQLite checks rows)
+        self.assertIn('ALTER TABLE "item" ADD COLUMN "total" REAL GENERATED ALWAYS AS (price * quantity) VIRTUAL '
+                      'NOT NULL', up)
+        self.assertEqual(project.query("SELECT id, total, name FROM item INDEXED BY item_name_idx ORDER BY id"),
+                         [(1, 10.0, "bob"), (2, 2.0, None)])
+        self.assertEqual(project.make().operations, ())  # as read back from SQLite: no second migration
+        stored = ("    cents: Optional[float] = field(default=None, metadata={'generated': 'price * 100', "
+                  "'stored': True})\n")
+        result = project.evolve("import sqlite3\n" + item + virtual.replace("price * quantity", "price * quantity * 2")
+                                + stored)
+        self.assertEqual(result.operations, ("~ Alter column item.total: generated expression changed",
+                                             "+ Add column item.cents"))
+        self.assertEqual(result.warnings, ())  # nothing to lose: the other columns give their values
+        self.assertEqual(project.query("SELECT id, total, cents FROM item ORDER BY id"),
+                         [(1, 20.0, 250.0), (2, 4.0, 100.0)])
+        result = project.evolve(item.replace("quantity: int = 1", "quantity: int = field(default=1, metadata="
+                                             "{'generated': 'length(data)'})"))
+        self.assertIn("~ Alter column item.quantity: default 1 -> none, made generated", result.operations)
+        self.assertEqual(result.warnings, ("makes column item.quantity generated: its values are replaced by those "
+                                           "of its expression",))
+        self.assertEqual(project.query("SELECT quantity FROM item ORDER BY id"), [(15,), (2,)])
+        for _ in range(3):
+            project.revert()
+        lost = [row[:3] + ((15,) if row[0] == 1 else row[3:]) for row in rows]  # what the warning said
+        self.assertEqual(project.query("SELECT id, price, data, quantity FROM item"), lost)
+        self.assertEqual([c[1] for c in project.query("PRAGMA table_xinfo(item)")], ["price", "data", "id", "quantity"])
+
     def test_a_column_that_stops_being_generated_keeps_its_values(self):
         project = Project(self)
         project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER NOT NULL, "
