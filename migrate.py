@@ -8830,9 +8830,9 @@ def _say_unmigrated_changes(args, out: _Output) -> None:
         out.warn(f"the models were not compared with the migrations: {message}")
         return
     if result.operations:
-        count = len(result.operations)
-        out.say(out.paint(f"  Your models in {args.models} have {count} change{'s' * (count > 1)} that are not in a "
-                          "migration yet, so they were not applied: run `make`, then `apply`.", "yellow"))
+        changes = f"{len(result.operations)} changes that are" if len(result.operations) > 1 else "a change that is"
+        out.say(out.paint(f"  Your models in {args.models} have {changes} not in a migration yet, so not applied: "
+                          "run `make`, then `apply`.", "yellow"))
 
 
 @contextmanager

@@ -54,8 +54,10 @@ class Workflow(unittest.TestCase):
         out = self.run_ok("apply")
         self.assertEqual(out.splitlines()[-2:], [
             "  No migrations to apply.", "  Your models in models.py have 2 changes that are not in a migration "
-            "yet, so they were not applied: run `make`, then `apply`."])
+            "yet, so not applied: run `make`, then `apply`."])
         self.assertEqual(self.run_ok("apply", "-q"), "")
+        self.project.models(POLLS + "    author: Optional[str] = None\n")
+        self.assertIn("Your models in models.py have a change that is not in a migration yet", self.run_ok("apply"))
         self.assertNotIn("Your models", self.run_ok("revert"))
         self.assertNotIn("Your models", self.run_ok("apply"))  # (it applied 0001: Django says nothing then either)
         self.project.models(POLLS + "    author: Optional[str] = None\nx = (\n")
