@@ -5433,10 +5433,10 @@ def _target_hint(target: str, reverting: bool) -> str:
         return "; to revert the latest, give no target" if reverting else "; to apply all, give no target"
     if target.lower() == "base" or (target.isascii() and target.isdigit() and int(target) == 0):  # (from 0001)
         return "; for none applied, give zero"
-    if re.fullmatch(r"-[0-9]+", target):  # (to apply, as revert takes it)
-        return f"; to revert the last {target[1:]}, run revert {target}"
-    if re.fullmatch(r"\+[0-9]+", target):
-        return f"; to apply the next {target[1:]}, run apply {target}"
+    if re.fullmatch(r"-0*[1-9][0-9]*", target):  # (to apply, as revert takes it)
+        return f"; to revert the last {int(target[1:])}, run revert {target}"
+    if re.fullmatch(r"\+0*[1-9][0-9]*", target):
+        return f"; to apply the next {int(target[1:])}, run apply {target}"
     return ""
 
 
@@ -7103,8 +7103,9 @@ def _counted(count: int, candidates: list[str], target: str, reverting: bool,
     which = "applied" if reverting else "pending"
     if not counted:
         raise MigrateError(f"target {target}: no migration is {which}; nothing was changed")
-    if not 0 < count <= len(counted):
-        limits = "1" if len(counted) == 1 else f"1 to {len(counted)}"
+    if not 0 < count <= len(counted):  # (signed: a bare 1 would name migration 0001)
+        sign = target[0]
+        limits = f"{sign}1" if len(counted) == 1 else f"{sign}1 to {sign}{len(counted)}"
         raise MigrateError(f"target {target} asks for {count} migration{'s' * (count != 1)}, and {len(counted)} "
                            f"{'is' if len(counted) == 1 else 'are'} {which}: give {limits}, or name a migration; "
                            "nothing was changed")

@@ -88,7 +88,8 @@ class ApplyAndRevert(unittest.TestCase):
             self.project.revert(target=-2)
         for call, target, error in ((self.project.revert, "-1", "target -1: no migration is applied"),
                                     (self.project.apply, "+4", "target \\+4 asks for 4 migrations, and 3 are pending: "
-                                                               "give 1 to 3, or name a migration"),
+                                                               "give \\+1 to \\+3, or name a migration"),
+                                    (self.project.apply, "-0", "unknown migration '-0'.*zero \\(known: [^)]*\\)$"),
                                     (self.project.apply, "+0", "target \\+0 asks for 0 migrations"),
                                     (self.project.apply, "-1", "unknown migration '-1': .*; to revert the last 1, "
                                                                "run revert -1"),
