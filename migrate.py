@@ -7326,6 +7326,11 @@ def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed,
             raise MigrateError(f"migration {name} has no file and was recorded without a down section, so it "
                                "cannot be reverted: restore its file (git checkout) with a `-- migrate:down` "
                                "section; nothing was changed")
+        if migration is not None and migration.down is None and down is not None and not fake:
+            raise MigrateError(f"migration {name}'s file has no `-- migrate:down` section now, but had one when it "
+                               "was applied: restore the section (git checkout) to revert with it, or, to make the "
+                               "migration irreversible, record the file as it is with apply --allow-changed; nothing "
+                               "was changed")
         if down is None and not fake:
             raise MigrateError(f"migration {name} has no `-- migrate:down` section, so it cannot be "
                                "reverted: add one to its file (an empty one means nothing to undo), or pass --fake "

@@ -1263,6 +1263,23 @@ class AllowChanged(unittest.TestCase):
         project.apply(allow_changed=True)
         self.assertEqual(project.revert()[0].warnings, ())  # the file as it is: no note
 
+    def test_a_down_section_removed_from_the_file_since_it_was_applied_stops_the_revert(self):
+        project = Project(self)
+        project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n-- migrate:down\nDROP TABLE t;\n")
+        project.apply()
+        project.execute("INSERT INTO t VALUES (1)")
+        project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n")  # irreversible, on purpose?
+        with self.assertRaisesRegex(migrate.MigrateError, r"^migration 0001_t's file has no `-- migrate:down` section "
+                                    r"now, but had one when it was applied: restore the section \(git checkout\) to "
+                                    r"revert with it, or, to make the migration irreversible, record the file as it "
+                                    r"is with apply --allow-changed; nothing was changed$"):
+            project.revert()
+        self.assertEqual(project.query("SELECT x FROM t"), [(1,)])
+        project.apply(allow_changed=True)
+        with self.assertRaisesRegex(migrate.MigrateError, "has no `-- migrate:down` section, so it cannot be"):
+            project.revert()
+        self.assertEqual([s.name for s in project.revert(fake=True)], ["0001_t"])  # its record only, as before
+
     def test_a_down_section_recorded_with_crlf_line_endings_is_not_taken_for_an_edit(self):
         project = Project(self)
         project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n-- migrate:down\nDROP TABLE\nt;\n")
