@@ -7281,6 +7281,12 @@ def _tables_made(sql: str) -> set[str]:
     return made
 
 
+def _edited_since_applied(applied: dict, migrations: dict) -> list[str]:
+    """The applied migrations whose file differs from what was recorded."""
+    return [name for name in sorted(applied, key=_order)
+            if name in migrations and not _as_applied(migrations[name], applied[name])]
+
+
 def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed,
                    fake: bool = False) -> list[PlannedStep]:
     """What to revert (last first), then what to apply, to reach `target`,
@@ -7290,8 +7296,7 @@ def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed,
     applied, adopt = _visible_applied(conn, migrations)
     if adopt and not reverting and not allow_changed:
         _refuse_edited_before_squash(_applied(conn), migrations, adopt)
-    changed = [n for n in sorted(applied, key=_order)
-               if n in migrations and not _as_applied(migrations[n], applied[n])]
+    changed = _edited_since_applied(applied, migrations)
     if changed and not reverting and not allow_changed:
         migration, record = migrations[changed[0]], applied[changed[0]]
         others = _another_folders_file(migration, record)
@@ -7389,8 +7394,12 @@ def _checked_steps(conn, migrations: dict, *, target, reverting: bool, fake: boo
     faked = bool(fake_initial and steps and steps[0].action == "apply" and steps[0].migration is first
                  and conn is not None and _initial_tables_exist(conn, first))
     # (a down section is parsed by this Python's SQLite: another engine may know more syntax)
-    _refuse_unrunnable(steps[1:] if faked else steps, fake=fake,
-                       parse_downs=conn is None or isinstance(conn, sqlite3.Connection))
+    parse_downs = conn is None or isinstance(conn, sqlite3.Connection)
+    _refuse_unrunnable(steps[1:] if faked else steps, fake=fake, parse_downs=parse_downs)
+    if allow_changed and conn is not None:  # their down sections are recorded for a revert: vetted as a new file's
+        edited = _edited_since_applied(_applied(conn), migrations)
+        _refuse_unrunnable([PlannedStep("apply", name, (), migrations[name]) for name in edited], fake=fake,
+                           parse_downs=parse_downs)
     if not fake and conn is not None:
         _refuse_lossy_reverts(conn, steps)
     if steps and conn is not None:  # None: a database not created yet (a dry run)
@@ -7623,8 +7632,7 @@ def _accepted_edits(conn, migrations: dict) -> list[tuple[str, tuple]]:
     update = f"UPDATE {_HISTORY} SET checksum = ?, down_sql = ?, up_sql = ? WHERE name = ?"
     return [(update, (migrations[name].checksum, migrations[name].down,
                       _ADOPTED if applied[name].up == _ADOPTED else migrations[name].up, name))
-            for name in sorted(applied, key=_order)
-            if name in migrations and not _as_applied(migrations[name], applied[name])]
+            for name in _edited_since_applied(applied, migrations)]
 
 
 def _initial_tables_exist(conn, migration: Migration) -> bool:

@@ -1298,6 +1298,19 @@ class AllowChanged(unittest.TestCase):
         self.project.revert()
         self.assertEqual(self.project.schema_sql(), [])
 
+    def test_an_edit_whose_down_section_a_revert_would_refuse_is_not_recorded(self):
+        for down, error in (("COMMIT;", r"\(down section\): COMMIT cannot run inside the migration's transaction"),
+                            ("DROPP TABLE t;", r"\(down section\): SQLite cannot parse it"),
+                            ("DELETE FROM _migrations;", r"\(down section\): .*_migrations")):
+            with self.subTest(down):
+                self.project.write_migration("0001_t", f"-- migrate:up\nCREATE TABLE t (x);\n-- migrate:down\n{down}\n")
+                for options in ({}, {"atomic": True}):
+                    with self.assertRaisesRegex(migrate.MigrateError, r"^migration 0001_t " + error):
+                        self.project.apply(allow_changed=True, **options)
+                with self.assertRaisesRegex(migrate.MigrateError, r"^migration 0001_t " + error):
+                    migrate.plan(self.project.db, directory=self.project.directory, allow_changed=True)  # --check
+                self.assertEqual(self.recorded(), self.before)
+
     def test_a_migration_reverted_in_the_same_run_uses_the_edited_down_section(self):
         self.project.apply(target="zero", allow_changed=True)
         self.assertEqual(self.project.schema_sql(), [])
