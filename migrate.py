@@ -5581,6 +5581,12 @@ def _refuse_number_clashes(steps, migrations: dict, records: dict) -> None:
     renamed = {_renamed_to(records[name], migrations, records): name for name in gone}
     gone_numbers = {_number(name): name for name in gone}
     for step in steps:
+        if step.action == "apply" and step.name in renamed and not _FILE_NAME.fullmatch(renamed[step.name] + ".sql"):
+            raise MigrateError(f"migration {step.name} was applied, as {MIGRATIONS_TABLE} records its content, under "
+                               f"the name {renamed[step.name]!r}, which no migration file could have: was that row "
+                               f"edited by hand? Set its name back (UPDATE {quote(MIGRATIONS_TABLE)} SET name = "
+                               f"{quote_literal(step.name)} WHERE name = {quote_literal(renamed[step.name])}); nothing "
+                               "was changed")
         if step.action == "apply" and step.name in renamed:  # (renumbered too: two records of one migration)
             raise MigrateError(f"migration {step.name} is {renamed[step.name]}, applied under that name, renamed: "
                                "rename the file back (the database knows migrations by name); nothing was changed")

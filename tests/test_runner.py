@@ -1160,6 +1160,20 @@ class Failures(unittest.TestCase):
                       "revert 0002_alter_choice with python migrate.py apply 0001",
                       self.assert_unchanged(self.project.apply))
 
+    def test_a_record_renamed_by_hand_to_no_migration_name_is_said_to_be_one_with_the_update_that_mends_it(self):
+        project = Project(self)
+        project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n-- migrate:down\nDROP TABLE t;\n")
+        project.apply()
+        project.execute("UPDATE _migrations SET name = 'oops' WHERE name = '0001_t'")
+        with self.assertRaises(migrate.MigrateError) as caught:
+            project.apply()
+        self.assertEqual(str(caught.exception), "migration 0001_t was applied, as _migrations records its content, "
+                         "under the name 'oops', which no migration file could have: was that row edited by hand? Set "
+                         "its name back (UPDATE \"_migrations\" SET name = '0001_t' WHERE name = 'oops'); nothing was "
+                         "changed")
+        project.execute("UPDATE \"_migrations\" SET name = '0001_t' WHERE name = 'oops'")  # as it says
+        self.assertEqual(project.apply(), [])
+
     def test_an_applied_migration_renumbered_is_refused_rather_than_run_or_recorded_twice(self):
         project = Project(self)
         sql = "-- migrate:up\nCREATE TABLE users (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE users;\n"
