@@ -3949,14 +3949,13 @@ def make(*, models: str | os.PathLike = "models.py", directory: str | os.PathLik
     if empty:
         if not name:
             raise MigrateError("make --empty needs a NAME for the migration, e.g. make --empty backfill_slugs")
-        if write:
-            _refuse_number_of_a_lost_file(db, migrations, f"{number:04d}_{slugify(name)}")
+        unchecked = _refuse_number_of_a_lost_file(db, migrations, f"{number:04d}_{slugify(name)}") if write else None
         text = render_migration([], None, [  # irreversible until its down section is written: not a silent no-op
             "Empty migration: write the SQL by hand, after `-- migrate:up`. To make it",
             "reversible, end the file with a `-- migrate:down` line and the SQL that undoes",
             "it (nothing after that line: reverting does nothing); without that line,",
             "revert refuses it."])
-        result = _make_result(number, slugify(name), text, (), (), (), ())
+        result = _make_result(number, slugify(name), text, (), (unchecked,) if unchecked else (), (), ())
         return _written(directory, result) if write else result
     with _MODELS_LOCK:  # (until the models are read)
         module = _models_module(models)
@@ -3980,8 +3979,8 @@ def make(*, models: str | os.PathLike = "models.py", directory: str | os.PathLik
         result = _folded_into(latest, result, name)
     if write and result.operations:
         if not latest:
-            _refuse_number_of_a_lost_file(db, migrations, result.name)
-            return _written(directory, result)
+            unchecked = _refuse_number_of_a_lost_file(db, migrations, result.name)
+            return _written(directory, replace(result, warnings=result.warnings + ((unchecked,) if unchecked else ())))
         with _writers_kept_out(db):  # asked again: an apply may have run it since
             _latest_to_update(migrations, db, directory)
             return _rewritten(directory, latest, result)
@@ -4194,20 +4193,25 @@ def _written(directory, result: MakeResult) -> MakeResult:
     return replace(result, path=path)
 
 
-def _refuse_number_of_a_lost_file(db, migrations: list[Migration], new_name: str) -> None:
+def _refuse_number_of_a_lost_file(db, migrations: list[Migration], new_name: str) -> str | None:
     """The new migration's number must not be one the database `db` applied
     under another name whose file is gone (deleted by mistake): apply would
     refuse the new file then. Asked of a local file that exists only, read
     only and without waiting for a writer (make works offline and at once),
     only as far as it can say, and only of a database that applied some of
-    these files."""
-    if not isinstance(db, (str, os.PathLike)) or _is_url(os.fspath(db)) or not os.path.isfile(db):
-        return
+    these files. Returns a warning when `db` is there but is no database to
+    ask (a folder, another kind of file: a wrong --db)."""
+    if not isinstance(db, (str, os.PathLike)) or _is_url(os.fspath(db)) or not os.path.exists(db):
+        return None
+    unchecked = (f"--db {_shown(db)} is {{}}, so make could not check that it applied no migration numbered "
+                 f"{_number(new_name):04d} whose file is gone: is --db right?")
+    if not os.path.isfile(db):
+        return unchecked.format("a folder" if os.path.isdir(db) else "not a file")
     try:
         with closing(_open_read_only(db, timeout=0)) as conn:
             applied = [name for (name,) in conn.execute(f"SELECT name FROM {_HISTORY}").fetchall()]
-    except sqlite3.Error:  # (no history, a lock, a damaged file: for apply and status to say)
-        return
+    except sqlite3.Error as exc:  # (no history, a lock, a damaged file: for apply and status to say)
+        return unchecked.format("not an SQLite database") if "not a database" in str(exc) else None
     here = {m.name for m in migrations} | {name for m in migrations for name in m.replaces}
     if not here & set(applied):  # another folder's database (or a new folder's): not this history
         return

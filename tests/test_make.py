@@ -609,6 +609,14 @@ class Evolution(unittest.TestCase):
         os.remove(os.path.join(project.directory, "0002_other.sql"))
         self.assertEqual(project.make(db=project.db).name, "0002_add_a_y")  # made again: its own name is fine
         self.assertEqual(project.status()[-1].modified, False)
+        project.models(model.format(y="    y: Optional[int] = None\n    z: Optional[int] = None\n"))
+        for wrong, what in ((project.directory, "a folder"), (project.models_path, "not an SQLite database")):
+            for make in (lambda: project.make(name="other", db=wrong),
+                         lambda: project.make(name="notes", empty=True, db=wrong)):
+                result = make()  # written all the same: make works without a database
+                os.remove(result.path)
+                self.assertEqual(result.warnings, (f"--db {wrong} is {what}, so make could not check that it applied "
+                                                   "no migration numbered 0003 whose file is gone: is --db right?",))
 
     def test_dropping_a_hand_written_unique_index_that_a_foreign_key_needs_is_refused(self):
         project = Project(self)
