@@ -7301,13 +7301,16 @@ def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed,
                    fake: bool = False) -> list[PlannedStep]:
     """What to revert (last first), then what to apply, to reach `target`,
     from the database's records and the files; an applied file since edited
-    is refused unless reverting or allowed. A migration without down SQL is
-    refused a revert, unless `fake`: only its record goes, as in Django."""
+    is refused unless reverting (as apply TARGET going back does) or allowed.
+    A migration without down SQL is refused a revert, unless `fake`: only
+    its record goes, as in Django."""
     applied, adopt = _visible_applied(conn, migrations)
     if adopt and not reverting and not allow_changed:
         _refuse_edited_before_squash(_applied(conn), migrations, adopt)
     changed = _edited_since_applied(applied, migrations)
-    if changed and not reverting and not allow_changed:
+    names = sorted(set(migrations) | set(applied), key=_order)
+    to_revert, to_apply = _choose(names, applied, migrations, target=target, reverting=reverting, adopt=adopt)
+    if changed and not reverting and not allow_changed and (to_apply or not to_revert):  # (going back: as revert)
         migration, record = migrations[changed[0]], applied[changed[0]]
         others = _another_folders_file(migration, record)
         if others:
@@ -7318,8 +7321,6 @@ def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed,
         raise MigrateError(f"migration file {migration.path} changed since it was applied "
                            "(its checksum differs): restore it (e.g. git checkout), or pass "
                            "--allow-changed to accept the edit (it will not be re-run); nothing was changed")
-    names = sorted(set(migrations) | set(applied), key=_order)
-    to_revert, to_apply = _choose(names, applied, migrations, target=target, reverting=reverting, adopt=adopt)
     partial = next((name for name, kept in adopt.items() if kept), None)
     if partial and to_revert:  # its down section undoes all it replaces, of which some are not there
         folder = _kept_folder(migrations[partial])
@@ -7333,7 +7334,7 @@ def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed,
         if squash:  # its down SQL undoes all it replaced; the originals it stands for are its to revert
             raise MigrateError(f"migration {squash} was recorded in place of the migrations it replaces, and its "
                                "file is gone: restore that file (git checkout), then revert; nothing was changed")
-        if name in changed and not reverting:  # --allow-changed: the file as edited is accepted
+        if name in changed and allow_changed and not reverting:  # the file as edited is accepted
             down = migration.down
         else:  # None recorded: a down section added to the file since is used
             down = record.down if record and record.down is not None else migration and migration.down

@@ -1306,6 +1306,19 @@ class AllowChanged(unittest.TestCase):
                                 "TABLE t;\n")  # a comment is no edit either
         self.assertEqual(project.revert()[0].warnings, ())
 
+    def test_apply_to_an_earlier_target_reverts_an_edited_file_as_revert_does(self):
+        self.project.write_migration("0002_u", "-- migrate:up\nCREATE TABLE u (x);\n-- migrate:down\nDROP TABLE u;\n")
+        with self.assertRaisesRegex(migrate.MigrateError, "0001_t.sql changed since it was applied"):
+            self.project.apply()  # forward: refused, as the database may not be what the files say
+        with self.assertRaises(migrate.MigrateError) as by_apply:
+            self.project.apply(target="zero")  # back: the recorded down SQL, as revert runs it
+        with self.assertRaises(migrate.MigrateError) as by_revert:
+            self.project.revert(target="zero")
+        self.assertEqual(str(by_apply.exception), str(by_revert.exception))
+        self.assertIn("DROP TABLE wrong_name (this is the down SQL recorded when it was applied",
+                      str(by_apply.exception))
+        self.assertEqual(self.recorded(), self.before)
+
     def test_the_edited_down_section_is_recorded_and_revert_uses_it(self):
         self.project.apply(allow_changed=True)
         self.assertEqual(self.recorded(), [(self.edited.checksum, self.edited.down)])
