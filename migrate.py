@@ -1188,7 +1188,7 @@ _METADATA_SPELLINGS = {  # what a Django (or another ORM's) user reaches for fir
     "db_default": "give the field a Python default, or use 'default_sql'",
     "server_default": "give the field a Python default, or use 'default_sql'",
     "computed": "did you mean 'generated'?", "expression": "did you mean 'generated'?",
-    "db_persist": "did you mean 'stored'?", "persisted": "did you mean 'stored'?",
+    "db_persist": "did you mean 'stored'?", "persisted": "did you mean 'stored'?", "persist": "did you mean 'stored'?",
     "virtual": "a generated column is VIRTUAL unless 'stored' is True"}  # (not keys other libraries use)
 
 
@@ -1549,6 +1549,8 @@ def schema_from_models(module) -> tuple[Schema, set[str]]:
             try:
                 _check_utf8(sql, f"model {table.model}", "fix it in the model")
                 scratch.execute(sql)
+                if sql is table.create_sql and " GENERATED ALWAYS AS (" in sql:  # a loop shows once it is read
+                    scratch.execute(f"SELECT * FROM {quote(table.name)}")
             except MigrateError:
                 scratch.close()
                 raise
@@ -2611,9 +2613,18 @@ def _column_change(old: Column, new: Column) -> str:
     if canonical_sql(old.check) != canonical_sql(new.check):
         changes.append("check changed")
     if canonical_sql(old.generated) != canonical_sql(new.generated):
-        changes.append("generated expression changed" if old.generated and new.generated else
-                       "made generated" if new.generated else "no longer generated")
+        changes.append(_generated_change(old.generated, new.generated))
     return ", ".join(changes)
+
+
+def _generated_change(old: str | None, new: str | None) -> str:
+    """How a column's generated expression ("VIRTUAL expr", "STORED expr") changed."""
+    if not (old and new):
+        return "made generated" if new else "no longer generated"
+    (old_kind, old_expression), (new_kind, new_expression) = old.split(" ", 1), new.split(" ", 1)
+    kind = [f"{old_kind} -> {new_kind}"] if old_kind != new_kind else []
+    same = canonical_sql(old_expression) == canonical_sql(new_expression) and kind
+    return ", ".join(([] if same else ["generated expression changed"]) + kind)
 
 
 def _column_warnings(before: Table, after: Table) -> list[str]:
@@ -2854,8 +2865,9 @@ def _addable(column: Column, table: Table) -> bool:
     return not (is_null and column.notnull) and not (references and not is_null)
 
 
-def _droppable(column: Column, table: Table, schema: Schema) -> bool:
-    """Whether ALTER TABLE DROP COLUMN works (lang_altertable.html#altertabdropcol)."""
+def _droppable(column: Column, table: Table, schema: Schema, after: Table) -> bool:
+    """Whether ALTER TABLE DROP COLUMN works (lang_altertable.html#altertabdropcol);
+    a generated column that reads it and goes too is dropped first (_native_alter_sql)."""
     name = _fold(column.name)
     if name in _folded(table.primary_key) or any(name in _folded(u) for u in table.unique):
         return False
@@ -2863,7 +2875,8 @@ def _droppable(column: Column, table: Table, schema: Schema) -> bool:
         return False
     if any(_mentions(check, column.name) for check in table.checks):
         return False
-    if any(c.generated and _mentions(c.generated, column.name) for c in table.columns):
+    if any(c.generated and _mentions(c.generated, column.name) and after.column(c.name) is not None
+           for c in table.columns):
         return False
     for other in schema.tables:
         for fk in other.foreign_keys:
@@ -2887,8 +2900,13 @@ def _rebuild_reasons(before: Table, after: Table, schema: Schema) -> list[str]:
                                                                and _mentions(column.check, c.name)), None)):
             # (ADD COLUMN would meet one before the other, and the down section's DROP COLUMN the other way round)
             reasons.append(f"column {column.name}'s CHECK reads {read}, which is new too")
+        elif old is None and column.generated and (read := next((c.name for c in after.columns if c is not column
+                                                                   and c.generated and before.column(c.name) is None
+                                                                   and _mentions(column.generated, c.name)), None)):
+            # (the new columns are added plain ones first: one generated column reading another needs an order)
+            reasons.append(f"column {column.name}'s expression reads {read}, which is a new generated column too")
     for column in before.columns:
-        if after.column(column.name) is None and not _droppable(column, before, schema):
+        if after.column(column.name) is None and not _droppable(column, before, schema, after):
             reasons.append(f"column {column.name} cannot be dropped by ALTER TABLE")
     added = {_fold(c.name) for c in after.columns if before.column(c.name) is None}
     if added and _reads_otherwise(before.sql, _ROWID_NAMES | {_fold(c.name) for c in before.columns}, added):
@@ -2914,15 +2932,17 @@ def _inline_on_new_column(fk: ForeignKey, before: Table, after: Table) -> bool:
 
 def _native_alter_sql(before: Table, after: Table) -> list[str]:
     """Indexes out, columns added, columns dropped (SQLite will not drop a
-    table's last column, so the new ones come first), indexes in."""
+    table's last column, so the new ones come first), indexes in. New
+    generated columns come after the others, which they may read, and go
+    before them."""
     table = quote(after.name)
     new_indexes = {i.signature for i in after.indexes}
     old_indexes = {i.signature for i in before.indexes}
     statements = [f"DROP INDEX {quote(i.name)}" for i in before.indexes if i.signature not in new_indexes]
-    for column in after.columns:
+    for column in sorted(after.columns, key=lambda c: bool(c.generated)):  # (sorted() keeps their order)
         if before.column(column.name) is None:
             statements.append(f"ALTER TABLE {table} ADD COLUMN {column.definition}")
-    for column in before.columns:
+    for column in sorted(before.columns, key=lambda c: not c.generated):
         if after.column(column.name) is None:
             warning = "" if column.generated else \
                 _comment(f"WARNING: drops column {after.name}.{column.name} and its data") + "\n"
@@ -6730,7 +6750,8 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
                 if signalled and str(exc) == "interrupted":  # Ctrl-C: raised as handler() began, which
                     raise signalled[0] from None               # sqlite3 swallows, ending the statement
                 doing = "reverting migration" if step.action == "revert" else "migration"
-                hints = (_null_hint(str(exc), reverting=step.action == "revert")
+                hints = (_null_hint(str(exc), reverting=step.action == "revert",
+                                    generated=_generated_column(conn, str(exc), statement))
                          + _adopt_hint(str(exc), step, first=create_table) + _dependent_hint(str(exc))
                          + _reading_hint(str(exc)) + _added_column_hint(str(exc)) + _function_hint(str(exc))
                          + _duplicates_hint(str(exc), statement, reverting=step.action == "revert")
@@ -6874,9 +6895,13 @@ def _adopt_hint(message: str, step: PlannedStep, *, first: bool) -> str:
     return ""
 
 
-def _null_hint(message: str, *, reverting: bool) -> str:
+def _null_hint(message: str, *, reverting: bool, generated: str | None = None) -> str:
     """What to do when a rebuild's copy meets NULLs its new table refuses
-    (a revert to NOT NULL, after NULLs were written)."""
+    (a revert to NOT NULL, after NULLs were written), or a NOT NULL generated
+    column (`generated`: table.column) computes a NULL."""
+    if generated:
+        return (f" (generated column {generated} is NOT NULL, and its expression gives NULL in some rows: make the "
+                "field Optional, or change the expression so that it never gives NULL)")
     found = re.fullmatch(r"NOT NULL constraint failed: _new_(.+)\.(.+)", message)
     if not found:
         return ""
@@ -6885,6 +6910,26 @@ def _null_hint(message: str, *, reverting: bool) -> str:
             f"{quote(table)} SET {quote(column)} = ... WHERE {quote(column)} IS NULL"
             + ("" if reverting else "; or, for a migration written before another made the column nullable (on "
                "another branch), delete it and run make again") + ")")
+
+
+def _generated_column(conn, message: str, statement: str) -> str | None:
+    """The generated column (table.column) that failed NOT NULL: one that an
+    ADD COLUMN adds (SQLite names no column then), or the rebuilt table's."""
+    if message == "NOT NULL constraint failed":
+        words = list(islice(_tokens(statement), 9))  # ALTER TABLE [schema .] t ADD [COLUMN] c
+        upper = [token.upper for token in words]
+        if upper[:2] != ["ALTER", "TABLE"] or "ADD" not in upper or not re.search(r"\bAS\s*\(", statement, re.I):
+            return None
+        add = upper.index("ADD")
+        column = words[add + 1 + (upper[add + 1:add + 2] == ["COLUMN"]):][:1]
+        return f"{_unquote(words[add - 1].text)}.{_unquote(column[0].text)}" if column else None
+    found = re.fullmatch(r"NOT NULL constraint failed: (_new_(.+))\.(.+)", message)
+    try:
+        hidden = found and conn.execute("SELECT hidden FROM pragma_table_xinfo(?) WHERE name = ?",
+                                        (found.group(1), found.group(3))).fetchone()
+    except Exception:  # (another engine's connection may not know the pragma: no hint then)
+        return None
+    return f"{found.group(2)}.{found.group(3)}" if hidden and hidden[0] in (2, 3) else None
 
 
 def _noting_signals(seen: list):

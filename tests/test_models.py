@@ -901,7 +901,9 @@ class ForeignKeys(ModelCase):
                                                               "not open"),
                 ("{'computed': 'x'}", "metadata 'computed' is not one of migrate.py's: did you mean 'generated'?"),
                 ("{'generated': 'x', 'db_persist': True}", "did you mean 'stored'?"),
-                ("{'generated': 'random()'}", "non-deterministic functions prohibited in generated columns")):
+                ("{'generated': 'random()'}", "non-deterministic functions prohibited in generated columns"),
+                ("{'generated': 'g + 1'}", 'generated column loop on "g"'),  # (SQLite says so once it is read)
+                ("{'generated': 'x', 'persist': True}", "did you mean 'stored'?")):
             with self.subTest(metadata):
                 self.error(f"@dataclass\nclass Item:\n    x: int\n    g: Optional[int] = field(default=None, "
                            f"metadata={metadata})\n    id: Optional[int] = None\n", "model Item", fragment)
@@ -909,6 +911,11 @@ class ForeignKeys(ModelCase):
                    "    item: Item = field(metadata={'generated': '1'})\n",
                    "model Line field item: a generated column (metadata 'generated') cannot also take the annotation "
                    "Item (a foreign key): drop one of them")
+        for old, new, said in (("VIRTUAL a", "STORED a", "VIRTUAL -> STORED"),  # (as make describes the change)
+                               ("VIRTUAL a", "STORED b", "generated expression changed, VIRTUAL -> STORED"),
+                               ("STORED a", "STORED b", "generated expression changed"),
+                               (None, "STORED a", "made generated"), ("VIRTUAL a", None, "no longer generated")):
+            self.assertEqual(migrate._generated_change(old, new), said)
 
     def test_metadata_pasted_into_the_sql_must_not_be_empty_or_cut_it_short(self):
         for key, value, fragment in (("default_sql", 3, "must be a string"), ("sql_type", " ", "is empty"),

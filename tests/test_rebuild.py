@@ -1,4 +1,5 @@
 """Rebuilds and native ALTERs on tables with rows: nothing is ever lost."""
+import os
 import re
 import sqlite3
 import unittest
@@ -509,6 +510,33 @@ class RebuildKeepsEverything(unittest.TestCase):
         lost = [row[:3] + ((15,) if row[0] == 1 else row[3:]) for row in rows]  # what the warning said
         self.assertEqual(project.query("SELECT id, price, data, quantity FROM item"), lost)
         self.assertEqual([c[1] for c in project.query("PRAGMA table_xinfo(item)")], ["price", "data", "id", "quantity"])
+
+    def test_a_generated_column_may_read_a_column_added_with_it_and_says_so_when_it_gives_null(self):
+        project = Project(self)
+        item = "@dataclass\nclass Item:\n    price: Optional[float]\n    id: Optional[int] = None\n"
+        project.evolve(item)
+        project.execute("INSERT INTO item (price) VALUES (3), (NULL)")
+        result = project.evolve(item + "    net: Optional[float] = field(default=None, metadata={'generated': "
+                                "'price - discount'})\n    discount: float = 0.0\n")  # read before it is declared
+        self.assertNotIn("_new_item", result.text)  # in place, both ways: the plain column first, and last out
+        self.assertLess(result.text.index('ADD COLUMN "discount"'), result.text.index('ADD COLUMN "net"'))
+        self.assertLess(result.text.index('DROP COLUMN "net"'), result.text.index('DROP COLUMN "discount"'))
+        self.assertEqual(project.query("SELECT net FROM item ORDER BY id"), [(3.0,), (None,)])
+        project.revert()
+        os.remove(result.path)
+        schema = project.schema_sql()
+        for stored in ("", ", 'stored': True"):
+            with self.subTest(stored=stored):
+                project.models(item + f"    total: float = field(default=0.0, metadata={{'generated': 'price * 2'"
+                                      f"{stored}}})\n")
+                path = project.make().path
+                with self.assertRaisesRegex(migrate.MigrateError, r"NOT NULL constraint failed.* \(generated column "
+                                            r"item.total is NOT NULL, and its expression gives NULL in some rows: "
+                                            r"make the field Optional, or change the expression so that it never "
+                                            r"gives NULL\); it was rolled back"):
+                    project.apply()
+                self.assertEqual(project.schema_sql(), schema)
+                os.remove(path)
 
     def test_a_column_that_stops_being_generated_keeps_its_values(self):
         project = Project(self)
