@@ -8889,20 +8889,46 @@ def _run_migrations(args, out: _Output) -> int:
 def _say_unmigrated_changes(args, out: _Output) -> None:
     """After an `apply` with nothing to apply, as Django's `migrate` does: model changes that no
     migration makes are not in the database, which surprises whoever forgot `make`. Nothing when
-    the models file is not there (a deploy that ships migrations only); a warning when it cannot
-    be read, since apply itself went well."""
-    if _names_a_file(args.models) and not os.path.exists(args.models):
+    the models are not there (a deploy that ships migrations only), or for a --dir given (another
+    app's migrations, which the models may not describe); a warning when they cannot be read,
+    since apply itself went well."""
+    if args.dir_given or _models_not_here(args.models):
         return
     try:
-        result = make(models=args.models, directory=args.dir, write=False)
-    except MigrateError as exc:
-        message = re.sub(r"[;:] nothing was written$", "", str(exc))
-        out.warn(f"the models were not compared with the migrations: {message}")
-        return
-    if result.operations:
-        changes = f"{len(result.operations)} changes that are" if len(result.operations) > 1 else "a change that is"
-        out.say(out.paint(f"  Your models in {args.models} have {changes} not in a migration yet, so not applied: "
-                          "run `make`, then `apply`.", "yellow"))
+        try:
+            load_models(args.models)
+        except MigrateError as exc:
+            out.warn(f"the models were not compared with the migrations: {exc}")
+            return
+        try:
+            changes = len(make(models=args.models, directory=args.dir, write=False).operations)
+        except MigrateError:  # it needs an answer (a one-off value), or has more to say: make will
+            changes = -1
+    except KeyboardInterrupt:  # (not the run: it had finished)
+        print("\ninterrupted while comparing the models with the migrations, after apply", file=sys.stderr)
+        raise SystemExit(130) from None
+    if changes:
+        said = "changes that are" if changes != 1 else "a change that is"
+        count = f"{changes} " if changes > 1 else ""
+        out.say(out.paint(f"  Your models in {args.models} have {count}{said} not in a migration yet, so not "
+                          "applied: run `make`, then `apply`.", "yellow"))
+
+
+def _models_not_here(models: str) -> bool:
+    """Whether the models setting names a file that is not there, or a module
+    that cannot be found from the current folder."""
+    if _names_a_file(models):
+        return not os.path.exists(models)
+    import importlib.util
+    sys.path.insert(0, os.getcwd())
+    try:
+        return importlib.util.find_spec(models) is None
+    except ImportError:  # (a parent package that is not there)
+        return True
+    except Exception:  # a package that fails to import: make says how
+        return False
+    finally:
+        sys.path.remove(os.getcwd())
 
 
 @contextmanager
@@ -9374,6 +9400,7 @@ def _parsed_arguments(argv: list[str]) -> tuple[argparse.Namespace, dict]:
                            f"{', '.join('--' + key for key in needed)} here, which the options or "
                            f"{', '.join('MIGRATE_' + key.upper() for key in needed)} would give)")
     borrowed = {}
+    args.dir_given = getattr(args, "dir", None) is not None  # (on the command line)
     for key in _DEFAULTS:  # (None: not on the command line; the help shows the setting in force)
         if getattr(args, key, None) is None:  # (and a command without the option gets it, unused)
             setattr(args, key, settings[key])

@@ -58,6 +58,14 @@ class Workflow(unittest.TestCase):
         self.assertEqual(self.run_ok("apply", "-q"), "")
         self.project.models(POLLS + "    author: Optional[str] = None\n")
         self.assertIn("Your models in models.py have a change that is not in a migration yet", self.run_ok("apply"))
+        self.assertNotIn("Your models", self.run_ok("apply", "--dir", "migrations"))  # another app's, maybe
+        self.project.models(POLLS.replace("    id:", "    author: str\n    id:"))  # make would ask for a value
+        self.assertIn("Your models in models.py have changes that are not in a migration yet, so not applied: run "
+                      "`make`, then `apply`.", self.run_ok("apply"))
+        for dotted in ("app.models", "app"):  # a server that gets the migrations and pyproject.toml only
+            result = self.project.cli("apply", env={"MIGRATE_MODELS": dotted})
+            self.assertEqual((result.returncode, result.stdout.splitlines()[-1], result.stderr),
+                             (0, "  No migrations to apply.", ""))
         self.assertNotIn("Your models", self.run_ok("revert"))
         self.assertNotIn("Your models", self.run_ok("apply"))  # (it applied 0001: Django says nothing then either)
         self.project.models(POLLS + "    author: Optional[str] = None\nx = (\n")
