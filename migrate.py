@@ -7897,8 +7897,12 @@ def _disagreements(db, models: str | None, directory: str, migrations: list[Migr
             for name in sorted(applied, key=_order):
                 if name not in by_name:
                     same = _renamed_to(applied[name], by_name, applied)
-                    problems.append(f"applied migration {name} has no file in {directory}"
-                                    + (f" ({same} has its content: rename it back)" if same else ""))
+                    hand_made = same and not _FILE_NAME.fullmatch(name + ".sql")  # (a row edited by hand?)
+                    problems.append(f"applied migration {name} has no file in {directory}" + (
+                        f" ({same} has its content, and no file could have that name: set the row's name back, "
+                        f"UPDATE {quote(MIGRATIONS_TABLE)} SET name = {quote_literal(same)} WHERE name = "
+                        f"{quote_literal(name)})" if hand_made else f" ({same} has its content: rename it back)"
+                        if same else ""))
                 elif not _as_applied(by_name[name], applied[name]):
                     others = _another_folders_file(by_name[name], applied[name])
                     problems.append(f"migration file {by_name[name].path} is not the {name} this database applied "

@@ -1171,6 +1171,10 @@ class Failures(unittest.TestCase):
                          "under the name 'oops', which no migration file could have: was that row edited by hand? Set "
                          "its name back (UPDATE \"_migrations\" SET name = '0001_t' WHERE name = 'oops'); nothing was "
                          "changed")
+        self.assertEqual(migrate.check(project.db, models=None, directory=project.directory), [
+            "applied migration oops has no file in " + project.directory + " (0001_t has its content, and no file "
+            "could have that name: set the row's name back, UPDATE \"_migrations\" SET name = '0001_t' WHERE name = "
+            "'oops')"])
         project.execute("UPDATE \"_migrations\" SET name = '0001_t' WHERE name = 'oops'")  # as it says
         self.assertEqual(project.apply(), [])
 
