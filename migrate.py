@@ -4822,7 +4822,8 @@ def _table_texts_made_names(before: Table, after: Table, added: set[str],
     for column in after.columns:
         was = before.column(column.name) or before.column(renamed.get((_fold(after.name), _fold(column.name)), ""))
         if was is not None and (old != new or was.definition != column.definition):  # (else nothing to turn)
-            found += [("CHECK of column", f"{after.name}.{column.name}", word) for word in _turned_into_names(
+            kind = "generated expression" if column.generated else "CHECK"  # (what reads names in a definition)
+            found += [(f"{kind} of column", f"{after.name}.{column.name}", word) for word in _turned_into_names(
                 was.definition, old, column.definition, new)]
     kept = {_fold(i.name) for i in before.indexes}
     found += [("index", index.name, _quoted_word(index.sql, added)) for index in after.indexes

@@ -799,6 +799,15 @@ class RebuildKeepsEverything(unittest.TestCase):
         with self.assertRaisesRegex(migrate.MigrateError, r'^cannot add column a\.done: CHECK of column a.status says '
                                     r'"done" in double quotes'):
             checked.make()
+        generated = Project(self)  # the same in a generated column's expression
+        with_generated = ("@dataclass\nclass A:\n    n: int = 0\n    status: str = field(default='', metadata={"
+                          "'generated': 'CASE WHEN n > 0 THEN 1 ELSE \"done\" END'})\n    id: Optional[int] = None\n")
+        generated.models(with_generated)
+        generated.make()
+        generated.models(with_generated.replace("    id:", "    done: int = 0\n    id:"))
+        with self.assertRaisesRegex(migrate.MigrateError, r'^cannot add column a\.done: generated expression of column '
+                                    r'a.status says "done" in double quotes'):
+            generated.make()
         checked.models(with_check.replace('"done"', "\\'done\\'").replace("    id:", "    done: int = 0\n    id:"))
         result = checked.make()  # as advised: a rebuild writes the CHECK as the model has it now
         self.assertEqual(result.operations, ("+ Add column a.done",))
