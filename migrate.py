@@ -1559,7 +1559,8 @@ def schema_from_models(module) -> tuple[Schema, set[str]]:
                 taken = re.search(r"(?:named |^(?:index|table) )(\S+)", str(exc))
                 owner = owners.get(_fold(taken.group(1))) if taken else None
                 hint = (f" (model {owner} made that name: rename a field or an index, or set __tablename__)"
-                        if owner else "")
+                        if owner else " (a STRICT table's columns take INT, INTEGER, REAL, TEXT, BLOB or ANY: give "
+                        "one as the field's \"sql_type\")" if "unknown datatype" in str(exc) else "")
                 raise MigrateError(f"model {table.model}: SQLite rejects its table: {exc}{hint} "
                                    f"(generated SQL: {_shorten(sql, 300)})") from None
         for (name,) in scratch.execute("SELECT name FROM sqlite_master WHERE tbl_name = ?", (table.name,)):

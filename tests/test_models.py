@@ -870,6 +870,10 @@ class ForeignKeys(ModelCase):
                    "STRICT table's column needs one: give this field \"sql_type\": \"ANY\"")
         self.assertEqual(self.table(strict_child.replace("{metadata}", " = field(metadata={'sql_type': 'ANY'})"), "c")
                          .column("p_id").type, "ANY")
+        self.error("@dataclass\nclass S:\n    __strict__ = True\n    code: str = field(metadata={'sql_type': "
+                   "'VARCHAR(20)'})\n", "model S: SQLite rejects its table: unknown datatype for s.code: "
+                   "\"VARCHAR(20)\" (a STRICT table's columns take INT, INTEGER, REAL, TEXT, BLOB or ANY: give one "
+                   "as the field's \"sql_type\")")
         self.error("@dataclass\nclass Meta:\n    __strict__ = True\n"
                    "    value: object = field(metadata={'sql_type': ''})\n",
                    "model Meta field value: a STRICT table's column needs a declared type: give \"sql_type\": "
