@@ -560,7 +560,7 @@ class Errors(unittest.TestCase):
         self.assertEqual(self.project.cli("apply").returncode, 0)
         with open(os.path.join(self.project.root, "migrations", "0001_initial.sql"), "a") as handle:
             handle.write("SELECT 'edited';\n")
-        for args in (["apply"], ["apply", "zero"]):  # revert runs the recorded down SQL: no refusal
+        for args in (["apply"], ["apply", "0001"]):  # revert and apply zero run the recorded down SQL: no refusal
             with self.subTest(args=args):
                 result = self.project.cli(*args)
                 self.assert_one_line_error(result, "0001_initial.sql changed since it was applied")
