@@ -360,6 +360,32 @@ def _affinity(declared_type: str) -> str:
     return "NUMERIC"
 
 
+def _is_literal(tokens: list[_Token]) -> bool:
+    """A constant SQLite accepts in ALTER TABLE ADD COLUMN ... DEFAULT."""
+    if tokens and tokens[0].text in ("+", "-"):
+        tokens = tokens[1:]
+    return len(tokens) == 1 and (
+        tokens[0].kind in ("string", "number")
+        or tokens[0].upper in ("NULL", "TRUE", "FALSE"))
+
+
+@lru_cache(maxsize=None)  # (a schema repeats its defaults)
+def _literal_as_stored(default: str) -> str:
+    """A literal default as SQLite writes its value back (quote()): 2.50 as
+    2.5, 0x10 as 16, x'ab' as X'AB', TRUE as 1, -0 as 0, so that two
+    spellings of one value are one default. Anything else as it is."""
+    tokens = _tokenize(default)
+    if not _is_literal(tokens) or (len(tokens) == 1 and tokens[0].text.startswith("'")):
+        return default
+    scratch = sqlite3.connect(":memory:")
+    try:
+        return scratch.execute(f"SELECT quote({default})").fetchone()[0]
+    except sqlite3.Error:  # (SQLite took it in a CREATE TABLE: not expected)
+        return default
+    finally:
+        scratch.close()
+
+
 _DECIMAL = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"  # a number as SQL writes it (no hex)
 
 
@@ -369,7 +395,10 @@ def _stored_default(declared_type: str, default: str | None) -> str | None:
     the text '2' as 2; a REAL column stores 0 as 0.0, and an INTEGER or
     NUMERIC one 2.0 as 2 (datatype3.html, "Type Affinity"). (An earlier
     migrate.py wrote a Decimal field's int default as 2.)"""
-    if default is None or declared_type.upper() == "ANY":  # (a STRICT table's ANY column keeps values as given)
+    if default is None:
+        return default
+    default = _literal_as_stored(default)
+    if declared_type.upper() == "ANY":  # (a STRICT table's ANY column keeps values as given)
         return default
     written = re.fullmatch(r"([+-]?[0-9]{1,18})|'([+-]?[0-9]{1,18})'", default)
     affinity = _affinity(declared_type)
@@ -567,15 +596,6 @@ def render_create_table(name: str, column_definitions: list[str], *,
 def render_create_index(name: str, table: str, columns: tuple[str, ...], *, unique: bool) -> str:
     kind = "UNIQUE INDEX" if unique else "INDEX"
     return f"CREATE {kind} {quote(name)} ON {quote(table)} ({', '.join(map(quote, columns))})"
-
-
-def _is_literal(tokens: list[_Token]) -> bool:
-    """A constant SQLite accepts in ALTER TABLE ADD COLUMN ... DEFAULT."""
-    if tokens and tokens[0].text in ("+", "-"):
-        tokens = tokens[1:]
-    return len(tokens) == 1 and (
-        tokens[0].kind in ("string", "number")
-        or tokens[0].upper in ("NULL", "TRUE", "FALSE"))
 
 
 def _default_text(expression: str) -> str:

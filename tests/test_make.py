@@ -108,6 +108,16 @@ class MakeThenCheck(unittest.TestCase):
                                 "ALTER TABLE line ADD COLUMN m INTEGER DEFAULT '\u0661';\n")
         numbers.models(line.format("0.0", "2.5") + "    m: Optional[int] = 1\n")  # ('\u0661' stays text: no number 1)
         self.assertEqual(numbers.make(write=False).operations, ("~ Alter column line.m: default '\u0661' -> 1",))
+        spelled = Project(self)  # one value spelled otherwise in SQL is one default: as SQLite writes it back
+        spelled.write_migration("0001_initial", "-- migrate:up\nCREATE TABLE meta (id INTEGER PRIMARY KEY, a NOT NULL "
+                                "DEFAULT 2.50, b NOT NULL DEFAULT 0x10, c NOT NULL DEFAULT x'0a', d REAL DEFAULT -0, "
+                                "e NOT NULL DEFAULT TRUE, f NOT NULL DEFAULT 1e300, g INTEGER DEFAULT +7);\n")
+        typeless = "field(default={}, metadata={{'sql_type': ''}})"
+        spelled.models("@dataclass\nclass Meta:\n    id: Optional[int] = None\n" + "".join(
+            f"    {name}: object = {typeless.format(value)}\n" for name, value in zip("abcef", ("2.5", "16", "b'\\n'",
+                                                                                         "True", "1e300")))
+            + "    d: Optional[float] = 0.0\n    g: Optional[int] = 7\n")
+        self.assertEqual(spelled.make(write=False).operations, ())
         strict = Project(self)  # a STRICT table's ANY column keeps 2 and '2' apart
         setting = ("@dataclass\nclass Setting:\n    __strict__ = True\n    value: object = field(default={}, "
                    "metadata={{'sql_type': 'ANY'}})\n    id: Optional[int] = None\n")
