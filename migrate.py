@@ -1395,6 +1395,9 @@ def _column_sql(f: _Field, *, is_pk: bool, keys: dict, tables: dict, strict: boo
             raise MigrateError(f"{where}: {f.target.__name__} has no single-column primary key "
                                "to reference; give it one")
         sql_type = sql_type if "sql_type" in f.metadata else target_key[1]  # ("": no declared type, as given)
+        if "sql_type" not in f.metadata and sql_type.upper() == "ANY" and not strict and \
+                _model_option(f.target, "__strict__", tables):  # its ANY keeps values as given, as no type does
+            sql_type = ""  # (outside STRICT, ANY is NUMERIC: '007' would be 7, and reference nothing)
         if strict and not sql_type:
             raise MigrateError(f"{where}: {f.target.__name__}'s primary key ({target_key[0]}) has no declared "
                                "type, and a STRICT table's column needs one: give this field \"sql_type\": \"ANY\" "

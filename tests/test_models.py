@@ -870,6 +870,12 @@ class ForeignKeys(ModelCase):
                    "STRICT table's column needs one: give this field \"sql_type\": \"ANY\"")
         self.assertEqual(self.table(strict_child.replace("{metadata}", " = field(metadata={'sql_type': 'ANY'})"), "c")
                          .column("p_id").type, "ANY")
+        for parent_strict, child_type in ((True, ""), (False, "ANY")):  # the child's type keeps what the key keeps
+            with self.subTest(parent_strict=parent_strict):
+                child = self.table(f"import typing\n@dataclass\nclass P:\n    __strict__ = {parent_strict}\n"
+                                   "    code: typing.Any = field(metadata={'sql_type': 'ANY', 'primary_key': True})\n"
+                                   "@dataclass\nclass C:\n    p: P\n    id: Optional[int] = None\n", "c")
+                self.assertEqual(child.column("p_id").type, child_type)
         self.error("@dataclass\nclass S:\n    __strict__ = True\n    code: str = field(metadata={'sql_type': "
                    "'VARCHAR(20)'})\n", "model S: SQLite rejects its table: unknown datatype for s.code: "
                    "\"VARCHAR(20)\" (a STRICT table's columns take INT, INTEGER, REAL, TEXT, BLOB or ANY: give one "
