@@ -8949,7 +8949,8 @@ def _models_not_here(models: str) -> bool:
     if _names_a_file(models):
         return not os.path.exists(models)
     import importlib.util
-    sys.path.insert(0, os.getcwd())
+    folder = os.getcwd()
+    sys.path.insert(0, folder)
     try:
         return importlib.util.find_spec(models) is None
     except ImportError:  # (a parent package that is not there)
@@ -8957,7 +8958,8 @@ def _models_not_here(models: str) -> bool:
     except Exception:  # a package that fails to import: make says how
         return False
     finally:
-        sys.path.remove(os.getcwd())
+        sys.path.remove(folder)
+        os.chdir(folder)  # (as _load_models: a package's os.chdir() must not move the migrations)
 
 
 @contextmanager
