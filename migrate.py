@@ -1382,6 +1382,14 @@ def _render_model(cls: type, fields: list[_Field], keys: dict, tables: dict) -> 
     return ModelTable(cls.__name__, name, create, tuple(index_sqls), _model_option(cls, "__managed__", tables))
 
 
+def _referencing_type(key_type: str, key_strict: bool, strict: bool) -> str:
+    """The declared type of a column that references a key of `key_type`:
+    the same ("": none, values kept as given), but for a STRICT table's ANY
+    key, which keeps values as given as no type does, from a table that is
+    not STRICT, where ANY is NUMERIC ('007' would be 7 and reference nothing)."""
+    return "" if key_type.upper() == "ANY" and key_strict and not strict else key_type
+
+
 def _column_sql(f: _Field, *, is_pk: bool, keys: dict, tables: dict, strict: bool) -> tuple[str, tuple | None]:
     """One field's column definition, and the (table, column) it references."""
     where = f"model {f.model} field {f.name}"
@@ -1394,10 +1402,8 @@ def _column_sql(f: _Field, *, is_pk: bool, keys: dict, tables: dict, strict: boo
         if target_key is None:
             raise MigrateError(f"{where}: {f.target.__name__} has no single-column primary key "
                                "to reference; give it one")
-        sql_type = sql_type if "sql_type" in f.metadata else target_key[1]  # ("": no declared type, as given)
-        if "sql_type" not in f.metadata and sql_type.upper() == "ANY" and not strict and \
-                _model_option(f.target, "__strict__", tables):  # its ANY keeps values as given, as no type does
-            sql_type = ""  # (outside STRICT, ANY is NUMERIC: '007' would be 7, and reference nothing)
+        sql_type = sql_type if "sql_type" in f.metadata else \
+            _referencing_type(target_key[1], _model_option(f.target, "__strict__", tables), strict)
         if strict and not sql_type:
             raise MigrateError(f"{where}: {f.target.__name__}'s primary key ({target_key[0]}) has no declared "
                                "type, and a STRICT table's column needs one: give this field \"sql_type\": \"ANY\" "
@@ -1543,8 +1549,10 @@ def model_tables(module) -> list[ModelTable]:
     keys = {cls: (single_keys[cls].column, single_keys[cls].sql_type if given(single_keys[cls]) else "INTEGER")
             if cls in single_keys else None for cls in classes}
     chained = [(cls, key) for cls, key in single_keys.items() if key.target is not None and not given(key)]
+    strict = {cls: _model_option(cls, "__strict__", tables) for cls in classes}
     for _ in chained:  # a key that is itself a foreign key takes its target's type, along any chain
-        typed = {cls: (key.column, keys[key.target][1]) for cls, key in chained if keys[key.target]}
+        typed = {cls: (key.column, _referencing_type(keys[key.target][1], strict[key.target], strict[cls]))
+                 for cls, key in chained if keys[key.target]}
         if all(keys[cls] == key for cls, key in typed.items()):
             break
         keys.update(typed)

@@ -876,6 +876,11 @@ class ForeignKeys(ModelCase):
                                    "    code: typing.Any = field(metadata={'sql_type': 'ANY', 'primary_key': True})\n"
                                    "@dataclass\nclass C:\n    p: P\n    id: Optional[int] = None\n", "c")
                 self.assertEqual(child.column("p_id").type, child_type)
+        chain = self.schema("import typing\n@dataclass\nclass P:\n    __strict__ = True\n    code: typing.Any = field("
+                            "metadata={'sql_type': 'ANY', 'primary_key': True})\n@dataclass\nclass Q:\n    p: P = "
+                            "field(metadata={'primary_key': True})\n@dataclass\nclass R:\n    q: Q\n"
+                            "    id: Optional[int] = None\n")  # along a key that is a foreign key too
+        self.assertEqual((chain.table("q").column("p_id").type, chain.table("r").column("q_id").type), ("", ""))
         self.error("@dataclass\nclass S:\n    __strict__ = True\n    code: str = field(metadata={'sql_type': "
                    "'VARCHAR(20)'})\n", "model S: SQLite rejects its table: unknown datatype for s.code: "
                    "\"VARCHAR(20)\" (a STRICT table's columns take INT, INTEGER, REAL, TEXT, BLOB or ANY: give one "
