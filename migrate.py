@@ -6949,13 +6949,9 @@ def _generated_column(conn, message: str, statement: str) -> str | None:
     """The generated column (table.column) that failed NOT NULL: one that an
     ADD COLUMN adds (SQLite names no column then), or the rebuilt table's."""
     if message == "NOT NULL constraint failed":
-        words = list(islice(_tokens(statement), 9))  # ALTER TABLE [schema .] t ADD [COLUMN] c
-        upper = [token.upper for token in words]
-        if upper[:2] != ["ALTER", "TABLE"] or "ADD" not in upper or not re.search(r"\bAS\s*\(", statement, re.I):
-            return None
-        add = upper.index("ADD")
-        column = words[add + 1 + (upper[add + 1:add + 2] == ["COLUMN"]):][:1]
-        return f"{_unquote(words[add - 1].text)}.{_unquote(column[0].text)}" if column else None
+        action, table, column = next(_table_ddl([statement]), ("", "", ""))
+        generated = action == "add column" and re.search(r"\bAS\s*\(", statement, re.I)
+        return f"{table}.{column}" if generated else None
     found = re.fullmatch(r"NOT NULL constraint failed: (_new_(.+))\.(.+)", message)
     try:
         hidden = found and conn.execute("SELECT hidden FROM pragma_table_xinfo(?) WHERE name = ?",
@@ -8933,13 +8929,13 @@ def _say_unmigrated_changes(args, out: _Output) -> None:
         return
     try:
         try:
-            load_models(args.models)
-        except MigrateError as exc:
-            out.warn(f"the models were not compared with the migrations: {exc}")
-            return
-        try:
             changes = len(make(models=args.models, directory=args.dir, write=False).operations)
-        except MigrateError:  # it needs an answer (a one-off value), or has more to say: make will
+        except MigrateError:  # the models cannot be loaded, or make needs an answer (a one-off value)
+            try:
+                load_models(args.models)
+            except MigrateError as exc:
+                out.warn(f"the models were not compared with the migrations: {exc}")
+                return
             changes = -1
     except KeyboardInterrupt:  # (not the run: it had finished)
         print("\ninterrupted while comparing the models with the migrations, after apply", file=sys.stderr)
