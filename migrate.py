@@ -4785,6 +4785,22 @@ def schema_differences(actual: Schema, expected: Schema, *, unmanaged: frozenset
 _BROKEN_OBJECT = re.compile(r"error in (view|trigger) (.+?)(?: after \w+(?: \w+)?)?: ")
 
 
+@contextmanager
+def _schema_copy(schema: Schema, replaced: dict | None = None):
+    """An in-memory database with the schema, `replaced` giving some objects
+    other SQL by (type, folded name); an object SQLite cannot make (a
+    virtual table of a module this SQLite lacks, an index of a column that
+    is not there) is left out."""
+    made = ([("table", t.name, t.sql) for t in schema.others + schema.tables]
+            + [("index", i.name, i.sql) for t in schema.tables for i in t.indexes]
+            + [(o.type, o.name, o.sql) for o in schema.views + schema.triggers])
+    with closing(sqlite3.connect(":memory:")) as copy:
+        for kind, name, sql in made:
+            with suppress(sqlite3.Error):
+                copy.execute((replaced or {}).get((kind, _fold(name)), sql))
+        yield copy
+
+
 def _as_sqlite_rewrites(schema: Schema, replaced: dict | None = None) -> dict[tuple[str, str], str] | None:
     """The SQL of the schema's indexes, views and triggers, by (type, folded
     name), as SQLite's ALTER TABLE RENAME COLUMN and DROP COLUMN write it
@@ -4793,19 +4809,14 @@ def _as_sqlite_rewrites(schema: Schema, replaced: dict | None = None) -> dict[tu
     Asked of SQLite: the schema is made in memory, `replaced` giving some
     objects other SQL, and a throw-away column renamed. None when SQLite
     cannot; an object it cannot make, or finds broken, is left out."""
-    made = ([("table", t.name, t.sql) for t in schema.others + schema.tables]
-            + [("index", i.name, i.sql) for t in schema.tables for i in t.indexes]
-            + [(o.type, o.name, o.sql) for o in schema.views + schema.triggers])
-    throwaway, taken = "_migrate_rewrite", {_fold(name) for _, name, _ in made}
-    while throwaway in taken:
-        throwaway += "_"
-    with closing(sqlite3.connect(":memory:")) as copy:
-        for kind, name, sql in made:
-            with suppress(sqlite3.Error):  # (a virtual table of a module this SQLite lacks: left out)
-                copy.execute((replaced or {}).get((kind, _fold(name)), sql))
+    with _schema_copy(schema, replaced) as copy:
+        names = {_fold(name) for (name,) in copy.execute("SELECT name FROM sqlite_master")}
+        throwaway = "_migrate_rewrite"
+        while throwaway in names:
+            throwaway += "_"
         try:
             copy.execute(f"CREATE TABLE {quote(throwaway)} (a)")
-            for _ in range(len(made) + 1):  # each view or trigger already broken (one over sqlite_stat1) is left out
+            for _ in range(len(names) + 1):  # each view or trigger already broken (one over sqlite_stat1) is left out
                 try:
                     copy.execute(f"ALTER TABLE {quote(throwaway)} RENAME COLUMN a TO b")
                     break
@@ -4880,14 +4891,39 @@ def _text_turned_names(then: list[_Token], now: list[_Token]) -> list[str]:
 def _objects_made_names(before: Schema, after: Schema, words: set[str]) -> list[tuple[str, str, str]]:
     """_refuse_strings_made_names for views and triggers, compared as
     SQLite's rewrite reads them before and after the change; made only when
-    one spells one of `words` (folded) in double quotes."""
-    objects = {(o.type, _fold(o.name)): o for o in before.views + before.triggers}
-    if not any(t.text[:1] == '"' and _fold(_unquote(t.text)) in words
-               for o in objects.values() for t in _tokens(o.sql)):
+    one spells one of `words` (folded) in double quotes. SQLite's rewrite
+    does not reach into a CTE's body: when it finds none, the objects are
+    tried word by word (_text_made_name)."""
+    objects = {(o.type, _fold(o.name)): o for o in before.views + before.triggers
+               if any(t.text[:1] == '"' and _fold(_unquote(t.text)) in words for t in _tokens(o.sql))}
+    if not objects:
         return []
     then, now = _as_sqlite_rewrites(before) or {}, _as_sqlite_rewrites(after) or {}
-    return [(key[0], objects[key].name, word) for key in sorted(objects) if key in then
-            for word in _text_turned_names(_tokenize(then[key]), _tokenize(now.get(key, "")))]
+    found = [(key[0], objects[key].name, word) for key in sorted(objects) if key in then
+             for word in _text_turned_names(_tokenize(then[key]), _tokenize(now.get(key, "")))]
+    return found or [(key[0], objects[key].name, word) for key in sorted(objects)
+                     for word in [_text_made_name(before, after, objects[key], words)] if word]
+
+
+def _text_made_name(before: Schema, after: Schema, user: SchemaObject, words: set[str]) -> str | None:
+    """The first of `words` (folded) that `user`, a view or trigger, spells
+    in double quotes where SQLite reads it as text before the change and as
+    a column after it, as spelled: with that one "word" in brackets, which
+    SQLite never reads as text, it fails before (no such column) and works
+    after."""
+    def fails(schema: Schema, sql: str) -> bool:
+        with _schema_copy(schema, {(user.type, _fold(user.name)): sql}) as copy:
+            made = copy.execute("SELECT 1 FROM sqlite_master WHERE type = ? AND name = ? COLLATE NOCASE",
+                                (user.type, user.name)).fetchone()
+            return made is None or bool(_object_failures(copy, [replace(user, sql=sql)]))
+
+    for token in _tokens(user.sql):
+        if token.kind == "ident" and token.text[:1] == '"' and _fold(_unquote(token.text)) in words \
+                and "]" not in token.text:
+            bracketed = f"{user.sql[:token.start]}[{_unquote(token.text)}]{user.sql[token.end:]}"
+            if fails(before, bracketed) and not fails(after, bracketed):
+                return _unquote(token.text)
+    return None
 
 
 def _refuse_strings_made_names(before: Schema, after: Schema, renamed: dict[tuple[str, str], str],
