@@ -5712,6 +5712,26 @@ def _refuse_number_clashes(steps, migrations: dict, records: dict) -> None:
                            "nothing was changed")
 
 
+def _refuse_history_holes(steps, records: dict) -> None:
+    """A migration to apply numbered before one the database applied (its
+    record deleted by hand?): it was written before that one and would run
+    after it, on a schema it was not made for. Django stops there too
+    (InconsistentMigrationHistory)."""
+    reverted = {step.name for step in steps if step.action == "revert"}  # (apply TARGET: first back, then on)
+    for step in steps:
+        later = sorted((name for name in records if _number(name) > _number(step.name) and name not in reverted),
+                       key=_number)
+        if step.action != "apply" or not later:
+            continue
+        before = f"{_number(step.name) - 1:04d}" if _number(step.name) > 1 else "zero"
+        more = f" and the {len(later) - 1} applied after it" if len(later) > 1 else ""
+        raise MigrateError(f"migration {step.name} is not applied, but {later[0]}, numbered after it, is (was "
+                           f"{MIGRATIONS_TABLE} edited by hand?): it would run after a migration written after it. "
+                           f"Revert to before it with `python migrate.py apply {before}` (which reverts {later[0]}"
+                           f"{more}), then apply; or, if the database has what it makes already, record it with "
+                           f"`python migrate.py apply --fake {_number(later[-1]):04d}`; nothing was changed")
+
+
 _DROP = re.compile(r"\bdrop\b", re.I)  # a quick look before the tokenizer's (runner speed)
 
 
@@ -7526,7 +7546,8 @@ def _checked_steps(conn, migrations: dict, *, target, reverting: bool, fake: boo
     if steps and conn is not None:  # None: a database not created yet (a dry run)
         records = _applied(conn)
         _refuse_number_clashes(steps, migrations, records)  # also when only recording: two histories
-        if not fake:
+        if not fake:  # (recording is how to mend one)
+            _refuse_history_holes(steps, records)
             history = _history(migrations, records)
             _refuse_unchecked_rebuilds(steps, history)
             steps = _rebuild_expectations(conn, steps, history, records)

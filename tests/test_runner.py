@@ -1178,6 +1178,32 @@ class Failures(unittest.TestCase):
         project.execute("UPDATE \"_migrations\" SET name = '0001_t' WHERE name = 'oops'")  # as it says
         self.assertEqual(project.apply(), [])
 
+    def test_a_pending_migration_numbered_before_an_applied_one_is_refused_until_reverted_or_recorded(self):
+        project = Project(self)
+        for number in (1, 2, 3):
+            project.write_migration(f"000{number}_t{number}", f"-- migrate:up\nCREATE TABLE t{number} (x);\n"
+                                    f"-- migrate:down\nDROP TABLE t{number};\n")
+        project.apply()
+        project.execute("DELETE FROM _migrations WHERE name = '0002_t2'")  # by hand: t2 is still there
+        expected = ("migration 0002_t2 is not applied, but 0003_t3, numbered after it, is (was _migrations edited by "
+                    "hand?): it would run after a migration written after it. Revert to before it with `python "
+                    "migrate.py apply 0001` (which reverts 0003_t3), then apply; or, if the database has what it "
+                    "makes already, record it with `python migrate.py apply --fake 0003`; nothing was changed")
+        self.assertEqual(self.assert_unchanged(project.apply, project), expected)
+        self.assertEqual(migrate.check(project.db, models=None, directory=project.directory),
+                         ["database drift: table t2: in the database, not in its applied migrations",
+                          f"apply would stop: {expected}"])
+        self.assertEqual([(s.action, s.name) for s in project.apply(target="0003", fake=True)], [("fake", "0002_t2")])
+        self.assertEqual([(s.name, s.applied) for s in project.status()],
+                         [("0001_t1", True), ("0002_t2", True), ("0003_t3", True)])
+        project.execute("DELETE FROM _migrations WHERE name = '0001_t1'")
+        project.execute("DROP TABLE t1")  # its record and its table: run again, after reverting what came after
+        self.assertIn("migration 0001_t1 is not applied, but 0002_t2, numbered after it, is", self.assert_unchanged(
+            lambda: project.apply(target="0003"), project))
+        self.assertEqual([(s.action, s.name) for s in project.apply(target="zero")],
+                         [("revert", "0003_t3"), ("revert", "0002_t2")])
+        self.assertEqual(len(project.apply()), 3)
+
     def test_an_applied_migration_renumbered_is_refused_rather_than_run_or_recorded_twice(self):
         project = Project(self)
         sql = "-- migrate:up\nCREATE TABLE users (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE users;\n"
