@@ -5603,13 +5603,14 @@ def _unparsable(statements: list[str], probe: sqlite3.Connection) -> tuple[str, 
 
 
 @lru_cache(maxsize=4096)
-def _down_failure(down: str) -> tuple[str, str] | None:
-    """_unparsable of a down section; each text is parsed once (apply plans
-    twice when it makes the database). In a database of its own, closed after:
+def _parse_failure(sql: str) -> tuple[str, str] | None:
+    """_unparsable of a down section, or of the statement an up section ends
+    in; each text is parsed once (apply plans twice when it makes the
+    database). In a database of its own, closed after:
     one kept for the next call would be shared by threads and forked processes,
     or left open for Python 3.13 to warn of (ResourceWarning)."""
     with closing(sqlite3.connect(":memory:", isolation_level=None)) as probe:
-        return _unparsable(split_statements(down), probe)
+        return _unparsable(split_statements(sql), probe)
 
 
 def _refuse_unrunnable(steps, *, fake: bool, up_only: bool = False, parse_downs: bool = True) -> None:
@@ -5637,7 +5638,12 @@ def _refuse_unrunnable_step(step: PlannedStep, *, fake: bool, up_only: bool, par
                            "(does the marker cut a statement in two?): end the statement with `;`, or move the "
                            "marker below its end (a database that applied the file before then needs `apply "
                            "--allow-changed` once to accept the edit); nothing was changed")
-    if down and not fake and parse_downs and (failure := _down_failure(down)):
+    if whole and not fake and parse_downs and step.statements and not step.statements[-1].rstrip().endswith(";") \
+            and (failure := _parse_failure(step.statements[-1])):  # (generated files end in ";": rarely parsed)
+        raise MigrateError(f"migration {step.name}: its up section ends in a statement SQLite cannot parse "
+                           f"({failure[1]}): {_shorten(failure[0])}; was the file cut short? Finish the statement "
+                           "or remove it; nothing was changed")
+    if down and not fake and parse_downs and (failure := _parse_failure(down)):
         raise MigrateError(f"migration {step.name} (down section): SQLite cannot parse it ({failure[1]}): "
                            f"{_shorten(failure[0])}; fix the down section, or a revert would fail there; nothing "
                            "was changed")
@@ -7889,7 +7895,7 @@ def check(db=None, *, models: str | os.PathLike | None = "models.py", directory:
     problems += [f"migration {note}" for note in _branch_losses(migrations, kinds)]
     problems += _lossy_downs(migrations)
     for migration in migrations:
-        if migration.down and (failure := _down_failure(migration.down)):
+        if migration.down and (failure := _parse_failure(migration.down)):
             statement, error = failure
             problems.append(f"migration file {migration.path}: its down section: SQLite cannot parse it ({error}): "
                             f"{_shorten(statement)}; fix it, or a revert would fail there")

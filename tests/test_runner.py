@@ -631,6 +631,18 @@ class Failures(unittest.TestCase):
                                      "EXPLAIN SELECT 1;\n")  # (names it does not know yet are no parse error)
         self.assertEqual([s.name for s in self.project.apply()], ["0002_fine"])
 
+    def test_an_up_section_cut_short_is_refused_before_the_migrations_before_it_run(self):
+        self.project.write_migration("0002_fine", "-- migrate:up\nCREATE TABLE fine (x);\n-- migrate:down\n")
+        for end in ("CREATE", "CREATE TABLE later (x", "INSERT INTO fine VALUES ('half"):
+            with self.subTest(end=end):
+                self.project.write_migration("0003_cut", f"-- migrate:up\nCREATE TABLE cut (x);\n{end}")
+                message = self.assert_unchanged(self.project.apply)  # (0002_fine did not run either)
+                self.assertRegex(message, r"^migration 0003_cut: its up section ends in a statement SQLite cannot "
+                                 r"parse \((incomplete input|unrecognized token: .*)\): .*; was the file cut short\? "
+                                 "Finish the statement or remove it; nothing was changed$")
+        self.project.write_migration("0003_cut", "-- migrate:up\nCREATE TABLE cut (x);\nCREATE TABLE later (x)")
+        self.assertEqual([s.name for s in self.project.apply()], ["0002_fine", "0003_cut"])  # no `;` is no matter
+
     def test_a_connection_setting_a_migration_changes_is_its_own_not_the_next_ones(self):
         # applied alone, 0003 fails on the CHECK; applied after 0002 in the same run it must too
         self.project.write_migration("0002_lax", "-- migrate:up\nPRAGMA ignore_check_constraints = ON;\n"
