@@ -6754,6 +6754,8 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
         # the temporary objects the caller's own connection had before: kept
         kept = _temp_objects(conn) if any(_MAY_MAKE_TEMP.search(s) for s in statements) else None
         dropped = {} if fake else _dropped_tables(steps)
+        if dropped:
+            _refuse_temp_views_of_dropped(conn, steps, dropped)
         # a DROP TABLE IF EXISTS may drop nothing: what was there, then (else every dropped table was)
         tables_before = _table_names(conn, dropped) if any(_MAY_DROP_IF_EXISTS.search(s) for s in statements) \
             and dropped else None
@@ -7122,6 +7124,21 @@ def _dropped_tables(steps: list[PlannedStep]) -> dict[str, str | None]:
         elif action == "drop":
             dropped[name] = renamed_from.get(name)
     return dropped
+
+
+def _refuse_temp_views_of_dropped(conn, steps: list[PlannedStep], dropped: dict) -> None:
+    """A TEMP view of the caller's connection that reads a table the steps
+    drop, also to rebuild it: SQLite fails the rebuild's rename there, or
+    the view when next read, and no migration can make it again."""
+    tables = sorted(set(dropped) | {old for old in dropped.values() if old})
+    for name, sql in conn.execute("SELECT name, sql FROM temp.sqlite_master WHERE type = 'view'").fetchall():
+        table = next((t for t in tables if _mentions(sql, t)), None)
+        if table is not None:
+            step = next((s for s in steps if table in _dropped_tables([s])), steps[0])
+            raise MigrateError(f"the connection apply runs on has a TEMP view, {name}, reading table {table}, which "
+                               f"migration {step.name} drops (a rebuild drops the table and makes it anew), so the "
+                               "view would fail: drop it before apply and make it again after, or apply on a "
+                               "connection of its own; nothing was changed")
 
 
 def _table_names(conn, among) -> set[str]:
