@@ -6799,6 +6799,11 @@ def _run_steps(conn, steps: list[PlannedStep], *, fake: bool, on_start, recorded
         started = time.perf_counter()
         if on_start:
             on_start(step.action, step.name, None)
+            if isinstance(conn, sqlite3.Connection) and not conn.in_transaction:
+                raise MigrateError(f"the progress function ended the run's transaction before {step.name} ran (a "
+                                   "commit or rollback on the connection apply runs on), so it did not run, and what "
+                                   "ran before it in that transaction is committed or undone as the function did: "
+                                   "give the function a connection of its own for its writes")
         if _done_meanwhile(step, recorded):
             done.append(Step(step.name, "skip", 0.0))
             continue

@@ -1967,6 +1967,33 @@ class Connections(unittest.TestCase):
             migrate.apply(project.db, directory=project.directory, progress=after_commit)
         self.assertEqual([s.applied for s in project.status()], [True, False])  # committed; the next not begun
 
+    def test_a_progress_callback_that_ends_the_runs_transaction_stops_the_run_before_the_next_statement(self):
+        project = Project(self)
+        project.write_migration("0001_log", "-- migrate:up\nCREATE TABLE log (msg);\n")
+        project.write_migration("0002_two", "-- migrate:up\nCREATE TABLE a (x);\nCREATE TABLE b (x);\n")
+        project.write_migration("0003_three", "-- migrate:up\nCREATE TABLE c (x);\n")
+        conn = sqlite3.connect(project.db)
+        self.addCleanup(conn.close)
+        migrate.apply(conn, directory=project.directory, target="0001")
+
+        def logging(end):  # the application's own log row, on the connection the run uses
+            def progress(action, name, step):
+                if step is None:
+                    conn.execute("INSERT INTO log VALUES (?)", (name,))
+                    end()
+            return progress
+        for end, atomic in ((conn.commit, False), (conn.rollback, False), (conn.commit, True)):
+            with self.subTest(end=end.__name__, atomic=atomic):
+                with self.assertRaises(migrate.MigrateError) as caught:
+                    migrate.apply(conn, directory=project.directory, progress=logging(end), atomic=atomic)
+                self.assertEqual(str(caught.exception), "the progress function ended the run's transaction before "
+                                 "0002_two ran (a commit or rollback on the connection apply runs on), so it did not "
+                                 "run, and what ran before it in that transaction is committed or undone as the "
+                                 "function did: give the function a connection of its own for its writes")
+                self.assertEqual(project.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY 1"),
+                                 [("_migrations",), ("log",)], "0002 half run")
+        self.assertEqual(project.query("SELECT msg FROM log"), [("0002_two",), ("0002_two",)])
+
     def test_a_run_stops_when_another_process_changed_the_history_it_planned_from(self):
         project = Project(self)
         for number, table in enumerate("abc", 1):
