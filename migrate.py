@@ -8093,6 +8093,8 @@ def backup(db, path: str | os.PathLike) -> bool:
     consistent snapshot even while others write). False when there is no
     database yet, so nothing to copy."""
     _check_backup_path(path, db)
+    if isinstance(db, str) and db == ":memory:":  # (a new one, empty: a connection to one is the way to copy it)
+        return False
     database = _Database(db, create=False, writes=True)  # (a transaction's own changes are not its to copy)
     try:
         if database.conn is None:

@@ -676,6 +676,9 @@ class Commands(unittest.TestCase):
         out = self.run_ok("apply", "--backup", "idle.sqlite3")  # nothing to change: nothing to keep
         self.assertIn("No backup: nothing to run\nRunning migrations:\n  No migrations to apply.", out)
         self.assertFalse(os.path.exists(os.path.join(self.project.root, "idle.sqlite3")))
+        memory = os.path.join(self.project.root, "memory.sqlite3")  # a new in-memory database: empty
+        self.assertFalse(migrate.backup(":memory:", memory))
+        self.assertFalse(os.path.exists(memory))
 
     def test_a_run_with_nothing_to_do_creates_no_database(self):
         self.assertIn("No migrations to apply.", self.run_ok("apply", "zero"))
