@@ -101,7 +101,10 @@ def _is_url(db) -> bool:
 
 def _shown(db) -> str:
     """A database as printed: an rqlite URL without its password (which
-    may itself hold an @, a / or a #: all up to the last @ is hidden)."""
+    may itself hold an @, a / or a #: all up to the last @ is hidden); a
+    connection passed to the library as what it is."""
+    if not isinstance(db, (str, os.PathLike)):
+        return "the connection's database"
     if not _is_url(db) or "@" not in db:
         return str(db)
     scheme, _, rest = db.partition("://")
@@ -675,7 +678,8 @@ def _load_models(models: str | os.PathLike):
     """The models module: a file run anew (models.py, path/to/models.py), or
     a dotted module name imported as Python imports it (app.models)."""
     if not isinstance(models, (str, os.PathLike)):
-        raise MigrateError(f"models must be a path or a module name, not {type(models).__name__} {models!r}")
+        hint = f": pass its name, models={models.__name__!r}" if isinstance(models, type(os)) else ""
+        raise MigrateError(f"models must be a path or a module name, not {type(models).__name__} {models!r}{hint}")
     models = os.fspath(models)
     if not models:
         raise MigrateError("the models file is given as '' (an empty option or setting): pass --models FILE "
@@ -3137,7 +3141,9 @@ def _migration_files(directory: str | os.PathLike) -> list[Migration]:
         if os.path.exists(directory):
             raise MigrateError(f"migrations directory {directory} is not a directory: pass --dir FOLDER, or move "
                                "that file away")
-        raise MigrateError(f"migrations directory {directory} not found: run `make` to create it, or pass --dir")
+        where = "" if os.path.isabs(directory) else f" in {os.getcwd()}"  # (the library: from another folder?)
+        raise MigrateError(f"migrations directory {directory} not found{where}: run `make` to create it, or pass "
+                           "--dir")
     try:
         entries = sorted(os.listdir(directory))
     except OSError as exc:

@@ -409,6 +409,11 @@ class MakeThenCheck(unittest.TestCase):
             self.assertEqual(project.read("0002_add_question_author.sql"), after)
             if meanwhile == project.apply:
                 project.revert()
+        project.apply()
+        with closing(sqlite3.connect(project.db)) as conn:  # a connection: named as one, not by its repr
+            with self.assertRaisesRegex(migrate.MigrateError, "^0002_add_question_author is applied to the "
+                                        "connection's database, which would never run"):
+                project.make(update=True, db=conn, questioner=migrate.Questioner(defaults={"question.votes": "0"}))
 
     def test_dry_run_returns_the_sql_and_writes_nothing(self):
         project = Project(self)

@@ -1,6 +1,7 @@
 """Runner: apply, revert and status on real SQLite files."""
 import collections
 import contextlib
+import json
 import os
 import pathlib
 import re
@@ -1907,6 +1908,12 @@ class Connections(unittest.TestCase):
             project.revert(target=1.0)
         with self.assertRaisesRegex(migrate.MigrateError, "models must be a path or a module name, not NoneType"):
             migrate.make(models=None, directory=project.directory, write=False)
+        with self.assertRaisesRegex(migrate.MigrateError, "models must be a path or a module name, not module "
+                                    r"<module 'json' .*>: pass its name, models='json'$"):
+            migrate.make(models=json, directory=project.directory, write=False)
+        with self.assertRaisesRegex(migrate.MigrateError,
+                                    f"migrations directory gone not found in {re.escape(os.getcwd())}: "):
+            migrate.status(project.db, directory="gone")  # relative: from the current folder, which it names
         for options, error in ((dict(timeout="5"), "timeout must be a number of seconds, not str '5'"),
                                (dict(timeout=True), "timeout must be a number of seconds, not bool"),
                                (dict(backup=5), "the backup path must be a path, not int 5"),

@@ -279,8 +279,8 @@ class PyprojectFile(unittest.TestCase):
         with open(pyproject, "w") as handle:
             handle.write('[tool.migrate]\ndir = "gone"\n')
         result = project.cli("status", "--dir", "gone")  # on the command line: no note
-        self.assertEqual(result.stderr, "error: migrations directory gone not found: run `make` to create it, or "
-                                        "pass --dir\n")
+        self.assertEqual(result.stderr, f"error: migrations directory gone not found in {project.root}: run `make` "
+                                        "to create it, or pass --dir\n")
         for empty in ("", "  "):
             result = project.cli("status", env={"MIGRATE_DIR": empty})  # an empty variable is unset
             self.assertIn("(set by dir = 'gone' in pyproject.toml)", result.stderr)
