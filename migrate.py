@@ -6896,7 +6896,10 @@ def _reading_hint(message: str) -> str:
 
 def _function_hint(message: str) -> str:
     """A function SQLite does not know: the application's own, for a data
-    migration, which a connection that has it must run (_execute_with_stand_ins)."""
+    migration, which a connection that has it must run (_execute_with_stand_ins);
+    or one that raised, whose error sqlite3 shows only when asked to."""
+    if message == "user-defined function raised exception":  # (sqlite3 keeps the exception to itself)
+        return " (sqlite3.enable_callback_tracebacks(True) prints the function's own error)"
     if not _NO_SUCH_FUNCTION.fullmatch(message):
         return ""
     return (" (if it is a function your application defines, apply from the application, on a connection that "

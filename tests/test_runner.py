@@ -154,6 +154,11 @@ class ApplyAndRevert(unittest.TestCase):
         conn = sqlite3.connect(self.project.db)
         self.addCleanup(conn.close)
         conn.create_function("slugify", 1, lambda text: text.lower().replace(" ", "-"))
+        conn.create_function("suffix", 2, lambda number, text: text + 1)  # its own mistake, which sqlite3 keeps
+        with self.assertRaisesRegex(migrate.MigrateError, r"failed: user-defined function raised exception in "
+                                    r"statement: .* \(sqlite3.enable_callback_tracebacks\(True\) prints the "
+                                    r"function's own error\); it was rolled back"):
+            migrate.apply(conn, directory=self.project.directory)
         conn.create_function("suffix", 2, lambda number, text: f"-{number}{text}")
         self.assertEqual([s.name for s in migrate.apply(conn, directory=self.project.directory)], ["0002_slugs"])
         self.assertEqual(self.project.query("SELECT slug FROM question"), [("seed-me-1x",)])
