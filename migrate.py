@@ -5733,7 +5733,7 @@ def _refuse_history_holes(steps, records: dict) -> None:
     for step in steps:
         later = sorted((name for name in records if _number(name) > _number(step.name) and name not in reverted),
                        key=_number)
-        if step.action != "apply" or not later:
+        if step.action != "apply" or step.adopt or not later:  # (a squash of what was applied: recorded only)
             continue
         before = f"{_number(step.name) - 1:04d}" if _number(step.name) > 1 else "zero"
         more = f" and the {len(later) - 1} applied after it" if len(later) > 1 else ""
