@@ -8804,7 +8804,8 @@ def _parser(settings: dict):
         """A command with those of the options --db, --models and --dir it uses,
         -q, and -v where it has more to say (`verbose`: what)."""
         parser_ = commands.add_parser(name, help=help_text, description=help_text, epilog=_EXAMPLES[name],
-                                      aliases=list(aliases), formatter_class=formatter)
+                                      aliases=list(aliases), formatter_class=formatter,
+                                      allow_abbrev=False)  # (`revert --f` must not pass for --fake)
         parser_.set_defaults(command_parser=parser_)  # to say an unknown option with this command's usage
         for option in options:
             parser_.add_argument(f"--{option}", help=f"{_OPTION_HELP[option]} (env MIGRATE_{option.upper()}; "
@@ -9369,6 +9370,17 @@ _OTHER_TOOLS_COMMANDS = {
 }
 
 
+def _meant_option(parser, unknown: str) -> str:
+    """": did you mean --fake?" for the start of an option's name (argparse's
+    abbreviations are off: `revert --f` must not pass for --fake)."""
+    if not unknown.startswith("--") or len(unknown) < 3:
+        return ""
+    word = unknown.partition("=")[0]
+    options = sorted(option for action in parser._actions for option in action.option_strings
+                     if option.startswith(word))
+    return f": did you mean {' or '.join(options)}?" if options else ""
+
+
 def _refuse_other_tools_command(parser, argv: list[str]) -> None:
     """`migrate.py makemigrations`, `upgrade`: name ours; `aply`: the one
     meant (argparse would list the choices)."""
@@ -9518,7 +9530,8 @@ def _parsed_arguments(argv: list[str]) -> tuple[argparse.Namespace, dict]:
     _refuse_other_tools_command(parser, argv)
     args, unknown = parser.parse_known_args(argv)
     if unknown:  # (argparse would show the usage of migrate.py, not of the command)
-        args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}"
+                                  f"{_meant_option(args.command_parser, unknown[0])}")
     if getattr(args, "no_models", False) and args.models is not None:
         args.command_parser.error("argument --no-models: not allowed with argument --models")
     for option in ("default", "rename"):  # SQL and names (paths may be any bytes)

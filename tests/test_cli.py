@@ -524,6 +524,13 @@ class Errors(unittest.TestCase):
         self.assertEqual((result.returncode, result.stderr), (2, "error: migrate.py revert: unrecognized arguments: "
                                                                   "--allow-changed (see python migrate.py revert "
                                                                   "--help)\n"))
+        for argv, meant in ((("revert", "--f"), "--fake"), (("apply", "--fa"), "--fake or --fake-initial"),
+                            (("make", "--up"), "--update"), (("apply", "--dry=1"), "--dry-run")):
+            with self.subTest(argv=argv):  # never taken for what they start: `revert --f` is not --fake
+                result = self.project.cli(*argv)
+                self.assertEqual((result.returncode, result.stderr), (2, f"error: migrate.py {argv[0]}: unrecognized "
+                                 f"arguments: {argv[1]}: did you mean {meant}? (see python migrate.py {argv[0]} "
+                                 "--help)\n"))
         for other, whose, ours in (("makemigrations", "Django's", "make"), ("migrate", "Django's", "apply"),
                                    ("showmigrations", "Django's", "status"), ("upgrade", "Alembic's", "apply"),
                                    ("downgrade", "Alembic's", "revert"), ("rollback", "dbmate's and yoyo's", "revert"),
