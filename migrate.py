@@ -8811,7 +8811,8 @@ def _parser(settings: dict):
             parser_.add_argument(f"--{option}", help=f"{_OPTION_HELP[option]} (env MIGRATE_{option.upper()}; "
                                                       f"now {settings[option]})")
         loudness = parser_.add_mutually_exclusive_group()
-        loudness.add_argument("-q", "--quiet", action="store_true", help="print errors and warnings only")
+        loudness.add_argument("-q", "--quiet", action="store_true",
+                              help="print only errors, warnings and what was asked for (SQL, JSON)")
         if verbose:
             loudness.add_argument("-v", "--verbose", action="store_true", help=f"print more detail: {verbose}")
         return parser_
@@ -9104,7 +9105,7 @@ def _preview_run(args, out: _Output, reverting: bool, edited: list[str]) -> int:
     # a squash whose replaced migrations are all applied is only recorded: status counts it applied
     pending = [step for step in steps if not step.adopt] if checking else steps
     if args.dry_run:
-        _print_plan(steps, edited)
+        _print_plan(steps, edited, quiet=args.quiet)
     if not checking or not (pending or edited):
         if not args.dry_run:
             out.say(f"{_shown(args.db)} is up to date: no migrations to apply.")
@@ -9229,8 +9230,8 @@ class _RunReport:
         return ""
 
 
-def _print_plan(steps: list[PlannedStep], edited: list[str]) -> None:
-    if not steps and not edited:
+def _print_plan(steps: list[PlannedStep], edited: list[str], *, quiet: bool) -> None:
+    if not steps and not edited and not quiet:  # (the SQL is what a dry run is asked for, -q or not)
         print("Nothing to do.")
     print(next(filter(None, (_foreign_keys_note(step.statements) for step in steps)), ""), end="")
     for name in edited:

@@ -174,6 +174,7 @@ class Commands(unittest.TestCase):
         self.run_ok("apply")
         self.assertEqual(self.run_ok("apply", "--check"), "db.sqlite3 is up to date: no migrations to apply.\n")
         self.assertEqual(self.run_ok("apply", "--check", "--dry-run"), "Nothing to do.\n")
+        self.assertEqual(self.run_ok("apply", "--dry-run", "-q"), "")  # -q: the SQL only, and there is none
         self.project.write_migration("0002_t", "-- migrate:up\nCREATE TABLE t (x);\n-- migrate:down\nDROP TABLE t;\n")
         self.project.write_migration("0003_u", "-- migrate:up\nCREATE TABLE u (x);\n-- migrate:down\nDROP TABLE u;\n")
         before = self.project.schema_sql()
