@@ -115,9 +115,9 @@ def _path_argument(value, what: str, option: str) -> str:
     """A library argument that must name a file or folder, as a str."""
     if not isinstance(value, (str, os.PathLike)):
         raise MigrateError(f"{what} must be a path, not {type(value).__name__} {value!r}; nothing was changed")
-    if not os.fspath(value):  # (`--dir ""`, `dir = ""`: no folder, rather than the current one)
-        raise MigrateError(f"{what} is given as '' (an empty option or setting): pass {option}; nothing was "
-                           "changed")
+    if not os.fspath(value).strip():  # (`--dir ""`, `dir = " "`: no folder, rather than the current one or " ")
+        raise MigrateError(f"{what} is given as {os.fspath(value)!r} (an empty option or setting): pass {option}; "
+                           "nothing was changed")
     return os.fspath(value)
 
 
@@ -681,9 +681,9 @@ def _load_models(models: str | os.PathLike):
         hint = f": pass its name, models={models.__name__!r}" if isinstance(models, type(os)) else ""
         raise MigrateError(f"models must be a path or a module name, not {type(models).__name__} {models!r}{hint}")
     models = os.fspath(models)
-    if not models:
-        raise MigrateError("the models file is given as '' (an empty option or setting): pass --models FILE "
-                           "(or a dotted module name)")
+    if not models.strip():
+        raise MigrateError(f"the models file is given as {models!r} (an empty option or setting): pass --models "
+                           "FILE (or a dotted module name)")
     folder = os.getcwd()
     try:
         return _exec_models_file(models) if _names_a_file(models) else _import_models_module(models, folder)
@@ -5304,8 +5304,8 @@ class _Database:
         if re.match(r"sqlite3?:", self.path, re.I):  # dbmate's sqlite:app.db: SQLite would make that file
             raise MigrateError(f"--db {self.path} is dbmate's URL form: give the file path alone (--db "
                                f"{self.path.partition(':')[2]}); nothing was changed")
-        if not self.path or self.path.startswith("file:"):  # SQLite: a temporary database, or a URI
-            raise MigrateError(f"database path {self.path!r} is {'empty' if not self.path else 'a URI'}: "
+        if not self.path.strip() or self.path.startswith("file:"):  # SQLite: a temporary database, or a URI
+            raise MigrateError(f"database path {self.path!r} is {'a URI' if self.path.strip() else 'empty'}: "
                                "pass --db with a file path (or :memory:); nothing was changed")
         if "\x00" in self.path:  # no file can be named so (and os and sqlite3 would raise ValueError)
             raise MigrateError(f"database path {self.path!r} holds a NUL character: pass --db with a file path; "

@@ -495,11 +495,16 @@ class Errors(unittest.TestCase):
             migrate.status(self.project.db, directory=self.project.directory)  # the library raises
 
     def test_an_empty_path_option_or_setting_is_an_error_naming_it(self):
+        self.project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n")
         for args, error in ((("status", "--dir", ""), "the migrations directory is given as ''"),
                             (("make", "--models", ""), "the models file is given as ''"),
-                            (("export", "--d1", ""), "the export folder is given as ''")):
+                            (("export", "--d1", ""), "the export folder is given as ''"),
+                            (("status", "--dir", "  "), "the migrations directory is given as '  '"),  # blank too
+                            (("make", "--models", " "), "the models file is given as ' '"),
+                            (("apply", "--db", " "), "database path ' ' is empty")):
             with self.subTest(args=args):
                 self.assert_one_line_error(self.project.cli(*args), error)
+        self.assertEqual(os.listdir(self.project.root), ["migrations"])  # no database file named " "
         with open(os.path.join(self.project.root, "pyproject.toml"), "w") as handle:
             handle.write('[tool.migrate]\ndir = ""\n')
         for command in (("status",), ("make",), ("make", "--check"), ("make", "--empty", "backfill")):
