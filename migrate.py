@@ -5495,7 +5495,7 @@ def _migration_name(value, what: str, directory) -> str:
     if not isinstance(value, str):
         raise MigrateError(f"{what} must be a migration number or name, not {type(value).__name__} {value!r}")
     if _FILE_NAME.fullmatch(os.path.basename(value)):  # its file, as a shell completes it
-        folder, directory = os.path.dirname(value), os.fspath(directory)
+        folder, directory = os.path.expanduser(os.path.dirname(value)), os.fspath(directory)  # ('~/...' quoted)
         same = lambda: os.path.samefile(folder, directory) if os.path.isdir(folder) and os.path.isdir(directory) \
             else os.path.normcase(os.path.abspath(folder)) == os.path.normcase(os.path.abspath(directory))
         if folder and not same():

@@ -223,6 +223,8 @@ class PyprojectFile(unittest.TestCase):
         self.assertTrue(os.path.isfile(os.path.join(home, "snapshot.db")))
         self.assertEqual(project.cli("export", "--d1=~/d1", env={"HOME": home}).returncode, 0)
         self.assertEqual(sorted(os.listdir(os.path.join(home, "d1"))), ["0001_initial.sql", "0002_more.sql"])
+        result = project.cli("sql", "~/app-migrations/0002_more.sql", env={"HOME": home})  # a target file, too
+        self.assertEqual((result.returncode, result.stdout), (0, "CREATE TABLE more (x);\n"), result.stderr)
         self.assertFalse(os.path.exists(os.path.join(project.root, "~")))
 
     def test_a_broken_pyproject_above_stops_only_a_command_that_needs_a_setting_from_it(self):
