@@ -3208,12 +3208,17 @@ def _squash_problem(migrations: list[Migration]) -> str | None:
     squashes that replace the same file (two branches each squashed, and git
     merged them without a conflict): a database would run that SQL twice, or
     a revert of one squash would undo what the other still records."""
-    here, replaced_by = {m.name for m in migrations}, {}
+    here, replaced_by = {m.name: m for m in migrations}, {}
     for squash in (m for m in migrations if m.replaces):
+        beside = [here[name] for name in squash.replaces if name in here]
+        if beside:
+            which = (f"{beside[0].name}, whose file is" if len(beside) == 1 else
+                     f"{len(beside)} migrations ({beside[0].name} .. {beside[-1].name}) whose files are")
+            folder = os.path.join(os.path.dirname(beside[0].path), REPLACED_FOLDER)
+            return (f"migration {squash.name} replaces {which} still among the migrations (a squash cut short?): "
+                    f"move {'it' if len(beside) == 1 else 'them'} into {folder}, where squash put the others "
+                    f"(mv {' '.join(m.path for m in beside)} {folder}/)")
         for name in squash.replaces:
-            if name in here:
-                return (f"migration {squash.name} replaces {name}, whose file is among the migrations too: move "
-                        f"{name}.sql into {REPLACED_FOLDER}/, where squash put the others")
             if name in replaced_by:
                 return (f"migrations {replaced_by[name]} and {squash.name} both replace {name} (two branches each "
                         f"squashed): keep one and delete the other (one that no database has in its {MIGRATIONS_TABLE} "
@@ -8354,14 +8359,39 @@ def squash(*, directory: str | os.PathLike = "migrations", upto: str | None = No
                                "nothing was written")
     result = _make_result(last.number, slug, text, description, warnings, up, down)
     result = _written(directory, result) if write else result
-    for migration in chosen if write else ():  # only once the squash is safely written
-        try:
-            os.makedirs(kept, exist_ok=True)
-            os.replace(migration.path, os.path.join(kept, migration.name + ".sql"))
-        except OSError as exc:
-            raise MigrateError(f"wrote {result.path} but cannot move {migration.path} to {kept} "
-                               f"({exc.strerror}): move {', '.join(m.path for m in chosen)} there by hand") from None
+    with _uninterrupted():  # (a Ctrl-C between two moves would leave the squash beside files it replaces)
+        for migration in chosen if write else ():  # only once the squash is safely written
+            try:
+                os.makedirs(kept, exist_ok=True)
+                os.replace(migration.path, os.path.join(kept, migration.name + ".sql"))
+            except OSError as exc:
+                raise MigrateError(f"wrote {result.path} but cannot move {migration.path} to {kept} "
+                                   f"({exc.strerror}): move {', '.join(m.path for m in chosen)} there by "
+                                   "hand") from None
     return result
+
+
+@contextmanager
+def _uninterrupted():
+    """Hold Ctrl-C, SIGTERM and SIGHUP (those Python handles) until the
+    block ends, then let the first of them act. Signals reach only the main
+    thread; elsewhere nothing is held."""
+    import signal
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held, previous = [], {}
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None and callable(signal.getsignal(number)):
+            previous[number] = signal.signal(number, lambda signum, frame: held.append((signum, frame)))
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for signum, frame in held[:1]:
+            previous[signum](signum, frame)
 
 
 def _same_file(path: str, migration: Migration) -> bool:

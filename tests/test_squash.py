@@ -1,6 +1,7 @@
 """Squash: many migrations become one; databases that applied them keep working."""
 import os
 import shutil
+import signal
 import unittest
 from unittest import mock
 
@@ -181,11 +182,35 @@ class Squash(unittest.TestCase):
         self.assertEqual(table_dump(project.db), before)
         os.remove(os.path.join(project.directory, "0002_squashed_0001_0002.sql"))
         shutil.copy(os.path.join(project.directory, "replaced", "0001_initial.sql"), project.directory)
-        self.assertIn("error: migration 0003_squashed_0001_0003 replaces 0001_initial, whose file is among the "
-                      "migrations too: move 0001_initial.sql into replaced/", project.cli("status").stderr)
+        replaced = os.path.join("migrations", "replaced")
+        self.assertIn("error: migration 0003_squashed_0001_0003 replaces 0001_initial, whose file is still among the "
+                      f"migrations (a squash cut short?): move it into {replaced}, where squash put the others (mv "
+                      f"{os.path.join('migrations', '0001_initial.sql')} {replaced}/)", project.cli("status").stderr)
+        shutil.copy(os.path.join(project.directory, "replaced", "0003_create_choice.sql"), project.directory)
+        files = " ".join(os.path.join("migrations", name) for name in ("0001_initial.sql", "0003_create_choice.sql"))
+        self.assertIn("error: migration 0003_squashed_0001_0003 replaces 2 migrations (0001_initial .. "
+                      "0003_create_choice) whose files are still among the migrations (a squash cut short?): move them "
+                      f"into {replaced}, where squash put the others (mv {files} {replaced}/)",
+                      project.cli("status").stderr)
+        os.remove(os.path.join(project.directory, "0003_create_choice.sql"))
         os.remove(os.path.join(project.directory, "0001_initial.sql"))
         self.assertIn("[X] 0003_squashed_0001_0003", project.cli("status").stdout)
         self.assertEqual(project.cli("revert", "zero").returncode, 0)
+
+    def test_ctrl_c_while_squash_moves_the_files_it_replaces_waits_until_all_are_moved(self):
+        project = self.build()
+        real_replace, moved = os.replace, []
+
+        def replace(source, target):  # Ctrl-C as the first file is moved
+            if not moved:
+                os.kill(os.getpid(), signal.SIGINT)
+            moved.append(os.path.basename(source))
+            return real_replace(source, target)
+        with mock.patch("os.replace", replace), self.assertRaises(KeyboardInterrupt):
+            migrate.squash(directory=project.directory)
+        self.assertEqual(len(moved), 4, "all four files moved before the Ctrl-C acts")
+        self.assertEqual(sorted(os.listdir(project.directory)), ["0004_squashed_0001_0004.sql", "replaced"])
+        self.assertEqual(project.cli("status").returncode, 0)
 
     def test_databases_that_applied_the_originals_keep_working(self):
         project = self.build()
