@@ -3680,6 +3680,9 @@ def _cached_state(directory: str, keys: list[str]) -> tuple[sqlite3.Connection, 
     return _scratch_database(), 0
 
 
+_PARTIAL_NAME = re.compile(r"[0-9]{4,}_\w+\.sql\.[0-9]+-[0-9a-f]{8}\.partial")  # (_partial_path's, of a migration)
+
+
 def _partial_path(path: str) -> str:
     """Where to write a file before it takes its name `path`: not named like a
     migration (never read as one, nor exported), and never the name of another
@@ -7930,6 +7933,9 @@ def check(db=None, *, models: str | os.PathLike | None = "models.py", directory:
     kinds = ("index", "trigger") + (("column",) if any(p.startswith("models differ") for p in problems) else ())
     problems += [f"migration {note}" for note in _branch_losses(migrations, kinds)]
     problems += _lossy_downs(migrations)
+    problems += [f"{os.path.join(directory, name)}: a migration file `make` or `squash` was writing when it was "
+                 "killed: delete it (a file that took its name is whole)" for name in
+                 sorted(os.listdir(directory)) if _PARTIAL_NAME.fullmatch(name)]
     for migration in migrations:
         if migration.down and (failure := _parse_failure(migration.down)):
             statement, error = failure

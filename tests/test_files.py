@@ -206,6 +206,9 @@ class Directory(unittest.TestCase):
         self.assertEqual([(m.name, m.number, m.down) for m in migrations],
                          [("0001_a", 1, ""), ("0002_b", 2, None)])
         self.assertEqual(len(migrations[0].checksum), 64)
+        self.assertEqual(migrate.check(None, models=None, directory=self.project.directory), [  # CI: not committed
+            f"{os.path.join(self.project.directory, '0003_c.sql.1-0a1b2c3d.partial')}: a migration file `make` or "
+            "`squash` was writing when it was killed: delete it (a file that took its name is whole)"])
         self.project.write_migration("0003_c", "-- migrate:up\nC;\n")
         os.rename(os.path.join(self.project.directory, "0003_c.sql"), os.path.join(self.project.directory, "0003_c.SQL"))
         with self.assertRaisesRegex(migrate.MigrateError, "0003_c.SQL ends in .SQL: name it .sql"):
