@@ -37,7 +37,7 @@ See README.md.
 
 from __future__ import annotations
 
-if __name__ == "__main__":  # Ctrl-C while the rest of this file loads (0.1-0.2 s): exit 130 as main() does
+if __name__ == "__main__":  # Ctrl-C while the rest of this file loads: exit 130 as main() does
     import signal
 
     def _interrupted_while_loading(number, frame):
