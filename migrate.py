@@ -5738,11 +5738,12 @@ def _refuse_history_holes(steps, records: dict) -> None:
     after it, on a schema it was not made for. Django stops there too
     (InconsistentMigrationHistory)."""
     reverted = {step.name for step in steps if step.action == "revert"}  # (apply TARGET: first back, then on)
+    staying = [(_number(name), name) for name in records if name not in reverted]
+    latest = max((number for number, _ in staying), default=-1)
     for step in steps:
-        later = sorted((name for name in records if _number(name) > _number(step.name) and name not in reverted),
-                       key=_number)
-        if step.action != "apply" or step.adopt or not later:  # (a squash of what was applied: recorded only)
+        if step.action != "apply" or step.adopt or _number(step.name) >= latest:  # (adopt: a squash of the applied)
             continue
+        later = [name for number, name in sorted(staying) if number > _number(step.name)]
         before = f"{_number(step.name) - 1:04d}" if _number(step.name) > 1 else "zero"
         more = f" and the {len(later) - 1} applied after it" if len(later) > 1 else ""
         raise MigrateError(f"migration {step.name} is not applied, but {later[0]}, numbered after it, is (was "
