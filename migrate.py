@@ -4008,6 +4008,9 @@ def make(*, models: str | os.PathLike = "models.py", directory: str | os.PathLik
         raise MigrateError(f"questioner must be a migrate.Questioner or None, not {type(questioner).__name__}; "
                            "nothing was written")
     questioner = questioner or Questioner()
+    if isinstance(db, (str, os.PathLike)) and not os.fspath(db).strip():  # (as every command that opens it says)
+        raise MigrateError(f"database path {os.fspath(db)!r} is empty: pass --db with a file path (or :memory:); "
+                           "nothing was written")
     directory = _path_argument(directory, "the migrations directory", "--dir FOLDER")
     migrations = read_migrations(directory) if os.path.exists(directory) else []  # (a file there: its error)
     latest = _latest_to_update(migrations, db, directory) if update else None

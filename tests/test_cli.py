@@ -501,7 +501,8 @@ class Errors(unittest.TestCase):
                             (("export", "--d1", ""), "the export folder is given as ''"),
                             (("status", "--dir", "  "), "the migrations directory is given as '  '"),  # blank too
                             (("make", "--models", " "), "the models file is given as ' '"),
-                            (("apply", "--db", " "), "database path ' ' is empty")):
+                            (("apply", "--db", " "), "database path ' ' is empty"),
+                            (("make", "--db", ""), "database path '' is empty")):  # (make opens it only to check)
             with self.subTest(args=args):
                 self.assert_one_line_error(self.project.cli(*args), error)
         self.assertEqual(os.listdir(self.project.root), ["migrations"])  # no database file named " "
