@@ -5751,9 +5751,10 @@ def _refuse_history_holes(steps, records: dict) -> None:
         more = f" and the {len(later) - 1} applied after it" if len(later) > 1 else ""
         raise MigrateError(f"migration {step.name} is not applied, but {later[0]}, numbered after it, is (was "
                            f"{MIGRATIONS_TABLE} edited by hand?): it would run after a migration written after it. "
-                           f"Revert to before it with `python migrate.py apply {before}` (which reverts {later[0]}"
-                           f"{more}), then apply; or, if the database has what it makes already, record it with "
-                           f"`python migrate.py apply --fake {_number(later[-1]):04d}`; nothing was changed")
+                           "If the database has what it makes (only its row was deleted), record it with `python "
+                           f"migrate.py apply --fake {_number(later[-1]):04d}`; if not, revert to before it with "
+                           f"`python migrate.py apply {before}` (which reverts {later[0]}{more}), then apply; "
+                           "nothing was changed")
 
 
 _DROP = re.compile(r"\bdrop\b", re.I)  # a quick look before the tokenizer's (runner speed)

@@ -1204,9 +1204,10 @@ class Failures(unittest.TestCase):
         project.apply()
         project.execute("DELETE FROM _migrations WHERE name = '0002_t2'")  # by hand: t2 is still there
         expected = ("migration 0002_t2 is not applied, but 0003_t3, numbered after it, is (was _migrations edited by "
-                    "hand?): it would run after a migration written after it. Revert to before it with `python "
-                    "migrate.py apply 0001` (which reverts 0003_t3), then apply; or, if the database has what it "
-                    "makes already, record it with `python migrate.py apply --fake 0003`; nothing was changed")
+                    "hand?): it would run after a migration written after it. If the database has what it makes (only "
+                    "its row was deleted), record it with `python migrate.py apply --fake 0003`; if not, revert to "
+                    "before it with `python migrate.py apply 0001` (which reverts 0003_t3), then apply; nothing was "
+                    "changed")
         self.assertEqual(self.assert_unchanged(project.apply, project), expected)
         self.assertEqual(migrate.check(project.db, models=None, directory=project.directory),
                          ["database drift: table t2: in the database, not in its applied migrations",
