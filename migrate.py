@@ -6560,14 +6560,14 @@ def _new_violations(found: Counter, before: Counter) -> Counter:
 
 def _transaction(conn, steps: list[PlannedStep], *, fake: bool, on_step, timeout: float,
                  accepted=(), backup: str | None = None, planned: _Planned | None = None,
-                 later: tuple = ()) -> list[Step]:
+                 later: tuple = (), signalled=()) -> list[Step]:
     """Run steps and their tracking writes in ONE `BEGIN IMMEDIATE`
     transaction, after the `backup` and the `accepted` writes
     (_accepted_edits), foreign keys checked before COMMIT. On any error:
     ROLLBACK. Call it with foreign keys off (_ForeignKeysOff)."""
     try:
         done = _attempt(conn, steps, fake=fake, on_start=on_step, allowed=Counter(), timeout=timeout,
-                        accepted=accepted, backup=backup, planned=planned, later=later)
+                        accepted=accepted, backup=backup, planned=planned, later=later, signalled=signalled)
     except _NewViolations as found:
         allowed = _checked_violations(conn, steps)  # rolled back: these were there before
         new = _new_violations(found.rows, allowed)
@@ -6743,7 +6743,7 @@ _MAY_DROP_IF_EXISTS = re.compile(r"\bDROP\s+TABLE\s+IF\s+EXISTS\b", re.I)
 
 def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, timeout: float,
              accepted, backup: str | None = None, planned: _Planned | None = None,
-             later: tuple = ()) -> list[Step]:
+             later: tuple = (), signalled=()) -> list[Step]:
     """One batch of steps in one transaction: under the write lock, check the
     plan still holds, run the steps and record them, check foreign keys and
     references, COMMIT; anything wrong rolls the whole batch back."""
@@ -6779,7 +6779,7 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
         tables_before = _table_names(conn, dropped) if any(_MAY_DROP_IF_EXISTS.search(s) for s in statements) \
             and dropped else None
         done = _run_steps(conn, steps, fake=fake, on_start=on_start, recorded=recorded,
-                          create_table=create_table, kept_temp=kept)
+                          create_table=create_table, kept_temp=kept, signalled=signalled)
         violations = _checked_violations(conn, steps, touched)
         if _new_violations(violations, allowed):
             raise _NewViolations(violations)
@@ -6810,7 +6810,7 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
 
 
 def _run_steps(conn, steps: list[PlannedStep], *, fake: bool, on_start, recorded: set,
-               create_table: bool, kept_temp: set | None) -> list[Step]:
+               create_table: bool, kept_temp: set | None, signalled=()) -> list[Step]:
     """Each step's statements and its migrations-table row, inside the caller's transaction.
     `kept_temp`: None when no statement can make temporary objects, else those to keep."""
     done = []
@@ -6830,7 +6830,7 @@ def _run_steps(conn, steps: list[PlannedStep], *, fake: bool, on_start, recorded
         unknown = _check_rebuilt_tables(conn, step) if step.rebuilds and not fake else []
         statements = () if fake else step.statements
         with _settings_kept(conn, statements):
-            _run_statements(conn, step, statements, ticks, create_table=create_table)
+            _run_statements(conn, step, statements, ticks, create_table=create_table, signalled=signalled)
         if kept_temp is not None:
             _drop_temp_objects(conn, kept_temp)
         create_table = False
@@ -6840,9 +6840,12 @@ def _run_steps(conn, steps: list[PlannedStep], *, fake: bool, on_start, recorded
     return done
 
 
-def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_table: bool = False) -> None:
+def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_table: bool = False,
+                    signalled=()) -> None:
     """Run a step's statements and its tracking write. `ticks(seconds)` hears
-    about a long statement about twice a second (from SQLite's progress handler)."""
+    about a long statement about twice a second (from SQLite's progress
+    handler); `signalled` holds what the run's signal handlers raised
+    (_noting_signals)."""
     watch = ticks is not None and hasattr(conn, "set_progress_handler")
     started, last, raised = time.perf_counter(), [time.perf_counter()], []
 
@@ -6857,10 +6860,8 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
                 return 1
         return 0
 
-    signalled = []
     if watch:
         conn.set_progress_handler(handler, 100000)
-        restore_handlers = _noting_signals(signalled)
     try:
         for statement in statements:
             try:
@@ -6884,7 +6885,6 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
     finally:
         if watch:
             conn.set_progress_handler(None, 0)
-            restore_handlers()
     if create_table:
         conn.execute(_CREATE_MIGRATIONS_TABLE)
     conn.execute(*_tracking_write(step))
@@ -7729,12 +7729,17 @@ def _run_batches(conn, batches: list[list[PlannedStep]], done: list[Step], *, fa
                 done += _rqlite_transaction(conn, batch, fake=fake, on_step=progress, accepted=accepted)
                 accepted = ()  # recorded with the first batch
         elif batches:
-            with _ForeignKeysOff(conn):
-                for index, batch in enumerate(batches):
-                    done += _transaction(conn, batch, fake=fake, on_step=progress, timeout=timeout,
-                                         accepted=accepted, backup=backup, planned=planned,
-                                         later=tuple(batches[index + 1:]))
-                    accepted, backup = (), None  # recorded with the first batch
+            signalled = []  # (noted once for the run: setting handlers per migration cost ~5% of a big run)
+            restore_handlers = _noting_signals(signalled) if progress is not None else lambda: None
+            try:
+                with _ForeignKeysOff(conn):
+                    for index, batch in enumerate(batches):
+                        done += _transaction(conn, batch, fake=fake, on_step=progress, timeout=timeout,
+                                             accepted=accepted, backup=backup, planned=planned,
+                                             later=tuple(batches[index + 1:]), signalled=signalled)
+                        accepted, backup = (), None  # recorded with the first batch
+            finally:
+                restore_handlers()
     except _InterruptedWaiting:  # "nothing was changed" holds only if no transaction of the run committed
         if any(step.action in ("apply", "revert") for step in done[before:]):
             raise KeyboardInterrupt from None  # said as a run cut short: one that had committed stays
