@@ -5619,15 +5619,22 @@ def _unparsable(statements: list[str], probe: sqlite3.Connection) -> tuple[str, 
     return None
 
 
-@lru_cache(maxsize=4096)
-def _parse_failure(sql: str) -> tuple[str, str] | None:
-    """_unparsable of a down section, or of the statement an up section ends
-    in; each text is parsed once (apply plans twice when it makes the
-    database). In a database of its own, closed after:
-    one kept for the next call would be shared by threads and forked processes,
-    or left open for Python 3.13 to warn of (ResourceWarning)."""
-    with closing(sqlite3.connect(":memory:", isolation_level=None)) as probe:
-        return _unparsable(split_statements(sql), probe)
+_PARSED: dict[str, tuple[str, str] | None] = {}  # _parse_failures' answers (apply plans twice when it makes the database)
+
+
+def _parse_failures(texts) -> dict[str, tuple[str, str] | None]:
+    """{text: _unparsable of it} for down sections, or the statements up
+    sections end in; each text is parsed once in a process. In one database
+    for the call, closed after: one kept for the next call would be shared
+    by threads and forked processes, or left open for Python 3.13 to warn of
+    (ResourceWarning)."""
+    texts = set(texts)
+    if len(_PARSED) > 4096:
+        _PARSED.clear()
+    if any(text not in _PARSED for text in texts):
+        with closing(sqlite3.connect(":memory:", isolation_level=None)) as probe:
+            _PARSED.update({text: _unparsable(split_statements(text), probe) for text in texts if text not in _PARSED})
+    return {text: _PARSED[text] for text in texts}
 
 
 def _refuse_unrunnable(steps, *, fake: bool, up_only: bool = False, parse_downs: bool = True) -> None:
@@ -5636,13 +5643,22 @@ def _refuse_unrunnable(steps, *, fake: bool, up_only: bool = False, parse_downs:
     without a database: files applied by an earlier migrate.py may hold
     them), a mistyped section marker, and the down section of a migration to
     apply: it is recorded as it is now, for a revert that would refuse it
-    when it is needed; with `parse_downs`, also one SQLite cannot parse."""
+    when it is needed; with `parse_downs`, also one SQLite cannot parse, and
+    an up section that ends in one (cut short)."""
+    texts = []
+    for step in steps if parse_downs and not fake and not up_only else ():
+        if step.action == "apply" and step.migration and step.migration.down:
+            texts.append(step.migration.down)
+        if step.action == "apply" and step.statements and not step.statements[-1].rstrip().endswith(";"):
+            texts.append(step.statements[-1])  # (generated files end in ";": their up sections are not parsed)
+    parsed = _parse_failures(texts)
     for step in steps:
-        _refuse_unrunnable_step(step, fake=fake, up_only=up_only, parse_downs=parse_downs)
+        _refuse_unrunnable_step(step, fake=fake, up_only=up_only, parsed=parsed)
 
 
-def _refuse_unrunnable_step(step: PlannedStep, *, fake: bool, up_only: bool, parse_downs: bool) -> None:
-    """_refuse_unrunnable for one step."""
+def _refuse_unrunnable_step(step: PlannedStep, *, fake: bool, up_only: bool, parsed: dict) -> None:
+    """_refuse_unrunnable for one step; `parsed` is _parse_failures of its
+    texts (empty: none are parsed)."""
     whole = step.action == "apply" and step.migration and not up_only
     near_miss = _marker_near_miss(step.migration.text) if whole else None
     if near_miss:
@@ -5655,12 +5671,11 @@ def _refuse_unrunnable_step(step: PlannedStep, *, fake: bool, up_only: bool, par
                            "(does the marker cut a statement in two?): end the statement with `;`, or move the "
                            "marker below its end (a database that applied the file before then needs `apply "
                            "--allow-changed` once to accept the edit); nothing was changed")
-    if whole and not fake and parse_downs and step.statements and not step.statements[-1].rstrip().endswith(";") \
-            and (failure := _parse_failure(step.statements[-1])):  # (generated files end in ";": rarely parsed)
+    if whole and step.statements and (failure := parsed.get(step.statements[-1])):
         raise MigrateError(f"migration {step.name}: its up section ends in a statement SQLite cannot parse "
                            f"({failure[1]}): {_shorten(failure[0])}; was the file cut short? Finish the statement "
                            "or remove it; nothing was changed")
-    if down and not fake and parse_downs and (failure := _parse_failure(down)):
+    if down and (failure := parsed.get(down)):
         raise MigrateError(f"migration {step.name} (down section): SQLite cannot parse it ({failure[1]}): "
                            f"{_shorten(failure[0])}; fix the down section, or a revert would fail there; nothing "
                            "was changed")
@@ -7946,8 +7961,9 @@ def check(db=None, *, models: str | os.PathLike | None = "models.py", directory:
     problems += [f"{os.path.join(directory, name)}: a migration file `make` or `squash` was writing when it was "
                  "killed: delete it (a file that took its name is whole)" for name in
                  sorted(os.listdir(directory)) if _PARTIAL_NAME.fullmatch(name)]
+    parsed = _parse_failures(m.down for m in migrations if m.down)
     for migration in migrations:
-        if migration.down and (failure := _parse_failure(migration.down)):
+        if migration.down and (failure := parsed[migration.down]):
             statement, error = failure
             problems.append(f"migration file {migration.path}: its down section: SQLite cannot parse it ({error}): "
                             f"{_shorten(statement)}; fix it, or a revert would fail there")
