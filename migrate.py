@@ -6788,8 +6788,6 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
         # the temporary objects the caller's own connection had before: kept
         kept = _temp_objects(conn) if any(_MAY_MAKE_TEMP.search(s) for s in statements) else None
         dropped = {} if fake else _dropped_tables(steps)
-        if dropped:
-            _refuse_temp_views_of_dropped(conn, steps, dropped)
         # a DROP TABLE IF EXISTS may drop nothing: what was there, then (else every dropped table was)
         tables_before = _table_names(conn, dropped) if any(_MAY_DROP_IF_EXISTS.search(s) for s in statements) \
             and dropped else None
@@ -6889,7 +6887,7 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
                 doing = "reverting migration" if step.action == "revert" else "migration"
                 hints = (_null_hint(str(exc), reverting=step.action == "revert",
                                     generated=_generated_column(conn, str(exc), statement))
-                         + _adopt_hint(str(exc), step, first=create_table) + _dependent_hint(str(exc))
+                         + _adopt_hint(str(exc), step, first=create_table) + _dependent_hint(str(exc), conn)
                          + _reading_hint(str(exc)) + _added_column_hint(str(exc)) + _function_hint(str(exc))
                          + _duplicates_hint(str(exc), statement, reverting=step.action == "revert")
                          + _edited_down_hint(step)
@@ -6934,13 +6932,18 @@ def _function_hint(message: str) -> str:
             "has it: conn.create_function(...), then migrate.apply(conn))")
 
 
-def _dependent_hint(message: str) -> str:
+def _dependent_hint(message: str, conn) -> str:
     """A view or trigger the statement left naming what is gone: one made
-    outside the migrations is unknown to a rebuild, which cannot make it again."""
+    outside the migrations is unknown to a rebuild, which cannot make it
+    again; a TEMP one is the caller's connection's own."""
     found = _BROKEN_OBJECT.match(message)
     if not found:
         return ""
     kind, name = found.groups()
+    with suppress(Exception):  # (another engine's connection may have no temp schema to ask)
+        if conn.execute("SELECT 1 FROM temp.sqlite_master WHERE type = ? AND name = ?", (kind, name)).fetchall():
+            return (f" ({kind} {name} is a TEMP one of the connection apply runs on, and reads the table: drop it "
+                    "before apply and make it again after, or apply on a connection of its own)")
     return (f" (if {kind} {name} was made outside the migrations, as `check` would list it, drop it before this "
             f"migration, or make it in one, so that a rebuild makes it again)")
 
@@ -7166,21 +7169,6 @@ def _dropped_tables(steps: list[PlannedStep]) -> dict[str, str | None]:
         elif action == "drop":
             dropped[name] = renamed_from.get(name)
     return dropped
-
-
-def _refuse_temp_views_of_dropped(conn, steps: list[PlannedStep], dropped: dict) -> None:
-    """A TEMP view of the caller's connection that reads a table the steps
-    drop, also to rebuild it: SQLite fails the rebuild's rename there, or
-    the view when next read, and no migration can make it again."""
-    tables = sorted(set(dropped) | {old for old in dropped.values() if old})
-    for name, sql in conn.execute("SELECT name, sql FROM temp.sqlite_master WHERE type = 'view'").fetchall():
-        table = next((t for t in tables if _mentions(sql, t)), None)
-        if table is not None:
-            step = next((s for s in steps if table in _dropped_tables([s])), steps[0])
-            raise MigrateError(f"the connection apply runs on has a TEMP view, {name}, reading table {table}, which "
-                               f"migration {step.name} drops (a rebuild drops the table and makes it anew), so the "
-                               "view would fail: drop it before apply and make it again after, or apply on a "
-                               "connection of its own; nothing was changed")
 
 
 def _table_names(conn, among) -> set[str]:
