@@ -5649,8 +5649,8 @@ def _refuse_unrunnable(steps, *, fake: bool, up_only: bool = False, parse_downs:
     for step in steps if parse_downs and not fake and not up_only else ():
         if step.action == "apply" and step.migration and step.migration.down:
             texts.append(step.migration.down)
-        if step.action == "apply" and step.statements and not step.statements[-1].rstrip().endswith(";"):
-            texts.append(step.statements[-1])  # (generated files end in ";": their up sections are not parsed)
+        if step.action == "apply" and step.statements and not sqlite3.complete_statement(step.statements[-1]):
+            texts.append(step.statements[-1])  # (no `;`, or a trigger without END: generated files end whole)
     parsed = _parse_failures(texts)
     for step in steps:
         _refuse_unrunnable_step(step, fake=fake, up_only=up_only, parsed=parsed)

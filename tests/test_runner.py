@@ -639,7 +639,8 @@ class Failures(unittest.TestCase):
 
     def test_an_up_section_cut_short_is_refused_before_the_migrations_before_it_run(self):
         self.project.write_migration("0002_fine", "-- migrate:up\nCREATE TABLE fine (x);\n-- migrate:down\n")
-        for end in ("CREATE", "CREATE TABLE later (x", "INSERT INTO fine VALUES ('half"):
+        for end in ("CREATE", "CREATE TABLE later (x", "INSERT INTO fine VALUES ('half",
+                    "CREATE TRIGGER t AFTER INSERT ON fine BEGIN\n  INSERT INTO fine VALUES (1);\n"):  # (no END)
             with self.subTest(end=end):
                 self.project.write_migration("0003_cut", f"-- migrate:up\nCREATE TABLE cut (x);\n{end}")
                 message = self.assert_unchanged(self.project.apply)  # (0002_fine did not run either)
