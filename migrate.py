@@ -4927,19 +4927,24 @@ def _text_made_name(before: Schema, after: Schema, user: SchemaObject, words: se
     in double quotes where SQLite reads it as text before the change and as
     a column after it, as spelled: with that one "word" in brackets, which
     SQLite never reads as text, it fails before (no such column) and works
-    after."""
+    after. Only for an object that works before the change, and a word not
+    after a `.` (a qualified name is never text)."""
     def fails(schema: Schema, sql: str) -> bool:
         with _schema_copy(schema, {(user.type, _fold(user.name)): sql}) as copy:
             made = copy.execute("SELECT 1 FROM sqlite_master WHERE type = ? AND name = ? COLLATE NOCASE",
                                 (user.type, user.name)).fetchone()
             return made is None or bool(_object_failures(copy, [replace(user, sql=sql)]))
 
-    for token in _tokens(user.sql):
-        if token.kind == "ident" and token.text[:1] == '"' and _fold(_unquote(token.text)) in words \
-                and "]" not in token.text:
-            bracketed = f"{user.sql[:token.start]}[{_unquote(token.text)}]{user.sql[token.end:]}"
-            if fails(before, bracketed) and not fails(after, bracketed):
-                return _unquote(token.text)
+    tokens = list(_tokens(user.sql))
+    candidates = [token for previous, token in zip([None] + tokens, tokens) if token.kind == "ident"
+                  and token.text[:1] == '"' and _fold(_unquote(token.text)) in words and "]" not in token.text
+                  and (previous is None or previous.text != ".")]
+    if not candidates or fails(before, user.sql):
+        return None
+    for token in candidates:
+        bracketed = f"{user.sql[:token.start]}[{_unquote(token.text)}]{user.sql[token.end:]}"
+        if fails(before, bracketed) and not fails(after, bracketed):
+            return _unquote(token.text)
     return None
 
 
