@@ -3212,12 +3212,13 @@ def _squash_problem(migrations: list[Migration]) -> str | None:
     for squash in (m for m in migrations if m.replaces):
         beside = [here[name] for name in squash.replaces if name in here]
         if beside:
+            import shlex
             which = (f"{beside[0].name}, whose file is" if len(beside) == 1 else
                      f"{len(beside)} migrations ({beside[0].name} .. {beside[-1].name}) whose files are")
             folder = os.path.join(os.path.dirname(beside[0].path), REPLACED_FOLDER)
             return (f"migration {squash.name} replaces {which} still among the migrations (a squash cut short?): "
                     f"move {'it' if len(beside) == 1 else 'them'} into {folder}, where squash put the others "
-                    f"(mv {' '.join(m.path for m in beside)} {folder}/)")
+                    f"(mv {' '.join(shlex.quote(m.path) for m in beside)} {shlex.quote(folder + os.sep)})")
         for name in squash.replaces:
             if name in replaced_by:
                 return (f"migrations {replaced_by[name]} and {squash.name} both replace {name} (two branches each "
@@ -8334,6 +8335,33 @@ def _if_not_exists_warning(created: _Created, what_happened: str) -> str:
             "that, or write the steps into the squash by hand")
 
 
+@contextmanager
+def _uninterrupted():
+    """Hold Ctrl-C, SIGTERM and SIGHUP (those Python handles) until the
+    block ends, then let the first of them act. Signals reach only the main
+    thread; elsewhere nothing is held."""
+    import signal
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held, previous = [], {}
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None and callable(signal.getsignal(number)):
+            previous[number] = signal.signal(number, lambda signum, frame: held.append((signum, frame)))
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for signum, frame in held[:1]:
+            previous[signum](signum, frame)
+
+
+class _InterruptedWhenDone(KeyboardInterrupt):
+    """Ctrl-C held until the work it would have cut in two was done."""
+
+
 def squash(*, directory: str | os.PathLike = "migrations", upto: str | None = None, write: bool = True) -> MakeResult:
     """Replace migrations from the first up to `upto` (default: the latest)
     by one whose up section builds the same schema in one go, and whose down
@@ -8384,39 +8412,25 @@ def squash(*, directory: str | os.PathLike = "migrations", upto: str | None = No
                                "nothing was written")
     result = _make_result(last.number, slug, text, description, warnings, up, down)
     result = _written(directory, result) if write else result
-    with _uninterrupted():  # (a Ctrl-C between two moves would leave the squash beside files it replaces)
-        for migration in chosen if write else ():  # only once the squash is safely written
-            try:
-                os.makedirs(kept, exist_ok=True)
-                os.replace(migration.path, os.path.join(kept, migration.name + ".sql"))
-            except OSError as exc:
-                raise MigrateError(f"wrote {result.path} but cannot move {migration.path} to {kept} "
-                                   f"({exc.strerror}): move {', '.join(m.path for m in chosen)} there by "
-                                   "hand") from None
+    moved = False
+    try:
+        with _uninterrupted():  # (a Ctrl-C between two moves would leave the squash beside files it replaces)
+            for migration in chosen if write else ():  # only once the squash is safely written
+                try:
+                    os.makedirs(kept, exist_ok=True)
+                    os.replace(migration.path, os.path.join(kept, migration.name + ".sql"))
+                except OSError as exc:
+                    raise MigrateError(f"wrote {result.path} but cannot move {migration.path} to {kept} "
+                                       f"({exc.strerror}): move {', '.join(m.path for m in chosen)} there by "
+                                       "hand") from None
+            moved = True
+    except KeyboardInterrupt:  # held until then: the squash is done
+        if not moved:
+            raise
+        raise _InterruptedWhenDone(f"the squash was done first: {result.path} written, the files it replaces "
+                                   f"moved into {kept}") from None
     return result
 
-
-@contextmanager
-def _uninterrupted():
-    """Hold Ctrl-C, SIGTERM and SIGHUP (those Python handles) until the
-    block ends, then let the first of them act. Signals reach only the main
-    thread; elsewhere nothing is held."""
-    import signal
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    held, previous = [], {}
-    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-        number = getattr(signal, name, None)
-        if number is not None and callable(signal.getsignal(number)):
-            previous[number] = signal.signal(number, lambda signum, frame: held.append((signum, frame)))
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-        for signum, frame in held[:1]:
-            previous[signum](signum, frame)
 
 
 def _same_file(path: str, migration: Migration) -> bool:
@@ -9653,6 +9667,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except _InterruptedWaiting:
         _to_stderr("\ninterrupted while waiting for another process's write lock; nothing was changed")
+        return 130
+    except _InterruptedWhenDone as exc:
+        _to_stderr(f"\ninterrupted; {exc}")
         return 130
     except KeyboardInterrupt:
         _to_stderr("\ninterrupted" + (_RUN_CUT_SHORT if changing else ""))

@@ -1,4 +1,6 @@
 """Squash: many migrations become one; databases that applied them keep working."""
+import contextlib
+import io
 import os
 import shutil
 import signal
@@ -206,11 +208,18 @@ class Squash(unittest.TestCase):
                 os.kill(os.getpid(), signal.SIGINT)
             moved.append(os.path.basename(source))
             return real_replace(source, target)
-        with mock.patch("os.replace", replace), self.assertRaises(KeyboardInterrupt):
+        with mock.patch("os.replace", replace), self.assertRaisesRegex(KeyboardInterrupt, "^the squash was done "
+                                                                        "first: .*0004_squashed_0001_0004.sql written"):
             migrate.squash(directory=project.directory)
         self.assertEqual(len(moved), 4, "all four files moved before the Ctrl-C acts")
         self.assertEqual(sorted(os.listdir(project.directory)), ["0004_squashed_0001_0004.sql", "replaced"])
         self.assertEqual(project.cli("status").returncode, 0)
+        stderr = io.StringIO()  # the command line says so, as Ctrl-C's exit status
+        with mock.patch("os.replace", replace), contextlib.redirect_stderr(stderr):
+            moved.clear()
+            project.write_migration("0005_more", "-- migrate:up\nCREATE TABLE more (x);\n")
+            self.assertEqual(migrate.main(["squash", "--dir", project.directory]), 130)
+        self.assertIn("interrupted; the squash was done first: ", stderr.getvalue())
 
     def test_databases_that_applied_the_originals_keep_working(self):
         project = self.build()
