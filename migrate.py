@@ -6497,7 +6497,8 @@ def _foreign_key_violations(conn, touched: dict | None = None) -> Counter:
     shrunk = {name: removes for name, removes in touched.items() if removes}
     if shrunk:
         children, names = with_references, sorted(shrunk)
-        if not any(set(name) & set("\"'`]") for name in names):  # then a child's SQL names it as it is
+        # then a child's SQL names it as it is (and a few: SQLite's expression depth stops at 1,000 ORs)
+        if len(names) <= 100 and not any(set(name) & set("\"'`]") for name in names):
             # (SQLite's lower() on both sides: it folds A-Z only, as LIKE did)
             children += " AND (" + " OR ".join(["instr(lower(sql), lower(?))"] * len(names)) + ")"
             names = names + names
@@ -6513,7 +6514,9 @@ def _foreign_key_violations(conn, touched: dict | None = None) -> Counter:
 
 
 def _subject(steps: list[PlannedStep]) -> str:
-    return f"migration {', '.join(s.name for s in steps)}" if steps else "accepting the edited files"
+    more = f" and {len(steps) - 3} more" if len(steps) > 4 else ""  # (an --atomic run of many: one line still)
+    named = steps[:3] if more else steps
+    return f"migration {', '.join(s.name for s in named)}{more}" if steps else "accepting the edited files"
 
 
 def _checked_violations(conn, steps, touched: dict | None = None) -> Counter:

@@ -224,6 +224,20 @@ class Failures(unittest.TestCase):
         self.assertEqual(table_dump(project.db), rows, "rows changed")
         return str(caught.exception)
 
+    def test_an_atomic_run_of_over_a_thousand_migrations_reverts_and_names_few_of_them_when_it_fails(self):
+        project = Project(self)
+        for number in range(1, 1002):  # (the foreign key check once asked SQLite 1,001 ORs: too deep)
+            project.write_migration(f"{number:04d}_t{number}", f"-- migrate:up\nCREATE TABLE t{number} (x);\n"
+                                    f"-- migrate:down\nDROP TABLE t{number};\n")
+        self.assertEqual(len(project.apply(atomic=True)), 1001)
+        self.assertEqual(len(project.apply(target="zero", atomic=True)), 1001)
+        project.write_migration("1001_t1001", "-- migrate:up\nCREATE TABLE c (p REFERENCES t1 (rowid));\n"
+                                "INSERT INTO c VALUES (5);\n")  # a row that references nothing: all refused
+        with self.assertRaises(migrate.MigrateError) as caught:
+            project.apply(atomic=True)
+        self.assertIn("migration 0001_t1, 0002_t2, 0003_t3 and 998 more ", str(caught.exception))
+        self.assertEqual(normalised_schema(project.db), [])
+
     def test_a_failure_after_committed_migrations_names_those_that_stay(self):
         self.project.write_migration("0002_fine", "-- migrate:up\nCREATE TABLE fine (x);\n-- migrate:down\n")
         self.project.write_migration("0003_broken", "-- migrate:up\nCREATE TABLE fine (x);\n")
