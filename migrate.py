@@ -7704,8 +7704,8 @@ def _migrate(db, directory: str, *, target: str | None, reverting: bool, fake: b
             finally:
                 if snapshot and conn.in_transaction:
                     conn.execute("ROLLBACK")  # (it only read)
-        if not ((steps or accepted) and conn is not None and not database.created):  # nothing to change or copy
-            backup = None
+        if not ((steps or accepted) and conn is not None and not database.created) or db == ":memory:":
+            backup = None  # nothing to change, or nothing to copy (a new in-memory database is empty)
         if backup is not None:
             _refuse_backup_of_cluster(conn)
             exclusive = conn.execute("PRAGMA locking_mode").fetchone()[0].lower() == "exclusive"
@@ -9227,6 +9227,7 @@ class _RunReport:
         if self.header and self.args.backup is not None:  # the path was checked new: it exists if this run made it
             backup, shown = self.args.backup, _shown(self.args.db)
             self.header.insert(-1, f"  Backed up {shown} to {backup}" if os.path.exists(backup)
+                               else "  No backup: :memory: is a new database, empty" if self.args.db == ":memory:"
                                else f"  No backup: {shown} does not exist yet" if self.database_was_new
                                else "  No backup: nothing to run")
         for line in self.header:

@@ -679,6 +679,8 @@ class Commands(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(self.project.root, "idle.sqlite3")))
         memory = os.path.join(self.project.root, "memory.sqlite3")  # a new in-memory database: empty
         self.assertFalse(migrate.backup(":memory:", memory))
+        self.assertIn("No backup: :memory: is a new database, empty", self.run_ok("apply", "--db", ":memory:",
+                                                                              "--backup", memory))
         self.assertFalse(os.path.exists(memory))
 
     def test_a_run_with_nothing_to_do_creates_no_database(self):
