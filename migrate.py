@@ -5251,6 +5251,19 @@ def _locks_as_errors():
         raise MigrateError(f"cannot read the database: {exc}{_lock_hint(exc)}; nothing was changed") from None
 
 
+def _refuse_converted_text(conn: sqlite3.Connection) -> None:
+    """A connection made with detect_types=PARSE_DECLTYPES, where the
+    application registered a converter for TEXT (or INT): every name read
+    from sqlite_master and the migrations table would come back converted.
+    Asked of a row of sqlite_master, as it is read and as an expression,
+    which SQLite gives no declared type (none there: nothing to convert yet)."""
+    row = conn.execute("SELECT name, name || '', rootpage, rootpage + 0 FROM sqlite_master LIMIT 1").fetchone()
+    if row is not None and (row[0], type(row[0]), row[2], type(row[2])) != (row[1], str, row[3], int):
+        raise MigrateError("the connection converts the text SQLite gives it (detect_types with a converter "
+                           "registered for TEXT or INT), so migrate.py would read its own table and the schema "
+                           "wrong: pass a connection made without detect_types, or a path; nothing was changed")
+
+
 class _Database:
     """A connection we opened (and close), or the caller's (left as found)."""
 
@@ -5302,6 +5315,8 @@ class _Database:
                     self.patience = _busy_timeout(db, timeout * 1000)  # restored in close
                 if writes:
                     self._refuse_unsafe_journal()
+                if isinstance(db, sqlite3.Connection) and {"TEXT", "INT"} & set(sqlite3.converters):
+                    _refuse_converted_text(db)
         except BaseException:
             self.close()
             raise

@@ -1883,6 +1883,22 @@ class Connections(unittest.TestCase):
         self.assertEqual(len(migrate.apply(conn, directory=project.directory)), 1)  # the other view: no matter
         self.assertEqual(conn.execute("SELECT count(*) FROM named").fetchall(), [(0,)])
 
+    def test_a_connection_that_converts_text_is_refused_rather_than_read_wrong(self):
+        project, _ = self.polls_and_a_connection()
+        project.apply()
+        sqlite3.register_converter("TEXT", lambda raw: raw)  # the application's, for every TEXT column: bytes
+        self.addCleanup(sqlite3.converters.pop, "TEXT")
+        converting = sqlite3.connect(project.db, detect_types=sqlite3.PARSE_DECLTYPES)
+        self.addCleanup(converting.close)
+        for call in (migrate.status, migrate.revert, migrate.apply):
+            with self.subTest(call=call.__name__):
+                with self.assertRaisesRegex(migrate.MigrateError, r"^the connection converts the text SQLite gives "
+                                            r"it \(detect_types with a converter registered for TEXT or INT\)"):
+                    call(converting, directory=project.directory)
+        plain = sqlite3.connect(project.db)  # the same converter, a connection without detect_types: no matter
+        self.addCleanup(plain.close)
+        self.assertEqual([s.applied for s in migrate.status(plain, directory=project.directory)], [True])
+
     def test_library_arguments_of_the_wrong_kind_are_migrate_errors_and_numbers_may_be_ints(self):
         project = Project(self)
         project.models(POLLS)
