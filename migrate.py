@@ -2829,12 +2829,18 @@ def _lost_clauses(before: Schema, after: Schema, renamed: dict) -> list[str]:
             if kept is not None:
                 lost |= _clauses(_tokenize(column.definition)[1:]) - _clauses(_tokenize(kept.definition)[1:])
         lost |= _clauses(_tokenize(_constraints_text(table))) - _clauses(_tokenize(_constraints_text(new)))
-        if checks := [check for check in table.checks if check not in new.checks]:  # (read from its CREATE TABLE)
-            lost.add(f"{len(checks)} table CHECK constraint{'s' * (len(checks) > 1)}")
         if lost:
             warnings.append(f"rebuilds {table.name} without its {', '.join(sorted(lost))} (written by hand in an "
                             "earlier migration; models cannot express it): add it back to this migration's "
                             "CREATE TABLE")
+        if checks := [check for check in table.checks if check not in new.checks]:  # (read from its CREATE TABLE)
+            # (a diff sees them, so one written back by hand would be dropped by the next make: a column's CHECK,
+            # which may read every column of the table, is what a model writes)
+            warnings.append(f"rebuilds {table.name} without its {len(checks)} table CHECK constraint"
+                            f"{'s' * (len(checks) > 1)} (written by hand in an earlier migration, or by Django's "
+                            "CheckConstraint; models cannot express it): to keep "
+                            f"{'them, give each' if len(checks) > 1 else 'it, give it'} to a field of the model as "
+                            f"its \"check\" ({checks[0]}), which SQLite enforces alike")
     return warnings
 
 
