@@ -2708,7 +2708,8 @@ def warnings_for(operations: list) -> list[str]:
     for operation in operations:
         if isinstance(operation, DropTable):
             warnings.append(f"drops table {operation.name} and all its rows (no model describes it: if your own "
-                            "SQL made it, declare a model with __managed__ = False to keep it)")
+                            "SQL or another tool made it, Django or Alembic say, declare a model with __managed__ = "
+                            "False to keep it)")
         elif isinstance(operation, AlterTable):
             warnings += _column_warnings(operation.before, operation.after)
             warnings += _new_rowid_warnings(operation.before, operation.after)
@@ -7465,14 +7466,23 @@ def _applied_as_listed(conn, migrations: dict) -> dict:
     return applied
 
 
+def _warned(text: str) -> list[str]:
+    """The `-- WARNING:` lines of a file's text, as said."""
+    return [line.strip()[len("-- WARNING:"):].strip() for line in text.splitlines()
+            if line.strip().startswith("-- WARNING:")]
+
+
 def _revert_notes(down: str, migration: Migration | None) -> tuple[str, ...]:
     """What reverting loses, as the file says it: the `-- WARNING:` lines of
     the down SQL, and the header's about what reverting keeps."""
-    def warned(text: str) -> list[str]:
-        return [line.strip()[len("-- WARNING:"):].strip() for line in text.splitlines()
-                if line.strip().startswith("-- WARNING:")]
     header = migration.text.split("-- migrate:up", 1)[0] if migration else ""  # (advice for make left out)
-    return tuple(dict.fromkeys(warned(down) + [w for w in warned(header) if w.startswith("reverting keeps ")]))
+    return tuple(dict.fromkeys(_warned(down) + [w for w in _warned(header) if w.startswith("reverting keeps ")]))
+
+
+def _apply_notes(up: str) -> tuple[str, ...]:
+    """What applying loses, as the file says it: the up section's warnings of
+    a table or column dropped with its data (the rest was advice for make)."""
+    return tuple(dict.fromkeys(w for w in _warned(up) if w.startswith("drops ")))
 
 
 def _another_folders_file(migration: Migration, record: _Record) -> str | None:
@@ -7575,7 +7585,8 @@ def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed,
         for original in adopt.get(name, ()):  # the database applied only some of what the squash replaces
             steps.append(PlannedStep("apply", original.name, tuple(split_statements(original.up)), original))
         statements = () if name in adopt else tuple(split_statements(migration.up))
-        steps.append(PlannedStep("apply", name, statements, migration, adopt=name in adopt))
+        steps.append(PlannedStep("apply", name, statements, migration, adopt=name in adopt,
+                                 warnings=() if name in adopt else _apply_notes(migration.up)))
     return steps
 
 

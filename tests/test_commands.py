@@ -89,6 +89,9 @@ class Commands(unittest.TestCase):
             "migration with --rename question.question_text=text instead (this one loses its data)"])
         written = [name for name in self.project.files() if name.startswith("0002_")]
         self.assertNotIn("--rename", self.project.read(written[0]))  # a hint for now, not for the file
+        result = self.project.cli("apply", "-q")  # apply says it too, as it drops it (not the advice for make)
+        self.assertEqual((result.returncode, result.stderr), (0, "    WARNING: drops column question.question_text "
+                                                                 "and its data\n"))
 
     def test_revert_says_what_the_down_section_warns_of(self):
         self.project.models(POLLS.replace("question_text: str", "question_text: str\n    votes: int = 0"))
