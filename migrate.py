@@ -5652,17 +5652,19 @@ _PARSED: dict[str, tuple[str, str] | None] = {}  # _parse_failures' answers (app
 
 def _parse_failures(texts) -> dict[str, tuple[str, str] | None]:
     """{text: _unparsable of it} for down sections, or the statements up
-    sections end in; each text is parsed once in a process. In one database
-    for the call, closed after: one kept for the next call would be shared
-    by threads and forked processes, or left open for Python 3.13 to warn of
-    (ResourceWarning)."""
-    texts = set(texts)
-    if len(_PARSED) > 4096:
-        _PARSED.clear()
-    if any(text not in _PARSED for text in texts):
+    sections end in; each text is parsed once in a process (threads may
+    parse one twice). In one database for the call, closed after: one kept
+    for the next call would be shared by threads and forked processes, or
+    left open for Python 3.13 to warn of (ResourceWarning)."""
+    known = {text: _PARSED.get(text, ...) for text in set(texts)}  # (read once each: another thread may clear it)
+    missing = [text for text, answer in known.items() if answer is ...]
+    if missing:
         with closing(sqlite3.connect(":memory:", isolation_level=None)) as probe:
-            _PARSED.update({text: _unparsable(split_statements(text), probe) for text in texts if text not in _PARSED})
-    return {text: _PARSED[text] for text in texts}
+            known.update({text: _unparsable(split_statements(text), probe) for text in missing})
+        if len(_PARSED) > 4096:
+            _PARSED.clear()
+        _PARSED.update({text: known[text] for text in missing})
+    return known
 
 
 def _refuse_unrunnable(steps, *, fake: bool, up_only: bool = False, parse_downs: bool = True) -> None:
@@ -6536,9 +6538,12 @@ def _foreign_key_violations(conn, touched: dict | None = None) -> Counter:
 
 
 def _subject(steps: list[PlannedStep]) -> str:
-    more = f" and {len(steps) - 3} more" if len(steps) > 4 else ""  # (an --atomic run of many: one line still)
-    named = steps[:3] if more else steps
-    return f"migration {', '.join(s.name for s in named)}{more}" if steps else "accepting the edited files"
+    return f"migration {_first_names([s.name for s in steps])}" if steps else "accepting the edited files"
+
+
+def _first_names(names: list[str]) -> str:
+    """Names for a message: three, and how many more (an --atomic run of many: one line still)."""
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
 def _checked_violations(conn, steps, touched: dict | None = None) -> Counter:
@@ -6908,13 +6913,14 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
         conn.set_progress_handler(handler, 100000)
     try:
         for statement in statements:
+            noted = len(signalled)  # (one noted before, and taken in hand by the application, is not this one's)
             try:
                 conn.execute(statement)
             except _errors(conn) as exc:
                 if raised:
                     raise raised[0] from None
-                if signalled and str(exc) == "interrupted":  # Ctrl-C: raised as handler() began, which
-                    raise signalled[0] from None               # sqlite3 swallows, ending the statement
+                if len(signalled) > noted and str(exc) == "interrupted":  # Ctrl-C: raised as handler() began,
+                    raise signalled[noted] from None  # which sqlite3 swallows, ending the statement
                 doing = "reverting migration" if step.action == "revert" else "migration"
                 hints = (_null_hint(str(exc), reverting=step.action == "revert",
                                     generated=_generated_column(conn, str(exc), statement))
@@ -6972,7 +6978,8 @@ def _dependent_hint(message: str, conn) -> str:
         return ""
     kind, name = found.groups()
     with suppress(Exception):  # (another engine's connection may have no temp schema to ask)
-        if conn.execute("SELECT 1 FROM temp.sqlite_master WHERE type = ? AND name = ?", (kind, name)).fetchall():
+        if conn.execute("SELECT 1 FROM temp.sqlite_master WHERE type = ? AND name = ? AND NOT EXISTS (SELECT 1 "
+                        "FROM main.sqlite_master WHERE type = ? AND name = ?)", (kind, name) * 2).fetchall():
             return (f" ({kind} {name} is a TEMP one of the connection apply runs on, and reads the table: drop it "
                     "before apply and make it again after, or apply on a connection of its own)")
     return (f" (if {kind} {name} was made outside the migrations, as `check` would list it, drop it before this "
@@ -7163,7 +7170,7 @@ def _violation_error(steps: list[PlannedStep], rows: Counter) -> MigrateError:
     shown = ", ".join(f"{t} rowid {r} -> {p}" if r is not None else f"{t} (a WITHOUT ROWID row) -> {p}"
                       for t, r, p in listed[:5])
     more = f" and {len(listed) - 5} more" if len(listed) > 5 else ""
-    names = ", ".join(s.name for s in steps)
+    names = _first_names([s.name for s in steps])
     renamed = _renamed_away(steps, {_fold(parent) for _, _, parent in listed})
     why = (f"SQLite pointed their foreign keys at {renamed[1]} as {renamed[0]} was renamed to it, and the migration "
            f"dropped it: make the new table under another name and rename that onto {renamed[0]}, as the generated "
@@ -7282,8 +7289,8 @@ def _refuse_dangling_references(conn, steps: list[PlannedStep], dropped: dict, t
            f"rebuild {them} without the foreign key, in the same migration (if {parent} was renamed from another "
            "table, its children followed the rename: make the new table under another name and rename that onto "
            "the old one instead)")
-    raise MigrateError(f"migration {', '.join(s.name for s in steps)} leaves the foreign keys of {children} naming "
-                       f"table {parent}, which it dropped{why}; it was rolled back, the database is as it was")
+    raise MigrateError(f"migration {_first_names([s.name for s in steps])} leaves the foreign keys of {children} "
+                       f"naming table {parent}, which it dropped{why}; it was rolled back, the database is as it was")
 
 
 def _now() -> str:
@@ -7792,7 +7799,7 @@ def _run_batches(conn, batches: list[list[PlannedStep]], done: list[Step], *, fa
         committed = [step for step in done[before:] if step.action in ("apply", "revert")]
         if committed and exc.args and not isinstance(exc, _HistoryChanged):
             names = [step.name for step in committed]
-            listed = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            listed = _first_names(names)
             did = "reverted" if committed[-1].action == "revert" else "applied"
             exc.args = (f"{exc.args[0]} ({listed}, which this run {did} before it, "
                         f"stay{'s' if len(names) == 1 else ''} {did})",) + exc.args[1:]

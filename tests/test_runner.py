@@ -651,6 +651,26 @@ class Failures(unittest.TestCase):
                                      "EXPLAIN SELECT 1;\n")  # (names it does not know yet are no parse error)
         self.assertEqual([s.name for s in self.project.apply()], ["0002_fine"])
 
+    def test_threads_parsing_down_sections_at_once_get_every_answer(self):
+        # the answers are kept for the process, and forgotten past 4,096: one thread may forget them as another reads
+        failures = []
+
+        def parse(offset):
+            try:
+                for start in range(0, 3000, 500):
+                    texts = [f"DROP TABLE t{offset}_{n};" for n in range(start, start + 500)] + ["DROPP TABLE x;"]
+                    answers = migrate._parse_failures(texts)
+                    if answers["DROPP TABLE x;"] is None or any(answers[text] for text in texts[:-1]):
+                        failures.append(f"wrong answers in thread {offset}")
+            except Exception as exc:  # (a KeyError escaped once)
+                failures.append(repr(exc))
+        threads = [threading.Thread(target=parse, args=(offset,)) for offset in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.assertEqual(failures, [])
+
     def test_an_up_section_cut_short_is_refused_before_the_migrations_before_it_run(self):
         self.project.write_migration("0002_fine", "-- migrate:up\nCREATE TABLE fine (x);\n-- migrate:down\n")
         for end in ("CREATE", "CREATE TABLE later (x", "INSERT INTO fine VALUES ('half",
@@ -1882,6 +1902,13 @@ class Connections(unittest.TestCase):
         conn.execute("DROP VIEW temp.texts")
         self.assertEqual(len(migrate.apply(conn, directory=project.directory)), 1)  # the other view: no matter
         self.assertEqual(conn.execute("SELECT count(*) FROM named").fetchall(), [(0,)])
+        project.write_migration("0003_v", "-- migrate:up\nCREATE VIEW v AS SELECT votes FROM choice;\n")
+        project.write_migration("0004_drop", "-- migrate:up\nALTER TABLE choice DROP COLUMN votes;\n")
+        migrate.apply(conn, directory=project.directory, target="0003")
+        conn.execute("CREATE TEMP VIEW v AS SELECT 1")  # named as the migrations' own view that breaks: not it
+        with self.assertRaises(migrate.MigrateError) as caught:
+            migrate.apply(conn, directory=project.directory)
+        self.assertIn("if view v was made outside the migrations", str(caught.exception))
 
     def test_a_connection_that_converts_text_is_refused_rather_than_read_wrong(self):
         project, _ = self.polls_and_a_connection()
@@ -2005,6 +2032,31 @@ class Connections(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "stop here"):
             migrate.apply(project.db, directory=project.directory, progress=after_commit)
         self.assertEqual([s.applied for s in project.status()], [True, False])  # committed; the next not begun
+
+    def test_a_ctrl_c_the_application_took_in_hand_is_not_blamed_for_a_later_interrupted_statement(self):
+        project = Project(self)
+        rows = "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < {}) SELECT i FROM c;"
+        project.write_migration("0001_big", f"-- migrate:up\nCREATE TABLE big (x);\nINSERT INTO big "
+                                f"{rows.format(3000000)}\n")  # (over 0.5 s: the callback hears of it)
+        project.write_migration("0002_huge", f"-- migrate:up\nCREATE TABLE huge (x);\nINSERT INTO huge "
+                                f"{rows.format(10 ** 9)}\n")
+        conn = sqlite3.connect(project.db)
+        self.addCleanup(conn.close)
+        seen = []
+
+        def progress(action, name, seconds):
+            if isinstance(seconds, float) and name == "0001_big" and not seen:
+                seen.append("Ctrl-C")
+                try:
+                    os.kill(os.getpid(), signal.SIGINT)
+                    time.sleep(0.05)  # (the handler runs here)
+                except KeyboardInterrupt:
+                    seen.append("taken in hand")  # an application's "press again to stop"
+            elif isinstance(seconds, float) and name == "0002_huge":
+                conn.interrupt()  # a watchdog's statement timeout: the statement fails
+        with self.assertRaisesRegex(migrate.MigrateError, "^migration 0002_huge failed: interrupted in statement"):
+            migrate.apply(conn, directory=project.directory, progress=progress)
+        self.assertEqual([s.applied for s in project.status()], [True, False])
 
     def test_a_progress_callback_that_ends_the_runs_transaction_stops_the_run_before_the_next_statement(self):
         project = Project(self)
