@@ -8462,11 +8462,13 @@ def squash(*, directory: str | os.PathLike = "migrations", upto: str | None = No
                     os.makedirs(kept, exist_ok=True)
                     os.replace(migration.path, os.path.join(kept, migration.name + ".sql"))
                 except OSError as exc:
+                    left = [m.path for m in chosen if os.path.exists(m.path)]
                     raise MigrateError(f"wrote {result.path} but cannot move {migration.path} to {kept} "
-                                       f"({exc.strerror}): move {', '.join(m.path for m in chosen)} there by "
-                                       "hand") from None
+                                       f"({exc.strerror}): move {', '.join(left)} there by hand") from None
             moved = True
-    except KeyboardInterrupt:  # held until then: the squash is done
+    except KeyboardInterrupt as exc:  # held until then: the squash is done, or a move failed
+        if not moved and isinstance(exc.__context__, MigrateError):
+            raise exc.__context__ from None  # (what to move by hand matters more: the run stops either way)
         if not moved:
             raise
         raise _InterruptedWhenDone(f"the squash was done first: {result.path} written, the files it replaces "

@@ -2,6 +2,7 @@
 import contextlib
 import io
 import os
+import re
 import shutil
 import signal
 import unittest
@@ -220,6 +221,26 @@ class Squash(unittest.TestCase):
             project.write_migration("0005_more", "-- migrate:up\nCREATE TABLE more (x);\n")
             self.assertEqual(migrate.main(["squash", "--dir", project.directory]), 130)
         self.assertIn("interrupted; the squash was done first: ", stderr.getvalue())
+
+    def test_a_move_that_fails_says_which_files_to_move_by_hand_also_after_a_ctrl_c(self):
+        project = self.build()
+        real_replace = os.replace
+
+        def replace(source, target):  # Ctrl-C as the first file is moved, and the second cannot be
+            if source.endswith("0001_initial.sql"):
+                os.kill(os.getpid(), signal.SIGINT)
+            if os.path.basename(source).startswith("0002_"):
+                raise PermissionError(13, "Permission denied")
+            return real_replace(source, target)
+        with mock.patch("os.replace", replace), self.assertRaises(migrate.MigrateError) as caught:
+            migrate.squash(directory=project.directory)
+        left = sorted(name for name in os.listdir(project.directory) if name.endswith(".sql") and "squash" not in name)
+        self.assertEqual(left, [name for name in project.files() if not name.startswith(("0001_", "0004_squ"))
+                                and name.endswith(".sql")])
+        self.assertRegex(str(caught.exception), r"^wrote .*0004_squashed_0001_0004.sql but cannot move .*0002_\w+"
+                         r"\.sql to .*replaced \(Permission denied\): move "
+                         + ", ".join(re.escape(os.path.join(project.directory, name)) for name in left)
+                         + " there by hand$")
 
     def test_databases_that_applied_the_originals_keep_working(self):
         project = self.build()
