@@ -1128,6 +1128,8 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
             if isinstance(inner, type) and issubclass(inner, enum.Enum) and _affinity(sql_type) != "REAL":
                 _refuse_huge_members(inner, where)
         default = f.default if f.default is not dataclasses.MISSING else _NO_DEFAULT
+        if default is None and (inner is object or repr(inner) == "typing.Any"):  # (None is one of those values)
+            nullable = True
         assigned_key = inner is int and (f.name == "id" or metadata.get("primary_key"))  # None: SQLite assigns it
         if default is None and not nullable and not assigned_key and "default_sql" not in metadata \
                 and "generated" not in metadata:  # (its default is for Python alone)

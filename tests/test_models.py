@@ -853,9 +853,12 @@ class ForeignKeys(ModelCase):
         table = self.table("import typing\n@dataclass\nclass Meta:\n"
                            "    value: object = field(metadata={'sql_type': ''})\n"
                            "    other: Optional[typing.Any] = field(default=None, metadata={'sql_type': ''})\n"
+                           "    loose: typing.Any = field(default=None, metadata={'sql_type': ''})\n"  # None is Any too
+                           "    anything: object = field(default=None, metadata={'sql_type': ''})\n"
                            "    id: Optional[int] = None\n", "meta")  # as an existing CREATE TABLE meta (value, other)
         self.assertEqual([(c.name, c.type, c.notnull) for c in table.columns],
-                         [("value", "", True), ("other", "", False), ("id", "INTEGER", True)])
+                         [("value", "", True), ("other", "", False), ("loose", "", False), ("anything", "", False),
+                          ("id", "INTEGER", True)])
         child = self.table("@dataclass\nclass Meta:\n    id: int\n@dataclass\nclass Note:\n"
                            "    meta: Meta = field(metadata={'sql_type': ''})\n    id: Optional[int] = None\n", "note")
         self.assertEqual(child.column("meta_id").type, "")  # a foreign key too, as `meta_id REFERENCES meta (id)`
