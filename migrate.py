@@ -4489,7 +4489,8 @@ def _cannot(operation, failure: str) -> str:
     lines = operation.describe()
     missing = re.search(r"no such column: (?:\S+\.)?(\S+)", failure)
     named = [line for line in lines if missing and _fold(line).endswith(_fold(f".{missing.group(1)}"))]
-    return f"cannot {(named or lines)[0][2:].lower()}"
+    doing = (named or lines)[0][2:]  # ("- Drop column T.b": the verb in lower case, the names as written)
+    return f"cannot {doing[:1].lower()}{doing[1:]}"
 
 
 def _execute_operations(scratch: sqlite3.Connection, operations: list, *, down: bool = False) -> list[tuple]:

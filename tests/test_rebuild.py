@@ -655,6 +655,11 @@ class RebuildKeepsEverything(unittest.TestCase):
                                             rf"such column: {column}; SQLite checks that only then\); change or drop"):
                     project.make()  # (a new default for a: a rebuild, not ALTER TABLE DROP COLUMN)
                 self.assertEqual(len(project.files()), 2, "nothing was written")
+        mixed = models.replace("class T:", "class T:\n    __tablename__ = 'Things'").replace("    b:", "    FullName:")
+        project = with_hand_written(self, mixed, "CREATE VIEW v AS SELECT FullName FROM Things;")
+        project.models(mixed.replace("a: int = 0", "a: int = 5").replace("    FullName: Optional[int] = None\n", ""))
+        with self.assertRaisesRegex(migrate.MigrateError, r"^cannot drop column Things\.FullName: view v"):
+            project.make()  # (the names as the models write them)
 
     def test_a_trigger_that_writes_a_dropped_column_of_another_table_is_refused(self):
         models = ("@dataclass\nclass Item:\n    a: int = 0\n    b: Optional[int] = None\n    id: Optional[int] = None\n"
