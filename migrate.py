@@ -1619,11 +1619,16 @@ def _check_parent_keys(scratch: sqlite3.Connection, table: ModelTable) -> None:
         scratch.execute(f"PRAGMA foreign_key_check({quote(table.name)})").fetchall()
     except sqlite3.Error as exc:  # "foreign key mismatch - "child" referencing "parent""
         references = scratch.execute(f"PRAGMA foreign_key_list({quote(table.name)})").fetchall()
-        keys = [f"{source} -> {parent}({to or 'its primary key'})"  # (SQLite doubles a '"' in the name it shows)
-                for _, _, parent, source, to, *_ in references if quote(parent) in str(exc)]
+        failing = [(parent, source, to) for _, _, parent, source, to, *_ in references
+                   if quote(parent) in str(exc)]  # (SQLite doubles a '"' in the name it shows)
+        keys = [f"{source} -> {parent}({to or 'its primary key'})" for parent, source, to in failing]
+        keyless = next(((parent, to) for parent, _, to in failing if to and not any(
+            row[5] for row in scratch.execute(f"PRAGMA table_info({quote(parent)})"))), None)
+        fix = (f"{keyless[0]} has no primary key: mark its field {keyless[1]} \"primary_key\": True (only a field "
+               "named id, in lower case, is one without saying), or mark it unique" if keyless else
+               "reference those, or mark the target field unique")
         raise MigrateError(f"model {table.model}: field {', '.join(keys)} must point at the primary key or "
-                           f"at UNIQUE columns of its table ({exc}): reference those, or mark the target "
-                           "field unique") from None
+                           f"at UNIQUE columns of its table ({exc}): {fix}") from None
 
 
 def _scratch_database() -> sqlite3.Connection:

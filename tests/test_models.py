@@ -1048,6 +1048,12 @@ class ForeignKeys(ModelCase):
                 parent: str = field(metadata={"references": 'my "odd" table(order)'})
         """  # SQLite doubles the '"' in the name it shows: the field is still named
         self.error(odd, 'model Kid: field parent -> my "odd" table(order) must point at the primary key')
+        keyless = ("@dataclass\nclass Customer:\n    Id: Optional[int] = None\n@dataclass\nclass Purchase:\n"
+                   "    customer_id: int = field(metadata={'references': 'customer(Id)'})\n"
+                   "    id: Optional[int] = None\n")
+        self.error(keyless, "model Purchase: field customer_id -> customer(Id) must point at", "customer has no "
+                   "primary key: mark its field Id \"primary_key\": True (only a field named id, in lower case, is one "
+                   "without saying), or mark it unique")
 
 
 class LoadingModels(unittest.TestCase):
