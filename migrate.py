@@ -1128,7 +1128,8 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
             if isinstance(inner, type) and issubclass(inner, enum.Enum) and _affinity(sql_type) != "REAL":
                 _refuse_huge_members(inner, where)
         default = f.default if f.default is not dataclasses.MISSING else _NO_DEFAULT
-        if default is None and (inner is object or repr(inner) == "typing.Any"):  # (None is one of those values)
+        if default is None and (inner is object or repr(inner) == "typing.Any") and not {
+                "default_sql", "generated", "primary_key"} & metadata.keys():  # (None is one of its values)
             nullable = True
         assigned_key = inner is int and (f.name == "id" or metadata.get("primary_key"))  # None: SQLite assigns it
         if default is None and not nullable and not assigned_key and "default_sql" not in metadata \
@@ -2715,8 +2716,8 @@ def warnings_for(operations: list) -> list[str]:
     for operation in operations:
         if isinstance(operation, DropTable):
             warnings.append(f"drops table {operation.name} and all its rows (no model describes it: if your own "
-                            "SQL or another tool made it, Django or Alembic say, declare a model with __managed__ = "
-                            "False to keep it)")
+                            "SQL or another tool (Django, Alembic) made it, declare a model with __managed__ = False "
+                            "to keep it)")
         elif isinstance(operation, AlterTable):
             warnings += _column_warnings(operation.before, operation.after)
             warnings += _new_rowid_warnings(operation.before, operation.after)
@@ -5268,15 +5269,19 @@ def _locks_as_errors():
 
 def _refuse_converted_text(conn: sqlite3.Connection) -> None:
     """A connection made with detect_types=PARSE_DECLTYPES, where the
-    application registered a converter for TEXT (or INT): every name read
-    from sqlite_master and the migrations table would come back converted.
+    application registered a converter for TEXT: every name read from
+    sqlite_master and the migrations table would come back converted.
     Asked of a row of sqlite_master, as it is read and as an expression,
     which SQLite gives no declared type (none there: nothing to convert yet)."""
-    row = conn.execute("SELECT name, name || '', rootpage, rootpage + 0 FROM sqlite_master LIMIT 1").fetchone()
-    if row is not None and (row[0], type(row[0]), row[2], type(row[2])) != (row[1], str, row[3], int):
+    try:
+        row = conn.execute("SELECT name, name || '' FROM sqlite_master LIMIT 1").fetchone()
+        same = row is None or isinstance(row[0], str) and row[0] == row[1]
+    except Exception:  # (the converter itself failed: json.loads of a table's name)
+        same = False
+    if not same:
         raise MigrateError("the connection converts the text SQLite gives it (detect_types with a converter "
-                           "registered for TEXT or INT), so migrate.py would read its own table and the schema "
-                           "wrong: pass a connection made without detect_types, or a path; nothing was changed")
+                           "registered for TEXT), so migrate.py would read its own table and the schema wrong: "
+                           "pass a connection made without detect_types, or a path; nothing was changed")
 
 
 class _Database:
@@ -5330,7 +5335,7 @@ class _Database:
                     self.patience = _busy_timeout(db, timeout * 1000)  # restored in close
                 if writes:
                     self._refuse_unsafe_journal()
-                if isinstance(db, sqlite3.Connection) and {"TEXT", "INT"} & set(sqlite3.converters):
+                if isinstance(db, sqlite3.Connection) and "TEXT" in sqlite3.converters:
                     _refuse_converted_text(db)
         except BaseException:
             self.close()
@@ -6986,8 +6991,13 @@ def _dependent_hint(message: str, conn) -> str:
         return ""
     kind, name = found.groups()
     with suppress(Exception):  # (another engine's connection may have no temp schema to ask)
-        if conn.execute("SELECT 1 FROM temp.sqlite_master WHERE type = ? AND name = ? AND NOT EXISTS (SELECT 1 "
-                        "FROM main.sqlite_master WHERE type = ? AND name = ?)", (kind, name) * 2).fetchall():
+        temp, main = (bool(conn.execute(f"SELECT 1 FROM {schema}.sqlite_master WHERE type = ? AND name = ?",
+                                        (kind, name)).fetchall()) for schema in ("temp", "main"))
+        if temp and main:  # (SQLite's words name no schema)
+            return (f" (the connection apply runs on has a TEMP {kind} {name} too: if that one reads the table, "
+                    "drop it before apply and make it again after; if the migrations' one does, change it in a "
+                    "hand-written migration first)")
+        if temp:
             return (f" ({kind} {name} is a TEMP one of the connection apply runs on, and reads the table: drop it "
                     "before apply and make it again after, or apply on a connection of its own)")
     return (f" (if {kind} {name} was made outside the migrations, as `check` would list it, drop it before this "
@@ -7598,7 +7608,8 @@ def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed,
     for name in to_apply:
         migration = migrations[name]
         for original in adopt.get(name, ()):  # the database applied only some of what the squash replaces
-            steps.append(PlannedStep("apply", original.name, tuple(split_statements(original.up)), original))
+            steps.append(PlannedStep("apply", original.name, tuple(split_statements(original.up)), original,
+                                     warnings=_apply_notes(original.up)))
         statements = () if name in adopt else tuple(split_statements(migration.up))
         steps.append(PlannedStep("apply", name, statements, migration, adopt=name in adopt,
                                  warnings=() if name in adopt else _apply_notes(migration.up)))

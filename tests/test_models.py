@@ -855,10 +855,12 @@ class ForeignKeys(ModelCase):
                            "    other: Optional[typing.Any] = field(default=None, metadata={'sql_type': ''})\n"
                            "    loose: typing.Any = field(default=None, metadata={'sql_type': ''})\n"  # None is Any too
                            "    anything: object = field(default=None, metadata={'sql_type': ''})\n"
+                           "    given: typing.Any = field(default=None, metadata={'sql_type': '',\n"
+                           "                                                      'default_sql': '1'})\n"
                            "    id: Optional[int] = None\n", "meta")  # as an existing CREATE TABLE meta (value, other)
         self.assertEqual([(c.name, c.type, c.notnull) for c in table.columns],
                          [("value", "", True), ("other", "", False), ("loose", "", False), ("anything", "", False),
-                          ("id", "INTEGER", True)])
+                          ("given", "", True), ("id", "INTEGER", True)])  # (its None is Python's alone, as before)
         child = self.table("@dataclass\nclass Meta:\n    id: int\n@dataclass\nclass Note:\n"
                            "    meta: Meta = field(metadata={'sql_type': ''})\n    id: Optional[int] = None\n", "note")
         self.assertEqual(child.column("meta_id").type, "")  # a foreign key too, as `meta_id REFERENCES meta (id)`

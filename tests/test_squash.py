@@ -242,6 +242,18 @@ class Squash(unittest.TestCase):
                          + ", ".join(re.escape(os.path.join(project.directory, name)) for name in left)
                          + " there by hand$")
 
+    def test_an_original_run_from_the_replaced_folder_says_what_it_drops(self):
+        project = Project(self)
+        project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\nCREATE TABLE u (y);\n"
+                                "-- migrate:down\nDROP TABLE u;\nDROP TABLE t;\n")
+        project.write_migration("0002_drop_u", "-- migrate:up\n-- WARNING: drops table u and its rows\nDROP TABLE u;\n"
+                                "-- migrate:down\nCREATE TABLE u (y);\n")
+        project.apply(target="0001")
+        migrate.squash(directory=project.directory)
+        steps = project.apply()  # 0002 from migrations/replaced, as applied unsquashed: said the same
+        self.assertEqual([(s.name, s.warnings) for s in steps],
+                         [("0002_drop_u", ("drops table u and its rows",)), ("0002_squashed_0001_0002", ())])
+
     def test_databases_that_applied_the_originals_keep_working(self):
         project = self.build()
         project.apply()
