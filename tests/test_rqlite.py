@@ -33,6 +33,22 @@ class Node:
         self.join, self.flags, self.process = join, list(flags), None
 
     def start(self):
+        for _ in range(3):
+            if self.launch():
+                self.started = True
+                return
+            if self.process.poll() is None or getattr(self, "started", False):
+                break
+            # it ended at once: another process took a port between free_port() and now (a busy CI machine)
+            self.log.close()
+            self.http, self.raft = free_port(), free_port()
+            self.url = f"http://127.0.0.1:{self.http}"
+        with open(self.dir + ".log", "rb") as log:
+            tail = log.read()[-2000:].decode(errors="replace")
+        raise RuntimeError(f"rqlited node {self.number} did not become ready; its log ends:\n{tail}")
+
+    def launch(self) -> bool:
+        """Start rqlited and wait up to 30 s for it to say it is ready (False: it is not, or it ended)."""
         command = [RQLITED, "-node-id", str(self.number), "-http-addr", f"127.0.0.1:{self.http}",
                    "-raft-addr", f"127.0.0.1:{self.raft}", *self.flags]
         if self.join:
@@ -42,16 +58,16 @@ class Node:
         self.process = subprocess.Popen(command + [self.dir], stdout=self.log, stderr=self.log,
                                         start_new_session=True)
         deadline = time.time() + 30
-        while time.time() < deadline:
+        while time.time() < deadline and self.process.poll() is None:
             headers = {"Authorization": "Basic " + base64.b64encode(self.login.encode()).decode()} if self.login else {}
             try:
                 with urllib.request.urlopen(urllib.request.Request(self.url + "/readyz", headers=headers),
                                             timeout=1) as response:
                     if response.status == 200:
-                        return
+                        return True
             except OSError:
                 time.sleep(0.1)
-        raise RuntimeError(f"rqlited node {self.number} did not become ready")
+        return False
 
     def stop(self):
         if self.process and self.process.poll() is None:
