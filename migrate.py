@@ -5660,7 +5660,7 @@ def _unparsable(statements: list[str], probe: sqlite3.Connection) -> tuple[str, 
     return None
 
 
-_PARSED: dict[str, tuple[str, str] | None] = {}  # _parse_failures' answers (apply plans twice when it makes the database)
+_PARSED: dict[str, tuple[str, str] | None] = {}  # _parse_failures' answers (apply plans twice for a new database)
 
 
 def _parse_failures(texts) -> dict[str, tuple[str, str] | None]:
