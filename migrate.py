@@ -1128,8 +1128,8 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
             if isinstance(inner, type) and issubclass(inner, enum.Enum) and _affinity(sql_type) != "REAL":
                 _refuse_huge_members(inner, where)
         default = f.default if f.default is not dataclasses.MISSING else _NO_DEFAULT
-        if default is None and (inner is object or repr(inner) == "typing.Any") and not {
-                "default_sql", "generated", "primary_key"} & metadata.keys():  # (None is one of its values)
+        if default is None and (inner is object or repr(inner) == "typing.Any") and not (
+                {"default_sql", "generated"} & metadata.keys() or metadata.get("primary_key")):  # (None: a value)
             nullable = True
         assigned_key = inner is int and (f.name == "id" or metadata.get("primary_key"))  # None: SQLite assigns it
         if default is None and not nullable and not assigned_key and "default_sql" not in metadata \
@@ -5276,6 +5276,8 @@ def _refuse_converted_text(conn: sqlite3.Connection) -> None:
     try:
         row = conn.execute("SELECT name, name || '' FROM sqlite_master LIMIT 1").fetchone()
         same = row is None or isinstance(row[0], str) and row[0] == row[1]
+    except sqlite3.Error:  # (a lock, or no database: said as such by the caller)
+        raise
     except Exception:  # (the converter itself failed: json.loads of a table's name)
         same = False
     if not same:
@@ -6994,9 +6996,9 @@ def _dependent_hint(message: str, conn) -> str:
         temp, main = (bool(conn.execute(f"SELECT 1 FROM {schema}.sqlite_master WHERE type = ? AND name = ?",
                                         (kind, name)).fetchall()) for schema in ("temp", "main"))
         if temp and main:  # (SQLite's words name no schema)
-            return (f" (the connection apply runs on has a TEMP {kind} {name} too: if that one reads the table, "
-                    "drop it before apply and make it again after; if the migrations' one does, change it in a "
-                    "hand-written migration first)")
+            return (f" (the connection apply runs on has a TEMP {kind} {name} beside the database's: if the TEMP one "
+                    "reads the table, drop it before apply and make it again after; if the database's one does, "
+                    "change or drop it in a hand-written migration first)")
         if temp:
             return (f" ({kind} {name} is a TEMP one of the connection apply runs on, and reads the table: drop it "
                     "before apply and make it again after, or apply on a connection of its own)")

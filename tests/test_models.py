@@ -857,10 +857,16 @@ class ForeignKeys(ModelCase):
                            "    anything: object = field(default=None, metadata={'sql_type': ''})\n"
                            "    given: typing.Any = field(default=None, metadata={'sql_type': '',\n"
                            "                                                      'default_sql': '1'})\n"
+                           "    made: typing.Any = field(default=None, metadata={'sql_type': '', 'generated': '1'})\n"
+                           "    plain: typing.Any = field(default=None, metadata={'sql_type': '',\n"
+                           "                                                      'primary_key': False})\n"
                            "    id: Optional[int] = None\n", "meta")  # as an existing CREATE TABLE meta (value, other)
         self.assertEqual([(c.name, c.type, c.notnull) for c in table.columns],
                          [("value", "", True), ("other", "", False), ("loose", "", False), ("anything", "", False),
-                          ("given", "", True), ("id", "INTEGER", True)])  # (its None is Python's alone, as before)
+                          ("given", "", True), ("made", "", True), ("plain", "", False), ("id", "INTEGER", True)])
+        # (given's and made's None is Python's alone, as before)
+        self.error("import typing\n@dataclass\nclass K:\n    k: typing.Any = field(default=None, metadata={"
+                   "'sql_type': '', 'primary_key': True})\n", "model K field k: default None needs an Optional")
         child = self.table("@dataclass\nclass Meta:\n    id: int\n@dataclass\nclass Note:\n"
                            "    meta: Meta = field(metadata={'sql_type': ''})\n    id: Optional[int] = None\n", "note")
         self.assertEqual(child.column("meta_id").type, "")  # a foreign key too, as `meta_id REFERENCES meta (id)`

@@ -1909,9 +1909,9 @@ class Connections(unittest.TestCase):
         conn.execute("CREATE TEMP VIEW v AS SELECT 1")  # named as the migrations' own view that breaks: not it
         with self.assertRaises(migrate.MigrateError) as caught:
             migrate.apply(conn, directory=project.directory)
-        self.assertIn("(the connection apply runs on has a TEMP view v too: if that one reads the table, drop it "
-                      "before apply and make it again after; if the migrations' one does, change it in a hand-written "
-                      "migration first)", str(caught.exception))  # (SQLite's words name no schema)
+        self.assertIn("(the connection apply runs on has a TEMP view v beside the database's: if the TEMP one reads "
+                      "the table, drop it before apply and make it again after; if the database's one does, change or "
+                      "drop it in a hand-written migration first)", str(caught.exception))  # (SQLite names no schema)
 
     def test_a_connection_that_converts_text_is_refused_rather_than_read_wrong(self):
         project, _ = self.polls_and_a_connection()
@@ -1931,6 +1931,12 @@ class Connections(unittest.TestCase):
         sqlite3.register_converter("TEXT", json.loads)  # one that fails on a name: refused as well, not raised
         with self.assertRaisesRegex(migrate.MigrateError, "^the connection converts the text"):
             migrate.status(converting, directory=project.directory)
+        writer = sqlite3.connect(project.db, isolation_level=None)  # a lock is no converter's doing: said as such
+        self.addCleanup(writer.close)
+        writer.execute("BEGIN EXCLUSIVE")
+        with self.assertRaisesRegex(migrate.MigrateError, "database is locked"):
+            migrate.status(plain, directory=project.directory, timeout=0)
+        writer.execute("ROLLBACK")
         sqlite3.converters.pop("TEXT")
         sqlite3.register_converter("INT", decimal.Decimal)  # nothing migrate.py reads is declared INT
         self.addCleanup(sqlite3.converters.pop, "INT")
