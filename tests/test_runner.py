@@ -2074,6 +2074,8 @@ class Connections(unittest.TestCase):
         with self.assertRaisesRegex(migrate.MigrateError, "^migration 0002_huge failed: interrupted in statement"):
             migrate.apply(conn, directory=project.directory, progress=progress)
         self.assertEqual([s.applied for s in project.status()], [True, False])
+        if seen != ["Ctrl-C", "taken in hand"]:  # (then it proved nothing: say so rather than pass)
+            self.skipTest(f"0001_big ended before its first tick on this machine ({seen})")
 
     def test_a_progress_callback_that_ends_the_runs_transaction_stops_the_run_before_the_next_statement(self):
         project = Project(self)
