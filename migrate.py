@@ -586,11 +586,13 @@ def render_column(name: str, sql_type: str, *, notnull: bool = False, primary_ke
 
 
 def render_create_table(name: str, column_definitions: list[str], *,
-                        primary_key: tuple[str, ...] = (), strict: bool = False,
+                        primary_key: tuple[str, ...] = (), checks: tuple[str, ...] = (), strict: bool = False,
                         without_rowid: bool = False) -> str:
+    """`checks` are table constraints as written (`CHECK (a <= b)`)."""
     lines = list(column_definitions)
     if len(primary_key) > 1:
         lines.append("PRIMARY KEY (" + ", ".join(map(quote, primary_key)) + ")")
+    lines += checks
     options = [o for o, on in (("WITHOUT ROWID", without_rowid), ("STRICT", strict)) if on]
     return (f"CREATE TABLE {quote(name)} (\n    " + ",\n    ".join(lines) + "\n)"
             + (" " + ", ".join(options) if options else ""))
@@ -873,8 +875,9 @@ def _refuse_fields_of_a_plain_base(cls: type) -> None:
 # subclasses an unmanaged one has a table of its own, which `make` manages
 # unless it says otherwise. __tablename__ and __abstract__ are never inherited.
 _MODEL_OPTIONS = {"__tablename__": None, "__abstract__": False, "__managed__": True, "__strict__": False,
-                  "__without_rowid__": False, "__indexes__": (), "__unique__": ()}
+                  "__without_rowid__": False, "__indexes__": (), "__unique__": (), "__checks__": ()}
 _OPTION_SPELLINGS = {"__unique_together__": "__unique__", "__index_together__": "__indexes__",
+                     "__constraints__": "__checks__ (and __unique__)", "__table_args__": "__checks__ or __indexes__",
                      "__indices__": "__indexes__", "__db_table__": "__tablename__",
                      "__table__": "__tablename__"}  # Django's and others' names
 
@@ -901,7 +904,8 @@ def _refuse_unknown_options(cls: type) -> None:
                                        "constraints", "abstract"}) if isinstance(meta, type) else []
     if django:
         raise MigrateError(f"model {cls.__name__}: its class Meta ({', '.join(django)}) is Django's, which "
-                           "migrate.py does not read: use __tablename__, __unique__, __indexes__, __managed__")
+                           "migrate.py does not read: use __tablename__, __unique__, __indexes__, __checks__, "
+                           "__managed__")
     for klass in cls.__mro__[:-1]:
         for name, value in klass.__dict__.items():
             if not re.fullmatch(r"__\w+__", name) or name in _MODEL_OPTIONS or callable(value) \
@@ -1232,13 +1236,7 @@ def _check_metadata(metadata: dict, where: str) -> None:
             if not value.strip(_SQL_SPACES):
                 raise MigrateError(f"{where}: metadata {key!r} is empty: leave it out" + (
                     " (or give \"\" for no declared type)" if key == "sql_type" else ""))
-            if any(m.group().lstrip(_SQL_SPACES)[:2] in ("--", "/*") or m.group() == ";"
-                   for m in _TOKEN.finditer(value)):  # it is pasted into the column's definition
-                raise MigrateError(f"{where}: metadata {key!r} holds a comment or a `;` ({value!r}), which would "
-                                   "cut the column's SQL short: remove it")
-            if unpaired := _unbalanced(value):
-                raise MigrateError(f"{where}: metadata {key!r} {unpaired} ({value!r}), which would "
-                                   "change the column's SQL around it: pair them up")
+            _refuse_pasted_sql(value, f"{where}: metadata {key!r}", "the column's SQL")
             if key == "sql_type":
                 _check_type_name(value, where)
         if key in _METADATA_FLAGS and not isinstance(value, bool):
@@ -1252,6 +1250,15 @@ def _check_metadata(metadata: dict, where: str) -> None:
             advice = "a field is NOT NULL unless its annotation is Optional[...]: remove it"
         if advice:
             raise MigrateError(f"{where}: metadata {key!r} is not one of migrate.py's: {advice}")
+
+
+def _refuse_pasted_sql(text: str, what: str, into: str) -> None:
+    """SQL text a model gives is pasted into the table's: a comment or a `;`
+    would cut that short, an unpaired parenthesis or quote change it."""
+    if any(m.group().lstrip(_SQL_SPACES)[:2] in ("--", "/*") or m.group() == ";" for m in _TOKEN.finditer(text)):
+        raise MigrateError(f"{what} holds a comment or a `;` ({text!r}), which would cut {into} short: remove it")
+    if unpaired := _unbalanced(text):
+        raise MigrateError(f"{what} {unpaired} ({text!r}), which would change {into} around it: pair them up")
 
 
 def _check_type_name(sql_type: str, where: str) -> None:
@@ -1385,6 +1392,7 @@ def _render_model(cls: type, fields: list[_Field], keys: dict, tables: dict) -> 
                                f"the index {index_name}; rename the field, name the index, or drop one of them")
     create = render_create_table(
         name, definitions, primary_key=tuple(f.column for f in pk) if len(pk) > 1 else (),
+        checks=tuple(f"CHECK ({check})" for check in _declared_checks(cls, tables)),
         strict=_model_option(cls, "__strict__", tables), without_rowid=without_rowid)
     return ModelTable(cls.__name__, name, create, tuple(index_sqls), _model_option(cls, "__managed__", tables))
 
@@ -1509,6 +1517,22 @@ def _declared_indexes(cls: type, fields: list[_Field], models) -> list[tuple]:
             source = f"{attribute} {given_name + ': ' if given_name else ''}{tuple(columns)!r}"
             indexes.append((tuple(by_name[c] for c in columns), unique, source, given_name))
     return indexes
+
+
+def _declared_checks(cls: type, models) -> list[str]:
+    """`__checks__`: the table's CHECK constraints, SQL expressions that may
+    read every column (Django's CheckConstraint, SQLAlchemy's table-level
+    CheckConstraint)."""
+    checks = _model_option(cls, "__checks__", models)
+    if isinstance(checks, str) or not isinstance(checks, (list, tuple)) \
+            or not all(isinstance(check, str) for check in checks):
+        raise MigrateError(f"model {cls.__name__}: __checks__ must be a list of SQL expressions, like "
+                           f"[\"start <= stop\"], not {checks!r}")
+    for check in checks:
+        if not check.strip(_SQL_SPACES):
+            raise MigrateError(f"model {cls.__name__}: __checks__ holds an empty expression: remove it")
+        _refuse_pasted_sql(check, f"model {cls.__name__}: __checks__ entry", "the table's SQL")
+    return list(checks)
 
 
 def _parse_reference(reference: object, where: str, tables: dict, keys: dict) -> tuple[str, str]:
@@ -1790,6 +1814,27 @@ def _parse_create_table(sql: str, names: frozenset[str] | None = None) -> dict:
     double quotes in its CHECKs and generated columns is read as SQLite
     does where `names` (by default its columns) are the names in scope."""
     tokens = _tokenize(sql)
+    items, options = _definition_items(tokens)
+    result = {"columns": {}, "checks": [], "autoincrement": False,
+              "strict": "STRICT" in options, "without_rowid": "ROWID" in options}
+    constraint = ("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN")  # (what else starts a column)
+    if names is None:
+        names = _ROWID_NAMES | {_fold(_unquote(item[0].text)) for item in items if item[0].upper not in constraint}
+    for item in items:
+        if item[0].upper in constraint:
+            result["checks"].extend(_canonical(_as_sqlite_reads(expression, names))
+                                    for expression in _constraint_checks(item))
+        else:
+            facts = _column_facts(item, sql, names)
+            facts["definition"] = sql[item[0].start:item[-1].end]
+            result["autoincrement"] |= facts.pop("autoincrement")
+            result["columns"][_fold(_unquote(item[0].text))] = facts
+    return result
+
+
+def _definition_items(tokens: list[_Token]) -> tuple[list[list[_Token]], set[str]]:
+    """A CREATE TABLE's column definitions and table constraints, split at
+    its top-level commas; and the table options after them (upper case)."""
     open_at = next(i for i, t in enumerate(tokens) if t.text == "(")
     close_at = _matching_paren(tokens, open_at)
     items, start, depth = [], open_at + 1, 0
@@ -1799,30 +1844,16 @@ def _parse_create_table(sql: str, names: frozenset[str] | None = None) -> dict:
             items.append(tokens[start:i])
             start = i + 1
     items.append(tokens[start:close_at])
-    options = {t.upper for t in tokens[close_at + 1:]}
-    result = {"columns": {}, "checks": [], "autoincrement": False,
-              "strict": "STRICT" in options, "without_rowid": "ROWID" in options}
-    items = [item for item in items if item]
-    constraint = ("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN")  # (what else starts a column)
-    if names is None:
-        names = _ROWID_NAMES | {_fold(_unquote(item[0].text)) for item in items if item[0].upper not in constraint}
-    for item in items:
-        if item[0].upper in constraint:
-            result["checks"].extend(_constraint_checks(item, names))
-        else:
-            facts = _column_facts(item, sql, names)
-            facts["definition"] = sql[item[0].start:item[-1].end]
-            result["autoincrement"] |= facts.pop("autoincrement")
-            result["columns"][_fold(_unquote(item[0].text))] = facts
-    return result
+    return [item for item in items if item], {t.upper for t in tokens[close_at + 1:]}
 
 
-def _constraint_checks(item: list[_Token], names: frozenset[str]) -> list[str]:
+def _constraint_checks(item: list[_Token]) -> list[list[_Token]]:
+    """The expressions of the CHECKs in a table constraint's tokens."""
     checks, i = [], 0
     while i < len(item):
         if item[i].upper == "CHECK" and i + 1 < len(item) and item[i + 1].text == "(":
             end = _matching_paren(item, i + 1)
-            checks.append(_canonical(_as_sqlite_reads(item[i + 2:end], names)))
+            checks.append(item[i + 2:end])
             i = end
         elif item[i].text == "(":
             i = _matching_paren(item, i)
@@ -2240,10 +2271,13 @@ def _in_columns_order(table: Table, before: Table) -> Table:
     `INSERT ... VALUES` may rely on, as ADD COLUMN does (order is no change).
     Only for a table as a model renders it, its SQL made anew from its
     columns; any other is left as it is."""
+    checks = tuple(table.sql[item[0].start:item[-1].end]
+                   for item in _definition_items(_tokenize(table.sql))[0] if item[0].upper == "CHECK")
+
     def render(columns) -> str:
         return render_create_table(table.name, [c.definition for c in columns], strict=table.strict,
                                    primary_key=table.primary_key if len(table.primary_key) > 1 else (),
-                                   without_rowid=table.without_rowid)
+                                   checks=checks, without_rowid=table.without_rowid)
     if not all(c.definition for c in table.columns) or render(table.columns) != table.sql:
         return table
     kept = {_fold(c.name): c for c in table.columns}
@@ -2842,15 +2876,33 @@ def _lost_clauses(before: Schema, after: Schema, renamed: dict) -> list[str]:
             warnings.append(f"rebuilds {table.name} without its {', '.join(sorted(lost))} (written by hand in an "
                             "earlier migration; models cannot express it): add it back to this migration's "
                             "CREATE TABLE")
-        if checks := [check for check in table.checks if check not in new.checks]:  # (read from its CREATE TABLE)
-            # (a diff sees them, so one written back by hand would be dropped by the next make: a column's CHECK,
-            # which may read every column of the table, is what a model writes)
-            warnings.append(f"rebuilds {table.name} without its {len(checks)} table CHECK constraint"
-                            f"{'s' * (len(checks) > 1)} (written by hand in an earlier migration, or by Django's "
-                            "CheckConstraint; models cannot express it): to keep "
-                            f"{'them, give each' if len(checks) > 1 else 'it, give it'} to a field of the model as "
-                            f"its \"check\" ({checks[0]}), which SQLite enforces alike")
+        columns_renamed = {old: name for key, name in renamed.items() if isinstance(key, tuple)
+                           for table_name, old in [key] if table_name == _fold(new.name)}
+        if checks := [written for check, written in _written_checks(table, columns_renamed).items()
+                      if check not in new.checks]:  # (a RENAME COLUMN rewrites them: compared as rewritten)
+            listed = ", ".join(map(repr, checks))
+            warnings.append(f"rebuilds {table.name} without its table CHECK constraint{'s' * (len(checks) > 1)} "
+                            f"{_shorten(listed, 200)}, which the model's __checks__ leaves out (a Django "
+                            "CheckConstraint, or one written by hand): to keep "
+                            f"{'them' if len(checks) > 1 else 'it'}, add {'them' if len(checks) > 1 else 'it'} "
+                            "there and make this migration again")
     return warnings
+
+
+def _written_checks(table: Table, renamed: dict[str, str]) -> dict[str, str]:
+    """The expressions of a table's CHECK constraints as its CREATE TABLE
+    writes them, by their text in `table.checks` after the columns `renamed`
+    (folded old name: new name) are renamed."""
+    items = _definition_items(_tokenize(table.sql))[0]
+    names = _ROWID_NAMES | {_fold(column.name) for column in table.columns}
+
+    def rename(token: _Token) -> _Token:
+        new_name = renamed.get(_fold(_unquote(token.text))) if token.kind in ("word", "ident") else None
+        return token if new_name is None else token._replace(text=quote(new_name))
+    return {_canonical([rename(t) for t in _as_sqlite_reads(expression, names)]):
+            table.sql[expression[0].start:expression[-1].end]
+            for item in items if item[0].upper in ("CONSTRAINT", "CHECK")
+            for expression in _constraint_checks(item) if expression}
 
 
 def _clauses(tokens: list[_Token]) -> set[str]:

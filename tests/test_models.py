@@ -634,6 +634,48 @@ class ConstraintsAndIndexes(ModelCase):
                                    "person_last_first_idx": False,
                                    "person_first_last_age_uniq": True})
 
+    def test_table_checks_read_every_column_and_are_inherited_with_the_fields(self):
+        source = """
+            @dataclass
+            class Span:
+                start: int
+                stop: int
+                id: Optional[int] = None
+                __checks__ = ["start <= stop", "stop - start < 100"]
+
+            @dataclass
+            class LabelledSpan(Span):
+                label: str = ""
+        """
+        for name in ("span", "labelled_span"):
+            self.assertEqual(self.table(source, name).checks, ('"start" <= "stop"', '"stop" - "start" < 100'))
+
+    def test_table_checks_that_are_not_a_list_of_safe_expressions_are_errors(self):
+        cases = {'"start <= stop"': "__checks__ must be a list of SQL expressions, like [\"start <= stop\"], "
+                                    "not 'start <= stop'",
+                 '{"ordered": "start <= stop"}': "__checks__ must be a list of SQL expressions",
+                 "[1]": "__checks__ must be a list of SQL expressions",
+                 '["  "]': "__checks__ holds an empty expression: remove it",
+                 '["start <= stop); DROP TABLE span; --"]': "__checks__ entry holds a comment or a `;`",
+                 '["start <= stop) OR (1"]': "__checks__ entry closes a parenthesis it did not open",
+                 '["nope > 0"]': "SQLite rejects its table: no such column: nope"}
+        for value, fragment in cases.items():
+            with self.subTest(value):
+                self.error(f"""
+                    @dataclass
+                    class Span:
+                        start: int
+                        stop: int
+                        __checks__ = {value}
+                """, "model Span: ", fragment)
+        for misspelt, meant in (("__check__", "__checks__"), ("__constraints__", "__checks__ (and __unique__)")):
+            self.error(f"""
+                @dataclass
+                class Span:
+                    start: int
+                    {misspelt} = ["start > 0"]
+            """, f"model Span: unknown option {misspelt}; did you mean {meant}?")
+
     def test_unknown_field_in_composite_index_is_an_error(self):
         self.error("""
             @dataclass

@@ -293,18 +293,53 @@ class RebuildKeepsEverything(unittest.TestCase):
         project.write_migration("0001_item", "-- migrate:up\nCREATE TABLE item (qty INTEGER NOT NULL, id INTEGER "
                                 "PRIMARY KEY, CHECK (qty >= 0), CONSTRAINT small CHECK (qty < 100));\n")
         project.models("@dataclass\nclass Item:\n    qty: int\n    id: Optional[int] = None\n")
-        result = project.make()
-        warning = ("rebuilds item without its 2 table CHECK constraints (written by hand in an earlier migration, "
-                   "or by Django's CheckConstraint; models cannot express it): to keep them, give each to a field of "
-                   'the model as its "check" ("qty" >= 0), which SQLite enforces alike')
+        result = project.make(write=False)
+        warning = ("rebuilds item without its table CHECK constraints 'qty >= 0', 'qty < 100', which the model's "
+                   "__checks__ leaves out (a Django CheckConstraint, or one written by hand): to keep them, add them "
+                   "there and make this migration again")
         self.assertIn(warning, " ".join(result.warnings))
         self.assertIn(f"-- WARNING: {warning}", result.text)
-        project.models("@dataclass\nclass Item:\n    qty: int = field(metadata={'check': 'qty >= 0 AND qty < 100'})\n"
-                       "    id: Optional[int] = None\n")  # as it says: a field's, once, and then no change
+        project.models("@dataclass\nclass Item:\n    qty: int\n    id: Optional[int] = None\n"
+                       "    __checks__ = ['qty >= 0', 'qty < 100']\n")  # as it says: then there is no change at all
+        self.assertEqual(project.make(write=False).operations, ())
+        project.models("@dataclass\nclass Item:\n    qty: int\n    id: Optional[int] = None\n"
+                       "    __checks__ = ['qty >= 0']\n")  # one of them dropped: named, as written
+        self.assertIn("without its table CHECK constraint 'qty < 100', which the model's __checks__ leaves out",
+                      " ".join(project.make(write=False).warnings))
+
+    def test_model_checks_are_kept_in_a_rebuild_for_another_change_and_in_column_order(self):
+        project = Project(self)
+        project.models("@dataclass\nclass Slot:\n    id: int\n    start: int\n    stop: int\n"
+                       "    __checks__ = ['start <= stop']\n")
+        project.make()
+        project.apply()
+        project.execute("INSERT INTO slot VALUES (1, 2, 3)")
+        project.models("@dataclass\nclass Slot:\n    stop: int\n    id: int\n    start: int\n"
+                       "    label: str = field(default='', metadata={'collate': 'NOCASE'})\n"
+                       "    __checks__ = ['start <= stop', 'length(label) < 10']\n")
         result = project.make()
         self.assertEqual(result.warnings, ())
-        self.assertIn("CHECK (qty >= 0 AND qty < 100)", result.up[0])
+        project.apply()
+        self.assertEqual([row[1] for row in project.query("PRAGMA table_info(slot)")],
+                         ["id", "start", "stop", "label"], "a rebuild keeps the table's column order")
+        self.assertEqual(project.query("SELECT * FROM slot"), [(1, 2, 3, "")])
+        for values in ("(2, 5, 4, '')", "(3, 1, 2, 'much too long')"):
+            with self.assertRaisesRegex(sqlite3.IntegrityError, "CHECK constraint failed", msg=values):
+                project.execute(f"INSERT INTO slot VALUES {values}")
         self.assertEqual(project.make(write=False).operations, ())
+        project.revert()
+        self.assertEqual(project.query("SELECT * FROM slot"), [(1, 2, 3)])
+
+    def test_renaming_a_column_a_table_check_reads_keeps_the_check_without_a_warning(self):
+        project = Project(self)
+        project.write_migration("0001_item", "-- migrate:up\nCREATE TABLE item (id INTEGER PRIMARY KEY, lo INT NOT "
+                                'NULL, hi INT NOT NULL, CONSTRAINT "lo_le_hi" CHECK ("lo" <= "hi"));\n')
+        project.models("@dataclass\nclass Item:\n    id: int\n    low: int = field(metadata={'sql_type': 'INT'})\n"
+                       "    hi: int = field(metadata={'sql_type': 'INT'})\n    __checks__ = ['low <= hi']\n")
+        result = project.make(questioner=migrate.Questioner(renames=["item.lo=low"]))
+        self.assertEqual((result.operations, result.warnings), (("~ Rename column item.lo to low",), ()))
+        project.apply()
+        self.assertIn('CONSTRAINT "lo_le_hi" CHECK ( "low" <= "hi" )', project.schema_sql()[0][2])
 
     def test_dropping_a_table_drops_its_triggers_and_revert_brings_them_back(self):
         project = self.prepare()
