@@ -588,7 +588,7 @@ def render_column(name: str, sql_type: str, *, notnull: bool = False, primary_ke
 def render_create_table(name: str, column_definitions: list[str], *,
                         primary_key: tuple[str, ...] = (), checks: tuple[str, ...] = (), strict: bool = False,
                         without_rowid: bool = False) -> str:
-    """`checks` are table constraints as written (`CHECK (a <= b)`)."""
+    """`checks` are table constraints as written (`CHECK (a <= b)`, `UNIQUE ("c")`)."""
     lines = list(column_definitions)
     if len(primary_key) > 1:
         lines.append("PRIMARY KEY (" + ", ".join(map(quote, primary_key)) + ")")
@@ -2239,6 +2239,50 @@ def with_hand_written_indexes(target: Schema, replayed: Schema) -> Schema:
     return replace(target, tables=tuple(tables))
 
 
+def with_unique_constraints_kept(target: Schema, replayed: Schema) -> Schema:
+    """The models' schema with each unique index a model declares under its
+    generated name written instead as the UNIQUE constraint the migrations
+    made on the same columns (as Django and SQLAlchemy write `unique=True`):
+    the same rule, so adopting such a table takes no rebuild. A rebuild for
+    another reason keeps the constraint; a model that drops the field's
+    `unique` drops it."""
+    tables = []
+    for table in target.tables:
+        before, constraints = replayed.table(table.name), _model_constraints(table)
+        plain = _plain_unique_constraints(before) if before is not None and constraints is not None else set()
+        made = {_fold(i.name) for i in before.indexes} if before is not None else set()
+        declared = {_folded(u) for u in table.unique}
+        taken = [i for i in table.indexes if i.unique and i.columns and _folded(i.columns) in plain
+                 and _folded(i.columns) not in declared and _fold(i.name) not in made
+                 and _fold(i.name) == _fold("_".join((table.name,) + i.columns) + "_uniq")]
+        if taken:
+            constraints += tuple(f"UNIQUE ({', '.join(map(quote, i.columns))})" for i in taken)
+            table = replace(table, sql=_render_model_table(table, table.columns, constraints),
+                            unique=tuple(sorted(table.unique + tuple(i.columns for i in taken))),
+                            indexes=tuple(i for i in table.indexes if i not in taken))
+        tables.append(table)
+    return replace(target, tables=tuple(tables))
+
+
+def _plain_unique_constraints(table: Table) -> set[tuple[str, ...]]:
+    """The table's UNIQUE constraints (folded columns) that say nothing more
+    than a unique index on those columns would: a column's bare UNIQUE, or
+    a table's UNIQUE (a, b), without ON CONFLICT or COLLATE, ASC or DESC."""
+    plain = set()
+    for item in _definition_items(_tokenize(table.sql))[0]:
+        words = [t.upper for t in item]
+        if item[0].upper not in ("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"):
+            if "UNIQUE" in words and "CONFLICT" not in words:
+                plain.add((_fold(_unquote(item[0].text)),))
+            continue
+        at = words.index("UNIQUE") if "UNIQUE" in words else -1
+        names, commas = item[at + 2:-1:2], item[at + 3:-1:2]
+        if at in (0, 2) and item[at + 1].text == "(" and item[-1].text == ")" and len(names) == len(commas) + 1 \
+                and all(t.kind in ("word", "ident") for t in names) and all(t.text == "," for t in commas):
+            plain.add(tuple(_fold(_unquote(t.text)) for t in names))
+    return plain & {_folded(u) for u in table.unique}  # (a UNIQUE word inside a CHECK or a DEFAULT is none)
+
+
 def diff_schemas(old: Schema, new: Schema, questioner: Questioner, *,
                  unmanaged: frozenset = frozenset(), empty: frozenset = frozenset()) -> list:
     """The operations that turn `old` into `new` (renames already done).
@@ -2271,18 +2315,30 @@ def _in_columns_order(table: Table, before: Table) -> Table:
     `INSERT ... VALUES` may rely on, as ADD COLUMN does (order is no change).
     Only for a table as a model renders it, its SQL made anew from its
     columns; any other is left as it is."""
-    checks = tuple(table.sql[item[0].start:item[-1].end]
-                   for item in _definition_items(_tokenize(table.sql))[0] if item[0].upper == "CHECK")
-
-    def render(columns) -> str:
-        return render_create_table(table.name, [c.definition for c in columns], strict=table.strict,
-                                   primary_key=table.primary_key if len(table.primary_key) > 1 else (),
-                                   checks=checks, without_rowid=table.without_rowid)
-    if not all(c.definition for c in table.columns) or render(table.columns) != table.sql:
+    constraints = _model_constraints(table)
+    if constraints is None:
         return table
     kept = {_fold(c.name): c for c in table.columns}
     ordered = tuple([kept.pop(_fold(c.name)) for c in before.columns if _fold(c.name) in kept] + list(kept.values()))
-    return replace(table, columns=ordered, sql=render(ordered)) if ordered != table.columns else table
+    return replace(table, columns=ordered, sql=_render_model_table(table, ordered, constraints)) \
+        if ordered != table.columns else table
+
+
+def _model_constraints(table: Table) -> tuple[str, ...] | None:
+    """The table constraints after a model's columns and key (CHECK, UNIQUE)
+    as written, for a table as a model renders it (its SQL made anew from its
+    columns' definitions); None for any other."""
+    if not all(c.definition for c in table.columns):
+        return None
+    constraints = tuple(table.sql[item[0].start:item[-1].end] for item in _definition_items(_tokenize(table.sql))[0]
+                        if item[0].upper in ("CHECK", "UNIQUE"))
+    return constraints if _render_model_table(table, table.columns, constraints) == table.sql else None
+
+
+def _render_model_table(table: Table, columns: tuple[Column, ...], constraints: tuple[str, ...]) -> str:
+    return render_create_table(table.name, [c.definition for c in columns], strict=table.strict,
+                               primary_key=table.primary_key if len(table.primary_key) > 1 else (),
+                               checks=constraints, without_rowid=table.without_rowid)
 
 
 def _free_moved_index_names(creates: list, alters: list) -> list:
@@ -4239,7 +4295,7 @@ def _make(scratch, module, number, name, questioner, *, empty: frozenset = froze
     operations = plan_renames(original, target, questioner, unmanaged=unmanaged)
     steps = _execute_operations(scratch, operations)
     renamed = read_schema(scratch) if operations else original
-    target = with_hand_written_indexes(target, renamed)
+    target = with_unique_constraints_kept(with_hand_written_indexes(target, renamed), renamed)
     operations += diff_schemas(renamed, target, questioner, unmanaged=unmanaged, empty=empty)
     steps += _execute_operations(scratch, operations[len(steps):])
     questioner.check_renames_used(original, target)
@@ -8134,7 +8190,7 @@ def _disagreements(db, models: str | None, directory: str, migrations: list[Migr
         with _MODELS_LOCK:
             target, unmanaged = schema_from_models(_models_module(models))
         replayed = replayed_schema(migrations)
-        target = with_hand_written_indexes(target, replayed)
+        target = with_unique_constraints_kept(with_hand_written_indexes(target, replayed), replayed)
         for line in schema_differences(replayed, target, unmanaged=frozenset(unmanaged),
                                        names=(directory, "the models")):
             problems.append(f"models differ from the migrations (run make): {line}")

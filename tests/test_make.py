@@ -1212,6 +1212,41 @@ class Evolution(unittest.TestCase):
         result = project.make(write=False)  # a rebuild: a type change, and note dropped
         self.assertEqual([w for w in result.warnings if "clause" in w], [], result.warnings)
 
+    def test_unique_constraints_a_migration_wrote_stand_for_the_models_unique_indexes_on_those_columns(self):
+        project = Project(self)  # as Django and SQLAlchemy write unique=True, one inline and one a table's
+        project.write_migration("0001_initial", '-- migrate:up\nCREATE TABLE "account" ("id" integer NOT NULL '
+                                'PRIMARY KEY, "name" varchar(30) NOT NULL UNIQUE, "first" text NOT NULL, "last" text '
+                                'NOT NULL, "code" text NOT NULL, "tag" text NOT NULL, CONSTRAINT "full_name" UNIQUE '
+                                '("first", "last"), UNIQUE (code) ON CONFLICT REPLACE, UNIQUE (tag COLLATE NOCASE));\n')
+        project.apply()
+        project.execute("INSERT INTO account VALUES (1, 'ann', 'A', 'B', 'c', 't')")
+        fields = ("    id: int\n    name: str = field(metadata={'sql_type': 'varchar(30)', 'unique': True})\n"
+                  "    first: str\n    last: str\n    code: str\n    tag: str\n")
+        project.models(f"@dataclass\nclass Account:\n{fields}    __unique__ = [('first', 'last')]\n")
+        result = project.make(write=False)  # the plain ones stand; ON CONFLICT and COLLATE say more than an index
+        self.assertEqual(result.operations, ("~ Change unique constraints of account",), result.text)
+        self.assertIn('UNIQUE ("first", "last"),\n    UNIQUE ("name")\n)', result.up[0])
+        project.models(f"@dataclass\nclass Account:\n{fields}    __unique__ = [('first', 'last'), 'code', 'tag']\n")
+        project.make()  # (the constraints it cannot keep become indexes, with the table rebuilt once)
+        project.apply()
+        self.assertEqual(project.make(write=False).operations, ())
+        self.assertEqual(migrate.check(project.db, models=project.models_path, directory=project.directory), [])
+        self.assertEqual(project.query("SELECT * FROM account"), [(1, "ann", "A", "B", "c", "t")])
+        for duplicate in ("(2, 'ann', 'x', 'y', 'd', 'u')", "(3, 'bob', 'A', 'B', 'e', 'v')"):
+            with self.assertRaisesRegex(sqlite3.IntegrityError, "UNIQUE constraint failed", msg=duplicate):
+                project.execute(f"INSERT INTO account VALUES {duplicate}")
+        not_unique = fields.replace(", 'unique': True", "")
+        project.models(f"@dataclass\nclass Account:\n{not_unique}"
+                       "    __unique__ = {'full_name': ('first', 'last')}\n")  # a name of its own: an index
+        result = project.make()
+        self.assertEqual(result.operations, ("~ Change unique constraints of account",
+                                             "- Drop index account_code_uniq", "- Drop index account_tag_uniq",
+                                             "+ Create unique index full_name on account"))
+        project.apply()
+        project.execute("INSERT INTO account VALUES (2, 'ann', 'x', 'y', 'd', 'u')")  # name: unique no more
+        self.assertNotIn("UNIQUE (", project.schema_sql()[0][2])
+        self.assertEqual(project.make(write=False).operations, ())
+
     def test_read_schema_sees_each_change_to_a_tables_indexes_in_one_process(self):
         # read_schema remembers tables by their SQL and their indexes': prove the key is complete
         conn = sqlite3.connect(":memory:")
