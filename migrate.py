@@ -6285,8 +6285,7 @@ def _round_trip_losses(scratch, migration: Migration) -> list[tuple[str, bool]]:
         return []
     nullable = lambda table: {_fold(c[1]) for c in scratch.execute(f"PRAGMA table_xinfo({quote(table)})") if not c[3]}
     nullable_before = {table: nullable(table) for table in before}
-    temporary = "SELECT type, name FROM temp.sqlite_master WHERE type IN ('table', 'view', 'trigger')"
-    kept = set(scratch.execute(temporary).fetchall())
+    kept = _temp_objects(scratch)
     scratch.execute("SAVEPOINT probe")
     try:
         for statement in split_statements(migration.up):
@@ -6295,8 +6294,7 @@ def _round_trip_losses(scratch, migration: Migration) -> list[tuple[str, bool]]:
             "SELECT name FROM sqlite_master WHERE type IN ('index', 'trigger')").fetchall()}
         # a revert runs on another connection, without the up's TEMP tables (SQLite's FAQ
         # rebuild makes a TEMP backup by the same name in both sections)
-        for kind, name in sorted(set(scratch.execute(temporary).fetchall()) - kept, key=lambda o: o[0] != "trigger"):
-            scratch.execute(f"DROP {kind.upper()} IF EXISTS temp.{quote(name)}")
+        _drop_temp_objects(scratch, kept)
         for statement in down:
             scratch.execute(statement)
         lost = []

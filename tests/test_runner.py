@@ -1018,6 +1018,9 @@ class Failures(unittest.TestCase):
                 "CREATE TEMP TABLE t_backup AS SELECT * FROM t;\nDROP TABLE t;\n"
                 "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT);\nINSERT INTO t (id, a) SELECT id, a FROM t_backup;\n",
                 True),
+            "an up section that also makes a TEMP AUTOINCREMENT table (and so TEMP sqlite_sequence)": (
+                "CREATE TEMP TABLE pad (id INTEGER PRIMARY KEY AUTOINCREMENT, v);\nINSERT INTO pad (v) VALUES (1);\n"
+                "CREATE INDEX t_a ON t (a);\n", "DROP INDEX t_a;\n" + back, True),
             "a down section that is only a comment": (rebuild.format(t="t", constraint=""), "-- irreversible\n", False),
             "a down section that undoes only part": (rebuild.format(t="t", constraint=""), "DELETE FROM t;\n", False),
             "a rebuild that rolls back on the replayed rows": (
