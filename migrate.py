@@ -94,6 +94,10 @@ class MigrateError(Exception):
     reason, what to do, and what was (not) changed."""
 
 
+class RqliteError(MigrateError):
+    """An error an rqlite node reported for a statement."""
+
+
 def _is_url(db) -> bool:
     """Whether `db` is an rqlite node's address rather than a file."""
     return isinstance(db, str) and db[:8].lower().startswith(("http://", "https://"))
@@ -1600,62 +1604,6 @@ def _check_utf8(text: str, where: str, fix: str) -> None:
                            f"text ({exc.reason}): {fix}") from None
 
 
-def schema_from_models(module) -> tuple[Schema, set[str]]:
-    """The schema the models describe, as SQLite reports it after running
-    their DDL in a scratch database; and the names of unmanaged tables."""
-    tables = model_tables(module)
-    scratch = _scratch_database()
-    owners = {}  # tables and indexes share one namespace: whose name is it
-    for table in tables:
-        for sql in (table.create_sql,) + table.index_sqls:
-            try:
-                _check_utf8(sql, f"model {table.model}", "fix it in the model")
-                scratch.execute(sql)
-                if sql is table.create_sql and " GENERATED ALWAYS AS (" in sql:  # a loop shows once it is read
-                    scratch.execute(f"SELECT * FROM {quote(table.name)}")
-            except MigrateError:
-                scratch.close()
-                raise
-            except sqlite3.Error as exc:
-                scratch.close()
-                taken = re.search(r"(?:named |^(?:index|table) )(\S+)", str(exc))
-                owner = owners.get(_fold(taken.group(1))) if taken else None
-                hint = (f" (model {owner} made that name: rename a field or an index, or set __tablename__)"
-                        if owner else " (a STRICT table's columns take INT, INTEGER, REAL, TEXT, BLOB or ANY: give "
-                        "one as the field's \"sql_type\")" if "unknown datatype" in str(exc) else "")
-                raise MigrateError(f"model {table.model}: SQLite rejects its table: {exc}{hint} "
-                                   f"(generated SQL: {_shorten(sql, 300)})") from None
-        for (name,) in scratch.execute("SELECT name FROM sqlite_master WHERE tbl_name = ?", (table.name,)):
-            owners.setdefault(_fold(name), table.model)  # the table and its indexes
-    unmanaged = {_fold(t.name) for t in tables if not t.managed}
-    try:
-        for table in tables:
-            _check_parent_keys(scratch, table)
-        return read_schema(scratch), unmanaged
-    finally:
-        scratch.close()
-
-
-def _check_parent_keys(scratch: sqlite3.Connection, table: ModelTable) -> None:
-    """A foreign key must point at its parent's primary key or UNIQUE columns;
-    otherwise every write fails later with "foreign key mismatch". SQLite
-    checks that even on empty tables."""
-    try:
-        scratch.execute(f"PRAGMA foreign_key_check({quote(table.name)})").fetchall()
-    except sqlite3.Error as exc:  # "foreign key mismatch - "child" referencing "parent""
-        references = scratch.execute(f"PRAGMA foreign_key_list({quote(table.name)})").fetchall()
-        failing = [(parent, source, to) for _, _, parent, source, to, *_ in references
-                   if quote(parent) in str(exc)]  # (SQLite doubles a '"' in the name it shows)
-        keys = [f"{source} -> {parent}({to or 'its primary key'})" for parent, source, to in failing]
-        keyless = next(((parent, to) for parent, _, to in failing if to and not any(
-            row[5] for row in scratch.execute(f"PRAGMA table_info({quote(parent)})"))), None)
-        fix = (f"{keyless[0]} has no primary key: mark its field {keyless[1]} \"primary_key\": True (only a field "
-               "named id, in lower case, is one without saying), or mark it unique" if keyless else
-               "reference those, or mark the target field unique")
-        raise MigrateError(f"model {table.model}: field {', '.join(keys)} must point at the primary key or "
-                           f"at UNIQUE columns of its table ({exc}): {fix}") from None
-
-
 def _scratch_database() -> sqlite3.Connection:
     return sqlite3.connect(":memory:", isolation_level=None)
 
@@ -1937,6 +1885,62 @@ def schema_statements(conn) -> list[str]:
     tables = _dependency_order(list(schema.tables))
     return ([t.sql for t in tables] + [i.sql for t in tables for i in t.indexes] + [o.sql for o in schema.others]
             + [v.sql for v in schema.views] + [t.sql for t in schema.triggers])
+
+
+def schema_from_models(module) -> tuple[Schema, set[str]]:
+    """The schema the models describe, as SQLite reports it after running
+    their DDL in a scratch database; and the names of unmanaged tables."""
+    tables = model_tables(module)
+    scratch = _scratch_database()
+    owners = {}  # tables and indexes share one namespace: whose name is it
+    for table in tables:
+        for sql in (table.create_sql,) + table.index_sqls:
+            try:
+                _check_utf8(sql, f"model {table.model}", "fix it in the model")
+                scratch.execute(sql)
+                if sql is table.create_sql and " GENERATED ALWAYS AS (" in sql:  # a loop shows once it is read
+                    scratch.execute(f"SELECT * FROM {quote(table.name)}")
+            except MigrateError:
+                scratch.close()
+                raise
+            except sqlite3.Error as exc:
+                scratch.close()
+                taken = re.search(r"(?:named |^(?:index|table) )(\S+)", str(exc))
+                owner = owners.get(_fold(taken.group(1))) if taken else None
+                hint = (f" (model {owner} made that name: rename a field or an index, or set __tablename__)"
+                        if owner else " (a STRICT table's columns take INT, INTEGER, REAL, TEXT, BLOB or ANY: give "
+                        "one as the field's \"sql_type\")" if "unknown datatype" in str(exc) else "")
+                raise MigrateError(f"model {table.model}: SQLite rejects its table: {exc}{hint} "
+                                   f"(generated SQL: {_shorten(sql, 300)})") from None
+        for (name,) in scratch.execute("SELECT name FROM sqlite_master WHERE tbl_name = ?", (table.name,)):
+            owners.setdefault(_fold(name), table.model)  # the table and its indexes
+    unmanaged = {_fold(t.name) for t in tables if not t.managed}
+    try:
+        for table in tables:
+            _check_parent_keys(scratch, table)
+        return read_schema(scratch), unmanaged
+    finally:
+        scratch.close()
+
+
+def _check_parent_keys(scratch: sqlite3.Connection, table: ModelTable) -> None:
+    """A foreign key must point at its parent's primary key or UNIQUE columns;
+    otherwise every write fails later with "foreign key mismatch". SQLite
+    checks that even on empty tables."""
+    try:
+        scratch.execute(f"PRAGMA foreign_key_check({quote(table.name)})").fetchall()
+    except sqlite3.Error as exc:  # "foreign key mismatch - "child" referencing "parent""
+        references = scratch.execute(f"PRAGMA foreign_key_list({quote(table.name)})").fetchall()
+        failing = [(parent, source, to) for _, _, parent, source, to, *_ in references
+                   if quote(parent) in str(exc)]  # (SQLite doubles a '"' in the name it shows)
+        keys = [f"{source} -> {parent}({to or 'its primary key'})" for parent, source, to in failing]
+        keyless = next(((parent, to) for parent, _, to in failing if to and not any(
+            row[5] for row in scratch.execute(f"PRAGMA table_info({quote(parent)})"))), None)
+        fix = (f"{keyless[0]} has no primary key: mark its field {keyless[1]} \"primary_key\": True (only a field "
+               "named id, in lower case, is one without saying), or mark it unique" if keyless else
+               "reference those, or mark the target field unique")
+        raise MigrateError(f"model {table.model}: field {', '.join(keys)} must point at the primary key or "
+                           f"at UNIQUE columns of its table ({exc}): {fix}") from None
 
 
 # ============================================================================
@@ -5245,10 +5249,6 @@ def _check_sqlite_version() -> None:
         raise MigrateError(f"SQLite {sqlite3.sqlite_version} is too old: migrate.py needs "
                            f"{'.'.join(map(str, MINIMUM_SQLITE))} or newer (for ALTER TABLE DROP "
                            "COLUMN); upgrade Python or SQLite; nothing was changed")
-
-
-class RqliteError(MigrateError):
-    """An error an rqlite node reported for a statement."""
 
 
 class _Rows:
