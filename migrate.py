@@ -1608,6 +1608,43 @@ def _scratch_database() -> sqlite3.Connection:
     return sqlite3.connect(":memory:", isolation_level=None)
 
 
+def _dataclasses_in(module) -> list[tuple[str, type]]:
+    """The dataclasses a module holds, by their names there, its own and
+    those it imports (not make_dataclass's, of module "types" before Python
+    3.12, which model_classes counts)."""
+    import dataclasses
+    return [(name, obj) for name, obj in vars(module).items() if isinstance(obj, type)
+            and dataclasses.is_dataclass(obj) and obj.__module__ != "types"]
+
+
+def _models_module(models: str):
+    """load_models, refusing a package without models (`app` where
+    `app.models` was meant), or a models file whose dataclasses are all
+    imported (the models moved: `from app.models import *`): against it,
+    every table would read as dropped. (A file left with only bases of its
+    own is taken at its word: `make` lists each table it drops; one without
+    any dataclass is refused by `make` when it would drop tables.)"""
+    module = load_models(models)
+    if model_classes(module):
+        return module
+    if hasattr(module, "__path__"):
+        raise MigrateError(f"{models} is a package that defines no dataclass model: pass the module that defines "
+                           f"them (--models {models}.models?)")
+    found = _dataclasses_in(module)
+    imported = [(name, obj) for name, obj in found if obj.__module__ != module.__name__]
+    homes = sorted({obj.__module__ for name, obj in imported if not name.startswith("_")  # where tables are
+                    and not obj.__name__.startswith("_") and not obj.__dict__.get("__abstract__", False)})
+    if homes:
+        raise MigrateError(f"models file {models} defines no model: its dataclasses are imported from "
+                           f"{', '.join(homes)}, and only those defined in the models module are models: pass "
+                           f"--models {homes[0]}")
+    if imported and len(imported) == len(found):
+        raise MigrateError(f"models file {models} defines no model: it only imports dataclasses (from "
+                           f"{', '.join(sorted({obj.__module__ for _, obj in imported}))}) that are no tables: pass "
+                           "--models with the module that defines the models")
+    return module
+
+
 # ============================================================================
 # Database -> Schema
 # ============================================================================
@@ -3682,7 +3719,7 @@ def _slug_for(operations: list) -> str:
 
 
 # ============================================================================
-# Make: plan a migration by running it on scratch databases
+# Scratch databases: replay migrations, try operations and check them
 # ============================================================================
 
 @dataclass(frozen=True)
@@ -4105,259 +4142,6 @@ def replayed_schema(migrations: list[Migration]) -> Schema:
         scratch.close()
 
 
-def _dataclasses_in(module) -> list[tuple[str, type]]:
-    """The dataclasses a module holds, by their names there, its own and
-    those it imports (not make_dataclass's, of module "types" before Python
-    3.12, which model_classes counts)."""
-    import dataclasses
-    return [(name, obj) for name, obj in vars(module).items() if isinstance(obj, type)
-            and dataclasses.is_dataclass(obj) and obj.__module__ != "types"]
-
-
-def make(*, models: str | os.PathLike = "models.py", directory: str | os.PathLike = "migrations",
-         name: str | None = None, empty: bool = False, write: bool = True,
-         questioner: Questioner | None = None, update: bool = False, db=None) -> MakeResult:
-    """Compare the models with what the migrations build and write the next
-    migration file. With `write=False` nothing is written (for --check and
-    --dry-run). `empty=True` writes an empty migration for hand-written SQL.
-    `update=True` folds the changes into the latest migration instead (for one
-    not applied anywhere yet; refused if the database `db` applied it). A new
-    file is refused a number that `db` applied under a name whose file is gone."""
-    _check_flags(empty=empty, write=write, update=update)
-    if update and empty:
-        raise MigrateError("make --update folds model changes into the latest migration, and --empty writes a new "
-                           "one: pass one of them; nothing was written")
-    if empty and questioner is not None and (questioner.renames or questioner.defaults):
-        raise MigrateError("make --empty writes a migration for SQL by hand, without looking at the models, so "
-                           "--rename and --default answer nothing there: drop them; nothing was written")
-    if name is not None and not isinstance(name, str):
-        raise MigrateError(f"name must be a string or None, not {type(name).__name__} {name!r}; nothing was written")
-    if questioner is not None and not isinstance(questioner, Questioner):
-        raise MigrateError(f"questioner must be a migrate.Questioner or None, not {type(questioner).__name__}; "
-                           "nothing was written")
-    questioner = questioner or Questioner()
-    if isinstance(db, (str, os.PathLike)) and not os.fspath(db).strip():  # (as every command that opens it says)
-        raise MigrateError(f"database path {os.fspath(db)!r} is empty: pass --db with a file path (or :memory:); "
-                           "nothing was written")
-    directory = _path_argument(directory, "the migrations directory", "--dir FOLDER")
-    migrations = read_migrations(directory) if os.path.exists(directory) else []  # (a file there: its error)
-    latest = _latest_to_update(migrations, db, directory) if update else None
-    number = latest.number if latest else migrations[-1].number + 1 if migrations else 1
-    if empty:
-        if not name:
-            raise MigrateError("make --empty needs a NAME for the migration, e.g. make --empty backfill_slugs")
-        unchecked = _refuse_number_of_a_lost_file(db, migrations, f"{number:04d}_{slugify(name)}") if write else None
-        text = render_migration([], None, [  # irreversible until its down section is written: not a silent no-op
-            "Empty migration: write the SQL by hand, after `-- migrate:up`. To make it",
-            "reversible, end the file with a `-- migrate:down` line and the SQL that undoes",
-            "it (nothing after that line: reverting does nothing); without that line,",
-            "revert refuses it."])
-        result = _make_result(number, slugify(name), text, (), (unchecked,) if unchecked else (), (), ())
-        return _written(directory, result) if write else result
-    with _MODELS_LOCK:  # (until the models are read)
-        module = _models_module(models)
-        scratch = replay(migrations)
-        try:
-            result = _make(scratch, module, number, name, questioner,
-                           empty=_tables_left_empty(latest) if latest else frozenset())
-        finally:
-            scratch.close()
-    # an empty file, a failed save, the wrong --models (one left with only bases of its own is taken at its word)
-    if result.operations and not model_classes(module) and not _dataclasses_in(module):
-        tables = sum(line.startswith("- Drop table ") for line in result.operations)
-        raise MigrateError(f"models file {os.fspath(models)} defines no dataclass, so the migration would drop every "
-                           f"table the migrations make ({tables}): if it is the wrong module or lost "
-                           "its content, fix that; to drop them all, write that migration by hand (make --empty "
-                           "NAME, then DROP TABLE ...); nothing was written")
-    losses = _branch_losses(migrations) if result.operations else []  # the change may come from an older branch
-    if losses and write:  # a migration written after it would not make it apply
-        raise MigrateError(f"migration {losses[0]}; nothing was written")
-    if latest and result.operations:
-        result = _folded_into(latest, result, name)
-    if write and result.operations:
-        if not latest:
-            unchecked = _refuse_number_of_a_lost_file(db, migrations, result.name)
-            return _written(directory, replace(result, warnings=result.warnings + ((unchecked,) if unchecked else ())))
-        with _writers_kept_out(db):  # asked again: an apply may have run it since
-            _latest_to_update(migrations, db, directory)
-            return _rewritten(directory, latest, result)
-    return replace(result, warnings=result.warnings + tuple(losses))
-
-
-def _branch_losses(migrations: list[Migration], kinds: tuple[str, ...] = ("column",)) -> list[str]:
-    """The migrations that, tried on the ones before them, lose a column (or
-    its type or nullability: `kinds` "column"), an index or a trigger as they
-    rebuild a table: written on a branch older than the migration that made
-    it (README: apply refuses them). A column lost shows as a change `make`
-    finds; an index or trigger only counts if no later migration makes it
-    again. Replayed anew from the first migration that rebuilds."""
-    probed = [i for i, m in enumerate(migrations) if _rebuilt_tables(split_statements(m.down or ""))]
-    if not probed:
-        return []
-    directory = _cache_directory()
-    keys = _state_keys(migrations) if directory and _private(directory) else []
-    tried = _read_round_trips(directory) if keys else {}  # by the key of the files up to each
-    losses = {i: tried.get(keys[i][:40]) if keys else None for i in probed}
-    missing = [i for i in probed if losses[i] is None]
-    try:
-        if missing:
-            scratch = replay(migrations[:missing[0]])
-            try:
-                for index in range(missing[0], missing[-1] + 1):
-                    if losses.get(index, ()) is None:
-                        losses[index] = [what for what, _ in _round_trip_losses(scratch, migrations[index])]
-                    _replay_migration(scratch, migrations[index], split_statements(migrations[index].up))
-            finally:
-                scratch.close()
-            if keys:
-                _write_round_trips(directory, {**tried, **{keys[i][:40]: losses[i] for i in missing}})
-        found = [(migrations[i].name, what) for i in probed for what in losses[i] if what.split(" ", 1)[0] in kinds]
-        there = set()
-        if any(not what.startswith("column ") for _, what in found):  # still made at the end?
-            scratch = replay(migrations)
-            try:
-                there = {(kind, _fold(name)) for kind, name in scratch.execute("SELECT type, name FROM sqlite_master")}
-            finally:
-                scratch.close()
-    except MigrateError:
-        return []  # a file that does not replay: make and check have said so already
-    notes = {}
-    for name, what in found:
-        kind, _, object_name = what.partition(" ")
-        if kind == "column" or (kind, _fold(object_name)) not in there:
-            notes.setdefault(name, []).append(what)
-    return [f"{name} was written without {', '.join(lost)} (on a branch older than the migration that makes "
-            f"{'them' if len(lost) > 1 else 'it'}?): applying and reverting it loses {'them' if len(lost) > 1 else 'it'}"
-            ", and apply refuses it. If it is applied nowhere yet, delete it and what make wrote after it, and run "
-            "make again" for name, lost in notes.items()]
-
-
-_ROUND_TRIPS = "round-trips.json"  # in the cache directory: what _round_trip_losses found, by files up to it
-_ROUND_TRIPS_KEPT = 5000
-
-
-def _read_round_trips(directory: str) -> dict:
-    import json
-    try:
-        with open(os.path.join(directory, _ROUND_TRIPS), encoding="utf-8") as handle:
-            tried = json.load(handle)
-    except (OSError, ValueError):
-        return {}
-    return tried if isinstance(tried, dict) and all(isinstance(v, list) for v in tried.values()) else {}
-
-
-def _write_round_trips(directory: str, tried: dict) -> None:
-    """Keep what was tried (the newest entries); a cache that cannot be
-    written is simply not used."""
-    import json
-    path = os.path.join(directory, _ROUND_TRIPS)
-    temporary = _partial_path(path)
-    try:
-        with open(temporary, "w", encoding="utf-8") as handle:
-            json.dump(dict(list(tried.items())[-_ROUND_TRIPS_KEPT:]), handle)
-        os.replace(temporary, path)
-    except OSError:
-        with suppress(OSError):
-            os.remove(temporary)
-
-
-def _models_module(models: str):
-    """load_models, refusing a package without models (`app` where
-    `app.models` was meant), or a models file whose dataclasses are all
-    imported (the models moved: `from app.models import *`): against it,
-    every table would read as dropped. (A file left with only bases of its
-    own is taken at its word: `make` lists each table it drops; one without
-    any dataclass is refused by `make` when it would drop tables.)"""
-    module = load_models(models)
-    if model_classes(module):
-        return module
-    if hasattr(module, "__path__"):
-        raise MigrateError(f"{models} is a package that defines no dataclass model: pass the module that defines "
-                           f"them (--models {models}.models?)")
-    found = _dataclasses_in(module)
-    imported = [(name, obj) for name, obj in found if obj.__module__ != module.__name__]
-    homes = sorted({obj.__module__ for name, obj in imported if not name.startswith("_")  # where tables are
-                    and not obj.__name__.startswith("_") and not obj.__dict__.get("__abstract__", False)})
-    if homes:
-        raise MigrateError(f"models file {models} defines no model: its dataclasses are imported from "
-                           f"{', '.join(homes)}, and only those defined in the models module are models: pass "
-                           f"--models {homes[0]}")
-    if imported and len(imported) == len(found):
-        raise MigrateError(f"models file {models} defines no model: it only imports dataclasses (from "
-                           f"{', '.join(sorted({obj.__module__ for _, obj in imported}))}) that are no tables: pass "
-                           "--models with the module that defines the models")
-    return module
-
-
-def _make(scratch, module, number, name, questioner, *, empty: frozenset = frozenset()) -> MakeResult:
-    """The next migration, not written yet: `make` writes it once it is safe to.
-    Tables `empty` (folded names) have no rows where it changes them."""
-    original = read_schema(scratch)
-    mismatched = _key_mismatches(scratch)  # (those already there are not this migration's)
-    target, unmanaged = schema_from_models(module)
-    unmanaged = frozenset(unmanaged)
-    operations = plan_renames(original, target, questioner, unmanaged=unmanaged)
-    steps = _execute_operations(scratch, operations)
-    renamed = read_schema(scratch) if operations else original
-    target = with_unique_constraints_kept(with_hand_written_indexes(target, renamed), renamed)
-    operations += diff_schemas(renamed, target, questioner, unmanaged=unmanaged, empty=empty)
-    steps += _execute_operations(scratch, operations[len(steps):])
-    questioner.check_renames_used(original, target)
-    questioner.check_defaults_known(original, renamed, target)
-    questioner.check_defaults_used(operations)
-    if not operations:
-        return MakeResult(())
-    changed = read_schema(scratch)
-    _refuse_strings_made_names(original, changed, {(_fold(op.table), _fold(op.new)): op.old for op in operations
-                                                   if isinstance(op, RenameColumn)},
-                               {_fold(op.new): op.old for op in operations if isinstance(op, RenameTable)})
-    _verify(changed, target, unmanaged, "the models", objects=original, exact=False)
-    _refuse_dropped_parents(operations, changed)
-    _check_unmanaged_parents(scratch, changed, unmanaged, module)
-    if new_mismatches := sorted(_key_mismatches(scratch) - mismatched):
-        raise MigrateError(f"the models leave {new_mismatches[0]}: a foreign key's parent columns must be its "
-                           "primary key or have a UNIQUE index, and a hand-written one that no model declares is "
-                           "dropped: declare it in the parent's model (__unique__); nothing was written")
-    down_steps = _execute_operations(scratch, [inverse for _, _, inverse in reversed(steps)], down=True)
-    _verify(read_schema(scratch), original, frozenset(), "the previous migrations", objects=original, exact=True)
-    description = [line for op in operations for line in op.describe()]
-    renamed = {_fold(op.old): op.new for op in operations if isinstance(op, RenameTable)}
-    renamed.update({(_fold(op.table), _fold(op.old)): op.new for op in operations if isinstance(op, RenameColumn)})
-    filling = [op for op in operations if not (isinstance(op, AlterTable) and _fold(op.after.name) in empty)]
-    unmarked = (_revert_warnings(operations) + _lost_clauses(original, changed, renamed)  # no statement says them
-                + _fills_into_new_tables(filling) + _constant_fills_into_unique(filling)
-                + _repointed_keys(operations))
-    reverted = warnings_for([inverse for _, _, inverse in reversed(steps)])  # (the down section says them)
-    warnings = (warnings_for(operations) + unmarked + [f"reverting {w}" for w in reverted if w.startswith("narrows")]
-                + (_rename_hints(operations) if questioner.prompt is None else []))
-    up = [s for _, statements, _ in steps for s in statements]
-    down = [s for _, statements, _ in down_steps for s in statements]
-    slug = slugify(name) if name else "initial" if number == 1 else _slug_for(operations)
-    text = render_migration(up, down, description + [f"WARNING: {warning}" for warning in unmarked])
-    return _make_result(number, slug, text, description, warnings, up, down)
-
-
-def _refuse_dropped_parents(operations: list, changed: Schema) -> None:
-    """A table the models drop that a kept table's foreign key names (one no
-    model manages: a model's would not load): with foreign keys on, every
-    write to that table would fail with "no such table", and apply refuses
-    it."""
-    dropped = {_fold(op.name) for op in operations if isinstance(op, DropTable)}
-    for table in changed.tables if dropped else ():
-        for fk in table.foreign_keys:
-            if _fold(fk.table) in dropped and changed.table(fk.table) is None:
-                raise MigrateError(f"cannot drop table {fk.table}: table {table.name}, which no model manages, "
-                                   f"keeps a foreign key to it (every write to {table.name} would fail with \"no "
-                                   f"such table\"): drop or change {table.name} in a hand-written migration first; "
-                                   "nothing was written")
-
-
-def _make_result(number, slug, text, description, warnings, up, down) -> MakeResult:
-    """The migration `make` or `squash` would write, not written yet (no path)."""
-    return MakeResult(tuple(description), tuple(warnings), tuple(up), tuple(down or ()), f"{number:04d}_{slug}",
-                      None, text)
-
-
 def _take_name(partial: str, path: str) -> None:
     """Rename a finished file to `path`, which must still not exist."""
     try:
@@ -4373,217 +4157,9 @@ def _take_name(partial: str, path: str) -> None:
     os.remove(partial)
 
 
-def _written(directory, result: MakeResult) -> MakeResult:
-    """The migration written to its new file in `directory`."""
-    path = os.path.join(directory, result.name + ".sql")
-    partial = _partial_path(path)
-    try:
-        os.makedirs(directory, exist_ok=True)
-        with open(partial, "x", encoding="utf-8", newline="") as handle:  # as written, on Windows too
-            handle.write(result.text)
-        _take_name(partial, path)  # whole or not at all, also when killed (a file left empty stops every command)
-    except OSError as exc:
-        raise MigrateError(f"cannot write {path}: {exc.strerror}; nothing was written") from None
-    finally:
-        with suppress(OSError):
-            os.remove(partial)
-    return replace(result, path=path)
-
-
-def _refuse_number_of_a_lost_file(db, migrations: list[Migration], new_name: str) -> str | None:
-    """The new migration's number must not be one the database `db` applied
-    under another name whose file is gone (deleted by mistake): apply would
-    refuse the new file then. Asked of a local file that exists only, read
-    only and without waiting for a writer (make works offline and at once),
-    only as far as it can say, and only of a database that applied some of
-    these files. Returns a warning when `db` is there but is no database to
-    ask (a folder, another kind of file: a wrong --db)."""
-    if not isinstance(db, (str, os.PathLike)) or _is_url(os.fspath(db)) or not os.path.exists(db):
-        return None
-    unchecked = (f"--db {_shown(db)} is {{}}, so make could not check that it applied no migration numbered "
-                 f"{_number(new_name):04d} whose file is gone: is --db right?")
-    if not os.path.isfile(db):
-        return unchecked.format("a folder" if os.path.isdir(db) else "not a file")
-    try:
-        with closing(_open_read_only(db, timeout=0)) as conn:
-            applied = [name for (name,) in conn.execute(f"SELECT name FROM {_HISTORY}").fetchall()]
-    except sqlite3.Error as exc:  # (no history, a lock, a damaged file: for apply and status to say)
-        return unchecked.format("not an SQLite database") if "not a database" in str(exc) else None
-    here = {m.name for m in migrations} | {name for m in migrations for name in m.replaces}
-    if not here & set(applied):  # another folder's database (or a new folder's): not this history
-        return
-    number = _number(new_name)
-    lost = [name for name in applied if isinstance(name, str) and name not in here and name != new_name
-            and _number(name) == number]
-    if lost:
-        raise MigrateError(f"the next migration would be number {number:04d}, which {_shown(db)} applied as "
-                           f"{lost[0]}, whose file is gone: put that file back (git checkout) before making new "
-                           "migrations; nothing was written")
-
-
-_UPDATE_PATIENCE = 2  # seconds make --update waits for a writer of the database (make has no --timeout)
-
-
-@contextmanager
-def _writers_kept_out(db):
-    """The database's write lock, held while make --update rewrites the latest
-    file: an apply that read the file before waits for it, then finds the
-    file changed under its own lock (_refuse_rewritten_files) rather than
-    running and recording the old text. A database not there yet has no
-    apply to wait for; an rqlite node has no lock to take."""
-    if isinstance(db, sqlite3.Connection) and db.in_transaction:  # (it would wait for its own lock)
-        raise MigrateError("the connection has an open transaction: commit or roll it back before passing it to "
-                           "migrate.py; nothing was written")
-    path = _main_file(db) if isinstance(db, sqlite3.Connection) else \
-        os.fspath(db) if isinstance(db, (str, os.PathLike)) and not _is_url(os.fspath(db)) else ""
-    if not path or not os.path.isfile(path):
-        yield
-        return
-    with closing(sqlite3.connect(path, timeout=_UPDATE_PATIENCE, isolation_level=None)) as conn:  # (rolled back)
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise MigrateError(f"make --update writes the latest migration while no other process writes "
-                               f"{_shown(db)}, and {exc}: retry when that one is done, or make a new migration "
-                               "(without --update); nothing was written") from None
-        yield
-
-
-def _selects_rows(statement: str) -> bool:
-    """Whether a CREATE TABLE may leave rows in its table: one that fills it
-    (`CREATE TABLE t AS SELECT`, whose AS comes before any parenthesis), or
-    one that does nothing to a table already there (`IF NOT EXISTS`)."""
-    words = [t.upper or t.text for t in _first_tokens(statement, 12)]
-    if words[:1] != ["CREATE"] or "TABLE" not in words[:4]:
-        return False
-    rest = words[words.index("TABLE") + 1:]
-    return rest[:3] == ["IF", "NOT", "EXISTS"] or (
-        "AS" in rest and ("(" not in rest or rest.index("AS") < rest.index("(")))
-
-
-def _tables_left_empty(latest: Migration) -> frozenset:
-    """The tables (folded names) the latest migration creates with no rows
-    in them when what make --update adds runs, after its own SQL: all it
-    makes, if that SQL is all CREATE, DROP and ALTER (no INSERT, nor an
-    UPDATE whose trigger might insert); none otherwise."""
-    statements = [s for s in split_statements(latest.up) if _has_code(s)]
-    if any(_first_tokens(s, 1)[0].upper not in ("CREATE", "DROP", "ALTER") or _selects_rows(s) for s in statements):
-        return frozenset()
-    return frozenset(map(_fold, _tables_made(latest.up)))
-
-
-def _latest_to_update(migrations: list[Migration], db, directory) -> Migration:
-    """The migration `make --update` folds the changes into: the latest, unless
-    it is a squash, or the database `db` applied it (the new part would never
-    run there, and the edit would stop its next apply), or its up section ends
-    in a statement without its `;` (the next one would be read as part of it)."""
-    if not migrations:
-        raise MigrateError("make --update folds model changes into the latest migration, and there is none yet: "
-                           "run make without --update; nothing was written")
-    latest = migrations[-1]
-    if latest.replaces:
-        raise MigrateError(f"{latest.name} is a squash, which databases record in place of the migrations it "
-                           "replaces: make a new migration (without --update); nothing was written")
-    try:
-        applied = ([row.name for row in status(db, directory=directory, timeout=_UPDATE_PATIENCE) if row.applied]
-                   if db is not None else [])
-    except MigrateError as exc:  # (status's advice, --timeout, is no option of make's)
-        if "is locked" not in str(exc):
-            raise
-        raise MigrateError(f"make --update reads {_shown(db)} to see whether {latest.name} is applied there, and "
-                           "another process holds it locked: retry when that one is done, or make a new migration "
-                           "(without --update); nothing was written") from None
-    if latest.name in applied:
-        raise MigrateError(f"{latest.name} is applied to {_shown(db)}, which would never run what --update adds to "
-                           "it: revert it there first (python migrate.py revert), or make a new migration (without "
-                           "--update); nothing was written")
-    here = {m.name for m in migrations}
-    renamed = [name for name in applied if name not in here and _number(name) == latest.number]
-    if renamed:  # (the file renamed since, or another branch's: after the edit, apply could no longer say which)
-        raise MigrateError(f"{latest.name} has the number of {renamed[0]}, which {_shown(db)} applied and whose file "
-                           f"is gone: if {latest.name} is that file renamed, rename it back and revert it there "
-                           f"first; if {renamed[0]} is another branch's, get its file (git) and make a new migration "
-                           "(without --update); nothing was written")
-    statements = split_statements(latest.up)
-    if statements and not statements[-1].endswith(";"):
-        raise MigrateError(f"migration file {latest.path}: the last statement of its up section has no `;`, so "
-                           "what --update adds would be read as part of it: end it with `;`; nothing was written")
-    return latest
-
-
 def _code(sql: str | None) -> list[tuple[str, ...]] | None:
     """Each statement's tokens, comments and spacing left out: what SQLite runs."""
     return None if sql is None else [tuple(t.text for t in _tokens(s)) for s in split_statements(sql)]
-
-
-def _folded_into(latest: Migration, result: MakeResult, name: str | None) -> MakeResult:
-    """The latest migration's file with `result` folded in (make --update):
-    its description after the file's header, its up SQL after the file's up
-    section, its down SQL before the file's down section (it is undone first).
-    The file's own text, hand edits included, stays as it is around them; a
-    file without a down section stays irreversible."""
-    def sections(text: str) -> tuple[str, str, str, str | None]:
-        marks = list(_SECTION.finditer(text))
-        up_end = marks[1].start() if len(marks) > 1 else len(text)
-        down = text[marks[1].end():].strip("\n") if len(marks) > 1 else None
-        return text[:marks[0].start()].strip("\n"), marks[0].group(), text[marks[0].end():up_end].strip("\n"), down
-    header, up_marker, up, down = sections(latest.text)  # (LF line endings: _rewritten writes the file's own)
-    added_header, _, added_up, added_down = sections(result.text)
-    added_header = added_header.split("\n", 1)[1] if "\n" in added_header else ""  # (not "-- Generated by")
-    joined = lambda *parts: "\n\n".join(part for part in parts if part)
-    text = "\n".join(part for part in (header, added_header) if part) + f"\n\n{up_marker}\n{joined(up, added_up)}\n"
-    if down is not None:
-        text += f"\n-- migrate:down\n{joined(added_down, down)}\n"
-    text = text.lstrip("\n")
-    new_up, new_down = parse_sections(text, latest.path)
-    expected = (_code(up) + _code(added_up), None if down is None else _code(added_down) + _code(down))
-    if (_code(new_up), _code(new_down)) != expected:  # (a comment left open swallows what follows)
-        raise MigrateError(f"migration file {latest.path} would not read back with the changes added (a comment "
-                           "or marker the new SQL cannot follow?): make a new migration (without --update); "
-                           "nothing was written")
-    migration_name = f"{latest.number:04d}_{slugify(name)}" if name else latest.name
-    return replace(result, up=tuple(split_statements(new_up)), down=tuple(split_statements(new_down or "")),
-                   name=migration_name, text=text)
-
-
-def _rewritten(directory, latest: Migration, result: MakeResult) -> MakeResult:
-    """make --update's file, in the latest migration's line endings (CRLF in
-    a Windows checkout) and with its byte order mark, if it had them: written
-    in full before it takes that file's place (through a link to it, keeping
-    its permissions), so that a failure leaves the file as it was."""
-    try:
-        with open(latest.path, "rb") as handle:
-            raw = handle.read()
-    except OSError as exc:
-        raise MigrateError(f"cannot read {latest.path}: {exc.strerror}; nothing was written") from None
-    if _checksum(raw) != latest.raw_checksum:  # (an editor, or another make --update)
-        raise MigrateError(f"{latest.path} changed while make --update ran: run it again; nothing was written")
-    crlf = raw.count(b"\r\n")  # (mixed: the more common ending, for every line)
-    content = result.text.replace("\n", "\r\n") if crlf and crlf >= raw.count(b"\n") - crlf else result.text
-    content = "\ufeff" + content if raw.startswith(b"\xef\xbb\xbf") else content
-    path = os.path.join(directory, result.name + ".sql")
-    if result.name != latest.name:  # renamed: a new file, then the old one goes
-        written = _written(directory, replace(result, text=content))
-        try:
-            os.remove(latest.path)
-        except OSError as exc:
-            raise MigrateError(f"wrote {path}, but cannot remove {latest.path}: {exc.strerror}: remove it "
-                               "yourself (the new file holds all of it)") from None
-        return replace(written, text=result.text)
-    target = os.path.realpath(latest.path)
-    temporary = _partial_path(target)
-    try:
-        with open(temporary, "x", encoding="utf-8", newline="") as handle:
-            handle.write(content)
-        os.chmod(temporary, os.stat(target).st_mode & 0o7777)
-        os.replace(temporary, target)
-    except OSError as exc:
-        raise MigrateError(f"cannot write {path}: {exc.strerror}; it was left as it was") from None
-    finally:  # (also when Ctrl-C stops it)
-        with suppress(OSError):
-            os.remove(temporary)
-    return replace(result, path=path)
-
 
 
 def _broken_on_its_own(failure: str, schema: Schema | None) -> str:
@@ -6323,6 +5899,81 @@ def _round_trip_losses(scratch, migration: Migration) -> list[tuple[str, bool]]:
             scratch.execute("RELEASE probe")
 
 
+def _branch_losses(migrations: list[Migration], kinds: tuple[str, ...] = ("column",)) -> list[str]:
+    """The migrations that, tried on the ones before them, lose a column (or
+    its type or nullability: `kinds` "column"), an index or a trigger as they
+    rebuild a table: written on a branch older than the migration that made
+    it (README: apply refuses them). A column lost shows as a change `make`
+    finds; an index or trigger only counts if no later migration makes it
+    again. Replayed anew from the first migration that rebuilds."""
+    probed = [i for i, m in enumerate(migrations) if _rebuilt_tables(split_statements(m.down or ""))]
+    if not probed:
+        return []
+    directory = _cache_directory()
+    keys = _state_keys(migrations) if directory and _private(directory) else []
+    tried = _read_round_trips(directory) if keys else {}  # by the key of the files up to each
+    losses = {i: tried.get(keys[i][:40]) if keys else None for i in probed}
+    missing = [i for i in probed if losses[i] is None]
+    try:
+        if missing:
+            scratch = replay(migrations[:missing[0]])
+            try:
+                for index in range(missing[0], missing[-1] + 1):
+                    if losses.get(index, ()) is None:
+                        losses[index] = [what for what, _ in _round_trip_losses(scratch, migrations[index])]
+                    _replay_migration(scratch, migrations[index], split_statements(migrations[index].up))
+            finally:
+                scratch.close()
+            if keys:
+                _write_round_trips(directory, {**tried, **{keys[i][:40]: losses[i] for i in missing}})
+        found = [(migrations[i].name, what) for i in probed for what in losses[i] if what.split(" ", 1)[0] in kinds]
+        there = set()
+        if any(not what.startswith("column ") for _, what in found):  # still made at the end?
+            scratch = replay(migrations)
+            try:
+                there = {(kind, _fold(name)) for kind, name in scratch.execute("SELECT type, name FROM sqlite_master")}
+            finally:
+                scratch.close()
+    except MigrateError:
+        return []  # a file that does not replay: make and check have said so already
+    notes = {}
+    for name, what in found:
+        kind, _, object_name = what.partition(" ")
+        if kind == "column" or (kind, _fold(object_name)) not in there:
+            notes.setdefault(name, []).append(what)
+    return [f"{name} was written without {', '.join(lost)} (on a branch older than the migration that makes "
+            f"{'them' if len(lost) > 1 else 'it'}?): applying and reverting it loses {'them' if len(lost) > 1 else 'it'}"
+            ", and apply refuses it. If it is applied nowhere yet, delete it and what make wrote after it, and run "
+            "make again" for name, lost in notes.items()]
+
+_ROUND_TRIPS = "round-trips.json"  # in the cache directory: what _round_trip_losses found, by files up to it
+
+_ROUND_TRIPS_KEPT = 5000
+
+def _read_round_trips(directory: str) -> dict:
+    import json
+    try:
+        with open(os.path.join(directory, _ROUND_TRIPS), encoding="utf-8") as handle:
+            tried = json.load(handle)
+    except (OSError, ValueError):
+        return {}
+    return tried if isinstance(tried, dict) and all(isinstance(v, list) for v in tried.values()) else {}
+
+def _write_round_trips(directory: str, tried: dict) -> None:
+    """Keep what was tried (the newest entries); a cache that cannot be
+    written is simply not used."""
+    import json
+    path = os.path.join(directory, _ROUND_TRIPS)
+    temporary = _partial_path(path)
+    try:
+        with open(temporary, "w", encoding="utf-8") as handle:
+            json.dump(dict(list(tried.items())[-_ROUND_TRIPS_KEPT:]), handle)
+        os.replace(temporary, path)
+    except OSError:
+        with suppress(OSError):
+            os.remove(temporary)
+
+
 def _column_types(objects: _TableObjects | None) -> dict[str, str]:
     """The declared types in _table_objects' definitions, by folded column name."""
     return {key: text for kind, key, text in objects.definitions if kind == "column"} if objects else {}
@@ -7341,7 +6992,6 @@ def _table_names(conn, among) -> set[str]:
     return {_fold(name) for (name,) in conn.execute(
         f"SELECT name FROM sqlite_master WHERE type = 'table' AND lower(name) IN ({', '.join('?' * len(among))})",
         among).fetchall()}  # (fetchall: a libsql cursor is not iterable)
-
 
 
 def _table_fates(statements) -> tuple[dict[str, str], set[str]]:
@@ -8382,6 +8032,356 @@ def _backup_to(conn, path: str) -> None:
 
 
 # ============================================================================
+# Make: write the next migration from the models
+# ============================================================================
+
+def make(*, models: str | os.PathLike = "models.py", directory: str | os.PathLike = "migrations",
+         name: str | None = None, empty: bool = False, write: bool = True,
+         questioner: Questioner | None = None, update: bool = False, db=None) -> MakeResult:
+    """Compare the models with what the migrations build and write the next
+    migration file. With `write=False` nothing is written (for --check and
+    --dry-run). `empty=True` writes an empty migration for hand-written SQL.
+    `update=True` folds the changes into the latest migration instead (for one
+    not applied anywhere yet; refused if the database `db` applied it). A new
+    file is refused a number that `db` applied under a name whose file is gone."""
+    _check_flags(empty=empty, write=write, update=update)
+    if update and empty:
+        raise MigrateError("make --update folds model changes into the latest migration, and --empty writes a new "
+                           "one: pass one of them; nothing was written")
+    if empty and questioner is not None and (questioner.renames or questioner.defaults):
+        raise MigrateError("make --empty writes a migration for SQL by hand, without looking at the models, so "
+                           "--rename and --default answer nothing there: drop them; nothing was written")
+    if name is not None and not isinstance(name, str):
+        raise MigrateError(f"name must be a string or None, not {type(name).__name__} {name!r}; nothing was written")
+    if questioner is not None and not isinstance(questioner, Questioner):
+        raise MigrateError(f"questioner must be a migrate.Questioner or None, not {type(questioner).__name__}; "
+                           "nothing was written")
+    questioner = questioner or Questioner()
+    if isinstance(db, (str, os.PathLike)) and not os.fspath(db).strip():  # (as every command that opens it says)
+        raise MigrateError(f"database path {os.fspath(db)!r} is empty: pass --db with a file path (or :memory:); "
+                           "nothing was written")
+    directory = _path_argument(directory, "the migrations directory", "--dir FOLDER")
+    migrations = read_migrations(directory) if os.path.exists(directory) else []  # (a file there: its error)
+    latest = _latest_to_update(migrations, db, directory) if update else None
+    number = latest.number if latest else migrations[-1].number + 1 if migrations else 1
+    if empty:
+        if not name:
+            raise MigrateError("make --empty needs a NAME for the migration, e.g. make --empty backfill_slugs")
+        unchecked = _refuse_number_of_a_lost_file(db, migrations, f"{number:04d}_{slugify(name)}") if write else None
+        text = render_migration([], None, [  # irreversible until its down section is written: not a silent no-op
+            "Empty migration: write the SQL by hand, after `-- migrate:up`. To make it",
+            "reversible, end the file with a `-- migrate:down` line and the SQL that undoes",
+            "it (nothing after that line: reverting does nothing); without that line,",
+            "revert refuses it."])
+        result = _make_result(number, slugify(name), text, (), (unchecked,) if unchecked else (), (), ())
+        return _written(directory, result) if write else result
+    with _MODELS_LOCK:  # (until the models are read)
+        module = _models_module(models)
+        scratch = replay(migrations)
+        try:
+            result = _make(scratch, module, number, name, questioner,
+                           empty=_tables_left_empty(latest) if latest else frozenset())
+        finally:
+            scratch.close()
+    # an empty file, a failed save, the wrong --models (one left with only bases of its own is taken at its word)
+    if result.operations and not model_classes(module) and not _dataclasses_in(module):
+        tables = sum(line.startswith("- Drop table ") for line in result.operations)
+        raise MigrateError(f"models file {os.fspath(models)} defines no dataclass, so the migration would drop every "
+                           f"table the migrations make ({tables}): if it is the wrong module or lost "
+                           "its content, fix that; to drop them all, write that migration by hand (make --empty "
+                           "NAME, then DROP TABLE ...); nothing was written")
+    losses = _branch_losses(migrations) if result.operations else []  # the change may come from an older branch
+    if losses and write:  # a migration written after it would not make it apply
+        raise MigrateError(f"migration {losses[0]}; nothing was written")
+    if latest and result.operations:
+        result = _folded_into(latest, result, name)
+    if write and result.operations:
+        if not latest:
+            unchecked = _refuse_number_of_a_lost_file(db, migrations, result.name)
+            return _written(directory, replace(result, warnings=result.warnings + ((unchecked,) if unchecked else ())))
+        with _writers_kept_out(db):  # asked again: an apply may have run it since
+            _latest_to_update(migrations, db, directory)
+            return _rewritten(directory, latest, result)
+    return replace(result, warnings=result.warnings + tuple(losses))
+
+
+def _make(scratch, module, number, name, questioner, *, empty: frozenset = frozenset()) -> MakeResult:
+    """The next migration, not written yet: `make` writes it once it is safe to.
+    Tables `empty` (folded names) have no rows where it changes them."""
+    original = read_schema(scratch)
+    mismatched = _key_mismatches(scratch)  # (those already there are not this migration's)
+    target, unmanaged = schema_from_models(module)
+    unmanaged = frozenset(unmanaged)
+    operations = plan_renames(original, target, questioner, unmanaged=unmanaged)
+    steps = _execute_operations(scratch, operations)
+    renamed = read_schema(scratch) if operations else original
+    target = with_unique_constraints_kept(with_hand_written_indexes(target, renamed), renamed)
+    operations += diff_schemas(renamed, target, questioner, unmanaged=unmanaged, empty=empty)
+    steps += _execute_operations(scratch, operations[len(steps):])
+    questioner.check_renames_used(original, target)
+    questioner.check_defaults_known(original, renamed, target)
+    questioner.check_defaults_used(operations)
+    if not operations:
+        return MakeResult(())
+    changed = read_schema(scratch)
+    _refuse_strings_made_names(original, changed, {(_fold(op.table), _fold(op.new)): op.old for op in operations
+                                                   if isinstance(op, RenameColumn)},
+                               {_fold(op.new): op.old for op in operations if isinstance(op, RenameTable)})
+    _verify(changed, target, unmanaged, "the models", objects=original, exact=False)
+    _refuse_dropped_parents(operations, changed)
+    _check_unmanaged_parents(scratch, changed, unmanaged, module)
+    if new_mismatches := sorted(_key_mismatches(scratch) - mismatched):
+        raise MigrateError(f"the models leave {new_mismatches[0]}: a foreign key's parent columns must be its "
+                           "primary key or have a UNIQUE index, and a hand-written one that no model declares is "
+                           "dropped: declare it in the parent's model (__unique__); nothing was written")
+    down_steps = _execute_operations(scratch, [inverse for _, _, inverse in reversed(steps)], down=True)
+    _verify(read_schema(scratch), original, frozenset(), "the previous migrations", objects=original, exact=True)
+    description = [line for op in operations for line in op.describe()]
+    renamed = {_fold(op.old): op.new for op in operations if isinstance(op, RenameTable)}
+    renamed.update({(_fold(op.table), _fold(op.old)): op.new for op in operations if isinstance(op, RenameColumn)})
+    filling = [op for op in operations if not (isinstance(op, AlterTable) and _fold(op.after.name) in empty)]
+    unmarked = (_revert_warnings(operations) + _lost_clauses(original, changed, renamed)  # no statement says them
+                + _fills_into_new_tables(filling) + _constant_fills_into_unique(filling)
+                + _repointed_keys(operations))
+    reverted = warnings_for([inverse for _, _, inverse in reversed(steps)])  # (the down section says them)
+    warnings = (warnings_for(operations) + unmarked + [f"reverting {w}" for w in reverted if w.startswith("narrows")]
+                + (_rename_hints(operations) if questioner.prompt is None else []))
+    up = [s for _, statements, _ in steps for s in statements]
+    down = [s for _, statements, _ in down_steps for s in statements]
+    slug = slugify(name) if name else "initial" if number == 1 else _slug_for(operations)
+    text = render_migration(up, down, description + [f"WARNING: {warning}" for warning in unmarked])
+    return _make_result(number, slug, text, description, warnings, up, down)
+
+
+def _refuse_dropped_parents(operations: list, changed: Schema) -> None:
+    """A table the models drop that a kept table's foreign key names (one no
+    model manages: a model's would not load): with foreign keys on, every
+    write to that table would fail with "no such table", and apply refuses
+    it."""
+    dropped = {_fold(op.name) for op in operations if isinstance(op, DropTable)}
+    for table in changed.tables if dropped else ():
+        for fk in table.foreign_keys:
+            if _fold(fk.table) in dropped and changed.table(fk.table) is None:
+                raise MigrateError(f"cannot drop table {fk.table}: table {table.name}, which no model manages, "
+                                   f"keeps a foreign key to it (every write to {table.name} would fail with \"no "
+                                   f"such table\"): drop or change {table.name} in a hand-written migration first; "
+                                   "nothing was written")
+
+
+def _make_result(number, slug, text, description, warnings, up, down) -> MakeResult:
+    """The migration `make` or `squash` would write, not written yet (no path)."""
+    return MakeResult(tuple(description), tuple(warnings), tuple(up), tuple(down or ()), f"{number:04d}_{slug}",
+                      None, text)
+
+
+def _written(directory, result: MakeResult) -> MakeResult:
+    """The migration written to its new file in `directory`."""
+    path = os.path.join(directory, result.name + ".sql")
+    partial = _partial_path(path)
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with open(partial, "x", encoding="utf-8", newline="") as handle:  # as written, on Windows too
+            handle.write(result.text)
+        _take_name(partial, path)  # whole or not at all, also when killed (a file left empty stops every command)
+    except OSError as exc:
+        raise MigrateError(f"cannot write {path}: {exc.strerror}; nothing was written") from None
+    finally:
+        with suppress(OSError):
+            os.remove(partial)
+    return replace(result, path=path)
+
+
+def _refuse_number_of_a_lost_file(db, migrations: list[Migration], new_name: str) -> str | None:
+    """The new migration's number must not be one the database `db` applied
+    under another name whose file is gone (deleted by mistake): apply would
+    refuse the new file then. Asked of a local file that exists only, read
+    only and without waiting for a writer (make works offline and at once),
+    only as far as it can say, and only of a database that applied some of
+    these files. Returns a warning when `db` is there but is no database to
+    ask (a folder, another kind of file: a wrong --db)."""
+    if not isinstance(db, (str, os.PathLike)) or _is_url(os.fspath(db)) or not os.path.exists(db):
+        return None
+    unchecked = (f"--db {_shown(db)} is {{}}, so make could not check that it applied no migration numbered "
+                 f"{_number(new_name):04d} whose file is gone: is --db right?")
+    if not os.path.isfile(db):
+        return unchecked.format("a folder" if os.path.isdir(db) else "not a file")
+    try:
+        with closing(_open_read_only(db, timeout=0)) as conn:
+            applied = [name for (name,) in conn.execute(f"SELECT name FROM {_HISTORY}").fetchall()]
+    except sqlite3.Error as exc:  # (no history, a lock, a damaged file: for apply and status to say)
+        return unchecked.format("not an SQLite database") if "not a database" in str(exc) else None
+    here = {m.name for m in migrations} | {name for m in migrations for name in m.replaces}
+    if not here & set(applied):  # another folder's database (or a new folder's): not this history
+        return
+    number = _number(new_name)
+    lost = [name for name in applied if isinstance(name, str) and name not in here and name != new_name
+            and _number(name) == number]
+    if lost:
+        raise MigrateError(f"the next migration would be number {number:04d}, which {_shown(db)} applied as "
+                           f"{lost[0]}, whose file is gone: put that file back (git checkout) before making new "
+                           "migrations; nothing was written")
+
+
+_UPDATE_PATIENCE = 2  # seconds make --update waits for a writer of the database (make has no --timeout)
+
+
+@contextmanager
+def _writers_kept_out(db):
+    """The database's write lock, held while make --update rewrites the latest
+    file: an apply that read the file before waits for it, then finds the
+    file changed under its own lock (_refuse_rewritten_files) rather than
+    running and recording the old text. A database not there yet has no
+    apply to wait for; an rqlite node has no lock to take."""
+    if isinstance(db, sqlite3.Connection) and db.in_transaction:  # (it would wait for its own lock)
+        raise MigrateError("the connection has an open transaction: commit or roll it back before passing it to "
+                           "migrate.py; nothing was written")
+    path = _main_file(db) if isinstance(db, sqlite3.Connection) else \
+        os.fspath(db) if isinstance(db, (str, os.PathLike)) and not _is_url(os.fspath(db)) else ""
+    if not path or not os.path.isfile(path):
+        yield
+        return
+    with closing(sqlite3.connect(path, timeout=_UPDATE_PATIENCE, isolation_level=None)) as conn:  # (rolled back)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise MigrateError(f"make --update writes the latest migration while no other process writes "
+                               f"{_shown(db)}, and {exc}: retry when that one is done, or make a new migration "
+                               "(without --update); nothing was written") from None
+        yield
+
+
+def _selects_rows(statement: str) -> bool:
+    """Whether a CREATE TABLE may leave rows in its table: one that fills it
+    (`CREATE TABLE t AS SELECT`, whose AS comes before any parenthesis), or
+    one that does nothing to a table already there (`IF NOT EXISTS`)."""
+    words = [t.upper or t.text for t in _first_tokens(statement, 12)]
+    if words[:1] != ["CREATE"] or "TABLE" not in words[:4]:
+        return False
+    rest = words[words.index("TABLE") + 1:]
+    return rest[:3] == ["IF", "NOT", "EXISTS"] or (
+        "AS" in rest and ("(" not in rest or rest.index("AS") < rest.index("(")))
+
+
+def _tables_left_empty(latest: Migration) -> frozenset:
+    """The tables (folded names) the latest migration creates with no rows
+    in them when what make --update adds runs, after its own SQL: all it
+    makes, if that SQL is all CREATE, DROP and ALTER (no INSERT, nor an
+    UPDATE whose trigger might insert); none otherwise."""
+    statements = [s for s in split_statements(latest.up) if _has_code(s)]
+    if any(_first_tokens(s, 1)[0].upper not in ("CREATE", "DROP", "ALTER") or _selects_rows(s) for s in statements):
+        return frozenset()
+    return frozenset(map(_fold, _tables_made(latest.up)))
+
+
+def _latest_to_update(migrations: list[Migration], db, directory) -> Migration:
+    """The migration `make --update` folds the changes into: the latest, unless
+    it is a squash, or the database `db` applied it (the new part would never
+    run there, and the edit would stop its next apply), or its up section ends
+    in a statement without its `;` (the next one would be read as part of it)."""
+    if not migrations:
+        raise MigrateError("make --update folds model changes into the latest migration, and there is none yet: "
+                           "run make without --update; nothing was written")
+    latest = migrations[-1]
+    if latest.replaces:
+        raise MigrateError(f"{latest.name} is a squash, which databases record in place of the migrations it "
+                           "replaces: make a new migration (without --update); nothing was written")
+    try:
+        applied = ([row.name for row in status(db, directory=directory, timeout=_UPDATE_PATIENCE) if row.applied]
+                   if db is not None else [])
+    except MigrateError as exc:  # (status's advice, --timeout, is no option of make's)
+        if "is locked" not in str(exc):
+            raise
+        raise MigrateError(f"make --update reads {_shown(db)} to see whether {latest.name} is applied there, and "
+                           "another process holds it locked: retry when that one is done, or make a new migration "
+                           "(without --update); nothing was written") from None
+    if latest.name in applied:
+        raise MigrateError(f"{latest.name} is applied to {_shown(db)}, which would never run what --update adds to "
+                           "it: revert it there first (python migrate.py revert), or make a new migration (without "
+                           "--update); nothing was written")
+    here = {m.name for m in migrations}
+    renamed = [name for name in applied if name not in here and _number(name) == latest.number]
+    if renamed:  # (the file renamed since, or another branch's: after the edit, apply could no longer say which)
+        raise MigrateError(f"{latest.name} has the number of {renamed[0]}, which {_shown(db)} applied and whose file "
+                           f"is gone: if {latest.name} is that file renamed, rename it back and revert it there "
+                           f"first; if {renamed[0]} is another branch's, get its file (git) and make a new migration "
+                           "(without --update); nothing was written")
+    statements = split_statements(latest.up)
+    if statements and not statements[-1].endswith(";"):
+        raise MigrateError(f"migration file {latest.path}: the last statement of its up section has no `;`, so "
+                           "what --update adds would be read as part of it: end it with `;`; nothing was written")
+    return latest
+
+
+def _folded_into(latest: Migration, result: MakeResult, name: str | None) -> MakeResult:
+    """The latest migration's file with `result` folded in (make --update):
+    its description after the file's header, its up SQL after the file's up
+    section, its down SQL before the file's down section (it is undone first).
+    The file's own text, hand edits included, stays as it is around them; a
+    file without a down section stays irreversible."""
+    def sections(text: str) -> tuple[str, str, str, str | None]:
+        marks = list(_SECTION.finditer(text))
+        up_end = marks[1].start() if len(marks) > 1 else len(text)
+        down = text[marks[1].end():].strip("\n") if len(marks) > 1 else None
+        return text[:marks[0].start()].strip("\n"), marks[0].group(), text[marks[0].end():up_end].strip("\n"), down
+    header, up_marker, up, down = sections(latest.text)  # (LF line endings: _rewritten writes the file's own)
+    added_header, _, added_up, added_down = sections(result.text)
+    added_header = added_header.split("\n", 1)[1] if "\n" in added_header else ""  # (not "-- Generated by")
+    joined = lambda *parts: "\n\n".join(part for part in parts if part)
+    text = "\n".join(part for part in (header, added_header) if part) + f"\n\n{up_marker}\n{joined(up, added_up)}\n"
+    if down is not None:
+        text += f"\n-- migrate:down\n{joined(added_down, down)}\n"
+    text = text.lstrip("\n")
+    new_up, new_down = parse_sections(text, latest.path)
+    expected = (_code(up) + _code(added_up), None if down is None else _code(added_down) + _code(down))
+    if (_code(new_up), _code(new_down)) != expected:  # (a comment left open swallows what follows)
+        raise MigrateError(f"migration file {latest.path} would not read back with the changes added (a comment "
+                           "or marker the new SQL cannot follow?): make a new migration (without --update); "
+                           "nothing was written")
+    migration_name = f"{latest.number:04d}_{slugify(name)}" if name else latest.name
+    return replace(result, up=tuple(split_statements(new_up)), down=tuple(split_statements(new_down or "")),
+                   name=migration_name, text=text)
+
+
+def _rewritten(directory, latest: Migration, result: MakeResult) -> MakeResult:
+    """make --update's file, in the latest migration's line endings (CRLF in
+    a Windows checkout) and with its byte order mark, if it had them: written
+    in full before it takes that file's place (through a link to it, keeping
+    its permissions), so that a failure leaves the file as it was."""
+    try:
+        with open(latest.path, "rb") as handle:
+            raw = handle.read()
+    except OSError as exc:
+        raise MigrateError(f"cannot read {latest.path}: {exc.strerror}; nothing was written") from None
+    if _checksum(raw) != latest.raw_checksum:  # (an editor, or another make --update)
+        raise MigrateError(f"{latest.path} changed while make --update ran: run it again; nothing was written")
+    crlf = raw.count(b"\r\n")  # (mixed: the more common ending, for every line)
+    content = result.text.replace("\n", "\r\n") if crlf and crlf >= raw.count(b"\n") - crlf else result.text
+    content = "\ufeff" + content if raw.startswith(b"\xef\xbb\xbf") else content
+    path = os.path.join(directory, result.name + ".sql")
+    if result.name != latest.name:  # renamed: a new file, then the old one goes
+        written = _written(directory, replace(result, text=content))
+        try:
+            os.remove(latest.path)
+        except OSError as exc:
+            raise MigrateError(f"wrote {path}, but cannot remove {latest.path}: {exc.strerror}: remove it "
+                               "yourself (the new file holds all of it)") from None
+        return replace(written, text=result.text)
+    target = os.path.realpath(latest.path)
+    temporary = _partial_path(target)
+    try:
+        with open(temporary, "x", encoding="utf-8", newline="") as handle:
+            handle.write(content)
+        os.chmod(temporary, os.stat(target).st_mode & 0o7777)
+        os.replace(temporary, target)
+    except OSError as exc:
+        raise MigrateError(f"cannot write {path}: {exc.strerror}; it was left as it was") from None
+    finally:  # (also when Ctrl-C stops it)
+        with suppress(OSError):
+            os.remove(temporary)
+    return replace(result, path=path)
+
+
+# ============================================================================
 # Squash and export: new migration files from the existing ones
 # ============================================================================
 
@@ -8601,7 +8601,6 @@ def squash(*, directory: str | os.PathLike = "migrations", upto: str | None = No
         raise _InterruptedWhenDone(f"the squash was done first: {result.path} written, the files it replaces "
                                    f"moved into {kept}") from None
     return result
-
 
 
 def _same_file(path: str, migration: Migration) -> bool:
