@@ -3436,6 +3436,10 @@ def _read_migration(path: str, number: int) -> Migration:
     if "\r" in text and "\n" not in text:
         raise MigrateError(f"migration file {path} ends its lines with CR alone (an old Mac format), where an SQL "
                            "`--` comment and a section marker line do not end: save it with LF (or CRLF) line endings")
+    if "\r" in text and (lone := _lone_carriage_return(text)) is not None:
+        raise MigrateError(f"migration file {path} has a CR without an LF on line {text.count(chr(10), 0, lone) + 1}, "
+                           "which an editor may show as a line end but SQLite and the section markers do not (a "
+                           "`--` comment or marker after it runs on): save it with LF (or CRLF) line endings")
     conflict = _merge_conflict(text)
     if conflict:  # (else SQLite's syntax error, or a marker missing, would hide it)
         raise MigrateError(f"migration file {path} has a merge conflict left in it (line "
@@ -3450,6 +3454,16 @@ def _read_migration(path: str, number: int) -> Migration:
     return Migration(os.path.basename(path)[:-4], number, path, up, down, digest,
                      tuple(name for name, _, _ in pairs), tuple(checksum for _, _, checksum in pairs),
                      digest if content == raw else _checksum(raw), normalised)
+
+
+def _lone_carriage_return(text: str) -> int | None:
+    """Where a CR not followed by an LF is, outside a string or a quoted
+    name (where it is the text's own); None when there is none."""
+    lone = [m.start() for m in re.finditer(r"\r(?!\n)", text)]
+    if not lone:
+        return None
+    quoted = [(t.start, t.end) for t in _tokens(text) if t.kind in ("string", "ident") and "\r" in t.text]
+    return next((at for at in lone if not any(start < at < end for start, end in quoted)), None)
 
 
 # Looser: a comment line that is only a word meaning the down section, maybe

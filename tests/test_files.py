@@ -125,6 +125,27 @@ class Directory(unittest.TestCase):
                                     r"it with LF \(or CRLF\) line endings$"):
             migrate.read_migrations(self.project.directory)
 
+    def test_a_lone_cr_in_a_file_of_lf_lines_is_refused_unless_a_string_or_name_holds_it(self):
+        os.makedirs(self.project.directory, exist_ok=True)
+        path = os.path.join(self.project.directory, "0001_a.sql")
+        cases = {  # the CR before the marker made it a comment: the down section ran with the up
+            b"-- migrate:up\nCREATE TABLE a (x);\r-- migrate:down\nDROP TABLE a;\n": 2,
+            b"-- migrate:up\r\nCREATE TABLE a (x); -- a note\rDROP TABLE b;\r\n": 2,
+            b"-- migrate:up\nINSERT INTO a VALUES ('a\rb');\n\n\rDELETE FROM a;\n": 4,
+        }
+        for text, line in cases.items():
+            with self.subTest(text):
+                with open(path, "wb") as handle:
+                    handle.write(text)
+                with self.assertRaisesRegex(migrate.MigrateError, f"0001_a.sql has a CR without an LF on line {line}, "
+                                            "which an editor may show as a line end but SQLite and the section "
+                                            "markers do not"):
+                    migrate.read_migrations(self.project.directory)
+        with open(path, "wb") as handle:  # a value's own CR, in a string or a name
+            handle.write(b'-- migrate:up\nCREATE TABLE "a\rb" (x);\nINSERT INTO "a\rb" VALUES (\'1\r2\');\n')
+        self.assertEqual(migrate.read_migrations(self.project.directory)[0].up,
+                         'CREATE TABLE "a\rb" (x);\nINSERT INTO "a\rb" VALUES (\'1\r2\');')
+
     def test_a_merge_conflict_left_in_a_file_is_refused_for_what_it_is(self):
         conflict = ("<<<<<<< HEAD\r\nALTER TABLE q ADD COLUMN a TEXT;\r\n=======\r\nALTER TABLE q ADD COLUMN b TEXT;"
                     "\r\n>>>>>>> other-branch\r\n")
