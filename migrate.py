@@ -5382,12 +5382,11 @@ def _parse_failures(texts) -> dict[str, tuple[str, str] | None]:
 
 def _refuse_unrunnable(steps, *, fake: bool, up_only: bool = False, parse_downs: bool = True) -> None:
     """Before anything runs, statements that would end the migration's
-    transaction or cannot run inside one. Also, unless `up_only` (check
-    without a database: files applied by an earlier migrate.py may hold
-    them), a mistyped section marker, and the down section of a migration to
-    apply: it is recorded as it is now, for a revert that would refuse it
-    when it is needed; with `parse_downs`, also one SQLite cannot parse, and
-    an up section that ends in one (cut short)."""
+    transaction or cannot run inside one. Also, unless `up_only` (an export
+    of the up sections alone), a mistyped section marker, and the down
+    section of a migration to apply: it is recorded as it is now, for a
+    revert that would refuse it when it is needed; with `parse_downs`, also
+    one SQLite cannot parse, and an up section that ends in one (cut short)."""
     texts = []
     for step in steps if parse_downs and not fake and not up_only else ():
         if step.action == "apply" and step.migration and step.migration.down:
@@ -7804,11 +7803,11 @@ def check(db=None, *, models: str | os.PathLike | None = "models.py", directory:
         except MigrateError as exc:
             problems.append(f"apply would stop: {exc}")
         return problems
-    # No database (CI): what no database would run. Not in the initial migration,
-    # which may be a `sqlite3 .dump` (BEGIN, COMMIT) adopted with --fake-initial.
+    # No database (CI): what a new database would refuse, all of it to apply. Not in the
+    # initial migration, which may be a `sqlite3 .dump` (BEGIN, COMMIT) adopted with --fake-initial.
     try:
         _refuse_unrunnable([PlannedStep("apply", m.name, tuple(split_statements(m.up)), m) for m in migrations[1:]],
-                           fake=False, up_only=True)
+                           fake=False)
     except MigrateError as exc:
         problems.append(f"apply would stop: {exc}")
     return problems
@@ -7856,6 +7855,8 @@ def _disagreements(db, models: str | None, directory: str, migrations: list[Migr
         for line in schema_differences(replayed, target, unmanaged=frozenset(unmanaged),
                                        names=(directory, "the models")):
             problems.append(f"models differ from the migrations (run make): {line}")
+    else:  # (a file that fails on an empty database fails apply on a new one: said as make and check say it)
+        replayed_schema(migrations)
     database = _Database(db, create=False, timeout=timeout) if db is not None else None
     try:
         with _locks_as_errors():

@@ -37,9 +37,20 @@ class Commands(unittest.TestCase):
         self.assertEqual((result.returncode, result.stdout), (1, stop))
         self.project.write_migration("0002_x", "-- migrate:up\n-- migrate back: not possible\nDELETE FROM question;\n"
                                      "-- migrate:rollback\n-- migrate:down\nPRAGMA foreign_keys = ON;\n")
-        self.run_ok("check")  # files an earlier migrate.py applied may hold these; only apply refuses them
-        self.assertIn("0002_x, line 4: '-- migrate:rollback' looks like a section marker",
-                      self.project.cli("apply").stderr)
+        near_miss = "0002_x, line 4: '-- migrate:rollback' looks like a section marker"
+        self.assertIn(near_miss, self.project.cli("check").stdout)  # as apply on a new database would
+        self.assertIn(near_miss, self.project.cli("apply").stderr)
+        for up, refusal in (("UPDATE question SET question_text = ''\n-- migrate:down\n",
+                             "the statement before its `-- migrate:down` line has no `;`"),
+                            ("UPDATE question SET question_text = '' WHERE id IN (1,\n",
+                             "fails when replayed: incomplete input"),
+                            ("UPDATE nothing_here SET x = 1;\n", "no such table: nothing_here")):
+            self.project.write_migration("0002_x", f"-- migrate:up\n{up}")
+            for options in ((), ("--no-models",)):
+                with self.subTest(up=up, options=options):  # (check --no-models replays the files too)
+                    result = self.project.cli("check", *options)
+                    self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
+                    self.assertIn(refusal, result.stdout + result.stderr)
         self.project.write_migration("0002_x", "-- migrate:up\n-- migrate back: not possible\nDELETE FROM question;\n")
         self.run_ok("apply")
         self.project.write_migration("0003_y", "-- migrate:up\nSELECT 1;\n-- migrate:down\nVACUUM;\n")

@@ -217,8 +217,8 @@ class Directory(unittest.TestCase):
         self.assertEqual([s.modified for s in self.project.status()], [True])
 
     def test_files_are_read_in_order_with_checksums_and_other_files_ignored(self):
-        self.project.write_migration("0002_b", "-- migrate:up\nB;\n")
-        self.project.write_migration("0001_a", "-- migrate:up\nA;\n-- migrate:down\n")
+        self.project.write_migration("0002_b", "-- migrate:up\nSELECT 'B';\n")
+        self.project.write_migration("0001_a", "-- migrate:up\nSELECT 'A';\n-- migrate:down\n")
         for other in ("README.md", ".#0001_a.sql", "._0002_b.sql",  # notes, an editor's lock, macOS metadata
                       "0003_c.sql.1-0a1b2c3d.partial"):  # and what a make killed while writing leaves
             with open(os.path.join(self.project.directory, other), "w") as handle:
