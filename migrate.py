@@ -897,6 +897,14 @@ def _model_option(cls: type, name: str, models):
             value = klass.__dict__[name]
             if _MODEL_OPTIONS[name] in (True, False) and not isinstance(value, bool):
                 raise MigrateError(f"model {cls.__name__}: {name} must be True or False, not {value!r}")
+            # two bases' lists: Python takes the first, and the other's indexes or CHECKs would go unsaid
+            other = next((k for k in cls.__mro__ if name in k.__dict__ and not issubclass(klass, k)), None) \
+                if name in ("__indexes__", "__unique__", "__checks__") else None
+            if other is not None:
+                raise MigrateError(f"model {cls.__name__}: {name} comes from both {klass.__name__} and "
+                                   f"{other.__name__}, and only {klass.__name__}'s would count: give "
+                                   f"{cls.__name__} its own, such as {name} = {klass.__name__}.{name} + "
+                                   f"{other.__name__}.{name}")
             return value
     return _MODEL_OPTIONS[name]
 
@@ -1353,6 +1361,12 @@ def _render_model(cls: type, fields: list[_Field], keys: dict, tables: dict) -> 
         if other is not f:
             raise MigrateError(f"model {cls.__name__}: fields {other.name} and {f.name} both make column "
                                f"{f.column} (SQLite compares names without case): rename one of them")
+    for f in fields:
+        if f.metadata.get("check"):
+            _refuse_quoted_text(f.metadata["check"], set(columns), f"model {cls.__name__} field {f.name}: its check")
+    checks = _declared_checks(cls, tables)
+    for check in checks:
+        _refuse_quoted_text(check, set(columns), f"model {cls.__name__}: __checks__ entry {check!r}")
     pk = _primary_key(fields)
     without_rowid = _model_option(cls, "__without_rowid__", tables)
     if without_rowid and not pk:
@@ -1396,9 +1410,21 @@ def _render_model(cls: type, fields: list[_Field], keys: dict, tables: dict) -> 
                                f"the index {index_name}; rename the field, name the index, or drop one of them")
     create = render_create_table(
         name, definitions, primary_key=tuple(f.column for f in pk) if len(pk) > 1 else (),
-        checks=tuple(f"CHECK ({check})" for check in _declared_checks(cls, tables)),
+        checks=tuple(f"CHECK ({check})" for check in checks),
         strict=_model_option(cls, "__strict__", tables), without_rowid=without_rowid)
     return ModelTable(cls.__name__, name, create, tuple(index_sqls), _model_option(cls, "__managed__", tables))
+
+
+def _refuse_quoted_text(sql: str, columns: set[str], what: str) -> None:
+    """A "word" in double quotes that names no column (`columns`, folded) is
+    text to SQLite (https://sqlite.org/quirks.html#dblquote): in a model's
+    CHECK, a misspelt column's (`"prce" >= 0`) that never fails."""
+    tokens = _tokenize(sql)
+    for token, read in zip(tokens, _as_sqlite_reads(tokens, frozenset(columns) | _ROWID_NAMES)):
+        if token.kind == "ident" and read.kind == "string":
+            raise MigrateError(f"{what} says {token.text} in double quotes, which names no column of the table, so "
+                               f"SQLite would read it as the text {read.text}: write {read.text} for text, or name "
+                               "a column")
 
 
 def _referencing_type(key_type: str, key_strict: bool, strict: bool) -> str:
@@ -2975,10 +3001,17 @@ def _lost_clauses(before: Schema, after: Schema, renamed: dict) -> list[str]:
                             "CREATE TABLE")
         columns_renamed = {old: name for key, name in renamed.items() if isinstance(key, tuple)
                            for table_name, old in [key] if table_name == _fold(new.name)}
-        if checks := [written for check, written in _written_checks(table, columns_renamed).items()
-                      if check not in new.checks]:  # (a RENAME COLUMN rewrites them: compared as rewritten)
+        warnings += _collated_unique_lost(table, new, columns_renamed)
+        lost_checks = [(written, reads) for check, (written, reads) in _written_checks(table, columns_renamed).items()
+                       if check not in new.checks]  # (a RENAME COLUMN rewrites them: compared as rewritten)
+        gone = {_fold(c.name) for c in table.columns} - set(columns_renamed) - {_fold(c.name) for c in new.columns}
+        for written, reads in lost_checks:
+            if dropped := sorted(reads & gone):
+                warnings.append(f"rebuilds {new.name} without its table CHECK constraint {_shorten(written, 200)!r}, "
+                                f"which reads the dropped column {', '.join(dropped)}")
+        if checks := [written for written, reads in lost_checks if not reads & gone]:
             listed = ", ".join(map(repr, checks))
-            warnings.append(f"rebuilds {table.name} without its table CHECK constraint{'s' * (len(checks) > 1)} "
+            warnings.append(f"rebuilds {new.name} without its table CHECK constraint{'s' * (len(checks) > 1)} "
                             f"{_shorten(listed, 200)}, which the model's __checks__ leaves out (a Django "
                             "CheckConstraint, or one written by hand): to keep "
                             f"{'them' if len(checks) > 1 else 'it'}, add {'them' if len(checks) > 1 else 'it'} "
@@ -2986,20 +3019,64 @@ def _lost_clauses(before: Schema, after: Schema, renamed: dict) -> list[str]:
     return warnings
 
 
-def _written_checks(table: Table, renamed: dict[str, str]) -> dict[str, str]:
-    """The expressions of a table's CHECK constraints as its CREATE TABLE
-    writes them, by their text in `table.checks` after the columns `renamed`
-    (folded old name: new name) are renamed."""
-    items = _definition_items(_tokenize(table.sql))[0]
-    names = _ROWID_NAMES | {_fold(column.name) for column in table.columns}
+def _collated_unique_lost(table: Table, new: Table, renamed: dict[str, str]) -> list[str]:
+    """A UNIQUE constraint that compares a column by a collation of its own
+    (`UNIQUE (email COLLATE NOCASE)`) which a rebuild leaves out: the unique
+    index that takes its place compares as the column does, so values that
+    clashed before (differing in case only) no longer would. `renamed`:
+    folded old column name: new name."""
+    kept = {pair for _, pairs in _unique_collations(new) for pair in pairs}
+    warnings = []
+    for text, pairs in _unique_collations(table):
+        lost = [(now.name, collation) for column, collation in pairs
+                for now in [new.column(renamed.get(column, column))]
+                if now is not None and (_fold(now.name), collation) not in kept
+                and _fold(now.collate or "BINARY") != collation]  # (an index compares as its column)
+        if lost:
+            column, collation = lost[0]
+            warnings.append(f"rebuilds {new.name} without its {_shorten(text, 120)}: the unique index in its place "
+                            f"compares {column} as the column does, not by {collation.upper()}, so values that "
+                            f"differ only so no longer clash; to keep the rule, give the field {column} \"collate\": "
+                            f"\"{collation.upper()}\" and make this migration again")
+    return warnings
 
-    def rename(token: _Token) -> _Token:
-        new_name = renamed.get(_fold(_unquote(token.text))) if token.kind in ("word", "ident") else None
-        return token if new_name is None else token._replace(text=quote(new_name))
-    return {_canonical([rename(t) for t in _as_sqlite_reads(expression, names)]):
-            table.sql[expression[0].start:expression[-1].end]
-            for item in items if item[0].upper in ("CONSTRAINT", "CHECK")
-            for expression in _constraint_checks(item) if expression}
+
+def _unique_collations(table: Table) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The table's UNIQUE constraints that compare columns by a collation
+    named in them: each as written, with its (folded) columns and collations."""
+    found = []
+    for item in _definition_items(_tokenize(table.sql))[0]:
+        words = [t.upper for t in item]
+        if "UNIQUE" in words and "COLLATE" in words and item[0].upper in ("CONSTRAINT", "UNIQUE"):
+            found.append((table.sql[item[0].start:item[-1].end],
+                          [(_fold(_unquote(item[i - 1].text)), _fold(_unquote(item[i + 1].text)))
+                           for i, word in enumerate(words) if word == "COLLATE" and 0 < i < len(item) - 1]))
+    return found
+
+
+def _written_checks(table: Table, renamed: dict[str, str]) -> dict[str, tuple[str, set[str]]]:
+    """A table's CHECK constraints by their text in `table.checks` once the
+    columns `renamed` (folded old name: new name) are renamed, as RENAME
+    COLUMN would: each with its expression as written (the renamed names
+    in it too), and the (folded) columns it reads."""
+    names = _ROWID_NAMES | {_fold(column.name) for column in table.columns}
+    checks = {}
+    for item in _definition_items(_tokenize(table.sql))[0]:
+        for expression in _constraint_checks(item) if item[0].upper in ("CONSTRAINT", "CHECK") else ():
+            read = _as_sqlite_reads(expression, names)
+            columns = {i for i, t in enumerate(read) if t.kind in ("word", "ident") and _fold(_unquote(t.text)) in names
+                       and (i + 1 == len(read) or read[i + 1].text != "(")}  # (date(x) calls date, whatever x is)
+            new_names = {i: renamed[_fold(_unquote(read[i].text))] for i in columns
+                         if _fold(_unquote(read[i].text)) in renamed}
+            written, end = [], expression[-1].end
+            for i in sorted(new_names, reverse=True):  # the text around each renamed name as it was
+                written[:0] = [quote(new_names[i]), table.sql[expression[i].end:end]]
+                end = expression[i].start
+            written.insert(0, table.sql[expression[0].start:end])
+            canonical = _canonical([t._replace(text=quote(new_names[i])) if i in new_names else t
+                                    for i, t in enumerate(read)])
+            checks[canonical] = ("".join(written), {_fold(_unquote(read[i].text)) for i in columns})
+    return checks
 
 
 def _clauses(tokens: list[_Token]) -> set[str]:

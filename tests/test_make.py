@@ -129,7 +129,7 @@ class MakeThenCheck(unittest.TestCase):
     def test_double_quoted_text_that_sqlite_rewrites_in_an_alter_is_no_change(self):
         # SQLite's RENAME COLUMN and DROP COLUMN rewrite "text" that names nothing as 'text' in every
         # view, trigger, CHECK and partial index of the database: the same schema, in other words
-        models = ("@dataclass\nclass T:\n    a: str = field(default='', metadata={'check': 'a != \"done\"'})\n"
+        models = ("@dataclass\nclass T:\n    a: str = field(default='', metadata={'check': \"a != 'done'\"})\n"
                   "    b: str = ''\n    c: str = ''\n    id: Optional[int] = None\n"
                   "@dataclass\nclass Log:\n    __managed__ = False\n    m: Optional[str] = None\n"
                   "@dataclass\nclass Task:\n    done: int = 0\n    id: Optional[int] = None\n")  # (done: a name elsewhere)

@@ -676,6 +676,60 @@ class ConstraintsAndIndexes(ModelCase):
                     {misspelt} = ["start > 0"]
             """, f"model Span: unknown option {misspelt}; did you mean {meant}?")
 
+    def test_a_double_quoted_word_that_names_no_column_in_a_check_is_an_error(self):
+        for option, fragment in (('__checks__ = [\'"prce" >= 0\']', "model Item: __checks__ entry '\"prce\" >= 0'"),
+                                 ("cost: int = field(default=0, metadata={'check': '\"prce\" >= 0'})",
+                                  "model Item field cost: its check")):
+            self.error(f"""
+                @dataclass
+                class Item:
+                    price: int
+                    {option}
+            """, fragment, 'says "prce" in double quotes, which names no column of the table, so SQLite would read '
+                           "it as the text 'prce': write 'prce' for text, or name a column")
+        table = self.table("""
+            @dataclass
+            class Item:
+                price: int = field(default=0, metadata={"check": '"price" >= 0 AND "Price" < "rowid"'})
+                __checks__ = ['"price" <> ' + "'" + '"prce"' + "'"]  # (in a string: text)
+        """, "item")
+        self.assertEqual(table.checks, ('"price" <> \'"prce"\'',))
+
+    def test_list_options_from_two_unrelated_bases_are_an_error_rather_than_one_taken(self):
+        self.error("""
+            @dataclass
+            class _Priced:
+                price: int = 0
+                __checks__ = ["price >= 0"]
+
+            @dataclass
+            class _Ranged:
+                lo: int = 0
+                hi: int = 0
+                __checks__ = ["lo <= hi"]
+
+            @dataclass
+            class Offer(_Priced, _Ranged):
+                id: Optional[int] = None
+        """, "model Offer: __checks__ comes from both _Priced and _Ranged, and only _Priced's would count: give Offer "
+             "its own, such as __checks__ = _Priced.__checks__ + _Ranged.__checks__")
+        table = self.table("""
+            @dataclass
+            class _Base:
+                lo: int = 0
+                __indexes__ = ["lo"]
+
+            @dataclass
+            class _Extended(_Base):
+                hi: int = 0
+                __indexes__ = _Base.__indexes__ + ["hi"]
+
+            @dataclass
+            class Span(_Extended):
+                id: Optional[int] = None
+        """, "span")  # a subclass's list that replaces its base's: taken as it is
+        self.assertEqual([i.name for i in table.indexes], ["span_hi_idx", "span_lo_idx"])
+
     def test_unknown_field_in_composite_index_is_an_error(self):
         self.error("""
             @dataclass
