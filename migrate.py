@@ -6453,22 +6453,36 @@ class _ForeignKeysOff:
 
 def _new_violations(found: Counter, before: Counter) -> Counter:
     """The foreign key violations `found` that were not there `before`, row
-    by row; but where a row has no rowid to be known by (a WITHOUT ROWID
-    table, or one a rebuild makes so), by their number per table and parent."""
-    new = found - before
-    unknown = {(table, parent) for table, rowid, parent in [*found, *before] if rowid is None}
+    by row, names compared as SQLite does; but where a row has no rowid to be
+    known by (a WITHOUT ROWID table, or one a rebuild makes so), by their
+    number per table and parent."""
+    before = Counter({(_fold(table), rowid, _fold(parent)): n for (table, rowid, parent), n in before.items()})
+    new = Counter({key: n - before[_fold(key[0]), key[1], _fold(key[2])] for key, n in found.items()
+                   if n > before[_fold(key[0]), key[1], _fold(key[2])]})
+    unknown = {(_fold(table), _fold(parent)) for table, rowid, parent in [*found, *before] if rowid is None}
     if not unknown:
         return new
 
     def counted(rows: Counter) -> Counter:
         totals = Counter()
         for (table, _, parent), number in rows.items():
-            if (table, parent) in unknown:
-                totals[table, parent] += number
+            if (_fold(table), _fold(parent)) in unknown:
+                totals[_fold(table), _fold(parent)] += number
         return totals
     more = counted(found) - counted(before)  # (which of those rows are new cannot be told: all are named)
-    return Counter({key: n for key, n in found.items() if (key[0], key[2]) in more}) + \
-        Counter({key: n for key, n in new.items() if (key[0], key[2]) not in unknown})
+    return Counter({key: n for key, n in found.items() if (_fold(key[0]), _fold(key[2])) in more}) + \
+        Counter({key: n for key, n in new.items() if (_fold(key[0]), _fold(key[2])) not in unknown})
+
+
+def _renamed_violations(violations: Counter, steps: list[PlannedStep]) -> Counter:
+    """Violations found before `steps` ran, under the names the steps give
+    their tables (a RENAME TO keeps the rows and their rowids)."""
+    renamed = {before: after for after, (before, _) in _renames([s for step in steps for s in step.statements]).items()
+               if before != after}
+    if not renamed:
+        return violations
+    return Counter({(renamed.get(_fold(table), table), rowid, renamed.get(_fold(parent), parent)): n
+                    for (table, rowid, parent), n in violations.items()})
 
 
 def _transaction(conn, steps: list[PlannedStep], *, fake: bool, on_step, timeout: float,
@@ -6482,7 +6496,7 @@ def _transaction(conn, steps: list[PlannedStep], *, fake: bool, on_step, timeout
         done = _attempt(conn, steps, fake=fake, on_start=on_step, allowed=Counter(), timeout=timeout,
                         accepted=accepted, backup=backup, planned=planned, later=later, signalled=signalled)
     except _NewViolations as found:
-        allowed = _checked_violations(conn, steps)  # rolled back: these were there before
+        allowed = _renamed_violations(_checked_violations(conn, steps), steps)  # rolled back: there before
         new = _new_violations(found.rows, allowed)
         if new:
             raise _violation_error(steps, new) from None

@@ -305,6 +305,19 @@ class Failures(unittest.TestCase):
         self.assertEqual(steps[1].warnings, ())  # only the tables a migration touches are checked
         self.assertEqual(self.project.query("SELECT choice_text FROM choice ORDER BY rowid"), [("C",), ("OLD ORPHAN",)])
 
+    def test_an_orphan_already_there_only_warns_when_a_migration_renames_its_table_or_its_parent(self):
+        self.project.execute("INSERT INTO choice (question_id, choice_text) VALUES (99, 'old orphan')")
+        renames = {"the child": "ALTER TABLE choice RENAME TO Option;\nUPDATE option SET votes = votes;\n",
+                   "the parent": "ALTER TABLE question RENAME TO poll;\nALTER TABLE option ADD COLUMN note TEXT;\n"}
+        for number, (what, sql) in enumerate(renames.items(), start=2):
+            with self.subTest(what):
+                self.project.write_migration(f"000{number}_rename", f"-- migrate:up\n{sql}")
+                steps = self.project.apply()
+                self.assertIn("1 foreign key violation that was already there remains", steps[-1].warnings[-1])
+        self.project.write_migration("0004_orphan", "-- migrate:up\nALTER TABLE poll RENAME TO question;\n"
+                                     "INSERT INTO option (question_id, choice_text) VALUES (42, 'new orphan');\n")
+        self.assertIn("Option rowid 3 -> question", self.assert_unchanged(self.project.apply))  # a new one: refused
+
     def test_an_orphan_already_there_in_a_table_made_without_rowid_only_warns(self):
         # a WITHOUT ROWID row has no rowid to be known by: counted per table and parent, before and after
         child = ("@dataclass\nclass Vote:\n%s    a: int = field(metadata={'primary_key': True})\n"
