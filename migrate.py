@@ -4353,9 +4353,11 @@ def _column_users(schema: Schema | None, operation, statements: list[str]) -> _C
 def _failing_users(scratch: sqlite3.Connection, users: _ColumnUsers) -> dict:
     """{(kind, name): error} of the users there are now that fail as they
     are, and of the quoted ones tried with brackets (kind "bracketed ...")."""
-    there = {(kind, _fold(name)) for kind, name in scratch.execute("SELECT type, name FROM sqlite_master")}
-    users = users._replace(**{field: [u for u in getattr(users, field) if (u.type, _fold(u.name)) in there]
-                              for field in ("objects", "quoted")})  # (a change may drop an index of the column)
+    there = {(kind, _fold(name)): sql
+             for kind, name, sql in scratch.execute("SELECT type, name, sql FROM sqlite_master")}
+    # (a change may drop an index of the column, or make one of that name anew: then it is not this one)
+    users = users._replace(objects=[u for u in users.objects if (u.type, _fold(u.name)) in there],
+                           quoted=[u for u in users.quoted if there.get((u.type, _fold(u.name))) == u.sql])
     failing = _object_failures(scratch, users.objects)
     if users.quoted:
         scratch.execute("SAVEPOINT bracketed")

@@ -842,6 +842,20 @@ class RebuildKeepsEverything(unittest.TestCase):
                     project.make()
                 self.assertEqual(len(project.files()), 2, "nothing was written")
 
+    def test_a_models_named_index_made_anew_without_a_dropped_column_is_no_reader_of_it(self):
+        project = Project(self)
+        steps = [("    a: int = 0\n    b: int = 0\n", {"ab": ("a", "b")}),
+                 ("    a: int = 0\n", {"ab": ("a",)}),  # b dropped, ab made anew: by ALTER TABLE DROP COLUMN
+                 ("    a: int = 0\n    b: int = 0\n", {"ab": ("a",), "ix": "b"}),
+                 ("    a: int = 0\n    __strict__ = True\n", {"ab": ("a",), "ix": "a"})]  # and in a rebuild
+        for fields, indexes in steps:
+            project.models(f"@dataclass\nclass T:\n{fields}    __indexes__ = {indexes!r}\n")
+            project.make()
+        project.apply()
+        self.assertEqual(project.query("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 't' "
+                                       "ORDER BY name"),
+                         [("ab", 'CREATE INDEX "ab" ON "t" ("a")'), ("ix", 'CREATE INDEX "ix" ON "t" ("a")')])
+
     def test_double_quoted_text_that_a_new_column_would_turn_into_its_name_is_refused(self):
         # "lbl" is the text 'lbl' to SQLite while no column is named so, and the column once one is
         models = ("@dataclass\nclass A:\n    note: Optional[str] = None\n    id: Optional[int] = None\n"
