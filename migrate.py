@@ -3992,8 +3992,14 @@ def _changes_the_connection(statements: list[str]) -> bool:
 # that would change what the later migrations of the run do (a CHECK not
 # checked, ALTER TABLE's renames, triggers): each migration starts with them as
 # the run found them, as it would run alone, and leaves them so.
+# The connection's own settings (a number each) that a migration's PRAGMA may change: they would
+# stay with the caller's connection after the run, and with the next migration within it.
 _CONNECTION_PRAGMAS = ("defer_foreign_keys", "ignore_check_constraints", "legacy_alter_table",
-                       "recursive_triggers", "reverse_unordered_selects", "trusted_schema")
+                       "recursive_triggers", "reverse_unordered_selects", "trusted_schema", "automatic_index",
+                       "cache_size", "cache_spill", "cell_size_check", "checkpoint_fullfsync", "count_changes",
+                       "empty_result_callbacks", "full_column_names", "fullfsync", "journal_size_limit",
+                       "max_page_count", "mmap_size", "read_uncommitted", "secure_delete", "short_column_names",
+                       "threads", "wal_autocheckpoint")
 _PRAGMA = re.compile(r"\bpragma\b", re.I)  # a quick look: most migrations have none (runner speed)
 
 
@@ -4010,8 +4016,9 @@ def _settings_kept(conn, statements):
     try:
         yield
     finally:
-        for name, value in settings.items():
-            conn.execute(f"PRAGMA {name} = {int(value)}")
+        for name, value in settings.items():  # (only what changed)
+            if conn.execute(f"PRAGMA {name}").fetchone()[0] != value:
+                conn.execute(f"PRAGMA {name} = {int(value)}")
 
 
 def _temp_objects(conn) -> set[tuple[str, str]]:
@@ -4056,6 +4063,12 @@ def _statement_problem(statement: str) -> str | None:
         return "this PRAGMA has no effect inside a transaction"
     if words[:1] == ["PRAGMA"] and "QUERY_ONLY" in words:
         return "this PRAGMA would stop the migration's own row in _migrations being written"
+    if words[:1] == ["PRAGMA"] and "LOCKING_MODE" in words:
+        return ("PRAGMA locking_mode would keep the database locked for as long as the connection is open, "
+                "against every other reader and writer")
+    if words[:1] == ["PRAGMA"] and "CASE_SENSITIVE_LIKE" in words:
+        return ("PRAGMA case_sensitive_like changes LIKE for the connection, and cannot be read back to be set back "
+                "(compare with GLOB, or lower() on both sides, instead)")
     if words[:1] == ["PRAGMA"] and "WRITABLE_SCHEMA" in words:
         return ("PRAGMA writable_schema lets SQL write sqlite_master itself, which SQLite does not check: one wrong "
                 "write leaves the database unreadable")

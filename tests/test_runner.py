@@ -701,16 +701,31 @@ class Failures(unittest.TestCase):
     def test_a_connection_setting_a_migration_changes_is_its_own_not_the_next_ones(self):
         # applied alone, 0003 fails on the CHECK; applied after 0002 in the same run it must too
         self.project.write_migration("0002_lax", "-- migrate:up\nPRAGMA ignore_check_constraints = ON;\n"
-                                     "PRAGMA recursive_triggers = 1;\n-- migrate:down\n")
+                                     "PRAGMA recursive_triggers = 1;\nPRAGMA cache_size = -64;\n"
+                                     "PRAGMA automatic_index = OFF;\nPRAGMA mmap_size = 65536;\n-- migrate:down\n")
         self.project.write_migration("0003_checked", "-- migrate:up\nCREATE TABLE scores (n CHECK (n >= 0));\n"
                                      "INSERT INTO scores VALUES (-1);\n-- migrate:down\nDROP TABLE scores;\n")
         conn = sqlite3.connect(self.project.db, isolation_level=None)
         self.addCleanup(conn.close)
+        conn.execute("CREATE TEMP TABLE callers (x)")
+        settings = ("ignore_check_constraints", "recursive_triggers", "cache_size", "automatic_index", "mmap_size")
+        before = [conn.execute(f"PRAGMA {name}").fetchone() for name in settings]
         with self.assertRaisesRegex(migrate.MigrateError, "0003_checked failed: CHECK constraint failed"):
             migrate.apply(conn, directory=self.project.directory)
         self.assertEqual([s.applied for s in self.project.status()], [True, True, False])
-        self.assertEqual([conn.execute(f"PRAGMA {name}").fetchone() for name in ("ignore_check_constraints",
-                         "recursive_triggers")], [(0,), (0,)], "the caller's connection is left as found")
+        self.assertEqual([conn.execute(f"PRAGMA {name}").fetchone() for name in settings], before,
+                         "the caller's connection is left as found")
+        self.assertEqual(conn.execute("SELECT name FROM temp.sqlite_master").fetchall(), [("callers",)])
+
+    def test_a_pragma_that_would_stay_with_the_connection_and_cannot_be_set_back_is_refused(self):
+        for statement, problem in (("PRAGMA locking_mode = EXCLUSIVE;", "PRAGMA locking_mode would keep the "
+                                    "database locked for as long as the connection is open"),
+                                   ("pragma main.locking_mode=exclusive;", "PRAGMA locking_mode"),
+                                   ("PRAGMA case_sensitive_like = 1;", "PRAGMA case_sensitive_like changes LIKE for "
+                                    "the connection, and cannot be read back to be set back")):
+            with self.subTest(statement):
+                self.project.write_migration("0002_lock", f"-- migrate:up\n{statement}\nCREATE TABLE x (a);\n")
+                self.assertIn(f"0002_lock: {problem}", self.assert_unchanged(self.project.apply))
 
     def test_a_setting_a_migration_changes_ends_with_it_in_the_replay_of_make_and_check_too(self):
         self.project.write_migration("0002_legacy", "-- migrate:up\nPRAGMA legacy_alter_table = ON;\n-- migrate:down\n")
