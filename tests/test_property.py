@@ -1,7 +1,8 @@
 """Seeded random model-evolution tests: models change step by step, rows
 are inserted along the way, and after every step make/apply must agree with
-the models and keep every surviving value; squashing a prefix of such a
-history must change nothing any database sees.
+the models and keep every surviving value (and, reverted at once, give every
+row back); squashing a prefix of such a history must change nothing any
+database sees.
 
 MIGRATE_PROPERTY_STEPS raises the number of steps; MIGRATE_TEST_SEED picks
 the seed (printed on failure)."""
@@ -232,6 +233,8 @@ def insert_rows(db: str, evolution, rng):
 
 
 class RandomEvolution(unittest.TestCase):
+    revert_each_step = False  # (RevertedStepByStep)
+
     def test_random_model_evolution_keeps_values_and_round_trips(self):
         rng = random.Random(SEED)
         evolution = Evolution(rng)
@@ -247,6 +250,7 @@ class RandomEvolution(unittest.TestCase):
             if step:
                 evolution.next_step()
             before = self.snapshot(project, evolution)
+            files = len(project.files())
             project.models(evolution.source())
             questioner = migrate.Questioner(renames=evolution.renames, defaults=evolution.needed_defaults())
             result = project.make(questioner=questioner)
@@ -254,6 +258,8 @@ class RandomEvolution(unittest.TestCase):
             self.assertEqual(project.make(write=False).operations, (), f"step {step}: make is not clean")
             self.assertEqual(project.query("PRAGMA foreign_key_check"), [])
             self.check_values(project, evolution, before, result)
+            if self.revert_each_step and before and len(project.files()) > files:
+                self.check_revert(project, evolution, before, result, f"{files:04d}")
             insert_rows(project.db, evolution, rng)
         final = normalised_schema(project.db)
         try:
@@ -308,6 +314,41 @@ class RandomEvolution(unittest.TestCase):
                                          f"{table}.{column} rowid {rowid}: {value!r} lost\n{result.text}")
                     else:
                         self.assertEqual(new_value, value, f"{table}.{column} rowid {rowid}\n{result.text}")
+
+
+    def check_revert(self, project, evolution, before, result, target: str):
+        """Revert the step's migration at once: every row comes back with its rowid and values (but for
+        tables and columns the step dropped, which come back empty, and NULLs a one-off value filled, which
+        the revert keeps; a retyped value may change its form, never to NULL); applying again gives the same."""
+        after = self.snapshot(project, evolution)
+        project.apply(target=target)
+        back = self.snapshot(project, evolution)
+        types = lambda snapshot: {key: value for key, value in snapshot.items() if isinstance(key, tuple)}
+        self.assertEqual(types(back), types(before), f"revert: columns differ\n{result.text}")
+        renamed = dict(r.split("=") for r in evolution.renames)
+        for table, rows in before.items():
+            new_table = renamed.get(table, table)
+            if isinstance(table, tuple) or new_table not in after:
+                continue
+            self.assertEqual(sorted(back[table]), sorted(rows), f"{table}: rowids after revert\n{result.text}")
+            for rowid, values in rows.items():
+                for column, value in values.items():
+                    new_column = renamed.get(f"{new_table}.{column}", renamed.get(f"{table}.{column}", column))
+                    if value is None or new_column not in after[new_table][rowid]:
+                        continue
+                    got = back[table][rowid][column]
+                    if before[table, "types"][column] != after[new_table, "types"][new_column]:
+                        self.assertIsNotNone(got, f"{table}.{column} rowid {rowid}: {value!r} lost on revert\n"
+                                             f"{result.text}")
+                    else:
+                        self.assertEqual(got, value, f"{table}.{column} rowid {rowid} on revert\n{result.text}")
+        project.apply()
+        self.assertEqual(self.snapshot(project, evolution), after, f"applied again, it differs\n{result.text}")
+
+
+class RevertedStepByStep(RandomEvolution):
+    """The same evolution, each step's migration reverted at once and applied again (helper-144's idea)."""
+    revert_each_step = True
 
 
 def user_rows(db: str) -> dict:
