@@ -2860,7 +2860,11 @@ def _narrowing(old: Column, new: Column, before: Table, after: Table) -> str | N
             or (becomes == "TEXT" and was in ("REAL", "NUMERIC"))):
         return None
     shown = lambda column, strict_any: (column.type or "(none)") + (" of a STRICT table" if strict_any else "")
-    how = (" (text that reads as a number becomes that number; other text is kept as it is)"
+    rowid = _fold(new.name) == _fold(after.rowid_alias or "") != _fold(before.rowid_alias or "")
+    renumbered = "" if before.without_rowid else f"; each row's rowid becomes its {new.name}"
+    how = (f" (it becomes the rowid, which holds integers only: a value that is none, text such as 'x' or 1.5, "
+           f"fails apply{renumbered})" if rowid else
+           " (text that reads as a number becomes that number; other text is kept as it is)"
            if was == "TEXT" and becomes in ("INTEGER", "NUMERIC", "REAL") else
            " (integers beyond 2**53 lose their last digits)" if becomes == "REAL" else "")
     return (f"narrows {after.name}.{old.name} from {shown(old, old_any)} to {shown(new, new_any)}: values may "
@@ -6818,6 +6822,7 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
                          + _adopt_hint(str(exc), step, first=create_table) + _dependent_hint(str(exc), conn)
                          + _reading_hint(str(exc)) + _added_column_hint(str(exc)) + _function_hint(str(exc))
                          + _duplicates_hint(str(exc), statement, reverting=step.action == "revert")
+                         + _rowid_hint(conn, str(exc), statement)
                          + _edited_down_hint(step)
                          + _readonly_hint(exc, conn))
                 raise MigrateError(f"{doing} {step.name} failed: {_own_names(str(exc))} in statement: "
@@ -6986,6 +6991,26 @@ def _null_hint(message: str, *, reverting: bool, generated: str | None = None) -
             f"{quote(table)} SET {quote(column)} = ... WHERE {quote(column)} IS NULL"
             + ("" if reverting else "; or, for a migration written before another made the column nullable (on "
                "another branch), delete it and run make again") + ")")
+
+
+def _rowid_hint(conn, message: str, statement: str) -> str:
+    """SQLite's bare "datatype mismatch" for an INSERT (a rebuild's copy):
+    a value that is no integer meant for the table's rowid column (INTEGER
+    PRIMARY KEY), as when a text key becomes one."""
+    tokens = _first_tokens(statement, 8)
+    words = [t.upper for t in tokens]
+    if message != "datatype mismatch" or words[:1] != ["INSERT"] or "INTO" not in words:
+        return ""
+    table = _table_at(tokens, words.index("INTO") + 1)
+    try:
+        keys = [row for row in conn.execute(f"PRAGMA table_info({quote(table)})").fetchall() if row[5]]
+    except _errors(conn):
+        return ""
+    if len(keys) != 1 or keys[0][2].upper() != "INTEGER":
+        return ""
+    shown, column = re.sub(r"^_new_", "", table), keys[0][1]
+    return (f" ({shown}.{column} is the rowid, INTEGER PRIMARY KEY, which holds integers only, and some row's "
+            f"{column} is none, such as text 'x' or 1.5: change or delete those rows first)")
 
 
 def _generated_column(conn, message: str, statement: str) -> str | None:

@@ -1332,6 +1332,25 @@ class Evolution(unittest.TestCase):
         self.assertIn("reverting brings back AUTOINCREMENT on u with its counter at the largest id: ids of rows "
                       "deleted meanwhile may be given again", result.warnings)
 
+    def test_a_text_key_that_becomes_the_rowid_is_warned_of_and_a_key_that_is_no_integer_named_by_apply(self):
+        project = Project(self)
+        project.models("@dataclass\nclass Team:\n    name: str\n    id: str = field(metadata={'primary_key': True})\n")
+        project.make()
+        project.apply()
+        project.execute("INSERT INTO team VALUES ('a', '10'), ('b', 'x')")
+        project.models("@dataclass\nclass Team:\n    name: str\n    id: Optional[int] = None\n")
+        result = project.make()
+        self.assertIn("narrows team.id from TEXT to INTEGER: values may change (it becomes the rowid, which holds "
+                      "integers only: a value that is none, text such as 'x' or 1.5, fails apply; each row's rowid "
+                      "becomes its id)", result.warnings)
+        with self.assertRaisesRegex(migrate.MigrateError, r"datatype mismatch in statement: .* \(team.id is the rowid, "
+                                    "INTEGER PRIMARY KEY, which holds integers only, and some row's id is none, such "
+                                    "as text 'x' or 1.5: change or delete those rows first\\); it was rolled back"):
+            project.apply()
+        project.execute("DELETE FROM team WHERE id = 'x'")
+        project.apply()
+        self.assertEqual(project.query("SELECT rowid, id, name FROM team"), [(10, 10, "a")])
+
     def test_a_table_becoming_without_rowid_or_ceasing_to_be_warns_that_its_rowids_go(self):
         project = Project(self)
         keyed = ("@dataclass\nclass T:\n    a: int = field(metadata={'primary_key': True})\n"
