@@ -1331,8 +1331,9 @@ def _default_fits(annotation: object, default: object) -> bool:
     import enum
     if not isinstance(annotation, type):
         return True
-    if issubclass(annotation, enum.Enum):
-        return isinstance(default, annotation) or default in [member.value for member in annotation]
+    if issubclass(annotation, enum.Enum):  # (True == 1 to Python: a bool is a value only of an enum of bools)
+        return isinstance(default, annotation) or any(
+            default == member.value and type(default) is type(member.value) for member in annotation)
     if f"{annotation.__module__}.{annotation.__qualname__}" not in _SQL_TYPES:
         return True
     also = {float: int, bytes: bytearray}.get(annotation, int if annotation.__name__ == "Decimal" else annotation)
@@ -1454,6 +1455,12 @@ def _column_sql(f: _Field, *, is_pk: bool, keys: dict, tables: dict, strict: boo
                                "type, and a STRICT table's column needs one: give this field \"sql_type\": \"ANY\" "
                                "(it keeps any value as given, as the key does)")
         references = (tables[f.target], target_key[0])
+        kind = {"INTEGER": int, "TEXT": str}.get(_affinity(sql_type)) if sql_type else None
+        if kind and f.default not in (_NO_DEFAULT, None) and "default_sql" not in f.metadata and (
+                not isinstance(f.default, kind) or isinstance(f.default, bool)):  # (True is an int to Python)
+            raise MigrateError(f"{where}: default {f.default!r} is no key of {f.target.__name__}, whose "
+                               f"{target_key[0]} is {target_key[1]}: give {'an int' if kind is int else 'a str'} "
+                               "(a key value), or no default")
     elif "references" in f.metadata:
         references = _parse_reference(f.metadata["references"], where, tables, keys)
     if f.metadata.get("autoincrement") and not (is_pk and sql_type.upper() == "INTEGER"):  # (as SQLite reads it)
