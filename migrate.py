@@ -987,12 +987,9 @@ def _resolve_annotation(cls: type, field_name: str, annotation: object, models: 
         except NameError:  # (a comprehension in it sees the globals only, before Python 3.12): all in one
             value = eval(annotation, {**home, **models, **nested})  # noqa: S307
     except TypeError:
-        # `int | None` as a string on Python 3.9: evaluate each side.
-        parts = _split_union(annotation)
-        if len(parts) < 2:
+        if "|" not in annotation:
             raise
-        import typing
-        return typing.Union[tuple(_resolve_annotation(cls, field_name, p, models) for p in parts)]
+        value = _eval_unions(annotation, {**home, **models, **nested})
     if isinstance(value, str) or type(value).__name__ == "ForwardRef":  # "quoted" twice
         return _resolve_annotation(cls, field_name, value, models)
     return value
@@ -1011,14 +1008,22 @@ def _underlying(annotation: object) -> object:
             return annotation
 
 
-def _split_union(text: str) -> list[str]:
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        depth += (ch in "[(") - (ch in "])")
-        if ch == "|" and depth == 0:
-            parts.append(text[start:i].strip())
-            start = i + 1
-    return parts + [text[start:].strip()]
+def _eval_unions(annotation: str, names: dict) -> object:
+    """An annotation that says `X | None` on Python 3.9, whose types have no
+    `|` yet, also inside another (`Annotated[X | None, ...]`): evaluated with
+    each `a | b` read as `Union[a, b]`."""
+    import ast
+    import typing
+
+    class Unions(ast.NodeTransformer):
+        def visit_BinOp(self, node):
+            self.generic_visit(node)
+            if not isinstance(node.op, ast.BitOr):
+                return node
+            union = ast.Name("_migrate_Union", ast.Load())
+            return ast.Subscript(union, ast.Tuple([node.left, node.right], ast.Load()), ast.Load())
+    tree = ast.fix_missing_locations(Unions().visit(ast.parse(annotation.strip(), mode="eval")))
+    return eval(compile(tree, "<annotation>", "eval"), {**names, "_migrate_Union": typing.Union})  # noqa: S307
 
 
 def _unwrap_optional(annotation: object) -> tuple[object, bool]:

@@ -277,6 +277,26 @@ class Columns(ModelCase):
         """, "thing", header=False)
         self.assertEqual([(c.name, c.notnull) for c in table.columns], [("a", False), ("b", False)])
 
+    def test_union_pipe_syntax_in_string_annotations_works_nested_on_every_python(self):
+        table = self.table("""
+            from typing import Annotated, Optional
+            @dataclass
+            class Thing:
+                q: Annotated[Team | None, "doc"] = None
+                n: Optional[int | None] = None
+                t: "Team" | None = None
+                u: None | str = None
+                id: int | None = None
+            @dataclass
+            class Team:
+                id: int
+        """, "thing")  # (the future import: on Python 3.9 each `|` is read as Union)
+        self.assertEqual([(c.name, c.type, c.notnull) for c in table.columns],
+                         [("q_id", "INTEGER", False), ("n", "INTEGER", False), ("t_id", "INTEGER", False),
+                          ("u", "TEXT", False), ("id", "INTEGER", True)])
+        self.error("@dataclass\nclass T:\n    w: Nope | None = None\n",
+                   "model T field w: annotation 'Nope | None' cannot be resolved: name 'Nope' is not defined")
+
     def test_annotated_and_newtype_stand_for_the_type_they_wrap(self):
         for header in (True, False):  # string annotations (the future import) and objects
             with self.subTest(future_import=header):
