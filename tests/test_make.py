@@ -297,6 +297,21 @@ class MakeThenCheck(unittest.TestCase):
         with open(path, "rb") as handle:
             self.assertEqual(handle.read().count(b"\r\n"), 0)
 
+    def test_sql_a_crlf_file_made_is_written_with_the_new_files_line_ends_but_its_strings_kept(self):
+        project = Project(self)
+        project.write_migration("0001_b", "-- migrate:up\nCREATE TABLE b (\n    id INTEGER PRIMARY KEY,\n"
+                                "    note TEXT NOT NULL DEFAULT 'two\nlines'\n);\n".replace("\n", "\r\n"))
+        project.models("@dataclass\nclass B:\n    id: int\n    note: str = 'two\\r\\nlines'\n    __strict__ = True\n")
+        result = project.make()  # (a rebuild, whose down section copies 0001's CREATE TABLE)
+        with open(os.path.join(project.directory, result.path), "rb") as handle:
+            written = handle.read()
+        self.assertEqual(written.count(b"\r\n"), 2, written)  # the defaults' own, in the up and down sections
+        self.assertIn(b"DEFAULT 'two\r\nlines'", written)
+        project.apply()
+        project.revert()
+        self.assertEqual(project.query("SELECT dflt_value FROM pragma_table_info('b') WHERE name = 'note'"),
+                         [("'two\r\nlines'",)])
+
     def test_update_asks_no_one_off_value_for_a_table_the_latest_migration_creates_empty(self):
         project = Project(self)
         project.models(QUESTION)
