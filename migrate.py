@@ -1736,12 +1736,16 @@ def _plain_rows(conn: sqlite3.Connection):
 _VIRTUAL_TABLE = re.compile(r"\s*CREATE\s+VIRTUAL\b", re.I)
 
 
+def _refuse_no_connection(conn, function: str) -> None:
+    if not hasattr(conn, "execute"):
+        raise MigrateError(f"{function} takes an open connection, such as sqlite3.connect(path), not "
+                           f"{type(conn).__name__} {conn!r} (dump_schema takes a path)")
+
+
 def read_schema(conn) -> Schema:
     """Introspect a connection's main database: tables (with columns, keys,
     indexes), views and triggers, skipping SQLite's own and our bookkeeping."""
-    if not hasattr(conn, "execute"):
-        raise MigrateError(f"read_schema takes an open connection, such as sqlite3.connect(path), not "
-                           f"{type(conn).__name__} {conn!r} (dump_schema takes a path)")
+    _refuse_no_connection(conn, "read_schema")
     if isinstance(conn, sqlite3.Connection) and (conn.row_factory is not None or conn.text_factory is not str):
         with _plain_rows(conn):  # the caller's factories: rows as tuples of str while we read
             return read_schema(conn)
@@ -1956,6 +1960,7 @@ def _dependency_order(tables: list[Table]) -> list[Table]:
 def schema_statements(conn) -> list[str]:
     """SQL that recreates the connection's schema (not its rows): tables,
     parents first, then indexes, virtual tables, views and triggers."""
+    _refuse_no_connection(conn, "schema_statements")
     schema = read_schema(conn)
     tables = _dependency_order(list(schema.tables))
     return ([t.sql for t in tables] + [i.sql for t in tables for i in t.indexes] + [o.sql for o in schema.others]
@@ -8163,9 +8168,13 @@ def _database_file(db) -> str:
 
 
 def _refuse_backup_of_cluster(conn) -> None:
-    if not hasattr(conn, "backup"):
+    if isinstance(conn, Rqlite):
         raise MigrateError("--backup copies SQLite files: back up an rqlite cluster with its own "
                            "tools (rqlite's /db/backup); nothing was changed")
+    if not hasattr(conn, "backup"):
+        raise MigrateError(f"--backup copies SQLite files through a sqlite3 connection or a path, and this "
+                           f"{type(conn).__name__} is neither: back the database up with its own tools, or pass its "
+                           "path; nothing was changed")
 
 
 def _backup_to(conn, path: str) -> None:

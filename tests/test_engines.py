@@ -53,6 +53,10 @@ class LibsqlConnection(unittest.TestCase):
         migrate.revert(conn, directory=project.directory, target="zero")
         self.assertEqual(migrate.read_schema(conn).tables, ())
         self.assertFalse(conn.in_transaction)
+        with self.assertRaisesRegex(migrate.MigrateError, "^--backup copies SQLite files through a sqlite3 connection "
+                                    "or a path, and this Connection is neither: back the database up with its own "
+                                    "tools, or pass its path; nothing was changed$"):
+            migrate.apply(conn, directory=project.directory, backup=os.path.join(project.root, "copy.sqlite3"))
 
 
 if __name__ == "__main__":

@@ -1818,9 +1818,10 @@ class Connections(unittest.TestCase):
                 conn.row_factory, conn.text_factory = row_factory, text_factory
                 self.assertEqual((migrate.read_schema(conn), migrate.schema_statements(conn)), expected)
                 self.assertEqual((conn.row_factory, conn.text_factory), (row_factory, text_factory))
-        with self.assertRaisesRegex(migrate.MigrateError, "read_schema takes an open connection, such as "
-                                    r"sqlite3.connect\(path\), not str 'db.sqlite3'"):
-            migrate.read_schema("db.sqlite3")
+        for function in (migrate.read_schema, migrate.schema_statements):
+            with self.assertRaisesRegex(migrate.MigrateError, f"^{function.__name__} takes an open connection, such "
+                                        r"as sqlite3.connect\(path\), not str 'db.sqlite3'"):
+                function("db.sqlite3")
 
     def test_an_open_connection_is_left_as_found_including_foreign_keys(self):
         project = Project(self)
