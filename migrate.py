@@ -3352,11 +3352,18 @@ _LIKE_A_MARKER = re.compile(r"^[ \t]*--[ \t]*migrate[ \t]*:[ \t]*(?:up|down)[ \t
 _ODD_SPACE = re.compile(r"[^\S\n\r\t ]|[\u200b-\u200d\u2060\ufeff]")
 
 
+# Letters of other alphabets that look like Latin ones (Cyrillic, Greek), as a
+# keyboard layout or a font's fallback types them into `-- migrate:dоwn`.
+_LOOKALIKES = str.maketrans("аеорсухіјѕԁаАВЕКМНОРСТХІЈЅοαινρτυκΑΒΕΗΙΚΜΝΟΡΤΥΧıℓ",
+                            "aeopcyxijsdaABEKMHOPCTXIJSoaivptukABEHIKMNOPTYXil")
+
+
 def _plain_spaces(text: str) -> str:
-    """The text with each odd space a plain one, and a full-width colon a colon (same offsets)."""
+    """The text with each odd space a plain one, a full-width colon a colon,
+    and a letter that looks Latin the Latin one (same offsets)."""
     if text.isascii() and not any(odd in text for odd in "\v\f\x1c\x1d\x1e\x1f"):  # (fast: most files)
         return text
-    return _ODD_SPACE.sub(" ", text).replace("\uff1a", ":")
+    return _ODD_SPACE.sub(" ", text).replace("\uff1a", ":").translate(_LOOKALIKES)
 
 
 @dataclass(frozen=True)
@@ -3570,8 +3577,8 @@ def _lone_carriage_return(text: str) -> int | None:
 # `-- +migrate Down`, `-- +goose Down`, MyBatis' `-- //@UNDO`, `-- rollback`). Files applied before
 # may hold such a line as a comment, so only a migration about to be applied is
 # refused for one in its up section (_marker_near_miss).
-_MARKER_WORDS = (r"(?P<sigil>[+@\[(/]*)[ \t]*(?P<tool>migrat[a-z]*|goose)?[ \t:\-_.,/()\[\]]*(?P<word>[a-z]+)"
-                 r"[ \t;:.!)\]]*(?:transaction\S*[ \t]*)?")
+_MARKER_WORDS = (r"(?P<sigil>[+@\[(/!#*]*)[ \t]*(?P<tool>migrat[a-z]*|goose)?[ \t:\-_.,/()\[\]]*(?P<word>[a-z]+)"
+                 r"(?:[ \t]+(?:migrations?|sql|section|script|steps?))?[ \t;:.!)\]]*(?:transaction\S*[ \t]*)?")
 _NEAR_A_MARKER = re.compile(r"^[ \t]*-{2,}[ \t]*" + _MARKER_WORDS + "$", re.I | re.M)
 _COMMENT_NEAR_A_MARKER = re.compile(_MARKER_WORDS, re.I)  # what a comment says, its -- or /* */ taken off
 _DOWN_WORDS = {"down", "downgrade", "rollback", "undo", "revert", "reverse", "back", "backward", "backwards"}
@@ -3665,8 +3672,8 @@ def parse_sections(text: str, path: str = "migration") -> tuple[str, str | None]
         if written != line.group():
             raise MigrateError(f"migration file {path}, line {text.count(chr(10), 0, line.start()) + 1}: "
                                f"{ascii(written.strip(' '))} is meant as a section marker but holds a character "
-                               "other than a plain space or colon, so it would be read as a comment: retype the "
-                               "line")
+                               "other than a plain space, colon or Latin letter, so it would be read as a comment: "
+                               "retype the line")
     for line in _LIKE_A_MARKER.finditer(text):
         if not _SECTION.fullmatch(line.group()):
             raise MigrateError(f"migration file {path}, line {text.count(chr(10), 0, line.start()) + 1}: "

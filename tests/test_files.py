@@ -96,13 +96,18 @@ class Sections(unittest.TestCase):
 
     def test_a_marker_with_a_pasted_odd_space_or_colon_is_an_error_not_a_comment(self):
         for marker in ("--\u00a0migrate:down", "-- migrate:down\u00a0", "--\u200bmigrate:down", "--\vmigrate:down",
-                       "-- migrate\uff1adown", "--\u3000migrate:down", "-- migrate:\u2009up", "-- migrate:down\v"):
+                       "-- migrate\uff1adown", "--\u3000migrate:down", "-- migrate:\u2009up", "-- migrate:down\v",
+                       "-- migrate:d\u043ewn", "-- m\u0456grate:down", "-- \u039cigrate:up"):  # (Cyrillic o, i; Greek M)
             with self.subTest(marker=ascii(marker)):  # SQLite reads each as a comment: the down SQL would run with the up
                 shown = re.escape(ascii(marker))  # the odd character too
                 with self.assertRaisesRegex(migrate.MigrateError, f"0001_x.sql, line 3: {shown} is meant as a section "
-                                            "marker but holds a character other than a plain space or colon"):
+                                            "marker but holds a character other than a plain space, colon or "
+                                            "Latin letter"):
                     migrate.parse_sections(f"-- migrate:up\nCREATE TABLE t (x);\n{marker}\nDROP TABLE t;\n",
                                            "migrations/0001_x.sql")
+        for comment in ("-- обновить данные", "-- миграция вниз"):  # (Russian comments are comments)
+            text = f"-- migrate:up\n{comment}\nCREATE TABLE t (x);\n-- migrate:down\nDROP TABLE t;\n"
+            self.assertEqual(migrate.parse_sections(text), (f"{comment}\nCREATE TABLE t (x);", "DROP TABLE t;"))
         text = "-- migrate:up\n-- café: migrate:down\u00a0later\nCREATE TABLE t (x);\n-- migrate:down\nDROP TABLE t;\n"
         self.assertEqual(migrate.parse_sections(text), ("-- café: migrate:down\u00a0later\nCREATE TABLE t (x);",
                                                         "DROP TABLE t;"))

@@ -584,7 +584,8 @@ class Failures(unittest.TestCase):
     def test_a_mistyped_down_marker_is_refused_before_its_down_sql_runs_with_the_up(self):
         for marker in ("-- migrate:dwon", "-- migrate:rollback", "--- migrate:down", "-- migrate down",
                        "-- migration:downgrade", "-- +migrate Down", "-- +goose Down", "-- [migrate:down]",
-                       "-- migrate(down)", "-- migrate, down", "-- //@UNDO", "-- Down", "-- rollback"):
+                       "-- migrate(down)", "-- migrate, down", "-- //@UNDO", "-- Down", "-- rollback",
+                       "-- !migrate:down", "-- Down migration", "-- DOWN SQL", "-- # rollback steps"):
             with self.subTest(marker=marker):
                 self.project.write_migration("0002_archive", "-- migrate:up\nUPDATE choice SET votes = 1;\n"
                                              f"{marker}\nUPDATE choice SET votes = 0;\n")
@@ -607,6 +608,7 @@ class Failures(unittest.TestCase):
                 self.assertIn("looks like a section marker", self.assert_unchanged(self.project.apply))
         self.project.write_migration("0002_archive", "-- migrate:up\n-- migrate: done by hand\n-- own\n"
                                      "-- back to normal\n-- +goose StatementBegin\nSELECT 1; -- back up first\n"
+                                     "-- down migrations are below\n-- the sql section\n"
                                      "SELECT '/* down */', 2 - -2; /* what it does */\n"
                                      "CREATE TABLE vote (up INTEGER, -- up\n down INTEGER -- down\n); -- undo\n"
                                      "/*\n * Rollback:\n *   drop the table by hand\n */\n"
