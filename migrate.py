@@ -2630,7 +2630,7 @@ def _fill_problem(scratch: sqlite3.Connection, value: str, source: str, declared
     if rows:
         return ("is an aggregate, which would copy one row of the whole table: give a per-row value, or wrap it in "
                 "a subquery"), False
-    if _constant_null(scratch, value):  # `(NULL)`, `CAST(NULL AS TEXT)`: as NULL itself is refused
+    if _constant_null(scratch, value) or _null_for_sample_rows(scratch, value, source):  # as NULL itself is
         return "is NULL, which does not fill a NOT NULL column: give a value, or make the field Optional", False
     misfit = _type_misfit(scratch, value, declared, strict=strict)
     return (misfit, False) if misfit else None
@@ -2674,6 +2674,22 @@ def _constant_null(scratch: sqlite3.Connection, value: str) -> bool:
         return False
     try:
         return scratch.execute(f"SELECT ({value}) IS NULL").fetchone()[0] == 1
+    except sqlite3.Error:
+        return False
+
+
+def _null_for_sample_rows(scratch: sqlite3.Connection, value: str, source: str) -> bool:
+    """Whether an expression that reads the row is NULL for rows of plain
+    values whatever they are (`n + NULL`, `iif(n = n, NULL, 1)`): a NULL in
+    every row the fill is for. Not for one that reads a table (empty here)."""
+    if any(t.upper == "FROM" for t in _tokens(value)):
+        return False
+    table = source.rpartition(" AS ")[2]  # (how `source` names the table, which `value` may name too)
+    try:
+        names = [d[0] for d in scratch.execute(f"SELECT * FROM {source} WHERE 0").description]
+        samples = " UNION ALL ".join("SELECT " + ", ".join(f"{sample} AS {quote(n)}" for n in names)
+                                     for sample in ("1", "'a'", "0", "-1.5", "X'00'"))
+        return scratch.execute(f"SELECT min(({value}) IS NULL) FROM ({samples}) AS {table}").fetchone()[0] == 1
     except sqlite3.Error:
         return False
 
