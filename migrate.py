@@ -2687,6 +2687,7 @@ def _null_for_sample_rows(scratch: sqlite3.Connection, value: str, source: str) 
     table = source.rpartition(" AS ")[2]  # (how `source` names the table, which `value` may name too)
     try:
         names = [d[0] for d in scratch.execute(f"SELECT * FROM {source} WHERE 0").description]
+        names += sorted(_ROWID_NAMES - {_fold(n) for n in names})  # (as the copy of the rows reads them)
         samples = " UNION ALL ".join("SELECT " + ", ".join(f"{sample} AS {quote(n)}" for n in names)
                                      for sample in ("1", "'a'", "0", "-1.5", "X'00'"))
         return scratch.execute(f"SELECT min(({value}) IS NULL) FROM ({samples}) AS {table}").fetchone()[0] == 1
