@@ -6550,13 +6550,19 @@ def _new_violations(found: Counter, before: Counter) -> Counter:
 
 def _renamed_violations(violations: Counter, steps: list[PlannedStep]) -> Counter:
     """Violations found before `steps` ran, under the names the steps give
-    their tables (a RENAME TO keeps the rows and their rowids)."""
+    their tables (a RENAME TO keeps the rows and their rowids) and under
+    their own (a hand-written rebuild renames the table away and copies its
+    rows back under its name; with legacy_alter_table on, children keep
+    naming a parent renamed away); but not those of a table that another
+    takes the name of (it was dropped: the rows there now are the other's)."""
     renamed = {before: after for after, (before, _) in _renames([s for step in steps for s in step.statements]).items()
                if before != after}
     if not renamed:
         return violations
-    return Counter({(renamed.get(_fold(table), table), rowid, renamed.get(_fold(parent), parent)): n
-                    for (table, rowid, parent), n in violations.items()})
+    replaced = {_fold(after) for after in renamed.values()} - set(renamed)
+    kept = Counter({key: n for key, n in violations.items() if _fold(key[0]) not in replaced})
+    return kept | Counter({(renamed.get(_fold(table), table), rowid, renamed.get(_fold(parent), parent)): n
+                           for (table, rowid, parent), n in kept.items()})
 
 
 def _transaction(conn, steps: list[PlannedStep], *, fake: bool, on_step, timeout: float,
