@@ -3561,7 +3561,8 @@ def _read_migration(path: str, number: int) -> Migration:
     if "\r" in text and (lone := _lone_carriage_return(text)) is not None:
         raise MigrateError(f"migration file {path} has a CR without an LF on line {text.count(chr(10), 0, lone) + 1}, "
                            "which an editor may show as a line end but SQLite and the section markers do not (a "
-                           "`--` comment or marker after it runs on): save it with LF (or CRLF) line endings")
+                           "`--` comment or marker after it runs on): save it with LF (or CRLF) line endings (a "
+                           "database that applied it ran it as SQLite reads it: check what that did)")
     conflict = _merge_conflict(text)
     if conflict:  # (else SQLite's syntax error, or a marker missing, would hide it)
         raise MigrateError(f"migration file {path} has a merge conflict left in it (line "
@@ -3579,13 +3580,16 @@ def _read_migration(path: str, number: int) -> Migration:
 
 
 def _lone_carriage_return(text: str) -> int | None:
-    """Where a CR not followed by an LF is, outside a string or a quoted
-    name (where it is the text's own); None when there is none."""
-    lone = [m.start() for m in re.finditer(r"\r(?!\n)", text)]
+    """Where a CR without an LF is that an editor may show as a line end
+    before more text (only spaces after it up to the LF are no matter), but
+    outside a string, a quoted name or a /* comment */, where it is their
+    own; None when there is none."""
+    lone = [m.start() for m in re.finditer(r"\r(?![ \t\f\v]*(?:\r?\n|\Z))", text)]
     if not lone:
         return None
-    quoted = [(t.start, t.end) for t in _tokens(text) if t.kind in ("string", "ident") and "\r" in t.text]
-    return next((at for at in lone if not any(start < at < end for start, end in quoted)), None)
+    kept = [m.span() for m in _TOKEN.finditer(text) if "\r" in m.group() and (
+        m.lastgroup in ("string", "ident") or m.group().startswith("/*"))]
+    return next((at for at in lone if not any(start < at < end for start, end in kept)), None)
 
 
 # Looser: a comment line that is only a word meaning the down section, maybe

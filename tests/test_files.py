@@ -146,10 +146,12 @@ class Directory(unittest.TestCase):
                                             "which an editor may show as a line end but SQLite and the section "
                                             "markers do not"):
                     migrate.read_migrations(self.project.directory)
-        with open(path, "wb") as handle:  # a value's own CR, in a string or a name
-            handle.write(b'-- migrate:up\nCREATE TABLE "a\rb" (x);\nINSERT INTO "a\rb" VALUES (\'1\r2\');\n')
+        with open(path, "wb") as handle:  # a value's own CR, in a string or a name; one in a /* */; before spaces
+            handle.write(b'-- migrate:up\nCREATE TABLE "a\rb" (x);\nINSERT INTO "a\rb" VALUES (\'1\r2\');\n'
+                         b"/* a\rnote */ SELECT 1; \r  \nSELECT 2;\r")
         self.assertEqual(migrate.read_migrations(self.project.directory)[0].up,
-                         'CREATE TABLE "a\rb" (x);\nINSERT INTO "a\rb" VALUES (\'1\r2\');')
+                         'CREATE TABLE "a\rb" (x);\nINSERT INTO "a\rb" VALUES (\'1\r2\');\n'
+                         "/* a\rnote */ SELECT 1; \r  \nSELECT 2;\r")
 
     def test_a_merge_conflict_left_in_a_file_is_refused_for_what_it_is(self):
         conflict = ("<<<<<<< HEAD\r\nALTER TABLE q ADD COLUMN a TEXT;\r\n=======\r\nALTER TABLE q ADD COLUMN b TEXT;"
