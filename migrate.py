@@ -3613,7 +3613,9 @@ def _marker_near_miss(text: str) -> str | None:
     marks = {m.group(1).lower(): m for m in reversed(list(_SECTION.finditer(text)))}  # the first of each
     start, end = marks["up"].end() if "up" in marks else 0, marks["down"].start() if "down" in marks else len(text)
     for line in _NEAR_A_MARKER.finditer(text, start, end):
-        if not _SECTION.fullmatch(line.group()) and _means_down(line):
+        # (a note with only comments after it, before the down marker, runs nothing of the down section)
+        if not _SECTION.fullmatch(line.group()) and _means_down(line) \
+                and ("down" not in marks or _has_code(text[line.end():end])):
             return f"line {text.count(chr(10), 0, line.start()) + 1}: {line.group().strip()!r}"
     if "/*" in text[start:end] or _CODE_THEN_COMMENT.search(text, start, end):  # (else none of the kinds below)
         return _comment_near_miss(text, start, end)
@@ -5560,8 +5562,8 @@ def _refuse_unrunnable_step(step: PlannedStep, *, fake: bool, up_only: bool, par
     near_miss = _marker_near_miss(step.migration.text) if whole else None
     if near_miss:
         raise MigrateError(f"migration {step.name}, {near_miss} looks like a section marker but is read as a "
-                           "comment, so the SQL below it would run with the up section: write `-- migrate:down` "
-                           "(or reword the comment); nothing was changed")
+                           "comment, so the SQL below it would run with the up section (and the file would have "
+                           "no down section): write `-- migrate:down` (or reword the comment); nothing was changed")
     up, down = (step.migration.up, step.migration.down) if whole else ("", None)
     if down is not None and not fake and not sqlite3.complete_statement(_plain_spaces(up)) and _has_code(up):
         raise MigrateError(f"migration {step.name}: the statement before its `-- migrate:down` line has no `;` "
