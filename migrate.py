@@ -2896,8 +2896,8 @@ def _narrowing(old: Column, new: Column, before: Table, after: Table) -> str | N
     shown = lambda column, strict_any: (column.type or "(none)") + (" of a STRICT table" if strict_any else "")
     rowid = _fold(new.name) == _fold(after.rowid_alias or "") != _fold(before.rowid_alias or "")
     renumbered = "" if before.without_rowid else f"; each row's rowid becomes its {new.name}"
-    how = (f" (it becomes the rowid, which holds integers only: a value that is none, text such as 'x' or 1.5, "
-           f"fails apply{renumbered})" if rowid else
+    how = (f" (it becomes the rowid, which holds integers only: a value that is not an integer, text such as 'x' "
+           f"or 1.5, fails apply{renumbered})" if rowid else
            " (text that reads as a number becomes that number; other text is kept as it is)"
            if was == "TEXT" and becomes in ("INTEGER", "NUMERIC", "REAL") else
            " (integers beyond 2**53 lose their last digits)" if becomes == "REAL" else "")
@@ -4064,7 +4064,7 @@ _CONNECTION_PRAGMAS = ("defer_foreign_keys", "ignore_check_constraints", "legacy
                        "cache_size", "cache_spill", "cell_size_check", "checkpoint_fullfsync", "count_changes",
                        "empty_result_callbacks", "full_column_names", "fullfsync", "journal_size_limit",
                        "max_page_count", "mmap_size", "read_uncommitted", "secure_delete", "short_column_names",
-                       "threads", "wal_autocheckpoint")
+                       "threads", "wal_autocheckpoint", "analysis_limit")
 _PRAGMA = re.compile(r"\bpragma\b", re.I)  # a quick look: most migrations have none (runner speed)
 
 
@@ -4131,6 +4131,9 @@ def _statement_problem(statement: str) -> str | None:
     if words[:1] == ["PRAGMA"] and "LOCKING_MODE" in words:
         return ("PRAGMA locking_mode would keep the database locked for as long as the connection is open, "
                 "against every other reader and writer")
+    if words[:1] == ["PRAGMA"] and any(w in ("HARD_HEAP_LIMIT", "SOFT_HEAP_LIMIT") for w in words):
+        return ("this PRAGMA limits the memory of the whole process, every connection in it, and a hard limit "
+                "cannot be raised again")
     if words[:1] == ["PRAGMA"] and "CASE_SENSITIVE_LIKE" in words:
         return ("PRAGMA case_sensitive_like changes LIKE for the connection, and cannot be read back to be set back "
                 "(compare with GLOB, or lower() on both sides, instead)")
@@ -4261,8 +4264,8 @@ def _replay_migration(scratch: sqlite3.Connection, migration: Migration, stateme
                 _execute_with_stand_ins(scratch, statement)
             except sqlite3.Error as exc:
                 hint = (" (if the table is made outside the migrations, by the application or another tool, make "
-                        "it in one too, with CREATE TABLE IF NOT EXISTS before this statement, and give it a model "
-                        "with __managed__ = False)") if str(exc).startswith("no such table") and not recorded else ""
+                        "it in one too, with CREATE TABLE IF NOT EXISTS before this statement, and with models, "
+                        "give it one with __managed__ = False)") if str(exc).startswith("no such table") and not recorded else ""
                 fix = ("if an edit of its file since fixes that, run `apply --allow-changed` once to record it"
                        if recorded else f"fix the file{edited}")
                 raise MigrateError(f"migration {migration.path} fails when replayed: {exc} in "
@@ -7077,7 +7080,7 @@ def _rowid_hint(conn, message: str, statement: str) -> str:
         return ""
     shown, column = re.sub(r"^_new_", "", table), keys[0][1]
     return (f" ({shown}.{column} is the rowid, INTEGER PRIMARY KEY, which holds integers only, and some row's "
-            f"{column} is none, such as text 'x' or 1.5: change or delete those rows first)")
+            f"{column} is not an integer, such as text 'x' or 1.5: change or delete those rows first)")
 
 
 def _generated_column(conn, message: str, statement: str) -> str | None:

@@ -1359,11 +1359,12 @@ class Evolution(unittest.TestCase):
         project.models("@dataclass\nclass Team:\n    name: str\n    id: Optional[int] = None\n")
         result = project.make()
         self.assertIn("narrows team.id from TEXT to INTEGER: values may change (it becomes the rowid, which holds "
-                      "integers only: a value that is none, text such as 'x' or 1.5, fails apply; each row's rowid "
-                      "becomes its id)", result.warnings)
+                      "integers only: a value that is not an integer, text such as 'x' or 1.5, fails apply; each row's "
+                      "rowid becomes its id)", result.warnings)
         with self.assertRaisesRegex(migrate.MigrateError, r"datatype mismatch in statement: .* \(team.id is the rowid, "
-                                    "INTEGER PRIMARY KEY, which holds integers only, and some row's id is none, such "
-                                    "as text 'x' or 1.5: change or delete those rows first\\); it was rolled back"):
+                                    "INTEGER PRIMARY KEY, which holds integers only, and some row's id is not an "
+                                    "integer, such as text 'x' or 1.5: change or delete those rows first\\); it was "
+                                    "rolled back"):
             project.apply()
         project.execute("DELETE FROM team WHERE id = 'x'")
         project.apply()
@@ -1766,8 +1767,8 @@ class Errors(unittest.TestCase):
         self.assertIn("0002_import.sql fails when replayed: no such table: legacy in statement: INSERT INTO question "
                       "(text) SELECT txt FROM legacy (if the table is made outside the migrations, by the application "
                       "or another tool, make it in one too, with CREATE TABLE IF NOT EXISTS before this statement, "
-                      "and give it a model with __managed__ = False); fix the file (a database that applied it then "
-                      "needs `apply --allow-changed` once to record the edit)", str(caught.exception))
+                      "and with models, give it one with __managed__ = False); fix the file (a database that applied "
+                      "it then needs `apply --allow-changed` once to record the edit)", str(caught.exception))
         project.write_migration("0002_import", "-- migrate:up\nCREATE TABLE IF NOT EXISTS legacy (txt TEXT);\n"
                                 "INSERT INTO question (text) SELECT txt FROM legacy;\n")
         project.models("@dataclass\nclass Question:\n    text: str\n    id: Optional[int] = None\n"

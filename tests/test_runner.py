@@ -743,7 +743,9 @@ class Failures(unittest.TestCase):
                                     "database locked for as long as the connection is open"),
                                    ("pragma main.locking_mode=exclusive;", "PRAGMA locking_mode"),
                                    ("PRAGMA case_sensitive_like = 1;", "PRAGMA case_sensitive_like changes LIKE for "
-                                    "the connection, and cannot be read back to be set back")):
+                                    "the connection, and cannot be read back to be set back"),
+                                   ("PRAGMA hard_heap_limit = 90000000;", "this PRAGMA limits the memory of the whole "
+                                    "process")):
             with self.subTest(statement):
                 self.project.write_migration("0002_lock", f"-- migrate:up\n{statement}\nCREATE TABLE x (a);\n")
                 self.assertIn(f"0002_lock: {problem}", self.assert_unchanged(self.project.apply))
