@@ -1469,7 +1469,8 @@ def _column_sql(f: _Field, *, is_pk: bool, keys: dict, tables: dict, strict: boo
     elif "references" in f.metadata:
         references = _parse_reference(f.metadata["references"], where, tables, keys)
     if f.metadata.get("autoincrement") and not (is_pk and sql_type.upper() == "INTEGER"):  # (as SQLite reads it)
-        raise MigrateError(f"{where}: autoincrement needs an int primary key")
+        raise MigrateError(f"{where}: autoincrement needs an int primary key declared INTEGER, the rowid"
+                           + (f" ({sql_type} is not)" if is_pk and sql_type else ""))
     default = None
     if "default_sql" in f.metadata:
         default = str(f.metadata["default_sql"])
@@ -1553,6 +1554,11 @@ def _declared_indexes(cls: type, fields: list[_Field], models) -> list[tuple]:
             if not columns:
                 raise MigrateError(f"model {cls.__name__}: {attribute} has an index over no field: name its fields, "
                                    "or remove it")
+            twice = next((c for i, c in enumerate(columns) if by_name.get(c, c) in
+                          [by_name.get(o, o) for o in columns[:i]]), None)
+            if twice is not None:
+                raise MigrateError(f"model {cls.__name__}: {attribute} names field {twice} twice in one index "
+                                   f"{tuple(columns)!r}: name it once")
             unknown = [c for c in columns if c not in by_name]
             if unknown:
                 raise MigrateError(f"model {cls.__name__}: {attribute} names unknown field {', '.join(unknown)}")
@@ -2274,7 +2280,7 @@ class Questioner:
                 return answer or None
             question = f"That value {found}.\nEnter a one-off SQL value for {table}.{column}, or leave empty to stop: "
         raise MigrateError(f"no usable one-off value for {table}.{column} in {_ASKED_AT_MOST} answers (the last, "
-                           f"{answer}, {found}): pass --default {table}.{column}=SQL; nothing was written")
+                           f"{answer!r}, {found}): pass --default {table}.{column}=SQL; nothing was written")
 
 
 def _managed_tables(schema: Schema, unmanaged: frozenset) -> dict[str, Table]:
@@ -2567,7 +2573,7 @@ def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool, mis
         if up and old is None and not column.notnull and given is not None:
             raise MigrateError(f"--default {after.name}.{column.name}={given} is not used: the new column is "
                                "nullable, so existing rows get NULL; drop the --default, or make the field "
-                               "required, or set the rows by hand in a migration of their own")
+                               "required, or set the rows by hand in a migration of their own; nothing was written")
         if not column.notnull or column.generated or (old is not None and old.notnull):
             continue
         if column.name == after.rowid_alias:
@@ -2577,7 +2583,8 @@ def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool, mis
                 rows = "existing rows get" if up else "its rows get back when the migration is reverted"
                 raise MigrateError(f"--default {after.name}.{column.name}={given} is not used: the column has "
                                    f"its own default ({column.default}), which {rows}; drop the "
-                                   "--default (or set other values by hand, in a migration of their own)")
+                                   "--default (or set other values by hand, in a migration of their own); nothing "
+                                   "was written")
             fills[_fold(column.name)] = _default_text(column.default)
             continue
         reason = "is a new NOT NULL column without a default" if old is None \
@@ -3910,7 +3917,7 @@ def _cache_directory() -> str | None:
     """$XDG_CACHE_HOME/migrate.py, by default ~/.cache/migrate.py; None
     without a home directory to put it in."""
     base = os.environ.get("XDG_CACHE_HOME")
-    if not base:
+    if not base or not os.path.isabs(base):  # (a relative one is to be ignored, as the XDG spec says)
         home = os.path.expanduser("~")
         if home == "~":
             return None

@@ -1115,7 +1115,7 @@ class Evolution(unittest.TestCase):
                             "    id: Optional[int] = None\n\n@dataclass\nclass Person:\n    name: str\n"
                             "    id: Optional[int] = None\n")
         with self.assertRaisesRegex(migrate.MigrateError, re.escape(
-                "no usable one-off value for question.n in 5 answers (the last, nope, fails on a copy of the schema as "
+                "no usable one-off value for question.n in 5 answers (the last, 'nope', fails on a copy of the schema as "
                 "the migration leaves it (no such column: nope)): pass --default question.n=SQL; nothing was "
                 "written")):  # a caller's prompt that never gives a usable value: no endless questions
             self.project.make(questioner=migrate.Questioner(prompt=lambda question: "nope"))
@@ -1840,6 +1840,14 @@ class ReplayCache(unittest.TestCase):
         self.project.evolve("@dataclass\nclass Question:\n    text: str\n    votes: int = 0\n"
                             "    id: Optional[int] = None\n")
         self.cache = migrate._cache_directory()
+        self.cache = migrate._cache_directory()
+
+    def test_a_relative_cache_home_is_ignored_as_the_xdg_spec_says(self):
+        cwd = os.getcwd()
+        self.addCleanup(os.chdir, cwd)
+        os.chdir(self.project.root)
+        os.environ["XDG_CACHE_HOME"] = "cache"  # (not a folder named "cache" wherever make happens to run)
+        self.assertEqual(migrate._cache_directory(), os.path.join(os.path.expanduser("~"), ".cache", "migrate.py"))
 
     def state_path(self, count: int) -> str:
         migrations = migrate.read_migrations(self.project.directory)

@@ -762,6 +762,14 @@ class ConstraintsAndIndexes(ModelCase):
         """, "span")  # a subclass's list that replaces its base's: taken as it is
         self.assertEqual([i.name for i in table.indexes], ["span_hi_idx", "span_lo_idx"])
 
+    def test_a_field_twice_in_one_index_and_autoincrement_on_a_key_not_declared_integer_are_errors(self):
+        self.error("@dataclass\nclass T:\n    a: int = 0\n    __indexes__ = [('a', 'a')]\n",
+                   "model T: __indexes__ names field a twice in one index ('a', 'a'): name it once")
+        self.error("@dataclass\nclass T:\n    parent: Optional['T'] = None\n    id: Optional[int] = None\n"
+                   "    __unique__ = {'u': ('parent', 'parent_id')}\n", "__unique__ names field parent_id twice")
+        self.error("@dataclass\nclass T:\n    id: int = field(metadata={'sql_type': 'BIGINT', 'autoincrement': True})\n",
+                   "model T field id: autoincrement needs an int primary key declared INTEGER, the rowid (BIGINT is not)")
+
     def test_unknown_field_in_composite_index_is_an_error(self):
         self.error("""
             @dataclass
