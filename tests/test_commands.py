@@ -35,9 +35,9 @@ class Commands(unittest.TestCase):
                 "remove it (run it by hand outside migrations); nothing was changed\n")
         result = self.project.cli("check")  # CI: no database
         self.assertEqual((result.returncode, result.stdout), (1, stop))
-        self.project.write_migration("0002_x", "-- migrate:up\n-- migrate back: not possible\nDELETE FROM question;\n"
-                                     "-- migrate:rollback\n-- migrate:down\nPRAGMA foreign_keys = ON;\n")
-        near_miss = "0002_x, line 4: '-- migrate:rollback' looks like a section marker"
+        self.project.write_migration("0002_x", "-- migrate:up\n-- migrate back: not possible\n-- migrate:rollback\n"
+                                     "DELETE FROM question;\n-- migrate:down\nPRAGMA foreign_keys = ON;\n")
+        near_miss = "0002_x, line 3: '-- migrate:rollback' looks like a section marker"
         self.assertIn(near_miss, self.project.cli("check").stdout)  # as apply on a new database would
         self.assertIn(near_miss, self.project.cli("apply").stderr)
         for up, refusal in (("UPDATE question SET question_text = ''\n-- migrate:down\n",
