@@ -4272,7 +4272,8 @@ def _replay_migration(scratch: sqlite3.Connection, migration: Migration, stateme
             except sqlite3.Error as exc:
                 hint = (" (if the table is made outside the migrations, by the application or another tool, make "
                         "it in one too, with CREATE TABLE IF NOT EXISTS before this statement, and with models, "
-                        "give it one with __managed__ = False)") if str(exc).startswith("no such table") and not recorded else ""
+                        "give it one with __managed__ = False)"
+                        ) if str(exc).startswith("no such table") and not recorded else ""
                 fix = ("if an edit of its file since fixes that, run `apply --allow-changed` once to record it"
                        if recorded else f"fix the file{edited}")
                 raise MigrateError(f"migration {migration.path} fails when replayed: {exc} in "

@@ -97,7 +97,7 @@ class Sections(unittest.TestCase):
     def test_a_marker_with_a_pasted_odd_space_or_colon_is_an_error_not_a_comment(self):
         for marker in ("--\u00a0migrate:down", "-- migrate:down\u00a0", "--\u200bmigrate:down", "--\vmigrate:down",
                        "-- migrate\uff1adown", "--\u3000migrate:down", "-- migrate:\u2009up", "-- migrate:down\v",
-                       "-- migrate:d\u043ewn", "-- m\u0456grate:down", "-- \u039cigrate:up"):  # (Cyrillic o, i; Greek M)
+                       "-- migrate:d\u043ewn", "-- m\u0456grate:down", "-- \u039cigrate:up"):  # Cyrillic o, i; Greek M
             with self.subTest(marker=ascii(marker)):  # SQLite reads each as a comment: the down SQL would run with the up
                 shown = re.escape(ascii(marker))  # the odd character too
                 with self.assertRaisesRegex(migrate.MigrateError, f"0001_x.sql, line 3: {shown} is meant as a section "

@@ -1115,8 +1115,8 @@ class Evolution(unittest.TestCase):
                             "    id: Optional[int] = None\n\n@dataclass\nclass Person:\n    name: str\n"
                             "    id: Optional[int] = None\n")
         with self.assertRaisesRegex(migrate.MigrateError, re.escape(
-                "no usable one-off value for question.n in 5 answers (the last, 'nope', fails on a copy of the schema as "
-                "the migration leaves it (no such column: nope)): pass --default question.n=SQL; nothing was "
+                "no usable one-off value for question.n in 5 answers (the last, 'nope', fails on a copy of the schema "
+                "as the migration leaves it (no such column: nope)): pass --default question.n=SQL; nothing was "
                 "written")):  # a caller's prompt that never gives a usable value: no endless questions
             self.project.make(questioner=migrate.Questioner(prompt=lambda question: "nope"))
         self.assertEqual(len(self.project.files()), 2)

@@ -511,8 +511,8 @@ class Defaults(ModelCase):
                                 ("coded: Coded = 5", "default 5 is no key of Coded, whose code is TEXT: give a str")):
             self.error(models.format(field=field_), f"model Player field {field_.split(':')[0]}: {message}")
         self.assertEqual(self.table(models.format(field="team: Team = 1"), "player").column("team_id").default, "1")
-        self.error("import enum\nclass Level(enum.IntEnum):\n    LOW = 1\n@dataclass\nclass T:\n    level: Level = True\n",
-                   "model T field level: default True is not a Level")
+        self.error("import enum\nclass Level(enum.IntEnum):\n    LOW = 1\n@dataclass\nclass T:\n"
+                   "    level: Level = True\n", "model T field level: default True is not a Level")
 
     def test_datetime_now_in_the_class_body_is_refused_and_a_fixed_time_is_kept(self):
         for annotation, now, shown, sql in (
@@ -767,8 +767,9 @@ class ConstraintsAndIndexes(ModelCase):
                    "model T: __indexes__ names field a twice in one index ('a', 'a'): name it once")
         self.error("@dataclass\nclass T:\n    parent: Optional['T'] = None\n    id: Optional[int] = None\n"
                    "    __unique__ = {'u': ('parent', 'parent_id')}\n", "__unique__ names field parent_id twice")
-        self.error("@dataclass\nclass T:\n    id: int = field(metadata={'sql_type': 'BIGINT', 'autoincrement': True})\n",
-                   "model T field id: autoincrement needs an int primary key declared INTEGER, the rowid (BIGINT is not)")
+        self.error("@dataclass\nclass T:\n    id: int = field(metadata={'sql_type': 'BIGINT', "
+                   "'autoincrement': True})\n", "model T field id: autoincrement needs an int primary key declared "
+                   "INTEGER, the rowid (BIGINT is not)")
 
     def test_unknown_field_in_composite_index_is_an_error(self):
         self.error("""
