@@ -1368,8 +1368,9 @@ def _render_model(cls: type, fields: list[_Field], keys: dict, tables: dict) -> 
             raise MigrateError(f"model {cls.__name__}: fields {other.name} and {f.name} both make column "
                                f"{f.column} (SQLite compares names without case): rename one of them")
     for f in fields:
-        if f.metadata.get("check"):
-            _refuse_quoted_text(f.metadata["check"], set(columns), f"model {cls.__name__} field {f.name}: its check")
+        for key, said in (("check", "its check"), ("generated", "its generated expression")):
+            if f.metadata.get(key):
+                _refuse_quoted_text(f.metadata[key], set(columns), f"model {cls.__name__} field {f.name}: {said}")
     checks = _declared_checks(cls, tables)
     for check in checks:
         _refuse_quoted_text(check, set(columns), f"model {cls.__name__}: __checks__ entry {check!r}")
@@ -3232,8 +3233,8 @@ def _rebuild_reasons(before: Table, after: Table, schema: Schema) -> list[str]:
             reasons.append(f"column {column.name} cannot be dropped by ALTER TABLE")
     added = {_fold(c.name) for c in after.columns if before.column(c.name) is None}
     if added and _reads_otherwise(before.sql, _ROWID_NAMES | {_fold(c.name) for c in before.columns}, added):
-        reasons.append(f"a CHECK says \"{_quoted_word(before.sql, added)}\" in double quotes, text until a column "
-                       "has that name: the models' CHECKs are written anew")
+        reasons.append(f"a CHECK or generated column says \"{_quoted_word(before.sql, added)}\" in double quotes, "
+                       "text until a column has that name: the models' expressions are written anew")
     old_fks = {fk.signature for fk in before.foreign_keys}
     new_fks = {fk.signature for fk in after.foreign_keys}
     if old_fks - new_fks:

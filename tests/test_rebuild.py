@@ -900,29 +900,31 @@ class RebuildKeepsEverything(unittest.TestCase):
         project.models(models.replace("    id:", "    other: Optional[str] = None\n    id:", 1).replace("note:", "lbl:"))
         result = project.make(questioner=migrate.Questioner(renames=["a.note=lbl"]))
         self.assertEqual(result.operations, ("~ Rename column a.note to lbl",))
-        # a generated column's expression with the text "done", or a CHECK as an earlier migrate.py wrote it
-        # (models refuse "done" in a CHECK now: they write 'done', which compares equal)
+        # a CHECK or generated column's expression with the text "done", as an earlier migrate.py wrote it
+        # (models refuse "done" there now: they write 'done', which compares equal)
         with_check = ("@dataclass\nclass A:\n    status: str = field(default='', metadata={'check': "
                       "\"status != 'done'\"})\n    id: Optional[int] = None\n")
         history = ("-- migrate:up\nCREATE TABLE \"a\" (\n    \"status\" TEXT NOT NULL DEFAULT '' CHECK (status != "
                    "\"done\"),\n    {more}\"id\" INTEGER PRIMARY KEY\n);\n")
         with_generated = ("@dataclass\nclass A:\n    n: int = 0\n    status: str = field(default='', metadata={"
-                          "'generated': 'CASE WHEN n > 0 THEN 1 ELSE \"done\" END'})\n    id: Optional[int] = None\n")
-        checked = Project(self)
-        checked.models(with_generated)
-        checked.make()
-        checked.models(with_generated.replace("    id:", "    done: int = 0\n    id:"))
-        with self.assertRaisesRegex(migrate.MigrateError, r'^cannot add column a\.done: generated expression of column '
-                                    r'a.status says "done" in double quotes'):
-            checked.make()
-        checked = Project(self)  # a CHECK an earlier migrate.py wrote with "done", the models' now with 'done'
-        checked.write_migration("0001_initial", history.format(more=""))
-        checked.models(with_check)
-        self.assertEqual(checked.make(write=False).operations, ())
-        checked.models(with_check.replace("    id:", "    done: int = 0\n    id:"))
-        result = checked.make()  # a rebuild writes the CHECK as the model has it, 'done'
-        self.assertEqual(result.operations, ("+ Add column a.done",))
-        self.assertIn("CHECK (status != 'done')", result.up[0])
+                          "'generated': \"CASE WHEN n > 0 THEN 1 ELSE 'done' END\"})\n    id: Optional[int] = None\n")
+        generated = ("-- migrate:up\nCREATE TABLE \"a\" (\n    \"n\" INTEGER NOT NULL DEFAULT 0,\n    \"status\" TEXT "
+                     "GENERATED ALWAYS AS (CASE WHEN n > 0 THEN 1 ELSE \"done\" END) VIRTUAL NOT NULL,\n    \"id\" "
+                     "INTEGER PRIMARY KEY\n);\n")
+        for model, sql, written in ((with_check, history.format(more=""), "CHECK (status != 'done')"),
+                                    (with_generated, generated, "ELSE 'done' END")):
+            checked = Project(self)  # "done" in the migrations, 'done' in the models
+            checked.write_migration("0001_initial", sql)
+            checked.models(model)
+            self.assertEqual(checked.make(write=False).operations, ())
+            checked.models(model.replace("    id:", "    done: int = 0\n    id:"))
+            result = checked.make()  # a rebuild writes the expression as the model has it, 'done'
+            self.assertEqual(result.operations, ("+ Add column a.done",))
+            self.assertIn(written, result.up[0])
+        checked.models(with_generated.replace("'done'", "\\\"done\\\""))
+        with self.assertRaisesRegex(migrate.MigrateError, 'field status: its generated expression says "done" in '
+                                    "double quotes, which names no column of the table"):  # (no field done now)
+            checked.make(write=False)
         moved = Project(self)  # the table renamed in the same change, or the column with the CHECK itself
         moved.write_migration("0001_initial", history.format(more="\"old\" TEXT NOT NULL DEFAULT '',\n    "))
         moved.models(with_check.replace("    id:", "    old: str = ''\n    id:"))
