@@ -1009,21 +1009,30 @@ def _underlying(annotation: object) -> object:
 
 
 def _eval_unions(annotation: str, names: dict) -> object:
-    """An annotation that says `X | None` on Python 3.9, whose types have no
-    `|` yet, also inside another (`Annotated[X | None, ...]`): evaluated with
-    each `a | b` read as `Union[a, b]`."""
+    """An annotation with a `|` Python cannot evaluate: `X | None` on Python
+    3.9, whose types have no `|` yet, also inside another annotation
+    (`Annotated[X | None, ...]`), and a name in quotes on either side
+    (`"Team" | None`, `int | "None"`). Each `a | b` is `a | b` where the two
+    allow it (`Flag.A | Flag.B`), else `Union[a, b]`."""
     import ast
     import typing
+
+    def either(left, right):
+        left, right = ((None if side.strip() == "None" else _eval_unions(side, names)) if isinstance(side, str)
+                       else side for side in (left, right))
+        try:
+            return left | right
+        except TypeError:
+            return typing.Union[left, right]
 
     class Unions(ast.NodeTransformer):
         def visit_BinOp(self, node):
             self.generic_visit(node)
             if not isinstance(node.op, ast.BitOr):
                 return node
-            union = ast.Name("_migrate_Union", ast.Load())
-            return ast.Subscript(union, ast.Tuple([node.left, node.right], ast.Load()), ast.Load())
+            return ast.Call(ast.Name("_migrate_either", ast.Load()), [node.left, node.right], [])
     tree = ast.fix_missing_locations(Unions().visit(ast.parse(annotation.strip(), mode="eval")))
-    return eval(compile(tree, "<annotation>", "eval"), {**names, "_migrate_Union": typing.Union})  # noqa: S307
+    return eval(compile(tree, "<annotation>", "eval"), {**names, "_migrate_either": either})  # noqa: S307
 
 
 def _unwrap_optional(annotation: object) -> tuple[object, bool]:

@@ -279,21 +279,29 @@ class Columns(ModelCase):
 
     def test_union_pipe_syntax_in_string_annotations_works_nested_on_every_python(self):
         table = self.table("""
+            import enum
             from typing import Annotated, Optional
+            class Perm(enum.IntFlag):
+                R = 1
+                W = 2
             @dataclass
             class Thing:
                 q: Annotated[Team | None, "doc"] = None
                 n: Optional[int | None] = None
                 t: "Team" | None = None
                 u: None | str = None
+                v: "Team" | "None" = None
+                w: int | "None" = None
+                p: Annotated[int | None, Perm.R | Perm.W] = None
                 id: int | None = None
             @dataclass
             class Team:
                 id: int
-        """, "thing")  # (the future import: on Python 3.9 each `|` is read as Union)
+        """, "thing")  # (the future import: on Python 3.9 a `|` of types is read as Union)
         self.assertEqual([(c.name, c.type, c.notnull) for c in table.columns],
                          [("q_id", "INTEGER", False), ("n", "INTEGER", False), ("t_id", "INTEGER", False),
-                          ("u", "TEXT", False), ("id", "INTEGER", True)])
+                          ("u", "TEXT", False), ("v_id", "INTEGER", False), ("w", "INTEGER", False),
+                          ("p", "INTEGER", False), ("id", "INTEGER", True)])
         self.error("@dataclass\nclass T:\n    w: Nope | None = None\n",
                    "model T field w: annotation 'Nope | None' cannot be resolved: name 'Nope' is not defined")
 
