@@ -1470,12 +1470,12 @@ def _column_sql(f: _Field, *, is_pk: bool, keys: dict, tables: dict, strict: boo
                                "type, and a STRICT table's column needs one: give this field \"sql_type\": \"ANY\" "
                                "(it keeps any value as given, as the key does)")
         references = (tables[f.target], target_key[0])
-        kind = {"INTEGER": int, "TEXT": str}.get(_affinity(sql_type)) if sql_type else None
-        if kind and f.default not in (_NO_DEFAULT, None) and "default_sql" not in f.metadata and (
-                not isinstance(f.default, kind) or isinstance(f.default, bool)):  # (True is an int to Python)
+        # (as SQL: a key's type may be a UUID, a date or an enum, written as text or an integer)
+        kind = {"INTEGER": r"-?\d+", "TEXT": r"'.*'"}.get(_affinity(sql_type)) if sql_type else None
+        if kind and f.default not in (_NO_DEFAULT, None) and "default_sql" not in f.metadata \
+                and not re.fullmatch(kind, _python_default(f.default, where), re.S):
             raise MigrateError(f"{where}: default {f.default!r} is no key of {f.target.__name__}, whose "
-                               f"{target_key[0]} is {target_key[1]}: give {'an int' if kind is int else 'a str'} "
-                               "(a key value), or no default")
+                               f"{target_key[0]} is {target_key[1]}: give a value of its key's type, or no default")
     elif "references" in f.metadata:
         references = _parse_reference(f.metadata["references"], where, tables, keys)
     if f.metadata.get("autoincrement") and not (is_pk and sql_type.upper() == "INTEGER"):  # (as SQLite reads it)

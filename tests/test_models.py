@@ -511,14 +511,18 @@ class Defaults(ModelCase):
         self.assertEqual((created.notnull, created.default), (True, "CURRENT_TIMESTAMP"))
 
     def test_a_foreign_keys_default_must_be_a_key_value_and_an_int_enums_default_no_bool(self):
-        models = ("@dataclass\nclass Team:\n    id: int\n@dataclass\nclass Coded:\n    code: str = field(metadata="
-                  "{{'primary_key': True}})\n@dataclass\nclass Player:\n    {field}\n    id: Optional[int] = None\n")
-        for field_, message in (("team: Team = 'abc'", "default 'abc' is no key of Team, whose id is INTEGER: give an "
-                                 "int (a key value), or no default"),
-                                ("team: Optional[Team] = True", "default True is no key of Team"),
-                                ("coded: Coded = 5", "default 5 is no key of Coded, whose code is TEXT: give a str")):
+        models = ("import uuid\n@dataclass\nclass Team:\n    id: int\n@dataclass\nclass Coded:\n    code: str = "
+                  "field(metadata={{'primary_key': True}})\n@dataclass\nclass Org:\n    id: uuid.UUID\n"
+                  "@dataclass\nclass Player:\n    {field}\n    id: Optional[int] = None\n")
+        for field_, message in (("team: Team = 'abc'", "default 'abc' is no key of Team, whose id is INTEGER: give a "
+                                 "value of its key's type, or no default"),
+                                ("team: Optional[Team] = 1.5", "default 1.5 is no key of Team"),
+                                ("coded: Coded = 5", "default 5 is no key of Coded, whose code is TEXT")):
             self.error(models.format(field=field_), f"model Player field {field_.split(':')[0]}: {message}")
-        self.assertEqual(self.table(models.format(field="team: Team = 1"), "player").column("team_id").default, "1")
+        for field_, column, default in (("team: Team = 1", "team_id", "1"),
+                                        ("org: Org = uuid.UUID(int=1)", "org_id",
+                                         "'00000000-0000-0000-0000-000000000001'")):
+            self.assertEqual(self.table(models.format(field=field_), "player").column(column).default, default)
         self.error("import enum\nclass Level(enum.IntEnum):\n    LOW = 1\n@dataclass\nclass T:\n"
                    "    level: Level = True\n", "model T field level: default True is not a Level")
 
