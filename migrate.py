@@ -2696,14 +2696,18 @@ def _constant_null(scratch: sqlite3.Connection, value: str) -> bool:
 
 
 def _null_for_sample_rows(scratch: sqlite3.Connection, value: str, source: str) -> bool:
-    """Whether an expression that reads the row is NULL for rows of plain
-    values whatever they are (`n + NULL`, `iif(n = n, NULL, 1)`): a NULL in
-    every row the fill is for. Not for one that reads a table (empty here)."""
-    if any(t.upper == "FROM" for t in _tokens(value)):
-        return False
+    """Whether an expression that reads the row is NULL whatever its values
+    (`n + NULL`, `NULL || n`, `(SELECT NULL)`): a NULL in every row the fill
+    is for. Only one of columns, NULL and arithmetic, tried on rows of
+    sample values: a function, a comparison or a CASE may be NULL for those
+    and not for the rows there are (`CASE role WHEN 'admin' THEN 1 END`)."""
     table = source.rpartition(" AS ")[2]  # (how `source` names the table, which `value` may name too)
     try:
         names = [d[0] for d in scratch.execute(f"SELECT * FROM {source} WHERE 0").description]
+        plain = {"NULL", "SELECT"} | _ROWID_NAMES | {_fold(n) for n in names} | {_fold(_unquote(table))}
+        if any((t.kind == "word" and t.upper not in plain and _fold(t.text) not in plain)
+               or (t.kind == "op" and set(t.text) & set("=<>!")) for t in _tokens(value)):
+            return False
         names += sorted(_ROWID_NAMES - {_fold(n) for n in names})  # (as the copy of the rows reads them)
         samples = " UNION ALL ".join("SELECT " + ", ".join(f"{sample} AS {quote(n)}" for n in names)
                                      for sample in ("1", "'a'", "0", "-1.5", "X'00'"))
