@@ -6586,12 +6586,17 @@ def _renamed_violations(violations: Counter, steps: list[PlannedStep]) -> Counte
     rows back under its name; with legacy_alter_table on, children keep
     naming a parent renamed away); but not those of a table that another
     takes the name of (it was dropped: the rows there now are the other's)."""
-    renamed = {before: after for after, (before, _) in _renames([s for step in steps for s in step.statements]).items()
-               if before != after}
+    statements = [s for step in steps for s in step.statements]
+    renamed = {before: after for after, (before, _) in _renames(statements).items() if before != after}
     if not renamed:
         return violations
     replaced = {_fold(after) for after in renamed.values()} - set(renamed)
     kept = Counter({key: n for key, n in violations.items() if _fold(key[0]) not in replaced})
+    # made anew under its name, its rows copied back: maybe renumbered (no INTEGER PRIMARY KEY), so counted per
+    # table and parent, as a WITHOUT ROWID table's are
+    made = {name for action, name, _ in _table_ddl(statements) if action == "create"} & set(renamed)
+    kept = Counter({(table, None if _fold(table) in made else rowid, parent): n
+                    for (table, rowid, parent), n in kept.items()})
     return kept | Counter({(renamed.get(_fold(table), table), rowid, renamed.get(_fold(parent), parent)): n
                            for (table, rowid, parent), n in kept.items()})
 
