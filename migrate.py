@@ -3639,23 +3639,25 @@ def _marker_near_miss(text: str) -> str | None:
                 and ("down" not in marks or _has_code(text[line.end():end])):
             return f"line {text.count(chr(10), 0, line.start()) + 1}: {line.group().strip()!r}"
     if "/*" in text[start:end] or _CODE_THEN_COMMENT.search(text, start, end):  # (else none of the kinds below)
-        return _comment_near_miss(text, start, end)
+        return _comment_near_miss(text, start, end, notes_last="down" in marks)
     return None
 
 
-def _comment_near_miss(text: str, start: int, end: int) -> str | None:
+def _comment_near_miss(text: str, start: int, end: int, *, notes_last: bool) -> str | None:
     """_marker_near_miss for a /* */ comment (`/* migrate:down */`) and a --
     comment after a statement on its line (`...; -- migrate:down`), between
-    two statements or after the last: where a marker would have split the
-    section. After a statement only a tool's marker counts (`...; -- undo`
-    is a note; `-- +goose Down`, `-- //@UNDO` are markers)."""
+    two statements or after the last (unless `notes_last`: the real marker
+    follows, and nothing of the down section runs): where a marker would
+    have split the section. After a statement only a tool's marker counts
+    (`...; -- undo` is a note; `-- +goose Down`, `-- //@UNDO` are markers)."""
     gaps, position = [], start  # (from, to): the spaces and comments before each statement, and after the last
     for statement in split_statements(text[start:end]):
         at = text.index(statement, position)
         first = next(_tokens(statement))
         gaps.append((position, at + first.start))
         position = at + len(statement)
-    gaps.append((position, end))
+    if not notes_last:
+        gaps.append((position, end))
     for gap_start, gap_end in gaps:
         for comment in _TOKEN.finditer(text, gap_start, gap_end):
             written = comment.group()
@@ -5586,9 +5588,10 @@ def _refuse_unrunnable_step(step: PlannedStep, *, fake: bool, up_only: bool, par
     whole = step.action == "apply" and step.migration and not up_only
     near_miss = _marker_near_miss(step.migration.text) if whole else None
     if near_miss:
+        none = " (and the file would have no down section)" if step.migration.down is None else ""
         raise MigrateError(f"migration {step.name}, {near_miss} looks like a section marker but is read as a "
-                           "comment, so the SQL below it would run with the up section (and the file would have "
-                           "no down section): write `-- migrate:down` (or reword the comment); nothing was changed")
+                           f"comment, so the SQL below it would run with the up section{none}: write `-- "
+                           "migrate:down` (or reword the comment); nothing was changed")
     up, down = (step.migration.up, step.migration.down) if whole else ("", None)
     if down is not None and not fake and not sqlite3.complete_statement(_plain_spaces(up)) and _has_code(up):
         raise MigrateError(f"migration {step.name}: the statement before its `-- migrate:down` line has no `;` "

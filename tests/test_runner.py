@@ -638,7 +638,7 @@ class Failures(unittest.TestCase):
                                      "SELECT '/* down */', 2 - -2; /* what it does */\n"
                                      "CREATE TABLE vote (up INTEGER, -- up\n down INTEGER -- down\n); -- undo\n"
                                      "/*\n * Rollback:\n *   drop the table by hand\n */\n"
-                                     "-- Rollback:\n--   drop the table vote\n"  # (a note: the marker comes next)
+                                     "-- Rollback:\n--   drop the table vote\n/* Down migration */\n"  # (notes)
                                      "-- migrate:down\n-- migrate:undo is this section\n")
         self.assertEqual([s.name for s in self.project.apply()], ["0002_archive"])
 
