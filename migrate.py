@@ -4154,7 +4154,7 @@ def _statement_problem(statement: str) -> str | None:
     if words[:1] == ["PRAGMA"] and "LOCKING_MODE" in words:
         return ("PRAGMA locking_mode would keep the database locked for as long as the connection is open, "
                 "against every other reader and writer")
-    if words[:1] == ["PRAGMA"] and any(w in ("HARD_HEAP_LIMIT", "SOFT_HEAP_LIMIT") for w in words):
+    if _limits_the_process(statement):
         return ("this PRAGMA limits the memory of the whole process, every connection in it, and a hard limit "
                 "cannot be raised again")
     if words[:1] == ["PRAGMA"] and "CASE_SENSITIVE_LIKE" in words:
@@ -4164,6 +4164,13 @@ def _statement_problem(statement: str) -> str | None:
         return ("PRAGMA writable_schema lets SQL write sqlite_master itself, which SQLite does not check: one wrong "
                 "write leaves the database unreadable")
     return None
+
+
+def _limits_the_process(statement: str) -> bool:
+    """A PRAGMA that limits the memory of the whole process (of `make`'s and
+    `check`'s replay too, and of an application that calls them)."""
+    words = [_unquote(t.text[1:-1] if t.kind == "string" else t.text).upper() for t in _first_tokens(statement, 4)]
+    return words[:1] == ["PRAGMA"] and any(w in ("HARD_HEAP_LIMIT", "SOFT_HEAP_LIMIT") for w in words)
 
 
 def _savepoint_problem(statement: str, opened: set) -> str | None:
@@ -4278,7 +4285,8 @@ def _replay_migration(scratch: sqlite3.Connection, migration: Migration, stateme
     the_file = "its file" if recorded else "the file"
     with _settings_kept(scratch, statements):
         for statement in statements:
-            if (not _PLAIN_CREATE.match(statement) and _reaches_other_files(statement)) or \
+            if (not _PLAIN_CREATE.match(statement) and (_reaches_other_files(statement)
+                                                        or _limits_the_process(statement))) or \
                     _names_migrations_table(statement):
                 raise MigrateError(f"migration {migration.path}: {_statement_problem(statement)}: "
                                    f"{_shorten(statement)}; remove it from {the_file} (run it by hand outside "

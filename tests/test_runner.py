@@ -757,6 +757,9 @@ class Failures(unittest.TestCase):
             with self.subTest(statement):
                 self.project.write_migration("0002_lock", f"-- migrate:up\n{statement}\nCREATE TABLE x (a);\n")
                 self.assertIn(f"0002_lock: {problem}", self.assert_unchanged(self.project.apply))
+        with self.assertRaisesRegex(migrate.MigrateError, "0002_lock.sql: this PRAGMA limits the memory of the whole "
+                                    "process"):  # nor may make's and check's replay set it, in their own process
+            migrate.check(None, models=None, directory=self.project.directory)
 
     def test_a_setting_a_migration_changes_ends_with_it_in_the_replay_of_make_and_check_too(self):
         self.project.write_migration("0002_legacy", "-- migrate:up\nPRAGMA legacy_alter_table = ON;\n-- migrate:down\n")
