@@ -311,6 +311,19 @@ class MakeThenCheck(unittest.TestCase):
         project.revert()
         self.assertEqual(project.query("SELECT dflt_value FROM pragma_table_info('b') WHERE name = 'note'"),
                          [("'two\r\nlines'",)])
+        project.models("@dataclass\nclass B:\n    id: int\n    note: str = 'two\\r\\nlines'\n    __strict__ = True\n"
+                       "    sig: str = 'a\\nb'\n")
+        latest = os.path.join(project.directory, result.path)
+        with open(latest, "rb") as handle:
+            text = handle.read()
+        with open(latest, "wb") as handle:  # a CRLF checkout of it
+            handle.write(text.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+        project.make(update=True)  # its line ends stay CRLF, the new string's own LF is kept
+        with open(latest, "rb") as handle:
+            written = handle.read()
+        self.assertIn(b"DEFAULT 'a\nb'", written)
+        self.assertEqual(written.count(b"\r\n"), written.count(b"\n") - 1)
+        self.assertEqual(project.make(write=False).operations, ())
 
     def test_update_asks_no_one_off_value_for_a_table_the_latest_migration_creates_empty(self):
         project = Project(self)
