@@ -3619,8 +3619,9 @@ def _lone_carriage_return(text: str) -> int | None:
 # `-- +migrate Down`, `-- +goose Down`, MyBatis' `-- //@UNDO`, `-- rollback`). Files applied before
 # may hold such a line as a comment, so only a migration about to be applied is
 # refused for one in its up section (_marker_near_miss).
-_MARKER_WORDS = (r"(?P<sigil>[+@\[(/!#*]*)[ \t]*(?P<tool>migrat[a-z]*|goose)?[ \t:\-_.,/()\[\]]*(?P<word>[a-z]+)"
-                 r"(?:[ \t]+(?:migrations?|sql|section|script|steps?))?[ \t;:.!)\]]*(?:transaction\S*[ \t]*)?")
+_MARKER_WORDS = (r"(?P<sigil>[+@\[(/!#*=<\-]*)[ \t]*(?P<tool>migrat[a-z]*|goose)?[ \t:\-_.,/()\[\]*]*"
+                 r"(?P<word>[a-z]+)(?:[ \t]+(?:migrations?|sql|section|script|steps?))?[ \t;:.!)\]*=>\-]*"
+                 r"(?:transaction\S*[ \t]*)?")
 _NEAR_A_MARKER = re.compile(r"^[ \t]*-{2,}[ \t]*" + _MARKER_WORDS + "$", re.I | re.M)
 _COMMENT_NEAR_A_MARKER = re.compile(_MARKER_WORDS, re.I)  # what a comment says, its -- or /* */ taken off
 _DOWN_WORDS = {"down", "downgrade", "rollback", "undo", "revert", "reverse", "back", "backward", "backwards"}
