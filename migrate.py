@@ -305,6 +305,19 @@ def canonical_sql(sql: str | None) -> str | None:
     return None if sql is None else _canonical(_tokenize(sql))
 
 
+def _unwrapped(tokens: list[_Token]) -> list[_Token]:
+    """An expression without parentheses around the whole of it, which say
+    nothing (`(a > 0 OR b > 0)` is `a > 0 OR b > 0`)."""
+    while len(tokens) > 2 and tokens[0].text == "(" and _matching_paren(tokens, 0) == len(tokens) - 1:
+        tokens = tokens[1:-1]
+    return tokens
+
+
+def _canonical_check(sql: str | None) -> str | None:
+    """canonical_sql of a CHECK's expression, outer parentheses aside."""
+    return None if sql is None else _canonical(_unwrapped(_tokenize(sql)))
+
+
 # A name SQLite resolves in a table's CHECK or index although no column has it.
 _ROWID_NAMES = frozenset({"rowid", "oid", "_rowid_"})
 
@@ -439,7 +452,7 @@ class Column:
     def signature(self) -> tuple:
         """What makes two columns the same, name and order aside."""
         return (canonical_sql(self.type), self.notnull, canonical_sql(_stored_default(self.type, self.default)),
-                _fold(self.collate or "BINARY"), canonical_sql(self.check),
+                _fold(self.collate or "BINARY"), _canonical_check(self.check),
                 canonical_sql(self.generated))
 
 
@@ -1865,7 +1878,7 @@ def _parse_create_table(sql: str, names: frozenset[str] | None = None) -> dict:
         names = _ROWID_NAMES | {_fold(_unquote(item[0].text)) for item in items if item[0].upper not in constraint}
     for item in items:
         if item[0].upper in constraint:
-            result["checks"].extend(_canonical(_as_sqlite_reads(expression, names))
+            result["checks"].extend(_canonical(_as_sqlite_reads(_unwrapped(expression), names))
                                     for expression in _constraint_checks(item))
         else:
             facts = _column_facts(item, sql, names)
@@ -2866,7 +2879,7 @@ def _column_change(old: Column, new: Column) -> str:
         changes.append(f"default {old.default or 'none'} -> {new.default or 'none'}")
     if _fold(old.collate or "BINARY") != _fold(new.collate or "BINARY"):
         changes.append(f"collate {old.collate or 'BINARY'} -> {new.collate or 'BINARY'}")
-    if canonical_sql(old.check) != canonical_sql(new.check):
+    if _canonical_check(old.check) != _canonical_check(new.check):
         changes.append("check changed")
     if canonical_sql(old.generated) != canonical_sql(new.generated):
         changes.append(_generated_change(old.generated, new.generated))
@@ -3122,6 +3135,7 @@ def _written_checks(table: Table, renamed: dict[str, str]) -> dict[str, tuple[st
     checks = {}
     for item in _definition_items(_tokenize(table.sql))[0]:
         for expression in _constraint_checks(item) if item[0].upper in ("CONSTRAINT", "CHECK") else ():
+            expression = _unwrapped(expression)  # (as table.checks has it)
             read = _as_sqlite_reads(expression, names)
             columns = {i for i, t in enumerate(read) if t.kind in ("word", "ident") and _fold(_unquote(t.text)) in names
                        and (i + 1 == len(read) or read[i + 1].text != "(")}  # (date(x) calls date, whatever x is)

@@ -366,6 +366,14 @@ class RebuildKeepsEverything(unittest.TestCase):
             with self.assertRaisesRegex(sqlite3.IntegrityError, "CHECK constraint failed", msg=values):
                 project.execute(f"INSERT INTO slot VALUES {values}")
         self.assertEqual(project.make(write=False).operations, ())
+        project.models("@dataclass\nclass Slot:\n    stop: int\n    id: int\n    start: int\n"
+                       "    label: str = field(default='', metadata={'collate': 'NOCASE', 'check': '(1 = 1)'})\n"
+                       "    __checks__ = ['((start <= stop))', '(length(label) < 10)']\n")  # parentheses: no change
+        self.assertEqual(project.make(write=False).operations, ("~ Alter column slot.label: check changed",))
+        project.models("@dataclass\nclass Slot:\n    stop: int\n    id: int\n    start: int\n"
+                       "    label: str = field(default='', metadata={'collate': 'NOCASE'})\n"
+                       "    __checks__ = ['((start <= stop))', '(length(label) < 10)']\n")
+        self.assertEqual(project.make(write=False).operations, ())
         project.revert()
         self.assertEqual(project.query("SELECT * FROM slot"), [(1, 2, 3)])
 
