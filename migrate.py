@@ -2631,10 +2631,10 @@ def _fills(before: Table, after: Table, questioner: Questioner, *, up: bool, mis
             raise MigrateError(f"the one-off value for {after.name}.{column.name} is NULL, which does not fill a "
                                "NOT NULL column: give a value, or make the field Optional; nothing was written")
         value = _zero_value(column.type) if value is None else value
-        if not up and column.check and not _value_fits(column, value):
+        if not up and not _value_fits(column, value, after):
             raise MigrateError(
                 f"{after.name}.{column.name}: the down section brings the column back and would fill its rows "
-                f"with {value}, which its CHECK ({column.check}) refuses: pass --default "
+                f"with {value}, which its CHECK ({' AND '.join(_checks_of(column, after))}) refuses: pass --default "
                 f"{after.name}.{column.name}=SQL (a value for those rows); nothing was written")
         fills[_fold(column.name)] = value
     return fills
@@ -2750,12 +2750,23 @@ def _answer_checker(before: Table, after: Table, column: Column):
     return problem
 
 
-def _value_fits(column: Column, value: str) -> bool:
-    """Whether the column's CHECK takes `value`, asked of SQLite on a scratch
-    table of that column alone; True when the check needs other columns."""
+def _checks_of(column: Column, table: Table) -> list[str]:
+    """The column's CHECK and the table's CHECKs that read it alone."""
+    return [column.check] * bool(column.check) + [written for written, reads in _written_checks(table, {}).values()
+                                                  if reads == {_fold(column.name)}]
+
+
+def _value_fits(column: Column, value: str, table: Table) -> bool:
+    """Whether the column's CHECK, and the table's CHECKs that read it alone,
+    take `value`, asked of SQLite on a scratch table of that column alone;
+    True when a check needs other columns."""
+    checks = [f"CHECK ({written})" for written, reads in _written_checks(table, {}).values()
+              if reads == {_fold(column.name)}]
+    if not column.check and not checks:
+        return True
     probe = sqlite3.connect(":memory:")
     try:
-        probe.execute(f"CREATE TABLE probe ({column.definition})")
+        probe.execute(f"CREATE TABLE probe ({', '.join([column.definition] + checks)})")
         probe.execute(f"INSERT INTO probe VALUES ({value})")
         return True
     except sqlite3.IntegrityError:
@@ -3030,12 +3041,17 @@ def _revert_warnings(operations: list) -> list[str]:
 
 def _refill_warnings(operation: AlterTable, column: Column) -> list[str]:
     """A revert that brings a dropped column back fills its rows with one
-    value: the type's zero unless --default gave another. A foreign key or a
-    unique index refuses that on a table with rows, so say so now, while a
-    better --default can still be given."""
+    value: its default, else the type's zero unless --default gave another
+    (a nullable one, NULL). A foreign key or a unique index refuses one value
+    in every row of a table with rows, as a CHECK may refuse NULL, so say so
+    now, while a better --default can still be given."""
     fill = operation.reverse_fills.get(_fold(column.name))
     before, name = operation.before, f"{operation.after.name}.{column.name}"
-    if fill is None or fill != _zero_value(column.type):
+    if fill is None and not column.notnull and not column.generated and not _value_fits(column, "NULL", before):
+        return [f"reverting brings {name} back with NULL in every row, which its CHECK "
+                f"({' AND '.join(_checks_of(column, before))}) refuses: on a table with rows the revert fails; edit "
+                "this migration's down section to set the rows first"]
+    if fill is None or fill not in (_zero_value(column.type), column.default and _default_text(column.default)):
         return []
     warnings = [f"reverting refills {name} with {fill}, which points at no {fk.table} row: on a table with rows "
                 f"the revert fails; make this migration with --default {name}=SQL (an existing key) to avoid it"

@@ -659,6 +659,26 @@ class RebuildKeepsEverything(unittest.TestCase):
         project.revert()
         self.assertEqual(project.query("SELECT x FROM acct"), [(5,)])
 
+    def test_a_dropped_columns_refill_is_tried_on_the_table_checks_that_read_it_and_its_default_on_its_index(self):
+        project = Project(self)
+        project.models("@dataclass\nclass Product:\n    price: int\n    name: str = ''\n    id: Optional[int] = None\n"
+                       "    __checks__ = ['price > 0']\n")
+        project.make()
+        project.models("@dataclass\nclass Product:\n    name: str = ''\n    id: Optional[int] = None\n")
+        with self.assertRaisesRegex(migrate.MigrateError, r"product\.price: the down section .* with 0, which its "
+                                    r"CHECK \(price > 0\) refuses: pass --default product.price=SQL"):
+            project.make()
+        project.models("@dataclass\nclass Product:\n    name: str = ''\n    id: Optional[int] = None\n"
+                       "    code: int = field(default=5, metadata={'unique': True})\n"
+                       "    note: Optional[str] = field(default=None, metadata={'check': 'note IS NOT NULL'})\n")
+        project.make(questioner=migrate.Questioner(defaults={"product.price": "1"}))
+        project.models("@dataclass\nclass Product:\n    name: str = ''\n    id: Optional[int] = None\n")
+        warnings = project.make(write=False).warnings
+        self.assertIn("reverting refills product.code with 5 in every row, which its unique index refuses beyond "
+                      "one row; make this migration with --default product.code=SQL", " ".join(warnings))
+        self.assertIn("reverting brings product.note back with NULL in every row, which its CHECK (note IS NOT NULL) "
+                      "refuses: on a table with rows the revert fails", " ".join(warnings))
+
     def test_reverting_a_column_made_nullable_refuses_nulls_also_when_it_had_a_default(self):
         project = Project(self)
         project.models("@dataclass\nclass Meter:\n    reading: int = 5\n    id: Optional[int] = None\n")
