@@ -603,13 +603,13 @@ def render_column(name: str, sql_type: str, *, notnull: bool = False, primary_ke
 
 
 def render_create_table(name: str, column_definitions: list[str], *,
-                        primary_key: tuple[str, ...] = (), checks: tuple[str, ...] = (), strict: bool = False,
+                        primary_key: tuple[str, ...] = (), constraints: tuple[str, ...] = (), strict: bool = False,
                         without_rowid: bool = False) -> str:
-    """`checks` are table constraints as written (`CHECK (a <= b)`, `UNIQUE ("c")`)."""
+    """`constraints` are the table's others, as written (`CHECK (a <= b)`, `UNIQUE ("c")`)."""
     lines = list(column_definitions)
     if len(primary_key) > 1:
         lines.append("PRIMARY KEY (" + ", ".join(map(quote, primary_key)) + ")")
-    lines += checks
+    lines += constraints
     options = [o for o, on in (("WITHOUT ROWID", without_rowid), ("STRICT", strict)) if on]
     return (f"CREATE TABLE {quote(name)} (\n    " + ",\n    ".join(lines) + "\n)"
             + (" " + ", ".join(options) if options else ""))
@@ -1439,7 +1439,7 @@ def _render_model(cls: type, fields: list[_Field], keys: dict, tables: dict) -> 
                                f"the index {index_name}; rename the field, name the index, or drop one of them")
     create = render_create_table(
         name, definitions, primary_key=tuple(f.column for f in pk) if len(pk) > 1 else (),
-        checks=tuple(f"CHECK ({check})" for check in checks),
+        constraints=tuple(f"CHECK ({check})" for check in checks),
         strict=_model_option(cls, "__strict__", tables), without_rowid=without_rowid)
     return ModelTable(cls.__name__, name, create, tuple(index_sqls), _model_option(cls, "__managed__", tables))
 
@@ -2451,7 +2451,7 @@ def _model_constraints(table: Table) -> tuple[str, ...] | None:
 def _render_model_table(table: Table, columns: tuple[Column, ...], constraints: tuple[str, ...]) -> str:
     return render_create_table(table.name, [c.definition for c in columns], strict=table.strict,
                                primary_key=table.primary_key if len(table.primary_key) > 1 else (),
-                               checks=constraints, without_rowid=table.without_rowid)
+                               constraints=constraints, without_rowid=table.without_rowid)
 
 
 def _free_moved_index_names(creates: list, alters: list) -> list:
