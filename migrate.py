@@ -2752,16 +2752,19 @@ def _answer_checker(before: Table, after: Table, column: Column):
 
 def _checks_of(column: Column, table: Table) -> list[str]:
     """The column's CHECK and the table's CHECKs that read it alone."""
-    return [column.check] * bool(column.check) + [written for written, reads in _written_checks(table, {}).values()
-                                                  if reads == {_fold(column.name)}]
+    return [column.check] * bool(column.check) + _table_checks_of(column, table)
+
+
+def _table_checks_of(column: Column, table: Table) -> list[str]:
+    """The table's CHECKs that read the column alone, as written."""
+    return [written for written, reads in _written_checks(table, {}).values() if reads == {_fold(column.name)}]
 
 
 def _value_fits(column: Column, value: str, table: Table) -> bool:
     """Whether the column's CHECK, and the table's CHECKs that read it alone,
     take `value`, asked of SQLite on a scratch table of that column alone;
     True when a check needs other columns."""
-    checks = [f"CHECK ({written})" for written, reads in _written_checks(table, {}).values()
-              if reads == {_fold(column.name)}]
+    checks = [f"CHECK ({written})" for written in _table_checks_of(column, table)]
     if not column.check and not checks:
         return True
     probe = sqlite3.connect(":memory:")
@@ -3422,8 +3425,8 @@ _ODD_SPACE = re.compile(r"[^\S\n\r\t ]|[\u200b-\u200d\u2060\ufeff]")
 
 # Letters of other alphabets that look like Latin ones (Cyrillic, Greek), as a
 # keyboard layout or a font's fallback types them into `-- migrate:dоwn`.
-_LOOKALIKES = str.maketrans("аеорсухіјѕԁаАВЕКМНОРСТХІЈЅοαινρτυκΑΒΕΗΙΚΜΝΟΡΤΥΧıℓ",
-                            "aeopcyxijsdaABEKMHOPCTXIJSoaivptukABEHIKMNOPTYXil")
+_LOOKALIKES = str.maketrans("аеорсухіјѕԁАВЕКМНОРСТХІЈЅοαινρτυκΑΒΕΗΙΚΜΝΟΡΤΥΧıℓ",
+                            "aeopcyxijsdABEKMHOPCTXIJSoaivptukABEHIKMNOPTYXil")
 
 
 def _plain_spaces(text: str) -> str:
