@@ -6187,9 +6187,10 @@ def _branch_losses(migrations: list[Migration], kinds: tuple[str, ...] = ("colum
             ", and apply refuses it. If it is applied nowhere yet, delete it and what make wrote after it, and run "
             "make again" for name, lost in notes.items()]
 
-_ROUND_TRIPS = "round-trips.json"  # in the cache directory: what _round_trip_losses found, by files up to it
 
+_ROUND_TRIPS = "round-trips.json"  # in the cache directory: what _round_trip_losses found, by files up to it
 _ROUND_TRIPS_KEPT = 5000
+
 
 def _read_round_trips(directory: str) -> dict:
     import json
@@ -6199,6 +6200,7 @@ def _read_round_trips(directory: str) -> dict:
     except (OSError, ValueError):
         return {}
     return tried if isinstance(tried, dict) and all(isinstance(v, list) for v in tried.values()) else {}
+
 
 def _write_round_trips(directory: str, tried: dict) -> None:
     """Keep what was tried (the newest entries); a cache that cannot be
