@@ -1486,7 +1486,7 @@ def _column_sql(f: _Field, *, is_pk: bool, keys: dict, tables: dict, strict: boo
         # (as SQL: a key's type may be a UUID, a date or an enum, written as text or an integer)
         kind = {"INTEGER": r"-?\d+", "TEXT": r"'.*'"}.get(_affinity(sql_type)) if sql_type else None
         if kind and f.default not in (_NO_DEFAULT, None) and "default_sql" not in f.metadata \
-                and not re.fullmatch(kind, _python_default(f.default, where), re.S):
+                and (isinstance(f.default, bool) or not re.fullmatch(kind, _python_default(f.default, where), re.S)):
             raise MigrateError(f"{where}: default {f.default!r} is no key of {f.target.__name__}, whose "
                                f"{target_key[0]} is {target_key[1]}: give a value of its key's type, or no default")
     elif "references" in f.metadata:
@@ -2719,7 +2719,7 @@ def _null_for_sample_rows(scratch: sqlite3.Connection, value: str, source: str) 
         names = [d[0] for d in scratch.execute(f"SELECT * FROM {source} WHERE 0").description]
         plain = {"NULL", "SELECT"} | _ROWID_NAMES | {_fold(n) for n in names} | {_fold(_unquote(table))}
         if any((t.kind == "word" and t.upper not in plain and _fold(t.text) not in plain)
-               or (t.kind == "op" and set(t.text) & set("=<>!")) for t in _tokens(value)):
+               or (t.kind == "op" and set(t.text) & set("=<>!/%")) for t in _tokens(value)):
             return False
         names += sorted(_ROWID_NAMES - {_fold(n) for n in names})  # (as the copy of the rows reads them)
         samples = " UNION ALL ".join("SELECT " + ", ".join(f"{sample} AS {quote(n)}" for n in names)
@@ -2769,7 +2769,7 @@ def _value_fits(column: Column, value: str, table: Table) -> bool:
         return True
     probe = sqlite3.connect(":memory:")
     try:
-        probe.execute(f"CREATE TABLE probe ({', '.join([column.definition] + checks)})")
+        probe.execute(f"CREATE TABLE probe ({', '.join([column.definition] + checks)}){' STRICT' * table.strict}")
         probe.execute(f"INSERT INTO probe VALUES ({value})")
         return True
     except sqlite3.IntegrityError:
@@ -3048,12 +3048,14 @@ def _refill_warnings(operation: AlterTable, column: Column) -> list[str]:
     (a nullable one, NULL). A foreign key or a unique index refuses one value
     in every row of a table with rows, as a CHECK may refuse NULL, so say so
     now, while a better --default can still be given."""
-    fill = operation.reverse_fills.get(_fold(column.name))
     before, name = operation.before, f"{operation.after.name}.{column.name}"
-    if fill is None and not column.notnull and not column.generated and not _value_fits(column, "NULL", before):
-        return [f"reverting brings {name} back with NULL in every row, which its CHECK "
-                f"({' AND '.join(_checks_of(column, before))}) refuses: on a table with rows the revert fails; edit "
-                "this migration's down section to set the rows first"]
+    fill = operation.reverse_fills.get(_fold(column.name))
+    if fill is None and not column.notnull and not column.generated:  # (back by ADD COLUMN: its default, or NULL)
+        fill = _default_text(column.default) if column.default is not None else "NULL"
+        if not _value_fits(column, fill, before):
+            return [f"reverting brings {name} back with {fill} in every row, which its CHECK "
+                    f"({' AND '.join(_checks_of(column, before))}) refuses: on a table with rows the revert fails; "
+                    "edit this migration's down section to set the rows first"]
     if fill is None or fill not in (_zero_value(column.type), column.default and _default_text(column.default)):
         return []
     warnings = [f"reverting refills {name} with {fill}, which points at no {fk.table} row: on a table with rows "
@@ -3652,8 +3654,8 @@ def _lone_carriage_return(text: str) -> int | None:
 # `-- +migrate Down`, `-- +goose Down`, MyBatis' `-- //@UNDO`, `-- rollback`). Files applied before
 # may hold such a line as a comment, so only a migration about to be applied is
 # refused for one in its up section (_marker_near_miss).
-_MARKER_WORDS = (r"(?P<sigil>[+@\[(/!#*=<\-]*)[ \t]*(?P<tool>migrat[a-z]*|goose)?[ \t:\-_.,/()\[\]*]*"
-                 r"(?P<word>[a-z]+)(?:[ \t]+(?:migrations?|sql|section|script|steps?))?[ \t;:.!)\]*=>\-]*"
+_MARKER_WORDS = (r"(?P<sigil>[+@\[(/!#*=<\-_~]*)[ \t]*(?P<tool>migrat[a-z]*|goose)?[ \t:\-_.,/()\[\]*]*"
+                 r"(?P<word>[a-z]+)(?:[ \t]+(?:migrations?|sql|section|script|steps?))?[ \t;:.!)\]*=>\-#_~+]*"
                  r"(?:transaction\S*[ \t]*)?")
 _NEAR_A_MARKER = re.compile(r"^[ \t]*-{2,}[ \t]*" + _MARKER_WORDS + "$", re.I | re.M)
 _COMMENT_NEAR_A_MARKER = re.compile(_MARKER_WORDS, re.I)  # what a comment says, its -- or /* */ taken off
@@ -6963,7 +6965,7 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
                     raise signalled[noted] from None  # which sqlite3 swallows, ending the statement
                 doing = "reverting migration" if step.action == "revert" else "migration"
                 hints = (_null_hint(str(exc), reverting=step.action == "revert",
-                                    generated=_generated_column(conn, str(exc), statement))
+                                    generated=_generated_column(conn, str(exc), statement), conn=conn)
                          + _adopt_hint(str(exc), step, first=create_table) + _dependent_hint(str(exc), conn)
                          + _reading_hint(str(exc)) + _added_column_hint(str(exc)) + _function_hint(str(exc))
                          + _duplicates_hint(str(exc), statement, reverting=step.action == "revert")
@@ -7121,10 +7123,11 @@ def _adopt_hint(message: str, step: PlannedStep, *, first: bool) -> str:
     return ""
 
 
-def _null_hint(message: str, *, reverting: bool, generated: str | None = None) -> str:
+def _null_hint(message: str, *, reverting: bool, generated: str | None = None, conn=None) -> str:
     """What to do when a rebuild's copy meets NULLs its new table refuses
-    (a revert to NOT NULL, after NULLs were written), or a NOT NULL generated
-    column (`generated`: table.column) computes a NULL."""
+    (a revert to NOT NULL, after NULLs were written, or a one-off value that
+    is NULL for some rows), or a NOT NULL generated column (`generated`:
+    table.column) computes a NULL."""
     if generated:
         return (f" (generated column {generated} is NOT NULL, and its expression gives NULL in some rows: make the "
                 "field Optional, or change the expression so that it never gives NULL)")
@@ -7132,6 +7135,14 @@ def _null_hint(message: str, *, reverting: bool, generated: str | None = None) -
     if not found:
         return ""
     table, column = found.groups()
+    try:
+        had = conn is None or any(_fold(row[1]) == _fold(column) for row in conn.execute(
+            f"SELECT * FROM pragma_table_info({quote_literal(table)})").fetchall())
+    except _errors(conn):
+        had = True
+    if not had:  # (the copy computes it: the one-off value make was given)
+        return (f" (the one-off value the migration fills the new column {table}.{column} with is NULL for some "
+                "rows: change it in the migration's INSERT so that it never is, or make the field Optional)")
     return (f" ({table}.{column} holds NULLs, which the rebuilt table does not allow: set them first, e.g. UPDATE "
             f"{quote(table)} SET {quote(column)} = ... WHERE {quote(column)} IS NULL"
             + ("" if reverting else "; or, for a migration written before another made the column nullable (on "
@@ -8627,7 +8638,7 @@ def _folded_into(latest: Migration, result: MakeResult, name: str | None) -> Mak
     text = "\n".join(part for part in (header, added_header) if part) + f"\n\n{up_marker}\n{joined(up, added_up)}\n"
     if down is not None:
         text += f"\n-- migrate:down\n{joined(added_down, down)}\n"
-    text = text.lstrip("\n")
+    text = _line_ends(text.lstrip("\n"), "\n")  # (as shown; _rewritten writes the file's own line ends)
     new_up, new_down = parse_sections(text, latest.path)
     expected = (_code(up) + _code(added_up), None if down is None else _code(added_down) + _code(down))
     if (_code(new_up), _code(new_down)) != expected:  # (a comment left open swallows what follows)

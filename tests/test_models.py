@@ -517,6 +517,7 @@ class Defaults(ModelCase):
         for field_, message in (("team: Team = 'abc'", "default 'abc' is no key of Team, whose id is INTEGER: give a "
                                  "value of its key's type, or no default"),
                                 ("team: Optional[Team] = 1.5", "default 1.5 is no key of Team"),
+                                ("team: Team = True", "default True is no key of Team"),
                                 ("coded: Coded = 5", "default 5 is no key of Coded, whose code is TEXT")):
             self.error(models.format(field=field_), f"model Player field {field_.split(':')[0]}: {message}")
         for field_, column, default in (("team: Team = 1", "team_id", "1"),

@@ -670,14 +670,35 @@ class RebuildKeepsEverything(unittest.TestCase):
             project.make()
         project.models("@dataclass\nclass Product:\n    name: str = ''\n    id: Optional[int] = None\n"
                        "    code: int = field(default=5, metadata={'unique': True})\n"
-                       "    note: Optional[str] = field(default=None, metadata={'check': 'note IS NOT NULL'})\n")
+                       "    note: Optional[str] = field(default=None, metadata={'check': 'note IS NOT NULL'})\n"
+                       "    tag: Optional[str] = field(default='new', metadata={'unique': True})\n"
+                       "    kind: Optional[str] = field(default='new', metadata={'check': \"typeof(kind) = 'text'\"})\n")
         project.make(questioner=migrate.Questioner(defaults={"product.price": "1"}))
         project.models("@dataclass\nclass Product:\n    name: str = ''\n    id: Optional[int] = None\n")
         warnings = project.make(write=False).warnings
+        self.assertIn("reverting refills product.tag with 'new' in every row, which its unique index refuses",
+                      " ".join(warnings))  # (a nullable column comes back with its default)
+        self.assertNotIn("brings product.kind back", " ".join(warnings))
         self.assertIn("reverting refills product.code with 5 in every row, which its unique index refuses beyond "
                       "one row; make this migration with --default product.code=SQL", " ".join(warnings))
         self.assertIn("reverting brings product.note back with NULL in every row, which its CHECK (note IS NOT NULL) "
                       "refuses: on a table with rows the revert fails", " ".join(warnings))
+
+    def test_a_refill_is_tried_as_a_strict_table_stores_it_and_a_fill_null_for_some_rows_is_named_by_apply(self):
+        project = Project(self)
+        project.models("@dataclass\nclass T:\n    code: object = field(metadata={'sql_type': 'ANY', 'check': "
+                       "'length(code) = 3'})\n    role: str = ''\n    id: Optional[int] = None\n    __strict__ = True\n")
+        project.make()
+        project.apply()
+        project.execute("INSERT INTO t (code, role) VALUES ('007', 'admin'), ('008', 'user')")
+        project.models("@dataclass\nclass T:\n    role: str = ''\n    id: Optional[int] = None\n    __strict__ = True\n"
+                       "    level: int = field(default_factory=int)\n")
+        project.make(questioner=migrate.Questioner(defaults={"t.code": "'007'",  # (as text in ANY: 3 long)
+                                                             "t.level": "CASE role WHEN 'admin' THEN 1 END"}))
+        with self.assertRaisesRegex(migrate.MigrateError, r"NOT NULL constraint failed: t.level .* \(the one-off value "
+                                    r"the migration fills the new column t.level with is NULL for some rows: change it "
+                                    r"in the migration's INSERT so that it never is, or make the field Optional\)"):
+            project.apply()
 
     def test_reverting_a_column_made_nullable_refuses_nulls_also_when_it_had_a_default(self):
         project = Project(self)

@@ -612,7 +612,8 @@ class Failures(unittest.TestCase):
                        "-- migration:downgrade", "-- +migrate Down", "-- +goose Down", "-- [migrate:down]",
                        "-- migrate(down)", "-- migrate, down", "-- //@UNDO", "-- Down", "-- rollback",
                        "-- !migrate:down", "-- Down migration", "-- DOWN SQL", "-- # rollback steps",
-                       "-- **Down**", "-- === Down ===", "-- ---- down ----", "-- <down>", "-- ** migrate:down **"):
+                       "-- **Down**", "-- === Down ===", "-- ---- down ----", "-- <down>", "-- ** migrate:down **",
+                       "-- __Down__", "-- ## Down ##", "-- ~~~ Down ~~~", "-- +++ down +++"):
             with self.subTest(marker=marker):
                 self.project.write_migration("0002_archive", "-- migrate:up\nUPDATE choice SET votes = 1;\n"
                                              f"{marker}\nUPDATE choice SET votes = 0;\n")
