@@ -2282,7 +2282,8 @@ class Questioner:
                 raise MigrateError(f"--default {key}={value}: the table is renamed in this migration: name it "
                                    f"by its new name, {renamed[table]}.{column}; nothing was written")
             raise MigrateError(f"--default {key}={value} is not used: no rows of that column need a value in "
-                               "this migration (it neither becomes NOT NULL nor is dropped); drop the "
+                               "this migration (it neither becomes NOT NULL nor is a NOT NULL column dropped: a "
+                               "nullable one comes back with its default or NULL); drop the "
                                "--default; nothing was written")
 
     def fill(self, table: str, column: str, reason: str, problem=lambda value: None, example: str = "0") -> str | None:
@@ -2772,8 +2773,8 @@ def _value_fits(column: Column, value: str, table: Table) -> bool:
         probe.execute(f"CREATE TABLE probe ({', '.join([column.definition] + checks)}){' STRICT' * table.strict}")
         probe.execute(f"INSERT INTO probe VALUES ({value})")
         return True
-    except sqlite3.IntegrityError:
-        return False
+    except sqlite3.IntegrityError as exc:  # (a STRICT type or NOT NULL refusal is said by the checks after)
+        return "CHECK constraint failed" not in str(exc)
     except sqlite3.Error:
         return True
     finally:
@@ -3050,25 +3051,33 @@ def _refill_warnings(operation: AlterTable, column: Column) -> list[str]:
     now, while a better --default can still be given."""
     before, name = operation.before, f"{operation.after.name}.{column.name}"
     fill = operation.reverse_fills.get(_fold(column.name))
+    by_hand = "edit this migration's down section to set the rows first"
     if fill is None and not column.notnull and not column.generated:  # (back by ADD COLUMN: its default, or NULL)
-        fill = _default_text(column.default) if column.default is not None else "NULL"
-        if not _value_fits(column, fill, before):
+        constant = column.default is None or _is_literal(_tokenize(column.default)) or column.default.upper() in (
+            "CURRENT_TIME", "CURRENT_DATE", "CURRENT_TIMESTAMP")  # (one value for every row; random() is not)
+        fill = None if not constant else "NULL" if column.default is None else _default_text(column.default)
+        if fill is not None and not _value_fits(column, fill, before):
             return [f"reverting brings {name} back with {fill} in every row, which its CHECK "
                     f"({' AND '.join(_checks_of(column, before))}) refuses: on a table with rows the revert fails; "
-                    "edit this migration's down section to set the rows first"]
+                    f"{by_hand}"]
     if fill is None or fill not in (_zero_value(column.type), column.default and _default_text(column.default)):
         return []
+    if not column.notnull:  # (--default is for a NOT NULL column's rows: a nullable one's are set by hand)
+        fix_key, fix_unique = by_hand, by_hand
+    else:
+        fix_key = f"make this migration with --default {name}=SQL (an existing key) to avoid it"
+        fix_unique = f"make this migration with --default {name}=SQL {_PER_ROW_VALUE} to avoid it"
     warnings = [f"reverting refills {name} with {fill}, which points at no {fk.table} row: on a table with rows "
-                f"the revert fails; make this migration with --default {name}=SQL (an existing key) to avoid it"
-                for fk in before.foreign_keys if [_fold(c) for c in fk.columns] == [_fold(column.name)]]
+                f"the revert fails; {fix_key}"
+                for fk in before.foreign_keys if [_fold(c) for c in fk.columns] == [_fold(column.name)]
+                and fill != "NULL"]
     # in part of a key too: the other key columns, kept without it meanwhile, need not be unique by themselves
     folded = _fold(column.name)
     keyed = folded in _folded(before.primary_key) and before.rowid_alias is None  # (a rowid alias gets the rowid)
     if keyed or any(folded in _folded(i.columns or ()) for i in before.indexes if i.unique) \
             or any(folded in _folded(columns) for columns in before.unique):
         warnings.append(f"reverting refills {name} with {fill} in every row, which its "
-                        f"{'primary key' if keyed else 'unique index'} refuses beyond one row; make this migration "
-                        f"with --default {name}=SQL {_PER_ROW_VALUE} to avoid it")
+                        f"{'primary key' if keyed else 'unique index'} refuses beyond one row; {fix_unique}")
     return warnings
 
 
@@ -3725,6 +3734,8 @@ def _after_code(text: str, start: int, gap_start: int, at: int) -> bool:
 def _means_down(said: re.Match) -> bool:
     """Whether a comment that _NEAR_A_MARKER or _COMMENT_NEAR_A_MARKER read means the down section."""
     tool, word = said.group("tool"), said.group("word").lower()
+    if word in ("back", "backward", "backwards", "reverse") and not tool and set(said.group()) & set("=<>#_~*"):
+        return False  # a heading (`-- ## Back ##`, the back end), where "down" would be the section
     return word in _DOWN_WORDS or bool(tool and _one_typo(word, "down"))
 
 
@@ -6965,7 +6976,8 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
                     raise signalled[noted] from None  # which sqlite3 swallows, ending the statement
                 doing = "reverting migration" if step.action == "revert" else "migration"
                 hints = (_null_hint(str(exc), reverting=step.action == "revert",
-                                    generated=_generated_column(conn, str(exc), statement), conn=conn)
+                                    generated=_generated_column(conn, str(exc), statement), conn=conn,
+                                    statement=statement)
                          + _adopt_hint(str(exc), step, first=create_table) + _dependent_hint(str(exc), conn)
                          + _reading_hint(str(exc)) + _added_column_hint(str(exc)) + _function_hint(str(exc))
                          + _duplicates_hint(str(exc), statement, reverting=step.action == "revert")
@@ -7123,7 +7135,8 @@ def _adopt_hint(message: str, step: PlannedStep, *, first: bool) -> str:
     return ""
 
 
-def _null_hint(message: str, *, reverting: bool, generated: str | None = None, conn=None) -> str:
+def _null_hint(message: str, *, reverting: bool, generated: str | None = None, conn=None,
+               statement: str = "") -> str:
     """What to do when a rebuild's copy meets NULLs its new table refuses
     (a revert to NOT NULL, after NULLs were written, or a one-off value that
     is NULL for some rows), or a NOT NULL generated column (`generated`:
@@ -7140,9 +7153,10 @@ def _null_hint(message: str, *, reverting: bool, generated: str | None = None, c
             f"SELECT * FROM pragma_table_info({quote_literal(table)})").fetchall())
     except _errors(conn):
         had = True
-    if not had:  # (the copy computes it: the one-off value make was given)
-        return (f" (the one-off value the migration fills the new column {table}.{column} with is NULL for some "
-                "rows: change it in the migration's INSERT so that it never is, or make the field Optional)")
+    if not had or f"coalesce({quote(column)}, " in statement:  # (the copy computes it: make's one-off value)
+        return (f" (the one-off value the migration fills {'the new column ' * (not had)}{table}.{column} with is "
+                "NULL for some rows: change it in the migration's INSERT so that it never is, or make the field "
+                "Optional)")
     return (f" ({table}.{column} holds NULLs, which the rebuilt table does not allow: set them first, e.g. UPDATE "
             f"{quote(table)} SET {quote(column)} = ... WHERE {quote(column)} IS NULL"
             + ("" if reverting else "; or, for a migration written before another made the column nullable (on "

@@ -676,8 +676,9 @@ class RebuildKeepsEverything(unittest.TestCase):
         project.make(questioner=migrate.Questioner(defaults={"product.price": "1"}))
         project.models("@dataclass\nclass Product:\n    name: str = ''\n    id: Optional[int] = None\n")
         warnings = project.make(write=False).warnings
-        self.assertIn("reverting refills product.tag with 'new' in every row, which its unique index refuses",
-                      " ".join(warnings))  # (a nullable column comes back with its default)
+        self.assertIn("reverting refills product.tag with 'new' in every row, which its unique index refuses beyond "
+                      "one row; edit this migration's down section to set the rows first",
+                      " ".join(warnings))  # (a nullable column comes back with its default; no --default for it)
         self.assertNotIn("brings product.kind back", " ".join(warnings))
         self.assertIn("reverting refills product.code with 5 in every row, which its unique index refuses beyond "
                       "one row; make this migration with --default product.code=SQL", " ".join(warnings))
@@ -698,6 +699,21 @@ class RebuildKeepsEverything(unittest.TestCase):
         with self.assertRaisesRegex(migrate.MigrateError, r"NOT NULL constraint failed: t.level .* \(the one-off value "
                                     r"the migration fills the new column t.level with is NULL for some rows: change it "
                                     r"in the migration's INSERT so that it never is, or make the field Optional\)"):
+            project.apply()
+
+    def test_a_one_off_value_null_for_some_rows_of_a_column_made_required_is_named_and_random_is_no_one_value(self):
+        project = Project(self)
+        project.models("@dataclass\nclass T:\n    role: str\n    level: Optional[int] = None\n"
+                       "    token: Optional[float] = field(default=None, metadata={'default_sql': 'random()', "
+                       "'unique': True})\n    id: Optional[int] = None\n")
+        project.make()
+        project.apply()
+        project.execute("INSERT INTO t (role) VALUES ('admin'), ('user')")
+        project.models("@dataclass\nclass T:\n    role: str\n    level: int\n    id: Optional[int] = None\n")
+        result = project.make(questioner=migrate.Questioner(defaults={"t.level": "CASE role WHEN 'admin' THEN 1 END"}))
+        self.assertNotIn("t.token with", " ".join(result.warnings))  # (random() gives each row its own)
+        with self.assertRaisesRegex(migrate.MigrateError, r"\(the one-off value the migration fills t.level with is NULL "
+                                    r"for some rows: change it in the migration's INSERT"):
             project.apply()
 
     def test_reverting_a_column_made_nullable_refuses_nulls_also_when_it_had_a_default(self):

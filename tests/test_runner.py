@@ -613,7 +613,7 @@ class Failures(unittest.TestCase):
                        "-- migrate(down)", "-- migrate, down", "-- //@UNDO", "-- Down", "-- rollback",
                        "-- !migrate:down", "-- Down migration", "-- DOWN SQL", "-- # rollback steps",
                        "-- **Down**", "-- === Down ===", "-- ---- down ----", "-- <down>", "-- ** migrate:down **",
-                       "-- __Down__", "-- ## Down ##", "-- ~~~ Down ~~~", "-- +++ down +++"):
+                       "-- __Down__", "-- ## Down ##", "-- ~~~ Down ~~~", "-- +++ down +++", "-- Back"):
             with self.subTest(marker=marker):
                 self.project.write_migration("0002_archive", "-- migrate:up\nUPDATE choice SET votes = 1;\n"
                                              f"{marker}\nUPDATE choice SET votes = 0;\n")
@@ -636,7 +636,7 @@ class Failures(unittest.TestCase):
                 self.assertIn("looks like a section marker", self.assert_unchanged(self.project.apply))
         self.project.write_migration("0002_archive", "-- migrate:up\n-- migrate: done by hand\n-- own\n"
                                      "-- back to normal\n-- +goose StatementBegin\nSELECT 1; -- back up first\n"
-                                     "-- down migrations are below\n-- the sql section\n"
+                                     "-- down migrations are below\n-- the sql section\n-- ## Back ##\n-- __Back__\n"
                                      "SELECT '/* down */', 2 - -2; /* what it does */\n"
                                      "CREATE TABLE vote (up INTEGER, -- up\n down INTEGER -- down\n); -- undo\n"
                                      "/*\n * Rollback:\n *   drop the table by hand\n */\n"
