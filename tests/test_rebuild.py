@@ -672,7 +672,8 @@ class RebuildKeepsEverything(unittest.TestCase):
                        "    code: int = field(default=5, metadata={'unique': True})\n"
                        "    note: Optional[str] = field(default=None, metadata={'check': 'note IS NOT NULL'})\n"
                        "    tag: Optional[str] = field(default='new', metadata={'unique': True})\n"
-                       "    kind: Optional[str] = field(default='new', metadata={'check': \"typeof(kind) = 'text'\"})\n")
+                       "    kind: Optional[str] = field(default='new', metadata={'check': "
+                       "\"typeof(kind) = 'text'\"})\n")
         project.make(questioner=migrate.Questioner(defaults={"product.price": "1"}))
         project.models("@dataclass\nclass Product:\n    name: str = ''\n    id: Optional[int] = None\n")
         warnings = project.make(write=False).warnings
@@ -688,7 +689,8 @@ class RebuildKeepsEverything(unittest.TestCase):
     def test_a_refill_is_tried_as_a_strict_table_stores_it_and_a_fill_null_for_some_rows_is_named_by_apply(self):
         project = Project(self)
         project.models("@dataclass\nclass T:\n    code: object = field(metadata={'sql_type': 'ANY', 'check': "
-                       "'length(code) = 3'})\n    role: str = ''\n    id: Optional[int] = None\n    __strict__ = True\n")
+                       "'length(code) = 3'})\n    role: str = ''\n    id: Optional[int] = None\n"
+                       "    __strict__ = True\n")
         project.make()
         project.apply()
         project.execute("INSERT INTO t (code, role) VALUES ('007', 'admin'), ('008', 'user')")
@@ -712,8 +714,8 @@ class RebuildKeepsEverything(unittest.TestCase):
         project.models("@dataclass\nclass T:\n    role: str\n    level: int\n    id: Optional[int] = None\n")
         result = project.make(questioner=migrate.Questioner(defaults={"t.level": "CASE role WHEN 'admin' THEN 1 END"}))
         self.assertNotIn("t.token with", " ".join(result.warnings))  # (random() gives each row its own)
-        with self.assertRaisesRegex(migrate.MigrateError, r"\(the one-off value the migration fills t.level with is NULL "
-                                    r"for some rows: change it in the migration's INSERT"):
+        with self.assertRaisesRegex(migrate.MigrateError, r"\(the one-off value the migration fills t.level with is "
+                                    r"NULL for some rows: change it in the migration's INSERT"):
             project.apply()
 
     def test_reverting_a_column_made_nullable_refuses_nulls_also_when_it_had_a_default(self):

@@ -337,7 +337,8 @@ class Failures(unittest.TestCase):
         self.assertIn("option rowid 1 -> poll", self.assert_unchanged(self.project.apply))
         os.remove(os.path.join(self.project.directory, "0006_replace.sql"))
         self.project.execute("CREATE TABLE tag (label TEXT, question_id INTEGER REFERENCES poll (id))",
-                             "INSERT INTO tag VALUES ('a', 1), ('b', 1), ('c', 99)", "DELETE FROM tag WHERE label = 'a'")
+                             "INSERT INTO tag VALUES ('a', 1), ('b', 1), ('c', 99)",
+                             "DELETE FROM tag WHERE label = 'a'")
         self.project.write_migration("0006_rebuild_tag", "-- migrate:up\nALTER TABLE tag RENAME TO tag_old;\nCREATE "
                                      "TABLE tag (label TEXT, question_id INTEGER REFERENCES poll (id));\nINSERT INTO "
                                      "tag SELECT * FROM tag_old;\nDROP TABLE tag_old;\n")  # (the rows renumbered)
