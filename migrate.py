@@ -2362,8 +2362,12 @@ def with_unique_constraints_kept(target: Schema, replayed: Schema) -> Schema:
     `unique` drops it."""
     tables = []
     for table in target.tables:
-        before, constraints = replayed.table(table.name), _model_constraints(table)
-        plain = _plain_unique_constraints(before) if before is not None and constraints is not None else set()
+        before = replayed.table(table.name)
+        if before is None or not before.unique or not any(i.unique for i in table.indexes):  # (most tables: quick)
+            tables.append(table)
+            continue
+        constraints = _model_constraints(table)
+        plain = _plain_unique_constraints(before) if constraints is not None else set()
         made = {_fold(i.name) for i in before.indexes} if before is not None else set()
         declared = {_folded(u) for u in table.unique}
         taken = [i for i in table.indexes if i.unique and i.columns and _folded(i.columns) in plain
@@ -2444,9 +2448,15 @@ def _model_constraints(table: Table) -> tuple[str, ...] | None:
     columns' definitions); None for any other."""
     if not all(c.definition for c in table.columns):
         return None
-    constraints = tuple(table.sql[item[0].start:item[-1].end] for item in _definition_items(_tokenize(table.sql))[0]
-                        if item[0].upper in ("CHECK", "UNIQUE"))
+    constraints = _constraint_texts(table.sql)
     return constraints if _render_model_table(table, table.columns, constraints) == table.sql else None
+
+
+@lru_cache(maxsize=4096)  # (make asks it of every model table, more than once)
+def _constraint_texts(sql: str) -> tuple[str, ...]:
+    """The CHECK and UNIQUE table constraints of a CREATE TABLE, as written."""
+    return tuple(sql[item[0].start:item[-1].end] for item in _definition_items(_tokenize(sql))[0]
+                 if item[0].upper in ("CHECK", "UNIQUE"))
 
 
 def _render_model_table(table: Table, columns: tuple[Column, ...], constraints: tuple[str, ...]) -> str:
