@@ -4193,6 +4193,29 @@ _PLAIN_CREATE = re.compile(r"\s*create\s+(?:unique\s+)?(?:table|index|view|trigg
 _SAVEPOINT_WORDS = re.compile(r"\b(?:savepoint|release|rollback)\b", re.I)  # a quick look first (runner speed)
 
 
+# PRAGMAs a migration may not run: what each would do, said in its refusal.
+_REFUSED_PRAGMAS = {
+    "JOURNAL_MODE": "this PRAGMA has no effect inside a transaction",
+    "FOREIGN_KEYS": "this PRAGMA has no effect inside a transaction",
+    "QUERY_ONLY": "this PRAGMA would stop the migration's own row in _migrations being written",
+    "LOCKING_MODE": "PRAGMA locking_mode would keep the database locked for as long as the connection is open, "
+                    "against every other reader and writer",
+    "HARD_HEAP_LIMIT": "this PRAGMA limits the memory of the whole process, every connection in it, and a hard "
+                       "limit cannot be raised again",
+    "SOFT_HEAP_LIMIT": "this PRAGMA limits the memory of the whole process, every connection in it, and a hard "
+                       "limit cannot be raised again",
+    "CASE_SENSITIVE_LIKE": "PRAGMA case_sensitive_like changes LIKE for the connection, and cannot be read back to "
+                           "be set back (compare with GLOB, or lower() on both sides, instead)",
+    "WRITABLE_SCHEMA": "PRAGMA writable_schema lets SQL write sqlite_master itself, which SQLite does not check: "
+                       "one wrong write leaves the database unreadable",
+}
+
+
+def _leading_words(statement: str) -> list[str]:
+    """A statement's first four tokens, upper case, unquoted (PRAGMA "foreign_keys" too)."""
+    return [_unquote(t.text[1:-1] if t.kind == "string" else t.text).upper() for t in _first_tokens(statement, 4)]
+
+
 def _statement_problem(statement: str) -> str | None:
     """Statements that would end or cannot run in the migration's
     transaction, or that touch the history apply keeps."""
@@ -4201,33 +4224,18 @@ def _statement_problem(statement: str) -> str | None:
                 "applied (changed by a migration, they would send the next apply and revert astray)")
     if _PLAIN_CREATE.match(statement):
         return None
-    words = [_unquote(t.text[1:-1] if t.kind == "string" else t.text).upper()  # PRAGMA "foreign_keys" too
-             for t in _first_tokens(statement, 4)]
+    words = _leading_words(statement)
     if words and words[0] in _FORBIDDEN and not (words[0] == "ROLLBACK" and "TO" in words):
         return f"{words[0]} cannot run inside the migration's transaction"
-    if words[:1] == ["PRAGMA"] and any(w in ("JOURNAL_MODE", "FOREIGN_KEYS") for w in words):
-        return "this PRAGMA has no effect inside a transaction"
-    if words[:1] == ["PRAGMA"] and "QUERY_ONLY" in words:
-        return "this PRAGMA would stop the migration's own row in _migrations being written"
-    if words[:1] == ["PRAGMA"] and "LOCKING_MODE" in words:
-        return ("PRAGMA locking_mode would keep the database locked for as long as the connection is open, "
-                "against every other reader and writer")
-    if _limits_the_process(statement):
-        return ("this PRAGMA limits the memory of the whole process, every connection in it, and a hard limit "
-                "cannot be raised again")
-    if words[:1] == ["PRAGMA"] and "CASE_SENSITIVE_LIKE" in words:
-        return ("PRAGMA case_sensitive_like changes LIKE for the connection, and cannot be read back to be set back "
-                "(compare with GLOB, or lower() on both sides, instead)")
-    if words[:1] == ["PRAGMA"] and "WRITABLE_SCHEMA" in words:
-        return ("PRAGMA writable_schema lets SQL write sqlite_master itself, which SQLite does not check: one wrong "
-                "write leaves the database unreadable")
+    if words[:1] == ["PRAGMA"]:
+        return next((_REFUSED_PRAGMAS[word] for word in words if word in _REFUSED_PRAGMAS), None)
     return None
 
 
 def _limits_the_process(statement: str) -> bool:
     """A PRAGMA that limits the memory of the whole process (of `make`'s and
     `check`'s replay too, and of an application that calls them)."""
-    words = [_unquote(t.text[1:-1] if t.kind == "string" else t.text).upper() for t in _first_tokens(statement, 4)]
+    words = _leading_words(statement)
     return words[:1] == ["PRAGMA"] and any(w in ("HARD_HEAP_LIMIT", "SOFT_HEAP_LIMIT") for w in words)
 
 
