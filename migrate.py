@@ -3166,6 +3166,15 @@ def _unique_collations(table: Table) -> list[tuple[str, list[tuple[str, str]]]]:
     return found
 
 
+def _collation_clauses(table: Table) -> set[str]:
+    """The collations the table's UNIQUE constraints name that are not their
+    columns' own, as clauses ("UNIQUE (email COLLATE NOCASE)"): they decide
+    which values clash, and no PRAGMA on the table reports them."""
+    return {f"UNIQUE ({column.name} COLLATE {collation.upper()})" for _, pairs in _unique_collations(table)
+            for name, collation in pairs for column in [table.column(name)]
+            if column is not None and _fold(column.collate or "BINARY") != collation}
+
+
 def _written_checks(table: Table, renamed: dict[str, str]) -> dict[str, tuple[str, set[str]]]:
     """A table's CHECK constraints by their text in `table.checks` once the
     columns `renamed` (folded old name: new name) are renamed, as RENAME
@@ -5979,10 +5988,14 @@ def _table_objects(conn, table: str) -> _TableObjects | None:
 def _unique_constraints(conn, table: str, *, indexes_too: bool = False) -> set[str]:
     """The table's UNIQUE constraints (not its CREATE INDEX ones, unless
     `indexes_too`: a full unique index keeps the same rows out), each as
-    its columns: "(a, b)"."""
-    return {"(" + ", ".join(_fold(info[2] or "?")
-                            for info in conn.execute(f"PRAGMA index_info({quote(name)})").fetchall()) + ")"
-            for _, name, unique, origin, partial in conn.execute(f"PRAGMA index_list({quote(table)})").fetchall()
+    its columns, with the collations they compare by other than BINARY:
+    "(a, b COLLATE NOCASE)"."""
+    def columns(index: str) -> str:
+        return "(" + ", ".join(_fold(column or "?") + ("" if collation.upper() == "BINARY" else f" COLLATE {collation.upper()}")
+                               for _, _, column, _, collation, key in conn.execute(
+                                   f"PRAGMA index_xinfo({quote(index)})").fetchall() if key) + ")"
+    return {columns(name) for _, name, unique, origin, partial in conn.execute(
+                f"PRAGMA index_list({quote(table)})").fetchall()
             if origin == "u" or (indexes_too and origin == "c" and unique and not partial)}
 
 
@@ -8246,12 +8259,14 @@ def _drift(conn, applied: list[Migration], unmanaged: frozenset = frozenset()) -
 
 
 def _clause_differences(actual: Schema, expected: Schema, names: tuple[str, str]) -> list[str]:
-    """The clauses no PRAGMA reports (DEFERRABLE, ON CONFLICT, MATCH) that
-    one schema's tables have and the other's do not, one line each."""
+    """The clauses no PRAGMA reports (DEFERRABLE, ON CONFLICT, MATCH, a
+    UNIQUE constraint's COLLATE) that one schema's tables have and the
+    other's do not, one line each."""
     return [f"table {table.name}: {clause} in {where}, not in {other}"
             for table in actual.tables for made in [expected.table(table.name)] if made and made.sql != table.sql
             for mine, theirs, where, other in ((table, made) + names, (made, table) + names[::-1])
-            for clause in sorted(_clauses(_tokenize(mine.sql)) - _clauses(_tokenize(theirs.sql)))]
+            for clause in sorted((_clauses(_tokenize(mine.sql)) | _collation_clauses(mine))
+                                 - (_clauses(_tokenize(theirs.sql)) | _collation_clauses(theirs)))]
 
 
 def find_migration(directory: str | os.PathLike, name: str | int) -> Migration:

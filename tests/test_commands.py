@@ -573,6 +573,26 @@ class Commands(unittest.TestCase):
                       self.project.cli("apply").stderr)
         self.assertEqual(self.project.query("SELECT id, name FROM item"), [(1, "a")])
 
+    def test_a_unique_constraints_own_collation_is_drift_and_a_rebuild_that_drops_it_says_so(self):
+        self.project = Project(self)
+        model = ("@dataclass\nclass User:\n    email: str = field(default={default!r}, metadata={{'unique': True}})\n"
+                 "    id: Optional[int] = None\n")
+        self.project.models(model.format(default=""))
+        self.project.write_migration("0001_initial", "-- migrate:up\nCREATE TABLE user (email TEXT NOT NULL DEFAULT "
+                                     "'', id INTEGER PRIMARY KEY, UNIQUE (email));\n-- migrate:down\nDROP TABLE user;\n")
+        self.project.execute("CREATE TABLE user (email TEXT NOT NULL DEFAULT '', id INTEGER PRIMARY KEY, "
+                             "UNIQUE (email COLLATE NOCASE))", "INSERT INTO user (email) VALUES ('Ann@x')")
+        refused = self.project.cli("apply", "--fake-initial")
+        self.assertIn("table user: UNIQUE (email COLLATE NOCASE) in the database, not in 0001_initial", refused.stderr)
+        self.run_ok("apply", "--fake")
+        self.assertEqual(self.project.cli("check").stdout, "database drift: table user: UNIQUE (email COLLATE NOCASE) "
+                         "in the database, not in its applied migrations\n")
+        self.project.models(model.format(default="?"))
+        self.run_ok("make")  # 0002 rebuilds user for the new default, with the UNIQUE (email) the files made
+        self.assertIn("WARNING: the rebuild of user left out its UNIQUE constraint (email COLLATE NOCASE), which the "
+                      "database had and the migrations do not make", self.project.cli("apply").stderr)
+        self.project.execute("INSERT INTO user (email) VALUES ('ann@x')")  # as the warning says: no longer a clash
+
     def test_atomic_apply_reports_each_migration_once(self):
         self.project.write_migration("0002_a", "-- migrate:up\nCREATE TABLE a (x);\n-- migrate:down\nDROP TABLE a;\n")
         self.project.write_migration("0003_b", "-- migrate:up\nCREATE TABLE b (x);\n-- migrate:down\nDROP TABLE b;\n")
