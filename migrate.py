@@ -8397,37 +8397,13 @@ def make(*, models: str | os.PathLike = "models.py", directory: str | os.PathLik
     `update=True` folds the changes into the latest migration instead (for one
     not applied anywhere yet; refused if the database `db` applied it). A new
     file is refused a number that `db` applied under a name whose file is gone."""
-    _check_flags(empty=empty, write=write, update=update)
-    if update and empty:
-        raise MigrateError("make --update folds model changes into the latest migration, and --empty writes a new "
-                           "one: pass one of them; nothing was written")
-    if empty and questioner is not None and (questioner.renames or questioner.defaults):
-        raise MigrateError("make --empty writes a migration for SQL by hand, without looking at the models, so "
-                           "--rename and --default answer nothing there: drop them; nothing was written")
-    if name is not None and not isinstance(name, str):
-        raise MigrateError(f"name must be a string or None, not {type(name).__name__} {name!r}; nothing was written")
-    if questioner is not None and not isinstance(questioner, Questioner):
-        raise MigrateError(f"questioner must be a migrate.Questioner or None, not {type(questioner).__name__}; "
-                           "nothing was written")
-    questioner = questioner or Questioner()
-    if isinstance(db, (str, os.PathLike)) and not os.fspath(db).strip():  # (as every command that opens it says)
-        raise MigrateError(f"database path {os.fspath(db)!r} is empty: pass --db with a file path (or :memory:); "
-                           "nothing was written")
+    questioner = _make_arguments(name, questioner, db, empty=empty, write=write, update=update)
     directory = _path_argument(directory, "the migrations directory", "--dir FOLDER")
     migrations = read_migrations(directory) if os.path.exists(directory) else []  # (a file there: its error)
     latest = _latest_to_update(migrations, db, directory) if update else None
     number = latest.number if latest else migrations[-1].number + 1 if migrations else 1
     if empty:
-        if not name:
-            raise MigrateError("make --empty needs a NAME for the migration, e.g. make --empty backfill_slugs")
-        unchecked = _refuse_number_of_a_lost_file(db, migrations, f"{number:04d}_{slugify(name)}") if write else None
-        text = render_migration([], None, [  # irreversible until its down section is written: not a silent no-op
-            "Empty migration: write the SQL by hand, after `-- migrate:up`. To make it",
-            "reversible, end the file with a `-- migrate:down` line and the SQL that undoes",
-            "it (nothing after that line: reverting does nothing); without that line,",
-            "revert refuses it."])
-        result = _make_result(number, slugify(name), text, (), (unchecked,) if unchecked else (), (), ())
-        return _written(directory, result) if write else result
+        return _make_empty(directory, migrations, number, name, db, write=write)
     with _MODELS_LOCK:  # (until the models are read)
         module = _models_module(models)
         scratch = replay(migrations)
@@ -8436,13 +8412,7 @@ def make(*, models: str | os.PathLike = "models.py", directory: str | os.PathLik
                            empty=_tables_left_empty(latest) if latest else frozenset())
         finally:
             scratch.close()
-    # an empty file, a failed save, the wrong --models (one left with only bases of its own is taken at its word)
-    if result.operations and not model_classes(module) and not _dataclasses_in(module):
-        tables = sum(line.startswith("- Drop table ") for line in result.operations)
-        raise MigrateError(f"models file {os.fspath(models)} defines no dataclass, so the migration would drop every "
-                           f"table the migrations make ({tables}): if it is the wrong module or lost "
-                           "its content, fix that; to drop them all, write that migration by hand (make --empty "
-                           "NAME, then DROP TABLE ...); nothing was written")
+    _refuse_dropping_every_table(models, module, result)
     losses = _branch_losses(migrations) if result.operations else []  # the change may come from an older branch
     if losses and write:  # a migration written after it would not make it apply
         raise MigrateError(f"migration {losses[0]}; nothing was written")
@@ -8456,6 +8426,55 @@ def make(*, models: str | os.PathLike = "models.py", directory: str | os.PathLik
             _latest_to_update(migrations, db, directory)
             return _rewritten(directory, latest, result)
     return replace(result, warnings=result.warnings + tuple(losses))
+
+
+def _make_arguments(name, questioner, db, *, empty: bool, write: bool, update: bool) -> Questioner:
+    """make's arguments checked before anything is read: the questioner to
+    use, or a MigrateError that says which argument is wrong."""
+    _check_flags(empty=empty, write=write, update=update)
+    if update and empty:
+        raise MigrateError("make --update folds model changes into the latest migration, and --empty writes a new "
+                           "one: pass one of them; nothing was written")
+    if empty and questioner is not None and (questioner.renames or questioner.defaults):
+        raise MigrateError("make --empty writes a migration for SQL by hand, without looking at the models, so "
+                           "--rename and --default answer nothing there: drop them; nothing was written")
+    if name is not None and not isinstance(name, str):
+        raise MigrateError(f"name must be a string or None, not {type(name).__name__} {name!r}; nothing was written")
+    if questioner is not None and not isinstance(questioner, Questioner):
+        raise MigrateError(f"questioner must be a migrate.Questioner or None, not {type(questioner).__name__}; "
+                           "nothing was written")
+    if isinstance(db, (str, os.PathLike)) and not os.fspath(db).strip():  # (as every command that opens it says)
+        raise MigrateError(f"database path {os.fspath(db)!r} is empty: pass --db with a file path (or :memory:); "
+                           "nothing was written")
+    return questioner or Questioner()
+
+
+def _refuse_dropping_every_table(models, module, result: MakeResult) -> None:
+    """A models file without a dataclass would drop every table: more likely
+    an empty file, a failed save or the wrong --models than what is meant
+    (one left with only bases of its own is taken at its word)."""
+    if result.operations and not model_classes(module) and not _dataclasses_in(module):
+        tables = sum(line.startswith("- Drop table ") for line in result.operations)
+        raise MigrateError(f"models file {os.fspath(models)} defines no dataclass, so the migration would drop every "
+                           f"table the migrations make ({tables}): if it is the wrong module or lost "
+                           "its content, fix that; to drop them all, write that migration by hand (make --empty "
+                           "NAME, then DROP TABLE ...); nothing was written")
+
+
+def _make_empty(directory: str, migrations: list[Migration], number: int, name: str | None, db, *,
+                write: bool) -> MakeResult:
+    """make --empty: a migration for SQL by hand, irreversible until its
+    down section is written."""
+    if not name:
+        raise MigrateError("make --empty needs a NAME for the migration, e.g. make --empty backfill_slugs")
+    unchecked = _refuse_number_of_a_lost_file(db, migrations, f"{number:04d}_{slugify(name)}") if write else None
+    text = render_migration([], None, [  # irreversible until its down section is written: not a silent no-op
+        "Empty migration: write the SQL by hand, after `-- migrate:up`. To make it",
+        "reversible, end the file with a `-- migrate:down` line and the SQL that undoes",
+        "it (nothing after that line: reverting does nothing); without that line,",
+        "revert refuses it."])
+    result = _make_result(number, slugify(name), text, (), (unchecked,) if unchecked else (), (), ())
+    return _written(directory, result) if write else result
 
 
 def _make(scratch, module, number, name, questioner, *, empty: frozenset = frozenset()) -> MakeResult:
