@@ -8945,17 +8945,35 @@ def squash(*, directory: str | os.PathLike = "migrations", upto: str | None = No
     checksums = [c for m in chosen for c in (m.replaced_checksums or ("",) * len(m.replaces)) + (m.checksum,)]
     warnings = [f"{irreversible[0]} has no down section, so the squashed migration has none either "
                 "(it cannot be reverted, as before)"] if irreversible else []
-    warnings += changed
-    for migration in chosen:
-        data = [st for st in split_statements(migration.up) if _carries_rows(st)]
-        if data:
-            warnings.append(f"{migration.name} has data statements (like {_shorten(data[0], 60)}) that the "
-                            "squashed migration does not repeat: copy them by hand if new databases need them")
+    warnings += changed + _data_left_out(chosen)
     description = [f"Squashed {replaces[0]} .. {last.name}: the schema they build, in one go."]
     text = render_migration(up, down, description, replaces=tuple(
         f"{name}:{checksum[:_REPLACED_CHECKSUM]}" if checksum else name for name, checksum in zip(replaces, checksums)))
     slug = f"squashed_{int(replaces[0].split('_', 1)[0]):04d}_{last.number:04d}"  # 0001, also when squashed again
     kept = os.path.join(directory, REPLACED_FOLDER)
+    _refuse_replaced_clashes(kept, chosen)
+    result = _make_result(last.number, slug, text, description, warnings, up, down)
+    if write:
+        result = _written(directory, result)
+        _move_replaced(chosen, kept, result)
+    return result
+
+
+def _data_left_out(chosen: list[Migration]) -> list[str]:
+    """A warning for each migration to squash whose data statements the
+    squash leaves out (it builds the schema only)."""
+    warnings = []
+    for migration in chosen:
+        data = [st for st in split_statements(migration.up) if _carries_rows(st)]
+        if data:
+            warnings.append(f"{migration.name} has data statements (like {_shorten(data[0], 60)}) that the "
+                            "squashed migration does not repeat: copy them by hand if new databases need them")
+    return warnings
+
+
+def _refuse_replaced_clashes(kept: str, chosen: list[Migration]) -> None:
+    """Refuse, before anything is written, a `replaced/` folder that is a
+    file, or that holds another file under a name the squash moves there."""
     if os.path.exists(kept) and not os.path.isdir(kept):
         raise MigrateError(f"{kept} is not a folder, and squash moves the files it replaces there: move it away "
                            "first; nothing was written")
@@ -8964,12 +8982,15 @@ def squash(*, directory: str | os.PathLike = "migrations", upto: str | None = No
         if os.path.exists(there) and not _same_file(there, migration):
             raise MigrateError(f"{there} exists and differs from {migration.path}: move it away first; "
                                "nothing was written")
-    result = _make_result(last.number, slug, text, description, warnings, up, down)
-    result = _written(directory, result) if write else result
+
+
+def _move_replaced(chosen: list[Migration], kept: str, result: MakeResult) -> None:
+    """Move the squashed files into `kept`, once the squash is safely
+    written; a Ctrl-C waits until all have moved."""
     moved = False
     try:
         with _uninterrupted():  # (a Ctrl-C between two moves would leave the squash beside files it replaces)
-            for migration in chosen if write else ():  # only once the squash is safely written
+            for migration in chosen:
                 try:
                     os.makedirs(kept, exist_ok=True)
                     os.replace(migration.path, os.path.join(kept, migration.name + ".sql"))
@@ -8985,7 +9006,6 @@ def squash(*, directory: str | os.PathLike = "migrations", upto: str | None = No
             raise
         raise _InterruptedWhenDone(f"the squash was done first: {result.path} written, the files it replaces "
                                    f"moved into {kept}") from None
-    return result
 
 
 def _same_file(path: str, migration: Migration) -> bool:
