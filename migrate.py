@@ -7662,52 +7662,15 @@ def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed,
     names = sorted(set(migrations) | set(applied), key=_order)
     to_revert, to_apply = _choose(names, applied, migrations, target=target, reverting=reverting, adopt=adopt)
     if changed and not reverting and not allow_changed and (to_apply or not to_revert):  # (going back: as revert)
-        migration, record = migrations[changed[0]], applied[changed[0]]
-        others = _another_folders_file(migration, record)
-        if others:
-            raise MigrateError(f"migration file {migration.path} is not the {migration.name} this database applied "
-                               f"({others}): pass --dir with this database's migrations folder, or --db with this "
-                               "folder's database (or, if the file was rewritten on purpose, --allow-changed); nothing "
-                               "was changed")
-        raise MigrateError(f"migration file {migration.path} changed since it was applied "
-                           "(its checksum differs): restore it (e.g. git checkout), or pass "
-                           "--allow-changed to accept the edit (it will not be re-run); nothing was changed")
+        _refuse_edited_file(migrations[changed[0]], applied[changed[0]])
     partial = next((name for name, kept in adopt.items() if kept), None)
     if partial and to_revert:  # its down section undoes all it replaces, of which some are not there
         folder = _kept_folder(migrations[partial])
         raise MigrateError(f"the database applied only some of the migrations {partial} replaces: apply first "
                            f"(it runs the rest from {folder}), then revert; nothing was changed")
     gone_squashes = [name for name in applied if name not in migrations and _SQUASH_NAME.fullmatch(name)]
-    steps = []
-    for name in to_revert:
-        record, migration = applied.get(name), migrations.get(name)  # no record: an adopted squash
-        squash = next((s for s in gone_squashes if _number(name) <= _number(s)), None)
-        if squash:  # its down SQL undoes all it replaced; the originals it stands for are its to revert
-            raise MigrateError(f"migration {squash} was recorded in place of the migrations it replaces, and its "
-                               "file is gone: restore that file (git checkout), then revert; nothing was changed")
-        if name in changed and allow_changed and not reverting:  # the file as edited is accepted
-            down = migration.down
-        else:  # None recorded: a down section added to the file since is used
-            down = record.down if record and record.down is not None else migration and migration.down
-        if down is None and migration is None and not fake:
-            raise MigrateError(f"migration {name} has no file and was recorded without a down section, so it "
-                               "cannot be reverted: restore its file (git checkout) with a `-- migrate:down` "
-                               "section; nothing was changed")
-        if migration is not None and migration.down is None and down is not None and not fake:
-            raise MigrateError(f"migration {name}'s file has no `-- migrate:down` section now, but had one when it "
-                               "was applied: restore the section (git checkout) to revert with it, or, to make the "
-                               "migration irreversible, record the file as it is with apply --allow-changed; nothing "
-                               "was changed")
-        if down is None and not fake:
-            raise MigrateError(f"migration {name} has no `-- migrate:down` section, so it cannot be "
-                               "reverted: add one to its file (an empty one means nothing to undo), or pass --fake "
-                               "to remove its record only; nothing was changed")
-        down = down or ""
-        statements = tuple(split_statements(down))
-        edited = (migration is not None and migration.down is not None and down is not migration.down
-                  and _code(migration.down) != _code(down))  # (comments, spacing and CRLF are no edit)
-        notes = _revert_notes(down, migration) + ((_EDITED_DOWN,) if edited else ())
-        steps.append(PlannedStep("revert", name, statements, migration, record, warnings=notes))
+    steps = [_revert_step(name, applied.get(name), migrations.get(name), gone_squashes, fake=fake,
+                          accept_edit=name in changed and allow_changed and not reverting) for name in to_revert]
     for name in to_apply:
         migration = migrations[name]
         for original in adopt.get(name, ()):  # the database applied only some of what the squash replaces
@@ -7717,6 +7680,55 @@ def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed,
         steps.append(PlannedStep("apply", name, statements, migration, adopt=name in adopt,
                                  warnings=() if name in adopt else _apply_notes(migration.up)))
     return steps
+
+
+def _refuse_edited_file(migration: Migration, record: _Record) -> None:
+    """Refuse to go on with an applied file edited since: it may be another
+    folder's file of the same name, or an edit to restore or accept."""
+    others = _another_folders_file(migration, record)
+    if others:
+        raise MigrateError(f"migration file {migration.path} is not the {migration.name} this database applied "
+                           f"({others}): pass --dir with this database's migrations folder, or --db with this "
+                           "folder's database (or, if the file was rewritten on purpose, --allow-changed); nothing "
+                           "was changed")
+    raise MigrateError(f"migration file {migration.path} changed since it was applied "
+                       "(its checksum differs): restore it (e.g. git checkout), or pass "
+                       "--allow-changed to accept the edit (it will not be re-run); nothing was changed")
+
+
+def _revert_step(name: str, record: _Record | None, migration: Migration | None, gone_squashes: list[str], *,
+                 accept_edit: bool, fake: bool) -> PlannedStep:
+    """The step that reverts `name` with the down SQL recorded when it was
+    applied (the file's, where the edit is accepted or none was recorded);
+    refused where there is none to use, unless `fake`. No record: an
+    adopted squash."""
+    squash = next((s for s in gone_squashes if _number(name) <= _number(s)), None)
+    if squash:  # its down SQL undoes all it replaced; the originals it stands for are its to revert
+        raise MigrateError(f"migration {squash} was recorded in place of the migrations it replaces, and its "
+                           "file is gone: restore that file (git checkout), then revert; nothing was changed")
+    if accept_edit:  # the file as edited is accepted
+        down = migration.down
+    else:  # None recorded: a down section added to the file since is used
+        down = record.down if record and record.down is not None else migration and migration.down
+    if down is None and migration is None and not fake:
+        raise MigrateError(f"migration {name} has no file and was recorded without a down section, so it "
+                           "cannot be reverted: restore its file (git checkout) with a `-- migrate:down` "
+                           "section; nothing was changed")
+    if migration is not None and migration.down is None and down is not None and not fake:
+        raise MigrateError(f"migration {name}'s file has no `-- migrate:down` section now, but had one when it "
+                           "was applied: restore the section (git checkout) to revert with it, or, to make the "
+                           "migration irreversible, record the file as it is with apply --allow-changed; nothing "
+                           "was changed")
+    if down is None and not fake:
+        raise MigrateError(f"migration {name} has no `-- migrate:down` section, so it cannot be "
+                           "reverted: add one to its file (an empty one means nothing to undo), or pass --fake "
+                           "to remove its record only; nothing was changed")
+    down = down or ""
+    statements = tuple(split_statements(down))
+    edited = (migration is not None and migration.down is not None and down is not migration.down
+              and _code(migration.down) != _code(down))  # (comments, spacing and CRLF are no edit)
+    notes = _revert_notes(down, migration) + ((_EDITED_DOWN,) if edited else ())
+    return PlannedStep("revert", name, statements, migration, record, warnings=notes)
 
 
 def plan(db, *, directory: str | os.PathLike = "migrations", target: str | int | None = None, reverting: bool = False,
