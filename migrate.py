@@ -5092,13 +5092,16 @@ def _as_applied(migration: Migration, record: _Record) -> bool:
     """Whether a migration's file is as the database applied it: the same
     checksum, or edited in its comments and spacing only (its up and down
     SQL are the recorded ones, statement for statement: Django and Alembic
-    let such edits be). Not so for a squash, whose header lists what it
-    replaces, nor for a row an earlier migrate.py recorded without its up SQL."""
+    let such edits be), or given a down section where it was applied
+    without one (as `revert` asks, and then uses). Not so for a squash,
+    whose header lists what it replaces, nor for a row an earlier
+    migrate.py recorded without its up SQL."""
     if migration.matches(record.checksum):
         return True
     if migration.replaces or record.up is None or record.up == _ADOPTED:
         return False
-    return _code(migration.up) == _code(record.up) and _code(migration.down) == _code(record.down)
+    return _code(migration.up) == _code(record.up) and (record.down is None
+                                                        or _code(migration.down) == _code(record.down))
 
 
 def _check_sqlite_version() -> None:

@@ -1447,6 +1447,22 @@ class AllowChanged(unittest.TestCase):
             project.revert()
         self.assertEqual([s.name for s in project.revert(fake=True)], ["0001_t"])  # its record only, as before
 
+    def test_a_down_section_added_to_a_file_applied_without_one_is_no_edit(self):
+        project = Project(self)
+        project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n")
+        project.apply()  # as production did, before anyone needed to revert it
+        project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n-- migrate:down\nDROP TABLE t;\n")
+        self.assertEqual(project.apply(), [])  # (an application that applies at start-up still starts)
+        self.assertEqual(migrate.check(project.db, models=None, directory=project.directory), [])
+        self.assertNotIn("changed", project.cli("status").stdout)
+        self.assertEqual([s.name for s in project.revert()], ["0001_t"])  # with the section added
+        self.assertEqual(project.query("SELECT name FROM sqlite_master WHERE name = 't'"), [])
+        project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x, y);\n")
+        project.apply()
+        project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n-- migrate:down\nDROP TABLE t;\n")
+        with self.assertRaisesRegex(migrate.MigrateError, "0001_t.sql changed since it was applied"):
+            project.apply()  # with an edit of its up SQL, it still is one
+
     def test_a_down_section_recorded_with_crlf_line_endings_is_not_taken_for_an_edit(self):
         project = Project(self)
         project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n-- migrate:down\nDROP TABLE\nt;\n")
