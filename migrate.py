@@ -3376,7 +3376,7 @@ def _rebuild_sql(schema: Schema, before: Table, after: Table, fills: dict,
     statements.append(header + _rename_create_table(after.sql, temporary))
     if after.autoincrement:  # keep the counter, not only max(rowid)
         statements.append(f"INSERT INTO sqlite_sequence (name, seq) SELECT {quote_literal(temporary)}, seq "
-                          f"FROM sqlite_sequence WHERE name = {quote_literal(name)}")
+                          f"FROM sqlite_sequence WHERE name = {quote_literal(name)} COLLATE NOCASE")
     targets, sources = _copy_columns(before, after, fills)
     if len(targets) > _MOST_COLUMNS:  # (only with the rowid: a table has no more columns than that)
         raise MigrateError(f"cannot rebuild {name}: the copy of its rows reads its rowid besides its "

@@ -182,6 +182,26 @@ class RebuildKeepsEverything(unittest.TestCase):
         for table in ("author", "book", "tag"):
             self.assertEqual([r[0] for r in restored[table]], [r[0] for r in rows_before[table]])
 
+    def test_a_rebuild_keeps_the_autoincrement_counter_of_a_table_written_in_other_case(self):
+        project = Project(self)  # as `schema --db` writes an adopted table, or by hand
+        project.write_migration("0001_adopted", "-- migrate:up\nCREATE TABLE Parent (name TEXT NOT NULL, "
+                                "note INTEGER, id INTEGER PRIMARY KEY AUTOINCREMENT);\n"
+                                "-- migrate:down\nDROP TABLE Parent;\n")
+        project.apply()
+        project.execute("INSERT INTO parent (name) VALUES ('a'), ('b'), ('c'), ('d')", "DELETE FROM parent WHERE id > 2")
+        model = ("@dataclass\nclass Parent:\n    name: str\n    note: Optional[{}] = None\n"
+                 "    id: Optional[int] = field(default=None, metadata={{'autoincrement': True}})\n")
+        project.models(model.format("int"))
+        self.assertEqual(project.make(write=False).operations, ())
+        project.models(model.format("str"))
+        project.make()  # 0002 rebuilds it for the type
+        for step in ("apply", "revert"):
+            getattr(project, step)()
+            self.assertEqual(project.query("SELECT seq FROM sqlite_sequence"), [(4,)], f"after {step}")
+            project.execute("INSERT INTO parent (name) VALUES ('new')")
+            self.assertEqual(project.query("SELECT id FROM parent WHERE name = 'new'"), [(5,)], f"after {step}")
+            project.execute("DELETE FROM parent WHERE name = 'new'", "UPDATE sqlite_sequence SET seq = 4")
+
     def test_a_rebuild_keeps_the_tables_column_order_and_appends_new_columns(self):
         project = Project(self)  # an application's SELECT * or INSERT ... VALUES reads columns by position
         project.write_migration("0001_adopted", "-- migrate:up\nCREATE TABLE item (id INTEGER PRIMARY KEY, "
