@@ -2254,6 +2254,13 @@ class Questioner:
                 raise MigrateError(f"--rename {old}={new} matches no table or column that the models remove "
                                    "and add: a foreign key field is renamed by its columns: pass --rename "
                                    f"{old}_id={new}_id; nothing was written")
+            made = schemas[0].table(table if dot else new)
+            if made is not None and (made.column(new) is not None and made.column(column) is None if dot
+                                     else schemas[0].table(old) is None):
+                raise MigrateError(f"--rename {old}={new} matches no table or column that the models remove and "
+                                   f"add: the migrations have {made.name}{'.' + new if dot else ''} already, and no "
+                                   f"{old}: if the latest migration drops one and adds the other, delete it and make "
+                                   "it again with this --rename; nothing was written")
             raise MigrateError(f"--rename {old}={new} matches no table or column that the models remove "
                                "and add: check the spelling (table.old=new or old_table=new_table); "
                                "nothing was written")
@@ -3018,7 +3025,7 @@ def _rename_hints(operations: list) -> list[str]:
             table = op.after.name
             pairs.append(("", f"{table}.{gone[0]}", f"{table}.{new[0]}", f"{table}.{gone[0]}={new[0]}"))
     return [f"drops {kind}{old} and adds {new}: if it was renamed, make the migration with --rename {answer} "
-            "instead (this one loses its data)" for kind, old, new, answer in pairs]
+            "instead, after deleting this one (it loses the data)" for kind, old, new, answer in pairs]
 
 
 def _revert_warnings(operations: list) -> list[str]:

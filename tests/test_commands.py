@@ -97,12 +97,33 @@ class Commands(unittest.TestCase):
         self.assertEqual(result.stderr.splitlines(), [
             "    WARNING: drops column question.question_text and its data",
             "    WARNING: drops question.question_text and adds question.text: if it was renamed, make the "
-            "migration with --rename question.question_text=text instead (this one loses its data)"])
+            "migration with --rename question.question_text=text instead, after deleting this one (it loses the "
+            "data)"])
         written = [name for name in self.project.files() if name.startswith("0002_")]
         self.assertNotIn("--rename", self.project.read(written[0]))  # a hint for now, not for the file
+        result = self.project.cli("make", "--rename", "question.question_text=text")  # not deleted yet
+        self.assertEqual((result.returncode, result.stderr), (1, "error: --rename question.question_text=text "
+                         "matches no table or column that the models remove and add: the migrations have "
+                         "question.text already, and no question.question_text: if the latest migration drops one and "
+                         "adds the other, delete it and make it again with this --rename; nothing was written\n"))
         result = self.project.cli("apply", "-q")  # apply says it too, as it drops it (not the advice for make)
         self.assertEqual((result.returncode, result.stderr), (0, "    WARNING: drops column question.question_text "
                                                                  "and its data\n"))
+
+    def test_a_rename_of_a_table_the_latest_migration_dropped_and_added_says_to_make_that_again(self):
+        project = Project(self)
+        project.models("@dataclass\nclass Tag:\n    name: str = ''\n    id: Optional[int] = None\n")
+        project.make()
+        project.models("@dataclass\nclass Label:\n    name: str = ''\n    id: Optional[int] = None\n")
+        project.make()  # no one asked: a drop and an add
+        with self.assertRaisesRegex(migrate.MigrateError, r"^--rename tag=label matches no table or column that the "
+                                    r"models remove and add: the migrations have label already, and no tag: if the "
+                                    r"latest migration drops one and adds the other, delete it and make it again "
+                                    r"with this --rename; nothing was written$"):
+            project.make(questioner=migrate.Questioner(renames=["tag=label"]))
+        os.remove(os.path.join(project.directory, project.files()[-1]))
+        self.assertEqual(project.make(questioner=migrate.Questioner(renames=["tag=label"])).operations,
+                         ("~ Rename table tag to label",))
 
     def test_revert_says_what_the_down_section_warns_of(self):
         self.project.models(POLLS.replace("question_text: str", "question_text: str\n    votes: int = 0"))
