@@ -7308,8 +7308,11 @@ def _violation_error(steps: list[PlannedStep], rows: Counter) -> MigrateError:
            f"dropped it: make the new table under another name and rename that onto {renamed[0]}, as the generated "
            "rebuild does" if renamed else
            "foreign keys are off while migrations run, so ON DELETE and ON UPDATE actions do not run either: delete "
-           "or update those rows in the migration first")
-    return MigrateError(f"migration {names} would leave rows whose foreign keys point nowhere: {shown}{more} "
+           "or update those rows in the migration first" if steps[-1].action == "apply" else
+           "delete or update those rows first, by hand or at the top of its down section (then record the file "
+           "with apply --allow-changed), or add the rows they point at")
+    doing = "migration" if steps[-1].action == "apply" else "reverting migration"
+    return MigrateError(f"{doing} {names} would leave rows whose foreign keys point nowhere: {shown}{more} "
                         f"({why}); it was rolled back, the database is as it was")
 
 

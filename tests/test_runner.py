@@ -370,6 +370,16 @@ class Failures(unittest.TestCase):
                 message = self.assert_unchanged(self.project.apply)
                 self.assertIn("foreign keys point nowhere: choice rowid 1 -> question", message)
 
+    def test_a_revert_that_would_leave_orphans_says_it_is_the_revert_and_how_to_clear_them(self):
+        self.project.write_migration("0002_orphans", "-- migrate:up\nSELECT 1;\n-- migrate:down\n"
+                                     "DELETE FROM question;\n")
+        self.project.apply()
+        message = self.assert_unchanged(self.project.revert)
+        self.assertIn("reverting migration 0002_orphans would leave rows whose foreign keys point nowhere: choice "
+                      "rowid 1 -> question (delete or update those rows first, by hand or at the top of its down "
+                      "section (then record the file with apply --allow-changed), or add the rows they point at); "
+                      "it was rolled back", message)
+
     def test_a_rebuild_that_renames_the_parent_away_is_told_why_its_children_point_nowhere(self):
         self.project.write_migration("0002_rebuild", "-- migrate:up\nALTER TABLE question RENAME TO question_old;\n"
                                      "CREATE TABLE question (question_text TEXT NOT NULL, id INTEGER PRIMARY KEY);\n"
