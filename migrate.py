@@ -8080,10 +8080,13 @@ def apply(db, *, directory: str | os.PathLike = "migrations", target: str | int 
 
 
 def revert(db, *, directory: str | os.PathLike = "migrations", target: str | int | None = None, fake: bool = False,
-           timeout: float | None = None, progress=None, backup: str | os.PathLike | None = None) -> list[Step]:
+           atomic: bool = False, timeout: float | None = None, progress=None,
+           backup: str | os.PathLike | None = None) -> list[Step]:
     """Revert the last applied migration, or every migration after `target`
-    (which stays applied), using the down SQL recorded when each was applied."""
-    return _migrate(db, directory, target=target, reverting=True, fake=fake, timeout=timeout,
+    (which stays applied), using the down SQL recorded when each was applied:
+    each in its own transaction (all in one with `atomic`). The other
+    arguments are apply's."""
+    return _migrate(db, directory, target=target, reverting=True, fake=fake, atomic=atomic, timeout=timeout,
                     progress=progress, backup=backup)
 
 
@@ -9509,6 +9512,8 @@ def _parser(settings: dict):
         sub.add_argument("--dry-run", "--plan", action="store_true", dest="dry_run",
                          help="list what would run, with the SQL, and change nothing")
         sub.add_argument("--fake", action="store_true", help="record without running the SQL")
+        sub.add_argument("--atomic", action="store_true", help=f"{'apply all pending' if name == 'apply' else 'revert'} "
+                         "migrations in one transaction: all or nothing")
         sub.add_argument("--timeout", type=float, default=_DEFAULT_TIMEOUT, metavar="SECONDS",
                          help="how long to wait for other processes: writers, and readers at COMMIT (default 30)")
         if name == "apply":
@@ -9516,8 +9521,6 @@ def _parser(settings: dict):
                              help="record the initial migration without running it if its tables exist")
             sub.add_argument("--allow-changed", action="store_true",
                              help="accept applied migration files that were edited since")
-            sub.add_argument("--atomic", action="store_true",
-                             help="apply all pending migrations in one transaction: all or nothing")
             sub.add_argument("--check", action="store_true",
                              help="change nothing; exit 1 if migrations are pending (a deploy gate)")
         sub.add_argument("--backup", metavar="PATH",
@@ -9672,9 +9675,10 @@ def _run_migrations(args, out: _Output) -> int:
             _check_backup_path(args.backup, args.db)
         return _preview_run(args, out, reverting, edited)
     report = _RunReport(args, out, reverting, edited)
-    options = dict(fake=args.fake, timeout=args.timeout, progress=report.progress, backup=args.backup)
+    options = dict(fake=args.fake, atomic=args.atomic, timeout=args.timeout, progress=report.progress,
+                   backup=args.backup)
     if not reverting:
-        options.update(fake_initial=args.fake_initial, allow_changed=args.allow_changed, atomic=report.atomic)
+        options.update(fake_initial=args.fake_initial, allow_changed=args.allow_changed)
     try:
         steps = (revert if reverting else apply)(args.db, directory=args.dir, target=args.target, **options)
     except MigrateError:
@@ -9803,7 +9807,7 @@ class _RunReport:
 
     def __init__(self, args, out: _Output, reverting: bool, edited: list[str]):
         self.args, self.out, self.edited = args, out, edited
-        self.atomic = not reverting and args.atomic
+        self.atomic = args.atomic
         self.reverting = reverting
         self.open_line = None  # the migration whose line waits for its outcome
         self.database_was_new = not _is_url(args.db) and not os.path.exists(args.db)

@@ -632,6 +632,26 @@ class Commands(unittest.TestCase):
         out = self.run_ok("revert", "-2")
         self.assertIn("  Revert the last 2 migrations\nRunning migrations:\n  Unapplying 0002_a... OK", out)
 
+    def test_atomic_revert_is_all_or_nothing(self):
+        self.project.write_migration("0002_a", "-- migrate:up\nCREATE TABLE a (x);\n-- migrate:down\n"
+                                     "SELECT * FROM nowhere;\n")  # fails, after 0003's revert ran
+        self.project.write_migration("0003_b", "-- migrate:up\nCREATE TABLE b (x);\n-- migrate:down\nDROP TABLE b;\n")
+        self.run_ok("apply")
+        self.project.execute("INSERT INTO b VALUES ('keep me')")
+        before = table_dump(self.project.db)
+        result = self.project.cli("revert", "-2", "--atomic")
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("no such table: nowhere", result.stderr)
+        self.assertNotIn("stays reverted", result.stderr)
+        self.assertEqual(table_dump(self.project.db), before)  # 0003_b's revert undone with it: b and its row
+        self.project.write_migration("0002_a", "-- migrate:up\nCREATE TABLE a (x);\n-- migrate:down\nDROP TABLE a;\n")
+        self.run_ok("apply", "--allow-changed")
+        out = self.run_ok("revert", "1", "--atomic")
+        self.assertIn("Unapplying 0003_b...\n  Unapplying 0002_a...\n  Committed 2 migrations in one transaction... OK",
+                      out)
+        self.assertEqual([s.name for s in migrate.revert(self.project.db, directory=self.project.directory,
+                                                         atomic=True)], ["0001_initial"])
+
     def test_backup_snapshots_before_applying(self):
         self.run_ok("apply")
         self.project.execute("INSERT INTO question (question_text) VALUES ('precious')")
