@@ -9512,8 +9512,9 @@ def _parser(settings: dict):
         sub.add_argument("--dry-run", "--plan", action="store_true", dest="dry_run",
                          help="list what would run, with the SQL, and change nothing")
         sub.add_argument("--fake", action="store_true", help="record without running the SQL")
-        sub.add_argument("--atomic", action="store_true", help=f"{'apply all pending' if name == 'apply' else 'revert'} "
-                         "migrations in one transaction: all or nothing")
+        sub.add_argument("--atomic", action="store_true",
+                         help=f"{'apply all pending' if name == 'apply' else 'revert the'} migrations in one "
+                         "transaction: all or nothing")
         sub.add_argument("--timeout", type=float, default=_DEFAULT_TIMEOUT, metavar="SECONDS",
                          help="how long to wait for other processes: writers, and readers at COMMIT (default 30)")
         if name == "apply":
