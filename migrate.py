@@ -1129,75 +1129,98 @@ def _model_fields(cls: type, models: dict) -> list[_Field]:
     """A model's dataclass fields as columns to be: each annotation resolved
     (Optional, another model, an enum...) or refused with the field named."""
     import dataclasses
-    import enum
     fields, known_models = [], set(models.values())
     for f in dataclasses.fields(cls):
         where = f"model {cls.__name__} field {f.name}"
         if f.name in _MODEL_OPTIONS:
             raise MigrateError(f"{where}: {f.name} is an option, not a field: write it without an "
                                f"annotation ({f.name} = ...)")
-        try:
-            annotation = _underlying(_resolve_annotation(cls, f.name, f.type, models))
-            inner, nullable = _unwrap_optional(annotation)
-            inner = _underlying(_resolve_annotation(cls, f.name, inner, models))  # Optional["Model"]
-        except Exception as exc:
-            raise MigrateError(f"{where}: annotation {f.type!r} cannot be resolved: {exc}") from None
-        if type(inner).__name__ == "TypeVar":  # a Generic[T] class's
-            fix = ("declare the field again in the model with its type, such as int or str"
-                   if f.name not in cls.__dict__.get("__annotations__", {}) else
-                   "make this generic class no table (__abstract__ = True, or a name that starts with _) and "
-                   "declare the field with its type in the models that subclass it"
-                   if inner in getattr(cls, "__parameters__", ()) else "annotate it with a type, such as int or str")
-            raise MigrateError(f"{where}: its annotation is the type variable {inner!r}, which a table cannot hold: "
-                               f"{fix}")
+        inner, nullable = _field_annotation(cls, f, models, where)
         target = inner if isinstance(inner, type) and inner in known_models else None
         metadata = dict(f.metadata)
         _check_metadata(metadata, where)
         _check_generated(metadata, target, where)
         if "sql_type" in metadata:  # as SQLite records it
             metadata["sql_type"] = metadata["sql_type"].strip(_SQL_SPACES)
-        if target is not None:
-            sql_type = metadata.get("sql_type", "")
-            column = f.name + "_id"
-        else:
-            sql_type = metadata["sql_type"] if "sql_type" in metadata else _sql_type(inner, where, cls.__module__)
-            column = f.name
-        if metadata.get("sql_type") == "" and _model_option(cls, "__strict__", known_models):
-            raise MigrateError(f"{where}: a STRICT table's column needs a declared type: give \"sql_type\": \"ANY\" "
-                               "for a column that keeps any value as given")
-        if "sql_type" in metadata and target is None and not (
-                sql_type.upper() == "ANY" and _model_option(cls, "__strict__", known_models)):  # (kept as given)
-            _refuse_numbers_for_text(inner, sql_type, where)
-            if isinstance(inner, type) and issubclass(inner, enum.Enum) and _affinity(sql_type) != "REAL":
-                _refuse_huge_members(inner, where)
+        sql_type = _field_sql_type(cls, inner, target, metadata, where, known_models)
+        column = f.name + "_id" if target is not None else f.name
         default = f.default if f.default is not dataclasses.MISSING else _NO_DEFAULT
         if default is None and (inner is object or repr(inner) == "typing.Any") and not (
                 {"default_sql", "generated"} & metadata.keys() or metadata.get("primary_key")):  # (None: a value)
             nullable = True
-        assigned_key = inner is int and (f.name == "id" or metadata.get("primary_key"))  # None: SQLite assigns it
-        if default is None and not nullable and not assigned_key and "default_sql" not in metadata \
-                and "generated" not in metadata:  # (its default is for Python alone)
-            raise MigrateError(f"{where}: default None needs an Optional annotation (Optional[...] or ... | None), "
-                               "or give a default of the field's type")
-        checked = target is None and "sql_type" not in metadata and default not in (_NO_DEFAULT, None)
-        written = not {"default_sql", "generated"} & metadata.keys() and \
-            _model_option(cls, "__managed__", known_models)
-        if written and _is_import_time(default):
-            import datetime
-            now, sql = (("datetime.now().time()", "CURRENT_TIME") if isinstance(default, datetime.time)
-                        else ("datetime.now()", "CURRENT_DATE") if inner is datetime.date
-                        else ("datetime.now()", "CURRENT_TIMESTAMP"))
-            raise MigrateError(f"{where}: default {default!r} is the time the models were loaded ({now} in the "
-                               "class body), so every make would write a new default; for the time a row is "
-                               f"inserted use metadata={{'default_sql': '{sql}'}}")
-        if checked and not _default_fits(inner, default):
-            a = "an" if inner.__name__[:1].lower() in "aeio" else "a"  # (a UUID)
-            raise MigrateError(f"{where}: default {default!r} is not {a} {inner.__name__}: give it {a} "
-                               f"{inner.__name__} (or metadata={{'default_sql': ...}} for an SQL expression)")
-        if checked and getattr(inner, "__name__", "") == "Decimal" and isinstance(default, int):
-            default = inner(default)  # written as Decimal(1) is, '1': the same value gives the same default
+        default = _field_default(cls, f.name, inner, default, nullable, target, metadata, where, known_models)
         fields.append(_Field(cls.__name__, f.name, column, sql_type, nullable, metadata, default, target))
     return fields
+
+
+def _field_annotation(cls: type, f, models: dict, where: str) -> tuple[object, bool]:
+    """The field's type without Optional, and whether it was Optional:
+    string annotations resolved, a type variable refused."""
+    try:
+        annotation = _underlying(_resolve_annotation(cls, f.name, f.type, models))
+        inner, nullable = _unwrap_optional(annotation)
+        inner = _underlying(_resolve_annotation(cls, f.name, inner, models))  # Optional["Model"]
+    except Exception as exc:
+        raise MigrateError(f"{where}: annotation {f.type!r} cannot be resolved: {exc}") from None
+    if type(inner).__name__ == "TypeVar":  # a Generic[T] class's
+        fix = ("declare the field again in the model with its type, such as int or str"
+               if f.name not in cls.__dict__.get("__annotations__", {}) else
+               "make this generic class no table (__abstract__ = True, or a name that starts with _) and "
+               "declare the field with its type in the models that subclass it"
+               if inner in getattr(cls, "__parameters__", ()) else "annotate it with a type, such as int or str")
+        raise MigrateError(f"{where}: its annotation is the type variable {inner!r}, which a table cannot hold: "
+                           f"{fix}")
+    return inner, nullable
+
+
+def _field_sql_type(cls: type, inner, target: type | None, metadata: dict, where: str, known_models: set) -> str:
+    """The column's declared type: the field's "sql_type", or the one its
+    Python type maps to ("" for a foreign key: it takes the parent key's);
+    an "sql_type" that would change the field's values is refused."""
+    import enum
+    if target is not None:
+        sql_type = metadata.get("sql_type", "")
+    else:
+        sql_type = metadata["sql_type"] if "sql_type" in metadata else _sql_type(inner, where, cls.__module__)
+    if metadata.get("sql_type") == "" and _model_option(cls, "__strict__", known_models):
+        raise MigrateError(f"{where}: a STRICT table's column needs a declared type: give \"sql_type\": \"ANY\" "
+                           "for a column that keeps any value as given")
+    if "sql_type" in metadata and target is None and not (
+            sql_type.upper() == "ANY" and _model_option(cls, "__strict__", known_models)):  # (kept as given)
+        _refuse_numbers_for_text(inner, sql_type, where)
+        if isinstance(inner, type) and issubclass(inner, enum.Enum) and _affinity(sql_type) != "REAL":
+            _refuse_huge_members(inner, where)
+    return sql_type
+
+
+def _field_default(cls: type, name: str, inner, default, nullable: bool, target: type | None, metadata: dict,
+                   where: str, known_models: set):
+    """The field's default as the column's will be (a Decimal for an int
+    given to a Decimal field), or _NO_DEFAULT; one that does not fit the
+    field, or is the time the models were loaded, is refused."""
+    assigned_key = inner is int and (name == "id" or metadata.get("primary_key"))  # None: SQLite assigns it
+    if default is None and not nullable and not assigned_key and "default_sql" not in metadata \
+            and "generated" not in metadata:  # (its default is for Python alone)
+        raise MigrateError(f"{where}: default None needs an Optional annotation (Optional[...] or ... | None), "
+                           "or give a default of the field's type")
+    checked = target is None and "sql_type" not in metadata and default not in (_NO_DEFAULT, None)
+    written = not {"default_sql", "generated"} & metadata.keys() and \
+        _model_option(cls, "__managed__", known_models)
+    if written and _is_import_time(default):
+        import datetime
+        now, sql = (("datetime.now().time()", "CURRENT_TIME") if isinstance(default, datetime.time)
+                    else ("datetime.now()", "CURRENT_DATE") if inner is datetime.date
+                    else ("datetime.now()", "CURRENT_TIMESTAMP"))
+        raise MigrateError(f"{where}: default {default!r} is the time the models were loaded ({now} in the "
+                           "class body), so every make would write a new default; for the time a row is "
+                           f"inserted use metadata={{'default_sql': '{sql}'}}")
+    if checked and not _default_fits(inner, default):
+        a = "an" if inner.__name__[:1].lower() in "aeio" else "a"  # (a UUID)
+        raise MigrateError(f"{where}: default {default!r} is not {a} {inner.__name__}: give it {a} "
+                           f"{inner.__name__} (or metadata={{'default_sql': ...}} for an SQL expression)")
+    if checked and getattr(inner, "__name__", "") == "Decimal" and isinstance(default, int):
+        default = inner(default)  # written as Decimal(1) is, '1': the same value gives the same default
+    return default
 
 
 def _check_generated(metadata: dict, target: type | None, where: str) -> None:
