@@ -9512,6 +9512,14 @@ def _parser(settings: dict):
             loudness.add_argument("-v", "--verbose", action="store_true", help=f"print more detail: {verbose}")
         return parser_
 
+    _add_make(command)
+    _add_apply_and_revert(command)
+    _add_the_others(command)
+    return parser
+
+
+def _add_make(command) -> None:
+    """make's arguments. `command(name, help, options, ...)` adds a command (_parser)."""
     make_ = command("make", "write the next migration from the changes in the models", ("db", "models", "dir"),
                     verbose="the file written")
     make_.add_argument("name", nargs="?", help="slug for the file name (default: derived)")
@@ -9527,6 +9535,10 @@ def _parser(settings: dict):
     make_.add_argument("--default", action="append", default=[], metavar="TABLE.COLUMN=SQL",
                        help="one-off SQL value for existing rows of a column that becomes NOT NULL")
     make_.add_argument("--no-input", action="store_true", help="never ask questions")
+
+
+def _add_apply_and_revert(command) -> None:
+    """apply's and revert's arguments, mostly shared."""
     for name, help_text in (("apply", "apply pending migrations, or migrate to a target"),
                             ("revert", "revert the last migration, or all after a target")):
         sub = command(name, help_text, ("db", "dir"))
@@ -9549,6 +9561,10 @@ def _parser(settings: dict):
                              help="change nothing; exit 1 if migrations are pending (a deploy gate)")
         sub.add_argument("--backup", metavar="PATH",
                          help="snapshot the database to PATH once the run is checked, before it changes anything")
+
+
+def _add_the_others(command) -> None:
+    """The arguments of status, check, sql, schema, export and squash."""
     status_ = command("status", "list migrations: [X] applied, [ ] pending", ("db", "dir"), verbose="applied times")
     status_.add_argument("--json", action="store_true", help="machine-readable output")
     check_ = command("check", "exit 1 when models, migrations and database disagree", ("db", "models", "dir"))
@@ -9567,7 +9583,6 @@ def _parser(settings: dict):
     squash_ = command("squash", "replace the first migrations by one that builds the same schema", ("dir",))
     squash_.add_argument("upto", nargs="?", help="last migration to squash (default: the latest)")
     squash_.add_argument("--dry-run", action="store_true", help="print the file instead of writing it")
-    return parser
 
 
 def _one_line(message: str) -> str:
