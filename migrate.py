@@ -8229,70 +8229,91 @@ def _lossy_downs(migrations: list[Migration]) -> list[str]:
 def _disagreements(db, models: str | None, directory: str, migrations: list[Migration],
                    timeout: float | None) -> list[str]:
     """check's lines but what apply would refuse: `migrations` are those in `directory`."""
-    problems, unmanaged = [], ()
-    if models is not None:
-        with _MODELS_LOCK:
-            target, unmanaged = schema_from_models(_models_module(models))
-        replayed = replayed_schema(migrations)
-        target = with_unique_constraints_kept(with_hand_written_indexes(target, replayed), replayed)
-        for line in schema_differences(replayed, target, unmanaged=frozenset(unmanaged),
-                                       names=(directory, "the models")):
-            problems.append(f"models differ from the migrations (run make): {line}")
-    else:  # (a file that fails on an empty database fails apply on a new one: said as make and check say it)
-        replayed_schema(migrations)
+    problems, unmanaged = _model_disagreements(models, directory, migrations)
     database = _Database(db, create=False, timeout=timeout) if db is not None else None
     try:
         with _locks_as_errors():
             if database is None or database.conn is None:
                 return problems
-            by_name = {m.name: m for m in migrations}
-            records = _applied(database.conn)  # (an unreachable node is an error, not a disagreement)
-            try:
-                catching_up = any(_visible_applied(database.conn, by_name)[1].values())
-            except MigrateError as exc:  # applied part of what a squash replaces: the rest would only echo it
-                return problems + [str(exc)]
-            ran = _recorded_history(records)
-            if catching_up:  # judged by the files it went through: those squash kept
-                history = _history(by_name, records)
-                if any(m.name not in records and m.name in {h.name for h in history}
-                       for m in migrations if m.replaces and any(n in records for n in m.replaces)):
-                    return problems + (_drift(database.conn, ran, unmanaged) if ran is not None else [])  # one is gone
-                done = set(records).union(*(_applied_in(m.replaces, records) for m in migrations if m.replaces))
-                done |= {m.name for m in history if m.replaces and not _not_applied(m.replaces, records)}
-                covered = {name for m in migrations for name in m.replaces}
-                by_name = {m.name: m for m in history if m.name in done}
-                applied = {name: records.get(name) or _Record(name, by_name[name].checksum, "", None)
-                           for name in set(records) | set(by_name) if name in by_name or name not in covered}
-            else:
-                applied = _applied_as_listed(database.conn, by_name)
-            for name in sorted(applied, key=_order):
-                if name not in by_name:
-                    same = _renamed_to(applied[name], by_name, applied)
-                    hand_made = same and not _FILE_NAME.fullmatch(name + ".sql")  # (a row edited by hand?)
-                    problems.append(f"applied migration {name} has no file in {directory}" + (
-                        f" ({same} has its content, and no file could have that name: set the row's name back, "
-                        f"UPDATE {quote(MIGRATIONS_TABLE)} SET name = {quote_literal(same)} WHERE name = "
-                        f"{quote_literal(name)})" if hand_made else f" ({same} has its content: rename it back)"
-                        if same else ""))
-                elif not _as_applied(by_name[name], applied[name]):
-                    others = _another_folders_file(by_name[name], applied[name])
-                    problems.append(f"migration file {by_name[name].path} is not the {name} this database applied "
-                                    f"({others}): is --dir its migrations folder, and --db its database? (If "
-                                    "the file was rewritten on purpose, record it with apply --allow-changed)"
-                                    if others else
-                                    f"migration file {by_name[name].path} changed since it was applied: restore "
-                                    "it, or record the edit with apply --allow-changed")
-            files = [m for m in by_name.values() if m.name in applied]
-            if all(name in by_name and _as_applied(by_name[name], applied[name]) for name in applied):
-                return problems + _drift(database.conn, files, unmanaged)
-            if ran is not None:
-                return problems + _drift(database.conn, ran, unmanaged)
-            if any(name not in by_name for name in applied):  # what it made would all read as drift
-                return problems
-            return problems + _drift(database.conn, files, unmanaged)
+            return problems + _database_disagreements(database.conn, directory, migrations, frozenset(unmanaged))
     finally:
         if database is not None:
             database.close()
+
+
+def _model_disagreements(models: str | None, directory: str, migrations: list[Migration]) -> tuple[list[str], tuple]:
+    """check's lines on the models against the replayed migrations, and the
+    unmanaged models' tables; without models, only the replay (a file that
+    fails on an empty database fails apply on a new one: said as make and
+    check say it)."""
+    if models is None:
+        replayed_schema(migrations)
+        return [], ()
+    with _MODELS_LOCK:
+        target, unmanaged = schema_from_models(_models_module(models))
+    replayed = replayed_schema(migrations)
+    target = with_unique_constraints_kept(with_hand_written_indexes(target, replayed), replayed)
+    return [f"models differ from the migrations (run make): {line}"
+            for line in schema_differences(replayed, target, unmanaged=frozenset(unmanaged),
+                                           names=(directory, "the models"))], unmanaged
+
+
+def _database_disagreements(conn, directory: str, migrations: list[Migration], unmanaged: frozenset) -> list[str]:
+    """check's lines on the database: applied files gone or edited, and
+    drift from what the applied migrations build."""
+    by_name = {m.name: m for m in migrations}
+    records = _applied(conn)  # (an unreachable node is an error, not a disagreement)
+    try:
+        catching_up = any(_visible_applied(conn, by_name)[1].values())
+    except MigrateError as exc:  # applied part of what a squash replaces: the rest would only echo it
+        return [str(exc)]
+    ran = _recorded_history(records)
+    if catching_up:  # judged by the files it went through: those squash kept
+        history = _history(by_name, records)
+        if any(m.name not in records and m.name in {h.name for h in history}
+               for m in migrations if m.replaces and any(n in records for n in m.replaces)):
+            return _drift(conn, ran, unmanaged) if ran is not None else []  # one is gone
+        done = set(records).union(*(_applied_in(m.replaces, records) for m in migrations if m.replaces))
+        done |= {m.name for m in history if m.replaces and not _not_applied(m.replaces, records)}
+        covered = {name for m in migrations for name in m.replaces}
+        by_name = {m.name: m for m in history if m.name in done}
+        applied = {name: records.get(name) or _Record(name, by_name[name].checksum, "", None)
+                   for name in set(records) | set(by_name) if name in by_name or name not in covered}
+    else:
+        applied = _applied_as_listed(conn, by_name)
+    problems = _applied_file_problems(applied, by_name, directory)
+    files = [m for m in by_name.values() if m.name in applied]
+    if all(name in by_name and _as_applied(by_name[name], applied[name]) for name in applied):
+        return problems + _drift(conn, files, unmanaged)
+    if ran is not None:
+        return problems + _drift(conn, ran, unmanaged)
+    if any(name not in by_name for name in applied):  # what it made would all read as drift
+        return problems
+    return problems + _drift(conn, files, unmanaged)
+
+
+def _applied_file_problems(applied: dict, by_name: dict, directory: str) -> list[str]:
+    """check's line for each applied migration whose file is gone (renamed?)
+    or is not as applied (another folder's?)."""
+    problems = []
+    for name in sorted(applied, key=_order):
+        if name not in by_name:
+            same = _renamed_to(applied[name], by_name, applied)
+            hand_made = same and not _FILE_NAME.fullmatch(name + ".sql")  # (a row edited by hand?)
+            problems.append(f"applied migration {name} has no file in {directory}" + (
+                f" ({same} has its content, and no file could have that name: set the row's name back, "
+                f"UPDATE {quote(MIGRATIONS_TABLE)} SET name = {quote_literal(same)} WHERE name = "
+                f"{quote_literal(name)})" if hand_made else f" ({same} has its content: rename it back)"
+                if same else ""))
+        elif not _as_applied(by_name[name], applied[name]):
+            others = _another_folders_file(by_name[name], applied[name])
+            problems.append(f"migration file {by_name[name].path} is not the {name} this database applied "
+                            f"({others}): is --dir its migrations folder, and --db its database? (If "
+                            "the file was rewritten on purpose, record it with apply --allow-changed)"
+                            if others else
+                            f"migration file {by_name[name].path} changed since it was applied: restore "
+                            "it, or record the edit with apply --allow-changed")
+    return problems
 
 
 def _drift(conn, applied: list[Migration], unmanaged: frozenset = frozenset()) -> list[str]:
