@@ -392,9 +392,18 @@ def _is_literal(tokens: list[_Token]) -> bool:
 @lru_cache(maxsize=None)  # (a schema repeats its defaults)
 def _literal_as_stored(default: str) -> str:
     """A literal default as SQLite writes its value back (quote()): 2.50 as
-    2.5, 0x10 as 16, x'ab' as X'AB', TRUE as 1, -0 as 0, so that two
-    spellings of one value are one default. Anything else as it is."""
-    tokens = _tokenize(default)
+    2.5, 0x10 as 16, x'ab' as X'AB', TRUE as 1, -0 as 0, and a name as the
+    text SQLite stores for it (`DEFAULT draft` and `DEFAULT "draft"` are
+    'draft'), so that two spellings of one value are one default. Anything
+    else as it is, without the parentheses around the whole that PRAGMA
+    table_xinfo leaves when there were two pairs (`DEFAULT ((1 + 2))`)."""
+    tokens = _unwrapped(_tokenize(default))
+    if not tokens:
+        return default
+    default = default[tokens[0].start:tokens[-1].end]
+    if len(tokens) == 1 and tokens[0].kind in ("ident", "word") and tokens[0].upper not in (
+            "NULL", "TRUE", "FALSE", "CURRENT_TIME", "CURRENT_DATE", "CURRENT_TIMESTAMP"):
+        return quote_literal(_unquote(tokens[0].text))
     if not _is_literal(tokens) or (len(tokens) == 1 and tokens[0].text.startswith("'")):
         return default
     scratch = sqlite3.connect(":memory:")
@@ -622,8 +631,10 @@ def render_create_index(name: str, table: str, columns: tuple[str, ...], *, uniq
 
 def _default_text(expression: str) -> str:
     """PRAGMA table_xinfo drops a default's outer parentheses: put them back
-    on anything that is not a literal."""
-    tokens = _tokenize(expression)
+    on anything that is not a literal (one pair: `(datetime('now'))` given
+    in a model is not written `((datetime('now')))`)."""
+    tokens = _unwrapped(_tokenize(expression))
+    expression = expression[tokens[0].start:tokens[-1].end] if tokens else expression
     simple = _is_literal(tokens) or (len(tokens) == 1 and tokens[0].upper in (
         "CURRENT_TIME", "CURRENT_DATE", "CURRENT_TIMESTAMP"))
     return expression if simple else f"({expression})"

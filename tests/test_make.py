@@ -126,6 +126,24 @@ class MakeThenCheck(unittest.TestCase):
         strict.models(setting.format("'2'"))
         self.assertEqual(strict.make(write=False).operations, ("~ Alter column setting.value: default 2 -> '2'",))
 
+
+    def test_a_default_spelled_as_a_name_or_in_two_pairs_of_parentheses_is_the_same_default(self):
+        named = Project(self)  # SQLite stores a name as its text; a second pair of parentheses says nothing
+        named.write_migration("0001_initial", "-- migrate:up\nCREATE TABLE post (id INTEGER PRIMARY KEY, status TEXT "
+                              "NOT NULL DEFAULT \"draft\", kind TEXT NOT NULL DEFAULT plain, n INTEGER NOT NULL "
+                              "DEFAULT ((1 + 2)), c TEXT NOT NULL DEFAULT (datetime('now')));\n")
+        post = ("@dataclass\nclass Post:\n    status: str = {!r}\n    kind: str = 'plain'\n"
+                "    n: int = field(default=0, metadata={{'default_sql': '((1 + 2))'}})\n"
+                "    c: str = field(default='', metadata={{'default_sql': \"(datetime('now'))\"}})\n"
+                "    id: Optional[int] = None\n")
+        named.models(post.format("draft"))
+        self.assertEqual(named.make(write=False).operations, ())
+        named.models(post.format("Draft"))
+        made = named.make(write=False)
+        self.assertEqual(made.operations, ("~ Alter column post.status: default \"draft\" -> 'Draft'",))
+        self.assertIn('"n" INTEGER NOT NULL DEFAULT (1 + 2),\n    "c" TEXT NOT NULL DEFAULT (datetime(\'now\'))',
+                      made.text)  # one pair, as SQLite needs
+
     def test_double_quoted_text_that_sqlite_rewrites_in_an_alter_is_no_change(self):
         # SQLite's RENAME COLUMN and DROP COLUMN rewrite "text" that names nothing as 'text' in every
         # view, trigger, CHECK and partial index of the database: the same schema, in other words
