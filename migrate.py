@@ -1501,45 +1501,70 @@ def _referencing_type(key_type: str, key_strict: bool, strict: bool) -> str:
 def _column_sql(f: _Field, *, is_pk: bool, keys: dict, tables: dict, strict: bool) -> tuple[str, tuple | None]:
     """One field's column definition, and the (table, column) it references."""
     where = f"model {f.model} field {f.name}"
-    sql_type, references = f.sql_type, None
-    if f.target is not None and "references" in f.metadata:  # one of the two would be ignored
-        raise MigrateError(f"{where}: the annotation {f.target.__name__} already references that model's table: "
-                           "drop metadata 'references', or annotate the field with the key's type")
-    if f.target is not None:
-        target_key = keys[f.target]
-        if target_key is None:
-            raise MigrateError(f"{where}: {f.target.__name__} has no single-column primary key "
-                               "to reference; give it one")
-        sql_type = sql_type if "sql_type" in f.metadata else \
-            _referencing_type(target_key[1], _model_option(f.target, "__strict__", tables), strict)
-        if strict and not sql_type:
-            raise MigrateError(f"{where}: {f.target.__name__}'s primary key ({target_key[0]}) has no declared "
-                               "type, and a STRICT table's column needs one: give this field \"sql_type\": \"ANY\" "
-                               "(it keeps any value as given, as the key does)")
-        references = (tables[f.target], target_key[0])
-        # (as SQL: a key's type may be a UUID, a date or an enum, written as text or an integer)
-        kind = {"INTEGER": r"-?\d+", "TEXT": r"'.*'"}.get(_affinity(sql_type)) if sql_type else None
-        if kind and f.default not in (_NO_DEFAULT, None) and "default_sql" not in f.metadata \
-                and (isinstance(f.default, bool) or not re.fullmatch(kind, _python_default(f.default, where), re.S)):
-            raise MigrateError(f"{where}: default {f.default!r} is no key of {f.target.__name__}, whose "
-                               f"{target_key[0]} is {target_key[1]}: give a value of its key's type, or no default")
-    elif "references" in f.metadata:
-        references = _parse_reference(f.metadata["references"], where, tables, keys)
+    sql_type, references = _field_reference(f, where, keys=keys, tables=tables, strict=strict)
     if f.metadata.get("autoincrement") and not (is_pk and sql_type.upper() == "INTEGER"):  # (as SQLite reads it)
         raise MigrateError(f"{where}: autoincrement needs an int primary key declared INTEGER, the rowid"
                            + (f" ({sql_type} is not)" if is_pk and sql_type else ""))
-    default = None
-    if "default_sql" in f.metadata:
-        default = str(f.metadata["default_sql"])
-    elif f.default is not _NO_DEFAULT and f.default is not None and not is_pk and "generated" not in f.metadata:
-        too_big = isinstance(f.default, int) and not isinstance(f.default, bool) and not -2**63 <= f.default < 2**63
-        if too_big and _affinity(sql_type) != "REAL":  # (an enum's members are checked with its type)
-            raise MigrateError(f"{where}: default {f.default} is outside SQLite's 64-bit integers (SQLite would "
-                               "store it as a REAL, rounded): use a smaller number, or give it as text")
-        default = _python_default(f.default, where)
+    default = _field_default_sql(f, sql_type, where, is_pk=is_pk)
     collate = f.metadata.get("collate")
     if collate and not re.fullmatch(r"\w+", collate):
         raise MigrateError(f"{where}: collate {collate!r} is not a collation name")
+    definition = render_column(
+        f.column, sql_type, notnull=not f.nullable, primary_key=is_pk,
+        autoincrement=bool(f.metadata.get("autoincrement")), default=default,
+        collate=collate, check=f.metadata.get("check"), references=references,
+        generated=f.metadata.get("generated"), stored=bool(f.metadata.get("stored")),
+        **_field_actions(f, where, references, default))
+    return definition, references
+
+
+def _field_reference(f: _Field, where: str, *, keys: dict, tables: dict, strict: bool) -> tuple[str, tuple | None]:
+    """The field's column type, and the (table, column) it references: a
+    model annotation takes its parent key's type, unless given one; a
+    default that is no key of the parent is refused."""
+    sql_type = f.sql_type
+    if f.target is not None and "references" in f.metadata:  # one of the two would be ignored
+        raise MigrateError(f"{where}: the annotation {f.target.__name__} already references that model's table: "
+                           "drop metadata 'references', or annotate the field with the key's type")
+    if f.target is None:
+        return sql_type, _parse_reference(f.metadata["references"], where, tables, keys) \
+            if "references" in f.metadata else None
+    target_key = keys[f.target]
+    if target_key is None:
+        raise MigrateError(f"{where}: {f.target.__name__} has no single-column primary key "
+                           "to reference; give it one")
+    sql_type = sql_type if "sql_type" in f.metadata else \
+        _referencing_type(target_key[1], _model_option(f.target, "__strict__", tables), strict)
+    if strict and not sql_type:
+        raise MigrateError(f"{where}: {f.target.__name__}'s primary key ({target_key[0]}) has no declared "
+                           "type, and a STRICT table's column needs one: give this field \"sql_type\": \"ANY\" "
+                           "(it keeps any value as given, as the key does)")
+    # (as SQL: a key's type may be a UUID, a date or an enum, written as text or an integer)
+    kind = {"INTEGER": r"-?\d+", "TEXT": r"'.*'"}.get(_affinity(sql_type)) if sql_type else None
+    if kind and f.default not in (_NO_DEFAULT, None) and "default_sql" not in f.metadata \
+            and (isinstance(f.default, bool) or not re.fullmatch(kind, _python_default(f.default, where), re.S)):
+        raise MigrateError(f"{where}: default {f.default!r} is no key of {f.target.__name__}, whose "
+                           f"{target_key[0]} is {target_key[1]}: give a value of its key's type, or no default")
+    return sql_type, (tables[f.target], target_key[0])
+
+
+def _field_default_sql(f: _Field, sql_type: str, where: str, *, is_pk: bool) -> str | None:
+    """The column's DEFAULT as SQL: the field's "default_sql", or its
+    Python default written as a literal (none for a key or a generated
+    column); an integer SQLite would round is refused."""
+    if "default_sql" in f.metadata:
+        return str(f.metadata["default_sql"])
+    if f.default is _NO_DEFAULT or f.default is None or is_pk or "generated" in f.metadata:
+        return None
+    too_big = isinstance(f.default, int) and not isinstance(f.default, bool) and not -2**63 <= f.default < 2**63
+    if too_big and _affinity(sql_type) != "REAL":  # (an enum's members are checked with its type)
+        raise MigrateError(f"{where}: default {f.default} is outside SQLite's 64-bit integers (SQLite would "
+                           "store it as a REAL, rounded): use a smaller number, or give it as text")
+    return _python_default(f.default, where)
+
+
+def _field_actions(f: _Field, where: str, references: tuple | None, default: str | None) -> dict[str, str]:
+    """The field's on_delete and on_update, checked as Django checks them."""
     actions = {}
     for key in ("on_delete", "on_update"):
         if key in f.metadata:
@@ -1559,12 +1584,7 @@ def _column_sql(f: _Field, *, is_pk: bool, keys: dict, tables: dict, strict: boo
                                    "one it sets NULL, which fails): give the field a default, make it Optional, "
                                    "or choose another action")
             actions[key] = action
-    definition = render_column(
-        f.column, sql_type, notnull=not f.nullable, primary_key=is_pk,
-        autoincrement=bool(f.metadata.get("autoincrement")), default=default,
-        collate=collate, check=f.metadata.get("check"), references=references,
-        generated=f.metadata.get("generated"), stored=bool(f.metadata.get("stored")), **actions)
-    return definition, references
+    return actions
 
 
 # Control characters, and the line breaks Python's str.splitlines knows besides
