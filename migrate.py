@@ -1417,19 +1417,52 @@ def _primary_key(fields: list[_Field]) -> list[_Field]:
 def _render_model(cls: type, fields: list[_Field], keys: dict, tables: dict) -> ModelTable:
     """A model's CREATE TABLE and CREATE INDEX statements."""
     name = tables[cls]
+    columns = _column_names(cls, fields)
+    for f in fields:
+        for key, said in (("check", "its check"), ("generated", "its generated expression")):
+            if f.metadata.get(key):
+                _refuse_quoted_text(f.metadata[key], columns, f"model {cls.__name__} field {f.name}: {said}")
+    checks = _declared_checks(cls, tables)
+    for check in checks:
+        _refuse_quoted_text(check, columns, f"model {cls.__name__}: __checks__ entry {check!r}")
+    pk = _checked_primary_key(cls, fields, tables)
+    definitions, indexes = [], []
+    for f in fields:
+        is_pk = len(pk) == 1 and f is pk[0]
+        definition, references = _column_sql(f, is_pk=is_pk, keys=keys, tables=tables,
+                                             strict=_model_option(cls, "__strict__", tables))
+        definitions.append(definition)
+        if f.metadata.get("unique") and not is_pk:
+            indexes.append(((f.column,), True, f"field {f.name} (unique)", None))
+        elif f.metadata.get("index") or (references and f.metadata.get("index", True)
+                                          and not (pk and f is pk[0])):  # a key's first column is indexed
+            indexes.append(((f.column,), False, f"field {f.name} (indexed)", None))
+    indexes += _declared_indexes(cls, fields, tables)
+    create = render_create_table(
+        name, definitions, primary_key=tuple(f.column for f in pk) if len(pk) > 1 else (),
+        constraints=tuple(f"CHECK ({check})" for check in checks),
+        strict=_model_option(cls, "__strict__", tables),
+        without_rowid=_model_option(cls, "__without_rowid__", tables))
+    return ModelTable(cls.__name__, name, create, _index_statements(cls, name, indexes),
+                      _model_option(cls, "__managed__", tables))
+
+
+def _column_names(cls: type, fields: list[_Field]) -> set[str]:
+    """The model's column names, folded; two fields that make one column
+    are refused. SQLite compares column names without case: x and X, or b
+    (a key, column b_id) and b_id clash."""
     columns = {}
-    for f in fields:  # SQLite compares column names without case: x and X, or b (a key, column b_id) and b_id clash
+    for f in fields:
         other = columns.setdefault(_fold(f.column), f)
         if other is not f:
             raise MigrateError(f"model {cls.__name__}: fields {other.name} and {f.name} both make column "
                                f"{f.column} (SQLite compares names without case): rename one of them")
-    for f in fields:
-        for key, said in (("check", "its check"), ("generated", "its generated expression")):
-            if f.metadata.get(key):
-                _refuse_quoted_text(f.metadata[key], set(columns), f"model {cls.__name__} field {f.name}: {said}")
-    checks = _declared_checks(cls, tables)
-    for check in checks:
-        _refuse_quoted_text(check, set(columns), f"model {cls.__name__}: __checks__ entry {check!r}")
+    return set(columns)
+
+
+def _checked_primary_key(cls: type, fields: list[_Field], tables: dict) -> list[_Field]:
+    """The model's primary key fields; an Optional one is refused where
+    SQLite would not assign it (only a lone INTEGER key, the rowid, is)."""
     pk = _primary_key(fields)
     without_rowid = _model_option(cls, "__without_rowid__", tables)
     if without_rowid and not pk:
@@ -1450,32 +1483,23 @@ def _render_model(cls: type, fields: list[_Field], keys: dict, tables: dict) -> 
         raise MigrateError(f"model {cls.__name__}: key {optional.name} is Optional, but SQLite assigns only a "
                            "single INTEGER key and lets any other key column hold NULL in any number of rows: "
                            "make it required (make then asks for a value for rows whose key is NULL)")
-    definitions, indexes = [], []
-    for f in fields:
-        is_pk = len(pk) == 1 and f is pk[0]
-        definition, references = _column_sql(f, is_pk=is_pk, keys=keys, tables=tables,
-                                             strict=_model_option(cls, "__strict__", tables))
-        definitions.append(definition)
-        if f.metadata.get("unique") and not is_pk:
-            indexes.append(((f.column,), True, f"field {f.name} (unique)", None))
-        elif f.metadata.get("index") or (references and f.metadata.get("index", True)
-                                          and not (pk and f is pk[0])):  # a key's first column is indexed
-            indexes.append(((f.column,), False, f"field {f.name} (indexed)", None))
-    indexes += _declared_indexes(cls, fields, tables)
-    index_sqls, seen = [], {}
+    return pk
+
+
+def _index_statements(cls: type, table: str, indexes: list[tuple]) -> tuple[str, ...]:
+    """CREATE INDEX for each (columns, unique, source, name) a model asks
+    for, under its name or the one made of the table and columns; one
+    name for two different indexes is refused (one would be lost)."""
+    statements, seen = [], {}
     for columns, unique, source, given_name in indexes:
-        index_name = given_name or "_".join((name,) + columns) + ("_uniq" if unique else "_idx")
+        index_name = given_name or "_".join((table,) + columns) + ("_uniq" if unique else "_idx")
         if _fold(index_name) not in seen:
             seen[_fold(index_name)] = (columns, unique, source)
-            index_sqls.append(render_create_index(index_name, name, columns, unique=unique))
-        elif seen[_fold(index_name)][:2] != (columns, unique):  # the same name for another index: one would be lost
+            statements.append(render_create_index(index_name, table, columns, unique=unique))
+        elif seen[_fold(index_name)][:2] != (columns, unique):
             raise MigrateError(f"model {cls.__name__}: {seen[_fold(index_name)][2]} and {source} would both be "
                                f"the index {index_name}; rename the field, name the index, or drop one of them")
-    create = render_create_table(
-        name, definitions, primary_key=tuple(f.column for f in pk) if len(pk) > 1 else (),
-        constraints=tuple(f"CHECK ({check})" for check in checks),
-        strict=_model_option(cls, "__strict__", tables), without_rowid=without_rowid)
-    return ModelTable(cls.__name__, name, create, tuple(index_sqls), _model_option(cls, "__managed__", tables))
+    return tuple(statements)
 
 
 def _refuse_quoted_text(sql: str, columns: set[str], what: str) -> None:
