@@ -3252,12 +3252,38 @@ def _unique_collations(table: Table) -> list[tuple[str, list[tuple[str, str]]]]:
 
 
 def _collation_clauses(table: Table) -> set[str]:
-    """The collations the table's UNIQUE constraints name that are not their
-    columns' own, as clauses ("UNIQUE (email COLLATE NOCASE)"): they decide
-    which values clash, and no PRAGMA on the table reports them."""
-    return {f"UNIQUE ({column.name} COLLATE {collation.upper()})" for _, pairs in _unique_collations(table)
-            for name, collation in pairs for column in [table.column(name)]
-            if column is not None and _fold(column.collate or "BINARY") != collation}
+    """Each of the table's UNIQUE constraints that compares a column by a
+    collation not the column's own, as a clause with its columns folded
+    ("UNIQUE (a, b COLLATE NOCASE)"): which values clash depends on it, and
+    no PRAGMA on the table reports it."""
+    clauses = set()
+    for item in _definition_items(_tokenize(table.sql))[0]:
+        words = [t.upper for t in item]
+        at = words.index("UNIQUE") + 1 if "UNIQUE" in words else 0
+        if item[0].upper not in ("CONSTRAINT", "UNIQUE") or "COLLATE" not in words or not at \
+                or at >= len(item) or item[at].text != "(":
+            continue
+        columns = []  # (folded name, its collation here if not the column's own)
+        for part in _split_at_commas(item[at + 1:_matching_paren(item, at)]):
+            name, column = _fold(_unquote(part[0].text)), table.column(_unquote(part[0].text))
+            named = [_fold(_unquote(after.text)) for word, after in zip(part, part[1:]) if word.upper == "COLLATE"]
+            own = named and column is not None and _fold(column.collate or "BINARY") != named[-1]
+            columns.append(name + (f" COLLATE {named[-1].upper()}" if own else ""))
+        if any(" COLLATE " in column for column in columns):
+            clauses.add(f"UNIQUE ({', '.join(columns)})")
+    return clauses
+
+
+def _split_at_commas(tokens: list[_Token]) -> list[list[_Token]]:
+    """A list's items, split at its top-level commas."""
+    items, start, depth = [], 0, 0
+    for i, token in enumerate(tokens):
+        depth += {"(": 1, ")": -1}.get(token.text, 0)
+        if token.text == "," and depth == 0:
+            items.append(tokens[start:i])
+            start = i + 1
+    items.append(tokens[start:])
+    return [item for item in items if item]
 
 
 def _written_checks(table: Table, renamed: dict[str, str]) -> dict[str, tuple[str, set[str]]]:

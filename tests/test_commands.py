@@ -594,6 +594,23 @@ class Commands(unittest.TestCase):
                       self.project.cli("apply").stderr)
         self.assertEqual(self.project.query("SELECT id, name FROM item"), [(1, "a")])
 
+    def test_a_unique_constraints_collation_is_compared_per_constraint_and_names_without_case(self):
+        def differences(actual, expected):
+            schemas = []
+            for sql in (actual, expected):
+                with closing(sqlite3.connect(":memory:")) as conn:
+                    conn.execute(sql)
+                    schemas.append(migrate.read_schema(conn))
+            return migrate._clause_differences(*schemas, ("the database", "the files"))
+        self.assertEqual(differences("CREATE TABLE t (Email TEXT, UNIQUE (Email COLLATE NOCASE))",
+                                     "CREATE TABLE t (email TEXT, UNIQUE (email COLLATE NOCASE))"), [])
+        self.assertEqual(differences("CREATE TABLE t (a, b, c, UNIQUE (a COLLATE NOCASE, b), UNIQUE (a, c))",
+                                     "CREATE TABLE t (a, b, c, UNIQUE (a, b), UNIQUE (a COLLATE NOCASE, c))"), [
+            "table t: UNIQUE (a COLLATE NOCASE, b) in the database, not in the files",
+            "table t: UNIQUE (a COLLATE NOCASE, c) in the files, not in the database"])
+        self.assertEqual(differences("CREATE TABLE t (a TEXT COLLATE NOCASE, UNIQUE (a COLLATE NOCASE))",
+                                     "CREATE TABLE t (a TEXT COLLATE NOCASE, UNIQUE (a))"), [])  # its own: the same
+
     def test_a_unique_constraints_own_collation_is_drift_and_a_rebuild_that_drops_it_says_so(self):
         self.project = Project(self)
         model = ("@dataclass\nclass User:\n    email: str = field(default={default!r}, metadata={{'unique': True}})\n"
