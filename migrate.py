@@ -2332,16 +2332,31 @@ class Questioner:
                 raise MigrateError(f"--rename {old}={new} matches no table or column that the models remove "
                                    "and add: a foreign key field is renamed by its columns: pass --rename "
                                    f"{old}_id={new}_id; nothing was written")
-            made = schemas[0].table(table if dot else new)
-            if made is not None and (made.column(new) is not None and made.column(column) is None if dot
-                                     else schemas[0].table(old) is None):
+            has = [self._has_names(schema, old, new) for schema in schemas[:2]]
+            new_name, old_name = (f"{table}.{new}", column) if dot else (new, old)
+            if has[0] == (False, True) and has[1] == (True, False):  # (the models have old: new=old was meant)
                 raise MigrateError(f"--rename {old}={new} matches no table or column that the models remove and "
-                                   f"add: the migrations have {made.name}{'.' + new if dot else ''} already, and no "
-                                   f"{old}: if the latest migration drops one and adds the other, delete it and make "
-                                   "it again with this --rename; nothing was written")
+                                   f"add: the migrations have {new_name} and the models {old}, so the answer is "
+                                   f"the other way round: pass --rename {new_name}={old_name}; nothing was written")
+            if has[0] == has[1] == (False, True):
+                raise MigrateError(f"--rename {old}={new} matches no table or column that the models remove and "
+                                   f"add: the migrations have {new_name} already, and no {old}: if the latest "
+                                   "migration drops one and adds the other, delete it and make it again with this "
+                                   "--rename; nothing was written")
             raise MigrateError(f"--rename {old}={new} matches no table or column that the models remove "
                                "and add: check the spelling (table.old=new or old_table=new_table); "
                                "nothing was written")
+
+    @staticmethod
+    def _has_names(schema: Schema, old: str, new: str) -> tuple[bool, bool]:
+        """Whether the schema has the old name and the new one of a rename
+        answer (`table.column=new`, or `table=new`)."""
+        table, dot, column = old.rpartition(".")
+        if not dot:
+            return schema.table(old) is not None, schema.table(new) is not None
+        there = schema.table(table)
+        return there is not None and there.column(column) is not None, \
+            there is not None and there.column(new) is not None
 
     def check_defaults_known(self, *schemas: Schema) -> None:
         """A one-off value for a column that no schema has is a typo."""
@@ -3103,7 +3118,7 @@ def _rename_hints(operations: list) -> list[str]:
             table = op.after.name
             pairs.append(("", f"{table}.{gone[0]}", f"{table}.{new[0]}", f"{table}.{gone[0]}={new[0]}"))
     return [f"drops {kind}{old} and adds {new}: if it was renamed, make the migration with --rename {answer} "
-            "instead, after deleting this one (it loses the data)" for kind, old, new, answer in pairs]
+            "instead (delete one made without it: it loses the data)" for kind, old, new, answer in pairs]
 
 
 def _revert_warnings(operations: list) -> list[str]:

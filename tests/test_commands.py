@@ -97,8 +97,8 @@ class Commands(unittest.TestCase):
         self.assertEqual(result.stderr.splitlines(), [
             "    WARNING: drops column question.question_text and its data",
             "    WARNING: drops question.question_text and adds question.text: if it was renamed, make the "
-            "migration with --rename question.question_text=text instead, after deleting this one (it loses the "
-            "data)"])
+            "migration with --rename question.question_text=text instead (delete one made without it: it loses "
+            "the data)"])
         written = [name for name in self.project.files() if name.startswith("0002_")]
         self.assertNotIn("--rename", self.project.read(written[0]))  # a hint for now, not for the file
         result = self.project.cli("make", "--rename", "question.question_text=text")  # not deleted yet
@@ -122,8 +122,17 @@ class Commands(unittest.TestCase):
                                     r"with this --rename; nothing was written$"):
             project.make(questioner=migrate.Questioner(renames=["tag=label"]))
         os.remove(os.path.join(project.directory, project.files()[-1]))
+        with self.assertRaisesRegex(migrate.MigrateError, r"^--rename label=tag matches no table or column that the "
+                                    r"models remove and add: the migrations have tag and the models label, so the "
+                                    r"answer is the other way round: pass --rename tag=label; nothing was written$"):
+            project.make(questioner=migrate.Questioner(renames=["label=tag"]))
         self.assertEqual(project.make(questioner=migrate.Questioner(renames=["tag=label"])).operations,
                          ("~ Rename table tag to label",))
+        project.models("@dataclass\nclass Label:\n    title: str = ''\n    id: Optional[int] = None\n")
+        with self.assertRaisesRegex(migrate.MigrateError, r"the migrations have label.name and the models "
+                                    r"label.title, so the answer is the other way round: pass --rename "
+                                    r"label.name=title;"):
+            project.make(questioner=migrate.Questioner(renames=["label.title=name"]))
 
     def test_revert_says_what_the_down_section_warns_of(self):
         self.project.models(POLLS.replace("question_text: str", "question_text: str\n    votes: int = 0"))
