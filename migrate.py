@@ -7281,7 +7281,7 @@ def _edited_down_hint(step: PlannedStep) -> str:
     file since is not what failed, and must be recorded to be used."""
     edited = _EDITED_DOWN in step.warnings  # (as the plan found it)
     return (" (this is the down SQL recorded when it was applied; its file's down section differs: to revert "
-            "with that one, record it first with apply --allow-changed)") if edited else ""
+            f"with that one, record it first with apply {step.name} --allow-changed)") if edited else ""
 
 
 def _adopt_hint(message: str, step: PlannedStep, *, first: bool) -> str:
@@ -7423,14 +7423,15 @@ def _violation_error(steps: list[PlannedStep], rows: Counter) -> MigrateError:
     more = f" and {len(listed) - 5} more" if len(listed) > 5 else ""
     names = _first_names([s.name for s in steps])
     renamed = _renamed_away(steps, {_fold(parent) for _, _, parent in listed})
+    sections = "its down section" if len(steps) == 1 else "the down section of one of them"
     why = (f"SQLite pointed their foreign keys at {renamed[1]} as {renamed[0]} was renamed to it, and the migration "
            f"dropped it: make the new table under another name and rename that onto {renamed[0]}, as the generated "
            "rebuild does" if renamed else
            "foreign keys are off while migrations run, so ON DELETE and ON UPDATE actions do not run either: delete "
            "or update those rows in the migration first" if steps[-1].action == "apply" else
-           "delete or update those rows first, by hand or at the top of its down section (then record the file "
-           "with apply --allow-changed), or add the rows they point at")
-    doing = "migration" if steps[-1].action == "apply" else "reverting migration"
+           f"delete or update those rows first: by hand, or at the top of {sections} (then record the edit with "
+           f"apply {steps[0].name} --allow-changed), or add the rows they point at there")
+    doing = "migration" if steps[-1].action == "apply" else "reverting migration" + "s" * (len(steps) > 1)
     return MigrateError(f"{doing} {names} would leave rows whose foreign keys point nowhere: {shown}{more} "
                         f"({why}); it was rolled back, the database is as it was")
 
@@ -7801,7 +7802,7 @@ def _planned_steps(conn, migrations: dict, *, target, reverting, allow_changed,
         raise MigrateError(f"the database applied only some of the migrations {partial} replaces: apply first "
                            f"(it runs the rest from {folder}), then revert; nothing was changed")
     gone_squashes = [name for name in applied if name not in migrations and _SQUASH_NAME.fullmatch(name)]
-    steps = [_revert_step(name, applied.get(name), migrations.get(name), gone_squashes, fake=fake,
+    steps = [_revert_step(name, applied.get(name), migrations.get(name), gone_squashes, fake=fake, latest=to_revert[0],
                           accept_edit=name in changed and allow_changed and not reverting) for name in to_revert]
     for name in to_apply:
         migration = migrations[name]
@@ -7829,11 +7830,12 @@ def _refuse_edited_file(migration: Migration, record: _Record) -> None:
 
 
 def _revert_step(name: str, record: _Record | None, migration: Migration | None, gone_squashes: list[str], *,
-                 accept_edit: bool, fake: bool) -> PlannedStep:
+                 accept_edit: bool, fake: bool, latest: str) -> PlannedStep:
     """The step that reverts `name` with the down SQL recorded when it was
     applied (the file's, where the edit is accepted or none was recorded);
     refused where there is none to use, unless `fake`. No record: an
-    adopted squash."""
+    adopted squash. `latest`: the latest applied migration (recording an
+    edit up to it applies and reverts nothing)."""
     squash = next((s for s in gone_squashes if _number(name) <= _number(s)), None)
     if squash:  # its down SQL undoes all it replaced; the originals it stands for are its to revert
         raise MigrateError(f"migration {squash} was recorded in place of the migrations it replaces, and its "
@@ -7849,7 +7851,8 @@ def _revert_step(name: str, record: _Record | None, migration: Migration | None,
     if migration is not None and migration.down is None and down is not None and not fake:
         raise MigrateError(f"migration {name}'s file has no `-- migrate:down` section now, but had one when it "
                            "was applied: restore the section (git checkout) to revert with it, or, to make the "
-                           "migration irreversible, record the file as it is with apply --allow-changed; nothing "
+                           f"migration irreversible, record the file as it is with apply {latest} --allow-changed; "
+                           "nothing "
                            "was changed")
     if down is None and not fake:
         raise MigrateError(f"migration {name} has no `-- migrate:down` section, so it cannot be "
@@ -7928,7 +7931,8 @@ def _refuse_lossy_reverts(conn, steps: list[PlannedStep]) -> None:
     not make, and that the database has: it would delete what was there
     before the migration (_dropped_for_good). The up SQL is the one recorded
     when it was applied, else its file's."""
-    for step in (step for step in steps if step.action == "revert"):
+    reverts = [step for step in steps if step.action == "revert"]
+    for step in reverts:
         record, migration = step.record, step.migration
         up = record.up if record and record.up not in (None, _ADOPTED) else migration.up if migration else None
         if up is None:
@@ -7942,7 +7946,8 @@ def _refuse_lossy_reverts(conn, steps: list[PlannedStep]) -> None:
                     f"table {found[0]} and its {rows}"
                 raise MigrateError(f"reverting migration {step.name} would drop {what}, which the database had "
                                    "before that migration (its up section does not make it): fix the down section, "
-                                   "record it with apply --allow-changed, then revert; nothing was changed")
+                                   f"record it with apply {reverts[0].name} --allow-changed (the latest applied: "
+                                   "it applies nothing), then revert; nothing was changed")
 
 
 def _existing(conn, table: str, column: str | None) -> tuple[str, ...] | None:

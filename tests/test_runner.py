@@ -376,9 +376,9 @@ class Failures(unittest.TestCase):
         self.project.apply()
         message = self.assert_unchanged(self.project.revert)
         self.assertIn("reverting migration 0002_orphans would leave rows whose foreign keys point nowhere: choice "
-                      "rowid 1 -> question (delete or update those rows first, by hand or at the top of its down "
-                      "section (then record the file with apply --allow-changed), or add the rows they point at); "
-                      "it was rolled back", message)
+                      "rowid 1 -> question (delete or update those rows first: by hand, or at the top of its down "
+                      "section (then record the edit with apply 0002_orphans --allow-changed), or add the rows they "
+                      "point at there); it was rolled back", message)
 
     def test_a_rebuild_that_renames_the_parent_away_is_told_why_its_children_point_nowhere(self):
         self.project.write_migration("0002_rebuild", "-- migrate:up\nALTER TABLE question RENAME TO question_old;\n"
@@ -1424,7 +1424,7 @@ class AllowChanged(unittest.TestCase):
             self.project.revert()
         self.assertIn("no such table: wrong_name in statement: DROP TABLE wrong_name (this is the down SQL recorded "
                       "when it was applied; its file's down section differs: to revert with that one, record it "
-                      "first with apply --allow-changed)", str(caught.exception))
+                      "first with apply 0001_t --allow-changed)", str(caught.exception))
         self.assertEqual(self.recorded(), self.before)
 
     def test_a_revert_that_succeeds_on_the_recorded_down_sql_says_it_did_not_run_the_files(self):
@@ -1449,7 +1449,7 @@ class AllowChanged(unittest.TestCase):
         with self.assertRaisesRegex(migrate.MigrateError, r"^migration 0001_t's file has no `-- migrate:down` section "
                                     r"now, but had one when it was applied: restore the section \(git checkout\) to "
                                     r"revert with it, or, to make the migration irreversible, record the file as it "
-                                    r"is with apply --allow-changed; nothing was changed$"):
+                                    r"is with apply 0001_t --allow-changed; nothing was changed$"):
             project.revert()
         self.assertEqual(project.query("SELECT x FROM t"), [(1,)])
         project.apply(allow_changed=True)
@@ -1611,7 +1611,8 @@ class DownSectionsThatLoseData(unittest.TestCase):
                             migrate.plan(self.project.db, directory=self.project.directory, reverting=True)
                     self.assertIn(f"reverting migration 0002_hand {expected}, which the database had before that "
                                   "migration (its up section does not make it): fix the down section, record it "
-                                  "with apply --allow-changed, then revert; nothing was changed",
+                                  "with apply 0002_hand --allow-changed (the latest applied: it applies nothing), "
+                                  "then revert; nothing was changed",
                                   str(caught.exception))
                     self.assertEqual(table_dump(self.project.db), before)
                     self.assertEqual([s.applied for s in self.project.status()], [True, True])
