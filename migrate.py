@@ -6726,7 +6726,10 @@ def _foreign_key_violations(conn, touched: dict | None = None) -> Counter:
 
 
 def _subject(steps: list[PlannedStep]) -> str:
-    return f"migration {_first_names([s.name for s in steps])}" if steps else "accepting the edited files"
+    if not steps:
+        return "accepting the edited files"
+    doing = "reverting migration" if steps[-1].action == "revert" else "migration"
+    return f"{doing}{'s' * (len(steps) > 1)} {_first_names([s.name for s in steps])}"
 
 
 def _first_names(names: list[str]) -> str:
@@ -10308,7 +10311,7 @@ def _flush(stream) -> None:
 # What is true of the database when a run stops between statements for a reason
 # of its own (Ctrl-C, the output gone): the last migration may just have committed.
 _RUN_CUT_SHORT = ("; a migration still running was rolled back (with --atomic: every one in the run), one that "
-                  "had committed stays applied: run status to see which")
+                  "had committed stays applied, or reverted: run status to see which")
 
 
 def _home_expanded(path: str) -> str:

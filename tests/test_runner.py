@@ -236,7 +236,7 @@ class Failures(unittest.TestCase):
                                 "INSERT INTO c VALUES (5);\n")  # a row that references nothing: all refused
         with self.assertRaises(migrate.MigrateError) as caught:
             project.apply(atomic=True)
-        self.assertIn("migration 0001_t1, 0002_t2, 0003_t3 and 998 more ", str(caught.exception))
+        self.assertIn("migrations 0001_t1, 0002_t2, 0003_t3 and 998 more ", str(caught.exception))
         self.assertEqual(normalised_schema(project.db), [])
 
     def test_a_failure_after_committed_migrations_names_those_that_stay(self):
