@@ -7020,16 +7020,7 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
     patience = _busy_timeout(conn, 0)
     try:
         statements = [s for step in steps if not fake for s in step.statements]
-        _refuse_hiding_temp_tables(conn, statements)  # (the caller's connection: no backup for a refused run)
-        if backup is not None:  # under the write lock: exactly what the run starts from; none if the lock waits
-            _backup_to(conn, backup)
-        # again, inside the lock: another process may have been first, or changed what the plan is from
-        if planned is not None:
-            planned.refuse_changes(conn)
-        _refuse_rewritten_files(steps)
-        recorded = _recorded(conn, [name for step in steps for name in _tracked_names(step)])
-        if recorded is not None and _without_up_sql(conn):
-            conn.execute(_ADD_UP_SQL)
+        recorded = _under_the_lock(conn, steps, statements, backup, planned)
         create_table, recorded = recorded is None, recorded or set()
         index_tables = _index_tables(conn, statements)
         touched = _touched_tables(statements, index_tables)
@@ -7063,15 +7054,39 @@ def _attempt(conn, steps: list[PlannedStep], *, fake: bool, on_start, allowed, t
         raise
     finally:
         _restore_busy_timeout(conn, patience)
-    warnings = keyless
-    if violations:
-        tables = ", ".join(sorted({v[0] for v in violations}))
-        count = sum(violations.values())
-        warnings.append(f"{count} foreign key violation{'s' * (count > 1)} that {'were' if count > 1 else 'was'} "
-                        f"already there remain{'s' * (count == 1)} in {tables} (PRAGMA foreign_key_check)")
+    warnings = keyless + _violations_left(violations)
     if warnings:
         done[-1] = replace(done[-1], warnings=done[-1].warnings + tuple(warnings))
     return done
+
+
+def _under_the_lock(conn, steps: list[PlannedStep], statements: list[str], backup: str | None,
+                    planned: _Planned | None) -> set[str] | None:
+    """What _attempt does first under the write lock: refuse what may not
+    run, take the backup, check again that the plan holds; then the names
+    of the steps already recorded (None: no migrations table yet)."""
+    _refuse_hiding_temp_tables(conn, statements)  # (the caller's connection: no backup for a refused run)
+    if backup is not None:  # under the write lock: exactly what the run starts from; none if the lock waits
+        _backup_to(conn, backup)
+    # again, inside the lock: another process may have been first, or changed what the plan is from
+    if planned is not None:
+        planned.refuse_changes(conn)
+    _refuse_rewritten_files(steps)
+    recorded = _recorded(conn, [name for step in steps for name in _tracked_names(step)])
+    if recorded is not None and _without_up_sql(conn):
+        conn.execute(_ADD_UP_SQL)
+    return recorded
+
+
+def _violations_left(violations: Counter) -> list[str]:
+    """The warning for foreign key violations that were there before the
+    run and still are (never the run's to block on)."""
+    if not violations:
+        return []
+    tables = ", ".join(sorted({v[0] for v in violations}))
+    count = sum(violations.values())
+    return [f"{count} foreign key violation{'s' * (count > 1)} that {'were' if count > 1 else 'was'} "
+            f"already there remain{'s' * (count == 1)} in {tables} (PRAGMA foreign_key_check)"]
 
 
 def _run_steps(conn, steps: list[PlannedStep], *, fake: bool, on_start, recorded: set,
