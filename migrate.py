@@ -9752,7 +9752,7 @@ class _Output:
 
     def __init__(self, *, quiet: bool):
         self.quiet = quiet
-        self.terminal = sys.stdout.isatty()
+        self.terminal = _isatty(sys.stdout)
         self.colour = self.terminal and _colour_wanted()
 
     def paint(self, text: str, colour: str) -> str:
@@ -9766,8 +9766,17 @@ class _Output:
     def warn(self, text: str, indent: str = "  ") -> None:
         """A warning: on stderr, and also with -q (it is not progress)."""
         sys.stdout.flush()
-        label = "\033[33mWARNING\033[0m" if sys.stderr.isatty() and _colour_wanted() else "WARNING"
+        label = "\033[33mWARNING\033[0m" if _isatty(sys.stderr) and _colour_wanted() else "WARNING"
         print(f"{indent}{label}: {text}", file=sys.stderr, flush=True)
+
+
+def _isatty(stream) -> bool:
+    """Whether the stream is a terminal: not so for None (a closed stdin, `<&-`), a closed file, or
+    a caller's object without isatty (a logging adapter)."""
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 def _prompt_on_tty(question: str) -> str:
@@ -9800,7 +9809,7 @@ def _run_make(args, out: _Output) -> int:
             raise MigrateError(f"--default {key.strip()} is given twice: keep one")
         defaults[key.strip()] = value.strip()
     # asked on stderr: with it sent to a file, nobody would see the question (then as --no-input)
-    interactive = not args.no_input and not args.check and sys.stdin.isatty() and sys.stderr.isatty()
+    interactive = not args.no_input and not args.check and _isatty(sys.stdin) and _isatty(sys.stderr)
     questioner = Questioner(renames=args.rename, defaults=defaults,
                             prompt=_prompt_on_tty if interactive else None)
     before = [m.path for m in read_migrations(args.dir)][-1:] if args.update and os.path.isdir(args.dir) else []
@@ -10268,11 +10277,13 @@ def _refuse_option_before_command(parser, argv: list[str]) -> None:
 
 def _usable_streams():
     """Output that cannot fail on what a run prints: a closed stdout or stderr (`>&-`, `2>&-`;
-    Python sets it to None) goes nowhere and the work is done; a console or pipe in another
-    encoding than UTF-8 (Windows' cp1252 when redirected) shows a name it cannot encode escaped.
-    Returns what puts them back as they were, for a caller of main() in-process."""
-    nowhere = {name: open(os.devnull, "w") for name in ("stdout", "stderr") if getattr(sys, name) is None}
-    for name, stream in nowhere.items():
+    Python sets it to None; or a caller's file object closed) goes nowhere and the work is done;
+    a console or pipe in another encoding than UTF-8 (Windows' cp1252 when redirected) shows a
+    name it cannot encode escaped. Returns what puts them back as they were, for a caller of
+    main() in-process."""
+    nowhere = {name: (open(os.devnull, "w"), getattr(sys, name)) for name in ("stdout", "stderr")
+               if getattr(sys, name) is None or getattr(getattr(sys, name), "closed", False) is True}
+    for name, (stream, _) in nowhere.items():
         setattr(sys, name, stream)
     reconfigured = []
     for stream in (sys.stdout, sys.stderr):
@@ -10285,9 +10296,9 @@ def _usable_streams():
         for stream, errors in reconfigured:
             with suppress(ValueError, OSError):  # (closed by now, or its buffer gone)
                 stream.reconfigure(errors=errors)
-        for name, stream in nowhere.items():
+        for name, (stream, original) in nowhere.items():
             if getattr(sys, name) is stream:
-                setattr(sys, name, None)
+                setattr(sys, name, original)
             stream.close()
     return restore
 

@@ -1,4 +1,5 @@
 """The command line, run as a real subprocess."""
+import io
 import json
 import os
 import shutil
@@ -403,6 +404,39 @@ class Errors(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stdout)
         self.assertIn("Unapplying 0001_t... OK", result.stdout)
         self.assertEqual(self.project.query("SELECT count(*) FROM _migrations"), [(0,)])
+
+    def test_a_closed_stdin_makes_without_asking(self):
+        self.project.models("@dataclass\nclass A:\n    name: str = ''\n    id: Optional[int] = None\n")
+        result = subprocess.run(f'"{sys.executable}" "{MIGRATE}" make <&-', shell=True,  # (cron, daemons)
+                                cwd=self.project.root, capture_output=True, text=True, timeout=60)
+        self.assertEqual((result.returncode, result.stderr), (0, ""))
+        self.assertEqual(self.project.files(), ["0001_initial.sql"])
+
+    def test_main_in_process_with_closed_or_minimal_streams_returns_its_code(self):
+        self.project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n-- migrate:down\n"
+                                     "-- WARNING: drops table t and its rows\nDROP TABLE t;\n")
+
+        class Writer:  # write and flush only, as a logging adapter may be
+            def write(self, text):
+                return len(text)
+
+            def flush(self):
+                pass
+        closed = io.StringIO()
+        closed.close()
+        argv = ["--db", self.project.db, "--dir", self.project.directory]
+        for name, stream in (("stdout", closed), ("stdout", Writer()), ("stderr", Writer()), ("stderr", closed)):
+            with self.subTest(name=name, stream=type(stream).__name__):
+                migrate.main(["apply", "-q", *argv])
+                saved = getattr(sys, name)
+                setattr(sys, name, stream)
+                try:
+                    code = migrate.main(["revert", *argv])  # (it warns, on stderr)
+                finally:
+                    restored, _ = getattr(sys, name), setattr(sys, name, saved)
+                self.assertEqual(code, 0)
+                self.assertIs(restored, stream)  # given back as it was
+                self.assertEqual(self.project.query("SELECT count(*) FROM _migrations"), [(0,)])
 
     def test_output_in_an_encoding_without_a_names_letters_shows_them_escaped(self):
         self.project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n")
