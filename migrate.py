@@ -9979,9 +9979,9 @@ def _preview_run(args, out: _Output, reverting: bool, edited: list[str]) -> int:
         return 1
     print(summary + ":")  # (the list is the point of --check: printed even with -q)
     for name in edited:
-        print(f"  Record the edited {name} (--allow-changed)")
+        print(f"  Record the edited {_one_line(name)} (--allow-changed)")
     for step in pending:
-        print(f"  {'Apply' if step.action == 'apply' else 'Revert'} {step.name}{_recorded_only(step)}")
+        print(f"  {'Apply' if step.action == 'apply' else 'Revert'} {_one_line(step.name)}{_recorded_only(step)}")
     return 1
 
 
@@ -10025,12 +10025,12 @@ class _RunReport:
 
     def _say_recorded(self):  # the edited files are recorded with the first migration, so known once it committed
         for name in self.edited:
-            self.out.say(f"  Recorded the edited {name} as it is now (--allow-changed)")
+            self.out.say(f"  Recorded the edited {_one_line(name)} as it is now (--allow-changed)")
         self.edited.clear()
 
     def progress(self, action: str, name: str, step) -> None:
         """The runner's callback: None as a migration starts, seconds while a statement runs, then its step."""
-        out = self.out
+        out, name = self.out, _one_line(name)  # (a name read from a damaged database: shown escaped)
         self._say_header()
         if isinstance(step, float):  # a long statement is running: show it is alive
             if out.terminal and self.open_line:
@@ -10097,9 +10097,9 @@ def _print_plan(steps: list[PlannedStep], edited: list[str], *, quiet: bool) -> 
         print("Nothing to do.")
     print(next(filter(None, (_foreign_keys_note(step.statements) for step in steps)), ""), end="")
     for name in edited:
-        print(f"-- Record the edited {name} (--allow-changed): its new checksum and down section\n")
+        print(f"-- Record the edited {_one_line(name)} (--allow-changed): its new checksum and down section\n")
     for step in steps:
-        print(f"-- {'Apply' if step.action == 'apply' else 'Revert'} {step.name}{_recorded_only(step)}")
+        print(f"-- {'Apply' if step.action == 'apply' else 'Revert'} {_one_line(step.name)}{_recorded_only(step)}")
         for statement in step.statements:
             print(_terminated(statement))
         print()

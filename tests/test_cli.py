@@ -231,7 +231,7 @@ class Errors(unittest.TestCase):
                     contextlib.redirect_stderr(io.StringIO()):
                 self.assertEqual(migrate.main(argv), code)
 
-    def test_a_name_read_from_a_hand_edited_database_cannot_break_an_error_or_status_line(self):
+    def test_a_name_read_from_a_hand_edited_database_cannot_break_an_error_status_progress_or_plan_line(self):
         project = Project(self)
         project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n-- migrate:down\nDROP TABLE t;\n")
         project.apply()
@@ -245,6 +245,13 @@ class Errors(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(result.stdout.count("\n"), 3, result.stdout)  # two migrations and the summary
         self.assertIn("[X] 0002_a\\nerror: forged\\x1b[2J  (file missing)", result.stdout)
+        project.execute("UPDATE _migrations SET down_sql = 'SELECT 1;', up_sql = 'SELECT 1;' WHERE name != '0001_t'")
+        for argv in (("revert", "--dry-run"), ("apply", "1", "--dry-run"), ("revert",)):
+            with self.subTest(argv=argv):
+                result = project.cli(*argv)
+                self.assertEqual(result.returncode, 0, result.stderr)
+                self.assertIn("0002_a\\nerror: forged\\x1b[2J", result.stdout)  # in a -- comment, or its line
+                self.assertNotIn("\x1b", result.stdout + result.stderr)
 
     def test_user_mistakes_are_one_line_errors_with_exit_one(self):
         self.assert_one_line_error(self.project.cli("make"), "models file models.py not found")
