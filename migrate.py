@@ -9358,12 +9358,14 @@ _EXAMPLES = {
   python migrate.py apply                 # everything pending
   python migrate.py apply 0002            # migrate to 0002 (reverts later ones)
   python migrate.py apply zero            # revert everything
+  python migrate.py apply +1              # the next pending migration only
   python migrate.py apply --dry-run       # show what would run
   python migrate.py apply --check         # deploy gate: exit 1 if migrations are pending
   python migrate.py apply --backup before.sqlite3""",
     "revert": """examples:
   python migrate.py revert                # the last applied migration
   python migrate.py revert 0001           # everything after 0001
+  python migrate.py revert -2             # the last two applied
   python migrate.py revert zero           # everything""",
     "status": """examples:
   python migrate.py status
@@ -9683,7 +9685,8 @@ def _add_apply_and_revert(command) -> None:
                             ("revert", "revert the last migration, or all after a target")):
         sub = command(name, help_text, ("db", "dir"))
         sub.add_argument("target", nargs="?", help="number, name, its start or file" + (
-            ", or zero" if name == "apply" else ", that stays applied; or zero"))
+            "; +N: the next N pending; or zero" if name == "apply" else
+            ", that stays applied; -N: the last N applied; or zero"))
         sub.add_argument("--dry-run", "--plan", action="store_true", dest="dry_run",
                          help="list what would run, with the SQL, and change nothing")
         sub.add_argument("--fake", action="store_true", help="record without running the SQL")
