@@ -1,5 +1,7 @@
 """The module itself: what a reader of migrate.py relies on before reading a line of it."""
 import ast
+import os
+import re
 import sys
 import unittest
 
@@ -39,6 +41,11 @@ class Module(unittest.TestCase):
         self.assertEqual(missing, [], "__all__ names what migrate.py does not define")
         undocumented = [name for name in migrate.__all__ if not (getattr(migrate, name).__doc__ or "").strip()]
         self.assertEqual(undocumented, [], "public names without a docstring")
+        readme = os.path.join(os.path.dirname(MIGRATE), "README.md")
+        with open(readme, encoding="utf-8") as text:
+            library = text.read().split("## Library API", 1)[1].split("\n## ", 1)[0]
+        self.assertEqual([name for name in migrate.__all__ if not re.search(rf"\b{name}\b", library)], [],
+                         "public names the README's Library API section does not mention")
 
     def test_it_imports_only_the_standard_library(self):
         if sys.version_info < (3, 11):  # (sys.stdlib_module_names arrived in 3.10, tomllib in 3.11)
