@@ -10182,7 +10182,8 @@ def _foreign_keys_note(statements) -> str:
         return ""
     return ("-- To run this by hand, do as apply does: PRAGMA foreign_keys = OFF before BEGIN (SQLite ignores it\n"
             "-- inside a transaction), PRAGMA foreign_key_check before COMMIT. With foreign keys on, the\n"
-            "-- rebuild's DROP TABLE deletes the rows that reference the table (ON DELETE CASCADE) or fails.\n")
+            "-- rebuild's DROP TABLE deletes the rows that reference the table (ON DELETE CASCADE) or fails.\n"
+            "-- Then record what you ran with apply --fake (it runs nothing).\n")
 
 
 def _run_squash(args, out: _Output) -> int:

@@ -172,6 +172,7 @@ class Commands(unittest.TestCase):
         self.run_ok("make")  # a new type: a rebuild
         note = "-- To run this by hand, do as apply does: PRAGMA foreign_keys = OFF before BEGIN"
         self.assertTrue(self.run_ok("sql", "3").startswith(note))
+        self.assertIn("-- Then record what you ran with apply --fake (it runs nothing).\n", self.run_ok("sql", "3"))
         self.assertTrue(self.run_ok("apply", "--dry-run").startswith(note))
         self.assertNotIn(note, self.run_ok("sql", "2") + self.run_ok("apply", "2", "--dry-run"))  # ADD COLUMN
 
