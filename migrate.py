@@ -5380,6 +5380,17 @@ def _refuse_converted_text(conn: sqlite3.Connection) -> None:
                            "pass a connection made without detect_types, or a path; nothing was changed")
 
 
+def _refuse_orphan_journal(path: str) -> None:
+    """A WAL or rollback journal without its database: the database was
+    moved or deleted, and they may hold what it committed last. SQLite would
+    delete them as it made a new, empty database under that name."""
+    for suffix in ("-wal", "-journal"):
+        if os.path.isfile(path + suffix):
+            raise MigrateError(f"database {path} does not exist, but {path}{suffix} does (what it wrote last may be "
+                               f"only there): put the database back beside it, or, if you know it is stale, delete "
+                               f"{path}{suffix}; nothing was changed")
+
+
 class _Database:
     """A connection we opened (and close), or the caller's (left as found)."""
 
@@ -5449,6 +5460,9 @@ class _Database:
         if re.match(r"[A-Za-z][\w+.-]+://", self.path):  # (two letters at least: C://x.db is a Windows path)
             raise MigrateError(f"--db {_shown(self.path)} is a URL migrate.py cannot use: give a SQLite file path, "
                                "or an rqlite node's http:// or https:// URL; nothing was changed")
+        if re.match(r"https?:(?!//)", self.path, re.I):  # http:host:4001: SQLite would make that file
+            raise MigrateError(f"--db {_shown(self.path)} is not a valid rqlite URL: write it like "
+                               "http://host:4001; nothing was changed")
         if re.match(r"sqlite3?:", self.path, re.I):  # dbmate's sqlite:app.db: SQLite would make that file
             raise MigrateError(f"--db {self.path} is dbmate's URL form: give the file path alone (--db "
                                f"{self.path.partition(':')[2]}); nothing was changed")
@@ -5465,6 +5479,8 @@ class _Database:
             raise MigrateError(f"database {self.path} is no regular file (a pipe or a device): pass --db with a SQLite "
                                "file; nothing was changed")
         exists = self.path == ":memory:" or os.path.exists(self.path)
+        if not exists:
+            _refuse_orphan_journal(self.path)
         if not exists and not create:
             self.conn = None
             return

@@ -277,6 +277,25 @@ class Crashes(unittest.TestCase):
         self.assertRegex(result.stderr, r"\(\S+db.sqlite3-journal, where SQLite keeps its journal, is no regular "
                                         r"file: remove it\); nothing was changed\n$")
 
+    def test_a_wal_or_journal_left_without_its_database_is_kept_and_said_so(self):
+        project = Project(self)
+        write_chain(project, 1)
+        for suffix in ("-wal", "-journal"):
+            with self.subTest(suffix):
+                with open(project.db + suffix, "wb") as orphan:
+                    orphan.write(b"what the moved database committed last")
+                try:
+                    for command in (("apply",), ("status",), ("check", "--no-models"), ("revert",)):
+                        result = project.cli(*command)
+                        self.assertEqual((result.returncode, result.stderr), (1, f"error: database db.sqlite3 does "
+                                         f"not exist, but db.sqlite3{suffix} does (what it wrote last may be only "
+                                         "there): put the database back beside it, or, if you know it is stale, "
+                                         f"delete db.sqlite3{suffix}; nothing was changed\n"), command)
+                    self.assertEqual(sorted(name for name in os.listdir(project.root) if name.startswith("db.")),
+                                     [f"db.sqlite3{suffix}"])
+                finally:
+                    os.remove(project.db + suffix)
+
     def test_a_backup_onto_a_full_disk_leaves_no_file_behind(self):
         folder = tempfile.mkdtemp()  # a real full disk (ENOSPC): SQLite leaves the copy's journal hot
         self.addCleanup(shutil.rmtree, folder)
