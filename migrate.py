@@ -9577,6 +9577,8 @@ def _toml_statements(text: str, path: str):
             tokens.append(token)
             depth += (token in ("[", "{")) - (token in ("]", "}"))
         line += token.count("\n")
+    if depth:  # (the rest of the file, [tool.migrate] too, would be read as its value)
+        raise MigrateError(f"{path} line {start}: a [ or {{ is never closed: is it valid TOML?")
     if tokens:
         yield start, tokens
 
