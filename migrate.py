@@ -3712,9 +3712,11 @@ def _squash_problem(migrations: list[Migration]) -> str | None:
             which = (f"{beside[0].name}, whose file is" if len(beside) == 1 else
                      f"{len(beside)} migrations ({beside[0].name} .. {beside[-1].name}) whose files are")
             folder = os.path.join(os.path.dirname(beside[0].path), REPLACED_FOLDER)
+            made = "" if os.path.isdir(folder) else f"mkdir {shlex.quote(folder)} && "  # (cut short before it)
             return (f"migration {squash.name} replaces {which} still among the migrations (a squash cut short?): "
-                    f"move {'it' if len(beside) == 1 else 'them'} into {folder}, where squash put the others "
-                    f"(mv {' '.join(shlex.quote(m.path) for m in beside)} {shlex.quote(folder + os.sep)})")
+                    f"move {'it' if len(beside) == 1 else 'them'} into {folder}, where squash keeps the files it "
+                    f"replaces ({made}mv {' '.join(shlex.quote(m.path) for m in beside)} "
+                    f"{shlex.quote(folder + os.sep)})")
         for name in squash.replaces:
             if name in replaced_by:
                 return (f"migrations {replaced_by[name]} and {squash.name} both replace {name} (two branches each "

@@ -187,14 +187,18 @@ class Squash(unittest.TestCase):
         shutil.copy(os.path.join(project.directory, "replaced", "0001_initial.sql"), project.directory)
         replaced = os.path.join("migrations", "replaced")
         self.assertIn("error: migration 0003_squashed_0001_0003 replaces 0001_initial, whose file is still among the "
-                      f"migrations (a squash cut short?): move it into {replaced}, where squash put the others (mv "
-                      f"{os.path.join('migrations', '0001_initial.sql')} {replaced}/)", project.cli("status").stderr)
+                      f"migrations (a squash cut short?): move it into {replaced}, where squash keeps the files it "
+                      f"replaces (mv {os.path.join('migrations', '0001_initial.sql')} {replaced}/)",
+                      project.cli("status").stderr)
         shutil.copy(os.path.join(project.directory, "replaced", "0003_create_choice.sql"), project.directory)
         files = " ".join(os.path.join("migrations", name) for name in ("0001_initial.sql", "0003_create_choice.sql"))
         self.assertIn("error: migration 0003_squashed_0001_0003 replaces 2 migrations (0001_initial .. "
                       "0003_create_choice) whose files are still among the migrations (a squash cut short?): move them "
-                      f"into {replaced}, where squash put the others (mv {files} {replaced}/)",
+                      f"into {replaced}, where squash keeps the files it replaces (mv {files} {replaced}/)",
                       project.cli("status").stderr)
+        shutil.move(os.path.join(project.directory, "replaced"), os.path.join(project.root, "kept"))
+        self.assertIn(f"(mkdir {replaced} && mv {files} {replaced}/)", project.cli("status").stderr)  # cut short before
+        shutil.move(os.path.join(project.root, "kept"), os.path.join(project.directory, "replaced"))
         os.remove(os.path.join(project.directory, "0003_create_choice.sql"))
         os.remove(os.path.join(project.directory, "0001_initial.sql"))
         self.assertIn("[X] 0003_squashed_0001_0003", project.cli("status").stdout)
