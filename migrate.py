@@ -8958,7 +8958,8 @@ def _rewritten(directory, latest: Migration, result: MakeResult) -> MakeResult:
     """make --update's file, in the latest migration's line endings (CRLF in
     a Windows checkout) and with its byte order mark, if it had them: written
     in full before it takes that file's place (through a link to it, keeping
-    its permissions), so that a failure leaves the file as it was."""
+    its permissions), so that a failure leaves the file as it was; then
+    renamed, if its name changes."""
     try:
         with open(latest.path, "rb") as handle:
             raw = handle.read()
@@ -8970,14 +8971,9 @@ def _rewritten(directory, latest: Migration, result: MakeResult) -> MakeResult:
     content = _line_ends(result.text, "\r\n" if crlf and crlf >= raw.count(b"\n") - crlf else "\n")
     content = "\ufeff" + content if raw.startswith(b"\xef\xbb\xbf") else content
     path = os.path.join(directory, result.name + ".sql")
-    if result.name != latest.name:  # renamed: a new file, then the old one goes
-        written = _written(directory, replace(result, text=content))
-        try:
-            os.remove(latest.path)
-        except OSError as exc:
-            raise MigrateError(f"wrote {path}, but cannot remove {latest.path}: {exc.strerror}: remove it "
-                               "yourself (the new file holds all of it)") from None
-        return replace(written, text=result.text)
+    renamed = result.name != latest.name
+    if renamed and os.path.lexists(path):
+        raise MigrateError(f"cannot write {path}: a file by that name exists; nothing was written")
     target = os.path.realpath(latest.path)
     temporary = _partial_path(target)
     try:
@@ -8990,6 +8986,12 @@ def _rewritten(directory, latest: Migration, result: MakeResult) -> MakeResult:
     finally:  # (also when Ctrl-C stops it)
         with suppress(OSError):
             os.remove(temporary)
+    if renamed:  # once whole, in one step: a kill leaves one file of that number, the old or the new
+        try:
+            os.rename(latest.path, path)
+        except OSError as exc:
+            raise MigrateError(f"wrote the changes into {latest.path}, but cannot rename it to {path}: "
+                               f"{exc.strerror}: rename it yourself") from None
     return replace(result, path=path)
 
 

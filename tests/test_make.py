@@ -274,6 +274,27 @@ class MakeThenCheck(unittest.TestCase):
         self.assertEqual(project.files(), ["0001_initial.sql", "0002_email_only.sql"])
         self.assertEqual(project.make(write=False).operations, ())
 
+    def test_update_that_renames_the_file_and_is_killed_leaves_one_file_of_that_number(self):
+        project = Project(self)
+        project.models(QUESTION)
+        project.make()
+        project.models(QUESTION + "    author: Optional[str] = None\n")
+        project.make(name="add_author")
+        project.models(QUESTION + "    email: str = ''\n")
+        rename = os.rename
+
+        def killed(*args):  # the moment between the two steps: nothing after it runs
+            raise KeyboardInterrupt
+        os.rename = killed
+        try:
+            with self.assertRaises(KeyboardInterrupt):
+                project.make(update=True, name="email only")
+        finally:
+            os.rename = rename
+        self.assertEqual(project.files(), ["0001_initial.sql", "0002_add_author.sql"])  # whole, and made anew
+        self.assertIn("+ Add column question.email", project.read("0002_add_author.sql"))
+        self.assertEqual(project.make(write=False).operations, ())  # what it holds is what the models are
+
     def test_update_keeps_the_files_comments_line_endings_byte_order_mark_link_and_mode(self):
         project = Project(self)
         project.models(QUESTION)
