@@ -3758,6 +3758,9 @@ def _read_migration(path: str, number: int) -> Migration:
             raw = handle.read()
     except OSError as exc:  # a folder or a dangling link named like a migration, no permission
         raise MigrateError(f"cannot read migration file {path}: {exc.strerror}: fix or remove it") from None
+    if raw.startswith(b"SQLite format 3\x00"):  # (a --backup or a copy of the database, named like one)
+        raise MigrateError(f"migration file {path} is a SQLite database, not SQL: move it out of the migrations "
+                           "folder")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -168,6 +168,16 @@ class Directory(unittest.TestCase):
         self.project.write_migration("0002_merge", "-- migrate:up\nINSERT INTO q VALUES ('\n<<<<<<< a\n=======\n');\n")
         self.assertEqual(len(migrate.read_migrations(self.project.directory)), 2)  # no >>>>>>> line: a string
 
+    def test_a_database_named_like_a_migration_is_refused_for_what_it_is(self):
+        self.project.write_migration("0001_q", "-- migrate:up\nCREATE TABLE q (x);\n-- migrate:down\nDROP TABLE q;\n")
+        self.project.apply()
+        self.project.write_migration("0002_r", "-- migrate:up\nCREATE TABLE r (x);\n-- migrate:down\nDROP TABLE r;\n")
+        result = self.project.cli("apply", "--backup", os.path.join("migrations", "0003_before.sql"))  # a slip
+        self.assertEqual(result.returncode, 0, result.stderr)
+        result = self.project.cli("status")
+        self.assertEqual((result.returncode, result.stderr), (1, "error: migration file migrations/0003_before.sql "
+                         "is a SQLite database, not SQL: move it out of the migrations folder\n"))
+
     def test_crlf_or_mixed_line_endings_and_a_byte_order_mark_keep_the_sections_apart(self):
         files = {"crlf": b"-- migrate:up\r\nCREATE TABLE a (x);\r\n-- migrate:down\r\nDROP TABLE a;\r\n",
                  "mixed": b"-- migrate:up\nCREATE TABLE a (x);\r\n-- migrate:down\r\nDROP TABLE a;\r\n",
