@@ -727,12 +727,21 @@ def _names_a_file(models: str) -> bool:
     return models.endswith(".py") or os.sep in models or "/" in models
 
 
+def _refuse_broken_link(path, what: str, shown=None) -> None:
+    """A symbolic link that leads nowhere (a loop, or a target gone) is
+    not a missing file: "run make to create it" would not help."""
+    if os.path.islink(path) and not os.path.exists(path):
+        raise MigrateError(f"{what} {os.fspath(shown or path)} is a symbolic link that leads nowhere (a loop, or a "
+                           "target that is gone): fix or remove the link")
+
+
 def _exec_models_file(models: str):
     """Run the models file as a module of its own name, with its folder on
     sys.path for the modules it imports from there, which are read anew on
     the next call too."""
     import types
     path = os.path.abspath(models)
+    _refuse_broken_link(path, "models file", models)
     if not os.path.isfile(path):
         raise MigrateError(f"models file {models} {'is not a file' if os.path.exists(path) else 'not found'}: "
                            "create it or pass --models PATH")
@@ -3637,6 +3646,7 @@ def _migration_files(directory: str | os.PathLike) -> list[Migration]:
         if os.path.exists(directory):
             raise MigrateError(f"migrations directory {directory} is not a directory: pass --dir FOLDER, or move "
                                "that file away")
+        _refuse_broken_link(directory, "migrations directory")
         where = "" if os.path.isabs(directory) else f" in {os.getcwd()}"  # (the library: from another folder?)
         raise MigrateError(f"migrations directory {directory} not found{where}: run `make` to create it, or pass "
                            "--dir")
@@ -8317,6 +8327,7 @@ def check(db=None, *, models: str | os.PathLike | None = "models.py", directory:
     and the database alone (a project that writes its SQL by hand)."""
     _check_timeout(timeout)
     if isinstance(models, (str, os.PathLike)) and _names_a_file(os.fspath(models)) and not os.path.exists(models):
+        _refuse_broken_link(models, "models file")
         raise MigrateError(f"models file {os.fspath(models)} not found: create it, pass --models PATH, or pass "
                            "--no-models to check the migrations and the database alone")
     migrations = read_migrations(directory)
@@ -8629,7 +8640,7 @@ def make(*, models: str | os.PathLike = "models.py", directory: str | os.PathLik
     file is refused a number that `db` applied under a name whose file is gone."""
     questioner = _make_arguments(name, questioner, db, empty=empty, write=write, update=update)
     directory = _path_argument(directory, "the migrations directory", "--dir FOLDER")
-    migrations = read_migrations(directory) if os.path.exists(directory) else []  # (a file there: its error)
+    migrations = read_migrations(directory) if os.path.lexists(directory) else []  # (a file there: its error)
     latest = _latest_to_update(migrations, db, directory) if update else None
     number = latest.number if latest else migrations[-1].number + 1 if migrations else 1
     if empty:

@@ -292,6 +292,22 @@ class Errors(unittest.TestCase):
         open(blocker, "w").close()
         self.assert_one_line_error(self.project.cli("export", "--d1", blocker), "a-file is a file, not a folder")
 
+    def test_a_migrations_folder_or_models_file_that_is_a_broken_link_is_said_so(self):
+        self.project.models("@dataclass\nclass A:\n    id: Optional[int] = None\n")
+        os.symlink("migrations", self.project.directory)  # a loop, as a bad `ln -s` in a deploy script makes
+        for command in (("status",), ("make",), ("make", "--dry-run"), ("apply",)):
+            with self.subTest(command):
+                self.assert_one_line_error(self.project.cli(*command), "migrations directory migrations is a "
+                                           "symbolic link that leads nowhere (a loop, or a target that is gone): fix "
+                                           "or remove the link")
+        os.remove(self.project.directory)
+        os.remove(self.project.models_path)
+        os.symlink("gone.py", self.project.models_path)
+        for command in (("make",), ("check",)):
+            with self.subTest(command):
+                self.assert_one_line_error(self.project.cli(*command), "models file models.py is a symbolic link "
+                                           "that leads nowhere")
+
     def test_text_that_is_not_utf8_and_a_damaged_database_are_one_line_errors(self):
         self.project.models(POLLS)
         self.assertEqual(self.project.cli("make").returncode, 0)
