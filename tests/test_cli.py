@@ -292,6 +292,13 @@ class Errors(unittest.TestCase):
         open(blocker, "w").close()
         self.assert_one_line_error(self.project.cli("export", "--d1", blocker), "a-file is a file, not a folder")
 
+    @unittest.skipUnless(sys.platform.startswith("linux"), "a name over 255 bytes: Linux refuses it")
+    def test_a_migration_that_cannot_be_written_leaves_no_folder_made_for_it(self):
+        folder = os.path.join("new", "sub", "d" * 300, "m")
+        self.assert_one_line_error(self.project.cli("make", "--empty", "x", "--dir", folder), "File name too long",
+                                   "nothing was written")
+        self.assertFalse(os.path.exists(os.path.join(self.project.root, "new")))
+
     def test_a_migrations_folder_or_models_file_that_is_a_broken_link_is_said_so(self):
         self.project.models("@dataclass\nclass A:\n    id: Optional[int] = None\n")
         os.symlink("migrations", self.project.directory)  # a loop, as a bad `ln -s` in a deploy script makes
