@@ -10387,8 +10387,8 @@ def _origin_note(message: str, borrowed: dict) -> str:
             named = "''" in message
         elif re.fullmatch(r"\w+", value):  # a bare word (dir = "migrations") may be any word of the message
             named = re.search(rf"\b(?:directory|module|file|folder|database) {value}(?!\w)", message)
-        else:
-            named = re.search(rf"(?<![\w./\\-]){re.escape(value)}(?![\w/\\-])", message)
+        else:  # as the message shows it: as given, or quoted (a NUL: 'app\x00.db')
+            named = re.search(rf"(?<![\w./\\-]){re.escape(value)}(?![\w/\\-])", message) or repr(value) in message
         if named:
             return f" (set by {_one_line(origin)})"
     return ""

@@ -272,6 +272,7 @@ class PyprojectFile(unittest.TestCase):
                 ('db = ""', "status", {}, "(set by db = '' in pyproject.toml)"),
                 ('dir = "gone"', "status", {}, "(set by dir = 'gone' in pyproject.toml)"),
                 ('models = ""', "make", {}, "(set by models = '' in pyproject.toml)"),
+                ('db = "app\\u0000.db"', "status", {}, "(set by db = 'app\\x00.db' in pyproject.toml)"),
                 ('db = "app.db"', "status", {"MIGRATE_DIR": "elsewhere"}, "(set by MIGRATE_DIR)")):
             with self.subTest(toml=toml, env=env):
                 with open(pyproject, "w") as handle:
