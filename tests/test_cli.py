@@ -464,7 +464,8 @@ class Errors(unittest.TestCase):
                 saved = getattr(sys, name)
                 setattr(sys, name, stream)
                 try:
-                    code = migrate.main(["revert", *argv])  # (it warns, on stderr)
+                    quiet = ["-q"] if name == "stderr" else []  # (the other stream is the test run's own)
+                    code = migrate.main(["revert", *quiet, *argv])  # (it warns, on stderr)
                 finally:
                     restored, _ = getattr(sys, name), setattr(sys, name, saved)
                 self.assertEqual(code, 0)
