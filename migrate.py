@@ -313,9 +313,24 @@ def _unwrapped(tokens: list[_Token]) -> list[_Token]:
     return tokens
 
 
+def _plain(tokens: list[_Token]) -> list[_Token]:
+    """An expression without the parentheses that say nothing: around the
+    whole of it, and around a lone name or value after an operator or an
+    opening parenthesis (Django writes F("ends") as ("ends")). A call's
+    and IN's stay: f(x), x IN (1)."""
+    plain = []
+    for token in _unwrapped(tokens):
+        plain.append(token)
+        if token.text == ")" and len(plain) >= 3 and plain[-3].text == "(" \
+                and plain[-2].kind in ("word", "ident", "number", "string") \
+                and (len(plain) == 3 or (plain[-4].kind == "op" and plain[-4].text != ")")):
+            plain[-3:] = [plain[-2]]
+    return plain
+
+
 def _canonical_check(sql: str | None) -> str | None:
-    """canonical_sql of a CHECK's expression, outer parentheses aside."""
-    return None if sql is None else _canonical(_unwrapped(_tokenize(sql)))
+    """canonical_sql of a CHECK's expression, parentheses that say nothing aside."""
+    return None if sql is None else _canonical(_plain(_tokenize(sql)))
 
 
 # A name SQLite resolves in a table's CHECK or index although no column has it.
@@ -1965,7 +1980,7 @@ def _parse_create_table(sql: str, names: frozenset[str] | None = None) -> dict:
         names = _ROWID_NAMES | {_fold(_unquote(item[0].text)) for item in items if item[0].upper not in constraint}
     for item in items:
         if item[0].upper in constraint:
-            result["checks"].extend(_canonical(_as_sqlite_reads(_unwrapped(expression), names))
+            result["checks"].extend(_canonical(_plain(_as_sqlite_reads(_unwrapped(expression), names)))
                                     for expression in _constraint_checks(item))
         else:
             facts = _column_facts(item, sql, names)
@@ -2032,7 +2047,7 @@ def _column_facts(item: list[_Token], sql: str, names: frozenset[str]) -> dict:
                 facts["check"] = " AND ".join(([facts["check"]] if facts["check"] else []) + [written])
             else:
                 stored = end + 1 < len(item) and item[end + 1].upper == "STORED"
-                expression = _canonical(_as_sqlite_reads(item[i + 2:end], names))
+                expression = _canonical(_plain(_as_sqlite_reads(item[i + 2:end], names)))
                 facts["generated"] = ("STORED " if stored else "VIRTUAL ") + expression
             i = end
         elif word == "AUTOINCREMENT":
@@ -3330,8 +3345,8 @@ def _written_checks(table: Table, renamed: dict[str, str]) -> dict[str, tuple[st
                 written[:0] = [quote(new_names[i]), table.sql[expression[i].end:end]]
                 end = expression[i].start
             written.insert(0, table.sql[expression[0].start:end])
-            canonical = _canonical([t._replace(text=quote(new_names[i])) if i in new_names else t
-                                    for i, t in enumerate(read)])
+            canonical = _canonical(_plain([t._replace(text=quote(new_names[i])) if i in new_names else t
+                                           for i, t in enumerate(read)]))
             checks[canonical] = ("".join(written), {_fold(_unquote(read[i].text)) for i in columns})
     return checks
 

@@ -144,6 +144,26 @@ class MakeThenCheck(unittest.TestCase):
         self.assertIn('"n" INTEGER NOT NULL DEFAULT (1 + 2),\n    "c" TEXT NOT NULL DEFAULT (datetime(\'now\'))',
                       made.text)  # one pair, as SQLite needs
 
+    def test_parentheses_around_a_name_or_the_whole_expression_are_no_change(self):
+        project = Project(self)  # as Django writes F("ends") and a GeneratedField
+        project.write_migration("0001_initial", "-- migrate:up\nCREATE TABLE entry (id INTEGER PRIMARY KEY, "
+                                "starts TEXT, ends TEXT, rating REAL NOT NULL CHECK ((\"rating\") >= (0)), "
+                                "length REAL GENERATED ALWAYS AS ((\"rating\" * 2)) STORED, "
+                                "CONSTRAINT starts_first CHECK (\"starts\" <= (\"ends\")));\n")
+        entry = ("@dataclass\nclass Entry:\n    __checks__ = [{!r}]\n"
+                 "    rating: float = field(metadata={{'check': 'rating >= 0'}})\n"
+                 "    starts: Optional[str] = None\n    ends: Optional[str] = None\n"
+                 "    length: Optional[float] = field(default=None, metadata={{'generated': {!r}, 'stored': True}})\n"
+                 "    id: Optional[int] = None\n")
+        project.models(entry.format("starts <= ends", '"rating" * 2'))
+        self.assertEqual(project.make(write=False).operations, ())
+        project.models(entry.format("starts < ends", '"rating" * 3'))
+        self.assertEqual(project.make(write=False).operations, (
+            "~ Alter column entry.length: generated expression changed",  # (a change is still one)
+            "~ Change table checks of entry"))
+        for same, other in (("x IN (1)", "x IN 1"), ("f(x)", "f x"), ("NOT (a)", "NOT (a)")):
+            self.assertEqual(migrate._canonical_check(same) == migrate._canonical_check(other), same == other, same)
+
     def test_double_quoted_text_that_sqlite_rewrites_in_an_alter_is_no_change(self):
         # SQLite's RENAME COLUMN and DROP COLUMN rewrite "text" that names nothing as 'text' in every
         # view, trigger, CHECK and partial index of the database: the same schema, in other words
