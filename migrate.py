@@ -2491,14 +2491,15 @@ def with_unique_constraints_kept(target: Schema, replayed: Schema) -> Schema:
             tables.append(table)
             continue
         constraints = _model_constraints(table)
-        plain = _plain_unique_constraints(before) if constraints is not None else set()
+        plain = _plain_unique_constraints(before) if constraints is not None else {}
         made = {_fold(i.name) for i in before.indexes} if before is not None else set()
         declared = {_folded(u) for u in table.unique}
         taken = [i for i in table.indexes if i.unique and i.columns and _folded(i.columns) in plain
                  and _folded(i.columns) not in declared and _fold(i.name) not in made
                  and _fold(i.name) == _fold("_".join((table.name,) + i.columns) + "_uniq")]
         if taken:
-            constraints += tuple(f"UNIQUE ({', '.join(map(quote, i.columns))})" for i in taken)
+            constraints += tuple(f"UNIQUE ({', '.join(map(quote, i.columns))}){plain[_folded(i.columns)]}"
+                                 for i in taken)
             table = replace(table, sql=_render_model_table(table, table.columns, constraints),
                             unique=tuple(sorted(table.unique + tuple(i.columns for i in taken))),
                             indexes=tuple(i for i in table.indexes if i not in taken))
@@ -2506,23 +2507,35 @@ def with_unique_constraints_kept(target: Schema, replayed: Schema) -> Schema:
     return replace(target, tables=tuple(tables))
 
 
-def _plain_unique_constraints(table: Table) -> set[tuple[str, ...]]:
-    """The table's UNIQUE constraints (folded columns) that say nothing more
-    than a unique index on those columns would: a column's bare UNIQUE, or
-    a table's UNIQUE (a, b), without ON CONFLICT or COLLATE, ASC or DESC."""
-    plain = set()
+def _plain_unique_constraints(table: Table) -> dict[tuple[str, ...], str]:
+    """The table's UNIQUE constraints (folded columns: their ON CONFLICT
+    clause, or "") that say nothing more than a unique index on those
+    columns would but for an ON CONFLICT clause, which no model can write
+    and so is kept as the migrations wrote it: a column's UNIQUE, or a
+    table's UNIQUE (a, b), without COLLATE, ASC or DESC."""
+    plain = {}
     for item in _definition_items(_tokenize(table.sql))[0]:
         words = [t.upper for t in item]
-        if item[0].upper not in ("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"):
-            if "UNIQUE" in words and "CONFLICT" not in words:
-                plain.add((_fold(_unquote(item[0].text)),))
-            continue
         at = words.index("UNIQUE") if "UNIQUE" in words else -1
-        names, commas = item[at + 2:-1:2], item[at + 3:-1:2]
-        if at in (0, 2) and item[at + 1].text == "(" and item[-1].text == ")" and len(names) == len(commas) + 1 \
-                and all(t.kind in ("word", "ident") for t in names) and all(t.text == "," for t in commas):
-            plain.add(tuple(_fold(_unquote(t.text)) for t in names))
-    return plain & {_folded(u) for u in table.unique}  # (a UNIQUE word inside a CHECK or a DEFAULT is none)
+        if item[0].upper not in ("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"):
+            if at > 0:  # a column's: UNIQUE, maybe ON CONFLICT what
+                plain[(_fold(_unquote(item[0].text)),)] = _conflict_clause(item[at + 1:at + 4])
+            continue
+        close = _matching_paren(item, at + 1) if at in (0, 2) and at + 1 < len(item) and item[at + 1].text == "(" \
+            else -1
+        names, commas = item[at + 2:close:2], item[at + 3:close:2]
+        if close > 0 and len(names) == len(commas) + 1 and all(t.kind in ("word", "ident") for t in names) \
+                and all(t.text == "," for t in commas) and len(item) in (close + 1, close + 4) \
+                and (len(item) == close + 1 or _conflict_clause(item[close + 1:])):
+            plain[tuple(_fold(_unquote(t.text)) for t in names)] = _conflict_clause(item[close + 1:])
+    declared = {_folded(u) for u in table.unique}  # (a UNIQUE word inside a CHECK or a DEFAULT is none)
+    return {columns: clause for columns, clause in plain.items() if columns in declared}
+
+
+def _conflict_clause(tokens: list[_Token]) -> str:
+    """" ON CONFLICT IGNORE" when the tokens begin so, else ""."""
+    words = [t.upper for t in tokens[:3]]
+    return f" ON CONFLICT {words[2]}" if words[:2] == ["ON", "CONFLICT"] and len(words) == 3 else ""
 
 
 def diff_schemas(old: Schema, new: Schema, questioner: Questioner, *,
@@ -3225,11 +3238,15 @@ def _lost_clauses(before: Schema, after: Schema, renamed: dict) -> list[str]:
         new = after.table(renamed.get(_fold(table.name), table.name))
         if new is None or new.sql == table.sql:
             continue
-        lost = set()
+        lost, moved = set(), _plain_unique_constraints(new)  # (a column's UNIQUE ON CONFLICT: kept in the table's)
         for column in table.columns:
             kept = new.column(renamed.get((_fold(new.name), _fold(column.name)), column.name))
             if kept is not None:
-                lost |= _clauses(_tokenize(column.definition)[1:]) - _clauses(_tokenize(kept.definition)[1:])
+                written = _tokenize(column.definition)[1:]
+                at = next((i for i, t in enumerate(written) if t.upper == "UNIQUE"), None)
+                if at is not None and moved.get((_fold(kept.name),)) == _conflict_clause(written[at + 1:at + 4]) != "":
+                    written = written[:at] + written[at + 4:]
+                lost |= _clauses(written) - _clauses(_tokenize(kept.definition)[1:])
         lost |= _clauses(_tokenize(_constraints_text(table))) - _clauses(_tokenize(_constraints_text(new)))
         if lost:
             warnings.append(f"rebuilds {table.name} without its {', '.join(sorted(lost))} (written by hand in an "

@@ -1315,12 +1315,16 @@ class Evolution(unittest.TestCase):
         fields = ("    id: int\n    name: str = field(metadata={'sql_type': 'varchar(30)', 'unique': True})\n"
                   "    first: str\n    last: str\n    code: str\n    tag: str\n")
         project.models(f"@dataclass\nclass Account:\n{fields}    __unique__ = [('first', 'last')]\n")
-        result = project.make(write=False)  # the plain ones stand; ON CONFLICT and COLLATE say more than an index
+        result = project.make(write=False)  # the plain ones stand, and one with ON CONFLICT; COLLATE says more
         self.assertEqual(result.operations, ("~ Change unique constraints of account",), result.text)
         self.assertIn('UNIQUE ("first", "last"),\n    UNIQUE ("name")\n)', result.up[0])
         project.models(f"@dataclass\nclass Account:\n{fields}    __unique__ = [('first', 'last'), 'code', 'tag']\n")
-        project.make()  # (the constraints it cannot keep become indexes, with the table rebuilt once)
+        made = project.make()  # (the constraint it cannot keep becomes an index, with the table rebuilt once)
+        self.assertIn('UNIQUE ("code") ON CONFLICT REPLACE', made.up[0])  # kept as the migration wrote it
         project.apply()
+        project.execute("INSERT INTO account VALUES (5, 'eve', 'E', 'F', 'c', 'w')")  # still replaces row 1
+        self.assertEqual(project.query("SELECT id FROM account"), [(5,)])
+        project.execute("INSERT INTO account VALUES (1, 'ann', 'A', 'B', 'c', 't')")
         self.assertEqual(project.make(write=False).operations, ())
         self.assertEqual(migrate.check(project.db, models=project.models_path, directory=project.directory), [])
         self.assertEqual(project.query("SELECT * FROM account"), [(1, "ann", "A", "B", "c", "t")])
@@ -1332,12 +1336,29 @@ class Evolution(unittest.TestCase):
                        "    __unique__ = {'full_name': ('first', 'last')}\n")  # a name of its own: an index
         result = project.make()
         self.assertEqual(result.operations, ("~ Change unique constraints of account",
-                                             "- Drop index account_code_uniq", "- Drop index account_tag_uniq",
+                                             "- Drop index account_tag_uniq",
                                              "+ Create unique index full_name on account"))
         project.apply()
         project.execute("INSERT INTO account VALUES (2, 'ann', 'x', 'y', 'd', 'u')")  # name: unique no more
         self.assertNotIn("UNIQUE (", project.schema_sql()[0][2])
         self.assertEqual(project.make(write=False).operations, ())
+
+    def test_a_columns_unique_on_conflict_is_kept_through_a_rebuild_without_a_warning(self):
+        project = Project(self)  # as SQLAlchemy writes sqlite_on_conflict_unique
+        project.write_migration("0001_initial", "-- migrate:up\nCREATE TABLE item (id INTEGER PRIMARY KEY, "
+                                "sku TEXT UNIQUE ON CONFLICT IGNORE, n INTEGER);\n")
+        project.apply()
+        model = ("@dataclass\nclass Item:\n    sku: Optional[str] = field(default=None, metadata={{'unique': True}})\n"
+                 "    n: Optional[{}] = None\n    id: Optional[int] = None\n")
+        project.models(model.format("int"))
+        self.assertEqual(project.make(write=False).operations, ())
+        project.models(model.format("str"))
+        made = project.make()  # a rebuild for the type of n
+        self.assertIn('UNIQUE ("sku") ON CONFLICT IGNORE', made.up[0])
+        self.assertEqual([w for w in made.warnings if "ON CONFLICT" in w], [])
+        project.apply()
+        project.execute("INSERT INTO item (sku) VALUES ('a')", "INSERT INTO item (sku) VALUES ('a')")  # ignored
+        self.assertEqual(project.query("SELECT count(*) FROM item"), [(1,)])
 
     def test_read_schema_sees_each_change_to_a_tables_indexes_in_one_process(self):
         # read_schema remembers tables by their SQL and their indexes': prove the key is complete
