@@ -10021,12 +10021,6 @@ def _models_not_here(models: str) -> bool:
         os.chdir(folder)  # (as _load_models: a package's os.chdir() must not move the migrations)
 
 
-# What SIGTERM and SIGHUP do once main() is done, run as a script: ignored, since the work is
-# done and said, and a stop as the process exits would only hide its exit code. (main() called
-# by an application puts back what was there.)
-_STOPS_AFTER_THE_RUN = None
-
-
 @contextmanager
 def _termination_as_ctrl_c():
     """SIGTERM (docker stop, systemd, Kubernetes) and SIGHUP (a closed terminal) stop a run as
@@ -10056,7 +10050,7 @@ def _termination_as_ctrl_c():
         yield
     finally:
         for name, handler in previous.items():
-            signal.signal(getattr(signal, name), _STOPS_AFTER_THE_RUN if _STOPS_AFTER_THE_RUN is not None else handler)
+            signal.signal(getattr(signal, name), handler)
 
 
 def _preview_run(args, out: _Output, reverting: bool, edited: list[str]) -> int:
@@ -10588,5 +10582,4 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     if signal.getsignal(signal.SIGINT) is _interrupted_while_loading:  # main() has its own
         signal.signal(signal.SIGINT, signal.default_int_handler)
-    _STOPS_AFTER_THE_RUN = signal.SIG_IGN
     sys.exit(main())
