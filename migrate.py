@@ -5446,14 +5446,30 @@ def _refuse_converted_text(conn: sqlite3.Connection) -> None:
 
 
 def _refuse_orphan_journal(path: str) -> None:
-    """A WAL or rollback journal without its database: the database was
-    moved or deleted, and they may hold what it committed last. SQLite would
-    delete them as it made a new, empty database under that name."""
-    for suffix in ("-wal", "-journal"):
-        if os.path.isfile(path + suffix):
-            raise MigrateError(f"database {path} does not exist, but {path}{suffix} does (what it wrote last may be "
-                               f"only there): put the database back beside it, or, if you know it is stale, delete "
-                               f"{path}{suffix}; nothing was changed")
+    """A WAL with frames, or a hot rollback journal, without its database:
+    the database was moved or deleted, and the WAL may hold what it
+    committed last, the journal what rolls its last transaction back. SQLite
+    would delete either as it made a new, empty database under that name.
+    (An empty journal, or one whose header is zeroed, as journal_mode
+    TRUNCATE and PERSIST leave after every commit, is none.)"""
+    try:
+        with open(path + "-wal", "rb") as wal:
+            frames = len(wal.read(33)) > 32  # (a WAL's header alone is 32 bytes)
+    except OSError:
+        frames = False
+    try:
+        with open(path + "-journal", "rb") as journal:
+            hot = journal.read(8) == b"\xd9\xd5\x05\xf9\x20\xa1\x63\xd7"  # (a rollback journal's header)
+    except OSError:
+        hot = False
+    if frames:
+        raise MigrateError(f"database {path} does not exist, but {path}-wal does (what it committed last may be "
+                           f"only there): put the database back beside it, or, if you know it is stale, delete "
+                           f"{path}-wal; nothing was changed")
+    if hot:
+        raise MigrateError(f"database {path} does not exist, but {path}-journal does, with a transaction to roll "
+                           f"back (the database was moved or deleted meanwhile): put the database back beside it, "
+                           f"or, if it is gone for good, delete {path}-journal; nothing was changed")
 
 
 class _Database:

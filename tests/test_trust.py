@@ -280,21 +280,31 @@ class Crashes(unittest.TestCase):
     def test_a_wal_or_journal_left_without_its_database_is_kept_and_said_so(self):
         project = Project(self)
         write_chain(project, 1)
-        for suffix in ("-wal", "-journal"):
+        hot_journal = b"\xd9\xd5\x05\xf9\x20\xa1\x63\xd7" + bytes(504)  # (a rollback journal's header)
+        for suffix, content, said in (
+                ("-wal", bytes(32) + b"frames", "db.sqlite3-wal does (what it committed last may be only there): put "
+                 "the database back beside it, or, if you know it is stale, delete db.sqlite3-wal"),
+                ("-journal", hot_journal, "db.sqlite3-journal does, with a transaction to roll back (the database "
+                 "was moved or deleted meanwhile): put the database back beside it, or, if it is gone for good, "
+                 "delete db.sqlite3-journal")):
             with self.subTest(suffix):
                 with open(project.db + suffix, "wb") as orphan:
-                    orphan.write(b"what the moved database committed last")
+                    orphan.write(content)
                 try:
                     for command in (("apply",), ("status",), ("check", "--no-models"), ("revert",)):
                         result = project.cli(*command)
-                        self.assertEqual((result.returncode, result.stderr), (1, f"error: database db.sqlite3 does "
-                                         f"not exist, but db.sqlite3{suffix} does (what it wrote last may be only "
-                                         "there): put the database back beside it, or, if you know it is stale, "
-                                         f"delete db.sqlite3{suffix}; nothing was changed\n"), command)
+                        self.assertEqual((result.returncode, result.stderr), (1, "error: database db.sqlite3 does "
+                                         f"not exist, but {said}; nothing was changed\n"), command)
                     self.assertEqual(sorted(name for name in os.listdir(project.root) if name.startswith("db.")),
                                      [f"db.sqlite3{suffix}"])
                 finally:
                     os.remove(project.db + suffix)
+        for suffix, content in (("-journal", b""), ("-journal", bytes(512)), ("-wal", bytes(32))):
+            with self.subTest(suffix=suffix, size=len(content)):  # as journal_mode TRUNCATE or PERSIST leaves it
+                with open(project.db + suffix, "wb") as left:
+                    left.write(content)
+                self.assertEqual(project.cli("status").returncode, 0)
+                os.remove(project.db + suffix)
 
     def test_a_backup_onto_a_full_disk_leaves_no_file_behind(self):
         folder = tempfile.mkdtemp()  # a real full disk (ENOSPC): SQLite leaves the copy's journal hot
