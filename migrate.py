@@ -7207,7 +7207,8 @@ def _run_steps(conn, steps: list[PlannedStep], *, fake: bool, on_start, recorded
         unknown = _check_rebuilt_tables(conn, step) if step.rebuilds and not fake else []
         statements = () if fake else step.statements
         with _settings_kept(conn, statements):
-            _run_statements(conn, step, statements, ticks, create_table=create_table, signalled=signalled)
+            _run_statements(conn, step, statements, ticks, create_table=create_table, signalled=signalled,
+                            latest=steps[0].name)
         if kept_temp is not None:
             _drop_temp_objects(conn, kept_temp)
         create_table = False
@@ -7217,12 +7218,13 @@ def _run_steps(conn, steps: list[PlannedStep], *, fake: bool, on_start, recorded
     return done
 
 
-def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_table: bool = False,
+def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_table: bool = False, latest: str = "",
                     signalled=()) -> None:
     """Run a step's statements and its tracking write. `ticks(seconds)` hears
     about a long statement about twice a second (from SQLite's progress
     handler); `signalled` holds what the run's signal handlers raised
-    (_noting_signals)."""
+    (_noting_signals); `latest` is the latest migration applied before the
+    transaction (for a hint)."""
     watch = ticks is not None and hasattr(conn, "set_progress_handler")
     started, last, raised = time.perf_counter(), [time.perf_counter()], []
 
@@ -7257,7 +7259,7 @@ def _run_statements(conn, step: PlannedStep, statements, ticks=None, *, create_t
                          + _reading_hint(str(exc)) + _added_column_hint(str(exc)) + _function_hint(str(exc))
                          + _duplicates_hint(str(exc), statement, reverting=step.action == "revert")
                          + _rowid_hint(conn, str(exc), statement)
-                         + _edited_down_hint(step)
+                         + _edited_down_hint(step, latest or step.name)
                          + _readonly_hint(exc, conn))
                 raise MigrateError(f"{doing} {step.name} failed: {_own_names(str(exc))} in statement: "
                                    f"{_shorten(statement)}{hints}; it was rolled back, the database is as it "
@@ -7391,12 +7393,13 @@ _EDITED_DOWN = ("its file's down section was edited since it was applied: this r
                 "then; to revert with the file's, record it first with apply --allow-changed")
 
 
-def _edited_down_hint(step: PlannedStep) -> str:
+def _edited_down_hint(step: PlannedStep, latest: str) -> str:
     """A revert runs the down SQL recorded at apply time: a fix made in the
-    file since is not what failed, and must be recorded to be used."""
+    file since is not what failed, and must be recorded to be used, up to
+    `latest`, the latest migration applied (a run rolled back: its first)."""
     edited = _EDITED_DOWN in step.warnings  # (as the plan found it)
     return (" (this is the down SQL recorded when it was applied; its file's down section differs: to revert "
-            f"with that one, record it first with apply {step.name} --allow-changed)") if edited else ""
+            f"with that one, record it first with apply {latest} --allow-changed)") if edited else ""
 
 
 def _adopt_hint(message: str, step: PlannedStep, *, first: bool) -> str:
@@ -8844,7 +8847,7 @@ def _written(directory, result: MakeResult) -> MakeResult:
         made.append(folder)
         folder = os.path.dirname(folder)
     try:
-        os.makedirs(directory, exist_ok=True)
+        os.makedirs(os.path.abspath(directory), exist_ok=True)  # (as `made` has them: keep/new/../sub is keep/sub)
         with open(partial, "x", encoding="utf-8", newline="") as handle:  # as written, on Windows too
             handle.write(result.text)
         _take_name(partial, path)  # whole or not at all, also when killed (a file left empty stops every command)

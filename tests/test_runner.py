@@ -1427,6 +1427,17 @@ class AllowChanged(unittest.TestCase):
                       "first with apply 0001_t --allow-changed)", str(caught.exception))
         self.assertEqual(self.recorded(), self.before)
 
+    def test_an_atomic_revert_failing_on_recorded_down_sql_says_to_record_up_to_the_latest_applied(self):
+        project = Project(self)
+        project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n-- migrate:down\nDROP TABLE wrong;\n")
+        project.write_migration("0002_u", "-- migrate:up\nCREATE TABLE u (x);\n-- migrate:down\nDROP TABLE u;\n")
+        project.apply()
+        project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n-- migrate:down\nDROP TABLE t;\n")
+        with self.assertRaises(migrate.MigrateError) as caught:
+            project.revert(target="zero", atomic=True)  # 0002_u's revert, rolled back with 0001_t's failure
+        self.assertIn("record it first with apply 0002_u --allow-changed)", str(caught.exception))
+        self.assertEqual(project.query("SELECT name FROM _migrations ORDER BY name"), [("0001_t",), ("0002_u",)])
+
     def test_a_revert_that_succeeds_on_the_recorded_down_sql_says_it_did_not_run_the_files(self):
         project = Project(self)
         project.write_migration("0001_t", "-- migrate:up\nCREATE TABLE t (x);\n-- migrate:down\nDROP TABLE t;\n")
