@@ -2507,6 +2507,50 @@ def with_unique_constraints_kept(target: Schema, replayed: Schema) -> Schema:
     return replace(target, tables=tuple(tables))
 
 
+def with_constraint_names_kept(target: Schema, replayed: Schema) -> Schema:
+    """The models' schema with each table CHECK and UNIQUE constraint that
+    the migrations made under a name (`CONSTRAINT ck_price CHECK (price >=
+    0)`, as Django and Alembic name them) written under that name again:
+    SQLite's errors name it ("CHECK constraint failed: ck_price"), and a
+    rebuild would drop it. Names are not compared, so nothing else changes."""
+    tables = []
+    for table in target.tables:
+        before = replayed.table(table.name)
+        named = _named_constraints(before) if before is not None and "CONSTRAINT" in before.sql.upper() else {}
+        constraints = _model_constraints(table) if named else None
+        if constraints:
+            names = _ROWID_NAMES | {_fold(column.name) for column in table.columns}
+            kept = tuple(f"CONSTRAINT {quote(named[key])} {text}" if key in named else text
+                         for text in constraints for key in [_constraint_key(_tokenize(text), names)])
+            if kept != constraints:
+                table = replace(table, sql=_render_model_table(table, table.columns, kept))
+        tables.append(table)
+    return replace(target, tables=tuple(tables))
+
+
+def _named_constraints(table: Table) -> dict[tuple, str]:
+    """The table's named CHECK and UNIQUE constraints: their _constraint_key: name."""
+    names = _ROWID_NAMES | {_fold(column.name) for column in table.columns}
+    return {key: _unquote(item[1].text) for item in _definition_items(_tokenize(table.sql))[0]
+            if item[0].upper == "CONSTRAINT" and len(item) > 2
+            for key in [_constraint_key(item[2:], names)] if key is not None}
+
+
+def _constraint_key(tokens: list[_Token], names: frozenset[str]) -> tuple | None:
+    """What a table constraint's tokens (after its name) say, to know it by:
+    a CHECK by its expression as SQLite reads it, a UNIQUE by its folded
+    columns and ON CONFLICT clause; None for another, or more than that."""
+    if len(tokens) < 3 or tokens[1].text != "(":
+        return None
+    close = _matching_paren(tokens, 1)
+    if tokens[0].upper == "CHECK" and close == len(tokens) - 1:
+        return "CHECK", _canonical(_plain(_as_sqlite_reads(tokens[2:close], names)))
+    if tokens[0].upper == "UNIQUE" and all(t.kind in ("word", "ident") for t in tokens[2:close:2]) \
+            and all(t.text == "," for t in tokens[3:close:2]) and len(tokens) in (close + 1, close + 4):
+        return "UNIQUE", tuple(_fold(_unquote(t.text)) for t in tokens[2:close:2]), _conflict_clause(tokens[close + 1:])
+    return None
+
+
 def _plain_unique_constraints(table: Table) -> dict[tuple[str, ...], str]:
     """The table's UNIQUE constraints (folded columns: their ON CONFLICT
     clause, or "") that say nothing more than a unique index on those
@@ -2591,9 +2635,10 @@ def _model_constraints(table: Table) -> tuple[str, ...] | None:
 
 @lru_cache(maxsize=4096)  # (make asks it of every model table, more than once)
 def _constraint_texts(sql: str) -> tuple[str, ...]:
-    """The CHECK and UNIQUE table constraints of a CREATE TABLE, as written."""
+    """The CHECK and UNIQUE table constraints of a CREATE TABLE, named or
+    not, as written."""
     return tuple(sql[item[0].start:item[-1].end] for item in _definition_items(_tokenize(sql))[0]
-                 if item[0].upper in ("CHECK", "UNIQUE"))
+                 if item[0].upper in ("CHECK", "UNIQUE", "CONSTRAINT"))
 
 
 def _render_model_table(table: Table, columns: tuple[Column, ...], constraints: tuple[str, ...]) -> str:
@@ -8780,6 +8825,7 @@ def _make(scratch, module, number, name, questioner, *, empty: frozenset = froze
     steps = _execute_operations(scratch, operations)
     renamed = read_schema(scratch) if operations else original
     target = with_unique_constraints_kept(with_hand_written_indexes(target, renamed), renamed)
+    target = with_constraint_names_kept(target, renamed)
     operations += diff_schemas(renamed, target, questioner, unmanaged=unmanaged, empty=empty)
     steps += _execute_operations(scratch, operations[len(steps):])
     questioner.check_renames_used(original, target)

@@ -1343,6 +1343,29 @@ class Evolution(unittest.TestCase):
         self.assertNotIn("UNIQUE (", project.schema_sql()[0][2])
         self.assertEqual(project.make(write=False).operations, ())
 
+    def test_a_rebuild_keeps_the_names_the_migrations_gave_check_and_unique_constraints(self):
+        project = Project(self)  # as Alembic's naming convention and Django's constraints name them
+        project.write_migration("0001_initial", "-- migrate:up\nCREATE TABLE post (id INTEGER PRIMARY KEY, "
+                                "title VARCHAR(200) NOT NULL, price NUMERIC NOT NULL, "
+                                "CONSTRAINT ck_post_price CHECK (price >= 0), CONSTRAINT \"uq title\" UNIQUE (title));\n"
+                                "-- migrate:down\nDROP TABLE post;\n")
+        project.apply()
+        model = ("@dataclass\nclass Post:\n    __checks__ = ['price >= 0']\n"
+                 "    price: int = field(metadata={{'sql_type': 'NUMERIC'}})\n"
+                 "    title: str = field(metadata={{'sql_type': '{}', 'unique': True}})\n"
+                 "    id: Optional[int] = None\n")
+        project.models(model.format("VARCHAR(200)"))
+        self.assertEqual(project.make(write=False).operations, ())
+        project.models(model.format("VARCHAR(300)"))
+        made = project.make()  # a rebuild for the type
+        self.assertIn('CONSTRAINT "ck_post_price" CHECK (price >= 0),\n    CONSTRAINT "uq title" UNIQUE ("title")',
+                      made.up[0])
+        project.apply()
+        with self.assertRaisesRegex(sqlite3.IntegrityError, "CHECK constraint failed: ck_post_price"):
+            project.execute("INSERT INTO post (title, price) VALUES ('a', -1)")  # as the application knew it
+        self.assertEqual(project.make(write=False).operations, ())
+        self.assertEqual(migrate.check(project.db, models=project.models_path, directory=project.directory), [])
+
     def test_a_columns_unique_on_conflict_is_kept_through_a_rebuild_without_a_warning(self):
         project = Project(self)  # as SQLAlchemy writes sqlite_on_conflict_unique
         project.write_migration("0001_initial", "-- migrate:up\nCREATE TABLE item (id INTEGER PRIMARY KEY, "
