@@ -3777,7 +3777,8 @@ def _numbering_problem(migrations: list[Migration]) -> str | None:
                     f"number: rename {previous.name} (another branch's?) to number {migrations[-1].number + 1:04d}, "
                     "after it")
         if current.number != previous.number + 1 and current.number >= _TIMESTAMP:
-            return (f"migration {current.name} is numbered by a timestamp, as dbmate and others name files: "
+            stamped = previous if previous.number >= _TIMESTAMP else current  # (the first one so named)
+            return (f"migration {stamped.name} is numbered by a timestamp, as dbmate and others name files: "
                     "migrate.py numbers them in order, so rename them 0001_x.sql, 0002_y.sql... (README "
                     "'Migration files')")
         if current.number != previous.number + 1:
@@ -5583,6 +5584,9 @@ class _Database:
         if _is_url(self.path):
             self.conn = Rqlite(self.path, timeout=self.timeout)
             return
+        if re.match(r"sqlite3?:///", self.path, re.I):  # SQLAlchemy's, Alembic's and yoyo's sqlite:///app.db
+            raise MigrateError(f"--db {self.path} is SQLAlchemy's URL form: give the file path alone (--db "
+                               f"{self.path.split(':///', 1)[1]}); nothing was changed")
         if re.match(r"[A-Za-z][\w+.-]+://", self.path):  # (two letters at least: C://x.db is a Windows path)
             raise MigrateError(f"--db {_shown(self.path)} is a URL migrate.py cannot use: give a SQLite file path, "
                                "or an rqlite node's http:// or https:// URL; nothing was changed")

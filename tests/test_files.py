@@ -259,7 +259,7 @@ class Directory(unittest.TestCase):
             "duplicate": (["0001_a", "0002_b", "0002_c"], "share number 0002"),
             "gap": (["0001_a", "0003_c"], "jump from 0001_a to 0003_c"),
             "zero": (["0000_early", "0001_a"], "0000_early.sql: numbers start at 0001: rename it"),
-            "timestamps": (["20240101120000_a", "20240102093000_b"], "^migration 20240102093000_b is numbered by "
+            "timestamps": (["20240101120000_a", "20240102093000_b"], "^migration 20240101120000_a is numbered by "
                            "a timestamp, as dbmate and others name files: migrate.py numbers them in order, so "
                            r"rename them 0001_x.sql, 0002_y.sql\.\.\. \(README 'Migration files'\)$"),
         }
