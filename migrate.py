@@ -8892,17 +8892,17 @@ def _written(directory, result: MakeResult) -> MakeResult:
     """The migration written to its new file in `directory`."""
     path = os.path.join(directory, result.name + ".sql")
     partial = _partial_path(path)
-    made, folder = [], os.path.abspath(directory)  # the folders to make, innermost first
-    while not os.path.lexists(folder) and os.path.dirname(folder) != folder:
+    made, folder = [], directory  # the folders to make, innermost first, as written (keep/new/../sub: keep/new)
+    while folder and not os.path.lexists(folder):
         made.append(folder)
         folder = os.path.dirname(folder)
     try:
-        os.makedirs(os.path.abspath(directory), exist_ok=True)  # (as `made` has them: keep/new/../sub is keep/sub)
+        os.makedirs(directory, exist_ok=True)
         with open(partial, "x", encoding="utf-8", newline="") as handle:  # as written, on Windows too
             handle.write(result.text)
         _take_name(partial, path)  # whole or not at all, also when killed (a file left empty stops every command)
     except OSError as exc:
-        for folder in made:  # (empty: nothing was written)
+        for folder in made:  # (empty: nothing was written; keep/new/.. is no folder to remove)
             with suppress(OSError):
                 os.rmdir(folder)
         raise MigrateError(f"cannot write {path}: {exc.strerror}; nothing was written") from None
