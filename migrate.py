@@ -3767,6 +3767,11 @@ def _numbering_problem(migrations: list[Migration]) -> str | None:
     squash_problem = _squash_problem(migrations)  # (first: a replaced file put back makes a gap too)
     if squash_problem:
         return squash_problem
+    stamped = next((m for m in migrations if m.number >= _TIMESTAMP), None)
+    if stamped:  # (one alone, or one after another a second apart, too)
+        return (f"migration {stamped.name} is numbered by a timestamp, as dbmate and others name files: "
+                "migrate.py numbers them in order, so rename them 0001_x.sql, 0002_y.sql... (README "
+                "'Migration files')")
     for previous, current in zip(migrations, migrations[1:]):
         if current.number == previous.number:
             return (f"migrations {previous.name} and {current.name} share number {current.number:04d} "
@@ -3776,11 +3781,6 @@ def _numbering_problem(migrations: list[Migration]) -> str | None:
             return (f"migration numbers jump from {previous.name} to {current.name}, a squash that keeps its "
                     f"number: rename {previous.name} (another branch's?) to number {migrations[-1].number + 1:04d}, "
                     "after it")
-        if current.number != previous.number + 1 and current.number >= _TIMESTAMP:
-            stamped = previous if previous.number >= _TIMESTAMP else current  # (the first one so named)
-            return (f"migration {stamped.name} is numbered by a timestamp, as dbmate and others name files: "
-                    "migrate.py numbers them in order, so rename them 0001_x.sql, 0002_y.sql... (README "
-                    "'Migration files')")
         if current.number != previous.number + 1:
             return (f"migration numbers jump from {previous.name} to {current.name}: rename {current.name} to "
                     f"number {previous.number + 1:04d}")
@@ -5584,9 +5584,10 @@ class _Database:
         if _is_url(self.path):
             self.conn = Rqlite(self.path, timeout=self.timeout)
             return
-        if re.match(r"sqlite3?:///", self.path, re.I):  # SQLAlchemy's, Alembic's and yoyo's sqlite:///app.db
+        sqlalchemy = re.match(r"sqlite3?(?:\+\w+)?:///([^?]*)", self.path, re.I)  # also Alembic's and yoyo's
+        if sqlalchemy:
             raise MigrateError(f"--db {self.path} is SQLAlchemy's URL form: give the file path alone (--db "
-                               f"{self.path.split(':///', 1)[1]}); nothing was changed")
+                               f"{sqlalchemy.group(1) or 'FILE'}); nothing was changed")
         if re.match(r"[A-Za-z][\w+.-]+://", self.path):  # (two letters at least: C://x.db is a Windows path)
             raise MigrateError(f"--db {_shown(self.path)} is a URL migrate.py cannot use: give a SQLite file path, "
                                "or an rqlite node's http:// or https:// URL; nothing was changed")

@@ -282,8 +282,10 @@ class Errors(unittest.TestCase):
         for db in ("sqlite:x.db", "SQLITE3:x.db"):  # dbmate's form: SQLite would make a file of that name
             self.assert_one_line_error(self.project.cli("apply", "--db", db), f"--db {db} is dbmate's URL form: "
                                        "give the file path alone (--db x.db); nothing was changed")
-        self.assert_one_line_error(self.project.cli("apply", "--db", "sqlite:///x.db"), "--db sqlite:///x.db is "
-                                   "SQLAlchemy's URL form: give the file path alone (--db x.db); nothing was changed")
+        for db, path in (("sqlite:///x.db", "x.db"), ("sqlite+pysqlite:///x.db?mode=ro", "x.db"),
+                         ("sqlite:///", "FILE")):
+            self.assert_one_line_error(self.project.cli("apply", "--db", db), f"--db {db} is SQLAlchemy's URL form: "
+                                       f"give the file path alone (--db {path}); nothing was changed")
         for db in ("http:127.0.0.1:4001", "HTTPS:localhost:4001"):  # slashes missing: a file of that name too
             self.assert_one_line_error(self.project.cli("apply", "--db", db), f"--db {db} is not a valid rqlite "
                                        "URL: write it like http://host:4001; nothing was changed")
