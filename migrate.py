@@ -3284,15 +3284,19 @@ def _lost_clauses(before: Schema, after: Schema, renamed: dict) -> list[str]:
         if new is None or new.sql == table.sql:
             continue
         lost, moved = set(), _plain_unique_constraints(new)  # (a column's UNIQUE ON CONFLICT: kept in the table's)
+        unique = {_folded(u) for u in new.unique} | {_folded(i.columns) for i in new.indexes if i.unique and i.columns}
         for column in table.columns:
             kept = new.column(renamed.get((_fold(new.name), _fold(column.name)), column.name))
             if kept is not None:
                 written = _tokenize(column.definition)[1:]
                 at = next((i for i, t in enumerate(written) if t.upper == "UNIQUE"), None)
-                if at is not None and moved.get((_fold(kept.name),)) == _conflict_clause(written[at + 1:at + 4]) != "":
-                    written = written[:at] + written[at + 4:]
+                clause = _conflict_clause(written[at + 1:at + 4]) if at is not None else ""
+                if clause and (moved.get((_fold(kept.name),)) == clause or (_fold(kept.name),) not in unique):
+                    written = written[:at] + written[at + 4:]  # (kept, or its UNIQUE dropped on purpose)
                 lost |= _clauses(written) - _clauses(_tokenize(kept.definition)[1:])
-        lost |= _clauses(_tokenize(_constraints_text(table))) - _clauses(_tokenize(_constraints_text(new)))
+        dropped = {columns for columns, clause in _plain_unique_constraints(table).items()
+                   if clause and tuple(_fold(renamed.get((_fold(new.name), c), c)) for c in columns) not in unique}
+        lost |= _constraint_clauses(table, dropped) - _clauses(_tokenize(_constraints_text(new)))
         if lost:
             warnings.append(f"rebuilds {table.name} without its {', '.join(sorted(lost))} (written by hand in an "
                             "earlier migration; models cannot express it): add it back to this migration's "
@@ -3442,6 +3446,20 @@ def _declared_integer(tokens: list[_Token], at: int) -> bool:
     # exactly INTEGER, as SQLite requires of a rowid alias: not INTEGER(10), nor INTEGER UNSIGNED
     return [t.upper for t in tokens[start + 2:start + 3]] == ["INTEGER"] and start + 3 < len(tokens) \
         and tokens[start + 3].upper in ("PRIMARY", "NOT", "NULL", "CONSTRAINT", "CHECK", "DEFAULT", "COLLATE")
+
+
+def _constraint_clauses(table: Table, dropped: set[tuple[str, ...]]) -> set[str]:
+    """_clauses of the table's constraints, but for those of its UNIQUE
+    constraints on the (folded) columns `dropped`, which go on purpose."""
+    names = _ROWID_NAMES | {_fold(column.name) for column in table.columns}
+    found = set()
+    for item in _definition_items(_tokenize(table.sql))[0]:
+        if item[0].upper not in ("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"):
+            continue  # (a column's)
+        key = _constraint_key(item[2:] if item[0].upper == "CONSTRAINT" else item, names)
+        if key is None or key[0] != "UNIQUE" or key[1] not in dropped:
+            found |= _clauses(item)
+    return found
 
 
 def _constraints_text(table: Table) -> str:

@@ -1382,6 +1382,10 @@ class Evolution(unittest.TestCase):
         project.apply()
         project.execute("INSERT INTO item (sku) VALUES ('a')", "INSERT INTO item (sku) VALUES ('a')")  # ignored
         self.assertEqual(project.query("SELECT count(*) FROM item"), [(1,)])
+        project.models(model.format("str").replace(", metadata={'unique': True}", ""))
+        dropped = project.make(write=False)  # the UNIQUE dropped on purpose: its clause goes with it, unwarned
+        self.assertEqual(dropped.operations, ("~ Change unique constraints of item",))
+        self.assertEqual([w for w in dropped.warnings if "ON CONFLICT" in w], [])
 
     def test_read_schema_sees_each_change_to_a_tables_indexes_in_one_process(self):
         # read_schema remembers tables by their SQL and their indexes': prove the key is complete
