@@ -2508,32 +2508,67 @@ def with_unique_constraints_kept(target: Schema, replayed: Schema) -> Schema:
 
 
 def with_constraint_names_kept(target: Schema, replayed: Schema) -> Schema:
-    """The models' schema with each table CHECK and UNIQUE constraint that
-    the migrations made under a name (`CONSTRAINT ck_price CHECK (price >=
-    0)`, as Django and Alembic name them) written under that name again:
-    SQLite's errors name it ("CHECK constraint failed: ck_price"), and a
-    rebuild would drop it. Names are not compared, so nothing else changes."""
+    """The models' schema with each CHECK and UNIQUE constraint that the
+    migrations made under a name (`CONSTRAINT ck_price CHECK (price >= 0)`,
+    as Django, Alembic and SQLAlchemy name them, on the table or a column)
+    written under that name again: SQLite's errors name it ("CHECK
+    constraint failed: ck_price"), and a rebuild would drop it. Names are
+    not compared, so nothing else changes."""
     tables = []
     for table in target.tables:
         before = replayed.table(table.name)
         named = _named_constraints(before) if before is not None and "CONSTRAINT" in before.sql.upper() else {}
         constraints = _model_constraints(table) if named else None
-        if constraints:
+        if constraints is not None:
             names = _ROWID_NAMES | {_fold(column.name) for column in table.columns}
-            kept = tuple(f"CONSTRAINT {quote(named[key])} {text}" if key in named else text
+            columns = tuple(replace(c, definition=_named_check(c.definition, named, names)) for c in table.columns)
+            kept = tuple(f"CONSTRAINT {quote(named[key].pop(0))} {text}" if named.get(key) else text
                          for text in constraints for key in [_constraint_key(_tokenize(text), names)])
-            if kept != constraints:
-                table = replace(table, sql=_render_model_table(table, table.columns, kept))
+            if kept != constraints or columns != table.columns:
+                table = replace(table, columns=columns, sql=_render_model_table(table, columns, kept))
         tables.append(table)
     return replace(target, tables=tuple(tables))
 
 
-def _named_constraints(table: Table) -> dict[tuple, str]:
-    """The table's named CHECK and UNIQUE constraints: their _constraint_key: name."""
+def _named_check(definition: str, named: dict, names: frozenset[str]) -> str:
+    """A model column's definition with its CHECK under the name `named`
+    gives the same expression (one name used up), if it gives one."""
+    tokens = _tokenize(definition)
+    at = next((i for i, t in enumerate(tokens) if t.upper == "CHECK" and tokens[i + 1:i + 2]
+               and tokens[i + 1].text == "("), None)
+    if at is None:
+        return definition
+    key = _constraint_key(tokens[at:_matching_paren(tokens, at + 1) + 1], names)
+    if not named.get(key):
+        return definition
+    return f"{definition[:tokens[at].start]}CONSTRAINT {quote(named[key].pop(0))} {definition[tokens[at].start:]}"
+
+
+def _named_constraints(table: Table) -> dict[tuple, list[str]]:
+    """The table's named CHECK and UNIQUE constraints, its columns' too:
+    their _constraint_key: their names, in the order written."""
     names = _ROWID_NAMES | {_fold(column.name) for column in table.columns}
-    return {key: _unquote(item[1].text) for item in _definition_items(_tokenize(table.sql))[0]
-            if item[0].upper == "CONSTRAINT" and len(item) > 2
-            for key in [_constraint_key(item[2:], names)] if key is not None}
+    found = {}
+    for item in _definition_items(_tokenize(table.sql))[0]:
+        on_column = item[0].upper not in ("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN")
+        for at in range(1 if on_column else 0, len(item) - 2):
+            if item[at].upper != "CONSTRAINT" or (not on_column and at):
+                continue
+            rest = item[at + 2:]
+            if on_column and rest[0].upper == "CHECK" and rest[1:2] and rest[1].text == "(":
+                key = _constraint_key(rest[:_matching_paren(rest, 1) + 1], names)
+            elif on_column and rest[0].upper == "UNIQUE":
+                key = "UNIQUE", (_fold(_unquote(item[0].text)),), _conflict_clause(rest[1:4])
+            else:
+                key = None if on_column else _constraint_key(rest, names)
+            if key is not None:
+                found.setdefault(key, []).append(_constraint_name(item[at + 1]))
+    return found
+
+
+def _constraint_name(token: _Token) -> str:
+    """A constraint's name as SQLite keeps it: SQLite takes a 'string' there too."""
+    return token.text[1:-1].replace("''", "'") if token.kind == "string" else _unquote(token.text)
 
 
 def _constraint_key(tokens: list[_Token], names: frozenset[str]) -> tuple | None:

@@ -1347,22 +1347,30 @@ class Evolution(unittest.TestCase):
         project = Project(self)  # as Alembic's naming convention and Django's constraints name them
         project.write_migration("0001_initial", "-- migrate:up\nCREATE TABLE post (id INTEGER PRIMARY KEY, "
                                 "title VARCHAR(200) NOT NULL, price NUMERIC NOT NULL, "
-                                "CONSTRAINT ck_post_price CHECK (price >= 0), CONSTRAINT \"uq title\" UNIQUE (title));\n"
+                                "n INTEGER CONSTRAINT 'n is positive' CHECK (n > 0) CONSTRAINT uq_n UNIQUE, "
+                                "CONSTRAINT ck_post_price CHECK (price >= 0), CONSTRAINT \"uq title\" UNIQUE (title), "
+                                "CONSTRAINT legacy CHECK (price >= 0));\n"
                                 "-- migrate:down\nDROP TABLE post;\n")
         project.apply()
-        model = ("@dataclass\nclass Post:\n    __checks__ = ['price >= 0']\n"
+        model = ("@dataclass\nclass Post:\n    __checks__ = ['price >= 0', 'price >= 0']\n"
                  "    price: int = field(metadata={{'sql_type': 'NUMERIC'}})\n"
                  "    title: str = field(metadata={{'sql_type': '{}', 'unique': True}})\n"
+                 "    n: Optional[int] = field(default=None, metadata={{'check': 'n > 0', 'unique': True}})\n"
                  "    id: Optional[int] = None\n")
         project.models(model.format("VARCHAR(200)"))
         self.assertEqual(project.make(write=False).operations, ())
         project.models(model.format("VARCHAR(300)"))
         made = project.make()  # a rebuild for the type
-        self.assertIn('CONSTRAINT "ck_post_price" CHECK (price >= 0),\n    CONSTRAINT "uq title" UNIQUE ("title")',
-                      made.up[0])
+        for named in ('"n" INTEGER CONSTRAINT "n is positive" CHECK (n > 0)',
+                      'CONSTRAINT "ck_post_price" CHECK (price >= 0),\n    CONSTRAINT "legacy" CHECK (price >= 0)',
+                      'CONSTRAINT "uq title" UNIQUE ("title")',
+                      'CONSTRAINT "uq_n" UNIQUE ("n")'):  # (a column's UNIQUE written as the table's, as a model does)
+            self.assertIn(named, made.up[0])
         project.apply()
         with self.assertRaisesRegex(sqlite3.IntegrityError, "CHECK constraint failed: ck_post_price"):
             project.execute("INSERT INTO post (title, price) VALUES ('a', -1)")  # as the application knew it
+        with self.assertRaisesRegex(sqlite3.IntegrityError, "CHECK constraint failed: n is positive"):
+            project.execute("INSERT INTO post (title, price, n) VALUES ('a', 1, 0)")
         self.assertEqual(project.make(write=False).operations, ())
         self.assertEqual(migrate.check(project.db, models=project.models_path, directory=project.directory), [])
 
