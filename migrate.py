@@ -3820,11 +3820,6 @@ def _numbering_problem(migrations: list[Migration]) -> str | None:
     squash_problem = _squash_problem(migrations)  # (first: a replaced file put back makes a gap too)
     if squash_problem:
         return squash_problem
-    stamped = next((m for m in migrations if m.number >= _TIMESTAMP), None)
-    if stamped:  # (one alone, or one after another a second apart, too)
-        return (f"migration {stamped.name} is numbered by a timestamp, as dbmate and others name files: "
-                "migrate.py numbers them in order, so rename them 0001_x.sql, 0002_y.sql... (README "
-                "'Migration files')")
     for previous, current in zip(migrations, migrations[1:]):
         if current.number == previous.number:
             return (f"migrations {previous.name} and {current.name} share number {current.number:04d} "
@@ -3834,6 +3829,12 @@ def _numbering_problem(migrations: list[Migration]) -> str | None:
             return (f"migration numbers jump from {previous.name} to {current.name}, a squash that keeps its "
                     f"number: rename {previous.name} (another branch's?) to number {migrations[-1].number + 1:04d}, "
                     "after it")
+        if current.number != previous.number + 1 and current.number >= _TIMESTAMP:
+            # (one alone, or a run numbered one by one, is taken as it is: a project may have applied it so)
+            stamped = next(m for m in migrations if m.number >= _TIMESTAMP)
+            return (f"migration {stamped.name} is numbered by a timestamp, as dbmate and others name files: "
+                    "migrate.py numbers them in order, so rename them 0001_x.sql, 0002_y.sql... (README "
+                    "'Migration files')")
         if current.number != previous.number + 1:
             return (f"migration numbers jump from {previous.name} to {current.name}: rename {current.name} to "
                     f"number {previous.number + 1:04d}")

@@ -262,7 +262,6 @@ class Directory(unittest.TestCase):
             "timestamps": (["20240101120000_a", "20240102093000_b"], "^migration 20240101120000_a is numbered by "
                            "a timestamp, as dbmate and others name files: migrate.py numbers them in order, so "
                            r"rename them 0001_x.sql, 0002_y.sql\.\.\. \(README 'Migration files'\)$"),
-            "a timestamp alone": (["20240101120000_a"], "^migration 20240101120000_a is numbered by a timestamp"),
             "timestamps a second apart": (["0001_a", "20240101120000_b", "20240101120001_c"],
                                           "^migration 20240101120000_b is numbered by a timestamp"),
         }

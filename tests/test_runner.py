@@ -1340,9 +1340,10 @@ class Failures(unittest.TestCase):
     def test_an_applied_migration_renumbered_is_refused_rather_than_run_or_recorded_twice(self):
         project = Project(self)
         sql = "-- migrate:up\nCREATE TABLE users (id INTEGER PRIMARY KEY);\n-- migrate:down\nDROP TABLE users;\n"
-        project.write_migration("0001_create_users", sql)
-        project.apply()  # recorded under dbmate's name, as an earlier migrate.py could apply a lone one:
-        project.execute("UPDATE _migrations SET name = '20240101120000_create_users'")
+        project.write_migration("20240101120000_create_users", sql)  # dbmate's name, applied as it was
+        project.apply()
+        os.rename(os.path.join(project.directory, "20240101120000_create_users.sql"),
+                  os.path.join(project.directory, "0001_create_users.sql"))
         for options in ({}, {"fake_initial": True}, {"fake": True}):
             with self.subTest(**options):
                 self.assertEqual(self.assert_unchanged(lambda: project.apply(**options), project),
