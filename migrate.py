@@ -8947,9 +8947,10 @@ def _written(directory, result: MakeResult) -> MakeResult:
     """The migration written to its new file in `directory`."""
     path = os.path.join(directory, result.name + ".sql")
     partial = _partial_path(path)
-    made, folder = [], directory  # the folders to make, innermost first, as written (keep/new/../sub: keep/new)
-    while folder and not os.path.lexists(folder):
-        made.append(folder)
+    made, folder = [], directory  # the folders makedirs will make, innermost first (keep/new/../sub: keep/new)
+    while folder:
+        if not os.path.lexists(os.path.realpath(folder)):
+            made.append(os.path.realpath(folder))
         folder = os.path.dirname(folder)
     try:
         os.makedirs(directory, exist_ok=True)
@@ -8957,7 +8958,9 @@ def _written(directory, result: MakeResult) -> MakeResult:
             handle.write(result.text)
         _take_name(partial, path)  # whole or not at all, also when killed (a file left empty stops every command)
     except OSError as exc:
-        for folder in made:  # (empty: nothing was written; keep/new/.. is no folder to remove)
+        with suppress(OSError):
+            os.remove(partial)
+        for folder in made:  # (empty now: nothing was written)
             with suppress(OSError):
                 os.rmdir(folder)
         raise MigrateError(f"cannot write {path}: {exc.strerror}; nothing was written") from None

@@ -302,6 +302,15 @@ class Errors(unittest.TestCase):
             self.assert_one_line_error(self.project.cli("make", "--empty", "x", "--dir", folder),
                                        "File name too long", "nothing was written")
             self.assertFalse(os.path.exists(os.path.join(self.project.root, "new")), folder)
+        os.makedirs(os.path.join(self.project.root, "keep_me"))
+        full_disk = ("import runpy, signal, sys\nsignal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+                     "sys.argv = sys.argv[1:]\nrunpy.run_path(sys.argv[0], run_name='__main__')\n")
+        for folder in (os.path.join("new1", "new2"), os.path.join("build", "..", "keep_me")):
+            result = subprocess.run(["sh", "-c", 'ulimit -f 0; exec "$0" -c "$1" "$2" make --empty x --dir "$3"',
+                                     sys.executable, full_disk, MIGRATE, folder],  # (writes fail as on a full disk)
+                                    cwd=self.project.root, capture_output=True, text=True, timeout=60)
+            self.assert_one_line_error(result, "File too large", "nothing was written")
+            self.assertEqual(sorted(os.listdir(self.project.root)), ["keep_me"], folder)
         made = self.project.cli("make", "--empty", "x", "--dir", os.path.join("new", "x", "..", "m"))
         self.assertEqual(made.returncode, 0, made.stderr)  # (through a folder made on the way, as os.makedirs does)
         self.assertTrue(os.path.exists(os.path.join(self.project.root, "new", "m", "0001_x.sql")))
