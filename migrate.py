@@ -2546,23 +2546,33 @@ def _named_check(definition: str, named: dict, names: frozenset[str]) -> str:
 
 def _named_constraints(table: Table) -> dict[tuple, list[str]]:
     """The table's named CHECK and UNIQUE constraints, its columns' too:
-    their _constraint_key: their names, in the order written."""
-    names = _ROWID_NAMES | {_fold(column.name) for column in table.columns}
+    their _constraint_key: their names, in the order written. A name, as
+    SQLite reads it, holds for the constraints after it up to the next name
+    or comma (`CONSTRAINT ck NOT NULL CHECK (x > 0)` names the CHECK)."""
+    columns = _ROWID_NAMES | {_fold(column.name) for column in table.columns}
     found = {}
     for item in _definition_items(_tokenize(table.sql))[0]:
         on_column = item[0].upper not in ("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN")
-        for at in range(1 if on_column else 0, len(item) - 2):
-            if item[at].upper != "CONSTRAINT" or (not on_column and at):
-                continue
-            rest = item[at + 2:]
-            if on_column and rest[0].upper == "CHECK" and rest[1:2] and rest[1].text == "(":
-                key = _constraint_key(rest[:_matching_paren(rest, 1) + 1], names)
-            elif on_column and rest[0].upper == "UNIQUE":
-                key = "UNIQUE", (_fold(_unquote(item[0].text)),), _conflict_clause(rest[1:4])
-            else:
-                key = None if on_column else _constraint_key(rest, names)
-            if key is not None:
-                found.setdefault(key, []).append(_constraint_name(item[at + 1]))
+        name, at = None, 1 if on_column else 0
+        while at < len(item):
+            word, opens = item[at].upper, item[at + 1:at + 2] and item[at + 1].text == "("
+            end, key = at, None
+            if word == "CONSTRAINT" and at + 1 < len(item):
+                name, end = _constraint_name(item[at + 1]), at + 1
+            elif word == "CHECK" and opens:
+                end = _matching_paren(item, at + 1)
+                key = _constraint_key(item[at:end + 1], columns)
+            elif word == "UNIQUE" and on_column:
+                key = "UNIQUE", (_fold(_unquote(item[0].text)),), _conflict_clause(item[at + 1:at + 4])
+            elif word == "UNIQUE" and opens:
+                end = _matching_paren(item, at + 1)
+                clause = item[end + 1:end + 4] if _conflict_clause(item[end + 1:end + 4]) else []
+                key = _constraint_key(item[at:end + 1] + clause, columns)
+            elif item[at].text == "(":  # (a DEFAULT's, a REFERENCES's: nothing to name there)
+                end = _matching_paren(item, at)
+            if key is not None and name is not None:
+                found.setdefault(key, []).append(name)
+            at = end + 1
     return found
 
 
@@ -3339,8 +3349,9 @@ def _lost_clauses(before: Schema, after: Schema, renamed: dict) -> list[str]:
         columns_renamed = {old: name for key, name in renamed.items() if isinstance(key, tuple)
                            for table_name, old in [key] if table_name == _fold(new.name)}
         warnings += _collated_unique_lost(table, new, columns_renamed)
+        kept_checks = set(new.checks) | {_canonical_check(c.check) for c in new.columns if c.check}  # (moved too)
         lost_checks = [(written, reads) for check, (written, reads) in _written_checks(table, columns_renamed).items()
-                       if check not in new.checks]  # (a RENAME COLUMN rewrites them: compared as rewritten)
+                       if check not in kept_checks]  # (a RENAME COLUMN rewrites them: compared as rewritten)
         gone = {_fold(c.name) for c in table.columns} - set(columns_renamed) - {_fold(c.name) for c in new.columns}
         for written, reads in lost_checks:
             if dropped := sorted(reads & gone):
@@ -8948,7 +8959,7 @@ def _written(directory, result: MakeResult) -> MakeResult:
     path = os.path.join(directory, result.name + ".sql")
     partial = _partial_path(path)
     made, folder = [], directory  # the folders makedirs will make, innermost first (keep/new/../sub: keep/new)
-    while folder:
+    while folder and folder != os.path.dirname(folder):  # (up to "" or the root)
         if not os.path.lexists(os.path.realpath(folder)):
             made.append(os.path.realpath(folder))
         folder = os.path.dirname(folder)

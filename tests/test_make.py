@@ -1374,6 +1374,23 @@ class Evolution(unittest.TestCase):
         self.assertEqual(project.make(write=False).operations, ())
         self.assertEqual(migrate.check(project.db, models=project.models_path, directory=project.directory), [])
 
+    def test_a_name_before_other_constraints_of_a_column_names_its_check_and_a_check_may_move_to_a_field(self):
+        project = Project(self)
+        project.write_migration("0001_initial", "-- migrate:up\nCREATE TABLE item (id INTEGER PRIMARY KEY, "
+                                "price INTEGER CONSTRAINT ck_price NOT NULL DEFAULT 0 CHECK (price >= 0), qty INTEGER "
+                                "NOT NULL DEFAULT 0, CONSTRAINT ck_qty CHECK (qty < 100));\n")
+        project.apply()
+        model = ("@dataclass\nclass Item:\n    price: int = field(default=0, metadata={{'check': 'price >= 0'}})\n"
+                 "    qty: int = field(default={}, metadata={{'check': 'qty < 100'}})\n    id: Optional[int] = None\n")
+        project.models(model.format(1))  # qty's check moved from the table to the field, and a new default
+        made = project.make()
+        self.assertIn('"price" INTEGER NOT NULL DEFAULT 0 CONSTRAINT "ck_price" CHECK (price >= 0)', made.up[0])
+        self.assertIn('"qty" INTEGER NOT NULL DEFAULT 1 CONSTRAINT "ck_qty" CHECK (qty < 100)', made.up[0])
+        self.assertEqual([w for w in made.warnings if "CHECK" in w], [])  # (it moved: nothing is left out)
+        project.apply()
+        with self.assertRaisesRegex(sqlite3.IntegrityError, "CHECK constraint failed: ck_qty"):
+            project.execute("INSERT INTO item (qty) VALUES (100)")
+
     def test_a_columns_unique_on_conflict_is_kept_through_a_rebuild_without_a_warning(self):
         project = Project(self)  # as SQLAlchemy writes sqlite_on_conflict_unique
         project.write_migration("0001_initial", "-- migrate:up\nCREATE TABLE item (id INTEGER PRIMARY KEY, "
