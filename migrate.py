@@ -6332,9 +6332,10 @@ def _unique_constraints(conn, table: str, *, indexes_too: bool = False) -> set[s
     its columns, with the collations they compare by other than BINARY:
     "(a, b COLLATE NOCASE)"."""
     def columns(index: str) -> str:
-        return "(" + ", ".join(_fold(column or "?") + ("" if collation.upper() == "BINARY" else f" COLLATE {collation.upper()}")
-                               for _, _, column, _, collation, key in conn.execute(
-                                   f"PRAGMA index_xinfo({quote(index)})").fetchall() if key) + ")"
+        rows = conn.execute(f"PRAGMA index_xinfo({quote(index)})").fetchall()
+        shown = [_fold(column or "?") + (f" COLLATE {collation.upper()}" if collation.upper() != "BINARY" else "")
+                 for _, _, column, _, collation, key in rows if key]
+        return f"({', '.join(shown)})"
     return {columns(name) for _, name, unique, origin, partial in conn.execute(
                 f"PRAGMA index_list({quote(table)})").fetchall()
             if origin == "u" or (indexes_too and origin == "c" and unique and not partial)}
