@@ -3339,9 +3339,12 @@ def _lost_clauses(before: Schema, after: Schema, renamed: dict) -> list[str]:
                 if clause and (moved.get((_fold(kept.name),)) == clause or (_fold(kept.name),) not in unique):
                     written = written[:at] + written[at + 4:]  # (kept, or its UNIQUE dropped on purpose)
                 lost |= _clauses(written) - _clauses(_tokenize(kept.definition)[1:])
-        dropped = {columns for columns, clause in _plain_unique_constraints(table).items()
-                   if clause and tuple(_fold(renamed.get((_fold(new.name), c), c)) for c in columns) not in unique}
-        lost |= _constraint_clauses(table, dropped) - _clauses(_tokenize(_constraints_text(new)))
+        (clauses, conflicts), (new_clauses, new_conflicts) = _constraint_clauses(table), _constraint_clauses(new)
+        lost |= clauses - new_clauses
+        for columns, clause in conflicts.items():  # a UNIQUE's, compared as such (another's would hide it)
+            columns = tuple(_fold(renamed.get((_fold(new.name), c), c)) for c in columns)
+            if columns in unique and new_conflicts.get(columns) != clause:  # (not one dropped on purpose)
+                lost.add("ON CONFLICT clause")
         if lost:
             warnings.append(f"rebuilds {table.name} without its {', '.join(sorted(lost))} (written by hand in an "
                             "earlier migration; models cannot express it): add it back to this migration's "
@@ -3494,26 +3497,20 @@ def _declared_integer(tokens: list[_Token], at: int) -> bool:
         and tokens[start + 3].upper in ("PRIMARY", "NOT", "NULL", "CONSTRAINT", "CHECK", "DEFAULT", "COLLATE")
 
 
-def _constraint_clauses(table: Table, dropped: set[tuple[str, ...]]) -> set[str]:
-    """_clauses of the table's constraints, but for those of its UNIQUE
-    constraints on the (folded) columns `dropped`, which go on purpose."""
+def _constraint_clauses(table: Table) -> tuple[set[str], dict[tuple[str, ...], str]]:
+    """_clauses of the table's constraints but its UNIQUEs; and of each
+    UNIQUE, its folded columns: its ON CONFLICT clause, or ""."""
     names = _ROWID_NAMES | {_fold(column.name) for column in table.columns}
-    found = set()
+    clauses, conflicts = set(), {}
     for item in _definition_items(_tokenize(table.sql))[0]:
         if item[0].upper not in ("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN"):
             continue  # (a column's)
         key = _constraint_key(item[2:] if item[0].upper == "CONSTRAINT" else item, names)
-        if key is None or key[0] != "UNIQUE" or key[1] not in dropped:
-            found |= _clauses(item)
-    return found
-
-
-def _constraints_text(table: Table) -> str:
-    """The CREATE TABLE text without its column definitions: the table's constraints."""
-    text = table.sql
-    for column in table.columns:
-        text = text.replace(column.definition, "", 1) if column.definition else text
-    return text
+        if key is not None and key[0] == "UNIQUE":
+            conflicts[key[1]] = key[2]
+        else:
+            clauses |= _clauses(item)
+    return clauses, conflicts
 
 
 # ============================================================================
