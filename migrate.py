@@ -2550,10 +2550,13 @@ def _named_constraints(table: Table) -> dict[tuple, list[str]]:
     SQLite reads it, holds for the constraints after it up to the next name
     or comma (`CONSTRAINT ck NOT NULL CHECK (x > 0)` names the CHECK)."""
     columns = _ROWID_NAMES | {_fold(column.name) for column in table.columns}
-    found = {}
+    found, name, after_column = {}, None, False
     for item in _definition_items(_tokenize(table.sql))[0]:
         on_column = item[0].upper not in ("CONSTRAINT", "PRIMARY", "UNIQUE", "CHECK", "FOREIGN")
-        name, at = None, 1 if on_column else 0
+        # (SQLite forgets the name at each column and at the commas between table constraints, but
+        # not at the one after the last column: its name holds for the first table constraint too)
+        name = name if after_column and not on_column else None
+        after_column, at = on_column, 1 if on_column else 0
         while at < len(item):
             word, opens = item[at].upper, item[at + 1:at + 2] and item[at + 1].text == "("
             end, key = at, None
@@ -2687,9 +2690,28 @@ def _constraint_texts(sql: str) -> tuple[str, ...]:
 
 
 def _render_model_table(table: Table, columns: tuple[Column, ...], constraints: tuple[str, ...]) -> str:
-    return render_create_table(table.name, [c.definition for c in columns], strict=table.strict,
+    definitions = [c.definition for c in columns]
+    if constraints and len(table.primary_key) < 2 and not constraints[0].upper().startswith("CONSTRAINT") \
+            and any(t.upper == "CONSTRAINT" for t in _tokenize(definitions[-1])[1:]):
+        # SQLite lets the last column's constraint name hold for the first table constraint too: an
+        # unnamed UNIQUE first ends it, or else the column goes without its name (with_constraint_names_kept)
+        resets = next((i for i, text in enumerate(constraints) if text.upper().startswith("UNIQUE")), None)
+        if resets is not None:
+            constraints = (constraints[resets],) + constraints[:resets] + constraints[resets + 1:]
+        else:
+            definitions[-1] = _without_constraint_names(definitions[-1])
+    return render_create_table(table.name, definitions, strict=table.strict,
                                primary_key=table.primary_key if len(table.primary_key) > 1 else (),
                                constraints=constraints, without_rowid=table.without_rowid)
+
+
+def _without_constraint_names(definition: str) -> str:
+    """A column's definition without the `CONSTRAINT name` words in it."""
+    tokens = _tokenize(definition)
+    at = next((i for i, t in enumerate(tokens) if i and t.upper == "CONSTRAINT" and i + 2 < len(tokens)), None)
+    if at is None:
+        return definition
+    return _without_constraint_names(definition[:tokens[at].start] + definition[tokens[at + 2].start:])
 
 
 def _free_moved_index_names(creates: list, alters: list) -> list:

@@ -1391,6 +1391,38 @@ class Evolution(unittest.TestCase):
         with self.assertRaisesRegex(sqlite3.IntegrityError, "CHECK constraint failed: ck_qty"):
             project.execute("INSERT INTO item (qty) VALUES (100)")
 
+    def test_the_last_columns_constraint_name_holds_for_the_first_table_constraint_as_sqlite_reads_it(self):
+        project = Project(self)
+        project.write_migration("0001_initial", "-- migrate:up\nCREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, "
+                                "b INTEGER CONSTRAINT ck_b CHECK (b > 0), CHECK (a > 0));\n")  # (a's check: ck_b too)
+        project.apply()
+        model = ("@dataclass\nclass T:\n    __checks__ = ['a > 0'{}]\n    a: Optional[{}] = None\n"
+                 "    b: Optional[int] = field(default=None, metadata={{'check': 'b > 0'}})\n"
+                 "    id: Optional[int] = None\n")
+        project.models(model.format("", "str"))  # a rebuild for a's type
+        self.assertIn('"b" INTEGER CONSTRAINT "ck_b" CHECK (b > 0),\n    CONSTRAINT "ck_b" CHECK (a > 0)',
+                      project.make().up[0])
+        project.apply()
+        for values in ("(-1, 1)", "(1, -1)"):
+            with self.assertRaisesRegex(sqlite3.IntegrityError, "CHECK constraint failed: ck_b$", msg=values):
+                project.execute(f"INSERT INTO t (a, b) VALUES {values}")
+        project.models(model.format(", \"a != 'x'\"", "str"))  # a new unnamed check: the column's name must not name it
+        project.make()
+        project.apply()
+        with self.assertRaisesRegex(sqlite3.IntegrityError, "CHECK constraint failed: a != 'x'$"):
+            project.execute("INSERT INTO t (a, b) VALUES ('x', 1)")
+        self.assertEqual(project.make(write=False).operations, ())
+        other = Project(self)  # a table CHECK after a last column that has a name, where none was
+        other.write_migration("0001_initial", "-- migrate:up\nCREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, "
+                              "b INTEGER CONSTRAINT ck_b CHECK (b > 0));\n")
+        other.apply()
+        other.models(model.format("", "int"))
+        other.make()
+        other.apply()
+        with self.assertRaisesRegex(sqlite3.IntegrityError, "CHECK constraint failed: a > 0$"):
+            other.execute("INSERT INTO t (a, b) VALUES (-1, 1)")  # (b's check goes without its name, then)
+        self.assertEqual(other.make(write=False).operations, ())
+
     def test_a_columns_unique_on_conflict_is_kept_through_a_rebuild_without_a_warning(self):
         project = Project(self)  # as SQLAlchemy writes sqlite_on_conflict_unique
         project.write_migration("0001_initial", "-- migrate:up\nCREATE TABLE item (id INTEGER PRIMARY KEY, "
