@@ -2693,9 +2693,10 @@ def _render_model_table(table: Table, columns: tuple[Column, ...], constraints: 
     definitions = [c.definition for c in columns]
     if constraints and len(table.primary_key) < 2 and not constraints[0].upper().startswith("CONSTRAINT") \
             and any(t.upper == "CONSTRAINT" for t in _tokenize(definitions[-1])[1:]):
-        # SQLite lets the last column's constraint name hold for the first table constraint too: an
-        # unnamed UNIQUE first ends it, or else the column goes without its name (with_constraint_names_kept)
-        resets = next((i for i, text in enumerate(constraints) if text.upper().startswith("UNIQUE")), None)
+        # SQLite lets the last column's constraint name hold for the first table constraint too: a named
+        # one or an unnamed UNIQUE first ends it, or else the column goes without its name
+        resets = next((i for i, text in enumerate(constraints) if text.upper().startswith(("UNIQUE", "CONSTRAINT"))),
+                      None)
         if resets is not None:
             constraints = (constraints[resets],) + constraints[:resets] + constraints[resets + 1:]
         else:

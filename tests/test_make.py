@@ -1422,6 +1422,17 @@ class Evolution(unittest.TestCase):
         with self.assertRaisesRegex(sqlite3.IntegrityError, "CHECK constraint failed: a > 0$"):
             other.execute("INSERT INTO t (a, b) VALUES (-1, 1)")  # (b's check goes without its name, then)
         self.assertEqual(other.make(write=False).operations, ())
+        third = Project(self)  # a named table constraint can go first: then the column keeps its name
+        third.write_migration("0001_initial", "-- migrate:up\nCREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, "
+                              "b INTEGER CONSTRAINT ck_b CHECK (b > 0), CONSTRAINT ck_a CHECK (a > 0));\n")
+        third.apply()
+        third.models(model.format("", "int").replace("['a > 0']", "['a != 5', 'a > 0']"))
+        third.make()
+        third.apply()
+        for values, name in (("(1, -1)", "ck_b"), ("(-1, 1)", "ck_a"), ("(5, 1)", "a != 5")):
+            with self.assertRaisesRegex(sqlite3.IntegrityError, f"CHECK constraint failed: {name}$"):
+                third.execute(f"INSERT INTO t (a, b) VALUES {values}")
+        self.assertEqual(third.make(write=False).operations, ())
 
     def test_a_columns_unique_on_conflict_is_kept_through_a_rebuild_without_a_warning(self):
         project = Project(self)  # as SQLAlchemy writes sqlite_on_conflict_unique
