@@ -417,7 +417,8 @@ class Errors(unittest.TestCase):
                                 capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         self.assertNotIn("Traceback", result.stderr)
         self.assertIn("error: the output was closed while migrating; a migration still running was rolled back "
-                      "(with --atomic: every one in the run), one that had committed stays applied, or reverted: run status",
+                      "(with --atomic: every one in the run), one that had committed stays applied, or reverted: "
+                      "run status",
                       result.stderr)
         status = self.project.cli("status").stdout.splitlines()
         applied = sum(line.startswith("[X]") for line in status)

@@ -627,7 +627,8 @@ class Commands(unittest.TestCase):
                  "    id: Optional[int] = None\n")
         self.project.models(model.format(default=""))
         self.project.write_migration("0001_initial", "-- migrate:up\nCREATE TABLE user (email TEXT NOT NULL DEFAULT "
-                                     "'', id INTEGER PRIMARY KEY, UNIQUE (email));\n-- migrate:down\nDROP TABLE user;\n")
+                                     "'', id INTEGER PRIMARY KEY, UNIQUE (email));\n"
+                                     "-- migrate:down\nDROP TABLE user;\n")
         self.project.execute("CREATE TABLE user (email TEXT NOT NULL DEFAULT '', id INTEGER PRIMARY KEY, "
                              "UNIQUE (email COLLATE NOCASE))", "INSERT INTO user (email) VALUES ('Ann@x')")
         refused = self.project.cli("apply", "--fake-initial")

@@ -188,7 +188,8 @@ class RebuildKeepsEverything(unittest.TestCase):
                                 "note INTEGER, id INTEGER PRIMARY KEY AUTOINCREMENT);\n"
                                 "-- migrate:down\nDROP TABLE Parent;\n")
         project.apply()
-        project.execute("INSERT INTO parent (name) VALUES ('a'), ('b'), ('c'), ('d')", "DELETE FROM parent WHERE id > 2")
+        project.execute("INSERT INTO parent (name) VALUES ('a'), ('b'), ('c'), ('d')",
+                        "DELETE FROM parent WHERE id > 2")
         model = ("@dataclass\nclass Parent:\n    name: str\n    note: Optional[{}] = None\n"
                  "    id: Optional[int] = field(default=None, metadata={{'autoincrement': True}})\n")
         project.models(model.format("int"))
