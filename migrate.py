@@ -2594,7 +2594,8 @@ def _constraint_key(tokens: list[_Token], names: frozenset[str]) -> tuple | None
     if tokens[0].upper == "CHECK" and close == len(tokens) - 1:
         return "CHECK", _canonical(_plain(_as_sqlite_reads(tokens[2:close], names)))
     if tokens[0].upper == "UNIQUE" and all(t.kind in ("word", "ident") for t in tokens[2:close:2]) \
-            and all(t.text == "," for t in tokens[3:close:2]) and len(tokens) in (close + 1, close + 4):
+            and all(t.text == "," for t in tokens[3:close:2]) and close % 2 == 1 and close >= 3 \
+            and (len(tokens) == close + 1 or (len(tokens) == close + 4 and _conflict_clause(tokens[close + 1:]))):
         return "UNIQUE", tuple(_fold(_unquote(t.text)) for t in tokens[2:close:2]), _conflict_clause(tokens[close + 1:])
     return None
 
@@ -2613,13 +2614,9 @@ def _plain_unique_constraints(table: Table) -> dict[tuple[str, ...], str]:
             if at > 0:  # a column's: UNIQUE, maybe ON CONFLICT what
                 plain[(_fold(_unquote(item[0].text)),)] = _conflict_clause(item[at + 1:at + 4])
             continue
-        close = _matching_paren(item, at + 1) if at in (0, 2) and at + 1 < len(item) and item[at + 1].text == "(" \
-            else -1
-        names, commas = item[at + 2:close:2], item[at + 3:close:2]
-        if close > 0 and len(names) == len(commas) + 1 and all(t.kind in ("word", "ident") for t in names) \
-                and all(t.text == "," for t in commas) and len(item) in (close + 1, close + 4) \
-                and (len(item) == close + 1 or _conflict_clause(item[close + 1:])):
-            plain[tuple(_fold(_unquote(t.text)) for t in names)] = _conflict_clause(item[close + 1:])
+        key = _constraint_key(item[2:] if item[0].upper == "CONSTRAINT" else item, frozenset())
+        if key is not None and key[0] == "UNIQUE":
+            plain[key[1]] = key[2]
     declared = {_folded(u) for u in table.unique}  # (a UNIQUE word inside a CHECK or a DEFAULT is none)
     return {columns: clause for columns, clause in plain.items() if columns in declared}
 
